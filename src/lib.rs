@@ -1,0 +1,1 @@
+//! `deploy`: a declarative plan/apply/rollback tool for Nomad-style workloads.
