@@ -13,4 +13,6 @@
 
 pub mod cli;
 pub mod frontend;
+pub mod graph;
 pub mod spec;
+pub mod state;
