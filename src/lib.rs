@@ -14,5 +14,6 @@
 pub mod cli;
 pub mod frontend;
 pub mod graph;
+pub mod plan;
 pub mod spec;
 pub mod state;

@@ -158,6 +158,11 @@ pub const FORCES_IN_PLACE: &str = "forces in-place update";
 pub type SensitivePaths = HashSet<String>;
 
 impl JobDiff {
+    /// The diff of a job against itself.
+    pub fn unchanged(id: &str) -> JobDiff {
+        JobDiff { r#type: DiffType::None, id: id.to_string(), fields: vec![], objects: vec![], task_groups: vec![] }
+    }
+
     /// True when an existing allocation would be replaced (stopped and placed anew).
     pub fn is_destructive(&self) -> bool {
         self.task_groups.iter().any(|g| g.updates.contains_key("create/destroy update"))
@@ -172,6 +177,11 @@ impl JobDiff {
 /// Diffs two versions of a job (`None` = absent). Server-set fields (indexes, version, status,
 /// submit time) are ignored. `sensitive` applies to both sides.
 pub fn diff(old: Option<&Job>, new: Option<&Job>, sensitive: &SensitivePaths) -> JobDiff {
+    if let (Some(o), Some(n)) = (old, new) {
+        if o == n {
+            return JobDiff::unchanged(n.id());
+        }
+    }
     let strip = |j: &Job| serde_json::to_value(rules::without_server_fields(j)).unwrap_or_default();
     let old_v = old.map(strip);
     let new_v = new.map(strip);
