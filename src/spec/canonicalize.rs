@@ -210,6 +210,11 @@ fn canonicalize_group(
         let min = group.scaling.as_ref().and_then(|s| s.min);
         group.count = Some(min.unwrap_or(1));
     }
+    if let Some(scaling) = group.scaling.as_mut()
+        && scaling.r#type.is_empty()
+    {
+        scaling.r#type = "horizontal".into();
+    }
     let disk = group.ephemeral_disk.get_or_insert_with(EphemeralDisk::default);
     disk.sticky.get_or_insert(false);
     disk.migrate.get_or_insert(false);
