@@ -7,6 +7,7 @@
 use super::duration::Duration;
 use super::group::TaskGroup;
 use super::job::Job;
+use super::placement::{Affinity, Constraint, Spread};
 use super::policy::{MigrateStrategy, ReschedulePolicy, RestartPolicy, UpdateStrategy};
 use super::resources::{EphemeralDisk, Resources};
 use super::service::Service;
@@ -65,6 +66,7 @@ pub fn canonicalize_in_place(job: &mut Job) {
     {
         p.payload = "optional".into();
     }
+    canonicalize_placement(&mut job.constraints, &mut job.affinities, &mut job.spreads);
     let job_type = job.job_type().to_string();
     if let Some(u) = job.update.as_mut() {
         canonicalize_update(u);
@@ -76,6 +78,29 @@ pub fn canonicalize_in_place(job: &mut Job) {
         for group in groups {
             canonicalize_group(group, &job_type, &job_update, &job_reschedule, &job_migrate);
         }
+    }
+}
+
+/// Constraint operators default to `=`; affinity and spread weights to 50, as Nomad's API
+/// client does (a spread of weight 0 would never influence placement).
+fn canonicalize_placement(
+    constraints: &mut Option<Vec<Constraint>>,
+    affinities: &mut Option<Vec<Affinity>>,
+    spreads: &mut Option<Vec<Spread>>,
+) {
+    for c in constraints.iter_mut().flatten() {
+        if c.operand.is_empty() {
+            c.operand = "=".into();
+        }
+    }
+    for a in affinities.iter_mut().flatten() {
+        if a.operand.is_empty() {
+            a.operand = "=".into();
+        }
+        a.weight.get_or_insert(50);
+    }
+    for s in spreads.iter_mut().flatten() {
+        s.weight.get_or_insert(50);
     }
 }
 
@@ -180,9 +205,15 @@ fn canonicalize_group(
     job_migrate: &Option<MigrateStrategy>,
 ) {
     group.name.get_or_insert_with(String::new);
+    canonicalize_placement(&mut group.constraints, &mut group.affinities, &mut group.spreads);
     if group.count.is_none() {
         let min = group.scaling.as_ref().and_then(|s| s.min);
         group.count = Some(min.unwrap_or(1));
+    }
+    if let Some(scaling) = group.scaling.as_mut()
+        && scaling.r#type.is_empty()
+    {
+        scaling.r#type = "horizontal".into();
     }
     let disk = group.ephemeral_disk.get_or_insert_with(EphemeralDisk::default);
     disk.sticky.get_or_insert(false);
@@ -272,6 +303,7 @@ fn canonicalize_service(service: &mut Service) {
 }
 
 fn canonicalize_task(task: &mut Task, group_restart: &RestartPolicy) {
+    canonicalize_placement(&mut task.constraints, &mut task.affinities, &mut None);
     task.kill_timeout.get_or_insert(Duration::from_secs(5));
     let logs = task.log_config.get_or_insert_with(LogConfig::default);
     logs.max_files.get_or_insert(10);

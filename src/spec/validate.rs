@@ -620,3 +620,89 @@ fn check_update(c: &mut Checker, u: &UpdateStrategy) {
         );
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::spec::{Resources, Spread, SpreadTarget};
+
+    fn valid() -> Job {
+        Job {
+            id: Some("web".into()),
+            task_groups: Some(vec![TaskGroup {
+                name: Some("g".into()),
+                tasks: Some(vec![Task {
+                    name: "t".into(),
+                    driver: "exec".into(),
+                    ..Task::default()
+                }]),
+                ..TaskGroup::default()
+            }]),
+            ..Job::default()
+        }
+    }
+
+    #[test]
+    fn a_valid_job_has_no_problems() {
+        assert_eq!(validate(&valid()), vec![]);
+        assert_eq!(validate(&crate::spec::canonicalize(&valid())), vec![]);
+    }
+
+    #[test]
+    fn reports_every_problem_with_its_path() {
+        let mut job = valid();
+        job.priority = Some(500);
+        job.r#type = Some("cron".into());
+        let group = &mut job.task_groups.as_mut().unwrap()[0];
+        group.constraints = Some(vec![Constraint {
+            l_target: "${attr.kernel.name}".into(),
+            r_target: "linux".into(),
+            operand: "~=".into(),
+        }]);
+        group.spreads = Some(vec![Spread {
+            attribute: "${node.datacenter}".into(),
+            weight: Some(50),
+            spread_target: Some(vec![
+                SpreadTarget {
+                    value: "a".into(),
+                    percent: 70,
+                },
+                SpreadTarget {
+                    value: "b".into(),
+                    percent: 40,
+                },
+            ]),
+        }]);
+        let task = &mut group.tasks.as_mut().unwrap()[0];
+        task.driver.clear();
+        task.resources = Some(Resources {
+            memory_mb: Some(4),
+            ..Resources::default()
+        });
+        let text: Vec<String> = validate(&job).iter().map(ToString::to_string).collect();
+        assert_eq!(
+            text,
+            [
+                "invalid job type \"cron\"; expected one of service, batch, system, sysbatch",
+                "priority 500 is outside 1..=100",
+                "group \"g\" > constraint: unknown constraint operator \"~=\"; expected one of = == is != not > >= < <= regexp version semver set_contains set_contains_all set_contains_any is_set is_not_set distinct_hosts distinct_property",
+                "group \"g\" > spread: target percentages add up to 110, more than 100",
+                "group \"g\" > task \"t\": driver is missing",
+                "group \"g\" > task \"t\" > resources: memory = 4: at least 10 MB is required",
+            ]
+        );
+    }
+
+    #[test]
+    fn periodic_needs_batch_and_a_valid_cron() {
+        let mut job = valid();
+        job.periodic = Some(crate::spec::PeriodicConfig {
+            spec: Some("every day".into()),
+            ..Default::default()
+        });
+        let text: Vec<String> = validate(&job).iter().map(ToString::to_string).collect();
+        assert_eq!(text.len(), 2, "{text:?}");
+        assert!(text[0].contains("only be used with batch"));
+        assert!(text[1].contains("invalid cron expression"));
+    }
+}
