@@ -137,7 +137,8 @@ pub struct JobChange {
     pub reason: String,
     /// Field-level diff, Nomad's `JobDiff` shape.
     pub diff: JobDiff,
-    /// The canonical spec apply would register (`None` for destroy).
+    /// The canonical spec apply would register (`None` for destroy and no-op); values at
+    /// sensitive paths read `(sensitive)` (apply takes them from the stack).
     pub after: Option<Job>,
     /// Live ≠ recorded.
     pub drift: Option<Drift>,

@@ -87,7 +87,7 @@ pub fn plan(
             address: sj.address.clone(),
             action,
             reason: d.reason(),
-            after: if matches!(action, Action::Destroy | Action::Noop) { None } else { new },
+            after: if matches!(action, Action::Destroy | Action::Noop) { None } else { new.map(|j| masked(j, &sensitive)) },
             diff: d,
             drift,
             placement: live.and_then(|l| l.placements.get(&sj.address).cloned()),
@@ -156,5 +156,24 @@ fn drift_of(recorded: Option<&Job>, live: Option<&Job>, sensitive: &SensitivePat
         return None;
     }
     let d = diff(recorded, live, sensitive);
-    (d.r#type != DiffType::None).then(|| Drift { recorded: recorded.cloned(), live: live.cloned(), diff: d })
+    (d.r#type != DiffType::None).then(|| Drift {
+        recorded: recorded.map(|j| masked(j.clone(), sensitive)),
+        live: live.map(|j| masked(j.clone(), sensitive)),
+        diff: d,
+    })
+}
+
+/// The job with values at sensitive paths replaced by `(sensitive)`, so that no view of the
+/// plan (JSON, saved file) holds them in clear; apply takes them from the stack.
+fn masked(job: Job, sensitive: &SensitivePaths) -> Job {
+    if sensitive.is_empty() {
+        return job;
+    }
+    let Ok(mut v) = serde_json::to_value(&job) else { return job };
+    for path in sensitive {
+        if let Some(slot) = crate::state::lookup(&mut v, path) {
+            *slot = serde_json::Value::String(crate::state::SEALED.into());
+        }
+    }
+    serde_json::from_value(v).unwrap_or(job)
 }
