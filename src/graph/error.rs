@@ -32,7 +32,7 @@ pub enum GraphError {
         at: SpanDisplay,
     },
     /// The jobs depend on each other in a circle; `steps` walk it in order.
-    #[error("dependency cycle: {}", format_cycle(.steps))]
+    #[error("dependency cycle:{}", format_cycle(.steps))]
     Cycle {
         /// The cycle, starting at its smallest address.
         steps: Vec<CycleStep>,

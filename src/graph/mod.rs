@@ -18,3 +18,6 @@ mod render;
 pub use build::{Edge, StackGraph};
 pub use error::{CycleStep, GraphError, GraphErrors};
 pub use render::{GraphFormat, gate_name, render_dot, render_text};
+
+#[cfg(test)]
+mod tests;

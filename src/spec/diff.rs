@@ -189,3 +189,6 @@ pub fn diff(old: Option<&Job>, new: Option<&Job>, sensitive: &SensitivePaths) ->
     let walker = Walker::new(sensitive);
     walker.job(id, old_v.as_ref(), new_v.as_ref())
 }
+
+#[cfg(test)]
+mod tests;

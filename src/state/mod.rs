@@ -20,3 +20,6 @@ pub use lock::{LOCK_FILE, LockHolder, StateLock};
 pub use revision::{GateResult, JobRecord, Revision, STATE_FORMAT_VERSION, ValueRecord};
 pub use secret::{Opener, SEALED, Sealer, lookup, open_job, seal_job};
 pub use store::{StateStore, revision_file_name, write_atomic};
+
+#[cfg(test)]
+mod tests;
