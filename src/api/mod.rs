@@ -13,12 +13,16 @@
 //! state times, Unix seconds for `StatusUpdatedAt`.
 
 mod alloc_metric;
+mod client;
+mod errors;
 mod allocation;
 mod deployment;
 mod evaluation;
 mod job_responses;
 mod node;
+mod requests;
 mod task_state;
+mod variable;
 
 pub use alloc_metric::{AllocMetric, NodeScoreMeta};
 pub use allocation::{
@@ -38,3 +42,10 @@ pub use node::{
     SchedulingEligibility,
 };
 pub use task_state::{TaskEvent, TaskState};
+pub use client::{
+    ClientConfig, DEFAULT_ADDRESS, Method, NomadClient, QueryMeta, QueryOptions, encode, encode_path,
+    install_crypto_provider,
+};
+pub use errors::ApiError;
+pub use requests::{JobDeregisterResponse, JobPlanRequest, JobRegisterRequest, JobRevertRequest, JobSubmission};
+pub use variable::{Variable, VariableMetadata};
