@@ -109,18 +109,21 @@ impl NomadClient {
             .pool_idle_timeout(Duration::from_secs(30))
             .tls_backend_rustls();
         if let Some(ca) = &config.ca_cert {
-            let pem = std::fs::read(ca).map_err(|e| ApiError::Config(format!("reading CA certificate {}: {e}", ca.display())))?;
+            let pem = std::fs::read(ca)
+                .map_err(|e| ApiError::Config(format!("reading CA certificate {}: {e}", ca.display())))?;
             let cert = reqwest::Certificate::from_pem(&pem)
                 .map_err(|e| ApiError::Config(format!("CA certificate {}: {e}", ca.display())))?;
             builder = builder.add_root_certificate(cert);
         }
         match (&config.client_cert, &config.client_key) {
             (Some(cert), Some(key)) => {
-                let mut pem = std::fs::read(cert)
-                    .map_err(|e| ApiError::Config(format!("reading client certificate {}: {e}", cert.display())))?;
+                let mut pem = std::fs::read(cert).map_err(|e| {
+                    ApiError::Config(format!("reading client certificate {}: {e}", cert.display()))
+                })?;
                 pem.extend(
-                    std::fs::read(key)
-                        .map_err(|e| ApiError::Config(format!("reading client key {}: {e}", key.display())))?,
+                    std::fs::read(key).map_err(|e| {
+                        ApiError::Config(format!("reading client key {}: {e}", key.display()))
+                    })?,
                 );
                 let identity = reqwest::Identity::from_pem(&pem)
                     .map_err(|e| ApiError::Config(format!("client certificate and key: {e}")))?;
@@ -133,8 +136,14 @@ impl NomadClient {
                 ));
             }
         }
-        let http = builder.build().map_err(|e| ApiError::Config(format!("building the HTTP client: {e}")))?;
-        Ok(NomadClient { http, config, retries: 5 })
+        let http = builder
+            .build()
+            .map_err(|e| ApiError::Config(format!("building the HTTP client: {e}")))?;
+        Ok(NomadClient {
+            http,
+            config,
+            retries: 5,
+        })
     }
 
     /// The configuration in use.
@@ -247,7 +256,10 @@ impl NomadClient {
                 Err(e) => {
                     // A write is retried only when it surely never reached the server.
                     let not_sent = e.is_connect();
-                    (ApiError::Transport(describe(&e, &self.config.address)), method == Method::Get || not_sent)
+                    (
+                        ApiError::Transport(describe(&e, &self.config.address)),
+                        method == Method::Get || not_sent,
+                    )
                 }
             };
             let (err, retry) = outcome;
@@ -292,12 +304,19 @@ impl NomadClient {
         query: &[(&str, String)],
         body: &B,
     ) -> Result<T, ApiError> {
-        self.request(method, path, query, Some(body), QueryOptions::default()).await.map(|(t, _)| t)
+        self.request(method, path, query, Some(body), QueryOptions::default())
+            .await
+            .map(|(t, _)| t)
     }
 }
 
 fn meta_of(headers: &reqwest::header::HeaderMap) -> QueryMeta {
-    let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok()).map(str::to_string);
+    let header = |name: &str| {
+        headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string)
+    };
     QueryMeta {
         last_index: header("X-Nomad-Index").and_then(|v| v.parse().ok()).unwrap_or(0),
         known_leader: header("X-Nomad-KnownLeader").is_some_and(|v| v == "true"),
@@ -367,9 +386,15 @@ mod tests {
         let url = client.url(
             "/v1/job/web%2Fx",
             &[("purge", "true".into())],
-            QueryOptions { index: Some(7), wait: Some(Duration::from_secs(5)) },
+            QueryOptions {
+                index: Some(7),
+                wait: Some(Duration::from_secs(5)),
+            },
         );
-        assert_eq!(url, "http://127.0.0.1:4646/v1/job/web%2Fx?purge=true&namespace=prod&region=eu&index=7&wait=5000ms");
+        assert_eq!(
+            url,
+            "http://127.0.0.1:4646/v1/job/web%2Fx?purge=true&namespace=prod&region=eu&index=7&wait=5000ms"
+        );
         assert_eq!(encode_path("a/b c"), "a%2Fb%20c");
     }
 }

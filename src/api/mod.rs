@@ -13,10 +13,10 @@
 //! state times, Unix seconds for `StatusUpdatedAt`.
 
 mod alloc_metric;
-mod client;
-mod errors;
 mod allocation;
+mod client;
 mod deployment;
+mod errors;
 mod evaluation;
 mod job_responses;
 mod node;
@@ -30,7 +30,12 @@ pub use allocation::{
     AllocatedResources, AllocatedSharedResources, AllocatedTaskResources, Allocation, ClientStatus,
     DesiredStatus, DesiredTransition, RescheduleEvent, RescheduleTracker,
 };
+pub use client::{
+    ClientConfig, DEFAULT_ADDRESS, Method, NomadClient, QueryMeta, QueryOptions, encode, encode_path,
+    install_crypto_provider,
+};
 pub use deployment::{Deployment, DeploymentState, DeploymentStatus};
+pub use errors::ApiError;
 pub use evaluation::{EvalStatus, Evaluation, triggered_by};
 pub use job_responses::{
     DesiredUpdates, JobChildrenSummary, JobListStub, JobPlanResponse, JobRegisterResponse, JobSummary,
@@ -41,11 +46,8 @@ pub use node::{
     NodeMemoryResources, NodeReservedNetworkResources, NodeReservedResources, NodeResources, NodeStatus,
     SchedulingEligibility,
 };
-pub use task_state::{TaskEvent, TaskState};
-pub use client::{
-    ClientConfig, DEFAULT_ADDRESS, Method, NomadClient, QueryMeta, QueryOptions, encode, encode_path,
-    install_crypto_provider,
+pub use requests::{
+    JobDeregisterResponse, JobPlanRequest, JobRegisterRequest, JobRevertRequest, JobSubmission,
 };
-pub use errors::ApiError;
-pub use requests::{JobDeregisterResponse, JobPlanRequest, JobRegisterRequest, JobRevertRequest, JobSubmission};
+pub use task_state::{TaskEvent, TaskState};
 pub use variable::{Variable, VariableMetadata};

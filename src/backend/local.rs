@@ -55,7 +55,10 @@ pub fn agent_dir(state_root: &Path) -> PathBuf {
 }
 
 async fn answers(address: &str) -> bool {
-    let Ok(client) = NomadClient::new(ClientConfig { address: address.to_string(), ..Default::default() }) else {
+    let Ok(client) = NomadClient::new(ClientConfig {
+        address: address.to_string(),
+        ..Default::default()
+    }) else {
         return false;
     };
     let client = client.with_retries(0);
@@ -66,7 +69,11 @@ async fn answers(address: &str) -> bool {
 }
 
 fn read_pid(dir: &Path) -> Option<u32> {
-    std::fs::read_to_string(dir.join(PID_FILE)).ok()?.trim().parse().ok()
+    std::fs::read_to_string(dir.join(PID_FILE))
+        .ok()?
+        .trim()
+        .parse()
+        .ok()
 }
 
 fn alive(pid: u32) -> bool {
@@ -81,14 +88,26 @@ fn alive(pid: u32) -> bool {
 pub async fn ensure_local_agent(state_root: &Path, address: &str) -> Result<LocalCluster, LocalClusterError> {
     let dir = agent_dir(state_root);
     if answers(address).await {
-        return Ok(LocalCluster { address: address.to_string(), pid: read_pid(&dir), data_dir: dir, started: false });
+        return Ok(LocalCluster {
+            address: address.to_string(),
+            pid: read_pid(&dir),
+            data_dir: dir,
+            started: false,
+        });
     }
-    let io = |e: std::io::Error| LocalClusterError::Io { path: dir.display().to_string(), message: e.to_string() };
+    let io = |e: std::io::Error| LocalClusterError::Io {
+        path: dir.display().to_string(),
+        message: e.to_string(),
+    };
     std::fs::create_dir_all(&dir).map_err(io)?;
     let (host, port) = split_address(address);
     let exe = std::env::current_exe().map_err(|e| LocalClusterError::Spawn(e.to_string()))?;
     let log_path = dir.join(LOG_FILE);
-    let log = std::fs::OpenOptions::new().create(true).append(true).open(&log_path).map_err(io)?;
+    let log = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(&log_path)
+        .map_err(io)?;
     let log_err = log.try_clone().map_err(io)?;
     let mut cmd = Command::new(exe);
     cmd.args(["agent", "-dev", "-data-dir"])
@@ -108,14 +127,22 @@ pub async fn ensure_local_agent(state_root: &Path, address: &str) -> Result<Loca
     let deadline = Instant::now() + Duration::from_secs(30);
     while Instant::now() < deadline {
         if answers(address).await {
-            return Ok(LocalCluster { address: address.to_string(), data_dir: dir, pid: Some(pid), started: true });
+            return Ok(LocalCluster {
+                address: address.to_string(),
+                data_dir: dir,
+                pid: Some(pid),
+                started: true,
+            });
         }
         if !alive(pid) {
             break;
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    Err(LocalClusterError::NotReady { secs: 30, log: log_path.display().to_string() })
+    Err(LocalClusterError::NotReady {
+        secs: 30,
+        log: log_path.display().to_string(),
+    })
 }
 
 /// Whether the local agent of `state_root` runs, and its PID.
@@ -150,7 +177,11 @@ pub fn stop_local_agent(state_root: &Path) -> Result<Option<u32>, LocalClusterEr
 }
 
 fn split_address(address: &str) -> (String, u16) {
-    let rest = address.split("://").nth(1).unwrap_or(address).trim_end_matches('/');
+    let rest = address
+        .split("://")
+        .nth(1)
+        .unwrap_or(address)
+        .trim_end_matches('/');
     match rest.rsplit_once(':') {
         Some((host, port)) => (host.to_string(), port.parse().unwrap_or(4646)),
         None => (rest.to_string(), 4646),
@@ -164,7 +195,10 @@ mod tests {
     #[test]
     fn splits_addresses() {
         assert_eq!(split_address("http://127.0.0.1:4646"), ("127.0.0.1".into(), 4646));
-        assert_eq!(split_address("http://localhost:5000/"), ("localhost".into(), 5000));
+        assert_eq!(
+            split_address("http://localhost:5000/"),
+            ("localhost".into(), 5000)
+        );
         assert_eq!(split_address("127.0.0.2"), ("127.0.0.2".into(), 4646));
     }
 }

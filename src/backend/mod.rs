@@ -42,7 +42,11 @@ pub trait Backend: Send + Sync {
     fn nodes(&self) -> impl Future<Output = Result<Vec<NodeListStub>, ApiError>> + Send;
 
     /// The job, or `None` when the backend has no such job.
-    fn read_job(&self, namespace: &str, id: &str) -> impl Future<Output = Result<Option<LiveJob>, ApiError>> + Send;
+    fn read_job(
+        &self,
+        namespace: &str,
+        id: &str,
+    ) -> impl Future<Output = Result<Option<LiveJob>, ApiError>> + Send;
 
     /// The server's dry-run of registering `job`: diff, annotations and placement failures.
     fn plan_job(&self, job: &Job) -> impl Future<Output = Result<JobPlanResponse, ApiError>> + Send;
@@ -64,7 +68,11 @@ pub trait Backend: Send + Sync {
     ) -> impl Future<Output = Result<JobDeregisterResponse, ApiError>> + Send;
 
     /// Every version the server keeps, newest first.
-    fn job_versions(&self, namespace: &str, id: &str) -> impl Future<Output = Result<Vec<Job>, ApiError>> + Send;
+    fn job_versions(
+        &self,
+        namespace: &str,
+        id: &str,
+    ) -> impl Future<Output = Result<Vec<Job>, ApiError>> + Send;
 
     /// Reverts to `version`, if the current version is still `prior` (when given).
     fn revert_job(
@@ -118,5 +126,9 @@ pub trait Backend: Send + Sync {
     ) -> impl Future<Output = Result<Option<Variable>, ApiError>> + Send;
 
     /// Writes a variable; with `cas`, only if its modify index still equals it.
-    fn put_variable(&self, var: &Variable, cas: Option<u64>) -> impl Future<Output = Result<Variable, ApiError>> + Send;
+    fn put_variable(
+        &self,
+        var: &Variable,
+        cas: Option<u64>,
+    ) -> impl Future<Output = Result<Variable, ApiError>> + Send;
 }

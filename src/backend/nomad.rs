@@ -59,6 +59,15 @@ impl NomadBackend {
         NomadBackend { client }
     }
 
+    /// The namespace a job goes to: its own, else the configured one, else `default`.
+    pub fn namespace_of(&self, job: &Job) -> String {
+        job.namespace
+            .clone()
+            .filter(|ns| !ns.is_empty())
+            .or_else(|| self.client.config().namespace.clone())
+            .unwrap_or_else(|| "default".to_string())
+    }
+
     /// The underlying client.
     pub fn client(&self) -> &NomadClient {
         &self.client
@@ -71,13 +80,18 @@ impl Backend for NomadBackend {
     }
 
     async fn nodes(&self) -> Result<Vec<NodeListStub>, ApiError> {
-        self.client.get("/v1/nodes", &[], QueryOptions::default()).await.map(|(n, _)| n)
+        self.client
+            .get("/v1/nodes", &[], QueryOptions::default())
+            .await
+            .map(|(n, _)| n)
     }
 
     async fn read_job(&self, namespace: &str, id: &str) -> Result<Option<LiveJob>, ApiError> {
         let path = format!("/v1/job/{}", encode_path(id));
-        let found: Option<(Job, QueryMeta)> =
-            self.client.get_optional(&path, &ns_query(namespace), QueryOptions::default()).await?;
+        let found: Option<(Job, QueryMeta)> = self
+            .client
+            .get_optional(&path, &ns_query(namespace), QueryOptions::default())
+            .await?;
         Ok(found.map(|(job, _)| LiveJob {
             version: job.version.unwrap_or(0),
             job_modify_index: job.job_modify_index.unwrap_or(0),
@@ -87,26 +101,54 @@ impl Backend for NomadBackend {
 
     async fn plan_job(&self, job: &Job) -> Result<JobPlanResponse, ApiError> {
         let path = format!("/v1/job/{}/plan", encode_path(job.id()));
-        let body = JobPlanRequest { job: job.clone(), diff: true, policy_override: false };
-        self.client.write(Method::Post, &path, &ns_query(job.namespace()), &body).await
+        let body = JobPlanRequest {
+            job: job.clone(),
+            diff: true,
+            policy_override: false,
+        };
+        self.client
+            .write(Method::Post, &path, &ns_query(&self.namespace_of(job)), &body)
+            .await
     }
 
-    async fn register_job(&self, job: &Job, check_index: Option<u64>) -> Result<JobRegisterResponse, ApiError> {
+    async fn register_job(
+        &self,
+        job: &Job,
+        check_index: Option<u64>,
+    ) -> Result<JobRegisterResponse, ApiError> {
         let body = JobRegisterRequest {
             job: job.clone(),
             enforce_index: check_index.is_some(),
             job_modify_index: check_index.unwrap_or(0),
             ..Default::default()
         };
-        self.client.write(Method::Post, "/v1/jobs", &ns_query(job.namespace()), &body).await
+        self.client
+            .write(
+                Method::Post,
+                "/v1/jobs",
+                &ns_query(&self.namespace_of(job)),
+                &body,
+            )
+            .await
     }
 
-    async fn deregister_job(&self, namespace: &str, id: &str, purge: bool) -> Result<JobDeregisterResponse, ApiError> {
+    async fn deregister_job(
+        &self,
+        namespace: &str,
+        id: &str,
+        purge: bool,
+    ) -> Result<JobDeregisterResponse, ApiError> {
         let path = format!("/v1/job/{}", encode_path(id));
         let mut query = ns_query(namespace);
         query.push(("purge", purge.to_string()));
         self.client
-            .request::<(), JobDeregisterResponse>(Method::Delete, &path, &query, None, QueryOptions::default())
+            .request::<(), JobDeregisterResponse>(
+                Method::Delete,
+                &path,
+                &query,
+                None,
+                QueryOptions::default(),
+            )
             .await
             .map(|(r, _)| r)
     }
@@ -118,7 +160,10 @@ impl Backend for NomadBackend {
             versions: Vec<Job>,
         }
         let path = format!("/v1/job/{}/versions", encode_path(id));
-        let (v, _): (Versions, _) = self.client.get(&path, &ns_query(namespace), QueryOptions::default()).await?;
+        let (v, _): (Versions, _) = self
+            .client
+            .get(&path, &ns_query(namespace), QueryOptions::default())
+            .await?;
         Ok(v.versions)
     }
 
@@ -130,12 +175,20 @@ impl Backend for NomadBackend {
         prior: Option<u64>,
     ) -> Result<JobDeregisterResponse, ApiError> {
         let path = format!("/v1/job/{}/revert", encode_path(id));
-        let body = JobRevertRequest { job_id: id.to_string(), job_version: version, enforce_prior_version: prior };
-        self.client.write(Method::Post, &path, &ns_query(namespace), &body).await
+        let body = JobRevertRequest {
+            job_id: id.to_string(),
+            job_version: version,
+            enforce_prior_version: prior,
+        };
+        self.client
+            .write(Method::Post, &path, &ns_query(namespace), &body)
+            .await
     }
 
     async fn evaluation(&self, id: &str, opts: QueryOptions) -> Result<(Evaluation, QueryMeta), ApiError> {
-        self.client.get(&format!("/v1/evaluation/{}", encode_path(id)), &[], opts).await
+        self.client
+            .get(&format!("/v1/evaluation/{}", encode_path(id)), &[], opts)
+            .await
     }
 
     async fn job_allocations(
@@ -149,7 +202,14 @@ impl Backend for NomadBackend {
     }
 
     async fn allocation(&self, id: &str) -> Result<Allocation, ApiError> {
-        self.client.get(&format!("/v1/allocation/{}", encode_path(id)), &[], QueryOptions::default()).await.map(|(a, _)| a)
+        self.client
+            .get(
+                &format!("/v1/allocation/{}", encode_path(id)),
+                &[],
+                QueryOptions::default(),
+            )
+            .await
+            .map(|(a, _)| a)
     }
 
     async fn latest_deployment(
@@ -163,7 +223,13 @@ impl Backend for NomadBackend {
         self.client.get(&path, &ns_query(namespace), opts).await
     }
 
-    async fn task_log_tail(&self, alloc_id: &str, task: &str, stderr: bool, max_bytes: usize) -> Result<String, ApiError> {
+    async fn task_log_tail(
+        &self,
+        alloc_id: &str,
+        task: &str,
+        stderr: bool,
+        max_bytes: usize,
+    ) -> Result<String, ApiError> {
         let path = format!("/v1/client/fs/logs/{}", encode_path(alloc_id));
         let query = [
             ("task", task.to_string()),
@@ -172,19 +238,39 @@ impl Backend for NomadBackend {
             ("offset", max_bytes.to_string()),
             ("plain", "true".to_string()),
         ];
-        let opts = QueryOptions { index: None, wait: Some(Duration::from_secs(2)) };
-        let (bytes, _) = self.client.request_raw::<()>(Method::Get, &path, &query, None, opts).await?;
+        let opts = QueryOptions {
+            index: None,
+            wait: Some(Duration::from_secs(2)),
+        };
+        let (bytes, _) = self
+            .client
+            .request_raw::<()>(Method::Get, &path, &query, None, opts)
+            .await?;
         Ok(String::from_utf8_lossy(&bytes).into_owned())
     }
 
     async fn read_variable(&self, namespace: &str, path: &str) -> Result<Option<Variable>, ApiError> {
-        let url = format!("/v1/var/{}", path.split('/').map(encode_path).collect::<Vec<_>>().join("/"));
-        Ok(self.client.get_optional(&url, &ns_query(namespace), QueryOptions::default()).await?.map(|(v, _)| v))
+        let url = format!(
+            "/v1/var/{}",
+            path.split('/').map(encode_path).collect::<Vec<_>>().join("/")
+        );
+        Ok(self
+            .client
+            .get_optional(&url, &ns_query(namespace), QueryOptions::default())
+            .await?
+            .map(|(v, _)| v))
     }
 
     async fn put_variable(&self, var: &Variable, cas: Option<u64>) -> Result<Variable, ApiError> {
-        let url = format!("/v1/var/{}", var.path.split('/').map(encode_path).collect::<Vec<_>>().join("/"));
-        let mut query = ns_query(if var.namespace.is_empty() { "default" } else { &var.namespace });
+        let url = format!(
+            "/v1/var/{}",
+            var.path.split('/').map(encode_path).collect::<Vec<_>>().join("/")
+        );
+        let mut query = ns_query(if var.namespace.is_empty() {
+            "default"
+        } else {
+            &var.namespace
+        });
         if let Some(cas) = cas {
             query.push(("cas", cas.to_string()));
         }
