@@ -11,6 +11,8 @@
 //! `graph` ← `plan` ← `backend` ← `apply` ← `cli`. `cluster` (the built-in scheduler cluster)
 //! uses only `spec`, `api` and `diag`.
 
+pub mod api;
+pub mod backend;
 pub mod cli;
 pub mod frontend;
 pub mod graph;
