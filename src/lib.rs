@@ -12,5 +12,6 @@
 //! uses only `spec`, `api` and `diag`.
 
 pub mod cli;
+pub mod diag;
 pub mod frontend;
 pub mod spec;
