@@ -8,14 +8,45 @@ use deploy::frontend::{Inputs, load_stack, parse_job_file};
 const CORPUS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/corpus");
 
 /// Files Nomad itself rejects, beyond the `bad-*` / `*invalid*` names, with the reason.
-const EXPECTED_REJECTIONS: &[(&str, &str)] = &[];
+const EXPECTED_REJECTIONS: &[(&str, &str)] = &[
+    ("v1.8.0/jobspec/test-fixtures/basic_wrong_key.hcl", "parse_test.go expects an error: misspelled `nterval` in a check"),
+    ("v1.8.0/jobspec/test-fixtures/multi-network.hcl", "parse_test.go expects an error: HCL1 `reserved_ports` list in a network"),
+    ("v1.8.0/jobspec/test-fixtures/multi-resource.hcl", "parse_test.go expects an error: two ephemeral_disk blocks in one group"),
+    ("v1.8.0/jobspec/test-fixtures/multi-vault.hcl", "parse_test.go expects an error: two vault blocks in one task"),
+    ("v1.8.0/jobspec/test-fixtures/service-check-bad-header.hcl", "parse_test.go expects an error: a header value that is not a list"),
+    ("v1.8.0/jobspec/test-fixtures/task-scaling-policy-missing-name.hcl", "parse_test.go expects an error: task scaling without cpu/mem label"),
+    ("v1.8.0/jobspec/test-fixtures/task-scaling-policy-multi-name.hcl", "parse_test.go expects an error: two labels on task scaling"),
+    ("v1.8.0/jobspec/test-fixtures/tg-scaling-policy-with-label.hcl", "parse_test.go expects an error: a label on group scaling"),
+    ("seeds/jobforge/nomad-build-service.nomad", "unescaped quotes inside a quoted env value (line 135): not valid HCL, Nomad rejects it too; jobforge-service.nomad replaces it"),
+];
 
 /// Nomad agent configurations and other non-job files: recognised and skipped.
 const NOT_JOBS: &[&str] = &["seeds/gvfx/mbp-m3max-client.hcl", "seeds/gvfx/prometheus-scrape.hcl", "seeds/jobforge/nomad-client.hcl", "seeds/gvfx/variables.example.hcl"];
 
 /// `-var` values the e2e inputs expect from their Go tests.
 fn vars_for(rel: &str) -> Vec<(String, String)> {
-    let table: &[(&str, &[(&str, &str)])] = &[];
+    let table: &[(&str, &[(&str, &str)])] = &[
+        ("e2e/jobsubmissions/input/xyz.hcl", &[("X", "x"), ("Y", "2"), ("Z", "true")]),
+        ("e2e/e2eutil/input/restart-node.nomad", &[("nodeID", "node-1")]),
+        ("e2e/e2eutil/input/disconnect-node.nomad", &[("nodeID", "node-1")]),
+        ("e2e/servicediscovery/input/checks_task_restart_helper.nomad", &[("nodeID", "node-1"), ("cmd", "touch"), ("delay", "5"), ("filename", "/tmp/f")]),
+        ("e2e/servicediscovery/input/checks_task_restart_main.nomad", &[("filename", "/tmp/f")]),
+        ("e2e/secret/input/custom_secret.hcl", &[("secret_value", "s3cret")]),
+        ("e2e/secret/input/nomad_secret.hcl", &[("secret_path", "path/to/secret")]),
+        ("e2e/secret/input/vault_secret.hcl", &[("secret_path", "path/to/secret")]),
+        ("e2e/consul/input/service_reversion.nomad", &[("service", "svc")]),
+        ("e2e/docker/input/docker_config.hcl", &[("registry_address", "localhost:5000"), ("user", "root")]),
+        ("e2e/docker_registry/registry-auths.hcl", &[("registry_address", "localhost:5000"), ("user", "root")]),
+        ("e2e/cni/input/config_format.nomad.hcl", &[("format", "json")]),
+        ("e2e/task_schedule/input/schedule.nomad.hcl", &[("start", "0 * * * *"), ("end", "30")]),
+        (
+            "e2e/workload_id/input/node-meta.nomad.hcl",
+            &[("foo_key", "foo"), ("empty_key", "empty"), ("unset_key", "unset"), ("foo_constraint", "a"), ("empty_constraint", "b"), ("unset_constraint", "c")],
+        ),
+        ("e2e/pledge/input/curl.hcl", &[("address", "http://localhost")]),
+        // file() needs an existing file: the corpus README stands in for the SSH key.
+        ("demo/csi/kadalu-csi/controller.nomad", &[("ssh_priv_path", concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/corpus/README.md"))]),
+    ];
     table
         .iter()
         .filter(|(f, _)| rel.ends_with(f))

@@ -58,6 +58,20 @@ pub fn auto_var_files(dir: &Path) -> Vec<PathBuf> {
     files
 }
 
+/// For files HCL2 cannot parse (agent configs often use HCL1 forms such as quoted keys):
+/// true when the unindented lines name agent settings and no `job`.
+pub fn looks_like_agent_config(text: &str) -> bool {
+    let mut agent = false;
+    for line in text.lines().filter(|l| !l.starts_with([' ', '\t', '#', '/', '}'])) {
+        let word: String = line.chars().take_while(|c| c.is_ascii_alphanumeric() || *c == '_').collect();
+        if word == "job" {
+            return false;
+        }
+        agent |= AGENT_KEYS.contains(&word.as_str());
+    }
+    agent
+}
+
 /// Classifies a parsed body.
 pub fn classify(body: &Body) -> FileKind {
     let mut has_job = false;

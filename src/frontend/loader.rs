@@ -95,6 +95,10 @@ pub fn load_unit(
                     parsed.push((f, body, kind));
                 }
             }
+            Err(_) if super::discover::looks_like_agent_config(&f.text) => diags.push(
+                Diagnostic::warning(format!("skipping {}: a Nomad agent configuration, not a jobspec", f.path.display()))
+                    .with_help("agent configs (client, server, data_dir, plugin, ...) are not deployed by a stack"),
+            ),
             Err(d) => diags.push(d),
         }
     }

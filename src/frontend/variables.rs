@@ -54,6 +54,7 @@ pub fn resolve(
                 continue;
             }
             declared.insert(name.clone(), (fi, b.span().unwrap_or(0..0)));
+            scope.vars.insert(name.clone(), Value::Null);
             if let Some((value, sensitive)) = variable(sf, b, &name, given.get(&name), diags) {
                 if given.contains_key(&name) {
                     used.insert(name.clone());
@@ -70,7 +71,7 @@ pub fn resolve(
     for sf in files {
         for b in sf.body.blocks().filter(|b| b.ident.value().as_str() == "variable") {
             let Some(name) = b.labels.first().map(|l| l.as_str().to_string()) else { continue };
-            if scope.vars.contains_key(&name) {
+            if resolved.iter().any(|v| v.name == format!("{prefix}{name}")) {
                 validate(sf, b, &name, scope, diags);
             }
         }

@@ -43,6 +43,7 @@ pub static JOB: Schema = Schema {
         one("reschedule", "Reschedule", &RESCHEDULE),
         one("migrate", "Migrate", &MIGRATE),
         one("ui", "UI", &UI),
+        one("vault", "__vault", &super::task::VAULT),
         BlockRule { hcl: "multiregion", json: "Multiregion", shape: Shape::One, label: Label::None, body: BodyKind::FreeForm },
     ],
     post: Some(post_job),
@@ -50,6 +51,7 @@ pub static JOB: Schema = Schema {
 
 /// HCL1 allowed `task` directly in `job`: each becomes a group of one task with its name.
 fn post_job(_d: &mut Decoder<'_, '_>, _b: &Block, out: &mut Map<String, Value>) {
+    let vault = out.remove("__vault");
     if let Some(Value::Array(tasks)) = out.remove("__tasks") {
         let groups = out.entry("TaskGroups").or_insert_with(|| Value::Array(vec![]));
         if let Value::Array(g) = groups {
@@ -60,6 +62,11 @@ fn post_job(_d: &mut Decoder<'_, '_>, _b: &Block, out: &mut Map<String, Value>) 
                 m.insert("Tasks".into(), Value::Array(vec![t]));
                 g.push(Value::Object(m));
             }
+        }
+    }
+    if let (Some(v), Some(Value::Array(groups))) = (vault, out.get_mut("TaskGroups")) {
+        for g in groups.iter_mut().filter_map(Value::as_object_mut) {
+            super::group::inherit_vault(g, &v);
         }
     }
 }

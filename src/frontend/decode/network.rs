@@ -65,6 +65,13 @@ fn post_network(d: &mut Decoder<'_, '_>, b: &Block, out: &mut Map<String, Value>
     let port_blocks: Vec<&Block> = b.body.iter().filter_map(Structure::as_block).filter(|x| x.ident.value().as_str() == "port").collect();
     for (i, p) in ports.into_iter().enumerate() {
         let label = p.get("Label").and_then(Value::as_str).unwrap_or("").to_string();
+        if label.is_empty() {
+            let range = port_blocks.get(i).and_then(|pb| pb.labels.first()).and_then(|l| match l {
+                hcl::edit::structure::BlockLabel::String(s) => s.span(),
+                hcl::edit::structure::BlockLabel::Ident(s) => s.span(),
+            });
+            d.error_at(range, "empty port label", "a port needs a name such as \"http\"");
+        }
         if seen.contains(&label) {
             let range = port_blocks.get(i).and_then(|pb| pb.span());
             d.error_at(range, format!("duplicate port label `{label}`"), "each port of a network needs its own label");

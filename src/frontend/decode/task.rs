@@ -1,6 +1,7 @@
 //! `task` and its blocks: resources, template, artifact, logs, lifecycle, vault, identity,
 //! volume_mount, dispatch_payload, scaling, consul, action, and the free-form driver `config`.
 
+use hcl::edit::Span;
 use hcl::edit::structure::Block;
 use serde_json::{Map, Value};
 
@@ -51,12 +52,13 @@ pub static TASK: Schema = Schema {
         BlockRule { hcl: "scaling", json: "ScalingPolicies", shape: Shape::List, label: Label::Required("__label"), body: BodyKind::Schema(&super::group::SCALING) },
         one("consul", "Consul", &super::group::CONSUL),
         BlockRule { hcl: "csi_plugin", json: "CSIPluginConfig", shape: Shape::One, label: Label::None, body: BodyKind::FreeForm },
+        BlockRule { hcl: "secret", json: "Secrets", shape: Shape::List, label: Label::Required("Name"), body: BodyKind::Schema(&SECRET) },
         BlockRule { hcl: "schedule", json: "Schedule", shape: Shape::One, label: Label::None, body: BodyKind::FreeForm },
     ],
     post: Some(post_task),
 };
 
-fn post_task(_d: &mut Decoder<'_, '_>, _b: &Block, out: &mut Map<String, Value>) {
+fn post_task(d: &mut Decoder<'_, '_>, b: &Block, out: &mut Map<String, Value>) {
     if let Some(Value::Array(ids)) = out.remove("__identities") {
         let mut extra = Vec::new();
         for id in ids {
@@ -71,16 +73,34 @@ fn post_task(_d: &mut Decoder<'_, '_>, _b: &Block, out: &mut Map<String, Value>)
             out.insert("Identities".into(), Value::Array(extra));
         }
     }
+    let scaling_blocks: Vec<&Block> = b.body.blocks().filter(|x| x.ident.value().as_str() == "scaling").collect();
     if let Some(Value::Array(policies)) = out.get_mut("ScalingPolicies") {
-        for p in policies.iter_mut() {
-            if let Value::Object(m) = p {
-                let label = m.remove("__label").and_then(|l| l.as_str().map(str::to_string)).unwrap_or_default();
-                let kind = match label.as_str() {
-                    "cpu" => "vertical_cpu",
-                    "mem" => "vertical_mem",
-                    other => other,
-                };
-                m.entry("Type").or_insert_with(|| Value::String(kind.to_string()));
+        for (i, p) in policies.iter_mut().enumerate() {
+            let Value::Object(m) = p else { continue };
+            let label = m.remove("__label").and_then(|l| l.as_str().map(str::to_string)).unwrap_or_default();
+            let block = scaling_blocks.get(i).copied();
+            let kind = match label.as_str() {
+                "cpu" => "vertical_cpu",
+                "mem" => "vertical_mem",
+                other => {
+                    let range = block.and_then(|x| x.labels.first()).and_then(|l| match l {
+                        hcl::edit::structure::BlockLabel::String(s) => s.span(),
+                        hcl::edit::structure::BlockLabel::Ident(s) => s.span(),
+                    });
+                    d.error_at(range, format!("invalid task scaling resource `{other}`"), "a task scales `cpu` or `mem`")
+                        .help = Some("write `scaling \"cpu\" { ... }` or `scaling \"mem\" { ... }`".into());
+                    continue;
+                }
+            };
+            match m.get("Type").and_then(Value::as_str) {
+                None => {
+                    m.insert("Type".into(), Value::String(kind.to_string()));
+                }
+                Some(t) if t == kind => {}
+                Some(t) => {
+                    let range = block.and_then(|x| x.body.get_attribute("type")).and_then(|a| a.value.span());
+                    d.error_at(range, format!("scaling type `{t}` does not match `scaling \"{label}\"`"), format!("expected `{kind}`"));
+                }
             }
         }
     }
@@ -146,7 +166,8 @@ static ARTIFACT: Schema = Schema {
     post: None,
 };
 
-static VAULT: Schema = Schema {
+/// `vault {}` (task; job and group levels are inherited by tasks).
+pub static VAULT: Schema = Schema {
     name: "vault",
     attrs: &[
         Attr("policies", "Policies", Kind::StrList),
@@ -240,6 +261,16 @@ static IDENTITY: Schema = Schema {
         Attr("ttl", "TTL", Kind::Dur),
     ],
     blocks: &[],
+    post: None,
+};
+
+static SECRET: Schema = Schema {
+    name: "secret",
+    attrs: &[Attr("provider", "Provider", Kind::Str), Attr("path", "Path", Kind::Str)],
+    blocks: &[
+        BlockRule { hcl: "config", json: "Config", shape: Shape::One, label: Label::None, body: BodyKind::FreeForm },
+        BlockRule { hcl: "env", json: "Env", shape: Shape::One, label: Label::None, body: BodyKind::StrMap },
+    ],
     post: None,
 };
 
