@@ -12,6 +12,7 @@
 //! uses only `spec`, `api` and `diag`.
 
 pub mod api;
+pub mod apply;
 pub mod backend;
 pub mod cli;
 pub mod diag;

@@ -43,7 +43,17 @@ pub fn load(path: &Path, vars: &VarArgs) -> anyhow::Result<Stack> {
 
 #[cfg(feature = "frontend-loader")]
 fn load_hcl(path: &Path, vars: &VarArgs) -> anyhow::Result<Stack> {
-    let inputs = crate::frontend::Inputs { vars: vars.vars.clone(), var_files: vars.var_files.clone() };
+    let mut pairs = Vec::with_capacity(vars.vars.len());
+    for v in &vars.vars {
+        let Some((name, value)) = v.split_once('=') else {
+            anyhow::bail!("-var {v}: expected NAME=VALUE");
+        };
+        pairs.push((name.trim().to_string(), value.to_string()));
+    }
+    let env = std::env::vars()
+        .filter(|(k, _)| k.starts_with("DEPLOY_VAR_") || k.starts_with("NOMAD_VAR_"))
+        .collect();
+    let inputs = crate::frontend::Inputs { vars: pairs, var_files: vars.var_files.clone(), env };
     match crate::frontend::load_stack(path, &inputs) {
         Ok((stack, warnings)) => {
             if !warnings.is_empty() {
