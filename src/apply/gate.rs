@@ -108,15 +108,6 @@ pub fn evaluate(
     if gate == Gate::Registered {
         return GateStatus::Passed(counts, "registered".into());
     }
-    if let Some(a) = current.iter().find(|a| matches!(a.client_status, ClientStatus::Failed | ClientStatus::Lost)) {
-        let what = if a.client_status == ClientStatus::Lost { "was lost" } else { "failed" };
-        let detail = if a.client_description.is_empty() { String::new() } else { format!(" ({})", a.client_description) };
-        return GateStatus::Failed {
-            counts,
-            reason: format!("allocation {} ({}) {what}{detail}", short(&a.id), a.name),
-            alloc_id: Some(a.id.clone()),
-        };
-    }
     if let Some(a) = current.iter().find(|a| nonzero_exit(a).is_some()) {
         if gate == Gate::Complete || a.client_status.is_terminal() {
             let (task, code) = nonzero_exit(a).unwrap_or_default();
@@ -126,6 +117,15 @@ pub fn evaluate(
                 alloc_id: Some(a.id.clone()),
             };
         }
+    }
+    if let Some(a) = current.iter().find(|a| matches!(a.client_status, ClientStatus::Failed | ClientStatus::Lost)) {
+        let what = if a.client_status == ClientStatus::Lost { "was lost" } else { "failed" };
+        let detail = if a.client_description.is_empty() { String::new() } else { format!(" ({})", a.client_description) };
+        return GateStatus::Failed {
+            counts,
+            reason: format!("allocation {} ({}) {what}{detail}", short(&a.id), a.name),
+            alloc_id: Some(a.id.clone()),
+        };
     }
     let deployment = deployment.filter(|d| d.job_version == version);
     if let Some(d) = deployment {

@@ -35,3 +35,8 @@ pub use step::{Landed, Operation, Outcome, Prior, Step, StepResult};
 pub use steps::{StepError, StepOptions, build_steps};
 pub use undo::find_version;
 
+
+#[cfg(test)]
+mod fake;
+#[cfg(test)]
+mod tests;

@@ -20,7 +20,8 @@ use crate::state::Revision;
 /// How to turn a plan into steps.
 #[derive(Clone, Debug)]
 pub struct StepOptions {
-    /// A job's timeout when the stack sets none.
+    /// A job's timeout when its `dependency` block sets none (`-timeout`, else the stack's
+    /// `apply.timeout`, else 5m: the caller decides).
     pub default_timeout: Duration,
     /// Purge stopped jobs.
     pub purge: bool,
@@ -67,7 +68,7 @@ pub async fn build_steps<B: Backend>(
     }
     let destroyed: BTreeSet<&JobAddress> =
         plan.jobs.iter().filter(|j| j.action == Action::Destroy).map(|j| &j.address).collect();
-    let default_timeout = to_std(stack.settings.timeout).unwrap_or(options.default_timeout);
+    let default_timeout = options.default_timeout;
     let mut steps = Vec::with_capacity(plan.jobs.len());
     for change in &plan.jobs {
         let address = &change.address;

@@ -6,10 +6,18 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+pub mod apply;
+mod backend_select;
+pub mod destroy;
 pub mod graph;
+pub mod output;
 pub mod plan;
+mod progress;
+pub mod rollback;
+mod session;
 mod stack_input;
 pub mod state;
+pub mod status;
 
 /// `deploy`: plan, apply and roll back stacks of Nomad jobs.
 #[derive(Debug, Parser)]
@@ -29,6 +37,16 @@ pub enum Command {
     Graph(graph::GraphArgs),
     /// Read the recorded state.
     State(state::StateArgs),
+    /// Make the stack so, in dependency order, gated on health.
+    Apply(apply::ApplyArgs),
+    /// Return the stack to an earlier revision (as a new revision).
+    Rollback(rollback::RollbackArgs),
+    /// Stop every job of the stack, dependents first.
+    Destroy(destroy::DestroyArgs),
+    /// The stack's jobs, versions and allocations.
+    Status(status::StatusArgs),
+    /// The outputs the latest revision recorded.
+    Output(output::OutputArgs),
 }
 
 /// Runs a parsed command line.
@@ -37,6 +55,11 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Plan(args) => plan::run(&args),
         Command::Graph(args) => graph::run(&args),
         Command::State(args) => state::run(&args),
+        Command::Apply(args) => apply::run(&args),
+        Command::Rollback(args) => rollback::run(&args),
+        Command::Destroy(args) => destroy::run(&args),
+        Command::Status(args) => status::run(&args),
+        Command::Output(args) => output::run(&args),
     }
 }
 

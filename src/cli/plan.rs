@@ -80,16 +80,22 @@ pub fn run(args: &PlanArgs) -> anyhow::Result<ExitCode> {
     let graph = StackGraph::build(&stack)?;
     let dir = stack_input::state_dir(&stack, args.state.as_deref());
     let _lock = stack_input::lock(&dir, "deploy plan", stack_input::parse_timeout(&args.lock_timeout)?)?;
-    let state = stack_input::latest_opened(&StateStore::new(&dir))?;
+    let store = StateStore::new(&dir);
+    if let Some(serial) = crate::apply::recover(&store)? {
+        eprintln!("Recovered revision {serial} from the journal of an interrupted apply.");
+    }
+    let state = stack_input::latest_opened(&store)?;
     let live: Option<LiveView> = match (&args.live_view, args.refresh) {
         (Some(f), true) => {
             let bytes = std::fs::read(f).with_context(|| format!("reading {}", f.display()))?;
             Some(serde_json::from_slice(&bytes).with_context(|| format!("{} is not a live view", f.display()))?)
         }
-        (None, true) => {
-            eprintln!("Note: no backend is reachable from this build; planning against recorded state only.");
-            None
-        }
+        (None, true) => Some(super::session::runtime()?.block_on(async {
+            let backend = super::backend_select::connect(&stack, &dir).await?;
+            crate::apply::live_view(&backend, &stack, state.as_ref(), false)
+                .await
+                .with_context(|| format!("reading live jobs from {}", crate::backend::Backend::describe(&backend)))
+        })?),
         (_, false) => None,
     };
     let options = PlanOptions { destroy: args.destroy, targets: args.targets.clone() };
