@@ -66,6 +66,7 @@ pub fn load_stack(path: &Path, inputs: &Inputs) -> Result<(Stack, Diagnostics), 
         }
         diags.push(d);
     }
+    diags.retain(|d| !eval::is_cascade(d));
     if diags.has_errors() {
         return Err(diags);
     }
@@ -105,6 +106,7 @@ pub fn parse_job_file(path: &Path, inputs: &Inputs) -> Result<(Vec<StackJob>, Di
     let given = inputs::collect(inputs, None, &mut diags);
     let mut used = BTreeSet::new();
     let unit = loader::load_unit(&[path.to_path_buf()], &given, &mut used, &[], None, &mut diags);
+    diags.retain(|d| !eval::is_cascade(d));
     if diags.has_errors() { Err(diags) } else { Ok((unit.jobs, diags)) }
 }
 
@@ -134,5 +136,6 @@ pub fn parse_job_text(name: &Path, text: &str) -> Result<Vec<crate::spec::Job>, 
             diags.push(d);
         }
     }
+    diags.retain(|d| !eval::is_cascade(d));
     if diags.has_errors() { Err(diags) } else { Ok(jobs) }
 }

@@ -55,10 +55,12 @@ pub fn resolve(
             }
             declared.insert(name.clone(), (fi, b.span().unwrap_or(0..0)));
             scope.vars.insert(name.clone(), Value::Null);
+            if given.contains_key(&name) {
+                used.insert(name.clone());
+            }
+            scope.failed.insert(name.clone());
             if let Some((value, sensitive)) = variable(sf, b, &name, given.get(&name), diags) {
-                if given.contains_key(&name) {
-                    used.insert(name.clone());
-                }
+                scope.failed.remove(&name);
                 if sensitive {
                     scope.sensitive.insert(name.clone());
                 }
@@ -97,6 +99,7 @@ fn single_label(file: &SourceFile, b: &Block, diags: &mut Diagnostics) -> Option
 }
 
 fn variable(sf: &ScopeFile<'_>, b: &Block, name: &str, given: Option<&GivenValue>, diags: &mut Diagnostics) -> Option<(Value, bool)> {
+    let label_range = b.labels.first().and_then(label_span).or_else(|| b.ident.span());
     let scope = Scope { base_dir: sf.file.path.parent().map(|p| p.to_path_buf()).unwrap_or_default(), ..Scope::default() };
     let mut ev = Eval::new(&scope, sf.file);
     let mut ty = TypeConstraint::Any;
@@ -142,13 +145,13 @@ fn variable(sf: &ScopeFile<'_>, b: &Block, name: &str, given: Option<&GivenValue
         (Some(g), _) => {
             let v = match &g.value {
                 RawValue::Value(v) => v.clone(),
-                RawValue::Text(t) if ty.takes_raw_string() => Value::String(t.clone()),
+                RawValue::Text(t) if ty.takes_raw_string() || ty.is_primitive() => Value::String(t.clone()),
                 RawValue::Text(t) => match parse_text_value(t) {
                     Ok(v) => v,
                     Err(msg) => {
                         diags.push(
                             Diagnostic::error(format!("invalid value for variable `{name}` from {}", g.origin.describe()))
-                                .with_span(sf.file.span_opt(b.span()))
+                                .with_span(sf.file.span_opt(label_range.clone()))
                                 .with_detail(msg),
                         );
                         return None;
@@ -161,7 +164,7 @@ fn variable(sf: &ScopeFile<'_>, b: &Block, name: &str, given: Option<&GivenValue
         (None, None) => {
             diags.push(
                 Diagnostic::error(format!("no value for required variable `{name}`"))
-                    .with_span(sf.file.span_opt(b.labels.first().and_then(label_span).or_else(|| b.ident.span())))
+                    .with_span(sf.file.span_opt(label_range.clone()))
                     .with_detail("declared without a default")
                     .with_help(format!("pass -var {name}=..., set DEPLOY_VAR_{name}, or add `default = ...`")),
             );
@@ -173,7 +176,7 @@ fn variable(sf: &ScopeFile<'_>, b: &Block, name: &str, given: Option<&GivenValue
         Err(msg) => {
             diags.push(
                 Diagnostic::error(format!("invalid value for variable `{name}`"))
-                    .with_span(sf.file.span_opt(b.span()))
+                    .with_span(sf.file.span_opt(label_range))
                     .with_detail(format!("{from}: {msg}")),
             );
             None

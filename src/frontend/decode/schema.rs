@@ -149,7 +149,9 @@ impl<'a, 'e> Decoder<'a, 'e> {
         let v = match self.ev.eval(&attr.value) {
             Ok(v) => v,
             Err(d) => {
-                self.diags.push(d);
+                if !super::super::eval::is_cascade(&d) {
+                    self.diags.push(d);
+                }
                 return None;
             }
         };
@@ -369,7 +371,7 @@ pub fn convert(v: Value, kind: Kind) -> Result<Value, String> {
         },
         Kind::Bool => as_bool(&v).map(Value::Bool).ok_or_else(|| format!("expected a bool, found {found}")),
         Kind::Dur => match &v {
-            Value::String(s) => Duration::parse(s).map(|d| Value::from(d.nanos())).map_err(|e| format!("{e} (expected a duration such as \"30s\" or \"5m\")")),
+            Value::String(s) => Duration::parse(s).map(|d| Value::from(d.nanos())).map_err(|e| e.to_string()),
             Value::Number(n) => n.as_i64().map(Value::from).ok_or_else(|| "expected a duration".to_string()),
             _ => Err(format!("expected a duration string, found {found}")),
         },

@@ -284,7 +284,14 @@ fn format(a: &[Value]) -> Result<String, FnError> {
             other => return fail(format!("unsupported format verb %{other}")),
         };
         let width: usize = flags.trim_start_matches(['-', '+', '#']).split('.').next().and_then(|w| w.parse().ok()).unwrap_or(0);
-        if flags.starts_with('-') { out.push_str(&format!("{text:<width$}")); } else { out.push_str(&format!("{text:>width$}")); }
+        if flags.starts_with('-') {
+            out.push_str(&format!("{text:<width$}"));
+        } else if flags.starts_with('0') && "dfx".contains(verb) {
+            let (sign, digits) = text.strip_prefix('-').map_or(("", text.as_str()), |d| ("-", d));
+            out.push_str(&format!("{sign}{digits:0>w$}", w = width.saturating_sub(sign.len())));
+        } else {
+            out.push_str(&format!("{text:>width$}"));
+        }
     }
     Ok(out)
 }

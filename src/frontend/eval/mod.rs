@@ -47,6 +47,15 @@ pub struct Scope {
     pub base_dir: PathBuf,
     /// Whether `job.*` and `module.*` may be referenced here.
     pub stack_refs: bool,
+    /// Variables whose value was already reported as wrong: reading them fails quietly.
+    pub failed: BTreeSet<String>,
+}
+
+const CASCADE: &str = "\u{0}follows from an earlier error";
+
+/// True for an error that only follows from one already reported (not shown).
+pub fn is_cascade(d: &Diagnostic) -> bool {
+    d.summary == CASCADE
 }
 
 /// A reference from an expression to a job or module of the stack.
@@ -125,8 +134,8 @@ impl<'a> Eval<'a> {
                 }
                 Ok(Value::Object(out))
             }
-            Expression::StringTemplate(t) => template::eval_template(self, t, expr.span()).map(Value::String),
-            Expression::HeredocTemplate(h) => template::eval_template(self, &h.template, expr.span()).map(Value::String),
+            Expression::StringTemplate(t) => template::eval_template(self, t, None).map(Value::String),
+            Expression::HeredocTemplate(h) => template::eval_template(self, &h.template, h.indent()).map(Value::String),
             Expression::Parenthesis(p) => self.eval(p.inner()),
             Expression::Variable(v) => self.variable(v.value().as_str(), expr),
             Expression::Conditional(c) => {
@@ -255,6 +264,9 @@ impl<'a> Eval<'a> {
         match (&value, key) {
             (Value::Object(m), _) => {
                 let k = to_key(key).unwrap_or_default();
+                if self.is_var_object(expr) && self.scope.failed.contains(&k) {
+                    return Err(Diagnostic::error(CASCADE));
+                }
                 if let Some(v) = m.get(&k) {
                     if self.is_var_object(expr) && self.scope.sensitive.contains(&k) {
                         self.tainted = true;

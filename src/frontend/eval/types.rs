@@ -120,6 +120,11 @@ impl TypeConstraint {
         }
     }
 
+    /// Numbers and bools: a `-var` text is converted, not parsed as an expression.
+    pub fn is_primitive(&self) -> bool {
+        matches!(self, TypeConstraint::Number | TypeConstraint::Bool)
+    }
+
     /// Whether a raw `-var` string is taken verbatim (strings) or parsed as an HCL expression.
     pub fn takes_raw_string(&self) -> bool {
         matches!(self, TypeConstraint::String | TypeConstraint::Any)
