@@ -108,7 +108,7 @@ pub fn call(name: &str, args: Vec<Value>, base_dir: &Path) -> Res {
         "trimsuffix" => { arity(a, 2)?; let (x, p) = (s(&a[0])?, s(&a[1])?); Ok(Value::String(x.strip_suffix(&p).unwrap_or(&x).to_string())) }
         "indent" => {
             arity(a, 2)?;
-            let pad = " ".repeat(n(&a[0])?.max(0.0) as usize);
+            let pad = " ".repeat((n(&a[0])?.max(0.0) as usize).min(1024));
             Ok(Value::String(s(&a[1])?.replace('\n', &format!("\n{pad}"))))
         }
         "substr" => {
@@ -277,13 +277,13 @@ fn format(a: &[Value]) -> Result<String, FnError> {
             'd' => format!("{}", n(arg)? as i64),
             't' => as_bool(arg).map(|b| b.to_string()).map_or_else(|| fail("expected a bool"), Ok)?,
             'f' | 'g' | 'e' => {
-                let prec = flags.split_once('.').and_then(|(_, p)| p.parse::<usize>().ok());
+                let prec = flags.split_once('.').and_then(|(_, p)| p.parse::<usize>().ok()).map(|p| p.min(64));
                 match prec { Some(p) => format!("{:.*}", p, n(arg)?), None => format!("{:.6}", n(arg)?) }
             }
             'x' => format!("{:x}", n(arg)? as i64),
             other => return fail(format!("unsupported format verb %{other}")),
         };
-        let width: usize = flags.trim_start_matches(['-', '+', '#']).split('.').next().and_then(|w| w.parse().ok()).unwrap_or(0);
+        let width: usize = flags.trim_start_matches(['-', '+', '#']).split('.').next().and_then(|w| w.parse().ok()).unwrap_or(0).min(1024);
         if flags.starts_with('-') {
             out.push_str(&format!("{text:<width$}"));
         } else if flags.starts_with('0') && "dfx".contains(verb) {
