@@ -14,5 +14,6 @@
 pub mod api;
 pub mod backend;
 pub mod cli;
+pub mod diag;
 pub mod frontend;
 pub mod spec;
