@@ -16,4 +16,7 @@ pub mod backend;
 pub mod cli;
 pub mod diag;
 pub mod frontend;
+pub mod graph;
+pub mod plan;
 pub mod spec;
+pub mod state;

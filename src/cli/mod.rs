@@ -6,6 +6,11 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+pub mod graph;
+pub mod plan;
+mod stack_input;
+pub mod state;
+
 /// `deploy`: plan, apply and roll back stacks of Nomad jobs.
 #[derive(Debug, Parser)]
 #[command(name = "deploy", version, about, long_about = None)]
@@ -17,11 +22,22 @@ pub struct Cli {
 
 /// Every subcommand.
 #[derive(Debug, Subcommand)]
-pub enum Command {}
+pub enum Command {
+    /// Show what apply would change.
+    Plan(plan::PlanArgs),
+    /// Print the stack's dependency graph.
+    Graph(graph::GraphArgs),
+    /// Read the recorded state.
+    State(state::StateArgs),
+}
 
 /// Runs a parsed command line.
 pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
-    match cli.command {}
+    match cli.command {
+        Command::Plan(args) => plan::run(&args),
+        Command::Graph(args) => graph::run(&args),
+        Command::State(args) => state::run(&args),
+    }
 }
 
 /// Accepts Nomad's and Terraform's single-dash long flags (`-var`, `-out=FILE`) by rewriting

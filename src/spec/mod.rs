@@ -11,6 +11,7 @@
 
 mod canonicalize;
 pub mod cron;
+pub mod diff;
 mod duration;
 mod group;
 mod job;
