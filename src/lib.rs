@@ -13,5 +13,6 @@
 
 pub mod api;
 pub mod cli;
+pub mod cluster;
 pub mod frontend;
 pub mod spec;
