@@ -14,6 +14,7 @@
 pub mod api;
 pub mod backend;
 pub mod cli;
+pub mod cluster;
 pub mod diag;
 pub mod frontend;
 pub mod graph;
