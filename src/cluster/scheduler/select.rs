@@ -9,7 +9,9 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use super::feasible::{FeasibilityChecker, PlanView, Rejection, node_set_chain, plan_chain, run_chain, static_chain};
+use super::feasible::{
+    FeasibilityChecker, PlanView, Rejection, node_set_chain, plan_chain, run_chain, static_chain,
+};
 use super::fit::{assign_ports, check_resources};
 use super::group_spec::GroupSpec;
 use super::rank::{RankInput, Ranked, SpreadCounts, rank};
@@ -60,7 +62,11 @@ impl CandidateSet {
         }
         base.nodes_available = Some(available);
         rng.shuffle(&mut order);
-        CandidateSet { order, base_metric: base, excluded }
+        CandidateSet {
+            order,
+            base_metric: base,
+            excluded,
+        }
     }
 }
 
@@ -150,9 +156,13 @@ impl GroupStack {
         penalty_node: Option<&str>,
     ) -> Result<(Ranked, Vec<AllocatedPortMapping>), (Rejection, bool)> {
         let node = &ctx.state.nodes()[node_index];
-        self.statically_feasible(node_index, node).map_err(|r| (r, true))?;
+        self.statically_feasible(node_index, node)
+            .map_err(|r| (r, true))?;
         let usage = ctx.usage.node(ctx.state, node);
-        let view = PlanView { usage, job_allocs: &ctx.job_allocs };
+        let view = PlanView {
+            usage,
+            job_allocs: &ctx.job_allocs,
+        };
         run_chain(&self.plan_checks, node, Some(&view)).map_err(|r| (r, true))?;
         check_resources(node, usage, &self.spec.demand).map_err(|r| (r, false))?;
         let ports = assign_ports(node, usage, &self.spec.demand, ctx.rng).map_err(|r| (r, false))?;
@@ -202,7 +212,9 @@ impl GroupStack {
         if found.is_empty() {
             found = skipped;
         }
-        let Some(best) = (0..found.len()).reduce(|b, i| if found[i].1.norm > found[b].1.norm { i } else { b }) else {
+        let Some(best) =
+            (0..found.len()).reduce(|b, i| if found[i].1.norm > found[b].1.norm { i } else { b })
+        else {
             for (i, r) in &candidates.excluded {
                 metric.note_reason(&nodes[*i].id, &r.reason);
             }
@@ -234,7 +246,9 @@ impl GroupStack {
     ) {
         let node = &ctx.state.nodes()[node_index];
         let values: Vec<i64> = ports.iter().map(|p| p.value).collect();
-        ctx.usage.node(ctx.state, node).add_placement(&self.spec.name, &self.spec.demand, &values);
+        ctx.usage
+            .node(ctx.state, node)
+            .add_placement(&self.spec.name, &self.spec.demand, &values);
         ctx.job_allocs.push((node, self.spec.name.clone()));
         self.count_for_spread(node);
     }

@@ -31,7 +31,8 @@ pub trait SchedulerState {
     fn job(&self, namespace: &str, id: &str) -> Option<&Job>;
     /// A recorded earlier version of a job (to tell in-place from destructive updates).
     fn job_version(&self, namespace: &str, id: &str, version: u64) -> Option<&Job> {
-        self.job(namespace, id).filter(|j| j.version.unwrap_or(0) == version)
+        self.job(namespace, id)
+            .filter(|j| j.version.unwrap_or(0) == version)
     }
     /// Every allocation of a job, any status.
     fn allocs_by_job(&self, namespace: &str, job_id: &str) -> Vec<&Allocation>;

@@ -66,7 +66,11 @@ pub struct ProposedUsage {
 impl ProposedUsage {
     /// Usage for the job `namespace`/`job_id`, leaving out the allocations in `stopping`.
     pub fn new(namespace: &str, job_id: &str, stopping: HashSet<String>) -> Self {
-        ProposedUsage { job: (namespace.to_string(), job_id.to_string()), stopping, nodes: HashMap::new() }
+        ProposedUsage {
+            job: (namespace.to_string(), job_id.to_string()),
+            stopping,
+            nodes: HashMap::new(),
+        }
     }
 
     /// The node's proposed usage, reading its allocations the first time.
