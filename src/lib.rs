@@ -1,1 +1,2 @@
 //! `deploy`: a declarative plan/apply/rollback tool for Nomad-style workloads.
+pub mod cluster;
