@@ -111,7 +111,9 @@ impl RaftLogStorage<TypeConfig> for LogStore {
     }
 
     async fn save_committed(&mut self, committed: Option<LogId<NodeId>>) -> Result<(), StorageError<NodeId>> {
-        self.write(move |db| db.put_meta(&[(COMMITTED, &committed)])).await.map_err(write_err)
+        // Not fsynced: the committed id is an optimisation (replay on restart), and a stale
+        // value is safe; the next durable log append makes it durable anyway.
+        self.write(move |db| db.put_meta_lazy(COMMITTED, &committed)).await.map_err(write_err)
     }
 
     async fn read_committed(&mut self) -> Result<Option<LogId<NodeId>>, StorageError<NodeId>> {
