@@ -19,6 +19,7 @@ use thiserror::Error;
 
 use crate::cluster::error::ClusterError;
 use crate::cluster::http::{self, ApiContext};
+use crate::cluster::raft::Compaction;
 use crate::cluster::server::{ClusterNode, ServerConfig};
 
 /// Nomad's default HTTP port.
@@ -53,6 +54,9 @@ pub struct AgentConfig {
     pub client_enabled: bool,
     /// Development mode: one server and client, bootstrap 1, temporary data.
     pub dev: bool,
+    /// Raft snapshot threshold and trailing logs (`server { raft_snapshot_threshold,
+    /// raft_trailing_logs }`).
+    pub raft_compaction: Compaction,
 }
 
 impl Default for AgentConfig {
@@ -71,6 +75,7 @@ impl Default for AgentConfig {
             node_meta: BTreeMap::new(),
             client_enabled: false,
             dev: false,
+            raft_compaction: Compaction::default(),
         }
     }
 }
@@ -131,6 +136,8 @@ struct HclServer {
     enabled: Option<bool>,
     bootstrap_expect: Option<usize>,
     server_join: Option<HclServerJoin>,
+    raft_snapshot_threshold: Option<u64>,
+    raft_trailing_logs: Option<u64>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -156,8 +163,15 @@ impl AgentConfig {
 
     /// Overlays the settings of an agent HCL file.
     pub fn merge_hcl_file(&mut self, path: &Path) -> Result<(), ConfigError> {
-        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read { path: path.into(), source })?;
-        self.merge_hcl_str(&text).map_err(|source| ConfigError::Parse { path: path.into(), source })
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.into(),
+            source,
+        })?;
+        self.merge_hcl_str(&text)
+            .map_err(|source| ConfigError::Parse {
+                path: path.into(),
+                source,
+            })
     }
 
     /// Overlays the settings of agent HCL text.
@@ -177,6 +191,14 @@ impl AgentConfig {
         if let Some(s) = h.server {
             set(&mut self.server_enabled, s.enabled);
             set(&mut self.bootstrap_expect, s.bootstrap_expect);
+            set(
+                &mut self.raft_compaction.snapshot_threshold,
+                s.raft_snapshot_threshold,
+            );
+            set(
+                &mut self.raft_compaction.trailing_logs,
+                s.raft_trailing_logs,
+            );
             if let Some(j) = s.server_join {
                 self.join.extend(j.retry_join);
             }
@@ -202,13 +224,19 @@ impl AgentConfig {
 
     fn check(&self) -> Result<(), ConfigError> {
         if !self.server_enabled && !self.client_enabled {
-            return Err(ConfigError::Invalid("enable the server, the client, or both (-server, -client, -dev)".into()));
+            return Err(ConfigError::Invalid(
+                "enable the server, the client, or both (-server, -client, -dev)".into(),
+            ));
         }
         if !self.server_enabled {
-            return Err(ConfigError::Invalid("a client-only agent is not supported yet".into()));
+            return Err(ConfigError::Invalid(
+                "a client-only agent is not supported yet".into(),
+            ));
         }
         if self.data_dir.is_none() && !self.dev {
-            return Err(ConfigError::Invalid("data_dir is required outside -dev mode".into()));
+            return Err(ConfigError::Invalid(
+                "data_dir is required outside -dev mode".into(),
+            ));
         }
         Ok(())
     }
@@ -229,7 +257,10 @@ fn hostname() -> String {
 }
 
 fn with_default_port(addr: &str) -> String {
-    if addr.rsplit_once(':').is_some_and(|(_, p)| p.parse::<u16>().is_ok()) {
+    if addr
+        .rsplit_once(':')
+        .is_some_and(|(_, p)| p.parse::<u16>().is_ok())
+    {
         addr.to_owned()
     } else {
         format!("{addr}:{DEFAULT_HTTP_PORT}")
@@ -279,6 +310,12 @@ pub struct AgentArgs {
     /// Region.
     #[arg(long = "region", value_name = "REGION")]
     pub region: Option<String>,
+    /// Log entries between Raft snapshots.
+    #[arg(long = "raft-snapshot-threshold", value_name = "N", hide = true)]
+    pub raft_snapshot_threshold: Option<u64>,
+    /// Log entries kept behind a Raft snapshot.
+    #[arg(long = "raft-trailing-logs", value_name = "N", hide = true)]
+    pub raft_trailing_logs: Option<u64>,
 }
 
 impl AgentArgs {
@@ -287,7 +324,11 @@ impl AgentArgs {
         args.into_iter()
             .map(|a| {
                 let long = a.len() > 2 && a.starts_with('-') && !a.starts_with("--");
-                if long && a[1..].starts_with(|c: char| c.is_ascii_alphabetic()) { format!("-{a}") } else { a }
+                if long && a[1..].starts_with(|c: char| c.is_ascii_alphabetic()) {
+                    format!("-{a}")
+                } else {
+                    a
+                }
             })
             .collect()
     }
@@ -317,6 +358,14 @@ impl AgentArgs {
         set(&mut cfg.name, self.node.clone());
         set(&mut cfg.datacenter, self.datacenter.clone());
         set(&mut cfg.region, self.region.clone());
+        set(
+            &mut cfg.raft_compaction.snapshot_threshold,
+            self.raft_snapshot_threshold,
+        );
+        set(
+            &mut cfg.raft_compaction.trailing_logs,
+            self.raft_trailing_logs,
+        );
         Ok(cfg)
     }
 }
@@ -327,11 +376,16 @@ pub async fn run_agent(cfg: AgentConfig) -> anyhow::Result<()> {
     cfg.check()?;
     let (data_dir, temporary) = match &cfg.data_dir {
         Some(d) => (d.clone(), false),
-        None => (std::env::temp_dir().join(format!("deploy-agent-{}", uuid::Uuid::new_v4())), true),
+        None => (
+            std::env::temp_dir().join(format!("deploy-agent-{}", uuid::Uuid::new_v4())),
+            true,
+        ),
     };
     let listener = tokio::net::TcpListener::bind((cfg.bind_addr.as_str(), cfg.http_port))
         .await
-        .map_err(|e| ClusterError::Startup(format!("binding {}:{}: {e}", cfg.bind_addr, cfg.http_port)))?;
+        .map_err(|e| {
+            ClusterError::Startup(format!("binding {}:{}: {e}", cfg.bind_addr, cfg.http_port))
+        })?;
     let bound = listener.local_addr()?;
     let advertise = cfg.advertise(bound);
     let node = ClusterNode::start(ServerConfig {
@@ -340,6 +394,7 @@ pub async fn run_agent(cfg: AgentConfig) -> anyhow::Result<()> {
         peers: cfg.join.iter().map(|p| with_default_port(p)).collect(),
         bootstrap_expect: cfg.bootstrap_expect,
         cluster_name: cfg.region.clone(),
+        compaction: cfg.raft_compaction,
     })
     .await?;
     let agent_self = json!({
@@ -355,9 +410,18 @@ pub async fn run_agent(cfg: AgentConfig) -> anyhow::Result<()> {
             "Status": "alive", "Tags": {"region": cfg.region, "dc": cfg.datacenter, "role": "nomad", "id": node.id().to_string()},
         },
     });
-    let app = http::router(Arc::new(ApiContext { node: Arc::clone(&node), agent_self }));
-    eprintln!("==> deploy agent started: HTTP at http://{advertise} (node id {}, data {})", node.id(), data_dir.display());
-    axum::serve(listener, app).with_graceful_shutdown(shutdown_signal()).await?;
+    let app = http::router(Arc::new(ApiContext {
+        node: Arc::clone(&node),
+        agent_self,
+    }));
+    eprintln!(
+        "==> deploy agent started: HTTP at http://{advertise} (node id {}, data {})",
+        node.id(),
+        data_dir.display()
+    );
+    axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown_signal())
+        .await?;
     node.shutdown().await;
     if temporary {
         let _ = std::fs::remove_dir_all(&data_dir);
@@ -369,10 +433,11 @@ async fn shutdown_signal() {
     let ctrl_c = tokio::signal::ctrl_c();
     #[cfg(unix)]
     {
-        let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(s) => s,
-            Err(_) => return ctrl_c.await.unwrap_or(()),
-        };
+        let mut term =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(s) => s,
+                Err(_) => return ctrl_c.await.unwrap_or(()),
+            };
         tokio::select! {
             _ = ctrl_c => {},
             _ = term.recv() => {},
@@ -415,12 +480,20 @@ mod tests {
         assert_eq!(cfg.join, vec!["10.0.0.2:5646", "10.0.0.3"]);
         assert_eq!(cfg.node_meta["rack"], "r1");
         assert_eq!(with_default_port("10.0.0.3"), "10.0.0.3:4646");
-        assert_eq!(cfg.advertise("0.0.0.0:5646".parse().unwrap()), "127.0.0.1:5646");
+        assert_eq!(
+            cfg.advertise("0.0.0.0:5646".parse().unwrap()),
+            "127.0.0.1:5646"
+        );
     }
 
     #[test]
     fn single_dash_flags_are_normalised() {
-        let args = AgentArgs::normalize(["agent", "-dev", "-http-port", "1", "--server", "-"].map(String::from));
-        assert_eq!(args, ["agent", "--dev", "--http-port", "1", "--server", "-"]);
+        let args = AgentArgs::normalize(
+            ["agent", "-dev", "-http-port", "1", "--server", "-"].map(String::from),
+        );
+        assert_eq!(
+            args,
+            ["agent", "--dev", "--http-port", "1", "--server", "-"]
+        );
     }
 }
