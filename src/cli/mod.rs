@@ -6,6 +6,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+pub mod agent;
 pub mod graph;
 pub mod plan;
 mod stack_input;
@@ -29,6 +30,8 @@ pub enum Command {
     Graph(graph::GraphArgs),
     /// Read the recorded state.
     State(state::StateArgs),
+    /// Run a built-in cluster agent, or stop the local one.
+    Agent(agent::AgentCommand),
 }
 
 /// Runs a parsed command line.
@@ -37,6 +40,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Plan(args) => plan::run(&args),
         Command::Graph(args) => graph::run(&args),
         Command::State(args) => state::run(&args),
+        Command::Agent(cmd) => agent::run(&cmd),
     }
 }
 
