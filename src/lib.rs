@@ -15,6 +15,7 @@ pub mod api;
 pub mod apply;
 pub mod backend;
 pub mod cli;
+pub mod cluster;
 pub mod diag;
 pub mod frontend;
 pub mod graph;

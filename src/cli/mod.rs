@@ -9,6 +9,7 @@ use clap::{Parser, Subcommand};
 pub mod apply;
 mod backend_select;
 pub mod destroy;
+pub mod agent;
 pub mod graph;
 pub mod output;
 pub mod plan;
@@ -47,6 +48,8 @@ pub enum Command {
     Status(status::StatusArgs),
     /// The outputs the latest revision recorded.
     Output(output::OutputArgs),
+    /// Run a built-in cluster agent, or stop the local one.
+    Agent(agent::AgentCommand),
 }
 
 /// Runs a parsed command line.
@@ -60,6 +63,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Destroy(args) => destroy::run(&args),
         Command::Status(args) => status::run(&args),
         Command::Output(args) => output::run(&args),
+        Command::Agent(cmd) => agent::run(&cmd),
     }
 }
 

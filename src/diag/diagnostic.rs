@@ -130,6 +130,34 @@ impl Diagnostics {
         self.sources.get(path).map(|s| &**s)
     }
 
+    /// Shows every path relative to `base` (for output that does not depend on where the
+    /// stack lives).
+    pub fn relativize(&mut self, base: &Path) {
+        let rel = |p: &mut PathBuf| {
+            if let Ok(r) = p.strip_prefix(base) {
+                *p = r.to_path_buf();
+            }
+        };
+        for d in &mut self.items {
+            if let Some(s) = &mut d.span {
+                rel(&mut s.file);
+            }
+            for l in &mut d.labels {
+                rel(&mut l.span.file);
+            }
+        }
+        let sources = std::mem::take(&mut self.sources);
+        for (mut p, t) in sources {
+            rel(&mut p);
+            self.sources.insert(p, t);
+        }
+    }
+
+    /// Keeps the diagnostics for which `keep` is true.
+    pub fn retain(&mut self, keep: impl FnMut(&Diagnostic) -> bool) {
+        self.items.retain(keep);
+    }
+
     /// True when any diagnostic is an error.
     pub fn has_errors(&self) -> bool {
         self.items.iter().any(Diagnostic::is_error)

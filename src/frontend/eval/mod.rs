@@ -47,6 +47,15 @@ pub struct Scope {
     pub base_dir: PathBuf,
     /// Whether `job.*` and `module.*` may be referenced here.
     pub stack_refs: bool,
+    /// Variables whose value was already reported as wrong: reading them fails quietly.
+    pub failed: BTreeSet<String>,
+}
+
+const CASCADE: &str = "\u{0}follows from an earlier error";
+
+/// True for an error that only follows from one already reported (not shown).
+pub fn is_cascade(d: &Diagnostic) -> bool {
+    d.summary == CASCADE
 }
 
 /// A reference from an expression to a job or module of the stack.
@@ -91,7 +100,9 @@ impl<'a> Eval<'a> {
     }
 
     fn err(&self, expr: &Expression, summary: impl Into<String>, detail: impl Into<String>) -> Diagnostic {
-        Diagnostic::error(summary).with_span(self.span_of(expr)).with_detail(detail)
+        Diagnostic::error(summary)
+            .with_span(self.span_of(expr))
+            .with_detail(detail)
     }
 
     /// Evaluates an expression.
@@ -104,11 +115,18 @@ impl<'a> Eval<'a> {
                 Ok(if let Some(i) = n.as_i64() {
                     Value::from(i)
                 } else {
-                    n.as_f64().and_then(Number::from_f64).map(Value::Number).unwrap_or(Value::Null)
+                    n.as_f64()
+                        .and_then(Number::from_f64)
+                        .map(Value::Number)
+                        .unwrap_or(Value::Null)
                 })
             }
             Expression::String(s) => Ok(Value::String(s.value().to_string())),
-            Expression::Array(items) => items.iter().map(|e| self.eval(e)).collect::<Result<Vec<_>, _>>().map(Value::Array),
+            Expression::Array(items) => items
+                .iter()
+                .map(|e| self.eval(e))
+                .collect::<Result<Vec<_>, _>>()
+                .map(Value::Array),
             Expression::Object(obj) => {
                 let mut out = Map::new();
                 for (k, v) in obj.iter() {
@@ -117,7 +135,8 @@ impl<'a> Eval<'a> {
                         ObjectKey::Expression(Expression::Variable(id)) => id.value().to_string(),
                         ObjectKey::Expression(e) => {
                             let kv = self.eval(e)?;
-                            to_key(&kv).ok_or_else(|| self.err(e, "invalid object key", "expected a string key"))?
+                            to_key(&kv)
+                                .ok_or_else(|| self.err(e, "invalid object key", "expected a string key"))?
                         }
                     };
                     let value = self.eval(v.expr())?;
@@ -125,8 +144,10 @@ impl<'a> Eval<'a> {
                 }
                 Ok(Value::Object(out))
             }
-            Expression::StringTemplate(t) => template::eval_template(self, t, expr.span()).map(Value::String),
-            Expression::HeredocTemplate(h) => template::eval_template(self, &h.template, expr.span()).map(Value::String),
+            Expression::StringTemplate(t) => template::eval_template(self, t, None).map(Value::String),
+            Expression::HeredocTemplate(h) => {
+                template::eval_template(self, &h.template, h.indent()).map(Value::String)
+            }
             Expression::Parenthesis(p) => self.eval(p.inner()),
             Expression::Variable(v) => self.variable(v.value().as_str(), expr),
             Expression::Conditional(c) => {
@@ -134,7 +155,11 @@ impl<'a> Eval<'a> {
                 match as_bool(&cond) {
                     Some(true) => self.eval(&c.true_expr),
                     Some(false) => self.eval(&c.false_expr),
-                    None => Err(self.err(&c.cond_expr, "condition is not a bool", format!("expected a bool, found {}", type_name(&cond)))),
+                    None => Err(self.err(
+                        &c.cond_expr,
+                        "condition is not a bool",
+                        format!("expected a bool, found {}", type_name(&cond)),
+                    )),
                 }
             }
             Expression::FuncCall(call) => {
@@ -154,12 +179,15 @@ impl<'a> Eval<'a> {
                 functions::call(&name, args, &self.scope.base_dir).map_err(|e| match e {
                     functions::FnError::Unknown => {
                         let mut d = self.err(expr, format!("unknown function `{name}`"), "no such function");
-                        if let Some(s) = super::suggest::did_you_mean(&name, functions::NAMES.iter().copied()) {
+                        if let Some(s) = super::suggest::did_you_mean(&name, functions::NAMES.iter().copied())
+                        {
                             d = d.with_help(format!("did you mean `{s}`?"));
                         }
                         d
                     }
-                    functions::FnError::Failed(msg) => self.err(expr, format!("call to `{name}` failed"), msg),
+                    functions::FnError::Failed(msg) => {
+                        self.err(expr, format!("call to `{name}` failed"), msg)
+                    }
                 })
             }
             Expression::Traversal(t) => {
@@ -182,11 +210,19 @@ impl<'a> Eval<'a> {
                     UnaryOperator::Neg => match v.as_f64() {
                         Some(_) if v.is_i64() => Ok(Value::from(-v.as_i64().unwrap_or(0))),
                         Some(f) => Ok(num(-f)),
-                        None => Err(self.err(&u.expr, "cannot negate", format!("expected a number, found {}", type_name(&v)))),
+                        None => Err(self.err(
+                            &u.expr,
+                            "cannot negate",
+                            format!("expected a number, found {}", type_name(&v)),
+                        )),
                     },
                     UnaryOperator::Not => match as_bool(&v) {
                         Some(b) => Ok(Value::Bool(!b)),
-                        None => Err(self.err(&u.expr, "cannot negate", format!("expected a bool, found {}", type_name(&v)))),
+                        None => Err(self.err(
+                            &u.expr,
+                            "cannot negate",
+                            format!("expected a bool, found {}", type_name(&v)),
+                        )),
                     },
                 }
             }
@@ -211,24 +247,49 @@ impl<'a> Eval<'a> {
         }
     }
 
-    fn stack_ref(&mut self, root: &str, ops: &[hcl::edit::Decorated<TraversalOperator>], expr: &Expression) -> R {
+    fn stack_ref(
+        &mut self,
+        root: &str,
+        ops: &[hcl::edit::Decorated<TraversalOperator>],
+        expr: &Expression,
+    ) -> R {
         let span = self.span_of(expr);
         if !self.scope.stack_refs {
-            return Err(self.err(expr, format!("`{root}` references are not allowed here"), "only stack files may refer to jobs and modules"));
+            return Err(self.err(
+                expr,
+                format!("`{root}` references are not allowed here"),
+                "only stack files may refer to jobs and modules",
+            ));
         }
         let Some(TraversalOperator::GetAttr(first)) = ops.first().map(|o| o.value()) else {
-            return Err(self.err(expr, format!("invalid `{root}` reference"), format!("expected `{root}.NAME`")));
+            return Err(self.err(
+                expr,
+                format!("invalid `{root}` reference"),
+                format!("expected `{root}.NAME`"),
+            ));
         };
         let name = first.value().as_str().to_string();
-        let table = if root == "job" { &self.scope.jobs } else { &self.scope.modules };
+        let table = if root == "job" {
+            &self.scope.jobs
+        } else {
+            &self.scope.modules
+        };
         let Some(mut value) = table.get(&name).cloned() else {
-            let mut d = self.err(expr, format!("reference to undeclared {root} `{name}`"), format!("no {root} `{name}` in this stack"));
+            let mut d = self.err(
+                expr,
+                format!("reference to undeclared {root} `{name}`"),
+                format!("no {root} `{name}` in this stack"),
+            );
             if let Some(s) = super::suggest::did_you_mean(&name, table.keys().map(String::as_str)) {
                 d = d.with_help(format!("did you mean `{s}`?"));
             }
             return Err(d);
         };
-        self.refs.push(if root == "job" { Reference::Job(name, span) } else { Reference::Module(name, span) });
+        self.refs.push(if root == "job" {
+            Reference::Job(name, span)
+        } else {
+            Reference::Module(name, span)
+        });
         for op in &ops[1..] {
             value = self.traverse(value, op.value(), expr)?;
         }
@@ -237,7 +298,9 @@ impl<'a> Eval<'a> {
 
     fn traverse(&mut self, value: Value, op: &TraversalOperator, expr: &Expression) -> R {
         match op {
-            TraversalOperator::GetAttr(name) => self.index(value, &Value::String(name.value().to_string()), expr),
+            TraversalOperator::GetAttr(name) => {
+                self.index(value, &Value::String(name.value().to_string()), expr)
+            }
             TraversalOperator::Index(i) => {
                 let key = self.eval(i)?;
                 self.index(value, &key, expr)
@@ -255,13 +318,20 @@ impl<'a> Eval<'a> {
         match (&value, key) {
             (Value::Object(m), _) => {
                 let k = to_key(key).unwrap_or_default();
+                if self.is_var_object(expr) && self.scope.failed.contains(&k) {
+                    return Err(Diagnostic::error(CASCADE));
+                }
                 if let Some(v) = m.get(&k) {
                     if self.is_var_object(expr) && self.scope.sensitive.contains(&k) {
                         self.tainted = true;
                     }
                     return Ok(v.clone());
                 }
-                let mut d = self.err(expr, format!("unsupported attribute `{k}`"), format!("this object has no attribute `{k}`"));
+                let mut d = self.err(
+                    expr,
+                    format!("unsupported attribute `{k}`"),
+                    format!("this object has no attribute `{k}`"),
+                );
                 if let Some(s) = super::suggest::did_you_mean(&k, m.keys().map(String::as_str)) {
                     d = d.with_help(format!("did you mean `{s}`?"));
                 }
@@ -271,10 +341,18 @@ impl<'a> Eval<'a> {
                 let i = k.as_u64().or_else(|| k.as_str().and_then(|s| s.parse().ok()));
                 match i.and_then(|i| a.get(i as usize)) {
                     Some(v) => Ok(v.clone()),
-                    None => Err(self.err(expr, "invalid index", format!("index {k} is out of range for a list of {}", a.len()))),
+                    None => Err(self.err(
+                        expr,
+                        "invalid index",
+                        format!("index {k} is out of range for a list of {}", a.len()),
+                    )),
                 }
             }
-            _ => Err(self.err(expr, "cannot index this value", format!("expected an object or a list, found {}", type_name(&value)))),
+            _ => Err(self.err(
+                expr,
+                "cannot index this value",
+                format!("expected an object or a list, found {}", type_name(&value)),
+            )),
         }
     }
 
@@ -318,8 +396,16 @@ impl<'a> Eval<'a> {
             },
             _ => {
                 let (Some(a), Some(b)) = (as_number(&l), as_number(&r)) else {
-                    let bad = if as_number(&l).is_none() { (lhs, &l) } else { (rhs, &r) };
-                    return Err(self.err(bad.0, "invalid operand", format!("expected a number, found {}", type_name(bad.1))));
+                    let bad = if as_number(&l).is_none() {
+                        (lhs, &l)
+                    } else {
+                        (rhs, &r)
+                    };
+                    return Err(self.err(
+                        bad.0,
+                        "invalid operand",
+                        format!("expected a number, found {}", type_name(bad.1)),
+                    ));
                 };
                 let ints = l.is_i64() && r.is_i64() || as_int(&l).is_some() && as_int(&r).is_some();
                 Ok(match op {
@@ -347,10 +433,18 @@ impl<'a> Eval<'a> {
     fn for_expr(&mut self, f: &hcl::edit::expr::ForExpr) -> R {
         let coll = self.eval(&f.intro.collection_expr)?;
         let pairs: Vec<(Value, Value)> = match coll {
-            Value::Array(a) => a.into_iter().enumerate().map(|(i, v)| (Value::from(i), v)).collect(),
+            Value::Array(a) => a
+                .into_iter()
+                .enumerate()
+                .map(|(i, v)| (Value::from(i), v))
+                .collect(),
             Value::Object(m) => m.into_iter().map(|(k, v)| (Value::String(k), v)).collect(),
             other => {
-                return Err(self.err(&f.intro.collection_expr, "cannot iterate", format!("expected a list or an object, found {}", type_name(&other))));
+                return Err(self.err(
+                    &f.intro.collection_expr,
+                    "cannot iterate",
+                    format!("expected a list or an object, found {}", type_name(&other)),
+                ));
             }
         };
         let key_var = f.intro.key_var.as_ref().map(|k| k.value().to_string());
@@ -367,10 +461,19 @@ impl<'a> Eval<'a> {
             self.iter_vars.truncate(depth);
             result?;
         }
-        Ok(if f.key_expr.is_some() { Value::Object(map) } else { Value::Array(list) })
+        Ok(if f.key_expr.is_some() {
+            Value::Object(map)
+        } else {
+            Value::Array(list)
+        })
     }
 
-    fn for_item(&mut self, f: &hcl::edit::expr::ForExpr, list: &mut Vec<Value>, map: &mut Map<String, Value>) -> Result<(), Diagnostic> {
+    fn for_item(
+        &mut self,
+        f: &hcl::edit::expr::ForExpr,
+        list: &mut Vec<Value>,
+        map: &mut Map<String, Value>,
+    ) -> Result<(), Diagnostic> {
         if let Some(c) = &f.cond {
             let keep = self.eval(&c.expr)?;
             if as_bool(&keep) != Some(true) {

@@ -16,9 +16,12 @@ use super::{EVALUATED_ROOTS, Eval, as_bool, type_name};
 use crate::diag::Diagnostic;
 
 /// Evaluates a template to its string.
-pub fn eval_template(ev: &mut Eval<'_>, t: &Template, span: Option<Range<usize>>) -> Result<String, Diagnostic> {
-    let mut out = Out::default();
-    render(ev, t, &mut out, span)?;
+pub fn eval_template(ev: &mut Eval<'_>, t: &Template, dedent: Option<usize>) -> Result<String, Diagnostic> {
+    let mut out = Out {
+        dedent,
+        ..Out::default()
+    };
+    render(ev, t, &mut out, false)?;
     Ok(out.text)
 }
 
@@ -26,10 +29,21 @@ pub fn eval_template(ev: &mut Eval<'_>, t: &Template, span: Option<Range<usize>>
 struct Out {
     text: String,
     strip_next: bool,
+    /// `<<-` heredocs: indentation to strip from lines inside directives (the parser
+    /// dedents only the top-level literals).
+    dedent: Option<usize>,
 }
 
 impl Out {
-    fn literal(&mut self, s: &str) {
+    fn literal(&mut self, s: &str, nested: bool) {
+        let owned;
+        let s = match self.dedent.filter(|n| nested && *n > 0) {
+            Some(n) => {
+                owned = dedent_lines(s, n, self.text.is_empty() || self.text.ends_with('\n'));
+                owned.as_str()
+            }
+            None => s,
+        };
         if self.strip_next {
             self.text.push_str(s.trim_start());
         } else {
@@ -52,10 +66,26 @@ impl Out {
     }
 }
 
-fn render(ev: &mut Eval<'_>, t: &Template, out: &mut Out, outer: Option<Range<usize>>) -> Result<(), Diagnostic> {
+fn dedent_lines(s: &str, n: usize, at_line_start: bool) -> String {
+    let mut out = String::with_capacity(s.len());
+    for (i, line) in s.split('\n').enumerate() {
+        if i > 0 {
+            out.push('\n');
+        }
+        if i > 0 || at_line_start {
+            let strip = line.bytes().take(n).take_while(|b| *b == b' ').count();
+            out.push_str(&line[strip..]);
+        } else {
+            out.push_str(line);
+        }
+    }
+    out
+}
+
+fn render(ev: &mut Eval<'_>, t: &Template, out: &mut Out, nested: bool) -> Result<(), Diagnostic> {
     for el in t.iter() {
         match el {
-            Element::Literal(s) => out.literal(s.value()),
+            Element::Literal(s) => out.literal(s.value(), nested),
             Element::Interpolation(i) => {
                 if is_runtime(ev, &i.expr) {
                     let raw = raw_text(ev, i.span(), &i.expr);
@@ -66,7 +96,10 @@ fn render(ev: &mut Eval<'_>, t: &Template, out: &mut Out, outer: Option<Range<us
                 let s = stringify(&v).ok_or_else(|| {
                     Diagnostic::error("cannot interpolate this value")
                         .with_span(ev.span_of(&i.expr))
-                        .with_detail(format!("expected a string, number or bool, found {}", type_name(&v)))
+                        .with_detail(format!(
+                            "expected a string, number or bool, found {}",
+                            type_name(&v)
+                        ))
                 })?;
                 out.value(&s, i.strip);
             }
@@ -84,13 +117,13 @@ fn render(ev: &mut Eval<'_>, t: &Template, out: &mut Out, outer: Option<Range<us
                     };
                     out.marker(ifd.if_expr.strip);
                     if c {
-                        render(ev, &ifd.if_expr.template, out, outer.clone())?;
+                        render(ev, &ifd.if_expr.template, out, true)?;
                         if let Some(e) = &ifd.else_expr {
                             out.marker(e.strip);
                         }
                     } else if let Some(e) = &ifd.else_expr {
                         out.marker(e.strip);
-                        render(ev, &e.template, out, outer.clone())?;
+                        render(ev, &e.template, out, true)?;
                     }
                     out.marker(ifd.endif_expr.strip);
                 }
@@ -102,12 +135,19 @@ fn render(ev: &mut Eval<'_>, t: &Template, out: &mut Out, outer: Option<Range<us
                     }
                     let coll = ev.eval(&fe.collection_expr)?;
                     let pairs: Vec<(Value, Value)> = match coll {
-                        Value::Array(a) => a.into_iter().enumerate().map(|(i, v)| (Value::from(i), v)).collect(),
+                        Value::Array(a) => a
+                            .into_iter()
+                            .enumerate()
+                            .map(|(i, v)| (Value::from(i), v))
+                            .collect(),
                         Value::Object(m) => m.into_iter().map(|(k, v)| (Value::String(k), v)).collect(),
                         other => {
                             return Err(Diagnostic::error("cannot iterate")
                                 .with_span(ev.span_of(&fe.collection_expr))
-                                .with_detail(format!("expected a list or an object, found {}", type_name(&other))));
+                                .with_detail(format!(
+                                    "expected a list or an object, found {}",
+                                    type_name(&other)
+                                )));
                         }
                     };
                     out.marker(fe.strip);
@@ -117,7 +157,7 @@ fn render(ev: &mut Eval<'_>, t: &Template, out: &mut Out, outer: Option<Range<us
                             ev.iter_vars.push((kv.value().to_string(), k));
                         }
                         ev.iter_vars.push((fe.value_var.value().to_string(), v));
-                        let r = render(ev, &fe.template, out, outer.clone());
+                        let r = render(ev, &fe.template, out, true);
                         ev.iter_vars.truncate(depth);
                         r?;
                         out.marker(fd.endfor_expr.strip);
@@ -157,7 +197,9 @@ pub fn is_runtime(ev: &Eval<'_>, expr: &Expression) -> bool {
 }
 
 fn runtime_rooted(expr: &Expression, bound: &mut Vec<String>) -> bool {
-    let root_is_runtime = |name: &str, bound: &Vec<String>| !EVALUATED_ROOTS.contains(&name) && !bound.iter().any(|b| b == name);
+    let root_is_runtime = |name: &str, bound: &Vec<String>| {
+        !EVALUATED_ROOTS.contains(&name) && !bound.iter().any(|b| b == name)
+    };
     match expr {
         Expression::Variable(v) => root_is_runtime(v.value().as_str(), bound),
         Expression::Traversal(t) => {
@@ -203,4 +245,69 @@ fn template_runtime(t: &Template, bound: &mut Vec<String>) -> bool {
         Element::Interpolation(i) => runtime_rooted(&i.expr, bound),
         Element::Directive(_) => false,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use super::super::{Eval, Scope};
+    use crate::frontend::source::SourceFile;
+    use serde_json::Value;
+
+    fn eval_attr(src: &str, vars: &[(&str, Value)]) -> String {
+        let file = SourceFile::new(Path::new("t.hcl"), src);
+        let body = file.parse().expect("parses");
+        let attr = body.get_attribute("x").expect("attribute x");
+        let mut scope = Scope::default();
+        for (k, v) in vars {
+            scope.vars.insert(k.to_string(), v.clone());
+        }
+        let mut ev = Eval::new(&scope, &file);
+        match ev.eval(&attr.value) {
+            Ok(Value::String(s)) => s,
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+
+    #[test]
+    fn runtime_interpolations_are_kept_and_vars_evaluated() {
+        let s = eval_attr(
+            "x = \"${var.image}-${node.unique.name}/${NOMAD_ALLOC_ID}\"\n",
+            &[("image", "redis".into())],
+        );
+        assert_eq!(s, "redis-${node.unique.name}/${NOMAD_ALLOC_ID}");
+    }
+
+    #[test]
+    fn escapes_unescape_like_nomad() {
+        assert_eq!(
+            eval_attr("x = \"$${NOMAD_TASK_DIR} %%{ if }\"\n", &[]),
+            "${NOMAD_TASK_DIR} %{ if }"
+        );
+    }
+
+    #[test]
+    fn heredoc_with_directives_and_runtime_refs() {
+        let src =
+            "x = <<-EOT\n  %{ for n in var.names ~}\n  ${n}=${attr.kernel.name}\n  %{ endfor ~}\n  EOT\n";
+        let s = eval_attr(src, &[("names", serde_json::json!(["a", "b"]))]);
+        assert_eq!(s, "a=${attr.kernel.name}\nb=${attr.kernel.name}\n");
+    }
+
+    #[test]
+    fn function_of_evaluable_args_is_evaluated() {
+        assert_eq!(
+            eval_attr("x = \"${upper(var.a)}-${env.HOME}\"\n", &[("a", "q".into())]),
+            "Q-${env.HOME}"
+        );
+    }
+
+    #[test]
+    fn if_directive_on_a_runtime_value_is_kept() {
+        assert_eq!(
+            eval_attr("x = \"%{ if meta.x == \"1\" }yes%{ endif }\"\n", &[]),
+            "%{ if meta.x == \"1\" }yes%{ endif }"
+        );
+    }
 }
