@@ -43,7 +43,11 @@ impl Journal {
     /// Nothing is written until the first job's outcome.
     pub fn begin(store: &StateStore, base: Option<&Revision>, stack: &str) -> Journal {
         let revision = match base {
-            Some(b) => Revision { serial: b.serial + 1, created_at: Utc::now(), ..b.clone() },
+            Some(b) => Revision {
+                serial: b.serial + 1,
+                created_at: Utc::now(),
+                ..b.clone()
+            },
             None => Revision {
                 format_version: STATE_FORMAT_VERSION,
                 lineage: uuid::Uuid::new_v4().to_string(),
@@ -93,8 +97,11 @@ impl Journal {
 
     fn flush(&self) -> Result<(), StateError> {
         if let Some(dir) = self.path.parent() {
-            std::fs::create_dir_all(dir)
-                .map_err(|source| StateError::Io { action: "creating", path: dir.to_path_buf(), source })?;
+            std::fs::create_dir_all(dir).map_err(|source| StateError::Io {
+                action: "creating",
+                path: dir.to_path_buf(),
+                source,
+            })?;
         }
         let bytes = serde_json::to_vec_pretty(self).unwrap_or_default();
         write_atomic(&self.path, &bytes)
@@ -119,7 +126,11 @@ impl Journal {
         match std::fs::remove_file(&self.path) {
             Ok(()) => Ok(()),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
-            Err(source) => Err(StateError::Io { action: "removing", path: self.path.clone(), source }),
+            Err(source) => Err(StateError::Io {
+                action: "removing",
+                path: self.path.clone(),
+                source,
+            }),
         }
     }
 }
@@ -131,10 +142,18 @@ pub fn recover(store: &StateStore) -> Result<Option<u64>, StateError> {
     let bytes = match std::fs::read(&path) {
         Ok(b) => b,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-        Err(source) => return Err(StateError::Io { action: "reading", path, source }),
+        Err(source) => {
+            return Err(StateError::Io {
+                action: "reading",
+                path,
+                source,
+            });
+        }
     };
-    let mut journal: Journal = serde_json::from_slice(&bytes)
-        .map_err(|e| StateError::Corrupt { path: path.clone(), detail: e.to_string() })?;
+    let mut journal: Journal = serde_json::from_slice(&bytes).map_err(|e| StateError::Corrupt {
+        path: path.clone(),
+        detail: e.to_string(),
+    })?;
     journal.path = path;
     let latest = store.serials()?.last().copied();
     if latest != journal.base_serial {

@@ -6,11 +6,12 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+pub mod agent;
 pub mod apply;
 mod backend_select;
 pub mod destroy;
-pub mod agent;
 pub mod graph;
+pub mod inspect;
 pub mod output;
 pub mod plan;
 mod progress;
@@ -19,6 +20,7 @@ mod session;
 mod stack_input;
 pub mod state;
 pub mod status;
+pub mod validate;
 
 /// `deploy`: plan, apply and roll back stacks of Nomad jobs.
 #[derive(Debug, Parser)]
@@ -32,6 +34,10 @@ pub struct Cli {
 /// Every subcommand.
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Check a stack or jobspec; every problem with file:line:col.
+    Validate(validate::ValidateArgs),
+    /// Print the canonical Nomad JSON of a stack's jobs.
+    Inspect(inspect::InspectArgs),
     /// Show what apply would change.
     Plan(plan::PlanArgs),
     /// Print the stack's dependency graph.
@@ -55,6 +61,8 @@ pub enum Command {
 /// Runs a parsed command line.
 pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
+        Command::Validate(args) => validate::run(&args),
+        Command::Inspect(args) => inspect::run(&args),
         Command::Plan(args) => plan::run(&args),
         Command::Graph(args) => graph::run(&args),
         Command::State(args) => state::run(&args),

@@ -48,8 +48,9 @@ pub fn load(path: &Path, vars: &VarArgs) -> anyhow::Result<Stack> {
     load_hcl(path, vars)
 }
 
-#[cfg(feature = "frontend-loader")]
-fn load_hcl(path: &Path, vars: &VarArgs) -> anyhow::Result<Stack> {
+/// The front end's inputs: `-var` pairs, `-var-file` paths and the `DEPLOY_VAR_*` /
+/// `NOMAD_VAR_*` environment.
+pub fn frontend_inputs(vars: &VarArgs) -> anyhow::Result<crate::frontend::Inputs> {
     let mut pairs = Vec::with_capacity(vars.vars.len());
     for v in &vars.vars {
         let Some((name, value)) = v.split_once('=') else {
@@ -60,7 +61,15 @@ fn load_hcl(path: &Path, vars: &VarArgs) -> anyhow::Result<Stack> {
     let env = std::env::vars()
         .filter(|(k, _)| k.starts_with("DEPLOY_VAR_") || k.starts_with("NOMAD_VAR_"))
         .collect();
-    let inputs = crate::frontend::Inputs { vars: pairs, var_files: vars.var_files.clone(), env };
+    Ok(crate::frontend::Inputs {
+        vars: pairs,
+        var_files: vars.var_files.clone(),
+        env,
+    })
+}
+
+fn load_hcl(path: &Path, vars: &VarArgs) -> anyhow::Result<Stack> {
+    let inputs = frontend_inputs(vars)?;
     match crate::frontend::load_stack(path, &inputs) {
         Ok((stack, warnings)) => {
             if !warnings.is_empty() {
@@ -70,15 +79,6 @@ fn load_hcl(path: &Path, vars: &VarArgs) -> anyhow::Result<Stack> {
         }
         Err(diags) => anyhow::bail!("{diags}"),
     }
-}
-
-#[cfg(not(feature = "frontend-loader"))]
-fn load_hcl(path: &Path, _vars: &VarArgs) -> anyhow::Result<Stack> {
-    anyhow::bail!(
-        "{}: reading HCL stacks needs the front end (build with the `frontend-loader` feature); \
-         a stack in JSON (*.json) can be planned meanwhile",
-        path.display()
-    )
 }
 
 /// The state directory: `-state DIR`, else the stack setting (relative to the stack), else
