@@ -32,7 +32,10 @@ fn corpus_texts() -> Vec<String> {
         return Vec::new();
     }
     let mut files: Vec<PathBuf> = Vec::new();
-    let mut stack = vec![root.join("seeds"), root.join("nomad/hashicorp+nomad/command/asset")];
+    let mut stack = vec![
+        root.join("seeds"),
+        root.join("nomad/hashicorp+nomad/command/asset"),
+    ];
     while let Some(d) = stack.pop() {
         for e in std::fs::read_dir(&d).into_iter().flatten().flatten() {
             let p = e.path();
@@ -44,7 +47,10 @@ fn corpus_texts() -> Vec<String> {
         }
     }
     files.sort();
-    files.iter().filter_map(|p| std::fs::read_to_string(p).ok()).collect()
+    files
+        .iter()
+        .filter_map(|p| std::fs::read_to_string(p).ok())
+        .collect()
 }
 
 proptest! {
@@ -75,7 +81,10 @@ fn mutated_corpus_files_never_panic() {
     if texts.is_empty() {
         return;
     }
-    let mut runner = proptest::test_runner::TestRunner::new(ProptestConfig { cases: 1000, ..ProptestConfig::default() });
+    let mut runner = proptest::test_runner::TestRunner::new(ProptestConfig {
+        cases: 1000,
+        ..ProptestConfig::default()
+    });
     let strategy = (0..texts.len(), any::<u64>(), 0u8..4, any::<u8>());
     let result = runner.run(&strategy, |(idx, pos, op, byte)| {
         let mut bytes = texts[idx].clone().into_bytes();
@@ -108,7 +117,11 @@ fn deep_nesting_is_rejected_not_overflowed() {
         assert_eq!(parse_bounded(text), Ok(()), "nesting with {open}");
     }
     for (open, close) in [("[", "]"), ("(", ")"), ("{ a = ", " }")] {
-        let text = format!("job \"a\" {{\n  meta = {}1{}\n}}\n", open.repeat(5_000), close.repeat(5_000));
+        let text = format!(
+            "job \"a\" {{\n  meta = {}1{}\n}}\n",
+            open.repeat(5_000),
+            close.repeat(5_000)
+        );
         assert_eq!(parse_bounded(text), Ok(()), "balanced nesting with {open}");
     }
 }

@@ -17,7 +17,9 @@ fn write(dir: &Path, files: &[(&str, &str)]) {
 }
 
 fn job(id: &str, extra: &str) -> String {
-    format!("job \"{id}\" {{\n  {extra}\n  group \"g\" {{\n    task \"t\" {{\n      driver = \"docker\"\n    }}\n  }}\n}}\n")
+    format!(
+        "job \"{id}\" {{\n  {extra}\n  group \"g\" {{\n    task \"t\" {{\n      driver = \"docker\"\n    }}\n  }}\n}}\n"
+    )
 }
 
 #[test]
@@ -33,7 +35,10 @@ fn modules_dependencies_and_references() {
             ),
             ("postgres.nomad.hcl", &job("postgres", "")),
             ("api.nomad.hcl", api),
-            ("modules/data/vars.hcl", "variable \"size\" {\n  type = number\n}\noutput \"cache_addr\" {\n  value = \"cache:${var.size}\"\n}\n"),
+            (
+                "modules/data/vars.hcl",
+                "variable \"size\" {\n  type = number\n}\noutput \"cache_addr\" {\n  value = \"cache:${var.size}\"\n}\n",
+            ),
             ("modules/data/cache.nomad.hcl", &job("cache", "")),
         ],
     );
@@ -47,16 +52,40 @@ fn modules_dependencies_and_references() {
     let env = api.job.groups()[0].tasks()[0].env.clone().expect("env");
     assert_eq!(env["DB"], "postgres");
     assert_eq!(env["CACHE"], "cache:3");
-    let edges: Vec<(String, String, DependencyKind)> =
-        stack.dependencies.iter().map(|d| (d.from.0.clone(), d.to.0.clone(), d.kind)).collect();
+    let edges: Vec<(String, String, DependencyKind)> = stack
+        .dependencies
+        .iter()
+        .map(|d| (d.from.0.clone(), d.to.0.clone(), d.kind))
+        .collect();
     assert!(edges.contains(&("job.api".into(), "job.postgres".into(), DependencyKind::Declared)));
     assert!(edges.contains(&("job.api".into(), "job.postgres".into(), DependencyKind::Reference)));
-    assert!(edges.contains(&("job.api".into(), "module.data.job.cache".into(), DependencyKind::Reference)));
-    assert!(edges.contains(&("module.data.job.cache".into(), "job.postgres".into(), DependencyKind::Declared)));
+    assert!(edges.contains(&(
+        "job.api".into(),
+        "module.data.job.cache".into(),
+        DependencyKind::Reference
+    )));
+    assert!(edges.contains(&(
+        "module.data.job.cache".into(),
+        "job.postgres".into(),
+        DependencyKind::Declared
+    )));
     let opts = &stack.job_options[&JobAddress::root("postgres")];
     assert_eq!(opts.gate, Some(Gate::Running));
-    assert!(stack.dependencies.iter().filter(|d| d.to.0 == "job.postgres").all(|d| d.gate == Some(Gate::Running)));
-    assert_eq!(stack.outputs.iter().find(|o| o.name == "api_id").map(|o| o.value.clone()), Some(json!("api")));
+    assert!(
+        stack
+            .dependencies
+            .iter()
+            .filter(|d| d.to.0 == "job.postgres")
+            .all(|d| d.gate == Some(Gate::Running))
+    );
+    assert_eq!(
+        stack
+            .outputs
+            .iter()
+            .find(|o| o.name == "api_id")
+            .map(|o| o.value.clone()),
+        Some(json!("api"))
+    );
     assert_eq!(stack.modules.len(), 1);
 }
 
@@ -76,7 +105,11 @@ fn variable_precedence_env_auto_file_flag() {
     let inputs = Inputs {
         vars: vec![("d".into(), "flag".into())],
         var_files: vec![dir.path().join("prod.vars.hcl")],
-        env: vec![("NOMAD_VAR_a".into(), "env".into()), ("DEPLOY_VAR_b".into(), "env".into()), ("HOME".into(), "/root".into())],
+        env: vec![
+            ("NOMAD_VAR_a".into(), "env".into()),
+            ("DEPLOY_VAR_b".into(), "env".into()),
+            ("HOME".into(), "/root".into()),
+        ],
     };
     let (stack, _) = load_stack(dir.path(), &inputs).unwrap_or_else(|d| panic!("{d}"));
     let meta = stack.jobs[0].job.meta.clone().expect("meta");
@@ -92,20 +125,32 @@ fn sensitive_values_are_tracked_by_path() {
     let src = "variable \"token\" {\n  sensitive = true\n  default = \"s3cret\"\n}\njob \"app\" {\n  group \"g\" {\n    task \"t\" {\n      driver = \"docker\"\n      env {\n        TOKEN = \"Bearer ${var.token}\"\n        PLAIN = \"x\"\n      }\n    }\n  }\n}\n";
     write(dir.path(), &[("app.nomad.hcl", src)]);
     let (stack, _) = load_stack(dir.path(), &Inputs::default()).unwrap_or_else(|d| panic!("{d}"));
-    assert_eq!(stack.jobs[0].sensitive_paths, ["TaskGroups[0].Tasks[0].Env.TOKEN"]);
+    assert_eq!(
+        stack.jobs[0].sensitive_paths,
+        ["TaskGroups[0].Tasks[0].Env.TOKEN"]
+    );
     assert!(stack.variables.iter().any(|v| v.name == "token" && v.sensitive));
 }
 
 #[test]
 fn each_job_file_is_its_own_scope() {
     let dir = tempfile::tempdir().expect("tmp");
-    let a = format!("variable \"region\" {{\n  default = \"eu\"\n}}\n{}", job("a", "region = var.region"));
-    let b = format!("variable \"region\" {{\n  default = \"us\"\n}}\n{}", job("b", "region = var.region"));
+    let a = format!(
+        "variable \"region\" {{\n  default = \"eu\"\n}}\n{}",
+        job("a", "region = var.region")
+    );
+    let b = format!(
+        "variable \"region\" {{\n  default = \"us\"\n}}\n{}",
+        job("b", "region = var.region")
+    );
     write(dir.path(), &[("a.nomad.hcl", &a), ("b.nomad.hcl", &b)]);
     let (stack, _) = load_stack(dir.path(), &Inputs::default()).unwrap_or_else(|d| panic!("{d}"));
     assert_eq!(stack.jobs[0].job.region.as_deref(), Some("eu"));
     assert_eq!(stack.jobs[1].job.region.as_deref(), Some("us"));
-    let inputs = Inputs { vars: vec![("region".into(), "ap".into())], ..Inputs::default() };
+    let inputs = Inputs {
+        vars: vec![("region".into(), "ap".into())],
+        ..Inputs::default()
+    };
     let (stack, _) = load_stack(dir.path(), &inputs).unwrap_or_else(|d| panic!("{d}"));
     assert!(stack.jobs.iter().all(|j| j.job.region.as_deref() == Some("ap")));
 }
@@ -166,11 +211,17 @@ fn jobspec_translation_matches_nomad_json_names() {
     assert_eq!(v["Constraints"][0]["Operand"], "distinct_hosts");
     assert_eq!(v["Constraints"][1]["LTarget"], "${attr.kernel.name}");
     let g = &v["TaskGroups"][0];
-    assert_eq!(g["Networks"][0]["ReservedPorts"][0], json!({"Label": "http", "Value": 8080, "To": 80, "HostNetwork": ""}));
+    assert_eq!(
+        g["Networks"][0]["ReservedPorts"][0],
+        json!({"Label": "http", "Value": 8080, "To": 80, "HostNetwork": ""})
+    );
     assert_eq!(g["Networks"][0]["DynamicPorts"][0]["Label"], "metrics");
     assert_eq!(g["RestartPolicy"]["Interval"], 300_000_000_000i64);
     let t = &g["Tasks"][0];
     assert_eq!(t["Config"]["mount"], json!([{"type": "bind", "source": "local"}]));
-    assert_eq!(t["Templates"][0]["EmbeddedTmpl"], "x=${NOMAD_ALLOC_ID} ${NOMAD_TASK_NAME}");
+    assert_eq!(
+        t["Templates"][0]["EmbeddedTmpl"],
+        "x=${NOMAD_ALLOC_ID} ${NOMAD_TASK_NAME}"
+    );
     assert_eq!(t["Artifacts"][0]["GetterOptions"]["checksum"], "sha256:abc");
 }

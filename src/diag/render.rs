@@ -80,7 +80,10 @@ impl<'a> Report<'a> {
                     labels.push(LabeledSpan::new_with_span(Some(l.message.clone()), (o, n)));
                 }
             }
-            named = Some(NamedSource::new(span.file.display().to_string(), text.to_string()));
+            named = Some(NamedSource::new(
+                span.file.display().to_string(),
+                text.to_string(),
+            ));
         }
         Report {
             diagnostic,
@@ -126,7 +129,11 @@ impl miette::Diagnostic for Report<'_> {
             }
         }
         for l in &self.diagnostic.labels {
-            let same_file = self.diagnostic.span.as_ref().is_some_and(|s| s.file == l.span.file);
+            let same_file = self
+                .diagnostic
+                .span
+                .as_ref()
+                .is_some_and(|s| s.file == l.span.file);
             if self.source.is_none() || !same_file {
                 if !text.is_empty() {
                     text.push('\n');
@@ -140,7 +147,11 @@ impl miette::Diagnostic for Report<'_> {
             }
             text.push_str(help);
         }
-        if text.is_empty() { None } else { Some(Box::new(text)) }
+        if text.is_empty() {
+            None
+        } else {
+            Some(Box::new(text))
+        }
     }
 
     fn source_code(&self) -> Option<&dyn miette::SourceCode> {

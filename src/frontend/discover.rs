@@ -24,8 +24,23 @@ pub enum FileKind {
 pub const STACK_BLOCKS: &[&str] = &["stack", "variable", "locals", "output", "module", "dependency"];
 
 const AGENT_KEYS: &[&str] = &[
-    "client", "server", "data_dir", "plugin", "ports", "advertise", "bind_addr", "acl", "telemetry", "consul", "vault",
-    "tls", "addresses", "datacenter", "log_level", "enable_debug", "leave_on_terminate",
+    "client",
+    "server",
+    "data_dir",
+    "plugin",
+    "ports",
+    "advertise",
+    "bind_addr",
+    "acl",
+    "telemetry",
+    "consul",
+    "vault",
+    "tls",
+    "addresses",
+    "datacenter",
+    "log_level",
+    "enable_debug",
+    "leave_on_terminate",
 ];
 
 /// The jobspec and stack files of a directory, sorted, without value files.
@@ -33,7 +48,9 @@ pub fn stack_files(dir: &Path) -> std::io::Result<Vec<PathBuf>> {
     let mut files = Vec::new();
     for entry in std::fs::read_dir(dir)? {
         let path = entry?.path();
-        let Some(name) = path.file_name().and_then(|n| n.to_str()) else { continue };
+        let Some(name) = path.file_name().and_then(|n| n.to_str()) else {
+            continue;
+        };
         if !path.is_file() || name.starts_with('.') || name.ends_with(".auto.vars.hcl") {
             continue;
         }
@@ -52,7 +69,11 @@ pub fn auto_var_files(dir: &Path) -> Vec<PathBuf> {
         .flatten()
         .flatten()
         .map(|e| e.path())
-        .filter(|p| p.file_name().and_then(|n| n.to_str()).is_some_and(|n| n.ends_with(".auto.vars.hcl")))
+        .filter(|p| {
+            p.file_name()
+                .and_then(|n| n.to_str())
+                .is_some_and(|n| n.ends_with(".auto.vars.hcl"))
+        })
         .collect();
     files.sort();
     files
@@ -62,8 +83,14 @@ pub fn auto_var_files(dir: &Path) -> Vec<PathBuf> {
 /// true when the unindented lines name agent settings and no `job`.
 pub fn looks_like_agent_config(text: &str) -> bool {
     let mut agent = false;
-    for line in text.lines().filter(|l| !l.starts_with([' ', '\t', '#', '/', '}'])) {
-        let word: String = line.chars().take_while(|c| c.is_ascii_alphanumeric() || *c == '_').collect();
+    for line in text
+        .lines()
+        .filter(|l| !l.starts_with([' ', '\t', '#', '/', '}']))
+    {
+        let word: String = line
+            .chars()
+            .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+            .collect();
         if word == "job" {
             return false;
         }

@@ -64,12 +64,22 @@ pub struct GivenValue {
 }
 
 /// Collects the given values by name (later sources override earlier ones).
-pub fn collect(inputs: &Inputs, stack_dir: Option<&Path>, diags: &mut Diagnostics) -> BTreeMap<String, GivenValue> {
+pub fn collect(
+    inputs: &Inputs,
+    stack_dir: Option<&Path>,
+    diags: &mut Diagnostics,
+) -> BTreeMap<String, GivenValue> {
     let mut out = BTreeMap::new();
     for prefix in ["NOMAD_VAR_", "DEPLOY_VAR_"] {
         for (k, v) in &inputs.env {
             if let Some(name) = k.strip_prefix(prefix).filter(|n| !n.is_empty()) {
-                out.insert(name.to_string(), GivenValue { value: RawValue::Text(v.clone()), origin: Origin::Env(k.clone()) });
+                out.insert(
+                    name.to_string(),
+                    GivenValue {
+                        value: RawValue::Text(v.clone()),
+                        origin: Origin::Env(k.clone()),
+                    },
+                );
             }
         }
     }
@@ -78,7 +88,13 @@ pub fn collect(inputs: &Inputs, stack_dir: Option<&Path>, diags: &mut Diagnostic
         read_values_file(f, &mut out, diags);
     }
     for (k, v) in &inputs.vars {
-        out.insert(k.clone(), GivenValue { value: RawValue::Text(v.clone()), origin: Origin::Flag });
+        out.insert(
+            k.clone(),
+            GivenValue {
+                value: RawValue::Text(v.clone()),
+                origin: Origin::Flag,
+            },
+        );
     }
     out
 }
@@ -87,7 +103,10 @@ fn read_values_file(path: &Path, out: &mut BTreeMap<String, GivenValue>, diags: 
     let text = match std::fs::read_to_string(path) {
         Ok(t) => t,
         Err(e) => {
-            diags.push(Diagnostic::error(format!("cannot read variable file {}", path.display())).with_detail(e.to_string()));
+            diags.push(
+                Diagnostic::error(format!("cannot read variable file {}", path.display()))
+                    .with_detail(e.to_string()),
+            );
             return;
         }
     };
@@ -100,14 +119,23 @@ fn read_values_file(path: &Path, out: &mut BTreeMap<String, GivenValue>, diags: 
             return;
         }
     };
-    let scope = Scope { base_dir: path.parent().map(Path::to_path_buf).unwrap_or_default(), ..Scope::default() };
+    let scope = Scope {
+        base_dir: path.parent().map(Path::to_path_buf).unwrap_or_default(),
+        ..Scope::default()
+    };
     let mut ev = Eval::new(&scope, &file);
     for s in body.iter() {
         match s {
             Structure::Attribute(a) => match ev.eval(&a.value) {
                 Ok(v) => {
                     let span = file.span_opt(a.key.span());
-                    out.insert(a.key.value().to_string(), GivenValue { value: RawValue::Value(v), origin: Origin::File(span) });
+                    out.insert(
+                        a.key.value().to_string(),
+                        GivenValue {
+                            value: RawValue::Value(v),
+                            origin: Origin::File(span),
+                        },
+                    );
                 }
                 Err(d) => diags.push(d),
             },
@@ -117,5 +145,43 @@ fn read_values_file(path: &Path, out: &mut BTreeMap<String, GivenValue>, diags: 
                     .with_detail("expected `name = value` attributes only"),
             ),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn later_sources_win() {
+        let dir = std::env::temp_dir().join(format!("deploy-inputs-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("mkdir");
+        std::fs::write(
+            dir.join("a.auto.vars.hcl"),
+            "x = \"auto\"\ny = \"auto\"\nz = \"auto\"\n",
+        )
+        .expect("write");
+        std::fs::write(dir.join("f.hcl"), "y = \"file\"\nz = \"file\"\n").expect("write");
+        let inputs = Inputs {
+            vars: vec![("z".into(), "flag".into())],
+            var_files: vec![dir.join("f.hcl")],
+            env: vec![
+                ("NOMAD_VAR_w".into(), "nomad".into()),
+                ("DEPLOY_VAR_w".into(), "deploy".into()),
+                ("NOMAD_VAR_x".into(), "env".into()),
+            ],
+        };
+        let mut diags = Diagnostics::new();
+        let got = collect(&inputs, Some(&dir), &mut diags);
+        let _ = std::fs::remove_dir_all(&dir);
+        assert!(!diags.has_errors());
+        let text = |k: &str| match &got[k].value {
+            RawValue::Text(t) => t.clone(),
+            RawValue::Value(v) => v.as_str().unwrap_or_default().to_string(),
+        };
+        assert_eq!(text("w"), "deploy");
+        assert_eq!(text("x"), "auto");
+        assert_eq!(text("y"), "file");
+        assert_eq!(text("z"), "flag");
     }
 }

@@ -10,9 +10,11 @@
 
 mod decode;
 mod discover;
+mod edges;
 mod eval;
 mod inputs;
 mod loader;
+mod modules;
 mod source;
 mod stack;
 mod stack_blocks;
@@ -25,8 +27,8 @@ use std::path::{Path, PathBuf};
 pub use inputs::Inputs;
 pub use source::SourceFile;
 pub use stack::{
-    BackendKind, BackendSettings, Dependency, DependencyKind, Gate, JobAddress, JobOptions, ModuleInstance, Output,
-    SourceSpan, Stack, StackJob, StackSettings, VariableValue,
+    BackendKind, BackendSettings, Dependency, DependencyKind, Gate, JobAddress, JobOptions, ModuleInstance,
+    Output, SourceSpan, Stack, StackJob, StackSettings, VariableValue,
 };
 
 use crate::diag::{Diagnostic, Diagnostics};
@@ -41,14 +43,24 @@ pub fn load_stack(path: &Path, inputs: &Inputs) -> Result<(Stack, Diagnostics), 
         match discover::stack_files(path) {
             Ok(f) => (path.to_path_buf(), f),
             Err(e) => {
-                diags.push(Diagnostic::error(format!("cannot read {}", path.display())).with_detail(e.to_string()));
+                diags.push(
+                    Diagnostic::error(format!("cannot read {}", path.display())).with_detail(e.to_string()),
+                );
                 return Err(diags);
             }
         }
     } else if path.is_file() {
-        (path.parent().map(Path::to_path_buf).unwrap_or_else(|| PathBuf::from(".")), vec![path.to_path_buf()])
+        (
+            path.parent()
+                .map(Path::to_path_buf)
+                .unwrap_or_else(|| PathBuf::from(".")),
+            vec![path.to_path_buf()],
+        )
     } else {
-        diags.push(Diagnostic::error(format!("{} does not exist", path.display())).with_help("give a stack directory or a jobspec file"));
+        diags.push(
+            Diagnostic::error(format!("{} does not exist", path.display()))
+                .with_help("give a stack directory or a jobspec file"),
+        );
         return Err(diags);
     };
     let given = inputs::collect(inputs, Some(&dir), &mut diags);
@@ -62,7 +74,9 @@ pub fn load_stack(path: &Path, inputs: &Inputs) -> Result<(Stack, Diagnostics), 
             .with_detail(format!("from {}", g.origin.describe()))
             .with_help("declare it with a `variable` block, or remove the value");
         if let Origin::File(span) = &g.origin {
-            d = d.with_span(span.clone()).with_detail("no scope declares this variable");
+            d = d
+                .with_span(span.clone())
+                .with_detail("no scope declares this variable");
         }
         diags.push(d);
     }
@@ -72,9 +86,17 @@ pub fn load_stack(path: &Path, inputs: &Inputs) -> Result<(Stack, Diagnostics), 
     }
     let mut settings = unit.settings.unwrap_or_default();
     if settings.name.is_empty() {
-        let base = if path.is_dir() { path } else { path.file_stem().map(Path::new).unwrap_or(path) };
+        let base = if path.is_dir() {
+            path
+        } else {
+            path.file_stem().map(Path::new).unwrap_or(path)
+        };
         let canon = std::fs::canonicalize(base).unwrap_or_else(|_| base.to_path_buf());
-        settings.name = canon.file_name().or_else(|| base.file_name()).map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "stack".into());
+        settings.name = canon
+            .file_name()
+            .or_else(|| base.file_name())
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_else(|| "stack".into());
     }
     let mut jobs = unit.jobs;
     jobs.sort_by(|a, b| a.address.cmp(&b.address));
@@ -107,7 +129,11 @@ pub fn parse_job_file(path: &Path, inputs: &Inputs) -> Result<(Vec<StackJob>, Di
     let mut used = BTreeSet::new();
     let unit = loader::load_unit(&[path.to_path_buf()], &given, &mut used, &[], None, &mut diags);
     diags.retain(|d| !eval::is_cascade(d));
-    if diags.has_errors() { Err(diags) } else { Ok((unit.jobs, diags)) }
+    if diags.has_errors() {
+        Err(diags)
+    } else {
+        Ok((unit.jobs, diags))
+    }
 }
 
 /// Parses jobspec text held in memory (benchmarks, tests); `name` labels the diagnostics.
@@ -122,9 +148,22 @@ pub fn parse_job_text(name: &Path, text: &str) -> Result<Vec<crate::spec::Job>, 
             return Err(diags);
         }
     };
-    let mut scope = eval::Scope { base_dir: name.parent().map(Path::to_path_buf).unwrap_or_default(), ..eval::Scope::default() };
-    let one = [variables::ScopeFile { file: &file, body: &body }];
-    variables::resolve(&one, &Default::default(), &mut BTreeSet::new(), &mut scope, "", &mut diags);
+    let mut scope = eval::Scope {
+        base_dir: name.parent().map(Path::to_path_buf).unwrap_or_default(),
+        ..eval::Scope::default()
+    };
+    let one = [variables::ScopeFile {
+        file: &file,
+        body: &body,
+    }];
+    variables::resolve(
+        &one,
+        &Default::default(),
+        &mut BTreeSet::new(),
+        &mut scope,
+        "",
+        &mut diags,
+    );
     let mut jobs = Vec::new();
     for b in body.blocks().filter(|b| b.ident.value().as_str() == "job") {
         let mut ev = eval::Eval::new(&scope, &file);

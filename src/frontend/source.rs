@@ -23,7 +23,12 @@ impl SourceFile {
     pub fn new(path: &Path, text: impl Into<Arc<str>>) -> Self {
         let text: Arc<str> = text.into();
         let mut line_starts = vec![0];
-        line_starts.extend(text.bytes().enumerate().filter(|(_, b)| *b == b'\n').map(|(i, _)| i + 1));
+        line_starts.extend(
+            text.bytes()
+                .enumerate()
+                .filter(|(_, b)| *b == b'\n')
+                .map(|(i, _)| i + 1),
+        );
         SourceFile {
             path: path.to_path_buf(),
             text,
@@ -78,7 +83,11 @@ impl SourceFile {
                 format!("invalid HCL syntax: {summary}")
             };
             let mut d = Diagnostic::error(summary).with_span(span);
-            d = d.with_detail(if detail.is_empty() { "here".to_string() } else { detail });
+            d = d.with_detail(if detail.is_empty() {
+                "here".to_string()
+            } else {
+                detail
+            });
             d
         })
     }

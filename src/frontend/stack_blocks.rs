@@ -8,12 +8,19 @@ use hcl::edit::structure::{Block, Structure};
 use serde_json::Value;
 
 use super::eval::{Eval, as_bool, stringify};
+use super::loader::label_span;
 use super::suggest::did_you_mean;
 use crate::diag::{Diagnostic, SourceSpan};
-use crate::frontend::{BackendKind, Gate, StackSettings};
+use crate::frontend::{BackendKind, Gate, Output, StackSettings};
 use crate::spec::Duration;
 
-fn unknown(ev: &Eval<'_>, name: &str, range: Option<std::ops::Range<usize>>, block: &str, known: &[&str]) -> Diagnostic {
+fn unknown(
+    ev: &Eval<'_>,
+    name: &str,
+    range: Option<std::ops::Range<usize>>,
+    block: &str,
+    known: &[&str],
+) -> Diagnostic {
     let mut d = Diagnostic::error(format!("unknown attribute or block `{name}` in `{block}`"))
         .with_span(ev.file.span_opt(range))
         .with_detail(format!("`{block}` has no `{name}`"));
@@ -28,7 +35,11 @@ fn string(ev: &mut Eval<'_>, e: &Expression, diags: &mut Vec<Diagnostic>) -> Opt
         Ok(v) => match stringify(&v) {
             Some(s) => Some(s),
             None => {
-                diags.push(Diagnostic::error("invalid value").with_span(ev.span_of(e)).with_detail(format!("expected a string, found {}", super::eval::type_name(&v))));
+                diags.push(
+                    Diagnostic::error("invalid value")
+                        .with_span(ev.span_of(e))
+                        .with_detail(format!("expected a string, found {}", super::eval::type_name(&v))),
+                );
                 None
             }
         },
@@ -45,7 +56,12 @@ pub fn duration(ev: &mut Eval<'_>, e: &Expression, diags: &mut Vec<Diagnostic>) 
     match Duration::parse(&s) {
         Ok(d) => Some(d),
         Err(err) => {
-            diags.push(Diagnostic::error("invalid duration").with_span(ev.span_of(e)).with_detail(err.to_string()).with_help("write a Go duration such as \"30s\", \"5m\" or \"1h30m\""));
+            diags.push(
+                Diagnostic::error("invalid duration")
+                    .with_span(ev.span_of(e))
+                    .with_detail(err.to_string())
+                    .with_help("write a Go duration such as \"30s\", \"5m\" or \"1h30m\""),
+            );
             None
         }
     }
@@ -61,7 +77,9 @@ pub fn gate(ev: &mut Eval<'_>, e: &Expression, diags: &mut Vec<Diagnostic>) -> O
         "registered" => Some(Gate::Registered),
         "running" => Some(Gate::Running),
         other => {
-            let mut d = Diagnostic::error(format!("unknown gate `{other}`")).with_span(ev.span_of(e)).with_detail("not a gate");
+            let mut d = Diagnostic::error(format!("unknown gate `{other}`"))
+                .with_span(ev.span_of(e))
+                .with_detail("not a gate");
             d = d.with_help(match did_you_mean(other, names) {
                 Some(x) => format!("did you mean `{x}`? gates: healthy, complete, registered, running"),
                 None => "gates: healthy, complete, registered, running".into(),
@@ -80,8 +98,17 @@ pub fn settings(ev: &mut Eval<'_>, b: &Block, s: &mut StackSettings, diags: &mut
             Structure::Attribute(a) => match a.key.value().as_str() {
                 "name" => s.name = string(ev, &a.value, diags).unwrap_or_default(),
                 "age_recipients" => match ev.eval(&a.value) {
-                    Ok(Value::Array(items)) => s.age_recipients = items.iter().filter_map(stringify).collect(),
-                    Ok(other) => diags.push(Diagnostic::error("invalid value for `age_recipients`").with_span(ev.span_of(&a.value)).with_detail(format!("expected a list of strings, found {}", super::eval::type_name(&other)))),
+                    Ok(Value::Array(items)) => {
+                        s.age_recipients = items.iter().filter_map(stringify).collect()
+                    }
+                    Ok(other) => diags.push(
+                        Diagnostic::error("invalid value for `age_recipients`")
+                            .with_span(ev.span_of(&a.value))
+                            .with_detail(format!(
+                                "expected a list of strings, found {}",
+                                super::eval::type_name(&other)
+                            )),
+                    ),
                     Err(d) => diags.push(d),
                 },
                 other => diags.push(unknown(ev, other, a.key.span(), "stack", KNOWN)),
@@ -101,11 +128,23 @@ pub fn settings(ev: &mut Eval<'_>, b: &Block, s: &mut StackSettings, diags: &mut
                         match a.key.value().as_str() {
                             "parallelism" => match ev.eval(&a.value).ok().and_then(|v| v.as_u64()) {
                                 Some(n) if n > 0 => s.parallelism = Some(n as usize),
-                                _ => diags.push(Diagnostic::error("invalid value for `parallelism`").with_span(ev.span_of(&a.value)).with_detail("expected a positive whole number")),
+                                _ => diags.push(
+                                    Diagnostic::error("invalid value for `parallelism`")
+                                        .with_span(ev.span_of(&a.value))
+                                        .with_detail("expected a positive whole number"),
+                                ),
                             },
-                            "atomic" => s.atomic = ev.eval(&a.value).ok().and_then(|v| as_bool(&v)).unwrap_or(false),
+                            "atomic" => {
+                                s.atomic = ev.eval(&a.value).ok().and_then(|v| as_bool(&v)).unwrap_or(false)
+                            }
                             "timeout" => s.timeout = duration(ev, &a.value, diags),
-                            other => diags.push(unknown(ev, other, a.key.span(), "apply", &["parallelism", "atomic", "timeout"])),
+                            other => diags.push(unknown(
+                                ev,
+                                other,
+                                a.key.span(),
+                                "apply",
+                                &["parallelism", "atomic", "timeout"],
+                            )),
                         }
                     }
                 }
@@ -122,14 +161,27 @@ fn backend(ev: &mut Eval<'_>, b: &Block, s: &mut StackSettings, diags: &mut Vec<
         Some("builtin") => BackendKind::Builtin,
         other => {
             diags.push(
-                Diagnostic::error(format!("unknown backend {}", other.map(|o| format!("`{o}`")).unwrap_or_else(|| "(no label)".into())))
-                    .with_span(ev.file.span_opt(b.ident.span()))
-                    .with_detail("expected `backend \"nomad\"` or `backend \"builtin\"`"),
+                Diagnostic::error(format!(
+                    "unknown backend {}",
+                    other
+                        .map(|o| format!("`{o}`"))
+                        .unwrap_or_else(|| "(no label)".into())
+                ))
+                .with_span(ev.file.span_opt(b.ident.span()))
+                .with_detail("expected `backend \"nomad\"` or `backend \"builtin\"`"),
             );
             return;
         }
     };
-    const KNOWN: &[&str] = &["address", "token", "namespace", "region", "ca_cert", "client_cert", "client_key"];
+    const KNOWN: &[&str] = &[
+        "address",
+        "token",
+        "namespace",
+        "region",
+        "ca_cert",
+        "client_cert",
+        "client_key",
+    ];
     for a in b.body.attributes() {
         let value = string(ev, &a.value, diags);
         match a.key.value().as_str() {
@@ -159,7 +211,11 @@ pub enum Target {
 /// Reads the items of a `depends_on = [...]` list.
 pub fn depends_on(ev: &Eval<'_>, e: &Expression, diags: &mut Vec<Diagnostic>) -> Vec<(Target, SourceSpan)> {
     let Expression::Array(items) = e else {
-        diags.push(Diagnostic::error("invalid `depends_on`").with_span(ev.span_of(e)).with_detail("expected a list such as [job.db, module.data]"));
+        diags.push(
+            Diagnostic::error("invalid `depends_on`")
+                .with_span(ev.span_of(e))
+                .with_detail("expected a list such as [job.db, module.data]"),
+        );
         return vec![];
     };
     let mut out = Vec::new();
@@ -188,7 +244,9 @@ pub fn label_target(label: &str) -> Target {
 
 fn target(e: &Expression) -> Option<Target> {
     let Expression::Traversal(t) = e else { return None };
-    let Expression::Variable(root) = &t.expr else { return None };
+    let Expression::Variable(root) = &t.expr else {
+        return None;
+    };
     let names: Option<Vec<String>> = t
         .operators
         .iter()
@@ -205,4 +263,63 @@ fn target(e: &Expression) -> Option<Target> {
         ("module", [m, j, id]) if j == "job" => Some(Target::ModuleJob(m.clone(), id.clone())),
         _ => None,
     }
+}
+
+/// Reads an `output "name" {}` block.
+pub fn output(ev: &mut Eval<'_>, b: &Block, prefix: &str, ds: &mut Vec<Diagnostic>) -> Option<Output> {
+    let name = b.labels.first().map(|l| l.as_str().to_string());
+    let span = ev
+        .file
+        .span_opt(b.labels.first().and_then(label_span).or_else(|| b.ident.span()));
+    let Some(name) = name else {
+        ds.push(
+            Diagnostic::error("missing label on `output` block")
+                .with_span(span)
+                .with_detail("an output name is required"),
+        );
+        return None;
+    };
+    let mut value = None;
+    let mut sensitive = false;
+    let mut description = None;
+    for a in b.body.attributes() {
+        ev.tainted = false;
+        match a.key.value().as_str() {
+            "value" => match ev.eval(&a.value) {
+                Ok(v) => {
+                    sensitive |= ev.tainted;
+                    value = Some(v);
+                }
+                Err(d) => ds.push(d),
+            },
+            "sensitive" => sensitive |= ev.eval(&a.value).ok().and_then(|v| as_bool(&v)).unwrap_or(false),
+            "description" => description = ev.eval(&a.value).ok().and_then(|v| stringify(&v)),
+            other => {
+                let mut d = Diagnostic::error(format!("unknown attribute `{other}` in `output`"))
+                    .with_span(ev.file.span_opt(a.key.span()))
+                    .with_detail("not an output attribute");
+                if let Some(s) = did_you_mean(other, ["value", "sensitive", "description"]) {
+                    d = d.with_help(format!("did you mean `{s}`?"));
+                }
+                ds.push(d);
+            }
+        }
+    }
+    let Some(value) = value else {
+        if !ds.iter().any(|d| d.is_error()) {
+            ds.push(
+                Diagnostic::error(format!("output `{name}` has no `value`"))
+                    .with_span(span)
+                    .with_detail("`value` is required"),
+            );
+        }
+        return None;
+    };
+    Some(Output {
+        name: format!("{prefix}{name}"),
+        value,
+        sensitive,
+        description,
+        span,
+    })
 }

@@ -42,14 +42,23 @@ pub fn resolve(
     let mut resolved = Vec::new();
     let mut declared: BTreeMap<String, (usize, std::ops::Range<usize>)> = BTreeMap::new();
     for (fi, sf) in files.iter().enumerate() {
-        for b in sf.body.blocks().filter(|b| b.ident.value().as_str() == "variable") {
-            let Some(name) = single_label(sf.file, b, diags) else { continue };
+        for b in sf
+            .body
+            .blocks()
+            .filter(|b| b.ident.value().as_str() == "variable")
+        {
+            let Some(name) = single_label(sf.file, b, diags) else {
+                continue;
+            };
             if let Some((pf, _)) = declared.get(&name) {
                 diags.push(
                     Diagnostic::error(format!("variable `{name}` is declared twice"))
                         .with_span(sf.file.span_opt(b.span()))
                         .with_detail("declared again here")
-                        .with_help(format!("the first declaration is in {}", files[*pf].file.path.display())),
+                        .with_help(format!(
+                            "the first declaration is in {}",
+                            files[*pf].file.path.display()
+                        )),
                 );
                 continue;
             }
@@ -64,15 +73,25 @@ pub fn resolve(
                 if sensitive {
                     scope.sensitive.insert(name.clone());
                 }
-                resolved.push(VariableValue { name: format!("{prefix}{name}"), value: value.clone(), sensitive });
+                resolved.push(VariableValue {
+                    name: format!("{prefix}{name}"),
+                    value: value.clone(),
+                    sensitive,
+                });
                 scope.vars.insert(name, value);
             }
         }
     }
     // Validation sees every variable.
     for sf in files {
-        for b in sf.body.blocks().filter(|b| b.ident.value().as_str() == "variable") {
-            let Some(name) = b.labels.first().map(|l| l.as_str().to_string()) else { continue };
+        for b in sf
+            .body
+            .blocks()
+            .filter(|b| b.ident.value().as_str() == "variable")
+        {
+            let Some(name) = b.labels.first().map(|l| l.as_str().to_string()) else {
+                continue;
+            };
             if resolved.iter().any(|v| v.name == format!("{prefix}{name}")) {
                 validate(sf, b, &name, scope, diags);
             }
@@ -88,19 +107,31 @@ fn single_label(file: &SourceFile, b: &Block, diags: &mut Diagnostics) -> Option
         n => {
             let what = b.ident.value().to_string();
             diags.push(
-                Diagnostic::error(format!("{} label on `{what}` block", if n == 0 { "missing" } else { "extra" }))
-                    .with_span(file.span_opt(b.ident.span()))
-                    .with_detail(format!("expected one name, found {n}"))
-                    .with_help(format!("write `{what} \"name\" {{ ... }}`")),
+                Diagnostic::error(format!(
+                    "{} label on `{what}` block",
+                    if n == 0 { "missing" } else { "extra" }
+                ))
+                .with_span(file.span_opt(b.ident.span()))
+                .with_detail(format!("expected one name, found {n}"))
+                .with_help(format!("write `{what} \"name\" {{ ... }}`")),
             );
             None
         }
     }
 }
 
-fn variable(sf: &ScopeFile<'_>, b: &Block, name: &str, given: Option<&GivenValue>, diags: &mut Diagnostics) -> Option<(Value, bool)> {
+fn variable(
+    sf: &ScopeFile<'_>,
+    b: &Block,
+    name: &str,
+    given: Option<&GivenValue>,
+    diags: &mut Diagnostics,
+) -> Option<(Value, bool)> {
     let label_range = b.labels.first().and_then(label_span).or_else(|| b.ident.span());
-    let scope = Scope { base_dir: sf.file.path.parent().map(|p| p.to_path_buf()).unwrap_or_default(), ..Scope::default() };
+    let scope = Scope {
+        base_dir: sf.file.path.parent().map(|p| p.to_path_buf()).unwrap_or_default(),
+        ..Scope::default()
+    };
     let mut ev = Eval::new(&scope, sf.file);
     let mut ty = TypeConstraint::Any;
     let mut default = None;
@@ -110,7 +141,13 @@ fn variable(sf: &ScopeFile<'_>, b: &Block, name: &str, given: Option<&GivenValue
         let Structure::Attribute(a) = s else {
             let Structure::Block(inner) = s else { continue };
             if inner.ident.value().as_str() != "validation" {
-                diags.push(unknown(sf.file, inner.ident.value(), inner.ident.span(), &["validation"], "block"));
+                diags.push(unknown(
+                    sf.file,
+                    inner.ident.value(),
+                    inner.ident.span(),
+                    &["validation"],
+                    "block",
+                ));
                 ok = false;
             }
             continue;
@@ -119,7 +156,11 @@ fn variable(sf: &ScopeFile<'_>, b: &Block, name: &str, given: Option<&GivenValue
             "type" => match TypeConstraint::parse(&a.value) {
                 Ok(t) => ty = t,
                 Err(msg) => {
-                    diags.push(Diagnostic::error("invalid type").with_span(sf.file.span_opt(a.value.span())).with_detail(msg));
+                    diags.push(
+                        Diagnostic::error("invalid type")
+                            .with_span(sf.file.span_opt(a.value.span()))
+                            .with_detail(msg),
+                    );
                     ok = false;
                 }
             },
@@ -150,9 +191,12 @@ fn variable(sf: &ScopeFile<'_>, b: &Block, name: &str, given: Option<&GivenValue
                     Ok(v) => v,
                     Err(msg) => {
                         diags.push(
-                            Diagnostic::error(format!("invalid value for variable `{name}` from {}", g.origin.describe()))
-                                .with_span(sf.file.span_opt(label_range.clone()))
-                                .with_detail(msg),
+                            Diagnostic::error(format!(
+                                "invalid value for variable `{name}` from {}",
+                                g.origin.describe()
+                            ))
+                            .with_span(sf.file.span_opt(label_range.clone()))
+                            .with_detail(msg),
                         );
                         return None;
                     }
@@ -166,7 +210,9 @@ fn variable(sf: &ScopeFile<'_>, b: &Block, name: &str, given: Option<&GivenValue
                 Diagnostic::error(format!("no value for required variable `{name}`"))
                     .with_span(sf.file.span_opt(label_range.clone()))
                     .with_detail("declared without a default")
-                    .with_help(format!("pass -var {name}=..., set DEPLOY_VAR_{name}, or add `default = ...`")),
+                    .with_help(format!(
+                        "pass -var {name}=..., set DEPLOY_VAR_{name}, or add `default = ...`"
+                    )),
             );
             return None;
         }
@@ -193,13 +239,20 @@ fn label_span(l: &hcl::edit::structure::BlockLabel) -> Option<std::ops::Range<us
 
 /// A `-var` or environment text for a non-string variable: an HCL expression.
 fn parse_text_value(text: &str) -> Result<Value, String> {
-    let expr = hcl::edit::parser::parse_expr(text).map_err(|e| format!("not a valid HCL value: {}", e.message()))?;
+    let expr =
+        hcl::edit::parser::parse_expr(text).map_err(|e| format!("not a valid HCL value: {}", e.message()))?;
     let file = SourceFile::new(std::path::Path::new("<value>"), text);
     let scope = Scope::default();
     Eval::new(&scope, &file).eval(&expr).map_err(|d| d.summary)
 }
 
-fn unknown(file: &SourceFile, name: &str, range: Option<std::ops::Range<usize>>, known: &[&str], what: &str) -> Diagnostic {
+fn unknown(
+    file: &SourceFile,
+    name: &str,
+    range: Option<std::ops::Range<usize>>,
+    known: &[&str],
+    what: &str,
+) -> Diagnostic {
     let mut d = Diagnostic::error(format!("unknown {what} `{name}`"))
         .with_span(file.span_opt(range))
         .with_detail(format!("not a {what} of this block"));
@@ -210,8 +263,15 @@ fn unknown(file: &SourceFile, name: &str, range: Option<std::ops::Range<usize>>,
 }
 
 fn validate(sf: &ScopeFile<'_>, b: &Block, name: &str, scope: &Scope, diags: &mut Diagnostics) {
-    for v in b.body.blocks().filter(|x| x.ident.value().as_str() == "validation") {
-        let (Some(cond), msg) = (v.body.get_attribute("condition"), v.body.get_attribute("error_message")) else {
+    for v in b
+        .body
+        .blocks()
+        .filter(|x| x.ident.value().as_str() == "validation")
+    {
+        let (Some(cond), msg) = (
+            v.body.get_attribute("condition"),
+            v.body.get_attribute("error_message"),
+        ) else {
             diags.push(
                 Diagnostic::error("validation without a condition")
                     .with_span(sf.file.span_opt(v.ident.span()))
@@ -289,9 +349,22 @@ mod tests {
     fn run(src: &str, given: &[(&str, RawValue)]) -> (Scope, Diagnostics) {
         let file = SourceFile::new(std::path::Path::new("t.hcl"), src);
         let body = file.parse().expect("parses");
-        let files = [ScopeFile { file: &file, body: &body }];
-        let given: BTreeMap<String, GivenValue> =
-            given.iter().map(|(k, v)| (k.to_string(), GivenValue { value: v.clone(), origin: Origin::Flag })).collect();
+        let files = [ScopeFile {
+            file: &file,
+            body: &body,
+        }];
+        let given: BTreeMap<String, GivenValue> = given
+            .iter()
+            .map(|(k, v)| {
+                (
+                    k.to_string(),
+                    GivenValue {
+                        value: v.clone(),
+                        origin: Origin::Flag,
+                    },
+                )
+            })
+            .collect();
         let mut scope = Scope::default();
         let mut diags = Diagnostics::new();
         resolve(&files, &given, &mut BTreeSet::new(), &mut scope, "", &mut diags);
@@ -300,7 +373,10 @@ mod tests {
 
     #[test]
     fn given_value_beats_default_and_is_typed() {
-        let (scope, diags) = run("variable \"n\" {\n type = number\n default = 1\n}\n", &[("n", RawValue::Text("5".into()))]);
+        let (scope, diags) = run(
+            "variable \"n\" {\n type = number\n default = 1\n}\n",
+            &[("n", RawValue::Text("5".into()))],
+        );
         assert!(!diags.has_errors());
         assert_eq!(scope.vars["n"], Value::from(5));
     }
@@ -313,7 +389,10 @@ mod tests {
 
     #[test]
     fn locals_in_any_order() {
-        let (scope, diags) = run("locals {\n b = \"${local.a}-x\"\n a = var.v\n}\nvariable \"v\" { default = \"q\" }\n", &[]);
+        let (scope, diags) = run(
+            "locals {\n b = \"${local.a}-x\"\n a = var.v\n}\nvariable \"v\" { default = \"q\" }\n",
+            &[],
+        );
         assert!(!diags.has_errors(), "{diags}");
         assert_eq!(scope.locals["b"], Value::from("q-x"));
     }

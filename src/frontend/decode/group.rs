@@ -12,7 +12,13 @@ use super::service::SERVICE;
 use super::task::TASK;
 
 const fn one(hcl: &'static str, json: &'static str, s: &'static Schema) -> BlockRule {
-    BlockRule { hcl, json, shape: Shape::One, label: Label::None, body: BodyKind::Schema(s) }
+    BlockRule {
+        hcl,
+        json,
+        shape: Shape::One,
+        label: Label::None,
+        body: BodyKind::Schema(s),
+    }
 }
 
 /// `group "name" {}`.
@@ -21,20 +27,58 @@ pub static GROUP: Schema = Schema {
     attrs: &[
         Attr("count", "Count", Kind::Int),
         Attr("shutdown_delay", "ShutdownDelay", Kind::Dur),
-        Attr("stop_after_client_disconnect", "StopAfterClientDisconnect", Kind::Dur),
+        Attr(
+            "stop_after_client_disconnect",
+            "StopAfterClientDisconnect",
+            Kind::Dur,
+        ),
         Attr("max_client_disconnect", "MaxClientDisconnect", Kind::Dur),
-        Attr("prevent_reschedule_on_lost", "PreventRescheduleOnLost", Kind::Bool),
+        Attr(
+            "prevent_reschedule_on_lost",
+            "PreventRescheduleOnLost",
+            Kind::Bool,
+        ),
         Attr("max_run_duration", "MaxRunDuration", Kind::Dur),
     ],
     blocks: &[
         PLACEMENT_RULES[0],
         PLACEMENT_RULES[1],
         PLACEMENT_RULES[2],
-        BlockRule { hcl: "task", json: "Tasks", shape: Shape::List, label: Label::Required("Name"), body: BodyKind::Schema(&TASK) },
-        BlockRule { hcl: "network", json: "Networks", shape: Shape::List, label: Label::None, body: BodyKind::Schema(&NETWORK) },
-        BlockRule { hcl: "service", json: "Services", shape: Shape::List, label: Label::None, body: BodyKind::Schema(&SERVICE) },
-        BlockRule { hcl: "volume", json: "Volumes", shape: Shape::Map, label: Label::Required("Name"), body: BodyKind::Schema(&VOLUME) },
-        BlockRule { hcl: "meta", json: "Meta", shape: Shape::One, label: Label::None, body: BodyKind::StrMap },
+        BlockRule {
+            hcl: "task",
+            json: "Tasks",
+            shape: Shape::List,
+            label: Label::Required("Name"),
+            body: BodyKind::Schema(&TASK),
+        },
+        BlockRule {
+            hcl: "network",
+            json: "Networks",
+            shape: Shape::List,
+            label: Label::None,
+            body: BodyKind::Schema(&NETWORK),
+        },
+        BlockRule {
+            hcl: "service",
+            json: "Services",
+            shape: Shape::List,
+            label: Label::None,
+            body: BodyKind::Schema(&SERVICE),
+        },
+        BlockRule {
+            hcl: "volume",
+            json: "Volumes",
+            shape: Shape::Map,
+            label: Label::Required("Name"),
+            body: BodyKind::Schema(&VOLUME),
+        },
+        BlockRule {
+            hcl: "meta",
+            json: "Meta",
+            shape: Shape::One,
+            label: Label::None,
+            body: BodyKind::StrMap,
+        },
         one("restart", "RestartPolicy", &RESTART),
         one("reschedule", "ReschedulePolicy", &RESCHEDULE),
         one("update", "Update", &UPDATE),
@@ -75,13 +119,23 @@ static VOLUME: Schema = Schema {
         Attr("attachment_mode", "AttachmentMode", Kind::Str),
         Attr("per_alloc", "PerAlloc", Kind::Bool),
     ],
-    blocks: &[BlockRule { hcl: "mount_options", json: "MountOptions", shape: Shape::One, label: Label::None, body: BodyKind::FreeForm }],
+    blocks: &[BlockRule {
+        hcl: "mount_options",
+        json: "MountOptions",
+        shape: Shape::One,
+        label: Label::None,
+        body: BodyKind::FreeForm,
+    }],
     post: None,
 };
 
 static EPHEMERAL_DISK: Schema = Schema {
     name: "ephemeral_disk",
-    attrs: &[Attr("sticky", "Sticky", Kind::Bool), Attr("migrate", "Migrate", Kind::Bool), Attr("size", "SizeMB", Kind::Int)],
+    attrs: &[
+        Attr("sticky", "Sticky", Kind::Bool),
+        Attr("migrate", "Migrate", Kind::Bool),
+        Attr("size", "SizeMB", Kind::Int),
+    ],
     blocks: &[],
     post: None,
 };
@@ -95,11 +149,22 @@ pub static SCALING: Schema = Schema {
         Attr("enabled", "Enabled", Kind::Bool),
         Attr("type", "Type", Kind::Str),
     ],
-    blocks: &[BlockRule { hcl: "policy", json: "Policy", shape: Shape::One, label: Label::None, body: BodyKind::FreeForm }],
+    blocks: &[BlockRule {
+        hcl: "policy",
+        json: "Policy",
+        shape: Shape::One,
+        label: Label::None,
+        body: BodyKind::FreeForm,
+    }],
     post: None,
 };
 
-static GROUP_SCALING: Schema = Schema { name: "scaling", attrs: SCALING.attrs, blocks: SCALING.blocks, post: Some(post_group_scaling) };
+static GROUP_SCALING: Schema = Schema {
+    name: "scaling",
+    attrs: SCALING.attrs,
+    blocks: SCALING.blocks,
+    post: Some(post_group_scaling),
+};
 
 fn post_group_scaling(d: &mut Decoder<'_, '_>, b: &Block, out: &mut Map<String, Value>) {
     match out.get("Type").and_then(Value::as_str) {
@@ -109,8 +174,12 @@ fn post_group_scaling(d: &mut Decoder<'_, '_>, b: &Block, out: &mut Map<String, 
         Some("horizontal") => {}
         Some(other) => {
             let range = b.body.get_attribute("type").and_then(|a| a.value.span());
-            d.error_at(range, format!("invalid scaling type `{other}` for a group"), "a group scales horizontally")
-                .help = Some("use `type = \"horizontal\"` or leave it out".into());
+            d.error_at(
+                range,
+                format!("invalid scaling type `{other}` for a group"),
+                "a group scales horizontally",
+            )
+            .help = Some("use `type = \"horizontal\"` or leave it out".into());
         }
     }
 }
@@ -118,7 +187,11 @@ fn post_group_scaling(d: &mut Decoder<'_, '_>, b: &Block, out: &mut Map<String, 
 /// `consul {}` (group or task).
 pub static CONSUL: Schema = Schema {
     name: "consul",
-    attrs: &[Attr("cluster", "Cluster", Kind::Str), Attr("namespace", "Namespace", Kind::Str), Attr("partition", "Partition", Kind::Str)],
+    attrs: &[
+        Attr("cluster", "Cluster", Kind::Str),
+        Attr("namespace", "Namespace", Kind::Str),
+        Attr("partition", "Partition", Kind::Str),
+    ],
     blocks: &[],
     post: None,
 };

@@ -9,7 +9,13 @@ use super::policy::{MIGRATE, PARAMETERIZED, PERIODIC, RESCHEDULE, UPDATE};
 use super::schema::{Attr, BlockRule, BodyKind, Decoder, Kind, Label, Schema, Shape};
 
 const fn one(hcl: &'static str, json: &'static str, s: &'static Schema) -> BlockRule {
-    BlockRule { hcl, json, shape: Shape::One, label: Label::None, body: BodyKind::Schema(s) }
+    BlockRule {
+        hcl,
+        json,
+        shape: Shape::One,
+        label: Label::None,
+        body: BodyKind::Schema(s),
+    }
 }
 
 /// `job "id" {}`.
@@ -34,9 +40,27 @@ pub static JOB: Schema = Schema {
         PLACEMENT_RULES[0],
         PLACEMENT_RULES[1],
         PLACEMENT_RULES[2],
-        BlockRule { hcl: "group", json: "TaskGroups", shape: Shape::List, label: Label::Required("Name"), body: BodyKind::Schema(&GROUP) },
-        BlockRule { hcl: "task", json: "__tasks", shape: Shape::List, label: Label::Required("Name"), body: BodyKind::Schema(&super::task::TASK) },
-        BlockRule { hcl: "meta", json: "Meta", shape: Shape::One, label: Label::None, body: BodyKind::StrMap },
+        BlockRule {
+            hcl: "group",
+            json: "TaskGroups",
+            shape: Shape::List,
+            label: Label::Required("Name"),
+            body: BodyKind::Schema(&GROUP),
+        },
+        BlockRule {
+            hcl: "task",
+            json: "__tasks",
+            shape: Shape::List,
+            label: Label::Required("Name"),
+            body: BodyKind::Schema(&super::task::TASK),
+        },
+        BlockRule {
+            hcl: "meta",
+            json: "Meta",
+            shape: Shape::One,
+            label: Label::None,
+            body: BodyKind::StrMap,
+        },
         one("update", "Update", &UPDATE),
         one("periodic", "Periodic", &PERIODIC),
         one("parameterized", "ParameterizedJob", &PARAMETERIZED),
@@ -44,7 +68,13 @@ pub static JOB: Schema = Schema {
         one("migrate", "Migrate", &MIGRATE),
         one("ui", "UI", &UI),
         one("vault", "__vault", &super::task::VAULT),
-        BlockRule { hcl: "multiregion", json: "Multiregion", shape: Shape::One, label: Label::None, body: BodyKind::FreeForm },
+        BlockRule {
+            hcl: "multiregion",
+            json: "Multiregion",
+            shape: Shape::One,
+            label: Label::None,
+            body: BodyKind::FreeForm,
+        },
     ],
     post: Some(post_job),
 };
@@ -74,7 +104,13 @@ fn post_job(_d: &mut Decoder<'_, '_>, _b: &Block, out: &mut Map<String, Value>) 
 static UI: Schema = Schema {
     name: "ui",
     attrs: &[Attr("description", "Description", Kind::Str)],
-    blocks: &[BlockRule { hcl: "link", json: "Links", shape: Shape::List, label: Label::None, body: BodyKind::Schema(&LINK) }],
+    blocks: &[BlockRule {
+        hcl: "link",
+        json: "Links",
+        shape: Shape::List,
+        label: Label::None,
+        body: BodyKind::Schema(&LINK),
+    }],
     post: None,
 };
 

@@ -33,12 +33,20 @@ pub fn decode_job(dec: &mut Decoder<'_, '_>, block: &Block) -> Option<DecodedJob
     let id = match labels[..] {
         [id] => id.to_string(),
         [] => {
-            dec.error_at(block.ident.span(), "missing label on `job` block", "a job ID is required")
-                .help = Some("write `job \"my-job\" { ... }`".into());
+            dec.error_at(
+                block.ident.span(),
+                "missing label on `job` block",
+                "a job ID is required",
+            )
+            .help = Some("write `job \"my-job\" { ... }`".into());
             return None;
         }
         _ => {
-            dec.error_at(block.ident.span(), "extra label on `job` block", format!("expected 1 label, found {}", labels.len()));
+            dec.error_at(
+                block.ident.span(),
+                "extra label on `job` block",
+                format!("expected 1 label, found {}", labels.len()),
+            );
             return None;
         }
     };

@@ -16,9 +16,27 @@ pub static NETWORK: Schema = Schema {
         Attr("device", "Device", Kind::Str),
     ],
     blocks: &[
-        BlockRule { hcl: "port", json: "__ports", shape: Shape::List, label: Label::Required("Label"), body: BodyKind::Schema(&PORT) },
-        BlockRule { hcl: "dns", json: "DNS", shape: Shape::One, label: Label::None, body: BodyKind::Schema(&DNS) },
-        BlockRule { hcl: "cni", json: "CNI", shape: Shape::One, label: Label::None, body: BodyKind::FreeForm },
+        BlockRule {
+            hcl: "port",
+            json: "__ports",
+            shape: Shape::List,
+            label: Label::Required("Label"),
+            body: BodyKind::Schema(&PORT),
+        },
+        BlockRule {
+            hcl: "dns",
+            json: "DNS",
+            shape: Shape::One,
+            label: Label::None,
+            body: BodyKind::Schema(&DNS),
+        },
+        BlockRule {
+            hcl: "cni",
+            json: "CNI",
+            shape: Shape::One,
+            label: Label::None,
+            body: BodyKind::FreeForm,
+        },
     ],
     post: Some(post_network),
 };
@@ -48,33 +66,53 @@ static DNS: Schema = Schema {
 
 fn post_port(d: &mut Decoder<'_, '_>, b: &Block, out: &mut Map<String, Value>) {
     for (field, hcl, min) in [("Value", "static", 0), ("To", "to", -1)] {
-        let Some(n) = out.get(field).and_then(Value::as_i64) else { continue };
+        let Some(n) = out.get(field).and_then(Value::as_i64) else {
+            continue;
+        };
         if n < min || n > 65535 {
             let range = b.body.get_attribute(hcl).and_then(|a| a.value.span());
-            d.error_at(range, format!("invalid port number {n}"), format!("`{hcl}` must be between {} and 65535", min.max(0)))
-                .help = Some("ports are 16-bit numbers; leave `static` out to let the scheduler pick one".into());
+            d.error_at(
+                range,
+                format!("invalid port number {n}"),
+                format!("`{hcl}` must be between {} and 65535", min.max(0)),
+            )
+            .help = Some("ports are 16-bit numbers; leave `static` out to let the scheduler pick one".into());
         }
     }
 }
 
 fn post_network(d: &mut Decoder<'_, '_>, b: &Block, out: &mut Map<String, Value>) {
-    let Some(Value::Array(ports)) = out.remove("__ports") else { return };
+    let Some(Value::Array(ports)) = out.remove("__ports") else {
+        return;
+    };
     let mut reserved = Vec::new();
     let mut dynamic = Vec::new();
     let mut seen: Vec<String> = Vec::new();
-    let port_blocks: Vec<&Block> = b.body.iter().filter_map(Structure::as_block).filter(|x| x.ident.value().as_str() == "port").collect();
+    let port_blocks: Vec<&Block> = b
+        .body
+        .iter()
+        .filter_map(Structure::as_block)
+        .filter(|x| x.ident.value().as_str() == "port")
+        .collect();
     for (i, p) in ports.into_iter().enumerate() {
         let label = p.get("Label").and_then(Value::as_str).unwrap_or("").to_string();
         if label.is_empty() {
-            let range = port_blocks.get(i).and_then(|pb| pb.labels.first()).and_then(|l| match l {
-                hcl::edit::structure::BlockLabel::String(s) => s.span(),
-                hcl::edit::structure::BlockLabel::Ident(s) => s.span(),
-            });
+            let range = port_blocks
+                .get(i)
+                .and_then(|pb| pb.labels.first())
+                .and_then(|l| match l {
+                    hcl::edit::structure::BlockLabel::String(s) => s.span(),
+                    hcl::edit::structure::BlockLabel::Ident(s) => s.span(),
+                });
             d.error_at(range, "empty port label", "a port needs a name such as \"http\"");
         }
         if seen.contains(&label) {
             let range = port_blocks.get(i).and_then(|pb| pb.span());
-            d.error_at(range, format!("duplicate port label `{label}`"), "each port of a network needs its own label");
+            d.error_at(
+                range,
+                format!("duplicate port label `{label}`"),
+                "each port of a network needs its own label",
+            );
         }
         seen.push(label);
         if p.get("Value").and_then(Value::as_i64).is_some_and(|v| v > 0) {

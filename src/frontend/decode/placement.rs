@@ -8,7 +8,16 @@ use serde_json::{Map, Value};
 use super::schema::{Attr, BlockRule, BodyKind, Decoder, Kind, Label, Schema, Shape};
 use crate::spec::{AFFINITY_OPERATORS, CONSTRAINT_OPERATORS};
 
-const SUGAR: &[&str] = &["distinct_hosts", "distinct_property", "version", "semver", "regexp", "set_contains", "set_contains_any", "set_contains_all"];
+const SUGAR: &[&str] = &[
+    "distinct_hosts",
+    "distinct_property",
+    "version",
+    "semver",
+    "regexp",
+    "set_contains",
+    "set_contains_any",
+    "set_contains_all",
+];
 
 const CONSTRAINT_ATTRS: &[Attr] = &[
     Attr("attribute", "LTarget", Kind::Str),
@@ -54,7 +63,10 @@ pub static AFFINITY: Schema = Schema {
 /// `spread {}`.
 pub static SPREAD: Schema = Schema {
     name: "spread",
-    attrs: &[Attr("attribute", "Attribute", Kind::Str), Attr("weight", "Weight", Kind::Int)],
+    attrs: &[
+        Attr("attribute", "Attribute", Kind::Str),
+        Attr("weight", "Weight", Kind::Int),
+    ],
     blocks: &[BlockRule {
         hcl: "target",
         json: "SpreadTarget",
@@ -67,16 +79,37 @@ pub static SPREAD: Schema = Schema {
 
 static SPREAD_TARGET: Schema = Schema {
     name: "target",
-    attrs: &[Attr("value", "Value", Kind::Str), Attr("percent", "Percent", Kind::Int)],
+    attrs: &[
+        Attr("value", "Value", Kind::Str),
+        Attr("percent", "Percent", Kind::Int),
+    ],
     blocks: &[],
     post: None,
 };
 
 /// The `constraint`/`affinity`/`spread` rules shared by job, group, task and device.
 pub const PLACEMENT_RULES: [BlockRule; 3] = [
-    BlockRule { hcl: "constraint", json: "Constraints", shape: Shape::List, label: Label::None, body: BodyKind::Schema(&CONSTRAINT) },
-    BlockRule { hcl: "affinity", json: "Affinities", shape: Shape::List, label: Label::None, body: BodyKind::Schema(&AFFINITY) },
-    BlockRule { hcl: "spread", json: "Spreads", shape: Shape::List, label: Label::None, body: BodyKind::Schema(&SPREAD) },
+    BlockRule {
+        hcl: "constraint",
+        json: "Constraints",
+        shape: Shape::List,
+        label: Label::None,
+        body: BodyKind::Schema(&CONSTRAINT),
+    },
+    BlockRule {
+        hcl: "affinity",
+        json: "Affinities",
+        shape: Shape::List,
+        label: Label::None,
+        body: BodyKind::Schema(&AFFINITY),
+    },
+    BlockRule {
+        hcl: "spread",
+        json: "Spreads",
+        shape: Shape::List,
+        label: Label::None,
+        body: BodyKind::Schema(&SPREAD),
+    },
 ];
 
 fn post_constraint(d: &mut Decoder<'_, '_>, b: &Block, out: &mut Map<String, Value>) {
@@ -106,11 +139,23 @@ fn desugar(d: &mut Decoder<'_, '_>, b: &Block, out: &mut Map<String, Value>, all
             }
         }
     }
-    let operand = out.get("Operand").and_then(Value::as_str).unwrap_or("=").to_string();
+    let operand = out
+        .get("Operand")
+        .and_then(Value::as_str)
+        .unwrap_or("=")
+        .to_string();
     if !allowed.contains(&operand.as_str()) {
-        let range = b.body.get_attribute("operator").and_then(|a| a.value.span()).or_else(|| b.ident.span());
+        let range = b
+            .body
+            .get_attribute("operator")
+            .and_then(|a| a.value.span())
+            .or_else(|| b.ident.span());
         let suggestion = super::super::suggest::did_you_mean(&operand, allowed.iter().copied());
-        let diag = d.error_at(range, format!("invalid {what} operator `{operand}`"), "not an operator Nomad knows");
+        let diag = d.error_at(
+            range,
+            format!("invalid {what} operator `{operand}`"),
+            "not an operator Nomad knows",
+        );
         diag.help = Some(match suggestion {
             Some(s) => format!("did you mean `{s}`? valid operators: {}", allowed.join(" ")),
             None => format!("valid operators: {}", allowed.join(" ")),

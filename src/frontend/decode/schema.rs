@@ -125,9 +125,15 @@ impl<'a, 'e> Decoder<'a, 'e> {
     }
 
     /// Records an error at a byte range.
-    pub fn error_at(&mut self, range: Option<std::ops::Range<usize>>, summary: impl Into<String>, detail: impl Into<String>) -> &mut Diagnostic {
+    pub fn error_at(
+        &mut self,
+        range: Option<std::ops::Range<usize>>,
+        summary: impl Into<String>,
+        detail: impl Into<String>,
+    ) -> &mut Diagnostic {
         let span = self.ev.file.span_opt(range);
-        self.diags.push(Diagnostic::error(summary).with_span(span).with_detail(detail));
+        self.diags
+            .push(Diagnostic::error(summary).with_span(span).with_detail(detail));
         let last = self.diags.len() - 1;
         &mut self.diags[last]
     }
@@ -162,7 +168,11 @@ impl<'a, 'e> Decoder<'a, 'e> {
         match convert(v, kind) {
             Ok(v) => Some(v),
             Err(msg) => {
-                self.error_at(attr.value.span(), format!("invalid value for `{}`", attr.key.value()), msg);
+                self.error_at(
+                    attr.value.span(),
+                    format!("invalid value for `{}`", attr.key.value()),
+                    msg,
+                );
                 None
             }
         }
@@ -181,10 +191,24 @@ impl<'a, 'e> Decoder<'a, 'e> {
         }
     }
 
-    fn unknown(&mut self, schema: &'static Schema, name: &str, range: Option<std::ops::Range<usize>>, what: &str) {
-        let names = schema.attrs.iter().map(|a| a.0).chain(schema.blocks.iter().map(|b| b.hcl));
+    fn unknown(
+        &mut self,
+        schema: &'static Schema,
+        name: &str,
+        range: Option<std::ops::Range<usize>>,
+        what: &str,
+    ) {
+        let names = schema
+            .attrs
+            .iter()
+            .map(|a| a.0)
+            .chain(schema.blocks.iter().map(|b| b.hcl));
         let suggestion = did_you_mean(name, names);
-        let d = self.error_at(range, format!("unknown {what} `{name}` in `{}`", schema.name), format!("`{}` has no {what} `{name}`", schema.name));
+        let d = self.error_at(
+            range,
+            format!("unknown {what} `{name}` in `{}`", schema.name),
+            format!("`{}` has no {what} `{name}`", schema.name),
+        );
         if let Some(s) = suggestion {
             d.help = Some(format!("did you mean `{s}`?"));
         }
@@ -199,7 +223,11 @@ impl<'a, 'e> Decoder<'a, 'e> {
             return;
         }
         // `meta = {...}` / `env = {...}` / `config = {...}` as attributes.
-        if let Some(rule) = schema.blocks.iter().find(|r| r.hcl == key && r.shape == Shape::One) {
+        if let Some(rule) = schema
+            .blocks
+            .iter()
+            .find(|r| r.hcl == key && r.shape == Shape::One)
+        {
             let kind = match rule.body {
                 BodyKind::StrMap => Some(Kind::StrMap),
                 BodyKind::StrListMap => Some(Kind::StrListMap),
@@ -261,9 +289,16 @@ impl<'a, 'e> Decoder<'a, 'e> {
         self.path.pop();
         match rule.shape {
             Shape::One => {
-                if out.contains_key(rule.json) && !matches!(rule.body, BodyKind::StrMap | BodyKind::FreeForm) {
-                    self.error_at(b.ident.span(), format!("duplicate `{name}` block"), "only one is allowed here");
-                } else if let (Some(Value::Object(prev)), Value::Object(new)) = (out.get_mut(rule.json), &value) {
+                if out.contains_key(rule.json) && !matches!(rule.body, BodyKind::StrMap | BodyKind::FreeForm)
+                {
+                    self.error_at(
+                        b.ident.span(),
+                        format!("duplicate `{name}` block"),
+                        "only one is allowed here",
+                    );
+                } else if let (Some(Value::Object(prev)), Value::Object(new)) =
+                    (out.get_mut(rule.json), &value)
+                {
                     prev.extend(new.clone());
                 } else {
                     out.insert(rule.json.to_string(), value);
@@ -277,7 +312,11 @@ impl<'a, 'e> Decoder<'a, 'e> {
                 let key = label.unwrap_or_default();
                 if let Value::Object(m) = out.entry(rule.json).or_insert_with(|| Value::Object(Map::new())) {
                     if m.contains_key(&key) {
-                        self.error_at(b.span(), format!("duplicate `{name} \"{key}\"` block"), "this name is already used");
+                        self.error_at(
+                            b.span(),
+                            format!("duplicate `{name} \"{key}\"` block"),
+                            "this name is already used",
+                        );
                     } else {
                         m.insert(key, value);
                     }
@@ -291,18 +330,29 @@ impl<'a, 'e> Decoder<'a, 'e> {
         match (rule.label, labels.len()) {
             (Label::None, 0) => Ok(None),
             (Label::Required(_), 1) => Ok(Some(labels[0].to_string())),
-                        (Label::Required(_), 0) => {
-                self.error_at(b.ident.span(), format!("missing label on `{}` block", rule.hcl), "a name is required")
-                    .help = Some(format!("write `{} \"name\" {{ ... }}`", rule.hcl));
+            (Label::Required(_), 0) => {
+                self.error_at(
+                    b.ident.span(),
+                    format!("missing label on `{}` block", rule.hcl),
+                    "a name is required",
+                )
+                .help = Some(format!("write `{} \"name\" {{ ... }}`", rule.hcl));
                 Err(())
             }
             (_, n) => {
-                let range = b.labels.get(if matches!(rule.label, Label::None) { 0 } else { 1 }).and_then(|l| match l {
-                    hcl::edit::structure::BlockLabel::Ident(i) => i.span(),
-                    hcl::edit::structure::BlockLabel::String(s) => s.span(),
-                });
+                let range = b
+                    .labels
+                    .get(if matches!(rule.label, Label::None) { 0 } else { 1 })
+                    .and_then(|l| match l {
+                        hcl::edit::structure::BlockLabel::Ident(i) => i.span(),
+                        hcl::edit::structure::BlockLabel::String(s) => s.span(),
+                    });
                 let expected = if matches!(rule.label, Label::None) { 0 } else { 1 };
-                self.error_at(range, format!("extra label on `{}` block", rule.hcl), format!("expected {expected} label(s), found {n}"));
+                self.error_at(
+                    range,
+                    format!("extra label on `{}` block", rule.hcl),
+                    format!("expected {expected} label(s), found {n}"),
+                );
                 Err(())
             }
         }
@@ -350,7 +400,11 @@ impl<'a, 'e> Decoder<'a, 'e> {
                     }
                 }
                 Structure::Block(b) => {
-                    self.error_at(b.ident.span(), format!("unexpected block `{}`", b.ident.value()), "only attributes are allowed here");
+                    self.error_at(
+                        b.ident.span(),
+                        format!("unexpected block `{}`", b.ident.value()),
+                        "only attributes are allowed here",
+                    );
                 }
             }
         }
@@ -363,22 +417,38 @@ pub fn convert(v: Value, kind: Kind) -> Result<Value, String> {
     let found = type_name(&v);
     match kind {
         Kind::Any => Ok(v),
-        Kind::Str => stringify(&v).map(Value::String).ok_or_else(|| format!("expected a string, found {found}")),
+        Kind::Str => stringify(&v)
+            .map(Value::String)
+            .ok_or_else(|| format!("expected a string, found {found}")),
         Kind::Int => match as_number(&v) {
             Some(f) if f.fract() == 0.0 => Ok(num(f)),
             Some(_) => Err(format!("expected a whole number, found {v}")),
             None => Err(format!("expected a number, found {found}")),
         },
-        Kind::Bool => as_bool(&v).map(Value::Bool).ok_or_else(|| format!("expected a bool, found {found}")),
+        Kind::Bool => as_bool(&v)
+            .map(Value::Bool)
+            .ok_or_else(|| format!("expected a bool, found {found}")),
         Kind::Dur => match &v {
-            Value::String(s) => Duration::parse(s).map(|d| Value::from(d.nanos())).map_err(|e| e.to_string()),
-            Value::Number(n) => n.as_i64().map(Value::from).ok_or_else(|| "expected a duration".to_string()),
+            Value::String(s) => Duration::parse(s)
+                .map(|d| Value::from(d.nanos()))
+                .map_err(|e| e.to_string()),
+            Value::Number(n) => n
+                .as_i64()
+                .map(Value::from)
+                .ok_or_else(|| "expected a duration".to_string()),
             _ => Err(format!("expected a duration string, found {found}")),
         },
         Kind::StrList => match v {
             Value::Array(a) => a
                 .into_iter()
-                .map(|x| stringify(&x).map(Value::String).ok_or_else(|| format!("expected a list of strings, found a list containing {}", type_name(&x))))
+                .map(|x| {
+                    stringify(&x).map(Value::String).ok_or_else(|| {
+                        format!(
+                            "expected a list of strings, found a list containing {}",
+                            type_name(&x)
+                        )
+                    })
+                })
                 .collect::<Result<_, _>>()
                 .map(Value::Array),
             _ => Err(format!("expected a list of strings, found {found}")),
@@ -386,7 +456,14 @@ pub fn convert(v: Value, kind: Kind) -> Result<Value, String> {
         Kind::StrMap => match v {
             Value::Object(m) => m
                 .into_iter()
-                .map(|(k, x)| stringify(&x).map(|s| (k, Value::String(s))).ok_or_else(|| format!("expected a map of strings, found a map containing {}", type_name(&x))))
+                .map(|(k, x)| {
+                    stringify(&x).map(|s| (k, Value::String(s))).ok_or_else(|| {
+                        format!(
+                            "expected a map of strings, found a map containing {}",
+                            type_name(&x)
+                        )
+                    })
+                })
                 .collect::<Result<Map<_, _>, _>>()
                 .map(Value::Object),
             _ => Err(format!("expected a map of strings, found {found}")),

@@ -12,11 +12,23 @@ use super::schema::{Attr, BlockRule, BodyKind, Decoder, Kind, Label, Schema, Sha
 use super::service::SERVICE;
 
 const fn one(hcl: &'static str, json: &'static str, s: &'static Schema) -> BlockRule {
-    BlockRule { hcl, json, shape: Shape::One, label: Label::None, body: BodyKind::Schema(s) }
+    BlockRule {
+        hcl,
+        json,
+        shape: Shape::One,
+        label: Label::None,
+        body: BodyKind::Schema(s),
+    }
 }
 
 const fn list(hcl: &'static str, json: &'static str, s: &'static Schema) -> BlockRule {
-    BlockRule { hcl, json, shape: Shape::List, label: Label::None, body: BodyKind::Schema(s) }
+    BlockRule {
+        hcl,
+        json,
+        shape: Shape::List,
+        label: Label::None,
+        body: BodyKind::Schema(s),
+    }
 }
 
 /// `task "name" {}`.
@@ -32,9 +44,27 @@ pub static TASK: Schema = Schema {
         Attr("kind", "Kind", Kind::Str),
     ],
     blocks: &[
-        BlockRule { hcl: "config", json: "Config", shape: Shape::One, label: Label::None, body: BodyKind::FreeForm },
-        BlockRule { hcl: "env", json: "Env", shape: Shape::One, label: Label::None, body: BodyKind::StrMap },
-        BlockRule { hcl: "meta", json: "Meta", shape: Shape::One, label: Label::None, body: BodyKind::StrMap },
+        BlockRule {
+            hcl: "config",
+            json: "Config",
+            shape: Shape::One,
+            label: Label::None,
+            body: BodyKind::FreeForm,
+        },
+        BlockRule {
+            hcl: "env",
+            json: "Env",
+            shape: Shape::One,
+            label: Label::None,
+            body: BodyKind::StrMap,
+        },
+        BlockRule {
+            hcl: "meta",
+            json: "Meta",
+            shape: Shape::One,
+            label: Label::None,
+            body: BodyKind::StrMap,
+        },
         list("constraint", "Constraints", &CONSTRAINT),
         list("affinity", "Affinities", &AFFINITY),
         list("service", "Services", &SERVICE),
@@ -48,12 +78,42 @@ pub static TASK: Schema = Schema {
         list("volume_mount", "VolumeMounts", &VOLUME_MOUNT),
         one("lifecycle", "Lifecycle", &LIFECYCLE),
         list("identity", "__identities", &IDENTITY),
-        BlockRule { hcl: "action", json: "Actions", shape: Shape::List, label: Label::Required("Name"), body: BodyKind::Schema(&ACTION) },
-        BlockRule { hcl: "scaling", json: "ScalingPolicies", shape: Shape::List, label: Label::Required("__label"), body: BodyKind::Schema(&super::group::SCALING) },
+        BlockRule {
+            hcl: "action",
+            json: "Actions",
+            shape: Shape::List,
+            label: Label::Required("Name"),
+            body: BodyKind::Schema(&ACTION),
+        },
+        BlockRule {
+            hcl: "scaling",
+            json: "ScalingPolicies",
+            shape: Shape::List,
+            label: Label::Required("__label"),
+            body: BodyKind::Schema(&super::group::SCALING),
+        },
         one("consul", "Consul", &super::group::CONSUL),
-        BlockRule { hcl: "csi_plugin", json: "CSIPluginConfig", shape: Shape::One, label: Label::None, body: BodyKind::FreeForm },
-        BlockRule { hcl: "secret", json: "Secrets", shape: Shape::List, label: Label::Required("Name"), body: BodyKind::Schema(&SECRET) },
-        BlockRule { hcl: "schedule", json: "Schedule", shape: Shape::One, label: Label::None, body: BodyKind::FreeForm },
+        BlockRule {
+            hcl: "csi_plugin",
+            json: "CSIPluginConfig",
+            shape: Shape::One,
+            label: Label::None,
+            body: BodyKind::FreeForm,
+        },
+        BlockRule {
+            hcl: "secret",
+            json: "Secrets",
+            shape: Shape::List,
+            label: Label::Required("Name"),
+            body: BodyKind::Schema(&SECRET),
+        },
+        BlockRule {
+            hcl: "schedule",
+            json: "Schedule",
+            shape: Shape::One,
+            label: Label::None,
+            body: BodyKind::FreeForm,
+        },
     ],
     post: Some(post_task),
 };
@@ -62,7 +122,10 @@ fn post_task(d: &mut Decoder<'_, '_>, b: &Block, out: &mut Map<String, Value>) {
     if let Some(Value::Array(ids)) = out.remove("__identities") {
         let mut extra = Vec::new();
         for id in ids {
-            let named = id.get("Name").and_then(Value::as_str).is_some_and(|n| !n.is_empty() && n != "default");
+            let named = id
+                .get("Name")
+                .and_then(Value::as_str)
+                .is_some_and(|n| !n.is_empty() && n != "default");
             if named || out.contains_key("Identity") {
                 extra.push(id);
             } else {
@@ -73,11 +136,18 @@ fn post_task(d: &mut Decoder<'_, '_>, b: &Block, out: &mut Map<String, Value>) {
             out.insert("Identities".into(), Value::Array(extra));
         }
     }
-    let scaling_blocks: Vec<&Block> = b.body.blocks().filter(|x| x.ident.value().as_str() == "scaling").collect();
+    let scaling_blocks: Vec<&Block> = b
+        .body
+        .blocks()
+        .filter(|x| x.ident.value().as_str() == "scaling")
+        .collect();
     if let Some(Value::Array(policies)) = out.get_mut("ScalingPolicies") {
         for (i, p) in policies.iter_mut().enumerate() {
             let Value::Object(m) = p else { continue };
-            let label = m.remove("__label").and_then(|l| l.as_str().map(str::to_string)).unwrap_or_default();
+            let label = m
+                .remove("__label")
+                .and_then(|l| l.as_str().map(str::to_string))
+                .unwrap_or_default();
             let block = scaling_blocks.get(i).copied();
             let kind = match label.as_str() {
                 "cpu" => "vertical_cpu",
@@ -87,8 +157,12 @@ fn post_task(d: &mut Decoder<'_, '_>, b: &Block, out: &mut Map<String, Value>) {
                         hcl::edit::structure::BlockLabel::String(s) => s.span(),
                         hcl::edit::structure::BlockLabel::Ident(s) => s.span(),
                     });
-                    d.error_at(range, format!("invalid task scaling resource `{other}`"), "a task scales `cpu` or `mem`")
-                        .help = Some("write `scaling \"cpu\" { ... }` or `scaling \"mem\" { ... }`".into());
+                    d.error_at(
+                        range,
+                        format!("invalid task scaling resource `{other}`"),
+                        "a task scales `cpu` or `mem`",
+                    )
+                    .help = Some("write `scaling \"cpu\" { ... }` or `scaling \"mem\" { ... }`".into());
                     continue;
                 }
             };
@@ -98,8 +172,14 @@ fn post_task(d: &mut Decoder<'_, '_>, b: &Block, out: &mut Map<String, Value>) {
                 }
                 Some(t) if t == kind => {}
                 Some(t) => {
-                    let range = block.and_then(|x| x.body.get_attribute("type")).and_then(|a| a.value.span());
-                    d.error_at(range, format!("scaling type `{t}` does not match `scaling \"{label}\"`"), format!("expected `{kind}`"));
+                    let range = block
+                        .and_then(|x| x.body.get_attribute("type"))
+                        .and_then(|a| a.value.span());
+                    d.error_at(
+                        range,
+                        format!("scaling type `{t}` does not match `scaling \"{label}\"`"),
+                        format!("expected `{kind}`"),
+                    );
                 }
             }
         }
@@ -119,9 +199,21 @@ pub static RESOURCES: Schema = Schema {
         Attr("secrets", "SecretsMB", Kind::Int),
     ],
     blocks: &[
-        BlockRule { hcl: "device", json: "Devices", shape: Shape::List, label: Label::Required("Name"), body: BodyKind::Schema(&DEVICE) },
+        BlockRule {
+            hcl: "device",
+            json: "Devices",
+            shape: Shape::List,
+            label: Label::Required("Name"),
+            body: BodyKind::Schema(&DEVICE),
+        },
         list("network", "Networks", &NETWORK),
-        BlockRule { hcl: "numa", json: "NUMA", shape: Shape::One, label: Label::None, body: BodyKind::FreeForm },
+        BlockRule {
+            hcl: "numa",
+            json: "NUMA",
+            shape: Shape::One,
+            label: Label::None,
+            body: BodyKind::FreeForm,
+        },
     ],
     post: None,
 };
@@ -129,7 +221,10 @@ pub static RESOURCES: Schema = Schema {
 static DEVICE: Schema = Schema {
     name: "device",
     attrs: &[Attr("count", "Count", Kind::Int)],
-    blocks: &[list("constraint", "Constraints", &CONSTRAINT), list("affinity", "Affinities", &AFFINITY)],
+    blocks: &[
+        list("constraint", "Constraints", &CONSTRAINT),
+        list("affinity", "Affinities", &AFFINITY),
+    ],
     post: None,
 };
 
@@ -160,8 +255,20 @@ static ARTIFACT: Schema = Schema {
         Attr("chown", "Chown", Kind::Bool),
     ],
     blocks: &[
-        BlockRule { hcl: "options", json: "GetterOptions", shape: Shape::One, label: Label::None, body: BodyKind::StrMap },
-        BlockRule { hcl: "headers", json: "GetterHeaders", shape: Shape::One, label: Label::None, body: BodyKind::StrMap },
+        BlockRule {
+            hcl: "options",
+            json: "GetterOptions",
+            shape: Shape::One,
+            label: Label::None,
+            body: BodyKind::StrMap,
+        },
+        BlockRule {
+            hcl: "headers",
+            json: "GetterHeaders",
+            shape: Shape::One,
+            label: Label::None,
+            body: BodyKind::StrMap,
+        },
     ],
     post: None,
 };
@@ -203,7 +310,10 @@ static TEMPLATE: Schema = Schema {
         Attr("error_on_missing_key", "ErrMissingKey", Kind::Bool),
         Attr("once", "Once", Kind::Bool),
     ],
-    blocks: &[one("wait", "Wait", &WAIT), one("change_script", "ChangeScript", &CHANGE_SCRIPT)],
+    blocks: &[
+        one("wait", "Wait", &WAIT),
+        one("change_script", "ChangeScript", &CHANGE_SCRIPT),
+    ],
     post: None,
 };
 
@@ -226,7 +336,12 @@ static CHANGE_SCRIPT: Schema = Schema {
     post: None,
 };
 
-static DISPATCH_PAYLOAD: Schema = Schema { name: "dispatch_payload", attrs: &[Attr("file", "File", Kind::Str)], blocks: &[], post: None };
+static DISPATCH_PAYLOAD: Schema = Schema {
+    name: "dispatch_payload",
+    attrs: &[Attr("file", "File", Kind::Str)],
+    blocks: &[],
+    post: None,
+};
 
 static VOLUME_MOUNT: Schema = Schema {
     name: "volume_mount",
@@ -243,7 +358,10 @@ static VOLUME_MOUNT: Schema = Schema {
 
 static LIFECYCLE: Schema = Schema {
     name: "lifecycle",
-    attrs: &[Attr("hook", "Hook", Kind::Str), Attr("sidecar", "Sidecar", Kind::Bool)],
+    attrs: &[
+        Attr("hook", "Hook", Kind::Str),
+        Attr("sidecar", "Sidecar", Kind::Bool),
+    ],
     blocks: &[],
     post: None,
 };
@@ -266,17 +384,35 @@ static IDENTITY: Schema = Schema {
 
 static SECRET: Schema = Schema {
     name: "secret",
-    attrs: &[Attr("provider", "Provider", Kind::Str), Attr("path", "Path", Kind::Str)],
+    attrs: &[
+        Attr("provider", "Provider", Kind::Str),
+        Attr("path", "Path", Kind::Str),
+    ],
     blocks: &[
-        BlockRule { hcl: "config", json: "Config", shape: Shape::One, label: Label::None, body: BodyKind::FreeForm },
-        BlockRule { hcl: "env", json: "Env", shape: Shape::One, label: Label::None, body: BodyKind::StrMap },
+        BlockRule {
+            hcl: "config",
+            json: "Config",
+            shape: Shape::One,
+            label: Label::None,
+            body: BodyKind::FreeForm,
+        },
+        BlockRule {
+            hcl: "env",
+            json: "Env",
+            shape: Shape::One,
+            label: Label::None,
+            body: BodyKind::StrMap,
+        },
     ],
     post: None,
 };
 
 static ACTION: Schema = Schema {
     name: "action",
-    attrs: &[Attr("command", "Command", Kind::Str), Attr("args", "Args", Kind::StrList)],
+    attrs: &[
+        Attr("command", "Command", Kind::Str),
+        Attr("args", "Args", Kind::StrList),
+    ],
     blocks: &[],
     post: None,
 };

@@ -100,7 +100,9 @@ impl<'a> Eval<'a> {
     }
 
     fn err(&self, expr: &Expression, summary: impl Into<String>, detail: impl Into<String>) -> Diagnostic {
-        Diagnostic::error(summary).with_span(self.span_of(expr)).with_detail(detail)
+        Diagnostic::error(summary)
+            .with_span(self.span_of(expr))
+            .with_detail(detail)
     }
 
     /// Evaluates an expression.
@@ -113,11 +115,18 @@ impl<'a> Eval<'a> {
                 Ok(if let Some(i) = n.as_i64() {
                     Value::from(i)
                 } else {
-                    n.as_f64().and_then(Number::from_f64).map(Value::Number).unwrap_or(Value::Null)
+                    n.as_f64()
+                        .and_then(Number::from_f64)
+                        .map(Value::Number)
+                        .unwrap_or(Value::Null)
                 })
             }
             Expression::String(s) => Ok(Value::String(s.value().to_string())),
-            Expression::Array(items) => items.iter().map(|e| self.eval(e)).collect::<Result<Vec<_>, _>>().map(Value::Array),
+            Expression::Array(items) => items
+                .iter()
+                .map(|e| self.eval(e))
+                .collect::<Result<Vec<_>, _>>()
+                .map(Value::Array),
             Expression::Object(obj) => {
                 let mut out = Map::new();
                 for (k, v) in obj.iter() {
@@ -126,7 +135,8 @@ impl<'a> Eval<'a> {
                         ObjectKey::Expression(Expression::Variable(id)) => id.value().to_string(),
                         ObjectKey::Expression(e) => {
                             let kv = self.eval(e)?;
-                            to_key(&kv).ok_or_else(|| self.err(e, "invalid object key", "expected a string key"))?
+                            to_key(&kv)
+                                .ok_or_else(|| self.err(e, "invalid object key", "expected a string key"))?
                         }
                     };
                     let value = self.eval(v.expr())?;
@@ -135,7 +145,9 @@ impl<'a> Eval<'a> {
                 Ok(Value::Object(out))
             }
             Expression::StringTemplate(t) => template::eval_template(self, t, None).map(Value::String),
-            Expression::HeredocTemplate(h) => template::eval_template(self, &h.template, h.indent()).map(Value::String),
+            Expression::HeredocTemplate(h) => {
+                template::eval_template(self, &h.template, h.indent()).map(Value::String)
+            }
             Expression::Parenthesis(p) => self.eval(p.inner()),
             Expression::Variable(v) => self.variable(v.value().as_str(), expr),
             Expression::Conditional(c) => {
@@ -143,7 +155,11 @@ impl<'a> Eval<'a> {
                 match as_bool(&cond) {
                     Some(true) => self.eval(&c.true_expr),
                     Some(false) => self.eval(&c.false_expr),
-                    None => Err(self.err(&c.cond_expr, "condition is not a bool", format!("expected a bool, found {}", type_name(&cond)))),
+                    None => Err(self.err(
+                        &c.cond_expr,
+                        "condition is not a bool",
+                        format!("expected a bool, found {}", type_name(&cond)),
+                    )),
                 }
             }
             Expression::FuncCall(call) => {
@@ -163,12 +179,15 @@ impl<'a> Eval<'a> {
                 functions::call(&name, args, &self.scope.base_dir).map_err(|e| match e {
                     functions::FnError::Unknown => {
                         let mut d = self.err(expr, format!("unknown function `{name}`"), "no such function");
-                        if let Some(s) = super::suggest::did_you_mean(&name, functions::NAMES.iter().copied()) {
+                        if let Some(s) = super::suggest::did_you_mean(&name, functions::NAMES.iter().copied())
+                        {
                             d = d.with_help(format!("did you mean `{s}`?"));
                         }
                         d
                     }
-                    functions::FnError::Failed(msg) => self.err(expr, format!("call to `{name}` failed"), msg),
+                    functions::FnError::Failed(msg) => {
+                        self.err(expr, format!("call to `{name}` failed"), msg)
+                    }
                 })
             }
             Expression::Traversal(t) => {
@@ -179,8 +198,11 @@ impl<'a> Eval<'a> {
                 if let Some(root) = root_name.filter(|r| *r == "job" || *r == "module") {
                     return self.stack_ref(root, &t.operators, expr);
                 }
-                let mut value = self.eval(&t.expr)?;
-                for op in &t.operators {
+                let (mut value, rest) = match self.direct_lookup(root_name, &t.operators)? {
+                    Some(v) => (v, &t.operators[1..]),
+                    None => (self.eval(&t.expr)?, &t.operators[..]),
+                };
+                for op in rest {
                     value = self.traverse(value, op.value(), expr)?;
                 }
                 Ok(value)
@@ -191,11 +213,19 @@ impl<'a> Eval<'a> {
                     UnaryOperator::Neg => match v.as_f64() {
                         Some(_) if v.is_i64() => Ok(Value::from(-v.as_i64().unwrap_or(0))),
                         Some(f) => Ok(num(-f)),
-                        None => Err(self.err(&u.expr, "cannot negate", format!("expected a number, found {}", type_name(&v)))),
+                        None => Err(self.err(
+                            &u.expr,
+                            "cannot negate",
+                            format!("expected a number, found {}", type_name(&v)),
+                        )),
                     },
                     UnaryOperator::Not => match as_bool(&v) {
                         Some(b) => Ok(Value::Bool(!b)),
-                        None => Err(self.err(&u.expr, "cannot negate", format!("expected a bool, found {}", type_name(&v)))),
+                        None => Err(self.err(
+                            &u.expr,
+                            "cannot negate",
+                            format!("expected a bool, found {}", type_name(&v)),
+                        )),
                     },
                 }
             }
@@ -220,24 +250,83 @@ impl<'a> Eval<'a> {
         }
     }
 
-    fn stack_ref(&mut self, root: &str, ops: &[hcl::edit::Decorated<TraversalOperator>], expr: &Expression) -> R {
+    /// `var.x` / `local.x` without copying the whole table (the common case).
+    fn direct_lookup(
+        &mut self,
+        root: Option<&str>,
+        ops: &[hcl::edit::Decorated<TraversalOperator>],
+    ) -> Result<Option<Value>, Diagnostic> {
+        let Some(root) =
+            root.filter(|r| (*r == "var" || *r == "local") && !self.iter_vars.iter().any(|(n, _)| n == r))
+        else {
+            return Ok(None);
+        };
+        let Some(TraversalOperator::GetAttr(name)) = ops.first().map(|o| o.value()) else {
+            return Ok(None);
+        };
+        let name = name.value().as_str();
+        let table = if root == "var" {
+            &self.scope.vars
+        } else {
+            &self.scope.locals
+        };
+        if root == "var" && self.scope.failed.contains(name) {
+            return Err(Diagnostic::error(CASCADE));
+        }
+        match table.get(name) {
+            Some(v) => {
+                if root == "var" && self.scope.sensitive.contains(name) {
+                    self.tainted = true;
+                }
+                Ok(Some(v.clone()))
+            }
+            None => Ok(None),
+        }
+    }
+
+    fn stack_ref(
+        &mut self,
+        root: &str,
+        ops: &[hcl::edit::Decorated<TraversalOperator>],
+        expr: &Expression,
+    ) -> R {
         let span = self.span_of(expr);
         if !self.scope.stack_refs {
-            return Err(self.err(expr, format!("`{root}` references are not allowed here"), "only stack files may refer to jobs and modules"));
+            return Err(self.err(
+                expr,
+                format!("`{root}` references are not allowed here"),
+                "only stack files may refer to jobs and modules",
+            ));
         }
         let Some(TraversalOperator::GetAttr(first)) = ops.first().map(|o| o.value()) else {
-            return Err(self.err(expr, format!("invalid `{root}` reference"), format!("expected `{root}.NAME`")));
+            return Err(self.err(
+                expr,
+                format!("invalid `{root}` reference"),
+                format!("expected `{root}.NAME`"),
+            ));
         };
         let name = first.value().as_str().to_string();
-        let table = if root == "job" { &self.scope.jobs } else { &self.scope.modules };
+        let table = if root == "job" {
+            &self.scope.jobs
+        } else {
+            &self.scope.modules
+        };
         let Some(mut value) = table.get(&name).cloned() else {
-            let mut d = self.err(expr, format!("reference to undeclared {root} `{name}`"), format!("no {root} `{name}` in this stack"));
+            let mut d = self.err(
+                expr,
+                format!("reference to undeclared {root} `{name}`"),
+                format!("no {root} `{name}` in this stack"),
+            );
             if let Some(s) = super::suggest::did_you_mean(&name, table.keys().map(String::as_str)) {
                 d = d.with_help(format!("did you mean `{s}`?"));
             }
             return Err(d);
         };
-        self.refs.push(if root == "job" { Reference::Job(name, span) } else { Reference::Module(name, span) });
+        self.refs.push(if root == "job" {
+            Reference::Job(name, span)
+        } else {
+            Reference::Module(name, span)
+        });
         for op in &ops[1..] {
             value = self.traverse(value, op.value(), expr)?;
         }
@@ -246,7 +335,9 @@ impl<'a> Eval<'a> {
 
     fn traverse(&mut self, value: Value, op: &TraversalOperator, expr: &Expression) -> R {
         match op {
-            TraversalOperator::GetAttr(name) => self.index(value, &Value::String(name.value().to_string()), expr),
+            TraversalOperator::GetAttr(name) => {
+                self.index(value, &Value::String(name.value().to_string()), expr)
+            }
             TraversalOperator::Index(i) => {
                 let key = self.eval(i)?;
                 self.index(value, &key, expr)
@@ -273,7 +364,11 @@ impl<'a> Eval<'a> {
                     }
                     return Ok(v.clone());
                 }
-                let mut d = self.err(expr, format!("unsupported attribute `{k}`"), format!("this object has no attribute `{k}`"));
+                let mut d = self.err(
+                    expr,
+                    format!("unsupported attribute `{k}`"),
+                    format!("this object has no attribute `{k}`"),
+                );
                 if let Some(s) = super::suggest::did_you_mean(&k, m.keys().map(String::as_str)) {
                     d = d.with_help(format!("did you mean `{s}`?"));
                 }
@@ -283,10 +378,18 @@ impl<'a> Eval<'a> {
                 let i = k.as_u64().or_else(|| k.as_str().and_then(|s| s.parse().ok()));
                 match i.and_then(|i| a.get(i as usize)) {
                     Some(v) => Ok(v.clone()),
-                    None => Err(self.err(expr, "invalid index", format!("index {k} is out of range for a list of {}", a.len()))),
+                    None => Err(self.err(
+                        expr,
+                        "invalid index",
+                        format!("index {k} is out of range for a list of {}", a.len()),
+                    )),
                 }
             }
-            _ => Err(self.err(expr, "cannot index this value", format!("expected an object or a list, found {}", type_name(&value)))),
+            _ => Err(self.err(
+                expr,
+                "cannot index this value",
+                format!("expected an object or a list, found {}", type_name(&value)),
+            )),
         }
     }
 
@@ -330,8 +433,16 @@ impl<'a> Eval<'a> {
             },
             _ => {
                 let (Some(a), Some(b)) = (as_number(&l), as_number(&r)) else {
-                    let bad = if as_number(&l).is_none() { (lhs, &l) } else { (rhs, &r) };
-                    return Err(self.err(bad.0, "invalid operand", format!("expected a number, found {}", type_name(bad.1))));
+                    let bad = if as_number(&l).is_none() {
+                        (lhs, &l)
+                    } else {
+                        (rhs, &r)
+                    };
+                    return Err(self.err(
+                        bad.0,
+                        "invalid operand",
+                        format!("expected a number, found {}", type_name(bad.1)),
+                    ));
                 };
                 let ints = l.is_i64() && r.is_i64() || as_int(&l).is_some() && as_int(&r).is_some();
                 Ok(match op {
@@ -359,10 +470,18 @@ impl<'a> Eval<'a> {
     fn for_expr(&mut self, f: &hcl::edit::expr::ForExpr) -> R {
         let coll = self.eval(&f.intro.collection_expr)?;
         let pairs: Vec<(Value, Value)> = match coll {
-            Value::Array(a) => a.into_iter().enumerate().map(|(i, v)| (Value::from(i), v)).collect(),
+            Value::Array(a) => a
+                .into_iter()
+                .enumerate()
+                .map(|(i, v)| (Value::from(i), v))
+                .collect(),
             Value::Object(m) => m.into_iter().map(|(k, v)| (Value::String(k), v)).collect(),
             other => {
-                return Err(self.err(&f.intro.collection_expr, "cannot iterate", format!("expected a list or an object, found {}", type_name(&other))));
+                return Err(self.err(
+                    &f.intro.collection_expr,
+                    "cannot iterate",
+                    format!("expected a list or an object, found {}", type_name(&other)),
+                ));
             }
         };
         let key_var = f.intro.key_var.as_ref().map(|k| k.value().to_string());
@@ -379,10 +498,19 @@ impl<'a> Eval<'a> {
             self.iter_vars.truncate(depth);
             result?;
         }
-        Ok(if f.key_expr.is_some() { Value::Object(map) } else { Value::Array(list) })
+        Ok(if f.key_expr.is_some() {
+            Value::Object(map)
+        } else {
+            Value::Array(list)
+        })
     }
 
-    fn for_item(&mut self, f: &hcl::edit::expr::ForExpr, list: &mut Vec<Value>, map: &mut Map<String, Value>) -> Result<(), Diagnostic> {
+    fn for_item(
+        &mut self,
+        f: &hcl::edit::expr::ForExpr,
+        list: &mut Vec<Value>,
+        map: &mut Map<String, Value>,
+    ) -> Result<(), Diagnostic> {
         if let Some(c) = &f.cond {
             let keep = self.eval(&c.expr)?;
             if as_bool(&keep) != Some(true) {

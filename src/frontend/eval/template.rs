@@ -17,7 +17,10 @@ use crate::diag::Diagnostic;
 
 /// Evaluates a template to its string.
 pub fn eval_template(ev: &mut Eval<'_>, t: &Template, dedent: Option<usize>) -> Result<String, Diagnostic> {
-    let mut out = Out { dedent, ..Out::default() };
+    let mut out = Out {
+        dedent,
+        ..Out::default()
+    };
     render(ev, t, &mut out, false)?;
     Ok(out.text)
 }
@@ -93,7 +96,10 @@ fn render(ev: &mut Eval<'_>, t: &Template, out: &mut Out, nested: bool) -> Resul
                 let s = stringify(&v).ok_or_else(|| {
                     Diagnostic::error("cannot interpolate this value")
                         .with_span(ev.span_of(&i.expr))
-                        .with_detail(format!("expected a string, number or bool, found {}", type_name(&v)))
+                        .with_detail(format!(
+                            "expected a string, number or bool, found {}",
+                            type_name(&v)
+                        ))
                 })?;
                 out.value(&s, i.strip);
             }
@@ -129,12 +135,19 @@ fn render(ev: &mut Eval<'_>, t: &Template, out: &mut Out, nested: bool) -> Resul
                     }
                     let coll = ev.eval(&fe.collection_expr)?;
                     let pairs: Vec<(Value, Value)> = match coll {
-                        Value::Array(a) => a.into_iter().enumerate().map(|(i, v)| (Value::from(i), v)).collect(),
+                        Value::Array(a) => a
+                            .into_iter()
+                            .enumerate()
+                            .map(|(i, v)| (Value::from(i), v))
+                            .collect(),
                         Value::Object(m) => m.into_iter().map(|(k, v)| (Value::String(k), v)).collect(),
                         other => {
                             return Err(Diagnostic::error("cannot iterate")
                                 .with_span(ev.span_of(&fe.collection_expr))
-                                .with_detail(format!("expected a list or an object, found {}", type_name(&other))));
+                                .with_detail(format!(
+                                    "expected a list or an object, found {}",
+                                    type_name(&other)
+                                )));
                         }
                     };
                     out.marker(fe.strip);
@@ -184,7 +197,9 @@ pub fn is_runtime(ev: &Eval<'_>, expr: &Expression) -> bool {
 }
 
 fn runtime_rooted(expr: &Expression, bound: &mut Vec<String>) -> bool {
-    let root_is_runtime = |name: &str, bound: &Vec<String>| !EVALUATED_ROOTS.contains(&name) && !bound.iter().any(|b| b == name);
+    let root_is_runtime = |name: &str, bound: &Vec<String>| {
+        !EVALUATED_ROOTS.contains(&name) && !bound.iter().any(|b| b == name)
+    };
     match expr {
         Expression::Variable(v) => root_is_runtime(v.value().as_str(), bound),
         Expression::Traversal(t) => {
@@ -257,29 +272,42 @@ mod tests {
 
     #[test]
     fn runtime_interpolations_are_kept_and_vars_evaluated() {
-        let s = eval_attr("x = \"${var.image}-${node.unique.name}/${NOMAD_ALLOC_ID}\"\n", &[("image", "redis".into())]);
+        let s = eval_attr(
+            "x = \"${var.image}-${node.unique.name}/${NOMAD_ALLOC_ID}\"\n",
+            &[("image", "redis".into())],
+        );
         assert_eq!(s, "redis-${node.unique.name}/${NOMAD_ALLOC_ID}");
     }
 
     #[test]
     fn escapes_unescape_like_nomad() {
-        assert_eq!(eval_attr("x = \"$${NOMAD_TASK_DIR} %%{ if }\"\n", &[]), "${NOMAD_TASK_DIR} %{ if }");
+        assert_eq!(
+            eval_attr("x = \"$${NOMAD_TASK_DIR} %%{ if }\"\n", &[]),
+            "${NOMAD_TASK_DIR} %{ if }"
+        );
     }
 
     #[test]
     fn heredoc_with_directives_and_runtime_refs() {
-        let src = "x = <<-EOT\n  %{ for n in var.names ~}\n  ${n}=${attr.kernel.name}\n  %{ endfor ~}\n  EOT\n";
+        let src =
+            "x = <<-EOT\n  %{ for n in var.names ~}\n  ${n}=${attr.kernel.name}\n  %{ endfor ~}\n  EOT\n";
         let s = eval_attr(src, &[("names", serde_json::json!(["a", "b"]))]);
         assert_eq!(s, "a=${attr.kernel.name}\nb=${attr.kernel.name}\n");
     }
 
     #[test]
     fn function_of_evaluable_args_is_evaluated() {
-        assert_eq!(eval_attr("x = \"${upper(var.a)}-${env.HOME}\"\n", &[("a", "q".into())]), "Q-${env.HOME}");
+        assert_eq!(
+            eval_attr("x = \"${upper(var.a)}-${env.HOME}\"\n", &[("a", "q".into())]),
+            "Q-${env.HOME}"
+        );
     }
 
     #[test]
     fn if_directive_on_a_runtime_value_is_kept() {
-        assert_eq!(eval_attr("x = \"%{ if meta.x == \"1\" }yes%{ endif }\"\n", &[]), "%{ if meta.x == \"1\" }yes%{ endif }");
+        assert_eq!(
+            eval_attr("x = \"%{ if meta.x == \"1\" }yes%{ endif }\"\n", &[]),
+            "%{ if meta.x == \"1\" }yes%{ endif }"
+        );
     }
 }

@@ -5,8 +5,8 @@ use std::collections::BTreeMap;
 use hcl::edit::expr::{Expression, ObjectKey};
 use serde_json::{Map, Value};
 
-use super::{as_bool, as_number, num, type_name};
 use super::template::stringify;
+use super::{as_bool, as_number, num, type_name};
 
 /// A declared variable type.
 #[derive(Clone, Debug, PartialEq)]
@@ -66,7 +66,9 @@ impl TypeConstraint {
                         _ => Err("object(...) takes an object of attribute types".into()),
                     },
                     "tuple" => match arg {
-                        Expression::Array(a) => Ok(TypeConstraint::Tuple(a.iter().map(Self::parse).collect::<Result<_, _>>()?)),
+                        Expression::Array(a) => Ok(TypeConstraint::Tuple(
+                            a.iter().map(Self::parse).collect::<Result<_, _>>()?,
+                        )),
                         _ => Err("tuple(...) takes a list of types".into()),
                     },
                     other => Err(format!("unknown type constructor `{other}`")),
@@ -83,11 +85,21 @@ impl TypeConstraint {
         }
         match self {
             TypeConstraint::Any => Ok(v),
-            TypeConstraint::String => stringify(&v).map(Value::String).ok_or_else(|| format!("expected a string, found {}", type_name(&v))),
-            TypeConstraint::Number => as_number(&v).map(num).ok_or_else(|| format!("expected a number, found {}", type_name(&v))),
-            TypeConstraint::Bool => as_bool(&v).map(Value::Bool).ok_or_else(|| format!("expected a bool, found {}", type_name(&v))),
+            TypeConstraint::String => stringify(&v)
+                .map(Value::String)
+                .ok_or_else(|| format!("expected a string, found {}", type_name(&v))),
+            TypeConstraint::Number => as_number(&v)
+                .map(num)
+                .ok_or_else(|| format!("expected a number, found {}", type_name(&v))),
+            TypeConstraint::Bool => as_bool(&v)
+                .map(Value::Bool)
+                .ok_or_else(|| format!("expected a bool, found {}", type_name(&v))),
             TypeConstraint::List(t) => match v {
-                Value::Array(a) => a.into_iter().map(|x| t.convert(x)).collect::<Result<_, _>>().map(Value::Array),
+                Value::Array(a) => a
+                    .into_iter()
+                    .map(|x| t.convert(x))
+                    .collect::<Result<_, _>>()
+                    .map(Value::Array),
                 other => Err(format!("expected a list, found {}", type_name(&other))),
             },
             TypeConstraint::Map(t) => match v {
@@ -104,18 +116,30 @@ impl TypeConstraint {
                 Value::Object(mut m) => {
                     let mut out = Map::new();
                     for (k, t) in fields {
-                        let x = m.remove(k).ok_or_else(|| format!("attribute `{k}` is required"))?;
-                        out.insert(k.clone(), t.convert(x).map_err(|e| format!("attribute `{k}`: {e}"))?);
+                        let x = m
+                            .remove(k)
+                            .ok_or_else(|| format!("attribute `{k}` is required"))?;
+                        out.insert(
+                            k.clone(),
+                            t.convert(x).map_err(|e| format!("attribute `{k}`: {e}"))?,
+                        );
                     }
                     Ok(Value::Object(out))
                 }
                 other => Err(format!("expected an object, found {}", type_name(&other))),
             },
             TypeConstraint::Tuple(ts) => match v {
-                Value::Array(a) if a.len() == ts.len() => {
-                    a.into_iter().zip(ts).map(|(x, t)| t.convert(x)).collect::<Result<_, _>>().map(Value::Array)
-                }
-                other => Err(format!("expected a tuple of {} elements, found {}", ts.len(), type_name(&other))),
+                Value::Array(a) if a.len() == ts.len() => a
+                    .into_iter()
+                    .zip(ts)
+                    .map(|(x, t)| t.convert(x))
+                    .collect::<Result<_, _>>()
+                    .map(Value::Array),
+                other => Err(format!(
+                    "expected a tuple of {} elements, found {}",
+                    ts.len(),
+                    type_name(&other)
+                )),
             },
         }
     }
