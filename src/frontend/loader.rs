@@ -209,10 +209,10 @@ pub fn load_unit(
                     let mut outs = Map::new();
                     let module_prefix = format!("{prefix_str}module.{name}.");
                     for o in &sub.outputs {
-                        if let Some(short) = o.name.strip_prefix(&module_prefix) {
-                            if !short.contains('.') {
-                                outs.insert(short.to_string(), o.value.clone());
-                            }
+                        if let Some(short) = o.name.strip_prefix(&module_prefix)
+                            && !short.contains('.')
+                        {
+                            outs.insert(short.to_string(), o.value.clone());
                         }
                     }
                     stack_scope.modules.insert(name.clone(), Value::Object(outs));

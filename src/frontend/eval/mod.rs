@@ -171,10 +171,10 @@ impl<'a> Eval<'a> {
                 for a in call.args.iter() {
                     args.push(self.eval(a)?);
                 }
-                if call.args.expand_final() {
-                    if let Some(Value::Array(last)) = args.pop() {
-                        args.extend(last);
-                    }
+                if call.args.expand_final()
+                    && let Some(Value::Array(last)) = args.pop()
+                {
+                    args.extend(last);
                 }
                 functions::call(&name, args, &self.scope.base_dir).map_err(|e| match e {
                     functions::FnError::Unknown => {
