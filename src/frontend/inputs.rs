@@ -147,3 +147,41 @@ fn read_values_file(path: &Path, out: &mut BTreeMap<String, GivenValue>, diags: 
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn later_sources_win() {
+        let dir = std::env::temp_dir().join(format!("deploy-inputs-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("mkdir");
+        std::fs::write(
+            dir.join("a.auto.vars.hcl"),
+            "x = \"auto\"\ny = \"auto\"\nz = \"auto\"\n",
+        )
+        .expect("write");
+        std::fs::write(dir.join("f.hcl"), "y = \"file\"\nz = \"file\"\n").expect("write");
+        let inputs = Inputs {
+            vars: vec![("z".into(), "flag".into())],
+            var_files: vec![dir.join("f.hcl")],
+            env: vec![
+                ("NOMAD_VAR_w".into(), "nomad".into()),
+                ("DEPLOY_VAR_w".into(), "deploy".into()),
+                ("NOMAD_VAR_x".into(), "env".into()),
+            ],
+        };
+        let mut diags = Diagnostics::new();
+        let got = collect(&inputs, Some(&dir), &mut diags);
+        let _ = std::fs::remove_dir_all(&dir);
+        assert!(!diags.has_errors());
+        let text = |k: &str| match &got[k].value {
+            RawValue::Text(t) => t.clone(),
+            RawValue::Value(v) => v.as_str().unwrap_or_default().to_string(),
+        };
+        assert_eq!(text("w"), "deploy");
+        assert_eq!(text("x"), "auto");
+        assert_eq!(text("y"), "file");
+        assert_eq!(text("z"), "flag");
+    }
+}

@@ -15,10 +15,10 @@ use serde_json::{Map, Value};
 
 use super::decode::{Decoder, decode_job};
 use super::discover::{FileKind, STACK_BLOCKS, classify};
-use super::eval::{Eval, Reference, Scope, as_bool, stringify};
-use super::inputs::{GivenValue, Origin, RawValue};
+use super::eval::{Eval, Scope};
+use super::inputs::GivenValue;
 use super::source::SourceFile;
-use super::stack_blocks::{self, Target};
+use super::stack_blocks;
 use super::suggest::did_you_mean;
 use super::variables::{ScopeFile, resolve};
 use crate::diag::{Diagnostic, Diagnostics, SourceSpan};
@@ -26,8 +26,6 @@ use crate::frontend::{
     Dependency, DependencyKind, JobAddress, JobOptions, ModuleInstance, Output, StackJob, StackSettings,
     VariableValue,
 };
-
-const MAX_MODULE_DEPTH: usize = 8;
 
 /// What one directory (the root or a module) produced.
 #[derive(Default)]
@@ -48,21 +46,13 @@ pub struct Unit {
     pub settings: Option<StackSettings>,
 }
 
-/// The module block that instantiates a unit.
-pub struct ModuleCall {
-    /// The block's span.
-    pub span: SourceSpan,
-    /// Input names with their attribute spans.
-    pub inputs: BTreeMap<String, SourceSpan>,
-}
-
 /// Loads the files of one directory level.
 pub fn load_unit(
     files: &[PathBuf],
     given: &BTreeMap<String, GivenValue>,
     used: &mut BTreeSet<String>,
     prefix: &[String],
-    call: Option<&ModuleCall>,
+    call: Option<&super::modules::ModuleCall>,
     diags: &mut Diagnostics,
 ) -> Unit {
     let mut sources = Vec::new();
@@ -114,7 +104,7 @@ pub fn load_unit(
     }
     let mut given = given.clone();
     if let Some(call) = call {
-        check_module_inputs(&parsed, call, &mut given, diags);
+        super::modules::check_module_inputs(&parsed, call, &mut given, diags);
     }
     let mut unit = Unit::default();
     let prefix_str: String = prefix.iter().map(|m| format!("module.{m}.")).collect();
@@ -212,17 +202,17 @@ pub fn load_unit(
         let mut progress = false;
         last_errors.clear();
         for (file, b) in pending {
-            match instantiate(file, b, &stack_scope, used, prefix, diags) {
+            match super::modules::instantiate(file, b, &stack_scope, used, prefix, diags) {
                 Ok(Some((name, sub, refs))) => {
                     progress = true;
                     let addrs: Vec<JobAddress> = sub.jobs.iter().map(|j| j.address.clone()).collect();
                     let mut outs = Map::new();
                     let module_prefix = format!("{prefix_str}module.{name}.");
                     for o in &sub.outputs {
-                        if let Some(short) = o.name.strip_prefix(&module_prefix) {
-                            if !short.contains('.') {
-                                outs.insert(short.to_string(), o.value.clone());
-                            }
+                        if let Some(short) = o.name.strip_prefix(&module_prefix)
+                            && !short.contains('.')
+                        {
+                            outs.insert(short.to_string(), o.value.clone());
                         }
                     }
                     stack_scope.modules.insert(name.clone(), Value::Object(outs));
@@ -235,7 +225,14 @@ pub fn load_unit(
                             diags.push(x);
                         }
                         for (t, span) in targets {
-                            for to in resolve_target(&t, &span, prefix, &job_objects, &module_jobs, diags) {
+                            for to in super::edges::resolve_target(
+                                &t,
+                                &span,
+                                prefix,
+                                &job_objects,
+                                &module_jobs,
+                                diags,
+                            ) {
                                 for from in &addrs {
                                     unit.deps.push(Dependency {
                                         from: from.clone(),
@@ -250,7 +247,7 @@ pub fn load_unit(
                         }
                     }
                     for r in refs {
-                        for to in reference_targets(&r, prefix, &module_jobs) {
+                        for to in super::edges::reference_targets(&r, prefix, &module_jobs) {
                             for from in &addrs {
                                 unit.deps.push(Dependency {
                                     from: from.clone(),
@@ -304,7 +301,7 @@ pub fn load_unit(
             let address = JobAddress::in_module(prefix, decoded.job.id());
             let span = file.span_opt(b.labels.first().and_then(label_span).or_else(|| b.ident.span()));
             for r in std::mem::take(&mut ev.refs) {
-                for (to, rspan) in reference_targets(&r, prefix, &module_jobs) {
+                for (to, rspan) in super::edges::reference_targets(&r, prefix, &module_jobs) {
                     if to != address {
                         unit.deps.push(Dependency {
                             from: address.clone(),
@@ -345,11 +342,11 @@ pub fn load_unit(
                     }
                 }
                 "output" => {
-                    if let Some(o) = output(&mut ev, b, &prefix_str, &mut ds) {
+                    if let Some(o) = stack_blocks::output(&mut ev, b, &prefix_str, &mut ds) {
                         unit.outputs.push(o);
                     }
                 }
-                "dependency" => dependency(
+                "dependency" => super::edges::dependency(
                     &mut ev,
                     b,
                     prefix,
@@ -369,7 +366,7 @@ pub fn load_unit(
     unit
 }
 
-fn label_span(l: &hcl::edit::structure::BlockLabel) -> Option<std::ops::Range<usize>> {
+pub fn label_span(l: &hcl::edit::structure::BlockLabel) -> Option<std::ops::Range<usize>> {
     match l {
         hcl::edit::structure::BlockLabel::Ident(i) => i.span(),
         hcl::edit::structure::BlockLabel::String(s) => s.span(),
@@ -411,53 +408,6 @@ fn check_top_level(f: &SourceFile, body: &Body, kind: FileKind, diags: &mut Diag
     }
 }
 
-fn check_module_inputs(
-    parsed: &[(&SourceFile, Body, FileKind)],
-    call: &ModuleCall,
-    given: &mut BTreeMap<String, GivenValue>,
-    diags: &mut Diagnostics,
-) {
-    let mut declared: BTreeMap<String, bool> = BTreeMap::new();
-    for (_, body, kind) in parsed {
-        if *kind != FileKind::Stack {
-            continue;
-        }
-        for b in body.blocks().filter(|b| b.ident.value().as_str() == "variable") {
-            if let Some(l) = b.labels.first() {
-                declared.insert(l.as_str().to_string(), b.body.has_attribute("default"));
-            }
-        }
-    }
-    for (name, span) in &call.inputs {
-        if !declared.contains_key(name) {
-            let mut d = Diagnostic::error(format!("unknown module input `{name}`"))
-                .with_span(span.clone())
-                .with_detail("the module declares no such variable");
-            if let Some(s) = did_you_mean(name, declared.keys().map(String::as_str)) {
-                d = d.with_help(format!("did you mean `{s}`?"));
-            }
-            diags.push(d);
-        }
-    }
-    for (name, has_default) in &declared {
-        if !has_default && !call.inputs.contains_key(name) {
-            diags.push(
-                Diagnostic::error(format!("missing required module input `{name}`"))
-                    .with_span(call.span.clone())
-                    .with_detail(format!("the module's variable `{name}` has no default"))
-                    .with_help(format!("add `{name} = ...` to this module block")),
-            );
-            given.insert(
-                name.clone(),
-                GivenValue {
-                    value: RawValue::Value(Value::Null),
-                    origin: Origin::Flag,
-                },
-            );
-        }
-    }
-}
-
 /// `{ id, name, type, namespace, region, datacenters }` of a job, for `job.ID` references.
 fn job_object(id: &str, b: &Block, scope: &Scope, file: &SourceFile) -> Map<String, Value> {
     let mut m = Map::new();
@@ -491,314 +441,4 @@ fn job_object(id: &str, b: &Block, scope: &Scope, file: &SourceFile) -> Map<Stri
         get("datacenters").unwrap_or_else(|| Value::Array(vec![Value::String("*".into())])),
     );
     m
-}
-
-type Instantiated = (String, Unit, Vec<Reference>);
-
-/// `Err(Some(d))`: retry later (may depend on a module not loaded yet); `Err(None)`: reported.
-fn instantiate(
-    file: &SourceFile,
-    b: &Block,
-    scope: &Scope,
-    used: &mut BTreeSet<String>,
-    prefix: &[String],
-    diags: &mut Diagnostics,
-) -> Result<Option<Instantiated>, Option<Diagnostic>> {
-    let Some(name) = b.labels.first().map(|l| l.as_str().to_string()) else {
-        diags.push(
-            Diagnostic::error("missing label on `module` block")
-                .with_span(file.span_opt(b.ident.span()))
-                .with_detail("a module name is required")
-                .with_help("write `module \"name\" { source = \"../dir\" }`"),
-        );
-        return Err(None);
-    };
-    let block_span = file.span_opt(b.labels.first().and_then(label_span).or_else(|| b.ident.span()));
-    if prefix.len() >= MAX_MODULE_DEPTH {
-        diags.push(
-            Diagnostic::error("modules nested too deeply")
-                .with_span(block_span)
-                .with_detail(format!(
-                    "more than {MAX_MODULE_DEPTH} levels; is a module including itself?"
-                )),
-        );
-        return Err(None);
-    }
-    let mut ev = Eval::new(scope, file);
-    let Some(src_attr) = b.body.get_attribute("source") else {
-        diags.push(
-            Diagnostic::error(format!("module `{name}` has no `source`"))
-                .with_span(block_span)
-                .with_detail("`source` is required")
-                .with_help("add `source = \"../path/to/module\"`"),
-        );
-        return Err(None);
-    };
-    let source = match ev.eval(&src_attr.value).map(|v| stringify(&v)) {
-        Ok(Some(s)) => s,
-        Ok(None) => {
-            diags.push(
-                Diagnostic::error("invalid module source")
-                    .with_span(ev.span_of(&src_attr.value))
-                    .with_detail("expected a string path"),
-            );
-            return Err(None);
-        }
-        Err(d) => return Err(Some(d)),
-    };
-    let dir = scope.base_dir.join(&source);
-    if !dir.is_dir() {
-        diags.push(
-            Diagnostic::error(format!("module source `{source}` does not exist"))
-                .with_span(ev.span_of(&src_attr.value))
-                .with_detail(format!("no directory {}", dir.display()))
-                .with_help("`source` is a directory path relative to this file"),
-        );
-        return Err(None);
-    }
-    let mut inputs = BTreeMap::new();
-    let mut given = BTreeMap::new();
-    for a in b.body.attributes() {
-        let key = a.key.value().to_string();
-        if key == "source" || key == "depends_on" {
-            continue;
-        }
-        let span = file.span_opt(a.key.span());
-        let v = ev.eval(&a.value).map_err(Some)?;
-        inputs.insert(key.clone(), span.clone());
-        given.insert(
-            key,
-            GivenValue {
-                value: RawValue::Value(v),
-                origin: Origin::File(span),
-            },
-        );
-    }
-    for inner in b.body.blocks() {
-        diags.push(
-            Diagnostic::error(format!("unexpected block `{}` in `module`", inner.ident.value()))
-                .with_span(file.span_opt(inner.ident.span()))
-                .with_detail("module inputs are attributes"),
-        );
-    }
-    let files = match super::discover::stack_files(&dir) {
-        Ok(f) => f,
-        Err(e) => {
-            diags.push(
-                Diagnostic::error(format!("cannot read module directory {}", dir.display()))
-                    .with_span(block_span)
-                    .with_detail(e.to_string()),
-            );
-            return Err(None);
-        }
-    };
-    let mut inner_prefix = prefix.to_vec();
-    inner_prefix.push(name.clone());
-    let call = ModuleCall {
-        span: block_span.clone(),
-        inputs,
-    };
-    let mut inner_used = BTreeSet::new();
-    let sub = load_unit(&files, &given, &mut inner_used, &inner_prefix, Some(&call), diags);
-    let _ = used;
-    let module_address: String = inner_prefix
-        .iter()
-        .map(|m| format!("module.{m}"))
-        .collect::<Vec<_>>()
-        .join(".");
-    let mut unit = sub;
-    unit.modules.insert(
-        0,
-        ModuleInstance {
-            address: module_address,
-            source: dir,
-            span: block_span,
-        },
-    );
-    Ok(Some((name, unit, std::mem::take(&mut ev.refs))))
-}
-
-fn reference_targets(
-    r: &Reference,
-    prefix: &[String],
-    module_jobs: &BTreeMap<String, Vec<JobAddress>>,
-) -> Vec<(JobAddress, SourceSpan)> {
-    match r {
-        Reference::Job(id, span) => vec![(JobAddress::in_module(prefix, id), span.clone())],
-        Reference::Module(m, span) => module_jobs
-            .get(m)
-            .map(|a| a.iter().map(|x| (x.clone(), span.clone())).collect())
-            .unwrap_or_default(),
-    }
-}
-
-fn resolve_target(
-    t: &Target,
-    span: &SourceSpan,
-    prefix: &[String],
-    jobs: &BTreeMap<String, Value>,
-    modules: &BTreeMap<String, Vec<JobAddress>>,
-    diags: &mut Diagnostics,
-) -> Vec<JobAddress> {
-    let missing = |what: String, name: &str, candidates: Vec<&str>, diags: &mut Diagnostics| {
-        let mut d = Diagnostic::error(format!("unknown dependency target {what}"))
-            .with_span(span.clone())
-            .with_detail("not in this stack");
-        if let Some(s) = did_you_mean(name, candidates) {
-            d = d.with_help(format!("did you mean `{s}`?"));
-        }
-        diags.push(d);
-        Vec::new()
-    };
-    match t {
-        Target::Job(id) if jobs.contains_key(id) => vec![JobAddress::in_module(prefix, id)],
-        Target::Job(id) => missing(
-            format!("`job.{id}`"),
-            id,
-            jobs.keys().map(String::as_str).collect(),
-            diags,
-        ),
-        Target::Module(m) => match modules.get(m) {
-            Some(a) => a.clone(),
-            None => missing(
-                format!("`module.{m}`"),
-                m,
-                modules.keys().map(String::as_str).collect(),
-                diags,
-            ),
-        },
-        Target::ModuleJob(m, id) => {
-            let mut p = prefix.to_vec();
-            p.push(m.clone());
-            let addr = JobAddress::in_module(&p, id);
-            if modules.get(m).is_some_and(|a| a.contains(&addr)) {
-                vec![addr]
-            } else {
-                missing(format!("`{addr}`"), id, vec![], diags)
-            }
-        }
-    }
-}
-
-fn output(ev: &mut Eval<'_>, b: &Block, prefix: &str, ds: &mut Vec<Diagnostic>) -> Option<Output> {
-    let name = b.labels.first().map(|l| l.as_str().to_string());
-    let span = ev
-        .file
-        .span_opt(b.labels.first().and_then(label_span).or_else(|| b.ident.span()));
-    let Some(name) = name else {
-        ds.push(
-            Diagnostic::error("missing label on `output` block")
-                .with_span(span)
-                .with_detail("an output name is required"),
-        );
-        return None;
-    };
-    let mut value = None;
-    let mut sensitive = false;
-    let mut description = None;
-    for a in b.body.attributes() {
-        ev.tainted = false;
-        match a.key.value().as_str() {
-            "value" => match ev.eval(&a.value) {
-                Ok(v) => {
-                    sensitive |= ev.tainted;
-                    value = Some(v);
-                }
-                Err(d) => ds.push(d),
-            },
-            "sensitive" => sensitive |= ev.eval(&a.value).ok().and_then(|v| as_bool(&v)).unwrap_or(false),
-            "description" => description = ev.eval(&a.value).ok().and_then(|v| stringify(&v)),
-            other => {
-                let mut d = Diagnostic::error(format!("unknown attribute `{other}` in `output`"))
-                    .with_span(ev.file.span_opt(a.key.span()))
-                    .with_detail("not an output attribute");
-                if let Some(s) = did_you_mean(other, ["value", "sensitive", "description"]) {
-                    d = d.with_help(format!("did you mean `{s}`?"));
-                }
-                ds.push(d);
-            }
-        }
-    }
-    let Some(value) = value else {
-        if !ds.iter().any(|d| d.is_error()) {
-            ds.push(
-                Diagnostic::error(format!("output `{name}` has no `value`"))
-                    .with_span(span)
-                    .with_detail("`value` is required"),
-            );
-        }
-        return None;
-    };
-    Some(Output {
-        name: format!("{prefix}{name}"),
-        value,
-        sensitive,
-        description,
-        span,
-    })
-}
-
-#[allow(clippy::too_many_arguments)]
-fn dependency(
-    ev: &mut Eval<'_>,
-    b: &Block,
-    prefix: &[String],
-    jobs: &BTreeMap<String, Value>,
-    modules: &BTreeMap<String, Vec<JobAddress>>,
-    unit: &mut Unit,
-    diags: &mut Diagnostics,
-    ds: &mut Vec<Diagnostic>,
-) {
-    let Some(label) = b.labels.first().map(|l| l.as_str().to_string()) else {
-        ds.push(
-            Diagnostic::error("missing label on `dependency` block")
-                .with_span(ev.file.span_opt(b.ident.span()))
-                .with_detail("name the dependent job")
-                .with_help("write `dependency \"my-job\" { depends_on = [job.db] }`"),
-        );
-        return;
-    };
-    let span = ev.file.span_opt(b.labels.first().and_then(label_span));
-    let from = resolve_target(
-        &stack_blocks::label_target(&label),
-        &span,
-        prefix,
-        jobs,
-        modules,
-        diags,
-    );
-    let Some(from) = from.first().cloned() else { return };
-    let mut options = JobOptions::default();
-    for a in b.body.attributes() {
-        match a.key.value().as_str() {
-            "depends_on" => {
-                for (t, tspan) in stack_blocks::depends_on(ev, &a.value, ds) {
-                    for to in resolve_target(&t, &tspan, prefix, jobs, modules, diags) {
-                        unit.deps.push(Dependency {
-                            from: from.clone(),
-                            to,
-                            gate: None,
-                            timeout: None,
-                            kind: DependencyKind::Declared,
-                            span: tspan.clone(),
-                        });
-                    }
-                }
-            }
-            "gate" => options.gate = stack_blocks::gate(ev, &a.value, ds),
-            "timeout" => options.timeout = stack_blocks::duration(ev, &a.value, ds),
-            other => {
-                let mut d = Diagnostic::error(format!("unknown attribute `{other}` in `dependency`"))
-                    .with_span(ev.file.span_opt(a.key.span()))
-                    .with_detail("not a dependency attribute");
-                if let Some(s) = did_you_mean(other, ["depends_on", "gate", "timeout"]) {
-                    d = d.with_help(format!("did you mean `{s}`?"));
-                }
-                ds.push(d);
-            }
-        }
-    }
-    if options.gate.is_some() || options.timeout.is_some() {
-        unit.job_options.insert(from, options);
-    }
 }

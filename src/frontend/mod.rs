@@ -8,11 +8,17 @@
 //!
 //! Entry points: [`load_stack`] for a directory or a file, [`parse_job_file`] for one jobspec.
 
+// Evaluation errors are full diagnostics (span, detail, help). They are rare and leave the
+// hot path at once, so boxing them would only add noise.
+#![allow(clippy::result_large_err)]
+
 mod decode;
 mod discover;
+mod edges;
 mod eval;
 mod inputs;
 mod loader;
+mod modules;
 mod source;
 mod stack;
 mod stack_blocks;

@@ -8,9 +8,10 @@ use hcl::edit::structure::{Block, Structure};
 use serde_json::Value;
 
 use super::eval::{Eval, as_bool, stringify};
+use super::loader::label_span;
 use super::suggest::did_you_mean;
 use crate::diag::{Diagnostic, SourceSpan};
-use crate::frontend::{BackendKind, Gate, StackSettings};
+use crate::frontend::{BackendKind, Gate, Output, StackSettings};
 use crate::spec::Duration;
 
 fn unknown(
@@ -262,4 +263,63 @@ fn target(e: &Expression) -> Option<Target> {
         ("module", [m, j, id]) if j == "job" => Some(Target::ModuleJob(m.clone(), id.clone())),
         _ => None,
     }
+}
+
+/// Reads an `output "name" {}` block.
+pub fn output(ev: &mut Eval<'_>, b: &Block, prefix: &str, ds: &mut Vec<Diagnostic>) -> Option<Output> {
+    let name = b.labels.first().map(|l| l.as_str().to_string());
+    let span = ev
+        .file
+        .span_opt(b.labels.first().and_then(label_span).or_else(|| b.ident.span()));
+    let Some(name) = name else {
+        ds.push(
+            Diagnostic::error("missing label on `output` block")
+                .with_span(span)
+                .with_detail("an output name is required"),
+        );
+        return None;
+    };
+    let mut value = None;
+    let mut sensitive = false;
+    let mut description = None;
+    for a in b.body.attributes() {
+        ev.tainted = false;
+        match a.key.value().as_str() {
+            "value" => match ev.eval(&a.value) {
+                Ok(v) => {
+                    sensitive |= ev.tainted;
+                    value = Some(v);
+                }
+                Err(d) => ds.push(d),
+            },
+            "sensitive" => sensitive |= ev.eval(&a.value).ok().and_then(|v| as_bool(&v)).unwrap_or(false),
+            "description" => description = ev.eval(&a.value).ok().and_then(|v| stringify(&v)),
+            other => {
+                let mut d = Diagnostic::error(format!("unknown attribute `{other}` in `output`"))
+                    .with_span(ev.file.span_opt(a.key.span()))
+                    .with_detail("not an output attribute");
+                if let Some(s) = did_you_mean(other, ["value", "sensitive", "description"]) {
+                    d = d.with_help(format!("did you mean `{s}`?"));
+                }
+                ds.push(d);
+            }
+        }
+    }
+    let Some(value) = value else {
+        if !ds.iter().any(|d| d.is_error()) {
+            ds.push(
+                Diagnostic::error(format!("output `{name}` has no `value`"))
+                    .with_span(span)
+                    .with_detail("`value` is required"),
+            );
+        }
+        return None;
+    };
+    Some(Output {
+        name: format!("{prefix}{name}"),
+        value,
+        sensitive,
+        description,
+        span,
+    })
 }

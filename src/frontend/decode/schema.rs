@@ -264,10 +264,10 @@ impl<'a, 'e> Decoder<'a, 'e> {
         };
         self.path.push(seg);
         let mut inner = Map::new();
-        if let (Label::Required(f), Some(l)) = (rule.label, &label) {
-            if !f.is_empty() {
-                inner.insert(f.to_string(), Value::String(l.clone()));
-            }
+        if let (Label::Required(f), Some(l)) = (rule.label, &label)
+            && !f.is_empty()
+        {
+            inner.insert(f.to_string(), Value::String(l.clone()));
         }
         let value = match rule.body {
             BodyKind::Schema(s) => {
@@ -276,10 +276,10 @@ impl<'a, 'e> Decoder<'a, 'e> {
             }
             BodyKind::FreeForm => {
                 let mut v = self.free_form(&b.body);
-                if let (Value::Object(m), Label::Required(f)) = (&mut v, rule.label) {
-                    if let (Some(l), false) = (&label, f.is_empty()) {
-                        m.insert(f.to_string(), Value::String(l.clone()));
-                    }
+                if let (Value::Object(m), Label::Required(f)) = (&mut v, rule.label)
+                    && let (Some(l), false) = (&label, f.is_empty())
+                {
+                    m.insert(f.to_string(), Value::String(l.clone()));
                 }
                 v
             }

@@ -171,10 +171,10 @@ impl<'a> Eval<'a> {
                 for a in call.args.iter() {
                     args.push(self.eval(a)?);
                 }
-                if call.args.expand_final() {
-                    if let Some(Value::Array(last)) = args.pop() {
-                        args.extend(last);
-                    }
+                if call.args.expand_final()
+                    && let Some(Value::Array(last)) = args.pop()
+                {
+                    args.extend(last);
                 }
                 functions::call(&name, args, &self.scope.base_dir).map_err(|e| match e {
                     functions::FnError::Unknown => {
@@ -198,8 +198,11 @@ impl<'a> Eval<'a> {
                 if let Some(root) = root_name.filter(|r| *r == "job" || *r == "module") {
                     return self.stack_ref(root, &t.operators, expr);
                 }
-                let mut value = self.eval(&t.expr)?;
-                for op in &t.operators {
+                let (mut value, rest) = match self.direct_lookup(root_name, &t.operators)? {
+                    Some(v) => (v, &t.operators[1..]),
+                    None => (self.eval(&t.expr)?, &t.operators[..]),
+                };
+                for op in rest {
                     value = self.traverse(value, op.value(), expr)?;
                 }
                 Ok(value)
@@ -244,6 +247,40 @@ impl<'a> Eval<'a> {
             _ => Err(self.err(expr, format!("unknown variable `{name}`"), "not defined here").with_help(
                 "only `var`, `local`, `job` and `module` are evaluated; write runtime values inside a string as \"${...}\"",
             )),
+        }
+    }
+
+    /// `var.x` / `local.x` without copying the whole table (the common case).
+    fn direct_lookup(
+        &mut self,
+        root: Option<&str>,
+        ops: &[hcl::edit::Decorated<TraversalOperator>],
+    ) -> Result<Option<Value>, Diagnostic> {
+        let Some(root) =
+            root.filter(|r| (*r == "var" || *r == "local") && !self.iter_vars.iter().any(|(n, _)| n == r))
+        else {
+            return Ok(None);
+        };
+        let Some(TraversalOperator::GetAttr(name)) = ops.first().map(|o| o.value()) else {
+            return Ok(None);
+        };
+        let name = name.value().as_str();
+        let table = if root == "var" {
+            &self.scope.vars
+        } else {
+            &self.scope.locals
+        };
+        if root == "var" && self.scope.failed.contains(name) {
+            return Err(Diagnostic::error(CASCADE));
+        }
+        match table.get(name) {
+            Some(v) => {
+                if root == "var" && self.scope.sensitive.contains(name) {
+                    self.tainted = true;
+                }
+                Ok(Some(v.clone()))
+            }
+            None => Ok(None),
         }
     }
 
