@@ -10,6 +10,7 @@ pub mod graph;
 pub mod plan;
 mod stack_input;
 pub mod state;
+pub mod test;
 
 /// `deploy`: plan, apply and roll back stacks of Nomad jobs.
 #[derive(Debug, Parser)]
@@ -29,6 +30,8 @@ pub enum Command {
     Graph(graph::GraphArgs),
     /// Read the recorded state.
     State(state::StateArgs),
+    /// Compare stacks' plans with committed snapshots.
+    Test(test::TestArgs),
 }
 
 /// Runs a parsed command line.
@@ -37,6 +40,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Plan(args) => plan::run(&args),
         Command::Graph(args) => graph::run(&args),
         Command::State(args) => state::run(&args),
+        Command::Test(args) => test::run(&args),
     }
 }
 
