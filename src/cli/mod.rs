@@ -21,6 +21,7 @@ mod stack_input;
 pub mod state;
 pub mod status;
 pub mod validate;
+pub mod test;
 
 /// `deploy`: plan, apply and roll back stacks of Nomad jobs.
 #[derive(Debug, Parser)]
@@ -56,6 +57,8 @@ pub enum Command {
     Output(output::OutputArgs),
     /// Run a built-in cluster agent, or stop the local one.
     Agent(agent::AgentCommand),
+    /// Compare stacks' plans with committed snapshots.
+    Test(test::TestArgs),
 }
 
 /// Runs a parsed command line.
@@ -72,6 +75,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Status(args) => status::run(&args),
         Command::Output(args) => output::run(&args),
         Command::Agent(cmd) => agent::run(&cmd),
+        Command::Test(args) => test::run(&args),
     }
 }
 

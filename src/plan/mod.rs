@@ -14,6 +14,7 @@ mod render_diff;
 mod render_markdown;
 mod render_text;
 mod saved;
+mod snapshot;
 
 pub use model::{
     Action, DependsOn, Drift, JobChange, LiveJob, LiveView, PLAN_FORMAT_VERSION, PlacementFailure,
@@ -24,3 +25,4 @@ pub use render_diff::{Painter, render_job_diff};
 pub use render_markdown::render_markdown;
 pub use render_text::{TextOptions, render_text};
 pub use saved::{SavedPlanError, check_current, load_plan, save_plan};
+pub use snapshot::{compare_snapshot, snapshot_text};
