@@ -93,11 +93,19 @@ fn failover(c: &mut Criterion) {
 async fn one_failover(c: &mut Cluster) -> Duration {
     let leader = c.wait_for_leader(Duration::from_secs(20)).await;
     let survivor = c.other_than(leader);
-    c.register(survivor, "warm", &NEXT.fetch_add(1, Ordering::Relaxed).to_string()).await.unwrap();
+    c.register(
+        survivor,
+        "warm",
+        &NEXT.fetch_add(1, Ordering::Relaxed).to_string(),
+    )
+    .await
+    .unwrap();
     c.agents[leader].kill();
     let start = Instant::now();
     let id = format!("failover-{}", NEXT.fetch_add(1, Ordering::Relaxed));
-    c.register(survivor, &id, "1").await.expect("write after failover");
+    c.register(survivor, &id, "1")
+        .await
+        .expect("write after failover");
     let took = start.elapsed();
     c.agents[leader].spawn();
     c.wait_for_http(leader, Duration::from_secs(20)).await;

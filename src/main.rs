@@ -1,35 +1,17 @@
-//! `deploy`: a declarative plan/apply/rollback tool for Nomad-style workloads.
-//!
-//! Temporary entry point exposing only `deploy agent`, for testing the built-in cluster.
+//! The `deploy` binary: parses the command line and hands it to [`deploy::cli`].
 
-use clap::{Parser, Subcommand};
-use deploy::cluster::{AgentArgs, run_agent};
+use std::process::ExitCode;
 
-#[derive(Parser)]
-#[command(name = "deploy", version, about)]
-struct Cli {
-    #[command(subcommand)]
-    command: Command,
-}
+use clap::Parser;
 
-#[derive(Subcommand)]
-enum Command {
-    /// Run a built-in cluster agent (server and/or client).
-    Agent(AgentArgs),
-}
-
-fn main() -> anyhow::Result<()> {
-    let cli = Cli::parse_from(AgentArgs::normalize(std::env::args()));
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("DEPLOY_LOG")
-                .unwrap_or_else(|_| "warn,openraft=error".into()),
-        )
-        .with_writer(std::io::stderr)
-        .with_ansi(false)
-        .init();
-    let runtime = tokio::runtime::Runtime::new()?;
-    match cli.command {
-        Command::Agent(args) => runtime.block_on(run_agent(args.to_config()?)),
+fn main() -> ExitCode {
+    let args = deploy::cli::normalize_args(std::env::args_os());
+    let cli = deploy::cli::Cli::parse_from(args);
+    match deploy::cli::run(cli) {
+        Ok(code) => code,
+        Err(err) => {
+            eprintln!("Error: {err:#}");
+            ExitCode::from(1)
+        }
     }
 }

@@ -123,24 +123,17 @@ async fn restarted_follower_catches_up_within_a_second() {
     let leader = c.wait_for_leader(Duration::from_secs(20)).await;
     let follower = c.other_than(leader);
     for n in 0..20 {
-        c.register(leader, &format!("before{n}"), "1")
-            .await
-            .unwrap();
+        c.register(leader, &format!("before{n}"), "1").await.unwrap();
     }
     c.agents[follower].kill();
     for n in 0..50 {
-        c.register(leader, &format!("while-down{n}"), "1")
-            .await
-            .unwrap();
+        c.register(leader, &format!("while-down{n}"), "1").await.unwrap();
     }
     c.agents[follower].spawn();
     c.wait_for_http(follower, Duration::from_secs(20)).await;
     let started = Instant::now();
     loop {
-        let (f, l) = (
-            c.applied_index(follower).await,
-            c.applied_index(leader).await,
-        );
+        let (f, l) = (c.applied_index(follower).await, c.applied_index(leader).await);
         if f.is_some() && f == l {
             break;
         }
@@ -169,7 +162,8 @@ async fn follower_accepts_writes_and_api_answers_like_nomad() {
     assert_eq!(job["Version"], 0);
 
     // Check-index: a stale JobModifyIndex is refused with Nomad's message.
-    let body = json!({"Job": cluster_harness::job("fwd", "2"), "EnforceIndex": true, "JobModifyIndex": jmi + 100});
+    let body =
+        json!({"Job": cluster_harness::job("fwd", "2"), "EnforceIndex": true, "JobModifyIndex": jmi + 100});
     let resp = c
         .http
         .put(c.agents[follower].url("/v1/jobs"))
@@ -197,18 +191,10 @@ async fn follower_accepts_writes_and_api_answers_like_nomad() {
         .send()
         .await
         .unwrap();
-    for h in [
-        "X-Nomad-Index",
-        "X-Nomad-KnownLeader",
-        "X-Nomad-LastContact",
-    ] {
+    for h in ["X-Nomad-Index", "X-Nomad-KnownLeader", "X-Nomad-LastContact"] {
         assert!(resp.headers().contains_key(h), "missing {h}");
     }
-    let index: u64 = resp.headers()["X-Nomad-Index"]
-        .to_str()
-        .unwrap()
-        .parse()
-        .unwrap();
+    let index: u64 = resp.headers()["X-Nomad-Index"].to_str().unwrap().parse().unwrap();
 
     // A blocking query returns when the jobs table passes the index.
     let (http, url) = (

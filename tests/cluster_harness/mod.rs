@@ -43,12 +43,7 @@ impl Agent {
         .arg(&self.data_dir)
         .args(["--bootstrap-expect", &self.bootstrap_expect.to_string()])
         // Small thresholds so that snapshots, log purging and snapshot installs happen.
-        .args([
-            "--raft-snapshot-threshold",
-            "40",
-            "--raft-trailing-logs",
-            "10",
-        ]);
+        .args(["--raft-snapshot-threshold", "40", "--raft-trailing-logs", "10"]);
         for p in &self.peers {
             cmd.args(["--join", p]);
         }
@@ -230,18 +225,10 @@ impl Cluster {
 
     /// GET `path` on agent `i` as JSON with its status.
     pub async fn get(&self, i: usize, path: &str) -> (u16, Value) {
-        let resp = self
-            .http
-            .get(self.agents[i].url(path))
-            .send()
-            .await
-            .expect("GET");
+        let resp = self.http.get(self.agents[i].url(path)).send().await.expect("GET");
         let status = resp.status().as_u16();
         let text = resp.text().await.unwrap_or_default();
-        (
-            status,
-            serde_json::from_str(&text).unwrap_or(Value::String(text)),
-        )
+        (status, serde_json::from_str(&text).unwrap_or(Value::String(text)))
     }
 }
 

@@ -4,8 +4,8 @@ use std::path::PathBuf;
 
 use super::{AgentConfig, ConfigError, set};
 
-/// `deploy agent` flags. Nomad's single-dash spelling (`-dev`) is accepted after
-/// [`AgentArgs::normalize`].
+/// `deploy agent` flags. Nomad's single-dash spelling (`-dev`) is accepted through
+/// `cli::normalize_args`.
 #[derive(Debug, Clone, Default, clap::Args)]
 pub struct AgentArgs {
     /// Development mode: a single server (and client), bootstrap 1, data in a temporary directory.
@@ -56,20 +56,6 @@ pub struct AgentArgs {
 }
 
 impl AgentArgs {
-    /// Rewrites Nomad-style single-dash long flags (`-dev`, `-http-port`) to clap's `--` form.
-    pub fn normalize(args: impl IntoIterator<Item = String>) -> Vec<String> {
-        args.into_iter()
-            .map(|a| {
-                let long = a.len() > 2 && a.starts_with('-') && !a.starts_with("--");
-                if long && a[1..].starts_with(|c: char| c.is_ascii_alphabetic()) {
-                    format!("-{a}")
-                } else {
-                    a
-                }
-            })
-            .collect()
-    }
-
     /// The configuration: defaults, then `-dev`, then config files, then flags.
     pub fn to_config(&self) -> Result<AgentConfig, ConfigError> {
         let mut cfg = AgentConfig::default();
@@ -99,10 +85,7 @@ impl AgentArgs {
             &mut cfg.raft_compaction.snapshot_threshold,
             self.raft_snapshot_threshold,
         );
-        set(
-            &mut cfg.raft_compaction.trailing_logs,
-            self.raft_trailing_logs,
-        );
+        set(&mut cfg.raft_compaction.trailing_logs, self.raft_trailing_logs);
         Ok(cfg)
     }
 }

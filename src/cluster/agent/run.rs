@@ -22,9 +22,7 @@ pub async fn run_agent(cfg: AgentConfig) -> anyhow::Result<()> {
     };
     let listener = tokio::net::TcpListener::bind((cfg.bind_addr.as_str(), cfg.http_port))
         .await
-        .map_err(|e| {
-            ClusterError::Startup(format!("binding {}:{}: {e}", cfg.bind_addr, cfg.http_port))
-        })?;
+        .map_err(|e| ClusterError::Startup(format!("binding {}:{}: {e}", cfg.bind_addr, cfg.http_port)))?;
     let bound = listener.local_addr()?;
     let advertise = cfg.advertise(bound);
     let node = ClusterNode::start(ServerConfig {
@@ -72,11 +70,10 @@ async fn shutdown_signal() {
     let ctrl_c = tokio::signal::ctrl_c();
     #[cfg(unix)]
     {
-        let mut term =
-            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-                Ok(s) => s,
-                Err(_) => return ctrl_c.await.unwrap_or(()),
-            };
+        let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(s) => s,
+            Err(_) => return ctrl_c.await.unwrap_or(()),
+        };
         tokio::select! {
             _ = ctrl_c => {},
             _ = term.recv() => {},

@@ -119,12 +119,7 @@ impl State {
     }
 
     /// Extends a lease that still exists.
-    pub(super) fn apply_lease_renew(
-        &mut self,
-        index: u64,
-        id: &str,
-        expires_at_millis: i64,
-    ) -> Outcome {
+    pub(super) fn apply_lease_renew(&mut self, index: u64, id: &str, expires_at_millis: i64) -> Outcome {
         let Some(lease) = self.leases.get_mut(id) else {
             return Outcome::NotFound {
                 message: format!("lease {id:?} not found"),
@@ -150,12 +145,7 @@ impl State {
     }
 
     /// Removes each listed lease that is expired at `now_millis` (a renewed one survives).
-    pub(super) fn apply_lease_expire(
-        &mut self,
-        index: u64,
-        ids: &[String],
-        now_millis: i64,
-    ) -> Outcome {
+    pub(super) fn apply_lease_expire(&mut self, index: u64, ids: &[String], now_millis: i64) -> Outcome {
         for id in ids {
             let expired = self
                 .leases

@@ -4,14 +4,10 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use super::allocation::Allocation;
 use super::command::{Command, CommandResponse, Outcome};
-use super::deployment::Deployment;
-use super::evaluation::Evaluation;
 use super::job::JobRecord;
 use super::kv::{KvEntry, Lease};
-use super::node::Node;
-use super::variable::Variable;
+use crate::api::{Allocation, Deployment, Evaluation, Node, SchedulingEligibility, Variable};
 
 /// All replicated objects. Serialised whole as the snapshot.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -44,15 +40,13 @@ impl State {
     /// Applies `cmd` written at Raft index `index`. Deterministic: depends only on its inputs.
     pub fn apply(&mut self, index: u64, cmd: Command) -> CommandResponse {
         let outcome = match cmd {
-            Command::JobRegister(reg) => self.apply_job_register(index, reg),
-            Command::JobDeregister(dereg) => self.apply_job_deregister(index, dereg),
+            Command::JobRegister(reg) => self.apply_job_register(index, *reg),
+            Command::JobDeregister(dereg) => self.apply_job_deregister(index, *dereg),
             Command::EvalUpsert { evals } => self.apply_eval_upsert(index, evals),
             Command::EvalDelete { ids } => self.apply_eval_delete(index, &ids),
             Command::AllocUpsert { allocs } => self.apply_alloc_upsert(index, allocs),
-            Command::DeploymentUpsert { deployments } => {
-                self.apply_deployment_upsert(index, deployments)
-            }
-            Command::NodeUpsert { node } => self.apply_node_upsert(index, node),
+            Command::DeploymentUpsert { deployments } => self.apply_deployment_upsert(index, deployments),
+            Command::NodeUpsert { node } => self.apply_node_upsert(index, *node),
             Command::NodeStatus {
                 node_id,
                 status,
@@ -61,10 +55,9 @@ impl State {
                 n.status = status;
                 n.status_updated_at = updated_at;
             }),
-            Command::NodeEligibility {
-                node_id,
-                eligibility,
-            } => self.update_node(index, &node_id, |n| n.scheduling_eligibility = eligibility),
+            Command::NodeEligibility { node_id, eligibility } => {
+                self.update_node(index, &node_id, |n| n.scheduling_eligibility = eligibility)
+            }
             Command::NodeDrain {
                 node_id,
                 strategy,
@@ -72,19 +65,17 @@ impl State {
             } => self.update_node(index, &node_id, |n| {
                 n.drain = strategy.is_some();
                 if strategy.is_some() {
-                    n.scheduling_eligibility = "ineligible".into();
+                    n.scheduling_eligibility = SchedulingEligibility::Ineligible;
                 } else if mark_eligible {
-                    n.scheduling_eligibility = "eligible".into();
+                    n.scheduling_eligibility = SchedulingEligibility::Eligible;
                 }
                 n.drain_strategy = strategy;
             }),
             Command::NodeDelete { node_id } => self.apply_node_delete(index, &node_id),
             Command::VarPut { var, cas, now } => self.apply_var_put(index, var, cas, now),
-            Command::VarDelete {
-                namespace,
-                path,
-                cas,
-            } => self.apply_var_delete(index, &namespace, &path, cas),
+            Command::VarDelete { namespace, path, cas } => {
+                self.apply_var_delete(index, &namespace, &path, cas)
+            }
             Command::KvPut {
                 key,
                 value,
@@ -102,9 +93,7 @@ impl State {
                 expires_at_millis,
             } => self.apply_lease_renew(index, &id, expires_at_millis),
             Command::LeaseRevoke { id } => self.apply_lease_revoke(index, &id),
-            Command::LeaseExpire { ids, now_millis } => {
-                self.apply_lease_expire(index, &ids, now_millis)
-            }
+            Command::LeaseExpire { ids, now_millis } => self.apply_lease_expire(index, &ids, now_millis),
         };
         self.index = self.index.max(index);
         CommandResponse { index, outcome }
@@ -168,10 +157,7 @@ impl State {
 
     fn apply_deployment_upsert(&mut self, index: u64, deployments: Vec<Deployment>) -> Outcome {
         for mut d in deployments {
-            d.create_index = self
-                .deployments
-                .get(&d.id)
-                .map_or(index, |o| o.create_index);
+            d.create_index = self.deployments.get(&d.id).map_or(index, |o| o.create_index);
             d.modify_index = index;
             self.deployments.insert(d.id.clone(), d);
         }
@@ -187,12 +173,7 @@ impl State {
         Outcome::Done
     }
 
-    fn update_node(
-        &mut self,
-        index: u64,
-        node_id: &str,
-        change: impl FnOnce(&mut Node),
-    ) -> Outcome {
+    fn update_node(&mut self, index: u64, node_id: &str, change: impl FnOnce(&mut Node)) -> Outcome {
         let Some(node) = self.nodes.get_mut(node_id) else {
             return Outcome::NotFound {
                 message: format!("node {node_id} not found"),

@@ -50,10 +50,7 @@ impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         (
             self.status,
-            [(
-                axum::http::header::CONTENT_TYPE,
-                "text/plain; charset=utf-8",
-            )],
+            [(axum::http::header::CONTENT_TYPE, "text/plain; charset=utf-8")],
             self.message,
         )
             .into_response()

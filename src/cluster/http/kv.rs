@@ -56,7 +56,10 @@ fn answer(index: u64, outcome: Outcome, key: &str) -> ApiResult {
         Outcome::Lease(l) => Ok(indexed_json(index, &l)),
         Outcome::Done => Ok(indexed_json(index, &json!({ "Index": index }))),
         Outcome::KvConflict { current } => {
-            let current = current.unwrap_or_else(|| KvEntry { key: key.into(), ..Default::default() });
+            let current = current.unwrap_or_else(|| KvEntry {
+                key: key.into(),
+                ..Default::default()
+            });
             let mut resp = indexed_json(index, &current);
             *resp.status_mut() = StatusCode::CONFLICT;
             Ok(resp)
@@ -77,7 +80,10 @@ pub async fn list(ctx: Ctx, Query(q): Query<QueryParams>) -> ApiResult {
         .node
         .state()
         .blocking_query(blocking.min_index, blocking.wait, |s| {
-            (s.table_index("kv"), s.kv_list(prefix).cloned().collect::<Vec<_>>())
+            (
+                s.table_index("kv"),
+                s.kv_list(prefix).cloned().collect::<Vec<_>>(),
+            )
         })
         .await;
     Ok(indexed_json(index, &list))
@@ -108,14 +114,25 @@ pub async fn put(
     Query(p): Query<KvWriteParams>,
     JsonBody(body): JsonBody<KvBody>,
 ) -> ApiResult {
-    let cmd = Command::KvPut { key: key.clone(), value: body.value, cas: p.cas, lease: p.lease };
+    let cmd = Command::KvPut {
+        key: key.clone(),
+        value: body.value,
+        cas: p.cas,
+        lease: p.lease,
+    };
     let resp = ctx.node.write(cmd).await?;
     answer(resp.index, resp.outcome, &key)
 }
 
 /// `DELETE /v1/deploy/kv/{key}`.
 pub async fn delete(ctx: Ctx, Path(key): Path<String>, Query(p): Query<KvWriteParams>) -> ApiResult {
-    let resp = ctx.node.write(Command::KvDelete { key: key.clone(), cas: p.cas }).await?;
+    let resp = ctx
+        .node
+        .write(Command::KvDelete {
+            key: key.clone(),
+            cas: p.cas,
+        })
+        .await?;
     answer(resp.index, resp.outcome, &key)
 }
 
@@ -138,9 +155,15 @@ pub async fn grant(ctx: Ctx, JsonBody(body): JsonBody<LeaseBody>) -> ApiResult {
 pub async fn renew(ctx: Ctx, Path(id): Path<String>) -> ApiResult {
     let ttl = {
         let state = ctx.node.state().read();
-        state.lease(&id).map(|l| l.ttl_millis).ok_or_else(|| ApiError::not_found("lease not found"))?
+        state
+            .lease(&id)
+            .map(|l| l.ttl_millis)
+            .ok_or_else(|| ApiError::not_found("lease not found"))?
     };
-    let cmd = Command::LeaseRenew { id, expires_at_millis: now_millis() + ttl as i64 };
+    let cmd = Command::LeaseRenew {
+        id,
+        expires_at_millis: now_millis() + ttl as i64,
+    };
     let resp = ctx.node.write(cmd).await?;
     answer(resp.index, resp.outcome, "")
 }

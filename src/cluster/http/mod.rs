@@ -61,27 +61,24 @@ pub fn router(ctx: Arc<ApiContext>) -> Router {
             get(vars::read).put(vars::put).delete(vars::delete),
         )
         .route("/v1/deploy/kv", get(kv::list))
-        .route("/v1/deploy/kv/{*key}", get(kv::read).put(kv::put).delete(kv::delete))
+        .route(
+            "/v1/deploy/kv/{*key}",
+            get(kv::read).put(kv::put).delete(kv::delete),
+        )
         .route("/v1/deploy/lease", put(kv::grant))
         .route("/v1/deploy/lease/{id}/renew", put(kv::renew))
         .route("/v1/deploy/lease/{id}", delete(kv::revoke))
         .route("/v1/status/leader", get(status::leader))
         .route("/v1/status/peers", get(status::peers))
         .route("/v1/agent/self", get(agent::agent_self))
-        .route(
-            "/v1/operator/raft/configuration",
-            get(operator::configuration),
-        )
+        .route("/v1/operator/raft/configuration", get(operator::configuration))
         .route(
             "/v1/operator/raft/peer",
             post(operator::add_peer)
                 .put(operator::add_peer)
                 .delete(operator::remove_peer),
         )
-        .layer(middleware::from_fn_with_state(
-            Arc::clone(&ctx),
-            leader_headers,
-        ))
+        .layer(middleware::from_fn_with_state(Arc::clone(&ctx), leader_headers))
         .route(internal::INFO, get(internal::info))
         .route(internal::WRITE, post(internal::write))
         .route(internal::READ_INDEX, get(internal::read_index))
@@ -90,10 +87,7 @@ pub fn router(ctx: Arc<ApiContext>) -> Router {
         .layer(DefaultBodyLimit::max(body::MAX_BODY))
         .with_state(Arc::clone(&ctx));
     let node = &ctx.node;
-    api.merge(rpc::router(
-        node.raft().clone(),
-        node.leader_contact().clone(),
-    ))
+    api.merge(rpc::router(node.raft().clone(), node.leader_contact().clone()))
 }
 
 /// Adds the leader headers to every API answer, and `X-Nomad-Index` where a handler did not.

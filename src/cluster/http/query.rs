@@ -49,8 +49,9 @@ impl QueryParams {
         };
         let wait = match self.wait.as_deref() {
             None | Some("") => DEFAULT_WAIT,
-            Some(s) => parse_duration(s)
-                .ok_or_else(|| ApiError::bad_request(format!("Invalid wait time: {s:?}")))?,
+            Some(s) => {
+                parse_duration(s).ok_or_else(|| ApiError::bad_request(format!("Invalid wait time: {s:?}")))?
+            }
         };
         Ok(Blocking {
             min_index,
@@ -88,9 +89,7 @@ pub fn parse_duration(s: &str) -> Option<Duration> {
         let digits = rest.find(|c: char| !c.is_ascii_digit() && c != '.')?;
         let (num, tail) = rest.split_at(digits);
         let value: f64 = num.parse().ok()?;
-        let unit_len = tail
-            .find(|c: char| c.is_ascii_digit())
-            .unwrap_or(tail.len());
+        let unit_len = tail.find(|c: char| c.is_ascii_digit()).unwrap_or(tail.len());
         let (unit, next) = tail.split_at(unit_len);
         let scale = match unit {
             "ns" => 1e-9,
@@ -110,11 +109,7 @@ pub fn parse_duration(s: &str) -> Option<Duration> {
 /// A JSON answer with `X-Nomad-Index` set to `index`.
 pub fn indexed_json<T: Serialize>(index: u64, value: &T) -> Response {
     let mut resp = match serde_json::to_vec(value) {
-        Ok(body) => (
-            [(axum::http::header::CONTENT_TYPE, "application/json")],
-            body,
-        )
-            .into_response(),
+        Ok(body) => ([(axum::http::header::CONTENT_TYPE, "application/json")], body).into_response(),
         Err(e) => return ApiError::internal(e.to_string()).into_response(),
     };
     set_index(resp.headers_mut(), index);

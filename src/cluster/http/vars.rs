@@ -14,7 +14,7 @@ use super::Ctx;
 use super::body::JsonBody;
 use super::error::{ApiError, ApiResult};
 use super::query::{QueryParams, indexed_json};
-use crate::cluster::fsm::{Command, Outcome, Variable};
+use crate::cluster::fsm::{Command, Outcome, Variable, variable_metadata};
 
 /// Largest total size of a variable's keys and values, as Nomad's.
 const MAX_ITEMS_BYTES: usize = 64 * 1024;
@@ -87,7 +87,7 @@ pub async fn list(ctx: Ctx, Query(q): Query<QueryParams>) -> ApiResult {
             (
                 s.table_index("vars"),
                 s.variables_with_prefix(ns, prefix)
-                    .map(Variable::metadata)
+                    .map(variable_metadata)
                     .collect::<Vec<_>>(),
             )
         })
@@ -133,9 +133,7 @@ pub async fn put(
         )));
     }
     if body.items.is_empty() {
-        return Err(ApiError::bad_request(
-            "variable missing required Items object",
-        ));
+        return Err(ApiError::bad_request("variable missing required Items object"));
     }
     let cas = parse_cas(p.cas.as_deref())?;
     let ns = namespace(p.namespace.as_deref(), &body.namespace);
@@ -169,9 +167,7 @@ pub async fn delete(ctx: Ctx, Path(path): Path<String>, Query(p): Query<WritePar
         })
         .await?;
     match resp.outcome {
-        Outcome::Done => {
-            Ok(indexed_json(resp.index, &json!({ "Index": resp.index })).into_response())
-        }
+        Outcome::Done => Ok(indexed_json(resp.index, &json!({ "Index": resp.index })).into_response()),
         Outcome::VariableConflict { current } => conflict(resp.index, current, &ns, &path),
         other => Err(ApiError::internal(format!("unexpected outcome {other:?}"))),
     }

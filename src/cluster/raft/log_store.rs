@@ -9,9 +9,7 @@ use std::io;
 use std::ops::{Bound, RangeBounds};
 
 use openraft::storage::{LogFlushed, RaftLogStorage};
-use openraft::{
-    AnyError, Entry, LogId, LogState, RaftLogReader, StorageError, StorageIOError, Vote,
-};
+use openraft::{AnyError, Entry, LogId, LogState, RaftLogReader, StorageError, StorageIOError, Vote};
 use redb::{ReadableDatabase, ReadableTable};
 
 use super::db::{LOG, META, RaftDb};
@@ -98,8 +96,7 @@ impl RaftLogStorage<TypeConfig> for LogStore {
     type LogReader = LogStore;
 
     async fn get_log_state(&mut self) -> Result<LogState<TypeConfig>, StorageError<NodeId>> {
-        let last_purged: Option<LogId<NodeId>> =
-            self.db.get_json(META, LAST_PURGED).map_err(read_err)?;
+        let last_purged: Option<LogId<NodeId>> = self.db.get_json(META, LAST_PURGED).map_err(read_err)?;
         let last = self.last_entry_id().map_err(read_err)?;
         Ok(LogState {
             last_purged_log_id: last_purged,
@@ -124,10 +121,7 @@ impl RaftLogStorage<TypeConfig> for LogStore {
             .map_err(|e| StorageIOError::read_vote(AnyError::new(&e)).into())
     }
 
-    async fn save_committed(
-        &mut self,
-        committed: Option<LogId<NodeId>>,
-    ) -> Result<(), StorageError<NodeId>> {
+    async fn save_committed(&mut self, committed: Option<LogId<NodeId>>) -> Result<(), StorageError<NodeId>> {
         // Not fsynced: the committed id is an optimisation (replay on restart), and a stale
         // value is safe; the next durable log append makes it durable anyway.
         self.write(move |db| db.put_meta_lazy(COMMITTED, &committed))

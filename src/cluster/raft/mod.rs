@@ -85,9 +85,7 @@ pub fn raft_config(cluster_name: &str, compaction: Compaction) -> openraft::Conf
         election_timeout_max: ELECTION_TIMEOUT.1.as_millis() as u64,
         install_snapshot_timeout: 2000,
         max_payload_entries: 256,
-        snapshot_policy: openraft::SnapshotPolicy::LogsSinceLast(
-            compaction.snapshot_threshold.max(1),
-        ),
+        snapshot_policy: openraft::SnapshotPolicy::LogsSinceLast(compaction.snapshot_threshold.max(1)),
         max_in_snapshot_log_to_keep: compaction.trailing_logs,
         purge_batch_size: 64,
         ..Default::default()

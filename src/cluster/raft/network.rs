@@ -95,13 +95,7 @@ impl PeerClient {
         E: std::error::Error + DeserializeOwned,
     {
         let url = format!("http://{}/v1/internal/raft/{path}", self.addr);
-        let resp = self
-            .http
-            .post(url)
-            .json(req)
-            .timeout(timeout)
-            .send()
-            .await?;
+        let resp = self.http.post(url).json(req).timeout(timeout).send().await?;
         resp.error_for_status()?.json().await
     }
 }
@@ -140,9 +134,7 @@ impl RaftNetwork<TypeConfig> for PeerClient {
         InstallSnapshotResponse<NodeId>,
         RPCError<NodeId, Node, RaftError<NodeId, InstallSnapshotError>>,
     > {
-        let e = std::io::Error::other(
-            "chunked snapshot transfer is not supported; snapshots are sent whole",
-        );
+        let e = std::io::Error::other("chunked snapshot transfer is not supported; snapshots are sent whole");
         Err(NetworkError::new(&e).into())
     }
 
@@ -158,11 +150,8 @@ impl RaftNetwork<TypeConfig> for PeerClient {
             meta: snapshot.meta,
             data: B64.encode(snapshot.snapshot.into_inner()),
         };
-        let send = self.post::<_, SnapshotResponse<NodeId>, Fatal<NodeId>>(
-            "snapshot",
-            &body,
-            option.hard_ttl(),
-        );
+        let send =
+            self.post::<_, SnapshotResponse<NodeId>, Fatal<NodeId>>("snapshot", &body, option.hard_ttl());
         let res = tokio::select! {
             closed = cancel => return Err(closed.into()),
             res = send => res,

@@ -67,11 +67,7 @@ fn decode<T: DeserializeOwned>(body: &Bytes) -> Result<T, Box<Response>> {
 
 fn reply<T: Serialize>(value: &T) -> Response {
     match serde_json::to_vec(value) {
-        Ok(body) => (
-            [(axum::http::header::CONTENT_TYPE, "application/json")],
-            body,
-        )
-            .into_response(),
+        Ok(body) => ([(axum::http::header::CONTENT_TYPE, "application/json")], body).into_response(),
         Err(e) => (StatusCode::INTERNAL_SERVER_ERROR, e.to_string()).into_response(),
     }
 }
@@ -100,11 +96,7 @@ async fn snapshot(State(s): State<RpcState>, body: Bytes) -> Response {
     let data = match transfer.decode() {
         Ok(d) => d,
         Err(e) => {
-            return (
-                StatusCode::BAD_REQUEST,
-                format!("invalid snapshot data: {e}"),
-            )
-                .into_response();
+            return (StatusCode::BAD_REQUEST, format!("invalid snapshot data: {e}")).into_response();
         }
     };
     s.contact.touch();

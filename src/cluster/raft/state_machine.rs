@@ -8,8 +8,8 @@ use std::io::Cursor;
 
 use openraft::storage::RaftStateMachine;
 use openraft::{
-    AnyError, Entry, EntryPayload, LogId, RaftSnapshotBuilder, Snapshot, SnapshotMeta,
-    StorageError, StorageIOError, StoredMembership,
+    AnyError, Entry, EntryPayload, LogId, RaftSnapshotBuilder, Snapshot, SnapshotMeta, StorageError,
+    StorageIOError, StoredMembership,
 };
 
 use super::db::{RaftDb, SNAPSHOT};
@@ -160,16 +160,11 @@ impl RaftStateMachine<TypeConfig> for StateMachineStore {
             state: self.handle.read().clone(),
             last_applied: self.last_applied,
             membership: self.membership.clone(),
-            snapshot_id: format!(
-                "{}-{}-{}",
-                last.leader_id.term, last.index, self.snapshots_built
-            ),
+            snapshot_id: format!("{}-{}-{}", last.leader_id.term, last.index, self.snapshots_built),
         }
     }
 
-    async fn begin_receiving_snapshot(
-        &mut self,
-    ) -> Result<Box<Cursor<Vec<u8>>>, StorageError<NodeId>> {
+    async fn begin_receiving_snapshot(&mut self) -> Result<Box<Cursor<Vec<u8>>>, StorageError<NodeId>> {
         Ok(Box::new(Cursor::new(Vec::new())))
     }
 
@@ -179,9 +174,8 @@ impl RaftStateMachine<TypeConfig> for StateMachineStore {
         snapshot: Box<Cursor<Vec<u8>>>,
     ) -> Result<(), StorageError<NodeId>> {
         let data = snapshot.into_inner();
-        let new_state: State = serde_json::from_slice(&data).map_err(|e| {
-            StorageError::from(StorageIOError::read_snapshot(Some(meta.signature()), &e))
-        })?;
+        let new_state: State = serde_json::from_slice(&data)
+            .map_err(|e| StorageError::from(StorageIOError::read_snapshot(Some(meta.signature()), &e)))?;
         let db = self.db.clone();
         let meta2 = meta.clone();
         tokio::task::spawn_blocking(move || persist_snapshot(&db, &meta2, &data))
@@ -196,12 +190,9 @@ impl RaftStateMachine<TypeConfig> for StateMachineStore {
         Ok(())
     }
 
-    async fn get_current_snapshot(
-        &mut self,
-    ) -> Result<Option<Snapshot<TypeConfig>>, StorageError<NodeId>> {
-        let read_err = |e: StorageFailure| {
-            StorageError::from(StorageIOError::read_snapshot(None, AnyError::new(&e)))
-        };
+    async fn get_current_snapshot(&mut self) -> Result<Option<Snapshot<TypeConfig>>, StorageError<NodeId>> {
+        let read_err =
+            |e: StorageFailure| StorageError::from(StorageIOError::read_snapshot(None, AnyError::new(&e)));
         let meta: Option<SnapshotMeta<NodeId, Node>> =
             self.db.get_json(SNAPSHOT, META_KEY).map_err(read_err)?;
         let data = self.db.get_bytes(SNAPSHOT, DATA_KEY).map_err(read_err)?;

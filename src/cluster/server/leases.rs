@@ -30,10 +30,7 @@ pub(super) async fn run(node: Arc<ClusterNode>) {
             continue;
         }
         if let Err(e) = node
-            .write_local(Command::LeaseExpire {
-                ids,
-                now_millis: now,
-            })
+            .write_local(Command::LeaseExpire { ids, now_millis: now })
             .await
         {
             tracing::warn!("proposing lease expiry: {e}");

@@ -45,9 +45,7 @@ type ChangeResult = Result<
     RaftError<NodeId, ClientWriteError<NodeId, BasicNode>>,
 >;
 
-fn classify(
-    e: RaftError<NodeId, ClientWriteError<NodeId, BasicNode>>,
-) -> Result<LocalChange, ClusterError> {
+fn classify(e: RaftError<NodeId, ClientWriteError<NodeId, BasicNode>>) -> Result<LocalChange, ClusterError> {
     match e {
         RaftError::APIError(ClientWriteError::ForwardToLeader(f)) => {
             Ok(LocalChange::NotLeader(f.leader_node.map(|n| n.addr)))
@@ -78,17 +76,11 @@ where
 impl ClusterNode {
     /// On the leader: adds server `id` at `addr` as a learner, waits for it to catch up, then
     /// makes it a voter. A server that is already a voter is left alone.
-    pub async fn add_server_local(
-        &self,
-        id: NodeId,
-        addr: &str,
-    ) -> Result<LocalChange, ClusterError> {
+    pub async fn add_server_local(&self, id: NodeId, addr: &str) -> Result<LocalChange, ClusterError> {
         if self.voters().iter().any(|(v, _)| *v == id) {
             return Ok(LocalChange::Done);
         }
-        if let Err(e) =
-            retry_in_progress(|| self.raft.add_learner(id, BasicNode::new(addr), true)).await
-        {
+        if let Err(e) = retry_in_progress(|| self.raft.add_learner(id, BasicNode::new(addr), true)).await {
             return classify(e);
         }
         let voters = || {
@@ -167,12 +159,7 @@ impl ClusterNode {
         .await
     }
 
-    async fn post_member(
-        &self,
-        target: &str,
-        path: &str,
-        req: &MemberRequest,
-    ) -> Result<(), ClusterError> {
+    async fn post_member(&self, target: &str, path: &str, req: &MemberRequest) -> Result<(), ClusterError> {
         let fail = |message: String| ClusterError::Forward {
             addr: target.to_owned(),
             message,

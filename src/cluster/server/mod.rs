@@ -24,8 +24,7 @@ use crate::cluster::error::ClusterError;
 use crate::cluster::fsm::StateHandle;
 use crate::cluster::raft::rpc::LeaderContact;
 use crate::cluster::raft::{
-    ClusterRaft, Compaction, LogStore, Network, NodeId, RaftDb, StateMachineStore, node_id_for,
-    raft_config,
+    ClusterRaft, Compaction, LogStore, Network, NodeId, RaftDb, StateMachineStore, node_id_for, raft_config,
 };
 
 pub use forward::{LocalReadIndex, LocalWrite};
@@ -228,12 +227,7 @@ impl ClusterNode {
 
     /// Stops the background tasks and Raft.
     pub async fn shutdown(&self) {
-        for t in self
-            .tasks
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .drain(..)
-        {
+        for t in self.tasks.lock().unwrap_or_else(|e| e.into_inner()).drain(..) {
             t.abort();
         }
         let _ = self.raft.shutdown().await;

@@ -1,0 +1,155 @@
+//! `deploy plan [PATH]`: show what apply would change.
+//!
+//! Exit codes: 0 success (with `-detailed-exitcode`: no changes), 1 error, 2 changes present
+//! (only with `-detailed-exitcode`).
+
+use std::io::{IsTerminal, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Context;
+
+use super::stack_input::{self, VarArgs};
+use crate::graph::StackGraph;
+use crate::plan::{LiveView, PlanOptions, TextOptions, plan, render_markdown, render_text, save_plan};
+use crate::state::StateStore;
+
+/// How the plan is printed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum PlanFormat {
+    /// Human text (colour on a terminal unless NO_COLOR is set).
+    Text,
+    /// The versioned JSON schema of docs/plan-json.md.
+    Json,
+    /// Markdown for pull-request comments.
+    Markdown,
+}
+
+/// Flags of `deploy plan`.
+#[derive(Debug, clap::Args)]
+#[command(
+    after_help = "Exit codes: 0 success (no changes with -detailed-exitcode), 1 error, \
+                        2 changes present (with -detailed-exitcode)."
+)]
+pub struct PlanArgs {
+    /// The stack directory (or a stack in JSON).
+    #[arg(default_value = ".")]
+    pub path: PathBuf,
+    /// Set a variable: NAME=VALUE (repeatable).
+    #[arg(long = "var", value_name = "NAME=VALUE")]
+    pub vars: Vec<String>,
+    /// Read variables from a file (repeatable).
+    #[arg(long = "var-file", value_name = "FILE")]
+    pub var_files: Vec<PathBuf>,
+    /// State directory (default: state/<stack> beside the stack).
+    #[arg(long = "state", value_name = "DIR")]
+    pub state: Option<PathBuf>,
+    /// Plan only these jobs or modules and what they depend on (repeatable).
+    #[arg(long = "target", value_name = "ADDR")]
+    pub targets: Vec<String>,
+    /// Plan destroying every job.
+    #[arg(long = "destroy")]
+    pub destroy: bool,
+    /// Ask the backend for live jobs and placement; false plans against recorded state alone.
+    #[arg(long = "refresh", default_value_t = true, action = clap::ArgAction::Set, value_name = "BOOL")]
+    pub refresh: bool,
+    /// Live jobs and placements as JSON (a LiveView), standing in for a backend.
+    #[arg(long = "live-view", value_name = "FILE", hide = true)]
+    pub live_view: Option<PathBuf>,
+    /// Save the plan for `deploy apply FILE`.
+    #[arg(long = "out", value_name = "FILE")]
+    pub out: Option<PathBuf>,
+    /// Print the plan as JSON (same as -format json).
+    #[arg(long = "json")]
+    pub json: bool,
+    /// Output format.
+    #[arg(long = "format", value_enum, default_value_t = PlanFormat::Text)]
+    pub format: PlanFormat,
+    /// Exit 2 when there are changes, 0 when there are none.
+    #[arg(long = "detailed-exitcode")]
+    pub detailed_exitcode: bool,
+    /// How long to wait for the state lock.
+    #[arg(long = "lock-timeout", default_value = "0s", value_name = "DURATION")]
+    pub lock_timeout: String,
+    /// Print every field of created and destroyed jobs.
+    #[arg(long = "verbose")]
+    pub verbose: bool,
+}
+
+/// Runs `deploy plan`.
+pub fn run(args: &PlanArgs) -> anyhow::Result<ExitCode> {
+    let stack = stack_input::load(
+        &args.path,
+        &VarArgs {
+            vars: args.vars.clone(),
+            var_files: args.var_files.clone(),
+        },
+    )?;
+    let graph = StackGraph::build(&stack)?;
+    let dir = stack_input::state_dir(&stack, args.state.as_deref());
+    let _lock = stack_input::lock(
+        &dir,
+        "deploy plan",
+        stack_input::parse_timeout(&args.lock_timeout)?,
+    )?;
+    let state = stack_input::latest_opened(&StateStore::new(&dir))?;
+    let live: Option<LiveView> = match (&args.live_view, args.refresh) {
+        (Some(f), true) => {
+            let bytes = std::fs::read(f).with_context(|| format!("reading {}", f.display()))?;
+            Some(
+                serde_json::from_slice(&bytes)
+                    .with_context(|| format!("{} is not a live view", f.display()))?,
+            )
+        }
+        (None, true) => {
+            eprintln!("Note: no backend is reachable from this build; planning against recorded state only.");
+            None
+        }
+        (_, false) => None,
+    };
+    let options = PlanOptions {
+        destroy: args.destroy,
+        targets: args.targets.clone(),
+    };
+    let plan = plan(&stack, &graph, state.as_ref(), live.as_ref(), &options)?;
+    if let Some(out) = &args.out {
+        save_plan(&plan, out)?;
+    }
+    let format = if args.json { PlanFormat::Json } else { args.format };
+    let text = match format {
+        PlanFormat::Json => {
+            let mut s = serde_json::to_string_pretty(&plan)?;
+            s.push('\n');
+            s
+        }
+        PlanFormat::Markdown => render_markdown(&plan)?,
+        PlanFormat::Text => {
+            let color =
+                std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
+            render_text(
+                &plan,
+                &TextOptions {
+                    color,
+                    verbose: args.verbose,
+                },
+            )
+        }
+    };
+    let mut stdout = std::io::stdout().lock();
+    stdout.write_all(text.as_bytes())?;
+    if let Some(out) = &args.out {
+        if format == PlanFormat::Text {
+            writeln!(
+                stdout,
+                "\nSaved the plan to {}; apply it with: deploy apply {}",
+                out.display(),
+                out.display()
+            )?;
+        }
+    }
+    Ok(if args.detailed_exitcode && plan.has_changes() {
+        ExitCode::from(2)
+    } else {
+        ExitCode::SUCCESS
+    })
+}

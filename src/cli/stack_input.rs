@@ -1,0 +1,138 @@
+//! Shared by `plan`, `graph` and `state`: finding the stack, its state directory and the
+//! recorded state. A path ending in `.json` is a [`Stack`] in JSON (what the front end
+//! produces, handy for generated stacks); anything else is a stack directory of HCL files read
+//! by the front end.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration as StdDuration;
+
+use anyhow::Context;
+
+use crate::frontend::Stack;
+use crate::state::{LockHolder, Opener, Revision, StateLock, StateStore, open_job};
+
+/// `-var` and `-var-file` values as given.
+#[derive(Clone, Debug, Default)]
+pub struct VarArgs {
+    /// `NAME=VALUE` pairs.
+    pub vars: Vec<String>,
+    /// Files of values.
+    pub var_files: Vec<PathBuf>,
+}
+
+/// Loads the stack at `path`.
+pub fn load(path: &Path, vars: &VarArgs) -> anyhow::Result<Stack> {
+    if path.extension().is_some_and(|e| e == "json") {
+        if !vars.vars.is_empty() || !vars.var_files.is_empty() {
+            anyhow::bail!(
+                "-var and -var-file apply to HCL stacks; {} is an evaluated stack in JSON",
+                path.display()
+            );
+        }
+        let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
+        let mut stack: Stack = serde_json::from_slice(&bytes)
+            .with_context(|| format!("{} is not a stack in JSON", path.display()))?;
+        stack.jobs.sort_by(|a, b| a.address.cmp(&b.address));
+        if stack.root.as_os_str().is_empty() {
+            stack.root = path.to_path_buf();
+        }
+        if stack.settings.name.is_empty() {
+            stack.settings.name = path
+                .file_stem()
+                .and_then(|s| s.to_str())
+                .unwrap_or("stack")
+                .to_string();
+        }
+        return Ok(stack);
+    }
+    load_hcl(path, vars)
+}
+
+#[cfg(feature = "frontend-loader")]
+fn load_hcl(path: &Path, vars: &VarArgs) -> anyhow::Result<Stack> {
+    let inputs = crate::frontend::Inputs {
+        vars: vars.vars.clone(),
+        var_files: vars.var_files.clone(),
+    };
+    match crate::frontend::load_stack(path, &inputs) {
+        Ok((stack, warnings)) => {
+            if !warnings.is_empty() {
+                eprintln!("{warnings}");
+            }
+            Ok(stack)
+        }
+        Err(diags) => anyhow::bail!("{diags}"),
+    }
+}
+
+#[cfg(not(feature = "frontend-loader"))]
+fn load_hcl(path: &Path, _vars: &VarArgs) -> anyhow::Result<Stack> {
+    anyhow::bail!(
+        "{}: reading HCL stacks needs the front end (build with the `frontend-loader` feature); \
+         a stack in JSON (*.json) can be planned meanwhile",
+        path.display()
+    )
+}
+
+/// The state directory: `-state DIR`, else the stack setting (relative to the stack), else
+/// `state/<name>` beside the stack directory.
+pub fn state_dir(stack: &Stack, flag: Option<&Path>) -> PathBuf {
+    if let Some(dir) = flag {
+        return dir.to_path_buf();
+    }
+    let base = if stack.root.is_dir() {
+        stack.root.clone()
+    } else {
+        stack.root.parent().map(Path::to_path_buf).unwrap_or_default()
+    };
+    match &stack.settings.state_dir {
+        Some(d) if d.is_absolute() => d.clone(),
+        Some(d) => base.join(d),
+        None => base
+            .parent()
+            .unwrap_or(Path::new("."))
+            .join("state")
+            .join(&stack.settings.name),
+    }
+}
+
+/// Takes the state lock for `command`.
+pub fn lock(dir: &Path, command: &str, timeout: StdDuration) -> anyhow::Result<StateLock> {
+    Ok(StateLock::acquire(
+        dir,
+        &LockHolder {
+            command: command.to_string(),
+        },
+        timeout,
+    )?)
+}
+
+/// The latest revision with its sensitive values decrypted (with `DEPLOY_AGE_IDENTITY`).
+pub fn latest_opened(store: &StateStore) -> anyhow::Result<Option<Revision>> {
+    let Some(mut rev) = store.latest()? else {
+        return Ok(None);
+    };
+    if rev.jobs.iter().any(|j| !j.encrypted.is_empty()) {
+        let id = std::env::var("DEPLOY_AGE_IDENTITY").map_err(|_| {
+            anyhow::anyhow!(
+                "revision {} holds encrypted sensitive values; set DEPLOY_AGE_IDENTITY to an age identity \
+                 (or a file of them) to plan against it",
+                rev.serial
+            )
+        })?;
+        let opener = Opener::from_env_value(&id)?;
+        for j in &mut rev.jobs {
+            if !j.encrypted.is_empty() {
+                j.spec = open_job(&j.spec, &j.encrypted, &opener)?;
+            }
+        }
+    }
+    Ok(Some(rev))
+}
+
+/// Parses `-lock-timeout` (`0s`, `30s`, `5m`).
+pub fn parse_timeout(s: &str) -> anyhow::Result<StdDuration> {
+    let d =
+        crate::spec::Duration::parse(s).map_err(|e| anyhow::anyhow!("-lock-timeout {s}: {}", e.reason))?;
+    Ok(StdDuration::from_nanos(d.0.max(0) as u64))
+}

@@ -1,0 +1,26 @@
+//! Plans: what `deploy apply` would do, as data, and its views.
+//!
+//! ```text
+//!  Stack + StackGraph ─┐
+//!  Revision (state) ───┼─► planner::plan ─► Plan ─┬─► render_text      (terminal, colour)
+//!  LiveView (optional) ┘                          ├─► serde JSON       (-json, docs/plan-json.md)
+//!                                                 ├─► render_markdown  (-format markdown)
+//!                                                 └─► save_plan        (-out FILE) ─► apply
+//! ```
+
+mod model;
+mod planner;
+mod render_diff;
+mod render_markdown;
+mod render_text;
+mod saved;
+
+pub use model::{
+    Action, DependsOn, Drift, JobChange, LiveJob, LiveView, PLAN_FORMAT_VERSION, PlacementFailure,
+    PlacementPreview, Plan, StateRef, Summary,
+};
+pub use planner::{PlanError, PlanOptions, plan};
+pub use render_diff::{Painter, render_job_diff};
+pub use render_markdown::render_markdown;
+pub use render_text::{TextOptions, render_text};
+pub use saved::{SavedPlanError, check_current, load_plan, save_plan};

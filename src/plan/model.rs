@@ -1,0 +1,206 @@
+//! The plan as plain data: what the renderers print, what `-out` saves and what apply reads.
+//! Nothing here decides from rendered text; `reason` is for people only.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use crate::frontend::{Gate, JobAddress};
+use crate::spec::diff::JobDiff;
+use crate::spec::{Duration, Job};
+
+/// The plan JSON schema version (see `docs/plan-json.md`).
+pub const PLAN_FORMAT_VERSION: &str = "1";
+
+/// What apply would do to one job.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Action {
+    /// Register a job that does not exist.
+    Create,
+    /// Register a new version; allocations are updated where they run.
+    Update,
+    /// Register a new version; allocations are replaced.
+    UpdateDestructive,
+    /// Deregister.
+    Destroy,
+    /// Nothing.
+    Noop,
+}
+
+impl Action {
+    /// Words for people: `create`, `update in place`, `destructive update`, `destroy`, `no-op`.
+    pub fn describe(self) -> &'static str {
+        match self {
+            Action::Create => "create",
+            Action::Update => "update in place",
+            Action::UpdateDestructive => "destructive update",
+            Action::Destroy => "destroy",
+            Action::Noop => "no-op",
+        }
+    }
+
+    /// Nomad's CLI marker.
+    pub fn marker(self) -> &'static str {
+        match self {
+            Action::Create => "+",
+            Action::Update => "~",
+            Action::UpdateDestructive => "-/+",
+            Action::Destroy => "-",
+            Action::Noop => " ",
+        }
+    }
+}
+
+/// An edge as the plan shows it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DependsOn {
+    /// The job waited for.
+    pub address: JobAddress,
+    /// Its gate.
+    pub gate: Gate,
+    /// The gate's timeout.
+    pub timeout: Option<Duration>,
+}
+
+/// The live job differs from what the last apply recorded.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Drift {
+    /// The recorded spec (`None`: the job is live but was never recorded).
+    pub recorded: Option<Job>,
+    /// The live spec (`None`: recorded but gone from the backend).
+    pub live: Option<Job>,
+    /// Recorded → live.
+    pub diff: JobDiff,
+}
+
+/// Why some allocations of a group could not be placed (Nomad's `AllocMetric`).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PlacementFailure {
+    /// Task group.
+    pub group: String,
+    /// Allocations that could not be placed.
+    pub unplaced: u64,
+    /// Constraint → nodes it filtered out.
+    pub constraint_filtered: BTreeMap<String, u64>,
+    /// Nodes considered.
+    pub nodes_evaluated: u64,
+    /// Nodes filtered by constraints.
+    pub nodes_filtered: u64,
+    /// Nodes without room.
+    pub nodes_exhausted: u64,
+    /// Resource dimension → nodes exhausted on it.
+    pub dimension_exhausted: BTreeMap<String, u64>,
+    /// Node → why it was not used.
+    pub per_node_reasons: BTreeMap<String, String>,
+}
+
+/// The scheduler's dry run for one job.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PlacementPreview {
+    /// Allocations wanted.
+    pub desired: u64,
+    /// Allocations that would be placed.
+    pub placed: u64,
+    /// Per group, why the rest would not.
+    pub failures: Vec<PlacementFailure>,
+}
+
+/// A job as a backend has it now.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct LiveJob {
+    /// The live spec.
+    pub spec: Job,
+    /// The backend's job version.
+    pub version: u64,
+    /// The backend's `JobModifyIndex`.
+    pub modify_index: u64,
+}
+
+/// What a backend reports, as plain data for the planner. `-refresh=false` means none.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct LiveView {
+    /// Live jobs by address (jobs of the stack that exist on the backend).
+    pub jobs: BTreeMap<JobAddress, LiveJob>,
+    /// Placement previews by address.
+    pub placements: BTreeMap<JobAddress, PlacementPreview>,
+}
+
+/// One job's planned change.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct JobChange {
+    /// Address in the stack.
+    pub address: JobAddress,
+    /// What apply would do.
+    pub action: Action,
+    /// Why, in a sentence (for people; never parsed).
+    pub reason: String,
+    /// Field-level diff, Nomad's `JobDiff` shape.
+    pub diff: JobDiff,
+    /// The canonical spec apply would register (`None` for destroy and no-op); values at
+    /// sensitive paths read `(sensitive)` (apply takes them from the stack).
+    pub after: Option<Job>,
+    /// Live ≠ recorded.
+    pub drift: Option<Drift>,
+    /// Scheduler dry run.
+    pub placement: Option<PlacementPreview>,
+    /// What this job waits for.
+    pub depends_on: Vec<DependsOn>,
+    /// Its wave (0 = waits for nothing).
+    pub wave: u32,
+    /// The `JobModifyIndex` this plan was made against (live, else recorded; `None`: new job).
+    /// Apply registers with it as check-index.
+    pub job_modify_index: Option<u64>,
+}
+
+/// The recorded state a plan was made against.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StateRef {
+    /// Lineage.
+    pub lineage: String,
+    /// Serial.
+    pub serial: u64,
+}
+
+/// Counts by action.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Summary {
+    /// Creates.
+    pub create: usize,
+    /// In-place updates.
+    pub update: usize,
+    /// Destructive updates.
+    pub update_destructive: usize,
+    /// Destroys.
+    pub destroy: usize,
+    /// Unchanged.
+    pub noop: usize,
+}
+
+/// A whole plan.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Plan {
+    /// [`PLAN_FORMAT_VERSION`].
+    pub format_version: String,
+    /// Stack name.
+    pub stack: String,
+    /// Planned with `-destroy`.
+    pub destroy: bool,
+    /// Made with live data (drift, placement) rather than recorded state alone.
+    pub refreshed: bool,
+    /// `-target` addresses (empty: everything).
+    pub targets: Vec<String>,
+    /// The state revision planned against (`None`: never applied).
+    pub state: Option<StateRef>,
+    /// Counts.
+    pub summary: Summary,
+    /// Changes in wave order, then by address; destroys last.
+    pub jobs: Vec<JobChange>,
+}
+
+impl Plan {
+    /// True when applying would change anything.
+    pub fn has_changes(&self) -> bool {
+        self.jobs.iter().any(|j| j.action != Action::Noop)
+    }
+}

@@ -1,0 +1,25 @@
+//! Recorded state: what each apply did, one revision file per apply.
+//!
+//! ```text
+//!  state/<stack>/ ── lock              OS advisory lock + who holds it
+//!                 ├─ rev-000001.json   Revision { format_version, lineage, serial, jobs, ... }
+//!                 └─ rev-000002.json   written atomically, never overwritten
+//! ```
+//!
+//! Reading checks `format_version` before anything else: a newer file is refused, a malformed
+//! one reported as corrupt, and neither is ever touched.
+
+mod error;
+mod lock;
+mod revision;
+mod secret;
+mod store;
+
+pub use error::StateError;
+pub use lock::{LOCK_FILE, LockHolder, StateLock};
+pub use revision::{GateResult, JobRecord, Revision, STATE_FORMAT_VERSION, ValueRecord};
+pub use secret::{Opener, SEALED, Sealer, lookup, open_job, seal_job};
+pub use store::{StateStore, revision_file_name, write_atomic};
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,149 @@
+//! State files: round trips, refusals, atomic never-overwriting writes, the lock, age sealing.
+
+use std::time::Duration;
+
+use super::*;
+use crate::frontend::JobAddress;
+use crate::spec::Job;
+
+fn rev(serial: u64) -> Revision {
+    let at = chrono::DateTime::from_timestamp(1_700_000_000, 0).unwrap_or_default();
+    let spec: Job = serde_json::from_value(serde_json::json!({
+        "ID": "api", "TaskGroups": [{ "Name": "g", "Tasks": [{ "Name": "t", "Env": { "TOKEN": "hunter2" } }] }]
+    }))
+    .expect("job");
+    Revision {
+        format_version: STATE_FORMAT_VERSION,
+        lineage: "lin".into(),
+        serial,
+        created_at: at,
+        stack: "s".into(),
+        jobs: vec![JobRecord {
+            address: JobAddress::root("api"),
+            spec,
+            sensitive_paths: vec![],
+            encrypted: Default::default(),
+            job_version: Some(3),
+            job_modify_index: Some(42),
+            gate: Some(GateResult {
+                gate: crate::frontend::Gate::Healthy,
+                passed: true,
+                detail: "1/1 healthy".into(),
+            }),
+            applied_at: at,
+        }],
+        variables: vec![],
+        outputs: vec![],
+    }
+}
+
+#[test]
+fn revisions_round_trip_and_are_never_overwritten() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = StateStore::new(dir.path().join("s"));
+    assert_eq!(store.latest().expect("empty"), None);
+    store.write(&rev(1)).expect("write 1");
+    store.write(&rev(2)).expect("write 2");
+    assert_eq!(store.serials().expect("serials"), [1, 2]);
+    assert_eq!(store.latest().expect("latest"), Some(rev(2)));
+    let before = std::fs::read(dir.path().join("s/rev-000002.json")).expect("bytes");
+    assert!(matches!(store.write(&rev(2)), Err(StateError::Exists { .. })));
+    let mut other = rev(3);
+    other.lineage = "other".into();
+    assert!(matches!(
+        store.write(&other),
+        Err(StateError::LineageMismatch { .. })
+    ));
+    assert_eq!(
+        before,
+        std::fs::read(dir.path().join("s/rev-000002.json")).expect("bytes")
+    );
+    let leftovers: Vec<_> = std::fs::read_dir(dir.path().join("s"))
+        .expect("dir")
+        .flatten()
+        .filter(|e| e.file_name().to_string_lossy().contains(".tmp"))
+        .collect();
+    assert!(leftovers.is_empty());
+}
+
+#[test]
+fn newer_and_corrupt_files_are_refused() {
+    let p = std::path::Path::new("rev-000001.json");
+    let newer = br#"{"format_version": 7, "anything": "else"}"#;
+    assert!(matches!(
+        Revision::from_bytes(p, newer),
+        Err(StateError::NewerFormat { found: 7, .. })
+    ));
+    for bad in [
+        &b"{"[..],
+        b"[]",
+        br#"{"lineage":"x"}"#,
+        br#"{"format_version":1,"serial":1}"#,
+    ] {
+        assert!(
+            matches!(Revision::from_bytes(p, bad), Err(StateError::Corrupt { .. })),
+            "{bad:?}"
+        );
+    }
+}
+
+#[test]
+fn a_second_lock_waits_then_names_the_holder() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let held = StateLock::acquire(
+        dir.path(),
+        &LockHolder {
+            command: "deploy apply".into(),
+        },
+        Duration::ZERO,
+    )
+    .expect("first");
+    let err = StateLock::acquire(
+        dir.path(),
+        &LockHolder {
+            command: "deploy plan".into(),
+        },
+        Duration::from_millis(120),
+    )
+    .expect_err("held");
+    let msg = err.to_string();
+    assert!(
+        msg.contains("deploy apply") && msg.contains(&std::process::id().to_string()),
+        "{msg}"
+    );
+    drop(held);
+    StateLock::acquire(
+        dir.path(),
+        &LockHolder {
+            command: "deploy plan".into(),
+        },
+        Duration::ZERO,
+    )
+    .expect("freed");
+}
+
+#[test]
+fn sensitive_values_are_sealed_and_opened_with_age() {
+    let identity = age::x25519::Identity::generate();
+    let recipient = identity.to_public().to_string();
+    let secret = {
+        use age::secrecy::ExposeSecret;
+        identity.to_string().expose_secret().to_string()
+    };
+    let sealer = Sealer::from_settings(&[], Some(&recipient)).expect("sealer");
+    let job = rev(1).jobs[0].spec.clone();
+    let path = "TaskGroups[0].Tasks[0].Env.TOKEN".to_string();
+    let (sealed_job, ciphertexts) = seal_job(&job, std::slice::from_ref(&path), &sealer).expect("seal");
+    let text = serde_json::to_string(&sealed_job).expect("json") + &format!("{ciphertexts:?}");
+    assert!(!text.contains("hunter2"));
+    assert!(ciphertexts[&path].starts_with("-----BEGIN AGE ENCRYPTED FILE-----"));
+    let opened = open_job(
+        &sealed_job,
+        &ciphertexts,
+        &Opener::from_env_value(&secret).expect("opener"),
+    )
+    .expect("open");
+    assert_eq!(opened, job);
+    let no_one = Sealer::from_settings(&[], None).expect("sealer");
+    assert!(seal_job(&job, &[path], &no_one).is_err());
+}
