@@ -4,23 +4,21 @@
 //! proposer and carried in the command, so apply is a pure function of state and command.
 
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
 
-use super::allocation::Allocation;
-use super::deployment::Deployment;
-use super::evaluation::Evaluation;
-use super::job::JobSpec;
 use super::kv::{KvEntry, Lease};
-use super::node::Node;
-use super::variable::Variable;
+use crate::api::{
+    Allocation, Deployment, DrainStrategy, Evaluation, JobSubmission, Node, NodeStatus,
+    SchedulingEligibility, Variable,
+};
+use crate::spec::Job;
 
 /// Register a job.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct JobRegister {
     /// The job (Nomad JSON).
-    pub job: JobSpec,
+    pub job: Job,
     /// The original submission (source text and format), if given.
-    pub submission: Option<Value>,
+    pub submission: Option<JobSubmission>,
     /// Check-index: `Some(0)` = must not exist, `Some(n)` = JobModifyIndex must be n.
     pub enforce_index: Option<u64>,
     /// The evaluation to create (none for periodic and parameterized jobs).
@@ -48,9 +46,9 @@ pub struct JobDeregister {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum Command {
     /// Register a job (new version unless unchanged) and create its evaluation.
-    JobRegister(JobRegister),
+    JobRegister(Box<JobRegister>),
     /// Stop or purge a job and create its evaluation.
-    JobDeregister(JobDeregister),
+    JobDeregister(Box<JobDeregister>),
     /// Create or replace evaluations.
     EvalUpsert {
         /// The evaluations.
@@ -74,14 +72,14 @@ pub enum Command {
     /// Register or re-register a client node.
     NodeUpsert {
         /// The node.
-        node: Node,
+        node: Box<Node>,
     },
     /// Set a node's status (ready, down, ...).
     NodeStatus {
         /// Node ID.
         node_id: String,
         /// New status.
-        status: String,
+        status: NodeStatus,
         /// Time of the change, Unix seconds.
         updated_at: i64,
     },
@@ -90,14 +88,14 @@ pub enum Command {
         /// Node ID.
         node_id: String,
         /// `eligible` or `ineligible`.
-        eligibility: String,
+        eligibility: SchedulingEligibility,
     },
     /// Start (Some) or stop (None) draining a node.
     NodeDrain {
         /// Node ID.
         node_id: String,
         /// Nomad's DrainStrategy object.
-        strategy: Option<Value>,
+        strategy: Option<DrainStrategy>,
         /// When stopping a drain, make the node eligible again.
         mark_eligible: bool,
     },

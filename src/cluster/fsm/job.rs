@@ -1,42 +1,30 @@
 //! Jobs and their versions: register (with check-index), stop, purge.
 //!
-//! A job is kept as Nomad's JSON job object. The server-managed fields (`Version`,
+//! A job is kept as [`spec::Job`](crate::spec::Job). The server-managed fields (`Version`,
 //! `CreateIndex`, `ModifyIndex`, `JobModifyIndex`, `SubmitTime`, `Status`, `Stable`) are set
 //! here during apply; everything else is the submitted spec, untouched.
 
 use serde::{Deserialize, Serialize};
-use serde_json::{Value, json};
 
 use super::command::{JobDeregister, JobRegister, Outcome};
-use super::evaluation::Evaluation;
 use super::state::State;
-
-/// The job specification as stored: Nomad's JSON job object.
-pub type JobSpec = Value;
+use crate::api::{Evaluation, JobSubmission};
+use crate::spec::Job;
 
 /// How many versions of a job are kept, newest first.
 pub const MAX_VERSIONS: usize = 10;
 
-/// Fields the server sets; ignored when deciding whether a submitted spec changed.
-const SERVER_FIELDS: &[&str] = &[
-    "Version",
-    "CreateIndex",
-    "ModifyIndex",
-    "JobModifyIndex",
-    "SubmitTime",
-    "Status",
-    "StatusDescription",
-    "Stable",
-];
+/// Nomad's check-index message prefix, which clients match on.
+pub const ENFORCE_INDEX_PREFIX: &str = "Enforcing job modify index";
 
 /// One stored version of a job, with its submission source if one was given.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct JobVersion {
     /// The job as registered, with server-managed fields set.
-    pub job: JobSpec,
-    /// The original source (Nomad's `JobSubmission`: Source, Format, Variables, ...).
-    pub submission: Option<Value>,
+    pub job: Job,
+    /// The original source (HCL text, format, variables).
+    pub submission: Option<JobSubmission>,
 }
 
 /// A job and its retained versions (newest first; the first is the current job).
@@ -49,58 +37,43 @@ pub struct JobRecord {
 
 impl JobRecord {
     /// The current job.
-    pub fn current(&self) -> &JobSpec {
+    pub fn current(&self) -> &Job {
         &self.versions[0].job
     }
 
     /// The current job's `JobModifyIndex`.
     pub fn job_modify_index(&self) -> u64 {
-        u64_field(self.current(), "JobModifyIndex")
+        self.current().job_modify_index.unwrap_or(0)
     }
 
     /// The version numbered `version`, if still retained.
     pub fn version(&self, version: u64) -> Option<&JobVersion> {
         self.versions
             .iter()
-            .find(|v| u64_field(&v.job, "Version") == version)
+            .find(|v| v.job.version.unwrap_or(0) == version)
     }
 }
 
-/// Reads an unsigned integer field of a JSON object (0 when absent).
-pub fn u64_field(job: &Value, field: &str) -> u64 {
-    job.get(field).and_then(Value::as_u64).unwrap_or(0)
-}
-
-/// Reads a string field of a JSON object ("" when absent).
-pub fn str_field<'a>(job: &'a Value, field: &str) -> &'a str {
-    job.get(field).and_then(Value::as_str).unwrap_or("")
-}
-
-/// The namespace a job belongs to (`default` when unset).
-pub fn job_namespace(job: &Value) -> &str {
-    match str_field(job, "Namespace") {
-        "" => "default",
-        ns => ns,
-    }
+/// The job without the fields the server sets, for telling whether a submission changed.
+fn user_spec(job: &Job) -> Job {
+    let mut j = job.clone();
+    j.version = None;
+    j.create_index = None;
+    j.modify_index = None;
+    j.job_modify_index = None;
+    j.submit_time = None;
+    j.status = None;
+    j.status_description = None;
+    j.stable = None;
+    j.namespace = Some(job.namespace().to_owned());
+    j.stop = Some(job.stop.unwrap_or(false));
+    j
 }
 
 /// Whether two jobs differ in anything a user submitted.
-fn spec_changed(old: &Value, new: &Value) -> bool {
-    let strip = |v: &Value| {
-        let mut v = v.clone();
-        if let Some(obj) = v.as_object_mut() {
-            for f in SERVER_FIELDS {
-                obj.remove(*f);
-            }
-            obj.entry("Stop").or_insert(json!(false));
-        }
-        v
-    };
-    strip(old) != strip(new)
+fn spec_changed(old: &Job, new: &Job) -> bool {
+    user_spec(old) != user_spec(new)
 }
-
-/// Nomad's check-index message prefix, which clients match on.
-pub const ENFORCE_INDEX_PREFIX: &str = "Enforcing job modify index";
 
 impl State {
     /// Registers a job: a new version unless the spec is unchanged, plus its evaluation.
@@ -112,11 +85,9 @@ impl State {
             eval,
             submit_time,
         } = reg;
-        let namespace = job_namespace(&job).to_owned();
-        let id = str_field(&job, "ID").to_owned();
-        if let Some(obj) = job.as_object_mut() {
-            obj.insert("Namespace".into(), json!(namespace));
-        }
+        let namespace = job.namespace().to_owned();
+        let id = job.id().to_owned();
+        job.namespace = Some(namespace.clone());
         let existing = self.jobs.get(&namespace).and_then(|jobs| jobs.get(&id));
         if let Some(want) = enforce_index {
             let message = match existing {
@@ -136,18 +107,15 @@ impl State {
         let job_modify_index = if unchanged {
             existing.map_or(index, JobRecord::job_modify_index)
         } else {
-            let version = existing.map_or(0, |rec| u64_field(rec.current(), "Version") + 1);
-            let create_index = existing.map_or(index, |rec| u64_field(rec.current(), "CreateIndex"));
-            if let Some(obj) = job.as_object_mut() {
-                obj.insert("Version".into(), json!(version));
-                obj.insert("CreateIndex".into(), json!(create_index));
-                obj.insert("ModifyIndex".into(), json!(index));
-                obj.insert("JobModifyIndex".into(), json!(index));
-                obj.insert("SubmitTime".into(), json!(submit_time));
-                obj.insert("Status".into(), json!("pending"));
-                obj.insert("Stable".into(), json!(false));
-                obj.entry("Stop").or_insert(json!(false));
-            }
+            let prior = existing.map(JobRecord::current);
+            job.version = Some(prior.map_or(0, |p| p.version.unwrap_or(0) + 1));
+            job.create_index = Some(prior.and_then(|p| p.create_index).unwrap_or(index));
+            job.modify_index = Some(index);
+            job.job_modify_index = Some(index);
+            job.submit_time = Some(submit_time);
+            job.status = Some("pending".into());
+            job.stable = Some(false);
+            job.stop = Some(job.stop.unwrap_or(false));
             self.push_version(&namespace, &id, JobVersion { job, submission });
             self.bump_table("jobs", index);
             index
@@ -175,25 +143,23 @@ impl State {
             };
         };
         let job_modify_index = if purge {
-            let jobs = self.jobs.get_mut(&namespace).expect("namespace present");
-            jobs.remove(&id);
-            if jobs.is_empty() {
-                self.jobs.remove(&namespace);
+            if let Some(jobs) = self.jobs.get_mut(&namespace) {
+                jobs.remove(&id);
+                if jobs.is_empty() {
+                    self.jobs.remove(&namespace);
+                }
             }
             index
-        } else if rec.current().get("Stop").and_then(Value::as_bool) == Some(true) {
+        } else if rec.current().stop == Some(true) {
             rec.job_modify_index()
         } else {
             let mut job = rec.current().clone();
-            let version = u64_field(&job, "Version") + 1;
-            if let Some(obj) = job.as_object_mut() {
-                obj.insert("Stop".into(), json!(true));
-                obj.insert("Version".into(), json!(version));
-                obj.insert("ModifyIndex".into(), json!(index));
-                obj.insert("JobModifyIndex".into(), json!(index));
-                obj.insert("SubmitTime".into(), json!(submit_time));
-                obj.insert("Stable".into(), json!(false));
-            }
+            job.stop = Some(true);
+            job.version = Some(job.version.unwrap_or(0) + 1);
+            job.modify_index = Some(index);
+            job.job_modify_index = Some(index);
+            job.submit_time = Some(submit_time);
+            job.stable = Some(false);
             self.push_version(
                 &namespace,
                 &id,

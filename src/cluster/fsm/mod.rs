@@ -8,27 +8,22 @@
 //!
 //! Apply is deterministic: no clocks, no randomness. IDs and times are chosen before proposing.
 
-pub mod allocation;
 pub mod command;
-pub mod deployment;
-pub mod evaluation;
 pub mod handle;
 pub mod job;
 pub mod kv;
-pub mod node;
 pub mod state;
 pub mod variable;
 
 #[cfg(test)]
 mod tests;
 
-pub use allocation::Allocation;
 pub use command::{Command, CommandResponse, JobDeregister, JobRegister, Outcome};
-pub use deployment::Deployment;
-pub use evaluation::Evaluation;
 pub use handle::StateHandle;
-pub use job::{JobRecord, JobSpec, JobVersion};
+pub use job::{JobRecord, JobVersion};
 pub use kv::{KvEntry, Lease};
-pub use node::Node;
 pub use state::State;
-pub use variable::{Variable, VariableMetadata};
+pub use variable::variable_metadata;
+
+pub use crate::api::{Allocation, Deployment, Evaluation, Node, Variable, VariableMetadata};
+pub use crate::spec::Job;

@@ -4,14 +4,10 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use super::allocation::Allocation;
 use super::command::{Command, CommandResponse, Outcome};
-use super::deployment::Deployment;
-use super::evaluation::Evaluation;
 use super::job::JobRecord;
 use super::kv::{KvEntry, Lease};
-use super::node::Node;
-use super::variable::Variable;
+use crate::api::{Allocation, Deployment, Evaluation, Node, SchedulingEligibility, Variable};
 
 /// All replicated objects. Serialised whole as the snapshot.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -44,13 +40,13 @@ impl State {
     /// Applies `cmd` written at Raft index `index`. Deterministic: depends only on its inputs.
     pub fn apply(&mut self, index: u64, cmd: Command) -> CommandResponse {
         let outcome = match cmd {
-            Command::JobRegister(reg) => self.apply_job_register(index, reg),
-            Command::JobDeregister(dereg) => self.apply_job_deregister(index, dereg),
+            Command::JobRegister(reg) => self.apply_job_register(index, *reg),
+            Command::JobDeregister(dereg) => self.apply_job_deregister(index, *dereg),
             Command::EvalUpsert { evals } => self.apply_eval_upsert(index, evals),
             Command::EvalDelete { ids } => self.apply_eval_delete(index, &ids),
             Command::AllocUpsert { allocs } => self.apply_alloc_upsert(index, allocs),
             Command::DeploymentUpsert { deployments } => self.apply_deployment_upsert(index, deployments),
-            Command::NodeUpsert { node } => self.apply_node_upsert(index, node),
+            Command::NodeUpsert { node } => self.apply_node_upsert(index, *node),
             Command::NodeStatus {
                 node_id,
                 status,
@@ -69,9 +65,9 @@ impl State {
             } => self.update_node(index, &node_id, |n| {
                 n.drain = strategy.is_some();
                 if strategy.is_some() {
-                    n.scheduling_eligibility = "ineligible".into();
+                    n.scheduling_eligibility = SchedulingEligibility::Ineligible;
                 } else if mark_eligible {
-                    n.scheduling_eligibility = "eligible".into();
+                    n.scheduling_eligibility = SchedulingEligibility::Eligible;
                 }
                 n.drain_strategy = strategy;
             }),

@@ -6,9 +6,13 @@ use serde_json::json;
 use super::*;
 
 fn register(id: &str, image: &str, enforce: Option<u64>) -> Command {
-    Command::JobRegister(JobRegister {
-        job: json!({"ID": id, "Name": id, "Type": "service", "TaskGroups": [{"Name": "g", "Tasks": [{"Config": {"image": image}}]}]}),
-        submission: Some(json!({"Source": format!("job \"{id}\" {{}}"), "Format": "hcl2"})),
+    Command::JobRegister(Box::new(JobRegister {
+        job: serde_json::from_value(json!({
+            "ID": id, "Name": id, "Type": "service",
+            "TaskGroups": [{"Name": "g", "Tasks": [{"Name": "t", "Driver": "docker", "Config": {"image": image}}]}],
+        }))
+        .unwrap(),
+        submission: Some(serde_json::from_value(json!({"Source": format!("job \"{id}\" {{}}"), "Format": "hcl2"})).unwrap()),
         enforce_index: enforce,
         eval: Some(Evaluation {
             id: format!("eval-{id}-{image}"),
@@ -16,7 +20,7 @@ fn register(id: &str, image: &str, enforce: Option<u64>) -> Command {
             ..Default::default()
         }),
         submit_time: 1_700_000_000_000_000_000,
-    })
+    }))
 }
 
 fn run(cmds: &[Command]) -> (State, Vec<CommandResponse>) {
@@ -94,10 +98,10 @@ fn register_sets_indexes_and_versions() {
     let rec = state.job("default", "web").unwrap();
     assert_eq!(rec.versions.len(), 2);
     let cur = rec.current();
-    assert_eq!(cur["Version"], 1);
-    assert_eq!(cur["CreateIndex"], 1);
-    assert_eq!(cur["ModifyIndex"], 3);
-    assert_eq!(cur["JobModifyIndex"], 3);
+    assert_eq!(cur.version, Some(1));
+    assert_eq!(cur.create_index, Some(1));
+    assert_eq!(cur.modify_index, Some(3));
+    assert_eq!(cur.job_modify_index, Some(3));
     assert_eq!(state.evals["eval-web-b"].job_modify_index, 3);
     assert!(rec.version(0).unwrap().submission.is_some());
 }
@@ -145,7 +149,7 @@ fn versions_are_pruned_to_ten() {
     let (state, _) = run(&cmds);
     let rec = state.job("default", "web").unwrap();
     assert_eq!(rec.versions.len(), job::MAX_VERSIONS);
-    assert_eq!(rec.current()["Version"], 14);
+    assert_eq!(rec.current().version, Some(14));
     assert!(rec.version(5).is_some());
     assert!(rec.version(4).is_none());
 }
@@ -153,17 +157,17 @@ fn versions_are_pruned_to_ten() {
 #[test]
 fn deregister_stops_then_purges() {
     let dereg = |purge| {
-        Command::JobDeregister(JobDeregister {
+        Command::JobDeregister(Box::new(JobDeregister {
             namespace: "default".into(),
             id: "web".into(),
             purge,
             eval: None,
             submit_time: 9,
-        })
+        }))
     };
     let (state, out) = run(&[register("web", "a", None), dereg(false)]);
-    assert_eq!(state.job("default", "web").unwrap().current()["Stop"], true);
-    assert_eq!(state.job("default", "web").unwrap().current()["Version"], 1);
+    assert_eq!(state.job("default", "web").unwrap().current().stop, Some(true));
+    assert_eq!(state.job("default", "web").unwrap().current().version, Some(1));
     assert!(matches!(
         out[1].outcome,
         Outcome::JobWritten {

@@ -1,61 +1,18 @@
 //! Nomad variables: a path holding a map of items, with check-and-set on ModifyIndex.
 
-use std::collections::BTreeMap;
-
-use serde::{Deserialize, Serialize};
-
 use super::command::Outcome;
 use super::state::State;
+use crate::api::{Variable, VariableMetadata};
 
-/// A Nomad variable with its items.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
-#[serde(rename_all = "PascalCase", default)]
-pub struct Variable {
-    /// Namespace.
-    pub namespace: String,
-    /// Path, e.g. `nomad/jobs/web`.
-    pub path: String,
-    /// Raft index that created the variable.
-    pub create_index: u64,
-    /// Raft index that last modified the variable.
-    pub modify_index: u64,
-    /// Creation time, Unix nanoseconds.
-    pub create_time: i64,
-    /// Modification time, Unix nanoseconds.
-    pub modify_time: i64,
-    /// The items.
-    pub items: BTreeMap<String, String>,
-}
-
-/// A variable without its items, as `GET /v1/vars` lists it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
-#[serde(rename_all = "PascalCase", default)]
-pub struct VariableMetadata {
-    /// Namespace.
-    pub namespace: String,
-    /// Path.
-    pub path: String,
-    /// Raft index that created the variable.
-    pub create_index: u64,
-    /// Raft index that last modified the variable.
-    pub modify_index: u64,
-    /// Creation time, Unix nanoseconds.
-    pub create_time: i64,
-    /// Modification time, Unix nanoseconds.
-    pub modify_time: i64,
-}
-
-impl Variable {
-    /// The variable without its items.
-    pub fn metadata(&self) -> VariableMetadata {
-        VariableMetadata {
-            namespace: self.namespace.clone(),
-            path: self.path.clone(),
-            create_index: self.create_index,
-            modify_index: self.modify_index,
-            create_time: self.create_time,
-            modify_time: self.modify_time,
-        }
+/// The variable without its items, as `GET /v1/vars` lists it.
+pub fn variable_metadata(v: &Variable) -> VariableMetadata {
+    VariableMetadata {
+        namespace: v.namespace.clone(),
+        path: v.path.clone(),
+        create_index: v.create_index,
+        modify_index: v.modify_index,
+        create_time: v.create_time,
+        modify_time: v.modify_time,
     }
 }
 

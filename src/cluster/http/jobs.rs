@@ -8,23 +8,25 @@ use axum::extract::{Path, Query};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
+use crate::api::{EvalStatus, Evaluation, JobSubmission, triggered_by};
+use crate::spec::Job;
+
 use super::Ctx;
 use super::body::JsonBody;
 use super::error::{ApiError, ApiResult};
 use super::query::{QueryParams, indexed_json};
-use crate::cluster::fsm::evaluation::status;
-use crate::cluster::fsm::job::{job_namespace, str_field, u64_field};
-use crate::cluster::fsm::{Command, Evaluation, JobDeregister, JobRecord, JobRegister, Outcome};
+use crate::cluster::fsm::{Command, JobDeregister, JobRecord, JobRegister, Outcome};
 
 /// Body of `PUT /v1/jobs`.
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct RegisterRequest {
     /// The job.
-    pub job: Option<Value>,
+    #[serde(default)]
+    pub job: Option<Job>,
     /// Original source.
     #[serde(default)]
-    pub submission: Option<Value>,
+    pub submission: Option<JobSubmission>,
     /// Check-index on.
     #[serde(default)]
     pub enforce_index: bool,
@@ -57,28 +59,24 @@ fn now_nanos() -> i64 {
 }
 
 /// An evaluation for `job`, unless it is periodic or parameterized (those are launched later).
-fn job_eval(job: &Value, triggered_by: &str, priority_override: i64) -> Option<Evaluation> {
-    let launches_later = |f: &str| job.get(f).is_some_and(|v| !v.is_null());
-    if launches_later("Periodic") || launches_later("ParameterizedJob") {
+fn job_eval(job: &Job, triggered_by: &str, priority_override: i64) -> Option<Evaluation> {
+    if job.is_periodic() || job.is_parameterized() {
         return None;
     }
     let now = now_nanos();
     let priority = if priority_override > 0 {
         priority_override
     } else {
-        job.get("Priority").and_then(Value::as_i64).unwrap_or(50)
+        job.priority.unwrap_or(50)
     };
     Some(Evaluation {
         id: uuid::Uuid::new_v4().to_string(),
-        namespace: job_namespace(job).to_owned(),
+        namespace: job.namespace().to_owned(),
         priority,
-        kind: match str_field(job, "Type") {
-            "" => "service".into(),
-            t => t.to_owned(),
-        },
+        r#type: job.job_type().to_owned(),
         triggered_by: triggered_by.into(),
-        job_id: str_field(job, "ID").to_owned(),
-        status: status::PENDING.into(),
+        job_id: job.id().to_owned(),
+        status: EvalStatus::Pending,
         create_time: now,
         modify_time: now,
         ..Default::default()
@@ -118,34 +116,27 @@ async fn do_register(
     let mut job = req
         .job
         .ok_or_else(|| ApiError::bad_request("Job must be specified"))?;
-    let obj = job
-        .as_object_mut()
-        .ok_or_else(|| ApiError::bad_request("Job must be a JSON object"))?;
-    let id = obj.get("ID").and_then(Value::as_str).unwrap_or("").to_owned();
-    if id.is_empty() {
+    if job.id().is_empty() {
         return Err(ApiError::bad_request("Job ID must be specified"));
     }
     if let Some(path_id) = path_id
-        && path_id != id
+        && path_id != job.id()
     {
         return Err(ApiError::bad_request("Job ID does not match name"));
     }
     if let Some(ns) = ns_param.filter(|n| !n.is_empty())
-        && obj
-            .get("Namespace")
-            .and_then(Value::as_str)
-            .is_none_or(str::is_empty)
+        && job.namespace.as_deref().is_none_or(str::is_empty)
     {
-        obj.insert("Namespace".into(), json!(ns));
+        job.namespace = Some(ns.to_owned());
     }
-    let eval = job_eval(&job, "job-register", req.eval_priority);
-    let cmd = Command::JobRegister(JobRegister {
+    let eval = job_eval(&job, triggered_by::JOB_REGISTER, req.eval_priority);
+    let cmd = Command::JobRegister(Box::new(JobRegister {
         enforce_index: req.enforce_index.then_some(req.job_modify_index),
         submission: req.submission,
         eval,
         submit_time: now_nanos(),
         job,
-    });
+    }));
     let resp = ctx.node.write(cmd).await?;
     write_response(resp.index, resp.outcome)
 }
@@ -172,44 +163,39 @@ pub async fn register_at(
 /// Nomad's `JobListStub` for one job.
 fn stub(rec: &JobRecord) -> Value {
     let job = rec.current();
+    let zero = json!({"Queued": 0, "Complete": 0, "Failed": 0, "Running": 0, "Starting": 0, "Lost": 0, "Unknown": 0});
     let groups: serde_json::Map<String, Value> = job
-        .get("TaskGroups")
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
-        .map(|g| {
-            let summary = json!({"Queued": 0, "Complete": 0, "Failed": 0, "Running": 0, "Starting": 0, "Lost": 0, "Unknown": 0});
-            (str_field(g, "Name").to_owned(), summary)
-        })
+        .groups()
+        .iter()
+        .map(|g| (g.name.clone().unwrap_or_default(), zero.clone()))
         .collect();
-    let present = |f: &str| job.get(f).is_some_and(|v| !v.is_null());
     json!({
-        "ID": str_field(job, "ID"),
-        "ParentID": str_field(job, "ParentID"),
-        "Name": job.get("Name").cloned().unwrap_or_else(|| json!(str_field(job, "ID"))),
-        "Namespace": job_namespace(job),
-        "Datacenters": job.get("Datacenters").cloned().unwrap_or(json!([])),
-        "Type": str_field(job, "Type"),
-        "Priority": job.get("Priority").cloned().unwrap_or(json!(50)),
-        "Periodic": present("Periodic"),
-        "ParameterizedJob": present("ParameterizedJob"),
-        "Stop": job.get("Stop").and_then(Value::as_bool).unwrap_or(false),
-        "Status": str_field(job, "Status"),
-        "StatusDescription": str_field(job, "StatusDescription"),
+        "ID": job.id(),
+        "ParentID": job.parent_id.clone().unwrap_or_default(),
+        "Name": job.name.clone().unwrap_or_else(|| job.id().to_owned()),
+        "Namespace": job.namespace(),
+        "Datacenters": job.datacenters.clone().unwrap_or_default(),
+        "Type": job.job_type(),
+        "Priority": job.priority.unwrap_or(50),
+        "Periodic": job.periodic.is_some(),
+        "ParameterizedJob": job.parameterized_job.is_some(),
+        "Stop": job.stop.unwrap_or(false),
+        "Status": job.status.clone().unwrap_or_default(),
+        "StatusDescription": job.status_description.clone().unwrap_or_default(),
         "JobSummary": {
-            "JobID": str_field(job, "ID"),
-            "Namespace": job_namespace(job),
+            "JobID": job.id(),
+            "Namespace": job.namespace(),
             "Summary": groups,
             "Children": {"Pending": 0, "Running": 0, "Dead": 0},
-            "CreateIndex": u64_field(job, "CreateIndex"),
-            "ModifyIndex": u64_field(job, "ModifyIndex"),
+            "CreateIndex": job.create_index.unwrap_or(0),
+            "ModifyIndex": job.modify_index.unwrap_or(0),
         },
-        "Version": u64_field(job, "Version"),
-        "CreateIndex": u64_field(job, "CreateIndex"),
-        "ModifyIndex": u64_field(job, "ModifyIndex"),
-        "JobModifyIndex": u64_field(job, "JobModifyIndex"),
-        "SubmitTime": job.get("SubmitTime").cloned().unwrap_or(json!(0)),
-        "Meta": job.get("Meta").cloned().unwrap_or(Value::Null),
+        "Version": job.version.unwrap_or(0),
+        "CreateIndex": job.create_index.unwrap_or(0),
+        "ModifyIndex": job.modify_index.unwrap_or(0),
+        "JobModifyIndex": job.job_modify_index.unwrap_or(0),
+        "SubmitTime": job.submit_time.unwrap_or(0),
+        "Meta": job.meta,
     })
 }
 
@@ -248,7 +234,7 @@ pub async fn read(ctx: Ctx, Path(id): Path<String>, Query(q): Query<QueryParams>
         .state()
         .blocking_query(blocking.min_index, blocking.wait, |s| match s.job(ns, &id) {
             Some(rec) => (
-                u64_field(rec.current(), "ModifyIndex"),
+                rec.current().modify_index.unwrap_or(0),
                 Some(rec.current().clone()),
             ),
             None => (s.table_index("jobs"), None),
@@ -268,7 +254,7 @@ pub async fn versions(ctx: Ctx, Path(id): Path<String>, Query(q): Query<QueryPar
         .state()
         .blocking_query(blocking.min_index, blocking.wait, |s| match s.job(ns, &id) {
             Some(rec) => (
-                u64_field(rec.current(), "ModifyIndex"),
+                rec.current().modify_index.unwrap_or(0),
                 Some(rec.versions.iter().map(|v| v.job.clone()).collect::<Vec<_>>()),
             ),
             None => (s.table_index("jobs"), None),
@@ -293,7 +279,7 @@ pub async fn submission(ctx: Ctx, Path(id): Path<String>, Query(p): Query<Submis
     let rec = state
         .job(ns, &id)
         .ok_or_else(|| ApiError::not_found("job not found"))?;
-    let version = p.version.unwrap_or_else(|| u64_field(rec.current(), "Version"));
+    let version = p.version.unwrap_or_else(|| rec.current().version.unwrap_or(0));
     let sub = rec
         .version(version)
         .and_then(|v| v.submission.clone())
@@ -313,15 +299,15 @@ pub async fn deregister(ctx: Ctx, Path(id): Path<String>, Query(p): Query<Deregi
         let rec = state
             .job(&namespace, &id)
             .ok_or_else(|| ApiError::not_found("job not found"))?;
-        job_eval(rec.current(), "job-deregister", 0)
+        job_eval(rec.current(), triggered_by::JOB_DEREGISTER, 0)
     };
-    let cmd = Command::JobDeregister(JobDeregister {
+    let cmd = Command::JobDeregister(Box::new(JobDeregister {
         namespace,
         id,
         purge,
         eval,
         submit_time: now_nanos(),
-    });
+    }));
     let resp = ctx.node.write(cmd).await?;
     write_response(resp.index, resp.outcome)
 }

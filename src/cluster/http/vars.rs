@@ -14,7 +14,7 @@ use super::Ctx;
 use super::body::JsonBody;
 use super::error::{ApiError, ApiResult};
 use super::query::{QueryParams, indexed_json};
-use crate::cluster::fsm::{Command, Outcome, Variable};
+use crate::cluster::fsm::{Command, Outcome, Variable, variable_metadata};
 
 /// Largest total size of a variable's keys and values, as Nomad's.
 const MAX_ITEMS_BYTES: usize = 64 * 1024;
@@ -87,7 +87,7 @@ pub async fn list(ctx: Ctx, Query(q): Query<QueryParams>) -> ApiResult {
             (
                 s.table_index("vars"),
                 s.variables_with_prefix(ns, prefix)
-                    .map(Variable::metadata)
+                    .map(variable_metadata)
                     .collect::<Vec<_>>(),
             )
         })

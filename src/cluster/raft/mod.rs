@@ -44,10 +44,12 @@ openraft::declare_raft_types!(
 pub type ClusterRaft = openraft::Raft<TypeConfig>;
 
 /// Leader heartbeat interval, tuned for loopback and LAN.
-pub const HEARTBEAT: Duration = Duration::from_millis(50);
+pub const HEARTBEAT: Duration = Duration::from_millis(30);
 
-/// Election timeout range: a follower that hears no leader for this long starts an election.
-pub const ELECTION_TIMEOUT: (Duration, Duration) = (Duration::from_millis(150), Duration::from_millis(300));
+/// Election timeout range. openraft waits the leader lease (the range's maximum) plus a
+/// random timeout from the range after the last leader contact before campaigning, so a dead
+/// leader is replaced after 180 to 240 ms, well above the heartbeat interval.
+pub const ELECTION_TIMEOUT: (Duration, Duration) = (Duration::from_millis(60), Duration::from_millis(120));
 
 /// Default: a snapshot is built after this many log entries since the last one
 /// (Nomad's `raft_snapshot_threshold`).
