@@ -58,6 +58,8 @@ pub struct AgentConfig {
     /// Raft snapshot threshold and trailing logs (`server { raft_snapshot_threshold,
     /// raft_trailing_logs }`).
     pub raft_compaction: Compaction,
+    /// Raft timing scale (`server { raft_multiplier }`, default 1).
+    pub raft_multiplier: u32,
 }
 
 impl Default for AgentConfig {
@@ -77,6 +79,7 @@ impl Default for AgentConfig {
             client_enabled: false,
             dev: false,
             raft_compaction: Compaction::default(),
+            raft_multiplier: 1,
         }
     }
 }
@@ -139,6 +142,7 @@ struct HclServer {
     server_join: Option<HclServerJoin>,
     raft_snapshot_threshold: Option<u64>,
     raft_trailing_logs: Option<u64>,
+    raft_multiplier: Option<u32>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -191,6 +195,7 @@ impl AgentConfig {
         if let Some(s) = h.server {
             set(&mut self.server_enabled, s.enabled);
             set(&mut self.bootstrap_expect, s.bootstrap_expect);
+            set(&mut self.raft_multiplier, s.raft_multiplier);
             set(
                 &mut self.raft_compaction.snapshot_threshold,
                 s.raft_snapshot_threshold,

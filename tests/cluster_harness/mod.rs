@@ -43,7 +43,12 @@ impl Agent {
         .arg(&self.data_dir)
         .args(["--bootstrap-expect", &self.bootstrap_expect.to_string()])
         // Small thresholds so that snapshots, log purging and snapshot installs happen.
-        .args(["--raft-snapshot-threshold", "40", "--raft-trailing-logs", "10"]);
+        .args(["--raft-snapshot-threshold", "150", "--raft-trailing-logs", "20"])
+        // Slower Raft timing keeps elections stable when fsync stalls on a busy host.
+        .args([
+            "--raft-multiplier",
+            &std::env::var("DEPLOY_TEST_RAFT_MULTIPLIER").unwrap_or_else(|_| "3".into()),
+        ]);
         for p in &self.peers {
             cmd.args(["--join", p]);
         }
@@ -102,7 +107,11 @@ impl Cluster {
     /// Starts `n` servers that bootstrap together, using the binary at `bin`.
     pub async fn start(bin: &str, n: usize) -> Self {
         let _ = rustls::crypto::ring::default_provider().install_default();
-        let dir = tempfile::tempdir().expect("tempdir");
+        let mut dir = tempfile::tempdir().expect("tempdir");
+        if std::env::var_os("DEPLOY_TEST_KEEP").is_some() {
+            dir.disable_cleanup(true);
+            eprintln!("agent data and logs kept in {}", dir.path().display());
+        }
         let ports: Vec<u16> = (0..n).map(|_| free_port()).collect();
         let addrs: Vec<String> = ports.iter().map(|p| format!("127.0.0.1:{p}")).collect();
         let agents = (0..n)

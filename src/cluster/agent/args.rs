@@ -53,6 +53,9 @@ pub struct AgentArgs {
     /// Log entries kept behind a Raft snapshot.
     #[arg(long = "raft-trailing-logs", value_name = "N", hide = true)]
     pub raft_trailing_logs: Option<u64>,
+    /// Scale of the Raft timeouts (Nomad's `raft_multiplier`).
+    #[arg(long = "raft-multiplier", value_name = "N", hide = true)]
+    pub raft_multiplier: Option<u32>,
 }
 
 impl AgentArgs {
@@ -86,6 +89,7 @@ impl AgentArgs {
             self.raft_snapshot_threshold,
         );
         set(&mut cfg.raft_compaction.trailing_logs, self.raft_trailing_logs);
+        set(&mut cfg.raft_multiplier, self.raft_multiplier);
         Ok(cfg)
     }
 }

@@ -32,6 +32,7 @@ pub async fn run_agent(cfg: AgentConfig) -> anyhow::Result<()> {
         bootstrap_expect: cfg.bootstrap_expect,
         cluster_name: cfg.region.clone(),
         compaction: cfg.raft_compaction,
+        raft_multiplier: cfg.raft_multiplier,
     })
     .await?;
     let agent_self = json!({

@@ -44,12 +44,14 @@ openraft::declare_raft_types!(
 pub type ClusterRaft = openraft::Raft<TypeConfig>;
 
 /// Leader heartbeat interval, tuned for loopback and LAN.
-pub const HEARTBEAT: Duration = Duration::from_millis(30);
+pub const HEARTBEAT: Duration = Duration::from_millis(50);
 
 /// Election timeout range. openraft waits the leader lease (the range's maximum) plus a
 /// random timeout from the range after the last leader contact before campaigning, so a dead
-/// leader is replaced after 180 to 240 ms, well above the heartbeat interval.
-pub const ELECTION_TIMEOUT: (Duration, Duration) = (Duration::from_millis(60), Duration::from_millis(120));
+/// leader is replaced after 450 to 600 ms. Shorter settings (30 ms heartbeat, 60–120 ms:
+/// 180–240 ms failover) lost leadership repeatedly when fsync and CPU were starved on a
+/// loaded 2-core machine.
+pub const ELECTION_TIMEOUT: (Duration, Duration) = (Duration::from_millis(150), Duration::from_millis(300));
 
 /// Default: a snapshot is built after this many log entries since the last one
 /// (Nomad's `raft_snapshot_threshold`).
@@ -77,12 +79,15 @@ impl Default for Compaction {
 }
 
 /// The openraft configuration used by every server.
-pub fn raft_config(cluster_name: &str, compaction: Compaction) -> openraft::Config {
+/// `multiplier` scales the heartbeat and election timeouts (Nomad's `raft_multiplier`) for
+/// slow disks or overloaded hosts, where an fsync can outlast a 150 ms vote round.
+pub fn raft_config(cluster_name: &str, compaction: Compaction, multiplier: u32) -> openraft::Config {
+    let m = u64::from(multiplier.max(1));
     openraft::Config {
         cluster_name: cluster_name.to_owned(),
-        heartbeat_interval: HEARTBEAT.as_millis() as u64,
-        election_timeout_min: ELECTION_TIMEOUT.0.as_millis() as u64,
-        election_timeout_max: ELECTION_TIMEOUT.1.as_millis() as u64,
+        heartbeat_interval: HEARTBEAT.as_millis() as u64 * m,
+        election_timeout_min: ELECTION_TIMEOUT.0.as_millis() as u64 * m,
+        election_timeout_max: ELECTION_TIMEOUT.1.as_millis() as u64 * m,
         install_snapshot_timeout: 2000,
         max_payload_entries: 256,
         snapshot_policy: openraft::SnapshotPolicy::LogsSinceLast(compaction.snapshot_threshold.max(1)),

@@ -46,6 +46,8 @@ pub struct ServerConfig {
     pub cluster_name: String,
     /// Snapshot and log retention.
     pub compaction: Compaction,
+    /// Scale of the Raft timeouts (1 = tuned for loopback and LAN).
+    pub raft_multiplier: u32,
 }
 
 /// What a server says about itself to peers (`GET /v1/internal/cluster/info`).
@@ -103,7 +105,7 @@ impl ClusterNode {
             .build()
             .map_err(|e| ClusterError::Startup(format!("http client: {e}")))?;
         let id = node_id_for(&config.advertise);
-        let raft_cfg = raft_config(&config.cluster_name, config.compaction)
+        let raft_cfg = raft_config(&config.cluster_name, config.compaction, config.raft_multiplier)
             .validate()
             .map_err(|e| ClusterError::Startup(format!("raft config: {e}")))?;
         let raft = ClusterRaft::new(
