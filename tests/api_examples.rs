@@ -11,7 +11,10 @@ use serde::de::DeserializeOwned;
 use serde_json::Value;
 
 fn reference_dir() -> Option<PathBuf> {
-    let dir = Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/reference/nomad-api"));
+    let dir = Path::new(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../shared/reference/nomad-api"
+    ));
     if dir.is_dir() {
         return Some(dir.to_path_buf());
     }
@@ -80,7 +83,11 @@ fn key_paths(v: &Value, prefix: &str, skip: &[&str], out: &mut BTreeSet<String>)
     }
 }
 
-fn round_trip<T: DeserializeOwned + Serialize>(page: &str, index: usize, example: &Value) -> Result<(), String> {
+fn round_trip<T: DeserializeOwned + Serialize>(
+    page: &str,
+    index: usize,
+    example: &Value,
+) -> Result<(), String> {
     let decoded: T = serde_json::from_value(example.clone())
         .map_err(|e| format!("{page} example #{index} does not decode: {e}"))?;
     let encoded = serde_json::to_value(&decoded).expect("encodes");
@@ -160,7 +167,8 @@ fn unknown_fields_from_newer_nomad_decode() {
     .expect("decodes");
     assert_eq!(node.status, api::NodeStatus::Ready);
     let alloc: api::Allocation =
-        serde_json::from_str(r#"{"ID":"a","ClientStatus":"teleported","DesiredStatus":"run"}"#).expect("decodes");
+        serde_json::from_str(r#"{"ID":"a","ClientStatus":"teleported","DesiredStatus":"run"}"#)
+            .expect("decodes");
     assert_eq!(alloc.client_status, api::ClientStatus::Other);
 }
 
@@ -170,6 +178,9 @@ fn node_reasons_serialise_only_when_present() {
     assert!(!serde_json::to_string(&m).unwrap().contains("NodeReasons"));
     m.filter_node("n1", "distinct_hosts", "already runs an allocation of this job");
     let json = serde_json::to_value(&m).unwrap();
-    assert_eq!(json["NodeReasons"]["n1"], "already runs an allocation of this job");
+    assert_eq!(
+        json["NodeReasons"]["n1"],
+        "already runs an allocation of this job"
+    );
     assert_eq!(json["ConstraintFiltered"]["distinct_hosts"], 1);
 }

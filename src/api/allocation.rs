@@ -49,7 +49,10 @@ pub enum ClientStatus {
 impl ClientStatus {
     /// Complete, failed or lost: the allocation will never run again.
     pub fn is_terminal(self) -> bool {
-        matches!(self, ClientStatus::Complete | ClientStatus::Failed | ClientStatus::Lost)
+        matches!(
+            self,
+            ClientStatus::Complete | ClientStatus::Failed | ClientStatus::Lost
+        )
     }
 }
 
@@ -161,7 +164,11 @@ impl Allocation {
             node_id: self.node_id.clone(),
             node_name: self.node_name.clone(),
             job_id: self.job_id.clone(),
-            job_type: self.job.as_ref().map(|j| j.job_type().to_string()).unwrap_or_default(),
+            job_type: self
+                .job
+                .as_ref()
+                .map(|j| j.job_type().to_string())
+                .unwrap_or_default(),
             job_version: self.job_version,
             task_group: self.task_group.clone(),
             allocated_resources: self.allocated_resources.clone(),
@@ -216,7 +223,12 @@ impl AllocatedResources {
             .iter()
             .flatten()
             .chain(self.tasks.values().flat_map(|t| t.networks.iter().flatten()))
-            .flat_map(|n| n.reserved_ports.iter().flatten().chain(n.dynamic_ports.iter().flatten()))
+            .flat_map(|n| {
+                n.reserved_ports
+                    .iter()
+                    .flatten()
+                    .chain(n.dynamic_ports.iter().flatten())
+            })
             .map(|p| p.value);
         shared.chain(nets)
     }

@@ -105,7 +105,11 @@ pub struct Node {
 impl Node {
     /// The node pool, `default` when unset.
     pub fn pool(&self) -> &str {
-        if self.node_pool.is_empty() { "default" } else { &self.node_pool }
+        if self.node_pool.is_empty() {
+            "default"
+        } else {
+            &self.node_pool
+        }
     }
 
     /// Ready and eligible for new placements.
@@ -124,7 +128,11 @@ impl Node {
     /// The `GET /v1/nodes` view of this node.
     pub fn stub(&self) -> NodeListStub {
         NodeListStub {
-            address: self.attributes.get("unique.network.ip-address").cloned().unwrap_or_default(),
+            address: self
+                .attributes
+                .get("unique.network.ip-address")
+                .cloned()
+                .unwrap_or_default(),
             id: self.id.clone(),
             attributes: self.attributes.clone(),
             datacenter: self.datacenter.clone(),

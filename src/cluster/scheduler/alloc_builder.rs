@@ -6,9 +6,9 @@ use super::group_spec::GroupSpec;
 use super::reconcile::{PlaceReason, PlaceRequest};
 use super::rng::SchedRng;
 use crate::api::{
-    AllocMetric, AllocatedCpu, AllocatedMemory, AllocatedPortMapping, AllocatedResources, AllocatedSharedResources,
-    AllocatedTaskResources, Allocation, ClientStatus, Deployment, DeploymentState, DeploymentStatus, DesiredStatus,
-    Evaluation, Node, RescheduleEvent, RescheduleTracker,
+    AllocMetric, AllocatedCpu, AllocatedMemory, AllocatedPortMapping, AllocatedResources,
+    AllocatedSharedResources, AllocatedTaskResources, Allocation, ClientStatus, Deployment, DeploymentState,
+    DeploymentStatus, DesiredStatus, Evaluation, Node, RescheduleEvent, RescheduleTracker,
 };
 use crate::spec::{Job, NetworkResource, Port};
 
@@ -38,7 +38,11 @@ pub fn build_alloc(a: NewAlloc<'_>, rng: &mut SchedRng) -> Allocation {
     let previous = a.request.previous;
     let reschedule_tracker = match (a.request.reason, previous) {
         (PlaceReason::Reschedule, Some(prev)) => {
-            let mut events = prev.reschedule_tracker.as_ref().and_then(|t| t.events.clone()).unwrap_or_default();
+            let mut events = prev
+                .reschedule_tracker
+                .as_ref()
+                .and_then(|t| t.events.clone())
+                .unwrap_or_default();
             events.push(RescheduleEvent {
                 reschedule_time: now,
                 prev_alloc_id: prev.id.clone(),
@@ -79,8 +83,14 @@ fn resources(spec: &GroupSpec, ports: Vec<AllocatedPortMapping>) -> AllocatedRes
         .iter()
         .map(|(name, cpu, mem, mem_max)| {
             let r = AllocatedTaskResources {
-                cpu: AllocatedCpu { cpu_shares: *cpu, reserved_cores: None },
-                memory: AllocatedMemory { memory_mb: *mem, memory_max_mb: *mem_max },
+                cpu: AllocatedCpu {
+                    cpu_shares: *cpu,
+                    reserved_cores: None,
+                },
+                memory: AllocatedMemory {
+                    memory_mb: *mem,
+                    memory_max_mb: *mem_max,
+                },
                 networks: None,
             };
             (name.clone(), r)
@@ -88,12 +98,33 @@ fn resources(spec: &GroupSpec, ports: Vec<AllocatedPortMapping>) -> AllocatedRes
         .collect();
     let networks = (!ports.is_empty()).then(|| {
         let is_static = |label: &str| d.reserved_ports.iter().any(|(l, _, _)| l == label);
-        let to_port = |p: &AllocatedPortMapping| Port { label: p.label.clone(), value: p.value, to: p.to, ..Port::default() };
+        let to_port = |p: &AllocatedPortMapping| Port {
+            label: p.label.clone(),
+            value: p.value,
+            to: p.to,
+            ..Port::default()
+        };
         vec![NetworkResource {
-            mode: if d.network_mode.is_empty() { "host".into() } else { d.network_mode.clone() },
+            mode: if d.network_mode.is_empty() {
+                "host".into()
+            } else {
+                d.network_mode.clone()
+            },
             ip: ports[0].host_ip.clone(),
-            reserved_ports: Some(ports.iter().filter(|p| is_static(&p.label)).map(to_port).collect()),
-            dynamic_ports: Some(ports.iter().filter(|p| !is_static(&p.label)).map(to_port).collect()),
+            reserved_ports: Some(
+                ports
+                    .iter()
+                    .filter(|p| is_static(&p.label))
+                    .map(to_port)
+                    .collect(),
+            ),
+            dynamic_ports: Some(
+                ports
+                    .iter()
+                    .filter(|p| !is_static(&p.label))
+                    .map(to_port)
+                    .collect(),
+            ),
             ..NetworkResource::default()
         }]
     });
@@ -117,7 +148,10 @@ pub fn build_deployment(job: &Job, placed: &BTreeMap<String, i64>, rng: &mut Sch
             DeploymentState {
                 auto_revert: update.and_then(|u| u.auto_revert).unwrap_or(false),
                 auto_promote: update.and_then(|u| u.auto_promote).unwrap_or(false),
-                progress_deadline: update.and_then(|u| u.progress_deadline).map(|d| d.nanos()).unwrap_or(0),
+                progress_deadline: update
+                    .and_then(|u| u.progress_deadline)
+                    .map(|d| d.nanos())
+                    .unwrap_or(0),
                 desired_canaries: update.and_then(|u| u.canary).unwrap_or(0),
                 desired_total: g.count.unwrap_or(1),
                 placed_allocs: placed.get(g.name()).copied().unwrap_or(0),

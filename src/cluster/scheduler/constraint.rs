@@ -87,7 +87,9 @@ impl CompiledConstraint {
         };
         let key = match op {
             Operator::DistinctHosts => "distinct_hosts".to_string(),
-            Operator::DistinctProperty => format!("distinct_property {l_target} {r_target}").trim_end().to_string(),
+            Operator::DistinctProperty => format!("distinct_property {l_target} {r_target}")
+                .trim_end()
+                .to_string(),
             _ => format!("{l_target} {operand} {r_target}").trim_end().to_string(),
         };
         CompiledConstraint {
@@ -120,9 +122,9 @@ impl CompiledConstraint {
             },
             Operator::Regexp(re) => match (l, re) {
                 (Some(l), Some(re)) => re.is_match(l),
-                (Some(l), None) if !matches!(self.right, Target::Literal(_)) => {
-                    r.and_then(|r| Regex::new(r).ok()).is_some_and(|re| re.is_match(l))
-                }
+                (Some(l), None) if !matches!(self.right, Target::Literal(_)) => r
+                    .and_then(|r| Regex::new(r).ok())
+                    .is_some_and(|re| re.is_match(l)),
                 _ => false,
             },
             Operator::Version(range) => match (l, range) {

@@ -69,17 +69,28 @@ pub fn dispatch_child(
     }
     let required = config.meta_required.as_deref().unwrap_or(&[]);
     let optional = config.meta_optional.as_deref().unwrap_or(&[]);
-    let missing: Vec<String> = required.iter().filter(|k| !meta.contains_key(*k)).cloned().collect();
+    let missing: Vec<String> = required
+        .iter()
+        .filter(|k| !meta.contains_key(*k))
+        .cloned()
+        .collect();
     if !missing.is_empty() {
         return Err(DispatchError::MissingMeta(missing));
     }
-    let unexpected: Vec<String> =
-        meta.keys().filter(|k| !required.contains(k) && !optional.contains(k)).cloned().collect();
+    let unexpected: Vec<String> = meta
+        .keys()
+        .filter(|k| !required.contains(k) && !optional.contains(k))
+        .cloned()
+        .collect();
     if !unexpected.is_empty() {
         return Err(DispatchError::UnexpectedMeta(unexpected));
     }
     let mut child = parent.clone();
-    child.id = Some(format!("{id}/dispatch-{}-{:08x}", now.timestamp(), rng.next_u64() as u32));
+    child.id = Some(format!(
+        "{id}/dispatch-{}-{:08x}",
+        now.timestamp(),
+        rng.next_u64() as u32
+    ));
     child.name = child.id.clone();
     child.parent_id = Some(id);
     child.dispatched = true;
@@ -120,13 +131,23 @@ mod tests {
     }
 
     fn meta(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
-        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
     }
 
     #[test]
     fn builds_the_child() {
         let now = Utc.with_ymd_and_hms(2026, 3, 1, 12, 0, 0).unwrap();
-        let child = dispatch_child(&parent("optional"), &meta(&[("input", "a.mov")]), b"hi", now, &mut SchedRng::seeded(1)).unwrap();
+        let child = dispatch_child(
+            &parent("optional"),
+            &meta(&[("input", "a.mov")]),
+            b"hi",
+            now,
+            &mut SchedRng::seeded(1),
+        )
+        .unwrap();
         let id = child.id.clone().unwrap();
         let prefix = format!("encode/dispatch-{}-", now.timestamp());
         assert!(id.starts_with(&prefix), "{id}");
@@ -136,7 +157,10 @@ mod tests {
         assert_eq!(child.parent_id.as_deref(), Some("encode"));
         assert!(child.dispatched && !child.is_parameterized());
         assert_eq!(child.payload.as_deref(), Some("aGk="));
-        assert_eq!(child.meta.unwrap(), meta(&[("input", "a.mov"), ("team", "media")]));
+        assert_eq!(
+            child.meta.unwrap(),
+            meta(&[("input", "a.mov"), ("team", "media")])
+        );
     }
 
     #[test]
@@ -145,16 +169,58 @@ mod tests {
         let rng = &mut SchedRng::seeded(1);
         let ok_meta = meta(&[("input", "a")]);
         let cases: Vec<(Job, BTreeMap<String, String>, Vec<u8>, DispatchError)> = vec![
-            (parent("required"), ok_meta.clone(), vec![], DispatchError::PayloadRequired),
-            (parent("forbidden"), ok_meta.clone(), b"x".to_vec(), DispatchError::PayloadForbidden),
-            (parent("optional"), meta(&[]), vec![], DispatchError::MissingMeta(vec!["input".into()])),
-            (parent("optional"), meta(&[("input", "a"), ("color", "red")]), vec![], DispatchError::UnexpectedMeta(vec!["color".into()])),
-            (parent("optional"), ok_meta.clone(), vec![0; MAX_PAYLOAD_BYTES + 1], DispatchError::PayloadTooLarge(MAX_PAYLOAD_BYTES + 1)),
-            (Job { id: Some("plain".into()), ..Job::default() }, ok_meta.clone(), vec![], DispatchError::NotParameterized("plain".into())),
+            (
+                parent("required"),
+                ok_meta.clone(),
+                vec![],
+                DispatchError::PayloadRequired,
+            ),
+            (
+                parent("forbidden"),
+                ok_meta.clone(),
+                b"x".to_vec(),
+                DispatchError::PayloadForbidden,
+            ),
+            (
+                parent("optional"),
+                meta(&[]),
+                vec![],
+                DispatchError::MissingMeta(vec!["input".into()]),
+            ),
+            (
+                parent("optional"),
+                meta(&[("input", "a"), ("color", "red")]),
+                vec![],
+                DispatchError::UnexpectedMeta(vec!["color".into()]),
+            ),
+            (
+                parent("optional"),
+                ok_meta.clone(),
+                vec![0; MAX_PAYLOAD_BYTES + 1],
+                DispatchError::PayloadTooLarge(MAX_PAYLOAD_BYTES + 1),
+            ),
+            (
+                Job {
+                    id: Some("plain".into()),
+                    ..Job::default()
+                },
+                ok_meta.clone(),
+                vec![],
+                DispatchError::NotParameterized("plain".into()),
+            ),
         ];
         for (job, m, payload, want) in cases {
             assert_eq!(dispatch_child(&job, &m, &payload, now, rng), Err(want));
         }
-        assert!(dispatch_child(&parent("optional"), &meta(&[("input", "a"), ("profile", "hq")]), b"", now, rng).is_ok());
+        assert!(
+            dispatch_child(
+                &parent("optional"),
+                &meta(&[("input", "a"), ("profile", "hq")]),
+                b"",
+                now,
+                rng
+            )
+            .is_ok()
+        );
     }
 }

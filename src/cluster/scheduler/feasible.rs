@@ -24,7 +24,10 @@ pub struct Rejection {
 
 impl Rejection {
     fn new(key: impl Into<String>, reason: impl Into<String>) -> Self {
-        Rejection { key: key.into(), reason: reason.into() }
+        Rejection {
+            key: key.into(),
+            reason: reason.into(),
+        }
     }
 }
 
@@ -56,7 +59,10 @@ impl FeasibilityChecker for NodeStatusChecker {
             return Err(Rejection::new("node eligibility", "node is draining"));
         }
         if node.scheduling_eligibility != SchedulingEligibility::Eligible {
-            return Err(Rejection::new("node eligibility", "node is ineligible for scheduling"));
+            return Err(Rejection::new(
+                "node eligibility",
+                "node is ineligible for scheduling",
+            ));
         }
         Ok(())
     }
@@ -75,7 +81,10 @@ impl FeasibilityChecker for DatacenterChecker {
         }
         Err(Rejection::new(
             "datacenter",
-            format!("datacenter {:?} is not one of {:?}", node.datacenter, self.datacenters),
+            format!(
+                "datacenter {:?} is not one of {:?}",
+                node.datacenter, self.datacenters
+            ),
         ))
     }
 }
@@ -91,7 +100,10 @@ impl FeasibilityChecker for NodePoolChecker {
         if self.pool == "all" || node.pool() == self.pool {
             return Ok(());
         }
-        Err(Rejection::new("node pool", format!("node pool {:?} is not {:?}", node.pool(), self.pool)))
+        Err(Rejection::new(
+            "node pool",
+            format!("node pool {:?} is not {:?}", node.pool(), self.pool),
+        ))
     }
 }
 
@@ -106,10 +118,16 @@ impl FeasibilityChecker for DriverChecker {
         for d in &self.drivers {
             let ok = match node.drivers.get(d) {
                 Some(info) => info.detected && info.healthy,
-                None => node.attributes.get(&format!("driver.{d}")).is_some_and(|v| v == "1" || v == "true"),
+                None => node
+                    .attributes
+                    .get(&format!("driver.{d}"))
+                    .is_some_and(|v| v == "1" || v == "true"),
             };
             if !ok {
-                return Err(Rejection::new("missing drivers", format!("driver {d:?} is not detected and healthy")));
+                return Err(Rejection::new(
+                    "missing drivers",
+                    format!("driver {d:?} is not detected and healthy"),
+                ));
             }
         }
         Ok(())
@@ -133,7 +151,10 @@ impl FeasibilityChecker for ConstraintChecker {
         };
         Err(Rejection::new(
             self.constraint.key.clone(),
-            format!("constraint `{}` not satisfied (left side is {value})", self.constraint.key),
+            format!(
+                "constraint `{}` not satisfied (left side is {value})",
+                self.constraint.key
+            ),
         ))
     }
 }
@@ -147,7 +168,10 @@ pub struct HostVolumeChecker {
 impl FeasibilityChecker for HostVolumeChecker {
     fn check(&self, node: &Node, _: Option<&PlanView<'_>>) -> Result<(), Rejection> {
         for (source, read_only) in &self.volumes {
-            let ok = node.host_volumes.get(source).is_some_and(|v| *read_only || !v.read_only);
+            let ok = node
+                .host_volumes
+                .get(source)
+                .is_some_and(|v| *read_only || !v.read_only);
             if !ok {
                 return Err(Rejection::new(
                     "missing compatible host volumes",
@@ -178,7 +202,10 @@ impl FeasibilityChecker for DistinctHostsChecker {
             return Ok(());
         }
         let what = if self.scope == Scope::Job { "job" } else { "group" };
-        Err(Rejection::new("distinct_hosts", format!("node already runs an allocation of this {what}")))
+        Err(Rejection::new(
+            "distinct_hosts",
+            format!("node already runs an allocation of this {what}"),
+        ))
     }
 }
 
@@ -208,7 +235,10 @@ impl FeasibilityChecker for DistinctPropertyChecker {
         }
         Err(Rejection::new(
             c.key.clone(),
-            format!("property value {value:?} already has {used} allocation(s), limit {}", self.property.limit),
+            format!(
+                "property value {value:?} already has {used} allocation(s), limit {}",
+                self.property.limit
+            ),
         ))
     }
 }
@@ -217,19 +247,29 @@ impl FeasibilityChecker for DistinctPropertyChecker {
 pub fn node_set_chain(datacenters: &[String], pool: &str) -> Vec<Box<dyn FeasibilityChecker>> {
     vec![
         Box::new(NodeStatusChecker),
-        Box::new(DatacenterChecker { datacenters: datacenters.to_vec() }),
-        Box::new(NodePoolChecker { pool: pool.to_string() }),
+        Box::new(DatacenterChecker {
+            datacenters: datacenters.to_vec(),
+        }),
+        Box::new(NodePoolChecker {
+            pool: pool.to_string(),
+        }),
     ]
 }
 
 /// Checkers whose verdict depends only on the node and the group.
 pub fn static_chain(spec: &GroupSpec) -> Vec<Box<dyn FeasibilityChecker>> {
-    let mut chain: Vec<Box<dyn FeasibilityChecker>> = vec![Box::new(DriverChecker { drivers: spec.drivers.clone() })];
+    let mut chain: Vec<Box<dyn FeasibilityChecker>> = vec![Box::new(DriverChecker {
+        drivers: spec.drivers.clone(),
+    })];
     for c in &spec.constraints {
-        chain.push(Box::new(ConstraintChecker { constraint: c.clone() }));
+        chain.push(Box::new(ConstraintChecker {
+            constraint: c.clone(),
+        }));
     }
     if !spec.host_volumes.is_empty() {
-        chain.push(Box::new(HostVolumeChecker { volumes: spec.host_volumes.clone() }));
+        chain.push(Box::new(HostVolumeChecker {
+            volumes: spec.host_volumes.clone(),
+        }));
     }
     chain
 }
@@ -238,16 +278,26 @@ pub fn static_chain(spec: &GroupSpec) -> Vec<Box<dyn FeasibilityChecker>> {
 pub fn plan_chain(spec: &GroupSpec) -> Vec<Box<dyn FeasibilityChecker>> {
     let mut chain: Vec<Box<dyn FeasibilityChecker>> = Vec::new();
     if let Some(scope) = spec.distinct_hosts {
-        chain.push(Box::new(DistinctHostsChecker { group: spec.name.clone(), scope }));
+        chain.push(Box::new(DistinctHostsChecker {
+            group: spec.name.clone(),
+            scope,
+        }));
     }
     for p in &spec.distinct_properties {
-        chain.push(Box::new(DistinctPropertyChecker { group: spec.name.clone(), property: p.clone() }));
+        chain.push(Box::new(DistinctPropertyChecker {
+            group: spec.name.clone(),
+            property: p.clone(),
+        }));
     }
     chain
 }
 
 /// Runs a chain; the first rejection wins.
-pub fn run_chain(chain: &[Box<dyn FeasibilityChecker>], node: &Node, plan: Option<&PlanView<'_>>) -> Result<(), Rejection> {
+pub fn run_chain(
+    chain: &[Box<dyn FeasibilityChecker>],
+    node: &Node,
+    plan: Option<&PlanView<'_>>,
+) -> Result<(), Rejection> {
     chain.iter().try_for_each(|c| c.check(node, plan))
 }
 

@@ -41,14 +41,23 @@ pub fn check_resources(node: &Node, usage: &NodeUsage, demand: &Demand) -> Resul
     let cap = Capacity::of(node);
     let dims = [
         ("cpu", "MHz", cap.cpu, usage.cpu, demand.cpu),
-        ("memory", "MB memory", cap.memory_mb, usage.memory_mb, demand.memory_mb),
+        (
+            "memory",
+            "MB memory",
+            cap.memory_mb,
+            usage.memory_mb,
+            demand.memory_mb,
+        ),
         ("disk", "MB disk", cap.disk_mb, usage.disk_mb, demand.disk_mb),
     ];
     for (key, unit, cap, used, want) in dims {
         if used + want > cap {
             return Err(Rejection {
                 key: key.to_string(),
-                reason: format!("{key} exhausted: needs {want} {unit}, {} of {cap} free", (cap - used).max(0)),
+                reason: format!(
+                    "{key} exhausted: needs {want} {unit}, {} of {cap} free",
+                    (cap - used).max(0)
+                ),
             });
         }
     }
@@ -57,17 +66,21 @@ pub fn check_resources(node: &Node, usage: &NodeUsage, demand: &Demand) -> Resul
 
 /// Host ports the node keeps for itself (`"22,80,8000-8100"`).
 pub fn reserved_host_ports(node: &Node) -> impl Iterator<Item = i64> + '_ {
-    node.reserved_resources.networks.reserved_host_ports.split(',').flat_map(|part| {
-        let part = part.trim();
-        let (lo, hi) = match part.split_once('-') {
-            Some((a, b)) => (a.trim().parse().ok(), b.trim().parse().ok()),
-            None => (part.parse().ok(), part.parse().ok()),
-        };
-        match (lo, hi) {
-            (Some(lo), Some(hi)) if lo <= hi => lo..=hi,
-            _ => 1..=0,
-        }
-    })
+    node.reserved_resources
+        .networks
+        .reserved_host_ports
+        .split(',')
+        .flat_map(|part| {
+            let part = part.trim();
+            let (lo, hi) = match part.split_once('-') {
+                Some((a, b)) => (a.trim().parse().ok(), b.trim().parse().ok()),
+                None => (part.parse().ok(), part.parse().ok()),
+            };
+            match (lo, hi) {
+                (Some(lo), Some(hi)) if lo <= hi => lo..=hi,
+                _ => 1..=0,
+            }
+        })
 }
 
 /// Picks the group's ports on the node: static ports must be free, dynamic ones are drawn
@@ -85,7 +98,11 @@ pub fn assign_ports(
     let taken = |p: i64, chosen: &[AllocatedPortMapping]| {
         usage.ports.contains(&p) || host_reserved.contains(&p) || chosen.iter().any(|c| c.value == p)
     };
-    let host_ip = node.attributes.get("unique.network.ip-address").cloned().unwrap_or_default();
+    let host_ip = node
+        .attributes
+        .get("unique.network.ip-address")
+        .cloned()
+        .unwrap_or_default();
     let mut chosen = Vec::new();
     for (label, value, to) in &demand.reserved_ports {
         if taken(*value, &chosen) {
@@ -95,7 +112,12 @@ pub fn assign_ports(
             });
         }
         let to = if *to == 0 { *value } else { *to };
-        chosen.push(AllocatedPortMapping { label: label.clone(), value: *value, to, host_ip: host_ip.clone() });
+        chosen.push(AllocatedPortMapping {
+            label: label.clone(),
+            value: *value,
+            to,
+            host_ip: host_ip.clone(),
+        });
     }
     let mut min = node.node_resources.min_dynamic_port;
     let mut max = node.node_resources.max_dynamic_port;
@@ -114,7 +136,12 @@ pub fn assign_ports(
             });
         };
         let to = if *to == 0 { port } else { *to };
-        chosen.push(AllocatedPortMapping { label: label.clone(), value: port, to, host_ip: host_ip.clone() });
+        chosen.push(AllocatedPortMapping {
+            label: label.clone(),
+            value: port,
+            to,
+            host_ip: host_ip.clone(),
+        });
     }
     Ok(chosen)
 }

@@ -32,13 +32,24 @@ pub fn schedule_generic<S: SchedulerState + ?Sized>(
     let now = eval.create_time;
     let mut recs = Vec::new();
     for group in job.groups() {
-        let mine: Vec<_> = allocs.iter().copied().filter(|a| a.task_group == group.name()).collect();
+        let mine: Vec<_> = allocs
+            .iter()
+            .copied()
+            .filter(|a| a.task_group == group.name())
+            .collect();
         recs.push(reconcile_group(state, job, group, &mine, now));
     }
-    let removed: Vec<_> =
-        allocs.iter().copied().filter(|a| !job.groups().iter().any(|g| g.name() == a.task_group)).collect();
+    let removed: Vec<_> = allocs
+        .iter()
+        .copied()
+        .filter(|a| !job.groups().iter().any(|g| g.name() == a.task_group))
+        .collect();
     for s in stop_all(&removed, reason::NOT_NEEDED) {
-        let group = removed.iter().find(|a| a.id == s.alloc_id).map(|a| a.task_group.clone()).unwrap_or_default();
+        let group = removed
+            .iter()
+            .find(|a| a.id == s.alloc_id)
+            .map(|a| a.task_group.clone())
+            .unwrap_or_default();
         plan.annotations.desired_tg_updates.entry(group).or_default().stop += 1;
         plan.stop.push(s);
     }
@@ -60,11 +71,12 @@ pub fn schedule_generic<S: SchedulerState + ?Sized>(
         .filter_map(|a| state.node(&a.node_id).map(|n| (n, a.task_group.clone())))
         .collect();
     let candidates = CandidateSet::build(state.nodes(), job, rng);
-    let deployment = wants_deployment(state, job, &recs).then(|| build_deployment(job, &BTreeMap::new(), rng));
+    let deployment =
+        wants_deployment(state, job, &recs).then(|| build_deployment(job, &BTreeMap::new(), rng));
     let deployment_id = deployment.as_ref().map(|d| d.id.clone()).unwrap_or_default();
     let mut ctx = PlanContext {
         state,
-        usage: ProposedUsage::new(job.namespace(), job.id(), stopping),
+        usage: ProposedUsage::new(&allocs, &stopping),
         job_allocs,
         rng,
         algorithm: state.config().algorithm,
@@ -73,7 +85,12 @@ pub fn schedule_generic<S: SchedulerState + ?Sized>(
     for (group, rec) in job.groups().iter().zip(&recs) {
         let spec = GroupSpec::compile(job, group);
         let mut stack = GroupStack::new(spec, candidates.order.len(), batch);
-        let existing: Vec<_> = ctx.job_allocs.iter().filter(|(_, g)| g == group.name()).map(|(n, _)| *n).collect();
+        let existing: Vec<_> = ctx
+            .job_allocs
+            .iter()
+            .filter(|(_, g)| g == group.name())
+            .map(|(n, _)| *n)
+            .collect();
         existing.into_iter().for_each(|n| stack.count_for_spread(n));
         let mut updates = rec.updates.clone();
         let mut failed: Option<AllocMetric> = None;
@@ -87,7 +104,9 @@ pub fn schedule_generic<S: SchedulerState + ?Sized>(
                 m.coalesced_failures += 1;
                 continue;
             }
-            let penalty = (req.reason == PlaceReason::Reschedule).then(|| req.previous.map(|p| p.node_id.as_str())).flatten();
+            let penalty = (req.reason == PlaceReason::Reschedule)
+                .then(|| req.previous.map(|p| p.node_id.as_str()))
+                .flatten();
             match stack.select(&mut ctx, &candidates, penalty) {
                 Ok(sel) => {
                     stack.commit(&mut ctx, sel.node, &sel.ports);
@@ -112,12 +131,15 @@ pub fn schedule_generic<S: SchedulerState + ?Sized>(
             }
         }
         if let Some(m) = failed {
-            plan.queued_allocations.insert(group.name().to_string(), m.coalesced_failures + 1);
+            plan.queued_allocations
+                .insert(group.name().to_string(), m.coalesced_failures + 1);
             plan.failed_tg_allocs.insert(group.name().to_string(), m);
         } else {
             plan.queued_allocations.insert(group.name().to_string(), 0);
         }
-        plan.annotations.desired_tg_updates.insert(group.name().to_string(), updates);
+        plan.annotations
+            .desired_tg_updates
+            .insert(group.name().to_string(), updates);
     }
     plan.deployment = deployment.map(|mut d| {
         for (g, state) in d.task_groups.iter_mut() {
@@ -129,15 +151,28 @@ pub fn schedule_generic<S: SchedulerState + ?Sized>(
 
 /// A service job gets a deployment when this plan changes its allocations and no deployment
 /// of its current version is under way or done.
-fn wants_deployment<S: SchedulerState + ?Sized>(state: &S, job: &Job, recs: &[super::reconcile::GroupReconcile<'_>]) -> bool {
+fn wants_deployment<S: SchedulerState + ?Sized>(
+    state: &S,
+    job: &Job,
+    recs: &[super::reconcile::GroupReconcile<'_>],
+) -> bool {
     let changes = |r: &super::reconcile::GroupReconcile<'_>| {
-        !r.in_place.is_empty() || r.place.iter().any(|p| matches!(p.reason, PlaceReason::New | PlaceReason::Destructive))
+        !r.in_place.is_empty()
+            || r.place
+                .iter()
+                .any(|p| matches!(p.reason, PlaceReason::New | PlaceReason::Destructive))
     };
     if job.job_type() != "service" || !recs.iter().any(changes) {
         return false;
     }
     let version = job.version.unwrap_or(0);
-    !state.latest_deployment(job.namespace(), job.id()).is_some_and(|d| {
-        d.job_version == version && matches!(d.status, DeploymentStatus::Running | DeploymentStatus::Successful | DeploymentStatus::Paused)
-    })
+    !state
+        .latest_deployment(job.namespace(), job.id())
+        .is_some_and(|d| {
+            d.job_version == version
+                && matches!(
+                    d.status,
+                    DeploymentStatus::Running | DeploymentStatus::Successful | DeploymentStatus::Paused
+                )
+        })
 }

@@ -110,12 +110,14 @@ impl GroupSpec {
             demand: demand(group),
         };
         let task_constraints = group.tasks().iter().flat_map(|t| t.constraints.iter().flatten());
-        let scoped = job
-            .constraints
-            .iter()
-            .flatten()
-            .map(|c| (c, Scope::Job))
-            .chain(group.constraints.iter().flatten().chain(task_constraints).map(|c| (c, Scope::Group)));
+        let scoped = job.constraints.iter().flatten().map(|c| (c, Scope::Job)).chain(
+            group
+                .constraints
+                .iter()
+                .flatten()
+                .chain(task_constraints)
+                .map(|c| (c, Scope::Group)),
+        );
         for (c, scope) in scoped {
             let compiled = CompiledConstraint::new(c);
             if spec.constraints.iter().any(|k| k.key == compiled.key) {
@@ -132,13 +134,23 @@ impl GroupSpec {
                 }
                 super::constraint::Operator::DistinctProperty => {
                     let limit = c.r_target.trim().parse().unwrap_or(1).max(1);
-                    spec.distinct_properties.push(DistinctProperty { constraint: compiled, limit, scope });
+                    spec.distinct_properties.push(DistinctProperty {
+                        constraint: compiled,
+                        limit,
+                        scope,
+                    });
                 }
                 _ => spec.constraints.push(compiled),
             }
         }
         let task_affinities = group.tasks().iter().flat_map(|t| t.affinities.iter().flatten());
-        for a in job.affinities.iter().flatten().chain(group.affinities.iter().flatten()).chain(task_affinities) {
+        for a in job
+            .affinities
+            .iter()
+            .flatten()
+            .chain(group.affinities.iter().flatten())
+            .chain(task_affinities)
+        {
             let weight = f64::from(a.weight.unwrap_or(50));
             if weight != 0.0 {
                 let rule = CompiledConstraint::compile(&a.l_target, &a.operand, &a.r_target);
@@ -178,7 +190,11 @@ impl GroupSpec {
 
 fn demand(group: &TaskGroup) -> Demand {
     let mut d = Demand {
-        disk_mb: group.ephemeral_disk.as_ref().and_then(|e| e.size_mb).unwrap_or(DEFAULT_DISK_MB),
+        disk_mb: group
+            .ephemeral_disk
+            .as_ref()
+            .and_then(|e| e.size_mb)
+            .unwrap_or(DEFAULT_DISK_MB),
         ..Demand::default()
     };
     for t in group.tasks() {

@@ -47,7 +47,7 @@ pub use feasible::{FeasibilityChecker, PlanView, Rejection};
 pub use periodic::{child_id as periodic_child_id, next_launch};
 pub use plan::{AllocStop, PlanResult, reason};
 pub use rng::SchedRng;
-pub use state::{Algorithm, SchedulerConfig, SchedulerState};
+pub use state::{Algorithm, NodeAllocated, SchedulerConfig, SchedulerState};
 pub use target::Target;
 pub use verify::{Conflict, verify_plan};
 
@@ -56,7 +56,11 @@ use crate::api::Evaluation;
 /// Plans one evaluation: what to place where, what to stop, what to update in place, what
 /// could not be placed and why.
 pub fn schedule<S: SchedulerState + ?Sized>(state: &S, eval: &Evaluation, rng: &mut SchedRng) -> PlanResult {
-    let namespace = if eval.namespace.is_empty() { "default" } else { eval.namespace.as_str() };
+    let namespace = if eval.namespace.is_empty() {
+        "default"
+    } else {
+        eval.namespace.as_str()
+    };
     let mut plan = PlanResult {
         eval_id: eval.id.clone(),
         namespace: namespace.to_string(),
@@ -78,7 +82,11 @@ pub fn schedule<S: SchedulerState + ?Sized>(state: &S, eval: &Evaluation, rng: &
         _ => {
             let allocs = state.allocs_by_job(namespace, &eval.job_id);
             for s in reconcile::stop_all(&allocs, reason::JOB_STOPPED) {
-                let group = allocs.iter().find(|a| a.id == s.alloc_id).map(|a| a.task_group.clone()).unwrap_or_default();
+                let group = allocs
+                    .iter()
+                    .find(|a| a.id == s.alloc_id)
+                    .map(|a| a.task_group.clone())
+                    .unwrap_or_default();
                 plan.annotations.desired_tg_updates.entry(group).or_default().stop += 1;
                 plan.stop.push(s);
             }

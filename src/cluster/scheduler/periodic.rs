@@ -66,7 +66,10 @@ mod tests {
         assert_eq!(ny, Utc.with_ymd_and_hms(2026, 1, 16, 8, 0, 0).unwrap());
         let every15 = next_launch(&periodic("*/15 * * * *", None), after).unwrap();
         assert_eq!(every15, Utc.with_ymd_and_hms(2026, 1, 15, 10, 45, 0).unwrap());
-        assert_eq!(child_id(&periodic("@daily", None), every15), format!("report/periodic-{}", every15.timestamp()));
+        assert_eq!(
+            child_id(&periodic("@daily", None), every15),
+            format!("report/periodic-{}", every15.timestamp())
+        );
     }
 
     #[test]
@@ -75,7 +78,10 @@ mod tests {
         let mut off = periodic("0 3 * * *", None);
         off.periodic.as_mut().unwrap().enabled = Some(false);
         assert_eq!(next_launch(&off, after), None);
-        assert_eq!(next_launch(&periodic("0 3 * * *", Some("Mars/Olympus")), after), None);
+        assert_eq!(
+            next_launch(&periodic("0 3 * * *", Some("Mars/Olympus")), after),
+            None
+        );
         assert_eq!(next_launch(&Job::default(), after), None);
     }
 }

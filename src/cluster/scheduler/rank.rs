@@ -28,7 +28,13 @@ pub struct Ranked {
 /// Nomad's fit score after placing `demand`: bin-pack prefers full nodes, spread empty ones.
 pub fn fit_score(node: &Node, usage: &NodeUsage, demand: &Demand, algorithm: Algorithm) -> f64 {
     let cap = Capacity::of(node);
-    let free = |used: i64, cap: i64| if cap <= 0 { 0.0 } else { 1.0 - (used as f64 / cap as f64) };
+    let free = |used: i64, cap: i64| {
+        if cap <= 0 {
+            0.0
+        } else {
+            1.0 - (used as f64 / cap as f64)
+        }
+    };
     let free_cpu = free(usage.cpu + demand.cpu, cap.cpu);
     let free_mem = free(usage.memory_mb + demand.memory_mb, cap.memory_mb);
     let total = 10f64.powf(free_cpu) + 10f64.powf(free_mem);
@@ -51,7 +57,12 @@ pub fn node_affinity(node: &Node, spec: &GroupSpec) -> Option<f64> {
         return None;
     }
     let total: f64 = spec.affinities.iter().map(|a| a.weight.abs()).sum();
-    let matched: f64 = spec.affinities.iter().filter(|a| a.rule.matches(node)).map(|a| a.weight).sum();
+    let matched: f64 = spec
+        .affinities
+        .iter()
+        .filter(|a| a.rule.matches(node))
+        .map(|a| a.weight)
+        .sum();
     Some(matched / total)
 }
 
@@ -74,12 +85,21 @@ pub fn spread(node: &Node, spreads: &[SpreadSpec], counts: &SpreadCounts, count:
         let score = if s.targets.is_empty() {
             even_spread(used, counts)
         } else {
-            let pct = s.targets.iter().find(|(v, _)| v == value).map(|(_, p)| *p).unwrap_or_else(|| {
-                let named: f64 = s.targets.iter().map(|(_, p)| p).sum();
-                (100.0 - named).max(0.0)
-            });
+            let pct = s
+                .targets
+                .iter()
+                .find(|(v, _)| v == value)
+                .map(|(_, p)| *p)
+                .unwrap_or_else(|| {
+                    let named: f64 = s.targets.iter().map(|(_, p)| p).sum();
+                    (100.0 - named).max(0.0)
+                });
             let desired = pct / 100.0 * f64::from(count);
-            if desired <= 0.0 { -1.0 } else { ((desired - used) / desired).clamp(-1.0, 1.0) }
+            if desired <= 0.0 {
+                -1.0
+            } else {
+                ((desired - used) / desired).clamp(-1.0, 1.0)
+            }
         };
         sum += s.weight * score;
     }

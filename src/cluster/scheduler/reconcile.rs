@@ -82,7 +82,12 @@ pub fn reconcile_group<'s, S: SchedulerState + ?Sized>(
         }
         let node = state.node(&a.node_id);
         let node_lost = node.is_none_or(|n| n.status == NodeStatus::Down);
-        let replace = |reason| PlaceRequest { name: a.name.clone(), index: a.index().unwrap_or(0), previous: Some(a), reason };
+        let replace = |reason| PlaceRequest {
+            name: a.name.clone(),
+            index: a.index().unwrap_or(0),
+            previous: Some(a),
+            reason,
+        };
         match a.client_status {
             ClientStatus::Complete if batch => done.push(a),
             ClientStatus::Complete => replacements.push(replace(PlaceReason::New)),
@@ -113,7 +118,12 @@ pub fn reconcile_group<'s, S: SchedulerState + ?Sized>(
     for (i, a) in draining.into_iter().enumerate() {
         if i < migrate_limit {
             out.stop.push(stop(a, reason::MIGRATING, None));
-            replacements.push(PlaceRequest { name: a.name.clone(), index: a.index().unwrap_or(0), previous: Some(a), reason: PlaceReason::Migrate });
+            replacements.push(PlaceRequest {
+                name: a.name.clone(),
+                index: a.index().unwrap_or(0),
+                previous: Some(a),
+                reason: PlaceReason::Migrate,
+            });
         } else {
             live.push(a);
         }
@@ -125,7 +135,10 @@ pub fn reconcile_group<'s, S: SchedulerState + ?Sized>(
         Done,
         Replace(PlaceRequest<'s>),
     }
-    let mut slots: Vec<(u32, Slot<'s>)> = live.iter().map(|a| (a.index().unwrap_or(u32::MAX), Slot::Live(a))).collect();
+    let mut slots: Vec<(u32, Slot<'s>)> = live
+        .iter()
+        .map(|a| (a.index().unwrap_or(u32::MAX), Slot::Live(a)))
+        .collect();
     slots.extend(done.iter().map(|a| (a.index().unwrap_or(u32::MAX), Slot::Done)));
     slots.extend(replacements.into_iter().map(|r| (r.index, Slot::Replace(r))));
     slots.sort_by_key(|(i, _)| *i);
@@ -155,7 +168,12 @@ pub fn reconcile_group<'s, S: SchedulerState + ?Sized>(
         }
         kept_indexes.push(next);
         let name = format!("{}.{}[{next}]", job.id(), group.name());
-        out.place.push(PlaceRequest { name, index: next, previous: None, reason: PlaceReason::New });
+        out.place.push(PlaceRequest {
+            name,
+            index: next,
+            previous: None,
+            reason: PlaceReason::New,
+        });
     }
 
     // Version changes on the allocations kept.
@@ -166,7 +184,10 @@ pub fn reconcile_group<'s, S: SchedulerState + ?Sized>(
             out.updates.ignore += 1;
             continue;
         }
-        let old_job = a.job.as_deref().or_else(|| state.job_version(job.namespace(), job.id(), a.job_version));
+        let old_job = a
+            .job
+            .as_deref()
+            .or_else(|| state.job_version(job.namespace(), job.id(), a.job_version));
         let old_group = old_job.and_then(|j| j.groups().iter().find(|g| g.name() == group.name()));
         let kind = match (old_job, old_group) {
             (Some(oj), Some(og)) => classify(oj, og, job, group, state.node(&a.node_id)),
@@ -184,7 +205,12 @@ pub fn reconcile_group<'s, S: SchedulerState + ?Sized>(
     for (i, a) in destructive.into_iter().enumerate() {
         if i < limit {
             out.stop.push(stop(a, reason::UPDATING, None));
-            out.place.push(PlaceRequest { name: a.name.clone(), index: a.index().unwrap_or(0), previous: Some(a), reason: PlaceReason::Destructive });
+            out.place.push(PlaceRequest {
+                name: a.name.clone(),
+                index: a.index().unwrap_or(0),
+                previous: Some(a),
+                reason: PlaceReason::Destructive,
+            });
         } else {
             out.updates.ignore += 1;
         }
@@ -203,7 +229,12 @@ pub fn stop_all(allocs: &[&Allocation], description: &str) -> Vec<AllocStop> {
 
 /// A stop order for `a`.
 pub fn stop(a: &Allocation, description: &str, client_status: Option<ClientStatus>) -> AllocStop {
-    AllocStop { alloc_id: a.id.clone(), node_id: a.node_id.clone(), description: description.to_string(), client_status }
+    AllocStop {
+        alloc_id: a.id.clone(),
+        node_id: a.node_id.clone(),
+        description: description.to_string(),
+        client_status,
+    }
 }
 
 /// Whether a failed allocation may be replaced under its reschedule policy.
@@ -217,8 +248,13 @@ fn reschedulable(job: &Job, group: &TaskGroup, a: &Allocation, now: i64) -> bool
     if unlimited {
         return true;
     }
-    let attempts = policy.and_then(|p| p.attempts).unwrap_or(if batch { BATCH_ATTEMPTS } else { 0 });
-    let interval = policy.and_then(|p| p.interval).map(|d| d.nanos()).unwrap_or(BATCH_INTERVAL_NANOS);
+    let attempts = policy
+        .and_then(|p| p.attempts)
+        .unwrap_or(if batch { BATCH_ATTEMPTS } else { 0 });
+    let interval = policy
+        .and_then(|p| p.interval)
+        .map(|d| d.nanos())
+        .unwrap_or(BATCH_INTERVAL_NANOS);
     let recent = a
         .reschedule_tracker
         .iter()

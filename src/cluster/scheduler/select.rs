@@ -9,7 +9,9 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use super::feasible::{FeasibilityChecker, PlanView, Rejection, node_set_chain, plan_chain, run_chain, static_chain};
+use super::feasible::{
+    FeasibilityChecker, PlanView, Rejection, node_set_chain, plan_chain, run_chain, static_chain,
+};
 use super::fit::{assign_ports, check_resources};
 use super::group_spec::GroupSpec;
 use super::rank::{RankInput, Ranked, SpreadCounts, rank};
@@ -30,8 +32,9 @@ pub struct CandidateSet {
     pub order: Vec<usize>,
     /// Metrics every placement of the job starts from (`NodesInPool`, `NodesAvailable`).
     pub base_metric: AllocMetric,
-    /// Nodes left out and why (reported when a placement fails).
-    pub excluded: Vec<(usize, Rejection)>,
+    /// Nodes left out (their reasons are worked out only when a placement fails).
+    pub excluded: Vec<usize>,
+    chain: Vec<Box<dyn FeasibilityChecker>>,
 }
 
 impl CandidateSet {
@@ -52,7 +55,7 @@ impl CandidateSet {
                     *available.entry(node.datacenter.clone()).or_default() += 1;
                     order.push(i);
                 }
-                Err(r) => excluded.push((i, r)),
+                Err(_) => excluded.push(i),
             }
         }
         for dc in dcs.iter().filter(|d| !d.contains('*')) {
@@ -60,7 +63,24 @@ impl CandidateSet {
         }
         base.nodes_available = Some(available);
         rng.shuffle(&mut order);
-        CandidateSet { order, base_metric: base, excluded }
+        CandidateSet {
+            order,
+            base_metric: base,
+            excluded,
+            chain,
+        }
+    }
+
+    /// Why each excluded node was left out: node ID and rejection.
+    pub fn exclusion_reasons(&self, nodes: &[Node]) -> Vec<(String, Rejection)> {
+        self.excluded
+            .iter()
+            .filter_map(|i| {
+                run_chain(&self.chain, &nodes[*i], None)
+                    .err()
+                    .map(|r| (nodes[*i].id.clone(), r))
+            })
+            .collect()
     }
 }
 
@@ -150,9 +170,13 @@ impl GroupStack {
         penalty_node: Option<&str>,
     ) -> Result<(Ranked, Vec<AllocatedPortMapping>), (Rejection, bool)> {
         let node = &ctx.state.nodes()[node_index];
-        self.statically_feasible(node_index, node).map_err(|r| (r, true))?;
+        self.statically_feasible(node_index, node)
+            .map_err(|r| (r, true))?;
         let usage = ctx.usage.node(ctx.state, node);
-        let view = PlanView { usage, job_allocs: &ctx.job_allocs };
+        let view = PlanView {
+            usage,
+            job_allocs: &ctx.job_allocs,
+        };
         run_chain(&self.plan_checks, node, Some(&view)).map_err(|r| (r, true))?;
         check_resources(node, usage, &self.spec.demand).map_err(|r| (r, false))?;
         let ports = assign_ports(node, usage, &self.spec.demand, ctx.rng).map_err(|r| (r, false))?;
@@ -202,9 +226,11 @@ impl GroupStack {
         if found.is_empty() {
             found = skipped;
         }
-        let Some(best) = (0..found.len()).reduce(|b, i| if found[i].1.norm > found[b].1.norm { i } else { b }) else {
-            for (i, r) in &candidates.excluded {
-                metric.note_reason(&nodes[*i].id, &r.reason);
+        let Some(best) =
+            (0..found.len()).reduce(|b, i| if found[i].1.norm > found[b].1.norm { i } else { b })
+        else {
+            for (node_id, r) in candidates.exclusion_reasons(nodes) {
+                metric.note_reason(&node_id, &r.reason);
             }
             return Err(metric);
         };
@@ -234,7 +260,9 @@ impl GroupStack {
     ) {
         let node = &ctx.state.nodes()[node_index];
         let values: Vec<i64> = ports.iter().map(|p| p.value).collect();
-        ctx.usage.node(ctx.state, node).add_placement(&self.spec.name, &self.spec.demand, &values);
+        ctx.usage
+            .node(ctx.state, node)
+            .add_placement(&self.spec.name, &self.spec.demand, &values);
         ctx.job_allocs.push((node, self.spec.name.clone()));
         self.count_for_spread(node);
     }

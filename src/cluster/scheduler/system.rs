@@ -32,10 +32,16 @@ pub fn schedule_system<S: SchedulerState + ?Sized>(
     let sysbatch = job.job_type() == "sysbatch";
     let nodes = state.nodes();
     let allocs = state.allocs_by_job(job.namespace(), job.id());
-    let removed: Vec<_> =
-        allocs.iter().copied().filter(|a| !job.groups().iter().any(|g| g.name() == a.task_group)).collect();
+    let removed: Vec<_> = allocs
+        .iter()
+        .copied()
+        .filter(|a| !job.groups().iter().any(|g| g.name() == a.task_group))
+        .collect();
     plan.stop.extend(stop_all(&removed, reason::NOT_NEEDED));
-    let node_set = node_set_chain(job.datacenters.as_deref().unwrap_or(&[]), job.node_pool.as_deref().unwrap_or("default"));
+    let node_set = node_set_chain(
+        job.datacenters.as_deref().unwrap_or(&[]),
+        job.node_pool.as_deref().unwrap_or("default"),
+    );
     let version = job.version.unwrap_or(0);
 
     // Pass 1: decide per group and node what stays, stops and needs a placement.
@@ -43,17 +49,30 @@ pub fn schedule_system<S: SchedulerState + ?Sized>(
     for group in job.groups() {
         let mut stack = GroupStack::new(GroupSpec::compile(job, group), nodes.len(), false);
         let mut by_node: HashMap<&str, Vec<&Allocation>> = HashMap::new();
-        for a in allocs.iter().filter(|a| a.task_group == group.name() && a.desired_status == DesiredStatus::Run) {
+        for a in allocs
+            .iter()
+            .filter(|a| a.task_group == group.name() && a.desired_status == DesiredStatus::Run)
+        {
             by_node.entry(a.node_id.as_str()).or_default().push(a);
         }
-        let updates = plan.annotations.desired_tg_updates.entry(group.name().to_string()).or_default();
+        let updates = plan
+            .annotations
+            .desired_tg_updates
+            .entry(group.name().to_string())
+            .or_default();
         let mut to_place = Vec::new();
         for (i, node) in nodes.iter().enumerate() {
             let existing = by_node.remove(node.id.as_str()).unwrap_or_default();
-            let feasible = run_chain(&node_set, node, None).is_ok() && stack.statically_feasible(i, node).is_ok();
-            let live: Vec<&Allocation> = existing.iter().copied().filter(|a| !a.client_status.is_terminal()).collect();
+            let feasible =
+                run_chain(&node_set, node, None).is_ok() && stack.statically_feasible(i, node).is_ok();
+            let live: Vec<&Allocation> = existing
+                .iter()
+                .copied()
+                .filter(|a| !a.client_status.is_terminal())
+                .collect();
             let finished = existing.iter().any(|a| {
-                a.client_status == ClientStatus::Complete || (sysbatch && a.client_status == ClientStatus::Failed)
+                a.client_status == ClientStatus::Complete
+                    || (sysbatch && a.client_status == ClientStatus::Failed)
             });
             if node.status == NodeStatus::Down {
                 for a in &live {
@@ -62,9 +81,15 @@ pub fn schedule_system<S: SchedulerState + ?Sized>(
                 }
                 continue;
             }
-            let keeps_running = node.status == NodeStatus::Ready && !node.is_draining() && stack.statically_feasible(i, node).is_ok();
+            let keeps_running = node.status == NodeStatus::Ready
+                && !node.is_draining()
+                && stack.statically_feasible(i, node).is_ok();
             if !live.is_empty() && !keeps_running {
-                let why = if node.is_draining() { reason::MIGRATING } else { reason::NODE_INFEASIBLE };
+                let why = if node.is_draining() {
+                    reason::MIGRATING
+                } else {
+                    reason::NODE_INFEASIBLE
+                };
                 for a in &live {
                     plan.stop.push(stop(a, why, None));
                     updates.stop += 1;
@@ -80,7 +105,10 @@ pub fn schedule_system<S: SchedulerState + ?Sized>(
                     updates.ignore += 1;
                     continue;
                 }
-                let old_job = first.job.as_deref().or_else(|| state.job_version(job.namespace(), job.id(), first.job_version));
+                let old_job = first
+                    .job
+                    .as_deref()
+                    .or_else(|| state.job_version(job.namespace(), job.id(), first.job_version));
                 let old_group = old_job.and_then(|j| j.groups().iter().find(|g| g.name() == group.name()));
                 let kind = match (old_job, old_group) {
                     (Some(oj), Some(og)) => classify(oj, og, job, group, Some(node)),
@@ -115,7 +143,7 @@ pub fn schedule_system<S: SchedulerState + ?Sized>(
     let stopping: HashSet<String> = plan.stop.iter().map(|s| s.alloc_id.clone()).collect();
     let mut ctx = PlanContext {
         state,
-        usage: ProposedUsage::new(job.namespace(), job.id(), stopping),
+        usage: ProposedUsage::new(&allocs, &stopping),
         job_allocs: Vec::new(),
         rng,
         algorithm: state.config().algorithm,
@@ -129,18 +157,34 @@ pub fn schedule_system<S: SchedulerState + ?Sized>(
                 name: format!("{}.{}[0]", job.id(), stack.spec.name),
                 index: 0,
                 previous,
-                reason: if previous.is_some() { PlaceReason::Destructive } else { PlaceReason::New },
+                reason: if previous.is_some() {
+                    PlaceReason::Destructive
+                } else {
+                    PlaceReason::New
+                },
             };
             match stack.evaluate(&mut ctx, i, None) {
                 Ok((ranked, ports)) => {
                     stack.commit(&mut ctx, i, &ports);
-                    let mut metric = AllocMetric { nodes_evaluated: 1, ..AllocMetric::default() };
+                    let mut metric = AllocMetric {
+                        nodes_evaluated: 1,
+                        ..AllocMetric::default()
+                    };
                     metric.score_meta_data = Some(vec![crate::api::NodeScoreMeta {
                         node_id: node.id.clone(),
                         scores: ranked.scores.iter().map(|(k, v)| (k.to_string(), *v)).collect(),
                         norm_score: ranked.norm,
                     }]);
-                    let new = NewAlloc { eval, job, spec: &stack.spec, request: &request, node, ports, metric, deployment_id: String::new() };
+                    let new = NewAlloc {
+                        eval,
+                        job,
+                        spec: &stack.spec,
+                        request: &request,
+                        node,
+                        ports,
+                        metric,
+                        deployment_id: String::new(),
+                    };
                     plan.place.push(build_alloc(new, ctx.rng));
                 }
                 Err((r, filtered)) => {

@@ -65,7 +65,12 @@ impl Target {
             Target::Datacenter => Some(&node.datacenter),
             Target::Class => Some(&node.node_class),
             Target::Pool => Some(node.pool()),
-            Target::Region => Some(node.attributes.get("nomad.region").map(String::as_str).unwrap_or("global")),
+            Target::Region => Some(
+                node.attributes
+                    .get("nomad.region")
+                    .map(String::as_str)
+                    .unwrap_or("global"),
+            ),
             Target::Unresolvable(_) => None,
         }
     }

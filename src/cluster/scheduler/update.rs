@@ -22,7 +22,13 @@ pub enum UpdateKind {
 /// priority, datacenters and node pool while the node still qualifies. Everything else the
 /// tasks see (drivers, config, env, resources, networks, volumes, constraints...) is
 /// destructive.
-pub fn classify(old_job: &Job, old: &TaskGroup, new_job: &Job, new: &TaskGroup, node: Option<&Node>) -> UpdateKind {
+pub fn classify(
+    old_job: &Job,
+    old: &TaskGroup,
+    new_job: &Job,
+    new: &TaskGroup,
+    node: Option<&Node>,
+) -> UpdateKind {
     if strip_group(old) != strip_group(new)
         || old_job.constraints != new_job.constraints
         || old_job.affinities != new_job.affinities
@@ -44,7 +50,11 @@ pub fn classify(old_job: &Job, old: &TaskGroup, new_job: &Job, new: &TaskGroup, 
         && old_job.datacenters == new_job.datacenters
         && old_job.node_pool == new_job.node_pool
         && old_job.update == new_job.update;
-    if same { UpdateKind::None } else { UpdateKind::InPlace }
+    if same {
+        UpdateKind::None
+    } else {
+        UpdateKind::InPlace
+    }
 }
 
 /// The group without the fields an in-place update may change.

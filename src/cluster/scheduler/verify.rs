@@ -47,12 +47,16 @@ pub fn verify_plan<S: SchedulerState + ?Sized>(state: &S, plan: &PlanResult) -> 
         by_node.entry(a.node_id.as_str()).or_default().push(a);
     }
     for (node_id, placed) in by_node {
-        let node = state.node(node_id).ok_or_else(|| Conflict::NodeMissing(node_id.to_string()))?;
+        let node = state
+            .node(node_id)
+            .ok_or_else(|| Conflict::NodeMissing(node_id.to_string()))?;
         if node.status != NodeStatus::Ready {
             return Err(Conflict::NodeNotReady(node_id.to_string()));
         }
         let existing = state.allocs_by_node(node_id);
-        let live = existing.into_iter().filter(|a| !a.is_terminal() && !stopping.contains(a.id.as_str()));
+        let live = existing
+            .into_iter()
+            .filter(|a| !a.is_terminal() && !stopping.contains(a.id.as_str()));
         let mut used = (0i64, 0i64, 0i64);
         let mut ports: HashSet<i64> = reserved_host_ports(node).collect();
         for a in live.chain(placed.iter().copied()) {
@@ -62,20 +66,34 @@ pub fn verify_plan<S: SchedulerState + ?Sized>(state: &S, plan: &PlanResult) -> 
                 used.2 += r.shared.disk_mb;
                 for p in r.host_ports() {
                     if !ports.insert(p) {
-                        return Err(Conflict::PortCollision { node: node_id.to_string(), port: p });
+                        return Err(Conflict::PortCollision {
+                            node: node_id.to_string(),
+                            port: p,
+                        });
                     }
                 }
             }
         }
         let cap = Capacity::of(node);
-        for (dimension, used, capacity) in [("cpu", used.0, cap.cpu), ("memory", used.1, cap.memory_mb), ("disk", used.2, cap.disk_mb)] {
+        for (dimension, used, capacity) in [
+            ("cpu", used.0, cap.cpu),
+            ("memory", used.1, cap.memory_mb),
+            ("disk", used.2, cap.disk_mb),
+        ] {
             if used > capacity {
-                return Err(Conflict::Exhausted { node: node_id.to_string(), dimension, used, capacity });
+                return Err(Conflict::Exhausted {
+                    node: node_id.to_string(),
+                    dimension,
+                    used,
+                    capacity,
+                });
             }
         }
     }
     for a in &plan.in_place {
-        state.node(&a.node_id).ok_or_else(|| Conflict::NodeMissing(a.node_id.clone()))?;
+        state
+            .node(&a.node_id)
+            .ok_or_else(|| Conflict::NodeMissing(a.node_id.clone()))?;
     }
     Ok(())
 }

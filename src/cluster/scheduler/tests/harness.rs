@@ -30,7 +30,10 @@ impl SchedulerState for Harness {
         self.nodes.iter().find(|n| n.id == id)
     }
     fn job(&self, namespace: &str, id: &str) -> Option<&Job> {
-        self.jobs.iter().rev().find(|j| j.namespace() == namespace && j.id() == id)
+        self.jobs
+            .iter()
+            .rev()
+            .find(|j| j.namespace() == namespace && j.id() == id)
     }
     fn job_version(&self, namespace: &str, id: &str, version: u64) -> Option<&Job> {
         self.jobs
@@ -38,13 +41,19 @@ impl SchedulerState for Harness {
             .find(|j| j.namespace() == namespace && j.id() == id && j.version.unwrap_or(0) == version)
     }
     fn allocs_by_job(&self, namespace: &str, job_id: &str) -> Vec<&Allocation> {
-        self.allocs.iter().filter(|a| a.namespace == namespace && a.job_id == job_id).collect()
+        self.allocs
+            .iter()
+            .filter(|a| a.namespace == namespace && a.job_id == job_id)
+            .collect()
     }
     fn allocs_by_node(&self, node_id: &str) -> Vec<&Allocation> {
         self.allocs.iter().filter(|a| a.node_id == node_id).collect()
     }
     fn latest_deployment(&self, namespace: &str, job_id: &str) -> Option<&Deployment> {
-        self.deployments.iter().rev().find(|d| d.namespace == namespace && d.job_id == job_id)
+        self.deployments
+            .iter()
+            .rev()
+            .find(|d| d.namespace == namespace && d.job_id == job_id)
     }
     fn config(&self) -> SchedulerConfig {
         self.config
@@ -53,7 +62,11 @@ impl SchedulerState for Harness {
 
 impl Harness {
     pub fn with_nodes(nodes: Vec<Node>) -> Harness {
-        Harness { nodes, seed: 42, ..Harness::default() }
+        Harness {
+            nodes,
+            seed: 42,
+            ..Harness::default()
+        }
     }
 
     /// Registers `job` as its next version (0 first).
@@ -111,7 +124,10 @@ impl Harness {
 
     /// Live allocations of a job (desired run, not terminal).
     pub fn live(&self, job_id: &str) -> Vec<&Allocation> {
-        self.allocs.iter().filter(|a| a.job_id == job_id && !a.is_terminal()).collect()
+        self.allocs
+            .iter()
+            .filter(|a| a.job_id == job_id && !a.is_terminal())
+            .collect()
     }
 
     /// Node names of a job's live allocations, sorted.
@@ -122,7 +138,10 @@ impl Harness {
     }
 
     pub fn node_mut(&mut self, name: &str) -> &mut Node {
-        self.nodes.iter_mut().find(|n| n.name == name).expect("node exists")
+        self.nodes
+            .iter_mut()
+            .find(|n| n.name == name)
+            .expect("node exists")
     }
 }
 
@@ -135,7 +154,11 @@ pub fn node(name: &str) -> Node {
         node_pool: "default".into(),
         status: NodeStatus::Ready,
         node_resources: NodeResources {
-            cpu: NodeCpuResources { cpu_shares: 4000, total_cpu_cores: 4, reservable_cpu_cores: None },
+            cpu: NodeCpuResources {
+                cpu_shares: 4000,
+                total_cpu_cores: 4,
+                reservable_cpu_cores: None,
+            },
             memory: NodeMemoryResources { memory_mb: 8192 },
             disk: NodeDiskResources { disk_mb: 100_000 },
             min_dynamic_port: 20000,
@@ -145,23 +168,38 @@ pub fn node(name: &str) -> Node {
         ..Node::default()
     };
     for d in ["docker", "exec"] {
-        n.drivers.insert(d.into(), DriverInfo { detected: true, healthy: true, ..DriverInfo::default() });
+        n.drivers.insert(
+            d.into(),
+            DriverInfo {
+                detected: true,
+                healthy: true,
+                ..DriverInfo::default()
+            },
+        );
     }
     n.attributes.insert("kernel.name".into(), "linux".into());
     n.attributes.insert("cpu.arch".into(), "amd64".into());
-    n.attributes.insert("unique.network.ip-address".into(), "10.0.0.1".into());
+    n.attributes
+        .insert("unique.network.ip-address".into(), "10.0.0.1".into());
     n
 }
 
 /// `node` with meta pairs.
 pub fn node_with_meta(name: &str, meta: &[(&str, &str)]) -> Node {
     let mut n = node(name);
-    n.meta = meta.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect::<BTreeMap<_, _>>();
+    n.meta = meta
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect::<BTreeMap<_, _>>();
     n
 }
 
 pub fn constraint(l: &str, op: &str, r: &str) -> Constraint {
-    Constraint { l_target: l.into(), operand: op.into(), r_target: r.into() }
+    Constraint {
+        l_target: l.into(),
+        operand: op.into(),
+        r_target: r.into(),
+    }
 }
 
 /// A one-group, one-task job (docker, 500 MHz, 256 MB).
@@ -178,7 +216,11 @@ pub fn job(id: &str, kind: &str, count: i64) -> Job {
                 name: "main".into(),
                 driver: "docker".into(),
                 config: Some(BTreeMap::from([("image".into(), serde_json::json!("app:1"))])),
-                resources: Some(Resources { cpu: Some(500), memory_mb: Some(256), ..Resources::default() }),
+                resources: Some(Resources {
+                    cpu: Some(500),
+                    memory_mb: Some(256),
+                    ..Resources::default()
+                }),
                 ..Task::default()
             }]),
             ..TaskGroup::default()

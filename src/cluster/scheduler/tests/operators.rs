@@ -8,7 +8,12 @@ use crate::spec::CONSTRAINT_OPERATORS;
 fn test_node() -> crate::api::Node {
     let mut n = node("alpha");
     n.node_class = "compute".into();
-    for (k, v) in [("nomad.version", "1.7.3"), ("cpu.numcores", "8"), ("os.version", "22.04"), ("driver.docker.version", "24.0.7")] {
+    for (k, v) in [
+        ("nomad.version", "1.7.3"),
+        ("cpu.numcores", "8"),
+        ("os.version", "22.04"),
+        ("driver.docker.version", "24.0.7"),
+    ] {
         n.attributes.insert(k.into(), v.into());
     }
     for (k, v) in [("role", "db"), ("tags", "ssd, gpu ,fast"), ("zone", "b")] {
@@ -75,8 +80,14 @@ fn every_operator_true_and_false() {
     }
     // Every node operator of Nomad appears above; distinct_* are checked against the plan.
     for op in CONSTRAINT_OPERATORS.iter().filter(|o| !o.starts_with("distinct")) {
-        assert!(cases.iter().any(|(_, o, _, t)| o == op && *t), "no true case for {op}");
-        assert!(cases.iter().any(|(_, o, _, t)| o == op && !*t), "no false case for {op}");
+        assert!(
+            cases.iter().any(|(_, o, _, t)| o == op && *t),
+            "no true case for {op}"
+        );
+        assert!(
+            cases.iter().any(|(_, o, _, t)| o == op && !*t),
+            "no false case for {op}"
+        );
     }
 }
 
@@ -99,7 +110,15 @@ fn filtered_nodes_are_counted_under_the_constraint_text() {
     assert_eq!(m.nodes_exhausted, 1);
     assert_eq!(m.dimension_exhausted.as_ref().unwrap()["cpu"], 1);
     assert_eq!(m.node_reasons.len(), 4);
-    assert!(m.node_reasons["id-n0"].contains("${meta.role} = db"), "{:?}", m.node_reasons);
-    assert!(m.node_reasons["id-n3"].starts_with("cpu exhausted"), "{:?}", m.node_reasons);
+    assert!(
+        m.node_reasons["id-n0"].contains("${meta.role} = db"),
+        "{:?}",
+        m.node_reasons
+    );
+    assert!(
+        m.node_reasons["id-n3"].starts_with("cpu exhausted"),
+        "{:?}",
+        m.node_reasons
+    );
     assert_eq!(plan.queued_allocations["app"], 1);
 }

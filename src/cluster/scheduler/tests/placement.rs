@@ -59,7 +59,11 @@ fn datacenter_glob_node_pool_and_drivers() {
     j.datacenters = Some(vec!["us-*".into()]);
     h.register(j);
     let plan = h.eval("api");
-    assert!(plan.place.iter().all(|a| a.node_name == "n0"), "{:?}", per_node(&plan.place));
+    assert!(
+        plan.place.iter().all(|a| a.node_name == "n0"),
+        "{:?}",
+        per_node(&plan.place)
+    );
     assert_eq!(plan.place.len(), 3);
     let mut j = job("gpu", "service", 1);
     j.datacenters = Some(vec!["*".into()]);
@@ -81,11 +85,30 @@ fn datacenter_glob_node_pool_and_drivers() {
 #[test]
 fn host_volumes_must_exist_and_be_writable() {
     let mut nodes: Vec<_> = (0..3).map(|i| node(&format!("n{i}"))).collect();
-    nodes[1].host_volumes.insert("pgdata".into(), HostVolumeInfo { name: "pgdata".into(), path: "/srv/pg".into(), read_only: true });
-    nodes[2].host_volumes.insert("pgdata".into(), HostVolumeInfo { name: "pgdata".into(), path: "/srv/pg".into(), read_only: false });
+    nodes[1].host_volumes.insert(
+        "pgdata".into(),
+        HostVolumeInfo {
+            name: "pgdata".into(),
+            path: "/srv/pg".into(),
+            read_only: true,
+        },
+    );
+    nodes[2].host_volumes.insert(
+        "pgdata".into(),
+        HostVolumeInfo {
+            name: "pgdata".into(),
+            path: "/srv/pg".into(),
+            read_only: false,
+        },
+    );
     let mut h = Harness::with_nodes(nodes);
     let mut j = job("pg", "service", 1);
-    let volume = VolumeRequest { name: "data".into(), r#type: "host".into(), source: "pgdata".into(), ..VolumeRequest::default() };
+    let volume = VolumeRequest {
+        name: "data".into(),
+        r#type: "host".into(),
+        source: "pgdata".into(),
+        ..VolumeRequest::default()
+    };
     group(&mut j).volumes = Some(BTreeMap::from([("data".into(), volume)]));
     h.register(j);
     let plan = h.eval("pg");
@@ -96,8 +119,18 @@ fn with_ports(id: &str, count: i64, static_port: Option<i64>) -> crate::spec::Jo
     let mut j = job(id, "service", count);
     group(&mut j).networks = Some(vec![NetworkResource {
         mode: "host".into(),
-        reserved_ports: static_port.map(|p| vec![Port { label: "admin".into(), value: p, ..Port::default() }]),
-        dynamic_ports: Some(vec![Port { label: "http".into(), to: 8080, ..Port::default() }]),
+        reserved_ports: static_port.map(|p| {
+            vec![Port {
+                label: "admin".into(),
+                value: p,
+                ..Port::default()
+            }]
+        }),
+        dynamic_ports: Some(vec![Port {
+            label: "http".into(),
+            to: 8080,
+            ..Port::default()
+        }]),
         ..NetworkResource::default()
     }]);
     j
@@ -110,9 +143,19 @@ fn static_port_collisions_exhaust_nodes_and_dynamic_ports_are_distinct() {
     let plan = h.run("proxy");
     assert_eq!(plan.place.len(), 2);
     let m = &plan.failed_tg_allocs["app"];
-    assert_eq!(m.dimension_exhausted.as_ref().unwrap()["network: reserved port collision"], 2);
+    assert_eq!(
+        m.dimension_exhausted.as_ref().unwrap()["network: reserved port collision"],
+        2
+    );
     for a in &plan.place {
-        let ports = a.allocated_resources.as_ref().unwrap().shared.ports.clone().unwrap();
+        let ports = a
+            .allocated_resources
+            .as_ref()
+            .unwrap()
+            .shared
+            .ports
+            .clone()
+            .unwrap();
         assert_eq!(ports.iter().find(|p| p.label == "admin").unwrap().value, 8443);
         let http = ports.iter().find(|p| p.label == "http").unwrap();
         assert!((20000..=32000).contains(&http.value));
@@ -131,11 +174,23 @@ fn static_port_collisions_exhaust_nodes_and_dynamic_ports_are_distinct() {
     let mut ports: Vec<i64> = plan
         .place
         .iter()
-        .map(|a| a.allocated_resources.as_ref().unwrap().shared.ports.as_ref().unwrap()[0].value)
+        .map(|a| {
+            a.allocated_resources
+                .as_ref()
+                .unwrap()
+                .shared
+                .ports
+                .as_ref()
+                .unwrap()[0]
+                .value
+        })
         .collect();
     ports.sort();
     assert_eq!(ports, vec![30002, 30003, 30004]);
-    assert_eq!(plan.failed_tg_allocs["app"].dimension_exhausted.as_ref().unwrap()["network: dynamic port selection failed"], 1);
+    assert_eq!(
+        plan.failed_tg_allocs["app"].dimension_exhausted.as_ref().unwrap()["network: dynamic port selection failed"],
+        1
+    );
 }
 
 #[test]
@@ -158,8 +213,12 @@ fn affinity_prefers_matching_nodes() {
     nodes[4].meta.insert("ssd".into(), "true".into());
     let mut h = Harness::with_nodes(nodes);
     let mut j = job("cache", "service", 1);
-    group(&mut j).affinities =
-        Some(vec![Affinity { l_target: "${meta.ssd}".into(), operand: "=".into(), r_target: "true".into(), weight: Some(100) }]);
+    group(&mut j).affinities = Some(vec![Affinity {
+        l_target: "${meta.ssd}".into(),
+        operand: "=".into(),
+        r_target: "true".into(),
+        weight: Some(100),
+    }]);
     h.register(j);
     assert_eq!(h.eval("cache").place[0].node_name, "n4");
 }
@@ -180,22 +239,40 @@ fn spread_targets_and_even_spread() {
         attribute: "${node.datacenter}".into(),
         weight: Some(100),
         spread_target: Some(vec![
-            SpreadTarget { value: "east".into(), percent: 70 },
-            SpreadTarget { value: "west".into(), percent: 30 },
+            SpreadTarget {
+                value: "east".into(),
+                percent: 70,
+            },
+            SpreadTarget {
+                value: "west".into(),
+                percent: 30,
+            },
         ]),
     }]);
     h.register(j);
     let plan = h.eval("spread");
-    let east = plan.place.iter().filter(|a| a.node_name < "n3".to_string()).count();
+    let east = plan
+        .place
+        .iter()
+        .filter(|a| a.node_name < "n3".to_string())
+        .count();
     assert_eq!((east, plan.place.len() - east), (7, 3));
 
     let mut h = Harness::with_nodes(nodes);
     let mut j = job("even", "batch", 8);
     j.datacenters = Some(vec!["*".into()]);
-    j.spreads = Some(vec![Spread { attribute: "${node.datacenter}".into(), weight: Some(100), spread_target: None }]);
+    j.spreads = Some(vec![Spread {
+        attribute: "${node.datacenter}".into(),
+        weight: Some(100),
+        spread_target: None,
+    }]);
     h.register(j);
     let plan = h.eval("even");
-    let east = plan.place.iter().filter(|a| a.node_name < "n3".to_string()).count();
+    let east = plan
+        .place
+        .iter()
+        .filter(|a| a.node_name < "n3".to_string())
+        .count();
     assert_eq!(east, 4);
 }
 
@@ -215,7 +292,10 @@ fn distinct_property_limits_allocations_per_value() {
     let plan = h.eval("db");
     assert_eq!(plan.place.len(), 4);
     let m = &plan.failed_tg_allocs["app"];
-    assert_eq!(m.constraint_filtered.as_ref().unwrap()["distinct_property ${meta.rack} 2"], 6);
+    assert_eq!(
+        m.constraint_filtered.as_ref().unwrap()["distinct_property ${meta.rack} 2"],
+        6
+    );
 }
 
 #[test]

@@ -36,7 +36,10 @@ fn jamduna_six_validators_one_per_tagged_host() {
     assert_eq!(h.live_node_names("duna"), want);
     let mut names: Vec<_> = plan.place.iter().map(|a| a.name.clone()).collect();
     names.sort();
-    assert_eq!(names, (0..6).map(|i| format!("duna.app[{i}]")).collect::<Vec<_>>());
+    assert_eq!(
+        names,
+        (0..6).map(|i| format!("duna.app[{i}]")).collect::<Vec<_>>()
+    );
 }
 
 #[test]
@@ -45,7 +48,10 @@ fn jamduna_on_five_tagged_hosts_explains_the_sixth() {
     h.register(jamduna_validators());
     let plan = h.run("duna");
     assert_eq!(plan.place.len(), 5);
-    assert_eq!(h.live_node_names("duna"), (0..5).map(|i| format!("duna-{i}")).collect::<Vec<_>>());
+    assert_eq!(
+        h.live_node_names("duna"),
+        (0..5).map(|i| format!("duna-{i}")).collect::<Vec<_>>()
+    );
     let m = &plan.failed_tg_allocs["app"];
     assert_eq!(m.nodes_evaluated, 8);
     assert_eq!(m.nodes_filtered, 8);
@@ -68,9 +74,15 @@ fn distinct_hosts_three_nodes_count_five() {
     let plan = h.eval("web");
     assert_eq!(plan.place.len(), 3);
     let m = &plan.failed_tg_allocs["app"];
-    assert_eq!((m.nodes_evaluated, m.nodes_filtered, m.nodes_exhausted), (3, 3, 0));
+    assert_eq!(
+        (m.nodes_evaluated, m.nodes_filtered, m.nodes_exhausted),
+        (3, 3, 0)
+    );
     assert_eq!(m.constraint_filtered.as_ref().unwrap()["distinct_hosts"], 3);
-    assert_eq!(m.coalesced_failures, 1, "the fifth failure is folded into the fourth");
+    assert_eq!(
+        m.coalesced_failures, 1,
+        "the fifth failure is folded into the fourth"
+    );
     assert_eq!(plan.queued_allocations["app"], 2);
     assert_eq!(plan.annotations.desired_tg_updates["app"].place, 5);
 }
@@ -80,11 +92,25 @@ fn distinct_hosts_three_nodes_count_five() {
 /// and an egress worker.
 fn gvfx_fleet() -> Harness {
     let mut nodes = vec![
-        node_with_meta("epyc", &[("role", "standby"), ("gpu", "true"), ("rl_tier", "primary"), ("stateful", "true")]),
+        node_with_meta(
+            "epyc",
+            &[
+                ("role", "standby"),
+                ("gpu", "true"),
+                ("rl_tier", "primary"),
+                ("stateful", "true"),
+            ],
+        ),
         node_with_meta("optiplex", &[("role", "standby"), ("stateful", "true")]),
-        node_with_meta("macmini", &[("role", "standby"), ("gpu", "true"), ("rl_tier", "secondary")]),
+        node_with_meta(
+            "macmini",
+            &[("role", "standby"), ("gpu", "true"), ("rl_tier", "secondary")],
+        ),
         node_with_meta("mbp", &[("role", "general"), ("machine", "mbp-m3max")]),
-        node_with_meta("witness", &[("role", "witness"), ("gpu", "true"), ("rl_tier", "primary")]),
+        node_with_meta(
+            "witness",
+            &[("role", "witness"), ("gpu", "true"), ("rl_tier", "primary")],
+        ),
         node_with_meta("egress", &[("role", "standby"), ("egress_worker", "true")]),
     ];
     nodes[2].attributes.insert("cpu.arch".into(), "arm64".into());
@@ -105,30 +131,72 @@ fn gvfx_jobs_land_where_their_meta_constraints_say() {
         (
             with_constraints(
                 "gvfx-api",
-                &[not_witness, ("${meta.gpu}", "=", "true"), ("${attr.cpu.arch}", "=", "amd64"), ("${meta.rl_tier}", "=", "primary"), ("", "distinct_hosts", "true")],
+                &[
+                    not_witness,
+                    ("${meta.gpu}", "=", "true"),
+                    ("${attr.cpu.arch}", "=", "amd64"),
+                    ("${meta.rl_tier}", "=", "primary"),
+                    ("", "distinct_hosts", "true"),
+                ],
             ),
             vec!["epyc"],
         ),
-        (with_constraints("gvfx-rl-service", &[not_witness, ("${meta.gpu}", "=", "true"), ("${attr.cpu.arch}", "=", "amd64")]), vec!["epyc"]),
         (
-            with_constraints("gvfx-postgres", &[not_witness, ("${meta.stateful}", "=", "true"), ("${meta.role}", "=", "standby")]),
+            with_constraints(
+                "gvfx-rl-service",
+                &[
+                    not_witness,
+                    ("${meta.gpu}", "=", "true"),
+                    ("${attr.cpu.arch}", "=", "amd64"),
+                ],
+            ),
+            vec!["epyc"],
+        ),
+        (
+            with_constraints(
+                "gvfx-postgres",
+                &[
+                    not_witness,
+                    ("${meta.stateful}", "=", "true"),
+                    ("${meta.role}", "=", "standby"),
+                ],
+            ),
             vec!["epyc", "optiplex"],
         ),
         (
             with_constraints(
                 "gvfx-worker",
-                &[not_witness, ("${meta.egress_worker}", "=", "true"), ("${meta.role}", "=", "standby"), ("${attr.kernel.name}", "=", "linux")],
+                &[
+                    not_witness,
+                    ("${meta.egress_worker}", "=", "true"),
+                    ("${meta.role}", "=", "standby"),
+                    ("${attr.kernel.name}", "=", "linux"),
+                ],
             ),
             vec!["egress"],
         ),
-        (with_constraints("gvfx-frontend", &[not_witness, ("${meta.rl_tier}", "=", "primary"), ("", "distinct_hosts", "true")]), vec!["epyc"]),
+        (
+            with_constraints(
+                "gvfx-frontend",
+                &[
+                    not_witness,
+                    ("${meta.rl_tier}", "=", "primary"),
+                    ("", "distinct_hosts", "true"),
+                ],
+            ),
+            vec!["epyc"],
+        ),
     ];
     for (j, allowed) in cases {
         let id = j.id().to_string();
         let mut h = gvfx_fleet();
         h.register(j);
         let plan = h.run(&id);
-        assert!(plan.failed_tg_allocs.is_empty(), "{id}: {:?}", plan.failed_tg_allocs);
+        assert!(
+            plan.failed_tg_allocs.is_empty(),
+            "{id}: {:?}",
+            plan.failed_tg_allocs
+        );
         let names = h.live_node_names(&id);
         assert_eq!(names.len(), 1, "{id}");
         assert!(allowed.contains(&names[0].as_str()), "{id} landed on {names:?}");
@@ -142,7 +210,12 @@ fn gvfx_api_with_its_only_host_down_is_explained() {
     let not_witness = ("${meta.role}", "!=", "witness");
     h.register(with_constraints(
         "gvfx-api",
-        &[not_witness, ("${meta.gpu}", "=", "true"), ("${attr.cpu.arch}", "=", "amd64"), ("${meta.rl_tier}", "=", "primary")],
+        &[
+            not_witness,
+            ("${meta.gpu}", "=", "true"),
+            ("${attr.cpu.arch}", "=", "amd64"),
+            ("${meta.rl_tier}", "=", "primary"),
+        ],
     ));
     let plan = h.eval("gvfx-api");
     assert!(plan.place.is_empty());

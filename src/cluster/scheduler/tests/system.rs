@@ -26,7 +26,10 @@ fn system_job_runs_on_every_feasible_node() {
     assert_eq!(plan.place.len(), 1);
     assert_eq!(plan.place[0].node_name, "n5");
     assert_eq!(plan.stop.len(), 1);
-    assert_eq!((plan.stop[0].description.as_str(), plan.stop[0].client_status), (reason::LOST, Some(ClientStatus::Lost)));
+    assert_eq!(
+        (plan.stop[0].description.as_str(), plan.stop[0].client_status),
+        (reason::LOST, Some(ClientStatus::Lost))
+    );
     assert_eq!(h.live_node_names("agent"), ["n1", "n2", "n5"]);
 }
 
