@@ -127,7 +127,7 @@ pub fn schedule_generic<S: SchedulerState + ?Sized>(
                     *placed_per_group.entry(group.name().to_string()).or_insert(0i64) += 1;
                     plan.place.push(alloc);
                 }
-                Err(metric) => failed = Some(metric),
+                Err(metric) => failed = Some(*metric),
             }
         }
         if let Some(m) = failed {

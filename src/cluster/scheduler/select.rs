@@ -195,7 +195,7 @@ impl GroupStack {
         ctx: &mut PlanContext<'_, S>,
         candidates: &CandidateSet,
         penalty_node: Option<&str>,
-    ) -> Result<Selected, AllocMetric> {
+    ) -> Result<Selected, Box<AllocMetric>> {
         let nodes = ctx.state.nodes();
         let n = candidates.order.len();
         let mut metric = candidates.base_metric.clone();
@@ -232,7 +232,7 @@ impl GroupStack {
             for (node_id, r) in candidates.exclusion_reasons(nodes) {
                 metric.note_reason(&node_id, &r.reason);
             }
-            return Err(metric);
+            return Err(Box::new(metric));
         };
         let mut by_score: Vec<&(usize, Ranked, Vec<AllocatedPortMapping>)> = found.iter().collect();
         by_score.sort_by(|a, b| b.1.norm.total_cmp(&a.1.norm));
