@@ -168,7 +168,8 @@ mod tests {
         let now = Utc.with_ymd_and_hms(2026, 3, 1, 12, 0, 0).unwrap();
         let rng = &mut SchedRng::seeded(1);
         let ok_meta = meta(&[("input", "a")]);
-        let cases: Vec<(Job, BTreeMap<String, String>, Vec<u8>, DispatchError)> = vec![
+        type Case = (Job, BTreeMap<String, String>, Vec<u8>, DispatchError);
+        let cases: Vec<Case> = vec![
             (
                 parent("required"),
                 ok_meta.clone(),

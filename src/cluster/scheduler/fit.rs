@@ -70,17 +70,15 @@ pub fn reserved_host_ports(node: &Node) -> impl Iterator<Item = i64> + '_ {
         .networks
         .reserved_host_ports
         .split(',')
-        .flat_map(|part| {
+        .filter_map(|part| {
             let part = part.trim();
             let (lo, hi) = match part.split_once('-') {
-                Some((a, b)) => (a.trim().parse().ok(), b.trim().parse().ok()),
-                None => (part.parse().ok(), part.parse().ok()),
+                Some((a, b)) => (a.trim().parse().ok()?, b.trim().parse().ok()?),
+                None => (part.parse().ok()?, part.parse().ok()?),
             };
-            match (lo, hi) {
-                (Some(lo), Some(hi)) if lo <= hi => lo..=hi,
-                _ => 1..=0,
-            }
+            Some(lo..=hi)
         })
+        .flatten()
 }
 
 /// Picks the group's ports on the node: static ports must be free, dynamic ones are drawn

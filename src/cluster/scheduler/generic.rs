@@ -76,7 +76,7 @@ pub fn schedule_generic<S: SchedulerState + ?Sized>(
     let deployment_id = deployment.as_ref().map(|d| d.id.clone()).unwrap_or_default();
     let mut ctx = PlanContext {
         state,
-        usage: ProposedUsage::new(job.namespace(), job.id(), stopping),
+        usage: ProposedUsage::new(&allocs, &stopping),
         job_allocs,
         rng,
         algorithm: state.config().algorithm,
@@ -127,7 +127,7 @@ pub fn schedule_generic<S: SchedulerState + ?Sized>(
                     *placed_per_group.entry(group.name().to_string()).or_insert(0i64) += 1;
                     plan.place.push(alloc);
                 }
-                Err(metric) => failed = Some(metric),
+                Err(metric) => failed = Some(*metric),
             }
         }
         if let Some(m) = failed {

@@ -47,7 +47,7 @@ pub use feasible::{FeasibilityChecker, PlanView, Rejection};
 pub use periodic::{child_id as periodic_child_id, next_launch};
 pub use plan::{AllocStop, PlanResult, reason};
 pub use rng::SchedRng;
-pub use state::{Algorithm, SchedulerConfig, SchedulerState};
+pub use state::{Algorithm, NodeAllocated, SchedulerConfig, SchedulerState};
 pub use target::Target;
 pub use verify::{Conflict, verify_plan};
 

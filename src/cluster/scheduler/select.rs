@@ -32,8 +32,9 @@ pub struct CandidateSet {
     pub order: Vec<usize>,
     /// Metrics every placement of the job starts from (`NodesInPool`, `NodesAvailable`).
     pub base_metric: AllocMetric,
-    /// Nodes left out and why (reported when a placement fails).
-    pub excluded: Vec<(usize, Rejection)>,
+    /// Nodes left out (their reasons are worked out only when a placement fails).
+    pub excluded: Vec<usize>,
+    chain: Vec<Box<dyn FeasibilityChecker>>,
 }
 
 impl CandidateSet {
@@ -54,7 +55,7 @@ impl CandidateSet {
                     *available.entry(node.datacenter.clone()).or_default() += 1;
                     order.push(i);
                 }
-                Err(r) => excluded.push((i, r)),
+                Err(_) => excluded.push(i),
             }
         }
         for dc in dcs.iter().filter(|d| !d.contains('*')) {
@@ -66,7 +67,20 @@ impl CandidateSet {
             order,
             base_metric: base,
             excluded,
+            chain,
         }
+    }
+
+    /// Why each excluded node was left out: node ID and rejection.
+    pub fn exclusion_reasons(&self, nodes: &[Node]) -> Vec<(String, Rejection)> {
+        self.excluded
+            .iter()
+            .filter_map(|i| {
+                run_chain(&self.chain, &nodes[*i], None)
+                    .err()
+                    .map(|r| (nodes[*i].id.clone(), r))
+            })
+            .collect()
     }
 }
 
@@ -181,7 +195,7 @@ impl GroupStack {
         ctx: &mut PlanContext<'_, S>,
         candidates: &CandidateSet,
         penalty_node: Option<&str>,
-    ) -> Result<Selected, AllocMetric> {
+    ) -> Result<Selected, Box<AllocMetric>> {
         let nodes = ctx.state.nodes();
         let n = candidates.order.len();
         let mut metric = candidates.base_metric.clone();
@@ -215,10 +229,10 @@ impl GroupStack {
         let Some(best) =
             (0..found.len()).reduce(|b, i| if found[i].1.norm > found[b].1.norm { i } else { b })
         else {
-            for (i, r) in &candidates.excluded {
-                metric.note_reason(&nodes[*i].id, &r.reason);
+            for (node_id, r) in candidates.exclusion_reasons(nodes) {
+                metric.note_reason(&node_id, &r.reason);
             }
-            return Err(metric);
+            return Err(Box::new(metric));
         };
         let mut by_score: Vec<&(usize, Ranked, Vec<AllocatedPortMapping>)> = found.iter().collect();
         by_score.sort_by(|a, b| b.1.norm.total_cmp(&a.1.norm));

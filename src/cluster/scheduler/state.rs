@@ -20,6 +20,31 @@ pub struct SchedulerConfig {
     pub algorithm: Algorithm,
 }
 
+/// Resources held on a node by its non-terminal allocations.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct NodeAllocated {
+    /// CPU MHz.
+    pub cpu: i64,
+    /// Memory MB.
+    pub memory_mb: i64,
+    /// Disk MB.
+    pub disk_mb: i64,
+    /// Host ports.
+    pub ports: Vec<i64>,
+}
+
+impl NodeAllocated {
+    /// Adds one allocation's resources.
+    pub fn add(&mut self, alloc: &Allocation) {
+        if let Some(r) = &alloc.allocated_resources {
+            self.cpu += r.cpu();
+            self.memory_mb += r.memory_mb();
+            self.disk_mb += r.shared.disk_mb;
+            self.ports.extend(r.host_ports());
+        }
+    }
+}
+
 /// What the scheduler may read. The FSM implements it over a snapshot of its state; tests
 /// implement it over vectors. Node order is the order of [`SchedulerState::nodes`].
 pub trait SchedulerState {
@@ -38,6 +63,18 @@ pub trait SchedulerState {
     fn allocs_by_job(&self, namespace: &str, job_id: &str) -> Vec<&Allocation>;
     /// Every allocation on a node, any status.
     fn allocs_by_node(&self, node_id: &str) -> Vec<&Allocation>;
+    /// Resources held on a node by its non-terminal allocations. The default sums
+    /// [`SchedulerState::allocs_by_node`]; a store that keeps this total up to date as
+    /// allocations change should return it instead (busy nodes hold hundreds).
+    fn node_allocated(&self, node_id: &str) -> NodeAllocated {
+        let mut total = NodeAllocated::default();
+        for a in self.allocs_by_node(node_id) {
+            if !a.is_terminal() {
+                total.add(a);
+            }
+        }
+        total
+    }
     /// The job's most recent deployment.
     fn latest_deployment(&self, _namespace: &str, _job_id: &str) -> Option<&Deployment> {
         None

@@ -21,6 +21,9 @@ use super::usage::ProposedUsage;
 use crate::api::{AllocMetric, Allocation, ClientStatus, DesiredStatus, Evaluation, NodeStatus};
 use crate::spec::Job;
 
+/// A group's stack and the nodes to place it on (with the allocation each replaces).
+type GroupWork<'a> = (GroupStack, Vec<(usize, Option<&'a Allocation>)>);
+
 /// Schedules a system or sysbatch job into `plan`.
 pub fn schedule_system<S: SchedulerState + ?Sized>(
     state: &S,
@@ -45,7 +48,7 @@ pub fn schedule_system<S: SchedulerState + ?Sized>(
     let version = job.version.unwrap_or(0);
 
     // Pass 1: decide per group and node what stays, stops and needs a placement.
-    let mut work: Vec<(GroupStack, Vec<(usize, Option<&Allocation>)>)> = Vec::new();
+    let mut work: Vec<GroupWork<'_>> = Vec::new();
     for group in job.groups() {
         let mut stack = GroupStack::new(GroupSpec::compile(job, group), nodes.len(), false);
         let mut by_node: HashMap<&str, Vec<&Allocation>> = HashMap::new();
@@ -143,7 +146,7 @@ pub fn schedule_system<S: SchedulerState + ?Sized>(
     let stopping: HashSet<String> = plan.stop.iter().map(|s| s.alloc_id.clone()).collect();
     let mut ctx = PlanContext {
         state,
-        usage: ProposedUsage::new(job.namespace(), job.id(), stopping),
+        usage: ProposedUsage::new(&allocs, &stopping),
         job_allocs: Vec::new(),
         rng,
         algorithm: state.config().algorithm,

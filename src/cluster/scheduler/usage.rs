@@ -4,7 +4,7 @@
 use std::collections::{HashMap, HashSet};
 
 use super::group_spec::Demand;
-use super::state::SchedulerState;
+use super::state::{NodeAllocated, SchedulerState};
 use crate::api::{Allocation, Node};
 
 /// One node's proposed load.
@@ -25,20 +25,6 @@ pub struct NodeUsage {
 }
 
 impl NodeUsage {
-    /// Adds an existing allocation.
-    pub fn add_alloc(&mut self, alloc: &Allocation, job: (&str, &str)) {
-        if let Some(r) = &alloc.allocated_resources {
-            self.cpu += r.cpu();
-            self.memory_mb += r.memory_mb();
-            self.disk_mb += r.shared.disk_mb;
-            self.ports.extend(r.host_ports());
-        }
-        if (alloc.namespace.as_str(), alloc.job_id.as_str()) == job {
-            self.job_allocs += 1;
-            *self.group_allocs.entry(alloc.task_group.clone()).or_default() += 1;
-        }
-    }
-
     /// Adds a placement of `group` of the job being scheduled.
     pub fn add_placement(&mut self, group: &str, demand: &Demand, ports: &[i64]) {
         self.cpu += demand.cpu;
@@ -55,33 +41,55 @@ impl NodeUsage {
     }
 }
 
-/// Proposed usage of every node touched so far, built lazily.
+/// Proposed usage of every node touched so far, built lazily from the state's per-node
+/// totals, minus the job's allocations being stopped, plus the job's own counts.
 #[derive(Debug, Default)]
 pub struct ProposedUsage {
-    job: (String, String),
-    stopping: HashSet<String>,
+    /// Per node: resources of the job's allocations this plan stops.
+    stopped: HashMap<String, NodeAllocated>,
+    /// Per node: the job's live allocations per group.
+    job_counts: HashMap<String, HashMap<String, u32>>,
     nodes: HashMap<String, NodeUsage>,
 }
 
 impl ProposedUsage {
-    /// Usage for the job `namespace`/`job_id`, leaving out the allocations in `stopping`.
-    pub fn new(namespace: &str, job_id: &str, stopping: HashSet<String>) -> Self {
-        ProposedUsage {
-            job: (namespace.to_string(), job_id.to_string()),
-            stopping,
-            nodes: HashMap::new(),
+    /// Usage for a job whose allocations are `job_allocs`, leaving out those in `stopping`.
+    pub fn new(job_allocs: &[&Allocation], stopping: &HashSet<String>) -> Self {
+        let mut usage = ProposedUsage::default();
+        for a in job_allocs.iter().filter(|a| !a.is_terminal()) {
+            if stopping.contains(&a.id) {
+                usage.stopped.entry(a.node_id.clone()).or_default().add(a);
+            } else {
+                let groups = usage.job_counts.entry(a.node_id.clone()).or_default();
+                *groups.entry(a.task_group.clone()).or_default() += 1;
+            }
         }
+        usage
     }
 
-    /// The node's proposed usage, reading its allocations the first time.
+    /// The node's proposed usage, read from the state the first time.
     pub fn node<S: SchedulerState + ?Sized>(&mut self, state: &S, node: &Node) -> &mut NodeUsage {
-        let (job, stopping) = (&self.job, &self.stopping);
+        let (stopped, job_counts) = (&self.stopped, &self.job_counts);
         self.nodes.entry(node.id.clone()).or_insert_with(|| {
-            let mut usage = NodeUsage::default();
-            for alloc in state.allocs_by_node(&node.id) {
-                if !alloc.is_terminal() && !stopping.contains(&alloc.id) {
-                    usage.add_alloc(alloc, (&job.0, &job.1));
+            let total = state.node_allocated(&node.id);
+            let mut usage = NodeUsage {
+                cpu: total.cpu,
+                memory_mb: total.memory_mb,
+                disk_mb: total.disk_mb,
+                ports: total.ports.into_iter().collect(),
+                ..NodeUsage::default()
+            };
+            if let Some(gone) = stopped.get(&node.id) {
+                usage.cpu -= gone.cpu;
+                usage.memory_mb -= gone.memory_mb;
+                usage.disk_mb -= gone.disk_mb;
+                for p in &gone.ports {
+                    usage.ports.remove(p);
                 }
+            }
+            if let Some(groups) = job_counts.get(&node.id) {
+                usage.job_allocs = groups.values().sum();
+                usage.group_allocs = groups.clone();
             }
             usage
         })

@@ -251,11 +251,7 @@ fn spread_targets_and_even_spread() {
     }]);
     h.register(j);
     let plan = h.eval("spread");
-    let east = plan
-        .place
-        .iter()
-        .filter(|a| a.node_name < "n3".to_string())
-        .count();
+    let east = plan.place.iter().filter(|a| a.node_name.as_str() < "n3").count();
     assert_eq!((east, plan.place.len() - east), (7, 3));
 
     let mut h = Harness::with_nodes(nodes);
@@ -268,11 +264,7 @@ fn spread_targets_and_even_spread() {
     }]);
     h.register(j);
     let plan = h.eval("even");
-    let east = plan
-        .place
-        .iter()
-        .filter(|a| a.node_name < "n3".to_string())
-        .count();
+    let east = plan.place.iter().filter(|a| a.node_name.as_str() < "n3").count();
     assert_eq!(east, 4);
 }
 
