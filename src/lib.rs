@@ -11,7 +11,12 @@
 //! `graph` ← `plan` ← `backend` ← `apply` ← `cli`. `cluster` (the built-in scheduler cluster)
 //! uses only `spec`, `api` and `diag`.
 
+pub mod api;
+pub mod apply;
+pub mod backend;
 pub mod cli;
+pub mod cluster;
+pub mod diag;
 pub mod frontend;
 pub mod graph;
 pub mod plan;

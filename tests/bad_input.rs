@@ -23,7 +23,11 @@ impl Case {
         let mut s = stack.clone();
         s.root = root.join("shop").join("stack.json");
         std::fs::create_dir_all(root.join("shop")).expect("mkdir");
-        std::fs::write(root.join("shop/stack.json"), serde_json::to_vec(&s).expect("json")).expect("write");
+        std::fs::write(
+            root.join("shop/stack.json"),
+            serde_json::to_vec(&s).expect("json"),
+        )
+        .expect("write");
         Case { _dir: dir, root }
     }
 
@@ -32,7 +36,9 @@ impl Case {
     }
 
     fn record(&self, stack: &deploy::frontend::Stack) {
-        StateStore::new(self.state_dir()).write(&recorded(stack)).expect("write state");
+        StateStore::new(self.state_dir())
+            .write(&recorded(stack))
+            .expect("write state");
     }
 
     fn plan(&self, extra: &[&str]) -> (i32, String, String) {
@@ -45,7 +51,11 @@ impl Case {
             .output()
             .expect("run deploy");
         let clean = |b: &[u8]| String::from_utf8_lossy(b).replace(&self.root.display().to_string(), "[ROOT]");
-        (out.status.code().unwrap_or(-1), clean(&out.stdout), clean(&out.stderr))
+        (
+            out.status.code().unwrap_or(-1),
+            clean(&out.stdout),
+            clean(&out.stderr),
+        )
     }
 }
 
@@ -104,7 +114,10 @@ fn a_state_file_from_a_newer_format_is_refused_and_left_alone() {
     let before = snapshot_files(&case.state_dir());
     let (code, _, stderr) = case.plan(&[]);
     assert_eq!(code, 1);
-    assert!(stderr.contains("format_version 2, newer than this deploy understands (1)"), "{stderr}");
+    assert!(
+        stderr.contains("format_version 2, newer than this deploy understands (1)"),
+        "{stderr}"
+    );
     assert_eq!(before, snapshot_files(&case.state_dir()));
     settings().bind(|| insta::assert_snapshot!("error_newer_state", stderr));
 }
@@ -114,7 +127,11 @@ fn a_corrupt_state_file_is_refused_and_left_alone() {
     let case = Case::new(&shop());
     case.record(&shop());
     let file = case.state_dir().join("rev-000002.json");
-    std::fs::write(&file, b"{\"format_version\": 1, \"lineage\": \"x\", \"serial\": 2, \"jobs\": [tr").expect("write");
+    std::fs::write(
+        &file,
+        b"{\"format_version\": 1, \"lineage\": \"x\", \"serial\": 2, \"jobs\": [tr",
+    )
+    .expect("write");
     let before = snapshot_files(&case.state_dir());
     let (code, _, stderr) = case.plan(&[]);
     assert_eq!(code, 1);
@@ -130,13 +147,18 @@ fn a_held_lock_names_its_holder_and_changes_nothing() {
     let before = snapshot_files(&case.state_dir());
     let lock = StateLock::acquire(
         &case.state_dir(),
-        &LockHolder { command: "deploy apply".into() },
+        &LockHolder {
+            command: "deploy apply".into(),
+        },
         std::time::Duration::ZERO,
     )
     .expect("lock");
     let (code, _, stderr) = case.plan(&["--lock-timeout", "200ms"]);
     assert_eq!(code, 1);
-    assert!(stderr.contains(&format!("locked by pid {}", std::process::id())), "{stderr}");
+    assert!(
+        stderr.contains(&format!("locked by pid {}", std::process::id())),
+        "{stderr}"
+    );
     assert!(stderr.contains("running `deploy apply`"), "{stderr}");
     assert_eq!(before, snapshot_files(&case.state_dir()));
     drop(lock);
@@ -149,7 +171,12 @@ fn a_held_lock_names_its_holder_and_changes_nothing() {
 fn detailed_exitcode_and_json_and_out() {
     let case = Case::new(&shop());
     let out = case.root.join("plan.json");
-    let (code, stdout, _) = case.plan(&["--detailed-exitcode", "--json", "--out", out.to_str().expect("utf8")]);
+    let (code, stdout, _) = case.plan(&[
+        "--detailed-exitcode",
+        "--json",
+        "--out",
+        out.to_str().expect("utf8"),
+    ]);
     assert_eq!(code, 2);
     let v: serde_json::Value = serde_json::from_str(&stdout).expect("plan json");
     assert_eq!(v["format_version"], "1");
@@ -158,7 +185,10 @@ fn detailed_exitcode_and_json_and_out() {
     assert!(deploy::plan::check_current(&saved, None, None).is_ok());
     // Once state moved on, the saved plan is stale.
     case.record(&shop());
-    let rev = StateStore::new(case.state_dir()).latest().expect("read").expect("rev");
+    let rev = StateStore::new(case.state_dir())
+        .latest()
+        .expect("read")
+        .expect("rev");
     let err = deploy::plan::check_current(&saved, Some(&rev), None).expect_err("stale");
     assert!(err.to_string().contains("stale"), "{err}");
 }
@@ -169,7 +199,12 @@ fn target_plans_the_job_and_what_it_waits_for() {
     let (code, stdout, stderr) = case.plan(&["--json", "--target", "job.api"]);
     assert_eq!(code, 0, "{stderr}");
     let v: serde_json::Value = serde_json::from_str(&stdout).expect("plan json");
-    let addrs: Vec<&str> = v["jobs"].as_array().expect("jobs").iter().filter_map(|j| j["address"].as_str()).collect();
+    let addrs: Vec<&str> = v["jobs"]
+        .as_array()
+        .expect("jobs")
+        .iter()
+        .filter_map(|j| j["address"].as_str())
+        .collect();
     assert_eq!(addrs, ["job.db", "job.migrate", "job.api"]);
     let (code, _, stderr) = case.plan(&["--target", "job.ap"]);
     assert_eq!(code, 1);

@@ -34,7 +34,11 @@ fn text(p: &Plan) -> String {
 }
 
 fn action(p: &Plan, id: &str) -> Action {
-    p.jobs.iter().find(|j| j.address == JobAddress::root(id)).map(|j| j.action).expect("job in plan")
+    p.jobs
+        .iter()
+        .find(|j| j.address == JobAddress::root(id))
+        .map(|j| j.action)
+        .expect("job in plan")
 }
 
 #[test]
@@ -42,7 +46,10 @@ fn first_plan_of_a_multi_job_stack() {
     let p = make(&shop(), None, None);
     assert_eq!(p.summary.create, 4);
     let order: Vec<_> = p.jobs.iter().map(|j| (j.address.0.as_str(), j.wave)).collect();
-    assert_eq!(order, [("job.db", 0), ("job.migrate", 0), ("job.api", 1), ("job.web", 2)]);
+    assert_eq!(
+        order,
+        [("job.db", 0), ("job.migrate", 0), ("job.api", 1), ("job.web", 2)]
+    );
     settings().bind(|| insta::assert_snapshot!("plan_first", text(&p)));
 }
 
@@ -50,7 +57,12 @@ fn first_plan_of_a_multi_job_stack() {
 fn count_change_is_in_place() {
     let old = shop();
     let new = stack(
-        vec![("db", db()), ("migrate", migrate()), ("api", api()), ("web", with(web(), "/TaskGroups/0/Count", json!(5)))],
+        vec![
+            ("db", db()),
+            ("migrate", migrate()),
+            ("api", api()),
+            ("web", with(web(), "/TaskGroups/0/Count", json!(5))),
+        ],
         old.dependencies.clone(),
     );
     let p = make(&new, Some(&recorded(&old)), None);
@@ -69,7 +81,10 @@ fn image_change_is_destructive() {
         vec![
             ("db", db()),
             ("migrate", migrate()),
-            ("api", with(api(), "/TaskGroups/0/Tasks/0/Config/image", json!("api:1.1"))),
+            (
+                "api",
+                with(api(), "/TaskGroups/0/Tasks/0/Config/image", json!("api:1.1")),
+            ),
             ("web", web()),
         ],
         old.dependencies.clone(),
@@ -78,7 +93,10 @@ fn image_change_is_destructive() {
     assert_eq!(action(&p, "api"), Action::UpdateDestructive);
     settings().bind(|| {
         insta::assert_snapshot!("plan_image_change", text(&p));
-        insta::assert_snapshot!("plan_image_change_markdown", render_markdown(&p).expect("markdown"));
+        insta::assert_snapshot!(
+            "plan_image_change_markdown",
+            render_markdown(&p).expect("markdown")
+        );
     });
 }
 
@@ -90,7 +108,14 @@ fn template_change_is_diffed_line_by_line() {
         vec![
             ("db", db()),
             ("migrate", migrate()),
-            ("api", with(api(), "/TaskGroups/0/Tasks/0/Templates/0/EmbeddedTmpl", json!(tmpl))),
+            (
+                "api",
+                with(
+                    api(),
+                    "/TaskGroups/0/Tasks/0/Templates/0/EmbeddedTmpl",
+                    json!(tmpl),
+                ),
+            ),
             ("web", web()),
         ],
         old.dependencies.clone(),
@@ -128,10 +153,23 @@ fn dependency_added_with_a_new_job() {
     let mut deps = old.dependencies.clone();
     deps.push(dep("worker", "db", 9));
     deps.push(dep("worker", "migrate", 10));
-    let new = stack(vec![("db", db()), ("migrate", migrate()), ("api", api()), ("web", web()), ("worker", worker)], deps);
+    let new = stack(
+        vec![
+            ("db", db()),
+            ("migrate", migrate()),
+            ("api", api()),
+            ("web", web()),
+            ("worker", worker),
+        ],
+        deps,
+    );
     let p = make(&new, Some(&recorded(&old)), None);
     assert_eq!(action(&p, "worker"), Action::Create);
-    let w = p.jobs.iter().find(|j| j.address.0 == "job.worker").expect("worker");
+    let w = p
+        .jobs
+        .iter()
+        .find(|j| j.address.0 == "job.worker")
+        .expect("worker");
     assert_eq!(w.wave, 1);
     assert_eq!(w.depends_on.len(), 2);
     settings().bind(|| insta::assert_snapshot!("plan_dependency_added", text(&p)));
@@ -144,7 +182,10 @@ fn sensitive_variable_change_shows_no_value() {
         vec![
             ("db", db()),
             ("migrate", migrate()),
-            ("api", with(api(), "/TaskGroups/0/Tasks/0/Env/TOKEN", json!("s3cret-v2"))),
+            (
+                "api",
+                with(api(), "/TaskGroups/0/Tasks/0/Env/TOKEN", json!("s3cret-v2")),
+            ),
             ("web", web()),
         ],
         old.dependencies.clone(),
@@ -154,7 +195,10 @@ fn sensitive_variable_change_shows_no_value() {
     let out = text(&p);
     let json = serde_json::to_string(&p).expect("json");
     for leaked in ["s3cret-v1", "s3cret-v2"] {
-        assert!(!out.contains(leaked) && !json.contains(leaked), "{leaked} leaked:\n{out}");
+        assert!(
+            !out.contains(leaked) && !json.contains(leaked),
+            "{leaked} leaked:\n{out}"
+        );
     }
     assert!(out.contains("(sensitive)"));
     settings().bind(|| insta::assert_snapshot!("plan_sensitive_change", out));
@@ -169,7 +213,14 @@ fn drift_shows_recorded_and_live() {
         let mut spec = canonicalize(&j.job);
         spec.version = Some(1);
         spec.job_modify_index = Some(200 + i as u64);
-        live.jobs.insert(j.address.clone(), LiveJob { spec, version: 1, modify_index: 200 + i as u64 });
+        live.jobs.insert(
+            j.address.clone(),
+            LiveJob {
+                spec,
+                version: 1,
+                modify_index: 200 + i as u64,
+            },
+        );
     }
     // Someone scaled db by hand.
     if let Some(db) = live.jobs.get_mut(&JobAddress::root("db")) {
@@ -178,7 +229,13 @@ fn drift_shows_recorded_and_live() {
     }
     let p = make(&s, Some(&state), Some(&live));
     assert_eq!(action(&p, "db"), Action::Update);
-    assert!(p.jobs.iter().find(|j| j.address.0 == "job.db").and_then(|j| j.drift.as_ref()).is_some());
+    assert!(
+        p.jobs
+            .iter()
+            .find(|j| j.address.0 == "job.db")
+            .and_then(|j| j.drift.as_ref())
+            .is_some()
+    );
     assert_eq!(p.jobs.iter().filter(|j| j.drift.is_some()).count(), 1);
     settings().bind(|| insta::assert_snapshot!("plan_drift", text(&p)));
 }
@@ -201,11 +258,26 @@ fn placement_failure_is_explained() {
                 nodes_exhausted: 1,
                 dimension_exhausted: BTreeMap::from([("memory".into(), 1)]),
                 per_node_reasons: BTreeMap::from([
-                    ("node-a".into(), "constraint ${node.class} = edge: class is \"batch\"".into()),
-                    ("node-b".into(), "constraint ${node.class} = edge: class is \"batch\"".into()),
-                    ("node-c".into(), "constraint ${node.class} = edge: class is \"gpu\"".into()),
-                    ("node-d".into(), "constraint ${node.class} = edge: class is unset".into()),
-                    ("node-e".into(), "memory exhausted: 128 MB free, 256 MB asked".into()),
+                    (
+                        "node-a".into(),
+                        "constraint ${node.class} = edge: class is \"batch\"".into(),
+                    ),
+                    (
+                        "node-b".into(),
+                        "constraint ${node.class} = edge: class is \"batch\"".into(),
+                    ),
+                    (
+                        "node-c".into(),
+                        "constraint ${node.class} = edge: class is \"gpu\"".into(),
+                    ),
+                    (
+                        "node-d".into(),
+                        "constraint ${node.class} = edge: class is unset".into(),
+                    ),
+                    (
+                        "node-e".into(),
+                        "memory exhausted: 128 MB free, 256 MB asked".into(),
+                    ),
                 ]),
             }],
         },

@@ -35,7 +35,13 @@ pub fn tree_stack(n: usize) -> Stack {
         .map(|i| StackJob {
             address: JobAddress::root(&name(i)),
             job: small_job(i),
-            span: SourceSpan { file: "jobs.hcl".into(), line: i + 1, column: 1, offset: 0, len: 0 },
+            span: SourceSpan {
+                file: "jobs.hcl".into(),
+                line: i + 1,
+                column: 1,
+                offset: 0,
+                len: 0,
+            },
             sensitive_paths: Vec::new(),
         })
         .collect();
@@ -46,12 +52,21 @@ pub fn tree_stack(n: usize) -> Stack {
             gate: None,
             timeout: None,
             kind: DependencyKind::Declared,
-            span: SourceSpan { file: "stack.hcl".into(), line: i, column: 1, offset: 0, len: 0 },
+            span: SourceSpan {
+                file: "stack.hcl".into(),
+                line: i,
+                column: 1,
+                offset: 0,
+                len: 0,
+            },
         })
         .collect();
     Stack {
         root: "bench".into(),
-        settings: StackSettings { name: "bench".into(), ..Default::default() },
+        settings: StackSettings {
+            name: "bench".into(),
+            ..Default::default()
+        },
         jobs,
         dependencies,
         ..Default::default()

@@ -28,7 +28,13 @@ pub struct GraphArgs {
 
 /// Runs `deploy graph`.
 pub fn run(args: &GraphArgs) -> anyhow::Result<ExitCode> {
-    let stack = stack_input::load(&args.path, &VarArgs { vars: args.vars.clone(), var_files: args.var_files.clone() })?;
+    let stack = stack_input::load(
+        &args.path,
+        &VarArgs {
+            vars: args.vars.clone(),
+            var_files: args.var_files.clone(),
+        },
+    )?;
     let graph = StackGraph::build(&stack)?;
     let out = match args.format {
         GraphFormat::Dot => render_dot(&graph, &stack.settings.name),

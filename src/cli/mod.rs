@@ -6,10 +6,21 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+pub mod agent;
+pub mod apply;
+mod backend_select;
+pub mod destroy;
 pub mod graph;
+pub mod inspect;
+pub mod output;
 pub mod plan;
+mod progress;
+pub mod rollback;
+mod session;
 mod stack_input;
 pub mod state;
+pub mod status;
+pub mod validate;
 pub mod test;
 
 /// `deploy`: plan, apply and roll back stacks of Nomad jobs.
@@ -24,12 +35,28 @@ pub struct Cli {
 /// Every subcommand.
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Check a stack or jobspec; every problem with file:line:col.
+    Validate(validate::ValidateArgs),
+    /// Print the canonical Nomad JSON of a stack's jobs.
+    Inspect(inspect::InspectArgs),
     /// Show what apply would change.
     Plan(plan::PlanArgs),
     /// Print the stack's dependency graph.
     Graph(graph::GraphArgs),
     /// Read the recorded state.
     State(state::StateArgs),
+    /// Make the stack so, in dependency order, gated on health.
+    Apply(apply::ApplyArgs),
+    /// Return the stack to an earlier revision (as a new revision).
+    Rollback(rollback::RollbackArgs),
+    /// Stop every job of the stack, dependents first.
+    Destroy(destroy::DestroyArgs),
+    /// The stack's jobs, versions and allocations.
+    Status(status::StatusArgs),
+    /// The outputs the latest revision recorded.
+    Output(output::OutputArgs),
+    /// Run a built-in cluster agent, or stop the local one.
+    Agent(agent::AgentCommand),
     /// Compare stacks' plans with committed snapshots.
     Test(test::TestArgs),
 }
@@ -37,9 +64,17 @@ pub enum Command {
 /// Runs a parsed command line.
 pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
+        Command::Validate(args) => validate::run(&args),
+        Command::Inspect(args) => inspect::run(&args),
         Command::Plan(args) => plan::run(&args),
         Command::Graph(args) => graph::run(&args),
         Command::State(args) => state::run(&args),
+        Command::Apply(args) => apply::run(&args),
+        Command::Rollback(args) => rollback::run(&args),
+        Command::Destroy(args) => destroy::run(&args),
+        Command::Status(args) => status::run(&args),
+        Command::Output(args) => output::run(&args),
+        Command::Agent(cmd) => agent::run(&cmd),
         Command::Test(args) => test::run(&args),
     }
 }

@@ -27,8 +27,10 @@ pub enum PlanFormat {
 
 /// Flags of `deploy plan`.
 #[derive(Debug, clap::Args)]
-#[command(after_help = "Exit codes: 0 success (no changes with -detailed-exitcode), 1 error, \
-                        2 changes present (with -detailed-exitcode).")]
+#[command(
+    after_help = "Exit codes: 0 success (no changes with -detailed-exitcode), 1 error, \
+                        2 changes present (with -detailed-exitcode)."
+)]
 pub struct PlanArgs {
     /// The stack directory (or a stack in JSON).
     #[arg(default_value = ".")]
@@ -76,23 +78,50 @@ pub struct PlanArgs {
 
 /// Runs `deploy plan`.
 pub fn run(args: &PlanArgs) -> anyhow::Result<ExitCode> {
-    let stack = stack_input::load(&args.path, &VarArgs { vars: args.vars.clone(), var_files: args.var_files.clone() })?;
+    let stack = stack_input::load(
+        &args.path,
+        &VarArgs {
+            vars: args.vars.clone(),
+            var_files: args.var_files.clone(),
+        },
+    )?;
     let graph = StackGraph::build(&stack)?;
     let dir = stack_input::state_dir(&stack, args.state.as_deref());
-    let _lock = stack_input::lock(&dir, "deploy plan", stack_input::parse_timeout(&args.lock_timeout)?)?;
-    let state = stack_input::latest_opened(&StateStore::new(&dir))?;
+    let _lock = stack_input::lock(
+        &dir,
+        "deploy plan",
+        stack_input::parse_timeout(&args.lock_timeout)?,
+    )?;
+    let store = StateStore::new(&dir);
+    if let Some(serial) = crate::apply::recover(&store)? {
+        eprintln!("Recovered revision {serial} from the journal of an interrupted apply.");
+    }
+    let state = stack_input::latest_opened(&store)?;
     let live: Option<LiveView> = match (&args.live_view, args.refresh) {
         (Some(f), true) => {
             let bytes = std::fs::read(f).with_context(|| format!("reading {}", f.display()))?;
-            Some(serde_json::from_slice(&bytes).with_context(|| format!("{} is not a live view", f.display()))?)
+            Some(
+                serde_json::from_slice(&bytes)
+                    .with_context(|| format!("{} is not a live view", f.display()))?,
+            )
         }
-        (None, true) => {
-            eprintln!("Note: no backend is reachable from this build; planning against recorded state only.");
-            None
-        }
+        (None, true) => Some(super::session::runtime()?.block_on(async {
+            let backend = super::backend_select::connect(&stack, &dir).await?;
+            crate::apply::live_view(&backend, &stack, state.as_ref(), false)
+                .await
+                .with_context(|| {
+                    format!(
+                        "reading live jobs from {}",
+                        crate::backend::Backend::describe(&backend)
+                    )
+                })
+        })?),
         (_, false) => None,
     };
-    let options = PlanOptions { destroy: args.destroy, targets: args.targets.clone() };
+    let options = PlanOptions {
+        destroy: args.destroy,
+        targets: args.targets.clone(),
+    };
     let plan = plan(&stack, &graph, state.as_ref(), live.as_ref(), &options)?;
     if let Some(out) = &args.out {
         save_plan(&plan, out)?;
@@ -106,16 +135,32 @@ pub fn run(args: &PlanArgs) -> anyhow::Result<ExitCode> {
         }
         PlanFormat::Markdown => render_markdown(&plan)?,
         PlanFormat::Text => {
-            let color = std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
-            render_text(&plan, &TextOptions { color, verbose: args.verbose })
+            let color =
+                std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
+            render_text(
+                &plan,
+                &TextOptions {
+                    color,
+                    verbose: args.verbose,
+                },
+            )
         }
     };
     let mut stdout = std::io::stdout().lock();
     stdout.write_all(text.as_bytes())?;
     if let Some(out) = &args.out {
         if format == PlanFormat::Text {
-            writeln!(stdout, "\nSaved the plan to {}; apply it with: deploy apply {}", out.display(), out.display())?;
+            writeln!(
+                stdout,
+                "\nSaved the plan to {}; apply it with: deploy apply {}",
+                out.display(),
+                out.display()
+            )?;
         }
     }
-    Ok(if args.detailed_exitcode && plan.has_changes() { ExitCode::from(2) } else { ExitCode::SUCCESS })
+    Ok(if args.detailed_exitcode && plan.has_changes() {
+        ExitCode::from(2)
+    } else {
+        ExitCode::SUCCESS
+    })
 }

@@ -24,26 +24,52 @@ pub struct VarArgs {
 pub fn load(path: &Path, vars: &VarArgs) -> anyhow::Result<Stack> {
     if path.extension().is_some_and(|e| e == "json") {
         if !vars.vars.is_empty() || !vars.var_files.is_empty() {
-            anyhow::bail!("-var and -var-file apply to HCL stacks; {} is an evaluated stack in JSON", path.display());
+            anyhow::bail!(
+                "-var and -var-file apply to HCL stacks; {} is an evaluated stack in JSON",
+                path.display()
+            );
         }
         let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
-        let mut stack: Stack =
-            serde_json::from_slice(&bytes).with_context(|| format!("{} is not a stack in JSON", path.display()))?;
+        let mut stack: Stack = serde_json::from_slice(&bytes)
+            .with_context(|| format!("{} is not a stack in JSON", path.display()))?;
         stack.jobs.sort_by(|a, b| a.address.cmp(&b.address));
         if stack.root.as_os_str().is_empty() {
             stack.root = path.to_path_buf();
         }
         if stack.settings.name.is_empty() {
-            stack.settings.name = path.file_stem().and_then(|s| s.to_str()).unwrap_or("stack").to_string();
+            stack.settings.name = path
+                .file_stem()
+                .and_then(|s| s.to_str())
+                .unwrap_or("stack")
+                .to_string();
         }
         return Ok(stack);
     }
     load_hcl(path, vars)
 }
 
-#[cfg(feature = "frontend-loader")]
+/// The front end's inputs: `-var` pairs, `-var-file` paths and the `DEPLOY_VAR_*` /
+/// `NOMAD_VAR_*` environment.
+pub fn frontend_inputs(vars: &VarArgs) -> anyhow::Result<crate::frontend::Inputs> {
+    let mut pairs = Vec::with_capacity(vars.vars.len());
+    for v in &vars.vars {
+        let Some((name, value)) = v.split_once('=') else {
+            anyhow::bail!("-var {v}: expected NAME=VALUE");
+        };
+        pairs.push((name.trim().to_string(), value.to_string()));
+    }
+    let env = std::env::vars()
+        .filter(|(k, _)| k.starts_with("DEPLOY_VAR_") || k.starts_with("NOMAD_VAR_"))
+        .collect();
+    Ok(crate::frontend::Inputs {
+        vars: pairs,
+        var_files: vars.var_files.clone(),
+        env,
+    })
+}
+
 fn load_hcl(path: &Path, vars: &VarArgs) -> anyhow::Result<Stack> {
-    let inputs = crate::frontend::Inputs { vars: vars.vars.clone(), var_files: vars.var_files.clone() };
+    let inputs = frontend_inputs(vars)?;
     match crate::frontend::load_stack(path, &inputs) {
         Ok((stack, warnings)) => {
             if !warnings.is_empty() {
@@ -53,15 +79,6 @@ fn load_hcl(path: &Path, vars: &VarArgs) -> anyhow::Result<Stack> {
         }
         Err(diags) => anyhow::bail!("{diags}"),
     }
-}
-
-#[cfg(not(feature = "frontend-loader"))]
-fn load_hcl(path: &Path, _vars: &VarArgs) -> anyhow::Result<Stack> {
-    anyhow::bail!(
-        "{}: reading HCL stacks needs the front end (build with the `frontend-loader` feature); \
-         a stack in JSON (*.json) can be planned meanwhile",
-        path.display()
-    )
 }
 
 /// The state directory: `-state DIR`, else the stack setting (relative to the stack), else
@@ -78,18 +95,30 @@ pub fn state_dir(stack: &Stack, flag: Option<&Path>) -> PathBuf {
     match &stack.settings.state_dir {
         Some(d) if d.is_absolute() => d.clone(),
         Some(d) => base.join(d),
-        None => base.parent().unwrap_or(Path::new(".")).join("state").join(&stack.settings.name),
+        None => base
+            .parent()
+            .unwrap_or(Path::new("."))
+            .join("state")
+            .join(&stack.settings.name),
     }
 }
 
 /// Takes the state lock for `command`.
 pub fn lock(dir: &Path, command: &str, timeout: StdDuration) -> anyhow::Result<StateLock> {
-    Ok(StateLock::acquire(dir, &LockHolder { command: command.to_string() }, timeout)?)
+    Ok(StateLock::acquire(
+        dir,
+        &LockHolder {
+            command: command.to_string(),
+        },
+        timeout,
+    )?)
 }
 
 /// The latest revision with its sensitive values decrypted (with `DEPLOY_AGE_IDENTITY`).
 pub fn latest_opened(store: &StateStore) -> anyhow::Result<Option<Revision>> {
-    let Some(mut rev) = store.latest()? else { return Ok(None) };
+    let Some(mut rev) = store.latest()? else {
+        return Ok(None);
+    };
     if rev.jobs.iter().any(|j| !j.encrypted.is_empty()) {
         let id = std::env::var("DEPLOY_AGE_IDENTITY").map_err(|_| {
             anyhow::anyhow!(
@@ -110,6 +139,7 @@ pub fn latest_opened(store: &StateStore) -> anyhow::Result<Option<Revision>> {
 
 /// Parses `-lock-timeout` (`0s`, `30s`, `5m`).
 pub fn parse_timeout(s: &str) -> anyhow::Result<StdDuration> {
-    let d = crate::spec::Duration::parse(s).map_err(|e| anyhow::anyhow!("-lock-timeout {s}: {}", e.reason))?;
+    let d =
+        crate::spec::Duration::parse(s).map_err(|e| anyhow::anyhow!("-lock-timeout {s}: {}", e.reason))?;
     Ok(StdDuration::from_nanos(d.0.max(0) as u64))
 }

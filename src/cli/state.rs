@@ -58,9 +58,9 @@ pub fn run(args: &StateArgs) -> anyhow::Result<ExitCode> {
         StateCommand::Show { rev } => {
             let rev = match rev {
                 Some(s) => store.read(*s)?,
-                None => store
-                    .latest()?
-                    .ok_or_else(|| anyhow::anyhow!("no state in {}: the stack was never applied", dir.display()))?,
+                None => store.latest()?.ok_or_else(|| {
+                    anyhow::anyhow!("no state in {}: the stack was never applied", dir.display())
+                })?,
             };
             print!("{}", String::from_utf8_lossy(&rev.to_bytes()));
         }

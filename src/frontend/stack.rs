@@ -9,22 +9,8 @@ use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 
+pub use crate::diag::SourceSpan;
 use crate::spec::{Duration, Job};
-
-/// A place in a source file. Lines and columns are 1-based; `offset`/`len` are bytes.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
-pub struct SourceSpan {
-    /// The file, as given or found in the stack directory.
-    pub file: PathBuf,
-    /// 1-based line.
-    pub line: usize,
-    /// 1-based column (in characters).
-    pub column: usize,
-    /// Byte offset of the start.
-    pub offset: usize,
-    /// Length in bytes.
-    pub len: usize,
-}
 
 /// A job's address in a stack: `job.ID` or `module.NAME.job.ID` (nested modules chain).
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]

@@ -42,8 +42,11 @@ impl StackGraph {
     /// Builds the graph, or reports every missing job and every cycle.
     pub fn build(stack: &Stack) -> Result<StackGraph, GraphErrors> {
         let addresses: Vec<JobAddress> = stack.jobs.iter().map(|j| j.address.clone()).collect();
-        let index: HashMap<JobAddress, usize> =
-            addresses.iter().enumerate().map(|(i, a)| (a.clone(), i)).collect();
+        let index: HashMap<JobAddress, usize> = addresses
+            .iter()
+            .enumerate()
+            .map(|(i, a)| (a.clone(), i))
+            .collect();
         let mut graph = DiGraph::with_capacity(addresses.len(), stack.dependencies.len());
         for i in 0..addresses.len() {
             graph.add_node(i);
@@ -53,8 +56,16 @@ impl StackGraph {
         let mut seen = BTreeSet::new();
         for dep in &stack.dependencies {
             let (Some(&from), Some(&to)) = (index.get(&dep.from), index.get(&dep.to)) else {
-                let missing = if index.contains_key(&dep.from) { &dep.to } else { &dep.from };
-                let other = if index.contains_key(&dep.from) { &dep.from } else { &dep.to };
+                let missing = if index.contains_key(&dep.from) {
+                    &dep.to
+                } else {
+                    &dep.from
+                };
+                let other = if index.contains_key(&dep.from) {
+                    &dep.from
+                } else {
+                    &dep.to
+                };
                 errors.push(GraphError::MissingJob {
                     from: other.clone(),
                     missing: missing.clone(),
@@ -92,7 +103,13 @@ impl StackGraph {
             return Err(GraphErrors(errors));
         }
         let waves = compute_waves(&graph);
-        Ok(StackGraph { addresses, index, graph, edges, waves })
+        Ok(StackGraph {
+            addresses,
+            index,
+            graph,
+            edges,
+            waves,
+        })
     }
 
     /// Job addresses, in the stack's order.
@@ -172,7 +189,11 @@ fn compute_waves(graph: &DiGraph<usize, usize>) -> Vec<u32> {
     // toposort puts a dependent before what it waits for; walk it backwards.
     let order = petgraph::algo::toposort(graph, None).unwrap_or_default();
     for n in order.iter().rev() {
-        let w = graph.neighbors(*n).map(|d| waves[d.index()] + 1).max().unwrap_or(0);
+        let w = graph
+            .neighbors(*n)
+            .map(|d| waves[d.index()] + 1)
+            .max()
+            .unwrap_or(0);
         waves[n.index()] = w;
     }
     waves

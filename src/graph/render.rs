@@ -75,7 +75,12 @@ pub fn render_text(graph: &StackGraph) -> String {
                     DependencyKind::Reference => "reference",
                 };
                 let timeout = e.timeout.map(|t| format!(", timeout {t}")).unwrap_or_default();
-                let _ = writeln!(out, "    waits for {} ({}, {how}{timeout})", e.to, gate_name(e.gate));
+                let _ = writeln!(
+                    out,
+                    "    waits for {} ({}, {how}{timeout})",
+                    e.to,
+                    gate_name(e.gate)
+                );
             }
         }
     }

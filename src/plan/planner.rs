@@ -57,7 +57,11 @@ pub fn plan(
     let selected: Option<BTreeSet<usize>> = if options.targets.is_empty() {
         None
     } else {
-        Some(graph.closure(&options.targets).map_err(PlanError::UnknownTarget)?)
+        Some(
+            graph
+                .closure(&options.targets)
+                .map_err(PlanError::UnknownTarget)?,
+        )
     };
     let mut jobs = Vec::with_capacity(stack.jobs.len());
     for (i, sj) in stack.jobs.iter().enumerate() {
@@ -77,23 +81,34 @@ pub fn plan(
         };
         let d = diff(baseline, new.as_ref(), &sensitive);
         let action = action_of(&d);
-        let drift = live.and_then(|_| drift_of(recorded.map(|r| &r.spec), live_job.map(|l| &l.spec), &sensitive));
+        let drift =
+            live.and_then(|_| drift_of(recorded.map(|r| &r.spec), live_job.map(|l| &l.spec), &sensitive));
         let depends_on = graph
             .dependencies_of(i)
             .into_iter()
-            .map(|e| DependsOn { address: e.to.clone(), gate: e.gate, timeout: e.timeout })
+            .map(|e| DependsOn {
+                address: e.to.clone(),
+                gate: e.gate,
+                timeout: e.timeout,
+            })
             .collect();
         jobs.push(JobChange {
             address: sj.address.clone(),
             action,
             reason: d.reason(),
-            after: if matches!(action, Action::Destroy | Action::Noop) { None } else { new.map(|j| masked(j, &sensitive)) },
+            after: if matches!(action, Action::Destroy | Action::Noop) {
+                None
+            } else {
+                new.map(|j| masked(j, &sensitive))
+            },
             diff: d,
             drift,
             placement: live.and_then(|l| l.placements.get(&sj.address).cloned()),
             depends_on,
             wave: graph.wave_of(i),
-            job_modify_index: live_job.map(|l| l.modify_index).or(recorded.and_then(|r| r.job_modify_index)),
+            job_modify_index: live_job
+                .map(|l| l.modify_index)
+                .or(recorded.and_then(|r| r.job_modify_index)),
         });
     }
     jobs.sort_by(|a, b| (a.wave, &a.address).cmp(&(b.wave, &b.address)));
@@ -141,14 +156,20 @@ pub fn plan(
         destroy: options.destroy,
         refreshed: live.is_some(),
         targets: options.targets.clone(),
-        state: state.map(|s| StateRef { lineage: s.lineage.clone(), serial: s.serial }),
+        state: state.map(|s| StateRef {
+            lineage: s.lineage.clone(),
+            serial: s.serial,
+        }),
         summary,
         jobs,
     })
 }
 
 fn targeted(targets: &[String], address: &JobAddress) -> bool {
-    targets.is_empty() || targets.iter().any(|t| address.0 == *t || address.0.starts_with(&format!("{t}.")))
+    targets.is_empty()
+        || targets
+            .iter()
+            .any(|t| address.0 == *t || address.0.starts_with(&format!("{t}.")))
 }
 
 fn drift_of(recorded: Option<&Job>, live: Option<&Job>, sensitive: &SensitivePaths) -> Option<Drift> {
@@ -169,7 +190,9 @@ fn masked(job: Job, sensitive: &SensitivePaths) -> Job {
     if sensitive.is_empty() {
         return job;
     }
-    let Ok(mut v) = serde_json::to_value(&job) else { return job };
+    let Ok(mut v) = serde_json::to_value(&job) else {
+        return job;
+    };
     for path in sensitive {
         if let Some(slot) = crate::state::lookup(&mut v, path) {
             *slot = serde_json::Value::String(crate::state::SEALED.into());

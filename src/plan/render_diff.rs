@@ -36,7 +36,11 @@ impl Painter {
 
     /// Bold text.
     pub fn bold(&self, s: &str) -> String {
-        if self.color { s.bold().to_string() } else { s.to_string() }
+        if self.color {
+            s.bold().to_string()
+        } else {
+            s.to_string()
+        }
     }
 }
 
@@ -72,7 +76,13 @@ fn updates_text(g: &TaskGroupDiff) -> String {
 
 fn render_group(out: &mut String, g: &TaskGroupDiff, indent: usize, verbose: bool, p: &Painter) {
     let pad = " ".repeat(indent);
-    let _ = writeln!(out, "{pad}{}Task Group: \"{}\"{}", prefix(p, g.r#type), g.name, updates_text(g));
+    let _ = writeln!(
+        out,
+        "{pad}{}Task Group: \"{}\"{}",
+        prefix(p, g.r#type),
+        g.name,
+        updates_text(g)
+    );
     if verbose || g.r#type == DiffType::Edited {
         render_members(out, &g.fields, &g.objects, indent + 2, p);
     }
@@ -83,14 +93,24 @@ fn render_group(out: &mut String, g: &TaskGroupDiff, indent: usize, verbose: boo
 
 fn render_task(out: &mut String, t: &TaskDiff, indent: usize, verbose: bool, p: &Painter) {
     let pad = " ".repeat(indent);
-    let ann = if t.annotations.is_empty() { String::new() } else { format!(" ({})", t.annotations.join(", ")) };
+    let ann = if t.annotations.is_empty() {
+        String::new()
+    } else {
+        format!(" ({})", t.annotations.join(", "))
+    };
     let _ = writeln!(out, "{pad}{}Task: \"{}\"{ann}", prefix(p, t.r#type), t.name);
     if verbose || t.r#type == DiffType::Edited {
         render_members(out, &t.fields, &t.objects, indent + 2, p);
     }
 }
 
-fn render_members(out: &mut String, fields: &[FieldDiff], objects: &[ObjectDiff], indent: usize, p: &Painter) {
+fn render_members(
+    out: &mut String,
+    fields: &[FieldDiff],
+    objects: &[ObjectDiff],
+    indent: usize,
+    p: &Painter,
+) {
     let width = fields.iter().map(|f| f.name.len()).max().unwrap_or(0);
     for f in fields {
         render_field(out, f, indent, width, p);
@@ -103,9 +123,18 @@ fn render_members(out: &mut String, fields: &[FieldDiff], objects: &[ObjectDiff]
 fn render_field(out: &mut String, f: &FieldDiff, indent: usize, width: usize, p: &Painter) {
     let pad = " ".repeat(indent);
     let name = format!("{}:", f.name);
-    let ann = f.annotations.as_ref().map(|a| format!(" ({})", a.join(", "))).unwrap_or_default();
+    let ann = f
+        .annotations
+        .as_ref()
+        .map(|a| format!(" ({})", a.join(", ")))
+        .unwrap_or_default();
     if let Some(lines) = &f.lines {
-        let _ = writeln!(out, "{pad}{}{name:<w$} <<{ann}", prefix(p, f.r#type), w = width + 1);
+        let _ = writeln!(
+            out,
+            "{pad}{}{name:<w$} <<{ann}",
+            prefix(p, f.r#type),
+            w = width + 1
+        );
         let inner = " ".repeat(indent + f.r#type.marker().len() + 3);
         for l in lines {
             let t = match l.tag.as_str() {
@@ -113,7 +142,11 @@ fn render_field(out: &mut String, f: &FieldDiff, indent: usize, width: usize, p:
                 "-" => DiffType::Deleted,
                 _ => DiffType::None,
             };
-            let text = format!("{} {}", if t == DiffType::None { " " } else { l.tag.as_str() }, l.text);
+            let text = format!(
+                "{} {}",
+                if t == DiffType::None { " " } else { l.tag.as_str() },
+                l.text
+            );
             let _ = writeln!(out, "{inner}{}", p.paint(t, text.trim_end()));
         }
         let _ = writeln!(out, "{inner}>>");
@@ -124,7 +157,12 @@ fn render_field(out: &mut String, f: &FieldDiff, indent: usize, width: usize, p:
         DiffType::Deleted => format!("{:?}", f.old),
         _ => format!("{:?} => {:?}", f.old, f.new),
     };
-    let _ = writeln!(out, "{pad}{}{name:<w$} {value}{ann}", prefix(p, f.r#type), w = width + 1);
+    let _ = writeln!(
+        out,
+        "{pad}{}{name:<w$} {value}{ann}",
+        prefix(p, f.r#type),
+        w = width + 1
+    );
 }
 
 fn render_object(out: &mut String, o: &ObjectDiff, indent: usize, p: &Painter) {

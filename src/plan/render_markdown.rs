@@ -74,13 +74,30 @@ pub fn render_markdown(plan: &Plan) -> Result<String, tera::Error> {
                         .failures
                         .iter()
                         .map(|f| {
-                            let mut why: Vec<String> =
-                                f.constraint_filtered.iter().map(|(c, n)| format!("`{c}` filtered {n} nodes")).collect();
-                            why.extend(f.dimension_exhausted.iter().map(|(d, n)| format!("{d} exhausted on {n} nodes")));
-                            format!("group `{}` could not place {} ({})", f.group, f.unplaced, why.join(", "))
+                            let mut why: Vec<String> = f
+                                .constraint_filtered
+                                .iter()
+                                .map(|(c, n)| format!("`{c}` filtered {n} nodes"))
+                                .collect();
+                            why.extend(
+                                f.dimension_exhausted
+                                    .iter()
+                                    .map(|(d, n)| format!("{d} exhausted on {n} nodes")),
+                            );
+                            format!(
+                                "group `{}` could not place {} ({})",
+                                f.group,
+                                f.unplaced,
+                                why.join(", ")
+                            )
                         })
                         .collect();
-                    format!("**{} of {} placed**; {}", pl.placed, pl.desired, groups.join("; "))
+                    format!(
+                        "**{} of {} placed**; {}",
+                        pl.placed,
+                        pl.desired,
+                        groups.join("; ")
+                    )
                 }
             });
             JobView {
@@ -89,7 +106,12 @@ pub fn render_markdown(plan: &Plan) -> Result<String, tera::Error> {
                 action: j.action.describe(),
                 wave: j.wave,
                 reason: j.reason.clone(),
-                depends_on: j.depends_on.iter().map(|d| format!("`{}`", d.address)).collect::<Vec<_>>().join(", "),
+                depends_on: j
+                    .depends_on
+                    .iter()
+                    .map(|d| format!("`{}`", d.address))
+                    .collect::<Vec<_>>()
+                    .join(", "),
                 diff,
                 drift,
                 placement,

@@ -4,7 +4,7 @@
 
 use std::fmt::Write;
 
-use super::model::{Action, JobChange, Plan, PlacementPreview};
+use super::model::{Action, JobChange, PlacementPreview, Plan};
 use super::render_diff::{Painter, render_job_diff};
 use crate::graph::gate_name;
 use crate::spec::diff::DiffType;
@@ -35,15 +35,31 @@ pub fn render_text(plan: &Plan, options: &TextOptions) -> String {
         Some(s) => format!("state serial {} (lineage {})", s.serial, s.lineage),
         None => "no recorded state".to_string(),
     };
-    let mode = if plan.refreshed { "live backend" } else { "recorded state only (-refresh=false)" };
-    let _ = writeln!(out, "Plan for stack \"{}\" against {against}, using {mode}.", plan.stack);
+    let mode = if plan.refreshed {
+        "live backend"
+    } else {
+        "recorded state only (-refresh=false)"
+    };
+    let _ = writeln!(
+        out,
+        "Plan for stack \"{}\" against {against}, using {mode}.",
+        plan.stack
+    );
     if plan.destroy {
         let _ = writeln!(out, "Planning to destroy every job (-destroy).");
     }
     if !plan.targets.is_empty() {
-        let _ = writeln!(out, "Targets: {} (and what they depend on).", plan.targets.join(", "));
+        let _ = writeln!(
+            out,
+            "Targets: {} (and what they depend on).",
+            plan.targets.join(", ")
+        );
     }
-    for job in plan.jobs.iter().filter(|j| j.action != Action::Noop || j.drift.is_some() || j.placement.as_ref().is_some_and(|pl| !pl.failures.is_empty())) {
+    for job in plan.jobs.iter().filter(|j| {
+        j.action != Action::Noop
+            || j.drift.is_some()
+            || j.placement.as_ref().is_some_and(|pl| !pl.failures.is_empty())
+    }) {
         out.push('\n');
         render_job(&mut out, job, options, &p);
     }

@@ -40,25 +40,45 @@ pub fn save_plan(plan: &Plan, path: &Path) -> Result<(), SavedPlanError> {
 
 /// Reads a plan file, refusing other format versions.
 pub fn load_plan(path: &Path) -> Result<Plan, SavedPlanError> {
-    let invalid = |detail: String| SavedPlanError::Invalid { path: path.display().to_string(), detail };
-    let bytes = std::fs::read(path)
-        .map_err(|source| StateError::Io { action: "reading", path: path.to_path_buf(), source })?;
+    let invalid = |detail: String| SavedPlanError::Invalid {
+        path: path.display().to_string(),
+        detail,
+    };
+    let bytes = std::fs::read(path).map_err(|source| StateError::Io {
+        action: "reading",
+        path: path.to_path_buf(),
+        source,
+    })?;
     let v: serde_json::Value = serde_json::from_slice(&bytes).map_err(|e| invalid(e.to_string()))?;
     match v.get("format_version").and_then(|f| f.as_str()) {
         Some(PLAN_FORMAT_VERSION) => {}
-        Some(other) => return Err(invalid(format!("format_version {other} is not {PLAN_FORMAT_VERSION}"))),
+        Some(other) => {
+            return Err(invalid(format!(
+                "format_version {other} is not {PLAN_FORMAT_VERSION}"
+            )));
+        }
         None => return Err(invalid("no format_version".into())),
     }
     serde_json::from_value(v).map_err(|e| invalid(e.to_string()))
 }
 
 /// Checks that the state and the live jobs are still what the plan saw.
-pub fn check_current(plan: &Plan, state: Option<&Revision>, live: Option<&LiveView>) -> Result<(), SavedPlanError> {
+pub fn check_current(
+    plan: &Plan,
+    state: Option<&Revision>,
+    live: Option<&LiveView>,
+) -> Result<(), SavedPlanError> {
     let now = state.map(|s| (s.lineage.as_str(), s.serial));
     let then = plan.state.as_ref().map(|s| (s.lineage.as_str(), s.serial));
     if now != then {
-        let show = |x: Option<(&str, u64)>| x.map_or("no state".to_string(), |(l, s)| format!("lineage {l} serial {s}"));
-        return Err(SavedPlanError::Stale(format!("state is now {}, the plan saw {}", show(now), show(then))));
+        let show = |x: Option<(&str, u64)>| {
+            x.map_or("no state".to_string(), |(l, s)| format!("lineage {l} serial {s}"))
+        };
+        return Err(SavedPlanError::Stale(format!(
+            "state is now {}, the plan saw {}",
+            show(now),
+            show(then)
+        )));
     }
     if let Some(live) = live {
         for j in &plan.jobs {

@@ -160,12 +160,20 @@ pub type SensitivePaths = HashSet<String>;
 impl JobDiff {
     /// The diff of a job against itself.
     pub fn unchanged(id: &str) -> JobDiff {
-        JobDiff { r#type: DiffType::None, id: id.to_string(), fields: vec![], objects: vec![], task_groups: vec![] }
+        JobDiff {
+            r#type: DiffType::None,
+            id: id.to_string(),
+            fields: vec![],
+            objects: vec![],
+            task_groups: vec![],
+        }
     }
 
     /// True when an existing allocation would be replaced (stopped and placed anew).
     pub fn is_destructive(&self) -> bool {
-        self.task_groups.iter().any(|g| g.updates.contains_key("create/destroy update"))
+        self.task_groups
+            .iter()
+            .any(|g| g.updates.contains_key("create/destroy update"))
     }
 
     /// A one-line reason for the change: the first destructive cause, else the first change.

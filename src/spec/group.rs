@@ -59,6 +59,9 @@ pub struct TaskGroup {
     pub scaling: Option<ScalingPolicy>,
     /// Consul settings.
     pub consul: Option<Consul>,
+    /// Kill the allocation after it ran this long (batch timeouts).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub max_run_duration: Option<Duration>,
     /// Keep lost allocations unreplaced.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub prevent_reschedule_on_lost: Option<bool>,

@@ -83,4 +83,7 @@ pub struct Task {
     /// Consul settings.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub consul: Option<Consul>,
+    /// `secret` blocks (Name, Provider, Path, Config, Env), passed through.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub secrets: Option<Vec<serde_json::Value>>,
 }

@@ -95,10 +95,10 @@ fn check_job(c: &mut Checker, job: &Job) {
     {
         c.push(Some("Priority"), format!("priority {p} is outside 1..=100"));
     }
-    if let Some(dcs) = &job.datacenters {
-        if dcs.iter().any(|d| d.is_empty()) {
-            c.push(Some("Datacenters"), "a datacenter name is empty");
-        }
+    if let Some(dcs) = &job.datacenters
+        && dcs.iter().any(|d| d.is_empty())
+    {
+        c.push(Some("Datacenters"), "a datacenter name is empty");
     }
     for con in job.constraints.iter().flatten() {
         check_constraint(c, con);

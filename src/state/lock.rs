@@ -31,12 +31,19 @@ pub struct LockHolder {
 impl StateLock {
     /// Takes the lock on `dir`, waiting up to `timeout` (zero: try once).
     pub fn acquire(dir: &Path, holder: &LockHolder, timeout: Duration) -> Result<StateLock, StateError> {
-        std::fs::create_dir_all(dir)
-            .map_err(|source| StateError::Io { action: "creating", path: dir.to_path_buf(), source })?;
+        std::fs::create_dir_all(dir).map_err(|source| StateError::Io {
+            action: "creating",
+            path: dir.to_path_buf(),
+            source,
+        })?;
         let path = dir.join(LOCK_FILE);
         let io = |action| {
             let p = path.clone();
-            move |source| StateError::Io { action, path: p, source }
+            move |source| StateError::Io {
+                action,
+                path: p,
+                source,
+            }
         };
         let mut file = OpenOptions::new()
             .read(true)
@@ -56,7 +63,11 @@ impl StateLock {
                 let who = who.trim();
                 return Err(StateError::Locked {
                     dir: dir.to_path_buf(),
-                    holder: if who.is_empty() { "another process".into() } else { who.to_string() },
+                    holder: if who.is_empty() {
+                        "another process".into()
+                    } else {
+                        who.to_string()
+                    },
                     waited: format!("{:?}", start.elapsed().as_millis() as f64 / 1000.0) + "s",
                 });
             }

@@ -96,7 +96,10 @@ struct Header {
 impl Revision {
     /// Parses a revision file's bytes, refusing newer formats and anything malformed.
     pub fn from_bytes(path: &Path, bytes: &[u8]) -> Result<Revision, StateError> {
-        let corrupt = |detail: String| StateError::Corrupt { path: path.to_path_buf(), detail };
+        let corrupt = |detail: String| StateError::Corrupt {
+            path: path.to_path_buf(),
+            detail,
+        };
         let header: Header = serde_json::from_slice(bytes).map_err(|e| corrupt(e.to_string()))?;
         let version = match header.format_version {
             Some(serde_json::Value::Number(n)) => n.as_u64(),

@@ -43,7 +43,9 @@ impl Sealer {
         };
         let recipients = list
             .iter()
-            .map(|r| age::x25519::Recipient::from_str(r).map_err(|e| secret_err(format!("recipient {r}: {e}"))))
+            .map(|r| {
+                age::x25519::Recipient::from_str(r).map_err(|e| secret_err(format!("recipient {r}: {e}")))
+            })
             .collect::<Result<Vec<_>, _>>()?;
         Ok(Sealer { recipients })
     }
@@ -105,7 +107,11 @@ impl Opener {
 }
 
 /// Replaces every sensitive path's value with [`SEALED`] and returns the ciphertexts by path.
-pub fn seal_job(job: &Job, paths: &[String], sealer: &Sealer) -> Result<(Job, BTreeMap<String, String>), StateError> {
+pub fn seal_job(
+    job: &Job,
+    paths: &[String],
+    sealer: &Sealer,
+) -> Result<(Job, BTreeMap<String, String>), StateError> {
     if paths.is_empty() {
         return Ok((job.clone(), BTreeMap::new()));
     }

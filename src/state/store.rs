@@ -40,11 +40,21 @@ impl StateStore {
         let entries = match fs::read_dir(&self.dir) {
             Ok(e) => e,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
-            Err(source) => return Err(StateError::Io { action: "listing", path: self.dir.clone(), source }),
+            Err(source) => {
+                return Err(StateError::Io {
+                    action: "listing",
+                    path: self.dir.clone(),
+                    source,
+                });
+            }
         };
         let mut serials = Vec::new();
         for entry in entries {
-            let entry = entry.map_err(|source| StateError::Io { action: "listing", path: self.dir.clone(), source })?;
+            let entry = entry.map_err(|source| StateError::Io {
+                action: "listing",
+                path: self.dir.clone(),
+                source,
+            })?;
             if let Some(s) = entry.file_name().to_str().and_then(parse_serial) {
                 serials.push(s);
             }
@@ -59,9 +69,18 @@ impl StateStore {
         let bytes = match fs::read(&path) {
             Ok(b) => b,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                return Err(StateError::NoRevision { dir: self.dir.clone(), serial });
+                return Err(StateError::NoRevision {
+                    dir: self.dir.clone(),
+                    serial,
+                });
             }
-            Err(source) => return Err(StateError::Io { action: "reading", path, source }),
+            Err(source) => {
+                return Err(StateError::Io {
+                    action: "reading",
+                    path,
+                    source,
+                });
+            }
         };
         let rev = Revision::from_bytes(&path, &bytes)?;
         if rev.serial != serial {
@@ -98,8 +117,11 @@ impl StateStore {
         if path.exists() {
             return Err(StateError::Exists { path });
         }
-        fs::create_dir_all(&self.dir)
-            .map_err(|source| StateError::Io { action: "creating", path: self.dir.clone(), source })?;
+        fs::create_dir_all(&self.dir).map_err(|source| StateError::Io {
+            action: "creating",
+            path: self.dir.clone(),
+            source,
+        })?;
         write_atomic(&path, &rev.to_bytes())?;
         Ok(path)
     }
@@ -112,15 +134,25 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), StateError> {
     let tmp = dir.join(format!(".{name}.tmp-{}", std::process::id()));
     let io = |action, p: &Path| {
         let p = p.to_path_buf();
-        move |source| StateError::Io { action, path: p, source }
+        move |source| StateError::Io {
+            action,
+            path: p,
+            source,
+        }
     };
     let result = (|| {
-        let mut f = OpenOptions::new().write(true).create_new(true).open(&tmp).map_err(io("creating", &tmp))?;
+        let mut f = OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&tmp)
+            .map_err(io("creating", &tmp))?;
         f.write_all(bytes).map_err(io("writing", &tmp))?;
         f.sync_all().map_err(io("syncing", &tmp))?;
         drop(f);
         fs::rename(&tmp, path).map_err(io("renaming into", path))?;
-        File::open(dir).and_then(|d| d.sync_all()).map_err(io("syncing", dir))
+        File::open(dir)
+            .and_then(|d| d.sync_all())
+            .map_err(io("syncing", dir))
     })();
     if result.is_err() {
         let _ = fs::remove_file(&tmp);

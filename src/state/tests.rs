@@ -25,7 +25,11 @@ fn rev(serial: u64) -> Revision {
             encrypted: Default::default(),
             job_version: Some(3),
             job_modify_index: Some(42),
-            gate: Some(GateResult { gate: crate::frontend::Gate::Healthy, passed: true, detail: "1/1 healthy".into() }),
+            gate: Some(GateResult {
+                gate: crate::frontend::Gate::Healthy,
+                passed: true,
+                detail: "1/1 healthy".into(),
+            }),
             applied_at: at,
         }],
         variables: vec![],
@@ -46,8 +50,14 @@ fn revisions_round_trip_and_are_never_overwritten() {
     assert!(matches!(store.write(&rev(2)), Err(StateError::Exists { .. })));
     let mut other = rev(3);
     other.lineage = "other".into();
-    assert!(matches!(store.write(&other), Err(StateError::LineageMismatch { .. })));
-    assert_eq!(before, std::fs::read(dir.path().join("s/rev-000002.json")).expect("bytes"));
+    assert!(matches!(
+        store.write(&other),
+        Err(StateError::LineageMismatch { .. })
+    ));
+    assert_eq!(
+        before,
+        std::fs::read(dir.path().join("s/rev-000002.json")).expect("bytes")
+    );
     let leftovers: Vec<_> = std::fs::read_dir(dir.path().join("s"))
         .expect("dir")
         .flatten()
@@ -60,23 +70,56 @@ fn revisions_round_trip_and_are_never_overwritten() {
 fn newer_and_corrupt_files_are_refused() {
     let p = std::path::Path::new("rev-000001.json");
     let newer = br#"{"format_version": 7, "anything": "else"}"#;
-    assert!(matches!(Revision::from_bytes(p, newer), Err(StateError::NewerFormat { found: 7, .. })));
-    for bad in [&b"{"[..], b"[]", br#"{"lineage":"x"}"#, br#"{"format_version":1,"serial":1}"#] {
-        assert!(matches!(Revision::from_bytes(p, bad), Err(StateError::Corrupt { .. })), "{bad:?}");
+    assert!(matches!(
+        Revision::from_bytes(p, newer),
+        Err(StateError::NewerFormat { found: 7, .. })
+    ));
+    for bad in [
+        &b"{"[..],
+        b"[]",
+        br#"{"lineage":"x"}"#,
+        br#"{"format_version":1,"serial":1}"#,
+    ] {
+        assert!(
+            matches!(Revision::from_bytes(p, bad), Err(StateError::Corrupt { .. })),
+            "{bad:?}"
+        );
     }
 }
 
 #[test]
 fn a_second_lock_waits_then_names_the_holder() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let held = StateLock::acquire(dir.path(), &LockHolder { command: "deploy apply".into() }, Duration::ZERO)
-        .expect("first");
-    let err = StateLock::acquire(dir.path(), &LockHolder { command: "deploy plan".into() }, Duration::from_millis(120))
-        .expect_err("held");
+    let held = StateLock::acquire(
+        dir.path(),
+        &LockHolder {
+            command: "deploy apply".into(),
+        },
+        Duration::ZERO,
+    )
+    .expect("first");
+    let err = StateLock::acquire(
+        dir.path(),
+        &LockHolder {
+            command: "deploy plan".into(),
+        },
+        Duration::from_millis(120),
+    )
+    .expect_err("held");
     let msg = err.to_string();
-    assert!(msg.contains("deploy apply") && msg.contains(&std::process::id().to_string()), "{msg}");
+    assert!(
+        msg.contains("deploy apply") && msg.contains(&std::process::id().to_string()),
+        "{msg}"
+    );
     drop(held);
-    StateLock::acquire(dir.path(), &LockHolder { command: "deploy plan".into() }, Duration::ZERO).expect("freed");
+    StateLock::acquire(
+        dir.path(),
+        &LockHolder {
+            command: "deploy plan".into(),
+        },
+        Duration::ZERO,
+    )
+    .expect("freed");
 }
 
 #[test]
@@ -94,7 +137,12 @@ fn sensitive_values_are_sealed_and_opened_with_age() {
     let text = serde_json::to_string(&sealed_job).expect("json") + &format!("{ciphertexts:?}");
     assert!(!text.contains("hunter2"));
     assert!(ciphertexts[&path].starts_with("-----BEGIN AGE ENCRYPTED FILE-----"));
-    let opened = open_job(&sealed_job, &ciphertexts, &Opener::from_env_value(&secret).expect("opener")).expect("open");
+    let opened = open_job(
+        &sealed_job,
+        &ciphertexts,
+        &Opener::from_env_value(&secret).expect("opener"),
+    )
+    .expect("open");
     assert_eq!(opened, job);
     let no_one = Sealer::from_settings(&[], None).expect("sealer");
     assert!(seal_job(&job, &[path], &no_one).is_err());

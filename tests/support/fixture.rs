@@ -58,7 +58,13 @@ pub fn web() -> Value {
 }
 
 pub fn span(file: &str, line: usize) -> SourceSpan {
-    SourceSpan { file: file.into(), line, column: 3, offset: 0, len: 0 }
+    SourceSpan {
+        file: file.into(),
+        line,
+        column: 3,
+        offset: 0,
+        len: 0,
+    }
 }
 
 pub fn to_job(v: Value) -> Job {
@@ -66,9 +72,17 @@ pub fn to_job(v: Value) -> Job {
 }
 
 pub fn stack_job(id: &str, v: Value) -> StackJob {
-    let sensitive_paths =
-        if id == "api" { vec!["TaskGroups[0].Tasks[0].Env.TOKEN".to_string()] } else { Vec::new() };
-    StackJob { address: JobAddress::root(id), job: to_job(v), span: span(&format!("{id}.nomad.hcl"), 1), sensitive_paths }
+    let sensitive_paths = if id == "api" {
+        vec!["TaskGroups[0].Tasks[0].Env.TOKEN".to_string()]
+    } else {
+        Vec::new()
+    };
+    StackJob {
+        address: JobAddress::root(id),
+        job: to_job(v),
+        span: span(&format!("{id}.nomad.hcl"), 1),
+        sensitive_paths,
+    }
 }
 
 pub fn dep(from: &str, to: &str, line: usize) -> Dependency {
@@ -88,7 +102,10 @@ pub fn stack(jobs: Vec<(&str, Value)>, deps: Vec<Dependency>) -> Stack {
     jobs.sort_by(|a, b| a.address.cmp(&b.address));
     Stack {
         root: "stacks/shop".into(),
-        settings: StackSettings { name: "shop".into(), ..Default::default() },
+        settings: StackSettings {
+            name: "shop".into(),
+            ..Default::default()
+        },
         jobs,
         dependencies: deps,
         ..Default::default()
@@ -98,8 +115,17 @@ pub fn stack(jobs: Vec<(&str, Value)>, deps: Vec<Dependency>) -> Stack {
 /// The four-job stack: api waits for db and migrate, web waits for api.
 pub fn shop() -> Stack {
     stack(
-        vec![("db", db()), ("migrate", migrate()), ("api", api()), ("web", web())],
-        vec![dep("api", "db", 3), dep("api", "migrate", 4), dep("web", "api", 7)],
+        vec![
+            ("db", db()),
+            ("migrate", migrate()),
+            ("api", api()),
+            ("web", web()),
+        ],
+        vec![
+            dep("api", "db", 3),
+            dep("api", "migrate", 4),
+            dep("web", "api", 7),
+        ],
     )
 }
 

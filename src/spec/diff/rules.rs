@@ -17,19 +17,51 @@ use crate::spec::Job;
 
 /// Task fields and objects whose change replaces the task's allocations.
 pub const DESTRUCTIVE_TASK_FIELDS: &[&str] = &[
-    "Driver", "User", "Config", "Env", "Artifact", "Template", "Meta", "Resources", "Vault",
-    "VolumeMount", "Lifecycle", "Identity", "Identities", "Constraint", "Affinity", "DispatchPayload",
-    "CSIPluginConfig", "Leader", "Consul",
+    "Driver",
+    "User",
+    "Config",
+    "Env",
+    "Artifact",
+    "Template",
+    "Meta",
+    "Resources",
+    "Vault",
+    "VolumeMount",
+    "Lifecycle",
+    "Identity",
+    "Identities",
+    "Constraint",
+    "Affinity",
+    "DispatchPayload",
+    "CSIPluginConfig",
+    "Leader",
+    "Consul",
 ];
 
 /// Group objects and fields whose change replaces the group's allocations.
 pub const DESTRUCTIVE_GROUP_OBJECTS: &[&str] = &[
-    "Network", "Networks", "Volumes", "EphemeralDisk", "Meta", "Constraint", "Affinity", "Spread", "Consul",
+    "Network",
+    "Networks",
+    "Volumes",
+    "EphemeralDisk",
+    "Meta",
+    "Constraint",
+    "Affinity",
+    "Spread",
+    "Consul",
 ];
 
 /// Job-level fields and objects whose change replaces every allocation.
-pub const DESTRUCTIVE_JOB_FIELDS: &[&str] =
-    &["Type", "Datacenters", "NodePool", "Constraint", "Affinity", "Spread", "Region", "Namespace"];
+pub const DESTRUCTIVE_JOB_FIELDS: &[&str] = &[
+    "Type",
+    "Datacenters",
+    "NodePool",
+    "Constraint",
+    "Affinity",
+    "Spread",
+    "Region",
+    "Namespace",
+];
 
 fn touches(fields: &[FieldDiff], objects: &[ObjectDiff], names: &[&str]) -> bool {
     fields.iter().any(|f| names.contains(&f.name.as_str()))
@@ -42,7 +74,9 @@ pub(super) fn job_is_destructive(fields: &[FieldDiff], objects: &[ObjectDiff]) -
 
 pub(super) fn group_is_destructive(fields: &[FieldDiff], objects: &[ObjectDiff], tasks: &[TaskDiff]) -> bool {
     touches(fields, objects, DESTRUCTIVE_GROUP_OBJECTS)
-        || tasks.iter().any(|t| t.annotations.iter().any(|a| a == FORCES_CREATE_DESTROY))
+        || tasks
+            .iter()
+            .any(|t| t.annotations.iter().any(|a| a == FORCES_CREATE_DESTROY))
 }
 
 /// The annotation of a task by its own change and its group's.
@@ -81,7 +115,14 @@ pub(super) fn group_updates(
         DiffType::None if job != DiffType::Edited => {}
         _ => {
             let kept = old_count.min(new_count);
-            put(if destructive { "create/destroy update" } else { "in-place update" }, kept);
+            put(
+                if destructive {
+                    "create/destroy update"
+                } else {
+                    "in-place update"
+                },
+                kept,
+            );
             put("create", new_count.saturating_sub(old_count));
             put("destroy", old_count.saturating_sub(new_count));
         }
@@ -91,8 +132,14 @@ pub(super) fn group_updates(
 
 /// `Count` up forces creates, down forces destroys (Nomad's annotation).
 pub(super) fn annotate_count(fields: &mut [FieldDiff]) {
-    for f in fields.iter_mut().filter(|f| f.name == "Count" && f.r#type == DiffType::Edited) {
-        let (o, n) = (f.old.parse::<i64>().unwrap_or(0), f.new.parse::<i64>().unwrap_or(0));
+    for f in fields
+        .iter_mut()
+        .filter(|f| f.name == "Count" && f.r#type == DiffType::Edited)
+    {
+        let (o, n) = (
+            f.old.parse::<i64>().unwrap_or(0),
+            f.new.parse::<i64>().unwrap_or(0),
+        );
         let a = if n > o { FORCES_CREATE } else { FORCES_DESTROY };
         f.annotations = Some(vec![a.to_string()]);
     }
@@ -137,7 +184,10 @@ pub(super) fn reason(diff: &JobDiff) -> String {
         .filter(|n| DESTRUCTIVE_JOB_FIELDS.contains(&n.as_str()))
         .collect();
     if !job_destructive.is_empty() {
-        return format!("job {} changed (forces create/destroy update)", job_destructive.join(", "));
+        return format!(
+            "job {} changed (forces create/destroy update)",
+            job_destructive.join(", ")
+        );
     }
     for g in &diff.task_groups {
         for t in &g.tasks {
@@ -147,7 +197,10 @@ pub(super) fn reason(diff: &JobDiff) -> String {
                     DiffType::Deleted => "removed".to_string(),
                     _ => format!("{} changed", names(&t.fields, &t.objects).join(", ")),
                 };
-                return format!("task \"{}\" in group \"{}\": {what} (forces create/destroy update)", t.name, g.name);
+                return format!(
+                    "task \"{}\" in group \"{}\": {what} (forces create/destroy update)",
+                    t.name, g.name
+                );
             }
         }
         let gd: Vec<String> = names(&g.fields, &g.objects)
@@ -155,7 +208,11 @@ pub(super) fn reason(diff: &JobDiff) -> String {
             .filter(|n| DESTRUCTIVE_GROUP_OBJECTS.contains(&n.as_str()))
             .collect();
         if !gd.is_empty() {
-            return format!("group \"{}\": {} changed (forces create/destroy update)", g.name, gd.join(", "));
+            return format!(
+                "group \"{}\": {} changed (forces create/destroy update)",
+                g.name,
+                gd.join(", ")
+            );
         }
     }
     let mut parts = Vec::new();
@@ -169,7 +226,11 @@ pub(super) fn reason(diff: &JobDiff) -> String {
             DiffType::Deleted => parts.push(format!("group \"{}\" removed", g.name)),
             DiffType::Edited => {
                 let mut n = names(&g.fields, &g.objects);
-                n.extend(g.tasks.iter().map(|t| format!("task \"{}\" {}", t.name, names(&t.fields, &t.objects).join(", "))));
+                n.extend(
+                    g.tasks
+                        .iter()
+                        .map(|t| format!("task \"{}\" {}", t.name, names(&t.fields, &t.objects).join(", "))),
+                );
                 parts.push(format!("group \"{}\": {}", g.name, n.join(", ")));
             }
             DiffType::None => {}

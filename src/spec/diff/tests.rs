@@ -38,10 +38,18 @@ fn equal_jobs_and_server_fields_make_no_diff() {
 fn destructive_and_in_place_follow_nomad() {
     let cases = [
         ("/TaskGroups/0/Tasks/0/Driver", serde_json::json!("exec"), true),
-        ("/TaskGroups/0/Tasks/0/Config/image", serde_json::json!("a:2"), true),
+        (
+            "/TaskGroups/0/Tasks/0/Config/image",
+            serde_json::json!("a:2"),
+            true,
+        ),
         ("/TaskGroups/0/Count", serde_json::json!(3), false),
         ("/TaskGroups/0/Tasks/0/KillTimeout", serde_json::json!(1), false),
-        ("/TaskGroups/0/Tasks/0/Services/0/Name", serde_json::json!("api"), false),
+        (
+            "/TaskGroups/0/Tasks/0/Services/0/Name",
+            serde_json::json!("api"),
+            false,
+        ),
         ("/Priority", serde_json::json!(70), false),
         ("/Datacenters", serde_json::json!(["dc2"]), true),
     ];
@@ -65,9 +73,16 @@ fn count_is_annotated_and_updates_counted() {
 fn added_task_in_existing_group_forces_replacement() {
     let mut b = base();
     let extra = serde_json::json!({ "Name": "sidecar", "Driver": "docker" });
-    b["TaskGroups"][0]["Tasks"].as_array_mut().expect("tasks").push(extra);
+    b["TaskGroups"][0]["Tasks"]
+        .as_array_mut()
+        .expect("tasks")
+        .push(extra);
     let x = d(&job(b));
-    let t = x.task_groups[0].tasks.iter().find(|t| t.name == "sidecar").expect("sidecar");
+    let t = x.task_groups[0]
+        .tasks
+        .iter()
+        .find(|t| t.name == "sidecar")
+        .expect("sidecar");
     assert_eq!(t.r#type, DiffType::Added);
     assert_eq!(t.annotations, [FORCES_CREATE_DESTROY]);
 }
@@ -76,7 +91,14 @@ fn added_task_in_existing_group_forces_replacement() {
 fn sensitive_paths_are_masked() {
     let mut sens = SensitivePaths::new();
     sens.insert("TaskGroups[0].Tasks[0].Config.image".into());
-    let x = diff(Some(&job(base())), Some(&changed("/TaskGroups/0/Tasks/0/Config/image", serde_json::json!("b:9"))), &sens);
+    let x = diff(
+        Some(&job(base())),
+        Some(&changed(
+            "/TaskGroups/0/Tasks/0/Config/image",
+            serde_json::json!("b:9"),
+        )),
+        &sens,
+    );
     let f = &x.task_groups[0].tasks[0].objects[0].fields[0];
     assert!(f.sensitive);
     assert_eq!((f.old.as_str(), f.new.as_str()), ("(sensitive)", "(sensitive)"));
@@ -85,7 +107,10 @@ fn sensitive_paths_are_masked() {
 #[test]
 fn added_and_deleted_jobs() {
     let j = job(base());
-    assert_eq!(diff(None, Some(&j), &SensitivePaths::new()).r#type, DiffType::Added);
+    assert_eq!(
+        diff(None, Some(&j), &SensitivePaths::new()).r#type,
+        DiffType::Added
+    );
     let del = diff(Some(&j), None, &SensitivePaths::new());
     assert_eq!(del.r#type, DiffType::Deleted);
     assert_eq!(del.task_groups[0].updates.get("destroy"), Some(&2));

@@ -97,7 +97,13 @@ impl<'a> Walker<'a> {
         } else {
             r#type
         };
-        JobDiff { r#type, id, fields, objects, task_groups }
+        JobDiff {
+            r#type,
+            id,
+            fields,
+            objects,
+            task_groups,
+        }
     }
 
     fn group(
@@ -139,7 +145,13 @@ impl<'a> Walker<'a> {
                 continue;
             }
             let annotations = vec![rules::task_annotation(group_type, t_type, &tf, &to).to_string()];
-            tasks.push(TaskDiff { r#type: t_type, name: tname, fields: tf, objects: to, annotations });
+            tasks.push(TaskDiff {
+                r#type: t_type,
+                name: tname,
+                fields: tf,
+                objects: to,
+                annotations,
+            });
         }
         let r#type = if group_type != DiffType::None {
             group_type
@@ -149,7 +161,8 @@ impl<'a> Walker<'a> {
             DiffType::Edited
         };
         let count = |m: Option<&Map<String, Value>>| {
-            m.map(|m| m.get("Count").and_then(Value::as_u64).unwrap_or(1)).unwrap_or(0)
+            m.map(|m| m.get("Count").and_then(Value::as_u64).unwrap_or(1))
+                .unwrap_or(0)
         };
         let updates = rules::group_updates(
             r#type,
@@ -159,7 +172,14 @@ impl<'a> Walker<'a> {
             job_destructive || rules::group_is_destructive(&fields, &objects, &tasks),
         );
         rules::annotate_count(&mut fields);
-        TaskGroupDiff { r#type, name, fields, objects, tasks, updates }
+        TaskGroupDiff {
+            r#type,
+            name,
+            fields,
+            objects,
+            tasks,
+            updates,
+        }
     }
 
     /// Fields and objects of two maps, keys in order, `skip` left out.
@@ -244,7 +264,15 @@ impl<'a> Walker<'a> {
         }
         let (o, n) = (o.unwrap_or_default(), n.unwrap_or_default());
         let lines = (o.contains('\n') || n.contains('\n')).then(|| line_diff(&o, &n));
-        Some(FieldDiff { r#type, name: name.to_string(), old: o, new: n, annotations: None, lines, sensitive })
+        Some(FieldDiff {
+            r#type,
+            name: name.to_string(),
+            old: o,
+            new: n,
+            annotations: None,
+            lines,
+            sensitive,
+        })
     }
 
     /// A free-form map flattened to `key`, `key.sub`, `key[0]` fields.
@@ -268,7 +296,14 @@ impl<'a> Walker<'a> {
             .collect()
     }
 
-    fn list(&self, path: &str, key: &str, old: Option<&Value>, new: Option<&Value>, out: &mut Vec<ObjectDiff>) {
+    fn list(
+        &self,
+        path: &str,
+        key: &str,
+        old: Option<&Value>,
+        new: Option<&Value>,
+        out: &mut Vec<ObjectDiff>,
+    ) {
         let empty = Vec::new();
         let ol = old.and_then(Value::as_array).unwrap_or(&empty);
         let nl = new.and_then(Value::as_array).unwrap_or(&empty);
@@ -285,7 +320,12 @@ impl<'a> Walker<'a> {
                 fields.push(self.masked(path, key, DiffType::Added, String::new(), v.clone()));
             }
             if !fields.is_empty() {
-                out.push(ObjectDiff { r#type: kind(old.is_some(), new.is_some()), name: key.into(), fields, objects: vec![] });
+                out.push(ObjectDiff {
+                    r#type: kind(old.is_some(), new.is_some()),
+                    name: key.into(),
+                    fields,
+                    objects: vec![],
+                });
             }
             return;
         }
@@ -307,15 +347,34 @@ impl<'a> Walker<'a> {
             let p = self.child("", &format!("{path}[{idx}]"));
             let (f, ob) = self.members(&p, as_map(o), as_map(n), &[]);
             if !f.is_empty() || !ob.is_empty() {
-                out.push(ObjectDiff { r#type: kind(o.is_some(), n.is_some()), name: name.into(), fields: f, objects: ob });
+                out.push(ObjectDiff {
+                    r#type: kind(o.is_some(), n.is_some()),
+                    name: name.into(),
+                    fields: f,
+                    objects: ob,
+                });
             }
         }
     }
 
     fn masked(&self, path: &str, name: &str, t: DiffType, old: String, new: String) -> FieldDiff {
         let sensitive = self.is_sensitive(path);
-        let mask = |s: String| if sensitive && !s.is_empty() { SENSITIVE.to_string() } else { s };
-        FieldDiff { r#type: t, name: name.into(), old: mask(old), new: mask(new), annotations: None, lines: None, sensitive }
+        let mask = |s: String| {
+            if sensitive && !s.is_empty() {
+                SENSITIVE.to_string()
+            } else {
+                s
+            }
+        };
+        FieldDiff {
+            r#type: t,
+            name: name.into(),
+            old: mask(old),
+            new: mask(new),
+            annotations: None,
+            lines: None,
+            sensitive,
+        }
     }
 }
 
@@ -325,7 +384,13 @@ impl<'a> Walker<'a> {
 fn by_name<'v>(
     old: Option<&'v Vec<Value>>,
     new: Option<&'v Vec<Value>>,
-) -> Vec<(String, Option<usize>, Option<usize>, Option<&'v Value>, Option<&'v Value>)> {
+) -> Vec<(
+    String,
+    Option<usize>,
+    Option<usize>,
+    Option<&'v Value>,
+    Option<&'v Value>,
+)> {
     let name = |v: &Value| v.get("Name").map(scalar).unwrap_or_default();
     let ol: &'v [Value] = old.map_or(&[], |v| v.as_slice());
     let nl: &'v [Value] = new.map_or(&[], |v| v.as_slice());
@@ -348,7 +413,11 @@ fn flatten(prefix: &str, v: &Value, out: &mut Vec<(String, Value)>) {
     match v {
         Value::Object(m) => {
             for (k, v) in m {
-                let key = if prefix.is_empty() { k.clone() } else { format!("{prefix}.{k}") };
+                let key = if prefix.is_empty() {
+                    k.clone()
+                } else {
+                    format!("{prefix}.{k}")
+                };
                 flatten(&key, v, out);
             }
         }

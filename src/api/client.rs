@@ -1,0 +1,400 @@
+//! The Nomad HTTP API client: one client for real Nomad and for the built-in cluster.
+//!
+//! Configured the way Nomad's own CLI is (`NOMAD_ADDR`, `NOMAD_TOKEN`, `NOMAD_CACERT`,
+//! `NOMAD_CLIENT_CERT`, `NOMAD_CLIENT_KEY`, `NOMAD_NAMESPACE`, `NOMAD_REGION`). Reads retry
+//! transient failures (connection refused or reset, 5xx, 429) with capped exponential backoff;
+//! writes retry only when the request never reached the server. A 4xx is final and reported
+//! with the server's text.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use super::errors::ApiError;
+
+/// Where and how to reach a Nomad API.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ClientConfig {
+    /// Base address, e.g. `http://127.0.0.1:4646`.
+    pub address: String,
+    /// ACL token sent as `X-Nomad-Token`.
+    pub token: Option<String>,
+    /// Namespace added to every request as `?namespace=`.
+    pub namespace: Option<String>,
+    /// Region added as `?region=`.
+    pub region: Option<String>,
+    /// PEM file of the CA that signed the servers' certificates.
+    pub ca_cert: Option<PathBuf>,
+    /// PEM client certificate for mutual TLS.
+    pub client_cert: Option<PathBuf>,
+    /// PEM client key for mutual TLS.
+    pub client_key: Option<PathBuf>,
+}
+
+/// Nomad's default address.
+pub const DEFAULT_ADDRESS: &str = "http://127.0.0.1:4646";
+
+impl ClientConfig {
+    /// Reads the `NOMAD_*` variables from `env` (pass `|k| std::env::var(k).ok()`); returns the
+    /// config and whether an address was given explicitly.
+    pub fn from_env(env: impl Fn(&str) -> Option<String>) -> (ClientConfig, bool) {
+        let non_empty = |k: &str| env(k).filter(|v| !v.is_empty());
+        let address = non_empty("NOMAD_ADDR");
+        let explicit = address.is_some();
+        let config = ClientConfig {
+            address: address.unwrap_or_else(|| DEFAULT_ADDRESS.to_string()),
+            token: non_empty("NOMAD_TOKEN"),
+            namespace: non_empty("NOMAD_NAMESPACE"),
+            region: non_empty("NOMAD_REGION"),
+            ca_cert: non_empty("NOMAD_CACERT").map(PathBuf::from),
+            client_cert: non_empty("NOMAD_CLIENT_CERT").map(PathBuf::from),
+            client_key: non_empty("NOMAD_CLIENT_KEY").map(PathBuf::from),
+        };
+        (config, explicit)
+    }
+}
+
+/// What a response says about the state it was read from.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct QueryMeta {
+    /// `X-Nomad-Index`: pass it back as `index` to block until something changes.
+    pub last_index: u64,
+    /// `X-Nomad-KnownLeader`.
+    pub known_leader: bool,
+}
+
+/// Blocking-query options.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct QueryOptions {
+    /// Return only once the state index is greater than this.
+    pub index: Option<u64>,
+    /// The longest the server may hold the request.
+    pub wait: Option<Duration>,
+}
+
+/// HTTP method of a request.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Method {
+    /// GET.
+    Get,
+    /// PUT.
+    Put,
+    /// POST.
+    Post,
+    /// DELETE.
+    Delete,
+}
+
+/// A connection to one Nomad API address.
+#[derive(Clone, Debug)]
+pub struct NomadClient {
+    http: reqwest::Client,
+    config: ClientConfig,
+    retries: u32,
+}
+
+/// Installs the ring crypto provider for rustls once per process.
+pub fn install_crypto_provider() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+}
+
+impl NomadClient {
+    /// Builds a client; reads the TLS files named in `config`.
+    pub fn new(config: ClientConfig) -> Result<NomadClient, ApiError> {
+        install_crypto_provider();
+        let mut builder = reqwest::Client::builder()
+            .connect_timeout(Duration::from_secs(5))
+            .pool_idle_timeout(Duration::from_secs(30))
+            .tls_backend_rustls();
+        if let Some(ca) = &config.ca_cert {
+            let pem = std::fs::read(ca)
+                .map_err(|e| ApiError::Config(format!("reading CA certificate {}: {e}", ca.display())))?;
+            let cert = reqwest::Certificate::from_pem(&pem)
+                .map_err(|e| ApiError::Config(format!("CA certificate {}: {e}", ca.display())))?;
+            builder = builder.add_root_certificate(cert);
+        }
+        match (&config.client_cert, &config.client_key) {
+            (Some(cert), Some(key)) => {
+                let mut pem = std::fs::read(cert).map_err(|e| {
+                    ApiError::Config(format!("reading client certificate {}: {e}", cert.display()))
+                })?;
+                pem.extend(
+                    std::fs::read(key).map_err(|e| {
+                        ApiError::Config(format!("reading client key {}: {e}", key.display()))
+                    })?,
+                );
+                let identity = reqwest::Identity::from_pem(&pem)
+                    .map_err(|e| ApiError::Config(format!("client certificate and key: {e}")))?;
+                builder = builder.identity(identity);
+            }
+            (None, None) => {}
+            _ => {
+                return Err(ApiError::Config(
+                    "NOMAD_CLIENT_CERT and NOMAD_CLIENT_KEY must be given together".into(),
+                ));
+            }
+        }
+        let http = builder
+            .build()
+            .map_err(|e| ApiError::Config(format!("building the HTTP client: {e}")))?;
+        Ok(NomadClient {
+            http,
+            config,
+            retries: 5,
+        })
+    }
+
+    /// The configuration in use.
+    pub fn config(&self) -> &ClientConfig {
+        &self.config
+    }
+
+    /// Sets how many times a transient failure is retried (default 5).
+    pub fn with_retries(mut self, retries: u32) -> Self {
+        self.retries = retries;
+        self
+    }
+
+    fn url(&self, path: &str, query: &[(&str, String)], opts: QueryOptions) -> String {
+        let mut url = format!("{}{}", self.config.address.trim_end_matches('/'), path);
+        let mut params: Vec<(String, String)> =
+            query.iter().map(|(k, v)| (k.to_string(), v.clone())).collect();
+        if let Some(ns) = &self.config.namespace
+            && !query.iter().any(|(k, _)| *k == "namespace")
+        {
+            params.push(("namespace".into(), ns.clone()));
+        }
+        if let Some(region) = &self.config.region {
+            params.push(("region".into(), region.clone()));
+        }
+        if let Some(index) = opts.index {
+            params.push(("index".into(), index.to_string()));
+        }
+        if let Some(wait) = opts.wait {
+            params.push(("wait".into(), format!("{}ms", wait.as_millis())));
+        }
+        for (i, (k, v)) in params.iter().enumerate() {
+            url.push(if i == 0 && !path.contains('?') { '?' } else { '&' });
+            url.push_str(&encode(k));
+            url.push('=');
+            url.push_str(&encode(v));
+        }
+        url
+    }
+
+    /// Sends one request and decodes the JSON answer.
+    pub async fn request<B: Serialize, T: DeserializeOwned>(
+        &self,
+        method: Method,
+        path: &str,
+        query: &[(&str, String)],
+        body: Option<&B>,
+        opts: QueryOptions,
+    ) -> Result<(T, QueryMeta), ApiError> {
+        let (bytes, meta) = self.request_raw(method, path, query, body, opts).await?;
+        let value = serde_json::from_slice(&bytes).map_err(|e| ApiError::Decode {
+            path: path.to_string(),
+            message: e.to_string(),
+            body: String::from_utf8_lossy(&bytes[..bytes.len().min(512)]).into_owned(),
+        })?;
+        Ok((value, meta))
+    }
+
+    /// Sends one request; returns the body bytes.
+    pub async fn request_raw<B: Serialize>(
+        &self,
+        method: Method,
+        path: &str,
+        query: &[(&str, String)],
+        body: Option<&B>,
+        opts: QueryOptions,
+    ) -> Result<(Vec<u8>, QueryMeta), ApiError> {
+        let url = self.url(path, query, opts);
+        let body = match body {
+            Some(b) => Some(serde_json::to_vec(b).map_err(|e| ApiError::Encode(e.to_string()))?),
+            None => None,
+        };
+        let timeout = opts.wait.unwrap_or(Duration::ZERO) + Duration::from_secs(30);
+        let mut attempt = 0;
+        loop {
+            let mut req = match method {
+                Method::Get => self.http.get(&url),
+                Method::Put => self.http.put(&url),
+                Method::Post => self.http.post(&url),
+                Method::Delete => self.http.delete(&url),
+            }
+            .timeout(timeout);
+            if let Some(token) = &self.config.token {
+                req = req.header("X-Nomad-Token", token);
+            }
+            if let Some(b) = &body {
+                req = req.header("Content-Type", "application/json").body(b.clone());
+            }
+            let outcome = match req.send().await {
+                Ok(resp) => {
+                    let status = resp.status();
+                    let meta = meta_of(resp.headers());
+                    let bytes = resp.bytes().await.map(|b| b.to_vec());
+                    match bytes {
+                        Ok(bytes) if status.is_success() => return Ok((bytes, meta)),
+                        Ok(bytes) => {
+                            let err = ApiError::Status {
+                                method: format!("{method:?}").to_uppercase(),
+                                path: path.to_string(),
+                                code: status.as_u16(),
+                                message: String::from_utf8_lossy(&bytes).trim().to_string(),
+                                body: bytes,
+                            };
+                            let transient = status.is_server_error() || status.as_u16() == 429;
+                            (err, transient && method == Method::Get)
+                        }
+                        Err(e) => (ApiError::Transport(e.to_string()), method == Method::Get),
+                    }
+                }
+                Err(e) => {
+                    // A write is retried only when it surely never reached the server.
+                    let not_sent = e.is_connect();
+                    (
+                        ApiError::Transport(describe(&e, &self.config.address)),
+                        method == Method::Get || not_sent,
+                    )
+                }
+            };
+            let (err, retry) = outcome;
+            if !retry || attempt >= self.retries {
+                return Err(err);
+            }
+            attempt += 1;
+            let backoff = Duration::from_millis(50u64 << attempt.min(6)).min(Duration::from_secs(2));
+            tokio::time::sleep(backoff).await;
+        }
+    }
+
+    /// GET and decode.
+    pub async fn get<T: DeserializeOwned>(
+        &self,
+        path: &str,
+        query: &[(&str, String)],
+        opts: QueryOptions,
+    ) -> Result<(T, QueryMeta), ApiError> {
+        self.request::<(), T>(Method::Get, path, query, None, opts).await
+    }
+
+    /// GET that maps 404 to `None`.
+    pub async fn get_optional<T: DeserializeOwned>(
+        &self,
+        path: &str,
+        query: &[(&str, String)],
+        opts: QueryOptions,
+    ) -> Result<Option<(T, QueryMeta)>, ApiError> {
+        match self.get(path, query, opts).await {
+            Ok(ok) => Ok(Some(ok)),
+            Err(ApiError::Status { code: 404, .. }) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// A write with a JSON body.
+    pub async fn write<B: Serialize, T: DeserializeOwned>(
+        &self,
+        method: Method,
+        path: &str,
+        query: &[(&str, String)],
+        body: &B,
+    ) -> Result<T, ApiError> {
+        self.request(method, path, query, Some(body), QueryOptions::default())
+            .await
+            .map(|(t, _)| t)
+    }
+}
+
+fn meta_of(headers: &reqwest::header::HeaderMap) -> QueryMeta {
+    let header = |name: &str| {
+        headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string)
+    };
+    QueryMeta {
+        last_index: header("X-Nomad-Index").and_then(|v| v.parse().ok()).unwrap_or(0),
+        known_leader: header("X-Nomad-KnownLeader").is_some_and(|v| v == "true"),
+    }
+}
+
+fn describe(e: &reqwest::Error, address: &str) -> String {
+    if e.is_connect() {
+        format!("cannot connect to {address}: is the agent running? ({e})")
+    } else if e.is_timeout() {
+        format!("request to {address} timed out")
+    } else {
+        format!("request to {address} failed: {e}")
+    }
+}
+
+/// Percent-encodes a query component.
+pub fn encode(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => out.push(b as char),
+            _ => out.push_str(&format!("%{b:02X}")),
+        }
+    }
+    out
+}
+
+/// Percent-encodes a path segment (a job ID may hold `/`, as dispatched children do).
+pub fn encode_path(s: &str) -> String {
+    encode(s)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_nomad_environment() {
+        let env = |k: &str| match k {
+            "NOMAD_ADDR" => Some("https://nomad.example:4646".to_string()),
+            "NOMAD_TOKEN" => Some("secret".to_string()),
+            "NOMAD_NAMESPACE" => Some("prod".to_string()),
+            "NOMAD_REGION" => Some("".to_string()),
+            _ => None,
+        };
+        let (c, explicit) = ClientConfig::from_env(env);
+        assert!(explicit);
+        assert_eq!(c.address, "https://nomad.example:4646");
+        assert_eq!(c.token.as_deref(), Some("secret"));
+        assert_eq!(c.namespace.as_deref(), Some("prod"));
+        assert_eq!(c.region, None);
+        let (c, explicit) = ClientConfig::from_env(|_| None);
+        assert!(!explicit);
+        assert_eq!(c.address, DEFAULT_ADDRESS);
+    }
+
+    #[test]
+    fn urls_carry_namespace_region_and_blocking_options() {
+        let client = NomadClient::new(ClientConfig {
+            address: "http://127.0.0.1:4646/".into(),
+            namespace: Some("prod".into()),
+            region: Some("eu".into()),
+            ..Default::default()
+        })
+        .unwrap();
+        let url = client.url(
+            "/v1/job/web%2Fx",
+            &[("purge", "true".into())],
+            QueryOptions {
+                index: Some(7),
+                wait: Some(Duration::from_secs(5)),
+            },
+        );
+        assert_eq!(
+            url,
+            "http://127.0.0.1:4646/v1/job/web%2Fx?purge=true&namespace=prod&region=eu&index=7&wait=5000ms"
+        );
+        assert_eq!(encode_path("a/b c"), "a%2Fb%20c");
+    }
+}

@@ -1,0 +1,385 @@
+//! Running one [`Step`] against the backend: register (or revert, or stop) → follow the
+//! evaluation → follow allocations and the deployment with blocking queries until the gate
+//! passes, fails or the step's timeout runs out.
+
+use std::time::Duration;
+
+use tokio::time::Instant;
+
+use super::event::{Event, EventSink};
+use super::gate::{AllocCounts, GateStatus, evaluate, short};
+use super::report::{FailureReport, inspect_alloc};
+use super::step::{Landed, Operation, Outcome, Step, StepResult};
+use crate::api::{ApiError, ClientStatus, EvalStatus, QueryOptions};
+use crate::backend::Backend;
+use crate::frontend::Gate;
+use crate::spec::Job;
+
+/// How long one blocking query may be held by the server.
+pub const BLOCKING_WAIT: Duration = Duration::from_secs(5);
+
+/// Clock and sink shared by the steps of one apply.
+#[derive(Clone)]
+pub struct Progress {
+    /// When the apply began.
+    pub started: Instant,
+    /// Where events go.
+    pub sink: EventSink,
+}
+
+impl Progress {
+    /// Milliseconds since the apply began.
+    pub fn elapsed_ms(&self) -> u64 {
+        self.started.elapsed().as_millis() as u64
+    }
+
+    /// Emits an event.
+    pub fn emit(&self, e: Event) {
+        (self.sink)(&e)
+    }
+}
+
+fn failed(step: &Step, changed: bool, landed: Landed, reason: impl Into<String>) -> StepResult {
+    StepResult {
+        changed,
+        landed,
+        outcome: Outcome::Failed(Box::new(FailureReport::new(&step.address, reason))),
+    }
+}
+
+fn describe_api(e: &ApiError) -> String {
+    let text = e.to_string();
+    if text.contains("modify index") || text.contains("conflicting") || e.status() == Some(409) {
+        format!("the job changed on the backend since it was planned ({text}); run deploy plan again")
+    } else {
+        text
+    }
+}
+
+/// Runs `step` to its end. Never panics on what the backend says; every problem is a failed
+/// outcome naming the job.
+pub async fn run_step<B: Backend>(backend: &B, step: &Step, progress: &Progress) -> StepResult {
+    let deadline = Instant::now() + step.timeout;
+    let mut counts = AllocCounts::default();
+    match tokio::time::timeout_at(deadline, run_inner(backend, step, progress, &mut counts)).await {
+        Ok(r) => r,
+        Err(_) => {
+            let changed = !matches!(step.op, Operation::Check);
+            let mut landed = Landed::default();
+            if let Ok(Some(live)) = backend.read_job(&step.namespace, &step.job_id).await {
+                landed = Landed {
+                    version: Some(live.version),
+                    modify_index: Some(live.job_modify_index),
+                };
+            }
+            let what = if matches!(step.op, Operation::Deregister { .. }) {
+                "stopping"
+            } else {
+                "waiting for its gate"
+            };
+            failed(
+                step,
+                changed,
+                landed,
+                format!(
+                    "timed out after {} {what} ({} placed, {} running, {} healthy of {} wanted)",
+                    crate::spec::Duration(step.timeout.as_nanos() as i64),
+                    counts.placed,
+                    counts.running,
+                    counts.healthy,
+                    counts.desired
+                ),
+            )
+        }
+    }
+}
+
+async fn run_inner<B: Backend>(
+    backend: &B,
+    step: &Step,
+    progress: &Progress,
+    counts: &mut AllocCounts,
+) -> StepResult {
+    let eval_id = match &step.op {
+        Operation::Register { job, check_index } => match backend.register_job(job, *check_index).await {
+            Ok(r) => r.eval_id,
+            Err(e) => {
+                return failed(
+                    step,
+                    false,
+                    Landed::default(),
+                    format!("registering: {}", describe_api(&e)),
+                );
+            }
+        },
+        Operation::Revert { version, prior } => {
+            match backend
+                .revert_job(&step.namespace, &step.job_id, *version, *prior)
+                .await
+            {
+                Ok(r) => r.eval_id,
+                Err(e) => {
+                    return failed(
+                        step,
+                        false,
+                        Landed::default(),
+                        format!("reverting to version {version}: {}", describe_api(&e)),
+                    );
+                }
+            }
+        }
+        Operation::Deregister { purge } => match backend
+            .deregister_job(&step.namespace, &step.job_id, *purge)
+            .await
+        {
+            Ok(r) => r.eval_id,
+            Err(e) if e.status() == Some(404) => String::new(),
+            Err(e) => {
+                return failed(
+                    step,
+                    false,
+                    Landed::default(),
+                    format!("stopping: {}", describe_api(&e)),
+                );
+            }
+        },
+        Operation::Check => String::new(),
+    };
+    let changed = !matches!(step.op, Operation::Check);
+    if matches!(step.op, Operation::Deregister { .. }) {
+        progress.emit(Event::Registered {
+            address: step.address.clone(),
+            eval_id: eval_id.clone(),
+            version: None,
+            elapsed_ms: progress.elapsed_ms(),
+        });
+        return match wait_stopped(backend, step).await {
+            Ok(()) => {
+                progress.emit(Event::Stopped {
+                    address: step.address.clone(),
+                    elapsed_ms: progress.elapsed_ms(),
+                });
+                StepResult {
+                    changed,
+                    landed: Landed::default(),
+                    outcome: Outcome::Passed("stopped".into()),
+                }
+            }
+            Err(e) => failed(
+                step,
+                changed,
+                Landed::default(),
+                format!("waiting for it to stop: {e}"),
+            ),
+        };
+    }
+    let live = match backend.read_job(&step.namespace, &step.job_id).await {
+        Ok(Some(l)) => l,
+        Ok(None) => return failed(step, changed, Landed::default(), "the job is not on the backend"),
+        Err(e) => return failed(step, changed, Landed::default(), format!("reading the job: {e}")),
+    };
+    let landed = Landed {
+        version: Some(live.version),
+        modify_index: Some(live.job_modify_index),
+    };
+    if changed {
+        progress.emit(Event::Registered {
+            address: step.address.clone(),
+            eval_id: eval_id.clone(),
+            version: Some(live.version),
+            elapsed_ms: progress.elapsed_ms(),
+        });
+    }
+    if !eval_id.is_empty() {
+        if let Err(reason) = follow_evaluation(backend, &eval_id).await {
+            return failed(step, changed, landed, reason);
+        }
+    }
+    let spec: &Job = step.spec.as_ref().unwrap_or(&live.job);
+    match follow_gate(backend, step, spec, live.version, progress, counts).await {
+        Ok(detail) => {
+            progress.emit(Event::GatePassed {
+                address: step.address.clone(),
+                gate: step.gate,
+                detail: detail.clone(),
+                elapsed_ms: progress.elapsed_ms(),
+            });
+            StepResult {
+                changed,
+                landed,
+                outcome: Outcome::Passed(detail),
+            }
+        }
+        Err((reason, alloc_id)) => {
+            let alloc = match alloc_id {
+                Some(id) => Some(inspect_alloc(backend, &id).await),
+                None => None,
+            };
+            let report = FailureReport {
+                address: step.address.clone(),
+                reason,
+                alloc,
+            };
+            StepResult {
+                changed,
+                landed,
+                outcome: Outcome::Failed(Box::new(report)),
+            }
+        }
+    }
+}
+
+/// Waits for the evaluation to finish; a placement failure is an error naming the group and
+/// what filtered the nodes.
+async fn follow_evaluation<B: Backend>(backend: &B, eval_id: &str) -> Result<(), String> {
+    let mut index = None;
+    loop {
+        let (eval, meta) = match backend
+            .evaluation(
+                eval_id,
+                QueryOptions {
+                    index,
+                    wait: Some(BLOCKING_WAIT),
+                },
+            )
+            .await
+        {
+            Ok(x) => x,
+            Err(e) if e.status().is_none() => {
+                tokio::time::sleep(Duration::from_millis(500)).await;
+                continue;
+            }
+            Err(e) => return Err(format!("reading evaluation {}: {e}", short(eval_id))),
+        };
+        index = Some(meta.last_index);
+        match eval.status {
+            EvalStatus::Pending => continue,
+            EvalStatus::Failed => {
+                return Err(format!(
+                    "evaluation {} failed: {}",
+                    short(eval_id),
+                    eval.status_description
+                ));
+            }
+            _ => {}
+        }
+        if let Some(failures) = eval.failed_tg_allocs.filter(|f| !f.is_empty()) {
+            let parts: Vec<String> = failures
+                .iter()
+                .map(|(group, m)| {
+                    let mut why: Vec<String> = Vec::new();
+                    for (c, n) in m.constraint_filtered.iter().flatten() {
+                        why.push(format!("{c} filtered {n} nodes"));
+                    }
+                    for (d, n) in m.dimension_exhausted.iter().flatten() {
+                        why.push(format!("{d} exhausted on {n} nodes"));
+                    }
+                    for (node, r) in &m.node_reasons {
+                        why.push(format!("node {}: {r}", short(node)));
+                    }
+                    format!(
+                        "group {group}: no node fits ({} evaluated; {})",
+                        m.nodes_evaluated,
+                        why.join("; ")
+                    )
+                })
+                .collect();
+            return Err(format!("placement failed: {}", parts.join(" / ")));
+        }
+        return Ok(());
+    }
+}
+
+async fn follow_gate<B: Backend>(
+    backend: &B,
+    step: &Step,
+    spec: &Job,
+    version: u64,
+    progress: &Progress,
+    counts: &mut AllocCounts,
+) -> Result<String, (String, Option<String>)> {
+    if step.gate == Gate::Registered {
+        return Ok("registered".into());
+    }
+    let wants_deployment = step.gate == Gate::Healthy;
+    let mut index = None;
+    let mut first = true;
+    loop {
+        let opts = QueryOptions {
+            index,
+            wait: Some(BLOCKING_WAIT),
+        };
+        let allocs = match backend.job_allocations(&step.namespace, &step.job_id, opts).await {
+            Ok((a, meta)) => {
+                index = Some(meta.last_index);
+                a
+            }
+            Err(e) if e.status().is_none() => {
+                tokio::time::sleep(Duration::from_millis(500)).await;
+                continue;
+            }
+            Err(e) => return Err((format!("reading allocations: {e}"), None)),
+        };
+        let deployment = if wants_deployment {
+            match backend
+                .latest_deployment(&step.namespace, &step.job_id, QueryOptions::default())
+                .await
+            {
+                Ok((d, _)) => d,
+                Err(_) => None,
+            }
+        } else {
+            None
+        };
+        let status = evaluate(step.gate, spec, version, &allocs, deployment.as_ref());
+        let now = match &status {
+            GateStatus::Waiting(c) | GateStatus::Passed(c, _) | GateStatus::Failed { counts: c, .. } => *c,
+        };
+        if first || now != *counts {
+            first = false;
+            *counts = now;
+            progress.emit(Event::AllocsUpdate {
+                address: step.address.clone(),
+                desired: now.desired,
+                placed: now.placed,
+                running: now.running,
+                healthy: now.healthy,
+                failed: now.failed,
+                elapsed_ms: progress.elapsed_ms(),
+            });
+        }
+        match status {
+            GateStatus::Waiting(_) => {}
+            GateStatus::Passed(_, detail) => return Ok(detail),
+            GateStatus::Failed { reason, alloc_id, .. } => return Err((reason, alloc_id)),
+        }
+    }
+}
+
+/// Waits until none of the job's allocations is still running.
+async fn wait_stopped<B: Backend>(backend: &B, step: &Step) -> Result<(), ApiError> {
+    let mut index = None;
+    loop {
+        let opts = QueryOptions {
+            index,
+            wait: Some(BLOCKING_WAIT),
+        };
+        let (allocs, meta) = match backend.job_allocations(&step.namespace, &step.job_id, opts).await {
+            Ok(x) => x,
+            Err(e) if e.status() == Some(404) => return Ok(()),
+            Err(e) if e.status().is_none() => {
+                tokio::time::sleep(Duration::from_millis(500)).await;
+                continue;
+            }
+            Err(e) => return Err(e),
+        };
+        index = Some(meta.last_index);
+        if allocs.iter().all(|a| {
+            a.client_status.is_terminal()
+                || a.client_status == ClientStatus::Pending
+                    && a.desired_status != crate::api::DesiredStatus::Run
+        }) {
+            return Ok(());
+        }
+    }
+}

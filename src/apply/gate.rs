@@ -1,0 +1,218 @@
+//! Gates, decided as a pure function of what the backend reports: the job's allocations of the
+//! version just applied and its latest deployment. [`follow`](super::follow) feeds it from
+//! blocking queries; tests feed it directly.
+//!
+//! - healthy: every wanted allocation running; where a group has an `update` block with health
+//!   checks, the deployment of this version must be `successful` (Nomad counts
+//!   `min_healthy_time` there) or every allocation reported healthy.
+//! - complete: every wanted allocation `complete` and no task ended with a non-zero `ExitCode`.
+//! - registered: passes once the job is registered.
+//! - running (system jobs): every allocation the scheduler placed is running (the scheduler
+//!   places one per eligible node, so this is "running on every eligible node").
+
+use crate::api::{AllocListStub, ClientStatus, Deployment, DeploymentStatus, DesiredStatus};
+use crate::frontend::Gate;
+use crate::spec::Job;
+
+/// Allocation counts for progress.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct AllocCounts {
+    /// Allocations wanted (0 when unknown, e.g. system jobs).
+    pub desired: u64,
+    /// Placed (any client status).
+    pub placed: u64,
+    /// Running.
+    pub running: u64,
+    /// Healthy per the deployment, or complete for batch gates.
+    pub healthy: u64,
+    /// Failed or lost.
+    pub failed: u64,
+}
+
+/// Where a gate stands.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum GateStatus {
+    /// Not yet.
+    Waiting(AllocCounts),
+    /// Passed, with a sentence for the record.
+    Passed(AllocCounts, String),
+    /// Can no longer pass.
+    Failed {
+        /// Counts at the time.
+        counts: AllocCounts,
+        /// Why, in a sentence.
+        reason: String,
+        /// The allocation to report on, if one is to blame.
+        alloc_id: Option<String>,
+    },
+}
+
+/// Allocations the job wants: the sum of its groups' counts (system jobs: unknown, 0).
+pub fn desired_allocs(job: &Job) -> u64 {
+    if matches!(job.job_type(), "system" | "sysbatch") {
+        return 0;
+    }
+    job.groups()
+        .iter()
+        .map(|g| g.count.unwrap_or(1).max(0) as u64)
+        .sum()
+}
+
+fn has_health_checked_update(job: &Job) -> bool {
+    let job_level = job
+        .update
+        .as_ref()
+        .is_some_and(|u| u.max_parallel.unwrap_or(1) > 0);
+    job.groups().iter().any(|g| {
+        g.update
+            .as_ref()
+            .map(|u| u.max_parallel.unwrap_or(1) > 0 && u.health_check.as_deref() != Some("manual"))
+            .unwrap_or(job_level)
+    })
+}
+
+/// The first non-zero exit code among a stub's terminated tasks, with the task's name.
+pub fn nonzero_exit(alloc: &AllocListStub) -> Option<(String, i64)> {
+    let states = alloc.task_states.as_ref()?;
+    for (task, state) in states {
+        for ev in state.events.iter().flatten() {
+            if ev.r#type == "Terminated" && ev.exit_code != 0 {
+                return Some((task.clone(), ev.exit_code));
+            }
+        }
+    }
+    None
+}
+
+/// Decides `gate` for `job` at `version` from its allocations and latest deployment.
+pub fn evaluate(
+    gate: Gate,
+    job: &Job,
+    version: u64,
+    allocs: &[AllocListStub],
+    deployment: Option<&Deployment>,
+) -> GateStatus {
+    let current: Vec<&AllocListStub> = allocs
+        .iter()
+        .filter(|a| a.job_version == version && a.desired_status == DesiredStatus::Run)
+        .collect();
+    let mut counts = AllocCounts {
+        desired: desired_allocs(job),
+        placed: current.len() as u64,
+        ..Default::default()
+    };
+    for a in &current {
+        match a.client_status {
+            ClientStatus::Running => counts.running += 1,
+            ClientStatus::Failed | ClientStatus::Lost => counts.failed += 1,
+            _ => {}
+        }
+        let healthy = match gate {
+            Gate::Complete => a.client_status == ClientStatus::Complete,
+            _ => a.deployment_status.as_ref().and_then(|d| d.healthy) == Some(true),
+        };
+        if healthy {
+            counts.healthy += 1;
+        }
+    }
+    if gate == Gate::Registered {
+        return GateStatus::Passed(counts, "registered".into());
+    }
+    if let Some(a) = current.iter().find(|a| nonzero_exit(a).is_some()) {
+        if gate == Gate::Complete || a.client_status.is_terminal() {
+            let (task, code) = nonzero_exit(a).unwrap_or_default();
+            return GateStatus::Failed {
+                counts,
+                reason: format!(
+                    "task {task} of allocation {} ({}) exited with code {code}",
+                    short(&a.id),
+                    a.name
+                ),
+                alloc_id: Some(a.id.clone()),
+            };
+        }
+    }
+    if let Some(a) = current
+        .iter()
+        .find(|a| matches!(a.client_status, ClientStatus::Failed | ClientStatus::Lost))
+    {
+        let what = if a.client_status == ClientStatus::Lost {
+            "was lost"
+        } else {
+            "failed"
+        };
+        let detail = if a.client_description.is_empty() {
+            String::new()
+        } else {
+            format!(" ({})", a.client_description)
+        };
+        return GateStatus::Failed {
+            counts,
+            reason: format!("allocation {} ({}) {what}{detail}", short(&a.id), a.name),
+            alloc_id: Some(a.id.clone()),
+        };
+    }
+    let deployment = deployment.filter(|d| d.job_version == version);
+    if let Some(d) = deployment {
+        if d.status == DeploymentStatus::Failed {
+            let alloc_id = current
+                .iter()
+                .find(|a| a.deployment_status.as_ref().and_then(|s| s.healthy) == Some(false))
+                .map(|a| a.id.clone());
+            return GateStatus::Failed {
+                counts,
+                reason: format!("deployment {} failed: {}", short(&d.id), d.status_description),
+                alloc_id,
+            };
+        }
+    }
+    match gate {
+        Gate::Registered => GateStatus::Passed(counts, "registered".into()),
+        Gate::Complete => {
+            if counts.desired > 0 && counts.healthy >= counts.desired {
+                GateStatus::Passed(
+                    counts,
+                    format!(
+                        "{}/{} allocations complete with exit code 0",
+                        counts.healthy, counts.desired
+                    ),
+                )
+            } else {
+                GateStatus::Waiting(counts)
+            }
+        }
+        Gate::Running => {
+            if counts.placed > 0 && counts.running == counts.placed {
+                GateStatus::Passed(counts, format!("running on {} nodes", counts.running))
+            } else {
+                GateStatus::Waiting(counts)
+            }
+        }
+        Gate::Healthy => {
+            if counts.running < counts.desired {
+                return GateStatus::Waiting(counts);
+            }
+            if !has_health_checked_update(job) {
+                return GateStatus::Passed(
+                    counts,
+                    format!("{}/{} allocations running", counts.running, counts.desired),
+                );
+            }
+            let deployed = deployment.is_some_and(|d| d.status == DeploymentStatus::Successful);
+            if deployed || counts.healthy >= counts.desired {
+                counts.healthy = counts.healthy.max(if deployed { counts.running } else { 0 });
+                GateStatus::Passed(
+                    counts,
+                    format!("{}/{} allocations healthy", counts.healthy, counts.desired),
+                )
+            } else {
+                GateStatus::Waiting(counts)
+            }
+        }
+    }
+}
+
+/// The first 8 characters of an ID, as Nomad's CLI shows them.
+pub fn short(id: &str) -> &str {
+    id.get(..8).unwrap_or(id)
+}

@@ -1,0 +1,41 @@
+//! Apply: making a plan so, job by job in dependency order, gated on health, journalled.
+//!
+//! ```text
+//!  Plan + Stack ─► build_steps ─► [Step] ─► execute ─┬─► run_step (≤ parallelism at once)
+//!   (rollback: stack_at(rev))                        │     register → evaluation → gate
+//!                                                    ├─► Journal (apply-journal.json, per job)
+//!                                                    ├─► Event stream ─► views (bars, lines, NDJSON)
+//!                                                    └─► undo (-atomic) ─► new revision
+//! ```
+//!
+//! Everything that talks to a cluster goes through [`crate::backend::Backend`], so the tests
+//! drive the executor against an in-memory backend with a paused clock.
+
+mod event;
+mod executor;
+mod follow;
+mod gate;
+mod journal;
+mod refresh;
+mod report;
+mod rollback;
+mod step;
+mod steps;
+mod undo;
+
+pub use event::{Event, EventSink, StepKind};
+pub use executor::{ApplyError, ApplyOptions, ApplyReport, execute};
+pub use follow::{BLOCKING_WAIT, Progress, run_step};
+pub use gate::{AllocCounts, GateStatus, desired_allocs, evaluate, nonzero_exit, short};
+pub use journal::{JOURNAL_FILE, Journal, recover};
+pub use refresh::{live_view, preview};
+pub use report::{AllocReport, FailureReport, TaskReport, inspect_alloc, last_lines};
+pub use rollback::{current_edges, stack_at};
+pub use step::{Landed, Operation, Outcome, Prior, Step, StepResult};
+pub use steps::{StepError, StepOptions, build_steps};
+pub use undo::find_version;
+
+#[cfg(test)]
+mod fake;
+#[cfg(test)]
+mod tests;

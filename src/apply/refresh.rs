@@ -1,0 +1,93 @@
+//! Asking the backend what runs now, for `deploy plan` and `deploy apply`: live jobs (drift)
+//! and the scheduler's dry run of each job that would change (placement preview), as a
+//! [`LiveView`] the pure planner reads.
+
+use std::collections::BTreeMap;
+
+use crate::api::{AllocMetric, ApiError, JobPlanResponse};
+use crate::backend::Backend;
+use crate::frontend::{JobAddress, Stack};
+use crate::plan::{LiveJob, LiveView, PlacementFailure, PlacementPreview};
+use crate::spec::{canonicalize, diff::DiffType, diff::SensitivePaths, diff::diff};
+use crate::state::Revision;
+
+/// Reads every job of the stack and of the recorded state from the backend, and dry-runs the
+/// stack's jobs that differ from what runs (or with `dry_run_all`, every job).
+pub async fn live_view<B: Backend>(
+    backend: &B,
+    stack: &Stack,
+    state: Option<&Revision>,
+    dry_run_all: bool,
+) -> Result<LiveView, ApiError> {
+    let mut view = LiveView::default();
+    let mut wanted: BTreeMap<JobAddress, (String, String)> = BTreeMap::new();
+    for j in &stack.jobs {
+        wanted.insert(
+            j.address.clone(),
+            (j.job.namespace().to_string(), j.job.id().to_string()),
+        );
+    }
+    for r in state.map(|s| s.jobs.as_slice()).unwrap_or_default() {
+        wanted
+            .entry(r.address.clone())
+            .or_insert_with(|| (r.spec.namespace().to_string(), r.spec.id().to_string()));
+    }
+    for (address, (ns, id)) in &wanted {
+        if let Some(l) = backend.read_job(ns, id).await? {
+            view.jobs.insert(
+                address.clone(),
+                LiveJob {
+                    spec: l.job,
+                    version: l.version,
+                    modify_index: l.job_modify_index,
+                },
+            );
+        }
+    }
+    let none = SensitivePaths::new();
+    for j in &stack.jobs {
+        let spec = canonicalize(&j.job);
+        let unchanged = view
+            .jobs
+            .get(&j.address)
+            .is_some_and(|l| diff(Some(&l.spec), Some(&spec), &none).r#type == DiffType::None);
+        if unchanged && !dry_run_all {
+            continue;
+        }
+        let resp = backend.plan_job(&spec).await?;
+        view.placements.insert(j.address.clone(), preview(&resp));
+    }
+    Ok(view)
+}
+
+/// The scheduler's dry run as a [`PlacementPreview`].
+pub fn preview(resp: &JobPlanResponse) -> PlacementPreview {
+    let mut p = PlacementPreview::default();
+    if let Some(a) = &resp.annotations {
+        for u in a.desired_tg_updates.values() {
+            let placing =
+                u.place + u.destructive_update + u.in_place_update + u.ignore + u.migrate + u.canary;
+            p.placed += placing;
+            p.desired += placing;
+        }
+    }
+    for (group, m) in resp.failed_tg_allocs.iter().flatten() {
+        let f = failure(group, m);
+        p.desired += f.unplaced;
+        p.failures.push(f);
+    }
+    p
+}
+
+fn failure(group: &str, m: &AllocMetric) -> PlacementFailure {
+    PlacementFailure {
+        group: group.to_string(),
+        unplaced: 1 + m.coalesced_failures,
+        constraint_filtered: m.constraint_filtered.clone().unwrap_or_default(),
+        nodes_evaluated: m.nodes_evaluated,
+        nodes_filtered: m.nodes_filtered,
+        nodes_exhausted: m.nodes_exhausted,
+        dimension_exhausted: m.dimension_exhausted.clone().unwrap_or_default(),
+        per_node_reasons: m.node_reasons.clone(),
+    }
+}

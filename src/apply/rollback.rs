@@ -1,0 +1,65 @@
+//! Rollback is a forward apply: the stack as an earlier revision recorded it becomes the
+//! wanted state, planned against what is recorded and live now like any change, and applied
+//! as a new revision (history is never rewritten). Jobs the old revision lacks are stopped
+//! dependents first; where the backend still keeps a version equal to the recorded spec, the
+//! steps revert to it (see [`super::StepOptions::prefer_revert`]).
+
+use crate::frontend::{Dependency, DependencyKind, JobAddress, SourceSpan, Stack, StackJob};
+use crate::graph::StackGraph;
+use crate::state::Revision;
+
+/// The stack `target` describes: its recorded jobs (values opened), with the current stack's
+/// settings, outputs and the edges among jobs both know.
+pub fn stack_at(target: &Revision, current: &Stack) -> Stack {
+    let jobs: Vec<StackJob> = target
+        .jobs
+        .iter()
+        .map(|r| StackJob {
+            address: r.address.clone(),
+            job: r.spec.clone(),
+            span: current
+                .job(&r.address)
+                .map(|j| j.span.clone())
+                .unwrap_or_else(SourceSpan::default),
+            sensitive_paths: r.sensitive_paths.clone(),
+        })
+        .collect();
+    let known = |a: &JobAddress| target.job(a).is_some();
+    let dependencies: Vec<Dependency> = current
+        .dependencies
+        .iter()
+        .filter(|d| known(&d.from) && known(&d.to))
+        .cloned()
+        .map(|d| Dependency {
+            kind: DependencyKind::Declared,
+            ..d
+        })
+        .collect();
+    let mut stack = Stack {
+        root: current.root.clone(),
+        settings: current.settings.clone(),
+        jobs,
+        dependencies,
+        outputs: current.outputs.clone(),
+        variables: current.variables.clone(),
+        modules: current.modules.clone(),
+        job_options: current
+            .job_options
+            .iter()
+            .filter(|(a, _)| known(a))
+            .map(|(a, o)| (a.clone(), o.clone()))
+            .collect(),
+    };
+    stack.jobs.sort_by(|a, b| a.address.cmp(&b.address));
+    stack
+}
+
+/// Edges (`from` depends on `to`) of the current stack, for ordering stops of jobs the target
+/// revision no longer has.
+pub fn current_edges(graph: &StackGraph) -> Vec<(JobAddress, JobAddress)> {
+    graph
+        .edges()
+        .iter()
+        .map(|e| (e.from.clone(), e.to.clone()))
+        .collect()
+}

@@ -1,0 +1,134 @@
+//! Backends: where a stack's jobs run. Both kinds of server (real Nomad and the built-in
+//! cluster) speak the Nomad HTTP API, so there is one implementation, [`NomadBackend`], over
+//! [`crate::api::NomadClient`]; the trait keeps the apply engine testable without a server.
+//!
+//! ```text
+//!  apply / plan ──► Backend ──► NomadBackend ──► NomadClient ──HTTP──► Nomad | deploy agent
+//!                                   ▲
+//!  stack settings, NOMAD_* ─► resolve ┘ (no address and nothing listening: start a local agent)
+//! ```
+
+mod local;
+mod nomad;
+
+use std::future::Future;
+
+use crate::api::{
+    AllocListStub, Allocation, ApiError, Deployment, Evaluation, JobDeregisterResponse, JobPlanResponse,
+    JobRegisterResponse, NodeListStub, QueryMeta, QueryOptions, Variable,
+};
+use crate::spec::Job;
+
+pub use local::{LocalCluster, LocalClusterError, agent_status, ensure_local_agent, stop_local_agent};
+pub use nomad::{NomadBackend, resolve_client_config};
+
+/// A job as the backend has it now.
+#[derive(Clone, Debug, PartialEq)]
+pub struct LiveJob {
+    /// The job as the server stores it (canonicalized by the server).
+    pub job: Job,
+    /// The server's version number.
+    pub version: u64,
+    /// `JobModifyIndex`: pass it back as the check index to register safely.
+    pub job_modify_index: u64,
+}
+
+/// What `deploy` needs from a cluster.
+pub trait Backend: Send + Sync {
+    /// A short description for messages (`nomad at http://…`).
+    fn describe(&self) -> String;
+
+    /// The cluster's nodes.
+    fn nodes(&self) -> impl Future<Output = Result<Vec<NodeListStub>, ApiError>> + Send;
+
+    /// The job, or `None` when the backend has no such job.
+    fn read_job(
+        &self,
+        namespace: &str,
+        id: &str,
+    ) -> impl Future<Output = Result<Option<LiveJob>, ApiError>> + Send;
+
+    /// The server's dry-run of registering `job`: diff, annotations and placement failures.
+    fn plan_job(&self, job: &Job) -> impl Future<Output = Result<JobPlanResponse, ApiError>> + Send;
+
+    /// Registers `job`; with `check_index`, only if the job's modify index still equals it
+    /// (0: only if the job does not exist).
+    fn register_job(
+        &self,
+        job: &Job,
+        check_index: Option<u64>,
+    ) -> impl Future<Output = Result<JobRegisterResponse, ApiError>> + Send;
+
+    /// Stops the job (and purges it with `purge`).
+    fn deregister_job(
+        &self,
+        namespace: &str,
+        id: &str,
+        purge: bool,
+    ) -> impl Future<Output = Result<JobDeregisterResponse, ApiError>> + Send;
+
+    /// Every version the server keeps, newest first.
+    fn job_versions(
+        &self,
+        namespace: &str,
+        id: &str,
+    ) -> impl Future<Output = Result<Vec<Job>, ApiError>> + Send;
+
+    /// Reverts to `version`, if the current version is still `prior` (when given).
+    fn revert_job(
+        &self,
+        namespace: &str,
+        id: &str,
+        version: u64,
+        prior: Option<u64>,
+    ) -> impl Future<Output = Result<JobDeregisterResponse, ApiError>> + Send;
+
+    /// One evaluation, as a blocking query.
+    fn evaluation(
+        &self,
+        id: &str,
+        opts: QueryOptions,
+    ) -> impl Future<Output = Result<(Evaluation, QueryMeta), ApiError>> + Send;
+
+    /// The job's allocations, as a blocking query.
+    fn job_allocations(
+        &self,
+        namespace: &str,
+        id: &str,
+        opts: QueryOptions,
+    ) -> impl Future<Output = Result<(Vec<AllocListStub>, QueryMeta), ApiError>> + Send;
+
+    /// One allocation with its task states.
+    fn allocation(&self, id: &str) -> impl Future<Output = Result<Allocation, ApiError>> + Send;
+
+    /// The job's most recent deployment, as a blocking query.
+    fn latest_deployment(
+        &self,
+        namespace: &str,
+        id: &str,
+        opts: QueryOptions,
+    ) -> impl Future<Output = Result<(Option<Deployment>, QueryMeta), ApiError>> + Send;
+
+    /// The last `max_bytes` of a task's stdout or stderr.
+    fn task_log_tail(
+        &self,
+        alloc_id: &str,
+        task: &str,
+        stderr: bool,
+        max_bytes: usize,
+    ) -> impl Future<Output = Result<String, ApiError>> + Send;
+
+    /// A variable, or `None`.
+    fn read_variable(
+        &self,
+        namespace: &str,
+        path: &str,
+    ) -> impl Future<Output = Result<Option<Variable>, ApiError>> + Send;
+
+    /// Writes a variable; with `cas`, only if its modify index still equals it.
+    fn put_variable(
+        &self,
+        var: &Variable,
+        cas: Option<u64>,
+    ) -> impl Future<Output = Result<Variable, ApiError>> + Send;
+}

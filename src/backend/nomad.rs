@@ -1,0 +1,279 @@
+//! [`Backend`] over the Nomad HTTP API: real Nomad or the built-in cluster.
+
+use std::time::Duration;
+
+use super::{Backend, LiveJob};
+use crate::api::{
+    AllocListStub, Allocation, ApiError, ClientConfig, Deployment, Evaluation, JobDeregisterResponse,
+    JobPlanRequest, JobPlanResponse, JobRegisterRequest, JobRegisterResponse, JobRevertRequest, Method,
+    NodeListStub, NomadClient, QueryMeta, QueryOptions, Variable, encode_path,
+};
+use crate::frontend::BackendSettings;
+use crate::spec::Job;
+
+/// The Nomad API backend.
+#[derive(Clone, Debug)]
+pub struct NomadBackend {
+    client: NomadClient,
+}
+
+/// Stack settings first, then the `NOMAD_*` environment, as Nomad's CLI reads it. Returns the
+/// config and whether any address was given.
+pub fn resolve_client_config(
+    settings: &BackendSettings,
+    env: impl Fn(&str) -> Option<String>,
+) -> (ClientConfig, bool) {
+    let (mut config, mut explicit) = ClientConfig::from_env(env);
+    if let Some(addr) = &settings.address {
+        config.address = addr.clone();
+        explicit = true;
+    }
+    if settings.token.is_some() {
+        config.token = settings.token.clone();
+    }
+    if settings.namespace.is_some() {
+        config.namespace = settings.namespace.clone();
+    }
+    if settings.region.is_some() {
+        config.region = settings.region.clone();
+    }
+    if settings.ca_cert.is_some() {
+        config.ca_cert = settings.ca_cert.clone();
+    }
+    if settings.client_cert.is_some() {
+        config.client_cert = settings.client_cert.clone();
+    }
+    if settings.client_key.is_some() {
+        config.client_key = settings.client_key.clone();
+    }
+    (config, explicit)
+}
+
+fn ns_query(namespace: &str) -> Vec<(&'static str, String)> {
+    vec![("namespace", namespace.to_string())]
+}
+
+impl NomadBackend {
+    /// A backend over `client`.
+    pub fn new(client: NomadClient) -> Self {
+        NomadBackend { client }
+    }
+
+    /// The namespace a job goes to: its own, else the configured one, else `default`.
+    pub fn namespace_of(&self, job: &Job) -> String {
+        job.namespace
+            .clone()
+            .filter(|ns| !ns.is_empty())
+            .or_else(|| self.client.config().namespace.clone())
+            .unwrap_or_else(|| "default".to_string())
+    }
+
+    /// The underlying client.
+    pub fn client(&self) -> &NomadClient {
+        &self.client
+    }
+}
+
+impl Backend for NomadBackend {
+    fn describe(&self) -> String {
+        format!("Nomad API at {}", self.client.config().address)
+    }
+
+    async fn nodes(&self) -> Result<Vec<NodeListStub>, ApiError> {
+        self.client
+            .get("/v1/nodes", &[], QueryOptions::default())
+            .await
+            .map(|(n, _)| n)
+    }
+
+    async fn read_job(&self, namespace: &str, id: &str) -> Result<Option<LiveJob>, ApiError> {
+        let path = format!("/v1/job/{}", encode_path(id));
+        let found: Option<(Job, QueryMeta)> = self
+            .client
+            .get_optional(&path, &ns_query(namespace), QueryOptions::default())
+            .await?;
+        Ok(found.map(|(job, _)| LiveJob {
+            version: job.version.unwrap_or(0),
+            job_modify_index: job.job_modify_index.unwrap_or(0),
+            job,
+        }))
+    }
+
+    async fn plan_job(&self, job: &Job) -> Result<JobPlanResponse, ApiError> {
+        let path = format!("/v1/job/{}/plan", encode_path(job.id()));
+        let body = JobPlanRequest {
+            job: job.clone(),
+            diff: true,
+            policy_override: false,
+        };
+        self.client
+            .write(Method::Post, &path, &ns_query(&self.namespace_of(job)), &body)
+            .await
+    }
+
+    async fn register_job(
+        &self,
+        job: &Job,
+        check_index: Option<u64>,
+    ) -> Result<JobRegisterResponse, ApiError> {
+        let body = JobRegisterRequest {
+            job: job.clone(),
+            enforce_index: check_index.is_some(),
+            job_modify_index: check_index.unwrap_or(0),
+            ..Default::default()
+        };
+        self.client
+            .write(
+                Method::Post,
+                "/v1/jobs",
+                &ns_query(&self.namespace_of(job)),
+                &body,
+            )
+            .await
+    }
+
+    async fn deregister_job(
+        &self,
+        namespace: &str,
+        id: &str,
+        purge: bool,
+    ) -> Result<JobDeregisterResponse, ApiError> {
+        let path = format!("/v1/job/{}", encode_path(id));
+        let mut query = ns_query(namespace);
+        query.push(("purge", purge.to_string()));
+        self.client
+            .request::<(), JobDeregisterResponse>(
+                Method::Delete,
+                &path,
+                &query,
+                None,
+                QueryOptions::default(),
+            )
+            .await
+            .map(|(r, _)| r)
+    }
+
+    async fn job_versions(&self, namespace: &str, id: &str) -> Result<Vec<Job>, ApiError> {
+        #[derive(serde::Deserialize)]
+        #[serde(rename_all = "PascalCase")]
+        struct Versions {
+            versions: Vec<Job>,
+        }
+        let path = format!("/v1/job/{}/versions", encode_path(id));
+        let (v, _): (Versions, _) = self
+            .client
+            .get(&path, &ns_query(namespace), QueryOptions::default())
+            .await?;
+        Ok(v.versions)
+    }
+
+    async fn revert_job(
+        &self,
+        namespace: &str,
+        id: &str,
+        version: u64,
+        prior: Option<u64>,
+    ) -> Result<JobDeregisterResponse, ApiError> {
+        let path = format!("/v1/job/{}/revert", encode_path(id));
+        let body = JobRevertRequest {
+            job_id: id.to_string(),
+            job_version: version,
+            enforce_prior_version: prior,
+        };
+        self.client
+            .write(Method::Post, &path, &ns_query(namespace), &body)
+            .await
+    }
+
+    async fn evaluation(&self, id: &str, opts: QueryOptions) -> Result<(Evaluation, QueryMeta), ApiError> {
+        self.client
+            .get(&format!("/v1/evaluation/{}", encode_path(id)), &[], opts)
+            .await
+    }
+
+    async fn job_allocations(
+        &self,
+        namespace: &str,
+        id: &str,
+        opts: QueryOptions,
+    ) -> Result<(Vec<AllocListStub>, QueryMeta), ApiError> {
+        let path = format!("/v1/job/{}/allocations", encode_path(id));
+        self.client.get(&path, &ns_query(namespace), opts).await
+    }
+
+    async fn allocation(&self, id: &str) -> Result<Allocation, ApiError> {
+        self.client
+            .get(
+                &format!("/v1/allocation/{}", encode_path(id)),
+                &[],
+                QueryOptions::default(),
+            )
+            .await
+            .map(|(a, _)| a)
+    }
+
+    async fn latest_deployment(
+        &self,
+        namespace: &str,
+        id: &str,
+        opts: QueryOptions,
+    ) -> Result<(Option<Deployment>, QueryMeta), ApiError> {
+        let path = format!("/v1/job/{}/deployment", encode_path(id));
+        // Nomad answers `null` when the job has no deployment.
+        self.client.get(&path, &ns_query(namespace), opts).await
+    }
+
+    async fn task_log_tail(
+        &self,
+        alloc_id: &str,
+        task: &str,
+        stderr: bool,
+        max_bytes: usize,
+    ) -> Result<String, ApiError> {
+        let path = format!("/v1/client/fs/logs/{}", encode_path(alloc_id));
+        let query = [
+            ("task", task.to_string()),
+            ("type", if stderr { "stderr" } else { "stdout" }.to_string()),
+            ("origin", "end".to_string()),
+            ("offset", max_bytes.to_string()),
+            ("plain", "true".to_string()),
+        ];
+        let opts = QueryOptions {
+            index: None,
+            wait: Some(Duration::from_secs(2)),
+        };
+        let (bytes, _) = self
+            .client
+            .request_raw::<()>(Method::Get, &path, &query, None, opts)
+            .await?;
+        Ok(String::from_utf8_lossy(&bytes).into_owned())
+    }
+
+    async fn read_variable(&self, namespace: &str, path: &str) -> Result<Option<Variable>, ApiError> {
+        let url = format!(
+            "/v1/var/{}",
+            path.split('/').map(encode_path).collect::<Vec<_>>().join("/")
+        );
+        Ok(self
+            .client
+            .get_optional(&url, &ns_query(namespace), QueryOptions::default())
+            .await?
+            .map(|(v, _)| v))
+    }
+
+    async fn put_variable(&self, var: &Variable, cas: Option<u64>) -> Result<Variable, ApiError> {
+        let url = format!(
+            "/v1/var/{}",
+            var.path.split('/').map(encode_path).collect::<Vec<_>>().join("/")
+        );
+        let mut query = ns_query(if var.namespace.is_empty() {
+            "default"
+        } else {
+            &var.namespace
+        });
+        if let Some(cas) = cas {
+            query.push(("cas", cas.to_string()));
+        }
+        self.client.write(Method::Put, &url, &query, var).await
+    }
+}

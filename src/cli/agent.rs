@@ -1,0 +1,75 @@
+//! `deploy agent`: run a built-in cluster node (`-dev`, `-config FILE`, flags), or manage the
+//! local cluster that `deploy` starts for stacks with no backend (`deploy agent stop|status`).
+//!
+//! Exit codes: 0 on a clean shutdown or success, 1 on an error.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Args, Subcommand};
+
+use crate::backend::{agent_status, stop_local_agent};
+use crate::cluster::{AgentArgs, run_agent};
+
+/// `deploy agent [flags] | deploy agent stop|status`.
+#[derive(Debug, Args)]
+#[command(args_conflicts_with_subcommands = true)]
+pub struct AgentCommand {
+    /// Manage the local cluster instead of running an agent.
+    #[command(subcommand)]
+    pub action: Option<AgentAction>,
+    /// Agent flags.
+    #[command(flatten)]
+    pub args: AgentArgs,
+}
+
+/// Local-cluster management.
+#[derive(Debug, Subcommand)]
+pub enum AgentAction {
+    /// Stop the local cluster that `deploy` started in the background.
+    Stop(LocalArgs),
+    /// Say whether the local cluster runs.
+    Status(LocalArgs),
+}
+
+/// Where the local cluster's data lives.
+#[derive(Debug, Args)]
+pub struct LocalArgs {
+    /// The state root whose `.agent/` holds the local cluster (default `state`).
+    #[arg(long = "state", value_name = "DIR", default_value = "state")]
+    pub state: PathBuf,
+}
+
+/// Runs `deploy agent`.
+pub fn run(cmd: &AgentCommand) -> anyhow::Result<ExitCode> {
+    match &cmd.action {
+        Some(AgentAction::Stop(local)) => {
+            match stop_local_agent(&local.state)? {
+                Some(pid) => println!("Stopped the local cluster (pid {pid})."),
+                None => println!("No local cluster runs for {}.", local.state.display()),
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Some(AgentAction::Status(local)) => {
+            match agent_status(&local.state) {
+                Some(pid) => println!("The local cluster runs (pid {pid})."),
+                None => println!("No local cluster runs for {}.", local.state.display()),
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        None => {
+            let config = cmd.args.to_config()?;
+            let _ = tracing_subscriber::fmt()
+                .with_env_filter(
+                    tracing_subscriber::EnvFilter::try_from_env("DEPLOY_LOG")
+                        .unwrap_or_else(|_| "warn,openraft=error".into()),
+                )
+                .with_writer(std::io::stderr)
+                .with_ansi(false)
+                .try_init();
+            let runtime = tokio::runtime::Runtime::new()?;
+            runtime.block_on(run_agent(config))?;
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}

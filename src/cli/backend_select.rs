@@ -1,0 +1,77 @@
+//! Which cluster a command talks to: the stack's `backend "nomad" { address = ... }`, else
+//! `NOMAD_ADDR`, else the built-in cluster at Nomad's default address, started in the
+//! background (`deploy agent -dev`, data under the state directory) when nothing answers.
+
+use std::path::Path;
+
+use anyhow::Context;
+
+use crate::api::{ClientConfig, DEFAULT_ADDRESS, NomadClient};
+use crate::backend::{NomadBackend, ensure_local_agent, resolve_client_config};
+use crate::frontend::{BackendKind, Stack};
+
+/// The state root (`state/`) above a stack's state directory (`state/<stack>`).
+pub fn state_root(state_dir: &Path) -> &Path {
+    state_dir
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."))
+}
+
+/// The client configuration for `stack`, and whether an address was given.
+pub fn client_config(stack: &Stack) -> (ClientConfig, bool) {
+    resolve_client_config(&stack.settings.backend, |k| std::env::var(k).ok())
+}
+
+/// Connects to the stack's backend, starting the local built-in cluster when the stack names
+/// none and nothing listens.
+pub async fn connect(stack: &Stack, state_dir: &Path) -> anyhow::Result<NomadBackend> {
+    crate::api::install_crypto_provider();
+    let (mut config, explicit) = client_config(stack);
+    if !explicit {
+        if stack.settings.backend.kind == BackendKind::Nomad {
+            anyhow::bail!(
+                "the stack's backend is \"nomad\" but gives no address; set `address` in its backend block or NOMAD_ADDR"
+            );
+        }
+        config.address = DEFAULT_ADDRESS.to_string();
+        let root = state_root(state_dir);
+        let local = ensure_local_agent_quietly(root, &config.address).await?;
+        if local.started {
+            eprintln!(
+                "The local cluster answers at {}; it keeps running (stop it with: deploy agent stop).",
+                local.address
+            );
+        }
+    }
+    let client = NomadClient::new(config).context("configuring the Nomad API client")?;
+    Ok(NomadBackend::new(client))
+}
+
+async fn ensure_local_agent_quietly(
+    root: &Path,
+    address: &str,
+) -> anyhow::Result<crate::backend::LocalCluster> {
+    // Say so before waiting: starting takes a moment.
+    if !answers(address).await {
+        eprintln!(
+            "Starting a local cluster (deploy agent -dev, data in {}) …",
+            root.join(".agent").display()
+        );
+    }
+    Ok(ensure_local_agent(root, address).await?)
+}
+
+async fn answers(address: &str) -> bool {
+    let Ok(client) = NomadClient::new(ClientConfig {
+        address: address.to_string(),
+        ..Default::default()
+    }) else {
+        return false;
+    };
+    client
+        .with_retries(0)
+        .get::<String>("/v1/status/leader", &[], crate::api::QueryOptions::default())
+        .await
+        .is_ok_and(|(l, _)| !l.is_empty())
+}

@@ -1,0 +1,302 @@
+//! `deploy agent`: configuration (flags and Nomad-style HCL files) and the agent process.
+//!
+//! ```text
+//!  AgentArgs (flags) ─┐
+//!  -config FILE.hcl ──┴─► AgentConfig ─► run_agent: ClusterNode + HTTP server until SIGINT/SIGTERM
+//! ```
+//!
+//! Peer addresses (`-join`, `server_join { retry_join }`) are the other servers' HTTP
+//! addresses (`host:port`, port 4646 when omitted): the cluster speaks Raft over its HTTP API.
+
+mod args;
+mod run;
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+use thiserror::Error;
+
+use crate::cluster::raft::Compaction;
+
+pub use args::AgentArgs;
+pub use run::run_agent;
+
+/// Nomad's default HTTP port.
+pub const DEFAULT_HTTP_PORT: u16 = 4646;
+
+/// The agent's settings.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AgentConfig {
+    /// Node name (defaults to the host name).
+    pub name: String,
+    /// Data directory; `None` with `dev` means a temporary directory.
+    pub data_dir: Option<PathBuf>,
+    /// Address to bind the HTTP API to.
+    pub bind_addr: String,
+    /// HTTP port (0 = any free port).
+    pub http_port: u16,
+    /// Address other servers reach this one at (`host:port`); derived from bind and port if unset.
+    pub advertise_http: Option<String>,
+    /// Run a server.
+    pub server_enabled: bool,
+    /// Servers expected before bootstrapping.
+    pub bootstrap_expect: usize,
+    /// Other servers' HTTP addresses.
+    pub join: Vec<String>,
+    /// Datacenter.
+    pub datacenter: String,
+    /// Region (also the Raft cluster name).
+    pub region: String,
+    /// Client node metadata.
+    pub node_meta: BTreeMap<String, String>,
+    /// Run a client.
+    pub client_enabled: bool,
+    /// Development mode: one server and client, bootstrap 1, temporary data.
+    pub dev: bool,
+    /// Raft snapshot threshold and trailing logs (`server { raft_snapshot_threshold,
+    /// raft_trailing_logs }`).
+    pub raft_compaction: Compaction,
+}
+
+impl Default for AgentConfig {
+    fn default() -> Self {
+        Self {
+            name: hostname(),
+            data_dir: None,
+            bind_addr: "127.0.0.1".into(),
+            http_port: DEFAULT_HTTP_PORT,
+            advertise_http: None,
+            server_enabled: false,
+            bootstrap_expect: 1,
+            join: Vec::new(),
+            datacenter: "dc1".into(),
+            region: "global".into(),
+            node_meta: BTreeMap::new(),
+            client_enabled: false,
+            dev: false,
+            raft_compaction: Compaction::default(),
+        }
+    }
+}
+
+/// Reading an agent configuration failed.
+#[derive(Debug, Error)]
+pub enum ConfigError {
+    /// The file could not be read.
+    #[error("reading {path}: {source}")]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// The file is not valid agent HCL.
+    #[error("parsing {path}: {source}")]
+    Parse {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        source: hcl::Error,
+    },
+    /// The settings contradict each other.
+    #[error("invalid agent configuration: {0}")]
+    Invalid(String),
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct HclAgent {
+    name: Option<String>,
+    data_dir: Option<PathBuf>,
+    bind_addr: Option<String>,
+    datacenter: Option<String>,
+    region: Option<String>,
+    ports: Option<HclPorts>,
+    advertise: Option<HclAdvertise>,
+    server: Option<HclServer>,
+    client: Option<HclClient>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct HclPorts {
+    http: Option<u16>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct HclAdvertise {
+    http: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct HclServer {
+    enabled: Option<bool>,
+    bootstrap_expect: Option<usize>,
+    server_join: Option<HclServerJoin>,
+    raft_snapshot_threshold: Option<u64>,
+    raft_trailing_logs: Option<u64>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct HclServerJoin {
+    retry_join: Vec<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct HclClient {
+    enabled: Option<bool>,
+    meta: BTreeMap<String, String>,
+}
+
+impl AgentConfig {
+    /// Reads a Nomad-style agent HCL file over the defaults.
+    pub fn from_hcl_file(path: &Path) -> Result<Self, ConfigError> {
+        let mut cfg = Self::default();
+        cfg.merge_hcl_file(path)?;
+        Ok(cfg)
+    }
+
+    /// Overlays the settings of an agent HCL file.
+    pub fn merge_hcl_file(&mut self, path: &Path) -> Result<(), ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.into(),
+            source,
+        })?;
+        self.merge_hcl_str(&text).map_err(|source| ConfigError::Parse {
+            path: path.into(),
+            source,
+        })
+    }
+
+    /// Overlays the settings of agent HCL text.
+    pub fn merge_hcl_str(&mut self, text: &str) -> Result<(), hcl::Error> {
+        let h: HclAgent = hcl::from_str(text)?;
+        set(&mut self.name, h.name);
+        if h.data_dir.is_some() {
+            self.data_dir = h.data_dir;
+        }
+        set(&mut self.bind_addr, h.bind_addr);
+        set(&mut self.datacenter, h.datacenter);
+        set(&mut self.region, h.region);
+        set(&mut self.http_port, h.ports.and_then(|p| p.http));
+        if let Some(a) = h.advertise.and_then(|a| a.http) {
+            self.advertise_http = Some(a);
+        }
+        if let Some(s) = h.server {
+            set(&mut self.server_enabled, s.enabled);
+            set(&mut self.bootstrap_expect, s.bootstrap_expect);
+            set(
+                &mut self.raft_compaction.snapshot_threshold,
+                s.raft_snapshot_threshold,
+            );
+            set(&mut self.raft_compaction.trailing_logs, s.raft_trailing_logs);
+            if let Some(j) = s.server_join {
+                self.join.extend(j.retry_join);
+            }
+        }
+        if let Some(c) = h.client {
+            set(&mut self.client_enabled, c.enabled);
+            self.node_meta.extend(c.meta);
+        }
+        Ok(())
+    }
+
+    /// The address other servers reach this one at.
+    pub fn advertise(&self, bound: SocketAddr) -> String {
+        if let Some(a) = &self.advertise_http {
+            return a.clone();
+        }
+        let host = match bound.ip() {
+            ip if ip.is_unspecified() => "127.0.0.1".to_owned(),
+            ip => ip.to_string(),
+        };
+        format!("{host}:{}", bound.port())
+    }
+
+    pub(crate) fn check(&self) -> Result<(), ConfigError> {
+        if !self.server_enabled && !self.client_enabled {
+            return Err(ConfigError::Invalid(
+                "enable the server, the client, or both (-server, -client, -dev)".into(),
+            ));
+        }
+        if !self.server_enabled {
+            return Err(ConfigError::Invalid(
+                "a client-only agent is not supported yet".into(),
+            ));
+        }
+        if self.data_dir.is_none() && !self.dev {
+            return Err(ConfigError::Invalid(
+                "data_dir is required outside -dev mode".into(),
+            ));
+        }
+        Ok(())
+    }
+}
+
+pub(crate) fn set<T>(slot: &mut T, value: Option<T>) {
+    if let Some(v) = value {
+        *slot = v;
+    }
+}
+
+fn hostname() -> String {
+    std::fs::read_to_string("/etc/hostname")
+        .ok()
+        .map(|s| s.trim().to_owned())
+        .filter(|s| !s.is_empty())
+        .unwrap_or_else(|| "deploy-agent".into())
+}
+
+pub(crate) fn with_default_port(addr: &str) -> String {
+    if addr
+        .rsplit_once(':')
+        .is_some_and(|(_, p)| p.parse::<u16>().is_ok())
+    {
+        addr.to_owned()
+    } else {
+        format!("{addr}:{DEFAULT_HTTP_PORT}")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_nomad_style_hcl() {
+        let mut cfg = AgentConfig::default();
+        cfg.merge_hcl_str(
+            r#"
+            name = "s1"
+            data_dir = "/var/lib/deploy"
+            bind_addr = "0.0.0.0"
+            datacenter = "east"
+            ports { http = 5646 }
+            server {
+              enabled = true
+              bootstrap_expect = 3
+              server_join { retry_join = ["10.0.0.2:5646", "10.0.0.3"] }
+            }
+            client {
+              enabled = true
+              meta { rack = "r1" }
+            }
+            "#,
+        )
+        .unwrap();
+        assert_eq!(cfg.name, "s1");
+        assert_eq!(cfg.http_port, 5646);
+        assert!(cfg.server_enabled && cfg.client_enabled);
+        assert_eq!(cfg.bootstrap_expect, 3);
+        assert_eq!(cfg.join, vec!["10.0.0.2:5646", "10.0.0.3"]);
+        assert_eq!(cfg.node_meta["rack"], "r1");
+        assert_eq!(with_default_port("10.0.0.3"), "10.0.0.3:4646");
+        assert_eq!(cfg.advertise("0.0.0.0:5646".parse().unwrap()), "127.0.0.1:5646");
+    }
+}

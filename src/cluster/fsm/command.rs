@@ -1,0 +1,222 @@
+//! The replicated commands (one variant per mutation) and what applying one returns.
+//!
+//! Everything that varies between replicas (IDs, timestamps, clock readings) is chosen by the
+//! proposer and carried in the command, so apply is a pure function of state and command.
+
+use serde::{Deserialize, Serialize};
+
+use super::kv::{KvEntry, Lease};
+use crate::api::{
+    Allocation, Deployment, DrainStrategy, Evaluation, JobSubmission, Node, NodeStatus,
+    SchedulingEligibility, Variable,
+};
+use crate::spec::Job;
+
+/// Register a job.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct JobRegister {
+    /// The job (Nomad JSON).
+    pub job: Job,
+    /// The original submission (source text and format), if given.
+    pub submission: Option<JobSubmission>,
+    /// Check-index: `Some(0)` = must not exist, `Some(n)` = JobModifyIndex must be n.
+    pub enforce_index: Option<u64>,
+    /// The evaluation to create (none for periodic and parameterized jobs).
+    pub eval: Option<Evaluation>,
+    /// Submission time, Unix nanoseconds.
+    pub submit_time: i64,
+}
+
+/// Stop or purge a job.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct JobDeregister {
+    /// Namespace.
+    pub namespace: String,
+    /// Job ID.
+    pub id: String,
+    /// Remove the job and its versions instead of stopping it.
+    pub purge: bool,
+    /// The evaluation to create.
+    pub eval: Option<Evaluation>,
+    /// Time of the stop, Unix nanoseconds.
+    pub submit_time: i64,
+}
+
+/// A state mutation, replicated through Raft.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum Command {
+    /// Register a job (new version unless unchanged) and create its evaluation.
+    JobRegister(Box<JobRegister>),
+    /// Stop or purge a job and create its evaluation.
+    JobDeregister(Box<JobDeregister>),
+    /// Create or replace evaluations.
+    EvalUpsert {
+        /// The evaluations.
+        evals: Vec<Evaluation>,
+    },
+    /// Delete evaluations (garbage collection).
+    EvalDelete {
+        /// Evaluation IDs.
+        ids: Vec<String>,
+    },
+    /// Create or replace allocations.
+    AllocUpsert {
+        /// The allocations.
+        allocs: Vec<Allocation>,
+    },
+    /// Create or replace deployments.
+    DeploymentUpsert {
+        /// The deployments.
+        deployments: Vec<Deployment>,
+    },
+    /// Register or re-register a client node.
+    NodeUpsert {
+        /// The node.
+        node: Box<Node>,
+    },
+    /// Set a node's status (ready, down, ...).
+    NodeStatus {
+        /// Node ID.
+        node_id: String,
+        /// New status.
+        status: NodeStatus,
+        /// Time of the change, Unix seconds.
+        updated_at: i64,
+    },
+    /// Set a node's scheduling eligibility.
+    NodeEligibility {
+        /// Node ID.
+        node_id: String,
+        /// `eligible` or `ineligible`.
+        eligibility: SchedulingEligibility,
+    },
+    /// Start (Some) or stop (None) draining a node.
+    NodeDrain {
+        /// Node ID.
+        node_id: String,
+        /// Nomad's DrainStrategy object.
+        strategy: Option<DrainStrategy>,
+        /// When stopping a drain, make the node eligible again.
+        mark_eligible: bool,
+    },
+    /// Remove a node.
+    NodeDelete {
+        /// Node ID.
+        node_id: String,
+    },
+    /// Create or update a variable (check-and-set when `cas` is given).
+    VarPut {
+        /// The variable (indexes and times are set by apply).
+        var: Variable,
+        /// Required current ModifyIndex; 0 = must not exist.
+        cas: Option<u64>,
+        /// Time of the write, Unix nanoseconds.
+        now: i64,
+    },
+    /// Delete a variable (check-and-set when `cas` is given).
+    VarDelete {
+        /// Namespace.
+        namespace: String,
+        /// Path.
+        path: String,
+        /// Required current ModifyIndex.
+        cas: Option<u64>,
+    },
+    /// Set a key (check-and-set when `cas` is given; 0 = must not exist).
+    KvPut {
+        /// Key.
+        key: String,
+        /// Value.
+        value: String,
+        /// Required current ModifyIndex.
+        cas: Option<u64>,
+        /// Lease to attach the key to.
+        lease: Option<String>,
+    },
+    /// Delete a key.
+    KvDelete {
+        /// Key.
+        key: String,
+        /// Required current ModifyIndex.
+        cas: Option<u64>,
+    },
+    /// Create a lease.
+    LeaseGrant {
+        /// Lease ID.
+        id: String,
+        /// Time to live, milliseconds.
+        ttl_millis: u64,
+        /// Expiry, Unix milliseconds.
+        expires_at_millis: i64,
+    },
+    /// Extend a lease.
+    LeaseRenew {
+        /// Lease ID.
+        id: String,
+        /// New expiry, Unix milliseconds.
+        expires_at_millis: i64,
+    },
+    /// Remove a lease and its keys now.
+    LeaseRevoke {
+        /// Lease ID.
+        id: String,
+    },
+    /// Remove the listed leases that are expired at the leader's clock reading `now_millis`.
+    LeaseExpire {
+        /// Candidate lease IDs.
+        ids: Vec<String>,
+        /// The leader's clock, Unix milliseconds.
+        now_millis: i64,
+    },
+}
+
+/// What applying a command produced. Conflicts are results, not errors.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum Outcome {
+    /// Applied; nothing to report beyond the index.
+    Done,
+    /// A job was registered or deregistered.
+    JobWritten {
+        /// The job's JobModifyIndex after the write.
+        job_modify_index: u64,
+        /// The evaluation created ("" if none).
+        eval_id: String,
+        /// Index that created the evaluation (0 if none).
+        eval_create_index: u64,
+    },
+    /// Check-index failed; `message` is Nomad's text.
+    JobIndexConflict {
+        /// Nomad's error text.
+        message: String,
+    },
+    /// The variable as stored.
+    Variable(Variable),
+    /// Check-and-set failed; the current variable, if any.
+    VariableConflict {
+        /// The variable as it is.
+        current: Option<Variable>,
+    },
+    /// The key as stored.
+    Kv(KvEntry),
+    /// Check-and-set failed; the current key, if any.
+    KvConflict {
+        /// The key as it is.
+        current: Option<KvEntry>,
+    },
+    /// The lease as stored.
+    Lease(Lease),
+    /// The object to change does not exist.
+    NotFound {
+        /// What was missing.
+        message: String,
+    },
+}
+
+/// The result of one applied log entry: its Raft index and the outcome.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CommandResponse {
+    /// Raft log index of the entry.
+    pub index: u64,
+    /// What happened.
+    pub outcome: Outcome,
+}

@@ -1,0 +1,88 @@
+//! A shared handle on the in-memory state: readers take a read lock, and can wait for the
+//! applied index to pass a value (blocking queries).
+
+use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
+use std::time::Duration;
+
+use tokio::sync::watch;
+
+use super::state::State;
+
+/// Cheaply cloneable access to the replicated state and its latest applied index.
+#[derive(Clone)]
+pub struct StateHandle {
+    state: Arc<RwLock<State>>,
+    index: watch::Sender<u64>,
+}
+
+impl Default for StateHandle {
+    fn default() -> Self {
+        Self::new(State::default())
+    }
+}
+
+impl StateHandle {
+    /// Wraps `state`.
+    pub fn new(state: State) -> Self {
+        let (index, _) = watch::channel(state.index);
+        Self {
+            state: Arc::new(RwLock::new(state)),
+            index,
+        }
+    }
+
+    /// Reads the state. Keep the guard short: apply waits for it.
+    pub fn read(&self) -> RwLockReadGuard<'_, State> {
+        self.state.read().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Writes the state; call [`Self::publish`] afterwards.
+    pub(crate) fn write(&self) -> RwLockWriteGuard<'_, State> {
+        self.state.write().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Tells waiters that the state now includes index `index`.
+    pub(crate) fn publish(&self, index: u64) {
+        self.index.send_if_modified(|cur| {
+            let changed = index != *cur;
+            *cur = index;
+            changed
+        });
+    }
+
+    /// The latest applied index.
+    pub fn index(&self) -> u64 {
+        *self.index.borrow()
+    }
+
+    /// Waits until `query(state)` returns an index greater than `min_index` or `wait` passes,
+    /// then returns the query's final answer. `min_index = 0` returns at once.
+    pub async fn blocking_query<T>(
+        &self,
+        min_index: u64,
+        wait: Duration,
+        mut query: impl FnMut(&State) -> (u64, T),
+    ) -> (u64, T) {
+        let mut rx = self.index.subscribe();
+        let deadline = tokio::time::Instant::now() + wait;
+        loop {
+            rx.borrow_and_update();
+            let (index, value) = query(&self.read());
+            if index > min_index || min_index == 0 {
+                return (index, value);
+            }
+            match tokio::time::timeout_at(deadline, rx.changed()).await {
+                Ok(Ok(())) => continue,
+                _ => return query(&self.read()),
+            }
+        }
+    }
+
+    /// Waits until the applied index is at least `index` or `wait` passes; true if reached.
+    pub async fn wait_for_index(&self, index: u64, wait: Duration) -> bool {
+        let mut rx = self.index.subscribe();
+        tokio::time::timeout(wait, rx.wait_for(|i| *i >= index))
+            .await
+            .is_ok_and(|r| r.is_ok())
+    }
+}

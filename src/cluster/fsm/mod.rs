@@ -1,0 +1,29 @@
+//! The replicated state machine: commands, the state they change, and a shared read handle.
+//!
+//! ```text
+//!  Command ──► State::apply(index, cmd) ──► CommandResponse { index, outcome }
+//!                 │
+//!                 └── every object records CreateIndex / ModifyIndex = the Raft index
+//! ```
+//!
+//! Apply is deterministic: no clocks, no randomness. IDs and times are chosen before proposing.
+
+pub mod command;
+pub mod handle;
+pub mod job;
+pub mod kv;
+pub mod state;
+pub mod variable;
+
+#[cfg(test)]
+mod tests;
+
+pub use command::{Command, CommandResponse, JobDeregister, JobRegister, Outcome};
+pub use handle::StateHandle;
+pub use job::{JobRecord, JobVersion};
+pub use kv::{KvEntry, Lease};
+pub use state::State;
+pub use variable::variable_metadata;
+
+pub use crate::api::{Allocation, Deployment, Evaluation, Node, Variable, VariableMetadata};
+pub use crate::spec::Job;

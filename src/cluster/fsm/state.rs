@@ -1,0 +1,197 @@
+//! The replicated state: every table, the latest applied index, and the apply dispatch.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use super::command::{Command, CommandResponse, Outcome};
+use super::job::JobRecord;
+use super::kv::{KvEntry, Lease};
+use crate::api::{Allocation, Deployment, Evaluation, Node, SchedulingEligibility, Variable};
+
+/// All replicated objects. Serialised whole as the snapshot.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct State {
+    /// Latest applied Raft index (any entry, including membership and blank ones).
+    pub index: u64,
+    /// Per table ("jobs", "evals", "allocs", "deployments", "nodes", "vars", "kv"): the
+    /// index of its last change, for blocking queries and `X-Nomad-Index`.
+    pub table_index: BTreeMap<String, u64>,
+    /// namespace → job ID → job with versions.
+    pub jobs: BTreeMap<String, BTreeMap<String, JobRecord>>,
+    /// Evaluation ID → evaluation.
+    pub evals: BTreeMap<String, Evaluation>,
+    /// Allocation ID → allocation.
+    pub allocs: BTreeMap<String, Allocation>,
+    /// Deployment ID → deployment.
+    pub deployments: BTreeMap<String, Deployment>,
+    /// Node ID → node.
+    pub nodes: BTreeMap<String, Node>,
+    /// namespace → path → variable.
+    pub variables: BTreeMap<String, BTreeMap<String, Variable>>,
+    /// Key → entry.
+    pub kv: BTreeMap<String, KvEntry>,
+    /// Lease ID → lease.
+    pub leases: BTreeMap<String, Lease>,
+}
+
+impl State {
+    /// Applies `cmd` written at Raft index `index`. Deterministic: depends only on its inputs.
+    pub fn apply(&mut self, index: u64, cmd: Command) -> CommandResponse {
+        let outcome = match cmd {
+            Command::JobRegister(reg) => self.apply_job_register(index, *reg),
+            Command::JobDeregister(dereg) => self.apply_job_deregister(index, *dereg),
+            Command::EvalUpsert { evals } => self.apply_eval_upsert(index, evals),
+            Command::EvalDelete { ids } => self.apply_eval_delete(index, &ids),
+            Command::AllocUpsert { allocs } => self.apply_alloc_upsert(index, allocs),
+            Command::DeploymentUpsert { deployments } => self.apply_deployment_upsert(index, deployments),
+            Command::NodeUpsert { node } => self.apply_node_upsert(index, *node),
+            Command::NodeStatus {
+                node_id,
+                status,
+                updated_at,
+            } => self.update_node(index, &node_id, |n| {
+                n.status = status;
+                n.status_updated_at = updated_at;
+            }),
+            Command::NodeEligibility { node_id, eligibility } => {
+                self.update_node(index, &node_id, |n| n.scheduling_eligibility = eligibility)
+            }
+            Command::NodeDrain {
+                node_id,
+                strategy,
+                mark_eligible,
+            } => self.update_node(index, &node_id, |n| {
+                n.drain = strategy.is_some();
+                if strategy.is_some() {
+                    n.scheduling_eligibility = SchedulingEligibility::Ineligible;
+                } else if mark_eligible {
+                    n.scheduling_eligibility = SchedulingEligibility::Eligible;
+                }
+                n.drain_strategy = strategy;
+            }),
+            Command::NodeDelete { node_id } => self.apply_node_delete(index, &node_id),
+            Command::VarPut { var, cas, now } => self.apply_var_put(index, var, cas, now),
+            Command::VarDelete { namespace, path, cas } => {
+                self.apply_var_delete(index, &namespace, &path, cas)
+            }
+            Command::KvPut {
+                key,
+                value,
+                cas,
+                lease,
+            } => self.apply_kv_put(index, key, value, cas, lease),
+            Command::KvDelete { key, cas } => self.apply_kv_delete(index, &key, cas),
+            Command::LeaseGrant {
+                id,
+                ttl_millis,
+                expires_at_millis,
+            } => self.apply_lease_grant(index, id, ttl_millis, expires_at_millis),
+            Command::LeaseRenew {
+                id,
+                expires_at_millis,
+            } => self.apply_lease_renew(index, &id, expires_at_millis),
+            Command::LeaseRevoke { id } => self.apply_lease_revoke(index, &id),
+            Command::LeaseExpire { ids, now_millis } => self.apply_lease_expire(index, &ids, now_millis),
+        };
+        self.index = self.index.max(index);
+        CommandResponse { index, outcome }
+    }
+
+    /// Records a log entry that carries no command (blank or membership).
+    pub fn note_index(&mut self, index: u64) {
+        self.index = self.index.max(index);
+    }
+
+    /// The index of the last change to `table` (at least 1, as Nomad never reports 0).
+    pub fn table_index(&self, table: &str) -> u64 {
+        self.table_index.get(table).copied().unwrap_or(0).max(1)
+    }
+
+    pub(super) fn bump_table(&mut self, table: &str, index: u64) {
+        let entry = self.table_index.entry(table.to_owned()).or_default();
+        *entry = (*entry).max(index);
+    }
+
+    fn apply_eval_upsert(&mut self, index: u64, evals: Vec<Evaluation>) -> Outcome {
+        for mut eval in evals {
+            eval.create_index = self.evals.get(&eval.id).map_or(index, |e| e.create_index);
+            eval.modify_index = index;
+            self.evals.insert(eval.id.clone(), eval);
+        }
+        self.bump_table("evals", index);
+        Outcome::Done
+    }
+
+    fn apply_eval_delete(&mut self, index: u64, ids: &[String]) -> Outcome {
+        for id in ids {
+            self.evals.remove(id);
+        }
+        self.bump_table("evals", index);
+        Outcome::Done
+    }
+
+    fn apply_alloc_upsert(&mut self, index: u64, allocs: Vec<Allocation>) -> Outcome {
+        for mut alloc in allocs {
+            match self.allocs.get(&alloc.id) {
+                Some(old) => {
+                    alloc.create_index = old.create_index;
+                    if alloc.desired_status == old.desired_status {
+                        alloc.alloc_modify_index = old.alloc_modify_index;
+                    } else {
+                        alloc.alloc_modify_index = index;
+                    }
+                }
+                None => {
+                    alloc.create_index = index;
+                    alloc.alloc_modify_index = index;
+                }
+            }
+            alloc.modify_index = index;
+            self.allocs.insert(alloc.id.clone(), alloc);
+        }
+        self.bump_table("allocs", index);
+        Outcome::Done
+    }
+
+    fn apply_deployment_upsert(&mut self, index: u64, deployments: Vec<Deployment>) -> Outcome {
+        for mut d in deployments {
+            d.create_index = self.deployments.get(&d.id).map_or(index, |o| o.create_index);
+            d.modify_index = index;
+            self.deployments.insert(d.id.clone(), d);
+        }
+        self.bump_table("deployments", index);
+        Outcome::Done
+    }
+
+    fn apply_node_upsert(&mut self, index: u64, mut node: Node) -> Outcome {
+        node.create_index = self.nodes.get(&node.id).map_or(index, |o| o.create_index);
+        node.modify_index = index;
+        self.nodes.insert(node.id.clone(), node);
+        self.bump_table("nodes", index);
+        Outcome::Done
+    }
+
+    fn update_node(&mut self, index: u64, node_id: &str, change: impl FnOnce(&mut Node)) -> Outcome {
+        let Some(node) = self.nodes.get_mut(node_id) else {
+            return Outcome::NotFound {
+                message: format!("node {node_id} not found"),
+            };
+        };
+        change(node);
+        node.modify_index = index;
+        self.bump_table("nodes", index);
+        Outcome::Done
+    }
+
+    fn apply_node_delete(&mut self, index: u64, node_id: &str) -> Outcome {
+        if self.nodes.remove(node_id).is_none() {
+            return Outcome::NotFound {
+                message: format!("node {node_id} not found"),
+            };
+        }
+        self.bump_table("nodes", index);
+        Outcome::Done
+    }
+}

@@ -1,0 +1,176 @@
+//! [`RaftNetworkFactory`] over HTTP: each RPC is a JSON POST to the peer's
+//! `/v1/internal/raft/{append,vote,snapshot}`, answered with `Result<Response, RaftError>`.
+//!
+//! A refused connection is reported as `Unreachable` (openraft backs off), anything else as a
+//! network error (retried at once). A snapshot is sent whole in one request.
+
+use std::future::Future;
+use std::time::Duration;
+
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD as B64;
+use openraft::error::{
+    Fatal, InstallSnapshotError, NetworkError, RPCError, RaftError, RemoteError, ReplicationClosed,
+    StreamingError, Unreachable,
+};
+use openraft::network::{Backoff, RPCOption};
+use openraft::raft::{
+    AppendEntriesRequest, AppendEntriesResponse, InstallSnapshotRequest, InstallSnapshotResponse,
+    SnapshotResponse, VoteRequest, VoteResponse,
+};
+use openraft::{RaftNetwork, RaftNetworkFactory, Snapshot, SnapshotMeta, Vote};
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+
+use super::{Node, NodeId, TypeConfig};
+
+/// Body of `/v1/internal/raft/snapshot`: a whole snapshot, data base64-encoded.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct SnapshotTransfer {
+    /// The leader's vote.
+    pub vote: Vote<NodeId>,
+    /// Snapshot metadata.
+    pub meta: SnapshotMeta<NodeId, Node>,
+    /// The snapshot bytes, base64.
+    pub data: String,
+}
+
+impl SnapshotTransfer {
+    /// Decodes the data.
+    pub fn decode(&self) -> Result<Vec<u8>, base64::DecodeError> {
+        B64.decode(&self.data)
+    }
+}
+
+/// Creates one [`PeerClient`] per target server, sharing an HTTP connection pool.
+#[derive(Clone)]
+pub struct Network {
+    http: reqwest::Client,
+}
+
+impl Network {
+    /// A network using `http` (configure small connect timeouts on it).
+    pub fn new(http: reqwest::Client) -> Self {
+        Self { http }
+    }
+}
+
+impl RaftNetworkFactory<TypeConfig> for Network {
+    type Network = PeerClient;
+
+    async fn new_client(&mut self, target: NodeId, node: &Node) -> PeerClient {
+        PeerClient {
+            target,
+            addr: node.addr.clone(),
+            http: self.http.clone(),
+        }
+    }
+}
+
+/// The connection to one peer.
+pub struct PeerClient {
+    target: NodeId,
+    addr: String,
+    http: reqwest::Client,
+}
+
+fn send_error(e: reqwest::Error) -> RPCError<NodeId, Node, RaftError<NodeId>> {
+    if e.is_connect() {
+        Unreachable::new(&e).into()
+    } else {
+        NetworkError::new(&e).into()
+    }
+}
+
+impl PeerClient {
+    async fn post<Req, Resp, E>(
+        &self,
+        path: &str,
+        req: &Req,
+        timeout: Duration,
+    ) -> Result<Result<Resp, RaftError<NodeId, E>>, reqwest::Error>
+    where
+        Req: Serialize,
+        Resp: DeserializeOwned,
+        E: std::error::Error + DeserializeOwned,
+    {
+        let url = format!("http://{}/v1/internal/raft/{path}", self.addr);
+        let resp = self.http.post(url).json(req).timeout(timeout).send().await?;
+        resp.error_for_status()?.json().await
+    }
+}
+
+impl RaftNetwork<TypeConfig> for PeerClient {
+    async fn append_entries(
+        &mut self,
+        rpc: AppendEntriesRequest<TypeConfig>,
+        option: RPCOption,
+    ) -> Result<AppendEntriesResponse<NodeId>, RPCError<NodeId, Node, RaftError<NodeId>>> {
+        let res = self
+            .post("append", &rpc, option.hard_ttl())
+            .await
+            .map_err(send_error)?;
+        res.map_err(|e| RemoteError::new(self.target, e).into())
+    }
+
+    async fn vote(
+        &mut self,
+        rpc: VoteRequest<NodeId>,
+        option: RPCOption,
+    ) -> Result<VoteResponse<NodeId>, RPCError<NodeId, Node, RaftError<NodeId>>> {
+        let res = self
+            .post("vote", &rpc, option.hard_ttl())
+            .await
+            .map_err(send_error)?;
+        res.map_err(|e| RemoteError::new(self.target, e).into())
+    }
+
+    /// Not used: snapshots travel whole through [`Self::full_snapshot`].
+    async fn install_snapshot(
+        &mut self,
+        _rpc: InstallSnapshotRequest<TypeConfig>,
+        _option: RPCOption,
+    ) -> Result<
+        InstallSnapshotResponse<NodeId>,
+        RPCError<NodeId, Node, RaftError<NodeId, InstallSnapshotError>>,
+    > {
+        let e = std::io::Error::other("chunked snapshot transfer is not supported; snapshots are sent whole");
+        Err(NetworkError::new(&e).into())
+    }
+
+    async fn full_snapshot(
+        &mut self,
+        vote: Vote<NodeId>,
+        snapshot: Snapshot<TypeConfig>,
+        cancel: impl Future<Output = ReplicationClosed> + Send + 'static,
+        option: RPCOption,
+    ) -> Result<SnapshotResponse<NodeId>, StreamingError<TypeConfig, Fatal<NodeId>>> {
+        let body = SnapshotTransfer {
+            vote,
+            meta: snapshot.meta,
+            data: B64.encode(snapshot.snapshot.into_inner()),
+        };
+        let send =
+            self.post::<_, SnapshotResponse<NodeId>, Fatal<NodeId>>("snapshot", &body, option.hard_ttl());
+        let res = tokio::select! {
+            closed = cancel => return Err(closed.into()),
+            res = send => res,
+        };
+        let res = res.map_err(|e| -> StreamingError<TypeConfig, Fatal<NodeId>> {
+            if e.is_connect() {
+                Unreachable::new(&e).into()
+            } else {
+                NetworkError::new(&e).into()
+            }
+        })?;
+        match res {
+            Ok(r) => Ok(r),
+            Err(RaftError::Fatal(f)) => Err(RemoteError::new(self.target, f).into()),
+            Err(RaftError::APIError(f)) => Err(RemoteError::new(self.target, f).into()),
+        }
+    }
+
+    fn backoff(&self) -> Backoff {
+        Backoff::new(std::iter::repeat(Duration::from_millis(100)))
+    }
+}

@@ -1,0 +1,207 @@
+//! [`RaftStateMachine`]: applies committed entries to the in-memory [`State`], and builds,
+//! persists and installs snapshots (the whole state as JSON, stored durably in redb).
+//!
+//! The state itself is not written on apply: on restart it is rebuilt from the last snapshot
+//! plus the log from there up to the saved committed index, which openraft replays.
+
+use std::io::Cursor;
+
+use openraft::storage::RaftStateMachine;
+use openraft::{
+    AnyError, Entry, EntryPayload, LogId, RaftSnapshotBuilder, Snapshot, SnapshotMeta, StorageError,
+    StorageIOError, StoredMembership,
+};
+
+use super::db::{RaftDb, SNAPSHOT};
+use super::{Node, NodeId, TypeConfig};
+use crate::cluster::error::StorageFailure;
+use crate::cluster::fsm::{CommandResponse, Outcome, State, StateHandle};
+
+const META_KEY: &str = "meta";
+const DATA_KEY: &str = "data";
+
+/// The state machine store: the shared state plus what Raft needs to know about it.
+pub struct StateMachineStore {
+    db: RaftDb,
+    handle: StateHandle,
+    last_applied: Option<LogId<NodeId>>,
+    membership: StoredMembership<NodeId, Node>,
+    snapshots_built: u64,
+}
+
+/// Builds a snapshot from a copy of the state taken when the builder was made.
+pub struct SnapshotBuilder {
+    db: RaftDb,
+    state: State,
+    last_applied: Option<LogId<NodeId>>,
+    membership: StoredMembership<NodeId, Node>,
+    snapshot_id: String,
+}
+
+impl StateMachineStore {
+    /// Opens the state machine, restoring the state from the stored snapshot if there is one.
+    pub fn open(db: RaftDb) -> Result<Self, StorageFailure> {
+        let meta: Option<SnapshotMeta<NodeId, Node>> = db.get_json(SNAPSHOT, META_KEY)?;
+        let data = db.get_bytes(SNAPSHOT, DATA_KEY)?;
+        let (state, last_applied, membership) = match (meta, data) {
+            (Some(meta), Some(data)) => (
+                serde_json::from_slice(&data)?,
+                meta.last_log_id,
+                meta.last_membership,
+            ),
+            _ => (State::default(), None, StoredMembership::default()),
+        };
+        Ok(Self {
+            db,
+            handle: StateHandle::new(state),
+            last_applied,
+            membership,
+            snapshots_built: 0,
+        })
+    }
+
+    /// The shared handle readers use.
+    pub fn handle(&self) -> StateHandle {
+        self.handle.clone()
+    }
+}
+
+fn persist_snapshot(
+    db: &RaftDb,
+    meta: &SnapshotMeta<NodeId, Node>,
+    data: &[u8],
+) -> Result<(), StorageFailure> {
+    let txn = db.inner().begin_write()?;
+    {
+        let mut table = txn.open_table(SNAPSHOT)?;
+        table.insert(META_KEY, serde_json::to_vec(meta)?.as_slice())?;
+        table.insert(DATA_KEY, data)?;
+    }
+    txn.commit()?;
+    Ok(())
+}
+
+fn snapshot_err(e: StorageFailure) -> StorageError<NodeId> {
+    StorageIOError::write_snapshot(None, AnyError::new(&e)).into()
+}
+
+impl RaftSnapshotBuilder<TypeConfig> for SnapshotBuilder {
+    async fn build_snapshot(&mut self) -> Result<Snapshot<TypeConfig>, StorageError<NodeId>> {
+        let data = serde_json::to_vec(&self.state).map_err(|e| snapshot_err(e.into()))?;
+        let meta = SnapshotMeta {
+            last_log_id: self.last_applied,
+            last_membership: self.membership.clone(),
+            snapshot_id: self.snapshot_id.clone(),
+        };
+        let db = self.db.clone();
+        let (meta2, data2) = (meta.clone(), data.clone());
+        tokio::task::spawn_blocking(move || persist_snapshot(&db, &meta2, &data2))
+            .await
+            .map_err(|e| snapshot_err(StorageFailure::Task(e.to_string())))?
+            .map_err(snapshot_err)?;
+        Ok(Snapshot {
+            meta,
+            snapshot: Box::new(Cursor::new(data)),
+        })
+    }
+}
+
+impl RaftStateMachine<TypeConfig> for StateMachineStore {
+    type SnapshotBuilder = SnapshotBuilder;
+
+    async fn applied_state(
+        &mut self,
+    ) -> Result<(Option<LogId<NodeId>>, StoredMembership<NodeId, Node>), StorageError<NodeId>> {
+        Ok((self.last_applied, self.membership.clone()))
+    }
+
+    async fn apply<I>(&mut self, entries: I) -> Result<Vec<CommandResponse>, StorageError<NodeId>>
+    where
+        I: IntoIterator<Item = Entry<TypeConfig>> + Send,
+        I::IntoIter: Send,
+    {
+        let mut out = Vec::new();
+        let last = {
+            let mut state = self.handle.write();
+            for entry in entries {
+                let index = entry.log_id.index;
+                self.last_applied = Some(entry.log_id);
+                let resp = match entry.payload {
+                    EntryPayload::Normal(cmd) => state.apply(index, cmd),
+                    EntryPayload::Blank => {
+                        state.note_index(index);
+                        CommandResponse {
+                            index,
+                            outcome: Outcome::Done,
+                        }
+                    }
+                    EntryPayload::Membership(m) => {
+                        self.membership = StoredMembership::new(Some(entry.log_id), m);
+                        state.note_index(index);
+                        CommandResponse {
+                            index,
+                            outcome: Outcome::Done,
+                        }
+                    }
+                };
+                out.push(resp);
+            }
+            state.index
+        };
+        self.handle.publish(last);
+        Ok(out)
+    }
+
+    async fn get_snapshot_builder(&mut self) -> Self::SnapshotBuilder {
+        self.snapshots_built += 1;
+        let last = self.last_applied.unwrap_or_default();
+        SnapshotBuilder {
+            db: self.db.clone(),
+            state: self.handle.read().clone(),
+            last_applied: self.last_applied,
+            membership: self.membership.clone(),
+            snapshot_id: format!("{}-{}-{}", last.leader_id.term, last.index, self.snapshots_built),
+        }
+    }
+
+    async fn begin_receiving_snapshot(&mut self) -> Result<Box<Cursor<Vec<u8>>>, StorageError<NodeId>> {
+        Ok(Box::new(Cursor::new(Vec::new())))
+    }
+
+    async fn install_snapshot(
+        &mut self,
+        meta: &SnapshotMeta<NodeId, Node>,
+        snapshot: Box<Cursor<Vec<u8>>>,
+    ) -> Result<(), StorageError<NodeId>> {
+        let data = snapshot.into_inner();
+        let new_state: State = serde_json::from_slice(&data)
+            .map_err(|e| StorageError::from(StorageIOError::read_snapshot(Some(meta.signature()), &e)))?;
+        let db = self.db.clone();
+        let meta2 = meta.clone();
+        tokio::task::spawn_blocking(move || persist_snapshot(&db, &meta2, &data))
+            .await
+            .map_err(|e| snapshot_err(StorageFailure::Task(e.to_string())))?
+            .map_err(snapshot_err)?;
+        let index = new_state.index;
+        *self.handle.write() = new_state;
+        self.last_applied = meta.last_log_id;
+        self.membership = meta.last_membership.clone();
+        self.handle.publish(index);
+        Ok(())
+    }
+
+    async fn get_current_snapshot(&mut self) -> Result<Option<Snapshot<TypeConfig>>, StorageError<NodeId>> {
+        let read_err =
+            |e: StorageFailure| StorageError::from(StorageIOError::read_snapshot(None, AnyError::new(&e)));
+        let meta: Option<SnapshotMeta<NodeId, Node>> =
+            self.db.get_json(SNAPSHOT, META_KEY).map_err(read_err)?;
+        let data = self.db.get_bytes(SNAPSHOT, DATA_KEY).map_err(read_err)?;
+        Ok(match (meta, data) {
+            (Some(meta), Some(data)) => Some(Snapshot {
+                meta,
+                snapshot: Box::new(Cursor::new(data)),
+            }),
+            _ => None,
+        })
+    }
+}

@@ -1,0 +1,235 @@
+//! A running cluster server: Raft over its redb file, the shared state, and the operations the
+//! HTTP layer calls (write with leader forwarding, linearizable reads, membership).
+//!
+//! ```text
+//!  ClusterNode::start(cfg) ─► redb file ─► LogStore + StateMachineStore ─► openraft::Raft
+//!        ├── bootstrap task: initialise or join once peers answer
+//!        └── lease task: on the leader, propose expiry of leases past their time
+//! ```
+
+mod bootstrap;
+mod forward;
+mod leases;
+mod membership;
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use openraft::ServerState;
+use serde::{Deserialize, Serialize};
+use tokio::task::JoinHandle;
+
+use crate::cluster::error::ClusterError;
+use crate::cluster::fsm::StateHandle;
+use crate::cluster::raft::rpc::LeaderContact;
+use crate::cluster::raft::{
+    ClusterRaft, Compaction, LogStore, Network, NodeId, RaftDb, StateMachineStore, node_id_for, raft_config,
+};
+
+pub use forward::{LocalReadIndex, LocalWrite};
+pub use leases::now_millis;
+pub use membership::{LocalChange, MemberRequest};
+
+/// What a server needs to start.
+#[derive(Debug, Clone)]
+pub struct ServerConfig {
+    /// Directory for this server's files (`raft.redb`).
+    pub data_dir: PathBuf,
+    /// The address other servers and clients reach this server's HTTP API at (`host:port`).
+    pub advertise: String,
+    /// Other servers' HTTP addresses (`host:port`), for bootstrap and joining.
+    pub peers: Vec<String>,
+    /// How many servers must be reachable before the cluster is initialised (1 = alone).
+    pub bootstrap_expect: usize,
+    /// Raft cluster name (the region).
+    pub cluster_name: String,
+    /// Snapshot and log retention.
+    pub compaction: Compaction,
+}
+
+/// What a server says about itself to peers (`GET /v1/internal/cluster/info`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ServerInfo {
+    /// Raft node ID.
+    pub id: NodeId,
+    /// Advertised HTTP address.
+    pub addr: String,
+    /// Whether this server has Raft state (is or was part of a cluster).
+    pub initialized: bool,
+    /// The leader's address, if known.
+    pub leader: Option<String>,
+}
+
+/// Raft figures for `/v1/agent/self` (`stats.raft`).
+#[derive(Debug, Clone, Serialize)]
+pub struct RaftStats {
+    /// Follower, Candidate, Leader or Learner.
+    pub state: String,
+    /// Current term.
+    pub term: u64,
+    /// Last log index.
+    pub last_log_index: u64,
+    /// Last applied index.
+    pub applied_index: u64,
+    /// Index of the last snapshot.
+    pub snapshot_index: u64,
+    /// Number of voters.
+    pub num_peers: usize,
+}
+
+/// A running server.
+pub struct ClusterNode {
+    id: NodeId,
+    config: ServerConfig,
+    raft: ClusterRaft,
+    state: StateHandle,
+    http: reqwest::Client,
+    contact: LeaderContact,
+    tasks: std::sync::Mutex<Vec<JoinHandle<()>>>,
+}
+
+impl ClusterNode {
+    /// Opens storage, starts Raft and the background tasks (bootstrap, lease expiry).
+    pub async fn start(config: ServerConfig) -> Result<Arc<Self>, ClusterError> {
+        std::fs::create_dir_all(&config.data_dir)?;
+        let db = RaftDb::open(&config.data_dir.join("raft.redb"))?;
+        let sm = StateMachineStore::open(db.clone())?;
+        let state = sm.handle();
+        let http = reqwest::Client::builder()
+            .connect_timeout(Duration::from_millis(200))
+            .tcp_nodelay(true)
+            .pool_idle_timeout(Duration::from_secs(30))
+            .build()
+            .map_err(|e| ClusterError::Startup(format!("http client: {e}")))?;
+        let id = node_id_for(&config.advertise);
+        let raft_cfg = raft_config(&config.cluster_name, config.compaction)
+            .validate()
+            .map_err(|e| ClusterError::Startup(format!("raft config: {e}")))?;
+        let raft = ClusterRaft::new(
+            id,
+            Arc::new(raft_cfg),
+            Network::new(http.clone()),
+            LogStore::new(db),
+            sm,
+        )
+        .await
+        .map_err(|e| ClusterError::Raft(e.to_string()))?;
+        let node = Arc::new(Self {
+            id,
+            config,
+            raft,
+            state,
+            http,
+            contact: LeaderContact::default(),
+            tasks: Default::default(),
+        });
+        let tasks = vec![
+            tokio::spawn(bootstrap::run(Arc::clone(&node))),
+            tokio::spawn(leases::run(Arc::clone(&node))),
+        ];
+        *node.tasks.lock().unwrap_or_else(|e| e.into_inner()) = tasks;
+        Ok(node)
+    }
+
+    /// This server's Raft node ID.
+    pub fn id(&self) -> NodeId {
+        self.id
+    }
+
+    /// This server's advertised HTTP address.
+    pub fn addr(&self) -> &str {
+        &self.config.advertise
+    }
+
+    /// The Raft handle.
+    pub fn raft(&self) -> &ClusterRaft {
+        &self.raft
+    }
+
+    /// The local replicated state (reads here may lag the leader; see [`Self::read_barrier`]).
+    pub fn state(&self) -> &StateHandle {
+        &self.state
+    }
+
+    /// Last contact from the leader, for the internal routes to update.
+    pub fn leader_contact(&self) -> &LeaderContact {
+        &self.contact
+    }
+
+    /// The leader's HTTP address, if one is known.
+    pub fn leader_addr(&self) -> Option<String> {
+        let m = self.raft.metrics().borrow().clone();
+        let leader = m.current_leader?;
+        m.membership_config
+            .membership()
+            .get_node(&leader)
+            .map(|n| n.addr.clone())
+    }
+
+    /// Whether this server is the leader.
+    pub fn is_leader(&self) -> bool {
+        self.raft.metrics().borrow().state == ServerState::Leader
+    }
+
+    /// Milliseconds since this server last heard from the leader (0 on the leader).
+    pub fn last_contact_millis(&self) -> u64 {
+        if self.is_leader() {
+            return 0;
+        }
+        self.contact.since().map_or(0, |d| d.as_millis() as u64)
+    }
+
+    /// Voting servers' HTTP addresses, sorted.
+    pub fn peers(&self) -> Vec<String> {
+        let m = self.raft.metrics().borrow().clone();
+        let membership = m.membership_config.membership();
+        let mut out: Vec<String> = membership
+            .voter_ids()
+            .filter_map(|id| membership.get_node(&id).map(|n| n.addr.clone()))
+            .collect();
+        out.sort();
+        out
+    }
+
+    /// Voting servers as (node ID, address).
+    pub fn voters(&self) -> Vec<(NodeId, String)> {
+        let m = self.raft.metrics().borrow().clone();
+        let membership = m.membership_config.membership();
+        membership
+            .voter_ids()
+            .filter_map(|id| membership.get_node(&id).map(|n| (id, n.addr.clone())))
+            .collect()
+    }
+
+    /// What this server tells peers about itself.
+    pub async fn info(&self) -> ServerInfo {
+        ServerInfo {
+            id: self.id,
+            addr: self.config.advertise.clone(),
+            initialized: self.raft.is_initialized().await.unwrap_or(false),
+            leader: self.leader_addr(),
+        }
+    }
+
+    /// Raft figures for `/v1/agent/self`.
+    pub fn raft_stats(&self) -> RaftStats {
+        let m = self.raft.metrics().borrow().clone();
+        RaftStats {
+            state: format!("{:?}", m.state),
+            term: m.current_term,
+            last_log_index: m.last_log_index.unwrap_or(0),
+            applied_index: m.last_applied.map_or(0, |l| l.index),
+            snapshot_index: m.snapshot.map_or(0, |l| l.index),
+            num_peers: m.membership_config.membership().voter_ids().count(),
+        }
+    }
+
+    /// Stops the background tasks and Raft.
+    pub async fn shutdown(&self) {
+        for t in self.tasks.lock().unwrap_or_else(|e| e.into_inner()).drain(..) {
+            t.abort();
+        }
+        let _ = self.raft.shutdown().await;
+    }
+}
