@@ -20,8 +20,8 @@ mod session;
 mod stack_input;
 pub mod state;
 pub mod status;
-pub mod validate;
 pub mod test;
+pub mod validate;
 
 /// `deploy`: plan, apply and roll back stacks of Nomad jobs.
 #[derive(Debug, Parser)]

@@ -42,9 +42,14 @@ pub struct TestArgs {
 pub fn run(args: &TestArgs) -> anyhow::Result<ExitCode> {
     let in_ci = std::env::var("CI").is_ok_and(|v| v == "true" || v == "1");
     if args.update && in_ci {
-        anyhow::bail!("-update is refused when CI=true: snapshots are reviewed and committed, not written by CI");
+        anyhow::bail!(
+            "-update is refused when CI=true: snapshots are reviewed and committed, not written by CI"
+        );
     }
-    let vars = VarArgs { vars: args.vars.clone(), var_files: args.var_files.clone() };
+    let vars = VarArgs {
+        vars: args.vars.clone(),
+        var_files: args.var_files.clone(),
+    };
     let mut failed = 0;
     for path in &args.stacks {
         let stack = stack_input::load(path, &vars)?;
@@ -80,5 +85,9 @@ pub fn run(args: &TestArgs) -> anyhow::Result<ExitCode> {
             }
         }
     }
-    Ok(if failed == 0 { ExitCode::SUCCESS } else { ExitCode::from(1) })
+    Ok(if failed == 0 {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
 }

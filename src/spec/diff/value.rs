@@ -68,7 +68,13 @@ impl<'a> Walker<'a> {
 
     pub(super) fn job(&self, id: String, old: Option<&Value>, new: Option<&Value>) -> JobDiff {
         let (om, nm) = (as_map(old), as_map(new));
-        let (fields, objects) = self.members("", om, nm, &["TaskGroups"]);
+        // A job that is only on one side is described by its groups and tasks; its fields are
+        // the whole spec, which the plan carries anyway (and which would cost most of the time).
+        let (fields, objects) = if om.is_some() && nm.is_some() {
+            self.members("", om, nm, &["TaskGroups"])
+        } else {
+            (Vec::new(), Vec::new())
+        };
         let job_destructive = rules::job_is_destructive(&fields, &objects);
         let r#type = match (old.is_some(), new.is_some()) {
             (false, false) => DiffType::None,
@@ -110,7 +116,11 @@ impl<'a> Walker<'a> {
         job_type: DiffType,
     ) -> TaskGroupDiff {
         let (om, nm) = (as_map(old), as_map(new));
-        let (mut fields, objects) = self.members(path, om, nm, &["Tasks", "Name"]);
+        let (mut fields, objects) = if om.is_some() && nm.is_some() {
+            self.members(path, om, nm, &["Tasks", "Name"])
+        } else {
+            (Vec::new(), Vec::new())
+        };
         let ot = om.and_then(|m| m.get("Tasks")).and_then(Value::as_array);
         let nt = nm.and_then(|m| m.get("Tasks")).and_then(Value::as_array);
         let group_type = match (old.is_some(), new.is_some()) {
@@ -121,7 +131,11 @@ impl<'a> Walker<'a> {
         for (tname, oi, ni, o, n) in by_name(ot, nt) {
             let tpath = self.child(path, &format!("Tasks[{}]", ni.or(oi).unwrap_or(0)));
             let (om2, nm2) = (as_map(o), as_map(n));
-            let (tf, to) = self.members(&tpath, om2, nm2, &["Name"]);
+            let (tf, to) = if om2.is_some() && nm2.is_some() {
+                self.members(&tpath, om2, nm2, &["Name"])
+            } else {
+                (Vec::new(), Vec::new())
+            };
             let t_type = match (o.is_some(), n.is_some()) {
                 (a, b) if a != b => kind(a, b),
                 _ if tf.is_empty() && to.is_empty() => DiffType::None,
