@@ -29,14 +29,25 @@ impl Drop for Agent {
 }
 
 fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).expect("a free port")
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free port")
 }
 
 fn start_dev_agent(dir: &Path) -> Agent {
     let port = free_port();
     let log = std::fs::File::create(dir.join("agent.log")).expect("agent log");
     let child = Command::new(BIN)
-        .args(["agent", "-dev", "-bind", "127.0.0.1", "-http-port", &port.to_string(), "-data-dir"])
+        .args([
+            "agent",
+            "-dev",
+            "-bind",
+            "127.0.0.1",
+            "-http-port",
+            &port.to_string(),
+            "-data-dir",
+        ])
         .arg(dir.join("agent"))
         .stdout(Stdio::null())
         .stderr(log)
@@ -46,13 +57,18 @@ fn start_dev_agent(dir: &Path) -> Agent {
     let agent = Agent { child, address };
     let deadline = Instant::now() + Duration::from_secs(30);
     while Instant::now() < deadline {
-        let out = Command::new("curl").args(["-sf", &format!("{}/v1/status/leader", agent.address)]).output();
+        let out = Command::new("curl")
+            .args(["-sf", &format!("{}/v1/status/leader", agent.address)])
+            .output();
         if out.is_ok_and(|o| o.status.success() && o.stdout.len() > 2) {
             return agent;
         }
         std::thread::sleep(Duration::from_millis(100));
     }
-    panic!("the dev agent did not elect a leader; see {}", dir.join("agent.log").display());
+    panic!(
+        "the dev agent did not elect a leader; see {}",
+        dir.join("agent.log").display()
+    );
 }
 
 /// A stack of periodic jobs `j00..jNN`: each depends on the one before it (a chain), plus `solo`.
@@ -61,7 +77,10 @@ fn write_chain_stack(root: &Path, n: usize) -> PathBuf {
     std::fs::create_dir_all(&dir).unwrap();
     let mut jobs = String::from("variable \"gen\" {\n  type    = string\n  default = \"1\"\n}\n");
     let mut stack = String::from("stack {\n  name = \"chain\"\n}\n");
-    let names: Vec<String> = (0..n).map(|i| format!("j{i:02}")).chain(["solo".to_string()]).collect();
+    let names: Vec<String> = (0..n)
+        .map(|i| format!("j{i:02}"))
+        .chain(["solo".to_string()])
+        .collect();
     for name in &names {
         jobs.push_str(&format!(
             "job \"{name}\" {{\n  type = \"batch\"\n  periodic {{\n    crons = [\"0 0 1 1 *\"]\n  }}\n  meta {{\n    gen = var.gen\n  }}\n  \
@@ -69,7 +88,10 @@ fn write_chain_stack(root: &Path, n: usize) -> PathBuf {
         ));
     }
     for i in 1..n {
-        stack.push_str(&format!("dependency \"j{i:02}\" {{\n  depends_on = [job.j{:02}]\n}}\n", i - 1));
+        stack.push_str(&format!(
+            "dependency \"j{i:02}\" {{\n  depends_on = [job.j{:02}]\n}}\n",
+            i - 1
+        ));
     }
     std::fs::write(dir.join("jobs.hcl"), jobs).unwrap();
     std::fs::write(dir.join("stack.hcl"), stack).unwrap();
@@ -87,11 +109,18 @@ fn deploy(agent: &Agent, args: &[&str]) -> Output {
 }
 
 fn text(o: &Output) -> String {
-    format!("{}{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr))
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
 }
 
 fn events(o: &Output) -> Vec<serde_json::Value> {
-    String::from_utf8_lossy(&o.stdout).lines().filter_map(|l| serde_json::from_str(l).ok()).collect()
+    String::from_utf8_lossy(&o.stdout)
+        .lines()
+        .filter_map(|l| serde_json::from_str(l).ok())
+        .collect()
 }
 
 fn index_of(events: &[serde_json::Value], kind: &str, address: &str) -> usize {
@@ -104,9 +133,20 @@ fn index_of(events: &[serde_json::Value], kind: &str, address: &str) -> usize {
 /// Addresses a saved JSON plan changes.
 fn planned_changes(agent: &Agent, stack: &Path, generation: &str) -> (i32, BTreeSet<String>) {
     let s = stack.to_str().unwrap();
-    let out = deploy(agent, &["plan", s, "-var", &format!("gen={generation}"), "-json", "-detailed-exitcode"]);
+    let out = deploy(
+        agent,
+        &[
+            "plan",
+            s,
+            "-var",
+            &format!("gen={generation}"),
+            "-json",
+            "-detailed-exitcode",
+        ],
+    );
     let code = out.status.code().unwrap_or(-1);
-    let plan: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|_| panic!("plan JSON: {}", text(&out)));
+    let plan: serde_json::Value =
+        serde_json::from_slice(&out.stdout).unwrap_or_else(|_| panic!("plan JSON: {}", text(&out)));
     let changed = plan["jobs"]
         .as_array()
         .unwrap()
@@ -122,7 +162,10 @@ fn live_behind(agent: &Agent, names: &[String], generation: &str) -> BTreeSet<St
     names
         .iter()
         .filter(|n| {
-            let out = Command::new("curl").args(["-sf", &format!("{}/v1/job/{n}", agent.address)]).output().unwrap();
+            let out = Command::new("curl")
+                .args(["-sf", &format!("{}/v1/job/{n}", agent.address)])
+                .output()
+                .unwrap();
             let job: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_default();
             job["Stop"] == true || job["Meta"]["gen"] != generation
         })
@@ -154,16 +197,27 @@ fn apply_change_rollback_and_destroy_in_dependency_order_on_a_dev_agent() {
     let back = deploy(&agent, &["rollback", "1", "-stack", s, "-auto-approve", "-json"]);
     assert!(back.status.success(), "{}", text(&back));
     let ev = events(&back);
-    assert!(ev.iter().any(|e| e["event"] == "job_started" && e["kind"] == "revert"), "{ev:?}");
+    assert!(
+        ev.iter()
+            .any(|e| e["event"] == "job_started" && e["kind"] == "revert"),
+        "{ev:?}"
+    );
     assert!(index_of(&ev, "gate_passed", "job.j00") < index_of(&ev, "job_started", "job.j01"));
     let store = StateStore::new(tmp.path().join("state/chain"));
     assert_eq!(store.serials().unwrap(), vec![1, 2, 3]);
     let (r1, r3) = (store.read(1).unwrap(), store.read(3).unwrap());
-    assert_eq!(r1.jobs.iter().map(|j| &j.spec).collect::<Vec<_>>(), r3.jobs.iter().map(|j| &j.spec).collect::<Vec<_>>());
+    assert_eq!(
+        r1.jobs.iter().map(|j| &j.spec).collect::<Vec<_>>(),
+        r3.jobs.iter().map(|j| &j.spec).collect::<Vec<_>>()
+    );
     assert_eq!(planned_changes(&agent, &stack, "1"), (0, BTreeSet::new()));
     // Status names every job with its version.
     let status = deploy(&agent, &["status", s]);
-    assert!(text(&status).contains("revision 3") && text(&status).contains("job.j02"), "{}", text(&status));
+    assert!(
+        text(&status).contains("revision 3") && text(&status).contains("job.j02"),
+        "{}",
+        text(&status)
+    );
     // Destroy: dependents first.
     let gone = deploy(&agent, &["destroy", s, "-auto-approve", "-json"]);
     assert!(gone.status.success(), "{}", text(&gone));
@@ -180,9 +234,16 @@ fn kill_9_during_apply_never_corrupts_state_and_the_next_plan_shows_the_rest() {
     let n = 30;
     let stack = write_chain_stack(tmp.path(), n);
     let s = stack.to_str().unwrap();
-    let names: Vec<String> = (0..n).map(|i| format!("j{i:02}")).chain(["solo".to_string()]).collect();
+    let names: Vec<String> = (0..n)
+        .map(|i| format!("j{i:02}"))
+        .chain(["solo".to_string()])
+        .collect();
     let state_dir = tmp.path().join("state/chain");
-    let mut seed = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos() as u64 | 1;
+    let mut seed = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos() as u64
+        | 1;
     println!("seed {seed}");
     let started = Instant::now();
     let mut interrupted = 0;
@@ -193,7 +254,15 @@ fn kill_9_during_apply_never_corrupts_state_and_the_next_plan_shows_the_rest() {
         seed ^= seed << 17;
         let delay = Duration::from_millis(seed % 1500);
         let mut child = Command::new(BIN)
-            .args(["apply", s, "-auto-approve", "-parallelism", "2", "-var", &format!("gen={generation}")])
+            .args([
+                "apply",
+                s,
+                "-auto-approve",
+                "-parallelism",
+                "2",
+                "-var",
+                &format!("gen={generation}"),
+            ])
             .env("NOMAD_ADDR", &agent.address)
             .stdin(Stdio::null())
             .stdout(Stdio::null())
@@ -204,12 +273,20 @@ fn kill_9_during_apply_never_corrupts_state_and_the_next_plan_shows_the_rest() {
         let _ = child.kill(); // SIGKILL
         let _ = child.wait();
         // The lock is free and every revision reads back.
-        let lock = StateLock::acquire(&state_dir, &LockHolder { command: "test".into() }, Duration::ZERO);
+        let lock = StateLock::acquire(
+            &state_dir,
+            &LockHolder {
+                command: "test".into(),
+            },
+            Duration::ZERO,
+        );
         assert!(lock.is_ok(), "trial {trial}: the lock is still held: {lock:?}");
         drop(lock);
         let store = StateStore::new(&state_dir);
         for serial in store.serials().unwrap() {
-            store.read(serial).unwrap_or_else(|e| panic!("trial {trial}: revision {serial}: {e}"));
+            store
+                .read(serial)
+                .unwrap_or_else(|e| panic!("trial {trial}: revision {serial}: {e}"));
         }
         // The plan shows exactly the jobs the backend does not run at this generation.
         let (code, changed) = planned_changes(&agent, &stack, &generation);
@@ -220,7 +297,17 @@ fn kill_9_during_apply_never_corrupts_state_and_the_next_plan_shows_the_rest() {
         assert_eq!(changed, behind, "trial {trial} (killed after {delay:?})");
         assert_eq!(code, if behind.is_empty() { 0 } else { 2 }, "trial {trial}");
         // With recorded state alone too: the journal made it into the state.
-        let out = deploy(&agent, &["plan", s, "-var", &format!("gen={generation}"), "-refresh=false", "-json"]);
+        let out = deploy(
+            &agent,
+            &[
+                "plan",
+                s,
+                "-var",
+                &format!("gen={generation}"),
+                "-refresh=false",
+                "-json",
+            ],
+        );
         let plan: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
         let recorded_changes: BTreeSet<String> = plan["jobs"]
             .as_array()
@@ -229,16 +316,35 @@ fn kill_9_during_apply_never_corrupts_state_and_the_next_plan_shows_the_rest() {
             .filter(|j| j["action"] != "noop")
             .map(|j| j["address"].as_str().unwrap().to_string())
             .collect();
-        assert!(recorded_changes.is_superset(&behind), "trial {trial}: recorded {recorded_changes:?} ⊉ {behind:?}");
-        assert!(recorded_changes.len() <= behind.len() + 2, "trial {trial}: recorded {recorded_changes:?} vs {behind:?}");
+        assert!(
+            recorded_changes.is_superset(&behind),
+            "trial {trial}: recorded {recorded_changes:?} ⊉ {behind:?}"
+        );
+        assert!(
+            recorded_changes.len() <= behind.len() + 2,
+            "trial {trial}: recorded {recorded_changes:?} vs {behind:?}"
+        );
         // Re-applying finishes the job.
-        let again = deploy(&agent, &["apply", s, "-auto-approve", "-var", &format!("gen={generation}")]);
+        let again = deploy(
+            &agent,
+            &["apply", s, "-auto-approve", "-var", &format!("gen={generation}")],
+        );
         assert!(again.status.success(), "trial {trial}: {}", text(&again));
-        assert_eq!(planned_changes(&agent, &stack, &generation), (0, BTreeSet::new()), "trial {trial}");
-        assert!(started.elapsed() < Duration::from_secs(600), "the trials took too long");
+        assert_eq!(
+            planned_changes(&agent, &stack, &generation),
+            (0, BTreeSet::new()),
+            "trial {trial}"
+        );
+        assert!(
+            started.elapsed() < Duration::from_secs(600),
+            "the trials took too long"
+        );
     }
     println!("{interrupted} of 20 kills landed part-way through an apply");
-    assert!(interrupted >= 1, "no kill landed part-way through an apply: the test proved nothing");
+    assert!(
+        interrupted >= 1,
+        "no kill landed part-way through an apply: the test proved nothing"
+    );
 }
 
 #[test]
@@ -260,9 +366,15 @@ fn webapp_applies_in_gate_order_on_three_servers_and_three_clients() {
         ("job.worker", "job.preflight"),
         ("job.worker", "job.frontend"),
     ] {
-        assert!(index_of(&ev, "gate_passed", to) < index_of(&ev, "job_started", from), "{from} before {to}");
+        assert!(
+            index_of(&ev, "gate_passed", to) < index_of(&ev, "job_started", from),
+            "{from} before {to}"
+        );
     }
-    let rollback = deploy(&agent, &["rollback", "1", "-stack", s, "-state", st, "-auto-approve"]);
+    let rollback = deploy(
+        &agent,
+        &["rollback", "1", "-stack", s, "-state", st, "-auto-approve"],
+    );
     assert!(rollback.status.success(), "{}", text(&rollback));
     let destroy = deploy(&agent, &["destroy", s, "-state", st, "-auto-approve", "-json"]);
     let ev = events(&destroy);

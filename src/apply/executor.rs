@@ -36,7 +36,10 @@ pub struct ApplyOptions {
 
 impl Default for ApplyOptions {
     fn default() -> Self {
-        ApplyOptions { parallelism: 10, atomic: false }
+        ApplyOptions {
+            parallelism: 10,
+            atomic: false,
+        }
     }
 }
 
@@ -81,7 +84,10 @@ pub async fn execute<B: Backend + 'static>(
     sealer: &Sealer,
     sink: EventSink,
 ) -> Result<ApplyReport, ApplyError> {
-    let progress = Progress { started: Instant::now(), sink };
+    let progress = Progress {
+        started: Instant::now(),
+        sink,
+    };
     let parallelism = options.parallelism.max(1);
     let mut seen = BTreeSet::new();
     for s in &steps {
@@ -89,8 +95,15 @@ pub async fn execute<B: Backend + 'static>(
             return Err(ApplyError::Duplicate(s.address.clone()));
         }
     }
-    progress.emit(Event::ApplyStarted { steps: steps.len(), parallelism });
-    let by_address: BTreeMap<JobAddress, usize> = steps.iter().enumerate().map(|(i, s)| (s.address.clone(), i)).collect();
+    progress.emit(Event::ApplyStarted {
+        steps: steps.len(),
+        parallelism,
+    });
+    let by_address: BTreeMap<JobAddress, usize> = steps
+        .iter()
+        .enumerate()
+        .map(|(i, s)| (s.address.clone(), i))
+        .collect();
     let mut pending: Vec<usize> = (0..steps.len()).collect();
     let mut passed: BTreeSet<JobAddress> = BTreeSet::new();
     let mut in_flight: JoinSet<(usize, StepResult)> = JoinSet::new();
@@ -125,20 +138,27 @@ pub async fn execute<B: Backend + 'static>(
                 });
             }
         }
-        let Some(joined) = in_flight.join_next().await else { break };
+        let Some(joined) = in_flight.join_next().await else {
+            break;
+        };
         let (idx, result) = match joined {
             Ok(x) => x,
             Err(e) => {
                 // A panicking step is a bug; report it as that step failing is impossible
                 // without its index, so stop starting work and say so.
-                failures.push(FailureReport::new(&JobAddress("(unknown)".into()), format!("a step panicked: {e}")));
+                failures.push(FailureReport::new(
+                    &JobAddress("(unknown)".into()),
+                    format!("a step panicked: {e}"),
+                ));
                 continue;
             }
         };
         let step = &steps[idx];
         if result.changed || (step.kind == StepKind::Check && needs_record(&journal, step)) {
             journal_outcome(&mut journal, step, &result, sealer)?;
-            progress.emit(Event::Journaled { address: step.address.clone() });
+            progress.emit(Event::Journaled {
+                address: step.address.clone(),
+            });
         }
         match &result.outcome {
             Outcome::Passed(_) => {
@@ -162,13 +182,24 @@ pub async fn execute<B: Backend + 'static>(
         progress.emit(Event::Skipped { address: a.clone() });
     }
     if failures.is_empty() && !skipped.is_empty() {
-        failures.push(FailureReport::new(&skipped[0], "its dependencies never passed their gates (a cycle?)"));
+        failures.push(FailureReport::new(
+            &skipped[0],
+            "its dependencies never passed their gates (a cycle?)",
+        ));
     }
     let mut rolled_back = Vec::new();
     let revision;
     if !failures.is_empty() && options.atomic && !changed.is_empty() {
         let base = journal.base_serial.map(|s| store.read(s)).transpose()?;
-        let (undone, all_undone) = undo(backend.as_ref(), &steps, &changed, &mut journal, base.as_ref(), &progress).await?;
+        let (undone, all_undone) = undo(
+            backend.as_ref(),
+            &steps,
+            &changed,
+            &mut journal,
+            base.as_ref(),
+            &progress,
+        )
+        .await?;
         rolled_back = undone;
         if all_undone {
             journal.discard()?;
@@ -181,8 +212,19 @@ pub async fn execute<B: Backend + 'static>(
     }
     let success = failures.is_empty();
     let elapsed_ms = progress.elapsed_ms();
-    progress.emit(Event::ApplyFinished { success, revision, elapsed_ms });
-    Ok(ApplyReport { success, failures, skipped, rolled_back, revision, elapsed_ms })
+    progress.emit(Event::ApplyFinished {
+        success,
+        revision,
+        elapsed_ms,
+    });
+    Ok(ApplyReport {
+        success,
+        failures,
+        skipped,
+        rolled_back,
+        revision,
+        elapsed_ms,
+    })
 }
 
 fn needs_record(journal: &Journal, step: &Step) -> bool {
@@ -192,14 +234,20 @@ fn needs_record(journal: &Journal, step: &Step) -> bool {
         // the apply that registered it.
         (Some(r), Some(spec)) if step.sensitive_paths.is_empty() => {
             let none = crate::spec::diff::SensitivePaths::new();
-            crate::spec::diff::diff(Some(&r.spec), Some(spec), &none).r#type != crate::spec::diff::DiffType::None
+            crate::spec::diff::diff(Some(&r.spec), Some(spec), &none).r#type
+                != crate::spec::diff::DiffType::None
         }
         _ => false,
     }
 }
 
 /// Writes one step's outcome into the journal (durably).
-fn journal_outcome(journal: &mut Journal, step: &Step, result: &StepResult, sealer: &Sealer) -> Result<(), StateError> {
+fn journal_outcome(
+    journal: &mut Journal,
+    step: &Step,
+    result: &StepResult,
+    sealer: &Sealer,
+) -> Result<(), StateError> {
     let Some(spec) = &step.spec else {
         return journal.remove(&step.address);
     };
@@ -209,8 +257,16 @@ fn journal_outcome(journal: &mut Journal, step: &Step, result: &StepResult, seal
         seal_job(spec, &step.sensitive_paths, sealer)?
     };
     let gate = match &result.outcome {
-        Outcome::Passed(detail) => GateResult { gate: step.gate, passed: true, detail: detail.clone() },
-        Outcome::Failed(r) => GateResult { gate: step.gate, passed: false, detail: r.reason.clone() },
+        Outcome::Passed(detail) => GateResult {
+            gate: step.gate,
+            passed: true,
+            detail: detail.clone(),
+        },
+        Outcome::Failed(r) => GateResult {
+            gate: step.gate,
+            passed: false,
+            detail: r.reason.clone(),
+        },
     };
     journal.record(JobRecord {
         address: step.address.clone(),

@@ -11,8 +11,8 @@ use tokio::time::Instant;
 use super::gate::desired_allocs;
 use crate::api::{
     AllocDeploymentStatus, AllocListStub, Allocation, ApiError, ClientStatus, Deployment, DeploymentStatus,
-    DesiredStatus, EvalStatus, Evaluation, JobDeregisterResponse, JobPlanResponse, JobRegisterResponse, NodeListStub,
-    QueryMeta, QueryOptions, TaskEvent, TaskState, Variable,
+    DesiredStatus, EvalStatus, Evaluation, JobDeregisterResponse, JobPlanResponse, JobRegisterResponse,
+    NodeListStub, QueryMeta, QueryOptions, TaskEvent, TaskState, Variable,
 };
 use crate::backend::{Backend, LiveJob};
 use crate::spec::Job;
@@ -52,7 +52,13 @@ pub struct FakeBackend {
 }
 
 fn conflict(msg: String) -> ApiError {
-    ApiError::Status { method: "POST".into(), path: "/v1/jobs".into(), code: 400, message: msg, body: Vec::new() }
+    ApiError::Status {
+        method: "POST".into(),
+        path: "/v1/jobs".into(),
+        code: 400,
+        message: msg,
+        body: Vec::new(),
+    }
 }
 
 impl FakeBackend {
@@ -75,17 +81,26 @@ impl FakeBackend {
     /// The live spec of a job, if it runs.
     pub fn live_spec(&self, job_id: &str) -> Option<Job> {
         let g = self.inner.lock().unwrap();
-        g.jobs.get(job_id).filter(|j| !j.stopped).map(|j| j.versions[j.version as usize].clone())
+        g.jobs
+            .get(job_id)
+            .filter(|j| !j.stopped)
+            .map(|j| j.versions[j.version as usize].clone())
     }
 
     fn stubs(&self, id: &str) -> Vec<AllocListStub> {
         let g = self.inner.lock().unwrap();
-        let Some(j) = g.jobs.get(id) else { return Vec::new() };
+        let Some(j) = g.jobs.get(id) else {
+            return Vec::new();
+        };
         let job = &j.versions[j.version as usize];
         if job.is_periodic() || job.is_parameterized() {
             return Vec::new();
         }
-        let behavior = g.behaviors.get(id).copied().unwrap_or(Behavior::Run(Duration::from_secs(1)));
+        let behavior = g
+            .behaviors
+            .get(id)
+            .copied()
+            .unwrap_or(Behavior::Run(Duration::from_secs(1)));
         let n = desired_allocs(job).max(1);
         let elapsed = j.since.elapsed();
         (0..n)
@@ -96,25 +111,47 @@ impl FakeBackend {
                     node_name: format!("node-{i}"),
                     job_id: id.to_string(),
                     job_version: j.version,
-                    desired_status: if j.stopped { DesiredStatus::Stop } else { DesiredStatus::Run },
+                    desired_status: if j.stopped {
+                        DesiredStatus::Stop
+                    } else {
+                        DesiredStatus::Run
+                    },
                     ..Default::default()
                 };
                 let (status, exit) = match behavior {
                     _ if j.stopped => (ClientStatus::Complete, None),
                     Behavior::Hang => (ClientStatus::Pending, None),
                     Behavior::Run(d) if elapsed >= d => (ClientStatus::Running, None),
-                    Behavior::Exit(d, code) if elapsed >= d => {
-                        (if code == 0 { ClientStatus::Complete } else { ClientStatus::Failed }, Some(code))
-                    }
+                    Behavior::Exit(d, code) if elapsed >= d => (
+                        if code == 0 {
+                            ClientStatus::Complete
+                        } else {
+                            ClientStatus::Failed
+                        },
+                        Some(code),
+                    ),
                     _ => (ClientStatus::Pending, None),
                 };
                 a.client_status = status;
                 if status == ClientStatus::Running {
-                    a.deployment_status = Some(AllocDeploymentStatus { healthy: Some(true), ..Default::default() });
+                    a.deployment_status = Some(AllocDeploymentStatus {
+                        healthy: Some(true),
+                        ..Default::default()
+                    });
                 }
                 if let Some(code) = exit {
-                    let ev = TaskEvent { r#type: "Terminated".into(), exit_code: code, message: format!("exit {code}"), ..Default::default() };
-                    let state = TaskState { state: "dead".into(), failed: code != 0, events: Some(vec![ev]), ..Default::default() };
+                    let ev = TaskEvent {
+                        r#type: "Terminated".into(),
+                        exit_code: code,
+                        message: format!("exit {code}"),
+                        ..Default::default()
+                    };
+                    let state = TaskState {
+                        state: "dead".into(),
+                        failed: code != 0,
+                        events: Some(vec![ev]),
+                        ..Default::default()
+                    };
                     a.task_states = Some(BTreeMap::from([("t".to_string(), state)]));
                 }
                 a
@@ -145,7 +182,11 @@ impl Backend for FakeBackend {
             let mut job = j.versions[j.version as usize].clone();
             job.version = Some(j.version);
             job.job_modify_index = Some(j.modify_index);
-            LiveJob { job, version: j.version, job_modify_index: j.modify_index }
+            LiveJob {
+                job,
+                version: j.version,
+                job_modify_index: j.modify_index,
+            }
         }))
     }
 
@@ -153,14 +194,25 @@ impl Backend for FakeBackend {
         Ok(JobPlanResponse::default())
     }
 
-    async fn register_job(&self, job: &Job, check_index: Option<u64>) -> Result<JobRegisterResponse, ApiError> {
+    async fn register_job(
+        &self,
+        job: &Job,
+        check_index: Option<u64>,
+    ) -> Result<JobRegisterResponse, ApiError> {
         let id = job.id().to_string();
         let index = self.write(format!("register {id}"));
         let mut g = self.inner.lock().unwrap();
-        let current = g.jobs.get(&id).filter(|j| !j.stopped).map(|j| j.modify_index).unwrap_or(0);
+        let current = g
+            .jobs
+            .get(&id)
+            .filter(|j| !j.stopped)
+            .map(|j| j.modify_index)
+            .unwrap_or(0);
         if let Some(ci) = check_index {
             if ci != current {
-                return Err(conflict(format!("job exists with conflicting job modify index: {current}")));
+                return Err(conflict(format!(
+                    "job exists with conflicting job modify index: {current}"
+                )));
             }
         }
         let now = Instant::now();
@@ -175,14 +227,29 @@ impl Backend for FakeBackend {
             None => {
                 g.jobs.insert(
                     id.clone(),
-                    FakeJob { versions: vec![job.clone()], version: 0, modify_index: index, since: now, stopped: false },
+                    FakeJob {
+                        versions: vec![job.clone()],
+                        version: 0,
+                        modify_index: index,
+                        since: now,
+                        stopped: false,
+                    },
                 );
             }
         }
-        Ok(JobRegisterResponse { eval_id: format!("eval-{index}"), job_modify_index: index, ..Default::default() })
+        Ok(JobRegisterResponse {
+            eval_id: format!("eval-{index}"),
+            job_modify_index: index,
+            ..Default::default()
+        })
     }
 
-    async fn deregister_job(&self, _namespace: &str, id: &str, purge: bool) -> Result<JobDeregisterResponse, ApiError> {
+    async fn deregister_job(
+        &self,
+        _namespace: &str,
+        id: &str,
+        purge: bool,
+    ) -> Result<JobDeregisterResponse, ApiError> {
         let index = self.write(format!("deregister {id}"));
         let mut g = self.inner.lock().unwrap();
         if purge {
@@ -190,7 +257,10 @@ impl Backend for FakeBackend {
         } else if let Some(j) = g.jobs.get_mut(id) {
             j.stopped = true;
         }
-        Ok(JobDeregisterResponse { eval_id: format!("eval-{index}"), ..Default::default() })
+        Ok(JobDeregisterResponse {
+            eval_id: format!("eval-{index}"),
+            ..Default::default()
+        })
     }
 
     async fn job_versions(&self, _namespace: &str, id: &str) -> Result<Vec<Job>, ApiError> {
@@ -202,7 +272,10 @@ impl Backend for FakeBackend {
                     .iter()
                     .enumerate()
                     .rev()
-                    .map(|(v, job)| Job { version: Some(v as u64), ..job.clone() })
+                    .map(|(v, job)| Job {
+                        version: Some(v as u64),
+                        ..job.clone()
+                    })
                     .collect()
             })
             .unwrap_or_default())
@@ -217,22 +290,40 @@ impl Backend for FakeBackend {
     ) -> Result<JobDeregisterResponse, ApiError> {
         let index = self.write(format!("revert {id} {version}"));
         let mut g = self.inner.lock().unwrap();
-        let Some(j) = g.jobs.get_mut(id) else { return Err(conflict(format!("job {id} not found"))) };
+        let Some(j) = g.jobs.get_mut(id) else {
+            return Err(conflict(format!("job {id} not found")));
+        };
         if prior.is_some_and(|p| p != j.version) || version as usize >= j.versions.len() {
-            return Err(conflict(format!("revert of {id} to {version}: current version is {}", j.version)));
+            return Err(conflict(format!(
+                "revert of {id} to {version}: current version is {}",
+                j.version
+            )));
         }
         let old = j.versions[version as usize].clone();
         j.versions.push(old);
         j.version = j.versions.len() as u64 - 1;
         j.modify_index = index;
         j.since = Instant::now();
-        Ok(JobDeregisterResponse { eval_id: format!("eval-{index}"), ..Default::default() })
+        Ok(JobDeregisterResponse {
+            eval_id: format!("eval-{index}"),
+            ..Default::default()
+        })
     }
 
     async fn evaluation(&self, id: &str, _opts: QueryOptions) -> Result<(Evaluation, QueryMeta), ApiError> {
         tokio::time::sleep(Duration::from_millis(10)).await;
-        let eval = Evaluation { id: id.to_string(), status: EvalStatus::Complete, ..Default::default() };
-        Ok((eval, QueryMeta { last_index: 1, known_leader: true }))
+        let eval = Evaluation {
+            id: id.to_string(),
+            status: EvalStatus::Complete,
+            ..Default::default()
+        };
+        Ok((
+            eval,
+            QueryMeta {
+                last_index: 1,
+                known_leader: true,
+            },
+        ))
     }
 
     async fn job_allocations(
@@ -245,7 +336,13 @@ impl Backend for FakeBackend {
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
         let index = self.inner.lock().unwrap().index;
-        Ok((self.stubs(id), QueryMeta { last_index: index, known_leader: true }))
+        Ok((
+            self.stubs(id),
+            QueryMeta {
+                last_index: index,
+                known_leader: true,
+            },
+        ))
     }
 
     async fn allocation(&self, id: &str) -> Result<Allocation, ApiError> {
@@ -278,14 +375,28 @@ impl Backend for FakeBackend {
             id: format!("deploy-{id}"),
             job_id: id.to_string(),
             job_version: version,
-            status: if healthy { DeploymentStatus::Successful } else { DeploymentStatus::Running },
+            status: if healthy {
+                DeploymentStatus::Successful
+            } else {
+                DeploymentStatus::Running
+            },
             ..Default::default()
         };
         Ok((Some(d), QueryMeta::default()))
     }
 
-    async fn task_log_tail(&self, _alloc_id: &str, task: &str, stderr: bool, _max: usize) -> Result<String, ApiError> {
-        Ok(if stderr { format!("starting {task}\nerror: the preflight check failed\n") } else { String::new() })
+    async fn task_log_tail(
+        &self,
+        _alloc_id: &str,
+        task: &str,
+        stderr: bool,
+        _max: usize,
+    ) -> Result<String, ApiError> {
+        Ok(if stderr {
+            format!("starting {task}\nerror: the preflight check failed\n")
+        } else {
+            String::new()
+        })
     }
 
     async fn read_variable(&self, _namespace: &str, _path: &str) -> Result<Option<Variable>, ApiError> {

@@ -40,7 +40,11 @@ impl Progress {
 }
 
 fn failed(step: &Step, changed: bool, landed: Landed, reason: impl Into<String>) -> StepResult {
-    StepResult { changed, landed, outcome: Outcome::Failed(Box::new(FailureReport::new(&step.address, reason))) }
+    StepResult {
+        changed,
+        landed,
+        outcome: Outcome::Failed(Box::new(FailureReport::new(&step.address, reason))),
+    }
 }
 
 fn describe_api(e: &ApiError) -> String {
@@ -63,9 +67,16 @@ pub async fn run_step<B: Backend>(backend: &B, step: &Step, progress: &Progress)
             let changed = !matches!(step.op, Operation::Check);
             let mut landed = Landed::default();
             if let Ok(Some(live)) = backend.read_job(&step.namespace, &step.job_id).await {
-                landed = Landed { version: Some(live.version), modify_index: Some(live.job_modify_index) };
+                landed = Landed {
+                    version: Some(live.version),
+                    modify_index: Some(live.job_modify_index),
+                };
             }
-            let what = if matches!(step.op, Operation::Deregister { .. }) { "stopping" } else { "waiting for its gate" };
+            let what = if matches!(step.op, Operation::Deregister { .. }) {
+                "stopping"
+            } else {
+                "waiting for its gate"
+            };
             failed(
                 step,
                 changed,
@@ -83,29 +94,68 @@ pub async fn run_step<B: Backend>(backend: &B, step: &Step, progress: &Progress)
     }
 }
 
-async fn run_inner<B: Backend>(backend: &B, step: &Step, progress: &Progress, counts: &mut AllocCounts) -> StepResult {
+async fn run_inner<B: Backend>(
+    backend: &B,
+    step: &Step,
+    progress: &Progress,
+    counts: &mut AllocCounts,
+) -> StepResult {
     let eval_id = match &step.op {
         Operation::Register { job, check_index } => match backend.register_job(job, *check_index).await {
             Ok(r) => r.eval_id,
-            Err(e) => return failed(step, false, Landed::default(), format!("registering: {}", describe_api(&e))),
+            Err(e) => {
+                return failed(
+                    step,
+                    false,
+                    Landed::default(),
+                    format!("registering: {}", describe_api(&e)),
+                );
+            }
         },
         Operation::Revert { version, prior, job } => {
-            match backend.revert_job(&step.namespace, &step.job_id, *version, *prior).await {
+            match backend
+                .revert_job(&step.namespace, &step.job_id, *version, *prior)
+                .await
+            {
                 Ok(r) => r.eval_id,
                 // No revert endpoint on this server: the same spec registered is the same job.
-                Err(e) if matches!(e.status(), Some(404 | 405)) => match backend.register_job(job, None).await {
-                    Ok(r) => r.eval_id,
-                    Err(e) => return failed(step, false, Landed::default(), format!("registering: {}", describe_api(&e))),
-                },
+                Err(e) if matches!(e.status(), Some(404 | 405)) => {
+                    match backend.register_job(job, None).await {
+                        Ok(r) => r.eval_id,
+                        Err(e) => {
+                            return failed(
+                                step,
+                                false,
+                                Landed::default(),
+                                format!("registering: {}", describe_api(&e)),
+                            );
+                        }
+                    }
+                }
                 Err(e) => {
-                    return failed(step, false, Landed::default(), format!("reverting to version {version}: {}", describe_api(&e)));
+                    return failed(
+                        step,
+                        false,
+                        Landed::default(),
+                        format!("reverting to version {version}: {}", describe_api(&e)),
+                    );
                 }
             }
         }
-        Operation::Deregister { purge } => match backend.deregister_job(&step.namespace, &step.job_id, *purge).await {
+        Operation::Deregister { purge } => match backend
+            .deregister_job(&step.namespace, &step.job_id, *purge)
+            .await
+        {
             Ok(r) => r.eval_id,
             Err(e) if e.status() == Some(404) => String::new(),
-            Err(e) => return failed(step, false, Landed::default(), format!("stopping: {}", describe_api(&e))),
+            Err(e) => {
+                return failed(
+                    step,
+                    false,
+                    Landed::default(),
+                    format!("stopping: {}", describe_api(&e)),
+                );
+            }
         },
         Operation::Check => String::new(),
     };
@@ -119,10 +169,22 @@ async fn run_inner<B: Backend>(backend: &B, step: &Step, progress: &Progress, co
         });
         return match wait_stopped(backend, step).await {
             Ok(()) => {
-                progress.emit(Event::Stopped { address: step.address.clone(), elapsed_ms: progress.elapsed_ms() });
-                StepResult { changed, landed: Landed::default(), outcome: Outcome::Passed("stopped".into()) }
+                progress.emit(Event::Stopped {
+                    address: step.address.clone(),
+                    elapsed_ms: progress.elapsed_ms(),
+                });
+                StepResult {
+                    changed,
+                    landed: Landed::default(),
+                    outcome: Outcome::Passed("stopped".into()),
+                }
             }
-            Err(e) => failed(step, changed, Landed::default(), format!("waiting for it to stop: {e}")),
+            Err(e) => failed(
+                step,
+                changed,
+                Landed::default(),
+                format!("waiting for it to stop: {e}"),
+            ),
         };
     }
     let live = match backend.read_job(&step.namespace, &step.job_id).await {
@@ -130,7 +192,10 @@ async fn run_inner<B: Backend>(backend: &B, step: &Step, progress: &Progress, co
         Ok(None) => return failed(step, changed, Landed::default(), "the job is not on the backend"),
         Err(e) => return failed(step, changed, Landed::default(), format!("reading the job: {e}")),
     };
-    let landed = Landed { version: Some(live.version), modify_index: Some(live.job_modify_index) };
+    let landed = Landed {
+        version: Some(live.version),
+        modify_index: Some(live.job_modify_index),
+    };
     if changed {
         progress.emit(Event::Registered {
             address: step.address.clone(),
@@ -153,15 +218,27 @@ async fn run_inner<B: Backend>(backend: &B, step: &Step, progress: &Progress, co
                 detail: detail.clone(),
                 elapsed_ms: progress.elapsed_ms(),
             });
-            StepResult { changed, landed, outcome: Outcome::Passed(detail) }
+            StepResult {
+                changed,
+                landed,
+                outcome: Outcome::Passed(detail),
+            }
         }
         Err((reason, alloc_id)) => {
             let alloc = match alloc_id {
                 Some(id) => Some(inspect_alloc(backend, &id).await),
                 None => None,
             };
-            let report = FailureReport { address: step.address.clone(), reason, alloc };
-            StepResult { changed, landed, outcome: Outcome::Failed(Box::new(report)) }
+            let report = FailureReport {
+                address: step.address.clone(),
+                reason,
+                alloc,
+            };
+            StepResult {
+                changed,
+                landed,
+                outcome: Outcome::Failed(Box::new(report)),
+            }
         }
     }
 }
@@ -171,7 +248,16 @@ async fn run_inner<B: Backend>(backend: &B, step: &Step, progress: &Progress, co
 async fn follow_evaluation<B: Backend>(backend: &B, eval_id: &str) -> Result<(), String> {
     let mut index = None;
     loop {
-        let (eval, meta) = match backend.evaluation(eval_id, QueryOptions { index, wait: Some(BLOCKING_WAIT) }).await {
+        let (eval, meta) = match backend
+            .evaluation(
+                eval_id,
+                QueryOptions {
+                    index,
+                    wait: Some(BLOCKING_WAIT),
+                },
+            )
+            .await
+        {
             Ok(x) => x,
             // Garbage-collected already, or a server that does not expose evaluations: the gate
             // follows the allocations either way.
@@ -186,7 +272,11 @@ async fn follow_evaluation<B: Backend>(backend: &B, eval_id: &str) -> Result<(),
         match eval.status {
             EvalStatus::Pending => continue,
             EvalStatus::Failed => {
-                return Err(format!("evaluation {} failed: {}", short(eval_id), eval.status_description));
+                return Err(format!(
+                    "evaluation {} failed: {}",
+                    short(eval_id),
+                    eval.status_description
+                ));
             }
             _ => {}
         }
@@ -204,7 +294,11 @@ async fn follow_evaluation<B: Backend>(backend: &B, eval_id: &str) -> Result<(),
                     for (node, r) in &m.node_reasons {
                         why.push(format!("node {}: {r}", short(node)));
                     }
-                    format!("group {group}: no node fits ({} evaluated; {})", m.nodes_evaluated, why.join("; "))
+                    format!(
+                        "group {group}: no node fits ({} evaluated; {})",
+                        m.nodes_evaluated,
+                        why.join("; ")
+                    )
                 })
                 .collect();
             return Err(format!("placement failed: {}", parts.join(" / ")));
@@ -228,7 +322,10 @@ async fn follow_gate<B: Backend>(
     let mut index = None;
     let mut first = true;
     loop {
-        let opts = QueryOptions { index, wait: Some(BLOCKING_WAIT) };
+        let opts = QueryOptions {
+            index,
+            wait: Some(BLOCKING_WAIT),
+        };
         let allocs = match backend.job_allocations(&step.namespace, &step.job_id, opts).await {
             Ok((a, meta)) => {
                 index = Some(meta.last_index);
@@ -241,7 +338,10 @@ async fn follow_gate<B: Backend>(
             Err(e) => return Err((format!("reading allocations: {e}"), None)),
         };
         let deployment = if wants_deployment {
-            match backend.latest_deployment(&step.namespace, &step.job_id, QueryOptions::default()).await {
+            match backend
+                .latest_deployment(&step.namespace, &step.job_id, QueryOptions::default())
+                .await
+            {
                 Ok((d, _)) => d,
                 Err(_) => None,
             }
@@ -277,7 +377,10 @@ async fn follow_gate<B: Backend>(
 async fn wait_stopped<B: Backend>(backend: &B, step: &Step) -> Result<(), ApiError> {
     let mut index = None;
     loop {
-        let opts = QueryOptions { index, wait: Some(BLOCKING_WAIT) };
+        let opts = QueryOptions {
+            index,
+            wait: Some(BLOCKING_WAIT),
+        };
         let (allocs, meta) = match backend.job_allocations(&step.namespace, &step.job_id, opts).await {
             Ok(x) => x,
             Err(e) if e.status() == Some(404) => return Ok(()),
@@ -288,7 +391,11 @@ async fn wait_stopped<B: Backend>(backend: &B, step: &Step) -> Result<(), ApiErr
             Err(e) => return Err(e),
         };
         index = Some(meta.last_index);
-        if allocs.iter().all(|a| a.client_status.is_terminal() || a.client_status == ClientStatus::Pending && a.desired_status != crate::api::DesiredStatus::Run) {
+        if allocs.iter().all(|a| {
+            a.client_status.is_terminal()
+                || a.client_status == ClientStatus::Pending
+                    && a.desired_status != crate::api::DesiredStatus::Run
+        }) {
             return Ok(());
         }
     }

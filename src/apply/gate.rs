@@ -10,7 +10,7 @@
 //! - running (system jobs): every allocation the scheduler placed is running (the scheduler
 //!   places one per eligible node, so this is "running on every eligible node").
 
-use crate::api::{AllocListStub, ClientStatus, DesiredStatus, Deployment, DeploymentStatus};
+use crate::api::{AllocListStub, ClientStatus, Deployment, DeploymentStatus, DesiredStatus};
 use crate::frontend::Gate;
 use crate::spec::Job;
 
@@ -52,11 +52,17 @@ pub fn desired_allocs(job: &Job) -> u64 {
     if matches!(job.job_type(), "system" | "sysbatch") {
         return 0;
     }
-    job.groups().iter().map(|g| g.count.unwrap_or(1).max(0) as u64).sum()
+    job.groups()
+        .iter()
+        .map(|g| g.count.unwrap_or(1).max(0) as u64)
+        .sum()
 }
 
 fn has_health_checked_update(job: &Job) -> bool {
-    let job_level = job.update.as_ref().is_some_and(|u| u.max_parallel.unwrap_or(1) > 0);
+    let job_level = job
+        .update
+        .as_ref()
+        .is_some_and(|u| u.max_parallel.unwrap_or(1) > 0);
     job.groups().iter().any(|g| {
         g.update
             .as_ref()
@@ -90,7 +96,11 @@ pub fn evaluate(
         .iter()
         .filter(|a| a.job_version == version && a.desired_status == DesiredStatus::Run)
         .collect();
-    let mut counts = AllocCounts { desired: desired_allocs(job), placed: current.len() as u64, ..Default::default() };
+    let mut counts = AllocCounts {
+        desired: desired_allocs(job),
+        placed: current.len() as u64,
+        ..Default::default()
+    };
     for a in &current {
         match a.client_status {
             ClientStatus::Running => counts.running += 1,
@@ -113,14 +123,29 @@ pub fn evaluate(
             let (task, code) = nonzero_exit(a).unwrap_or_default();
             return GateStatus::Failed {
                 counts,
-                reason: format!("task {task} of allocation {} ({}) exited with code {code}", short(&a.id), a.name),
+                reason: format!(
+                    "task {task} of allocation {} ({}) exited with code {code}",
+                    short(&a.id),
+                    a.name
+                ),
                 alloc_id: Some(a.id.clone()),
             };
         }
     }
-    if let Some(a) = current.iter().find(|a| matches!(a.client_status, ClientStatus::Failed | ClientStatus::Lost)) {
-        let what = if a.client_status == ClientStatus::Lost { "was lost" } else { "failed" };
-        let detail = if a.client_description.is_empty() { String::new() } else { format!(" ({})", a.client_description) };
+    if let Some(a) = current
+        .iter()
+        .find(|a| matches!(a.client_status, ClientStatus::Failed | ClientStatus::Lost))
+    {
+        let what = if a.client_status == ClientStatus::Lost {
+            "was lost"
+        } else {
+            "failed"
+        };
+        let detail = if a.client_description.is_empty() {
+            String::new()
+        } else {
+            format!(" ({})", a.client_description)
+        };
         return GateStatus::Failed {
             counts,
             reason: format!("allocation {} ({}) {what}{detail}", short(&a.id), a.name),
@@ -145,7 +170,13 @@ pub fn evaluate(
         Gate::Registered => GateStatus::Passed(counts, "registered".into()),
         Gate::Complete => {
             if counts.desired > 0 && counts.healthy >= counts.desired {
-                GateStatus::Passed(counts, format!("{}/{} allocations complete with exit code 0", counts.healthy, counts.desired))
+                GateStatus::Passed(
+                    counts,
+                    format!(
+                        "{}/{} allocations complete with exit code 0",
+                        counts.healthy, counts.desired
+                    ),
+                )
             } else {
                 GateStatus::Waiting(counts)
             }
@@ -162,12 +193,18 @@ pub fn evaluate(
                 return GateStatus::Waiting(counts);
             }
             if !has_health_checked_update(job) {
-                return GateStatus::Passed(counts, format!("{}/{} allocations running", counts.running, counts.desired));
+                return GateStatus::Passed(
+                    counts,
+                    format!("{}/{} allocations running", counts.running, counts.desired),
+                );
             }
             let deployed = deployment.is_some_and(|d| d.status == DeploymentStatus::Successful);
             if deployed || counts.healthy >= counts.desired {
                 counts.healthy = counts.healthy.max(if deployed { counts.running } else { 0 });
-                GateStatus::Passed(counts, format!("{}/{} allocations healthy", counts.healthy, counts.desired))
+                GateStatus::Passed(
+                    counts,
+                    format!("{}/{} allocations healthy", counts.healthy, counts.desired),
+                )
             } else {
                 GateStatus::Waiting(counts)
             }

@@ -35,7 +35,6 @@ pub use step::{Landed, Operation, Outcome, Prior, Step, StepResult};
 pub use steps::{StepError, StepOptions, build_steps};
 pub use undo::find_version;
 
-
 #[cfg(test)]
 mod fake;
 #[cfg(test)]

@@ -22,7 +22,10 @@ pub async fn live_view<B: Backend>(
     let mut view = LiveView::default();
     let mut wanted: BTreeMap<JobAddress, (String, String)> = BTreeMap::new();
     for j in &stack.jobs {
-        wanted.insert(j.address.clone(), (j.job.namespace().to_string(), j.job.id().to_string()));
+        wanted.insert(
+            j.address.clone(),
+            (j.job.namespace().to_string(), j.job.id().to_string()),
+        );
     }
     for r in state.map(|s| s.jobs.as_slice()).unwrap_or_default() {
         wanted
@@ -31,10 +34,18 @@ pub async fn live_view<B: Backend>(
     }
     for (address, (ns, id)) in &wanted {
         // A stopped job is kept by the server for its history, but runs nothing.
-        if let Some(l) = backend.read_job(ns, id).await?.filter(|l| l.job.stop != Some(true)) {
+        if let Some(l) = backend
+            .read_job(ns, id)
+            .await?
+            .filter(|l| l.job.stop != Some(true))
+        {
             view.jobs.insert(
                 address.clone(),
-                LiveJob { spec: l.job, version: l.version, modify_index: l.job_modify_index },
+                LiveJob {
+                    spec: l.job,
+                    version: l.version,
+                    modify_index: l.job_modify_index,
+                },
             );
         }
     }
@@ -65,7 +76,8 @@ pub fn preview(resp: &JobPlanResponse) -> PlacementPreview {
     let mut p = PlacementPreview::default();
     if let Some(a) = &resp.annotations {
         for u in a.desired_tg_updates.values() {
-            let placing = u.place + u.destructive_update + u.in_place_update + u.ignore + u.migrate + u.canary;
+            let placing =
+                u.place + u.destructive_update + u.in_place_update + u.ignore + u.migrate + u.canary;
             p.placed += placing;
             p.desired += placing;
         }

@@ -57,18 +57,35 @@ pub struct FailureReport {
 impl FailureReport {
     /// A report without an allocation.
     pub fn new(address: &JobAddress, reason: impl Into<String>) -> Self {
-        FailureReport { address: address.clone(), reason: reason.into(), alloc: None }
+        FailureReport {
+            address: address.clone(),
+            reason: reason.into(),
+            alloc: None,
+        }
     }
 }
 
 fn event_line(ev: &crate::api::TaskEvent) -> String {
-    let msg = [&ev.display_message, &ev.message, &ev.driver_error, &ev.setup_error]
-        .into_iter()
-        .find(|m| !m.is_empty())
-        .cloned()
-        .unwrap_or_default();
-    let code = if ev.r#type == "Terminated" { format!(" (exit code {})", ev.exit_code) } else { String::new() };
-    if msg.is_empty() { format!("{}{code}", ev.r#type) } else { format!("{}: {msg}{code}", ev.r#type) }
+    let msg = [
+        &ev.display_message,
+        &ev.message,
+        &ev.driver_error,
+        &ev.setup_error,
+    ]
+    .into_iter()
+    .find(|m| !m.is_empty())
+    .cloned()
+    .unwrap_or_default();
+    let code = if ev.r#type == "Terminated" {
+        format!(" (exit code {})", ev.exit_code)
+    } else {
+        String::new()
+    };
+    if msg.is_empty() {
+        format!("{}{code}", ev.r#type)
+    } else {
+        format!("{}: {msg}{code}", ev.r#type)
+    }
 }
 
 /// Reads the allocation and its failing tasks' stderr. Errors reading them are reported in
@@ -87,7 +104,11 @@ pub async fn inspect_alloc<B: Backend>(backend: &B, alloc_id: &str) -> AllocRepo
     let mut tasks = Vec::new();
     for (name, state) in alloc.task_states.iter().flatten() {
         let events: Vec<String> = state.events.iter().flatten().map(event_line).collect();
-        let exited_badly = state.events.iter().flatten().any(|e| e.r#type == "Terminated" && e.exit_code != 0);
+        let exited_badly = state
+            .events
+            .iter()
+            .flatten()
+            .any(|e| e.r#type == "Terminated" && e.exit_code != 0);
         let stderr_tail = if state.failed || exited_badly || alloc.client_status.is_terminal() {
             match backend.task_log_tail(&alloc.id, name, true, 4096).await {
                 Ok(text) => last_lines(&text, STDERR_LINES),
@@ -96,7 +117,13 @@ pub async fn inspect_alloc<B: Backend>(backend: &B, alloc_id: &str) -> AllocRepo
         } else {
             Vec::new()
         };
-        tasks.push(TaskReport { task: name.clone(), state: state.state.clone(), failed: state.failed, events, stderr_tail });
+        tasks.push(TaskReport {
+            task: name.clone(),
+            state: state.state.clone(),
+            failed: state.failed,
+            events,
+            stderr_tail,
+        });
     }
     AllocReport {
         id: alloc.id.clone(),
@@ -110,16 +137,32 @@ pub async fn inspect_alloc<B: Backend>(backend: &B, alloc_id: &str) -> AllocRepo
 /// The last `n` non-empty lines of `text`.
 pub fn last_lines(text: &str, n: usize) -> Vec<String> {
     let lines: Vec<&str> = text.lines().filter(|l| !l.trim().is_empty()).collect();
-    lines[lines.len().saturating_sub(n)..].iter().map(|l| l.to_string()).collect()
+    lines[lines.len().saturating_sub(n)..]
+        .iter()
+        .map(|l| l.to_string())
+        .collect()
 }
 
 impl fmt::Display for FailureReport {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         writeln!(f, "{} failed: {}", self.address, self.reason)?;
         if let Some(a) = &self.alloc {
-            writeln!(f, "  allocation {} ({}) on {}: {}", short(&a.id), a.name, a.node, a.client_status)?;
+            writeln!(
+                f,
+                "  allocation {} ({}) on {}: {}",
+                short(&a.id),
+                a.name,
+                a.node,
+                a.client_status
+            )?;
             for t in &a.tasks {
-                writeln!(f, "  task {} ({}{}):", t.task, t.state, if t.failed { ", failed" } else { "" })?;
+                writeln!(
+                    f,
+                    "  task {} ({}{}):",
+                    t.task,
+                    t.state,
+                    if t.failed { ", failed" } else { "" }
+                )?;
                 for e in &t.events {
                     writeln!(f, "    {e}")?;
                 }

@@ -17,7 +17,10 @@ pub fn stack_at(target: &Revision, current: &Stack) -> Stack {
         .map(|r| StackJob {
             address: r.address.clone(),
             job: r.spec.clone(),
-            span: current.job(&r.address).map(|j| j.span.clone()).unwrap_or_else(SourceSpan::default),
+            span: current
+                .job(&r.address)
+                .map(|j| j.span.clone())
+                .unwrap_or_else(SourceSpan::default),
             sensitive_paths: r.sensitive_paths.clone(),
         })
         .collect();
@@ -27,7 +30,10 @@ pub fn stack_at(target: &Revision, current: &Stack) -> Stack {
         .iter()
         .filter(|d| known(&d.from) && known(&d.to))
         .cloned()
-        .map(|d| Dependency { kind: DependencyKind::Declared, ..d })
+        .map(|d| Dependency {
+            kind: DependencyKind::Declared,
+            ..d
+        })
         .collect();
     let mut stack = Stack {
         root: current.root.clone(),
@@ -37,7 +43,12 @@ pub fn stack_at(target: &Revision, current: &Stack) -> Stack {
         outputs: current.outputs.clone(),
         variables: current.variables.clone(),
         modules: current.modules.clone(),
-        job_options: current.job_options.iter().filter(|(a, _)| known(a)).map(|(a, o)| (a.clone(), o.clone())).collect(),
+        job_options: current
+            .job_options
+            .iter()
+            .filter(|(a, _)| known(a))
+            .map(|(a, o)| (a.clone(), o.clone()))
+            .collect(),
     };
     stack.jobs.sort_by(|a, b| a.address.cmp(&b.address));
     stack
@@ -46,5 +57,9 @@ pub fn stack_at(target: &Revision, current: &Stack) -> Stack {
 /// Edges (`from` depends on `to`) of the current stack, for ordering stops of jobs the target
 /// revision no longer has.
 pub fn current_edges(graph: &StackGraph) -> Vec<(JobAddress, JobAddress)> {
-    graph.edges().iter().map(|e| (e.from.clone(), e.to.clone())).collect()
+    graph
+        .edges()
+        .iter()
+        .map(|e| (e.from.clone(), e.to.clone()))
+        .collect()
 }

@@ -66,8 +66,12 @@ pub async fn build_steps<B: Backend>(
             edges.insert((j.address.clone(), d.address.clone()));
         }
     }
-    let destroyed: BTreeSet<&JobAddress> =
-        plan.jobs.iter().filter(|j| j.action == Action::Destroy).map(|j| &j.address).collect();
+    let destroyed: BTreeSet<&JobAddress> = plan
+        .jobs
+        .iter()
+        .filter(|j| j.action == Action::Destroy)
+        .map(|j| &j.address)
+        .collect();
     let default_timeout = options.default_timeout;
     let mut steps = Vec::with_capacity(plan.jobs.len());
     for change in &plan.jobs {
@@ -77,7 +81,12 @@ pub async fn build_steps<B: Backend>(
         let prior = recorded
             .map(|r| r.spec.clone())
             .or_else(|| live_job.map(|l| l.spec.clone()))
-            .map(|spec| Prior { spec, version: live_job.map(|l| l.version).or(recorded.and_then(|r| r.job_version)) });
+            .map(|spec| Prior {
+                spec,
+                version: live_job
+                    .map(|l| l.version)
+                    .or(recorded.and_then(|r| r.job_version)),
+            });
         let stack_job = stack.job(address);
         let opts = stack.job_options.get(address);
         let timeout = opts
@@ -126,19 +135,35 @@ pub async fn build_steps<B: Backend>(
                     Ok(Some(l)) if l.job.stop == Some(true) => Some(l.job_modify_index),
                     _ => None,
                 };
-                (StepKind::Create, Operation::Register { job: spec.clone(), check_index: Some(stopped.unwrap_or(0)) })
+                (
+                    StepKind::Create,
+                    Operation::Register {
+                        job: spec.clone(),
+                        check_index: Some(stopped.unwrap_or(0)),
+                    },
+                )
             }
             Action::Update | Action::UpdateDestructive => {
                 let revert = match (options.prefer_revert, live_job) {
                     (true, Some(l)) => find_version(backend, &namespace, &job_id, &spec)
                         .await
                         .filter(|v| *v != l.version)
-                        .map(|v| Operation::Revert { version: v, prior: Some(l.version), job: Box::new(spec.clone()) }),
+                        .map(|v| Operation::Revert {
+                            version: v,
+                            prior: Some(l.version),
+                            job: Box::new(spec.clone()),
+                        }),
                     _ => None,
                 };
                 match revert {
                     Some(op) => (StepKind::Revert, op),
-                    None => (StepKind::Update, Operation::Register { job: spec.clone(), check_index: change.job_modify_index }),
+                    None => (
+                        StepKind::Update,
+                        Operation::Register {
+                            job: spec.clone(),
+                            check_index: change.job_modify_index,
+                        },
+                    ),
                 }
             }
             Action::Noop | Action::Destroy => (StepKind::Check, Operation::Check),

@@ -31,7 +31,12 @@ fn stack(jobs: Vec<Job>, deps: &[(&str, &str)]) -> Stack {
     s.settings.name = "test".into();
     s.jobs = jobs
         .into_iter()
-        .map(|j| StackJob { address: addr(j.id()), job: j, span: Default::default(), sensitive_paths: Vec::new() })
+        .map(|j| StackJob {
+            address: addr(j.id()),
+            job: j,
+            span: Default::default(),
+            sensitive_paths: Vec::new(),
+        })
         .collect();
     s.jobs.sort_by(|a, b| a.address.cmp(&b.address));
     s.dependencies = deps
@@ -51,10 +56,24 @@ fn stack(jobs: Vec<Job>, deps: &[(&str, &str)]) -> Stack {
 /// db ← api, web ← worker; preflight (batch) ← worker; report is periodic.
 fn webapp() -> Stack {
     let mut report = job("report", "batch", 1);
-    report.periodic = serde_json::from_value(json!({"Enabled": true, "Spec": "0 * * * *", "SpecType": "cron"})).ok();
+    report.periodic =
+        serde_json::from_value(json!({"Enabled": true, "Spec": "0 * * * *", "SpecType": "cron"})).ok();
     stack(
-        vec![job("db", "service", 1), job("api", "service", 2), job("web", "service", 1), job("preflight", "batch", 1), job("worker", "service", 1), report],
-        &[("api", "db"), ("web", "db"), ("preflight", "api"), ("worker", "preflight"), ("worker", "web")],
+        vec![
+            job("db", "service", 1),
+            job("api", "service", 2),
+            job("web", "service", 1),
+            job("preflight", "batch", 1),
+            job("worker", "service", 1),
+            report,
+        ],
+        &[
+            ("api", "db"),
+            ("web", "db"),
+            ("preflight", "api"),
+            ("worker", "preflight"),
+            ("worker", "web"),
+        ],
     )
 }
 
@@ -66,7 +85,11 @@ struct Harness {
 
 fn harness() -> Harness {
     let dir = tempfile::tempdir().expect("tempdir");
-    Harness { backend: Arc::new(FakeBackend::default()), store: StateStore::new(dir.path().join("state")), _dir: dir }
+    Harness {
+        backend: Arc::new(FakeBackend::default()),
+        store: StateStore::new(dir.path().join("state")),
+        _dir: dir,
+    }
 }
 
 type Events = Arc<Mutex<Vec<Event>>>;
@@ -74,12 +97,26 @@ type Events = Arc<Mutex<Vec<Event>>>;
 async fn steps_for(h: &Harness, s: &Stack, options: &PlanOptions, prefer_revert: bool) -> Vec<Step> {
     let graph = StackGraph::build(s).expect("graph");
     let state = h.store.latest().expect("state");
-    let live = live_view(h.backend.as_ref(), s, state.as_ref(), false).await.expect("live");
-    let plan = plan(s, &graph, state.as_ref(), Some(&live), options).expect("plan");
-    let opts = StepOptions { default_timeout: Duration::from_secs(60), purge: false, prefer_revert };
-    build_steps(h.backend.as_ref(), &plan, s, state.as_ref(), Some(&live), &current_edges(&graph), &opts)
+    let live = live_view(h.backend.as_ref(), s, state.as_ref(), false)
         .await
-        .expect("steps")
+        .expect("live");
+    let plan = plan(s, &graph, state.as_ref(), Some(&live), options).expect("plan");
+    let opts = StepOptions {
+        default_timeout: Duration::from_secs(60),
+        purge: false,
+        prefer_revert,
+    };
+    build_steps(
+        h.backend.as_ref(),
+        &plan,
+        s,
+        state.as_ref(),
+        Some(&live),
+        &current_edges(&graph),
+        &opts,
+    )
+    .await
+    .expect("steps")
 }
 
 async fn run(h: &Harness, steps: Vec<Step>, options: ApplyOptions) -> (ApplyReport, Vec<Event>) {
@@ -89,7 +126,17 @@ async fn run(h: &Harness, steps: Vec<Step>, options: ApplyOptions) -> (ApplyRepo
     let state = h.store.latest().expect("state");
     let journal = Journal::begin(&h.store, state.as_ref(), "test");
     let sealer = Sealer::from_settings(&[], None).expect("sealer");
-    let report = execute(h.backend.clone(), steps, &options, journal, &h.store, &sealer, sink).await.expect("apply");
+    let report = execute(
+        h.backend.clone(),
+        steps,
+        &options,
+        journal,
+        &h.store,
+        &sealer,
+        sink,
+    )
+    .await
+    .expect("apply");
     let events = events.lock().unwrap().clone();
     (report, events)
 }
@@ -108,11 +155,19 @@ fn time_of(events: &[Event], id: &str, pick: fn(&Event) -> Option<u64>) -> u64 {
 }
 
 fn started(e: &Event) -> Option<u64> {
-    if let Event::JobStarted { elapsed_ms, .. } = e { Some(*elapsed_ms) } else { None }
+    if let Event::JobStarted { elapsed_ms, .. } = e {
+        Some(*elapsed_ms)
+    } else {
+        None
+    }
 }
 
 fn passed(e: &Event) -> Option<u64> {
-    if let Event::GatePassed { elapsed_ms, .. } = e { Some(*elapsed_ms) } else { None }
+    if let Event::GatePassed { elapsed_ms, .. } = e {
+        Some(*elapsed_ms)
+    } else {
+        None
+    }
 }
 
 #[tokio::test(start_paused = true)]
@@ -121,11 +176,18 @@ async fn jobs_start_only_after_what_they_depend_on_passed_its_gate() {
     h.backend.behave("db", Behavior::Run(Duration::from_secs(10)));
     h.backend.behave("api", Behavior::Run(Duration::from_secs(3)));
     h.backend.behave("web", Behavior::Run(Duration::from_secs(8)));
-    h.backend.behave("preflight", Behavior::Exit(Duration::from_secs(5), 0));
+    h.backend
+        .behave("preflight", Behavior::Exit(Duration::from_secs(5), 0));
     h.backend.behave("worker", Behavior::Run(Duration::from_secs(1)));
     let (report, events) = apply(&h, &webapp(), ApplyOptions::default()).await;
     assert!(report.success, "{report:#?}");
-    for (from, to) in [("api", "db"), ("web", "db"), ("preflight", "api"), ("worker", "preflight"), ("worker", "web")] {
+    for (from, to) in [
+        ("api", "db"),
+        ("web", "db"),
+        ("preflight", "api"),
+        ("worker", "preflight"),
+        ("worker", "web"),
+    ] {
         assert!(
             time_of(&events, from, started) >= time_of(&events, to, passed),
             "{from} started before {to} passed its gate"
@@ -148,9 +210,18 @@ async fn no_more_than_parallelism_jobs_are_in_flight() {
     let h = harness();
     let jobs: Vec<Job> = (1..=7).map(|i| job(&format!("job{i}x"), "service", 1)).collect();
     for (i, j) in jobs.iter().enumerate() {
-        h.backend.behave(j.id(), Behavior::Run(Duration::from_secs(1 + i as u64)));
+        h.backend
+            .behave(j.id(), Behavior::Run(Duration::from_secs(1 + i as u64)));
     }
-    let (report, events) = apply(&h, &stack(jobs, &[]), ApplyOptions { parallelism: 3, atomic: false }).await;
+    let (report, events) = apply(
+        &h,
+        &stack(jobs, &[]),
+        ApplyOptions {
+            parallelism: 3,
+            atomic: false,
+        },
+    )
+    .await;
     assert!(report.success);
     let mut in_flight = 0i32;
     let mut max = 0;
@@ -171,7 +242,8 @@ async fn a_failure_starts_nothing_new_and_reports_the_allocation_and_stderr() {
     h.backend.behave("db", Behavior::Run(Duration::from_secs(1)));
     h.backend.behave("api", Behavior::Run(Duration::from_secs(1)));
     h.backend.behave("web", Behavior::Run(Duration::from_secs(20)));
-    h.backend.behave("preflight", Behavior::Exit(Duration::from_secs(2), 3));
+    h.backend
+        .behave("preflight", Behavior::Exit(Duration::from_secs(2), 3));
     let (report, events) = apply(&h, &webapp(), ApplyOptions::default()).await;
     assert!(!report.success);
     assert_eq!(report.failures.len(), 1);
@@ -179,22 +251,40 @@ async fn a_failure_starts_nothing_new_and_reports_the_allocation_and_stderr() {
     assert_eq!(f.address, addr("preflight"));
     assert!(f.reason.contains("exited with code 3"), "{}", f.reason);
     let alloc = f.alloc.as_ref().expect("an allocation is blamed");
-    assert!(alloc.tasks[0].events.iter().any(|e| e.contains("exit code 3")), "{alloc:?}");
-    assert_eq!(alloc.tasks[0].stderr_tail.last().map(String::as_str), Some("error: the preflight check failed"));
+    assert!(
+        alloc.tasks[0].events.iter().any(|e| e.contains("exit code 3")),
+        "{alloc:?}"
+    );
+    assert_eq!(
+        alloc.tasks[0].stderr_tail.last().map(String::as_str),
+        Some("error: the preflight check failed")
+    );
     let text = f.to_string();
-    assert!(text.contains("preflight failed") && text.contains("| error: the preflight check failed"), "{text}");
+    assert!(
+        text.contains("preflight failed") && text.contains("| error: the preflight check failed"),
+        "{text}"
+    );
     // web was in flight and finished; worker never started.
     let failed_at = time_of(&events, "preflight", |e| match e {
         Event::JobFailed { elapsed_ms, .. } => Some(*elapsed_ms),
         _ => None,
     });
     assert!(time_of(&events, "web", passed) > failed_at);
-    assert!(!events.iter().any(|e| matches!(e, Event::JobStarted { address, .. } if *address == addr("worker"))));
+    assert!(
+        !events
+            .iter()
+            .any(|e| matches!(e, Event::JobStarted { address, .. } if *address == addr("worker")))
+    );
     assert_eq!(report.skipped, vec![addr("worker")]);
     // What was applied is recorded, the failed gate included.
     let rev = h.store.latest().unwrap().unwrap();
     assert!(rev.job(&addr("worker")).is_none());
-    assert_eq!(rev.job(&addr("preflight")).and_then(|j| j.gate.as_ref()).map(|g| g.passed), Some(false));
+    assert_eq!(
+        rev.job(&addr("preflight"))
+            .and_then(|j| j.gate.as_ref())
+            .map(|g| g.passed),
+        Some(false)
+    );
 }
 
 #[tokio::test(start_paused = true)]
@@ -205,8 +295,16 @@ async fn a_gate_that_never_passes_times_out() {
     let mut steps = steps_for(&h, &s, &PlanOptions::default(), false).await;
     steps[0].timeout = Duration::from_secs(30);
     let (report, _) = run(&h, steps, ApplyOptions::default()).await;
-    assert!(report.failures[0].reason.starts_with("timed out after 30s"), "{}", report.failures[0].reason);
-    assert!(report.failures[0].reason.contains("2 placed, 0 running"), "{}", report.failures[0].reason);
+    assert!(
+        report.failures[0].reason.starts_with("timed out after 30s"),
+        "{}",
+        report.failures[0].reason
+    );
+    assert!(
+        report.failures[0].reason.contains("2 placed, 0 running"),
+        "{}",
+        report.failures[0].reason
+    );
 }
 
 fn with_env(mut j: Job, value: &str) -> Job {
@@ -219,7 +317,10 @@ fn with_env(mut j: Job, value: &str) -> Job {
 #[tokio::test(start_paused = true)]
 async fn atomic_undoes_this_applys_changes_newest_first() {
     let h = harness();
-    let v1 = stack(vec![job("db", "service", 1), job("api", "service", 1)], &[("api", "db")]);
+    let v1 = stack(
+        vec![job("db", "service", 1), job("api", "service", 1)],
+        &[("api", "db")],
+    );
     assert!(apply(&h, &v1, ApplyOptions::default()).await.0.success);
     // v2: db and api change, web is new (after api), preflight (new, after web) fails.
     let v2 = stack(
@@ -231,15 +332,31 @@ async fn atomic_undoes_this_applys_changes_newest_first() {
         ],
         &[("api", "db"), ("web", "api"), ("preflight", "web")],
     );
-    h.backend.behave("preflight", Behavior::Exit(Duration::from_secs(1), 1));
-    let (report, events) = apply(&h, &v2, ApplyOptions { parallelism: 10, atomic: true }).await;
+    h.backend
+        .behave("preflight", Behavior::Exit(Duration::from_secs(1), 1));
+    let (report, events) = apply(
+        &h,
+        &v2,
+        ApplyOptions {
+            parallelism: 10,
+            atomic: true,
+        },
+    )
+    .await;
     assert!(!report.success);
     let order: Vec<&str> = report.rolled_back.iter().map(|(a, _)| a.job_id()).collect();
     assert_eq!(order, ["preflight", "web", "api", "db"]);
-    assert!(report.rolled_back[2].1.starts_with("reverted to version 0"), "{:?}", report.rolled_back);
+    assert!(
+        report.rolled_back[2].1.starts_with("reverted to version 0"),
+        "{:?}",
+        report.rolled_back
+    );
     assert!(events.iter().any(|e| matches!(e, Event::RolledBack { .. })));
     // The backend runs v1 again and the state is still revision 1.
-    assert_eq!(h.backend.live_spec("api"), Some(crate::spec::canonicalize(&job("api", "service", 1))));
+    assert_eq!(
+        h.backend.live_spec("api"),
+        Some(crate::spec::canonicalize(&job("api", "service", 1)))
+    );
     assert_eq!(h.backend.live_version("web"), None);
     assert_eq!(h.backend.live_version("preflight"), None);
     assert_eq!(report.revision, None);
@@ -253,24 +370,42 @@ async fn each_outcome_is_journalled_and_a_killed_apply_leaves_exactly_the_rest_t
     h.backend.behave("db", Behavior::Run(Duration::from_secs(2)));
     h.backend.behave("api", Behavior::Run(Duration::from_secs(2)));
     h.backend.behave("web", Behavior::Run(Duration::from_secs(30)));
-    h.backend.behave("preflight", Behavior::Exit(Duration::from_secs(2), 0));
+    h.backend
+        .behave("preflight", Behavior::Exit(Duration::from_secs(2), 0));
     let s = webapp();
     let steps = steps_for(&h, &s, &PlanOptions::default(), false).await;
     // Kill: drop the apply 10 s in (db, api, report and preflight done; web in flight).
     let killed = tokio::time::timeout(Duration::from_secs(10), run(&h, steps, ApplyOptions::default())).await;
     assert!(killed.is_err(), "the apply should still have been running");
-    assert!(h.store.latest().unwrap().is_none(), "no revision is written before the end");
-    let journal: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(h.store.dir().join(JOURNAL_FILE)).unwrap()).unwrap();
-    let done: Vec<&str> = journal["done"].as_array().unwrap().iter().filter_map(|v| v.as_str()).collect();
+    assert!(
+        h.store.latest().unwrap().is_none(),
+        "no revision is written before the end"
+    );
+    let journal = std::fs::read_to_string(h.store.dir().join(JOURNAL_FILE)).unwrap();
+    let done: Vec<serde_json::Value> = journal
+        .lines()
+        .skip(1)
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
     assert_eq!(done.len(), 4, "{done:?}");
+    // A torn last line (a kill during the write) is ignored on recovery.
+    std::fs::write(
+        h.store.dir().join(JOURNAL_FILE),
+        format!("{journal}{{\"record\": {{\"addr"),
+    )
+    .unwrap();
     assert_eq!(recover(&h.store).unwrap(), Some(1));
     assert!(!h.store.dir().join(JOURNAL_FILE).exists());
     // The next plan against recorded state shows exactly web and worker.
     let graph = StackGraph::build(&s).unwrap();
     let rev = h.store.latest().unwrap();
     let p = plan(&s, &graph, rev.as_ref(), None, &PlanOptions::default()).unwrap();
-    let mut left: Vec<&str> = p.jobs.iter().filter(|j| j.action != Action::Noop).map(|j| j.address.job_id()).collect();
+    let mut left: Vec<&str> = p
+        .jobs
+        .iter()
+        .filter(|j| j.action != Action::Noop)
+        .map(|j| j.address.job_id())
+        .collect();
     left.sort();
     assert_eq!(left, ["web", "worker"]);
     // Re-applying finishes the job; web's registration went through, so it is only checked.
@@ -280,23 +415,38 @@ async fn each_outcome_is_journalled_and_a_killed_apply_leaves_exactly_the_rest_t
     let kinds: Vec<(String, StepKind)> = events
         .iter()
         .filter_map(|e| match e {
-            Event::JobStarted { address, kind, .. } if *kind != StepKind::Check || address.job_id() == "web" => {
+            Event::JobStarted { address, kind, .. }
+                if *kind != StepKind::Check || address.job_id() == "web" =>
+            {
                 Some((address.job_id().to_string(), *kind))
             }
             _ => None,
         })
         .collect();
-    assert_eq!(kinds, [("web".to_string(), StepKind::Check), ("worker".to_string(), StepKind::Create)]);
+    assert_eq!(
+        kinds,
+        [
+            ("web".to_string(), StepKind::Check),
+            ("worker".to_string(), StepKind::Create)
+        ]
+    );
     assert_eq!(h.store.latest().unwrap().unwrap().jobs.len(), 6);
 }
 
 #[tokio::test(start_paused = true)]
 async fn rollback_stops_dependents_first_then_reverts_in_dependency_order() {
     let h = harness();
-    let v1 = stack(vec![job("db", "service", 1), job("api", "service", 1)], &[("api", "db")]);
+    let v1 = stack(
+        vec![job("db", "service", 1), job("api", "service", 1)],
+        &[("api", "db")],
+    );
     assert!(apply(&h, &v1, ApplyOptions::default()).await.0.success);
     let v2 = stack(
-        vec![job("db", "service", 1), with_env(job("api", "service", 1), "2"), job("worker", "service", 1)],
+        vec![
+            job("db", "service", 1),
+            with_env(job("api", "service", 1), "2"),
+            job("worker", "service", 1),
+        ],
         &[("api", "db"), ("worker", "api")],
     );
     assert!(apply(&h, &v2, ApplyOptions::default()).await.0.success);
@@ -305,27 +455,72 @@ async fn rollback_stops_dependents_first_then_reverts_in_dependency_order() {
     let target = stack_at(&rev1, &v2);
     let graph = StackGraph::build(&target).unwrap();
     let state = h.store.latest().unwrap();
-    let live = live_view(h.backend.as_ref(), &target, state.as_ref(), false).await.unwrap();
-    let p = plan(&target, &graph, state.as_ref(), Some(&live), &PlanOptions::default()).unwrap();
+    let live = live_view(h.backend.as_ref(), &target, state.as_ref(), false)
+        .await
+        .unwrap();
+    let p = plan(
+        &target,
+        &graph,
+        state.as_ref(),
+        Some(&live),
+        &PlanOptions::default(),
+    )
+    .unwrap();
     let edges = current_edges(&StackGraph::build(&v2).unwrap());
-    let opts = StepOptions { default_timeout: Duration::from_secs(60), purge: false, prefer_revert: true };
-    let steps = build_steps(h.backend.as_ref(), &p, &target, state.as_ref(), Some(&live), &edges, &opts).await.unwrap();
+    let opts = StepOptions {
+        default_timeout: Duration::from_secs(60),
+        purge: false,
+        prefer_revert: true,
+    };
+    let steps = build_steps(
+        h.backend.as_ref(),
+        &p,
+        &target,
+        state.as_ref(),
+        Some(&live),
+        &edges,
+        &opts,
+    )
+    .await
+    .unwrap();
     let api = steps.iter().find(|s| s.address == addr("api")).unwrap();
-    assert!(matches!(api.op, Operation::Revert { version: 0, prior: Some(1), .. }), "{:?}", api.op);
+    assert!(
+        matches!(
+            api.op,
+            Operation::Revert {
+                version: 0,
+                prior: Some(1),
+                ..
+            }
+        ),
+        "{:?}",
+        api.op
+    );
     let (report, _) = run(&h, steps, ApplyOptions::default()).await;
     assert!(report.success, "{report:#?}");
     let writes: Vec<String> = h.backend.log().into_iter().map(|(_, w)| w).skip(4).collect();
     assert_eq!(writes, ["deregister worker", "revert api 0"]);
     assert_eq!(report.revision, Some(3));
     let rev3 = h.store.read(3).unwrap();
-    assert_eq!(rev3.jobs.iter().map(|j| j.address.job_id()).collect::<Vec<_>>(), ["api", "db"]);
+    assert_eq!(
+        rev3.jobs.iter().map(|j| j.address.job_id()).collect::<Vec<_>>(),
+        ["api", "db"]
+    );
 }
 
 #[test]
 fn a_batch_gate_fails_on_a_nonzero_exit_code_even_before_the_client_says_failed() {
     let j = job("b", "batch", 1);
-    let ev = crate::api::TaskEvent { r#type: "Terminated".into(), exit_code: 2, ..Default::default() };
-    let state = crate::api::TaskState { state: "dead".into(), events: Some(vec![ev]), ..Default::default() };
+    let ev = crate::api::TaskEvent {
+        r#type: "Terminated".into(),
+        exit_code: 2,
+        ..Default::default()
+    };
+    let state = crate::api::TaskState {
+        state: "dead".into(),
+        events: Some(vec![ev]),
+        ..Default::default()
+    };
     let a = crate::api::AllocListStub {
         id: "abcdef0123".into(),
         client_status: crate::api::ClientStatus::Complete,

@@ -3,7 +3,6 @@
 //! backend no longer keeps it, the recorded spec is registered again); a stopped one is
 //! registered again. The journal follows each undo, so a kill here loses nothing either.
 
-
 use super::event::Event;
 use super::follow::Progress;
 use super::journal::Journal;
@@ -14,7 +13,12 @@ use crate::spec::diff::{DiffType, SensitivePaths, diff};
 use crate::state::{Revision, StateError};
 
 /// Finds the backend's version of a job whose spec equals `spec` (newest first).
-pub async fn find_version<B: Backend>(backend: &B, namespace: &str, id: &str, spec: &crate::spec::Job) -> Option<u64> {
+pub async fn find_version<B: Backend>(
+    backend: &B,
+    namespace: &str,
+    id: &str,
+    spec: &crate::spec::Job,
+) -> Option<u64> {
     let versions = backend.job_versions(namespace, id).await.ok()?;
     let none = SensitivePaths::new();
     versions
@@ -43,7 +47,11 @@ pub async fn undo<B: Backend>(
                 .await
                 .map(|_| "stopped (it was created by this apply)".to_string()),
             Some(prior) => {
-                let live = backend.read_job(&step.namespace, &step.job_id).await.ok().flatten();
+                let live = backend
+                    .read_job(&step.namespace, &step.job_id)
+                    .await
+                    .ok()
+                    .flatten();
                 let current = live.as_ref().map(|l| l.version);
                 let version = match prior.version.filter(|v| Some(*v) != current) {
                     Some(v) => Some(v),

@@ -68,24 +68,49 @@ pub fn run(args: &ApplyArgs) -> anyhow::Result<ExitCode> {
 async fn run_async(args: &ApplyArgs) -> anyhow::Result<ExitCode> {
     let saved = is_plan_file(&args.path);
     let stack_path = if saved.is_some() { &args.stack } else { &args.path };
-    let vars = VarArgs { vars: args.vars.clone(), var_files: args.var_files.clone() };
-    let session = Session::open(stack_path, &vars, args.state.as_deref(), "deploy apply", &args.lock_timeout).await?;
+    let vars = VarArgs {
+        vars: args.vars.clone(),
+        var_files: args.var_files.clone(),
+    };
+    let session = Session::open(
+        stack_path,
+        &vars,
+        args.state.as_deref(),
+        "deploy apply",
+        &args.lock_timeout,
+    )
+    .await?;
     let view = View::choose(args.json);
-    let live = live_view(session.backend.as_ref(), &session.stack, session.state.as_ref(), false).await?;
-    let targets = saved.as_ref().map(|p| p.targets.clone()).unwrap_or_else(|| args.targets.clone());
+    let live = live_view(
+        session.backend.as_ref(),
+        &session.stack,
+        session.state.as_ref(),
+        false,
+    )
+    .await?;
+    let targets = saved
+        .as_ref()
+        .map(|p| p.targets.clone())
+        .unwrap_or_else(|| args.targets.clone());
     let fresh = plan(
         &session.stack,
         &session.graph,
         session.state.as_ref(),
         Some(&live),
-        &PlanOptions { destroy: saved.as_ref().is_some_and(|p| p.destroy), targets },
+        &PlanOptions {
+            destroy: saved.as_ref().is_some_and(|p| p.destroy),
+            targets,
+        },
     )?;
     let the_plan = match saved {
         Some(saved) => {
             check_current(&saved, session.state.as_ref(), Some(&live))?;
             let same = |a: &Plan, b: &Plan| {
                 a.jobs.len() == b.jobs.len()
-                    && a.jobs.iter().zip(&b.jobs).all(|(x, y)| x.address == y.address && x.action == y.action && x.after == y.after)
+                    && a.jobs
+                        .iter()
+                        .zip(&b.jobs)
+                        .all(|(x, y)| x.address == y.address && x.action == y.action && x.after == y.after)
             };
             if !same(&saved, &fresh) {
                 anyhow::bail!(
@@ -97,10 +122,9 @@ async fn run_async(args: &ApplyArgs) -> anyhow::Result<ExitCode> {
         }
         None => fresh,
     };
-    let unrecorded = the_plan
-        .jobs
-        .iter()
-        .any(|j| j.action == Action::Noop && session.state.as_ref().and_then(|s| s.job(&j.address)).is_none());
+    let unrecorded = the_plan.jobs.iter().any(|j| {
+        j.action == Action::Noop && session.state.as_ref().and_then(|s| s.job(&j.address)).is_none()
+    });
     show_plan(&the_plan, view);
     if !the_plan.has_changes() && !unrecorded {
         if view != View::Json {
@@ -113,7 +137,10 @@ async fn run_async(args: &ApplyArgs) -> anyhow::Result<ExitCode> {
         return Ok(ExitCode::from(1));
     }
     let options = ApplyOptions {
-        parallelism: args.parallelism.or(session.stack.settings.parallelism).unwrap_or(10),
+        parallelism: args
+            .parallelism
+            .or(session.stack.settings.parallelism)
+            .unwrap_or(10),
         atomic: args.atomic || session.stack.settings.atomic,
     };
     let step_options = StepOptions {
@@ -131,6 +158,8 @@ async fn run_async(args: &ApplyArgs) -> anyhow::Result<ExitCode> {
         &step_options,
     )
     .await?;
-    let report = session.run(steps, &options, stack_values(&session.stack)?, view).await?;
+    let report = session
+        .run(steps, &options, stack_values(&session.stack)?, view)
+        .await?;
     Ok(finish(&report, view, "Apply"))
 }

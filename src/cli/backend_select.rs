@@ -12,7 +12,10 @@ use crate::frontend::{BackendKind, Stack};
 
 /// The state root (`state/`) above a stack's state directory (`state/<stack>`).
 pub fn state_root(state_dir: &Path) -> &Path {
-    state_dir.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."))
+    state_dir
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."))
 }
 
 /// The client configuration for `stack`, and whether an address was given.
@@ -45,16 +48,25 @@ pub async fn connect(stack: &Stack, state_dir: &Path) -> anyhow::Result<NomadBac
     Ok(NomadBackend::new(client))
 }
 
-async fn ensure_local_agent_quietly(root: &Path, address: &str) -> anyhow::Result<crate::backend::LocalCluster> {
+async fn ensure_local_agent_quietly(
+    root: &Path,
+    address: &str,
+) -> anyhow::Result<crate::backend::LocalCluster> {
     // Say so before waiting: starting takes a moment.
     if !answers(address).await {
-        eprintln!("Starting a local cluster (deploy agent -dev, data in {}) …", root.join(".agent").display());
+        eprintln!(
+            "Starting a local cluster (deploy agent -dev, data in {}) …",
+            root.join(".agent").display()
+        );
     }
     Ok(ensure_local_agent(root, address).await?)
 }
 
 async fn answers(address: &str) -> bool {
-    let Ok(client) = NomadClient::new(ClientConfig { address: address.to_string(), ..Default::default() }) else {
+    let Ok(client) = NomadClient::new(ClientConfig {
+        address: address.to_string(),
+        ..Default::default()
+    }) else {
         return false;
     };
     client

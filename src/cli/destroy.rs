@@ -56,15 +56,43 @@ pub fn run(args: &DestroyArgs) -> anyhow::Result<ExitCode> {
 }
 
 async fn run_async(args: &DestroyArgs) -> anyhow::Result<ExitCode> {
-    let vars = VarArgs { vars: args.vars.clone(), var_files: args.var_files.clone() };
-    let session = Session::open(&args.path, &vars, args.state.as_deref(), "deploy destroy", &args.lock_timeout).await?;
+    let vars = VarArgs {
+        vars: args.vars.clone(),
+        var_files: args.var_files.clone(),
+    };
+    let session = Session::open(
+        &args.path,
+        &vars,
+        args.state.as_deref(),
+        "deploy destroy",
+        &args.lock_timeout,
+    )
+    .await?;
     let view = View::choose(args.json);
-    let live = live_view(session.backend.as_ref(), &session.stack, session.state.as_ref(), false).await?;
-    let options = PlanOptions { destroy: true, targets: args.targets.clone() };
-    let mut the_plan = plan(&session.stack, &session.graph, session.state.as_ref(), Some(&live), &options)?;
+    let live = live_view(
+        session.backend.as_ref(),
+        &session.stack,
+        session.state.as_ref(),
+        false,
+    )
+    .await?;
+    let options = PlanOptions {
+        destroy: true,
+        targets: args.targets.clone(),
+    };
+    let mut the_plan = plan(
+        &session.stack,
+        &session.graph,
+        session.state.as_ref(),
+        Some(&live),
+        &options,
+    )?;
     // Jobs of the stack that do not run are not stopped again.
     the_plan.jobs.retain(|j| live.jobs.contains_key(&j.address));
-    the_plan.summary = crate::plan::Summary { destroy: the_plan.jobs.len(), ..Default::default() };
+    the_plan.summary = crate::plan::Summary {
+        destroy: the_plan.jobs.len(),
+        ..Default::default()
+    };
     show_plan(&the_plan, view);
     if !the_plan.has_changes() {
         if view != View::Json {
@@ -77,7 +105,10 @@ async fn run_async(args: &DestroyArgs) -> anyhow::Result<ExitCode> {
         return Ok(ExitCode::from(1));
     }
     let apply_options = ApplyOptions {
-        parallelism: args.parallelism.or(session.stack.settings.parallelism).unwrap_or(10),
+        parallelism: args
+            .parallelism
+            .or(session.stack.settings.parallelism)
+            .unwrap_or(10),
         atomic: false,
     };
     let step_options = StepOptions {

@@ -6,10 +6,10 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+pub mod agent;
 pub mod apply;
 mod backend_select;
 pub mod destroy;
-pub mod agent;
 pub mod graph;
 pub mod output;
 pub mod plan;

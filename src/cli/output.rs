@@ -45,13 +45,21 @@ pub fn run(args: &OutputArgs) -> anyhow::Result<ExitCode> {
     let stack = stack_input::load(&args.stack, &VarArgs::default())?;
     let dir = stack_input::state_dir(&stack, args.state.as_deref());
     let Some(rev) = StateStore::new(&dir).latest()? else {
-        anyhow::bail!("stack {} has never been applied: no outputs recorded in {}", stack.settings.name, dir.display());
+        anyhow::bail!(
+            "stack {} has never been applied: no outputs recorded in {}",
+            stack.settings.name,
+            dir.display()
+        );
     };
     let selected: Vec<&ValueRecord> = match &args.name {
         Some(n) => {
             let o = rev.outputs.iter().find(|o| &o.name == n).ok_or_else(|| {
                 let names: Vec<&str> = rev.outputs.iter().map(|o| o.name.as_str()).collect();
-                anyhow::anyhow!("no output {n} in revision {}; outputs: {}", rev.serial, names.join(", "))
+                anyhow::anyhow!(
+                    "no output {n} in revision {}; outputs: {}",
+                    rev.serial,
+                    names.join(", ")
+                )
             })?;
             vec![o]
         }
@@ -63,7 +71,10 @@ pub fn run(args: &OutputArgs) -> anyhow::Result<ExitCode> {
         } else {
             let mut m = serde_json::Map::new();
             for o in &selected {
-                m.insert(o.name.clone(), serde_json::json!({"value": value_of(o, true)?, "sensitive": o.sensitive}));
+                m.insert(
+                    o.name.clone(),
+                    serde_json::json!({"value": value_of(o, true)?, "sensitive": o.sensitive}),
+                );
             }
             serde_json::Value::Object(m)
         };

@@ -87,7 +87,11 @@ pub fn run(args: &PlanArgs) -> anyhow::Result<ExitCode> {
     )?;
     let graph = StackGraph::build(&stack)?;
     let dir = stack_input::state_dir(&stack, args.state.as_deref());
-    let _lock = stack_input::lock(&dir, "deploy plan", stack_input::parse_timeout(&args.lock_timeout)?)?;
+    let _lock = stack_input::lock(
+        &dir,
+        "deploy plan",
+        stack_input::parse_timeout(&args.lock_timeout)?,
+    )?;
     let store = StateStore::new(&dir);
     if let Some(serial) = crate::apply::recover(&store)? {
         eprintln!("Recovered revision {serial} from the journal of an interrupted apply.");
@@ -105,7 +109,12 @@ pub fn run(args: &PlanArgs) -> anyhow::Result<ExitCode> {
             let backend = super::backend_select::connect(&stack, &dir).await?;
             crate::apply::live_view(&backend, &stack, state.as_ref(), false)
                 .await
-                .with_context(|| format!("reading live jobs from {}", crate::backend::Backend::describe(&backend)))
+                .with_context(|| {
+                    format!(
+                        "reading live jobs from {}",
+                        crate::backend::Backend::describe(&backend)
+                    )
+                })
         })?),
         (_, false) => None,
     };

@@ -53,7 +53,10 @@ pub fn sink(view: View) -> EventSink {
             }
         }),
         View::Bars => {
-            let bars = Bars { multi: MultiProgress::new(), bars: Mutex::new(HashMap::new()) };
+            let bars = Bars {
+                multi: MultiProgress::new(),
+                bars: Mutex::new(HashMap::new()),
+            };
             Arc::new(move |e: &Event| bars.show(e))
         }
     }
@@ -66,26 +69,71 @@ fn secs(ms: u64) -> String {
 /// The plain line for an event (`None`: not shown).
 pub fn line(e: &Event) -> Option<String> {
     Some(match e {
-        Event::ApplyStarted { steps, parallelism } => format!("Applying {steps} jobs, at most {parallelism} at once."),
-        Event::JobStarted { address, kind, wave, elapsed_ms } => {
-            format!("{} {address}: {} (wave {wave})", secs(*elapsed_ms), format!("{kind:?}").to_lowercase())
+        Event::ApplyStarted { steps, parallelism } => {
+            format!("Applying {steps} jobs, at most {parallelism} at once.")
         }
-        Event::Registered { address, eval_id, version, elapsed_ms } => match version {
-            Some(v) => format!("{} {address}: registered version {v}, evaluation {}", secs(*elapsed_ms), crate::apply::short(eval_id)),
+        Event::JobStarted {
+            address,
+            kind,
+            wave,
+            elapsed_ms,
+        } => {
+            format!(
+                "{} {address}: {} (wave {wave})",
+                secs(*elapsed_ms),
+                format!("{kind:?}").to_lowercase()
+            )
+        }
+        Event::Registered {
+            address,
+            eval_id,
+            version,
+            elapsed_ms,
+        } => match version {
+            Some(v) => format!(
+                "{} {address}: registered version {v}, evaluation {}",
+                secs(*elapsed_ms),
+                crate::apply::short(eval_id)
+            ),
             None => format!("{} {address}: stop requested", secs(*elapsed_ms)),
         },
-        Event::AllocsUpdate { address, desired, placed, running, healthy, failed, elapsed_ms } => format!(
+        Event::AllocsUpdate {
+            address,
+            desired,
+            placed,
+            running,
+            healthy,
+            failed,
+            elapsed_ms,
+        } => format!(
             "{} {address}: allocations {placed}/{desired} placed, {running} running, {healthy} healthy, {failed} failed",
             secs(*elapsed_ms)
         ),
-        Event::GatePassed { address, gate, detail, elapsed_ms } => {
-            format!("{} {address}: gate {} passed ({detail})", secs(*elapsed_ms), format!("{gate:?}").to_lowercase())
+        Event::GatePassed {
+            address,
+            gate,
+            detail,
+            elapsed_ms,
+        } => {
+            format!(
+                "{} {address}: gate {} passed ({detail})",
+                secs(*elapsed_ms),
+                format!("{gate:?}").to_lowercase()
+            )
         }
         Event::Stopped { address, elapsed_ms } => format!("{} {address}: stopped", secs(*elapsed_ms)),
-        Event::JobFailed { address, reason, elapsed_ms } => format!("{} {address}: FAILED: {reason}", secs(*elapsed_ms)),
+        Event::JobFailed {
+            address,
+            reason,
+            elapsed_ms,
+        } => format!("{} {address}: FAILED: {reason}", secs(*elapsed_ms)),
         Event::Journaled { .. } => return None,
         Event::Skipped { address } => format!("{address}: not started (an earlier job failed)"),
-        Event::RolledBack { address, detail, elapsed_ms } => format!("{} {address}: rolled back: {detail}", secs(*elapsed_ms)),
+        Event::RolledBack {
+            address,
+            detail,
+            elapsed_ms,
+        } => format!("{} {address}: rolled back: {detail}", secs(*elapsed_ms)),
         Event::ApplyFinished { .. } => return None,
     })
 }
@@ -117,9 +165,18 @@ impl Bars {
                     });
                 }
             }
-            Event::AllocsUpdate { address, desired, placed, healthy, failed, .. } => {
+            Event::AllocsUpdate {
+                address,
+                desired,
+                placed,
+                healthy,
+                failed,
+                ..
+            } => {
                 if let Some((bar, _)) = bars.get(&address.0) {
-                    bar.set_message(format!("{address}: {placed}/{desired} placed, {healthy} healthy, {failed} failed"));
+                    bar.set_message(format!(
+                        "{address}: {placed}/{desired} placed, {healthy} healthy, {failed} failed"
+                    ));
                 }
             }
             Event::GatePassed { address, detail, .. } => {

@@ -16,7 +16,9 @@ use crate::plan::{PlanOptions, plan};
 
 /// Flags of `deploy rollback`.
 #[derive(Debug, clap::Args)]
-#[command(after_help = "Exit codes: 0 rolled back (or nothing to do), 1 error, a job failed, or not approved.")]
+#[command(
+    after_help = "Exit codes: 0 rolled back (or nothing to do), 1 error, a job failed, or not approved."
+)]
 pub struct RollbackArgs {
     /// The revision to return to (default: the one before the latest).
     pub revision: Option<u64>,
@@ -55,8 +57,18 @@ pub fn run(args: &RollbackArgs) -> anyhow::Result<ExitCode> {
 }
 
 async fn run_async(args: &RollbackArgs) -> anyhow::Result<ExitCode> {
-    let vars = VarArgs { vars: args.vars.clone(), var_files: args.var_files.clone() };
-    let session = Session::open(&args.stack, &vars, args.state.as_deref(), "deploy rollback", &args.lock_timeout).await?;
+    let vars = VarArgs {
+        vars: args.vars.clone(),
+        var_files: args.var_files.clone(),
+    };
+    let session = Session::open(
+        &args.stack,
+        &vars,
+        args.state.as_deref(),
+        "deploy rollback",
+        &args.lock_timeout,
+    )
+    .await?;
     let view = View::choose(args.json);
     let Some(latest) = session.state.as_ref() else {
         anyhow::bail!("the stack has no recorded revision to roll back from");
@@ -64,15 +76,27 @@ async fn run_async(args: &RollbackArgs) -> anyhow::Result<ExitCode> {
     let serial = match args.revision {
         Some(r) => r,
         None if latest.serial > 1 => latest.serial - 1,
-        None => anyhow::bail!("revision {} is the first one; there is nothing before it", latest.serial),
+        None => anyhow::bail!(
+            "revision {} is the first one; there is nothing before it",
+            latest.serial
+        ),
     };
     let target_rev = open_revision(session.store.read(serial)?)?;
     let target = stack_at(&target_rev, &session.stack);
     let graph = StackGraph::build(&target)?;
     let live = live_view(session.backend.as_ref(), &target, session.state.as_ref(), false).await?;
-    let the_plan = plan(&target, &graph, session.state.as_ref(), Some(&live), &PlanOptions::default())?;
+    let the_plan = plan(
+        &target,
+        &graph,
+        session.state.as_ref(),
+        Some(&live),
+        &PlanOptions::default(),
+    )?;
     if view != View::Json {
-        println!("Rolling back to revision {serial} (latest is {}).\n", latest.serial);
+        println!(
+            "Rolling back to revision {serial} (latest is {}).\n",
+            latest.serial
+        );
     }
     show_plan(&the_plan, view);
     if !the_plan.has_changes() {
@@ -86,7 +110,10 @@ async fn run_async(args: &RollbackArgs) -> anyhow::Result<ExitCode> {
         return Ok(ExitCode::from(1));
     }
     let options = ApplyOptions {
-        parallelism: args.parallelism.or(session.stack.settings.parallelism).unwrap_or(10),
+        parallelism: args
+            .parallelism
+            .or(session.stack.settings.parallelism)
+            .unwrap_or(10),
         atomic: false,
     };
     let step_options = StepOptions {
@@ -96,10 +123,19 @@ async fn run_async(args: &RollbackArgs) -> anyhow::Result<ExitCode> {
     };
     let mut edges = current_edges(&session.graph);
     edges.extend(current_edges(&graph));
-    let steps =
-        build_steps(session.backend.as_ref(), &the_plan, &target, session.state.as_ref(), Some(&live), &edges, &step_options)
-            .await?;
+    let steps = build_steps(
+        session.backend.as_ref(),
+        &the_plan,
+        &target,
+        session.state.as_ref(),
+        Some(&live),
+        &edges,
+        &step_options,
+    )
+    .await?;
     let stored = session.store.read(serial)?;
-    let report = session.run(steps, &options, (stored.variables, stored.outputs), view).await?;
+    let report = session
+        .run(steps, &options, (stored.variables, stored.outputs), view)
+        .await?;
     Ok(finish(&report, view, "Rollback"))
 }

@@ -57,7 +57,14 @@ impl Session {
         }
         let state = stack_input::latest_opened(&store)?;
         let backend = Arc::new(connect(&stack, &dir).await?);
-        Ok(Session { stack, graph, store, state, backend, _lock: lock })
+        Ok(Session {
+            stack,
+            graph,
+            store,
+            state,
+            backend,
+            _lock: lock,
+        })
     }
 
     /// The timeout for jobs without their own: `-timeout`, else the stack's, else 5m.
@@ -93,13 +100,25 @@ impl Session {
         let mut journal = Journal::begin(&self.store, base.as_ref(), &self.stack.settings.name);
         journal.revision.variables = values.0;
         journal.revision.outputs = values.1;
-        Ok(execute(self.backend.clone(), steps, options, journal, &self.store, &sealer, sink(view)).await?)
+        Ok(execute(
+            self.backend.clone(),
+            steps,
+            options,
+            journal,
+            &self.store,
+            &sealer,
+            sink(view),
+        )
+        .await?)
     }
 }
 
 /// The stack's age recipients (or `DEPLOY_AGE_RECIPIENTS`).
 pub fn sealer(stack: &Stack) -> anyhow::Result<Sealer> {
-    Ok(Sealer::from_settings(&stack.settings.age_recipients, std::env::var("DEPLOY_AGE_RECIPIENTS").ok().as_deref())?)
+    Ok(Sealer::from_settings(
+        &stack.settings.age_recipients,
+        std::env::var("DEPLOY_AGE_RECIPIENTS").ok().as_deref(),
+    )?)
 }
 
 /// Opens a stored revision's sensitive values with `DEPLOY_AGE_IDENTITY`.
@@ -107,8 +126,12 @@ pub fn open_revision(mut rev: Revision) -> anyhow::Result<Revision> {
     if rev.jobs.iter().all(|j| j.encrypted.is_empty()) {
         return Ok(rev);
     }
-    let id = std::env::var("DEPLOY_AGE_IDENTITY")
-        .map_err(|_| anyhow::anyhow!("revision {} holds encrypted values; set DEPLOY_AGE_IDENTITY", rev.serial))?;
+    let id = std::env::var("DEPLOY_AGE_IDENTITY").map_err(|_| {
+        anyhow::anyhow!(
+            "revision {} holds encrypted values; set DEPLOY_AGE_IDENTITY",
+            rev.serial
+        )
+    })?;
     let opener = Opener::from_env_value(&id)?;
     for j in &mut rev.jobs {
         if !j.encrypted.is_empty() {
@@ -123,14 +146,36 @@ pub fn stack_values(stack: &Stack) -> anyhow::Result<(Vec<ValueRecord>, Vec<Valu
     let sealer = sealer(stack)?;
     let record = |name: &str, value: &serde_json::Value, sensitive: bool| -> anyhow::Result<ValueRecord> {
         if sensitive {
-            let encrypted = if sealer.has_recipients() { Some(sealer.seal(value.to_string().as_bytes())?) } else { None };
-            Ok(ValueRecord { name: name.to_string(), sensitive: true, value: None, encrypted })
+            let encrypted = if sealer.has_recipients() {
+                Some(sealer.seal(value.to_string().as_bytes())?)
+            } else {
+                None
+            };
+            Ok(ValueRecord {
+                name: name.to_string(),
+                sensitive: true,
+                value: None,
+                encrypted,
+            })
         } else {
-            Ok(ValueRecord { name: name.to_string(), sensitive: false, value: Some(value.clone()), encrypted: None })
+            Ok(ValueRecord {
+                name: name.to_string(),
+                sensitive: false,
+                value: Some(value.clone()),
+                encrypted: None,
+            })
         }
     };
-    let vars = stack.variables.iter().map(|v| record(&v.name, &v.value, v.sensitive)).collect::<anyhow::Result<_>>()?;
-    let outs = stack.outputs.iter().map(|o| record(&o.name, &o.value, o.sensitive)).collect::<anyhow::Result<_>>()?;
+    let vars = stack
+        .variables
+        .iter()
+        .map(|v| record(&v.name, &v.value, v.sensitive))
+        .collect::<anyhow::Result<_>>()?;
+    let outs = stack
+        .outputs
+        .iter()
+        .map(|o| record(&o.name, &o.value, o.sensitive))
+        .collect::<anyhow::Result<_>>()?;
     Ok((vars, outs))
 }
 
@@ -140,7 +185,13 @@ pub fn show_plan(plan: &Plan, view: View) {
         return;
     }
     let color = std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
-    let text = render_text(plan, &TextOptions { color, verbose: false });
+    let text = render_text(
+        plan,
+        &TextOptions {
+            color,
+            verbose: false,
+        },
+    );
     let mut out = std::io::stdout().lock();
     let _ = out.write_all(text.as_bytes());
     let _ = out.flush();
@@ -157,7 +208,10 @@ pub fn approve(auto_approve: bool, question: &str) -> anyhow::Result<bool> {
     print!("\nDo you want to {question}? Only 'yes' will be accepted: ");
     std::io::stdout().flush()?;
     let mut answer = String::new();
-    std::io::stdin().lock().read_line(&mut answer).context("reading the answer")?;
+    std::io::stdin()
+        .lock()
+        .read_line(&mut answer)
+        .context("reading the answer")?;
     Ok(answer.trim() == "yes")
 }
 
@@ -175,17 +229,26 @@ pub fn finish(report: &ApplyReport, view: View, verb: &str) -> ExitCode {
             }
         }
         let secs = report.elapsed_ms as f64 / 1000.0;
-        let rev = report.revision.map_or("no new revision".to_string(), |r| format!("revision {r}"));
+        let rev = report
+            .revision
+            .map_or("no new revision".to_string(), |r| format!("revision {r}"));
         if report.success {
             println!("\n{verb} complete in {secs:.1}s: {rev}.");
         } else {
             let _ = writeln!(err, "\n{verb} failed after {secs:.1}s: {rev}.");
         }
     }
-    if report.success { ExitCode::SUCCESS } else { ExitCode::from(1) }
+    if report.success {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    }
 }
 
 /// A tokio runtime for one command.
 pub fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
-    tokio::runtime::Builder::new_multi_thread().enable_all().build().context("starting the async runtime")
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("starting the async runtime")
 }

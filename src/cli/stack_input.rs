@@ -60,7 +60,11 @@ fn load_hcl(path: &Path, vars: &VarArgs) -> anyhow::Result<Stack> {
     let env = std::env::vars()
         .filter(|(k, _)| k.starts_with("DEPLOY_VAR_") || k.starts_with("NOMAD_VAR_"))
         .collect();
-    let inputs = crate::frontend::Inputs { vars: pairs, var_files: vars.var_files.clone(), env };
+    let inputs = crate::frontend::Inputs {
+        vars: pairs,
+        var_files: vars.var_files.clone(),
+        env,
+    };
     match crate::frontend::load_stack(path, &inputs) {
         Ok((stack, warnings)) => {
             if !warnings.is_empty() {

@@ -62,11 +62,21 @@ pub fn run(args: &StatusArgs) -> anyhow::Result<ExitCode> {
 }
 
 async fn run_async(args: &StatusArgs) -> anyhow::Result<ExitCode> {
-    let stack = stack_input::load(&args.path, &VarArgs { vars: args.vars.clone(), var_files: Vec::new() })?;
+    let stack = stack_input::load(
+        &args.path,
+        &VarArgs {
+            vars: args.vars.clone(),
+            var_files: Vec::new(),
+        },
+    )?;
     let dir = stack_input::state_dir(&stack, args.state.as_deref());
     let store = StateStore::new(&dir);
     let Some(rev) = store.latest()? else {
-        println!("Stack {} has never been applied (no revision in {}).", stack.settings.name, dir.display());
+        println!(
+            "Stack {} has never been applied (no revision in {}).",
+            stack.settings.name,
+            dir.display()
+        );
         return Ok(ExitCode::SUCCESS);
     };
     let backend = connect(&stack, &dir).await?;
@@ -95,7 +105,10 @@ async fn run_async(args: &StatusArgs) -> anyhow::Result<ExitCode> {
                 Err(e) if e.status() == Some(404) => Vec::new(),
                 Err(e) => return Err(e.into()),
             };
-            for a in allocs.iter().filter(|a| a.job_version == l.version && a.desired_status == DesiredStatus::Run) {
+            for a in allocs
+                .iter()
+                .filter(|a| a.job_version == l.version && a.desired_status == DesiredStatus::Run)
+            {
                 row.placed += 1;
                 match a.client_status {
                     ClientStatus::Running => row.running += 1,
@@ -115,9 +128,18 @@ async fn run_async(args: &StatusArgs) -> anyhow::Result<ExitCode> {
         println!("{}", serde_json::to_string_pretty(&v)?);
         return Ok(ExitCode::SUCCESS);
     }
-    println!("Stack {} at revision {} ({}), on {}\n", rev.stack, rev.serial, rev.created_at.format("%Y-%m-%d %H:%M:%S UTC"), backend.describe());
+    println!(
+        "Stack {} at revision {} ({}), on {}\n",
+        rev.stack,
+        rev.serial,
+        rev.created_at.format("%Y-%m-%d %H:%M:%S UTC"),
+        backend.describe()
+    );
     let width = rows.iter().map(|r| r.address.len()).max().unwrap_or(3).max(3);
-    println!("{:width$}  {:>8}  {:>7}  {:<11}  {:>6}  {:>7}  {:>7}  {:>8}  {:>6}", "JOB", "RECORDED", "VERSION", "STATUS", "PLACED", "RUNNING", "HEALTHY", "COMPLETE", "FAILED");
+    println!(
+        "{:width$}  {:>8}  {:>7}  {:<11}  {:>6}  {:>7}  {:>7}  {:>8}  {:>6}",
+        "JOB", "RECORDED", "VERSION", "STATUS", "PLACED", "RUNNING", "HEALTHY", "COMPLETE", "FAILED"
+    );
     let opt = |v: Option<u64>| v.map_or("-".to_string(), |v| v.to_string());
     for r in &rows {
         println!(
