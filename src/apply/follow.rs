@@ -204,10 +204,10 @@ async fn run_inner<B: Backend>(
             elapsed_ms: progress.elapsed_ms(),
         });
     }
-    if !eval_id.is_empty() {
-        if let Err(reason) = follow_evaluation(backend, &eval_id).await {
-            return failed(step, changed, landed, reason);
-        }
+    if !eval_id.is_empty()
+        && let Err(reason) = follow_evaluation(backend, &eval_id).await
+    {
+        return failed(step, changed, landed, reason);
     }
     let spec: &Job = step.spec.as_ref().unwrap_or(&live.job);
     match follow_gate(backend, step, spec, live.version, progress, counts).await {

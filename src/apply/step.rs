@@ -15,7 +15,7 @@ pub enum Operation {
     /// (0: only if it does not exist).
     Register {
         /// The job, values in clear.
-        job: Job,
+        job: Box<Job>,
         /// The modify index seen at plan time.
         check_index: Option<u64>,
     },

@@ -138,7 +138,7 @@ pub async fn build_steps<B: Backend>(
                 (
                     StepKind::Create,
                     Operation::Register {
-                        job: spec.clone(),
+                        job: Box::new(spec.clone()),
                         check_index: Some(stopped.unwrap_or(0)),
                     },
                 )
@@ -160,7 +160,7 @@ pub async fn build_steps<B: Backend>(
                     None => (
                         StepKind::Update,
                         Operation::Register {
-                            job: spec.clone(),
+                            job: Box::new(spec.clone()),
                             check_index: change.job_modify_index,
                         },
                     ),
