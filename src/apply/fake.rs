@@ -208,8 +208,10 @@ impl Backend for FakeBackend {
             .filter(|j| !j.stopped)
             .map(|j| j.modify_index)
             .unwrap_or(0);
-        if let Some(ci) = check_index {
-            if ci != current {
+        if let Some(ci) = check_index
+            && ci != current
+        {
+            {
                 return Err(conflict(format!(
                     "job exists with conflicting job modify index: {current}"
                 )));

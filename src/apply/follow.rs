@@ -112,12 +112,26 @@ async fn run_inner<B: Backend>(
                 );
             }
         },
-        Operation::Revert { version, prior } => {
+        Operation::Revert { version, prior, job } => {
             match backend
                 .revert_job(&step.namespace, &step.job_id, *version, *prior)
                 .await
             {
                 Ok(r) => r.eval_id,
+                // No revert endpoint on this server: the same spec registered is the same job.
+                Err(e) if matches!(e.status(), Some(404 | 405)) => {
+                    match backend.register_job(job, None).await {
+                        Ok(r) => r.eval_id,
+                        Err(e) => {
+                            return failed(
+                                step,
+                                false,
+                                Landed::default(),
+                                format!("registering: {}", describe_api(&e)),
+                            );
+                        }
+                    }
+                }
                 Err(e) => {
                     return failed(
                         step,
@@ -190,10 +204,10 @@ async fn run_inner<B: Backend>(
             elapsed_ms: progress.elapsed_ms(),
         });
     }
-    if !eval_id.is_empty() {
-        if let Err(reason) = follow_evaluation(backend, &eval_id).await {
-            return failed(step, changed, landed, reason);
-        }
+    if !eval_id.is_empty()
+        && let Err(reason) = follow_evaluation(backend, &eval_id).await
+    {
+        return failed(step, changed, landed, reason);
     }
     let spec: &Job = step.spec.as_ref().unwrap_or(&live.job);
     match follow_gate(backend, step, spec, live.version, progress, counts).await {
@@ -245,6 +259,9 @@ async fn follow_evaluation<B: Backend>(backend: &B, eval_id: &str) -> Result<(),
             .await
         {
             Ok(x) => x,
+            // Garbage-collected already, or a server that does not expose evaluations: the gate
+            // follows the allocations either way.
+            Err(e) if e.status() == Some(404) => return Ok(()),
             Err(e) if e.status().is_none() => {
                 tokio::time::sleep(Duration::from_millis(500)).await;
                 continue;

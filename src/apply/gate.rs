@@ -118,8 +118,10 @@ pub fn evaluate(
     if gate == Gate::Registered {
         return GateStatus::Passed(counts, "registered".into());
     }
-    if let Some(a) = current.iter().find(|a| nonzero_exit(a).is_some()) {
-        if gate == Gate::Complete || a.client_status.is_terminal() {
+    if let Some(a) = current.iter().find(|a| nonzero_exit(a).is_some())
+        && (gate == Gate::Complete || a.client_status.is_terminal())
+    {
+        {
             let (task, code) = nonzero_exit(a).unwrap_or_default();
             return GateStatus::Failed {
                 counts,
@@ -153,8 +155,10 @@ pub fn evaluate(
         };
     }
     let deployment = deployment.filter(|d| d.job_version == version);
-    if let Some(d) = deployment {
-        if d.status == DeploymentStatus::Failed {
+    if let Some(d) = deployment
+        && d.status == DeploymentStatus::Failed
+    {
+        {
             let alloc_id = current
                 .iter()
                 .find(|a| a.deployment_status.as_ref().and_then(|s| s.healthy) == Some(false))

@@ -1,19 +1,24 @@
 //! The apply journal: how a killed apply loses nothing.
 //!
 //! ```text
-//!  apply starts ─► lock held ─► journal = latest revision with serial + 1   (apply-journal.json)
-//!  each job done ─► journal.jobs updated ─► write_atomic(apply-journal.json) ─► dependents start
+//!  apply starts ─► lock held ─► journal = latest revision with serial + 1 (in memory)
+//!  first outcome ─► header written atomically            (apply-journal.ndjson, line 1)
+//!  each job done ─► one line appended + fsync ─► dependents start
 //!  apply ends ─► store.write(rev-N+1.json) ─► journal removed
-//!  killed ─► next command (under the lock) finds the journal ─► recover: it becomes rev-N+1
+//!  killed ─► next command (under the lock) finds the journal ─► recover: base revision +
+//!            every complete line ─► rev-N+1
 //! ```
 //!
-//! The journal is a whole [`Revision`] (the next one), rewritten atomically after every job's
-//! outcome, so at any moment the files hold either the revision before the job or the one after
-//! it. Whoever takes the state lock next turns a leftover journal into the revision it
-//! describes ([`recover`]), so `deploy plan` shows exactly the work that was left. A job whose
-//! registration was sent but whose outcome was not yet written is seen by the next refreshed
-//! plan on the backend (its live spec), so the plan is right there too.
+//! The header names the base revision; each later line is one job's outcome (its record, or
+//! its removal). Appending keeps the cost of a job's durability independent of the stack's
+//! size; a line torn by a kill is incomplete JSON and is ignored, which is the same as being
+//! killed just before writing it. Whoever takes the state lock next turns a leftover journal
+//! into the revision it describes ([`recover`]), so `deploy plan` shows exactly the work that
+//! was left. A job whose registration was sent but whose outcome was not yet written is seen
+//! by the next refreshed plan on the backend (its live spec), so the plan is right there too.
 
+use std::fs::{File, OpenOptions};
+use std::io::{BufRead, BufReader, Write};
 use std::path::PathBuf;
 
 use chrono::Utc;
@@ -23,10 +28,29 @@ use crate::frontend::JobAddress;
 use crate::state::{JobRecord, Revision, STATE_FORMAT_VERSION, StateError, StateStore, write_atomic};
 
 /// The journal file's name in a state directory.
-pub const JOURNAL_FILE: &str = "apply-journal.json";
+pub const JOURNAL_FILE: &str = "apply-journal.ndjson";
+
+/// The journal's first line.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+struct Header {
+    /// The serial of the revision the apply started from (`None`: first apply).
+    base_serial: Option<u64>,
+    /// The new revision without its jobs (lineage, serial, variables, outputs).
+    revision: Revision,
+}
+
+/// One job's outcome, one line each.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+enum Entry {
+    /// The job as applied.
+    Record(Box<JobRecord>),
+    /// The job is gone.
+    Remove(JobAddress),
+}
 
 /// The in-progress revision of an apply.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Debug)]
 pub struct Journal {
     /// The serial of the revision the apply started from (`None`: first apply).
     pub base_serial: Option<u64>,
@@ -34,8 +58,8 @@ pub struct Journal {
     pub done: Vec<JobAddress>,
     /// The revision as it stands (serial = base + 1).
     pub revision: Revision,
-    #[serde(skip)]
     path: PathBuf,
+    file: Option<File>,
 }
 
 impl Journal {
@@ -64,25 +88,26 @@ impl Journal {
             done: Vec::new(),
             revision,
             path: store.dir().join(JOURNAL_FILE),
+            file: None,
         }
     }
 
-    /// Records a job as applied (replacing its earlier record) and writes the journal.
+    /// Records a job as applied (replacing its earlier record) and appends it to the journal.
     pub fn record(&mut self, record: JobRecord) -> Result<(), StateError> {
         let address = record.address.clone();
         match self.revision.jobs.binary_search_by(|j| j.address.cmp(&address)) {
-            Ok(i) => self.revision.jobs[i] = record,
-            Err(i) => self.revision.jobs.insert(i, record),
+            Ok(i) => self.revision.jobs[i] = record.clone(),
+            Err(i) => self.revision.jobs.insert(i, record.clone()),
         }
         self.done.push(address);
-        self.flush()
+        self.append(&Entry::Record(Box::new(record)))
     }
 
-    /// Records a job as gone and writes the journal.
+    /// Records a job as gone and appends that to the journal.
     pub fn remove(&mut self, address: &JobAddress) -> Result<(), StateError> {
         self.revision.jobs.retain(|j| &j.address != address);
         self.done.push(address.clone());
-        self.flush()
+        self.append(&Entry::Remove(address.clone()))
     }
 
     /// The record of a job as the journal has it now.
@@ -95,16 +120,46 @@ impl Journal {
         !self.done.is_empty()
     }
 
-    fn flush(&self) -> Result<(), StateError> {
-        if let Some(dir) = self.path.parent() {
-            std::fs::create_dir_all(dir).map_err(|source| StateError::Io {
-                action: "creating",
-                path: dir.to_path_buf(),
-                source,
-            })?;
+    fn append(&mut self, entry: &Entry) -> Result<(), StateError> {
+        if self.file.is_none() {
+            if let Some(dir) = self.path.parent() {
+                std::fs::create_dir_all(dir).map_err(|source| StateError::Io {
+                    action: "creating",
+                    path: dir.to_path_buf(),
+                    source,
+                })?;
+            }
+            let header = Header {
+                base_serial: self.base_serial,
+                revision: Revision {
+                    jobs: Vec::new(),
+                    ..self.revision.clone()
+                },
+            };
+            let mut bytes = serde_json::to_vec(&header).unwrap_or_default();
+            bytes.push(b'\n');
+            write_atomic(&self.path, &bytes)?;
+            let f = OpenOptions::new()
+                .append(true)
+                .open(&self.path)
+                .map_err(|source| StateError::Io {
+                    action: "opening",
+                    path: self.path.clone(),
+                    source,
+                })?;
+            self.file = Some(f);
         }
-        let bytes = serde_json::to_vec_pretty(self).unwrap_or_default();
-        write_atomic(&self.path, &bytes)
+        let mut line = serde_json::to_vec(entry).unwrap_or_default();
+        line.push(b'\n');
+        let Some(f) = self.file.as_mut() else {
+            return Ok(());
+        };
+        let written = f.write_all(&line).and_then(|()| f.sync_data());
+        written.map_err(|source| StateError::Io {
+            action: "appending to",
+            path: self.path.clone(),
+            source,
+        })
     }
 
     /// Ends the apply: writes the revision (when anything was recorded) and removes the journal.
@@ -123,6 +178,7 @@ impl Journal {
     /// Removes the journal file without writing a revision (nothing was changed, or every
     /// change was rolled back).
     pub fn discard(&mut self) -> Result<(), StateError> {
+        self.file = None;
         match std::fs::remove_file(&self.path) {
             Ok(()) => Ok(()),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
@@ -139,8 +195,8 @@ impl Journal {
 /// lock held. Returns the serial written, if there was a journal with recorded outcomes.
 pub fn recover(store: &StateStore) -> Result<Option<u64>, StateError> {
     let path = store.dir().join(JOURNAL_FILE);
-    let bytes = match std::fs::read(&path) {
-        Ok(b) => b,
+    let file = match File::open(&path) {
+        Ok(f) => f,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
         Err(source) => {
             return Err(StateError::Io {
@@ -150,16 +206,56 @@ pub fn recover(store: &StateStore) -> Result<Option<u64>, StateError> {
             });
         }
     };
-    let mut journal: Journal = serde_json::from_slice(&bytes).map_err(|e| StateError::Corrupt {
+    let mut lines = BufReader::new(file).lines();
+    let corrupt = |detail: String| StateError::Corrupt {
         path: path.clone(),
-        detail: e.to_string(),
-    })?;
-    journal.path = path;
+        detail,
+    };
+    let header: Header = match lines.next() {
+        Some(Ok(l)) => serde_json::from_str(&l).map_err(|e| corrupt(format!("journal header: {e}")))?,
+        _ => return Err(corrupt("the journal has no header".into())),
+    };
+    let mut journal = Journal {
+        base_serial: header.base_serial,
+        done: Vec::new(),
+        revision: header.revision,
+        path: path.clone(),
+        file: None,
+    };
     let latest = store.serials()?.last().copied();
     if latest != journal.base_serial {
         // The revision was already written (killed between the write and the removal).
         journal.discard()?;
         return Ok(None);
+    }
+    journal.revision.jobs = match journal.base_serial {
+        Some(s) => store.read(s)?.jobs,
+        None => Vec::new(),
+    };
+    for line in lines {
+        // A torn last line: the outcome was never durable.
+        let Ok(line) = line else { break };
+        let Ok(entry) = serde_json::from_str::<Entry>(&line) else {
+            break;
+        };
+        match entry {
+            Entry::Record(r) => {
+                let address = r.address.clone();
+                match journal
+                    .revision
+                    .jobs
+                    .binary_search_by(|j| j.address.cmp(&address))
+                {
+                    Ok(i) => journal.revision.jobs[i] = *r,
+                    Err(i) => journal.revision.jobs.insert(i, *r),
+                }
+                journal.done.push(address);
+            }
+            Entry::Remove(a) => {
+                journal.revision.jobs.retain(|j| j.address != a);
+                journal.done.push(a);
+            }
+        }
     }
     journal.commit(store)
 }

@@ -33,7 +33,12 @@ pub async fn live_view<B: Backend>(
             .or_insert_with(|| (r.spec.namespace().to_string(), r.spec.id().to_string()));
     }
     for (address, (ns, id)) in &wanted {
-        if let Some(l) = backend.read_job(ns, id).await? {
+        // A stopped job is kept by the server for its history, but runs nothing.
+        if let Some(l) = backend
+            .read_job(ns, id)
+            .await?
+            .filter(|l| l.job.stop != Some(true))
+        {
             view.jobs.insert(
                 address.clone(),
                 LiveJob {
@@ -54,8 +59,14 @@ pub async fn live_view<B: Backend>(
         if unchanged && !dry_run_all {
             continue;
         }
-        let resp = backend.plan_job(&spec).await?;
-        view.placements.insert(j.address.clone(), preview(&resp));
+        match backend.plan_job(&spec).await {
+            Ok(resp) => {
+                view.placements.insert(j.address.clone(), preview(&resp));
+            }
+            // A server without the plan endpoint: no preview, the rest of the plan stands.
+            Err(e) if matches!(e.status(), Some(404 | 405 | 501)) => {}
+            Err(e) => return Err(e),
+        }
     }
     Ok(view)
 }

@@ -4,7 +4,7 @@
 //! dependents first; where the backend still keeps a version equal to the recorded spec, the
 //! steps revert to it (see [`super::StepOptions::prefer_revert`]).
 
-use crate::frontend::{Dependency, DependencyKind, JobAddress, SourceSpan, Stack, StackJob};
+use crate::frontend::{Dependency, DependencyKind, JobAddress, Stack, StackJob};
 use crate::graph::StackGraph;
 use crate::state::Revision;
 
@@ -20,7 +20,7 @@ pub fn stack_at(target: &Revision, current: &Stack) -> Stack {
             span: current
                 .job(&r.address)
                 .map(|j| j.span.clone())
-                .unwrap_or_else(SourceSpan::default),
+                .unwrap_or_default(),
             sensitive_paths: r.sensitive_paths.clone(),
         })
         .collect();

@@ -15,16 +15,19 @@ pub enum Operation {
     /// (0: only if it does not exist).
     Register {
         /// The job, values in clear.
-        job: Job,
+        job: Box<Job>,
         /// The modify index seen at plan time.
         check_index: Option<u64>,
     },
     /// Revert to a version the backend keeps (`prior`: only if the current version is still it).
+    /// A backend without the revert endpoint gets `job` registered instead.
     Revert {
         /// The version to return to.
         version: u64,
         /// The version live at plan time.
         prior: Option<u64>,
+        /// The same spec, values in clear.
+        job: Box<Job>,
     },
     /// Stop the job.
     Deregister {

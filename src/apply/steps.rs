@@ -129,13 +129,20 @@ pub async fn build_steps<B: Backend>(
         let mut waits_for: Vec<JobAddress> = change.depends_on.iter().map(|d| d.address.clone()).collect();
         waits_for.extend(destroyed.iter().map(|a| (*a).clone()));
         let (kind, op) = match change.action {
-            Action::Create => (
-                StepKind::Create,
-                Operation::Register {
-                    job: spec.clone(),
-                    check_index: Some(0),
-                },
-            ),
+            Action::Create => {
+                // A job stopped earlier is still on the server: register over exactly that one.
+                let stopped = match backend.read_job(&namespace, &job_id).await {
+                    Ok(Some(l)) if l.job.stop == Some(true) => Some(l.job_modify_index),
+                    _ => None,
+                };
+                (
+                    StepKind::Create,
+                    Operation::Register {
+                        job: Box::new(spec.clone()),
+                        check_index: Some(stopped.unwrap_or(0)),
+                    },
+                )
+            }
             Action::Update | Action::UpdateDestructive => {
                 let revert = match (options.prefer_revert, live_job) {
                     (true, Some(l)) => find_version(backend, &namespace, &job_id, &spec)
@@ -144,6 +151,7 @@ pub async fn build_steps<B: Backend>(
                         .map(|v| Operation::Revert {
                             version: v,
                             prior: Some(l.version),
+                            job: Box::new(spec.clone()),
                         }),
                     _ => None,
                 };
@@ -152,7 +160,7 @@ pub async fn build_steps<B: Backend>(
                     None => (
                         StepKind::Update,
                         Operation::Register {
-                            job: spec.clone(),
+                            job: Box::new(spec.clone()),
                             check_index: change.job_modify_index,
                         },
                     ),

@@ -381,15 +381,19 @@ async fn each_outcome_is_journalled_and_a_killed_apply_leaves_exactly_the_rest_t
         h.store.latest().unwrap().is_none(),
         "no revision is written before the end"
     );
-    let journal: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(h.store.dir().join(JOURNAL_FILE)).unwrap()).unwrap();
-    let done: Vec<&str> = journal["done"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter_map(|v| v.as_str())
+    let journal = std::fs::read_to_string(h.store.dir().join(JOURNAL_FILE)).unwrap();
+    let done: Vec<serde_json::Value> = journal
+        .lines()
+        .skip(1)
+        .map(|l| serde_json::from_str(l).unwrap())
         .collect();
     assert_eq!(done.len(), 4, "{done:?}");
+    // A torn last line (a kill during the write) is ignored on recovery.
+    std::fs::write(
+        h.store.dir().join(JOURNAL_FILE),
+        format!("{journal}{{\"record\": {{\"addr"),
+    )
+    .unwrap();
     assert_eq!(recover(&h.store).unwrap(), Some(1));
     assert!(!h.store.dir().join(JOURNAL_FILE).exists());
     // The next plan against recorded state shows exactly web and worker.
@@ -480,12 +484,17 @@ async fn rollback_stops_dependents_first_then_reverts_in_dependency_order() {
     .await
     .unwrap();
     let api = steps.iter().find(|s| s.address == addr("api")).unwrap();
-    assert_eq!(
-        api.op,
-        Operation::Revert {
-            version: 0,
-            prior: Some(1)
-        }
+    assert!(
+        matches!(
+            api.op,
+            Operation::Revert {
+                version: 0,
+                prior: Some(1),
+                ..
+            }
+        ),
+        "{:?}",
+        api.op
     );
     let (report, _) = run(&h, steps, ApplyOptions::default()).await;
     assert!(report.success, "{report:#?}");

@@ -88,10 +88,11 @@ async fn run_async(args: &StatusArgs) -> anyhow::Result<ExitCode> {
             address: r.address.0.clone(),
             recorded_version: r.job_version,
             live_version: live.as_ref().map(|l| l.version),
-            status: live
-                .as_ref()
-                .and_then(|l| l.job.status.clone())
-                .unwrap_or_else(|| "not running".into()),
+            status: match &live {
+                Some(l) if l.job.stop == Some(true) => "stopped".into(),
+                Some(l) => l.job.status.clone().unwrap_or_else(|| "registered".into()),
+                None => "not running".into(),
+            },
             placed: 0,
             running: 0,
             healthy: 0,
@@ -99,7 +100,11 @@ async fn run_async(args: &StatusArgs) -> anyhow::Result<ExitCode> {
             failed: 0,
         };
         if let Some(l) = &live {
-            let (allocs, _) = backend.job_allocations(ns, id, QueryOptions::default()).await?;
+            let allocs = match backend.job_allocations(ns, id, QueryOptions::default()).await {
+                Ok((a, _)) => a,
+                Err(e) if e.status() == Some(404) => Vec::new(),
+                Err(e) => return Err(e.into()),
+            };
             for a in allocs
                 .iter()
                 .filter(|a| a.job_version == l.version && a.desired_status == DesiredStatus::Run)
