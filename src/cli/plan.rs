@@ -148,15 +148,15 @@ pub fn run(args: &PlanArgs) -> anyhow::Result<ExitCode> {
     };
     let mut stdout = std::io::stdout().lock();
     stdout.write_all(text.as_bytes())?;
-    if let Some(out) = &args.out {
-        if format == PlanFormat::Text {
-            writeln!(
-                stdout,
-                "\nSaved the plan to {}; apply it with: deploy apply {}",
-                out.display(),
-                out.display()
-            )?;
-        }
+    if let Some(out) = &args.out
+        && format == PlanFormat::Text
+    {
+        writeln!(
+            stdout,
+            "\nSaved the plan to {}; apply it with: deploy apply {}",
+            out.display(),
+            out.display()
+        )?;
     }
     Ok(if args.detailed_exitcode && plan.has_changes() {
         ExitCode::from(2)

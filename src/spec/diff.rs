@@ -185,10 +185,10 @@ impl JobDiff {
 /// Diffs two versions of a job (`None` = absent). Server-set fields (indexes, version, status,
 /// submit time) are ignored. `sensitive` applies to both sides.
 pub fn diff(old: Option<&Job>, new: Option<&Job>, sensitive: &SensitivePaths) -> JobDiff {
-    if let (Some(o), Some(n)) = (old, new) {
-        if o == n {
-            return JobDiff::unchanged(n.id());
-        }
+    if let (Some(o), Some(n)) = (old, new)
+        && o == n
+    {
+        return JobDiff::unchanged(n.id());
     }
     let strip = |j: &Job| serde_json::to_value(rules::without_server_fields(j)).unwrap_or_default();
     let old_v = old.map(strip);

@@ -103,15 +103,15 @@ impl StateStore {
     /// Writes a new revision. Its serial must be one more than the latest's and its lineage the
     /// same; an existing file is never replaced.
     pub fn write(&self, rev: &Revision) -> Result<PathBuf, StateError> {
-        if let Some(latest) = self.latest()? {
-            if latest.lineage != rev.lineage {
-                return Err(StateError::LineageMismatch {
-                    dir: self.dir.clone(),
-                    serial: rev.serial,
-                    expected: latest.lineage,
-                    found: rev.lineage.clone(),
-                });
-            }
+        if let Some(latest) = self.latest()?
+            && latest.lineage != rev.lineage
+        {
+            return Err(StateError::LineageMismatch {
+                dir: self.dir.clone(),
+                serial: rev.serial,
+                expected: latest.lineage,
+                found: rev.lineage.clone(),
+            });
         }
         let path = self.dir.join(revision_file_name(rev.serial));
         if path.exists() {
