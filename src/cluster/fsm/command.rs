@@ -11,7 +11,7 @@ use super::deployment::Deployment;
 use super::evaluation::Evaluation;
 use super::job::JobSpec;
 use super::kv::{KvEntry, Lease};
-use super::node::Node;
+use super::node::{DrainStrategy, Node, NodeStatus, SchedulingEligibility};
 use super::variable::Variable;
 
 /// Register a job.
@@ -81,7 +81,7 @@ pub enum Command {
         /// Node ID.
         node_id: String,
         /// New status.
-        status: String,
+        status: NodeStatus,
         /// Time of the change, Unix seconds.
         updated_at: i64,
     },
@@ -90,14 +90,14 @@ pub enum Command {
         /// Node ID.
         node_id: String,
         /// `eligible` or `ineligible`.
-        eligibility: String,
+        eligibility: SchedulingEligibility,
     },
     /// Start (Some) or stop (None) draining a node.
     NodeDrain {
         /// Node ID.
         node_id: String,
         /// Nomad's DrainStrategy object.
-        strategy: Option<Value>,
+        strategy: Option<DrainStrategy>,
         /// When stopping a drain, make the node eligible again.
         mark_eligible: bool,
     },

@@ -10,7 +10,7 @@ use super::deployment::Deployment;
 use super::evaluation::Evaluation;
 use super::job::JobRecord;
 use super::kv::{KvEntry, Lease};
-use super::node::Node;
+use super::node::{Node, SchedulingEligibility};
 use super::variable::Variable;
 
 /// All replicated objects. Serialised whole as the snapshot.
@@ -69,9 +69,9 @@ impl State {
             } => self.update_node(index, &node_id, |n| {
                 n.drain = strategy.is_some();
                 if strategy.is_some() {
-                    n.scheduling_eligibility = "ineligible".into();
+                    n.scheduling_eligibility = SchedulingEligibility::Ineligible;
                 } else if mark_eligible {
-                    n.scheduling_eligibility = "eligible".into();
+                    n.scheduling_eligibility = SchedulingEligibility::Eligible;
                 }
                 n.drain_strategy = strategy;
             }),

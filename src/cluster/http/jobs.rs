@@ -12,7 +12,7 @@ use super::Ctx;
 use super::body::JsonBody;
 use super::error::{ApiError, ApiResult};
 use super::query::{QueryParams, indexed_json};
-use crate::cluster::fsm::evaluation::status;
+use crate::cluster::fsm::evaluation::EvalStatus;
 use crate::cluster::fsm::job::{job_namespace, str_field, u64_field};
 use crate::cluster::fsm::{Command, Evaluation, JobDeregister, JobRecord, JobRegister, Outcome};
 
@@ -72,13 +72,13 @@ fn job_eval(job: &Value, triggered_by: &str, priority_override: i64) -> Option<E
         id: uuid::Uuid::new_v4().to_string(),
         namespace: job_namespace(job).to_owned(),
         priority,
-        kind: match str_field(job, "Type") {
+        r#type: match str_field(job, "Type") {
             "" => "service".into(),
             t => t.to_owned(),
         },
         triggered_by: triggered_by.into(),
         job_id: str_field(job, "ID").to_owned(),
-        status: status::PENDING.into(),
+        status: EvalStatus::Pending,
         create_time: now,
         modify_time: now,
         ..Default::default()
