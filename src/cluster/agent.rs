@@ -8,19 +8,20 @@
 //! Peer addresses (`-join`, `server_join { retry_join }`) are the other servers' HTTP
 //! addresses (`host:port`, port 4646 when omitted): the cluster speaks Raft over its HTTP API.
 
+mod args;
+mod run;
+
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 
 use serde::Deserialize;
-use serde_json::json;
 use thiserror::Error;
 
-use crate::cluster::error::ClusterError;
-use crate::cluster::http::{self, ApiContext};
 use crate::cluster::raft::Compaction;
-use crate::cluster::server::{ClusterNode, ServerConfig};
+
+pub use args::AgentArgs;
+pub use run::run_agent;
 
 /// Nomad's default HTTP port.
 pub const DEFAULT_HTTP_PORT: u16 = 4646;
@@ -167,10 +168,11 @@ impl AgentConfig {
             path: path.into(),
             source,
         })?;
-        self.merge_hcl_str(&text).map_err(|source| ConfigError::Parse {
-            path: path.into(),
-            source,
-        })
+        self.merge_hcl_str(&text)
+            .map_err(|source| ConfigError::Parse {
+                path: path.into(),
+                source,
+            })
     }
 
     /// Overlays the settings of agent HCL text.
@@ -194,7 +196,10 @@ impl AgentConfig {
                 &mut self.raft_compaction.snapshot_threshold,
                 s.raft_snapshot_threshold,
             );
-            set(&mut self.raft_compaction.trailing_logs, s.raft_trailing_logs);
+            set(
+                &mut self.raft_compaction.trailing_logs,
+                s.raft_trailing_logs,
+            );
             if let Some(j) = s.server_join {
                 self.join.extend(j.retry_join);
             }
@@ -218,7 +223,7 @@ impl AgentConfig {
         format!("{host}:{}", bound.port())
     }
 
-    fn check(&self) -> Result<(), ConfigError> {
+    pub(crate) fn check(&self) -> Result<(), ConfigError> {
         if !self.server_enabled && !self.client_enabled {
             return Err(ConfigError::Invalid(
                 "enable the server, the client, or both (-server, -client, -dev)".into(),
@@ -238,7 +243,7 @@ impl AgentConfig {
     }
 }
 
-fn set<T>(slot: &mut T, value: Option<T>) {
+pub(crate) fn set<T>(slot: &mut T, value: Option<T>) {
     if let Some(v) = value {
         *slot = v;
     }
@@ -252,7 +257,7 @@ fn hostname() -> String {
         .unwrap_or_else(|| "deploy-agent".into())
 }
 
-fn with_default_port(addr: &str) -> String {
+pub(crate) fn with_default_port(addr: &str) -> String {
     if addr
         .rsplit_once(':')
         .is_some_and(|(_, p)| p.parse::<u16>().is_ok())
@@ -261,180 +266,6 @@ fn with_default_port(addr: &str) -> String {
     } else {
         format!("{addr}:{DEFAULT_HTTP_PORT}")
     }
-}
-
-/// `deploy agent` flags. Nomad's single-dash spelling (`-dev`) is accepted after
-/// [`AgentArgs::normalize`].
-#[derive(Debug, Clone, Default, clap::Args)]
-pub struct AgentArgs {
-    /// Development mode: a single server (and client), bootstrap 1, data in a temporary directory.
-    #[arg(long)]
-    pub dev: bool,
-    /// Agent configuration file (HCL); may be repeated, later files win.
-    #[arg(long = "config", value_name = "FILE")]
-    pub config: Vec<PathBuf>,
-    /// Data directory.
-    #[arg(long = "data-dir", value_name = "DIR")]
-    pub data_dir: Option<PathBuf>,
-    /// Address to bind the HTTP API to.
-    #[arg(long = "bind", value_name = "ADDR")]
-    pub bind: Option<String>,
-    /// HTTP port.
-    #[arg(long = "http-port", value_name = "PORT")]
-    pub http_port: Option<u16>,
-    /// Address other servers reach this one at (host:port).
-    #[arg(long = "advertise", value_name = "ADDR")]
-    pub advertise: Option<String>,
-    /// Run a server.
-    #[arg(long)]
-    pub server: bool,
-    /// Run a client.
-    #[arg(long)]
-    pub client: bool,
-    /// Servers expected before bootstrapping the cluster.
-    #[arg(long = "bootstrap-expect", value_name = "N")]
-    pub bootstrap_expect: Option<usize>,
-    /// Another server's HTTP address; may be repeated.
-    #[arg(long = "join", value_name = "ADDR")]
-    pub join: Vec<String>,
-    /// Node name.
-    #[arg(long = "node", value_name = "NAME")]
-    pub node: Option<String>,
-    /// Datacenter.
-    #[arg(long = "dc", value_name = "DC")]
-    pub datacenter: Option<String>,
-    /// Region.
-    #[arg(long = "region", value_name = "REGION")]
-    pub region: Option<String>,
-    /// Log entries between Raft snapshots.
-    #[arg(long = "raft-snapshot-threshold", value_name = "N", hide = true)]
-    pub raft_snapshot_threshold: Option<u64>,
-    /// Log entries kept behind a Raft snapshot.
-    #[arg(long = "raft-trailing-logs", value_name = "N", hide = true)]
-    pub raft_trailing_logs: Option<u64>,
-}
-
-impl AgentArgs {
-    /// Rewrites Nomad-style single-dash long flags (`-dev`, `-http-port`) to clap's `--` form.
-    pub fn normalize(args: impl IntoIterator<Item = String>) -> Vec<String> {
-        args.into_iter()
-            .map(|a| {
-                let long = a.len() > 2 && a.starts_with('-') && !a.starts_with("--");
-                if long && a[1..].starts_with(|c: char| c.is_ascii_alphabetic()) {
-                    format!("-{a}")
-                } else {
-                    a
-                }
-            })
-            .collect()
-    }
-
-    /// The configuration: defaults, then `-dev`, then config files, then flags.
-    pub fn to_config(&self) -> Result<AgentConfig, ConfigError> {
-        let mut cfg = AgentConfig::default();
-        if self.dev {
-            cfg.dev = true;
-            cfg.server_enabled = true;
-            cfg.client_enabled = true;
-            cfg.bootstrap_expect = 1;
-        }
-        for path in &self.config {
-            cfg.merge_hcl_file(path)?;
-        }
-        set(&mut cfg.data_dir, self.data_dir.clone().map(Some));
-        set(&mut cfg.bind_addr, self.bind.clone());
-        set(&mut cfg.http_port, self.http_port);
-        if self.advertise.is_some() {
-            cfg.advertise_http = self.advertise.clone();
-        }
-        cfg.server_enabled |= self.server;
-        cfg.client_enabled |= self.client;
-        set(&mut cfg.bootstrap_expect, self.bootstrap_expect);
-        cfg.join.extend(self.join.iter().cloned());
-        set(&mut cfg.name, self.node.clone());
-        set(&mut cfg.datacenter, self.datacenter.clone());
-        set(&mut cfg.region, self.region.clone());
-        set(
-            &mut cfg.raft_compaction.snapshot_threshold,
-            self.raft_snapshot_threshold,
-        );
-        set(&mut cfg.raft_compaction.trailing_logs, self.raft_trailing_logs);
-        Ok(cfg)
-    }
-}
-
-/// Runs the agent until SIGINT or SIGTERM.
-pub async fn run_agent(cfg: AgentConfig) -> anyhow::Result<()> {
-    let _ = rustls::crypto::ring::default_provider().install_default();
-    cfg.check()?;
-    let (data_dir, temporary) = match &cfg.data_dir {
-        Some(d) => (d.clone(), false),
-        None => (
-            std::env::temp_dir().join(format!("deploy-agent-{}", uuid::Uuid::new_v4())),
-            true,
-        ),
-    };
-    let listener = tokio::net::TcpListener::bind((cfg.bind_addr.as_str(), cfg.http_port))
-        .await
-        .map_err(|e| ClusterError::Startup(format!("binding {}:{}: {e}", cfg.bind_addr, cfg.http_port)))?;
-    let bound = listener.local_addr()?;
-    let advertise = cfg.advertise(bound);
-    let node = ClusterNode::start(ServerConfig {
-        data_dir: data_dir.join("server"),
-        advertise: advertise.clone(),
-        peers: cfg.join.iter().map(|p| with_default_port(p)).collect(),
-        bootstrap_expect: cfg.bootstrap_expect,
-        cluster_name: cfg.region.clone(),
-        compaction: cfg.raft_compaction,
-    })
-    .await?;
-    let agent_self = json!({
-        "config": {
-            "NodeName": cfg.name, "Region": cfg.region, "Datacenter": cfg.datacenter,
-            "DataDir": data_dir, "BindAddr": cfg.bind_addr, "Ports": {"HTTP": bound.port()},
-            "Server": {"Enabled": cfg.server_enabled, "BootstrapExpect": cfg.bootstrap_expect},
-            "Client": {"Enabled": cfg.client_enabled, "Meta": cfg.node_meta},
-            "Version": {"Version": env!("CARGO_PKG_VERSION")},
-        },
-        "member": {
-            "Name": format!("{}.{}", cfg.name, cfg.region), "Addr": bound.ip().to_string(), "Port": bound.port(),
-            "Status": "alive", "Tags": {"region": cfg.region, "dc": cfg.datacenter, "role": "nomad", "id": node.id().to_string()},
-        },
-    });
-    let app = http::router(Arc::new(ApiContext {
-        node: Arc::clone(&node),
-        agent_self,
-    }));
-    eprintln!(
-        "==> deploy agent started: HTTP at http://{advertise} (node id {}, data {})",
-        node.id(),
-        data_dir.display()
-    );
-    axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown_signal())
-        .await?;
-    node.shutdown().await;
-    if temporary {
-        let _ = std::fs::remove_dir_all(&data_dir);
-    }
-    Ok(())
-}
-
-async fn shutdown_signal() {
-    let ctrl_c = tokio::signal::ctrl_c();
-    #[cfg(unix)]
-    {
-        let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(s) => s,
-            Err(_) => return ctrl_c.await.unwrap_or(()),
-        };
-        tokio::select! {
-            _ = ctrl_c => {},
-            _ = term.recv() => {},
-        }
-    }
-    #[cfg(not(unix))]
-    let _ = ctrl_c.await;
 }
 
 #[cfg(test)]
@@ -470,13 +301,20 @@ mod tests {
         assert_eq!(cfg.join, vec!["10.0.0.2:5646", "10.0.0.3"]);
         assert_eq!(cfg.node_meta["rack"], "r1");
         assert_eq!(with_default_port("10.0.0.3"), "10.0.0.3:4646");
-        assert_eq!(cfg.advertise("0.0.0.0:5646".parse().unwrap()), "127.0.0.1:5646");
+        assert_eq!(
+            cfg.advertise("0.0.0.0:5646".parse().unwrap()),
+            "127.0.0.1:5646"
+        );
     }
 
     #[test]
     fn single_dash_flags_are_normalised() {
-        let args =
-            AgentArgs::normalize(["agent", "-dev", "-http-port", "1", "--server", "-"].map(String::from));
-        assert_eq!(args, ["agent", "--dev", "--http-port", "1", "--server", "-"]);
+        let args = AgentArgs::normalize(
+            ["agent", "-dev", "-http-port", "1", "--server", "-"].map(String::from),
+        );
+        assert_eq!(
+            args,
+            ["agent", "--dev", "--http-port", "1", "--server", "-"]
+        );
     }
 }

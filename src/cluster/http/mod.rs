@@ -9,6 +9,7 @@ pub mod body;
 pub mod error;
 mod internal;
 mod jobs;
+mod kv;
 mod operator;
 pub mod query;
 mod status;
@@ -21,7 +22,7 @@ use axum::extract::{DefaultBodyLimit, Request, State};
 use axum::http::HeaderValue;
 use axum::middleware::{self, Next};
 use axum::response::Response;
-use axum::routing::{get, post};
+use axum::routing::{delete, get, post, put};
 use serde_json::Value;
 
 use crate::cluster::raft::rpc;
@@ -59,6 +60,11 @@ pub fn router(ctx: Arc<ApiContext>) -> Router {
             "/v1/var/{*path}",
             get(vars::read).put(vars::put).delete(vars::delete),
         )
+        .route("/v1/deploy/kv", get(kv::list))
+        .route("/v1/deploy/kv/{*key}", get(kv::read).put(kv::put).delete(kv::delete))
+        .route("/v1/deploy/lease", put(kv::grant))
+        .route("/v1/deploy/lease/{id}/renew", put(kv::renew))
+        .route("/v1/deploy/lease/{id}", delete(kv::revoke))
         .route("/v1/status/leader", get(status::leader))
         .route("/v1/status/peers", get(status::peers))
         .route("/v1/agent/self", get(agent::agent_self))

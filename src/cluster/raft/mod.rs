@@ -44,10 +44,12 @@ openraft::declare_raft_types!(
 pub type ClusterRaft = openraft::Raft<TypeConfig>;
 
 /// Leader heartbeat interval, tuned for loopback and LAN.
-pub const HEARTBEAT: Duration = Duration::from_millis(50);
+pub const HEARTBEAT: Duration = Duration::from_millis(30);
 
-/// Election timeout range: a follower that hears no leader for this long starts an election.
-pub const ELECTION_TIMEOUT: (Duration, Duration) = (Duration::from_millis(150), Duration::from_millis(300));
+/// Election timeout range. openraft waits the leader lease (the range's maximum) plus a
+/// random timeout from the range after the last leader contact before campaigning, so a dead
+/// leader is replaced after 180 to 240 ms, well above the heartbeat interval.
+pub const ELECTION_TIMEOUT: (Duration, Duration) = (Duration::from_millis(60), Duration::from_millis(120));
 
 /// Default: a snapshot is built after this many log entries since the last one
 /// (Nomad's `raft_snapshot_threshold`).
@@ -83,7 +85,9 @@ pub fn raft_config(cluster_name: &str, compaction: Compaction) -> openraft::Conf
         election_timeout_max: ELECTION_TIMEOUT.1.as_millis() as u64,
         install_snapshot_timeout: 2000,
         max_payload_entries: 256,
-        snapshot_policy: openraft::SnapshotPolicy::LogsSinceLast(compaction.snapshot_threshold.max(1)),
+        snapshot_policy: openraft::SnapshotPolicy::LogsSinceLast(
+            compaction.snapshot_threshold.max(1),
+        ),
         max_in_snapshot_log_to_keep: compaction.trailing_logs,
         purge_batch_size: 64,
         ..Default::default()

@@ -28,6 +28,7 @@ use crate::cluster::raft::{
 };
 
 pub use forward::{LocalReadIndex, LocalWrite};
+pub use leases::now_millis;
 pub use membership::{LocalChange, MemberRequest};
 
 /// What a server needs to start.

@@ -1,0 +1,108 @@
+//! `deploy agent` flags (clap), reusable by the main CLI.
+
+use std::path::PathBuf;
+
+use super::{AgentConfig, ConfigError, set};
+
+/// `deploy agent` flags. Nomad's single-dash spelling (`-dev`) is accepted after
+/// [`AgentArgs::normalize`].
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct AgentArgs {
+    /// Development mode: a single server (and client), bootstrap 1, data in a temporary directory.
+    #[arg(long)]
+    pub dev: bool,
+    /// Agent configuration file (HCL); may be repeated, later files win.
+    #[arg(long = "config", value_name = "FILE")]
+    pub config: Vec<PathBuf>,
+    /// Data directory.
+    #[arg(long = "data-dir", value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// Address to bind the HTTP API to.
+    #[arg(long = "bind", value_name = "ADDR")]
+    pub bind: Option<String>,
+    /// HTTP port.
+    #[arg(long = "http-port", value_name = "PORT")]
+    pub http_port: Option<u16>,
+    /// Address other servers reach this one at (host:port).
+    #[arg(long = "advertise", value_name = "ADDR")]
+    pub advertise: Option<String>,
+    /// Run a server.
+    #[arg(long)]
+    pub server: bool,
+    /// Run a client.
+    #[arg(long)]
+    pub client: bool,
+    /// Servers expected before bootstrapping the cluster.
+    #[arg(long = "bootstrap-expect", value_name = "N")]
+    pub bootstrap_expect: Option<usize>,
+    /// Another server's HTTP address; may be repeated.
+    #[arg(long = "join", value_name = "ADDR")]
+    pub join: Vec<String>,
+    /// Node name.
+    #[arg(long = "node", value_name = "NAME")]
+    pub node: Option<String>,
+    /// Datacenter.
+    #[arg(long = "dc", value_name = "DC")]
+    pub datacenter: Option<String>,
+    /// Region.
+    #[arg(long = "region", value_name = "REGION")]
+    pub region: Option<String>,
+    /// Log entries between Raft snapshots.
+    #[arg(long = "raft-snapshot-threshold", value_name = "N", hide = true)]
+    pub raft_snapshot_threshold: Option<u64>,
+    /// Log entries kept behind a Raft snapshot.
+    #[arg(long = "raft-trailing-logs", value_name = "N", hide = true)]
+    pub raft_trailing_logs: Option<u64>,
+}
+
+impl AgentArgs {
+    /// Rewrites Nomad-style single-dash long flags (`-dev`, `-http-port`) to clap's `--` form.
+    pub fn normalize(args: impl IntoIterator<Item = String>) -> Vec<String> {
+        args.into_iter()
+            .map(|a| {
+                let long = a.len() > 2 && a.starts_with('-') && !a.starts_with("--");
+                if long && a[1..].starts_with(|c: char| c.is_ascii_alphabetic()) {
+                    format!("-{a}")
+                } else {
+                    a
+                }
+            })
+            .collect()
+    }
+
+    /// The configuration: defaults, then `-dev`, then config files, then flags.
+    pub fn to_config(&self) -> Result<AgentConfig, ConfigError> {
+        let mut cfg = AgentConfig::default();
+        if self.dev {
+            cfg.dev = true;
+            cfg.server_enabled = true;
+            cfg.client_enabled = true;
+            cfg.bootstrap_expect = 1;
+        }
+        for path in &self.config {
+            cfg.merge_hcl_file(path)?;
+        }
+        set(&mut cfg.data_dir, self.data_dir.clone().map(Some));
+        set(&mut cfg.bind_addr, self.bind.clone());
+        set(&mut cfg.http_port, self.http_port);
+        if self.advertise.is_some() {
+            cfg.advertise_http = self.advertise.clone();
+        }
+        cfg.server_enabled |= self.server;
+        cfg.client_enabled |= self.client;
+        set(&mut cfg.bootstrap_expect, self.bootstrap_expect);
+        cfg.join.extend(self.join.iter().cloned());
+        set(&mut cfg.name, self.node.clone());
+        set(&mut cfg.datacenter, self.datacenter.clone());
+        set(&mut cfg.region, self.region.clone());
+        set(
+            &mut cfg.raft_compaction.snapshot_threshold,
+            self.raft_snapshot_threshold,
+        );
+        set(
+            &mut cfg.raft_compaction.trailing_logs,
+            self.raft_trailing_logs,
+        );
+        Ok(cfg)
+    }
+}
