@@ -11,6 +11,7 @@ use super::deployment::Deployment;
 use super::evaluation::Evaluation;
 use super::job::JobSpec;
 use super::kv::{KvEntry, Lease};
+use super::plan_apply::PlanApply;
 use super::node::{DrainStrategy, Node, NodeStatus, SchedulingEligibility};
 use super::variable::Variable;
 
@@ -61,6 +62,8 @@ pub enum Command {
         /// Evaluation IDs.
         ids: Vec<String>,
     },
+    /// Commit a verified scheduler plan for one evaluation.
+    PlanApply(Box<PlanApply>),
     /// Create or replace allocations.
     AllocUpsert {
         /// The allocations.

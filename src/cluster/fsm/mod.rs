@@ -16,6 +16,7 @@ pub mod handle;
 pub mod job;
 pub mod kv;
 pub mod node;
+pub mod plan_apply;
 pub mod state;
 pub mod variable;
 
@@ -30,5 +31,6 @@ pub use handle::StateHandle;
 pub use job::{JobRecord, JobSpec, JobVersion};
 pub use kv::{KvEntry, Lease};
 pub use node::Node;
+pub use plan_apply::{PlanApply, PlanStop};
 pub use state::State;
 pub use variable::{Variable, VariableMetadata};
