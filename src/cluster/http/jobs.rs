@@ -50,14 +50,14 @@ pub struct SubmissionParams {
     namespace: Option<String>,
 }
 
-fn now_nanos() -> i64 {
+pub(super) fn now_nanos() -> i64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_nanos() as i64)
 }
 
 /// An evaluation for `job`, unless it is periodic or parameterized (those are launched later).
-fn job_eval(job: &Value, triggered_by: &str, priority_override: i64) -> Option<Evaluation> {
+pub(super) fn job_eval(job: &Value, triggered_by: &str, priority_override: i64) -> Option<Evaluation> {
     let launches_later = |f: &str| job.get(f).is_some_and(|v| !v.is_null());
     if launches_later("Periodic") || launches_later("ParameterizedJob") {
         return None;
@@ -85,7 +85,7 @@ fn job_eval(job: &Value, triggered_by: &str, priority_override: i64) -> Option<E
     })
 }
 
-fn write_response(index: u64, outcome: Outcome) -> ApiResult {
+pub(super) fn write_response(index: u64, outcome: Outcome) -> ApiResult {
     match outcome {
         Outcome::JobWritten {
             job_modify_index,
