@@ -11,8 +11,8 @@ use super::deployment::Deployment;
 use super::evaluation::Evaluation;
 use super::job::JobSpec;
 use super::kv::{KvEntry, Lease};
-use super::plan_apply::PlanApply;
 use super::node::{DrainStrategy, Node, NodeStatus, SchedulingEligibility};
+use super::plan_apply::PlanApply;
 use super::variable::Variable;
 
 /// Register a job.
