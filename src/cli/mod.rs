@@ -1,0 +1,100 @@
+//! The command line: one file per command; each parses its flags into a checked options value,
+//! makes one library call and renders the result. Exit codes are documented per command.
+
+use std::ffi::OsString;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+/// `deploy`: plan, apply and roll back stacks of Nomad jobs.
+#[derive(Debug, Parser)]
+#[command(name = "deploy", version, about, long_about = None)]
+pub struct Cli {
+    /// The command to run.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Every subcommand.
+#[derive(Debug, Subcommand)]
+pub enum Command {}
+
+/// Runs a parsed command line.
+pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    match cli.command {}
+}
+
+/// Accepts Nomad's and Terraform's single-dash long flags (`-var`, `-out=FILE`) by rewriting
+/// them to clap's `--var` form. Single-letter flags (`-h`) and negative numbers are kept.
+pub fn normalize_args(args: impl IntoIterator<Item = OsString>) -> Vec<OsString> {
+    let mut out = Vec::new();
+    let mut after_separator = false;
+    for arg in args {
+        if after_separator {
+            out.push(arg);
+            continue;
+        }
+        let Some(s) = arg.to_str() else {
+            out.push(arg);
+            continue;
+        };
+        if s == "--" {
+            after_separator = true;
+            out.push(arg);
+            continue;
+        }
+        let is_single_dash_long = s.starts_with('-')
+            && !s.starts_with("--")
+            && s.len() > 2
+            && s.as_bytes()[1].is_ascii_alphabetic()
+            && s[1..].split('=').next().is_some_and(|name| name.len() > 1);
+        if is_single_dash_long {
+            out.push(OsString::from(format!("-{s}")));
+        } else {
+            out.push(arg);
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn norm(args: &[&str]) -> Vec<String> {
+        normalize_args(args.iter().map(OsString::from))
+            .into_iter()
+            .map(|s| s.into_string().unwrap())
+            .collect()
+    }
+
+    #[test]
+    fn single_dash_long_flags_become_double_dash() {
+        assert_eq!(
+            norm(&[
+                "deploy",
+                "plan",
+                "-var",
+                "a=b",
+                "-out=p.json",
+                "-h",
+                "--json",
+                "-5",
+                "--",
+                "-x"
+            ]),
+            [
+                "deploy",
+                "plan",
+                "--var",
+                "a=b",
+                "--out=p.json",
+                "-h",
+                "--json",
+                "-5",
+                "--",
+                "-x"
+            ]
+        );
+    }
+}
