@@ -12,12 +12,16 @@ use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::time::Duration;
 
 use serde::Deserialize;
 use serde_json::json;
 use thiserror::Error;
 
+use crate::cluster::client::{Client, ClientConfig, HostVolume};
 use crate::cluster::error::ClusterError;
+use crate::cluster::http::query::parse_duration;
+use crate::cluster::server::heartbeat;
 use crate::cluster::http::{self, ApiContext};
 use crate::cluster::server::{ClusterNode, ServerConfig};
 
@@ -53,6 +57,20 @@ pub struct AgentConfig {
     pub client_enabled: bool,
     /// Development mode: one server and client, bootstrap 1, temporary data.
     pub dev: bool,
+    /// Servers a client-only agent joins (`client { servers = [...] }`).
+    pub servers: Vec<String>,
+    /// Client node class.
+    pub node_class: String,
+    /// Client node pool.
+    pub node_pool: String,
+    /// Client host volumes.
+    pub host_volumes: BTreeMap<String, HostVolume>,
+    /// Whether the client's `raw_exec` driver runs tasks (`-dev` turns it on).
+    pub raw_exec_enabled: bool,
+    /// Whether docker tasks may be privileged.
+    pub docker_allow_privileged: bool,
+    /// Heartbeat TTL the servers give clients.
+    pub heartbeat_ttl: Duration,
 }
 
 impl Default for AgentConfig {
@@ -71,6 +89,13 @@ impl Default for AgentConfig {
             node_meta: BTreeMap::new(),
             client_enabled: false,
             dev: false,
+            servers: Vec::new(),
+            node_class: String::new(),
+            node_pool: "default".into(),
+            host_volumes: BTreeMap::new(),
+            raw_exec_enabled: false,
+            docker_allow_privileged: false,
+            heartbeat_ttl: heartbeat::DEFAULT_TTL,
         }
     }
 }
@@ -111,6 +136,20 @@ struct HclAgent {
     advertise: Option<HclAdvertise>,
     server: Option<HclServer>,
     client: Option<HclClient>,
+    plugin: BTreeMap<String, HclPlugin>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct HclPlugin {
+    config: BTreeMap<String, hcl::Value>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct HclHostVolume {
+    path: PathBuf,
+    read_only: bool,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -144,6 +183,10 @@ struct HclServerJoin {
 struct HclClient {
     enabled: Option<bool>,
     meta: BTreeMap<String, String>,
+    servers: Vec<String>,
+    node_class: Option<String>,
+    node_pool: Option<String>,
+    host_volume: BTreeMap<String, HclHostVolume>,
 }
 
 impl AgentConfig {
@@ -184,7 +227,21 @@ impl AgentConfig {
         if let Some(c) = h.client {
             set(&mut self.client_enabled, c.enabled);
             self.node_meta.extend(c.meta);
+            self.servers.extend(c.servers);
+            set(&mut self.node_class, c.node_class);
+            set(&mut self.node_pool, c.node_pool);
+            for (name, v) in c.host_volume {
+                self.host_volumes.insert(name, HostVolume { path: v.path, read_only: v.read_only });
+            }
         }
+        let flag = |plugin: &str, key: &str| {
+            h.plugin.get(plugin).and_then(|p| p.config.get(key)).and_then(|v| match v {
+                hcl::Value::Bool(b) => Some(*b),
+                _ => None,
+            })
+        };
+        set(&mut self.raw_exec_enabled, flag("raw_exec", "enabled"));
+        set(&mut self.docker_allow_privileged, flag("docker", "allow_privileged"));
         Ok(())
     }
 
@@ -204,8 +261,8 @@ impl AgentConfig {
         if !self.server_enabled && !self.client_enabled {
             return Err(ConfigError::Invalid("enable the server, the client, or both (-server, -client, -dev)".into()));
         }
-        if !self.server_enabled {
-            return Err(ConfigError::Invalid("a client-only agent is not supported yet".into()));
+        if !self.server_enabled && self.servers.is_empty() {
+            return Err(ConfigError::Invalid("a client-only agent needs servers to join (-servers ADDR)".into()));
         }
         if self.data_dir.is_none() && !self.dev {
             return Err(ConfigError::Invalid("data_dir is required outside -dev mode".into()));
@@ -279,6 +336,27 @@ pub struct AgentArgs {
     /// Region.
     #[arg(long = "region", value_name = "REGION")]
     pub region: Option<String>,
+    /// A server's HTTP address for a client to join; may be repeated.
+    #[arg(long = "servers", value_name = "ADDR")]
+    pub servers: Vec<String>,
+    /// Client node class.
+    #[arg(long = "node-class", value_name = "CLASS")]
+    pub node_class: Option<String>,
+    /// Client node pool.
+    #[arg(long = "node-pool", value_name = "POOL")]
+    pub node_pool: Option<String>,
+    /// Client node metadata `key=value`; may be repeated.
+    #[arg(long = "meta", value_name = "KEY=VALUE")]
+    pub meta: Vec<String>,
+    /// Enable the raw_exec driver on this client.
+    #[arg(long = "raw-exec")]
+    pub raw_exec: bool,
+    /// Allow privileged docker containers on this client.
+    #[arg(long = "docker-privileged")]
+    pub docker_privileged: bool,
+    /// Heartbeat TTL servers give clients (`10s`, `2s`).
+    #[arg(long = "heartbeat-ttl", value_name = "DURATION")]
+    pub heartbeat_ttl: Option<String>,
 }
 
 impl AgentArgs {
@@ -300,6 +378,7 @@ impl AgentArgs {
             cfg.server_enabled = true;
             cfg.client_enabled = true;
             cfg.bootstrap_expect = 1;
+            cfg.raw_exec_enabled = true;
         }
         for path in &self.config {
             cfg.merge_hcl_file(path)?;
@@ -317,6 +396,19 @@ impl AgentArgs {
         set(&mut cfg.name, self.node.clone());
         set(&mut cfg.datacenter, self.datacenter.clone());
         set(&mut cfg.region, self.region.clone());
+        cfg.servers.extend(self.servers.iter().map(|s| with_default_port(s)));
+        set(&mut cfg.node_class, self.node_class.clone());
+        set(&mut cfg.node_pool, self.node_pool.clone());
+        for kv in &self.meta {
+            let (k, v) = kv.split_once('=').ok_or_else(|| ConfigError::Invalid(format!("-meta {kv:?} is not key=value")))?;
+            cfg.node_meta.insert(k.to_owned(), v.to_owned());
+        }
+        cfg.raw_exec_enabled |= self.raw_exec;
+        cfg.docker_allow_privileged |= self.docker_privileged;
+        if let Some(t) = &self.heartbeat_ttl {
+            cfg.heartbeat_ttl =
+                parse_duration(t).ok_or_else(|| ConfigError::Invalid(format!("-heartbeat-ttl {t:?} is not a duration")))?;
+        }
         Ok(cfg)
     }
 }
@@ -334,35 +426,89 @@ pub async fn run_agent(cfg: AgentConfig) -> anyhow::Result<()> {
         .map_err(|e| ClusterError::Startup(format!("binding {}:{}: {e}", cfg.bind_addr, cfg.http_port)))?;
     let bound = listener.local_addr()?;
     let advertise = cfg.advertise(bound);
-    let node = ClusterNode::start(ServerConfig {
-        data_dir: data_dir.join("server"),
-        advertise: advertise.clone(),
-        peers: cfg.join.iter().map(|p| with_default_port(p)).collect(),
-        bootstrap_expect: cfg.bootstrap_expect,
-        cluster_name: cfg.region.clone(),
-    })
-    .await?;
+    let server = if cfg.server_enabled {
+        Some(
+            ClusterNode::start(ServerConfig {
+                data_dir: data_dir.join("server"),
+                advertise: advertise.clone(),
+                peers: cfg.join.iter().map(|p| with_default_port(p)).collect(),
+                bootstrap_expect: cfg.bootstrap_expect,
+                cluster_name: cfg.region.clone(),
+                heartbeat_ttl: cfg.heartbeat_ttl,
+            })
+            .await?,
+        )
+    } else {
+        None
+    };
+    let client = if cfg.client_enabled {
+        let mut servers = cfg.servers.clone();
+        if server.is_some() {
+            servers.insert(0, advertise.clone());
+        }
+        Some(Client::start(client_config(&cfg, &data_dir, servers, &advertise)).await?)
+    } else {
+        None
+    };
+    let node_id = server.as_ref().map(|n| n.id().to_string()).unwrap_or_default();
     let agent_self = json!({
         "config": {
             "NodeName": cfg.name, "Region": cfg.region, "Datacenter": cfg.datacenter,
             "DataDir": data_dir, "BindAddr": cfg.bind_addr, "Ports": {"HTTP": bound.port()},
             "Server": {"Enabled": cfg.server_enabled, "BootstrapExpect": cfg.bootstrap_expect},
-            "Client": {"Enabled": cfg.client_enabled, "Meta": cfg.node_meta},
+            "Client": {"Enabled": cfg.client_enabled, "Meta": cfg.node_meta, "NodeClass": cfg.node_class},
             "Version": {"Version": env!("CARGO_PKG_VERSION")},
         },
         "member": {
             "Name": format!("{}.{}", cfg.name, cfg.region), "Addr": bound.ip().to_string(), "Port": bound.port(),
-            "Status": "alive", "Tags": {"region": cfg.region, "dc": cfg.datacenter, "role": "nomad", "id": node.id().to_string()},
+            "Status": "alive", "Tags": {"region": cfg.region, "dc": cfg.datacenter, "role": "nomad", "id": node_id},
         },
+        "stats": {"client": {"node_id": client.as_ref().map(|c| c.node().id)}},
     });
-    let app = http::router(Arc::new(ApiContext { node: Arc::clone(&node), agent_self }));
-    eprintln!("==> deploy agent started: HTTP at http://{advertise} (node id {}, data {})", node.id(), data_dir.display());
+    let app = match (&server, &client) {
+        (Some(node), Some(c)) => http::router(Arc::new(ApiContext { node: Arc::clone(node), agent_self }))
+            .merge(crate::cluster::client::http::router(Arc::clone(c))),
+        (Some(node), None) => http::router(Arc::new(ApiContext { node: Arc::clone(node), agent_self })),
+        (None, Some(c)) => crate::cluster::client::http::router(Arc::clone(c)),
+        (None, None) => return Err(ConfigError::Invalid("nothing to run".into()).into()),
+    };
+    let role = match (&server, &client) {
+        (Some(_), Some(_)) => "server and client",
+        (Some(_), None) => "server",
+        _ => "client",
+    };
+    eprintln!("==> deploy agent started ({role}): HTTP at http://{advertise} (data {})", data_dir.display());
+    if let Some(c) = &client {
+        eprintln!("==> client node id {}", c.node().id);
+    }
     axum::serve(listener, app).with_graceful_shutdown(shutdown_signal()).await?;
-    node.shutdown().await;
+    if let Some(c) = &client {
+        if temporary {
+            c.stop_all(Duration::from_secs(10)).await;
+        }
+        c.shutdown();
+    }
+    if let Some(node) = &server {
+        node.shutdown().await;
+    }
     if temporary {
         let _ = std::fs::remove_dir_all(&data_dir);
     }
     Ok(())
+}
+
+fn client_config(cfg: &AgentConfig, data_dir: &Path, servers: Vec<String>, advertise: &str) -> ClientConfig {
+    let mut c = ClientConfig::new(&cfg.name, data_dir.join("client"), servers);
+    c.http_addr = advertise.to_owned();
+    c.datacenter = cfg.datacenter.clone();
+    c.region = cfg.region.clone();
+    c.node_class = cfg.node_class.clone();
+    c.node_pool = cfg.node_pool.clone();
+    c.meta = cfg.node_meta.clone();
+    c.host_volumes = cfg.host_volumes.clone();
+    c.raw_exec_enabled = cfg.raw_exec_enabled;
+    c.docker_allow_privileged = cfg.docker_allow_privileged;
+    c
 }
 
 async fn shutdown_signal() {

@@ -7,11 +7,13 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::allocation::Allocation;
+use super::client_update::AllocClientUpdate;
 use super::deployment::Deployment;
 use super::evaluation::Evaluation;
 use super::job::JobSpec;
 use super::kv::{KvEntry, Lease};
 use super::node::Node;
+use super::service::ServiceRegistration;
 use super::variable::Variable;
 
 /// Register a job.
@@ -169,6 +171,27 @@ pub enum Command {
         ids: Vec<String>,
         /// The leader's clock, Unix milliseconds.
         now_millis: i64,
+    },
+    /// Record what clients report about their allocations (status, task states, health).
+    AllocClientUpdate {
+        /// One update per allocation.
+        updates: Vec<AllocClientUpdate>,
+    },
+    /// Replace the Nomad-native service registrations of one allocation.
+    ServiceRegister {
+        /// The allocation.
+        alloc_id: String,
+        /// Its services now (empty = deregister all).
+        services: Vec<ServiceRegistration>,
+    },
+    /// A node missed its heartbeat TTL: mark it down and its allocations lost.
+    NodeDown {
+        /// Node ID.
+        node_id: String,
+        /// Time of the change, Unix seconds.
+        updated_at: i64,
+        /// Evaluations for the affected jobs (`node-update`), chosen by the leader.
+        evals: Vec<Evaluation>,
     },
 }
 

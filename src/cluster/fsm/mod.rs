@@ -9,6 +9,7 @@
 //! Apply is deterministic: no clocks, no randomness. IDs and times are chosen before proposing.
 
 pub mod allocation;
+pub mod client_update;
 pub mod command;
 pub mod deployment;
 pub mod evaluation;
@@ -16,6 +17,7 @@ pub mod handle;
 pub mod job;
 pub mod kv;
 pub mod node;
+pub mod service;
 pub mod state;
 pub mod variable;
 
@@ -23,6 +25,8 @@ pub mod variable;
 mod tests;
 
 pub use allocation::Allocation;
+pub use client_update::{AllocClientUpdate, client_status};
+pub use service::ServiceRegistration;
 pub use command::{Command, CommandResponse, JobDeregister, JobRegister, Outcome};
 pub use deployment::Deployment;
 pub use evaluation::Evaluation;

@@ -11,6 +11,7 @@ use super::evaluation::Evaluation;
 use super::job::JobRecord;
 use super::kv::{KvEntry, Lease};
 use super::node::Node;
+use super::service::ServiceRegistration;
 use super::variable::Variable;
 
 /// All replicated objects. Serialised whole as the snapshot.
@@ -38,6 +39,8 @@ pub struct State {
     pub kv: BTreeMap<String, KvEntry>,
     /// Lease ID → lease.
     pub leases: BTreeMap<String, Lease>,
+    /// Service registration ID → Nomad-native service registration.
+    pub services: BTreeMap<String, ServiceRegistration>,
 }
 
 impl State {
@@ -82,6 +85,9 @@ impl State {
             Command::LeaseRenew { id, expires_at_millis } => self.apply_lease_renew(index, &id, expires_at_millis),
             Command::LeaseRevoke { id } => self.apply_lease_revoke(index, &id),
             Command::LeaseExpire { ids, now_millis } => self.apply_lease_expire(index, &ids, now_millis),
+            Command::AllocClientUpdate { updates } => self.apply_alloc_client_update(index, updates),
+            Command::ServiceRegister { alloc_id, services } => self.apply_service_register(index, &alloc_id, services),
+            Command::NodeDown { node_id, updated_at, evals } => self.apply_node_down(index, &node_id, updated_at, evals),
         };
         self.index = self.index.max(index);
         CommandResponse { index, outcome }
@@ -110,6 +116,10 @@ impl State {
         }
         self.bump_table("evals", index);
         Outcome::Done
+    }
+
+    pub(super) fn apply_eval_upsert_pub(&mut self, index: u64, evals: Vec<Evaluation>) -> Outcome {
+        self.apply_eval_upsert(index, evals)
     }
 
     fn apply_eval_delete(&mut self, index: u64, ids: &[String]) -> Outcome {

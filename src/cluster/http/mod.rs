@@ -5,7 +5,9 @@
 //! `X-Nomad-Index`, `X-Nomad-KnownLeader` and `X-Nomad-LastContact`.
 
 mod agent;
+mod allocs;
 pub mod body;
+pub mod clients;
 pub mod error;
 mod internal;
 mod jobs;
@@ -21,7 +23,7 @@ use axum::extract::{DefaultBodyLimit, Request, State};
 use axum::http::HeaderValue;
 use axum::middleware::{self, Next};
 use axum::response::Response;
-use axum::routing::{get, post};
+use axum::routing::{get, post, put};
 use serde_json::Value;
 
 use crate::cluster::raft::rpc;
@@ -47,6 +49,14 @@ pub fn router(ctx: Arc<ApiContext>) -> Router {
         .route("/v1/job/{id}/submission", get(jobs::submission))
         .route("/v1/vars", get(vars::list))
         .route("/v1/var/{*path}", get(vars::read).put(vars::put).delete(vars::delete))
+        .route("/v1/nodes", get(allocs::nodes))
+        .route("/v1/node/{id}", get(allocs::node))
+        .route("/v1/node/{id}/allocations", get(allocs::node_allocations))
+        .route("/v1/allocations", get(allocs::allocations))
+        .route("/v1/allocation/{id}", get(allocs::allocation))
+        .route("/v1/deployment/{id}", get(allocs::deployment))
+        .route("/v1/services", get(allocs::services))
+        .route("/v1/service/{name}", get(allocs::service))
         .route("/v1/status/leader", get(status::leader))
         .route("/v1/status/peers", get(status::peers))
         .route("/v1/agent/self", get(agent::agent_self))
@@ -58,6 +68,12 @@ pub fn router(ctx: Arc<ApiContext>) -> Router {
         .route(internal::READ_INDEX, get(internal::read_index))
         .route(internal::JOIN, post(internal::join))
         .route(internal::LEAVE, post(internal::leave))
+        .route(clients::REGISTER, put(clients::register))
+        .route(clients::HEARTBEAT, put(clients::heartbeat))
+        .route(clients::ALLOC_UPDATE, post(clients::alloc_update))
+        .route(clients::SERVICES, put(clients::services))
+        .route(clients::PLACE, post(clients::place))
+        .route(clients::KV, get(clients::kv))
         .layer(DefaultBodyLimit::max(body::MAX_BODY))
         .with_state(Arc::clone(&ctx));
     let node = &ctx.node;

@@ -4,11 +4,13 @@
 //! ```text
 //!  ClusterNode::start(cfg) ─► redb file ─► LogStore + StateMachineStore ─► openraft::Raft
 //!        ├── bootstrap task: initialise or join once peers answer
-//!        └── lease task: on the leader, propose expiry of leases past their time
+//!        ├── lease task: on the leader, propose expiry of leases past their time
+//!        └── heartbeat task: on the leader, mark nodes down that missed their TTL
 //! ```
 
 mod bootstrap;
 mod forward;
+pub mod heartbeat;
 mod leases;
 mod membership;
 
@@ -26,6 +28,7 @@ use crate::cluster::raft::rpc::LeaderContact;
 use crate::cluster::raft::{ClusterRaft, LogStore, Network, NodeId, RaftDb, StateMachineStore, node_id_for, raft_config};
 
 pub use forward::{LocalReadIndex, LocalWrite};
+pub use heartbeat::Beat;
 pub use membership::{LocalChange, MemberRequest};
 
 /// What a server needs to start.
@@ -41,6 +44,8 @@ pub struct ServerConfig {
     pub bootstrap_expect: usize,
     /// Raft cluster name (the region).
     pub cluster_name: String,
+    /// How long a client may stay silent before the leader declares its node down.
+    pub heartbeat_ttl: Duration,
 }
 
 /// What a server says about itself to peers (`GET /v1/internal/cluster/info`).
@@ -81,6 +86,7 @@ pub struct ClusterNode {
     state: StateHandle,
     http: reqwest::Client,
     contact: LeaderContact,
+    heartbeats: heartbeat::Heartbeats,
     tasks: std::sync::Mutex<Vec<JoinHandle<()>>>,
 }
 
@@ -111,11 +117,13 @@ impl ClusterNode {
             state,
             http,
             contact: LeaderContact::default(),
+            heartbeats: Default::default(),
             tasks: Default::default(),
         });
         let tasks = vec![
             tokio::spawn(bootstrap::run(Arc::clone(&node))),
             tokio::spawn(leases::run(Arc::clone(&node))),
+            tokio::spawn(heartbeat::run(Arc::clone(&node))),
         ];
         *node.tasks.lock().unwrap_or_else(|e| e.into_inner()) = tasks;
         Ok(node)
