@@ -241,19 +241,20 @@ pub async fn stop_alloc(http: &reqwest::Client, server: &Agent, id: &str) {
 /// Waits until the allocation satisfies `pred`; returns it.
 pub async fn wait_alloc(http: &reqwest::Client, server: &Agent, id: &str, timeout: Duration, pred: impl Fn(&Value) -> bool) -> Value {
     let url = server.url(&format!("/v1/allocation/{id}"));
+    let deadline = Instant::now() + timeout;
     let mut last = Value::Null;
-    let found = wait_for(timeout, || {
-        let url = url.clone();
-        let last = &mut last;
-        let pred = &pred;
-        async move {
-            let a = get_json(http, &url).await?;
-            *last = a.clone();
-            pred(&a).then_some(a)
+    loop {
+        if let Some(a) = get_json(http, &url).await {
+            if pred(&a) {
+                return a;
+            }
+            last = a;
         }
-    })
-    .await;
-    found.unwrap_or_else(|| panic!("allocation {id} did not reach the expected state; last:\n{last:#}\nlog:\n{}", server.log()))
+        if Instant::now() >= deadline {
+            panic!("allocation {id} did not reach the expected state; last:\n{last:#}\nlog:\n{}", server.log());
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
 }
 
 /// Nanoseconds of a duration in seconds, for Nomad JSON.

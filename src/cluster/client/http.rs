@@ -53,10 +53,12 @@ async fn logs(State(client): State<Arc<Client>>, Path(alloc): Path<String>, Quer
     if kind != "stdout" && kind != "stderr" {
         return error(StatusCode::BAD_REQUEST, "type must be stdout or stderr");
     }
-    if client.alloc(&alloc).is_none() {
+    let valid_id = !alloc.is_empty() && alloc.chars().all(|c| c.is_ascii_alphanumeric() || c == '-');
+    let dir = AllocDir::new(&client.config().alloc_root(), &alloc).logs();
+    // Finished allocations keep their logs until their directory is collected.
+    if !valid_id || !dir.is_dir() {
         return error(StatusCode::NOT_FOUND, format!("unknown allocation {alloc:?} on this client"));
     }
-    let dir = AllocDir::new(&client.config().alloc_root(), &alloc).logs();
     let base = format!("{task}.{kind}");
     let from_end = q.origin.as_deref() == Some("end");
     let (first, pos) = match read_logs(&dir, &base, q.offset.unwrap_or(0), from_end) {
