@@ -22,7 +22,8 @@ fn main() -> anyhow::Result<()> {
     let cli = Cli::parse_from(AgentArgs::normalize(std::env::args()));
     tracing_subscriber::fmt()
         .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("DEPLOY_LOG").unwrap_or_else(|_| "warn,openraft=error".into()),
+            tracing_subscriber::EnvFilter::try_from_env("DEPLOY_LOG")
+                .unwrap_or_else(|_| "warn,openraft=error".into()),
         )
         .with_writer(std::io::stderr)
         .with_ansi(false)

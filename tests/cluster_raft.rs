@@ -15,7 +15,11 @@ const BIN: &str = env!("CARGO_BIN_EXE_deploy");
 async fn job_ids(c: &Cluster, via: usize, prefix: &str) -> BTreeSet<String> {
     let (status, list) = c.get(via, &format!("/v1/jobs?prefix={prefix}")).await;
     assert_eq!(status, 200, "{list}");
-    list.as_array().unwrap().iter().map(|j| j["ID"].as_str().unwrap().to_owned()).collect()
+    list.as_array()
+        .unwrap()
+        .iter()
+        .map(|j| j["ID"].as_str().unwrap().to_owned())
+        .collect()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -47,12 +51,19 @@ async fn leader_kill_loses_no_acknowledged_write() {
             }
         }
         c.agents[leader].kill();
-        assert_eq!(acked.len(), 50, "trial {trial}: every registration to a healthy leader is acknowledged");
+        assert_eq!(
+            acked.len(),
+            50,
+            "trial {trial}: every registration to a healthy leader is acknowledged"
+        );
 
         let survivor = c.other_than(leader);
         let present = job_ids(&c, survivor, &format!("t{trial:02}-")).await;
         let lost: Vec<_> = acked.difference(&present).collect();
-        assert!(lost.is_empty(), "trial {trial}: acknowledged jobs lost after leader kill: {lost:?}");
+        assert!(
+            lost.is_empty(),
+            "trial {trial}: acknowledged jobs lost after leader kill: {lost:?}"
+        );
 
         c.agents[leader].spawn();
         c.wait_for_http(leader, Duration::from_secs(20)).await;
@@ -90,7 +101,12 @@ async fn full_restart_keeps_jobs_versions_and_variables() {
         for n in 0..10 {
             let (status, v) = c.get(via, &format!("/v1/job/web{n}/versions")).await;
             assert_eq!(status, 200);
-            let versions: Vec<u64> = v["Versions"].as_array().unwrap().iter().map(|j| j["Version"].as_u64().unwrap()).collect();
+            let versions: Vec<u64> = v["Versions"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|j| j["Version"].as_u64().unwrap())
+                .collect();
             assert_eq!(versions, vec![2, 1, 0], "job web{n}");
         }
         for n in 0..5 {
@@ -107,21 +123,31 @@ async fn restarted_follower_catches_up_within_a_second() {
     let leader = c.wait_for_leader(Duration::from_secs(20)).await;
     let follower = c.other_than(leader);
     for n in 0..20 {
-        c.register(leader, &format!("before{n}"), "1").await.unwrap();
+        c.register(leader, &format!("before{n}"), "1")
+            .await
+            .unwrap();
     }
     c.agents[follower].kill();
     for n in 0..50 {
-        c.register(leader, &format!("while-down{n}"), "1").await.unwrap();
+        c.register(leader, &format!("while-down{n}"), "1")
+            .await
+            .unwrap();
     }
     c.agents[follower].spawn();
     c.wait_for_http(follower, Duration::from_secs(20)).await;
     let started = Instant::now();
     loop {
-        let (f, l) = (c.applied_index(follower).await, c.applied_index(leader).await);
+        let (f, l) = (
+            c.applied_index(follower).await,
+            c.applied_index(leader).await,
+        );
         if f.is_some() && f == l {
             break;
         }
-        assert!(started.elapsed() < Duration::from_secs(1), "follower at {f:?}, leader at {l:?} after 1 s");
+        assert!(
+            started.elapsed() < Duration::from_secs(1),
+            "follower at {f:?}, leader at {l:?} after 1 s"
+        );
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
     // The caught-up state is served locally, without a barrier.
@@ -144,31 +170,69 @@ async fn follower_accepts_writes_and_api_answers_like_nomad() {
 
     // Check-index: a stale JobModifyIndex is refused with Nomad's message.
     let body = json!({"Job": cluster_harness::job("fwd", "2"), "EnforceIndex": true, "JobModifyIndex": jmi + 100});
-    let resp = c.http.put(c.agents[follower].url("/v1/jobs")).json(&body).send().await.unwrap();
+    let resp = c
+        .http
+        .put(c.agents[follower].url("/v1/jobs"))
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(resp.status(), 500);
     let text = resp.text().await.unwrap();
     assert!(text.starts_with("Enforcing job modify index"), "{text}");
     let body = json!({"Job": cluster_harness::job("fwd", "2"), "EnforceIndex": true, "JobModifyIndex": jmi});
-    let resp = c.http.put(c.agents[follower].url("/v1/jobs")).json(&body).send().await.unwrap();
+    let resp = c
+        .http
+        .put(c.agents[follower].url("/v1/jobs"))
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(resp.status(), 200);
 
     // Headers on every answer.
-    let resp = c.http.get(c.agents[follower].url("/v1/jobs")).send().await.unwrap();
-    for h in ["X-Nomad-Index", "X-Nomad-KnownLeader", "X-Nomad-LastContact"] {
+    let resp = c
+        .http
+        .get(c.agents[follower].url("/v1/jobs"))
+        .send()
+        .await
+        .unwrap();
+    for h in [
+        "X-Nomad-Index",
+        "X-Nomad-KnownLeader",
+        "X-Nomad-LastContact",
+    ] {
         assert!(resp.headers().contains_key(h), "missing {h}");
     }
-    let index: u64 = resp.headers()["X-Nomad-Index"].to_str().unwrap().parse().unwrap();
+    let index: u64 = resp.headers()["X-Nomad-Index"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
 
     // A blocking query returns when the jobs table passes the index.
-    let (http, url) = (c.http.clone(), c.agents[follower].url(&format!("/v1/jobs?index={index}&wait=10s")));
+    let (http, url) = (
+        c.http.clone(),
+        c.agents[follower].url(&format!("/v1/jobs?index={index}&wait=10s")),
+    );
     let blocked = tokio::spawn(async move {
         let resp = http.get(url).send().await.unwrap();
-        resp.headers()["X-Nomad-Index"].to_str().unwrap().parse::<u64>().unwrap()
+        resp.headers()["X-Nomad-Index"]
+            .to_str()
+            .unwrap()
+            .parse::<u64>()
+            .unwrap()
     });
     tokio::time::sleep(Duration::from_millis(200)).await;
-    assert!(!blocked.is_finished(), "blocking query returned before any change");
+    assert!(
+        !blocked.is_finished(),
+        "blocking query returned before any change"
+    );
     c.register(leader, "wake", "1").await.unwrap();
-    let woke = tokio::time::timeout(Duration::from_secs(5), blocked).await.unwrap().unwrap();
+    let woke = tokio::time::timeout(Duration::from_secs(5), blocked)
+        .await
+        .unwrap()
+        .unwrap();
     assert!(woke > index);
 
     // Variables: check-and-set conflict is a 409 carrying the current variable.
@@ -195,20 +259,47 @@ async fn follower_accepts_writes_and_api_answers_like_nomad() {
     assert_eq!(peers.as_array().unwrap().len(), 3);
 
     // Bad input is a 400 with a plain-text reason.
-    for body in ["{not json", r#"{"Job": 5}"#, r#"{"Job": {"ID": 7}}"#, r#"{"EnforceIndex": "yes"}"#] {
-        let resp = c.http.put(c.agents[follower].url("/v1/jobs")).body(body).send().await.unwrap();
+    for body in [
+        "{not json",
+        r#"{"Job": 5}"#,
+        r#"{"Job": {"ID": 7}}"#,
+        r#"{"EnforceIndex": "yes"}"#,
+    ] {
+        let resp = c
+            .http
+            .put(c.agents[follower].url("/v1/jobs"))
+            .body(body)
+            .send()
+            .await
+            .unwrap();
         assert_eq!(resp.status(), 400, "{body}");
     }
     let huge = vec![b'x'; 17 * 1024 * 1024];
-    let resp = c.http.put(c.agents[follower].url("/v1/jobs")).body(huge).send().await.unwrap();
+    let resp = c
+        .http
+        .put(c.agents[follower].url("/v1/jobs"))
+        .body(huge)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(resp.status(), 400);
 
     // Stop then purge.
-    let resp = c.http.delete(c.agents[follower].url("/v1/job/fwd")).send().await.unwrap();
+    let resp = c
+        .http
+        .delete(c.agents[follower].url("/v1/job/fwd"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(resp.status(), 200);
     let (_, job) = c.get(follower, "/v1/job/fwd").await;
     assert_eq!(job["Stop"], true);
-    let resp = c.http.delete(c.agents[follower].url("/v1/job/fwd?purge=true")).send().await.unwrap();
+    let resp = c
+        .http
+        .delete(c.agents[follower].url("/v1/job/fwd?purge=true"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(resp.status(), 200);
     let (status, _) = c.get(follower, "/v1/job/fwd").await;
     assert_eq!(status, 404);
@@ -220,11 +311,21 @@ async fn servers_can_be_removed_and_added() {
     let leader = c.wait_for_leader(Duration::from_secs(20)).await;
     let follower = c.other_than(leader);
     let addr = c.agents[follower].addr.clone();
-    let resp = c.http.delete(c.agents[leader].url(&format!("/v1/operator/raft/peer?address={addr}"))).send().await.unwrap();
+    let resp = c
+        .http
+        .delete(c.agents[leader].url(&format!("/v1/operator/raft/peer?address={addr}")))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(resp.status(), 200, "{}", resp.text().await.unwrap());
     let (_, peers) = c.get(leader, "/v1/status/peers").await;
     assert_eq!(peers.as_array().unwrap().len(), 2);
-    let resp = c.http.put(c.agents[leader].url(&format!("/v1/operator/raft/peer?address={addr}"))).send().await.unwrap();
+    let resp = c
+        .http
+        .put(c.agents[leader].url(&format!("/v1/operator/raft/peer?address={addr}")))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(resp.status(), 200, "{}", resp.text().await.unwrap());
     let (_, peers) = c.get(follower, "/v1/status/peers").await;
     assert_eq!(peers.as_array().unwrap().len(), 3);

@@ -31,10 +31,24 @@ impl Agent {
             .open(self.data_dir.join("agent.log"))
             .expect("agent log");
         let mut cmd = Command::new(&self.bin);
-        cmd.args(["agent", "--server", "--bind", "127.0.0.1", "--http-port", &self.port.to_string()])
-            .arg("--data-dir")
-            .arg(&self.data_dir)
-            .args(["--bootstrap-expect", &self.bootstrap_expect.to_string()]);
+        cmd.args([
+            "agent",
+            "--server",
+            "--bind",
+            "127.0.0.1",
+            "--http-port",
+            &self.port.to_string(),
+        ])
+        .arg("--data-dir")
+        .arg(&self.data_dir)
+        .args(["--bootstrap-expect", &self.bootstrap_expect.to_string()])
+        // Small thresholds so that snapshots, log purging and snapshot installs happen.
+        .args([
+            "--raft-snapshot-threshold",
+            "40",
+            "--raft-trailing-logs",
+            "10",
+        ]);
         for p in &self.peers {
             cmd.args(["--join", p]);
         }
@@ -82,7 +96,11 @@ pub struct Cluster {
 }
 
 fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").expect("bind port 0").local_addr().unwrap().port()
+    TcpListener::bind("127.0.0.1:0")
+        .expect("bind port 0")
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 impl Cluster {
@@ -114,20 +132,33 @@ impl Cluster {
             .connect_timeout(Duration::from_millis(300))
             .build()
             .unwrap();
-        let cluster = Self { agents, http, _dir: dir };
+        let cluster = Self {
+            agents,
+            http,
+            _dir: dir,
+        };
         cluster.wait_for_leader(Duration::from_secs(30)).await;
         cluster
     }
 
     /// `/v1/agent/self` of agent `i`, if it answers.
     pub async fn agent_self(&self, i: usize) -> Option<Value> {
-        let resp = self.http.get(self.agents[i].url("/v1/agent/self")).timeout(Duration::from_secs(2)).send().await.ok()?;
+        let resp = self
+            .http
+            .get(self.agents[i].url("/v1/agent/self"))
+            .timeout(Duration::from_secs(2))
+            .send()
+            .await
+            .ok()?;
         resp.json().await.ok()
     }
 
     /// Agent `i`'s local applied index.
     pub async fn applied_index(&self, i: usize) -> Option<u64> {
-        self.agent_self(i).await?["stats"]["raft"]["applied_index"].as_str()?.parse().ok()
+        self.agent_self(i).await?["stats"]["raft"]["applied_index"]
+            .as_str()?
+            .parse()
+            .ok()
     }
 
     /// The running agent that believes it is the leader, if any.
@@ -161,35 +192,56 @@ impl Cluster {
     pub async fn wait_for_http(&self, i: usize, timeout: Duration) {
         let deadline = Instant::now() + timeout;
         while self.agent_self(i).await.is_none() {
-            assert!(Instant::now() < deadline, "agent {i} not answering within {timeout:?}");
+            assert!(
+                Instant::now() < deadline,
+                "agent {i} not answering within {timeout:?}"
+            );
             tokio::time::sleep(Duration::from_millis(10)).await;
         }
     }
 
     /// A running agent other than `not`.
     pub fn other_than(&self, not: usize) -> usize {
-        (0..self.agents.len()).find(|i| *i != not && self.agents[*i].running()).expect("another running agent")
+        (0..self.agents.len())
+            .find(|i| *i != not && self.agents[*i].running())
+            .expect("another running agent")
     }
 
     /// Registers job `id` (image tag `tag`) through agent `i`; the JobModifyIndex on success.
     pub async fn register(&self, i: usize, id: &str, tag: &str) -> Result<u64, String> {
         let body = json!({"Job": job(id, tag), "Submission": {"Source": format!("job \"{id}\" {{}}"), "Format": "hcl2"}});
-        let resp = self.http.put(self.agents[i].url("/v1/jobs")).json(&body).send().await.map_err(|e| e.to_string())?;
+        let resp = self
+            .http
+            .put(self.agents[i].url("/v1/jobs"))
+            .json(&body)
+            .send()
+            .await
+            .map_err(|e| e.to_string())?;
         let status = resp.status();
         let text = resp.text().await.map_err(|e| e.to_string())?;
         if !status.is_success() {
             return Err(format!("{status}: {text}"));
         }
         let v: Value = serde_json::from_str(&text).map_err(|e| e.to_string())?;
-        v["JobModifyIndex"].as_u64().ok_or_else(|| format!("no JobModifyIndex in {text}"))
+        v["JobModifyIndex"]
+            .as_u64()
+            .ok_or_else(|| format!("no JobModifyIndex in {text}"))
     }
 
     /// GET `path` on agent `i` as JSON with its status.
     pub async fn get(&self, i: usize, path: &str) -> (u16, Value) {
-        let resp = self.http.get(self.agents[i].url(path)).send().await.expect("GET");
+        let resp = self
+            .http
+            .get(self.agents[i].url(path))
+            .send()
+            .await
+            .expect("GET");
         let status = resp.status().as_u16();
         let text = resp.text().await.unwrap_or_default();
-        (status, serde_json::from_str(&text).unwrap_or(Value::String(text)))
+        (
+            status,
+            serde_json::from_str(&text).unwrap_or(Value::String(text)),
+        )
     }
 }
 

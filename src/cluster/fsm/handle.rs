@@ -25,7 +25,10 @@ impl StateHandle {
     /// Wraps `state`.
     pub fn new(state: State) -> Self {
         let (index, _) = watch::channel(state.index);
-        Self { state: Arc::new(RwLock::new(state)), index }
+        Self {
+            state: Arc::new(RwLock::new(state)),
+            index,
+        }
     }
 
     /// Reads the state. Keep the guard short: apply waits for it.
@@ -78,6 +81,8 @@ impl StateHandle {
     /// Waits until the applied index is at least `index` or `wait` passes; true if reached.
     pub async fn wait_for_index(&self, index: u64, wait: Duration) -> bool {
         let mut rx = self.index.subscribe();
-        tokio::time::timeout(wait, rx.wait_for(|i| *i >= index)).await.is_ok_and(|r| r.is_ok())
+        tokio::time::timeout(wait, rx.wait_for(|i| *i >= index))
+            .await
+            .is_ok_and(|r| r.is_ok())
     }
 }

@@ -60,7 +60,9 @@ impl JobRecord {
 
     /// The version numbered `version`, if still retained.
     pub fn version(&self, version: u64) -> Option<&JobVersion> {
-        self.versions.iter().find(|v| u64_field(&v.job, "Version") == version)
+        self.versions
+            .iter()
+            .find(|v| u64_field(&v.job, "Version") == version)
     }
 }
 
@@ -103,14 +105,27 @@ pub const ENFORCE_INDEX_PREFIX: &str = "Enforcing job modify index";
 impl State {
     /// Registers a job: a new version unless the spec is unchanged, plus its evaluation.
     pub(super) fn apply_job_register(&mut self, index: u64, reg: JobRegister) -> Outcome {
-        let JobRegister { mut job, submission, enforce_index, eval, submit_time } = reg;
+        let JobRegister {
+            mut job,
+            submission,
+            enforce_index,
+            eval,
+            submit_time,
+        } = reg;
         let namespace = job_namespace(&job).to_owned();
         let id = str_field(&job, "ID").to_owned();
+        if let Some(obj) = job.as_object_mut() {
+            obj.insert("Namespace".into(), json!(namespace));
+        }
         let existing = self.jobs.get(&namespace).and_then(|jobs| jobs.get(&id));
         if let Some(want) = enforce_index {
             let message = match existing {
-                Some(_) if want == 0 => Some(format!("{ENFORCE_INDEX_PREFIX} {want}: job already exists")),
-                None if want != 0 => Some(format!("{ENFORCE_INDEX_PREFIX} {want}: job does not exist")),
+                Some(_) if want == 0 => {
+                    Some(format!("{ENFORCE_INDEX_PREFIX} {want}: job already exists"))
+                }
+                None if want != 0 => {
+                    Some(format!("{ENFORCE_INDEX_PREFIX} {want}: job does not exist"))
+                }
                 Some(rec) if rec.job_modify_index() != want => Some(format!(
                     "{ENFORCE_INDEX_PREFIX} {want}: job exists with conflicting job modify index: {}",
                     rec.job_modify_index()
@@ -126,9 +141,9 @@ impl State {
             existing.map_or(index, JobRecord::job_modify_index)
         } else {
             let version = existing.map_or(0, |rec| u64_field(rec.current(), "Version") + 1);
-            let create_index = existing.map_or(index, |rec| u64_field(rec.current(), "CreateIndex"));
+            let create_index =
+                existing.map_or(index, |rec| u64_field(rec.current(), "CreateIndex"));
             if let Some(obj) = job.as_object_mut() {
-                obj.insert("Namespace".into(), json!(namespace));
                 obj.insert("Version".into(), json!(version));
                 obj.insert("CreateIndex".into(), json!(create_index));
                 obj.insert("ModifyIndex".into(), json!(index));
@@ -143,14 +158,26 @@ impl State {
             index
         };
         let (eval_id, eval_create_index) = self.insert_job_eval(index, eval, job_modify_index);
-        Outcome::JobWritten { job_modify_index, eval_id, eval_create_index }
+        Outcome::JobWritten {
+            job_modify_index,
+            eval_id,
+            eval_create_index,
+        }
     }
 
     /// Stops a job (a new version with `Stop = true`) or purges it with all its versions.
     pub(super) fn apply_job_deregister(&mut self, index: u64, dereg: JobDeregister) -> Outcome {
-        let JobDeregister { namespace, id, purge, eval, submit_time } = dereg;
+        let JobDeregister {
+            namespace,
+            id,
+            purge,
+            eval,
+            submit_time,
+        } = dereg;
         let Some(rec) = self.jobs.get(&namespace).and_then(|jobs| jobs.get(&id)) else {
-            return Outcome::NotFound { message: "job not found".into() };
+            return Outcome::NotFound {
+                message: "job not found".into(),
+            };
         };
         let job_modify_index = if purge {
             let jobs = self.jobs.get_mut(&namespace).expect("namespace present");
@@ -172,12 +199,23 @@ impl State {
                 obj.insert("SubmitTime".into(), json!(submit_time));
                 obj.insert("Stable".into(), json!(false));
             }
-            self.push_version(&namespace, &id, JobVersion { job, submission: None });
+            self.push_version(
+                &namespace,
+                &id,
+                JobVersion {
+                    job,
+                    submission: None,
+                },
+            );
             index
         };
         self.bump_table("jobs", index);
         let (eval_id, eval_create_index) = self.insert_job_eval(index, eval, job_modify_index);
-        Outcome::JobWritten { job_modify_index, eval_id, eval_create_index }
+        Outcome::JobWritten {
+            job_modify_index,
+            eval_id,
+            eval_create_index,
+        }
     }
 
     fn push_version(&mut self, namespace: &str, id: &str, version: JobVersion) {
@@ -186,12 +224,19 @@ impl State {
             .entry(namespace.to_owned())
             .or_default()
             .entry(id.to_owned())
-            .or_insert_with(|| JobRecord { versions: Vec::new() });
+            .or_insert_with(|| JobRecord {
+                versions: Vec::new(),
+            });
         rec.versions.insert(0, version);
         rec.versions.truncate(MAX_VERSIONS);
     }
 
-    fn insert_job_eval(&mut self, index: u64, eval: Option<Evaluation>, job_modify_index: u64) -> (String, u64) {
+    fn insert_job_eval(
+        &mut self,
+        index: u64,
+        eval: Option<Evaluation>,
+        job_modify_index: u64,
+    ) -> (String, u64) {
         let Some(mut eval) = eval else {
             return (String::new(), 0);
         };
@@ -218,6 +263,10 @@ impl State {
         self.jobs
             .iter()
             .filter(move |(ns, _)| namespace == "*" || ns.as_str() == namespace)
-            .flat_map(move |(_, jobs)| jobs.iter().filter(move |(id, _)| id.starts_with(prefix)).map(|(_, r)| r))
+            .flat_map(move |(_, jobs)| {
+                jobs.iter()
+                    .filter(move |(id, _)| id.starts_with(prefix))
+                    .map(|(_, r)| r)
+            })
     }
 }

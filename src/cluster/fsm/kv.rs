@@ -61,12 +61,16 @@ impl State {
             (Some(_), None) => false,
         };
         if !matches {
-            return Outcome::KvConflict { current: current.cloned() };
+            return Outcome::KvConflict {
+                current: current.cloned(),
+            };
         }
         if let Some(id) = &lease
             && !self.leases.contains_key(id)
         {
-            return Outcome::NotFound { message: format!("lease {id:?} not found") };
+            return Outcome::NotFound {
+                message: format!("lease {id:?} not found"),
+            };
         }
         let entry = KvEntry {
             create_index: current.map_or(index, |c| c.create_index),
@@ -85,7 +89,9 @@ impl State {
         if let (Some(want), Some(cur)) = (cas, self.kv.get(key))
             && cur.modify_index != want
         {
-            return Outcome::KvConflict { current: Some(cur.clone()) };
+            return Outcome::KvConflict {
+                current: Some(cur.clone()),
+            };
         }
         self.kv.remove(key);
         self.bump_table("kv", index);
@@ -100,16 +106,29 @@ impl State {
         ttl_millis: u64,
         expires_at_millis: i64,
     ) -> Outcome {
-        let lease = Lease { id: id.clone(), ttl_millis, expires_at_millis, create_index: index, modify_index: index };
+        let lease = Lease {
+            id: id.clone(),
+            ttl_millis,
+            expires_at_millis,
+            create_index: index,
+            modify_index: index,
+        };
         self.leases.insert(id, lease.clone());
         self.bump_table("kv", index);
         Outcome::Lease(lease)
     }
 
     /// Extends a lease that still exists.
-    pub(super) fn apply_lease_renew(&mut self, index: u64, id: &str, expires_at_millis: i64) -> Outcome {
+    pub(super) fn apply_lease_renew(
+        &mut self,
+        index: u64,
+        id: &str,
+        expires_at_millis: i64,
+    ) -> Outcome {
         let Some(lease) = self.leases.get_mut(id) else {
-            return Outcome::NotFound { message: format!("lease {id:?} not found") };
+            return Outcome::NotFound {
+                message: format!("lease {id:?} not found"),
+            };
         };
         lease.expires_at_millis = expires_at_millis;
         lease.modify_index = index;
@@ -121,7 +140,9 @@ impl State {
     /// Removes a lease and every key attached to it.
     pub(super) fn apply_lease_revoke(&mut self, index: u64, id: &str) -> Outcome {
         if self.leases.remove(id).is_none() {
-            return Outcome::NotFound { message: format!("lease {id:?} not found") };
+            return Outcome::NotFound {
+                message: format!("lease {id:?} not found"),
+            };
         }
         self.kv.retain(|_, e| e.lease.as_deref() != Some(id));
         self.bump_table("kv", index);
@@ -129,9 +150,17 @@ impl State {
     }
 
     /// Removes each listed lease that is expired at `now_millis` (a renewed one survives).
-    pub(super) fn apply_lease_expire(&mut self, index: u64, ids: &[String], now_millis: i64) -> Outcome {
+    pub(super) fn apply_lease_expire(
+        &mut self,
+        index: u64,
+        ids: &[String],
+        now_millis: i64,
+    ) -> Outcome {
         for id in ids {
-            let expired = self.leases.get(id).is_some_and(|l| l.expires_at_millis <= now_millis);
+            let expired = self
+                .leases
+                .get(id)
+                .is_some_and(|l| l.expires_at_millis <= now_millis);
             if expired {
                 self.apply_lease_revoke(index, id);
             }
@@ -141,7 +170,11 @@ impl State {
 
     /// Leases expired at `now_millis`, for the leader to propose expiring.
     pub fn expired_leases(&self, now_millis: i64) -> Vec<String> {
-        self.leases.values().filter(|l| l.expires_at_millis <= now_millis).map(|l| l.id.clone()).collect()
+        self.leases
+            .values()
+            .filter(|l| l.expires_at_millis <= now_millis)
+            .map(|l| l.id.clone())
+            .collect()
     }
 
     /// The key `key`.
@@ -151,7 +184,10 @@ impl State {
 
     /// Keys starting with `prefix`, sorted.
     pub fn kv_list<'a>(&'a self, prefix: &'a str) -> impl Iterator<Item = &'a KvEntry> + 'a {
-        self.kv.range(prefix.to_owned()..).take_while(move |(k, _)| k.starts_with(prefix)).map(|(_, v)| v)
+        self.kv
+            .range(prefix.to_owned()..)
+            .take_while(move |(k, _)| k.starts_with(prefix))
+            .map(|(_, v)| v)
     }
 
     /// The lease `id`.

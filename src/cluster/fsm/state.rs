@@ -52,39 +52,62 @@ impl State {
             Command::EvalUpsert { evals } => self.apply_eval_upsert(index, evals),
             Command::EvalDelete { ids } => self.apply_eval_delete(index, &ids),
             Command::AllocUpsert { allocs } => self.apply_alloc_upsert(index, allocs),
-            Command::DeploymentUpsert { deployments } => self.apply_deployment_upsert(index, deployments),
+            Command::DeploymentUpsert { deployments } => {
+                self.apply_deployment_upsert(index, deployments)
+            }
             Command::NodeUpsert { node } => self.apply_node_upsert(index, node),
-            Command::NodeStatus { node_id, status, updated_at } => {
-                self.update_node(index, &node_id, |n| {
-                    n.status = status;
-                    n.status_updated_at = updated_at;
-                })
-            }
-            Command::NodeEligibility { node_id, eligibility } => {
-                self.update_node(index, &node_id, |n| n.scheduling_eligibility = eligibility)
-            }
-            Command::NodeDrain { node_id, strategy, mark_eligible } => {
-                self.update_node(index, &node_id, |n| {
-                    n.drain = strategy.is_some();
-                    if strategy.is_some() {
-                        n.scheduling_eligibility = "ineligible".into();
-                    } else if mark_eligible {
-                        n.scheduling_eligibility = "eligible".into();
-                    }
-                    n.drain_strategy = strategy;
-                })
-            }
+            Command::NodeStatus {
+                node_id,
+                status,
+                updated_at,
+            } => self.update_node(index, &node_id, |n| {
+                n.status = status;
+                n.status_updated_at = updated_at;
+            }),
+            Command::NodeEligibility {
+                node_id,
+                eligibility,
+            } => self.update_node(index, &node_id, |n| n.scheduling_eligibility = eligibility),
+            Command::NodeDrain {
+                node_id,
+                strategy,
+                mark_eligible,
+            } => self.update_node(index, &node_id, |n| {
+                n.drain = strategy.is_some();
+                if strategy.is_some() {
+                    n.scheduling_eligibility = "ineligible".into();
+                } else if mark_eligible {
+                    n.scheduling_eligibility = "eligible".into();
+                }
+                n.drain_strategy = strategy;
+            }),
             Command::NodeDelete { node_id } => self.apply_node_delete(index, &node_id),
             Command::VarPut { var, cas, now } => self.apply_var_put(index, var, cas, now),
-            Command::VarDelete { namespace, path, cas } => self.apply_var_delete(index, &namespace, &path, cas),
-            Command::KvPut { key, value, cas, lease } => self.apply_kv_put(index, key, value, cas, lease),
+            Command::VarDelete {
+                namespace,
+                path,
+                cas,
+            } => self.apply_var_delete(index, &namespace, &path, cas),
+            Command::KvPut {
+                key,
+                value,
+                cas,
+                lease,
+            } => self.apply_kv_put(index, key, value, cas, lease),
             Command::KvDelete { key, cas } => self.apply_kv_delete(index, &key, cas),
-            Command::LeaseGrant { id, ttl_millis, expires_at_millis } => {
-                self.apply_lease_grant(index, id, ttl_millis, expires_at_millis)
-            }
-            Command::LeaseRenew { id, expires_at_millis } => self.apply_lease_renew(index, &id, expires_at_millis),
+            Command::LeaseGrant {
+                id,
+                ttl_millis,
+                expires_at_millis,
+            } => self.apply_lease_grant(index, id, ttl_millis, expires_at_millis),
+            Command::LeaseRenew {
+                id,
+                expires_at_millis,
+            } => self.apply_lease_renew(index, &id, expires_at_millis),
             Command::LeaseRevoke { id } => self.apply_lease_revoke(index, &id),
-            Command::LeaseExpire { ids, now_millis } => self.apply_lease_expire(index, &ids, now_millis),
+            Command::LeaseExpire { ids, now_millis } => {
+                self.apply_lease_expire(index, &ids, now_millis)
+            }
             Command::AllocClientUpdate { updates } => self.apply_alloc_client_update(index, updates),
             Command::ServiceRegister { alloc_id, services } => self.apply_service_register(index, &alloc_id, services),
             Command::NodeDown { node_id, updated_at, evals } => self.apply_node_down(index, &node_id, updated_at, evals),
@@ -155,7 +178,10 @@ impl State {
 
     fn apply_deployment_upsert(&mut self, index: u64, deployments: Vec<Deployment>) -> Outcome {
         for mut d in deployments {
-            d.create_index = self.deployments.get(&d.id).map_or(index, |o| o.create_index);
+            d.create_index = self
+                .deployments
+                .get(&d.id)
+                .map_or(index, |o| o.create_index);
             d.modify_index = index;
             self.deployments.insert(d.id.clone(), d);
         }
@@ -171,9 +197,16 @@ impl State {
         Outcome::Done
     }
 
-    fn update_node(&mut self, index: u64, node_id: &str, change: impl FnOnce(&mut Node)) -> Outcome {
+    fn update_node(
+        &mut self,
+        index: u64,
+        node_id: &str,
+        change: impl FnOnce(&mut Node),
+    ) -> Outcome {
         let Some(node) = self.nodes.get_mut(node_id) else {
-            return Outcome::NotFound { message: format!("node {node_id} not found") };
+            return Outcome::NotFound {
+                message: format!("node {node_id} not found"),
+            };
         };
         change(node);
         node.modify_index = index;
@@ -183,7 +216,9 @@ impl State {
 
     fn apply_node_delete(&mut self, index: u64, node_id: &str) -> Outcome {
         if self.nodes.remove(node_id).is_none() {
-            return Outcome::NotFound { message: format!("node {node_id} not found") };
+            return Outcome::NotFound {
+                message: format!("node {node_id} not found"),
+            };
         }
         self.bump_table("nodes", index);
         Outcome::Done

@@ -10,14 +10,22 @@ fn register(id: &str, image: &str, enforce: Option<u64>) -> Command {
         job: json!({"ID": id, "Name": id, "Type": "service", "TaskGroups": [{"Name": "g", "Tasks": [{"Config": {"image": image}}]}]}),
         submission: Some(json!({"Source": format!("job \"{id}\" {{}}"), "Format": "hcl2"})),
         enforce_index: enforce,
-        eval: Some(Evaluation { id: format!("eval-{id}-{image}"), namespace: "default".into(), ..Default::default() }),
+        eval: Some(Evaluation {
+            id: format!("eval-{id}-{image}"),
+            namespace: "default".into(),
+            ..Default::default()
+        }),
         submit_time: 1_700_000_000_000_000_000,
     })
 }
 
 fn run(cmds: &[Command]) -> (State, Vec<CommandResponse>) {
     let mut state = State::default();
-    let out = cmds.iter().enumerate().map(|(i, c)| state.apply(i as u64 + 1, c.clone())).collect();
+    let out = cmds
+        .iter()
+        .enumerate()
+        .map(|(i, c)| state.apply(i as u64 + 1, c.clone()))
+        .collect();
     (state, out)
 }
 
@@ -25,26 +33,64 @@ fn run(cmds: &[Command]) -> (State, Vec<CommandResponse>) {
 fn apply_is_deterministic() {
     let cmds = vec![
         register("web", "nginx:1", None),
-        Command::VarPut { var: Variable { namespace: "default".into(), path: "a/b".into(), ..Default::default() }, cas: None, now: 5 },
+        Command::VarPut {
+            var: Variable {
+                namespace: "default".into(),
+                path: "a/b".into(),
+                ..Default::default()
+            },
+            cas: None,
+            now: 5,
+        },
         register("web", "nginx:2", None),
-        Command::LeaseGrant { id: "l1".into(), ttl_millis: 10, expires_at_millis: 100 },
-        Command::KvPut { key: "k".into(), value: "v".into(), cas: None, lease: Some("l1".into()) },
+        Command::LeaseGrant {
+            id: "l1".into(),
+            ttl_millis: 10,
+            expires_at_millis: 100,
+        },
+        Command::KvPut {
+            key: "k".into(),
+            value: "v".into(),
+            cas: None,
+            lease: Some("l1".into()),
+        },
     ];
     let (a, ra) = run(&cmds);
     let (b, rb) = run(&cmds);
     assert_eq!(a, b);
     assert_eq!(ra, rb);
-    assert_eq!(serde_json::to_string(&a).unwrap(), serde_json::to_string(&b).unwrap());
+    assert_eq!(
+        serde_json::to_string(&a).unwrap(),
+        serde_json::to_string(&b).unwrap()
+    );
     let restored: State = serde_json::from_str(&serde_json::to_string(&a).unwrap()).unwrap();
     assert_eq!(restored, a);
 }
 
 #[test]
 fn register_sets_indexes_and_versions() {
-    let (state, out) = run(&[register("web", "a", None), register("web", "a", None), register("web", "b", None)]);
-    assert_eq!(out[0].outcome, Outcome::JobWritten { job_modify_index: 1, eval_id: "eval-web-a".into(), eval_create_index: 1 });
+    let (state, out) = run(&[
+        register("web", "a", None),
+        register("web", "a", None),
+        register("web", "b", None),
+    ]);
+    assert_eq!(
+        out[0].outcome,
+        Outcome::JobWritten {
+            job_modify_index: 1,
+            eval_id: "eval-web-a".into(),
+            eval_create_index: 1
+        }
+    );
     // An unchanged spec keeps its version and JobModifyIndex but still gets an evaluation.
-    assert!(matches!(&out[1].outcome, Outcome::JobWritten { job_modify_index: 1, eval_create_index: 2, .. }));
+    assert!(matches!(
+        &out[1].outcome,
+        Outcome::JobWritten {
+            job_modify_index: 1,
+            eval_create_index: 2,
+            ..
+        }
+    ));
     let rec = state.job("default", "web").unwrap();
     assert_eq!(rec.versions.len(), 2);
     let cur = rec.current();
@@ -70,18 +116,32 @@ fn enforce_index_conflicts_are_results() {
         Outcome::JobIndexConflict { message } => message.clone(),
         other => panic!("expected conflict, got {other:?}"),
     };
-    assert_eq!(msg(&out[1].outcome), "Enforcing job modify index 0: job already exists");
+    assert_eq!(
+        msg(&out[1].outcome),
+        "Enforcing job modify index 0: job already exists"
+    );
     assert_eq!(
         msg(&out[2].outcome),
         "Enforcing job modify index 7: job exists with conflicting job modify index: 1"
     );
-    assert!(matches!(out[3].outcome, Outcome::JobWritten { job_modify_index: 4, .. }));
-    assert_eq!(msg(&out[4].outcome), "Enforcing job modify index 3: job does not exist");
+    assert!(matches!(
+        out[3].outcome,
+        Outcome::JobWritten {
+            job_modify_index: 4,
+            ..
+        }
+    ));
+    assert_eq!(
+        msg(&out[4].outcome),
+        "Enforcing job modify index 3: job does not exist"
+    );
 }
 
 #[test]
 fn versions_are_pruned_to_ten() {
-    let cmds: Vec<_> = (0..15).map(|i| register("web", &format!("img:{i}"), None)).collect();
+    let cmds: Vec<_> = (0..15)
+        .map(|i| register("web", &format!("img:{i}"), None))
+        .collect();
     let (state, _) = run(&cmds);
     let rec = state.job("default", "web").unwrap();
     assert_eq!(rec.versions.len(), job::MAX_VERSIONS);
@@ -93,12 +153,24 @@ fn versions_are_pruned_to_ten() {
 #[test]
 fn deregister_stops_then_purges() {
     let dereg = |purge| {
-        Command::JobDeregister(JobDeregister { namespace: "default".into(), id: "web".into(), purge, eval: None, submit_time: 9 })
+        Command::JobDeregister(JobDeregister {
+            namespace: "default".into(),
+            id: "web".into(),
+            purge,
+            eval: None,
+            submit_time: 9,
+        })
     };
     let (state, out) = run(&[register("web", "a", None), dereg(false)]);
     assert_eq!(state.job("default", "web").unwrap().current()["Stop"], true);
     assert_eq!(state.job("default", "web").unwrap().current()["Version"], 1);
-    assert!(matches!(out[1].outcome, Outcome::JobWritten { job_modify_index: 2, .. }));
+    assert!(matches!(
+        out[1].outcome,
+        Outcome::JobWritten {
+            job_modify_index: 2,
+            ..
+        }
+    ));
     let (state, out) = run(&[register("web", "a", None), dereg(true), dereg(true)]);
     assert!(state.job("default", "web").is_none());
     assert!(matches!(out[2].outcome, Outcome::NotFound { .. }));
@@ -110,7 +182,10 @@ fn variable_check_and_set() {
         var: Variable {
             namespace: "default".into(),
             path: "app/db".into(),
-            items: items.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
+            items: items
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
             ..Default::default()
         },
         cas,
@@ -121,35 +196,92 @@ fn variable_check_and_set() {
         put(&[("user", "b")], Some(0)),
         put(&[("user", "c")], Some(1)),
         put(&[("user", "d")], Some(1)),
-        Command::VarDelete { namespace: "default".into(), path: "app/db".into(), cas: Some(1) },
+        Command::VarDelete {
+            namespace: "default".into(),
+            path: "app/db".into(),
+            cas: Some(1),
+        },
     ]);
-    assert!(matches!(&out[0].outcome, Outcome::Variable(v) if v.create_index == 1 && v.modify_index == 1));
-    assert!(matches!(&out[1].outcome, Outcome::VariableConflict { current: Some(v) } if v.items["user"] == "a"));
-    assert!(matches!(&out[2].outcome, Outcome::Variable(v) if v.create_index == 1 && v.modify_index == 3));
-    assert!(matches!(&out[3].outcome, Outcome::VariableConflict { current: Some(v) } if v.modify_index == 3));
+    assert!(
+        matches!(&out[0].outcome, Outcome::Variable(v) if v.create_index == 1 && v.modify_index == 1)
+    );
+    assert!(
+        matches!(&out[1].outcome, Outcome::VariableConflict { current: Some(v) } if v.items["user"] == "a")
+    );
+    assert!(
+        matches!(&out[2].outcome, Outcome::Variable(v) if v.create_index == 1 && v.modify_index == 3)
+    );
+    assert!(
+        matches!(&out[3].outcome, Outcome::VariableConflict { current: Some(v) } if v.modify_index == 3)
+    );
     assert!(matches!(&out[4].outcome, Outcome::VariableConflict { .. }));
-    assert_eq!(state.variable("default", "app/db").unwrap().items["user"], "c");
+    assert_eq!(
+        state.variable("default", "app/db").unwrap().items["user"],
+        "c"
+    );
     assert_eq!(state.table_index("vars"), 3);
 }
 
 #[test]
 fn kv_check_and_set_and_lease_expiry() {
     let (mut state, out) = run(&[
-        Command::LeaseGrant { id: "l".into(), ttl_millis: 1000, expires_at_millis: 2000 },
-        Command::KvPut { key: "stack/lock".into(), value: "me".into(), cas: Some(0), lease: Some("l".into()) },
-        Command::KvPut { key: "stack/lock".into(), value: "you".into(), cas: Some(0), lease: None },
-        Command::KvPut { key: "stack/rev".into(), value: "1".into(), cas: None, lease: None },
-        Command::KvPut { key: "x".into(), value: "1".into(), cas: None, lease: Some("nope".into()) },
+        Command::LeaseGrant {
+            id: "l".into(),
+            ttl_millis: 1000,
+            expires_at_millis: 2000,
+        },
+        Command::KvPut {
+            key: "stack/lock".into(),
+            value: "me".into(),
+            cas: Some(0),
+            lease: Some("l".into()),
+        },
+        Command::KvPut {
+            key: "stack/lock".into(),
+            value: "you".into(),
+            cas: Some(0),
+            lease: None,
+        },
+        Command::KvPut {
+            key: "stack/rev".into(),
+            value: "1".into(),
+            cas: None,
+            lease: None,
+        },
+        Command::KvPut {
+            key: "x".into(),
+            value: "1".into(),
+            cas: None,
+            lease: Some("nope".into()),
+        },
     ]);
     assert!(matches!(&out[2].outcome, Outcome::KvConflict { current: Some(e) } if e.value == "me"));
     assert!(matches!(&out[4].outcome, Outcome::NotFound { .. }));
     assert!(state.expired_leases(1999).is_empty());
     assert_eq!(state.expired_leases(2000), vec!["l".to_string()]);
     // A renewal that lands before the expire command wins: the lease is not expired at 2500.
-    state.apply(6, Command::LeaseRenew { id: "l".into(), expires_at_millis: 3000 });
-    state.apply(7, Command::LeaseExpire { ids: vec!["l".into()], now_millis: 2500 });
+    state.apply(
+        6,
+        Command::LeaseRenew {
+            id: "l".into(),
+            expires_at_millis: 3000,
+        },
+    );
+    state.apply(
+        7,
+        Command::LeaseExpire {
+            ids: vec!["l".into()],
+            now_millis: 2500,
+        },
+    );
     assert!(state.kv_get("stack/lock").is_some());
-    state.apply(8, Command::LeaseExpire { ids: vec!["l".into()], now_millis: 3000 });
+    state.apply(
+        8,
+        Command::LeaseExpire {
+            ids: vec!["l".into()],
+            now_millis: 3000,
+        },
+    );
     assert!(state.kv_get("stack/lock").is_none());
     assert!(state.lease("l").is_none());
     assert_eq!(state.kv_list("stack/").count(), 1);

@@ -81,7 +81,9 @@ impl State {
         let ns = self.variables.entry(var.namespace.clone()).or_default();
         let current = ns.get(&var.path);
         if !cas_matches(cas, current) {
-            return Outcome::VariableConflict { current: current.cloned() };
+            return Outcome::VariableConflict {
+                current: current.cloned(),
+            };
         }
         let (create_index, create_time) = current
             .map(|c| (c.create_index, c.create_time))
@@ -110,7 +112,9 @@ impl State {
         if let (Some(want), Some(cur)) = (cas, current)
             && cur.modify_index != want
         {
-            return Outcome::VariableConflict { current: Some(cur.clone()) };
+            return Outcome::VariableConflict {
+                current: Some(cur.clone()),
+            };
         }
         if let Some(ns) = self.variables.get_mut(namespace) {
             ns.remove(path);

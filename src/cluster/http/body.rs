@@ -17,9 +17,11 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for JsonBody<T> {
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
-        let bytes = Bytes::from_request(req, state)
-            .await
-            .map_err(|e| ApiError::bad_request(format!("Request body could not be read (limit {MAX_BODY} bytes): {e}")))?;
+        let bytes = Bytes::from_request(req, state).await.map_err(|e| {
+            ApiError::bad_request(format!(
+                "Request body could not be read (limit {MAX_BODY} bytes): {e}"
+            ))
+        })?;
         serde_json::from_slice(&bytes)
             .map(JsonBody)
             .map_err(|e| ApiError::bad_request(format!("Failed to parse JSON input: {e}")))

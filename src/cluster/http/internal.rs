@@ -28,7 +28,10 @@ fn not_leader() -> axum::response::Response {
 
 /// This server's ID, address, whether it is initialised, and the leader it knows.
 pub async fn info(ctx: Ctx) -> ApiResult {
-    Ok(indexed_json(ctx.node.state().index(), &ctx.node.info().await))
+    Ok(indexed_json(
+        ctx.node.state().index(),
+        &ctx.node.info().await,
+    ))
 }
 
 /// Applies a forwarded write if this server is the leader.

@@ -8,13 +8,13 @@ use axum::extract::{Path, Query};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
+use super::Ctx;
 use super::body::JsonBody;
 use super::error::{ApiError, ApiResult};
 use super::query::{QueryParams, indexed_json};
-use super::Ctx;
+use crate::cluster::fsm::evaluation::status;
 use crate::cluster::fsm::job::{job_namespace, str_field, u64_field};
 use crate::cluster::fsm::{Command, Evaluation, JobDeregister, JobRecord, JobRegister, Outcome};
-use crate::cluster::fsm::evaluation::status;
 
 /// Body of `PUT /v1/jobs`.
 #[derive(Debug, Deserialize)]
@@ -51,7 +51,9 @@ pub struct SubmissionParams {
 }
 
 fn now_nanos() -> i64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_nanos() as i64)
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos() as i64)
 }
 
 /// An evaluation for `job`, unless it is periodic or parameterized (those are launched later).
@@ -61,12 +63,19 @@ fn job_eval(job: &Value, triggered_by: &str, priority_override: i64) -> Option<E
         return None;
     }
     let now = now_nanos();
-    let priority = if priority_override > 0 { priority_override } else { job.get("Priority").and_then(Value::as_i64).unwrap_or(50) };
+    let priority = if priority_override > 0 {
+        priority_override
+    } else {
+        job.get("Priority").and_then(Value::as_i64).unwrap_or(50)
+    };
     Some(Evaluation {
         id: uuid::Uuid::new_v4().to_string(),
         namespace: job_namespace(job).to_owned(),
         priority,
-        kind: match str_field(job, "Type") { "" => "service".into(), t => t.to_owned() },
+        kind: match str_field(job, "Type") {
+            "" => "service".into(),
+            t => t.to_owned(),
+        },
         triggered_by: triggered_by.into(),
         job_id: str_field(job, "ID").to_owned(),
         status: status::PENDING.into(),
@@ -78,7 +87,11 @@ fn job_eval(job: &Value, triggered_by: &str, priority_override: i64) -> Option<E
 
 fn write_response(index: u64, outcome: Outcome) -> ApiResult {
     match outcome {
-        Outcome::JobWritten { job_modify_index, eval_id, eval_create_index } => Ok(indexed_json(
+        Outcome::JobWritten {
+            job_modify_index,
+            eval_id,
+            eval_create_index,
+        } => Ok(indexed_json(
             index,
             &json!({
                 "EvalID": eval_id,
@@ -96,10 +109,23 @@ fn write_response(index: u64, outcome: Outcome) -> ApiResult {
     }
 }
 
-async fn do_register(ctx: &Ctx, req: RegisterRequest, path_id: Option<&str>, ns_param: Option<&str>) -> ApiResult {
-    let mut job = req.job.ok_or_else(|| ApiError::bad_request("Job must be specified"))?;
-    let obj = job.as_object_mut().ok_or_else(|| ApiError::bad_request("Job must be a JSON object"))?;
-    let id = obj.get("ID").and_then(Value::as_str).unwrap_or("").to_owned();
+async fn do_register(
+    ctx: &Ctx,
+    req: RegisterRequest,
+    path_id: Option<&str>,
+    ns_param: Option<&str>,
+) -> ApiResult {
+    let mut job = req
+        .job
+        .ok_or_else(|| ApiError::bad_request("Job must be specified"))?;
+    let obj = job
+        .as_object_mut()
+        .ok_or_else(|| ApiError::bad_request("Job must be a JSON object"))?;
+    let id = obj
+        .get("ID")
+        .and_then(Value::as_str)
+        .unwrap_or("")
+        .to_owned();
     if id.is_empty() {
         return Err(ApiError::bad_request("Job ID must be specified"));
     }
@@ -109,7 +135,10 @@ async fn do_register(ctx: &Ctx, req: RegisterRequest, path_id: Option<&str>, ns_
         return Err(ApiError::bad_request("Job ID does not match name"));
     }
     if let Some(ns) = ns_param.filter(|n| !n.is_empty())
-        && obj.get("Namespace").and_then(Value::as_str).is_none_or(str::is_empty)
+        && obj
+            .get("Namespace")
+            .and_then(Value::as_str)
+            .is_none_or(str::is_empty)
     {
         obj.insert("Namespace".into(), json!(ns));
     }
@@ -126,7 +155,11 @@ async fn do_register(ctx: &Ctx, req: RegisterRequest, path_id: Option<&str>, ns_
 }
 
 /// `PUT|POST /v1/jobs`: register a job.
-pub async fn register(ctx: Ctx, Query(q): Query<QueryParams>, JsonBody(req): JsonBody<RegisterRequest>) -> ApiResult {
+pub async fn register(
+    ctx: Ctx,
+    Query(q): Query<QueryParams>,
+    JsonBody(req): JsonBody<RegisterRequest>,
+) -> ApiResult {
     do_register(&ctx, req, None, q.namespace.as_deref()).await
 }
 
@@ -200,7 +233,10 @@ pub async fn list(ctx: Ctx, Query(q): Query<QueryParams>) -> ApiResult {
         .node
         .state()
         .blocking_query(blocking.min_index, blocking.wait, |s| {
-            (s.table_index("jobs"), s.jobs_with_prefix(ns, prefix).map(stub).collect::<Vec<_>>())
+            (
+                s.table_index("jobs"),
+                s.jobs_with_prefix(ns, prefix).map(stub).collect::<Vec<_>>(),
+            )
         })
         .await;
     Ok(indexed_json(index, &stubs))
@@ -214,9 +250,14 @@ pub async fn read(ctx: Ctx, Path(id): Path<String>, Query(q): Query<QueryParams>
     let (index, job) = ctx
         .node
         .state()
-        .blocking_query(blocking.min_index, blocking.wait, |s| match s.job(ns, &id) {
-            Some(rec) => (u64_field(rec.current(), "ModifyIndex"), Some(rec.current().clone())),
-            None => (s.table_index("jobs"), None),
+        .blocking_query(blocking.min_index, blocking.wait, |s| {
+            match s.job(ns, &id) {
+                Some(rec) => (
+                    u64_field(rec.current(), "ModifyIndex"),
+                    Some(rec.current().clone()),
+                ),
+                None => (s.table_index("jobs"), None),
+            }
         })
         .await;
     let job = job.ok_or_else(|| ApiError::not_found("job not found"))?;
@@ -231,25 +272,47 @@ pub async fn versions(ctx: Ctx, Path(id): Path<String>, Query(q): Query<QueryPar
     let (index, versions) = ctx
         .node
         .state()
-        .blocking_query(blocking.min_index, blocking.wait, |s| match s.job(ns, &id) {
-            Some(rec) => (
-                u64_field(rec.current(), "ModifyIndex"),
-                Some(rec.versions.iter().map(|v| v.job.clone()).collect::<Vec<_>>()),
-            ),
-            None => (s.table_index("jobs"), None),
+        .blocking_query(blocking.min_index, blocking.wait, |s| {
+            match s.job(ns, &id) {
+                Some(rec) => (
+                    u64_field(rec.current(), "ModifyIndex"),
+                    Some(
+                        rec.versions
+                            .iter()
+                            .map(|v| v.job.clone())
+                            .collect::<Vec<_>>(),
+                    ),
+                ),
+                None => (s.table_index("jobs"), None),
+            }
         })
         .await;
     let versions = versions.ok_or_else(|| ApiError::not_found("job not found"))?;
-    Ok(indexed_json(index, &json!({ "Versions": versions, "Diffs": null, "Index": index })))
+    Ok(indexed_json(
+        index,
+        &json!({ "Versions": versions, "Diffs": null, "Index": index }),
+    ))
 }
 
 /// `GET /v1/job/:id/submission?version=N`: the source a version was submitted with.
-pub async fn submission(ctx: Ctx, Path(id): Path<String>, Query(p): Query<SubmissionParams>) -> ApiResult {
+pub async fn submission(
+    ctx: Ctx,
+    Path(id): Path<String>,
+    Query(p): Query<SubmissionParams>,
+) -> ApiResult {
     ctx.node.read_barrier().await?;
-    let ns = p.namespace.as_deref().filter(|s| !s.is_empty()).unwrap_or("default");
+    let ns = p
+        .namespace
+        .as_deref()
+        .filter(|s| !s.is_empty())
+        .unwrap_or("default");
     let state = ctx.node.state().read();
-    let rec = state.job(ns, &id).ok_or_else(|| ApiError::not_found("job not found"))?;
-    let version = p.version.unwrap_or_else(|| u64_field(rec.current(), "Version"));
+    let rec = state
+        .job(ns, &id)
+        .ok_or_else(|| ApiError::not_found("job not found"))?;
+    let version = p
+        .version
+        .unwrap_or_else(|| u64_field(rec.current(), "Version"));
     let sub = rec
         .version(version)
         .and_then(|v| v.submission.clone())
@@ -258,15 +321,30 @@ pub async fn submission(ctx: Ctx, Path(id): Path<String>, Query(p): Query<Submis
 }
 
 /// `DELETE /v1/job/:id[?purge=true]`: stop or purge a job.
-pub async fn deregister(ctx: Ctx, Path(id): Path<String>, Query(p): Query<DeregisterParams>) -> ApiResult {
-    let namespace = p.namespace.filter(|s| !s.is_empty()).unwrap_or_else(|| "default".into());
+pub async fn deregister(
+    ctx: Ctx,
+    Path(id): Path<String>,
+    Query(p): Query<DeregisterParams>,
+) -> ApiResult {
+    let namespace = p
+        .namespace
+        .filter(|s| !s.is_empty())
+        .unwrap_or_else(|| "default".into());
     let purge = p.purge.as_deref().is_some_and(|v| v == "true" || v == "1");
     let eval = {
         let state = ctx.node.state().read();
-        let rec = state.job(&namespace, &id).ok_or_else(|| ApiError::not_found("job not found"))?;
+        let rec = state
+            .job(&namespace, &id)
+            .ok_or_else(|| ApiError::not_found("job not found"))?;
         job_eval(rec.current(), "job-deregister", 0)
     };
-    let cmd = Command::JobDeregister(JobDeregister { namespace, id, purge, eval, submit_time: now_nanos() });
+    let cmd = Command::JobDeregister(JobDeregister {
+        namespace,
+        id,
+        purge,
+        eval,
+        submit_time: now_nanos(),
+    });
     let resp = ctx.node.write(cmd).await?;
     write_response(resp.index, resp.outcome)
 }

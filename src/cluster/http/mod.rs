@@ -11,6 +11,7 @@ pub mod clients;
 pub mod error;
 mod internal;
 mod jobs;
+mod kv;
 mod operator;
 pub mod query;
 mod status;
@@ -23,7 +24,7 @@ use axum::extract::{DefaultBodyLimit, Request, State};
 use axum::http::HeaderValue;
 use axum::middleware::{self, Next};
 use axum::response::Response;
-use axum::routing::{get, post, put};
+use axum::routing::{delete, get, post, put};
 use serde_json::Value;
 
 use crate::cluster::raft::rpc;
@@ -43,12 +44,29 @@ pub type Ctx = State<Arc<ApiContext>>;
 /// The whole router: public API, internal cluster routes and Raft transport.
 pub fn router(ctx: Arc<ApiContext>) -> Router {
     let api = Router::new()
-        .route("/v1/jobs", get(jobs::list).put(jobs::register).post(jobs::register))
-        .route("/v1/job/{id}", get(jobs::read).put(jobs::register_at).post(jobs::register_at).delete(jobs::deregister))
+        .route(
+            "/v1/jobs",
+            get(jobs::list).put(jobs::register).post(jobs::register),
+        )
+        .route(
+            "/v1/job/{id}",
+            get(jobs::read)
+                .put(jobs::register_at)
+                .post(jobs::register_at)
+                .delete(jobs::deregister),
+        )
         .route("/v1/job/{id}/versions", get(jobs::versions))
         .route("/v1/job/{id}/submission", get(jobs::submission))
         .route("/v1/vars", get(vars::list))
-        .route("/v1/var/{*path}", get(vars::read).put(vars::put).delete(vars::delete))
+        .route(
+            "/v1/var/{*path}",
+            get(vars::read).put(vars::put).delete(vars::delete),
+        )
+        .route("/v1/deploy/kv", get(kv::list))
+        .route("/v1/deploy/kv/{*key}", get(kv::read).put(kv::put).delete(kv::delete))
+        .route("/v1/deploy/lease", put(kv::grant))
+        .route("/v1/deploy/lease/{id}/renew", put(kv::renew))
+        .route("/v1/deploy/lease/{id}", delete(kv::revoke))
         .route("/v1/nodes", get(allocs::nodes))
         .route("/v1/node/{id}", get(allocs::node))
         .route("/v1/node/{id}/allocations", get(allocs::node_allocations))
@@ -60,9 +78,20 @@ pub fn router(ctx: Arc<ApiContext>) -> Router {
         .route("/v1/status/leader", get(status::leader))
         .route("/v1/status/peers", get(status::peers))
         .route("/v1/agent/self", get(agent::agent_self))
-        .route("/v1/operator/raft/configuration", get(operator::configuration))
-        .route("/v1/operator/raft/peer", post(operator::add_peer).put(operator::add_peer).delete(operator::remove_peer))
-        .layer(middleware::from_fn_with_state(Arc::clone(&ctx), leader_headers))
+        .route(
+            "/v1/operator/raft/configuration",
+            get(operator::configuration),
+        )
+        .route(
+            "/v1/operator/raft/peer",
+            post(operator::add_peer)
+                .put(operator::add_peer)
+                .delete(operator::remove_peer),
+        )
+        .layer(middleware::from_fn_with_state(
+            Arc::clone(&ctx),
+            leader_headers,
+        ))
         .route(internal::INFO, get(internal::info))
         .route(internal::WRITE, post(internal::write))
         .route(internal::READ_INDEX, get(internal::read_index))
@@ -77,7 +106,10 @@ pub fn router(ctx: Arc<ApiContext>) -> Router {
         .layer(DefaultBodyLimit::max(body::MAX_BODY))
         .with_state(Arc::clone(&ctx));
     let node = &ctx.node;
-    api.merge(rpc::router(node.raft().clone(), node.leader_contact().clone()))
+    api.merge(rpc::router(
+        node.raft().clone(),
+        node.leader_contact().clone(),
+    ))
 }
 
 /// Adds the leader headers to every API answer, and `X-Nomad-Index` where a handler did not.
@@ -85,9 +117,16 @@ async fn leader_headers(State(ctx): State<Arc<ApiContext>>, req: Request, next: 
     let mut resp = next.run(req).await;
     let node = &ctx.node;
     let headers = resp.headers_mut();
-    let known = if node.leader_addr().is_some() { "true" } else { "false" };
+    let known = if node.leader_addr().is_some() {
+        "true"
+    } else {
+        "false"
+    };
     headers.insert("X-Nomad-KnownLeader", HeaderValue::from_static(known));
-    headers.insert("X-Nomad-LastContact", HeaderValue::from(node.last_contact_millis()));
+    headers.insert(
+        "X-Nomad-LastContact",
+        HeaderValue::from(node.last_contact_millis()),
+    );
     if !headers.contains_key("X-Nomad-Index") {
         query::set_index(headers, node.state().index());
     }

@@ -40,12 +40,18 @@ pub async fn configuration(ctx: Ctx) -> ApiResult {
         })
         .collect();
     let index = node.state().index();
-    Ok(indexed_json(index, &json!({ "Index": index, "Servers": servers })))
+    Ok(indexed_json(
+        index,
+        &json!({ "Index": index, "Servers": servers }),
+    ))
 }
 
 /// Adds the server at `?address=`.
 pub async fn add_peer(ctx: Ctx, Query(p): Query<PeerParams>) -> ApiResult {
-    let addr = p.address.filter(|a| !a.is_empty()).ok_or_else(|| ApiError::bad_request("Must specify ?address"))?;
+    let addr = p
+        .address
+        .filter(|a| !a.is_empty())
+        .ok_or_else(|| ApiError::bad_request("Must specify ?address"))?;
     ctx.node.add_server(node_id_for(&addr), &addr).await?;
     Ok(StatusCode::OK.into_response())
 }
@@ -53,15 +59,25 @@ pub async fn add_peer(ctx: Ctx, Query(p): Query<PeerParams>) -> ApiResult {
 /// Removes the server given by `?id=` or `?address=`.
 pub async fn remove_peer(ctx: Ctx, Query(p): Query<PeerParams>) -> ApiResult {
     let id = match (p.id, p.address) {
-        (Some(id), _) => id.parse().map_err(|_| ApiError::bad_request(format!("Invalid id {id:?}")))?,
+        (Some(id), _) => id
+            .parse()
+            .map_err(|_| ApiError::bad_request(format!("Invalid id {id:?}")))?,
         (None, Some(addr)) => ctx
             .node
             .voters()
             .into_iter()
             .find(|(_, a)| *a == addr)
             .map(|(id, _)| id)
-            .ok_or_else(|| ApiError::not_found(format!("address {addr:?} was not found in the Raft configuration")))?,
-        (None, None) => return Err(ApiError::bad_request("Must specify either ?id with the server's ID or ?address")),
+            .ok_or_else(|| {
+                ApiError::not_found(format!(
+                    "address {addr:?} was not found in the Raft configuration"
+                ))
+            })?,
+        (None, None) => {
+            return Err(ApiError::bad_request(
+                "Must specify either ?id with the server's ID or ?address",
+            ));
+        }
     };
     ctx.node.remove_server(id).await?;
     Ok(StatusCode::OK.into_response())

@@ -43,18 +43,27 @@ impl QueryParams {
     pub fn blocking(&self) -> Result<Blocking, ApiError> {
         let min_index = match self.index.as_deref() {
             None | Some("") => 0,
-            Some(s) => s.parse().map_err(|_| ApiError::bad_request(format!("Invalid index: {s:?}")))?,
+            Some(s) => s
+                .parse()
+                .map_err(|_| ApiError::bad_request(format!("Invalid index: {s:?}")))?,
         };
         let wait = match self.wait.as_deref() {
             None | Some("") => DEFAULT_WAIT,
-            Some(s) => parse_duration(s).ok_or_else(|| ApiError::bad_request(format!("Invalid wait time: {s:?}")))?,
+            Some(s) => parse_duration(s)
+                .ok_or_else(|| ApiError::bad_request(format!("Invalid wait time: {s:?}")))?,
         };
-        Ok(Blocking { min_index, wait: wait.min(MAX_WAIT) })
+        Ok(Blocking {
+            min_index,
+            wait: wait.min(MAX_WAIT),
+        })
     }
 
     /// The namespace.
     pub fn namespace(&self) -> &str {
-        self.namespace.as_deref().filter(|s| !s.is_empty()).unwrap_or("default")
+        self.namespace
+            .as_deref()
+            .filter(|s| !s.is_empty())
+            .unwrap_or("default")
     }
 
     /// The prefix ("" for all).
@@ -79,7 +88,9 @@ pub fn parse_duration(s: &str) -> Option<Duration> {
         let digits = rest.find(|c: char| !c.is_ascii_digit() && c != '.')?;
         let (num, tail) = rest.split_at(digits);
         let value: f64 = num.parse().ok()?;
-        let unit_len = tail.find(|c: char| c.is_ascii_digit()).unwrap_or(tail.len());
+        let unit_len = tail
+            .find(|c: char| c.is_ascii_digit())
+            .unwrap_or(tail.len());
         let (unit, next) = tail.split_at(unit_len);
         let scale = match unit {
             "ns" => 1e-9,
@@ -99,7 +110,11 @@ pub fn parse_duration(s: &str) -> Option<Duration> {
 /// A JSON answer with `X-Nomad-Index` set to `index`.
 pub fn indexed_json<T: Serialize>(index: u64, value: &T) -> Response {
     let mut resp = match serde_json::to_vec(value) {
-        Ok(body) => ([(axum::http::header::CONTENT_TYPE, "application/json")], body).into_response(),
+        Ok(body) => (
+            [(axum::http::header::CONTENT_TYPE, "application/json")],
+            body,
+        )
+            .into_response(),
         Err(e) => return ApiError::internal(e.to_string()).into_response(),
     };
     set_index(resp.headers_mut(), index);

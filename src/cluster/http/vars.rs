@@ -39,22 +39,35 @@ pub struct VariableBody {
 fn valid_path(path: &str) -> bool {
     !path.is_empty()
         && path.len() <= 128
-        && path.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '~' | '/'))
+        && path
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '~' | '/'))
 }
 
 fn parse_cas(cas: Option<&str>) -> Result<Option<u64>, ApiError> {
     match cas {
         None | Some("") => Ok(None),
-        Some(s) => s.parse().map(Some).map_err(|_| ApiError::bad_request(format!("Invalid cas value: {s:?}"))),
+        Some(s) => s
+            .parse()
+            .map(Some)
+            .map_err(|_| ApiError::bad_request(format!("Invalid cas value: {s:?}"))),
     }
 }
 
 fn namespace(q: Option<&str>, body: &str) -> String {
-    [q.unwrap_or(""), body].into_iter().find(|s| !s.is_empty()).unwrap_or("default").to_owned()
+    [q.unwrap_or(""), body]
+        .into_iter()
+        .find(|s| !s.is_empty())
+        .unwrap_or("default")
+        .to_owned()
 }
 
 fn conflict(index: u64, current: Option<Variable>, ns: &str, path: &str) -> ApiResult {
-    let current = current.unwrap_or_else(|| Variable { namespace: ns.into(), path: path.into(), ..Default::default() });
+    let current = current.unwrap_or_else(|| Variable {
+        namespace: ns.into(),
+        path: path.into(),
+        ..Default::default()
+    });
     let mut resp = indexed_json(index, &current);
     *resp.status_mut() = StatusCode::CONFLICT;
     Ok(resp)
@@ -71,7 +84,12 @@ pub async fn list(ctx: Ctx, Query(q): Query<QueryParams>) -> ApiResult {
         .node
         .state()
         .blocking_query(blocking.min_index, blocking.wait, |s| {
-            (s.table_index("vars"), s.variables_with_prefix(ns, prefix).map(Variable::metadata).collect::<Vec<_>>())
+            (
+                s.table_index("vars"),
+                s.variables_with_prefix(ns, prefix)
+                    .map(Variable::metadata)
+                    .collect::<Vec<_>>(),
+            )
         })
         .await;
     Ok(indexed_json(index, &list))
@@ -87,9 +105,11 @@ pub async fn read(ctx: Ctx, Path(path): Path<String>, Query(q): Query<QueryParam
     let (index, var) = ctx
         .node
         .state()
-        .blocking_query(blocking.min_index, blocking.wait, |s| match s.variable(ns, &path) {
-            Some(v) => (v.modify_index, Some(v.clone())),
-            None => (s.table_index("vars"), None),
+        .blocking_query(blocking.min_index, blocking.wait, |s| {
+            match s.variable(ns, &path) {
+                Some(v) => (v.modify_index, Some(v.clone())),
+                None => (s.table_index("vars"), None),
+            }
         })
         .await;
     let var = var.ok_or_else(|| ApiError::not_found("variable not found"))?;
@@ -108,15 +128,26 @@ pub async fn put(
     }
     let size: usize = body.items.iter().map(|(k, v)| k.len() + v.len()).sum();
     if size > MAX_ITEMS_BYTES {
-        return Err(ApiError::bad_request(format!("variables are limited to {MAX_ITEMS_BYTES} bytes total")));
+        return Err(ApiError::bad_request(format!(
+            "variables are limited to {MAX_ITEMS_BYTES} bytes total"
+        )));
     }
     if body.items.is_empty() {
-        return Err(ApiError::bad_request("variable missing required Items object"));
+        return Err(ApiError::bad_request(
+            "variable missing required Items object",
+        ));
     }
     let cas = parse_cas(p.cas.as_deref())?;
     let ns = namespace(p.namespace.as_deref(), &body.namespace);
-    let var = Variable { namespace: ns.clone(), path: path.clone(), items: body.items, ..Default::default() };
-    let now = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_nanos() as i64);
+    let var = Variable {
+        namespace: ns.clone(),
+        path: path.clone(),
+        items: body.items,
+        ..Default::default()
+    };
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos() as i64);
     let resp = ctx.node.write(Command::VarPut { var, cas, now }).await?;
     match resp.outcome {
         Outcome::Variable(v) => Ok(indexed_json(resp.index, &v)),
@@ -129,9 +160,18 @@ pub async fn put(
 pub async fn delete(ctx: Ctx, Path(path): Path<String>, Query(p): Query<WriteParams>) -> ApiResult {
     let cas = parse_cas(p.cas.as_deref())?;
     let ns = namespace(p.namespace.as_deref(), "");
-    let resp = ctx.node.write(Command::VarDelete { namespace: ns.clone(), path: path.clone(), cas }).await?;
+    let resp = ctx
+        .node
+        .write(Command::VarDelete {
+            namespace: ns.clone(),
+            path: path.clone(),
+            cas,
+        })
+        .await?;
     match resp.outcome {
-        Outcome::Done => Ok(indexed_json(resp.index, &json!({ "Index": resp.index })).into_response()),
+        Outcome::Done => {
+            Ok(indexed_json(resp.index, &json!({ "Index": resp.index })).into_response())
+        }
         Outcome::VariableConflict { current } => conflict(resp.index, current, &ns, &path),
         other => Err(ApiError::internal(format!("unexpected outcome {other:?}"))),
     }

@@ -69,7 +69,10 @@ impl RaftDb {
     }
 
     /// Durably writes JSON values into the `meta` table in one transaction.
-    pub(crate) fn put_meta<T: Serialize>(&self, pairs: &[(&str, &T)]) -> Result<(), StorageFailure> {
+    pub(crate) fn put_meta<T: Serialize>(
+        &self,
+        pairs: &[(&str, &T)],
+    ) -> Result<(), StorageFailure> {
         let txn = self.db.begin_write()?;
         {
             let mut table = txn.open_table(META)?;
@@ -83,9 +86,14 @@ impl RaftDb {
 
     /// Writes one JSON value into `meta` without waiting for fsync (durable with the next
     /// durable commit).
-    pub(crate) fn put_meta_lazy<T: Serialize>(&self, key: &str, value: &T) -> Result<(), StorageFailure> {
+    pub(crate) fn put_meta_lazy<T: Serialize>(
+        &self,
+        key: &str,
+        value: &T,
+    ) -> Result<(), StorageFailure> {
         let mut txn = self.db.begin_write()?;
-        txn.set_durability(Durability::None).map_err(|e| StorageFailure::Db(e.into()))?;
+        txn.set_durability(Durability::None)
+            .map_err(|e| StorageFailure::Db(e.into()))?;
         {
             let mut table = txn.open_table(META)?;
             table.insert(key, serde_json::to_vec(value)?.as_slice())?;

@@ -9,7 +9,9 @@ use std::io;
 use std::ops::{Bound, RangeBounds};
 
 use openraft::storage::{LogFlushed, RaftLogStorage};
-use openraft::{AnyError, Entry, LogId, LogState, RaftLogReader, StorageError, StorageIOError, Vote};
+use openraft::{
+    AnyError, Entry, LogId, LogState, RaftLogReader, StorageError, StorageIOError, Vote,
+};
 use redb::{ReadableDatabase, ReadableTable};
 
 use super::db::{LOG, META, RaftDb};
@@ -32,7 +34,11 @@ impl LogStore {
         Self { db }
     }
 
-    fn read_range(&self, start: Bound<u64>, end: Bound<u64>) -> Result<Vec<Entry<TypeConfig>>, StorageFailure> {
+    fn read_range(
+        &self,
+        start: Bound<u64>,
+        end: Bound<u64>,
+    ) -> Result<Vec<Entry<TypeConfig>>, StorageFailure> {
         let txn = self.db.inner().begin_read()?;
         let table = txn.open_table(LOG)?;
         let mut out = Vec::new();
@@ -47,7 +53,9 @@ impl LogStore {
         let txn = self.db.inner().begin_read()?;
         let table = txn.open_table(LOG)?;
         match table.last()? {
-            Some((_, v)) => Ok(Some(serde_json::from_slice::<Entry<TypeConfig>>(v.value())?.log_id)),
+            Some((_, v)) => Ok(Some(
+                serde_json::from_slice::<Entry<TypeConfig>>(v.value())?.log_id,
+            )),
             None => Ok(None),
         }
     }
@@ -90,9 +98,13 @@ impl RaftLogStorage<TypeConfig> for LogStore {
     type LogReader = LogStore;
 
     async fn get_log_state(&mut self) -> Result<LogState<TypeConfig>, StorageError<NodeId>> {
-        let last_purged: Option<LogId<NodeId>> = self.db.get_json(META, LAST_PURGED).map_err(read_err)?;
+        let last_purged: Option<LogId<NodeId>> =
+            self.db.get_json(META, LAST_PURGED).map_err(read_err)?;
         let last = self.last_entry_id().map_err(read_err)?;
-        Ok(LogState { last_purged_log_id: last_purged, last_log_id: last.or(last_purged) })
+        Ok(LogState {
+            last_purged_log_id: last_purged,
+            last_log_id: last.or(last_purged),
+        })
     }
 
     async fn get_log_reader(&mut self) -> Self::LogReader {
@@ -100,33 +112,50 @@ impl RaftLogStorage<TypeConfig> for LogStore {
     }
 
     async fn save_vote(&mut self, vote: &Vote<NodeId>) -> Result<(), StorageError<NodeId>> {
-        let vote = vote.clone();
+        let vote = *vote;
         self.write(move |db| db.put_meta(&[(VOTE, &vote)]))
             .await
             .map_err(|e| StorageIOError::write_vote(AnyError::new(&e)).into())
     }
 
     async fn read_vote(&mut self) -> Result<Option<Vote<NodeId>>, StorageError<NodeId>> {
-        self.db.get_json(META, VOTE).map_err(|e| StorageIOError::read_vote(AnyError::new(&e)).into())
+        self.db
+            .get_json(META, VOTE)
+            .map_err(|e| StorageIOError::read_vote(AnyError::new(&e)).into())
     }
 
-    async fn save_committed(&mut self, committed: Option<LogId<NodeId>>) -> Result<(), StorageError<NodeId>> {
+    async fn save_committed(
+        &mut self,
+        committed: Option<LogId<NodeId>>,
+    ) -> Result<(), StorageError<NodeId>> {
         // Not fsynced: the committed id is an optimisation (replay on restart), and a stale
         // value is safe; the next durable log append makes it durable anyway.
-        self.write(move |db| db.put_meta_lazy(COMMITTED, &committed)).await.map_err(write_err)
+        self.write(move |db| db.put_meta_lazy(COMMITTED, &committed))
+            .await
+            .map_err(write_err)
     }
 
     async fn read_committed(&mut self) -> Result<Option<LogId<NodeId>>, StorageError<NodeId>> {
-        Ok(self.db.get_json::<Option<LogId<NodeId>>>(META, COMMITTED).map_err(read_err)?.flatten())
+        Ok(self
+            .db
+            .get_json::<Option<LogId<NodeId>>>(META, COMMITTED)
+            .map_err(read_err)?
+            .flatten())
     }
 
-    async fn append<I>(&mut self, entries: I, callback: LogFlushed<TypeConfig>) -> Result<(), StorageError<NodeId>>
+    async fn append<I>(
+        &mut self,
+        entries: I,
+        callback: LogFlushed<TypeConfig>,
+    ) -> Result<(), StorageError<NodeId>>
     where
         I: IntoIterator<Item = Entry<TypeConfig>> + Send,
         I::IntoIter: Send,
     {
-        let encoded: Result<Vec<(u64, Vec<u8>)>, _> =
-            entries.into_iter().map(|e| serde_json::to_vec(&e).map(|b| (e.log_id.index, b))).collect();
+        let encoded: Result<Vec<(u64, Vec<u8>)>, _> = entries
+            .into_iter()
+            .map(|e| serde_json::to_vec(&e).map(|b| (e.log_id.index, b)))
+            .collect();
         let encoded = encoded.map_err(|e| write_err(e.into()))?;
         let res = self
             .write(move |db| {

@@ -44,16 +44,40 @@ openraft::declare_raft_types!(
 pub type ClusterRaft = openraft::Raft<TypeConfig>;
 
 /// Leader heartbeat interval, tuned for loopback and LAN.
-pub const HEARTBEAT: Duration = Duration::from_millis(50);
+pub const HEARTBEAT: Duration = Duration::from_millis(30);
 
-/// Election timeout range: a follower that hears no leader for this long starts an election.
-pub const ELECTION_TIMEOUT: (Duration, Duration) = (Duration::from_millis(150), Duration::from_millis(300));
+/// Election timeout range. openraft waits the leader lease (the range's maximum) plus a
+/// random timeout from the range after the last leader contact before campaigning, so a dead
+/// leader is replaced after 180 to 240 ms, well above the heartbeat interval.
+pub const ELECTION_TIMEOUT: (Duration, Duration) = (Duration::from_millis(60), Duration::from_millis(120));
 
-/// A snapshot is built after this many log entries since the last one.
-pub const SNAPSHOT_EVERY: u64 = 1000;
+/// Default: a snapshot is built after this many log entries since the last one
+/// (Nomad's `raft_snapshot_threshold`).
+pub const SNAPSHOT_THRESHOLD: u64 = 1024;
+
+/// Default: log entries kept behind a snapshot for slow followers (Nomad's `raft_trailing_logs`).
+pub const TRAILING_LOGS: u64 = 1024;
+
+/// Snapshot and log retention settings.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Compaction {
+    /// Entries since the last snapshot that trigger a new one.
+    pub snapshot_threshold: u64,
+    /// Entries kept in the log behind the snapshot.
+    pub trailing_logs: u64,
+}
+
+impl Default for Compaction {
+    fn default() -> Self {
+        Self {
+            snapshot_threshold: SNAPSHOT_THRESHOLD,
+            trailing_logs: TRAILING_LOGS,
+        }
+    }
+}
 
 /// The openraft configuration used by every server.
-pub fn raft_config(cluster_name: &str) -> openraft::Config {
+pub fn raft_config(cluster_name: &str, compaction: Compaction) -> openraft::Config {
     openraft::Config {
         cluster_name: cluster_name.to_owned(),
         heartbeat_interval: HEARTBEAT.as_millis() as u64,
@@ -61,8 +85,10 @@ pub fn raft_config(cluster_name: &str) -> openraft::Config {
         election_timeout_max: ELECTION_TIMEOUT.1.as_millis() as u64,
         install_snapshot_timeout: 2000,
         max_payload_entries: 256,
-        snapshot_policy: openraft::SnapshotPolicy::LogsSinceLast(SNAPSHOT_EVERY),
-        max_in_snapshot_log_to_keep: 200,
+        snapshot_policy: openraft::SnapshotPolicy::LogsSinceLast(
+            compaction.snapshot_threshold.max(1),
+        ),
+        max_in_snapshot_log_to_keep: compaction.trailing_logs,
         purge_batch_size: 64,
         ..Default::default()
     }

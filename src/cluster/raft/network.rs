@@ -10,13 +10,13 @@ use std::time::Duration;
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as B64;
 use openraft::error::{
-    Fatal, InstallSnapshotError, NetworkError, RPCError, RaftError, RemoteError, ReplicationClosed, StreamingError,
-    Unreachable,
+    Fatal, InstallSnapshotError, NetworkError, RPCError, RaftError, RemoteError, ReplicationClosed,
+    StreamingError, Unreachable,
 };
 use openraft::network::{Backoff, RPCOption};
 use openraft::raft::{
-    AppendEntriesRequest, AppendEntriesResponse, InstallSnapshotRequest, InstallSnapshotResponse, SnapshotResponse,
-    VoteRequest, VoteResponse,
+    AppendEntriesRequest, AppendEntriesResponse, InstallSnapshotRequest, InstallSnapshotResponse,
+    SnapshotResponse, VoteRequest, VoteResponse,
 };
 use openraft::{RaftNetwork, RaftNetworkFactory, Snapshot, SnapshotMeta, Vote};
 use serde::de::DeserializeOwned;
@@ -59,7 +59,11 @@ impl RaftNetworkFactory<TypeConfig> for Network {
     type Network = PeerClient;
 
     async fn new_client(&mut self, target: NodeId, node: &Node) -> PeerClient {
-        PeerClient { target, addr: node.addr.clone(), http: self.http.clone() }
+        PeerClient {
+            target,
+            addr: node.addr.clone(),
+            http: self.http.clone(),
+        }
     }
 }
 
@@ -71,7 +75,11 @@ pub struct PeerClient {
 }
 
 fn send_error(e: reqwest::Error) -> RPCError<NodeId, Node, RaftError<NodeId>> {
-    if e.is_connect() { Unreachable::new(&e).into() } else { NetworkError::new(&e).into() }
+    if e.is_connect() {
+        Unreachable::new(&e).into()
+    } else {
+        NetworkError::new(&e).into()
+    }
 }
 
 impl PeerClient {
@@ -87,7 +95,13 @@ impl PeerClient {
         E: std::error::Error + DeserializeOwned,
     {
         let url = format!("http://{}/v1/internal/raft/{path}", self.addr);
-        let resp = self.http.post(url).json(req).timeout(timeout).send().await?;
+        let resp = self
+            .http
+            .post(url)
+            .json(req)
+            .timeout(timeout)
+            .send()
+            .await?;
         resp.error_for_status()?.json().await
     }
 }
@@ -98,7 +112,10 @@ impl RaftNetwork<TypeConfig> for PeerClient {
         rpc: AppendEntriesRequest<TypeConfig>,
         option: RPCOption,
     ) -> Result<AppendEntriesResponse<NodeId>, RPCError<NodeId, Node, RaftError<NodeId>>> {
-        let res = self.post("append", &rpc, option.hard_ttl()).await.map_err(send_error)?;
+        let res = self
+            .post("append", &rpc, option.hard_ttl())
+            .await
+            .map_err(send_error)?;
         res.map_err(|e| RemoteError::new(self.target, e).into())
     }
 
@@ -107,7 +124,10 @@ impl RaftNetwork<TypeConfig> for PeerClient {
         rpc: VoteRequest<NodeId>,
         option: RPCOption,
     ) -> Result<VoteResponse<NodeId>, RPCError<NodeId, Node, RaftError<NodeId>>> {
-        let res = self.post("vote", &rpc, option.hard_ttl()).await.map_err(send_error)?;
+        let res = self
+            .post("vote", &rpc, option.hard_ttl())
+            .await
+            .map_err(send_error)?;
         res.map_err(|e| RemoteError::new(self.target, e).into())
     }
 
@@ -116,9 +136,13 @@ impl RaftNetwork<TypeConfig> for PeerClient {
         &mut self,
         _rpc: InstallSnapshotRequest<TypeConfig>,
         _option: RPCOption,
-    ) -> Result<InstallSnapshotResponse<NodeId>, RPCError<NodeId, Node, RaftError<NodeId, InstallSnapshotError>>>
-    {
-        let e = std::io::Error::other("chunked snapshot transfer is not supported; snapshots are sent whole");
+    ) -> Result<
+        InstallSnapshotResponse<NodeId>,
+        RPCError<NodeId, Node, RaftError<NodeId, InstallSnapshotError>>,
+    > {
+        let e = std::io::Error::other(
+            "chunked snapshot transfer is not supported; snapshots are sent whole",
+        );
         Err(NetworkError::new(&e).into())
     }
 
@@ -129,14 +153,26 @@ impl RaftNetwork<TypeConfig> for PeerClient {
         cancel: impl Future<Output = ReplicationClosed> + Send + 'static,
         option: RPCOption,
     ) -> Result<SnapshotResponse<NodeId>, StreamingError<TypeConfig, Fatal<NodeId>>> {
-        let body = SnapshotTransfer { vote, meta: snapshot.meta, data: B64.encode(snapshot.snapshot.into_inner()) };
-        let send = self.post::<_, SnapshotResponse<NodeId>, Fatal<NodeId>>("snapshot", &body, option.hard_ttl());
+        let body = SnapshotTransfer {
+            vote,
+            meta: snapshot.meta,
+            data: B64.encode(snapshot.snapshot.into_inner()),
+        };
+        let send = self.post::<_, SnapshotResponse<NodeId>, Fatal<NodeId>>(
+            "snapshot",
+            &body,
+            option.hard_ttl(),
+        );
         let res = tokio::select! {
             closed = cancel => return Err(closed.into()),
             res = send => res,
         };
         let res = res.map_err(|e| -> StreamingError<TypeConfig, Fatal<NodeId>> {
-            if e.is_connect() { Unreachable::new(&e).into() } else { NetworkError::new(&e).into() }
+            if e.is_connect() {
+                Unreachable::new(&e).into()
+            } else {
+                NetworkError::new(&e).into()
+            }
         })?;
         match res {
             Ok(r) => Ok(r),

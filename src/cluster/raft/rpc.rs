@@ -35,7 +35,10 @@ impl LeaderContact {
 
     /// Time since the last contact, if there was one.
     pub fn since(&self) -> Option<Duration> {
-        self.0.lock().unwrap_or_else(|e| e.into_inner()).map(|t| t.elapsed())
+        self.0
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .map(|t| t.elapsed())
     }
 }
 
@@ -55,14 +58,20 @@ pub fn router(raft: ClusterRaft, contact: LeaderContact) -> Router {
         .with_state(RpcState { raft, contact })
 }
 
-fn decode<T: DeserializeOwned>(body: &Bytes) -> Result<T, Response> {
-    serde_json::from_slice(body)
-        .map_err(|e| (StatusCode::BAD_REQUEST, format!("invalid raft message: {e}")).into_response())
+fn decode<T: DeserializeOwned>(body: &Bytes) -> Result<T, Box<Response>> {
+    serde_json::from_slice(body).map_err(|e| {
+        let msg = format!("invalid raft message: {e}");
+        Box::new((StatusCode::BAD_REQUEST, msg).into_response())
+    })
 }
 
 fn reply<T: Serialize>(value: &T) -> Response {
     match serde_json::to_vec(value) {
-        Ok(body) => ([(axum::http::header::CONTENT_TYPE, "application/json")], body).into_response(),
+        Ok(body) => (
+            [(axum::http::header::CONTENT_TYPE, "application/json")],
+            body,
+        )
+            .into_response(),
         Err(e) => (StatusCode::INTERNAL_SERVER_ERROR, e.to_string()).into_response(),
     }
 }
@@ -70,7 +79,7 @@ fn reply<T: Serialize>(value: &T) -> Response {
 async fn append(State(s): State<RpcState>, body: Bytes) -> Response {
     let req = match decode(&body) {
         Ok(r) => r,
-        Err(resp) => return resp,
+        Err(resp) => return *resp,
     };
     s.contact.touch();
     reply(&s.raft.append_entries(req).await)
@@ -79,22 +88,34 @@ async fn append(State(s): State<RpcState>, body: Bytes) -> Response {
 async fn vote(State(s): State<RpcState>, body: Bytes) -> Response {
     match decode(&body) {
         Ok(req) => reply(&s.raft.vote(req).await),
-        Err(resp) => resp,
+        Err(resp) => *resp,
     }
 }
 
 async fn snapshot(State(s): State<RpcState>, body: Bytes) -> Response {
     let transfer: SnapshotTransfer = match decode(&body) {
         Ok(r) => r,
-        Err(resp) => return resp,
+        Err(resp) => return *resp,
     };
     let data = match transfer.decode() {
         Ok(d) => d,
-        Err(e) => return (StatusCode::BAD_REQUEST, format!("invalid snapshot data: {e}")).into_response(),
+        Err(e) => {
+            return (
+                StatusCode::BAD_REQUEST,
+                format!("invalid snapshot data: {e}"),
+            )
+                .into_response();
+        }
     };
     s.contact.touch();
-    let snapshot = Snapshot { meta: transfer.meta, snapshot: Box::new(std::io::Cursor::new(data)) };
-    let res: Result<_, RaftError<NodeId, openraft::error::Fatal<NodeId>>> =
-        s.raft.install_full_snapshot(transfer.vote, snapshot).await.map_err(RaftError::Fatal);
+    let snapshot = Snapshot {
+        meta: transfer.meta,
+        snapshot: Box::new(std::io::Cursor::new(data)),
+    };
+    let res: Result<_, RaftError<NodeId, openraft::error::Fatal<NodeId>>> = s
+        .raft
+        .install_full_snapshot(transfer.vote, snapshot)
+        .await
+        .map_err(RaftError::Fatal);
     reply(&res)
 }

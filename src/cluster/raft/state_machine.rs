@@ -8,8 +8,8 @@ use std::io::Cursor;
 
 use openraft::storage::RaftStateMachine;
 use openraft::{
-    AnyError, Entry, EntryPayload, LogId, RaftSnapshotBuilder, Snapshot, SnapshotMeta, StorageError,
-    StorageIOError, StoredMembership,
+    AnyError, Entry, EntryPayload, LogId, RaftSnapshotBuilder, Snapshot, SnapshotMeta,
+    StorageError, StorageIOError, StoredMembership,
 };
 
 use super::db::{RaftDb, SNAPSHOT};
@@ -44,12 +44,20 @@ impl StateMachineStore {
         let meta: Option<SnapshotMeta<NodeId, Node>> = db.get_json(SNAPSHOT, META_KEY)?;
         let data = db.get_bytes(SNAPSHOT, DATA_KEY)?;
         let (state, last_applied, membership) = match (meta, data) {
-            (Some(meta), Some(data)) => {
-                (serde_json::from_slice(&data)?, meta.last_log_id, meta.last_membership)
-            }
+            (Some(meta), Some(data)) => (
+                serde_json::from_slice(&data)?,
+                meta.last_log_id,
+                meta.last_membership,
+            ),
             _ => (State::default(), None, StoredMembership::default()),
         };
-        Ok(Self { db, handle: StateHandle::new(state), last_applied, membership, snapshots_built: 0 })
+        Ok(Self {
+            db,
+            handle: StateHandle::new(state),
+            last_applied,
+            membership,
+            snapshots_built: 0,
+        })
     }
 
     /// The shared handle readers use.
@@ -58,7 +66,11 @@ impl StateMachineStore {
     }
 }
 
-fn persist_snapshot(db: &RaftDb, meta: &SnapshotMeta<NodeId, Node>, data: &[u8]) -> Result<(), StorageFailure> {
+fn persist_snapshot(
+    db: &RaftDb,
+    meta: &SnapshotMeta<NodeId, Node>,
+    data: &[u8],
+) -> Result<(), StorageFailure> {
     let txn = db.inner().begin_write()?;
     {
         let mut table = txn.open_table(SNAPSHOT)?;
@@ -87,7 +99,10 @@ impl RaftSnapshotBuilder<TypeConfig> for SnapshotBuilder {
             .await
             .map_err(|e| snapshot_err(StorageFailure::Task(e.to_string())))?
             .map_err(snapshot_err)?;
-        Ok(Snapshot { meta, snapshot: Box::new(Cursor::new(data)) })
+        Ok(Snapshot {
+            meta,
+            snapshot: Box::new(Cursor::new(data)),
+        })
     }
 }
 
@@ -115,12 +130,18 @@ impl RaftStateMachine<TypeConfig> for StateMachineStore {
                     EntryPayload::Normal(cmd) => state.apply(index, cmd),
                     EntryPayload::Blank => {
                         state.note_index(index);
-                        CommandResponse { index, outcome: Outcome::Done }
+                        CommandResponse {
+                            index,
+                            outcome: Outcome::Done,
+                        }
                     }
                     EntryPayload::Membership(m) => {
                         self.membership = StoredMembership::new(Some(entry.log_id), m);
                         state.note_index(index);
-                        CommandResponse { index, outcome: Outcome::Done }
+                        CommandResponse {
+                            index,
+                            outcome: Outcome::Done,
+                        }
                     }
                 };
                 out.push(resp);
@@ -139,11 +160,16 @@ impl RaftStateMachine<TypeConfig> for StateMachineStore {
             state: self.handle.read().clone(),
             last_applied: self.last_applied,
             membership: self.membership.clone(),
-            snapshot_id: format!("{}-{}-{}", last.leader_id.term, last.index, self.snapshots_built),
+            snapshot_id: format!(
+                "{}-{}-{}",
+                last.leader_id.term, last.index, self.snapshots_built
+            ),
         }
     }
 
-    async fn begin_receiving_snapshot(&mut self) -> Result<Box<Cursor<Vec<u8>>>, StorageError<NodeId>> {
+    async fn begin_receiving_snapshot(
+        &mut self,
+    ) -> Result<Box<Cursor<Vec<u8>>>, StorageError<NodeId>> {
         Ok(Box::new(Cursor::new(Vec::new())))
     }
 
@@ -153,8 +179,9 @@ impl RaftStateMachine<TypeConfig> for StateMachineStore {
         snapshot: Box<Cursor<Vec<u8>>>,
     ) -> Result<(), StorageError<NodeId>> {
         let data = snapshot.into_inner();
-        let new_state: State = serde_json::from_slice(&data)
-            .map_err(|e| StorageError::from(StorageIOError::read_snapshot(Some(meta.signature()), &e)))?;
+        let new_state: State = serde_json::from_slice(&data).map_err(|e| {
+            StorageError::from(StorageIOError::read_snapshot(Some(meta.signature()), &e))
+        })?;
         let db = self.db.clone();
         let meta2 = meta.clone();
         tokio::task::spawn_blocking(move || persist_snapshot(&db, &meta2, &data))
@@ -169,14 +196,21 @@ impl RaftStateMachine<TypeConfig> for StateMachineStore {
         Ok(())
     }
 
-    async fn get_current_snapshot(&mut self) -> Result<Option<Snapshot<TypeConfig>>, StorageError<NodeId>> {
-        let read_err = |e: StorageFailure| StorageError::from(StorageIOError::read_snapshot(None, AnyError::new(&e)));
-        let meta: Option<SnapshotMeta<NodeId, Node>> = self.db.get_json(SNAPSHOT, META_KEY).map_err(read_err)?;
+    async fn get_current_snapshot(
+        &mut self,
+    ) -> Result<Option<Snapshot<TypeConfig>>, StorageError<NodeId>> {
+        let read_err = |e: StorageFailure| {
+            StorageError::from(StorageIOError::read_snapshot(None, AnyError::new(&e)))
+        };
+        let meta: Option<SnapshotMeta<NodeId, Node>> =
+            self.db.get_json(SNAPSHOT, META_KEY).map_err(read_err)?;
         let data = self.db.get_bytes(SNAPSHOT, DATA_KEY).map_err(read_err)?;
         Ok(match (meta, data) {
-            (Some(meta), Some(data)) => Some(Snapshot { meta, snapshot: Box::new(Cursor::new(data)) }),
+            (Some(meta), Some(data)) => Some(Snapshot {
+                meta,
+                snapshot: Box::new(Cursor::new(data)),
+            }),
             _ => None,
         })
     }
-
 }

@@ -33,7 +33,12 @@ pub(super) async fn run(node: Arc<ClusterNode>) {
 
 async fn attempt(node: &ClusterNode) -> Result<(), ClusterError> {
     let mut found: Vec<ServerInfo> = vec![node.info().await];
-    for peer in node.config.peers.iter().filter(|p| p.as_str() != node.addr()) {
+    for peer in node
+        .config
+        .peers
+        .iter()
+        .filter(|p| p.as_str() != node.addr())
+    {
         match fetch_info(node, peer).await {
             Ok(info) => found.push(info),
             Err(e) => tracing::debug!("bootstrap: peer {peer}: {e}"),
@@ -50,8 +55,14 @@ async fn attempt(node: &ClusterNode) -> Result<(), ClusterError> {
     if lowest != node.id {
         return Ok(());
     }
-    let members: BTreeMap<NodeId, BasicNode> = found.iter().map(|i| (i.id, BasicNode::new(&i.addr))).collect();
-    tracing::info!("bootstrap: initialising the cluster with {} servers", members.len());
+    let members: BTreeMap<NodeId, BasicNode> = found
+        .iter()
+        .map(|i| (i.id, BasicNode::new(&i.addr)))
+        .collect();
+    tracing::info!(
+        "bootstrap: initialising the cluster with {} servers",
+        members.len()
+    );
     match node.raft.initialize(members).await {
         Ok(()) | Err(RaftError::APIError(InitializeError::NotAllowed(_))) => Ok(()),
         Err(e) => Err(ClusterError::Raft(e.to_string())),

@@ -83,8 +83,15 @@ impl ClusterNode {
     }
 
     /// Sends `cmd` to `addr`; `Ok(None)` if that server is not the leader.
-    async fn forward_write(&self, addr: &str, cmd: &Command) -> Result<Option<CommandResponse>, ClusterError> {
-        let fail = |message: String| ClusterError::Forward { addr: addr.to_owned(), message };
+    async fn forward_write(
+        &self,
+        addr: &str,
+        cmd: &Command,
+    ) -> Result<Option<CommandResponse>, ClusterError> {
+        let fail = |message: String| ClusterError::Forward {
+            addr: addr.to_owned(),
+            message,
+        };
         let resp = self
             .http
             .post(format!("http://{addr}{WRITE_PATH}"))
@@ -96,7 +103,10 @@ impl ClusterNode {
         match resp.status() {
             StatusCode::OK => Ok(Some(resp.json().await.map_err(|e| fail(e.to_string()))?)),
             StatusCode::MISDIRECTED_REQUEST => Ok(None),
-            status => Err(fail(format!("{status}: {}", resp.text().await.unwrap_or_default()))),
+            status => Err(fail(format!(
+                "{status}: {}",
+                resp.text().await.unwrap_or_default()
+            ))),
         }
     }
 
@@ -108,7 +118,9 @@ impl ClusterNode {
             Err(RaftError::APIError(CheckIsLeaderError::ForwardToLeader(f))) => {
                 Ok(LocalReadIndex::NotLeader(f.leader_node.map(|n| n.addr)))
             }
-            Err(RaftError::APIError(CheckIsLeaderError::QuorumNotEnough(_))) => Ok(LocalReadIndex::NotLeader(None)),
+            Err(RaftError::APIError(CheckIsLeaderError::QuorumNotEnough(_))) => {
+                Ok(LocalReadIndex::NotLeader(None))
+            }
             Err(RaftError::Fatal(f)) => Err(ClusterError::Raft(f.to_string())),
         }
     }
@@ -143,7 +155,10 @@ impl ClusterNode {
     }
 
     async fn forward_read_index(&self, addr: &str) -> Result<Option<u64>, ClusterError> {
-        let fail = |message: String| ClusterError::Forward { addr: addr.to_owned(), message };
+        let fail = |message: String| ClusterError::Forward {
+            addr: addr.to_owned(),
+            message,
+        };
         let resp = self
             .http
             .get(format!("http://{addr}{READ_INDEX_PATH}"))

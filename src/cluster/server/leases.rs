@@ -11,7 +11,9 @@ const CHECK_EVERY: Duration = Duration::from_millis(250);
 
 /// Unix milliseconds now.
 pub fn now_millis() -> i64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis() as i64)
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as i64)
 }
 
 pub(super) async fn run(node: Arc<ClusterNode>) {
@@ -27,7 +29,13 @@ pub(super) async fn run(node: Arc<ClusterNode>) {
         if ids.is_empty() {
             continue;
         }
-        if let Err(e) = node.write_local(Command::LeaseExpire { ids, now_millis: now }).await {
+        if let Err(e) = node
+            .write_local(Command::LeaseExpire {
+                ids,
+                now_millis: now,
+            })
+            .await
+        {
             tracing::warn!("proposing lease expiry: {e}");
         }
     }

@@ -4,14 +4,14 @@
 use std::collections::BTreeSet;
 use std::time::Duration;
 
-use openraft::error::{ClientWriteError, RaftError};
+use openraft::error::{ChangeMembershipError, ClientWriteError, RaftError};
 use openraft::{BasicNode, ChangeMembers};
 use reqwest::StatusCode;
 use serde::{Deserialize, Serialize};
 
 use super::ClusterNode;
 use crate::cluster::error::ClusterError;
-use crate::cluster::raft::NodeId;
+use crate::cluster::raft::{NodeId, TypeConfig};
 
 /// Where a server asks the leader to add it.
 pub const JOIN_PATH: &str = "/v1/internal/cluster/join";
@@ -37,7 +37,17 @@ pub enum LocalChange {
     NotLeader(Option<String>),
 }
 
-fn classify(e: RaftError<NodeId, ClientWriteError<NodeId, BasicNode>>) -> Result<LocalChange, ClusterError> {
+/// How long a change waits for an earlier one (or a new leader's first commit) to finish.
+const IN_PROGRESS_WAIT: Duration = Duration::from_secs(10);
+
+type ChangeResult = Result<
+    openraft::raft::ClientWriteResponse<TypeConfig>,
+    RaftError<NodeId, ClientWriteError<NodeId, BasicNode>>,
+>;
+
+fn classify(
+    e: RaftError<NodeId, ClientWriteError<NodeId, BasicNode>>,
+) -> Result<LocalChange, ClusterError> {
     match e {
         RaftError::APIError(ClientWriteError::ForwardToLeader(f)) => {
             Ok(LocalChange::NotLeader(f.leader_node.map(|n| n.addr)))
@@ -46,17 +56,46 @@ fn classify(e: RaftError<NodeId, ClientWriteError<NodeId, BasicNode>>) -> Result
     }
 }
 
+/// Runs a membership change, retrying while another one is still being committed.
+async fn retry_in_progress<F, Fut>(mut change: F) -> ChangeResult
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = ChangeResult>,
+{
+    let deadline = tokio::time::Instant::now() + IN_PROGRESS_WAIT;
+    loop {
+        match change().await {
+            Err(RaftError::APIError(ClientWriteError::ChangeMembershipError(
+                ChangeMembershipError::InProgress(_),
+            ))) if tokio::time::Instant::now() < deadline => {
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+            other => return other,
+        }
+    }
+}
+
 impl ClusterNode {
     /// On the leader: adds server `id` at `addr` as a learner, waits for it to catch up, then
     /// makes it a voter. A server that is already a voter is left alone.
-    pub async fn add_server_local(&self, id: NodeId, addr: &str) -> Result<LocalChange, ClusterError> {
+    pub async fn add_server_local(
+        &self,
+        id: NodeId,
+        addr: &str,
+    ) -> Result<LocalChange, ClusterError> {
         if self.voters().iter().any(|(v, _)| *v == id) {
             return Ok(LocalChange::Done);
         }
-        if let Err(e) = self.raft.add_learner(id, BasicNode::new(addr), true).await {
+        if let Err(e) =
+            retry_in_progress(|| self.raft.add_learner(id, BasicNode::new(addr), true)).await
+        {
             return classify(e);
         }
-        match self.raft.change_membership(ChangeMembers::AddVoterIds(BTreeSet::from([id])), false).await {
+        let voters = || {
+            self.raft
+                .change_membership(ChangeMembers::AddVoterIds(BTreeSet::from([id])), false)
+        };
+        match retry_in_progress(voters).await {
             Ok(_) => Ok(LocalChange::Done),
             Err(e) => classify(e),
         }
@@ -67,7 +106,11 @@ impl ClusterNode {
         if !self.voters().iter().any(|(v, _)| *v == id) {
             return Ok(LocalChange::Done);
         }
-        match self.raft.change_membership(ChangeMembers::RemoveVoters(BTreeSet::from([id])), false).await {
+        let remove = || {
+            self.raft
+                .change_membership(ChangeMembers::RemoveVoters(BTreeSet::from([id])), false)
+        };
+        match retry_in_progress(remove).await {
             Ok(_) => Ok(LocalChange::Done),
             Err(e) => classify(e),
         }
@@ -79,7 +122,15 @@ impl ClusterNode {
             LocalChange::Done => Ok(()),
             LocalChange::NotLeader(leader) => {
                 let leader = leader.ok_or(ClusterError::NoLeader)?;
-                self.post_member(&leader, JOIN_PATH, &MemberRequest { id, addr: addr.to_owned() }).await
+                self.post_member(
+                    &leader,
+                    JOIN_PATH,
+                    &MemberRequest {
+                        id,
+                        addr: addr.to_owned(),
+                    },
+                )
+                .await
             }
         }
     }
@@ -90,18 +141,42 @@ impl ClusterNode {
             LocalChange::Done => Ok(()),
             LocalChange::NotLeader(leader) => {
                 let leader = leader.ok_or(ClusterError::NoLeader)?;
-                self.post_member(&leader, LEAVE_PATH, &MemberRequest { id, addr: String::new() }).await
+                self.post_member(
+                    &leader,
+                    LEAVE_PATH,
+                    &MemberRequest {
+                        id,
+                        addr: String::new(),
+                    },
+                )
+                .await
             }
         }
     }
 
     /// Asks the server at `target` (which forwards to its leader) to add this server.
     pub(super) async fn request_join(&self, target: &str) -> Result<(), ClusterError> {
-        self.post_member(target, JOIN_PATH, &MemberRequest { id: self.id, addr: self.addr().to_owned() }).await
+        self.post_member(
+            target,
+            JOIN_PATH,
+            &MemberRequest {
+                id: self.id,
+                addr: self.addr().to_owned(),
+            },
+        )
+        .await
     }
 
-    async fn post_member(&self, target: &str, path: &str, req: &MemberRequest) -> Result<(), ClusterError> {
-        let fail = |message: String| ClusterError::Forward { addr: target.to_owned(), message };
+    async fn post_member(
+        &self,
+        target: &str,
+        path: &str,
+        req: &MemberRequest,
+    ) -> Result<(), ClusterError> {
+        let fail = |message: String| ClusterError::Forward {
+            addr: target.to_owned(),
+            message,
+        };
         let resp = self
             .http
             .post(format!("http://{target}{path}"))
@@ -112,7 +187,10 @@ impl ClusterNode {
             .map_err(|e| fail(e.to_string()))?;
         match resp.status() {
             StatusCode::OK => Ok(()),
-            status => Err(fail(format!("{status}: {}", resp.text().await.unwrap_or_default()))),
+            status => Err(fail(format!(
+                "{status}: {}",
+                resp.text().await.unwrap_or_default()
+            ))),
         }
     }
 }

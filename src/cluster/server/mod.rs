@@ -25,10 +25,14 @@ use tokio::task::JoinHandle;
 use crate::cluster::error::ClusterError;
 use crate::cluster::fsm::StateHandle;
 use crate::cluster::raft::rpc::LeaderContact;
-use crate::cluster::raft::{ClusterRaft, LogStore, Network, NodeId, RaftDb, StateMachineStore, node_id_for, raft_config};
+use crate::cluster::raft::{
+    ClusterRaft, Compaction, LogStore, Network, NodeId, RaftDb, StateMachineStore, node_id_for,
+    raft_config,
+};
 
 pub use forward::{LocalReadIndex, LocalWrite};
 pub use heartbeat::Beat;
+pub use leases::now_millis;
 pub use membership::{LocalChange, MemberRequest};
 
 /// What a server needs to start.
@@ -46,6 +50,8 @@ pub struct ServerConfig {
     pub cluster_name: String,
     /// How long a client may stay silent before the leader declares its node down.
     pub heartbeat_ttl: Duration,
+    /// Snapshot and log retention.
+    pub compaction: Compaction,
 }
 
 /// What a server says about itself to peers (`GET /v1/internal/cluster/info`).
@@ -104,12 +110,18 @@ impl ClusterNode {
             .build()
             .map_err(|e| ClusterError::Startup(format!("http client: {e}")))?;
         let id = node_id_for(&config.advertise);
-        let raft_cfg = raft_config(&config.cluster_name)
+        let raft_cfg = raft_config(&config.cluster_name, config.compaction)
             .validate()
             .map_err(|e| ClusterError::Startup(format!("raft config: {e}")))?;
-        let raft = ClusterRaft::new(id, Arc::new(raft_cfg), Network::new(http.clone()), LogStore::new(db), sm)
-            .await
-            .map_err(|e| ClusterError::Raft(e.to_string()))?;
+        let raft = ClusterRaft::new(
+            id,
+            Arc::new(raft_cfg),
+            Network::new(http.clone()),
+            LogStore::new(db),
+            sm,
+        )
+        .await
+        .map_err(|e| ClusterError::Raft(e.to_string()))?;
         let node = Arc::new(Self {
             id,
             config,
@@ -158,7 +170,10 @@ impl ClusterNode {
     pub fn leader_addr(&self) -> Option<String> {
         let m = self.raft.metrics().borrow().clone();
         let leader = m.current_leader?;
-        m.membership_config.membership().get_node(&leader).map(|n| n.addr.clone())
+        m.membership_config
+            .membership()
+            .get_node(&leader)
+            .map(|n| n.addr.clone())
     }
 
     /// Whether this server is the leader.
@@ -178,8 +193,10 @@ impl ClusterNode {
     pub fn peers(&self) -> Vec<String> {
         let m = self.raft.metrics().borrow().clone();
         let membership = m.membership_config.membership();
-        let mut out: Vec<String> =
-            membership.voter_ids().filter_map(|id| membership.get_node(&id).map(|n| n.addr.clone())).collect();
+        let mut out: Vec<String> = membership
+            .voter_ids()
+            .filter_map(|id| membership.get_node(&id).map(|n| n.addr.clone()))
+            .collect();
         out.sort();
         out
     }
@@ -188,7 +205,10 @@ impl ClusterNode {
     pub fn voters(&self) -> Vec<(NodeId, String)> {
         let m = self.raft.metrics().borrow().clone();
         let membership = m.membership_config.membership();
-        membership.voter_ids().filter_map(|id| membership.get_node(&id).map(|n| (id, n.addr.clone()))).collect()
+        membership
+            .voter_ids()
+            .filter_map(|id| membership.get_node(&id).map(|n| (id, n.addr.clone())))
+            .collect()
     }
 
     /// What this server tells peers about itself.
@@ -216,7 +236,12 @@ impl ClusterNode {
 
     /// Stops the background tasks and Raft.
     pub async fn shutdown(&self) {
-        for t in self.tasks.lock().unwrap_or_else(|e| e.into_inner()).drain(..) {
+        for t in self
+            .tasks
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .drain(..)
+        {
             t.abort();
         }
         let _ = self.raft.shutdown().await;

@@ -1,0 +1,113 @@
+//! Built-in cluster benchmarks on a 3-server loopback cluster of real `deploy agent` processes:
+//! committed job registrations per second (1 and 32 in flight), and leader failover time
+//! (leader killed → a write through a surviving server is acknowledged).
+
+#[path = "../tests/cluster_harness/mod.rs"]
+mod cluster_harness;
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use cluster_harness::Cluster;
+use criterion::{Criterion, SamplingMode, Throughput, criterion_group, criterion_main};
+use tokio::runtime::Runtime;
+
+const BIN: &str = env!("CARGO_BIN_EXE_deploy");
+
+static NEXT: AtomicU64 = AtomicU64::new(0);
+
+/// Registers `n` new jobs through agent `via` with `in_flight` requests at once.
+async fn register_many(c: &Cluster, via: usize, n: u64, in_flight: usize) {
+    let mut set = tokio::task::JoinSet::new();
+    for _ in 0..n {
+        while set.len() >= in_flight {
+            set.join_next().await.unwrap().unwrap();
+        }
+        let (http, url) = (c.http.clone(), c.agents[via].url("/v1/jobs"));
+        let id = format!("bench-{}", NEXT.fetch_add(1, Ordering::Relaxed));
+        set.spawn(async move {
+            let body = serde_json::json!({"Job": cluster_harness::job(&id, "1")});
+            let resp = http.put(url).json(&body).send().await.expect("register");
+            assert!(resp.status().is_success(), "{}", resp.status());
+        });
+    }
+    while let Some(r) = set.join_next().await {
+        r.unwrap();
+    }
+}
+
+fn registrations(c: &mut Criterion) {
+    let rt = Runtime::new().unwrap();
+    let cluster = rt.block_on(Cluster::start(BIN, 3));
+    let leader = rt.block_on(cluster.wait_for_leader(Duration::from_secs(20)));
+    let mut group = c.benchmark_group("cluster_register");
+    group.sample_size(10).measurement_time(Duration::from_secs(10));
+    group.throughput(Throughput::Elements(1));
+    for in_flight in [1usize, 32] {
+        group.bench_function(format!("in_flight_{in_flight}"), |b| {
+            b.iter_custom(|iters| {
+                let start = Instant::now();
+                rt.block_on(register_many(&cluster, leader, iters, in_flight));
+                start.elapsed()
+            })
+        });
+    }
+    group.finish();
+}
+
+fn failover(c: &mut Criterion) {
+    let rt = Runtime::new().unwrap();
+    let mut cluster = rt.block_on(Cluster::start(BIN, 3));
+    let mut samples = Vec::new();
+    let mut group = c.benchmark_group("cluster_failover");
+    group
+        .sample_size(20)
+        .sampling_mode(SamplingMode::Flat)
+        .warm_up_time(Duration::from_millis(1))
+        .measurement_time(Duration::from_secs(1));
+    group.bench_function("leader_kill_to_acknowledged_write", |b| {
+        b.iter_custom(|iters| {
+            let mut total = Duration::ZERO;
+            for _ in 0..iters {
+                let took = rt.block_on(one_failover(&mut cluster));
+                samples.push(took);
+                total += took;
+            }
+            total
+        })
+    });
+    group.finish();
+    samples.sort();
+    if let Some(median) = samples.get(samples.len() / 2) {
+        eprintln!(
+            "failover: median {median:?} over {} trials (min {:?}, max {:?})",
+            samples.len(),
+            samples[0],
+            samples[samples.len() - 1]
+        );
+    }
+}
+
+/// Kills the leader and times until a write through a survivor is acknowledged; then restarts
+/// the killed server and lets it catch up (untimed).
+async fn one_failover(c: &mut Cluster) -> Duration {
+    let leader = c.wait_for_leader(Duration::from_secs(20)).await;
+    let survivor = c.other_than(leader);
+    c.register(survivor, "warm", &NEXT.fetch_add(1, Ordering::Relaxed).to_string()).await.unwrap();
+    c.agents[leader].kill();
+    let start = Instant::now();
+    let id = format!("failover-{}", NEXT.fetch_add(1, Ordering::Relaxed));
+    c.register(survivor, &id, "1").await.expect("write after failover");
+    let took = start.elapsed();
+    c.agents[leader].spawn();
+    c.wait_for_http(leader, Duration::from_secs(20)).await;
+    let target = c.applied_index(survivor).await.unwrap_or(0);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while c.applied_index(leader).await.unwrap_or(0) < target && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    took
+}
+
+criterion_group!(benches, registrations, failover);
+criterion_main!(benches);
