@@ -11,6 +11,7 @@
 //! `graph` ← `plan` ← `backend` ← `apply` ← `cli`. `cluster` (the built-in scheduler cluster)
 //! uses only `spec`, `api` and `diag`.
 
+pub mod api;
 pub mod cli;
 pub mod cluster;
 pub mod frontend;

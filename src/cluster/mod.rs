@@ -17,6 +17,7 @@ pub mod error;
 pub mod fsm;
 pub mod http;
 pub mod raft;
+pub mod scheduler;
 pub mod server;
 
 pub use agent::{AgentArgs, AgentConfig, run_agent};

@@ -1,0 +1,40 @@
+//! Nomad HTTP API wire types: the JSON bodies of `/v1/nodes`, `/v1/allocations`,
+//! `/v1/evaluations`, `/v1/deployments` and the job register / plan / list endpoints.
+//!
+//! ```text
+//!  built-in cluster (FSM, scheduler, HTTP) ──► api types ◄── backend (HTTP client)
+//!                                                  │
+//!                                                  └── spec::Job (the job itself)
+//! ```
+//!
+//! Field names are Nomad's exactly. Every struct decodes with `#[serde(default)]` and ignores
+//! fields it does not know, so responses from newer Nomad versions still decode. Times are what
+//! Nomad sends: Unix nanoseconds for `CreateTime`/`ModifyTime`, RFC 3339 strings for task
+//! state times, Unix seconds for `StatusUpdatedAt`.
+
+mod alloc_metric;
+mod allocation;
+mod deployment;
+mod evaluation;
+mod job_responses;
+mod node;
+mod task_state;
+
+pub use alloc_metric::{AllocMetric, NodeScoreMeta};
+pub use allocation::{
+    AllocDeploymentStatus, AllocListStub, AllocatedCpu, AllocatedMemory, AllocatedPortMapping,
+    AllocatedResources, AllocatedSharedResources, AllocatedTaskResources, Allocation, ClientStatus,
+    DesiredStatus, DesiredTransition, RescheduleEvent, RescheduleTracker,
+};
+pub use deployment::{Deployment, DeploymentState, DeploymentStatus};
+pub use evaluation::{EvalStatus, Evaluation, triggered_by};
+pub use job_responses::{
+    DesiredUpdates, JobChildrenSummary, JobListStub, JobPlanResponse, JobRegisterResponse, JobSummary,
+    PlanAnnotations, TaskGroupSummary,
+};
+pub use node::{
+    DrainStrategy, DriverInfo, HostVolumeInfo, Node, NodeCpuResources, NodeDiskResources, NodeListStub,
+    NodeMemoryResources, NodeReservedNetworkResources, NodeReservedResources, NodeResources, NodeStatus,
+    SchedulingEligibility,
+};
+pub use task_state::{TaskEvent, TaskState};

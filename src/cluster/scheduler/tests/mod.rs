@@ -1,0 +1,9 @@
+//! Scheduler tests: a deterministic harness (in-memory state, fixed node order, seeded RNG)
+//! and table tests per concern.
+
+mod harness;
+mod lifecycle;
+mod operators;
+mod placement;
+mod seeds;
+mod system;
