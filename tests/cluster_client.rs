@@ -13,7 +13,11 @@ use serde_json::{Value, json};
 const BIN: &str = env!("CARGO_BIN_EXE_deploy");
 
 fn dev_agent(dir: &std::path::Path, name: &str) -> Agent {
-    Agent::start(BIN, dir.join(name), &["--dev", "--node", name, "--heartbeat-ttl", "3s"])
+    Agent::start(
+        BIN,
+        dir.join(name),
+        &["--dev", "--node", name, "--heartbeat-ttl", "3s"],
+    )
 }
 
 fn task_state<'a>(a: &'a Value, task: &str) -> &'a Value {
@@ -21,7 +25,9 @@ fn task_state<'a>(a: &'a Value, task: &str) -> &'a Value {
 }
 
 fn has_event(a: &Value, task: &str, kind: &str) -> bool {
-    task_state(a, task)["Events"].as_array().is_some_and(|e| e.iter().any(|e| e["Type"] == kind))
+    task_state(a, task)["Events"]
+        .as_array()
+        .is_some_and(|e| e.iter().any(|e| e["Type"] == kind))
 }
 
 fn web_job(id: &str, server: &std::path::Path, marker: &str, check_port_label: &str) -> Value {
@@ -63,27 +69,50 @@ async fn raw_exec_task_runs_passes_its_check_and_restarts_after_kill_9() {
 
     let healthy = |a: &Value| a["ClientStatus"] == "running" && a["DeploymentStatus"]["Healthy"] == true;
     let a = wait_alloc(&http, &agent, &id, Duration::from_secs(30), healthy).await;
-    assert!(has_event(&a, "server", "Received") && has_event(&a, "server", "Started"), "{a:#}");
-    let body = http.get(format!("http://127.0.0.1:{port}/")).send().await.unwrap().text().await.unwrap();
+    assert!(
+        has_event(&a, "server", "Received") && has_event(&a, "server", "Started"),
+        "{a:#}"
+    );
+    let body = http
+        .get(format!("http://127.0.0.1:{port}/"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
     assert_eq!(body, "ok\n");
 
     let services = get_json(&http, &agent.url("/v1/service/web-svc")).await.unwrap();
     assert_eq!(services.as_array().map(Vec::len), Some(1), "{services:#}");
     assert_eq!(services[0]["Port"], port);
 
-    let logs_url = agent.url(&format!("/v1/client/fs/logs/{id}?task=server&type=stdout&plain=true"));
+    let logs_url = agent.url(&format!(
+        "/v1/client/fs/logs/{id}?task=server&type=stdout&plain=true"
+    ));
     let logs = http.get(&logs_url).send().await.unwrap().text().await.unwrap();
     assert!(logs.contains(&format!("listening on {port}")), "logs: {logs:?}");
-    let stats = get_json(&http, &agent.url(&format!("/v1/client/allocation/{id}/stats"))).await.unwrap();
-    assert!(stats["ResourceUsage"]["MemoryStats"]["RSS"].as_u64().unwrap_or(0) > 0, "{stats:#}");
+    let stats = get_json(&http, &agent.url(&format!("/v1/client/allocation/{id}/stats")))
+        .await
+        .unwrap();
+    assert!(
+        stats["ResourceUsage"]["MemoryStats"]["RSS"].as_u64().unwrap_or(0) > 0,
+        "{stats:#}"
+    );
 
     let pids = pids_with(&marker);
     assert_eq!(pids.len(), 1, "one task process");
     // SAFETY: kill(2) of the task process this test started.
     unsafe { libc::kill(pids[0] as i32, libc::SIGKILL) };
-    let restarted = |a: &Value| task_state(a, "server")["Restarts"] == 1 && task_state(a, "server")["State"] == "running";
+    let restarted =
+        |a: &Value| task_state(a, "server")["Restarts"] == 1 && task_state(a, "server")["State"] == "running";
     let a = wait_alloc(&http, &agent, &id, Duration::from_secs(20), restarted).await;
-    let terminated = task_state(&a, "server")["Events"].as_array().unwrap().iter().find(|e| e["Type"] == "Terminated").cloned();
+    let terminated = task_state(&a, "server")["Events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["Type"] == "Terminated")
+        .cloned();
     assert_eq!(terminated.map(|e| e["Signal"].clone()), Some(json!(9)), "{a:#}");
     assert!(has_event(&a, "server", "Restarting"));
     let new_pids = wait_for(Duration::from_secs(5), || async {
@@ -94,11 +123,24 @@ async fn raw_exec_task_runs_passes_its_check_and_restarts_after_kill_9() {
     assert!(new_pids.is_some(), "a new task process replaced the killed one");
 
     stop_alloc(&http, &agent, &id).await;
-    let a = wait_alloc(&http, &agent, &id, Duration::from_secs(20), |a| a["ClientStatus"] == "complete").await;
-    assert!(has_event(&a, "server", "Killing") && has_event(&a, "server", "Killed"), "{a:#}");
-    assert!(pids_with(&marker).is_empty(), "stopping the allocation ends its task");
+    let a = wait_alloc(&http, &agent, &id, Duration::from_secs(20), |a| {
+        a["ClientStatus"] == "complete"
+    })
+    .await;
+    assert!(
+        has_event(&a, "server", "Killing") && has_event(&a, "server", "Killed"),
+        "{a:#}"
+    );
+    assert!(
+        pids_with(&marker).is_empty(),
+        "stopping the allocation ends its task"
+    );
     let services = get_json(&http, &agent.url("/v1/service/web-svc")).await.unwrap();
-    assert_eq!(services.as_array().map(Vec::len), Some(0), "services are deregistered");
+    assert_eq!(
+        services.as_array().map(Vec::len),
+        Some(0),
+        "services are deregistered"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -120,21 +162,38 @@ async fn batch_task_exit_codes_are_reported() {
     };
     let failing = alloc(&job("fails", 3), "run", 0, &nodes[0].1, &[]);
     let passing = alloc(&job("passes", 0), "run", 0, &nodes[0].1, &[]);
-    let (fid, pid) = (failing["ID"].as_str().unwrap().to_owned(), passing["ID"].as_str().unwrap().to_owned());
+    let (fid, pid) = (
+        failing["ID"].as_str().unwrap().to_owned(),
+        passing["ID"].as_str().unwrap().to_owned(),
+    );
     place(&http, &agent, &[failing, passing], &[]).await;
 
-    let a = wait_alloc(&http, &agent, &fid, Duration::from_secs(20), |a| a["ClientStatus"] == "failed").await;
+    let a = wait_alloc(&http, &agent, &fid, Duration::from_secs(20), |a| {
+        a["ClientStatus"] == "failed"
+    })
+    .await;
     let t = task_state(&a, "job");
     assert_eq!(t["State"], "dead");
     assert_eq!(t["Failed"], true);
-    let term = t["Events"].as_array().unwrap().iter().find(|e| e["Type"] == "Terminated").cloned().unwrap();
+    let term = t["Events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["Type"] == "Terminated")
+        .cloned()
+        .unwrap();
     assert_eq!(term["ExitCode"], 3, "{a:#}");
     assert!(has_event(&a, "job", "Not Restarting"));
 
-    let a = wait_alloc(&http, &agent, &pid, Duration::from_secs(20), |a| a["ClientStatus"] == "complete").await;
+    let a = wait_alloc(&http, &agent, &pid, Duration::from_secs(20), |a| {
+        a["ClientStatus"] == "complete"
+    })
+    .await;
     assert_eq!(task_state(&a, "job")["Failed"], false, "{a:#}");
     let logs = http
-        .get(agent.url(&format!("/v1/client/fs/logs/{pid}?task=job&type=stdout&plain=true")))
+        .get(agent.url(&format!(
+            "/v1/client/fs/logs/{pid}?task=job&type=stdout&plain=true"
+        )))
         .send()
         .await
         .unwrap()
@@ -155,11 +214,16 @@ async fn template_reading_a_variable_re_renders_and_restarts_the_task() {
     let agent = dev_agent(dir.path(), "dev3");
     let nodes = wait_nodes(&http, &agent, 1).await;
     let put_var = |greeting: &str| {
-        http.put(agent.url("/v1/var/nomad/jobs/tmpl")).json(&json!({"Items": {"greeting": greeting}})).send()
+        http.put(agent.url("/v1/var/nomad/jobs/tmpl"))
+            .json(&json!({"Items": {"greeting": greeting}}))
+            .send()
     };
     assert!(put_var("hello").await.unwrap().status().is_success());
     let marker = format!("marker-{}", uuid::Uuid::new_v4());
-    let script = format!("cat local/app.conf; echo \" env=$GREETING node=$NODE_NAME\"; exec {} 0 {marker}", server_bin.display());
+    let script = format!(
+        "cat local/app.conf; echo \" env=$GREETING node=$NODE_NAME\"; exec {} 0 {marker}",
+        server_bin.display()
+    );
     let job = json!({
         "ID": "tmpl", "Type": "service",
         "TaskGroups": [{
@@ -181,20 +245,37 @@ async fn template_reading_a_variable_re_renders_and_restarts_the_task() {
     let a = alloc(&job, "app", 0, &nodes[0].1, &[]);
     let id = a["ID"].as_str().unwrap().to_owned();
     place(&http, &agent, &[a], &[]).await;
-    wait_alloc(&http, &agent, &id, Duration::from_secs(30), |a| a["ClientStatus"] == "running").await;
-    let logs_url = agent.url(&format!("/v1/client/fs/logs/{id}?task=app&type=stdout&plain=true"));
+    wait_alloc(&http, &agent, &id, Duration::from_secs(30), |a| {
+        a["ClientStatus"] == "running"
+    })
+    .await;
+    let logs_url = agent.url(&format!(
+        "/v1/client/fs/logs/{id}?task=app&type=stdout&plain=true"
+    ));
     let logs = wait_for(Duration::from_secs(10), || async {
         let l = http.get(&logs_url).send().await.ok()?.text().await.ok()?;
         l.contains("greeting=hello").then_some(l)
     })
     .await;
-    assert!(logs.as_deref().is_some_and(|l| l.starts_with("greeting=hello env=HELLO node=dev3\n")), "{logs:?}");
-    let conf = agent.data_dir.join("client/allocs").join(&id).join("app/local/app.conf");
+    assert!(
+        logs.as_deref()
+            .is_some_and(|l| l.starts_with("greeting=hello env=HELLO node=dev3\n")),
+        "{logs:?}"
+    );
+    let conf = agent
+        .data_dir
+        .join("client/allocs")
+        .join(&id)
+        .join("app/local/app.conf");
     use std::os::unix::fs::PermissionsExt;
-    assert_eq!(std::fs::metadata(&conf).unwrap().permissions().mode() & 0o777, 0o600);
+    assert_eq!(
+        std::fs::metadata(&conf).unwrap().permissions().mode() & 0o777,
+        0o600
+    );
 
     assert!(put_var("bonjour").await.unwrap().status().is_success());
-    let restarted = |a: &Value| task_state(a, "app")["Restarts"] == 1 && task_state(a, "app")["State"] == "running";
+    let restarted =
+        |a: &Value| task_state(a, "app")["Restarts"] == 1 && task_state(a, "app")["State"] == "running";
     let a = wait_alloc(&http, &agent, &id, Duration::from_secs(20), restarted).await;
     assert!(has_event(&a, "app", "Restart Signaled"), "{a:#}");
     assert_eq!(std::fs::read_to_string(&conf).unwrap(), "greeting=bonjour");
@@ -203,10 +284,21 @@ async fn template_reading_a_variable_re_renders_and_restarts_the_task() {
         l.contains("greeting=bonjour").then_some(l)
     })
     .await;
-    assert!(logs.as_deref().is_some_and(|l| l.contains("greeting=bonjour env=BONJOUR node=dev3\n")), "{logs:?}");
-    assert_eq!(pids_with(&marker).len(), 1, "the restart replaced the task, nothing runs twice");
+    assert!(
+        logs.as_deref()
+            .is_some_and(|l| l.contains("greeting=bonjour env=BONJOUR node=dev3\n")),
+        "{logs:?}"
+    );
+    assert_eq!(
+        pids_with(&marker).len(),
+        1,
+        "the restart replaced the task, nothing runs twice"
+    );
     stop_alloc(&http, &agent, &id).await;
-    wait_alloc(&http, &agent, &id, Duration::from_secs(20), |a| a["ClientStatus"] == "complete").await;
+    wait_alloc(&http, &agent, &id, Duration::from_secs(20), |a| {
+        a["ClientStatus"] == "complete"
+    })
+    .await;
     kill_marked(&marker);
 }
 
@@ -224,7 +316,13 @@ async fn a_failing_check_makes_the_allocation_unhealthy_and_the_deployment_fail(
     // The task listens on "http" but the service checks "admin", where nothing listens.
     let job = web_job("broken", &server_bin, &marker, "admin");
     let deployment_id = uuid::Uuid::new_v4().to_string();
-    let mut a = alloc(&job, "web", 0, &nodes[0].1, &[("http", free_port()), ("admin", free_port())]);
+    let mut a = alloc(
+        &job,
+        "web",
+        0,
+        &nodes[0].1,
+        &[("http", free_port()), ("admin", free_port())],
+    );
     a["DeploymentID"] = json!(deployment_id);
     let id = a["ID"].as_str().unwrap().to_owned();
     let deployment = json!({
@@ -232,13 +330,21 @@ async fn a_failing_check_makes_the_allocation_unhealthy_and_the_deployment_fail(
         "TaskGroups": {"web": {"DesiredTotal": 1, "HealthyAllocs": 0, "UnhealthyAllocs": 0}},
     });
     place(&http, &agent, &[a], &[deployment]).await;
-    let a = wait_alloc(&http, &agent, &id, Duration::from_secs(30), |a| a["DeploymentStatus"]["Healthy"] == false).await;
+    let a = wait_alloc(&http, &agent, &id, Duration::from_secs(30), |a| {
+        a["DeploymentStatus"]["Healthy"] == false
+    })
+    .await;
     assert_eq!(a["ClientStatus"], "running", "the task itself runs: {a:#}");
-    let d = get_json(&http, &agent.url(&format!("/v1/deployment/{deployment_id}"))).await.unwrap();
+    let d = get_json(&http, &agent.url(&format!("/v1/deployment/{deployment_id}")))
+        .await
+        .unwrap();
     assert_eq!(d["Status"], "failed", "{d:#}");
     assert_eq!(d["TaskGroups"]["web"]["UnhealthyAllocs"], 1);
     stop_alloc(&http, &agent, &id).await;
-    wait_alloc(&http, &agent, &id, Duration::from_secs(20), |a| a["ClientStatus"] == "complete").await;
+    wait_alloc(&http, &agent, &id, Duration::from_secs(20), |a| {
+        a["ClientStatus"] == "complete"
+    })
+    .await;
     kill_marked(&marker);
 }
 
@@ -258,7 +364,10 @@ async fn a_restarted_client_reattaches_to_its_running_task() {
     let a = alloc(&job, "web", 0, &nodes[0].1, &[("http", port)]);
     let id = a["ID"].as_str().unwrap().to_owned();
     place(&http, &agent, &[a], &[]).await;
-    wait_alloc(&http, &agent, &id, Duration::from_secs(30), |a| a["ClientStatus"] == "running").await;
+    wait_alloc(&http, &agent, &id, Duration::from_secs(30), |a| {
+        a["ClientStatus"] == "running"
+    })
+    .await;
     let before = pids_with(&marker);
     assert_eq!(before.len(), 1);
 
@@ -267,30 +376,60 @@ async fn a_restarted_client_reattaches_to_its_running_task() {
     assert_eq!(pids_with(&marker), before, "the task outlives its client");
     agent.spawn();
     wait_nodes(&http, &agent, 1).await;
-    let a = wait_alloc(&http, &agent, &id, Duration::from_secs(30), |a| has_event(a, "server", "Task Restored")).await;
+    let a = wait_alloc(&http, &agent, &id, Duration::from_secs(30), |a| {
+        has_event(a, "server", "Task Restored")
+    })
+    .await;
     assert_eq!(a["ClientStatus"], "running", "{a:#}");
     assert_eq!(task_state(&a, "server")["Restarts"], 0);
     tokio::time::sleep(Duration::from_secs(1)).await;
     assert_eq!(pids_with(&marker), before, "re-attached, not started again");
-    let body = http.get(format!("http://127.0.0.1:{port}/")).send().await.unwrap().text().await.unwrap();
+    let body = http
+        .get(format!("http://127.0.0.1:{port}/"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
     assert_eq!(body, "ok\n");
 
     stop_alloc(&http, &agent, &id).await;
-    wait_alloc(&http, &agent, &id, Duration::from_secs(20), |a| a["ClientStatus"] == "complete").await;
-    assert!(pids_with(&marker).is_empty(), "a re-attached task can still be stopped");
+    wait_alloc(&http, &agent, &id, Duration::from_secs(20), |a| {
+        a["ClientStatus"] == "complete"
+    })
+    .await;
+    assert!(
+        pids_with(&marker).is_empty(),
+        "a re-attached task can still be stopped"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn raw_exec_is_refused_unless_enabled_and_exec_runs_isolated() {
     let dir = tempfile::tempdir().unwrap();
     let http = http();
-    let server = Agent::start(BIN, dir.path().join("s"), &["--server", "--bootstrap-expect", "1", "--heartbeat-ttl", "3s"]);
-    let client = Agent::start(BIN, dir.path().join("c"), &["--client", "--node", "plain", "--servers", &server.addr]);
+    let server = Agent::start(
+        BIN,
+        dir.path().join("s"),
+        &["--server", "--bootstrap-expect", "1", "--heartbeat-ttl", "3s"],
+    );
+    let client = Agent::start(
+        BIN,
+        dir.path().join("c"),
+        &["--client", "--node", "plain", "--servers", &server.addr],
+    );
     let nodes = wait_nodes(&http, &server, 1).await;
-    let node = get_json(&http, &server.url(&format!("/v1/node/{}", nodes[0].1))).await.unwrap();
+    let node = get_json(&http, &server.url(&format!("/v1/node/{}", nodes[0].1)))
+        .await
+        .unwrap();
     assert_eq!(node["Drivers"]["raw_exec"]["Detected"], false, "{node:#}");
     assert_eq!(node["Attributes"]["kernel.name"], "linux");
-    assert!(node["Attributes"]["unique.hostname"].as_str().is_some_and(|h| !h.is_empty()));
+    assert!(
+        node["Attributes"]["unique.hostname"]
+            .as_str()
+            .is_some_and(|h| !h.is_empty())
+    );
     let job = |driver: &str| {
         json!({"ID": format!("j-{driver}"), "Type": "batch", "TaskGroups": [{"Name": "g",
             "RestartPolicy": {"Attempts": 0, "Mode": "fail"},
@@ -299,11 +438,20 @@ async fn raw_exec_is_refused_unless_enabled_and_exec_runs_isolated() {
     };
     let raw = alloc(&job("raw_exec"), "g", 0, &nodes[0].1, &[]);
     let exec = alloc(&job("exec"), "g", 0, &nodes[0].1, &[]);
-    let (rid, eid) = (raw["ID"].as_str().unwrap().to_owned(), exec["ID"].as_str().unwrap().to_owned());
+    let (rid, eid) = (
+        raw["ID"].as_str().unwrap().to_owned(),
+        exec["ID"].as_str().unwrap().to_owned(),
+    );
     place(&http, &server, &[raw, exec], &[]).await;
-    let a = wait_alloc(&http, &server, &rid, Duration::from_secs(20), |a| a["ClientStatus"] == "failed").await;
+    let a = wait_alloc(&http, &server, &rid, Duration::from_secs(20), |a| {
+        a["ClientStatus"] == "failed"
+    })
+    .await;
     assert!(has_event(&a, "t", "Driver Failure"), "{a:#}");
-    wait_alloc(&http, &server, &eid, Duration::from_secs(20), |a| a["ClientStatus"] == "complete").await;
+    wait_alloc(&http, &server, &eid, Duration::from_secs(20), |a| {
+        a["ClientStatus"] == "complete"
+    })
+    .await;
     let logs = http
         .get(client.url(&format!("/v1/client/fs/logs/{eid}?task=t&type=stdout&plain=true")))
         .send()
@@ -313,5 +461,8 @@ async fn raw_exec_is_refused_unless_enabled_and_exec_runs_isolated() {
         .await
         .unwrap();
     eprintln!("exec task view:\n{logs}");
-    assert!(logs.contains(&format!("deploy/{eid}.t")), "the exec task ran in its own cgroup: {logs}");
+    assert!(
+        logs.contains(&format!("deploy/{eid}.t")),
+        "the exec task ran in its own cgroup: {logs}"
+    );
 }

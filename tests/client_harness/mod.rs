@@ -61,7 +61,11 @@ pub fn build_server(dir: &Path) -> Result<PathBuf, String> {
 
 /// A free TCP port on 127.0.0.1.
 pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").expect("bind port 0").local_addr().expect("addr").port()
+    TcpListener::bind("127.0.0.1:0")
+        .expect("bind port 0")
+        .local_addr()
+        .expect("addr")
+        .port()
 }
 
 /// One agent process.
@@ -98,7 +102,11 @@ impl Agent {
             .append(true)
             .open(self.data_dir.join("agent.log"))
             .expect("agent log");
-        let port = self.addr.rsplit_once(':').map(|(_, p)| p.to_owned()).unwrap_or_default();
+        let port = self
+            .addr
+            .rsplit_once(':')
+            .map(|(_, p)| p.to_owned())
+            .unwrap_or_default();
         let mut cmd = Command::new(&self.bin);
         cmd.args(["agent", "--bind", "127.0.0.1", "--http-port", &port])
             .arg("--data-dir")
@@ -153,7 +161,10 @@ impl Drop for Agent {
 /// An HTTP client for tests.
 pub fn http() -> reqwest::Client {
     let _ = rustls::crypto::ring::default_provider().install_default();
-    reqwest::Client::builder().timeout(Duration::from_secs(20)).build().expect("client")
+    reqwest::Client::builder()
+        .timeout(Duration::from_secs(20))
+        .build()
+        .expect("client")
 }
 
 /// GET JSON, `None` on any failure.
@@ -192,7 +203,12 @@ pub async fn wait_nodes(http: &reqwest::Client, server: &Agent, n: usize) -> Vec
             .as_array()?
             .iter()
             .filter(|n| n["Status"] == "ready")
-            .map(|n| (n["Name"].as_str().unwrap_or("").to_owned(), n["ID"].as_str().unwrap_or("").to_owned()))
+            .map(|n| {
+                (
+                    n["Name"].as_str().unwrap_or("").to_owned(),
+                    n["ID"].as_str().unwrap_or("").to_owned(),
+                )
+            })
             .collect();
         ready.sort();
         (ready.len() >= n).then_some(ready)
@@ -204,7 +220,10 @@ pub async fn wait_nodes(http: &reqwest::Client, server: &Agent, n: usize) -> Vec
 /// An allocation of `group` of `job` on `node_id` with the given `(label, port)`s.
 pub fn alloc(job: &Value, group: &str, index: u32, node_id: &str, ports: &[(&str, u16)]) -> Value {
     let job_id = job["ID"].as_str().unwrap_or("job");
-    let ports: Vec<Value> = ports.iter().map(|(l, p)| json!({"Label": l, "Value": p, "To": 0, "HostIP": "127.0.0.1"})).collect();
+    let ports: Vec<Value> = ports
+        .iter()
+        .map(|(l, p)| json!({"Label": l, "Value": p, "To": 0, "HostIP": "127.0.0.1"}))
+        .collect();
     json!({
         "ID": uuid::Uuid::new_v4().to_string(),
         "Namespace": "default",
@@ -228,18 +247,31 @@ pub async fn place(http: &reqwest::Client, server: &Agent, allocs: &[Value], dep
         .send()
         .await
         .expect("place");
-    assert!(r.status().is_success(), "place: {} {}", r.status(), r.text().await.unwrap_or_default());
+    assert!(
+        r.status().is_success(),
+        "place: {} {}",
+        r.status(),
+        r.text().await.unwrap_or_default()
+    );
 }
 
 /// Sets an allocation's desired status to stop (through the placement route).
 pub async fn stop_alloc(http: &reqwest::Client, server: &Agent, id: &str) {
-    let Some(mut a) = get_json(http, &server.url(&format!("/v1/allocation/{id}"))).await else { return };
+    let Some(mut a) = get_json(http, &server.url(&format!("/v1/allocation/{id}"))).await else {
+        return;
+    };
     a["DesiredStatus"] = json!("stop");
     place(http, server, &[a], &[]).await;
 }
 
 /// Waits until the allocation satisfies `pred`; returns it.
-pub async fn wait_alloc(http: &reqwest::Client, server: &Agent, id: &str, timeout: Duration, pred: impl Fn(&Value) -> bool) -> Value {
+pub async fn wait_alloc(
+    http: &reqwest::Client,
+    server: &Agent,
+    id: &str,
+    timeout: Duration,
+    pred: impl Fn(&Value) -> bool,
+) -> Value {
     let url = server.url(&format!("/v1/allocation/{id}"));
     let deadline = Instant::now() + timeout;
     let mut last = Value::Null;
@@ -251,7 +283,10 @@ pub async fn wait_alloc(http: &reqwest::Client, server: &Agent, id: &str, timeou
             last = a;
         }
         if Instant::now() >= deadline {
-            panic!("allocation {id} did not reach the expected state; last:\n{last:#}\nlog:\n{}", server.log());
+            panic!(
+                "allocation {id} did not reach the expected state; last:\n{last:#}\nlog:\n{}",
+                server.log()
+            );
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
@@ -266,8 +301,12 @@ pub fn secs(s: f64) -> i64 {
 pub fn pids_with(marker: &str) -> Vec<u32> {
     let mut out = Vec::new();
     for e in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
-        let Some(pid) = e.file_name().to_str().and_then(|s| s.parse::<u32>().ok()) else { continue };
-        let Ok(cmd) = std::fs::read(format!("/proc/{pid}/cmdline")) else { continue };
+        let Some(pid) = e.file_name().to_str().and_then(|s| s.parse::<u32>().ok()) else {
+            continue;
+        };
+        let Ok(cmd) = std::fs::read(format!("/proc/{pid}/cmdline")) else {
+            continue;
+        };
         let cmd = String::from_utf8_lossy(&cmd).replace('\0', " ");
         let zombie = std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|s| s.contains(") Z"));
         if cmd.contains(marker) && !zombie {

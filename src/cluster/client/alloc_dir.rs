@@ -14,7 +14,9 @@ pub struct AllocDir {
 impl AllocDir {
     /// The directory of allocation `alloc_id` under `alloc_root`.
     pub fn new(alloc_root: &Path, alloc_id: &str) -> Self {
-        Self { root: alloc_root.join(alloc_id) }
+        Self {
+            root: alloc_root.join(alloc_id),
+        }
     }
 
     /// The shared `alloc/` directory.
@@ -72,9 +74,17 @@ impl AllocDir {
     /// allocation, refusing paths that escape it.
     pub fn resolve(&self, task: &str, rel: &str) -> Option<PathBuf> {
         let rel = rel.trim_start_matches("./");
-        let base = if rel.starts_with("alloc/") { self.root.clone() } else { self.task(task) };
+        let base = if rel.starts_with("alloc/") {
+            self.root.clone()
+        } else {
+            self.task(task)
+        };
         let rel = Path::new(rel);
-        if rel.is_absolute() || rel.components().any(|c| matches!(c, std::path::Component::ParentDir)) {
+        if rel.is_absolute()
+            || rel
+                .components()
+                .any(|c| matches!(c, std::path::Component::ParentDir))
+        {
             return None;
         }
         Some(base.join(rel))
@@ -88,8 +98,14 @@ mod tests {
     #[test]
     fn resolves_inside_only() {
         let d = AllocDir::new(Path::new("/a"), "x");
-        assert_eq!(d.resolve("web", "local/app.conf"), Some(PathBuf::from("/a/x/web/local/app.conf")));
-        assert_eq!(d.resolve("web", "alloc/shared.txt"), Some(PathBuf::from("/a/x/alloc/shared.txt")));
+        assert_eq!(
+            d.resolve("web", "local/app.conf"),
+            Some(PathBuf::from("/a/x/web/local/app.conf"))
+        );
+        assert_eq!(
+            d.resolve("web", "alloc/shared.txt"),
+            Some(PathBuf::from("/a/x/alloc/shared.txt"))
+        );
         assert_eq!(d.resolve("web", "../../etc/passwd"), None);
         assert_eq!(d.resolve("web", "/etc/passwd"), None);
     }

@@ -24,7 +24,7 @@ use super::error::ClientError;
 use super::health::{self, CheckResults};
 use super::services;
 use super::task_runner::{AllocInfo, TaskCommand, TaskOutcome, TaskRunner};
-use super::task_state::{TaskEvent, event, now_nanos};
+use super::task_state::{EventExt, TaskEvent, event, now_nanos};
 use crate::cluster::fsm::{AllocClientUpdate, Allocation, client_status};
 use crate::spec::{Job, Task, UpdateStrategy};
 
@@ -50,8 +50,12 @@ impl AllocRunnerHandle {
 
 /// Parses the allocation's job and finds its group.
 pub fn alloc_info(alloc: &Allocation, alloc_root: &std::path::Path) -> Result<AllocInfo, ClientError> {
-    let job = alloc.extra.get("Job").ok_or_else(|| ClientError::InvalidAlloc("allocation has no Job".into()))?;
-    let job: Job = serde_json::from_value(job.clone()).map_err(|e| ClientError::InvalidAlloc(format!("job: {e}")))?;
+    let job = alloc
+        .extra
+        .get("Job")
+        .ok_or_else(|| ClientError::InvalidAlloc("allocation has no Job".into()))?;
+    let job: Job =
+        serde_json::from_value(job.clone()).map_err(|e| ClientError::InvalidAlloc(format!("job: {e}")))?;
     let group = job
         .task_groups
         .iter()
@@ -59,7 +63,12 @@ pub fn alloc_info(alloc: &Allocation, alloc_root: &std::path::Path) -> Result<Al
         .find(|g| g.name.as_deref() == Some(alloc.task_group.as_str()))
         .cloned()
         .ok_or_else(|| ClientError::InvalidAlloc(format!("job has no group {:?}", alloc.task_group)))?;
-    Ok(AllocInfo { alloc: alloc.clone(), job, group, dir: AllocDir::new(alloc_root, &alloc.id) })
+    Ok(AllocInfo {
+        alloc: alloc.clone(),
+        job,
+        group,
+        dir: AllocDir::new(alloc_root, &alloc.id),
+    })
 }
 
 /// Starts (or, with a restored record, resumes) an allocation.
@@ -81,7 +90,10 @@ pub fn start(
     let info = Arc::new(info);
     if fresh {
         for t in info.group.tasks.iter().flatten() {
-            shared.event(&t.name, TaskEvent::new(event::RECEIVED, "Task received by client"));
+            shared.event(
+                &t.name,
+                TaskEvent::new(event::RECEIVED, "Task received by client"),
+            );
         }
     }
     tokio::spawn(report_loop(Arc::clone(&shared), Arc::clone(&info), reports));
@@ -90,7 +102,9 @@ pub fn start(
 }
 
 fn hook(t: &Task) -> (&str, bool) {
-    t.lifecycle.as_ref().map_or(("", false), |l| (l.hook.as_str(), l.sidecar))
+    t.lifecycle
+        .as_ref()
+        .map_or(("", false), |l| (l.hook.as_str(), l.sidecar))
 }
 
 /// Nomad's client status from the task states: failed, complete, running or pending.
@@ -100,16 +114,27 @@ pub fn compute_status(record: &AllocRecord, tasks: &[Task]) -> String {
         return client_status::FAILED.into();
     }
     let main: Vec<&Task> = tasks.iter().filter(|t| hook(t).0.is_empty()).collect();
-    if !main.is_empty() && main.iter().all(|t| state(&t.name).is_some_and(|s| s.state == "dead")) {
+    if !main.is_empty()
+        && main
+            .iter()
+            .all(|t| state(&t.name).is_some_and(|s| s.state == "dead"))
+    {
         return client_status::COMPLETE.into();
     }
-    if main.iter().any(|t| state(&t.name).is_some_and(|s| s.state == "running")) {
+    if main
+        .iter()
+        .any(|t| state(&t.name).is_some_and(|s| s.state == "running"))
+    {
         return client_status::RUNNING.into();
     }
     client_status::PENDING.into()
 }
 
-async fn report_loop(shared: Arc<AllocShared>, info: Arc<AllocInfo>, reports: mpsc::UnboundedSender<AllocClientUpdate>) {
+async fn report_loop(
+    shared: Arc<AllocShared>,
+    info: Arc<AllocInfo>,
+    reports: mpsc::UnboundedSender<AllocClientUpdate>,
+) {
     let tasks: Vec<Task> = info.group.tasks.clone().unwrap_or_default();
     loop {
         let update = {
@@ -126,7 +151,9 @@ async fn report_loop(shared: Arc<AllocShared>, info: Arc<AllocInfo>, reports: mp
                 client_status: status.clone(),
                 client_description: describe(&status).into(),
                 task_states: states.into(),
-                deployment_status: r.healthy.map(|h| json!({"Healthy": h, "Timestamp": chrono::Utc::now().to_rfc3339()})),
+                deployment_status: r
+                    .healthy
+                    .map(|h| json!({"Healthy": h, "Timestamp": chrono::Utc::now().to_rfc3339()})),
                 modify_time: now_nanos(),
             }
         };
@@ -155,14 +182,26 @@ struct Phase {
 
 impl Phase {
     fn new() -> Self {
-        Self { runners: JoinSet::new(), senders: BTreeMap::new() }
+        Self {
+            runners: JoinSet::new(),
+            senders: BTreeMap::new(),
+        }
     }
 
-    fn spawn(&mut self, ctx: &Arc<ClientContext>, info: &Arc<AllocInfo>, shared: &Arc<AllocShared>, task: &Task) {
+    fn spawn(
+        &mut self,
+        ctx: &Arc<ClientContext>,
+        info: &Arc<AllocInfo>,
+        shared: &Arc<AllocShared>,
+        task: &Task,
+    ) {
         let (handle, state) = {
             let r = shared.lock();
             let slot = r.tasks.get(&task.name);
-            (slot.and_then(|s| s.handle.clone()), slot.map(|s| s.state.state.clone()))
+            (
+                slot.and_then(|s| s.handle.clone()),
+                slot.map(|s| s.state.state.clone()),
+            )
         };
         let name = task.name.clone();
         // A task that finished before a client restart is not run again.
@@ -171,9 +210,15 @@ impl Phase {
             self.runners.spawn(async move { (name, TaskOutcome { failed }) });
             return;
         }
-        let (runner, tx) = TaskRunner::new(Arc::clone(ctx), Arc::clone(info), task.clone(), Arc::clone(shared));
+        let (runner, tx) = TaskRunner::new(
+            Arc::clone(ctx),
+            Arc::clone(info),
+            task.clone(),
+            Arc::clone(shared),
+        );
         self.senders.insert(name.clone(), tx);
-        self.runners.spawn(async move { (name, runner.run(handle).await) });
+        self.runners
+            .spawn(async move { (name, runner.run(handle).await) });
     }
 
     async fn send_all(&self, cmd: TaskCommand) {
@@ -184,20 +229,34 @@ impl Phase {
 }
 
 fn update_strategy(info: &AllocInfo) -> Option<UpdateStrategy> {
-    info.group.update.clone().or_else(|| info.job.update.clone()).filter(|u| u.max_parallel.unwrap_or(1) > 0)
+    info.group
+        .update
+        .clone()
+        .or_else(|| info.job.update.clone())
+        .filter(|u| u.max_parallel.unwrap_or(1) > 0)
 }
 
 fn nanos(d: Option<crate::spec::Duration>, default: Duration) -> Duration {
-    d.and_then(|d| u64::try_from(d.0).ok()).map_or(default, Duration::from_nanos)
+    d.and_then(|d| u64::try_from(d.0).ok())
+        .map_or(default, Duration::from_nanos)
 }
 
-async fn run(ctx: Arc<ClientContext>, info: Arc<AllocInfo>, shared: Arc<AllocShared>, mut kill: watch::Receiver<bool>) {
+async fn run(
+    ctx: Arc<ClientContext>,
+    info: Arc<AllocInfo>,
+    shared: Arc<AllocShared>,
+    mut kill: watch::Receiver<bool>,
+) {
     if let Err(e) = info.dir.build() {
         tracing::warn!("building alloc dir {}: {e}", info.dir.root.display());
     }
     let tasks: Vec<Task> = info.group.tasks.clone().unwrap_or_default();
     let of = |h: &str, side: Option<bool>| -> Vec<Task> {
-        tasks.iter().filter(|t| hook(t).0 == h && side.is_none_or(|s| hook(t).1 == s)).cloned().collect()
+        tasks
+            .iter()
+            .filter(|t| hook(t).0 == h && side.is_none_or(|s| hook(t).1 == s))
+            .cloned()
+            .collect()
     };
     let mut sidecars = Phase::new();
     for t in of("prestart", Some(true)) {
@@ -229,7 +288,9 @@ async fn run(ctx: Arc<ClientContext>, info: Arc<AllocInfo>, shared: Arc<AllocSha
         let mut started_extras = false;
         let results = CheckResults::default();
         let mut tick = tokio::time::interval(Duration::from_millis(100));
-        let mut health = update_strategy(&info).filter(|_| shared.lock().healthy.is_none()).map(|u| HealthWatch::new(&u));
+        let mut health = update_strategy(&info)
+            .filter(|_| shared.lock().healthy.is_none())
+            .map(|u| HealthWatch::new(&u));
         loop {
             tokio::select! {
                 next = main.runners.join_next() => match next {
@@ -285,8 +346,11 @@ async fn run(ctx: Arc<ClientContext>, info: Arc<AllocInfo>, shared: Arc<AllocSha
     if let Err(e) = ctx.api.register_services(&info.alloc.id, &[]).await {
         tracing::debug!("deregistering services of {}: {e}", info.alloc.id);
     }
-    post.send_all(TaskCommand::Kill("main tasks finished".into())).await;
-    sidecars.send_all(TaskCommand::Kill("main tasks finished".into())).await;
+    post.send_all(TaskCommand::Kill("main tasks finished".into()))
+        .await;
+    sidecars
+        .send_all(TaskCommand::Kill("main tasks finished".into()))
+        .await;
     while post.runners.join_next().await.is_some() {}
     while sidecars.runners.join_next().await.is_some() {}
     let mut stop = Phase::new();
@@ -299,7 +363,10 @@ async fn run(ctx: Arc<ClientContext>, info: Arc<AllocInfo>, shared: Arc<AllocSha
 
 fn checks_names(ctx: &ClientContext, info: &AllocInfo) -> Vec<String> {
     let _ = ctx;
-    services::check_plans(info, |_| (Vec::new(), std::path::PathBuf::new())).into_iter().map(|p| p.name).collect()
+    services::check_plans(info, |_| (Vec::new(), std::path::PathBuf::new()))
+        .into_iter()
+        .map(|p| p.name)
+        .collect()
 }
 
 fn start_checks(
@@ -310,15 +377,37 @@ fn start_checks(
 ) -> Vec<tokio::task::JoinHandle<()>> {
     let node = ctx.node();
     let env_of = |task: &str| {
-        let t = info.group.tasks.iter().flatten().find(|t| t.name == task).cloned().unwrap_or_default();
+        let t = info
+            .group
+            .tasks
+            .iter()
+            .flatten()
+            .find(|t| t.name == task)
+            .cloned()
+            .unwrap_or_default();
         let d = &info.dir;
         let s = |p: std::path::PathBuf| p.display().to_string();
-        let paths = TaskPaths { alloc_dir: s(d.shared()), task_dir: s(d.local(task)), secrets_dir: s(d.secrets(task)) };
-        let mut env = TaskEnv::build(&info.alloc, &info.job, &info.group, &t, &node, &ctx.config.region, &paths);
+        let paths = TaskPaths {
+            alloc_dir: s(d.shared()),
+            task_dir: s(d.local(task)),
+            secrets_dir: s(d.secrets(task)),
+        };
+        let mut env = TaskEnv::build(
+            &info.alloc,
+            &info.job,
+            &info.group,
+            &t,
+            &node,
+            &ctx.config.region,
+            &paths,
+        );
         if let Some(e) = &t.env {
             env.add_task_env(e);
         }
-        (env.pairs(), if task.is_empty() { d.shared() } else { d.task(task) })
+        (
+            env.pairs(),
+            if task.is_empty() { d.shared() } else { d.task(task) },
+        )
     };
     services::check_plans(info, env_of)
         .into_iter()

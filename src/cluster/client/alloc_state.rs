@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use tokio::sync::Notify;
 
 use super::driver::TaskHandle;
-use super::task_state::{TaskEvent, TaskState};
+use super::task_state::{StateExt, TaskEvent, TaskState};
 use crate::cluster::fsm::Allocation;
 
 /// Format version of the persisted file.
@@ -52,7 +52,11 @@ impl AllocShared {
     /// State for `alloc`, persisted under `state_dir`.
     pub fn new(state_dir: &Path, record: AllocRecord) -> Arc<Self> {
         let path = state_dir.join("allocs").join(format!("{}.json", record.alloc.id));
-        Arc::new(Self { path, record: Mutex::new(record), changed: Notify::new() })
+        Arc::new(Self {
+            path,
+            record: Mutex::new(record),
+            changed: Notify::new(),
+        })
     }
 
     /// Locks the record.
@@ -109,7 +113,10 @@ pub fn load_all(state_dir: &Path) -> Vec<AllocRecord> {
         if p.extension().is_none_or(|e| e != "json") {
             continue;
         }
-        match std::fs::read(&p).map_err(|e| e.to_string()).and_then(|b| serde_json::from_slice::<AllocRecord>(&b).map_err(|e| e.to_string())) {
+        match std::fs::read(&p)
+            .map_err(|e| e.to_string())
+            .and_then(|b| serde_json::from_slice::<AllocRecord>(&b).map_err(|e| e.to_string()))
+        {
             Ok(r) if r.format_version == FORMAT_VERSION => out.push(r),
             Ok(r) => tracing::warn!("{}: unsupported format version {}", p.display(), r.format_version),
             Err(e) => tracing::warn!("{}: {e}", p.display()),

@@ -11,27 +11,44 @@ use super::error::ClientError;
 use crate::spec::TaskArtifact;
 
 fn fail(source: &str, message: impl Into<String>) -> ClientError {
-    ClientError::Artifact { source_url: source.to_owned(), message: message.into() }
+    ClientError::Artifact {
+        source_url: source.to_owned(),
+        message: message.into(),
+    }
 }
 
 /// Checks `bytes` against a `type:hex` checksum.
 pub fn verify_checksum(bytes: &[u8], checksum: &str) -> Result<(), String> {
-    let (kind, want) = checksum.split_once(':').ok_or_else(|| format!("checksum {checksum:?} is not type:value"))?;
+    let (kind, want) = checksum
+        .split_once(':')
+        .ok_or_else(|| format!("checksum {checksum:?} is not type:value"))?;
     let got = match kind {
         "sha256" => hex::encode(Sha256::digest(bytes)),
         "sha512" => hex::encode(Sha512::digest(bytes)),
         other => return Err(format!("unsupported checksum type {other:?}")),
     };
-    if got.eq_ignore_ascii_case(want) { Ok(()) } else { Err(format!("checksum mismatch: want {want}, got {got}")) }
+    if got.eq_ignore_ascii_case(want) {
+        Ok(())
+    } else {
+        Err(format!("checksum mismatch: want {want}, got {got}"))
+    }
 }
 
 fn file_name(source: &str) -> String {
     let path = source.split(['?', '#']).next().unwrap_or(source);
-    path.rsplit('/').next().filter(|s| !s.is_empty()).unwrap_or("artifact").to_owned()
+    path.rsplit('/')
+        .next()
+        .filter(|s| !s.is_empty())
+        .unwrap_or("artifact")
+        .to_owned()
 }
 
 /// Downloads one artifact into `task_dir` (relative destination inside it); returns the path.
-pub async fn fetch(http: &reqwest::Client, artifact: &TaskArtifact, task_dir: &Path) -> Result<PathBuf, ClientError> {
+pub async fn fetch(
+    http: &reqwest::Client,
+    artifact: &TaskArtifact,
+    task_dir: &Path,
+) -> Result<PathBuf, ClientError> {
     let source = artifact.getter_source.clone().unwrap_or_default();
     if !(source.starts_with("http://") || source.starts_with("https://")) {
         return Err(fail(&source, "only http:// and https:// sources are supported"));
@@ -39,7 +56,10 @@ pub async fn fetch(http: &reqwest::Client, artifact: &TaskArtifact, task_dir: &P
     let options = artifact.getter_options.clone().unwrap_or_default();
     let rel = artifact.relative_dest.clone().unwrap_or_else(|| "local/".into());
     if Path::new(&rel).is_absolute() || rel.split('/').any(|c| c == "..") {
-        return Err(fail(&source, format!("destination {rel:?} leaves the task directory")));
+        return Err(fail(
+            &source,
+            format!("destination {rel:?} leaves the task directory"),
+        ));
     }
     let dest_dir = task_dir.join(&rel);
     tokio::fs::create_dir_all(&dest_dir).await?;
@@ -68,10 +88,20 @@ pub async fn fetch(http: &reqwest::Client, artifact: &TaskArtifact, task_dir: &P
     if let (true, Some(tool)) = (unpack, tool) {
         let mut cmd = tokio::process::Command::new(tool[0]);
         cmd.args(&tool[1..]).arg(&target);
-        if tool[0] == "tar" { cmd.arg("-C").arg(&dest_dir) } else { cmd.arg("-d").arg(&dest_dir) };
-        let out = cmd.output().await.map_err(|e| fail(&source, format!("{}: {e}", tool[0])))?;
+        if tool[0] == "tar" {
+            cmd.arg("-C").arg(&dest_dir)
+        } else {
+            cmd.arg("-d").arg(&dest_dir)
+        };
+        let out = cmd
+            .output()
+            .await
+            .map_err(|e| fail(&source, format!("{}: {e}", tool[0])))?;
         if !out.status.success() {
-            return Err(fail(&source, format!("unpacking: {}", String::from_utf8_lossy(&out.stderr).trim())));
+            return Err(fail(
+                &source,
+                format!("unpacking: {}", String::from_utf8_lossy(&out.stderr).trim()),
+            ));
         }
         tokio::fs::remove_file(&target).await?;
         return Ok(dest_dir);

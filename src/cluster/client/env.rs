@@ -25,15 +25,29 @@ pub struct PortMapping {
 
 /// The ports the scheduler allocated to `alloc`.
 pub fn alloc_ports(alloc: &Allocation) -> Vec<PortMapping> {
-    let ports = alloc.extra.get("AllocatedResources").and_then(|r| r.get("Shared")).and_then(|s| s.get("Ports"));
-    let Some(Value::Array(list)) = ports else { return Vec::new() };
+    let ports = alloc
+        .extra
+        .get("AllocatedResources")
+        .and_then(|r| r.get("Shared"))
+        .and_then(|s| s.get("Ports"));
+    let Some(Value::Array(list)) = ports else {
+        return Vec::new();
+    };
     list.iter()
         .filter_map(|p| {
             Some(PortMapping {
                 label: p.get("Label")?.as_str()?.to_owned(),
                 value: u16::try_from(p.get("Value")?.as_u64()?).ok()?,
-                to: p.get("To").and_then(Value::as_u64).and_then(|v| u16::try_from(v).ok()).unwrap_or(0),
-                host_ip: p.get("HostIP").and_then(Value::as_str).unwrap_or("127.0.0.1").to_owned(),
+                to: p
+                    .get("To")
+                    .and_then(Value::as_u64)
+                    .and_then(|v| u16::try_from(v).ok())
+                    .unwrap_or(0),
+                host_ip: p
+                    .get("HostIP")
+                    .and_then(Value::as_str)
+                    .unwrap_or("127.0.0.1")
+                    .to_owned(),
             })
         })
         .collect()
@@ -69,7 +83,9 @@ fn short_id(id: &str) -> &str {
 
 /// The allocation's index: the number in `job.group[N]`.
 pub fn alloc_index(name: &str) -> u64 {
-    name.rsplit_once('[').and_then(|(_, r)| r.trim_end_matches(']').parse().ok()).unwrap_or(0)
+    name.rsplit_once('[')
+        .and_then(|(_, r)| r.trim_end_matches(']').parse().ok())
+        .unwrap_or(0)
 }
 
 impl TaskEnv {
@@ -110,7 +126,10 @@ impl TaskEnv {
         put("NOMAD_JOB_PARENT_ID", job.parent_id.clone().unwrap_or_default());
         put("NOMAD_GROUP_NAME", group.name.clone().unwrap_or_default());
         put("NOMAD_TASK_NAME", task.name.clone());
-        put("NOMAD_NAMESPACE", job.namespace.clone().unwrap_or_else(|| "default".into()));
+        put(
+            "NOMAD_NAMESPACE",
+            job.namespace.clone().unwrap_or_else(|| "default".into()),
+        );
         put("NOMAD_DC", node.datacenter.clone());
         put("NOMAD_REGION", region.to_owned());
         put("NOMAD_ALLOC_DIR", paths.alloc_dir.clone());
@@ -127,7 +146,10 @@ impl TaskEnv {
         let metas = [job.meta.as_ref(), group.meta.as_ref(), task.meta.as_ref()];
         for (k, val) in metas.into_iter().flatten().flatten() {
             put(&format!("NOMAD_META_{k}"), val.clone());
-            put(&format!("NOMAD_META_{}", k.to_uppercase().replace(['-', '.'], "_")), val.clone());
+            put(
+                &format!("NOMAD_META_{}", k.to_uppercase().replace(['-', '.'], "_")),
+                val.clone(),
+            );
         }
         for p in alloc_ports(alloc) {
             let inner = if p.to == 0 { p.value } else { p.to };
@@ -137,21 +159,28 @@ impl TaskEnv {
             put(&format!("NOMAD_IP_{l}"), p.host_ip.clone());
             put(&format!("NOMAD_HOST_IP_{l}"), p.host_ip.clone());
             put(&format!("NOMAD_ADDR_{l}"), format!("{}:{}", p.host_ip, p.value));
-            put(&format!("NOMAD_HOST_ADDR_{l}"), format!("{}:{}", p.host_ip, p.value));
+            put(
+                &format!("NOMAD_HOST_ADDR_{l}"),
+                format!("{}:{}", p.host_ip, p.value),
+            );
         }
         env
     }
 
     /// Adds the task's `env` block (interpolated against what is defined so far).
     pub fn add_task_env(&mut self, env: &BTreeMap<String, String>) {
-        let rendered: Vec<(String, String)> = env.iter().map(|(k, v)| (k.clone(), self.interpolate(v))).collect();
+        let rendered: Vec<(String, String)> = env
+            .iter()
+            .map(|(k, v)| (k.clone(), self.interpolate(v)))
+            .collect();
         self.vars.extend(rendered);
     }
 
     /// Replaces `${NOMAD_*}`, `${env.X}`, `${node.*}`, `${meta.*}`, `${attr.*}`; unknown
     /// references are left as written, as Nomad does.
     pub fn interpolate(&self, s: &str) -> String {
-        static RE: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"\$\{([^}]+)\}").expect("constant pattern"));
+        static RE: LazyLock<Regex> =
+            LazyLock::new(|| Regex::new(r"\$\{([^}]+)\}").expect("constant pattern"));
         if !s.contains("${") {
             return s.to_owned();
         }
@@ -183,7 +212,11 @@ impl TaskEnv {
         match v {
             Value::String(s) => Value::String(self.interpolate(s)),
             Value::Array(a) => Value::Array(a.iter().map(|x| self.interpolate_value(x)).collect()),
-            Value::Object(o) => Value::Object(o.iter().map(|(k, x)| (k.clone(), self.interpolate_value(x))).collect()),
+            Value::Object(o) => Value::Object(
+                o.iter()
+                    .map(|(k, x)| (k.clone(), self.interpolate_value(x)))
+                    .collect(),
+            ),
             other => other.clone(),
         }
     }

@@ -22,30 +22,45 @@ pub struct Fingerprint {
 fn os_release_name() -> String {
     std::fs::read_to_string("/etc/os-release")
         .ok()
-        .and_then(|s| s.lines().find_map(|l| l.strip_prefix("ID=").map(|v| v.trim_matches('"').to_owned())))
+        .and_then(|s| {
+            s.lines()
+                .find_map(|l| l.strip_prefix("ID=").map(|v| v.trim_matches('"').to_owned()))
+        })
         .unwrap_or_else(|| std::env::consts::OS.to_owned())
 }
 
 fn kernel_version() -> String {
-    std::fs::read_to_string("/proc/sys/kernel/osrelease").map(|s| s.trim().to_owned()).unwrap_or_default()
+    std::fs::read_to_string("/proc/sys/kernel/osrelease")
+        .map(|s| s.trim().to_owned())
+        .unwrap_or_default()
 }
 
 fn memory_mb() -> u64 {
     std::fs::read_to_string("/proc/meminfo")
         .ok()
-        .and_then(|s| s.lines().find(|l| l.starts_with("MemTotal:")).and_then(|l| l.split_whitespace().nth(1)?.parse::<u64>().ok()))
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("MemTotal:"))
+                .and_then(|l| l.split_whitespace().nth(1)?.parse::<u64>().ok())
+        })
         .map_or(0, |kb| kb / 1024)
 }
 
 fn cpu_mhz() -> u64 {
     std::fs::read_to_string("/proc/cpuinfo")
         .ok()
-        .and_then(|s| s.lines().find(|l| l.starts_with("cpu MHz")).and_then(|l| l.split(':').nth(1)?.trim().parse::<f64>().ok()))
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("cpu MHz"))
+                .and_then(|l| l.split(':').nth(1)?.trim().parse::<f64>().ok())
+        })
         .map_or(1000, |m| m as u64)
 }
 
 fn hostname() -> String {
-    std::fs::read_to_string("/proc/sys/kernel/hostname").map(|s| s.trim().to_owned()).unwrap_or_default()
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|s| s.trim().to_owned())
+        .unwrap_or_default()
 }
 
 /// Fingerprints the machine and the drivers.
@@ -53,7 +68,11 @@ pub async fn fingerprint(config: &ClientConfig, drivers: &Drivers) -> Fingerprin
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get() as u64);
     let mhz = cpu_mhz();
     let mem = memory_mb();
-    let ip = config.http_addr.rsplit_once(':').map_or("127.0.0.1", |(h, _)| h).to_owned();
+    let ip = config
+        .http_addr
+        .rsplit_once(':')
+        .map_or("127.0.0.1", |(h, _)| h)
+        .to_owned();
     let mut attrs = BTreeMap::from([
         ("kernel.name".to_owned(), std::env::consts::OS.to_owned()),
         ("kernel.version".to_owned(), kernel_version()),
@@ -86,5 +105,9 @@ pub async fn fingerprint(config: &ClientConfig, drivers: &Drivers) -> Fingerprin
         "Networks": [{"Mode": "host", "Device": "lo", "IP": attrs["unique.network.ip-address"]}],
         "MinDynamicPort": 20000, "MaxDynamicPort": 32000,
     });
-    Fingerprint { attributes: attrs, resources, drivers: Value::Object(driver_map) }
+    Fingerprint {
+        attributes: attrs,
+        resources,
+        drivers: Value::Object(driver_map),
+    }
 }

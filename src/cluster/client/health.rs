@@ -47,23 +47,36 @@ pub struct CheckResults {
 
 impl CheckResults {
     fn set(&self, name: &str, status: CheckStatus) {
-        self.inner.lock().unwrap_or_else(|e| e.into_inner()).insert(name.to_owned(), (status, Instant::now()));
+        self.inner
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(name.to_owned(), (status, Instant::now()));
     }
 
     /// Whether every one of `names` has a passing latest result.
     pub fn all_passing(&self, names: &[String]) -> bool {
         let m = self.inner.lock().unwrap_or_else(|e| e.into_inner());
-        names.iter().all(|n| m.get(n).is_some_and(|(s, _)| *s == CheckStatus::Passing))
+        names
+            .iter()
+            .all(|n| m.get(n).is_some_and(|(s, _)| *s == CheckStatus::Passing))
     }
 
     /// The latest status of each check.
     pub fn snapshot(&self) -> BTreeMap<String, CheckStatus> {
-        self.inner.lock().unwrap_or_else(|e| e.into_inner()).iter().map(|(k, (s, _))| (k.clone(), *s)).collect()
+        self.inner
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .iter()
+            .map(|(k, (s, _))| (k.clone(), *s))
+            .collect()
     }
 }
 
 fn nanos(d: crate::spec::Duration, default: Duration) -> Duration {
-    u64::try_from(d.0).ok().filter(|n| *n > 0).map_or(default, Duration::from_nanos)
+    u64::try_from(d.0)
+        .ok()
+        .filter(|n| *n > 0)
+        .map_or(default, Duration::from_nanos)
 }
 
 /// Runs a check once.
@@ -73,10 +86,20 @@ pub async fn run_once(http: &reqwest::Client, plan: &CheckPlan) -> CheckStatus {
     match c.r#type.as_str() {
         "http" => {
             let scheme = if c.protocol == "https" { "https" } else { "http" };
-            let path = if c.path.starts_with('/') { c.path.clone() } else { format!("/{}", c.path) };
-            let method = reqwest::Method::from_bytes(if c.method.is_empty() { b"GET" } else { c.method.as_bytes() })
-                .unwrap_or(reqwest::Method::GET);
-            let mut req = http.request(method, format!("{scheme}://{}{path}", plan.address)).timeout(timeout);
+            let path = if c.path.starts_with('/') {
+                c.path.clone()
+            } else {
+                format!("/{}", c.path)
+            };
+            let method = reqwest::Method::from_bytes(if c.method.is_empty() {
+                b"GET"
+            } else {
+                c.method.as_bytes()
+            })
+            .unwrap_or(reqwest::Method::GET);
+            let mut req = http
+                .request(method, format!("{scheme}://{}{path}", plan.address))
+                .timeout(timeout);
             for (k, vs) in c.header.iter().flatten() {
                 for v in vs {
                     req = req.header(k, v);
@@ -114,10 +137,20 @@ pub async fn run_once(http: &reqwest::Client, plan: &CheckPlan) -> CheckStatus {
 /// Runs `plan` every interval until the task is dropped, recording results and asking for a
 /// restart of its task (through `restart`) after `check_restart.limit` failures in a row once
 /// the grace period has passed.
-pub async fn watch(http: reqwest::Client, plan: CheckPlan, results: CheckResults, restart: mpsc::Sender<String>) {
+pub async fn watch(
+    http: reqwest::Client,
+    plan: CheckPlan,
+    results: CheckResults,
+    restart: mpsc::Sender<String>,
+) {
     let interval = nanos(plan.check.interval, Duration::from_secs(10));
     let (limit, grace, ignore_warnings) = match &plan.restart {
-        Some(r) => (r.limit, r.grace.map_or(Duration::from_secs(1), |g| nanos(g, Duration::ZERO)), r.ignore_warnings),
+        Some(r) => (
+            r.limit,
+            r.grace
+                .map_or(Duration::from_secs(1), |g| nanos(g, Duration::ZERO)),
+            r.ignore_warnings,
+        ),
         None => (0, Duration::ZERO, false),
     };
     let mut since = Instant::now();

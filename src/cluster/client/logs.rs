@@ -28,7 +28,10 @@ pub struct LogLimits {
 
 impl Default for LogLimits {
     fn default() -> Self {
-        Self { max_files: 10, max_file_bytes: 10 * 1024 * 1024 }
+        Self {
+            max_files: 10,
+            max_file_bytes: 10 * 1024 * 1024,
+        }
     }
 }
 
@@ -67,12 +70,22 @@ impl RotatingWriter {
         let path = dir.join(format!("{base}.{index}"));
         let file = OpenOptions::new().create(true).append(true).open(&path)?;
         let size = file.metadata()?.len();
-        Ok(Self { dir: dir.into(), base: base.into(), limits, index, size, file })
+        Ok(Self {
+            dir: dir.into(),
+            base: base.into(),
+            limits,
+            index,
+            size,
+            file,
+        })
     }
 
     fn rotate(&mut self) -> io::Result<()> {
         self.index += 1;
-        self.file = OpenOptions::new().create(true).append(true).open(self.dir.join(format!("{}.{}", self.base, self.index)))?;
+        self.file = OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(self.dir.join(format!("{}.{}", self.base, self.index)))?;
         self.size = 0;
         let keep_from = (self.index + 1).saturating_sub(u64::from(self.limits.max_files.max(1)));
         for (n, path) in log_files(&self.dir, &self.base) {
@@ -115,7 +128,8 @@ pub fn make_fifo(path: &Path) -> io::Result<()> {
     if path.exists() {
         return Ok(());
     }
-    let c = CString::new(path.as_os_str().as_bytes()).map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e))?;
+    let c = CString::new(path.as_os_str().as_bytes())
+        .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e))?;
     // SAFETY: `c` is a valid NUL-terminated path for the duration of the call.
     let rc = unsafe { libc::mkfifo(c.as_ptr(), 0o600) };
     if rc != 0 {
@@ -158,7 +172,11 @@ pub fn read_logs(dir: &Path, base: &str, offset: u64, from_end: bool) -> io::Res
         all.extend(std::fs::read(path)?);
     }
     let total = all.len() as u64;
-    let start = if from_end { total.saturating_sub(offset) } else { offset.min(total) };
+    let start = if from_end {
+        total.saturating_sub(offset)
+    } else {
+        offset.min(total)
+    };
     Ok((all.split_off(start as usize), total))
 }
 
@@ -169,10 +187,16 @@ mod tests {
     #[test]
     fn rotates_and_keeps_max_files() {
         let dir = tempfile::tempdir().unwrap();
-        let limits = LogLimits { max_files: 2, max_file_bytes: 4 };
+        let limits = LogLimits {
+            max_files: 2,
+            max_file_bytes: 4,
+        };
         let mut w = RotatingWriter::open(dir.path(), "web.stdout", limits).unwrap();
         w.write_all(b"aaaabbbbcccc").unwrap();
-        let files: Vec<u64> = log_files(dir.path(), "web.stdout").into_iter().map(|(n, _)| n).collect();
+        let files: Vec<u64> = log_files(dir.path(), "web.stdout")
+            .into_iter()
+            .map(|(n, _)| n)
+            .collect();
         assert_eq!(files, vec![1, 2]);
         let (bytes, total) = read_logs(dir.path(), "web.stdout", 0, false).unwrap();
         assert_eq!(bytes, b"bbbbcccc");

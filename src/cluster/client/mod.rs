@@ -97,7 +97,12 @@ impl Client {
         let volumes: serde_json::Map<String, serde_json::Value> = config
             .host_volumes
             .iter()
-            .map(|(k, v)| (k.clone(), json!({"Name": k, "Path": v.path, "ReadOnly": v.read_only})))
+            .map(|(k, v)| {
+                (
+                    k.clone(),
+                    json!({"Name": k, "Path": v.path, "ReadOnly": v.read_only}),
+                )
+            })
             .collect();
         node.extra.insert("HostVolumes".into(), volumes.into());
         let api = Arc::new(ServerApi::new(config.servers.clone())?);
@@ -105,9 +110,20 @@ impl Client {
             .connect_timeout(Duration::from_secs(5))
             .build()
             .map_err(|e| ClientError::NoServer(e.to_string()))?;
-        let ctx = Arc::new(ClientContext { config, node: RwLock::new(node), api, drivers, http });
+        let ctx = Arc::new(ClientContext {
+            config,
+            node: RwLock::new(node),
+            api,
+            drivers,
+            http,
+        });
         let (reports, reports_rx) = mpsc::unbounded_channel();
-        let client = Arc::new(Self { ctx: Arc::clone(&ctx), runners: Mutex::default(), tasks: Mutex::default(), reports });
+        let client = Arc::new(Self {
+            ctx: Arc::clone(&ctx),
+            runners: Mutex::default(),
+            tasks: Mutex::default(),
+            reports,
+        });
         client.restore();
         let (registered_tx, registered_rx) = watch::channel(false);
         let tasks = vec![
@@ -153,7 +169,8 @@ impl Client {
             match alloc_runner::alloc_info(&alloc, &self.ctx.config.alloc_root()) {
                 Ok(info) => {
                     tracing::info!("restoring allocation {}", alloc.id);
-                    let h = alloc_runner::start(Arc::clone(&self.ctx), info, Some(record), self.reports.clone());
+                    let h =
+                        alloc_runner::start(Arc::clone(&self.ctx), info, Some(record), self.reports.clone());
                     self.lock().insert(alloc.id, h);
                 }
                 Err(e) => tracing::warn!("cannot restore allocation {}: {e}", alloc.id),
@@ -166,7 +183,12 @@ impl Client {
         let id = self.ctx.node().id;
         let mut index = 0;
         loop {
-            match self.ctx.api.node_allocations(&id, index, Duration::from_secs(30)).await {
+            match self
+                .ctx
+                .api
+                .node_allocations(&id, index, Duration::from_secs(30))
+                .await
+            {
                 Ok(r) => {
                     if r.index < index {
                         index = 0;
@@ -194,10 +216,11 @@ impl Client {
                 if a.desired_status != "run" || a.client_status == client_status::LOST {
                     r.kill();
                 }
-                if r.finished() && client_status::is_terminal(&a.client_status) {
-                    if let Some(r) = runners.remove(&a.id) {
-                        r.shared.forget();
-                    }
+                if r.finished()
+                    && client_status::is_terminal(&a.client_status)
+                    && let Some(r) = runners.remove(&a.id)
+                {
+                    r.shared.forget();
                 }
                 continue;
             }

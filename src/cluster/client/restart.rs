@@ -28,16 +28,24 @@ pub struct RestartTracker {
 }
 
 fn dur(d: Option<crate::spec::Duration>, default: Duration) -> Duration {
-    d.and_then(|d| u64::try_from(d.0).ok()).map_or(default, Duration::from_nanos)
+    d.and_then(|d| u64::try_from(d.0).ok())
+        .map_or(default, Duration::from_nanos)
 }
 
 impl RestartTracker {
     /// Nomad's defaults: service 2 attempts in 30 m, batch 3 in 24 h; delay 15 s; mode fail.
     pub fn new(policy: Option<&RestartPolicy>, job_type: &str) -> Self {
         let batch = matches!(job_type, "batch" | "sysbatch");
-        let (attempts, interval) = if batch { (3, Duration::from_secs(86_400)) } else { (2, Duration::from_secs(1800)) };
+        let (attempts, interval) = if batch {
+            (3, Duration::from_secs(86_400))
+        } else {
+            (2, Duration::from_secs(1800))
+        };
         Self {
-            attempts: policy.and_then(|p| p.attempts).and_then(|a| u64::try_from(a).ok()).unwrap_or(attempts),
+            attempts: policy
+                .and_then(|p| p.attempts)
+                .and_then(|a| u64::try_from(a).ok())
+                .unwrap_or(attempts),
             interval: dur(policy.and_then(|p| p.interval), interval),
             delay: dur(policy.and_then(|p| p.delay), Duration::from_secs(15)),
             delay_mode: policy.and_then(|p| p.mode.as_deref()) == Some("delay"),
@@ -87,13 +95,22 @@ mod tests {
 
     #[test]
     fn attempts_then_stop_and_window_reset() {
-        let p = RestartPolicy { attempts: Some(2), interval: Some(D::from_secs(10)), delay: Some(D::from_secs(1)), mode: Some("fail".into()), ..Default::default() };
+        let p = RestartPolicy {
+            attempts: Some(2),
+            interval: Some(D::from_secs(10)),
+            delay: Some(D::from_secs(1)),
+            mode: Some("fail".into()),
+            ..Default::default()
+        };
         let mut t = RestartTracker::new(Some(&p), "service");
         let t0 = Instant::now();
         assert_eq!(t.on_exit(false, t0), Decision::Restart(Duration::from_secs(1)));
         assert_eq!(t.on_exit(true, t0), Decision::Restart(Duration::from_secs(1)));
         assert_eq!(t.on_exit(false, t0), Decision::Stop);
-        assert_eq!(t.on_exit(false, t0 + Duration::from_secs(11)), Decision::Restart(Duration::from_secs(1)));
+        assert_eq!(
+            t.on_exit(false, t0 + Duration::from_secs(11)),
+            Decision::Restart(Duration::from_secs(1))
+        );
         let mut b = RestartTracker::new(Some(&p), "batch");
         assert_eq!(b.on_exit(true, t0), Decision::Stop);
     }

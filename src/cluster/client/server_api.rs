@@ -10,7 +10,9 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use super::error::ClientError;
-use crate::cluster::fsm::{AllocClientUpdate, Allocation, KvEntry, Node, ServiceRegistration, Variable, VariableMetadata};
+use crate::cluster::fsm::{
+    AllocClientUpdate, Allocation, KvEntry, Node, ServiceRegistration, Variable, VariableMetadata,
+};
 use crate::cluster::http::clients::HeartbeatResponse;
 
 /// HTTP access to the servers.
@@ -36,7 +38,11 @@ impl ServerApi {
             .tcp_nodelay(true)
             .build()
             .map_err(|e| ClientError::NoServer(e.to_string()))?;
-        Ok(Self { servers, current: AtomicUsize::new(0), http })
+        Ok(Self {
+            servers,
+            current: AtomicUsize::new(0),
+            http,
+        })
     }
 
     async fn call<B: Serialize, T: DeserializeOwned>(
@@ -51,7 +57,10 @@ impl ServerApi {
         for attempt in 0..n {
             let i = (self.current.load(Ordering::Relaxed) + attempt) % n;
             let Some(server) = self.servers.get(i) else { break };
-            let mut req = self.http.request(method.clone(), format!("http://{server}{path}")).timeout(timeout);
+            let mut req = self
+                .http
+                .request(method.clone(), format!("http://{server}{path}"))
+                .timeout(timeout);
             if let Some(b) = body {
                 req = req.json(b);
             }
@@ -74,10 +83,19 @@ impl ServerApi {
                             last = format!("{server}: {status} {message}");
                             continue;
                         }
-                        return Err(ClientError::Server { status: status.as_u16(), message });
+                        return Err(ClientError::Server {
+                            status: status.as_u16(),
+                            message,
+                        });
                     }
-                    let value = resp.json().await.map_err(|e| ClientError::NoServer(format!("{server}: {e}")))?;
-                    return Ok(Indexed { index, value: Some(value) });
+                    let value = resp
+                        .json()
+                        .await
+                        .map_err(|e| ClientError::NoServer(format!("{server}: {e}")))?;
+                    return Ok(Indexed {
+                        index,
+                        value: Some(value),
+                    });
                 }
                 Err(e) => last = format!("{server}: {e}"),
             }
@@ -85,46 +103,85 @@ impl ServerApi {
         Err(ClientError::NoServer(last))
     }
 
-    async fn get<T: DeserializeOwned>(&self, path: &str, timeout: Duration) -> Result<Indexed<T>, ClientError> {
+    async fn get<T: DeserializeOwned>(
+        &self,
+        path: &str,
+        timeout: Duration,
+    ) -> Result<Indexed<T>, ClientError> {
         self.call::<(), T>(Method::GET, path, None, timeout).await
     }
 
     /// Registers the node; returns the heartbeat TTL.
     pub async fn register(&self, node: &Node) -> Result<Duration, ClientError> {
-        let r: Indexed<HeartbeatResponse> =
-            self.call(Method::PUT, "/v1/internal/client/register", Some(node), Duration::from_secs(10)).await?;
-        Ok(Duration::from_millis(r.value.map_or(10_000, |v| v.heartbeat_ttl_millis)))
+        let r: Indexed<HeartbeatResponse> = self
+            .call(
+                Method::PUT,
+                "/v1/internal/client/register",
+                Some(node),
+                Duration::from_secs(10),
+            )
+            .await?;
+        Ok(Duration::from_millis(
+            r.value.map_or(10_000, |v| v.heartbeat_ttl_millis),
+        ))
     }
 
     /// Sends a heartbeat; `Ok(None)` when the servers do not know the node.
     pub async fn heartbeat(&self, node_id: &str) -> Result<Option<Duration>, ClientError> {
         let path = format!("/v1/internal/client/heartbeat/{node_id}");
-        let r: Indexed<HeartbeatResponse> = self.call::<(), _>(Method::PUT, &path, None, Duration::from_secs(5)).await?;
+        let r: Indexed<HeartbeatResponse> = self
+            .call::<(), _>(Method::PUT, &path, None, Duration::from_secs(5))
+            .await?;
         Ok(r.value.map(|v| Duration::from_millis(v.heartbeat_ttl_millis)))
     }
 
     /// The node's allocations once the allocs table passes `index` (or `wait` elapses).
-    pub async fn node_allocations(&self, node_id: &str, index: u64, wait: Duration) -> Result<Indexed<Vec<Allocation>>, ClientError> {
-        let path = format!("/v1/node/{node_id}/allocations?index={index}&wait={}ms&stale", wait.as_millis());
+    pub async fn node_allocations(
+        &self,
+        node_id: &str,
+        index: u64,
+        wait: Duration,
+    ) -> Result<Indexed<Vec<Allocation>>, ClientError> {
+        let path = format!(
+            "/v1/node/{node_id}/allocations?index={index}&wait={}ms&stale",
+            wait.as_millis()
+        );
         self.get(&path, wait + Duration::from_secs(10)).await
     }
 
     /// Reports allocation states.
     pub async fn update_allocs(&self, updates: &[AllocClientUpdate]) -> Result<(), ClientError> {
-        self.call::<_, u64>(Method::POST, "/v1/internal/client/allocs", Some(&updates), Duration::from_secs(10)).await?;
+        self.call::<_, u64>(
+            Method::POST,
+            "/v1/internal/client/allocs",
+            Some(&updates),
+            Duration::from_secs(10),
+        )
+        .await?;
         Ok(())
     }
 
     /// Replaces an allocation's service registrations.
-    pub async fn register_services(&self, alloc_id: &str, services: &[ServiceRegistration]) -> Result<(), ClientError> {
+    pub async fn register_services(
+        &self,
+        alloc_id: &str,
+        services: &[ServiceRegistration],
+    ) -> Result<(), ClientError> {
         let path = format!("/v1/internal/client/services/{alloc_id}");
-        self.call::<_, u64>(Method::PUT, &path, Some(&services), Duration::from_secs(10)).await?;
+        self.call::<_, u64>(Method::PUT, &path, Some(&services), Duration::from_secs(10))
+            .await?;
         Ok(())
     }
 
     /// One variable.
     pub async fn variable(&self, namespace: &str, path: &str) -> Result<Option<Variable>, ClientError> {
-        Ok(self.get(&format!("/v1/var/{path}?namespace={namespace}&stale"), Duration::from_secs(5)).await?.value)
+        Ok(self
+            .get(
+                &format!("/v1/var/{path}?namespace={namespace}&stale"),
+                Duration::from_secs(5),
+            )
+            .await?
+            .value)
     }
 
     /// Variables under a prefix; blocks while the vars table index is at most `index`.
@@ -135,18 +192,32 @@ impl ServerApi {
         index: u64,
         wait: Duration,
     ) -> Result<Indexed<Vec<VariableMetadata>>, ClientError> {
-        let path = format!("/v1/vars?namespace={namespace}&prefix={prefix}&index={index}&wait={}ms&stale", wait.as_millis());
+        let path = format!(
+            "/v1/vars?namespace={namespace}&prefix={prefix}&index={index}&wait={}ms&stale",
+            wait.as_millis()
+        );
         self.get(&path, wait + Duration::from_secs(10)).await
     }
 
     /// Registrations of a Nomad-native service.
-    pub async fn service(&self, namespace: &str, name: &str) -> Result<Vec<ServiceRegistration>, ClientError> {
+    pub async fn service(
+        &self,
+        namespace: &str,
+        name: &str,
+    ) -> Result<Vec<ServiceRegistration>, ClientError> {
         let path = format!("/v1/service/{name}?namespace={namespace}&stale");
-        Ok(self.get(&path, Duration::from_secs(5)).await?.value.unwrap_or_default())
+        Ok(self
+            .get(&path, Duration::from_secs(5))
+            .await?
+            .value
+            .unwrap_or_default())
     }
 
     /// A cluster KV key.
     pub async fn kv(&self, key: &str) -> Result<Option<KvEntry>, ClientError> {
-        Ok(self.get(&format!("/v1/internal/kv/{key}"), Duration::from_secs(5)).await?.value)
+        Ok(self
+            .get(&format!("/v1/internal/kv/{key}"), Duration::from_secs(5))
+            .await?
+            .value)
     }
 }

@@ -9,8 +9,13 @@ use crate::spec::Service;
 
 /// Every service of the group and its tasks, with the task it belongs to ("" for the group).
 pub fn all_services(info: &AllocInfo) -> Vec<(String, Service)> {
-    let mut out: Vec<(String, Service)> =
-        info.group.services.iter().flatten().map(|s| (s.task_name.clone(), s.clone())).collect();
+    let mut out: Vec<(String, Service)> = info
+        .group
+        .services
+        .iter()
+        .flatten()
+        .map(|s| (s.task_name.clone(), s.clone()))
+        .collect();
     for t in info.group.tasks.iter().flatten() {
         out.extend(t.services.iter().flatten().map(|s| (t.name.clone(), s.clone())));
     }
@@ -34,9 +39,16 @@ pub fn registrations(info: &AllocInfo, node_id: &str, datacenter: &str) -> Vec<S
                 (None, Ok(n)) => ("127.0.0.1".to_owned(), n),
                 (None, Err(_)) => ("127.0.0.1".to_owned(), 0),
             };
-            let owner = if task.is_empty() { info.alloc.task_group.clone() } else { task };
+            let owner = if task.is_empty() {
+                info.alloc.task_group.clone()
+            } else {
+                task
+            };
             ServiceRegistration {
-                id: format!("_nomad-task-{}-{owner}-{}-{}", info.alloc.id, s.name, s.port_label),
+                id: format!(
+                    "_nomad-task-{}-{owner}-{}-{}",
+                    info.alloc.id, s.name, s.port_label
+                ),
                 service_name: s.name.clone(),
                 namespace: info.namespace().to_owned(),
                 node_id: node_id.to_owned(),
@@ -44,7 +56,11 @@ pub fn registrations(info: &AllocInfo, node_id: &str, datacenter: &str) -> Vec<S
                 job_id: info.alloc.job_id.clone(),
                 alloc_id: info.alloc.id.clone(),
                 tags: s.tags.clone().unwrap_or_default(),
-                address: if s.address.is_empty() { address } else { s.address.clone() },
+                address: if s.address.is_empty() {
+                    address
+                } else {
+                    s.address.clone()
+                },
                 port: port_value,
                 ..Default::default()
             }
@@ -61,14 +77,26 @@ pub fn check_plans(
     let mut out = Vec::new();
     for (task, s) in all_services(info) {
         for (i, c) in s.checks.iter().flatten().enumerate() {
-            let label = if c.port_label.is_empty() { &s.port_label } else { &c.port_label };
+            let label = if c.port_label.is_empty() {
+                &s.port_label
+            } else {
+                &c.port_label
+            };
             let address = match port(&ports, label) {
                 Some(p) => format!("{}:{}", p.host_ip, p.value),
                 None => format!("127.0.0.1:{label}"),
             };
-            let check_task = if c.task_name.is_empty() { task.clone() } else { c.task_name.clone() };
+            let check_task = if c.task_name.is_empty() {
+                task.clone()
+            } else {
+                c.task_name.clone()
+            };
             let (script_env, script_dir) = env_of(&check_task);
-            let name = if c.name.is_empty() { format!("{}.check{i}", s.name) } else { format!("{}.{}", s.name, c.name) };
+            let name = if c.name.is_empty() {
+                format!("{}.check{i}", s.name)
+            } else {
+                format!("{}.{}", s.name, c.name)
+            };
             out.push(CheckPlan {
                 name,
                 task: check_task,

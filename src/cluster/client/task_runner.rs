@@ -23,7 +23,7 @@ use super::driver::{Driver, ExitResult, TaskHandle, TaskLaunch};
 use super::env::{TaskEnv, TaskPaths, alloc_ports};
 use super::logs::LogLimits;
 use super::restart::{Decision, RestartTracker};
-use super::task_state::{TaskEvent, event, now_rfc3339};
+use super::task_state::{EventExt, StateExt, TaskEvent, event, now_rfc3339};
 use super::template::{TemplateData, parse_env_file, render};
 use crate::cluster::fsm::Allocation;
 use crate::spec::{Job, Task, TaskGroup, Template};
@@ -83,12 +83,15 @@ pub struct TaskRunner {
 }
 
 fn dur(d: Option<crate::spec::Duration>, default: Duration) -> Duration {
-    d.and_then(|d| u64::try_from(d.0).ok()).map_or(default, Duration::from_nanos)
+    d.and_then(|d| u64::try_from(d.0).ok())
+        .map_or(default, Duration::from_nanos)
 }
 
 fn set_mode(path: &Path, perms: Option<&str>) -> std::io::Result<()> {
     use std::os::unix::fs::PermissionsExt;
-    let mode = perms.and_then(|p| u32::from_str_radix(p, 8).ok()).unwrap_or(0o644);
+    let mode = perms
+        .and_then(|p| u32::from_str_radix(p, 8).ok())
+        .unwrap_or(0o644);
     std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode))
 }
 
@@ -123,22 +126,41 @@ impl TaskRunner {
     }
 
     fn driver(&self) -> Result<Arc<dyn Driver>, String> {
-        self.ctx.drivers.get(&self.task.driver).ok_or_else(|| format!("unknown driver {:?}", self.task.driver))
+        self.ctx
+            .drivers
+            .get(&self.task.driver)
+            .ok_or_else(|| format!("unknown driver {:?}", self.task.driver))
     }
 
     fn paths(&self) -> TaskPaths {
         let d = &self.info.dir;
         if self.task.driver == "docker" {
-            return TaskPaths { alloc_dir: "/alloc".into(), task_dir: "/local".into(), secrets_dir: "/secrets".into() };
+            return TaskPaths {
+                alloc_dir: "/alloc".into(),
+                task_dir: "/local".into(),
+                secrets_dir: "/secrets".into(),
+            };
         }
         let s = |p: std::path::PathBuf| p.display().to_string();
-        TaskPaths { alloc_dir: s(d.shared()), task_dir: s(d.local(self.name())), secrets_dir: s(d.secrets(self.name())) }
+        TaskPaths {
+            alloc_dir: s(d.shared()),
+            task_dir: s(d.local(self.name())),
+            secrets_dir: s(d.secrets(self.name())),
+        }
     }
 
     fn env(&self) -> TaskEnv {
         let node = self.ctx.node();
         let i = &self.info;
-        let mut env = TaskEnv::build(&i.alloc, &i.job, &i.group, &self.task, &node, &self.ctx.config.region, &self.paths());
+        let mut env = TaskEnv::build(
+            &i.alloc,
+            &i.job,
+            &i.group,
+            &self.task,
+            &node,
+            &self.ctx.config.region,
+            &self.paths(),
+        );
         env.vars.extend(self.template_env.clone());
         if let Some(e) = &self.task.env {
             env.add_task_env(e);
@@ -149,20 +171,40 @@ impl TaskRunner {
     fn launch(&self, env: &TaskEnv) -> TaskLaunch {
         let i = &self.info;
         let config = self.task.config.clone().unwrap_or_default();
-        let config = config.into_iter().map(|(k, v)| (k, env.interpolate_value(&v))).collect();
+        let config = config
+            .into_iter()
+            .map(|(k, v)| (k, env.interpolate_value(&v)))
+            .collect();
         let res = self.task.resources.as_ref();
         let logs = self.task.log_config.as_ref();
         let limits = LogLimits {
-            max_files: logs.and_then(|l| l.max_files).and_then(|n| u32::try_from(n).ok()).unwrap_or(10),
-            max_file_bytes: logs.and_then(|l| l.max_file_size_mb).and_then(|n| u64::try_from(n).ok()).unwrap_or(10) * 1024 * 1024,
+            max_files: logs
+                .and_then(|l| l.max_files)
+                .and_then(|n| u32::try_from(n).ok())
+                .unwrap_or(10),
+            max_file_bytes: logs
+                .and_then(|l| l.max_file_size_mb)
+                .and_then(|n| u64::try_from(n).ok())
+                .unwrap_or(10)
+                * 1024
+                * 1024,
         };
         let labels = BTreeMap::from([
             ("com.hashicorp.nomad.alloc_id".to_owned(), i.alloc.id.clone()),
             ("com.hashicorp.nomad.job_name".to_owned(), i.alloc.job_id.clone()),
-            ("com.hashicorp.nomad.task_group_name".to_owned(), i.alloc.task_group.clone()),
+            (
+                "com.hashicorp.nomad.task_group_name".to_owned(),
+                i.alloc.task_group.clone(),
+            ),
             ("com.hashicorp.nomad.task_name".to_owned(), self.task.name.clone()),
-            ("com.hashicorp.nomad.namespace".to_owned(), i.namespace().to_owned()),
-            ("com.hashicorp.nomad.node_name".to_owned(), self.ctx.config.node_name.clone()),
+            (
+                "com.hashicorp.nomad.namespace".to_owned(),
+                i.namespace().to_owned(),
+            ),
+            (
+                "com.hashicorp.nomad.node_name".to_owned(),
+                self.ctx.config.node_name.clone(),
+            ),
         ]);
         TaskLaunch {
             alloc_id: i.alloc.id.clone(),
@@ -174,8 +216,14 @@ impl TaskRunner {
             log_dir: i.dir.logs(),
             log_limits: limits,
             user: self.task.user.clone(),
-            cpu_mhz: res.and_then(|r| r.cpu).and_then(|c| u64::try_from(c).ok()).unwrap_or(0),
-            memory_mb: res.and_then(|r| r.memory_mb).and_then(|m| u64::try_from(m).ok()).unwrap_or(0),
+            cpu_mhz: res
+                .and_then(|r| r.cpu)
+                .and_then(|c| u64::try_from(c).ok())
+                .unwrap_or(0),
+            memory_mb: res
+                .and_then(|r| r.memory_mb)
+                .and_then(|m| u64::try_from(m).ok())
+                .unwrap_or(0),
             ports: alloc_ports(&i.alloc),
             labels,
         }
@@ -190,13 +238,26 @@ impl TaskRunner {
             let text = match (&t.embedded_tmpl, &t.source_path) {
                 (Some(s), _) if !s.is_empty() => s.clone(),
                 (_, Some(src)) if !src.is_empty() => {
-                    let p = self.info.dir.resolve(self.name(), src).ok_or_else(|| format!("bad source {src:?}"))?;
-                    tokio::fs::read_to_string(&p).await.map_err(|e| format!("{src}: {e}"))?
+                    let p = self
+                        .info
+                        .dir
+                        .resolve(self.name(), src)
+                        .ok_or_else(|| format!("bad source {src:?}"))?;
+                    tokio::fs::read_to_string(&p)
+                        .await
+                        .map_err(|e| format!("{src}: {e}"))?
                 }
                 _ => String::new(),
             };
-            let data = TemplateData { api: Arc::clone(&self.ctx.api), namespace: self.info.namespace().to_owned(), env: env.vars.clone() };
-            let (l, r) = (t.left_delim.clone().unwrap_or_default(), t.right_delim.clone().unwrap_or_default());
+            let data = TemplateData {
+                api: Arc::clone(&self.ctx.api),
+                namespace: self.info.namespace().to_owned(),
+                env: env.vars.clone(),
+            };
+            let (l, r) = (
+                t.left_delim.clone().unwrap_or_default(),
+                t.right_delim.clone().unwrap_or_default(),
+            );
             let out = tokio::task::spawn_blocking(move || render(&text, &l, &r, &data))
                 .await
                 .map_err(|e| e.to_string())??;
@@ -204,11 +265,17 @@ impl TaskRunner {
                 continue;
             }
             let dest = t.dest_path.clone().unwrap_or_default();
-            let path = self.info.dir.resolve(self.name(), &dest).ok_or_else(|| format!("bad destination {dest:?}"))?;
+            let path = self
+                .info
+                .dir
+                .resolve(self.name(), &dest)
+                .ok_or_else(|| format!("bad destination {dest:?}"))?;
             if let Some(dir) = path.parent() {
                 tokio::fs::create_dir_all(dir).await.map_err(|e| e.to_string())?;
             }
-            tokio::fs::write(&path, &out).await.map_err(|e| format!("{dest}: {e}"))?;
+            tokio::fs::write(&path, &out)
+                .await
+                .map_err(|e| format!("{dest}: {e}"))?;
             set_mode(&path, t.perms.as_deref()).map_err(|e| format!("{dest}: {e}"))?;
             if t.envvars == Some(true) {
                 self.template_env.extend(parse_env_file(&out));
@@ -226,7 +293,10 @@ impl TaskRunner {
         self.info.dir.build_task(self.name()).map_err(|e| e.to_string())?;
         let artifacts = self.task.artifacts.clone().unwrap_or_default();
         if !artifacts.is_empty() {
-            self.event(TaskEvent::new(event::DOWNLOADING_ARTIFACTS, "Client is downloading artifacts"));
+            self.event(TaskEvent::new(
+                event::DOWNLOADING_ARTIFACTS,
+                "Client is downloading artifacts",
+            ));
             for a in &artifacts {
                 if let Err(e) = artifact::fetch(&self.ctx.http, a, &self.info.dir.task(self.name())).await {
                     let mut ev = TaskEvent::new(event::ARTIFACT_FAILED, e.to_string());
@@ -293,7 +363,11 @@ impl TaskRunner {
             return self.dead_with(event::SETUP_FAILURE, e);
         }
         let watch = self.spawn_template_watch();
-        let policy = self.task.restart_policy.clone().or_else(|| self.info.group.restart_policy.clone());
+        let policy = self
+            .task
+            .restart_policy
+            .clone()
+            .or_else(|| self.info.group.restart_policy.clone());
         let mut tracker = RestartTracker::new(policy.as_ref(), self.info.job_type());
         let mut restored = restored;
         let outcome = loop {
@@ -301,7 +375,10 @@ impl TaskRunner {
             let launch = self.launch(&env);
             let handle = match restored.take() {
                 Some(h) if driver.recover(&h, &launch).await.unwrap_or(false) => {
-                    self.event(TaskEvent::new(event::RESTORED, "Task re-attached after a client restart"));
+                    self.event(TaskEvent::new(
+                        event::RESTORED,
+                        "Task re-attached after a client restart",
+                    ));
                     h
                 }
                 _ => match driver.start(&launch).await {
@@ -310,7 +387,8 @@ impl TaskRunner {
                             s.handle = Some(h.clone());
                             s.state.state = "running".into();
                             s.state.started_at = Some(now_rfc3339());
-                            s.state.push(TaskEvent::new(event::STARTED, "Task started by client"));
+                            s.state
+                                .push(TaskEvent::new(event::STARTED, "Task started by client"));
                         });
                         h
                     }
@@ -332,14 +410,15 @@ impl TaskRunner {
                     let mut ev = TaskEvent::new(event::TERMINATED, format!("Exit Code: {}", exit.exit_code));
                     ev.exit_code = exit.exit_code;
                     ev.signal = exit.signal;
-                    ev.details.insert("exit_code".into(), exit.exit_code.to_string());
+                    ev.detail("exit_code", exit.exit_code.to_string());
                     if !exit.known {
-                        ev.details.insert("exit_status".into(), "unknown: the task ended while the client was away".into());
+                        ev.detail("exit_status", "unknown: the task ended while the client was away");
                     }
                     self.event(ev);
                     match tracker.on_exit(exit.successful(), Instant::now()) {
                         Decision::Restart(d) => {
-                            let mut ev = TaskEvent::new(event::RESTARTING, format!("Task restarting in {d:?}"));
+                            let mut ev =
+                                TaskEvent::new(event::RESTARTING, format!("Task restarting in {d:?}"));
                             ev.restart_reason = "Restart within policy".into();
                             ev.start_delay = i64::try_from(d.as_nanos()).unwrap_or(i64::MAX);
                             self.shared.update_task(self.name(), |s| {
@@ -354,7 +433,8 @@ impl TaskRunner {
                         Decision::Stop => {
                             let failed = !exit.successful();
                             if failed {
-                                let mut ev = TaskEvent::new(event::NOT_RESTARTING, "Exceeded allowed attempts");
+                                let mut ev =
+                                    TaskEvent::new(event::NOT_RESTARTING, "Exceeded allowed attempts");
                                 ev.fails_task = true;
                                 self.event(ev);
                             }
@@ -413,10 +493,17 @@ impl TaskRunner {
     }
 
     async fn stop(&self, driver: &dyn Driver, handle: &TaskHandle) {
-        let signal = if self.task.kill_signal.is_empty() { "SIGINT" } else { self.task.kill_signal.as_str() };
+        let signal = if self.task.kill_signal.is_empty() {
+            "SIGINT"
+        } else {
+            self.task.kill_signal.as_str()
+        };
         let timeout = dur(self.task.kill_timeout, Duration::from_secs(5));
-        let mut ev = TaskEvent::new(event::KILLING, format!("Sent interrupt. Waiting {timeout:?} before force killing"));
-        ev.details.insert("kill_timeout".into(), format!("{timeout:?}"));
+        let mut ev = TaskEvent::new(
+            event::KILLING,
+            format!("Sent interrupt. Waiting {timeout:?} before force killing"),
+        );
+        ev.detail("kill_timeout", format!("{timeout:?}"));
         self.event(ev);
         if let Err(e) = driver.stop(handle, signal, timeout).await {
             tracing::warn!("stopping task {}: {e}", self.name());
@@ -464,7 +551,7 @@ impl TaskRunner {
 
     async fn send_signal(&self, driver: &dyn Driver, handle: &TaskHandle, sig: &str) {
         let mut ev = TaskEvent::new(event::SIGNALING, format!("Task being sent {sig}"));
-        ev.details.insert("signal".into(), sig.to_owned());
+        ev.detail("signal", sig.to_owned());
         self.event(ev);
         if let Err(e) = driver.signal(handle, sig).await {
             tracing::warn!("signalling task {}: {e}", self.name());
@@ -513,8 +600,13 @@ impl TaskRunner {
         }
         self.event(TaskEvent::new(event::TEMPLATE, "Template re-rendered"));
         let mode = |t: &Template| t.change_mode.clone().unwrap_or_else(|| "restart".into());
-        if changed.iter().any(|t| mode(t) == "restart" || t.envvars == Some(true)) {
-            return Some(TaskCommand::Restart("Template with change_mode restart re-rendered".into()));
+        if changed
+            .iter()
+            .any(|t| mode(t) == "restart" || t.envvars == Some(true))
+        {
+            return Some(TaskCommand::Restart(
+                "Template with change_mode restart re-rendered".into(),
+            ));
         }
         changed
             .iter()

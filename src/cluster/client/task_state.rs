@@ -1,10 +1,7 @@
-//! Task states and task events in Nomad's wire shape (`TaskStates` of an allocation), with
-//! Nomad's event type strings.
+//! Task events with Nomad's event type strings, recorded on the `api` wire types
+//! [`TaskState`] / [`TaskEvent`] that allocations carry in `TaskStates`.
 
-use std::collections::BTreeMap;
 use std::time::{SystemTime, UNIX_EPOCH};
-
-use serde::{Deserialize, Serialize};
 
 /// Nomad's task event types.
 pub mod event {
@@ -46,7 +43,9 @@ pub mod event {
 
 /// Unix nanoseconds now.
 pub fn now_nanos() -> i64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_nanos() as i64)
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos() as i64)
 }
 
 /// RFC 3339 time now, as Nomad's `StartedAt` / `FinishedAt`.
@@ -54,87 +53,54 @@ pub fn now_rfc3339() -> String {
     chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Nanos, true)
 }
 
-/// One task event.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
-#[serde(rename_all = "PascalCase", default)]
-pub struct TaskEvent {
-    /// Event type (see [`event`]).
-    #[serde(rename = "Type")]
-    pub kind: String,
-    /// Unix nanoseconds.
-    pub time: i64,
-    /// Short message.
-    pub message: String,
-    /// Message for humans.
-    pub display_message: String,
-    /// Key/value details.
-    pub details: BTreeMap<String, String>,
-    /// Exit code (Terminated).
-    pub exit_code: i64,
-    /// Signal (Terminated, Signaling).
-    pub signal: i64,
-    /// Why the task restarts (Restarting).
-    pub restart_reason: String,
-    /// Setup or driver error.
-    pub driver_error: String,
-    /// Whether the task fails the allocation.
-    pub fails_task: bool,
-    /// Delay before the restart, nanoseconds (Restarting).
-    pub start_delay: i64,
-}
-
-impl TaskEvent {
-    /// An event of `kind` with a message, now.
-    pub fn new(kind: &str, message: impl Into<String>) -> Self {
-        let message = message.into();
-        Self { kind: kind.into(), time: now_nanos(), display_message: message.clone(), message, ..Default::default() }
-    }
-}
-
-/// A task's state as the allocation reports it.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "PascalCase", default)]
-pub struct TaskState {
-    /// pending, running, dead.
-    pub state: String,
-    /// Whether the task failed.
-    pub failed: bool,
-    /// Restarts so far.
-    pub restarts: u64,
-    /// Time of the last restart (RFC 3339), if any.
-    pub last_restart: Option<String>,
-    /// Time the task last started (RFC 3339).
-    pub started_at: Option<String>,
-    /// Time the task finished (RFC 3339).
-    pub finished_at: Option<String>,
-    /// Events, oldest first (at most [`MAX_EVENTS`]).
-    pub events: Vec<TaskEvent>,
-}
+pub use crate::api::{TaskEvent, TaskState};
 
 /// How many events a task keeps, as Nomad.
 pub const MAX_EVENTS: usize = 10;
 
-impl Default for TaskState {
-    fn default() -> Self {
+/// Building task events.
+pub trait EventExt {
+    /// An event of `kind` with a message, now.
+    fn new(kind: &str, message: impl Into<String>) -> Self;
+    /// Adds a detail.
+    fn detail(&mut self, key: &str, value: impl Into<String>);
+}
+
+impl EventExt for TaskEvent {
+    fn new(kind: &str, message: impl Into<String>) -> Self {
+        let message = message.into();
         Self {
-            state: "pending".into(),
-            failed: false,
-            restarts: 0,
-            last_restart: None,
-            started_at: None,
-            finished_at: None,
-            events: Vec::new(),
+            r#type: kind.into(),
+            time: now_nanos(),
+            display_message: message.clone(),
+            message,
+            ..Default::default()
         }
+    }
+
+    fn detail(&mut self, key: &str, value: impl Into<String>) {
+        self.details
+            .get_or_insert_default()
+            .insert(key.to_owned(), value.into());
     }
 }
 
-impl TaskState {
-    /// Appends an event, dropping the oldest past [`MAX_EVENTS`].
-    pub fn push(&mut self, event: TaskEvent) {
-        self.events.push(event);
-        if self.events.len() > MAX_EVENTS {
-            let extra = self.events.len() - MAX_EVENTS;
-            self.events.drain(..extra);
+/// Recording events on a task state.
+pub trait StateExt {
+    /// Appends an event, dropping the oldest past [`MAX_EVENTS`]; a new state is `pending`.
+    fn push(&mut self, event: TaskEvent);
+}
+
+impl StateExt for TaskState {
+    fn push(&mut self, event: TaskEvent) {
+        if self.state.is_empty() {
+            self.state = "pending".into();
+        }
+        let events = self.events.get_or_insert_default();
+        events.push(event);
+        if events.len() > MAX_EVENTS {
+            let extra = events.len() - MAX_EVENTS;
+            events.drain(..extra);
         }
     }
 }

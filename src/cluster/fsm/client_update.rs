@@ -48,10 +48,16 @@ pub struct AllocClientUpdate {
 }
 
 impl State {
-    pub(super) fn apply_alloc_client_update(&mut self, index: u64, updates: Vec<AllocClientUpdate>) -> Outcome {
+    pub(super) fn apply_alloc_client_update(
+        &mut self,
+        index: u64,
+        updates: Vec<AllocClientUpdate>,
+    ) -> Outcome {
         let mut deployments = Vec::new();
         for u in updates {
-            let Some(alloc) = self.allocs.get_mut(&u.id) else { continue };
+            let Some(alloc) = self.allocs.get_mut(&u.id) else {
+                continue;
+            };
             // A lost allocation stays lost: its node was declared down and it was replaced.
             if alloc.client_status == client_status::LOST {
                 continue;
@@ -84,7 +90,11 @@ impl State {
     fn recount_deployment(&mut self, index: u64, id: &str) {
         let mut counts: std::collections::BTreeMap<String, (u64, u64)> = Default::default();
         for a in self.allocs.values().filter(|a| a.deployment_id == id) {
-            let healthy = a.extra.get("DeploymentStatus").and_then(|d| d.get("Healthy")).and_then(Value::as_bool);
+            let healthy = a
+                .extra
+                .get("DeploymentStatus")
+                .and_then(|d| d.get("Healthy"))
+                .and_then(Value::as_bool);
             let entry = counts.entry(a.task_group.clone()).or_default();
             match healthy {
                 Some(true) => entry.0 += 1,
@@ -92,7 +102,9 @@ impl State {
                 None => {}
             }
         }
-        let Some(d) = self.deployments.get_mut(id) else { return };
+        let Some(d) = self.deployments.get_mut(id) else {
+            return;
+        };
         if d.status != "running" {
             return;
         }
@@ -129,7 +141,10 @@ impl State {
         alloc_id: &str,
         services: Vec<ServiceRegistration>,
     ) -> Outcome {
-        let terminal = self.allocs.get(alloc_id).is_none_or(|a| client_status::is_terminal(&a.client_status));
+        let terminal = self
+            .allocs
+            .get(alloc_id)
+            .is_none_or(|a| client_status::is_terminal(&a.client_status));
         self.remove_services_of(index, alloc_id);
         if terminal {
             return Outcome::Done;
@@ -162,7 +177,9 @@ impl State {
         evals: Vec<Evaluation>,
     ) -> Outcome {
         let Some(node) = self.nodes.get_mut(node_id) else {
-            return Outcome::NotFound { message: format!("node {node_id} not found") };
+            return Outcome::NotFound {
+                message: format!("node {node_id} not found"),
+            };
         };
         node.status = "down".into();
         node.status_updated_at = updated_at;
@@ -195,7 +212,13 @@ impl State {
     }
 
     /// Services whose name is `name` in `namespace`, sorted by ID.
-    pub fn services_named<'a>(&'a self, namespace: &'a str, name: &'a str) -> impl Iterator<Item = &'a ServiceRegistration> {
-        self.services.values().filter(move |s| s.service_name == name && (namespace == "*" || s.namespace == namespace))
+    pub fn services_named<'a>(
+        &'a self,
+        namespace: &'a str,
+        name: &'a str,
+    ) -> impl Iterator<Item = &'a ServiceRegistration> {
+        self.services
+            .values()
+            .filter(move |s| s.service_name == name && (namespace == "*" || s.namespace == namespace))
     }
 }

@@ -5,9 +5,9 @@
 use axum::extract::{Path, Query};
 use serde_json::{Value, json};
 
+use super::Ctx;
 use super::error::{ApiError, ApiResult};
 use super::query::{QueryParams, indexed_json};
-use super::Ctx;
 use crate::cluster::fsm::{Allocation, Node};
 
 fn alloc_stub(a: &Allocation) -> Value {
@@ -44,7 +44,14 @@ pub async fn nodes(ctx: Ctx, Query(q): Query<QueryParams>) -> ApiResult {
         .node
         .state()
         .blocking_query(b.min_index, b.wait, |s| {
-            (s.table_index("nodes"), s.nodes.values().filter(|n| n.id.starts_with(&prefix)).map(node_stub).collect::<Vec<_>>())
+            (
+                s.table_index("nodes"),
+                s.nodes
+                    .values()
+                    .filter(|n| n.id.starts_with(&prefix))
+                    .map(node_stub)
+                    .collect::<Vec<_>>(),
+            )
         })
         .await;
     Ok(indexed_json(index, &list))
@@ -54,7 +61,10 @@ pub async fn nodes(ctx: Ctx, Query(q): Query<QueryParams>) -> ApiResult {
 pub async fn node(ctx: Ctx, Path(id): Path<String>, Query(q): Query<QueryParams>) -> ApiResult {
     barrier(&ctx, &q).await?;
     let state = ctx.node.state().read();
-    let node = state.nodes.get(&id).ok_or_else(|| ApiError::not_found("node not found"))?;
+    let node = state
+        .nodes
+        .get(&id)
+        .ok_or_else(|| ApiError::not_found("node not found"))?;
     Ok(indexed_json(node.modify_index, node))
 }
 
@@ -66,7 +76,14 @@ pub async fn node_allocations(ctx: Ctx, Path(id): Path<String>, Query(q): Query<
         .node
         .state()
         .blocking_query(b.min_index, b.wait, |s| {
-            (s.table_index("allocs"), s.allocs.values().filter(|a| a.node_id == id).cloned().collect::<Vec<_>>())
+            (
+                s.table_index("allocs"),
+                s.allocs
+                    .values()
+                    .filter(|a| a.node_id == id)
+                    .cloned()
+                    .collect::<Vec<_>>(),
+            )
         })
         .await;
     Ok(indexed_json(index, &list))
@@ -119,9 +136,14 @@ pub async fn services(ctx: Ctx, Query(q): Query<QueryParams>) -> ApiResult {
         .node
         .state()
         .blocking_query(b.min_index, b.wait, |s| {
-            let mut by_ns: std::collections::BTreeMap<&str, std::collections::BTreeMap<&str, Vec<&str>>> = Default::default();
+            let mut by_ns: std::collections::BTreeMap<&str, std::collections::BTreeMap<&str, Vec<&str>>> =
+                Default::default();
             for r in s.services.values().filter(|r| ns == "*" || r.namespace == ns) {
-                let tags = by_ns.entry(&r.namespace).or_default().entry(&r.service_name).or_default();
+                let tags = by_ns
+                    .entry(&r.namespace)
+                    .or_default()
+                    .entry(&r.service_name)
+                    .or_default();
                 tags.extend(r.tags.iter().map(String::as_str));
             }
             let list: Vec<Value> = by_ns
@@ -153,7 +175,10 @@ pub async fn service(ctx: Ctx, Path(name): Path<String>, Query(q): Query<QueryPa
         .node
         .state()
         .blocking_query(b.min_index, b.wait, |s| {
-            (s.table_index("services"), s.services_named(&ns, &name).cloned().collect::<Vec<_>>())
+            (
+                s.table_index("services"),
+                s.services_named(&ns, &name).cloned().collect::<Vec<_>>(),
+            )
         })
         .await;
     Ok(indexed_json(index, &list))
@@ -168,7 +193,11 @@ pub async fn deployment(ctx: Ctx, Path(id): Path<String>, Query(q): Query<QueryP
         .state()
         .blocking_query(b.min_index, b.wait, |s| {
             let d = s.deployments.get(&id).cloned();
-            (d.as_ref().map_or(s.table_index("deployments"), |d| d.modify_index), d)
+            (
+                d.as_ref()
+                    .map_or(s.table_index("deployments"), |d| d.modify_index),
+                d,
+            )
         })
         .await;
     let d = d.ok_or_else(|| ApiError::not_found("deployment not found"))?;

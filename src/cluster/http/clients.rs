@@ -10,10 +10,10 @@ use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use serde::{Deserialize, Serialize};
 
+use super::Ctx;
 use super::body::JsonBody;
 use super::error::{ApiError, ApiResult};
 use super::query::indexed_json;
-use super::Ctx;
 use crate::cluster::fsm::{AllocClientUpdate, Allocation, Command, Deployment, Node, ServiceRegistration};
 use crate::cluster::server::Beat;
 
@@ -50,7 +50,9 @@ pub struct PlaceRequest {
 }
 
 fn now_secs() -> i64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs() as i64)
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64)
 }
 
 /// `PUT /v1/internal/client/register`: registers (or re-registers) a node as ready.
@@ -69,7 +71,13 @@ pub async fn register(ctx: Ctx, JsonBody(mut node): JsonBody<Node>) -> ApiResult
     // Registration must reach the leader's tracker too when this server is a follower.
     let _ = ctx.node.heartbeat(&id).await;
     let ttl = ctx.node.heartbeat_ttl().as_millis() as u64;
-    Ok(indexed_json(resp.index, &HeartbeatResponse { heartbeat_ttl_millis: ttl, index: resp.index }))
+    Ok(indexed_json(
+        resp.index,
+        &HeartbeatResponse {
+            heartbeat_ttl_millis: ttl,
+            index: resp.index,
+        },
+    ))
 }
 
 /// `PUT /v1/internal/client/heartbeat/:node_id`.
@@ -77,7 +85,13 @@ pub async fn heartbeat(ctx: Ctx, Path(node_id): Path<String>) -> ApiResult {
     match ctx.node.heartbeat(&node_id).await? {
         Beat::Ok => {
             let ttl = ctx.node.heartbeat_ttl().as_millis() as u64;
-            Ok(indexed_json(ctx.node.state().index(), &HeartbeatResponse { heartbeat_ttl_millis: ttl, index: 0 }))
+            Ok(indexed_json(
+                ctx.node.state().index(),
+                &HeartbeatResponse {
+                    heartbeat_ttl_millis: ttl,
+                    index: 0,
+                },
+            ))
         }
         Beat::UnknownNode => Err(ApiError::not_found(format!("node {node_id} not registered"))),
     }
@@ -95,7 +109,10 @@ pub async fn services(
     Path(alloc_id): Path<String>,
     JsonBody(services): JsonBody<Vec<ServiceRegistration>>,
 ) -> ApiResult {
-    let resp = ctx.node.write(Command::ServiceRegister { alloc_id, services }).await?;
+    let resp = ctx
+        .node
+        .write(Command::ServiceRegister { alloc_id, services })
+        .await?;
     Ok(indexed_json(resp.index, &resp.index))
 }
 
@@ -105,9 +122,16 @@ pub async fn place(ctx: Ctx, JsonBody(req): JsonBody<PlaceRequest>) -> ApiResult
         return Err(ApiError::bad_request("every allocation needs an ID and a NodeID"));
     }
     if !req.deployments.is_empty() {
-        ctx.node.write(Command::DeploymentUpsert { deployments: req.deployments }).await?;
+        ctx.node
+            .write(Command::DeploymentUpsert {
+                deployments: req.deployments,
+            })
+            .await?;
     }
-    let resp = ctx.node.write(Command::AllocUpsert { allocs: req.allocs }).await?;
+    let resp = ctx
+        .node
+        .write(Command::AllocUpsert { allocs: req.allocs })
+        .await?;
     let mut r = indexed_json(resp.index, &resp.index);
     *r.status_mut() = StatusCode::OK;
     Ok(r.into_response())
@@ -120,6 +144,8 @@ pub const KV: &str = "/v1/internal/kv/{*key}";
 pub async fn kv(ctx: Ctx, Path(key): Path<String>) -> ApiResult {
     ctx.node.read_barrier().await?;
     let state = ctx.node.state().read();
-    let entry = state.kv_get(&key).ok_or_else(|| ApiError::not_found(format!("key {key} not found")))?;
+    let entry = state
+        .kv_get(&key)
+        .ok_or_else(|| ApiError::not_found(format!("key {key} not found")))?;
     Ok(indexed_json(entry.modify_index, entry))
 }

@@ -60,8 +60,13 @@ impl ClusterNode {
         if self.is_leader() {
             return self.heartbeat_local(node_id).await;
         }
-        let Some(leader) = self.leader_addr() else { return Err(ClusterError::NoLeader) };
-        let fail = |message: String| ClusterError::Forward { addr: leader.clone(), message };
+        let Some(leader) = self.leader_addr() else {
+            return Err(ClusterError::NoLeader);
+        };
+        let fail = |message: String| ClusterError::Forward {
+            addr: leader.clone(),
+            message,
+        };
         let resp = self
             .http
             .put(format!("http://{leader}{HEARTBEAT_PATH}/{node_id}"))
@@ -78,11 +83,17 @@ impl ClusterNode {
 
     async fn heartbeat_local(&self, node_id: &str) -> Result<Beat, ClusterError> {
         let current = self.state.read().nodes.get(node_id).map(|n| n.status.clone());
-        let Some(current) = current else { return Ok(Beat::UnknownNode) };
+        let Some(current) = current else {
+            return Ok(Beat::UnknownNode);
+        };
         self.heartbeats.lock().insert(node_id.to_owned(), Instant::now());
         if current != "ready" {
-            self.write(Command::NodeStatus { node_id: node_id.into(), status: "ready".into(), updated_at: now_secs() })
-                .await?;
+            self.write(Command::NodeStatus {
+                node_id: node_id.into(),
+                status: "ready".into(),
+                updated_at: now_secs(),
+            })
+            .await?;
         }
         Ok(Beat::Ok)
     }
@@ -94,11 +105,15 @@ impl ClusterNode {
 }
 
 fn now_secs() -> i64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs() as i64)
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64)
 }
 
 fn now_nanos() -> i64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_nanos() as i64)
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos() as i64)
 }
 
 /// The `node-update` evaluations for the jobs with unfinished allocations on `node_id`.
@@ -116,7 +131,12 @@ pub fn node_update_evals(state: &State, node_id: &str) -> Vec<Evaluation> {
         .map(|(namespace, job_id)| {
             let job = state.jobs.get(&namespace).and_then(|j| j.get(&job_id));
             let kind = job
-                .and_then(|j| j.current().get("Type").and_then(|t| t.as_str()).map(str::to_owned))
+                .and_then(|j| {
+                    j.current()
+                        .get("Type")
+                        .and_then(|t| t.as_str())
+                        .map(str::to_owned)
+                })
                 .unwrap_or_else(|| "service".into());
             Evaluation {
                 id: uuid::Uuid::new_v4().to_string(),
@@ -166,7 +186,11 @@ pub(super) async fn run(node: Arc<ClusterNode>) {
         was_leader = true;
         for (node_id, evals) in expired {
             tracing::info!("node {node_id} missed its heartbeat TTL: marking it down");
-            let cmd = Command::NodeDown { node_id: node_id.clone(), updated_at: now_secs(), evals };
+            let cmd = Command::NodeDown {
+                node_id: node_id.clone(),
+                updated_at: now_secs(),
+                evals,
+            };
             if let Err(e) = node.write_local(cmd).await {
                 tracing::warn!("marking node {node_id} down: {e}");
             }

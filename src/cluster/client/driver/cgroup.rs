@@ -62,7 +62,10 @@ pub fn create(name: &str, memory_mb: u64, cpu_mhz: u64) -> io::Result<Vec<PathBu
             let mem = root.join("memory").join("deploy").join(name);
             std::fs::create_dir_all(&mem)?;
             if memory_mb > 0 {
-                std::fs::write(mem.join("memory.limit_in_bytes"), (memory_mb * 1024 * 1024).to_string())?;
+                std::fs::write(
+                    mem.join("memory.limit_in_bytes"),
+                    (memory_mb * 1024 * 1024).to_string(),
+                )?;
             }
             let mut dirs = vec![mem];
             let cpu = root.join("cpu").join("deploy").join(name);

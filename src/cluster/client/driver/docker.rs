@@ -12,8 +12,8 @@ use bollard::Docker;
 use bollard::container::LogOutput;
 use bollard::models::{ContainerCreateBody, HostConfig, PortBinding};
 use bollard::query_parameters::{
-    CreateContainerOptions, InspectContainerOptions, KillContainerOptions, LogsOptions, RemoveContainerOptions,
-    StatsOptions, WaitContainerOptions,
+    CreateContainerOptions, InspectContainerOptions, KillContainerOptions, LogsOptions,
+    RemoveContainerOptions, StatsOptions, WaitContainerOptions,
 };
 use futures_util::StreamExt;
 use serde_json::{Value, json};
@@ -25,8 +25,18 @@ use crate::cluster::client::logs::RotatingWriter;
 pub const DEFAULT_CAPS: [&str; 5] = ["CHOWN", "SETUID", "SETGID", "NET_BIND_SERVICE", "KILL"];
 /// Capabilities a task may add with `cap_add`.
 pub const ALLOWED_CAPS: [&str; 12] = [
-    "AUDIT_WRITE", "CHOWN", "DAC_OVERRIDE", "FOWNER", "FSETID", "KILL", "MKNOD", "NET_BIND_SERVICE", "SETFCAP",
-    "SETGID", "SETPCAP", "SETUID",
+    "AUDIT_WRITE",
+    "CHOWN",
+    "DAC_OVERRIDE",
+    "FOWNER",
+    "FSETID",
+    "KILL",
+    "MKNOD",
+    "NET_BIND_SERVICE",
+    "SETFCAP",
+    "SETGID",
+    "SETPCAP",
+    "SETUID",
 ];
 /// PID limit of a container unless its config sets `pids_limit`.
 pub const DEFAULT_PIDS_LIMIT: i64 = 4096;
@@ -57,7 +67,9 @@ impl DockerDriver {
         let image = image.ok_or_else(|| DriverError::Config("missing image".into()))?;
         let privileged = c.get("privileged").and_then(Value::as_bool).unwrap_or(false);
         if privileged && !self.allow_privileged {
-            return Err(DriverError::Config("privileged containers are not allowed on this client".into()));
+            return Err(DriverError::Config(
+                "privileged containers are not allowed on this client".into(),
+            ));
         }
         let mut caps: Vec<String> = DEFAULT_CAPS.iter().map(|s| (*s).to_owned()).collect();
         for cap in string_list(c.get("cap_add")) {
@@ -71,13 +83,18 @@ impl DockerDriver {
         let mut bindings: HashMap<String, Option<Vec<PortBinding>>> = HashMap::new();
         for label in string_list(c.get("ports")) {
             let p = task.ports.iter().find(|p| p.label == label);
-            let p = p.ok_or_else(|| DriverError::Config(format!("port {label:?} is not allocated to the group")))?;
+            let p = p.ok_or_else(|| {
+                DriverError::Config(format!("port {label:?} is not allocated to the group"))
+            })?;
             let inner = if p.to == 0 { p.value } else { p.to };
             let key = format!("{inner}/tcp");
             exposed.push(key.clone());
             bindings.insert(
                 key,
-                Some(vec![PortBinding { host_ip: Some(p.host_ip.clone()), host_port: Some(p.value.to_string()) }]),
+                Some(vec![PortBinding {
+                    host_ip: Some(p.host_ip.clone()),
+                    host_port: Some(p.value.to_string()),
+                }]),
             );
         }
         let d = |p: &std::path::Path| p.display().to_string();
@@ -89,7 +106,10 @@ impl DockerDriver {
         binds.extend(string_list(c.get("volumes")));
         if let Some(Value::Array(mounts)) = c.get("mount").or_else(|| c.get("mounts")) {
             for m in mounts {
-                let (Some(src), Some(dst)) = (m.get("source").and_then(Value::as_str), m.get("target").and_then(Value::as_str)) else {
+                let (Some(src), Some(dst)) = (
+                    m.get("source").and_then(Value::as_str),
+                    m.get("target").and_then(Value::as_str),
+                ) else {
                     return Err(DriverError::Config("a mount needs source and target".into()));
                 };
                 let ro = m.get("readonly").and_then(Value::as_bool).unwrap_or(false);
@@ -105,7 +125,11 @@ impl DockerDriver {
             memory: (memory > 0).then_some(memory),
             memory_swap: (memory > 0).then_some(memory),
             cpu_shares: (task.cpu_mhz > 0).then(|| i64::try_from(task.cpu_mhz.max(2)).unwrap_or(1024)),
-            pids_limit: Some(c.get("pids_limit").and_then(Value::as_i64).unwrap_or(DEFAULT_PIDS_LIMIT)),
+            pids_limit: Some(
+                c.get("pids_limit")
+                    .and_then(Value::as_i64)
+                    .unwrap_or(DEFAULT_PIDS_LIMIT),
+            ),
             port_bindings: Some(bindings),
             binds: Some(binds),
             network_mode: c.get("network_mode").and_then(Value::as_str).map(str::to_owned),
@@ -144,10 +168,24 @@ pub fn container_name(task: &TaskLaunch) -> String {
 }
 
 fn follow_logs(docker: Docker, id: String, task: &TaskLaunch, since: i32) -> Result<(), DriverError> {
-    let mut out = RotatingWriter::open(&task.log_dir, &format!("{}.stdout", task.task_name), task.log_limits)?;
-    let mut err = RotatingWriter::open(&task.log_dir, &format!("{}.stderr", task.task_name), task.log_limits)?;
+    let mut out = RotatingWriter::open(
+        &task.log_dir,
+        &format!("{}.stdout", task.task_name),
+        task.log_limits,
+    )?;
+    let mut err = RotatingWriter::open(
+        &task.log_dir,
+        &format!("{}.stderr", task.task_name),
+        task.log_limits,
+    )?;
     tokio::spawn(async move {
-        let opts = LogsOptions { follow: true, stdout: true, stderr: true, since, ..Default::default() };
+        let opts = LogsOptions {
+            follow: true,
+            stdout: true,
+            stderr: true,
+            since,
+            ..Default::default()
+        };
         let mut stream = docker.logs(&id, Some(opts));
         while let Some(item) = stream.next().await {
             let res = match item {
@@ -165,11 +203,17 @@ fn follow_logs(docker: Docker, id: String, task: &TaskLaunch, since: i32) -> Res
 }
 
 fn container_id(handle: &TaskHandle) -> Result<&str, DriverError> {
-    handle.container_id.as_deref().ok_or_else(|| DriverError::Config("handle has no container ID".into()))
+    handle
+        .container_id
+        .as_deref()
+        .ok_or_else(|| DriverError::Config("handle has no container ID".into()))
 }
 
 async fn running(docker: &Docker, id: &str) -> bool {
-    match docker.inspect_container(id, None::<InspectContainerOptions>).await {
+    match docker
+        .inspect_container(id, None::<InspectContainerOptions>)
+        .await
+    {
         Ok(c) => c.state.and_then(|s| s.running).unwrap_or(false),
         Err(_) => false,
     }
@@ -182,15 +226,24 @@ impl Driver for DockerDriver {
 
     fn fingerprint(&self) -> DriverFuture<'_, DriverInfo> {
         Box::pin(async {
-            let Ok(docker) = connect() else { return Ok(DriverInfo::default()) };
+            let Ok(docker) = connect() else {
+                return Ok(DriverInfo::default());
+            };
             match tokio::time::timeout(Duration::from_secs(2), docker.version()).await {
                 Ok(Ok(v)) => {
                     let mut attrs = BTreeMap::from([("driver.docker".to_owned(), "1".to_owned())]);
                     if let Some(ver) = v.version {
                         attrs.insert("driver.docker.version".into(), ver);
                     }
-                    attrs.insert("driver.docker.privileged.enabled".into(), self.allow_privileged.to_string());
-                    Ok(DriverInfo { detected: true, healthy: true, attributes: attrs })
+                    attrs.insert(
+                        "driver.docker.privileged.enabled".into(),
+                        self.allow_privileged.to_string(),
+                    );
+                    Ok(DriverInfo {
+                        detected: true,
+                        healthy: true,
+                        attributes: attrs,
+                    })
                 }
                 _ => Ok(DriverInfo::default()),
             }
@@ -203,14 +256,35 @@ impl Driver for DockerDriver {
             let docker = connect()?;
             let name = container_name(task);
             // A container left by an earlier attempt of this task would block the name.
-            let _ = docker.remove_container(&name, Some(RemoveContainerOptions { force: true, ..Default::default() })).await;
+            let _ = docker
+                .remove_container(
+                    &name,
+                    Some(RemoveContainerOptions {
+                        force: true,
+                        ..Default::default()
+                    }),
+                )
+                .await;
             let created = docker
-                .create_container(Some(CreateContainerOptions { name: Some(name), ..Default::default() }), body)
+                .create_container(
+                    Some(CreateContainerOptions {
+                        name: Some(name),
+                        ..Default::default()
+                    }),
+                    body,
+                )
                 .await
                 .map_err(docker_err)?;
-            docker.start_container(&created.id, None).await.map_err(docker_err)?;
+            docker
+                .start_container(&created.id, None)
+                .await
+                .map_err(docker_err)?;
             follow_logs(docker, created.id.clone(), task, 0)?;
-            Ok(TaskHandle { driver: "docker".into(), container_id: Some(created.id), ..Default::default() })
+            Ok(TaskHandle {
+                driver: "docker".into(),
+                container_id: Some(created.id),
+                ..Default::default()
+            })
         })
     }
 
@@ -238,29 +312,57 @@ impl Driver for DockerDriver {
                 Some(Err(e)) => return Err(docker_err(e)),
                 None => -1,
             };
-            Ok(ExitResult { exit_code: code, signal: 0, known: true })
+            Ok(ExitResult {
+                exit_code: code,
+                signal: 0,
+                known: true,
+            })
         })
     }
 
     fn signal<'a>(&'a self, handle: &'a TaskHandle, signal: &'a str) -> DriverFuture<'a, ()> {
         Box::pin(async move {
             let docker = connect()?;
-            let opts = KillContainerOptions { signal: signal.to_owned() };
-            docker.kill_container(container_id(handle)?, Some(opts)).await.map_err(docker_err)
+            let opts = KillContainerOptions {
+                signal: signal.to_owned(),
+            };
+            docker
+                .kill_container(container_id(handle)?, Some(opts))
+                .await
+                .map_err(docker_err)
         })
     }
 
-    fn stop<'a>(&'a self, handle: &'a TaskHandle, signal: &'a str, timeout: Duration) -> DriverFuture<'a, ()> {
+    fn stop<'a>(
+        &'a self,
+        handle: &'a TaskHandle,
+        signal: &'a str,
+        timeout: Duration,
+    ) -> DriverFuture<'a, ()> {
         Box::pin(async move {
             let docker = connect()?;
             let id = container_id(handle)?;
-            let _ = docker.kill_container(id, Some(KillContainerOptions { signal: signal.to_owned() })).await;
+            let _ = docker
+                .kill_container(
+                    id,
+                    Some(KillContainerOptions {
+                        signal: signal.to_owned(),
+                    }),
+                )
+                .await;
             let deadline = tokio::time::Instant::now() + timeout;
             while running(&docker, id).await && tokio::time::Instant::now() < deadline {
                 tokio::time::sleep(Duration::from_millis(100)).await;
             }
             if running(&docker, id).await {
-                let _ = docker.kill_container(id, Some(KillContainerOptions { signal: "SIGKILL".into() })).await;
+                let _ = docker
+                    .kill_container(
+                        id,
+                        Some(KillContainerOptions {
+                            signal: "SIGKILL".into(),
+                        }),
+                    )
+                    .await;
             }
             Ok(())
         })
@@ -269,7 +371,10 @@ impl Driver for DockerDriver {
     fn destroy<'a>(&'a self, handle: &'a TaskHandle) -> DriverFuture<'a, ()> {
         Box::pin(async move {
             let docker = connect()?;
-            let opts = RemoveContainerOptions { force: true, ..Default::default() };
+            let opts = RemoveContainerOptions {
+                force: true,
+                ..Default::default()
+            };
             let _ = docker.remove_container(container_id(handle)?, Some(opts)).await;
             Ok(())
         })
@@ -278,7 +383,10 @@ impl Driver for DockerDriver {
     fn stats<'a>(&'a self, handle: &'a TaskHandle) -> DriverFuture<'a, Value> {
         Box::pin(async move {
             let docker = connect()?;
-            let opts = StatsOptions { stream: false, one_shot: true };
+            let opts = StatsOptions {
+                stream: false,
+                one_shot: true,
+            };
             let mut stream = docker.stats(container_id(handle)?, Some(opts));
             let s = match stream.next().await {
                 Some(Ok(s)) => s,

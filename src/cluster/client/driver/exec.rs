@@ -50,8 +50,15 @@ impl Driver for Exec {
                 Layout::V1 => "v1",
                 Layout::None => "none",
             };
-            let attrs = BTreeMap::from([("driver.exec".to_owned(), "1".to_owned()), ("driver.exec.cgroups".to_owned(), cg.to_owned())]);
-            Ok(DriverInfo { detected: true, healthy: true, attributes: attrs })
+            let attrs = BTreeMap::from([
+                ("driver.exec".to_owned(), "1".to_owned()),
+                ("driver.exec.cgroups".to_owned(), cg.to_owned()),
+            ]);
+            Ok(DriverInfo {
+                detected: true,
+                healthy: true,
+                attributes: attrs,
+            })
         })
     }
 
@@ -61,8 +68,16 @@ impl Driver for Exec {
             let dirs = cgroup::create(&name, task.memory_mb, task.cpu_mhz)?;
             // SAFETY: geteuid has no preconditions.
             let root = unsafe { libc::geteuid() } == 0;
-            let user = if task.user.is_empty() { None } else { Some(lookup_user(&task.user)?) };
-            let iso = Isolation { cgroup_procs: dirs.iter().map(|d| d.join("cgroup.procs")).collect(), namespaces: root, user };
+            let user = if task.user.is_empty() {
+                None
+            } else {
+                Some(lookup_user(&task.user)?)
+            };
+            let iso = Isolation {
+                cgroup_procs: dirs.iter().map(|d| d.join("cgroup.procs")).collect(),
+                namespaces: root,
+                user,
+            };
             let result = self.children.spawn(task, "exec", iso);
             if result.is_err() {
                 cgroup::destroy(&dirs);
@@ -89,7 +104,12 @@ impl Driver for Exec {
         Box::pin(async move { process::signal(handle, signal) })
     }
 
-    fn stop<'a>(&'a self, handle: &'a TaskHandle, signal: &'a str, timeout: Duration) -> DriverFuture<'a, ()> {
+    fn stop<'a>(
+        &'a self,
+        handle: &'a TaskHandle,
+        signal: &'a str,
+        timeout: Duration,
+    ) -> DriverFuture<'a, ()> {
         Box::pin(process::stop(handle, signal, timeout))
     }
 

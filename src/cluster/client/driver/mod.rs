@@ -140,7 +140,8 @@ pub trait Driver: Send + Sync {
     /// Sends a signal (`SIGHUP`, ...).
     fn signal<'a>(&'a self, handle: &'a TaskHandle, signal: &'a str) -> DriverFuture<'a, ()>;
     /// Sends `signal`, then kills the task after `timeout` if it still runs.
-    fn stop<'a>(&'a self, handle: &'a TaskHandle, signal: &'a str, timeout: Duration) -> DriverFuture<'a, ()>;
+    fn stop<'a>(&'a self, handle: &'a TaskHandle, signal: &'a str, timeout: Duration)
+    -> DriverFuture<'a, ()>;
     /// Releases what the task left behind (container, cgroups).
     fn destroy<'a>(&'a self, handle: &'a TaskHandle) -> DriverFuture<'a, ()>;
     /// Resource usage in Nomad's `ResourceUsage` shape.
@@ -201,7 +202,10 @@ pub fn signal_number(name: &str) -> Option<i32> {
 /// A string list from a driver config value (`args = ["a", "b"]`).
 pub fn string_list(v: Option<&Value>) -> Vec<String> {
     match v {
-        Some(Value::Array(a)) => a.iter().map(|x| x.as_str().map_or_else(|| x.to_string(), str::to_owned)).collect(),
+        Some(Value::Array(a)) => a
+            .iter()
+            .map(|x| x.as_str().map_or_else(|| x.to_string(), str::to_owned))
+            .collect(),
         Some(Value::String(s)) => vec![s.clone()],
         _ => Vec::new(),
     }

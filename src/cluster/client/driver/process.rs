@@ -71,23 +71,37 @@ impl Children {
             logs::make_fifo(&fifo)?;
             let reader = logs::open_fifo_reader(&fifo)?;
             let writer = std::fs::OpenOptions::new().write(true).open(&fifo)?;
-            let out = RotatingWriter::open(&task.log_dir, &format!("{}.{stream}", task.task_name), task.log_limits)?;
+            let out = RotatingWriter::open(
+                &task.log_dir,
+                &format!("{}.{stream}", task.task_name),
+                task.log_limits,
+            )?;
             fifo_readers.push(cstring(&fifo)?);
             stdio.push(writer);
             tokio::spawn(logs::pump(reader, out));
         }
-        let procs: Vec<CString> = iso.cgroup_procs.iter().map(|p| cstring(p)).collect::<Result<_, _>>()?;
+        let procs: Vec<CString> = iso
+            .cgroup_procs
+            .iter()
+            .map(|p| cstring(p))
+            .collect::<Result<_, _>>()?;
         let cwd = task.task_dir.clone();
         let mut cmd = tokio::process::Command::new(resolve_command(command, &cwd));
-        cmd.args(&args).current_dir(&cwd).env_clear().envs(task.env.iter().map(|(k, v)| (k, v)));
-        if let Ok(path) = std::env::var("PATH") {
-            if !task.env.iter().any(|(k, _)| k == "PATH") {
-                cmd.env("PATH", path);
-            }
+        cmd.args(&args)
+            .current_dir(&cwd)
+            .env_clear()
+            .envs(task.env.iter().map(|(k, v)| (k, v)));
+        if let Ok(path) = std::env::var("PATH")
+            && !task.env.iter().any(|(k, _)| k == "PATH")
+        {
+            cmd.env("PATH", path);
         }
         let stderr = stdio.pop().map_or_else(Stdio::null, Stdio::from);
         let stdout = stdio.pop().map_or_else(Stdio::null, Stdio::from);
-        cmd.stdin(Stdio::null()).stdout(stdout).stderr(stderr).kill_on_drop(false);
+        cmd.stdin(Stdio::null())
+            .stdout(stdout)
+            .stderr(stderr)
+            .kill_on_drop(false);
         let namespaces = iso.namespaces;
         let user = iso.user;
         // SAFETY: the closure runs in the forked child before exec and only makes
@@ -109,7 +123,9 @@ impl Children {
                         libc::close(fd);
                     }
                 }
-                if namespaces && libc::unshare(libc::CLONE_NEWNS | libc::CLONE_NEWUTS | libc::CLONE_NEWIPC) == 0 {
+                if namespaces
+                    && libc::unshare(libc::CLONE_NEWNS | libc::CLONE_NEWUTS | libc::CLONE_NEWIPC) == 0
+                {
                     libc::mount(
                         c"none".as_ptr(),
                         c"/".as_ptr(),
@@ -118,24 +134,32 @@ impl Children {
                         std::ptr::null(),
                     );
                 }
-                if let Some((uid, gid)) = user {
-                    if libc::setgid(gid) != 0 || libc::setuid(uid) != 0 {
-                        return Err(std::io::Error::last_os_error());
-                    }
+                if let Some((uid, gid)) = user
+                    && (libc::setgid(gid) != 0 || libc::setuid(uid) != 0)
+                {
+                    return Err(std::io::Error::last_os_error());
                 }
                 Ok(())
             });
         }
-        let child = cmd.spawn().map_err(|e| DriverError::Start(format!("{command}: {e}")))?;
+        let child = cmd
+            .spawn()
+            .map_err(|e| DriverError::Start(format!("{command}: {e}")))?;
         drop(cmd);
-        let pid = child.id().ok_or_else(|| DriverError::Start("process exited at once".into()))?;
+        let pid = child
+            .id()
+            .ok_or_else(|| DriverError::Start("process exited at once".into()))?;
         self.lock().insert(pid, child);
         Ok(TaskHandle {
             driver: driver.into(),
             pid: Some(pid),
             start_ticks: start_ticks(pid),
             container_id: None,
-            cgroups: iso.cgroup_procs.iter().filter_map(|p| p.parent().map(Path::to_path_buf)).collect(),
+            cgroups: iso
+                .cgroup_procs
+                .iter()
+                .filter_map(|p| p.parent().map(Path::to_path_buf))
+                .collect(),
         })
     }
 
@@ -151,7 +175,11 @@ impl Children {
                 continue;
             }
             let reader = logs::open_fifo_reader(&fifo)?;
-            let out = RotatingWriter::open(&task.log_dir, &format!("{}.{stream}", task.task_name), task.log_limits)?;
+            let out = RotatingWriter::open(
+                &task.log_dir,
+                &format!("{}.{stream}", task.task_name),
+                task.log_limits,
+            )?;
             tokio::spawn(logs::pump(reader, out));
         }
         Ok(())
@@ -159,7 +187,13 @@ impl Children {
 
     /// Waits for the task: its exit status if this client started it, else until it is gone.
     pub async fn wait(&self, handle: &TaskHandle) -> Result<ExitResult, DriverError> {
-        let Some(pid) = handle.pid else { return Ok(ExitResult { exit_code: -1, signal: 0, known: false }) };
+        let Some(pid) = handle.pid else {
+            return Ok(ExitResult {
+                exit_code: -1,
+                signal: 0,
+                known: false,
+            });
+        };
         let child = self.lock().remove(&pid);
         if let Some(mut child) = child {
             let status = child.wait().await?;
@@ -173,7 +207,11 @@ impl Children {
         while alive(handle) {
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
-        Ok(ExitResult { exit_code: -1, signal: 0, known: false })
+        Ok(ExitResult {
+            exit_code: -1,
+            signal: 0,
+            known: false,
+        })
     }
 }
 
@@ -191,7 +229,8 @@ fn resolve_command(command: &str, cwd: &Path) -> PathBuf {
 
 /// Sends `signal` to the task's process group.
 pub fn signal(handle: &TaskHandle, signal: &str) -> Result<(), DriverError> {
-    let sig = signal_number(signal).ok_or_else(|| DriverError::Config(format!("unknown signal {signal:?}")))?;
+    let sig =
+        signal_number(signal).ok_or_else(|| DriverError::Config(format!("unknown signal {signal:?}")))?;
     let Some(pid) = handle.pid else { return Ok(()) };
     if !alive(handle) {
         return Ok(());
@@ -220,12 +259,21 @@ pub fn stats(handle: &TaskHandle) -> Value {
     let pid = handle.pid.unwrap_or(0);
     let rss_kb: u64 = std::fs::read_to_string(format!("/proc/{pid}/status"))
         .ok()
-        .and_then(|s| s.lines().find(|l| l.starts_with("VmRSS:")).and_then(|l| l.split_whitespace().nth(1)?.parse().ok()))
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmRSS:"))
+                .and_then(|l| l.split_whitespace().nth(1)?.parse().ok())
+        })
         .unwrap_or(0);
     let (user, system) = std::fs::read_to_string(format!("/proc/{pid}/stat"))
         .ok()
         .and_then(|s| {
-            let f: Vec<String> = s.rsplit_once(')')?.1.split_whitespace().map(str::to_owned).collect();
+            let f: Vec<String> = s
+                .rsplit_once(')')?
+                .1
+                .split_whitespace()
+                .map(str::to_owned)
+                .collect();
             Some((f.get(11)?.parse::<u64>().ok()?, f.get(12)?.parse::<u64>().ok()?))
         })
         .unwrap_or((0, 0));

@@ -18,7 +18,10 @@ pub struct RawExec {
 impl RawExec {
     /// A driver that runs tasks only if `enabled`.
     pub fn new(enabled: bool) -> Self {
-        Self { enabled, children: Children::default() }
+        Self {
+            enabled,
+            children: Children::default(),
+        }
     }
 }
 
@@ -31,7 +34,11 @@ impl Driver for RawExec {
         let attrs = BTreeMap::from([("driver.raw_exec".to_owned(), "1".to_owned())]);
         let enabled = self.enabled;
         Box::pin(async move {
-            Ok(DriverInfo { detected: enabled, healthy: enabled, attributes: if enabled { attrs } else { BTreeMap::new() } })
+            Ok(DriverInfo {
+                detected: enabled,
+                healthy: enabled,
+                attributes: if enabled { attrs } else { BTreeMap::new() },
+            })
         })
     }
 
@@ -62,7 +69,12 @@ impl Driver for RawExec {
         Box::pin(async move { process::signal(handle, signal) })
     }
 
-    fn stop<'a>(&'a self, handle: &'a TaskHandle, signal: &'a str, timeout: Duration) -> DriverFuture<'a, ()> {
+    fn stop<'a>(
+        &'a self,
+        handle: &'a TaskHandle,
+        signal: &'a str,
+        timeout: Duration,
+    ) -> DriverFuture<'a, ()> {
         Box::pin(process::stop(handle, signal, timeout))
     }
 
