@@ -36,12 +36,9 @@ pub struct ApplyArgs {
     /// Progress as NDJSON events on stdout.
     #[arg(long = "json")]
     pub json: bool,
-    /// Set a variable: NAME=VALUE (repeatable).
-    #[arg(long = "var", value_name = "NAME=VALUE")]
-    pub vars: Vec<String>,
-    /// Read variables from a file (repeatable).
-    #[arg(long = "var-file", value_name = "FILE")]
-    pub var_files: Vec<PathBuf>,
+    /// `-var NAME=VALUE` and `-var-file FILE` (repeatable).
+    #[command(flatten)]
+    pub vars: VarArgs,
     /// State directory (default: state/<stack> beside the stack).
     #[arg(long = "state", value_name = "DIR")]
     pub state: Option<PathBuf>,
@@ -68,13 +65,10 @@ pub fn run(args: &ApplyArgs) -> anyhow::Result<ExitCode> {
 async fn run_async(args: &ApplyArgs) -> anyhow::Result<ExitCode> {
     let saved = is_plan_file(&args.path);
     let stack_path = if saved.is_some() { &args.stack } else { &args.path };
-    let vars = VarArgs {
-        vars: args.vars.clone(),
-        var_files: args.var_files.clone(),
-    };
+    let vars = &args.vars;
     let session = Session::open(
         stack_path,
-        &vars,
+        vars,
         args.state.as_deref(),
         "deploy apply",
         &args.lock_timeout,

@@ -18,23 +18,14 @@ pub struct GraphArgs {
     /// Output format.
     #[arg(long = "format", value_enum, default_value_t = GraphFormat::Dot)]
     pub format: GraphFormat,
-    /// Set a variable: NAME=VALUE (repeatable).
-    #[arg(long = "var", value_name = "NAME=VALUE")]
-    pub vars: Vec<String>,
-    /// Read variables from a file (repeatable).
-    #[arg(long = "var-file", value_name = "FILE")]
-    pub var_files: Vec<PathBuf>,
+    /// `-var NAME=VALUE` and `-var-file FILE` (repeatable).
+    #[command(flatten)]
+    pub vars: VarArgs,
 }
 
 /// Runs `deploy graph`.
 pub fn run(args: &GraphArgs) -> anyhow::Result<ExitCode> {
-    let stack = stack_input::load(
-        &args.path,
-        &VarArgs {
-            vars: args.vars.clone(),
-            var_files: args.var_files.clone(),
-        },
-    )?;
+    let stack = stack_input::load(&args.path, &args.vars)?;
     let graph = StackGraph::build(&stack)?;
     let out = match args.format {
         GraphFormat::Dot => render_dot(&graph, &stack.settings.name),

@@ -27,20 +27,14 @@ pub struct InspectArgs {
     /// Print the job as parsed, without Nomad's defaults (as `nomad job run -output`).
     #[arg(long = "raw")]
     pub raw: bool,
-    /// Set a variable: NAME=VALUE (repeatable).
-    #[arg(long = "var", value_name = "NAME=VALUE")]
-    pub vars: Vec<String>,
-    /// Read variable values from a file (repeatable).
-    #[arg(long = "var-file", value_name = "FILE")]
-    pub var_files: Vec<PathBuf>,
+    /// `-var NAME=VALUE` and `-var-file FILE` (repeatable).
+    #[command(flatten)]
+    pub vars: VarArgs,
 }
 
 /// Runs `deploy inspect`.
 pub fn run(args: &InspectArgs) -> anyhow::Result<ExitCode> {
-    let inputs = frontend_inputs(&VarArgs {
-        vars: args.vars.clone(),
-        var_files: args.var_files.clone(),
-    })?;
+    let inputs = frontend_inputs(&args.vars)?;
     let stack = match load_stack(&args.path, &inputs) {
         Ok((stack, _warnings)) => stack,
         Err(diags) => {

@@ -35,12 +35,9 @@ pub struct PlanArgs {
     /// The stack directory (or a stack in JSON).
     #[arg(default_value = ".")]
     pub path: PathBuf,
-    /// Set a variable: NAME=VALUE (repeatable).
-    #[arg(long = "var", value_name = "NAME=VALUE")]
-    pub vars: Vec<String>,
-    /// Read variables from a file (repeatable).
-    #[arg(long = "var-file", value_name = "FILE")]
-    pub var_files: Vec<PathBuf>,
+    /// `-var NAME=VALUE` and `-var-file FILE` (repeatable).
+    #[command(flatten)]
+    pub vars: VarArgs,
     /// State directory (default: state/<stack> beside the stack).
     #[arg(long = "state", value_name = "DIR")]
     pub state: Option<PathBuf>,
@@ -78,13 +75,7 @@ pub struct PlanArgs {
 
 /// Runs `deploy plan`.
 pub fn run(args: &PlanArgs) -> anyhow::Result<ExitCode> {
-    let stack = stack_input::load(
-        &args.path,
-        &VarArgs {
-            vars: args.vars.clone(),
-            var_files: args.var_files.clone(),
-        },
-    )?;
+    let stack = stack_input::load(&args.path, &args.vars)?;
     let graph = StackGraph::build(&stack)?;
     let dir = stack_input::state_dir(&stack, args.state.as_deref());
     let _lock = stack_input::lock(

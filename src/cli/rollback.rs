@@ -37,12 +37,9 @@ pub struct RollbackArgs {
     /// Progress as NDJSON events on stdout.
     #[arg(long = "json")]
     pub json: bool,
-    /// Set a variable of the current stack: NAME=VALUE (repeatable).
-    #[arg(long = "var", value_name = "NAME=VALUE")]
-    pub vars: Vec<String>,
-    /// Read variables from a file (repeatable).
-    #[arg(long = "var-file", value_name = "FILE")]
-    pub var_files: Vec<PathBuf>,
+    /// `-var NAME=VALUE` and `-var-file FILE` (repeatable).
+    #[command(flatten)]
+    pub vars: VarArgs,
     /// State directory.
     #[arg(long = "state", value_name = "DIR")]
     pub state: Option<PathBuf>,
@@ -57,13 +54,10 @@ pub fn run(args: &RollbackArgs) -> anyhow::Result<ExitCode> {
 }
 
 async fn run_async(args: &RollbackArgs) -> anyhow::Result<ExitCode> {
-    let vars = VarArgs {
-        vars: args.vars.clone(),
-        var_files: args.var_files.clone(),
-    };
+    let vars = &args.vars;
     let session = Session::open(
         &args.stack,
-        &vars,
+        vars,
         args.state.as_deref(),
         "deploy rollback",
         &args.lock_timeout,

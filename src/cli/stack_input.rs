@@ -12,11 +12,13 @@ use crate::frontend::Stack;
 use crate::state::{LockHolder, Opener, Revision, StateLock, StateStore, open_job};
 
 /// `-var` and `-var-file` values as given.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug, Default, clap::Args)]
 pub struct VarArgs {
-    /// `NAME=VALUE` pairs.
+    /// Set a variable: NAME=VALUE (repeatable).
+    #[arg(long = "var", value_name = "NAME=VALUE")]
     pub vars: Vec<String>,
-    /// Files of values.
+    /// Read variable values from a file (repeatable).
+    #[arg(long = "var-file", value_name = "FILE")]
     pub var_files: Vec<PathBuf>,
 }
 

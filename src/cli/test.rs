@@ -27,12 +27,9 @@ pub struct TestArgs {
     /// Plan against the recorded state in DIR instead of an empty state.
     #[arg(long = "state", value_name = "DIR")]
     pub state: Option<PathBuf>,
-    /// Set a variable: NAME=VALUE (repeatable).
-    #[arg(long = "var", value_name = "NAME=VALUE")]
-    pub vars: Vec<String>,
-    /// Read variables from a file (repeatable).
-    #[arg(long = "var-file", value_name = "FILE")]
-    pub var_files: Vec<PathBuf>,
+    /// `-var NAME=VALUE` and `-var-file FILE` (repeatable).
+    #[command(flatten)]
+    pub vars: VarArgs,
     /// Write snapshots that are missing or differ (refused when CI=true).
     #[arg(long = "update")]
     pub update: bool,
@@ -46,13 +43,10 @@ pub fn run(args: &TestArgs) -> anyhow::Result<ExitCode> {
             "-update is refused when CI=true: snapshots are reviewed and committed, not written by CI"
         );
     }
-    let vars = VarArgs {
-        vars: args.vars.clone(),
-        var_files: args.var_files.clone(),
-    };
+    let vars = &args.vars;
     let mut failed = 0;
     for path in &args.stacks {
-        let stack = stack_input::load(path, &vars)?;
+        let stack = stack_input::load(path, vars)?;
         let graph = StackGraph::build(&stack)?;
         let state = match &args.state {
             Some(dir) => StateStore::new(dir).latest()?,

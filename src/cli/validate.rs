@@ -19,20 +19,14 @@ pub struct ValidateArgs {
     /// A stack directory or a jobspec file.
     #[arg(default_value = ".")]
     pub path: PathBuf,
-    /// Set a variable: NAME=VALUE (repeatable).
-    #[arg(long = "var", value_name = "NAME=VALUE")]
-    pub vars: Vec<String>,
-    /// Read variable values from a file (repeatable).
-    #[arg(long = "var-file", value_name = "FILE")]
-    pub var_files: Vec<PathBuf>,
+    /// `-var NAME=VALUE` and `-var-file FILE` (repeatable).
+    #[command(flatten)]
+    pub vars: VarArgs,
 }
 
 /// Loads the stack and checks its jobs; returns the stack's diagnostics, errors included.
 pub fn check(args: &ValidateArgs) -> anyhow::Result<(usize, Diagnostics)> {
-    let inputs = frontend_inputs(&VarArgs {
-        vars: args.vars.clone(),
-        var_files: args.var_files.clone(),
-    })?;
+    let inputs = frontend_inputs(&args.vars)?;
     let (stack, mut diags) = match load_stack(&args.path, &inputs) {
         Ok(loaded) => loaded,
         Err(diags) => return Ok((0, diags)),
