@@ -11,6 +11,7 @@ use crate::api::{
     SchedulingEligibility, Variable,
 };
 use crate::spec::Job;
+use super::plan_apply::PlanApply;
 
 /// Register a job.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -59,6 +60,8 @@ pub enum Command {
         /// Evaluation IDs.
         ids: Vec<String>,
     },
+    /// Commit a verified scheduler plan for one evaluation.
+    PlanApply(Box<PlanApply>),
     /// Create or replace allocations.
     AllocUpsert {
         /// The allocations.

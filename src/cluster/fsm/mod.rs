@@ -12,6 +12,7 @@ pub mod command;
 pub mod handle;
 pub mod job;
 pub mod kv;
+pub mod plan_apply;
 pub mod state;
 pub mod variable;
 
@@ -22,6 +23,7 @@ pub use command::{Command, CommandResponse, JobDeregister, JobRegister, Outcome}
 pub use handle::StateHandle;
 pub use job::{JobRecord, JobVersion};
 pub use kv::{KvEntry, Lease};
+pub use plan_apply::{PlanApply, PlanStop};
 pub use state::State;
 pub use variable::variable_metadata;
 

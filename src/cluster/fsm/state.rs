@@ -44,6 +44,7 @@ impl State {
             Command::JobDeregister(dereg) => self.apply_job_deregister(index, *dereg),
             Command::EvalUpsert { evals } => self.apply_eval_upsert(index, evals),
             Command::EvalDelete { ids } => self.apply_eval_delete(index, &ids),
+            Command::PlanApply(plan) => self.apply_plan(index, *plan),
             Command::AllocUpsert { allocs } => self.apply_alloc_upsert(index, allocs),
             Command::DeploymentUpsert { deployments } => self.apply_deployment_upsert(index, deployments),
             Command::NodeUpsert { node } => self.apply_node_upsert(index, *node),

@@ -8,9 +8,12 @@
 //! ```
 
 mod bootstrap;
+pub mod eval_broker;
 mod forward;
 mod leases;
 mod membership;
+pub mod sched_view;
+pub mod scheduler_worker;
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -129,6 +132,7 @@ impl ClusterNode {
         let tasks = vec![
             tokio::spawn(bootstrap::run(Arc::clone(&node))),
             tokio::spawn(leases::run(Arc::clone(&node))),
+            tokio::spawn(scheduler_worker::run(Arc::clone(&node))),
         ];
         *node.tasks.lock().unwrap_or_else(|e| e.into_inner()) = tasks;
         Ok(node)

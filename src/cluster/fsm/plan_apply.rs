@@ -1,0 +1,173 @@
+//! Committing a scheduler plan: one command carries everything an evaluation decided
+//! (placements, stops, in-place updates, a deployment, the evaluation's final status and an
+//! optional blocked follow-up evaluation), applied all at once or not at all.
+//!
+//! Apply refuses a plan whose evaluation is no longer `pending` (a plan already committed by
+//! an earlier leader, or an evaluation cancelled meanwhile): plans are never applied twice.
+
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+
+use super::allocation::{Allocation, ClientStatus, DesiredStatus};
+use super::command::Outcome;
+use super::deployment::Deployment;
+use super::evaluation::{EvalStatus, Evaluation};
+use super::state::State;
+
+/// An allocation to stop, as the plan decided.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PlanStop {
+    /// Allocation ID.
+    pub alloc_id: String,
+    /// `DesiredDescription`.
+    pub description: String,
+    /// A client status to record too (`lost` for allocations on down nodes).
+    pub client_status: Option<ClientStatus>,
+}
+
+/// A verified plan for one evaluation.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PlanApply {
+    /// The evaluation as it ends (status complete or failed, metrics, queued allocations).
+    pub eval: Evaluation,
+    /// A blocked evaluation to create for placements that failed.
+    pub blocked_eval: Option<Evaluation>,
+    /// New allocations (IDs, nodes, resources chosen by the scheduler).
+    pub place: Vec<Allocation>,
+    /// Allocations to stop.
+    pub stop: Vec<PlanStop>,
+    /// Allocations updated in place (client-side fields are kept from the stored allocation).
+    pub in_place: Vec<Allocation>,
+    /// A deployment to create.
+    pub deployment: Option<Deployment>,
+    /// Time of the commit, Unix nanoseconds (chosen by the proposer).
+    pub now: i64,
+}
+
+impl State {
+    pub(super) fn apply_plan(&mut self, index: u64, plan: PlanApply) -> Outcome {
+        let pending = self
+            .evals
+            .get(&plan.eval.id)
+            .is_some_and(|e| e.status == EvalStatus::Pending);
+        if !pending {
+            return Outcome::NotFound {
+                message: format!("evaluation {} is not pending", plan.eval.id),
+            };
+        }
+        let PlanApply {
+            eval,
+            blocked_eval,
+            place,
+            stop,
+            in_place,
+            deployment,
+            now,
+        } = plan;
+        let (namespace, job_id) = (eval.namespace.clone(), eval.job_id.clone());
+        for s in stop {
+            if let Some(a) = self.allocs.get_mut(&s.alloc_id) {
+                if a.desired_status != DesiredStatus::Stop {
+                    a.alloc_modify_index = index;
+                }
+                a.desired_status = DesiredStatus::Stop;
+                a.desired_description = s.description;
+                if let Some(cs) = s.client_status {
+                    a.client_status = cs;
+                }
+                a.modify_index = index;
+                a.modify_time = now;
+            }
+        }
+        for mut a in in_place {
+            if let Some(old) = self.allocs.get(&a.id) {
+                a.client_status = old.client_status;
+                a.client_description = old.client_description.clone();
+                a.task_states = old.task_states.clone();
+                a.deployment_status = old.deployment_status.clone();
+                a.create_index = old.create_index;
+                a.create_time = old.create_time;
+            }
+            a.job = None;
+            a.modify_index = index;
+            a.alloc_modify_index = index;
+            a.modify_time = now;
+            self.allocs.insert(a.id.clone(), a);
+        }
+        for mut a in place {
+            a.job = None;
+            a.create_index = index;
+            a.modify_index = index;
+            a.alloc_modify_index = index;
+            a.create_time = now;
+            a.modify_time = now;
+            if let Some(prev) = self.allocs.get_mut(&a.previous_allocation) {
+                prev.next_allocation = a.id.clone();
+            }
+            self.allocs.insert(a.id.clone(), a);
+        }
+        self.bump_table("allocs", index);
+        if let Some(mut d) = deployment {
+            for old in self.deployments.values_mut() {
+                let same_job = old.namespace == d.namespace && old.job_id == d.job_id;
+                if same_job && old.status == super::deployment::DeploymentStatus::Running {
+                    old.status = super::deployment::DeploymentStatus::Cancelled;
+                    old.status_description = "Cancelled due to newer version of job".into();
+                    old.modify_index = index;
+                }
+            }
+            d.create_index = index;
+            d.modify_index = index;
+            self.deployments.insert(d.id.clone(), d);
+            self.bump_table("deployments", index);
+        }
+        // A newer plan for the job supersedes any evaluation still blocked for it.
+        for other in self.evals.values_mut() {
+            let same_job = other.namespace == namespace && other.job_id == job_id;
+            if same_job && other.status == EvalStatus::Blocked && other.id != eval.id {
+                other.status = EvalStatus::Canceled;
+                other.status_description = "superseded by a newer evaluation".into();
+                other.modify_index = index;
+                other.modify_time = now;
+            }
+        }
+        let mut eval = eval;
+        if let Some(mut b) = blocked_eval {
+            eval.blocked_eval = b.id.clone();
+            b.create_index = index;
+            b.modify_index = index;
+            self.evals.insert(b.id.clone(), b);
+        }
+        eval.create_index = self.evals.get(&eval.id).map_or(index, |e| e.create_index);
+        eval.modify_index = index;
+        self.evals.insert(eval.id.clone(), eval);
+        self.bump_table("evals", index);
+        self.refresh_job_status(index, &namespace, &job_id);
+        Outcome::Done
+    }
+
+    /// Sets the current job's `Status` from its allocations: `running` while any runs,
+    /// `dead` once stopped with none running, `pending` otherwise.
+    fn refresh_job_status(&mut self, index: u64, namespace: &str, job_id: &str) {
+        let live = self
+            .allocs
+            .values()
+            .any(|a| a.namespace == namespace && a.job_id == job_id && !a.is_terminal());
+        let Some(rec) = self.jobs.get_mut(namespace).and_then(|j| j.get_mut(job_id)) else {
+            return;
+        };
+        let Some(job) = rec.versions.first_mut().and_then(|v| v.job.as_object_mut()) else {
+            return;
+        };
+        let stopped = job.get("Stop").and_then(serde_json::Value::as_bool) == Some(true);
+        let status = match (live, stopped) {
+            (true, _) => "running",
+            (false, true) => "dead",
+            (false, false) => "pending",
+        };
+        if job.get("Status").and_then(serde_json::Value::as_str) != Some(status) {
+            job.insert("Status".into(), json!(status));
+            self.bump_table("jobs", index);
+        }
+    }
+}
