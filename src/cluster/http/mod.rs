@@ -5,13 +5,17 @@
 //! `X-Nomad-Index`, `X-Nomad-KnownLeader` and `X-Nomad-LastContact`.
 
 mod agent;
+mod allocations;
+mod evaluations;
 pub mod body;
 pub mod error;
 mod internal;
 mod jobs;
 mod kv;
+mod nodes;
 mod operator;
 pub mod query;
+mod read;
 mod status;
 mod vars;
 
@@ -55,6 +59,18 @@ pub fn router(ctx: Arc<ApiContext>) -> Router {
         )
         .route("/v1/job/{id}/versions", get(jobs::versions))
         .route("/v1/job/{id}/submission", get(jobs::submission))
+        .route("/v1/job/{id}/allocations", get(allocations::by_job))
+        .route("/v1/job/{id}/evaluations", get(evaluations::by_job))
+        .route("/v1/evaluations", get(evaluations::list))
+        .route("/v1/evaluation/{id}", get(evaluations::read))
+        .route("/v1/evaluation/{id}/allocations", get(evaluations::allocations))
+        .route("/v1/allocations", get(allocations::list))
+        .route("/v1/allocation/{id}", get(allocations::read))
+        .route("/v1/nodes", get(nodes::list))
+        .route("/v1/node/{id}", get(nodes::read))
+        .route("/v1/node/{id}/allocations", get(allocations::by_node))
+        .route("/v1/node/{id}/eligibility", post(nodes::eligibility).put(nodes::eligibility))
+        .route(nodes::REGISTER, post(nodes::register).put(nodes::register))
         .route("/v1/vars", get(vars::list))
         .route(
             "/v1/var/{*path}",
