@@ -1,0 +1,170 @@
+//! The scheduler wired into the servers, with real agent processes: a registered job's
+//! evaluation completes with placements on registered nodes, a placement failure is reported
+//! and blocks until a fitting node arrives, and evaluations left pending by a killed leader
+//! complete on the next one.
+
+mod cluster_harness;
+
+use std::time::{Duration, Instant};
+
+use cluster_harness::Cluster;
+use serde_json::{Value, json};
+
+const BIN: &str = env!("CARGO_BIN_EXE_deploy");
+
+/// A ready docker node in dc1 with 4000 MHz and 8 GB, and `meta`.
+fn node(name: &str, meta: Value) -> Value {
+    json!({
+        "ID": format!("00000000-0000-0000-0000-{:0>12}", name.len().to_string() + name),
+        "Name": name, "Datacenter": "dc1", "NodePool": "default", "Status": "ready",
+        "SchedulingEligibility": "eligible",
+        "Attributes": {"kernel.name": "linux", "unique.network.ip-address": "127.0.0.1"},
+        "Meta": meta,
+        "Drivers": {"docker": {"Detected": true, "Healthy": true}},
+        "NodeResources": {"Cpu": {"CpuShares": 4000}, "Memory": {"MemoryMB": 8192},
+                          "Disk": {"DiskMB": 100000}, "MinDynamicPort": 20000, "MaxDynamicPort": 32000},
+    })
+}
+
+async fn put(c: &Cluster, i: usize, path: &str, body: &Value) -> (u16, Value) {
+    let resp = c.http.put(c.agents[i].url(path)).json(body).send().await.expect("PUT");
+    let status = resp.status().as_u16();
+    let text = resp.text().await.unwrap_or_default();
+    (status, serde_json::from_str(&text).unwrap_or(Value::String(text)))
+}
+
+async fn register_node(c: &Cluster, i: usize, n: Value) {
+    let (status, body) = put(c, i, "/v1/internal/node/register", &json!({ "Node": n })).await;
+    assert_eq!(status, 200, "{body}");
+}
+
+/// A service job of `count` in dc1 with 100 MHz / 64 MB tasks and `constraints`.
+fn job(id: &str, count: u64, constraints: Value) -> Value {
+    json!({
+        "ID": id, "Name": id, "Type": "service", "Datacenters": ["dc1"], "Priority": 50,
+        "TaskGroups": [{"Name": "web", "Count": count, "Constraints": constraints,
+            "Tasks": [{"Name": "app", "Driver": "docker", "Config": {"image": "nginx:1"},
+                       "Resources": {"CPU": 100, "MemoryMB": 64}}]}],
+    })
+}
+
+/// Registers `job` through agent `i`; returns the evaluation ID.
+async fn register(c: &Cluster, i: usize, job: Value) -> String {
+    let (status, body) = put(c, i, "/v1/jobs", &json!({ "Job": job })).await;
+    assert_eq!(status, 200, "{body}");
+    body["EvalID"].as_str().expect("EvalID").to_owned()
+}
+
+/// Polls the evaluation until it leaves `pending`.
+async fn wait_eval(c: &Cluster, i: usize, eval_id: &str) -> Value {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let (status, eval) = c.get(i, &format!("/v1/evaluation/{eval_id}")).await;
+        if status == 200 && eval["Status"] != "pending" {
+            return eval;
+        }
+        assert!(Instant::now() < deadline, "evaluation {eval_id} still pending: {eval}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+async fn live_allocs(c: &Cluster, i: usize, job_id: &str) -> Vec<Value> {
+    let (status, list) = c.get(i, &format!("/v1/job/{job_id}/allocations")).await;
+    assert_eq!(status, 200, "{list}");
+    list.as_array()
+        .expect("array")
+        .iter()
+        .filter(|a| a["DesiredStatus"] == "run")
+        .cloned()
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn registered_job_is_placed_and_failures_block_until_a_node_fits() {
+    let c = Cluster::start(BIN, 3).await;
+    let leader = c.wait_for_leader(Duration::from_secs(20)).await;
+    let follower = c.other_than(leader);
+    for name in ["a", "b", "c"] {
+        register_node(&c, follower, node(name, json!({"rack": "r1"}))).await;
+    }
+    let (status, nodes) = c.get(follower, "/v1/nodes").await;
+    assert_eq!(status, 200);
+    assert_eq!(nodes.as_array().map(Vec::len), Some(3), "{nodes}");
+
+    // Placement: three allocations, the eval complete without failures.
+    let eval_id = register(&c, follower, job("web", 3, json!([]))).await;
+    let eval = wait_eval(&c, follower, &eval_id).await;
+    assert_eq!(eval["Status"], "complete", "{eval}");
+    assert!(eval["FailedTGAllocs"].is_null(), "{eval}");
+    let allocs = live_allocs(&c, follower, "web").await;
+    assert_eq!(allocs.len(), 3, "{allocs:?}");
+    for a in &allocs {
+        assert_eq!(a["EvalID"], eval_id.as_str());
+        assert_eq!(a["JobType"], "service");
+        assert_eq!(a["ClientStatus"], "pending");
+        let (status, full) = c.get(leader, &format!("/v1/allocation/{}", a["ID"].as_str().unwrap())).await;
+        assert_eq!(status, 200);
+        assert_eq!(full["Job"]["ID"], "web", "an allocation read carries its job");
+        assert!(full["NodeID"].as_str().is_some_and(|n| !n.is_empty()));
+    }
+    let (_, by_eval) = c.get(leader, &format!("/v1/evaluation/{eval_id}/allocations")).await;
+    assert_eq!(by_eval.as_array().map(Vec::len), Some(3));
+    let (_, web) = c.get(leader, "/v1/job/web").await;
+    assert_eq!(web["Status"], "running");
+
+    // A constraint no node meets: reported, and a blocked eval waits for a fitting node.
+    let eval_id = register(&c, leader, job("gpu", 1, json!([{"LTarget": "${meta.rack}", "RTarget": "gpu", "Operand": "="}]))).await;
+    let eval = wait_eval(&c, leader, &eval_id).await;
+    assert_eq!(eval["Status"], "complete", "{eval}");
+    let metric = &eval["FailedTGAllocs"]["web"];
+    assert_eq!(metric["NodesEvaluated"], 3, "{eval}");
+    assert_eq!(metric["NodesFiltered"], 3, "{eval}");
+    let blocked = eval["BlockedEval"].as_str().expect("BlockedEval").to_owned();
+    assert!(!blocked.is_empty(), "{eval}");
+    let (_, b) = c.get(leader, &format!("/v1/evaluation/{blocked}")).await;
+    assert_eq!(b["Status"], "blocked", "{b}");
+    assert!(live_allocs(&c, leader, "gpu").await.is_empty());
+
+    register_node(&c, leader, node("gpu1", json!({"rack": "gpu"}))).await;
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let placed = loop {
+        let allocs = live_allocs(&c, follower, "gpu").await;
+        if !allocs.is_empty() || Instant::now() > deadline {
+            break allocs;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    assert_eq!(placed.len(), 1, "the blocked evaluation placed the group once a node fit");
+    let (_, b) = c.get(leader, &format!("/v1/evaluation/{blocked}")).await;
+    assert_eq!(b["Status"], "complete", "{b}");
+
+    // Stopping the job stops its allocations.
+    let resp = c.http.delete(c.agents[follower].url("/v1/job/web")).send().await.expect("DELETE");
+    let body: Value = resp.json().await.expect("json");
+    let eval = wait_eval(&c, follower, body["EvalID"].as_str().expect("EvalID")).await;
+    assert_eq!(eval["Status"], "complete");
+    assert!(live_allocs(&c, follower, "web").await.is_empty());
+    let (_, web) = c.get(leader, "/v1/job/web").await;
+    assert_eq!(web["Status"], "dead");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn evaluations_pending_at_leader_kill_complete_on_the_new_leader() {
+    let mut c = Cluster::start(BIN, 3).await;
+    let leader = c.wait_for_leader(Duration::from_secs(20)).await;
+    for name in ["a", "b", "c"] {
+        register_node(&c, leader, node(name, json!({}))).await;
+    }
+    let mut evals = Vec::new();
+    for n in 0..20 {
+        evals.push((format!("f{n:02}"), register(&c, leader, job(&format!("f{n:02}"), 2, json!([]))).await));
+    }
+    c.agents[leader].kill();
+    let survivor = c.other_than(leader);
+    c.wait_for_leader(Duration::from_secs(20)).await;
+    for (job_id, eval_id) in &evals {
+        let eval = wait_eval(&c, survivor, eval_id).await;
+        assert_eq!(eval["Status"], "complete", "{eval}");
+        assert_eq!(live_allocs(&c, survivor, job_id).await.len(), 2, "{job_id}");
+    }
+}
