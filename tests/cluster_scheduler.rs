@@ -112,8 +112,31 @@ async fn registered_job_is_placed_and_failures_block_until_a_node_fits() {
     let (_, web) = c.get(leader, "/v1/job/web").await;
     assert_eq!(web["Status"], "running");
 
-    // A constraint no node meets: reported, and a blocked eval waits for a fitting node.
-    let eval_id = register(&c, leader, job("gpu", 1, json!([{"LTarget": "${meta.rack}", "RTarget": "gpu", "Operand": "="}]))).await;
+    // Plan dry run of a count change: a diff, annotations, nothing committed.
+    let before = c.applied_index(leader).await.expect("index");
+    let (status, plan) = put(&c, follower, "/v1/job/web/plan", &json!({"Job": job("web", 5, json!([])), "Diff": true})).await;
+    assert_eq!(status, 200, "{plan}");
+    assert_eq!(plan["Annotations"]["DesiredTGUpdates"]["web"]["Place"], 2, "{plan}");
+    assert_eq!(plan["Annotations"]["DesiredTGUpdates"]["web"]["InPlaceUpdate"], 3, "{plan}");
+    assert_eq!(plan["Diff"]["Fields"], json!([]), "only the count differs: {plan}");
+    assert_eq!(plan["Diff"]["Type"], "Edited", "{plan}");
+    assert!(plan["JobModifyIndex"].as_u64().is_some_and(|i| i > 0), "{plan}");
+    assert_eq!(plan["NextPeriodicLaunch"], "0001-01-01T00:00:00Z");
+    assert_eq!(live_allocs(&c, leader, "web").await.len(), 3, "a plan places nothing");
+    let (_, versions) = c.get(leader, "/v1/job/web/versions").await;
+    assert_eq!(versions["Versions"].as_array().map(Vec::len), Some(1), "a plan registers nothing");
+    assert!(c.applied_index(leader).await.expect("index") >= before);
+
+    // A constraint no node meets: the plan and the evaluation report it, and a blocked eval
+    // waits for a fitting node.
+    let gpu_constraint = json!([{"LTarget": "${meta.rack}", "RTarget": "gpu", "Operand": "="}]);
+    let (status, plan) = put(&c, leader, "/v1/job/gpu/plan", &json!({"Job": job("gpu", 1, gpu_constraint.clone())})).await;
+    assert_eq!(status, 200, "{plan}");
+    let metric = &plan["FailedTGAllocs"]["web"];
+    assert_eq!(metric["NodesFiltered"], 3, "{plan}");
+    assert_eq!(metric["NodeReasons"].as_object().map(|m| m.len()), Some(3), "{plan}");
+    assert!(plan["Diff"].is_null(), "no diff unless asked");
+    let eval_id = register(&c, leader, job("gpu", 1, gpu_constraint)).await;
     let eval = wait_eval(&c, leader, &eval_id).await;
     assert_eq!(eval["Status"], "complete", "{eval}");
     let metric = &eval["FailedTGAllocs"]["web"];

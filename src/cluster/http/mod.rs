@@ -14,6 +14,7 @@ mod jobs;
 mod kv;
 mod nodes;
 mod operator;
+mod plan;
 pub mod query;
 mod read;
 mod status;
@@ -59,6 +60,7 @@ pub fn router(ctx: Arc<ApiContext>) -> Router {
         )
         .route("/v1/job/{id}/versions", get(jobs::versions))
         .route("/v1/job/{id}/submission", get(jobs::submission))
+        .route("/v1/job/{id}/plan", post(plan::plan).put(plan::plan))
         .route("/v1/job/{id}/allocations", get(allocations::by_job))
         .route("/v1/job/{id}/evaluations", get(evaluations::by_job))
         .route("/v1/evaluations", get(evaluations::list))

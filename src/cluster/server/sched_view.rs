@@ -79,6 +79,23 @@ impl SchedView {
         }
     }
 
+    /// Puts `job` in place of the current version of its job (the plan dry-run's candidate),
+    /// numbered as the next version when it differs from the current one.
+    pub fn set_candidate(&mut self, mut job: Job) {
+        let key = (job.namespace().to_owned(), job.id().to_owned());
+        let version = match self.jobs.get(&key) {
+            Some(cur) if crate::spec::diff::diff(Some(cur), Some(&job), &Default::default()).r#type == crate::spec::diff::DiffType::None => {
+                cur.version.unwrap_or(0)
+            }
+            Some(cur) => cur.version.unwrap_or(0) + 1,
+            None => 0,
+        };
+        job.version = Some(version);
+        self.versions
+            .insert((key.0.clone(), key.1.clone(), version), job.clone());
+        self.jobs.insert(key, job);
+    }
+
     fn pick(&self, idx: Option<&Vec<usize>>) -> Vec<&Allocation> {
         idx.map(|v| v.iter().map(|&i| &self.allocs[i]).collect())
             .unwrap_or_default()
