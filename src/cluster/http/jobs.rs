@@ -52,14 +52,14 @@ pub struct SubmissionParams {
     namespace: Option<String>,
 }
 
-fn now_nanos() -> i64 {
+pub(super) fn now_nanos() -> i64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_nanos() as i64)
 }
 
 /// An evaluation for `job`, unless it is periodic or parameterized (those are launched later).
-fn job_eval(job: &Job, triggered_by: &str, priority_override: i64) -> Option<Evaluation> {
+pub(super) fn job_eval(job: &Job, triggered_by: &str, priority_override: i64) -> Option<Evaluation> {
     if job.is_periodic() || job.is_parameterized() {
         return None;
     }
@@ -83,7 +83,7 @@ fn job_eval(job: &Job, triggered_by: &str, priority_override: i64) -> Option<Eva
     })
 }
 
-fn write_response(index: u64, outcome: Outcome) -> ApiResult {
+pub(super) fn write_response(index: u64, outcome: Outcome) -> ApiResult {
     match outcome {
         Outcome::JobWritten {
             job_modify_index,

@@ -17,6 +17,7 @@ mod operator;
 mod plan;
 pub mod query;
 mod read;
+mod revert;
 mod status;
 mod vars;
 
@@ -60,6 +61,7 @@ pub fn router(ctx: Arc<ApiContext>) -> Router {
         )
         .route("/v1/job/{id}/versions", get(jobs::versions))
         .route("/v1/job/{id}/submission", get(jobs::submission))
+        .route("/v1/job/{id}/revert", post(revert::revert).put(revert::revert))
         .route("/v1/job/{id}/plan", post(plan::plan).put(plan::plan))
         .route("/v1/job/{id}/allocations", get(allocations::by_job))
         .route("/v1/job/{id}/evaluations", get(evaluations::by_job))
