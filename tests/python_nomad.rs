@@ -34,12 +34,16 @@ async fn python_nomad_drives_the_agent() {
     let (host, port) = c.agents[0].addr.split_once(':').expect("host:port");
     let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/python/nomad_client.py");
     let (host, port, script) = (host.to_owned(), port.to_owned(), script.to_owned());
-    let out = tokio::task::spawn_blocking(move || Command::new("python3").arg(script).args([host, port]).output())
-        .await
-        .expect("join")
-        .expect("run python3");
+    let out =
+        tokio::task::spawn_blocking(move || Command::new("python3").arg(script).args([host, port]).output())
+            .await
+            .expect("join")
+            .expect("run python3");
     let stdout = String::from_utf8_lossy(&out.stdout);
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.success(), "python-nomad script failed:\n{stdout}\n{stderr}");
+    assert!(
+        out.status.success(),
+        "python-nomad script failed:\n{stdout}\n{stderr}"
+    );
     assert!(stdout.contains("every call answered as Nomad does"), "{stdout}");
 }

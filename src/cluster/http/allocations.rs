@@ -13,7 +13,11 @@ use crate::spec::Job;
 
 /// The job version an allocation runs, if still retained.
 fn job_of(s: &State, a: &Allocation) -> Option<Job> {
-    let ns = if a.namespace.is_empty() { "default" } else { &a.namespace };
+    let ns = if a.namespace.is_empty() {
+        "default"
+    } else {
+        &a.namespace
+    };
     let v = s.job(ns, &a.job_id)?.version(a.job_version)?;
     serde_json::from_value(v.job.clone()).ok()
 }

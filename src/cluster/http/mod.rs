@@ -6,9 +6,9 @@
 
 mod agent;
 mod allocations;
-mod evaluations;
 pub mod body;
 pub mod error;
+mod evaluations;
 mod internal;
 mod jobs;
 mod kv;
@@ -73,7 +73,10 @@ pub fn router(ctx: Arc<ApiContext>) -> Router {
         .route("/v1/nodes", get(nodes::list))
         .route("/v1/node/{id}", get(nodes::read))
         .route("/v1/node/{id}/allocations", get(allocations::by_node))
-        .route("/v1/node/{id}/eligibility", post(nodes::eligibility).put(nodes::eligibility))
+        .route(
+            "/v1/node/{id}/eligibility",
+            post(nodes::eligibility).put(nodes::eligibility),
+        )
         .route(nodes::REGISTER, post(nodes::register).put(nodes::register))
         .route("/v1/vars", get(vars::list))
         .route(

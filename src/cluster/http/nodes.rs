@@ -84,7 +84,11 @@ pub async fn eligibility(
     let eligibility = match req.eligibility.as_str() {
         "eligible" => SchedulingEligibility::Eligible,
         "ineligible" => SchedulingEligibility::Ineligible,
-        other => return Err(ApiError::bad_request(format!("invalid scheduling eligibility {other:?}"))),
+        other => {
+            return Err(ApiError::bad_request(format!(
+                "invalid scheduling eligibility {other:?}"
+            )));
+        }
     };
     if !req.node_id.is_empty() && req.node_id != id {
         return Err(ApiError::bad_request("node ID does not match the path"));

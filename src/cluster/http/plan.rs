@@ -68,15 +68,20 @@ pub async fn plan(
         let jmi = state
             .job(job.namespace(), job.id())
             .map_or(0, |r| u64_field(r.current(), "JobModifyIndex"));
-        (SchedView::new(&state), jmi)
+        (SchedView::for_job(&state, job.namespace(), job.id()), jmi)
     };
     let current = view.job(job.namespace(), job.id()).cloned();
-    let job_diff = req.diff.then(|| diff(current.as_ref(), Some(&job), &Default::default()));
+    let job_diff = req
+        .diff
+        .then(|| diff(current.as_ref(), Some(&job), &Default::default()));
     let next_periodic = if job.is_periodic() {
         let secs = now.div_euclid(1_000_000_000);
         DateTime::<Utc>::from_timestamp(secs, 0)
             .and_then(|t| next_launch(&job, t))
-            .map_or_else(|| ZERO_TIME.to_owned(), |t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
+            .map_or_else(
+                || ZERO_TIME.to_owned(),
+                |t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+            )
     } else {
         ZERO_TIME.to_owned()
     };

@@ -57,9 +57,9 @@ pub async fn revert(
                 "can't revert to current version {current}"
             )));
         }
-        let old = rec
-            .version(req.job_version)
-            .ok_or_else(|| ApiError::bad_request(format!("job {id:?} at version {} not found", req.job_version)))?;
+        let old = rec.version(req.job_version).ok_or_else(|| {
+            ApiError::bad_request(format!("job {id:?} at version {} not found", req.job_version))
+        })?;
         (old.job.clone(), old.submission.clone(), rec.job_modify_index())
     };
     let eval = job_eval(&job, "job-register", 0);

@@ -30,12 +30,25 @@ impl SchedView {
     /// Copies what the scheduler reads out of `state`. Jobs that do not decode as
     /// `spec::Job` are left out (their evaluations fail with "job not found").
     pub fn new(state: &State) -> Self {
+        Self::build(state, None)
+    }
+
+    /// Like [`Self::new`], decoding only the versions of job `id` in `namespace` (the one
+    /// job an evaluation plans; other jobs are reached through their allocations only).
+    pub fn for_job(state: &State, namespace: &str, id: &str) -> Self {
+        Self::build(state, Some((namespace, id)))
+    }
+
+    fn build(state: &State, only: Option<(&str, &str)>) -> Self {
         let nodes: Vec<Node> = state.nodes.values().cloned().collect();
         let node_pos = nodes.iter().enumerate().map(|(i, n)| (n.id.clone(), i)).collect();
         let mut jobs = HashMap::new();
         let mut versions = HashMap::new();
         for (ns, by_id) in &state.jobs {
             for (id, rec) in by_id {
+                if only.is_some_and(|(o_ns, o_id)| o_ns != ns || o_id != id) {
+                    continue;
+                }
                 for (i, v) in rec.versions.iter().enumerate() {
                     let Ok(job) = serde_json::from_value::<Job>(v.job.clone()) else {
                         continue;
@@ -61,7 +74,9 @@ impl SchedView {
         let mut deployments: HashMap<(String, String), Deployment> = HashMap::new();
         for d in state.deployments.values() {
             let key = (d.namespace.clone(), d.job_id.clone());
-            let newer = deployments.get(&key).is_none_or(|o| d.create_index > o.create_index);
+            let newer = deployments
+                .get(&key)
+                .is_none_or(|o| d.create_index > o.create_index);
             if newer {
                 deployments.insert(key, d.clone());
             }
@@ -84,7 +99,10 @@ impl SchedView {
     pub fn set_candidate(&mut self, mut job: Job) {
         let key = (job.namespace().to_owned(), job.id().to_owned());
         let version = match self.jobs.get(&key) {
-            Some(cur) if crate::spec::diff::diff(Some(cur), Some(&job), &Default::default()).r#type == crate::spec::diff::DiffType::None => {
+            Some(cur)
+                if crate::spec::diff::diff(Some(cur), Some(&job), &Default::default()).r#type
+                    == crate::spec::diff::DiffType::None =>
+            {
                 cur.version.unwrap_or(0)
             }
             Some(cur) => cur.version.unwrap_or(0) + 1,
@@ -116,8 +134,7 @@ impl SchedulerState for SchedView {
     }
 
     fn job_version(&self, namespace: &str, id: &str, version: u64) -> Option<&Job> {
-        self.versions
-            .get(&(namespace.to_owned(), id.to_owned(), version))
+        self.versions.get(&(namespace.to_owned(), id.to_owned(), version))
     }
 
     fn allocs_by_job(&self, namespace: &str, job_id: &str) -> Vec<&Allocation> {
@@ -129,7 +146,6 @@ impl SchedulerState for SchedView {
     }
 
     fn latest_deployment(&self, namespace: &str, job_id: &str) -> Option<&Deployment> {
-        self.deployments
-            .get(&(namespace.to_owned(), job_id.to_owned()))
+        self.deployments.get(&(namespace.to_owned(), job_id.to_owned()))
     }
 }

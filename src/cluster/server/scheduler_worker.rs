@@ -88,12 +88,17 @@ async fn commit(node: &ClusterNode, cmd: Command) -> Result<bool, ClusterError> 
 pub fn plan_eval(node: &ClusterNode, eval: &Evaluation) -> Command {
     let mut last_conflict = String::new();
     for attempt in 0..MAX_ATTEMPTS {
-        let view = SchedView::new(&node.state().read());
+        let ns = if eval.namespace.is_empty() {
+            "default"
+        } else {
+            &eval.namespace
+        };
+        let view = SchedView::for_job(&node.state().read(), ns, &eval.job_id);
         let mut rng = SchedRng::seeded(seed(&eval.id, view.index, attempt));
         let plan = schedule(&view, eval, &mut rng);
         let latest = {
             let state = node.state().read();
-            (state.index != view.index).then(|| SchedView::new(&state))
+            (state.index != view.index).then(|| SchedView::for_job(&state, ns, &eval.job_id))
         };
         match verify_plan(latest.as_ref().unwrap_or(&view), &plan) {
             Ok(()) => return Command::PlanApply(Box::new(to_command(eval, plan, view.index, &mut rng))),
