@@ -6,12 +6,12 @@
 use serde::{Deserialize, Serialize};
 
 use super::kv::{KvEntry, Lease};
+use super::plan_apply::PlanApply;
 use crate::api::{
     Allocation, Deployment, DrainStrategy, Evaluation, JobSubmission, Node, NodeStatus,
     SchedulingEligibility, Variable,
 };
 use crate::spec::Job;
-use super::plan_apply::PlanApply;
 
 /// Register a job.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

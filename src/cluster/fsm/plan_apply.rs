@@ -6,13 +6,12 @@
 //! an earlier leader, or an evaluation cancelled meanwhile): plans are never applied twice.
 
 use serde::{Deserialize, Serialize};
-use serde_json::json;
 
-use super::allocation::{Allocation, ClientStatus, DesiredStatus};
 use super::command::Outcome;
-use super::deployment::Deployment;
-use super::evaluation::{EvalStatus, Evaluation};
 use super::state::State;
+use crate::api::{
+    Allocation, ClientStatus, Deployment, DeploymentStatus, DesiredStatus, EvalStatus, Evaluation,
+};
 
 /// An allocation to stop, as the plan decided.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -110,8 +109,8 @@ impl State {
         if let Some(mut d) = deployment {
             for old in self.deployments.values_mut() {
                 let same_job = old.namespace == d.namespace && old.job_id == d.job_id;
-                if same_job && old.status == super::deployment::DeploymentStatus::Running {
-                    old.status = super::deployment::DeploymentStatus::Cancelled;
+                if same_job && old.status == DeploymentStatus::Running {
+                    old.status = DeploymentStatus::Cancelled;
                     old.status_description = "Cancelled due to newer version of job".into();
                     old.modify_index = index;
                 }
@@ -156,17 +155,16 @@ impl State {
         let Some(rec) = self.jobs.get_mut(namespace).and_then(|j| j.get_mut(job_id)) else {
             return;
         };
-        let Some(job) = rec.versions.first_mut().and_then(|v| v.job.as_object_mut()) else {
+        let Some(job) = rec.versions.first_mut().map(|v| &mut v.job) else {
             return;
         };
-        let stopped = job.get("Stop").and_then(serde_json::Value::as_bool) == Some(true);
-        let status = match (live, stopped) {
+        let status = match (live, job.stop == Some(true)) {
             (true, _) => "running",
             (false, true) => "dead",
             (false, false) => "pending",
         };
-        if job.get("Status").and_then(serde_json::Value::as_str) != Some(status) {
-            job.insert("Status".into(), json!(status));
+        if job.status.as_deref() != Some(status) {
+            job.status = Some(status.to_owned());
             self.bump_table("jobs", index);
         }
     }

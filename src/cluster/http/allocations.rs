@@ -19,7 +19,7 @@ fn job_of(s: &State, a: &Allocation) -> Option<Job> {
         &a.namespace
     };
     let v = s.job(ns, &a.job_id)?.version(a.job_version)?;
-    serde_json::from_value(v.job.clone()).ok()
+    Some(v.job.clone())
 }
 
 /// The list view of `a`, with `JobType` filled in.

@@ -57,7 +57,12 @@ pub async fn register(ctx: Ctx, JsonBody(req): JsonBody<RegisterRequest>) -> Api
     if req.node.datacenter.is_empty() {
         return Err(ApiError::bad_request("missing datacenter for node registration"));
     }
-    let resp = ctx.node.write(Command::NodeUpsert { node: req.node }).await?;
+    let resp = ctx
+        .node
+        .write(Command::NodeUpsert {
+            node: Box::new(req.node),
+        })
+        .await?;
     Ok(indexed_json(
         resp.index,
         &json!({"NodeModifyIndex": resp.index, "EvalIDs": [], "EvalCreateIndex": 0, "Index": resp.index}),

@@ -15,7 +15,6 @@ use super::body::JsonBody;
 use super::error::{ApiError, ApiResult};
 use super::query::{QueryParams, indexed_json};
 use crate::api::{EvalStatus, Evaluation, JobPlanRequest, JobPlanResponse, triggered_by};
-use crate::cluster::fsm::job::u64_field;
 use crate::cluster::scheduler::{SchedRng, SchedulerState, next_launch, schedule};
 use crate::cluster::server::sched_view::SchedView;
 use crate::spec::diff::diff;
@@ -67,7 +66,7 @@ pub async fn plan(
         let state = ctx.node.state().read();
         let jmi = state
             .job(job.namespace(), job.id())
-            .map_or(0, |r| u64_field(r.current(), "JobModifyIndex"));
+            .map_or(0, |r| r.job_modify_index());
         (SchedView::for_job(&state, job.namespace(), job.id()), jmi)
     };
     let current = view.job(job.namespace(), job.id()).cloned();

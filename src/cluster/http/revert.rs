@@ -10,7 +10,6 @@ use super::body::JsonBody;
 use super::error::{ApiError, ApiResult};
 use super::jobs::{job_eval, now_nanos, write_response};
 use super::query::QueryParams;
-use crate::cluster::fsm::job::u64_field;
 use crate::cluster::fsm::{Command, JobRegister};
 
 /// Body of `POST /v1/job/:id/revert`.
@@ -44,7 +43,7 @@ pub async fn revert(
         let rec = state
             .job(&ns, &id)
             .ok_or_else(|| ApiError::not_found("job not found"))?;
-        let current = u64_field(rec.current(), "Version");
+        let current = rec.current().version.unwrap_or(0);
         if let Some(prior) = req.enforce_prior_version
             && prior != current
         {
@@ -63,14 +62,14 @@ pub async fn revert(
         (old.job.clone(), old.submission.clone(), rec.job_modify_index())
     };
     let eval = job_eval(&job, "job-register", 0);
-    let cmd = Command::JobRegister(JobRegister {
+    let cmd = Command::JobRegister(Box::new(JobRegister {
         job,
         submission,
         // The current version must still be the one checked above.
         enforce_index: Some(job_modify_index),
         eval,
         submit_time: now_nanos(),
-    });
+    }));
     let resp = ctx.node.write(cmd).await?;
     write_response(resp.index, resp.outcome)
 }

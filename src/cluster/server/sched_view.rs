@@ -1,5 +1,5 @@
 //! A point-in-time view of the FSM for the scheduler: implements [`SchedulerState`] over
-//! copies of the nodes, jobs (decoded into `spec::Job`), allocations and deployments.
+//! copies of the nodes, jobs , allocations and deployments.
 //!
 //! Built under the state's read lock and used after it is released, so scheduling never
 //! blocks apply. Nodes are ordered by ID, which keeps plans reproducible.
@@ -8,7 +8,6 @@ use std::collections::HashMap;
 
 use crate::api::{Allocation, Deployment, Node};
 use crate::cluster::fsm::State;
-use crate::cluster::fsm::job::u64_field;
 use crate::cluster::scheduler::SchedulerState;
 use crate::spec::Job;
 
@@ -27,13 +26,12 @@ pub struct SchedView {
 }
 
 impl SchedView {
-    /// Copies what the scheduler reads out of `state`. Jobs that do not decode as
-    /// `spec::Job` are left out (their evaluations fail with "job not found").
+    /// Copies what the scheduler reads out of `state`.
     pub fn new(state: &State) -> Self {
         Self::build(state, None)
     }
 
-    /// Like [`Self::new`], decoding only the versions of job `id` in `namespace` (the one
+    /// Like [`Self::new`], copying only the versions of job `id` in `namespace` (the one
     /// job an evaluation plans; other jobs are reached through their allocations only).
     pub fn for_job(state: &State, namespace: &str, id: &str) -> Self {
         Self::build(state, Some((namespace, id)))
@@ -50,10 +48,8 @@ impl SchedView {
                     continue;
                 }
                 for (i, v) in rec.versions.iter().enumerate() {
-                    let Ok(job) = serde_json::from_value::<Job>(v.job.clone()) else {
-                        continue;
-                    };
-                    let version = u64_field(&v.job, "Version");
+                    let job = v.job.clone();
+                    let version = job.version.unwrap_or(0);
                     if i == 0 {
                         jobs.insert((ns.clone(), id.clone()), job.clone());
                     }
