@@ -60,6 +60,8 @@ pub struct AgentConfig {
     pub raft_compaction: Compaction,
     /// Raft timing scale (`server { raft_multiplier }`, default 1).
     pub raft_multiplier: u32,
+    /// Require ACL tokens on API requests (`acl { enabled = true }`).
+    pub acl_enabled: bool,
 }
 
 impl Default for AgentConfig {
@@ -80,6 +82,7 @@ impl Default for AgentConfig {
             dev: false,
             raft_compaction: Compaction::default(),
             raft_multiplier: 1,
+            acl_enabled: false,
         }
     }
 }
@@ -120,6 +123,13 @@ struct HclAgent {
     advertise: Option<HclAdvertise>,
     server: Option<HclServer>,
     client: Option<HclClient>,
+    acl: Option<HclAcl>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct HclAcl {
+    enabled: Option<bool>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -204,6 +214,9 @@ impl AgentConfig {
             if let Some(j) = s.server_join {
                 self.join.extend(j.retry_join);
             }
+        }
+        if let Some(a) = h.acl {
+            set(&mut self.acl_enabled, a.enabled);
         }
         if let Some(c) = h.client {
             set(&mut self.client_enabled, c.enabled);

@@ -51,6 +51,7 @@ pub async fn run_agent(cfg: AgentConfig) -> anyhow::Result<()> {
     let app = http::router(Arc::new(ApiContext {
         node: Arc::clone(&node),
         agent_self,
+        acl_enabled: cfg.acl_enabled,
     }));
     eprintln!(
         "==> deploy agent started: HTTP at http://{advertise} (node id {}, data {})",

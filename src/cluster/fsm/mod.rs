@@ -8,6 +8,8 @@
 //!
 //! Apply is deterministic: no clocks, no randomness. IDs and times are chosen before proposing.
 
+pub mod acl;
+pub mod actions;
 pub mod command;
 pub mod handle;
 pub mod job;
@@ -19,6 +21,8 @@ pub mod variable;
 #[cfg(test)]
 mod tests;
 
+pub use acl::AclToken;
+pub use actions::{DeploymentAction, PeriodicLaunch};
 pub use command::{Command, CommandResponse, JobDeregister, JobRegister, Outcome};
 pub use handle::StateHandle;
 pub use job::{JobRecord, JobVersion};

@@ -4,14 +4,20 @@
 //! ```text
 //!  ClusterNode::start(cfg) ─► redb file ─► LogStore + StateMachineStore ─► openraft::Raft
 //!        ├── bootstrap task: initialise or join once peers answer
-//!        └── lease task: on the leader, propose expiry of leases past their time
+//!        ├── lease task: on the leader, propose expiry of leases past their time
+//!        ├── scheduler worker: on the leader, plan pending evaluations
+//!        ├── periodic launcher: on the leader, launch periodic jobs' children when due
+//!        └── drainer: on the leader, evaluate jobs with allocations on draining nodes
 //! ```
 
 mod bootstrap;
+pub mod drainer;
 pub mod eval_broker;
+pub mod evals;
 mod forward;
 mod leases;
 mod membership;
+pub mod periodic;
 pub mod sched_view;
 pub mod scheduler_worker;
 
@@ -133,6 +139,8 @@ impl ClusterNode {
             tokio::spawn(bootstrap::run(Arc::clone(&node))),
             tokio::spawn(leases::run(Arc::clone(&node))),
             tokio::spawn(scheduler_worker::run(Arc::clone(&node))),
+            tokio::spawn(periodic::run(Arc::clone(&node))),
+            tokio::spawn(drainer::run(Arc::clone(&node))),
         ];
         *node.tasks.lock().unwrap_or_else(|e| e.into_inner()) = tasks;
         Ok(node)
