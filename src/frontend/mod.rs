@@ -6,7 +6,8 @@
 //!     ─► stack blocks (stack, module, dependency, output) ─► Stack + Diagnostics
 //! ```
 //!
-//! Entry points: [`load_stack`] for a directory or a file, [`parse_job_file`] for one jobspec.
+//! Entry points: [`load_stack`] for a directory or a file, [`parse_job_file`] for one jobspec,
+//! [`validate_jobs`] for Nomad's checks of loaded jobs at their source positions.
 
 // Evaluation errors are full diagnostics (span, detail, help). They are rare and leave the
 // hot path at once, so boxing them would only add noise.
@@ -19,6 +20,7 @@ mod eval;
 mod inputs;
 mod loader;
 mod modules;
+mod problems;
 mod source;
 mod stack;
 mod stack_blocks;
@@ -29,6 +31,7 @@ use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
 pub use inputs::Inputs;
+pub use problems::validate_jobs;
 pub use source::SourceFile;
 pub use stack::{
     BackendKind, BackendSettings, Dependency, DependencyKind, Gate, JobAddress, JobOptions, ModuleInstance,
