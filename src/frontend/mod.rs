@@ -172,7 +172,12 @@ pub fn parse_job_text(name: &Path, text: &str) -> Result<Vec<crate::spec::Job>, 
         &mut diags,
     );
     let mut jobs = Vec::new();
-    for b in body.blocks().filter(|b| b.ident.value().as_str() == "job") {
+    // Each block is dropped as soon as it is decoded, while it is still in cache and its memory
+    // can serve the next job: freeing the whole tree at the end cost as much as decoding it.
+    for s in body {
+        let Some(b) = s.as_block().filter(|b| b.ident.value().as_str() == "job") else {
+            continue;
+        };
         let mut ev = eval::Eval::new(&scope, &file);
         let mut dec = decode::Decoder::new(&mut ev);
         if let Some(j) = decode::decode_job(&mut dec, b) {
