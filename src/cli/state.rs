@@ -62,7 +62,7 @@ pub fn run(args: &StateArgs) -> anyhow::Result<ExitCode> {
                     anyhow::anyhow!("no state in {}: the stack was never applied", dir.display())
                 })?,
             };
-            print!("{}", String::from_utf8_lossy(&rev.to_bytes()));
+            print!("{}", rev.to_pretty());
         }
         StateCommand::History => {
             for s in store.serials()? {

@@ -190,12 +190,40 @@ pub fn diff(old: Option<&Job>, new: Option<&Job>, sensitive: &SensitivePaths) ->
     {
         return JobDiff::unchanged(n.id());
     }
-    let strip = |j: &Job| serde_json::to_value(rules::without_server_fields(j)).unwrap_or_default();
+    let one_sided = old.is_none() || new.is_none();
+    let strip = |j: &Job| {
+        if one_sided {
+            outline(j)
+        } else {
+            serde_json::to_value(rules::without_server_fields(j)).unwrap_or_default()
+        }
+    };
     let old_v = old.map(strip);
     let new_v = new.map(strip);
     let id = new.or(old).map(|j| j.id().to_string()).unwrap_or_default();
     let walker = Walker::new(sensitive);
     walker.job(id, old_v.as_ref(), new_v.as_ref())
+}
+
+/// The part of a job that the walk reads when the job is on one side only: its groups' names
+/// and counts and their tasks' names (a job, group or task that is wholly added or deleted
+/// carries no field list). Converting the whole job to JSON just to skip its fields was most
+/// of the time of planning a first apply of a large stack.
+fn outline(job: &Job) -> serde_json::Value {
+    let groups = job.task_groups.as_ref().map(|groups| {
+        groups
+            .iter()
+            .map(|g| {
+                let tasks = g.tasks.as_ref().map(|ts| {
+                    ts.iter()
+                        .map(|t| serde_json::json!({ "Name": t.name }))
+                        .collect::<Vec<_>>()
+                });
+                serde_json::json!({ "Name": g.name, "Count": g.count, "Tasks": tasks })
+            })
+            .collect::<Vec<_>>()
+    });
+    serde_json::json!({ "TaskGroups": groups })
 }
 
 #[cfg(test)]

@@ -67,6 +67,22 @@ fn revisions_round_trip_and_are_never_overwritten() {
 }
 
 #[test]
+fn revisions_are_written_compact_and_pretty_files_still_read() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = StateStore::new(dir.path().join("s"));
+    store.write(&rev(1)).expect("write 1");
+    let written = std::fs::read(dir.path().join("s/rev-000001.json")).expect("bytes");
+    // One line of JSON and its newline: no indentation.
+    assert_eq!(written.iter().filter(|b| **b == b'\n').count(), 1);
+    assert!(!written.windows(2).any(|w| w == b"  "));
+    // A file as earlier builds wrote it (indented) reads as the same revision.
+    let pretty = rev(2).to_pretty();
+    assert!(pretty.lines().count() > 10);
+    std::fs::write(dir.path().join("s/rev-000002.json"), &pretty).expect("pretty file");
+    assert_eq!(store.read(2).expect("pretty revision"), rev(2));
+}
+
+#[test]
 fn newer_and_corrupt_files_are_refused() {
     let p = std::path::Path::new("rev-000001.json");
     let newer = br#"{"format_version": 7, "anything": "else"}"#;

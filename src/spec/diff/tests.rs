@@ -115,3 +115,27 @@ fn added_and_deleted_jobs() {
     assert_eq!(del.r#type, DiffType::Deleted);
     assert_eq!(del.task_groups[0].updates.get("destroy"), Some(&2));
 }
+
+#[test]
+fn a_one_sided_job_diffs_as_its_whole_json_would() {
+    // Two groups (one without a count, which means 1), one of them with two tasks, and a
+    // sensitive path: the outline must give exactly the diff of the full JSON walk.
+    let j = job(serde_json::json!({
+        "ID": "j", "Datacenters": ["dc1"], "Meta": { "team": "a" },
+        "TaskGroups": [
+            { "Name": "g", "Count": 3, "Tasks": [{ "Name": "t", "Env": { "TOKEN": "x" } }, { "Name": "u" }] },
+            { "Name": "h", "Tasks": [{ "Name": "v", "Driver": "exec" }] }
+        ]
+    }));
+    let sensitive: SensitivePaths = ["TaskGroups[0].Tasks[0].Env.TOKEN".to_string()].into();
+    let full = serde_json::to_value(rules::without_server_fields(&j)).expect("json");
+    let walker = Walker::new(&sensitive);
+    let added = diff(None, Some(&j), &sensitive);
+    assert_eq!(added, walker.job("j".into(), None, Some(&full)));
+    assert_eq!(added.task_groups.len(), 2);
+    assert_eq!(added.task_groups[1].updates.get("create"), Some(&1));
+    let deleted = diff(Some(&j), None, &sensitive);
+    assert_eq!(deleted, walker.job("j".into(), Some(&full), None));
+    assert_eq!(deleted.task_groups[0].tasks.len(), 2);
+    assert_eq!(deleted.task_groups[0].updates.get("destroy"), Some(&3));
+}
