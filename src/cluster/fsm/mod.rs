@@ -8,7 +8,9 @@
 //!
 //! Apply is deterministic: no clocks, no randomness. IDs and times are chosen before proposing.
 
+pub mod client_update;
 pub mod command;
+pub mod deployment;
 pub mod handle;
 pub mod job;
 pub mod kv;
@@ -19,7 +21,9 @@ pub mod variable;
 #[cfg(test)]
 mod tests;
 
+pub use client_update::AllocClientUpdate;
 pub use command::{Command, CommandResponse, JobDeregister, JobRegister, Outcome};
+pub use deployment::DeploymentUpdate;
 pub use handle::StateHandle;
 pub use job::{JobRecord, JobVersion};
 pub use kv::{KvEntry, Lease};
@@ -27,5 +31,7 @@ pub use plan_apply::{PlanApply, PlanStop};
 pub use state::State;
 pub use variable::variable_metadata;
 
-pub use crate::api::{Allocation, Deployment, Evaluation, Node, Variable, VariableMetadata};
+pub use crate::api::{
+    Allocation, Deployment, Evaluation, Node, ServiceRegistration, Variable, VariableMetadata,
+};
 pub use crate::spec::Job;

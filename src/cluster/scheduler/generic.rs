@@ -73,7 +73,16 @@ pub fn schedule_generic<S: SchedulerState + ?Sized>(
     let candidates = CandidateSet::build(state.nodes(), job, rng);
     let deployment =
         wants_deployment(state, job, &recs).then(|| build_deployment(job, &BTreeMap::new(), rng));
-    let deployment_id = deployment.as_ref().map(|d| d.id.clone()).unwrap_or_default();
+    // Placements while this version's deployment runs (the next batch of a rolling update,
+    // replacements) belong to it, so its health counts and pacing see them.
+    let running = state
+        .latest_deployment(job.namespace(), job.id())
+        .filter(|d| d.job_version == job.version.unwrap_or(0) && d.status == DeploymentStatus::Running);
+    let deployment_id = deployment
+        .as_ref()
+        .or(running)
+        .map(|d| d.id.clone())
+        .unwrap_or_default();
     let mut ctx = PlanContext {
         state,
         usage: ProposedUsage::new(&allocs, &stopping),

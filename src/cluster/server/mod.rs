@@ -4,12 +4,17 @@
 //! ```text
 //!  ClusterNode::start(cfg) ─► redb file ─► LogStore + StateMachineStore ─► openraft::Raft
 //!        ├── bootstrap task: initialise or join once peers answer
-//!        └── lease task: on the leader, propose expiry of leases past their time
+//!        ├── lease task: on the leader, propose expiry of leases past their time
+//!        ├── scheduler worker: on the leader, plan pending evaluations
+//!        ├── heartbeat tracker: on the leader, mark silent client nodes down
+//!        └── deployment watcher: on the leader, allocation health → deployment status
 //! ```
 
 mod bootstrap;
+pub mod deployment_watcher;
 pub mod eval_broker;
 mod forward;
+pub mod heartbeat;
 mod leases;
 mod membership;
 pub mod sched_view;
@@ -31,6 +36,7 @@ use crate::cluster::raft::{
 };
 
 pub use forward::{LocalReadIndex, LocalWrite};
+pub use heartbeat::{Beat, Heartbeats};
 pub use leases::now_millis;
 pub use membership::{LocalChange, MemberRequest};
 
@@ -51,6 +57,8 @@ pub struct ServerConfig {
     pub compaction: Compaction,
     /// Scale of the Raft timeouts (1 = tuned for loopback and LAN).
     pub raft_multiplier: u32,
+    /// A client silent for this long is declared down and its allocations replaced.
+    pub heartbeat_ttl: Duration,
 }
 
 /// What a server says about itself to peers (`GET /v1/internal/cluster/info`).
@@ -91,6 +99,7 @@ pub struct ClusterNode {
     state: StateHandle,
     http: reqwest::Client,
     contact: LeaderContact,
+    heartbeats: Heartbeats,
     tasks: std::sync::Mutex<Vec<JoinHandle<()>>>,
 }
 
@@ -127,12 +136,15 @@ impl ClusterNode {
             state,
             http,
             contact: LeaderContact::default(),
+            heartbeats: Heartbeats::default(),
             tasks: Default::default(),
         });
         let tasks = vec![
             tokio::spawn(bootstrap::run(Arc::clone(&node))),
             tokio::spawn(leases::run(Arc::clone(&node))),
             tokio::spawn(scheduler_worker::run(Arc::clone(&node))),
+            tokio::spawn(heartbeat::run(Arc::clone(&node))),
+            tokio::spawn(deployment_watcher::run(Arc::clone(&node))),
         ];
         *node.tasks.lock().unwrap_or_else(|e| e.into_inner()) = tasks;
         Ok(node)

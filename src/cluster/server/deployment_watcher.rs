@@ -1,0 +1,267 @@
+//! The deployment watcher, on the leader: turns the allocation health that clients report
+//! into deployment progress, committed through Raft as [`Command::DeploymentUpdate`].
+//!
+//! ```text
+//!  running deployment ─► its allocations' DeploymentStatus.Healthy (set by clients after
+//!  min_healthy_time, or false on a failed task / healthy_deadline)
+//!     ├─ any unhealthy                               ─► failed
+//!     ├─ a group past RequireProgressBy              ─► failed (progress_deadline)
+//!     ├─ every group has DesiredTotal healthy        ─► successful (job version stable)
+//!     └─ more healthy than before                    ─► counts, new RequireProgressBy, and a
+//!                                                       deployment-watcher evaluation so the
+//!                                                       scheduler places the next batch
+//! ```
+//!
+//! [`review`] is a pure function of the state, the deployment and the clock reading, so the
+//! rules are tested without a cluster.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use chrono::{DateTime, Utc};
+
+use super::ClusterNode;
+use crate::api::{Deployment, DeploymentState, DeploymentStatus, EvalStatus, triggered_by};
+use crate::cluster::fsm::{Command, DeploymentUpdate, Evaluation, State};
+
+const CHECK_EVERY: Duration = Duration::from_millis(250);
+
+/// Nomad's description of a deployment that finished well.
+pub const DESC_SUCCESSFUL: &str = "Deployment completed successfully";
+/// Nomad's description of a deployment failed by an unhealthy allocation.
+pub const DESC_UNHEALTHY: &str = "Failed due to unhealthy allocations";
+/// Nomad's description of a deployment that made no progress in time.
+pub const DESC_PROGRESS: &str = "Failed due to progress deadline";
+
+/// What the watcher decides for `d` at `now` (Unix nanoseconds); `None` when nothing changed.
+pub fn review(state: &State, d: &Deployment, now: i64) -> Option<DeploymentUpdate> {
+    if d.status != DeploymentStatus::Running {
+        return None;
+    }
+    let mut groups: BTreeMap<String, DeploymentState> = d.task_groups.clone();
+    for g in groups.values_mut() {
+        g.placed_allocs = 0;
+        g.healthy_allocs = 0;
+        g.unhealthy_allocs = 0;
+    }
+    for a in state.allocs.values().filter(|a| a.deployment_id == d.id) {
+        let g = groups.entry(a.task_group.clone()).or_default();
+        g.placed_allocs += 1;
+        match a.deployment_status.as_ref().and_then(|s| s.healthy) {
+            Some(true) => g.healthy_allocs += 1,
+            Some(false) => g.unhealthy_allocs += 1,
+            None => {}
+        }
+    }
+    let mut progressed = false;
+    let mut overdue = false;
+    for (name, g) in groups.iter_mut() {
+        let before = d.task_groups.get(name).map_or(0, |o| o.healthy_allocs);
+        let done = g.healthy_allocs >= g.desired_total;
+        if g.progress_deadline > 0 && !done {
+            let due = g.require_progress_by.as_deref().and_then(parse_time);
+            match due {
+                Some(_) if g.healthy_allocs > before => {
+                    progressed = true;
+                    g.require_progress_by = Some(format_time(now + g.progress_deadline));
+                }
+                Some(due) => overdue |= now > due,
+                None => g.require_progress_by = Some(format_time(now + g.progress_deadline)),
+            }
+        } else if g.healthy_allocs > before {
+            progressed = true;
+        }
+    }
+    let unhealthy = groups.values().any(|g| g.unhealthy_allocs > 0);
+    let complete = groups.values().all(|g| g.healthy_allocs >= g.desired_total);
+    let (status, description) = if unhealthy {
+        (DeploymentStatus::Failed, DESC_UNHEALTHY)
+    } else if complete {
+        (DeploymentStatus::Successful, DESC_SUCCESSFUL)
+    } else if overdue {
+        (DeploymentStatus::Failed, DESC_PROGRESS)
+    } else {
+        (DeploymentStatus::Running, d.status_description.as_str())
+    };
+    if status == d.status && groups == d.task_groups {
+        return None;
+    }
+    let eval = (status == DeploymentStatus::Running && progressed).then(|| next_batch_eval(state, d, now));
+    Some(DeploymentUpdate {
+        id: d.id.clone(),
+        status,
+        description: description.to_owned(),
+        task_groups: groups,
+        eval,
+    })
+}
+
+/// An evaluation that lets the scheduler place the next batch of a rolling update.
+fn next_batch_eval(state: &State, d: &Deployment, now: i64) -> Evaluation {
+    let ns = if d.namespace.is_empty() { "default" } else { &d.namespace };
+    let job = state.job(ns, &d.job_id).map(|r| r.current());
+    Evaluation {
+        id: uuid::Uuid::new_v4().to_string(),
+        namespace: d.namespace.clone(),
+        priority: job.and_then(|j| j.priority).unwrap_or(50),
+        r#type: job.map_or("service", |j| j.job_type()).to_owned(),
+        triggered_by: triggered_by::DEPLOYMENT_WATCHER.into(),
+        job_id: d.job_id.clone(),
+        job_modify_index: d.job_modify_index,
+        deployment_id: d.id.clone(),
+        status: EvalStatus::Pending,
+        create_time: now,
+        modify_time: now,
+        ..Default::default()
+    }
+}
+
+fn parse_time(s: &str) -> Option<i64> {
+    DateTime::parse_from_rfc3339(s)
+        .ok()
+        .and_then(|t| t.timestamp_nanos_opt())
+}
+
+fn format_time(nanos: i64) -> String {
+    DateTime::<Utc>::from_timestamp_nanos(nanos).to_rfc3339()
+}
+
+fn now_nanos() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos() as i64)
+}
+
+/// Reviews every running deployment on each tick while this server leads.
+pub(super) async fn run(node: Arc<ClusterNode>) {
+    let mut tick = tokio::time::interval(CHECK_EVERY);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        if !node.is_leader() {
+            continue;
+        }
+        let now = now_nanos();
+        let updates: Vec<DeploymentUpdate> = {
+            let state = node.state().read();
+            state
+                .deployments
+                .values()
+                .filter_map(|d| review(&state, d, now))
+                .collect()
+        };
+        for u in updates {
+            let id = u.id.clone();
+            if let Err(e) = node.write_local(Command::DeploymentUpdate(Box::new(u))).await {
+                tracing::warn!("updating deployment {id}: {e}");
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::api::{AllocDeploymentStatus, Allocation};
+
+    const SEC: i64 = 1_000_000_000;
+
+    fn deployment(desired: i64, progress_deadline: i64) -> Deployment {
+        Deployment {
+            id: "d1".into(),
+            namespace: "default".into(),
+            job_id: "web".into(),
+            status: DeploymentStatus::Running,
+            task_groups: BTreeMap::from([(
+                "web".into(),
+                DeploymentState {
+                    desired_total: desired,
+                    progress_deadline,
+                    ..Default::default()
+                },
+            )]),
+            ..Default::default()
+        }
+    }
+
+    fn alloc(id: &str, healthy: Option<bool>) -> Allocation {
+        Allocation {
+            id: id.into(),
+            namespace: "default".into(),
+            job_id: "web".into(),
+            task_group: "web".into(),
+            deployment_id: "d1".into(),
+            deployment_status: healthy.map(|h| AllocDeploymentStatus {
+                healthy: Some(h),
+                ..Default::default()
+            }),
+            ..Default::default()
+        }
+    }
+
+    fn state(allocs: &[Allocation]) -> State {
+        let mut s = State::default();
+        for a in allocs {
+            s.allocs.insert(a.id.clone(), a.clone());
+        }
+        s
+    }
+
+    #[test]
+    fn all_healthy_is_successful() {
+        let s = state(&[alloc("a", Some(true)), alloc("b", Some(true))]);
+        let u = review(&s, &deployment(2, 0), 10 * SEC).unwrap();
+        assert_eq!(u.status, DeploymentStatus::Successful);
+        assert_eq!(u.description, DESC_SUCCESSFUL);
+        assert_eq!(u.task_groups["web"].healthy_allocs, 2);
+        assert_eq!(u.task_groups["web"].placed_allocs, 2);
+        assert!(u.eval.is_none());
+    }
+
+    #[test]
+    fn one_unhealthy_fails_it() {
+        let s = state(&[alloc("a", Some(true)), alloc("b", Some(false))]);
+        let u = review(&s, &deployment(2, 0), 10 * SEC).unwrap();
+        assert_eq!(u.status, DeploymentStatus::Failed);
+        assert_eq!(u.description, DESC_UNHEALTHY);
+        assert_eq!(u.task_groups["web"].unhealthy_allocs, 1);
+    }
+
+    #[test]
+    fn progress_asks_for_the_next_batch_and_moves_the_deadline() {
+        let mut d = deployment(3, 60 * SEC);
+        d.task_groups.get_mut("web").unwrap().require_progress_by = Some(format_time(50 * SEC));
+        let s = state(&[alloc("a", Some(true)), alloc("b", None)]);
+        let u = review(&s, &d, 10 * SEC).unwrap();
+        assert_eq!(u.status, DeploymentStatus::Running);
+        let eval = u.eval.expect("an evaluation for the next batch");
+        assert_eq!(eval.triggered_by, triggered_by::DEPLOYMENT_WATCHER);
+        assert_eq!(eval.deployment_id, "d1");
+        assert_eq!(
+            u.task_groups["web"].require_progress_by.as_deref().and_then(parse_time),
+            Some(70 * SEC)
+        );
+    }
+
+    #[test]
+    fn no_progress_by_the_deadline_fails_it() {
+        let mut d = deployment(2, 60 * SEC);
+        let s = state(&[alloc("a", None), alloc("b", None)]);
+        // The first review sets the deadline; nothing changes before it passes.
+        let u = review(&s, &d, 0).unwrap();
+        assert_eq!(u.status, DeploymentStatus::Running);
+        d.task_groups = u.task_groups;
+        assert!(review(&s, &d, 30 * SEC).is_none());
+        let u = review(&s, &d, 61 * SEC).unwrap();
+        assert_eq!(u.status, DeploymentStatus::Failed);
+        assert_eq!(u.description, DESC_PROGRESS);
+    }
+
+    #[test]
+    fn finished_deployments_are_left_alone() {
+        let mut d = deployment(1, 0);
+        d.status = DeploymentStatus::Cancelled;
+        assert!(review(&state(&[alloc("a", Some(false))]), &d, 0).is_none());
+    }
+}
