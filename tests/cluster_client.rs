@@ -1,7 +1,7 @@
 //! The client agent against real processes: raw_exec tasks with checks, restarts after
-//! `kill -9`, batch exit codes, templates reading variables, allocation health, and a client
-//! restart that re-attaches to its running task. Allocations are committed through the
-//! servers' placement route (Raft), as the scheduler's plan applier will.
+//! `kill -9`, batch exit codes, templates reading variables, allocation health and the
+//! deployment it decides, and a client restart that re-attaches to its running task. Jobs are
+//! registered through `/v1/jobs`; the servers' scheduler places them on the client.
 
 mod client_harness;
 
@@ -30,13 +30,21 @@ fn has_event(a: &Value, task: &str, kind: &str) -> bool {
         .is_some_and(|e| e.iter().any(|e| e["Type"] == kind))
 }
 
+fn id_of(a: &Value) -> String {
+    a["ID"].as_str().unwrap_or_default().to_owned()
+}
+
+/// A service job running the test server on port `http`, checked on `check_port_label`.
 fn web_job(id: &str, server: &std::path::Path, marker: &str, check_port_label: &str) -> Value {
     json!({
-        "ID": id, "Name": id, "Type": "service", "Namespace": "default",
+        "ID": id, "Name": id, "Type": "service", "Datacenters": ["dc1"],
         "TaskGroups": [{
             "Name": "web", "Count": 1,
+            "Networks": [{"DynamicPorts": [{"Label": "http"}, {"Label": "admin"}]}],
             "RestartPolicy": {"Attempts": 3, "Interval": secs(60.0), "Delay": secs(0.5), "Mode": "fail"},
-            "Update": {"MaxParallel": 1, "HealthCheck": "checks", "MinHealthyTime": secs(0.5), "HealthyDeadline": secs(4.0)},
+            "ReschedulePolicy": {"Attempts": 0, "Unlimited": false},
+            "Update": {"MaxParallel": 1, "HealthCheck": "checks", "MinHealthyTime": secs(0.5),
+                       "HealthyDeadline": secs(4.0), "ProgressDeadline": secs(30.0)},
             "Services": [{
                 "Name": format!("{id}-svc"), "PortLabel": check_port_label, "Provider": "nomad",
                 "Checks": [{"Type": "http", "Path": "/", "Interval": secs(0.3), "Timeout": secs(1.0)}],
@@ -50,6 +58,16 @@ fn web_job(id: &str, server: &std::path::Path, marker: &str, check_port_label: &
     })
 }
 
+async fn deployment_of(http: &reqwest::Client, agent: &Agent, job: &str, status: &str) -> Value {
+    let url = agent.url(&format!("/v1/job/{job}/deployment"));
+    wait_for(Duration::from_secs(30), || async {
+        let d = get_json(http, &url).await?;
+        (d["Status"] == status).then_some(d)
+    })
+    .await
+    .unwrap_or_else(|| panic!("deployment of {job} did not become {status}; log:\n{}", agent.log()))
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn raw_exec_task_runs_passes_its_check_and_restarts_after_kill_9() {
     let dir = tempfile::tempdir().unwrap();
@@ -59,20 +77,18 @@ async fn raw_exec_task_runs_passes_its_check_and_restarts_after_kill_9() {
     };
     let http = http();
     let agent = dev_agent(dir.path(), "dev1");
-    let nodes = wait_nodes(&http, &agent, 1).await;
+    wait_nodes(&http, &agent, 1).await;
     let marker = format!("marker-{}", uuid::Uuid::new_v4());
-    let port = free_port();
-    let job = web_job("web", &server_bin, &marker, "http");
-    let a = alloc(&job, "web", 0, &nodes[0].1, &[("http", port)]);
-    let id = a["ID"].as_str().unwrap().to_owned();
-    place(&http, &agent, &[a], &[]).await;
+    register_job(&http, &agent, &web_job("web", &server_bin, &marker, "http")).await;
 
     let healthy = |a: &Value| a["ClientStatus"] == "running" && a["DeploymentStatus"]["Healthy"] == true;
-    let a = wait_alloc(&http, &agent, &id, Duration::from_secs(30), healthy).await;
+    let a = wait_job_alloc(&http, &agent, "web", Duration::from_secs(30), healthy).await;
+    let id = id_of(&a);
     assert!(
         has_event(&a, "server", "Received") && has_event(&a, "server", "Started"),
         "{a:#}"
     );
+    let port = alloc_port(&a, "http");
     let body = http
         .get(format!("http://127.0.0.1:{port}/"))
         .send()
@@ -82,6 +98,10 @@ async fn raw_exec_task_runs_passes_its_check_and_restarts_after_kill_9() {
         .await
         .unwrap();
     assert_eq!(body, "ok\n");
+    let d = deployment_of(&http, &agent, "web", "successful").await;
+    assert_eq!(d["TaskGroups"]["web"]["HealthyAllocs"], 1, "{d:#}");
+    let versions = get_json(&http, &agent.url("/v1/job/web")).await.unwrap();
+    assert_eq!(versions["Stable"], true, "a successful deployment marks the version stable");
 
     let services = get_json(&http, &agent.url("/v1/service/web-svc")).await.unwrap();
     assert_eq!(services.as_array().map(Vec::len), Some(1), "{services:#}");
@@ -122,7 +142,7 @@ async fn raw_exec_task_runs_passes_its_check_and_restarts_after_kill_9() {
     .await;
     assert!(new_pids.is_some(), "a new task process replaced the killed one");
 
-    stop_alloc(&http, &agent, &id).await;
+    stop_job(&http, &agent, "web").await;
     let a = wait_alloc(&http, &agent, &id, Duration::from_secs(20), |a| {
         a["ClientStatus"] == "complete"
     })
@@ -133,7 +153,7 @@ async fn raw_exec_task_runs_passes_its_check_and_restarts_after_kill_9() {
     );
     assert!(
         pids_with(&marker).is_empty(),
-        "stopping the allocation ends its task"
+        "stopping the job ends its task"
     );
     let services = get_json(&http, &agent.url("/v1/service/web-svc")).await.unwrap();
     assert_eq!(
@@ -148,27 +168,23 @@ async fn batch_task_exit_codes_are_reported() {
     let dir = tempfile::tempdir().unwrap();
     let http = http();
     let agent = dev_agent(dir.path(), "dev2");
-    let nodes = wait_nodes(&http, &agent, 1).await;
+    wait_nodes(&http, &agent, 1).await;
     let job = |id: &str, code: i32| {
         json!({
-            "ID": id, "Type": "batch",
+            "ID": id, "Type": "batch", "Datacenters": ["dc1"],
             "TaskGroups": [{
                 "Name": "run",
                 "RestartPolicy": {"Attempts": 0, "Interval": secs(60.0), "Delay": secs(0.1), "Mode": "fail"},
+                "ReschedulePolicy": {"Attempts": 0, "Unlimited": false},
                 "Tasks": [{"Name": "job", "Driver": "raw_exec",
                            "Config": {"command": "/bin/sh", "args": ["-c", format!("echo out-$NOMAD_JOB_ID; exit {code}")]}}],
             }],
         })
     };
-    let failing = alloc(&job("fails", 3), "run", 0, &nodes[0].1, &[]);
-    let passing = alloc(&job("passes", 0), "run", 0, &nodes[0].1, &[]);
-    let (fid, pid) = (
-        failing["ID"].as_str().unwrap().to_owned(),
-        passing["ID"].as_str().unwrap().to_owned(),
-    );
-    place(&http, &agent, &[failing, passing], &[]).await;
+    register_job(&http, &agent, &job("fails", 3)).await;
+    register_job(&http, &agent, &job("passes", 0)).await;
 
-    let a = wait_alloc(&http, &agent, &fid, Duration::from_secs(20), |a| {
+    let a = wait_job_alloc(&http, &agent, "fails", Duration::from_secs(20), |a| {
         a["ClientStatus"] == "failed"
     })
     .await;
@@ -185,14 +201,15 @@ async fn batch_task_exit_codes_are_reported() {
     assert_eq!(term["ExitCode"], 3, "{a:#}");
     assert!(has_event(&a, "job", "Not Restarting"));
 
-    let a = wait_alloc(&http, &agent, &pid, Duration::from_secs(20), |a| {
+    let a = wait_job_alloc(&http, &agent, "passes", Duration::from_secs(20), |a| {
         a["ClientStatus"] == "complete"
     })
     .await;
     assert_eq!(task_state(&a, "job")["Failed"], false, "{a:#}");
     let logs = http
         .get(agent.url(&format!(
-            "/v1/client/fs/logs/{pid}?task=job&type=stdout&plain=true"
+            "/v1/client/fs/logs/{}?task=job&type=stdout&plain=true",
+            id_of(&a)
         )))
         .send()
         .await
@@ -201,6 +218,12 @@ async fn batch_task_exit_codes_are_reported() {
         .await
         .unwrap();
     assert_eq!(logs, "out-passes\n");
+    let done = wait_for(Duration::from_secs(10), || async {
+        let j = get_json(&http, &agent.url("/v1/job/passes")).await?;
+        (j["Status"] == "dead").then_some(j)
+    })
+    .await;
+    assert!(done.is_some(), "a finished batch job is dead");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -212,7 +235,7 @@ async fn template_reading_a_variable_re_renders_and_restarts_the_task() {
     };
     let http = http();
     let agent = dev_agent(dir.path(), "dev3");
-    let nodes = wait_nodes(&http, &agent, 1).await;
+    wait_nodes(&http, &agent, 1).await;
     let put_var = |greeting: &str| {
         http.put(agent.url("/v1/var/nomad/jobs/tmpl"))
             .json(&json!({"Items": {"greeting": greeting}}))
@@ -225,7 +248,7 @@ async fn template_reading_a_variable_re_renders_and_restarts_the_task() {
         server_bin.display()
     );
     let job = json!({
-        "ID": "tmpl", "Type": "service",
+        "ID": "tmpl", "Type": "service", "Datacenters": ["dc1"],
         "TaskGroups": [{
             "Name": "app",
             "RestartPolicy": {"Attempts": 3, "Interval": secs(60.0), "Delay": secs(0.2), "Mode": "fail"},
@@ -242,13 +265,12 @@ async fn template_reading_a_variable_re_renders_and_restarts_the_task() {
             }],
         }],
     });
-    let a = alloc(&job, "app", 0, &nodes[0].1, &[]);
-    let id = a["ID"].as_str().unwrap().to_owned();
-    place(&http, &agent, &[a], &[]).await;
-    wait_alloc(&http, &agent, &id, Duration::from_secs(30), |a| {
+    register_job(&http, &agent, &job).await;
+    let a = wait_job_alloc(&http, &agent, "tmpl", Duration::from_secs(30), |a| {
         a["ClientStatus"] == "running"
     })
     .await;
+    let id = id_of(&a);
     let logs_url = agent.url(&format!(
         "/v1/client/fs/logs/{id}?task=app&type=stdout&plain=true"
     ));
@@ -294,7 +316,7 @@ async fn template_reading_a_variable_re_renders_and_restarts_the_task() {
         1,
         "the restart replaced the task, nothing runs twice"
     );
-    stop_alloc(&http, &agent, &id).await;
+    stop_job(&http, &agent, "tmpl").await;
     wait_alloc(&http, &agent, &id, Duration::from_secs(20), |a| {
         a["ClientStatus"] == "complete"
     })
@@ -311,37 +333,21 @@ async fn a_failing_check_makes_the_allocation_unhealthy_and_the_deployment_fail(
     };
     let http = http();
     let agent = dev_agent(dir.path(), "dev4");
-    let nodes = wait_nodes(&http, &agent, 1).await;
+    wait_nodes(&http, &agent, 1).await;
     let marker = format!("marker-{}", uuid::Uuid::new_v4());
     // The task listens on "http" but the service checks "admin", where nothing listens.
-    let job = web_job("broken", &server_bin, &marker, "admin");
-    let deployment_id = uuid::Uuid::new_v4().to_string();
-    let mut a = alloc(
-        &job,
-        "web",
-        0,
-        &nodes[0].1,
-        &[("http", free_port()), ("admin", free_port())],
-    );
-    a["DeploymentID"] = json!(deployment_id);
-    let id = a["ID"].as_str().unwrap().to_owned();
-    let deployment = json!({
-        "ID": deployment_id, "Namespace": "default", "JobID": "broken", "Status": "running",
-        "TaskGroups": {"web": {"DesiredTotal": 1, "HealthyAllocs": 0, "UnhealthyAllocs": 0}},
-    });
-    place(&http, &agent, &[a], &[deployment]).await;
-    let a = wait_alloc(&http, &agent, &id, Duration::from_secs(30), |a| {
+    register_job(&http, &agent, &web_job("broken", &server_bin, &marker, "admin")).await;
+    let a = wait_job_alloc(&http, &agent, "broken", Duration::from_secs(30), |a| {
         a["DeploymentStatus"]["Healthy"] == false
     })
     .await;
     assert_eq!(a["ClientStatus"], "running", "the task itself runs: {a:#}");
-    let d = get_json(&http, &agent.url(&format!("/v1/deployment/{deployment_id}")))
-        .await
-        .unwrap();
-    assert_eq!(d["Status"], "failed", "{d:#}");
-    assert_eq!(d["TaskGroups"]["web"]["UnhealthyAllocs"], 1);
-    stop_alloc(&http, &agent, &id).await;
-    wait_alloc(&http, &agent, &id, Duration::from_secs(20), |a| {
+    let d = deployment_of(&http, &agent, "broken", "failed").await;
+    assert_eq!(d["ID"], a["DeploymentID"], "{d:#}");
+    assert_eq!(d["TaskGroups"]["web"]["UnhealthyAllocs"], 1, "{d:#}");
+    assert_eq!(d["StatusDescription"], "Failed due to unhealthy allocations");
+    stop_job(&http, &agent, "broken").await;
+    wait_alloc(&http, &agent, &id_of(&a), Duration::from_secs(20), |a| {
         a["ClientStatus"] == "complete"
     })
     .await;
@@ -357,17 +363,14 @@ async fn a_restarted_client_reattaches_to_its_running_task() {
     };
     let http = http();
     let mut agent = dev_agent(dir.path(), "dev5");
-    let nodes = wait_nodes(&http, &agent, 1).await;
+    wait_nodes(&http, &agent, 1).await;
     let marker = format!("marker-{}", uuid::Uuid::new_v4());
-    let port = free_port();
-    let job = web_job("sticky", &server_bin, &marker, "http");
-    let a = alloc(&job, "web", 0, &nodes[0].1, &[("http", port)]);
-    let id = a["ID"].as_str().unwrap().to_owned();
-    place(&http, &agent, &[a], &[]).await;
-    wait_alloc(&http, &agent, &id, Duration::from_secs(30), |a| {
+    register_job(&http, &agent, &web_job("sticky", &server_bin, &marker, "http")).await;
+    let a = wait_job_alloc(&http, &agent, "sticky", Duration::from_secs(30), |a| {
         a["ClientStatus"] == "running"
     })
     .await;
+    let (id, port) = (id_of(&a), alloc_port(&a, "http"));
     let before = pids_with(&marker);
     assert_eq!(before.len(), 1);
 
@@ -384,6 +387,11 @@ async fn a_restarted_client_reattaches_to_its_running_task() {
     assert_eq!(task_state(&a, "server")["Restarts"], 0);
     tokio::time::sleep(Duration::from_secs(1)).await;
     assert_eq!(pids_with(&marker), before, "re-attached, not started again");
+    assert_eq!(
+        job_allocs(&http, &agent, "sticky").await.len(),
+        1,
+        "the restart did not lead to a replacement"
+    );
     let body = http
         .get(format!("http://127.0.0.1:{port}/"))
         .send()
@@ -394,7 +402,7 @@ async fn a_restarted_client_reattaches_to_its_running_task() {
         .unwrap();
     assert_eq!(body, "ok\n");
 
-    stop_alloc(&http, &agent, &id).await;
+    stop_job(&http, &agent, "sticky").await;
     wait_alloc(&http, &agent, &id, Duration::from_secs(20), |a| {
         a["ClientStatus"] == "complete"
     })
@@ -431,27 +439,32 @@ async fn raw_exec_is_refused_unless_enabled_and_exec_runs_isolated() {
             .is_some_and(|h| !h.is_empty())
     );
     let job = |driver: &str| {
-        json!({"ID": format!("j-{driver}"), "Type": "batch", "TaskGroups": [{"Name": "g",
+        json!({"ID": format!("j-{driver}"), "Type": "batch", "Datacenters": ["dc1"], "TaskGroups": [{"Name": "g",
             "RestartPolicy": {"Attempts": 0, "Mode": "fail"},
+            "ReschedulePolicy": {"Attempts": 0, "Unlimited": false},
             "Tasks": [{"Name": "t", "Driver": driver, "Resources": {"CPU": 100, "MemoryMB": 64},
                        "Config": {"command": "/bin/sh", "args": ["-c", "cat /proc/self/cgroup; ps -o pgid= -p $$; echo sid=$(ps -o sid= -p $$)"]}}]}]})
     };
-    let raw = alloc(&job("raw_exec"), "g", 0, &nodes[0].1, &[]);
-    let exec = alloc(&job("exec"), "g", 0, &nodes[0].1, &[]);
-    let (rid, eid) = (
-        raw["ID"].as_str().unwrap().to_owned(),
-        exec["ID"].as_str().unwrap().to_owned(),
-    );
-    place(&http, &server, &[raw, exec], &[]).await;
-    let a = wait_alloc(&http, &server, &rid, Duration::from_secs(20), |a| {
-        a["ClientStatus"] == "failed"
+    let raw_eval = register_job(&http, &server, &job("raw_exec")).await;
+    register_job(&http, &server, &job("exec")).await;
+    let eval = wait_for(Duration::from_secs(20), || async {
+        let e = get_json(&http, &server.url(&format!("/v1/evaluation/{raw_eval}"))).await?;
+        (e["Status"] == "complete").then_some(e)
     })
-    .await;
-    assert!(has_event(&a, "t", "Driver Failure"), "{a:#}");
-    wait_alloc(&http, &server, &eid, Duration::from_secs(20), |a| {
+    .await
+    .expect("the raw_exec evaluation completes");
+    assert!(
+        eval["FailedTGAllocs"]["g"]["ConstraintFiltered"]
+            .to_string()
+            .contains("missing drivers"),
+        "raw_exec is not placed on a client that did not enable it: {eval:#}"
+    );
+    assert!(job_allocs(&http, &server, "j-raw_exec").await.is_empty());
+    let a = wait_job_alloc(&http, &server, "j-exec", Duration::from_secs(20), |a| {
         a["ClientStatus"] == "complete"
     })
     .await;
+    let eid = id_of(&a);
     let logs = http
         .get(client.url(&format!("/v1/client/fs/logs/{eid}?task=t&type=stdout&plain=true")))
         .send()

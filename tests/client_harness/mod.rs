@@ -1,6 +1,6 @@
 //! Starts real `deploy agent` processes with clients for tests and measurements: a dev agent
-//! (server + client), client-only agents, allocation placement through the internal placement
-//! route (committed through Raft), and a tiny static HTTP server built with gcc for tasks and
+//! (server + client), client-only agents, jobs registered through `/v1/jobs` (the servers'
+//! scheduler places them), and a tiny static HTTP server built with gcc for tasks and
 //! `FROM scratch` images.
 #![allow(dead_code)]
 
@@ -217,51 +217,80 @@ pub async fn wait_nodes(http: &reqwest::Client, server: &Agent, n: usize) -> Vec
     .unwrap_or_else(|| panic!("{n} nodes did not become ready; log:\n{}", server.log()))
 }
 
-/// An allocation of `group` of `job` on `node_id` with the given `(label, port)`s.
-pub fn alloc(job: &Value, group: &str, index: u32, node_id: &str, ports: &[(&str, u16)]) -> Value {
-    let job_id = job["ID"].as_str().unwrap_or("job");
-    let ports: Vec<Value> = ports
-        .iter()
-        .map(|(l, p)| json!({"Label": l, "Value": p, "To": 0, "HostIP": "127.0.0.1"}))
-        .collect();
-    json!({
-        "ID": uuid::Uuid::new_v4().to_string(),
-        "Namespace": "default",
-        "EvalID": uuid::Uuid::new_v4().to_string(),
-        "Name": format!("{job_id}.{group}[{index}]"),
-        "NodeID": node_id,
-        "JobID": job_id,
-        "TaskGroup": group,
-        "DesiredStatus": "run",
-        "ClientStatus": "pending",
-        "Job": job,
-        "AllocatedResources": {"Shared": {"Ports": ports}},
-    })
-}
-
-/// Commits allocations (and deployments) through the placement route.
-pub async fn place(http: &reqwest::Client, server: &Agent, allocs: &[Value], deployments: &[Value]) {
+/// Registers `job` (Nomad JSON, without the `{"Job": ...}` wrapper); returns the eval ID.
+pub async fn register_job(http: &reqwest::Client, server: &Agent, job: &Value) -> String {
     let r = http
-        .post(server.url("/v1/internal/alloc/place"))
-        .json(&json!({"Allocs": allocs, "Deployments": deployments}))
+        .put(server.url("/v1/jobs"))
+        .json(&json!({ "Job": job }))
         .send()
         .await
-        .expect("place");
-    assert!(
-        r.status().is_success(),
-        "place: {} {}",
-        r.status(),
-        r.text().await.unwrap_or_default()
-    );
+        .expect("register");
+    let status = r.status();
+    let body: Value = r.json().await.unwrap_or_default();
+    assert!(status.is_success(), "register: {status} {body}");
+    body["EvalID"].as_str().unwrap_or_default().to_owned()
 }
 
-/// Sets an allocation's desired status to stop (through the placement route).
-pub async fn stop_alloc(http: &reqwest::Client, server: &Agent, id: &str) {
-    let Some(mut a) = get_json(http, &server.url(&format!("/v1/allocation/{id}"))).await else {
-        return;
-    };
-    a["DesiredStatus"] = json!("stop");
-    place(http, server, &[a], &[]).await;
+/// Stops a job (`DELETE /v1/job/:id`); the scheduler then stops its allocations.
+pub async fn stop_job(http: &reqwest::Client, server: &Agent, id: &str) {
+    let r = http
+        .delete(server.url(&format!("/v1/job/{id}")))
+        .send()
+        .await
+        .expect("stop job");
+    assert!(r.status().is_success(), "stop job {id}: {}", r.status());
+}
+
+/// The job's allocations (list stubs).
+pub async fn job_allocs(http: &reqwest::Client, server: &Agent, job: &str) -> Vec<Value> {
+    get_json(http, &server.url(&format!("/v1/job/{job}/allocations")))
+        .await
+        .and_then(|v| v.as_array().cloned())
+        .unwrap_or_default()
+}
+
+/// Waits until the job has an allocation (read in full) satisfying `pred`; returns it.
+pub async fn wait_job_alloc(
+    http: &reqwest::Client,
+    server: &Agent,
+    job: &str,
+    timeout: Duration,
+    pred: impl Fn(&Value) -> bool,
+) -> Value {
+    let deadline = Instant::now() + timeout;
+    loop {
+        let stubs = job_allocs(http, server, job).await;
+        for stub in &stubs {
+            let id = stub["ID"].as_str().unwrap_or_default();
+            if let Some(a) = get_json(http, &server.url(&format!("/v1/allocation/{id}"))).await
+                && pred(&a)
+            {
+                return a;
+            }
+        }
+        if Instant::now() >= deadline {
+            let evals = get_json(http, &server.url(&format!("/v1/job/{job}/evaluations"))).await;
+            panic!(
+                "no allocation of {job} reached the expected state; allocations:\n{:#}\nevaluations:\n{:#}\nlog:\n{}",
+                Value::Array(stubs),
+                evals.unwrap_or_default(),
+                server.log()
+            );
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// The host port the scheduler gave `label` in allocation `a`.
+pub fn alloc_port(a: &Value, label: &str) -> u16 {
+    a["AllocatedResources"]["Shared"]["Ports"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|p| p["Label"] == label)
+        .and_then(|p| p["Value"].as_u64())
+        .and_then(|p| u16::try_from(p).ok())
+        .unwrap_or_else(|| panic!("no port {label:?} in {a:#}"))
 }
 
 /// Waits until the allocation satisfies `pred`; returns it.
