@@ -75,13 +75,14 @@ async fn docker_task_runs_sandboxed_from_a_local_scratch_image() {
         .await
         .unwrap();
     assert_eq!(node["Drivers"]["docker"]["Detected"], true, "{node:#}");
-    let port = free_port();
     let job = |id: &str, privileged: bool| {
         json!({
-            "ID": id, "Type": "service",
+            "ID": id, "Type": "service", "Datacenters": ["dc1"],
             "TaskGroups": [{
                 "Name": "web",
+                "Networks": [{"DynamicPorts": [{"Label": "http", "To": 8080}]}],
                 "RestartPolicy": {"Attempts": 0, "Mode": "fail"},
+                "ReschedulePolicy": {"Attempts": 0, "Unlimited": false},
                 "Update": {"MaxParallel": 1, "HealthCheck": "checks", "MinHealthyTime": secs(0.5), "HealthyDeadline": secs(20.0)},
                 "Services": [{"Name": format!("{id}-svc"), "PortLabel": "http", "Provider": "nomad",
                               "Checks": [{"Type": "http", "Path": "/", "Interval": secs(0.3), "Timeout": secs(1.0)}]}],
@@ -94,21 +95,13 @@ async fn docker_task_runs_sandboxed_from_a_local_scratch_image() {
             }],
         })
     };
-    let mut a = alloc(&job("dock", false), "web", 0, &nodes[0].1, &[("http", port)]);
-    a["AllocatedResources"]["Shared"]["Ports"][0]["To"] = json!(8080);
-    let id = a["ID"].as_str().unwrap().to_owned();
-    let denied = alloc(
-        &job("dock-priv", true),
-        "web",
-        0,
-        &nodes[0].1,
-        &[("http", free_port())],
-    );
-    let denied_id = denied["ID"].as_str().unwrap().to_owned();
-    place(&http, &agent, &[a, denied], &[]).await;
+    register_job(&http, &agent, &job("dock", false)).await;
+    register_job(&http, &agent, &job("dock-priv", true)).await;
 
     let healthy = |a: &Value| a["ClientStatus"] == "running" && a["DeploymentStatus"]["Healthy"] == true;
-    wait_alloc(&http, &agent, &id, Duration::from_secs(60), healthy).await;
+    let a = wait_job_alloc(&http, &agent, "dock", Duration::from_secs(60), healthy).await;
+    let id = a["ID"].as_str().unwrap().to_owned();
+    let port = alloc_port(&a, "http");
     let body = http
         .get(format!("http://127.0.0.1:{port}/"))
         .send()
@@ -150,7 +143,7 @@ async fn docker_task_runs_sandboxed_from_a_local_scratch_image() {
         .unwrap();
     assert!(logs.contains("listening on 8080"), "{logs:?}");
 
-    let d = wait_alloc(&http, &agent, &denied_id, Duration::from_secs(30), |a| {
+    let d = wait_job_alloc(&http, &agent, "dock-priv", Duration::from_secs(30), |a| {
         a["ClientStatus"] == "failed"
     })
     .await;
@@ -161,7 +154,7 @@ async fn docker_task_runs_sandboxed_from_a_local_scratch_image() {
         "{d:#}"
     );
 
-    stop_alloc(&http, &agent, &id).await;
+    stop_job(&http, &agent, "dock").await;
     wait_alloc(&http, &agent, &id, Duration::from_secs(30), |a| {
         a["ClientStatus"] == "complete"
     })
