@@ -65,7 +65,12 @@ async fn deployment_of(http: &reqwest::Client, agent: &Agent, job: &str, status:
         (d["Status"] == status).then_some(d)
     })
     .await
-    .unwrap_or_else(|| panic!("deployment of {job} did not become {status}; log:\n{}", agent.log()))
+    .unwrap_or_else(|| {
+        panic!(
+            "deployment of {job} did not become {status}; log:\n{}",
+            agent.log()
+        )
+    })
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -101,7 +106,10 @@ async fn raw_exec_task_runs_passes_its_check_and_restarts_after_kill_9() {
     let d = deployment_of(&http, &agent, "web", "successful").await;
     assert_eq!(d["TaskGroups"]["web"]["HealthyAllocs"], 1, "{d:#}");
     let versions = get_json(&http, &agent.url("/v1/job/web")).await.unwrap();
-    assert_eq!(versions["Stable"], true, "a successful deployment marks the version stable");
+    assert_eq!(
+        versions["Stable"], true,
+        "a successful deployment marks the version stable"
+    );
 
     let services = get_json(&http, &agent.url("/v1/service/web-svc")).await.unwrap();
     assert_eq!(services.as_array().map(Vec::len), Some(1), "{services:#}");
@@ -151,10 +159,7 @@ async fn raw_exec_task_runs_passes_its_check_and_restarts_after_kill_9() {
         has_event(&a, "server", "Killing") && has_event(&a, "server", "Killed"),
         "{a:#}"
     );
-    assert!(
-        pids_with(&marker).is_empty(),
-        "stopping the job ends its task"
-    );
+    assert!(pids_with(&marker).is_empty(), "stopping the job ends its task");
     let services = get_json(&http, &agent.url("/v1/service/web-svc")).await.unwrap();
     assert_eq!(
         services.as_array().map(Vec::len),

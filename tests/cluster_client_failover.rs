@@ -38,7 +38,14 @@ async fn a_killed_client_s_allocations_move_to_the_others_and_nothing_runs_twice
     let mut clients: Vec<Agent> = (0..3)
         .map(|i| {
             let name = format!("c{i}");
-            let args = ["--client", "--raw-exec", "--node", &name, "--servers", &server.addr];
+            let args = [
+                "--client",
+                "--raw-exec",
+                "--node",
+                &name,
+                "--servers",
+                &server.addr,
+            ];
             Agent::start(BIN, dir.path().join(&name), &args)
         })
         .collect();
@@ -61,7 +68,10 @@ async fn a_killed_client_s_allocations_move_to_the_others_and_nothing_runs_twice
     let victim_name = placed[0]["NodeName"].as_str().unwrap().to_owned();
     let victim = victim_name.trim_start_matches('c').parse::<usize>().unwrap();
 
-    let on_victim = placed.iter().filter(|a| a["NodeID"] == victim_node.as_str()).count();
+    let on_victim = placed
+        .iter()
+        .filter(|a| a["NodeID"] == victim_node.as_str())
+        .count();
 
     clients[victim].kill();
     let killed_at = Instant::now();
@@ -84,10 +94,15 @@ async fn a_killed_client_s_allocations_move_to_the_others_and_nothing_runs_twice
         .filter(|a| a["NodeID"] == victim_node.as_str())
         .collect();
     assert!(
-        !lost.is_empty() && lost.iter().all(|a| a["ClientStatus"] == "lost" && a["DesiredStatus"] == "stop"),
+        !lost.is_empty()
+            && lost
+                .iter()
+                .all(|a| a["ClientStatus"] == "lost" && a["DesiredStatus"] == "stop"),
         "{lost:#?}"
     );
-    let node = get_json(&http, &server.url(&format!("/v1/node/{victim_node}"))).await.unwrap();
+    let node = get_json(&http, &server.url(&format!("/v1/node/{victim_node}")))
+        .await
+        .unwrap();
     assert_eq!(node["Status"], "down");
     // Its tasks outlive the killed agent until it returns.
     assert_eq!(pids_on(&marker, &victim_name), on_victim);
@@ -97,7 +112,10 @@ async fn a_killed_client_s_allocations_move_to_the_others_and_nothing_runs_twice
         (pids_on(&marker, &victim_name) == 0).then_some(())
     })
     .await;
-    assert!(stopped.is_some(), "the returning client stopped its replaced allocations");
+    assert!(
+        stopped.is_some(),
+        "the returning client stopped its replaced allocations"
+    );
     let ready = wait_for(Duration::from_secs(10), || async {
         let n = get_json(&http, &server.url(&format!("/v1/node/{victim_node}"))).await?;
         (n["Status"] == "ready").then_some(())
@@ -161,7 +179,10 @@ async fn client_figures() {
     for i in 0..20 {
         times.push(time_to_running(&http, &agent, &raw(format!("fig-raw-{i}"))).await);
     }
-    println!("raw_exec registration -> task running: median {:?} (n=20)", median(times));
+    println!(
+        "raw_exec registration -> task running: median {:?} (n=20)",
+        median(times)
+    );
 
     let n = 50;
     let mut many = raw("fig-many".into());
@@ -211,7 +232,10 @@ async fn client_figures() {
                     "Config": {"image": tag, "args": ["8080"]}, "Resources": {"CPU": 20, "MemoryMB": 32}}]}]});
             times.push(time_to_running(&http, &agent, &job).await);
         }
-        println!("docker registration -> task running: median {:?} (n=20)", median(times));
+        println!(
+            "docker registration -> task running: median {:?} (n=20)",
+            median(times)
+        );
         tokio::time::sleep(Duration::from_secs(5)).await;
         let _ = std::process::Command::new("docker")
             .args(["rmi", "-f", tag])

@@ -259,7 +259,8 @@ impl AgentConfig {
         if let Some(c) = h.client {
             set(&mut self.client_enabled, c.enabled);
             self.node_meta.extend(c.meta);
-            self.servers.extend(c.servers.iter().map(|s| with_default_port(s)));
+            self.servers
+                .extend(c.servers.iter().map(|s| with_default_port(s)));
             set(&mut self.node_class, c.node_class);
             set(&mut self.node_pool, c.node_pool);
             for (name, v) in c.host_volume {
@@ -275,7 +276,10 @@ impl AgentConfig {
             _ => None,
         };
         set(&mut self.raw_exec_enabled, flag("raw_exec", "enabled"));
-        set(&mut self.docker_allow_privileged, flag("docker", "allow_privileged"));
+        set(
+            &mut self.docker_allow_privileged,
+            flag("docker", "allow_privileged"),
+        );
         Ok(())
     }
 

@@ -113,7 +113,8 @@ impl AgentArgs {
         );
         set(&mut cfg.raft_compaction.trailing_logs, self.raft_trailing_logs);
         set(&mut cfg.raft_multiplier, self.raft_multiplier);
-        cfg.servers.extend(self.servers.iter().map(|s| with_default_port(s)));
+        cfg.servers
+            .extend(self.servers.iter().map(|s| with_default_port(s)));
         set(&mut cfg.node_class, self.node_class.clone());
         set(&mut cfg.node_pool, self.node_pool.clone());
         for kv in &self.meta {

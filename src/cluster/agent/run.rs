@@ -53,7 +53,11 @@ pub async fn run_agent(cfg: AgentConfig) -> anyhow::Result<()> {
                 servers.insert(0, advertise.clone());
             }
             let config = client_config(&cfg, &data_dir, servers, &advertise);
-            Some(Client::start(config).await.map_err(|e| ClusterError::Startup(format!("client: {e}")))?)
+            Some(
+                Client::start(config)
+                    .await
+                    .map_err(|e| ClusterError::Startup(format!("client: {e}")))?,
+            )
         }
         false => None,
     };

@@ -144,7 +144,11 @@ async fn report_loop(
                 id: r.alloc.id.clone(),
                 client_status: status,
                 client_description: describe(status).into(),
-                task_states: r.tasks.iter().map(|(k, s)| (k.clone(), s.state.clone())).collect(),
+                task_states: r
+                    .tasks
+                    .iter()
+                    .map(|(k, s)| (k.clone(), s.state.clone()))
+                    .collect(),
                 deployment_status: r.healthy.map(|h| AllocDeploymentStatus {
                     healthy: Some(h),
                     timestamp: Some(chrono::Utc::now().to_rfc3339()),

@@ -6,9 +6,7 @@ use std::path::Path;
 
 use super::config::ClientConfig;
 use super::driver::Drivers;
-use crate::api::{
-    DriverInfo, NodeCpuResources, NodeDiskResources, NodeMemoryResources, NodeResources,
-};
+use crate::api::{DriverInfo, NodeCpuResources, NodeDiskResources, NodeMemoryResources, NodeResources};
 use crate::spec::NetworkResource;
 
 /// Node attributes and resources.

@@ -46,9 +46,7 @@ use context::ClientContext;
 use driver::Drivers;
 use server_api::ServerApi;
 
-use crate::api::{
-    ClientStatus, DesiredStatus, HostVolumeInfo, NodeStatus, SchedulingEligibility,
-};
+use crate::api::{ClientStatus, DesiredStatus, HostVolumeInfo, NodeStatus, SchedulingEligibility};
 use crate::cluster::fsm::{AllocClientUpdate, Allocation, Node};
 pub use config::{ClientConfig, HostVolume};
 pub use error::ClientError;

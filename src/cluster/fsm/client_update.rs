@@ -175,3 +175,145 @@ impl State {
             .filter(move |s| s.service_name == name && (namespace == "*" || s.namespace == namespace))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::api::{Allocation, Node, NodeStatus};
+    use crate::cluster::fsm::Command;
+
+    fn state() -> State {
+        let mut s = State::default();
+        let node = Node {
+            id: "n1".into(),
+            status: NodeStatus::Ready,
+            ..Default::default()
+        };
+        s.apply(1, Command::NodeUpsert { node: Box::new(node) });
+        for id in ["a1", "a2"] {
+            let a = Allocation {
+                id: id.into(),
+                namespace: "default".into(),
+                job_id: "web".into(),
+                node_id: "n1".into(),
+                client_status: ClientStatus::Running,
+                ..Default::default()
+            };
+            s.allocs.insert(id.into(), a);
+        }
+        s
+    }
+
+    fn report(id: &str, status: ClientStatus, healthy: Option<bool>) -> AllocClientUpdate {
+        AllocClientUpdate {
+            id: id.into(),
+            client_status: status,
+            deployment_status: healthy.map(|h| AllocDeploymentStatus {
+                healthy: Some(h),
+                ..Default::default()
+            }),
+            ..Default::default()
+        }
+    }
+
+    fn service(id: &str, alloc: &str) -> ServiceRegistration {
+        ServiceRegistration {
+            id: id.into(),
+            service_name: "web".into(),
+            namespace: "default".into(),
+            alloc_id: alloc.into(),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn node_down_loses_its_allocations_and_their_services_and_creates_evals() {
+        let mut s = state();
+        s.apply(
+            2,
+            Command::ServiceRegister {
+                alloc_id: "a1".into(),
+                services: vec![service("s1", "a1")],
+            },
+        );
+        assert_eq!(s.services_named("default", "web").count(), 1);
+        let eval = Evaluation {
+            id: "e1".into(),
+            job_id: "web".into(),
+            ..Default::default()
+        };
+        s.apply(
+            3,
+            Command::NodeDown {
+                node_id: "n1".into(),
+                updated_at: 10,
+                evals: vec![eval],
+            },
+        );
+        assert_eq!(s.nodes["n1"].status, NodeStatus::Down);
+        assert!(s.allocs.values().all(|a| a.client_status == ClientStatus::Lost));
+        assert_eq!(s.services_named("default", "web").count(), 0);
+        assert_eq!(s.evals["e1"].create_index, 3);
+
+        // A report from the node after it was declared down changes nothing.
+        s.apply(
+            4,
+            Command::AllocClientUpdate {
+                updates: vec![report("a1", ClientStatus::Running, None)],
+                evals: vec![],
+            },
+        );
+        assert_eq!(s.allocs["a1"].client_status, ClientStatus::Lost);
+    }
+
+    #[test]
+    fn health_is_recorded_once_and_terminal_allocations_lose_their_services() {
+        let mut s = state();
+        s.apply(
+            2,
+            Command::AllocClientUpdate {
+                updates: vec![report("a1", ClientStatus::Running, Some(true))],
+                evals: vec![],
+            },
+        );
+        let ds = s.allocs["a1"].deployment_status.clone().unwrap();
+        assert_eq!((ds.healthy, ds.modify_index), (Some(true), 2));
+        assert_eq!(s.table_index("deployments"), 2);
+        s.apply(
+            3,
+            Command::AllocClientUpdate {
+                updates: vec![report("a1", ClientStatus::Running, Some(false))],
+                evals: vec![],
+            },
+        );
+        assert_eq!(
+            s.allocs["a1"].deployment_status.as_ref().unwrap().healthy,
+            Some(true)
+        );
+
+        s.apply(
+            4,
+            Command::ServiceRegister {
+                alloc_id: "a2".into(),
+                services: vec![service("s2", "a2")],
+            },
+        );
+        s.apply(
+            5,
+            Command::AllocClientUpdate {
+                updates: vec![report("a2", ClientStatus::Failed, None)],
+                evals: vec![],
+            },
+        );
+        assert_eq!(s.services_named("*", "web").count(), 0);
+        // A terminal allocation cannot register services again.
+        s.apply(
+            6,
+            Command::ServiceRegister {
+                alloc_id: "a2".into(),
+                services: vec![service("s2", "a2")],
+            },
+        );
+        assert_eq!(s.services_named("*", "web").count(), 0);
+    }
+}

@@ -150,7 +150,10 @@ impl State {
     /// otherwise.
     pub(super) fn refresh_job_status(&mut self, index: u64, namespace: &str, job_id: &str) {
         let (mut live, mut any) = (false, false);
-        let mine = self.allocs.values().filter(|a| a.namespace == namespace && a.job_id == job_id);
+        let mine = self
+            .allocs
+            .values()
+            .filter(|a| a.namespace == namespace && a.job_id == job_id);
         for a in mine {
             any = true;
             live |= !a.is_terminal();

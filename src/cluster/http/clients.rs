@@ -74,7 +74,11 @@ fn failure_evals(state: &State, updates: &[AllocClientUpdate], now: i64) -> Vec<
     jobs.dedup();
     jobs.into_iter()
         .map(|(namespace, job_id)| {
-            let ns = if namespace.is_empty() { "default" } else { &namespace };
+            let ns = if namespace.is_empty() {
+                "default"
+            } else {
+                &namespace
+            };
             let job = state.job(ns, &job_id).map(|r| r.current());
             Evaluation {
                 id: uuid::Uuid::new_v4().to_string(),

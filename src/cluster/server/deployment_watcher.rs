@@ -99,7 +99,11 @@ pub fn review(state: &State, d: &Deployment, now: i64) -> Option<DeploymentUpdat
 
 /// An evaluation that lets the scheduler place the next batch of a rolling update.
 fn next_batch_eval(state: &State, d: &Deployment, now: i64) -> Evaluation {
-    let ns = if d.namespace.is_empty() { "default" } else { &d.namespace };
+    let ns = if d.namespace.is_empty() {
+        "default"
+    } else {
+        &d.namespace
+    };
     let job = state.job(ns, &d.job_id).map(|r| r.current());
     Evaluation {
         id: uuid::Uuid::new_v4().to_string(),
@@ -239,7 +243,10 @@ mod tests {
         assert_eq!(eval.triggered_by, triggered_by::DEPLOYMENT_WATCHER);
         assert_eq!(eval.deployment_id, "d1");
         assert_eq!(
-            u.task_groups["web"].require_progress_by.as_deref().and_then(parse_time),
+            u.task_groups["web"]
+                .require_progress_by
+                .as_deref()
+                .and_then(parse_time),
             Some(70 * SEC)
         );
     }

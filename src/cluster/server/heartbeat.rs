@@ -125,7 +125,11 @@ pub fn node_update_evals(state: &State, node_id: &str, now: i64) -> Vec<Evaluati
     jobs.dedup();
     jobs.into_iter()
         .map(|(namespace, job_id)| {
-            let ns = if namespace.is_empty() { "default" } else { &namespace };
+            let ns = if namespace.is_empty() {
+                "default"
+            } else {
+                &namespace
+            };
             let job = state.job(ns, &job_id).map(|r| r.current());
             Evaluation {
                 id: uuid::Uuid::new_v4().to_string(),
