@@ -16,7 +16,7 @@ fn of_job<'a>(s: &'a State, ns: &str, job: &str) -> Vec<&'a Deployment> {
         .values()
         .filter(|d| d.job_id == job && (d.namespace == ns || (d.namespace.is_empty() && ns == "default")))
         .collect();
-    out.sort_by(|a, b| b.create_index.cmp(&a.create_index));
+    out.sort_by_key(|d| std::cmp::Reverse(d.create_index));
     out
 }
 
