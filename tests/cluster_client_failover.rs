@@ -168,6 +168,15 @@ async fn client_figures() {
     tokio::time::sleep(Duration::from_secs(3)).await;
     let pid = agent.pid().unwrap();
     println!("idle dev agent RSS (server + client): {} KiB", rss_kb(pid));
+    let client = Agent::start(
+        BIN,
+        dir.path().join("client-only"),
+        &["--client", "--node", "fig-client", "--dc", "elsewhere", "--servers", &agent.addr],
+    );
+    wait_nodes(&http, &agent, 2).await;
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    println!("idle client-only agent RSS: {} KiB", rss_kb(client.pid().unwrap()));
+    drop(client);
 
     let raw = |id: String| {
         json!({"ID": id, "Type": "service", "Datacenters": ["dc1"], "TaskGroups": [{"Name": "g",
