@@ -484,3 +484,56 @@ async fn raw_exec_is_refused_unless_enabled_and_exec_runs_isolated() {
         "the exec task ran in its own cgroup: {logs}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failed_deployment_with_auto_revert_goes_back_to_the_stable_version() {
+    let dir = tempfile::tempdir().unwrap();
+    let server_bin = match build_server(dir.path()) {
+        Ok(p) => p,
+        Err(e) => return eprintln!("skipping: cannot build the test server ({e})"),
+    };
+    let http = http();
+    let agent = dev_agent(dir.path(), "dev6");
+    wait_nodes(&http, &agent, 1).await;
+    let marker = format!("marker-{}", uuid::Uuid::new_v4());
+    let good = web_job("rev", &server_bin, &marker, "http");
+    register_job(&http, &agent, &good).await;
+    deployment_of(&http, &agent, "rev", "successful").await;
+
+    let mut bad = web_job("rev", &server_bin, &marker, "admin");
+    bad["TaskGroups"][0]["Update"]["AutoRevert"] = json!(true);
+    // A task change, so the update replaces the allocation (destructive).
+    bad["TaskGroups"][0]["Tasks"][0]["Env"] = json!({"RELEASE": "2"});
+    register_job(&http, &agent, &bad).await;
+    let failed = wait_for(Duration::from_secs(30), || async {
+        let ds = get_json(&http, &agent.url("/v1/job/rev/deployments")).await?;
+        ds.as_array()?
+            .iter()
+            .find(|d| d["JobVersion"] == 1 && d["Status"] == "failed")
+            .cloned()
+    })
+    .await
+    .unwrap_or_else(|| panic!("the deployment of version 1 fails; log:\n{}", agent.log()));
+    assert_eq!(
+        failed["StatusDescription"],
+        "Failed due to unhealthy allocations - rolling back to job version 0"
+    );
+    let job = wait_for(Duration::from_secs(10), || async {
+        let j = get_json(&http, &agent.url("/v1/job/rev")).await?;
+        (j["Version"] == 2).then_some(j)
+    })
+    .await
+    .expect("the job is reverted as version 2");
+    assert_eq!(job["TaskGroups"][0]["Services"][0]["PortLabel"], "http");
+    let a = wait_job_alloc(&http, &agent, "rev", Duration::from_secs(30), |a| {
+        a["JobVersion"] == 2 && a["DeploymentStatus"]["Healthy"] == true
+    })
+    .await;
+    assert_eq!(a["ClientStatus"], "running");
+    stop_job(&http, &agent, "rev").await;
+    wait_alloc(&http, &agent, &id_of(&a), Duration::from_secs(20), |a| {
+        a["ClientStatus"] == "complete"
+    })
+    .await;
+    kill_marked(&marker);
+}

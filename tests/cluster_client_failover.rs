@@ -171,11 +171,22 @@ async fn client_figures() {
     let client = Agent::start(
         BIN,
         dir.path().join("client-only"),
-        &["--client", "--node", "fig-client", "--dc", "elsewhere", "--servers", &agent.addr],
+        &[
+            "--client",
+            "--node",
+            "fig-client",
+            "--dc",
+            "elsewhere",
+            "--servers",
+            &agent.addr,
+        ],
     );
     wait_nodes(&http, &agent, 2).await;
     tokio::time::sleep(Duration::from_secs(3)).await;
-    println!("idle client-only agent RSS: {} KiB", rss_kb(client.pid().unwrap()));
+    println!(
+        "idle client-only agent RSS: {} KiB",
+        rss_kb(client.pid().unwrap())
+    );
     drop(client);
 
     let raw = |id: String| {

@@ -55,13 +55,6 @@ pub fn schedule_generic<S: SchedulerState + ?Sized>(
     }
     for rec in &recs {
         plan.stop.extend(rec.stop.iter().cloned());
-        for a in &rec.in_place {
-            let mut updated = (*a).clone();
-            updated.job_version = job.version.unwrap_or(0);
-            updated.eval_id = eval.id.clone();
-            updated.job = None;
-            plan.in_place.push(updated);
-        }
     }
 
     let stopping: HashSet<String> = plan.stop.iter().map(|s| s.alloc_id.clone()).collect();
@@ -83,6 +76,20 @@ pub fn schedule_generic<S: SchedulerState + ?Sized>(
         .or(running)
         .map(|d| d.id.clone())
         .unwrap_or_default();
+    // Allocations updated in place join the deployment with the health they have: their tasks
+    // keep running, so a deployment of in-place changes completes on its own.
+    for rec in &recs {
+        for a in &rec.in_place {
+            let mut updated = (*a).clone();
+            updated.job_version = job.version.unwrap_or(0);
+            updated.eval_id = eval.id.clone();
+            updated.job = None;
+            if !deployment_id.is_empty() {
+                updated.deployment_id = deployment_id.clone();
+            }
+            plan.in_place.push(updated);
+        }
+    }
     let mut ctx = PlanContext {
         state,
         usage: ProposedUsage::new(&allocs, &stopping),

@@ -6,6 +6,7 @@
 //!  min_healthy_time, or false on a failed task / healthy_deadline)
 //!     ├─ any unhealthy                               ─► failed
 //!     ├─ a group past RequireProgressBy              ─► failed (progress_deadline)
+//!     │    └─ auto_revert: re-register the latest stable version (as `job revert` does)
 //!     ├─ every group has DesiredTotal healthy        ─► successful (job version stable)
 //!     └─ more healthy than before                    ─► counts, new RequireProgressBy, and a
 //!                                                       deployment-watcher evaluation so the
@@ -23,7 +24,7 @@ use chrono::{DateTime, Utc};
 
 use super::ClusterNode;
 use crate::api::{Deployment, DeploymentState, DeploymentStatus, EvalStatus, triggered_by};
-use crate::cluster::fsm::{Command, DeploymentUpdate, Evaluation, State};
+use crate::cluster::fsm::{Command, DeploymentUpdate, Evaluation, JobRegister, State};
 
 const CHECK_EVERY: Duration = Duration::from_millis(250);
 
@@ -87,14 +88,77 @@ pub fn review(state: &State, d: &Deployment, now: i64) -> Option<DeploymentUpdat
     if status == d.status && groups == d.task_groups {
         return None;
     }
+    let revert_to = (status == DeploymentStatus::Failed && groups.values().any(|g| g.auto_revert))
+        .then(|| stable_version(state, d))
+        .flatten();
+    let description = match revert_to {
+        Some(v) => format!("{description} - rolling back to job version {v}"),
+        None => description.to_owned(),
+    };
     let eval = (status == DeploymentStatus::Running && progressed).then(|| next_batch_eval(state, d, now));
     Some(DeploymentUpdate {
         id: d.id.clone(),
         status,
-        description: description.to_owned(),
+        description,
         task_groups: groups,
         eval,
     })
+}
+
+/// The newest stable version of the deployment's job other than the one deployed, while the
+/// deployed version is still the current one (a newer registration makes a revert moot).
+fn stable_version(state: &State, d: &Deployment) -> Option<u64> {
+    let ns = if d.namespace.is_empty() {
+        "default"
+    } else {
+        &d.namespace
+    };
+    let rec = state.job(ns, &d.job_id)?;
+    if rec.current().version.unwrap_or(0) != d.job_version {
+        return None;
+    }
+    rec.versions
+        .iter()
+        .map(|v| &v.job)
+        .find(|j| j.stable == Some(true) && j.version.unwrap_or(0) != d.job_version)
+        .and_then(|j| j.version)
+}
+
+/// For a deployment with `auto_revert`, the registration that reverts its failed job to the
+/// latest stable version, as `POST /v1/job/:id/revert` would: a new version with that spec,
+/// checked against the current `JobModifyIndex`.
+pub fn revert_command(state: &State, d: &Deployment, now: i64) -> Option<Command> {
+    if !d.task_groups.values().any(|g| g.auto_revert) {
+        return None;
+    }
+    let version = stable_version(state, d)?;
+    let ns = if d.namespace.is_empty() {
+        "default"
+    } else {
+        &d.namespace
+    };
+    let rec = state.job(ns, &d.job_id)?;
+    let old = rec.version(version)?;
+    let job = old.job.clone();
+    let eval = Evaluation {
+        id: uuid::Uuid::new_v4().to_string(),
+        namespace: job.namespace().to_owned(),
+        priority: job.priority.unwrap_or(50),
+        r#type: job.job_type().to_owned(),
+        triggered_by: triggered_by::JOB_REGISTER.into(),
+        job_id: job.id().to_owned(),
+        status: EvalStatus::Pending,
+        create_time: now,
+        modify_time: now,
+        ..Default::default()
+    };
+    Some(Command::JobRegister(Box::new(JobRegister {
+        job,
+        submission: old.submission.clone(),
+        enforce_index: Some(rec.job_modify_index()),
+        eval: Some(eval),
+        submit_time: now,
+    })))
 }
 
 /// An evaluation that lets the scheduler place the next batch of a rolling update.
@@ -147,18 +211,29 @@ pub(super) async fn run(node: Arc<ClusterNode>) {
             continue;
         }
         let now = now_nanos();
-        let updates: Vec<DeploymentUpdate> = {
+        let updates: Vec<(DeploymentUpdate, Option<Command>)> = {
             let state = node.state().read();
             state
                 .deployments
                 .values()
-                .filter_map(|d| review(&state, d, now))
+                .filter_map(|d| {
+                    let u = review(&state, d, now)?;
+                    let failed = u.status == DeploymentStatus::Failed;
+                    let revert = failed.then(|| revert_command(&state, d, now)).flatten();
+                    Some((u, revert))
+                })
                 .collect()
         };
-        for u in updates {
+        for (u, revert) in updates {
             let id = u.id.clone();
             if let Err(e) = node.write_local(Command::DeploymentUpdate(Box::new(u))).await {
                 tracing::warn!("updating deployment {id}: {e}");
+                continue;
+            }
+            if let Some(cmd) = revert
+                && let Err(e) = node.write_local(cmd).await
+            {
+                tracing::warn!("reverting the job of deployment {id}: {e}");
             }
         }
     }
@@ -263,6 +338,50 @@ mod tests {
         let u = review(&s, &d, 61 * SEC).unwrap();
         assert_eq!(u.status, DeploymentStatus::Failed);
         assert_eq!(u.description, DESC_PROGRESS);
+    }
+
+    #[test]
+    fn a_failed_auto_revert_deployment_reverts_to_the_latest_stable_version() {
+        use crate::cluster::fsm::JobRegister;
+        let mut s = state(&[alloc("a", Some(false))]);
+        for (i, image) in ["app:1", "app:2"].into_iter().enumerate() {
+            let mut job: crate::spec::Job = serde_json::from_value(serde_json::json!({
+                "ID": "web", "Type": "service",
+                "TaskGroups": [{"Name": "web", "Tasks": [{"Name": "t", "Driver": "docker",
+                                "Config": {"image": image}}]}],
+            }))
+            .unwrap();
+            job.namespace = Some("default".into());
+            let reg = JobRegister {
+                job,
+                submission: None,
+                enforce_index: None,
+                eval: None,
+                submit_time: 0,
+            };
+            s.apply(10 + i as u64, Command::JobRegister(Box::new(reg)));
+        }
+        let v0 = s.jobs.get_mut("default").unwrap().get_mut("web").unwrap();
+        v0.versions[1].job.stable = Some(true);
+        let mut d = deployment(1, 0);
+        d.job_version = 1;
+        d.task_groups.get_mut("web").unwrap().auto_revert = true;
+        let u = review(&s, &d, 0).unwrap();
+        assert_eq!(u.status, DeploymentStatus::Failed);
+        assert_eq!(
+            u.description,
+            format!("{DESC_UNHEALTHY} - rolling back to job version 0")
+        );
+        let Some(Command::JobRegister(reg)) = revert_command(&s, &d, 0) else {
+            panic!("a revert");
+        };
+        assert_eq!(reg.job.version, Some(0));
+        assert_eq!(reg.enforce_index, Some(11));
+        s.apply(12, Command::JobRegister(reg));
+        let cur = s.job("default", "web").unwrap().current();
+        assert_eq!(cur.version, Some(2));
+        let image = &cur.task_groups.as_ref().unwrap()[0].tasks.as_ref().unwrap()[0].config;
+        assert_eq!(image.as_ref().unwrap()["image"], "app:1");
     }
 
     #[test]
