@@ -30,6 +30,31 @@ pub enum DeploymentStatus {
     Unknown,
 }
 
+impl DeploymentStatus {
+    /// Running, paused, pending, blocked or unblocking: the deployment can still change.
+    pub fn is_active(self) -> bool {
+        matches!(
+            self,
+            Self::Running | Self::Paused | Self::Pending | Self::Blocked | Self::Unblocking
+        )
+    }
+
+    /// Nomad's status string.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Running => "running",
+            Self::Successful => "successful",
+            Self::Failed => "failed",
+            Self::Cancelled => "cancelled",
+            Self::Paused => "paused",
+            Self::Blocked => "blocked",
+            Self::Pending => "pending",
+            Self::Unblocking => "unblocking",
+            Self::Unknown => "unknown",
+        }
+    }
+}
+
 /// A deployment, field for field as Nomad's `GET /v1/deployment/:id`.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default, rename_all = "PascalCase")]

@@ -46,6 +46,10 @@ pub mod triggered_by {
     pub const JOB_SCALING: &str = "job-scaling";
     /// Blocked evaluation unblocked.
     pub const QUEUED_ALLOCS: &str = "queued-allocs";
+    /// An operator stopped an allocation.
+    pub const ALLOC_STOP: &str = "alloc-stop";
+    /// An operator asked for a new evaluation of a job.
+    pub const JOB_EVAL: &str = "job-eval";
 }
 
 /// An evaluation, field for field as Nomad's `GET /v1/evaluation/:eval_id`.

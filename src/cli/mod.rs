@@ -6,6 +6,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+pub mod acl;
 pub mod agent;
 pub mod apply;
 mod backend_select;
@@ -59,6 +60,8 @@ pub enum Command {
     Agent(agent::AgentCommand),
     /// Compare stacks' plans with committed snapshots.
     Test(test::TestArgs),
+    /// Manage the cluster's ACL tokens (`deploy acl bootstrap`).
+    Acl(acl::AclCommand),
 }
 
 /// Runs a parsed command line.
@@ -75,6 +78,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Status(args) => status::run(&args),
         Command::Output(args) => output::run(&args),
         Command::Agent(cmd) => agent::run(&cmd),
+        Command::Acl(cmd) => acl::run(&cmd),
         Command::Test(args) => test::run(&args),
     }
 }

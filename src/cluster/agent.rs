@@ -79,6 +79,8 @@ pub struct AgentConfig {
     /// Heartbeat TTL the servers give clients (`server { heartbeat_ttl }` is ours; Nomad
     /// derives it from `min_heartbeat_ttl` and the cluster size).
     pub heartbeat_ttl: Duration,
+    /// Require ACL tokens on API requests (`acl { enabled = true }`).
+    pub acl_enabled: bool,
 }
 
 impl Default for AgentConfig {
@@ -106,6 +108,7 @@ impl Default for AgentConfig {
             raw_exec_enabled: false,
             docker_allow_privileged: false,
             heartbeat_ttl: heartbeat::DEFAULT_TTL,
+            acl_enabled: false,
         }
     }
 }
@@ -148,6 +151,7 @@ struct HclAgent {
     server: Option<HclServer>,
     client: Option<HclClient>,
     plugin: BTreeMap<String, HclPlugin>,
+    acl: Option<HclAcl>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -161,6 +165,12 @@ struct HclPlugin {
 struct HclHostVolume {
     path: PathBuf,
     read_only: bool,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct HclAcl {
+    enabled: Option<bool>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -255,6 +265,9 @@ impl AgentConfig {
                     <hcl::Error as serde::de::Error>::custom(format!("heartbeat_ttl {t:?} is not a duration"))
                 })?;
             }
+        }
+        if let Some(a) = h.acl {
+            set(&mut self.acl_enabled, a.enabled);
         }
         if let Some(c) = h.client {
             set(&mut self.client_enabled, c.enabled);

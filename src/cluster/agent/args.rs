@@ -48,6 +48,9 @@ pub struct AgentArgs {
     /// Region.
     #[arg(long = "region", value_name = "REGION")]
     pub region: Option<String>,
+    /// Require ACL tokens on API requests (bootstrap one with `deploy acl bootstrap`).
+    #[arg(long = "acl-enabled")]
+    pub acl_enabled: bool,
     /// Log entries between Raft snapshots.
     #[arg(long = "raft-snapshot-threshold", value_name = "N", hide = true)]
     pub raft_snapshot_threshold: Option<u64>,
@@ -102,6 +105,7 @@ impl AgentArgs {
         }
         cfg.server_enabled |= self.server;
         cfg.client_enabled |= self.client;
+        cfg.acl_enabled |= self.acl_enabled;
         set(&mut cfg.bootstrap_expect, self.bootstrap_expect);
         cfg.join.extend(self.join.iter().cloned());
         set(&mut cfg.name, self.node.clone());

@@ -81,6 +81,7 @@ pub async fn run_agent(cfg: AgentConfig) -> anyhow::Result<()> {
         let ctx = ApiContext {
             node: Arc::clone(node),
             agent_self,
+            acl_enabled: cfg.acl_enabled,
         };
         app = app.merge(http::router(Arc::new(ctx)));
     }

@@ -5,6 +5,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::acl::AclToken;
+use super::actions::{DeploymentAction, PeriodicLaunch};
 use super::client_update::AllocClientUpdate;
 use super::deployment::DeploymentUpdate;
 use super::kv::{KvEntry, Lease};
@@ -99,6 +101,33 @@ pub enum Command {
     DeploymentUpsert {
         /// The deployments.
         deployments: Vec<Deployment>,
+    },
+    /// Set `Stable` on a job version.
+    JobStable {
+        /// Namespace.
+        namespace: String,
+        /// Job ID.
+        job_id: String,
+        /// The version.
+        version: u64,
+        /// Stable or not.
+        stable: bool,
+    },
+    /// Launch a periodic job's child and record the launch.
+    PeriodicLaunch(Box<PeriodicLaunch>),
+    /// Mark allocations to migrate and create the evaluation that replaces them.
+    AllocStop {
+        /// Allocation IDs.
+        alloc_ids: Vec<String>,
+        /// The evaluation.
+        eval: Box<Evaluation>,
+    },
+    /// Fail, pause, resume or promote a deployment.
+    DeploymentAction(Box<DeploymentAction>),
+    /// Create the bootstrap management token (once).
+    AclBootstrap {
+        /// The token, with its secret chosen by the proposer.
+        token: Box<AclToken>,
     },
     /// Register or re-register a client node.
     NodeUpsert {
@@ -236,6 +265,13 @@ pub enum Outcome {
     },
     /// The lease as stored.
     Lease(Lease),
+    /// An ACL token as stored.
+    AclToken(Box<AclToken>),
+    /// The change is not allowed in the current state (a 400 with Nomad's text).
+    Refused {
+        /// Nomad's error text.
+        message: String,
+    },
     /// The object to change does not exist.
     NotFound {
         /// What was missing.

@@ -8,6 +8,8 @@
 //!
 //! Apply is deterministic: no clocks, no randomness. IDs and times are chosen before proposing.
 
+pub mod acl;
+pub mod actions;
 pub mod client_update;
 pub mod command;
 pub mod deployment;
@@ -21,6 +23,8 @@ pub mod variable;
 #[cfg(test)]
 mod tests;
 
+pub use acl::AclToken;
+pub use actions::{DeploymentAction, PeriodicLaunch};
 pub use client_update::AllocClientUpdate;
 pub use command::{Command, CommandResponse, JobDeregister, JobRegister, Outcome};
 pub use deployment::DeploymentUpdate;

@@ -4,6 +4,8 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
+use super::acl::AclState;
+use super::actions::PeriodicLaunches;
 use super::command::{Command, CommandResponse, Outcome};
 use super::job::JobRecord;
 use super::kv::{KvEntry, Lease};
@@ -38,6 +40,10 @@ pub struct State {
     pub leases: BTreeMap<String, Lease>,
     /// Service registration ID → Nomad-native service instance.
     pub services: BTreeMap<String, ServiceRegistration>,
+    /// Last launch of each periodic job.
+    pub periodic_launches: PeriodicLaunches,
+    /// ACL tokens.
+    pub acl: AclState,
 }
 
 impl State {
@@ -63,6 +69,16 @@ impl State {
             } => self.apply_node_down(index, &node_id, updated_at, evals),
             Command::DeploymentUpdate(u) => self.apply_deployment_update(index, *u),
             Command::DeploymentUpsert { deployments } => self.apply_deployment_upsert(index, deployments),
+            Command::JobStable {
+                namespace,
+                job_id,
+                version,
+                stable,
+            } => self.apply_job_stable(index, &namespace, &job_id, version, stable),
+            Command::PeriodicLaunch(launch) => self.apply_periodic_launch(index, *launch),
+            Command::AllocStop { alloc_ids, eval } => self.apply_alloc_stop(index, &alloc_ids, *eval),
+            Command::DeploymentAction(action) => self.apply_deployment_action(index, *action),
+            Command::AclBootstrap { token } => self.apply_acl_bootstrap(index, *token),
             Command::NodeUpsert { node } => self.apply_node_upsert(index, *node),
             Command::NodeStatus {
                 node_id,

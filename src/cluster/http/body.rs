@@ -27,3 +27,74 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for JsonBody<T> {
             .map_err(|e| ApiError::bad_request(format!("Failed to parse JSON input: {e}")))
     }
 }
+
+/// A JSON body that may be absent: an empty body is `T::default()` (Nomad's older clients
+/// call some action endpoints without one).
+pub struct JsonOrEmpty<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned + Default> FromRequest<S> for JsonOrEmpty<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let bytes = Bytes::from_request(req, state).await.map_err(|e| {
+            ApiError::bad_request(format!(
+                "Request body could not be read (limit {MAX_BODY} bytes): {e}"
+            ))
+        })?;
+        if bytes.iter().all(u8::is_ascii_whitespace) {
+            return Ok(JsonOrEmpty(T::default()));
+        }
+        serde_json::from_slice(&bytes)
+            .map(JsonOrEmpty)
+            .map_err(|e| ApiError::bad_request(format!("Failed to parse JSON input: {e}")))
+    }
+}
+
+/// Field paths present in `input` that did not survive decoding into `typed` (serialized
+/// back): fields the model does not know, which Nomad would silently drop. `null` inputs are
+/// not reported.
+pub fn unknown_fields(input: &serde_json::Value, typed: &serde_json::Value) -> Vec<String> {
+    fn walk(path: &str, input: &serde_json::Value, typed: &serde_json::Value, out: &mut Vec<String>) {
+        use serde_json::Value;
+        match (input, typed) {
+            (Value::Object(i), Value::Object(t)) => {
+                for (k, v) in i {
+                    let p = if path.is_empty() {
+                        k.clone()
+                    } else {
+                        format!("{path}.{k}")
+                    };
+                    match t.get(k) {
+                        Some(tv) => walk(&p, v, tv, out),
+                        None if v.is_null() => {}
+                        None => out.push(p),
+                    }
+                }
+            }
+            (Value::Array(i), Value::Array(t)) => {
+                for (n, (iv, tv)) in i.iter().zip(t).enumerate() {
+                    walk(&format!("{path}[{n}]"), iv, tv, out);
+                }
+            }
+            _ => {}
+        }
+    }
+    let mut out = Vec::new();
+    walk("", input, typed, &mut out);
+    out
+}
+
+/// Decodes a job from its JSON, refusing fields the job model does not have.
+pub fn strict_job(value: serde_json::Value) -> Result<crate::spec::Job, ApiError> {
+    let job: crate::spec::Job = serde_json::from_value(value.clone())
+        .map_err(|e| ApiError::bad_request(format!("Failed to decode job: {e}")))?;
+    let back = serde_json::to_value(&job).map_err(|e| ApiError::internal(e.to_string()))?;
+    let unknown = unknown_fields(&value, &back);
+    if !unknown.is_empty() {
+        return Err(ApiError::bad_request(format!(
+            "Failed to decode job: unknown field(s) {}; check the spelling against Nomad's JSON job specification",
+            unknown.join(", ")
+        )));
+    }
+    Ok(job)
+}

@@ -2,8 +2,6 @@
 //! and service registrations. Node registration is `nodes::register`. Every write goes
 //! through Raft; allocations themselves come only from the scheduler.
 
-use std::time::{SystemTime, UNIX_EPOCH};
-
 use axum::extract::Path;
 use serde::{Deserialize, Serialize};
 
@@ -11,9 +9,10 @@ use super::Ctx;
 use super::body::JsonBody;
 use super::error::{ApiError, ApiResult};
 use super::query::indexed_json;
-use crate::api::{ClientStatus, DesiredStatus, EvalStatus, ServiceRegistration, triggered_by};
+use crate::api::{ClientStatus, DesiredStatus, ServiceRegistration, triggered_by};
 use crate::cluster::fsm::{AllocClientUpdate, Command, Evaluation, State};
 use crate::cluster::server::Beat;
+use crate::cluster::server::evals::new_eval;
 use crate::cluster::server::heartbeat::HEARTBEAT_PATH;
 
 /// Heartbeat path (`/{node_id}` follows).
@@ -53,7 +52,7 @@ pub async fn heartbeat(ctx: Ctx, Path(node_id): Path<String>) -> ApiResult {
 /// allocation that fails while it should run gets an `alloc-failure` evaluation, so the
 /// scheduler reschedules it under its policy.
 pub async fn alloc_update(ctx: Ctx, JsonBody(updates): JsonBody<Vec<AllocClientUpdate>>) -> ApiResult {
-    let evals = failure_evals(&ctx.node.state().read(), &updates, now_nanos());
+    let evals = failure_evals(&ctx.node.state().read(), &updates);
     let resp = ctx
         .node
         .write(Command::AllocClientUpdate { updates, evals })
@@ -62,7 +61,7 @@ pub async fn alloc_update(ctx: Ctx, JsonBody(updates): JsonBody<Vec<AllocClientU
 }
 
 /// One `alloc-failure` evaluation per job with an allocation newly reported failed.
-fn failure_evals(state: &State, updates: &[AllocClientUpdate], now: i64) -> Vec<Evaluation> {
+fn failure_evals(state: &State, updates: &[AllocClientUpdate]) -> Vec<Evaluation> {
     let mut jobs: Vec<(String, String)> = updates
         .iter()
         .filter(|u| u.client_status == ClientStatus::Failed)
@@ -73,26 +72,14 @@ fn failure_evals(state: &State, updates: &[AllocClientUpdate], now: i64) -> Vec<
     jobs.sort();
     jobs.dedup();
     jobs.into_iter()
-        .map(|(namespace, job_id)| {
+        .filter_map(|(namespace, job_id)| {
             let ns = if namespace.is_empty() {
                 "default"
             } else {
                 &namespace
             };
-            let job = state.job(ns, &job_id).map(|r| r.current());
-            Evaluation {
-                id: uuid::Uuid::new_v4().to_string(),
-                priority: job.and_then(|j| j.priority).unwrap_or(50),
-                r#type: job.map_or("service", |j| j.job_type()).to_owned(),
-                triggered_by: triggered_by::ALLOC_FAILURE.into(),
-                job_modify_index: job.and_then(|j| j.job_modify_index).unwrap_or(0),
-                job_id,
-                namespace,
-                status: EvalStatus::Pending,
-                create_time: now,
-                modify_time: now,
-                ..Default::default()
-            }
+            let job = state.job(ns, &job_id)?.current();
+            Some(new_eval(job, triggered_by::ALLOC_FAILURE, 0))
         })
         .collect()
 }
@@ -108,10 +95,4 @@ pub async fn services(
         .write(Command::ServiceRegister { alloc_id, services })
         .await?;
     Ok(indexed_json(resp.index, &resp.index))
-}
-
-fn now_nanos() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_nanos() as i64)
 }

@@ -2,13 +2,11 @@
 //!
 //! Reads pass a linearizable barrier first unless `?stale` is given.
 
-use std::time::{SystemTime, UNIX_EPOCH};
-
 use axum::extract::{Path, Query};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use crate::api::{EvalStatus, Evaluation, JobSubmission, triggered_by};
+use crate::api::{JobSubmission, triggered_by};
 use crate::spec::Job;
 
 use super::Ctx;
@@ -52,36 +50,7 @@ pub struct SubmissionParams {
     namespace: Option<String>,
 }
 
-pub(super) fn now_nanos() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_nanos() as i64)
-}
-
-/// An evaluation for `job`, unless it is periodic or parameterized (those are launched later).
-pub(super) fn job_eval(job: &Job, triggered_by: &str, priority_override: i64) -> Option<Evaluation> {
-    if job.is_periodic() || job.is_parameterized() {
-        return None;
-    }
-    let now = now_nanos();
-    let priority = if priority_override > 0 {
-        priority_override
-    } else {
-        job.priority.unwrap_or(50)
-    };
-    Some(Evaluation {
-        id: uuid::Uuid::new_v4().to_string(),
-        namespace: job.namespace().to_owned(),
-        priority,
-        r#type: job.job_type().to_owned(),
-        triggered_by: triggered_by.into(),
-        job_id: job.id().to_owned(),
-        status: EvalStatus::Pending,
-        create_time: now,
-        modify_time: now,
-        ..Default::default()
-    })
-}
+pub(super) use crate::cluster::server::evals::{job_eval, now_nanos};
 
 pub(super) fn write_response(index: u64, outcome: Outcome) -> ApiResult {
     match outcome {
@@ -103,6 +72,7 @@ pub(super) fn write_response(index: u64, outcome: Outcome) -> ApiResult {
         )),
         Outcome::JobIndexConflict { message } => Err(ApiError::internal(message)),
         Outcome::NotFound { message } => Err(ApiError::not_found(message)),
+        Outcome::Refused { message } => Err(ApiError::bad_request(message)),
         other => Err(ApiError::internal(format!("unexpected outcome {other:?}"))),
     }
 }
@@ -129,6 +99,10 @@ async fn do_register(
     {
         job.namespace = Some(ns.to_owned());
     }
+    let errors = super::parse::job_errors(&job);
+    if !errors.is_empty() {
+        return Err(ApiError::bad_request(super::parse::multierror(&errors)));
+    }
     let eval = job_eval(&job, triggered_by::JOB_REGISTER, req.eval_priority);
     let cmd = Command::JobRegister(Box::new(JobRegister {
         enforce_index: req.enforce_index.then_some(req.job_modify_index),
@@ -141,12 +115,21 @@ async fn do_register(
     write_response(resp.index, resp.outcome)
 }
 
+/// Splits a register body into the request and a strictly decoded job.
+fn register_request(mut body: Value) -> Result<RegisterRequest, ApiError> {
+    let job = match body.get_mut("Job").map(Value::take) {
+        Some(Value::Null) | None => None,
+        Some(v) => Some(super::body::strict_job(v)?),
+    };
+    let mut req: RegisterRequest = serde_json::from_value(body)
+        .map_err(|e| ApiError::bad_request(format!("Failed to parse JSON input: {e}")))?;
+    req.job = job;
+    Ok(req)
+}
+
 /// `PUT|POST /v1/jobs`: register a job.
-pub async fn register(
-    ctx: Ctx,
-    Query(q): Query<QueryParams>,
-    JsonBody(req): JsonBody<RegisterRequest>,
-) -> ApiResult {
+pub async fn register(ctx: Ctx, Query(q): Query<QueryParams>, JsonBody(body): JsonBody<Value>) -> ApiResult {
+    let req = register_request(body)?;
     do_register(&ctx, req, None, q.namespace.as_deref()).await
 }
 
@@ -155,20 +138,16 @@ pub async fn register_at(
     ctx: Ctx,
     Path(id): Path<String>,
     Query(q): Query<QueryParams>,
-    JsonBody(req): JsonBody<RegisterRequest>,
+    JsonBody(body): JsonBody<Value>,
 ) -> ApiResult {
+    let req = register_request(body)?;
     do_register(&ctx, req, Some(&id), q.namespace.as_deref()).await
 }
 
-/// Nomad's `JobListStub` for one job.
-fn stub(rec: &JobRecord) -> Value {
+/// Nomad's `JobListStub` for one job, with its summary.
+fn stub(state: &crate::cluster::fsm::State, rec: &JobRecord) -> Value {
     let job = rec.current();
-    let zero = json!({"Queued": 0, "Complete": 0, "Failed": 0, "Running": 0, "Starting": 0, "Lost": 0, "Unknown": 0});
-    let groups: serde_json::Map<String, Value> = job
-        .groups()
-        .iter()
-        .map(|g| (g.name.clone().unwrap_or_default(), zero.clone()))
-        .collect();
+    let summary = super::job_actions::job_summary(state, job.namespace(), job.id()).unwrap_or(Value::Null);
     json!({
         "ID": job.id(),
         "ParentID": job.parent_id.clone().unwrap_or_default(),
@@ -182,14 +161,7 @@ fn stub(rec: &JobRecord) -> Value {
         "Stop": job.stop.unwrap_or(false),
         "Status": job.status.clone().unwrap_or_default(),
         "StatusDescription": job.status_description.clone().unwrap_or_default(),
-        "JobSummary": {
-            "JobID": job.id(),
-            "Namespace": job.namespace(),
-            "Summary": groups,
-            "Children": {"Pending": 0, "Running": 0, "Dead": 0},
-            "CreateIndex": job.create_index.unwrap_or(0),
-            "ModifyIndex": job.modify_index.unwrap_or(0),
-        },
+        "JobSummary": summary,
         "Version": job.version.unwrap_or(0),
         "CreateIndex": job.create_index.unwrap_or(0),
         "ModifyIndex": job.modify_index.unwrap_or(0),
@@ -217,7 +189,9 @@ pub async fn list(ctx: Ctx, Query(q): Query<QueryParams>) -> ApiResult {
         .blocking_query(blocking.min_index, blocking.wait, |s| {
             (
                 s.table_index("jobs"),
-                s.jobs_with_prefix(ns, prefix).map(stub).collect::<Vec<_>>(),
+                s.jobs_with_prefix(ns, prefix)
+                    .map(|r| stub(s, r))
+                    .collect::<Vec<_>>(),
             )
         })
         .await;

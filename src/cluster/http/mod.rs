@@ -4,6 +4,7 @@
 //! request, call [`ClusterNode`], shape the answer. Every `/v1` answer carries
 //! `X-Nomad-Index`, `X-Nomad-KnownLeader` and `X-Nomad-LastContact`.
 
+mod acl;
 mod agent;
 mod allocations;
 pub mod body;
@@ -12,10 +13,13 @@ mod deployments;
 pub mod error;
 mod evaluations;
 mod internal;
+mod job_actions;
 mod jobs;
 mod kv;
 pub mod nodes;
 mod operator;
+mod operator_actions;
+mod parse;
 mod plan;
 pub mod query;
 mod read;
@@ -43,6 +47,8 @@ pub struct ApiContext {
     pub node: Arc<ClusterNode>,
     /// The agent's configuration as `/v1/agent/self` shows it (`config` and `member`).
     pub agent_self: Value,
+    /// Whether requests need an ACL token.
+    pub acl_enabled: bool,
 }
 
 /// Handler state.
@@ -62,16 +68,65 @@ pub fn router(ctx: Arc<ApiContext>) -> Router {
                 .post(jobs::register_at)
                 .delete(jobs::deregister),
         )
+        .route("/v1/jobs/parse", post(parse::parse).put(parse::parse))
+        .route(
+            "/v1/validate/job",
+            post(parse::validate_job).put(parse::validate_job),
+        )
         .route("/v1/job/{id}/versions", get(jobs::versions))
+        .route(
+            "/v1/job/{id}/stable",
+            post(job_actions::stable).put(job_actions::stable),
+        )
+        .route(
+            "/v1/job/{id}/evaluate",
+            post(job_actions::evaluate).put(job_actions::evaluate),
+        )
+        .route(
+            "/v1/job/{id}/periodic/force",
+            post(job_actions::periodic_force).put(job_actions::periodic_force),
+        )
+        .route(
+            "/v1/job/{id}/dispatch",
+            post(job_actions::dispatch).put(job_actions::dispatch),
+        )
+        .route("/v1/job/{id}/summary", get(job_actions::summary))
+        .route("/v1/job/{id}/deployments", get(job_actions::deployments))
+        .route("/v1/job/{id}/deployment", get(job_actions::latest_deployment))
+        .route("/v1/deployments", get(deployments::list))
+        .route("/v1/deployment/{id}", get(deployments::read))
+        .route("/v1/deployment/allocations/{id}", get(deployments::allocations))
+        .route(
+            "/v1/deployment/fail/{id}",
+            post(deployments::fail).put(deployments::fail),
+        )
+        .route(
+            "/v1/deployment/pause/{id}",
+            post(deployments::pause).put(deployments::pause),
+        )
+        .route(
+            "/v1/deployment/promote/{id}",
+            post(deployments::promote).put(deployments::promote),
+        )
+        .route(
+            "/v1/deployment/unblock/{id}",
+            post(deployments::unblock).put(deployments::unblock),
+        )
+        .route(
+            "/v1/allocation/{id}/stop",
+            post(operator_actions::alloc_stop).put(operator_actions::alloc_stop),
+        )
+        .route(
+            "/v1/node/{id}/drain",
+            post(operator_actions::node_drain).put(operator_actions::node_drain),
+        )
+        .route("/v1/agent/members", get(agent::members))
+        .route("/v1/acl/bootstrap", post(acl::bootstrap).put(acl::bootstrap))
         .route("/v1/job/{id}/submission", get(jobs::submission))
         .route("/v1/job/{id}/revert", post(revert::revert).put(revert::revert))
         .route("/v1/job/{id}/plan", post(plan::plan).put(plan::plan))
         .route("/v1/job/{id}/allocations", get(allocations::by_job))
         .route("/v1/job/{id}/evaluations", get(evaluations::by_job))
-        .route("/v1/job/{id}/deployments", get(deployments::by_job))
-        .route("/v1/job/{id}/deployment", get(deployments::latest))
-        .route("/v1/deployments", get(deployments::list))
-        .route("/v1/deployment/{id}", get(deployments::read))
         .route("/v1/services", get(services::list))
         .route("/v1/service/{name}", get(services::read))
         .route("/v1/evaluations", get(evaluations::list))
@@ -110,6 +165,7 @@ pub fn router(ctx: Arc<ApiContext>) -> Router {
                 .put(operator::add_peer)
                 .delete(operator::remove_peer),
         )
+        .layer(middleware::from_fn_with_state(Arc::clone(&ctx), acl::enforce))
         .layer(middleware::from_fn_with_state(Arc::clone(&ctx), leader_headers))
         .route(internal::INFO, get(internal::info))
         .route(internal::WRITE, post(internal::write))

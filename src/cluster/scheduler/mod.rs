@@ -44,7 +44,7 @@ mod tests;
 pub use constraint::{CompiledConstraint, Operator};
 pub use dispatch::{DispatchError, MAX_PAYLOAD_BYTES, dispatch_child};
 pub use feasible::{FeasibilityChecker, PlanView, Rejection};
-pub use periodic::{child_id as periodic_child_id, next_launch};
+pub use periodic::{child_id as periodic_child_id, due_launch, next_launch, periodic_child};
 pub use plan::{AllocStop, PlanResult, reason};
 pub use rng::SchedRng;
 pub use state::{Algorithm, NodeAllocated, SchedulerConfig, SchedulerState};

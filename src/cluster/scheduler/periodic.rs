@@ -37,6 +37,38 @@ pub fn child_id(job: &Job, at: DateTime<Utc>) -> String {
     format!("{}/periodic-{}", job.id(), at.timestamp())
 }
 
+/// The child launched at `at`: a copy of the parent without its `periodic` block, named by
+/// [`child_id`], with `ParentID` set (Nomad's derived job).
+pub fn periodic_child(parent: &Job, at: DateTime<Utc>) -> Job {
+    let mut child = parent.clone();
+    child.id = Some(child_id(parent, at));
+    child.name = child.id.clone();
+    child.parent_id = Some(parent.id().to_string());
+    child.periodic = None;
+    child.status = None;
+    child.status_description = None;
+    child.stable = Some(false);
+    child.stop = Some(false);
+    child.version = None;
+    child.create_index = None;
+    child.modify_index = None;
+    child.job_modify_index = None;
+    child.submit_time = None;
+    child
+}
+
+/// The launch that is due at `now`, if any: the first launch after the last one (or after
+/// the job's submission when it never launched). A launch missed while no leader ran is made
+/// once, late, as Nomad does; the ones before it are not replayed.
+pub fn due_launch(
+    job: &Job,
+    last_launch: Option<DateTime<Utc>>,
+    now: DateTime<Utc>,
+) -> Option<DateTime<Utc>> {
+    let since = last_launch.or_else(|| job.submit_time.map(DateTime::from_timestamp_nanos))?;
+    next_launch(job, since).filter(|t| *t <= now)
+}
+
 #[cfg(test)]
 mod tests {
     use chrono::TimeZone;
@@ -70,6 +102,30 @@ mod tests {
             child_id(&periodic("@daily", None), every15),
             format!("report/periodic-{}", every15.timestamp())
         );
+    }
+
+    #[test]
+    fn a_launch_is_due_once_after_the_last_one_and_the_child_is_derived() {
+        let submitted = Utc.with_ymd_and_hms(2026, 1, 15, 10, 31, 0).unwrap();
+        let mut job = periodic("*/15 * * * *", None);
+        job.submit_time = submitted.timestamp_nanos_opt();
+        let at_1044 = Utc.with_ymd_and_hms(2026, 1, 15, 10, 44, 59).unwrap();
+        assert_eq!(due_launch(&job, None, at_1044), None);
+        let at_1045 = Utc.with_ymd_and_hms(2026, 1, 15, 10, 45, 0).unwrap();
+        assert_eq!(due_launch(&job, None, at_1045), Some(at_1045));
+        // Launched at 10:45: nothing more until 11:00, even if checked much later only once.
+        assert_eq!(due_launch(&job, Some(at_1045), at_1045), None);
+        let late = Utc.with_ymd_and_hms(2026, 1, 15, 12, 7, 0).unwrap();
+        let eleven = Utc.with_ymd_and_hms(2026, 1, 15, 11, 0, 0).unwrap();
+        assert_eq!(due_launch(&job, Some(at_1045), late), Some(eleven));
+
+        let child = periodic_child(&job, eleven);
+        assert_eq!(child.id(), format!("report/periodic-{}", eleven.timestamp()));
+        assert_eq!(child.parent_id.as_deref(), Some("report"));
+        assert!(child.periodic.is_none());
+        assert!(!child.is_periodic());
+        // A job never submitted has nothing to count from.
+        assert_eq!(due_launch(&periodic("* * * * *", None), None, late), None);
     }
 
     #[test]

@@ -18,12 +18,13 @@
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 
 use super::ClusterNode;
-use crate::api::{Deployment, DeploymentState, DeploymentStatus, EvalStatus, triggered_by};
+use super::evals::{job_eval, new_eval, now_nanos};
+use crate::api::{Deployment, DeploymentState, DeploymentStatus, triggered_by};
 use crate::cluster::fsm::{Command, DeploymentUpdate, Evaluation, JobRegister, State};
 
 const CHECK_EVERY: Duration = Duration::from_millis(250);
@@ -95,7 +96,9 @@ pub fn review(state: &State, d: &Deployment, now: i64) -> Option<DeploymentUpdat
         Some(v) => format!("{description} - rolling back to job version {v}"),
         None => description.to_owned(),
     };
-    let eval = (status == DeploymentStatus::Running && progressed).then(|| next_batch_eval(state, d, now));
+    let eval = (status == DeploymentStatus::Running && progressed)
+        .then(|| next_batch_eval(state, d, now))
+        .flatten();
     Some(DeploymentUpdate {
         id: d.id.clone(),
         status,
@@ -140,49 +143,33 @@ pub fn revert_command(state: &State, d: &Deployment, now: i64) -> Option<Command
     let rec = state.job(ns, &d.job_id)?;
     let old = rec.version(version)?;
     let job = old.job.clone();
-    let eval = Evaluation {
-        id: uuid::Uuid::new_v4().to_string(),
-        namespace: job.namespace().to_owned(),
-        priority: job.priority.unwrap_or(50),
-        r#type: job.job_type().to_owned(),
-        triggered_by: triggered_by::JOB_REGISTER.into(),
-        job_id: job.id().to_owned(),
-        status: EvalStatus::Pending,
-        create_time: now,
-        modify_time: now,
-        ..Default::default()
-    };
+    let eval = job_eval(&job, triggered_by::JOB_REGISTER, 0);
     Some(Command::JobRegister(Box::new(JobRegister {
         job,
         submission: old.submission.clone(),
         enforce_index: Some(rec.job_modify_index()),
-        eval: Some(eval),
+        eval,
         submit_time: now,
     })))
 }
 
 /// An evaluation that lets the scheduler place the next batch of a rolling update.
-fn next_batch_eval(state: &State, d: &Deployment, now: i64) -> Evaluation {
+fn next_batch_eval(state: &State, d: &Deployment, now: i64) -> Option<Evaluation> {
     let ns = if d.namespace.is_empty() {
         "default"
     } else {
         &d.namespace
     };
-    let job = state.job(ns, &d.job_id).map(|r| r.current());
-    Evaluation {
-        id: uuid::Uuid::new_v4().to_string(),
-        namespace: d.namespace.clone(),
-        priority: job.and_then(|j| j.priority).unwrap_or(50),
-        r#type: job.map_or("service", |j| j.job_type()).to_owned(),
-        triggered_by: triggered_by::DEPLOYMENT_WATCHER.into(),
-        job_id: d.job_id.clone(),
-        job_modify_index: d.job_modify_index,
-        deployment_id: d.id.clone(),
-        status: EvalStatus::Pending,
-        create_time: now,
-        modify_time: now,
-        ..Default::default()
-    }
+    let mut eval = new_eval(
+        state.job(ns, &d.job_id)?.current(),
+        triggered_by::DEPLOYMENT_WATCHER,
+        0,
+    );
+    eval.job_modify_index = d.job_modify_index;
+    eval.deployment_id = d.id.clone();
+    eval.create_time = now;
+    eval.modify_time = now;
+    Some(eval)
 }
 
 fn parse_time(s: &str) -> Option<i64> {
@@ -193,12 +180,6 @@ fn parse_time(s: &str) -> Option<i64> {
 
 fn format_time(nanos: i64) -> String {
     DateTime::<Utc>::from_timestamp_nanos(nanos).to_rfc3339()
-}
-
-fn now_nanos() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_nanos() as i64)
 }
 
 /// Reviews every running deployment on each tick while this server leads.
@@ -311,7 +292,8 @@ mod tests {
     fn progress_asks_for_the_next_batch_and_moves_the_deadline() {
         let mut d = deployment(3, 60 * SEC);
         d.task_groups.get_mut("web").unwrap().require_progress_by = Some(format_time(50 * SEC));
-        let s = state(&[alloc("a", Some(true)), alloc("b", None)]);
+        let mut s = state(&[alloc("a", Some(true)), alloc("b", None)]);
+        register(&mut s, 10, "app:1");
         let u = review(&s, &d, 10 * SEC).unwrap();
         assert_eq!(u.status, DeploymentStatus::Running);
         let eval = u.eval.expect("an evaluation for the next batch");
@@ -340,27 +322,30 @@ mod tests {
         assert_eq!(u.description, DESC_PROGRESS);
     }
 
+    /// Registers version `image` of job `web` at Raft index `index`.
+    fn register(s: &mut State, index: u64, image: &str) {
+        let mut job: crate::spec::Job = serde_json::from_value(serde_json::json!({
+            "ID": "web", "Type": "service",
+            "TaskGroups": [{"Name": "web", "Tasks": [{"Name": "t", "Driver": "docker",
+                            "Config": {"image": image}}]}],
+        }))
+        .unwrap();
+        job.namespace = Some("default".into());
+        let reg = JobRegister {
+            job,
+            submission: None,
+            enforce_index: None,
+            eval: None,
+            submit_time: 0,
+        };
+        s.apply(index, Command::JobRegister(Box::new(reg)));
+    }
+
     #[test]
     fn a_failed_auto_revert_deployment_reverts_to_the_latest_stable_version() {
-        use crate::cluster::fsm::JobRegister;
         let mut s = state(&[alloc("a", Some(false))]);
-        for (i, image) in ["app:1", "app:2"].into_iter().enumerate() {
-            let mut job: crate::spec::Job = serde_json::from_value(serde_json::json!({
-                "ID": "web", "Type": "service",
-                "TaskGroups": [{"Name": "web", "Tasks": [{"Name": "t", "Driver": "docker",
-                                "Config": {"image": image}}]}],
-            }))
-            .unwrap();
-            job.namespace = Some("default".into());
-            let reg = JobRegister {
-                job,
-                submission: None,
-                enforce_index: None,
-                eval: None,
-                submit_time: 0,
-            };
-            s.apply(10 + i as u64, Command::JobRegister(Box::new(reg)));
-        }
+        register(&mut s, 10, "app:1");
+        register(&mut s, 11, "app:2");
         let v0 = s.jobs.get_mut("default").unwrap().get_mut("web").unwrap();
         v0.versions[1].job.stable = Some(true);
         let mut d = deployment(1, 0);

@@ -15,6 +15,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use reqwest::StatusCode;
 
+use super::evals::{new_eval, now_nanos};
 use super::{ClusterNode, LocalWrite};
 use crate::api::{EvalStatus, NodeStatus, triggered_by};
 use crate::cluster::error::ClusterError;
@@ -107,12 +108,6 @@ fn now_secs() -> i64 {
         .map_or(0, |d| d.as_secs() as i64)
 }
 
-fn now_nanos() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_nanos() as i64)
-}
-
 /// The `node-update` evaluations for the jobs with unfinished allocations on `node_id`.
 pub fn node_update_evals(state: &State, node_id: &str, now: i64) -> Vec<Evaluation> {
     let mut jobs: Vec<(String, String)> = state
@@ -130,21 +125,24 @@ pub fn node_update_evals(state: &State, node_id: &str, now: i64) -> Vec<Evaluati
             } else {
                 &namespace
             };
-            let job = state.job(ns, &job_id).map(|r| r.current());
-            Evaluation {
-                id: uuid::Uuid::new_v4().to_string(),
-                priority: job.and_then(|j| j.priority).unwrap_or(50),
-                r#type: job.map_or("service", |j| j.job_type()).to_owned(),
-                triggered_by: triggered_by::NODE_UPDATE.into(),
-                job_id,
-                job_modify_index: job.and_then(|j| j.job_modify_index).unwrap_or(0),
-                node_id: node_id.to_owned(),
-                status: EvalStatus::Pending,
-                create_time: now,
-                modify_time: now,
-                namespace,
-                ..Default::default()
-            }
+            let mut eval = match state.job(ns, &job_id).map(|r| r.current()) {
+                Some(job) => new_eval(job, triggered_by::NODE_UPDATE, 0),
+                // A purged job's allocations still need an evaluation that stops them.
+                None => Evaluation {
+                    id: uuid::Uuid::new_v4().to_string(),
+                    namespace,
+                    priority: 50,
+                    r#type: "service".into(),
+                    triggered_by: triggered_by::NODE_UPDATE.into(),
+                    job_id,
+                    status: EvalStatus::Pending,
+                    ..Default::default()
+                },
+            };
+            eval.node_id = node_id.to_owned();
+            eval.create_time = now;
+            eval.modify_time = now;
+            eval
         })
         .collect()
 }

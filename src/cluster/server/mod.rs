@@ -7,16 +7,21 @@
 //!        ├── lease task: on the leader, propose expiry of leases past their time
 //!        ├── scheduler worker: on the leader, plan pending evaluations
 //!        ├── heartbeat tracker: on the leader, mark silent client nodes down
-//!        └── deployment watcher: on the leader, allocation health → deployment status
+//!        ├── deployment watcher: on the leader, allocation health → deployment status
+//!        ├── periodic launcher: on the leader, launch periodic jobs' children when due
+//!        └── drainer: on the leader, evaluate jobs with allocations on draining nodes
 //! ```
 
 mod bootstrap;
 pub mod deployment_watcher;
+pub mod drainer;
 pub mod eval_broker;
+pub mod evals;
 mod forward;
 pub mod heartbeat;
 mod leases;
 mod membership;
+pub mod periodic;
 pub mod sched_view;
 pub mod scheduler_worker;
 
@@ -145,6 +150,8 @@ impl ClusterNode {
             tokio::spawn(scheduler_worker::run(Arc::clone(&node))),
             tokio::spawn(heartbeat::run(Arc::clone(&node))),
             tokio::spawn(deployment_watcher::run(Arc::clone(&node))),
+            tokio::spawn(periodic::run(Arc::clone(&node))),
+            tokio::spawn(drainer::run(Arc::clone(&node))),
         ];
         *node.tasks.lock().unwrap_or_else(|e| e.into_inner()) = tasks;
         Ok(node)

@@ -13,9 +13,10 @@
 //! the evaluation is committed as `failed`.
 
 use std::sync::Arc;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use super::eval_broker;
+use super::evals::now_nanos;
 use super::sched_view::SchedView;
 use super::{ClusterNode, LocalWrite};
 use crate::api::{EvalStatus, triggered_by};
@@ -180,10 +181,4 @@ fn seed(eval_id: &str, index: u64, attempt: usize) -> u64 {
         h = h.wrapping_mul(0x0100_0000_01b3);
     }
     h ^ index.rotate_left(17) ^ attempt as u64
-}
-
-fn now_nanos() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_nanos() as i64)
 }

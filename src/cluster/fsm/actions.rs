@@ -1,0 +1,180 @@
+//! Operator actions on existing objects: mark a job version stable, stop allocations so the
+//! scheduler replaces them, and launch a periodic job's child (recording the launch time so a
+//! new leader neither repeats nor skips it).
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use super::command::{JobRegister, Outcome};
+use super::state::State;
+use crate::api::{DeploymentStatus, Evaluation};
+
+/// Launch of a periodic job's child: the child's registration and the launch time, applied
+/// together.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PeriodicLaunch {
+    /// The periodic (parent) job's namespace.
+    pub namespace: String,
+    /// The periodic (parent) job's ID.
+    pub job_id: String,
+    /// The launch time recorded for the parent, Unix nanoseconds.
+    pub launch: i64,
+    /// The child job to register (must not exist yet), with its evaluation; `None` records a
+    /// launch skipped because a child still runs (`prohibit_overlap`).
+    pub child: Option<Box<JobRegister>>,
+}
+
+/// An operator's change to a deployment (fail, pause, resume, promote).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DeploymentAction {
+    /// Deployment ID.
+    pub deployment_id: String,
+    /// The new status.
+    pub status: DeploymentStatus,
+    /// Its description.
+    pub description: String,
+    /// Task groups to mark promoted.
+    pub promote: Vec<String>,
+    /// The evaluation to create, if the change needs the scheduler.
+    pub eval: Option<Evaluation>,
+}
+
+/// Per namespace, per periodic job: its last launch, Unix nanoseconds.
+pub type PeriodicLaunches = BTreeMap<String, BTreeMap<String, i64>>;
+
+impl State {
+    /// Sets `Stable` on one retained version of a job.
+    pub(super) fn apply_job_stable(
+        &mut self,
+        index: u64,
+        namespace: &str,
+        job_id: &str,
+        version: u64,
+        stable: bool,
+    ) -> Outcome {
+        let Some(rec) = self.jobs.get_mut(namespace).and_then(|j| j.get_mut(job_id)) else {
+            return Outcome::NotFound {
+                message: format!("job {job_id:?} not found"),
+            };
+        };
+        let Some(v) = rec
+            .versions
+            .iter_mut()
+            .find(|v| v.job.version.unwrap_or(0) == version)
+        else {
+            return Outcome::NotFound {
+                message: format!("job {job_id:?} at version {version} not found"),
+            };
+        };
+        v.job.stable = Some(stable);
+        v.job.modify_index = Some(index);
+        let job_modify_index = rec.job_modify_index();
+        self.bump_table("jobs", index);
+        Outcome::JobWritten {
+            job_modify_index,
+            eval_id: String::new(),
+            eval_create_index: 0,
+        }
+    }
+
+    /// Marks allocations to migrate (the scheduler stops and replaces them) and stores the
+    /// evaluation that makes it do so.
+    pub(super) fn apply_alloc_stop(&mut self, index: u64, alloc_ids: &[String], eval: Evaluation) -> Outcome {
+        for id in alloc_ids {
+            if !self.allocs.contains_key(id) {
+                return Outcome::NotFound {
+                    message: format!("alloc not found: {id}"),
+                };
+            }
+        }
+        for id in alloc_ids {
+            if let Some(a) = self.allocs.get_mut(id) {
+                a.desired_transition.migrate = Some(true);
+                a.modify_index = index;
+            }
+        }
+        self.bump_table("allocs", index);
+        let eval_id = eval.id.clone();
+        let mut eval = eval;
+        eval.create_index = index;
+        eval.modify_index = index;
+        self.evals.insert(eval_id.clone(), eval);
+        self.bump_table("evals", index);
+        Outcome::JobWritten {
+            job_modify_index: 0,
+            eval_id,
+            eval_create_index: index,
+        }
+    }
+
+    /// Records the launch and registers the child; nothing is recorded if the child exists.
+    pub(super) fn apply_periodic_launch(&mut self, index: u64, launch: PeriodicLaunch) -> Outcome {
+        let PeriodicLaunch {
+            namespace,
+            job_id,
+            launch,
+            child,
+        } = launch;
+        if self.job(&namespace, &job_id).is_none() {
+            return Outcome::NotFound {
+                message: format!("job {job_id:?} not found"),
+            };
+        }
+        let outcome = match child {
+            Some(child) => self.apply_job_register(index, *child),
+            None => Outcome::Done,
+        };
+        if matches!(outcome, Outcome::JobWritten { .. } | Outcome::Done) {
+            self.periodic_launches
+                .entry(namespace)
+                .or_default()
+                .insert(job_id, launch);
+        }
+        outcome
+    }
+
+    /// Applies an operator's change to an active deployment.
+    pub(super) fn apply_deployment_action(&mut self, index: u64, action: DeploymentAction) -> Outcome {
+        let Some(d) = self.deployments.get_mut(&action.deployment_id) else {
+            return Outcome::NotFound {
+                message: format!("deployment not found: {}", action.deployment_id),
+            };
+        };
+        if !d.status.is_active() {
+            return Outcome::Refused {
+                message: format!("can't change terminal deployment (status {})", d.status.as_str()),
+            };
+        }
+        d.status = action.status;
+        d.status_description = action.description;
+        for g in &action.promote {
+            if let Some(state) = d.task_groups.get_mut(g) {
+                state.promoted = true;
+            }
+        }
+        d.modify_index = index;
+        self.bump_table("deployments", index);
+        let (eval_id, eval_create_index) = match action.eval {
+            Some(mut eval) => {
+                eval.create_index = index;
+                eval.modify_index = index;
+                let id = eval.id.clone();
+                self.evals.insert(id.clone(), eval);
+                self.bump_table("evals", index);
+                (id, index)
+            }
+            None => (String::new(), 0),
+        };
+        Outcome::JobWritten {
+            job_modify_index: 0,
+            eval_id,
+            eval_create_index,
+        }
+    }
+
+    /// The last recorded launch of periodic job `job_id`, Unix nanoseconds.
+    pub fn last_launch(&self, namespace: &str, job_id: &str) -> Option<i64> {
+        self.periodic_launches.get(namespace)?.get(job_id).copied()
+    }
+}

@@ -1,0 +1,79 @@
+//! ACLs: `POST /v1/acl/bootstrap` creates the one management token, and with ACLs enabled
+//! every API request must carry a known token as `X-Nomad-Token` or `Authorization: Bearer`.
+//!
+//! Exempt: the bootstrap call itself, `/v1/status/*` (as in Nomad, for load balancers), and
+//! the internal server-to-server routes (Raft and forwarding), which peers call without a
+//! token; keep those on a private network.
+
+use std::sync::Arc;
+
+use axum::extract::{Request, State};
+use axum::http::StatusCode;
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use chrono::Utc;
+
+use super::error::{ApiError, ApiResult};
+use super::query::indexed_json;
+use super::{ApiContext, Ctx};
+use crate::cluster::fsm::{AclToken, Command, Outcome};
+
+/// `POST|PUT /v1/acl/bootstrap`: the management token, once.
+pub async fn bootstrap(ctx: Ctx) -> ApiResult {
+    if !ctx.acl_enabled {
+        return Err(ApiError::bad_request("ACL support disabled"));
+    }
+    let token = AclToken {
+        accessor_id: uuid::Uuid::new_v4().to_string(),
+        secret_id: uuid::Uuid::new_v4().to_string(),
+        name: "Bootstrap Token".into(),
+        r#type: "management".into(),
+        policies: None,
+        global: true,
+        create_time: Utc::now().to_rfc3339(),
+        ..AclToken::default()
+    };
+    let resp = ctx
+        .node
+        .write(Command::AclBootstrap {
+            token: Box::new(token),
+        })
+        .await?;
+    match resp.outcome {
+        Outcome::AclToken(t) => Ok(indexed_json(resp.index, &*t)),
+        Outcome::Refused { message } => Err(ApiError::bad_request(message)),
+        other => Err(ApiError::internal(format!("unexpected outcome {other:?}"))),
+    }
+}
+
+/// Whether `path` is answered without a token.
+fn exempt(path: &str) -> bool {
+    path == "/v1/acl/bootstrap" || path.starts_with("/v1/status/") || path.starts_with("/v1/internal/")
+}
+
+/// The token a request carries, if any.
+fn request_token(req: &Request) -> Option<&str> {
+    let headers = req.headers();
+    if let Some(t) = headers.get("X-Nomad-Token").and_then(|v| v.to_str().ok()) {
+        return Some(t.trim());
+    }
+    headers
+        .get(axum::http::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .map(str::trim)
+}
+
+/// Refuses requests without a known token when ACLs are enabled (403, Nomad's text).
+pub async fn enforce(State(ctx): State<Arc<ApiContext>>, req: Request, next: Next) -> Response {
+    if !ctx.acl_enabled || exempt(req.uri().path()) {
+        return next.run(req).await;
+    }
+    let known = request_token(&req)
+        .filter(|t| !t.is_empty())
+        .is_some_and(|t| ctx.node.state().read().acl_token(t).is_some());
+    if !known {
+        return (StatusCode::FORBIDDEN, "Permission denied").into_response();
+    }
+    next.run(req).await
+}
