@@ -93,8 +93,12 @@ pub async fn run_agent(cfg: AgentConfig) -> anyhow::Result<()> {
         (Some(_), None) => "server",
         _ => "client",
     };
+    let server_note = match &server {
+        Some(_) => format!("server id {server_id}, "),
+        None => String::new(),
+    };
     eprintln!(
-        "==> deploy agent started ({role}): HTTP at http://{advertise} (server id {server_id}, data {})",
+        "==> deploy agent started ({role}): HTTP at http://{advertise} ({server_note}data {})",
         data_dir.display()
     );
     if let Some(c) = &client {
