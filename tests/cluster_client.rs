@@ -470,14 +470,19 @@ async fn raw_exec_is_refused_unless_enabled_and_exec_runs_isolated() {
     })
     .await;
     let eid = id_of(&a);
+    let path = format!("/v1/client/fs/logs/{eid}?task=t&type=stdout&plain=true");
     let logs = http
-        .get(client.url(&format!("/v1/client/fs/logs/{eid}?task=t&type=stdout&plain=true")))
+        .get(client.url(&path))
         .send()
         .await
         .unwrap()
         .text()
         .await
         .unwrap();
+    // The server-only agent forwards to the client that ran the allocation.
+    let through_server = http.get(server.url(&path)).send().await.unwrap();
+    assert_eq!(through_server.status(), 200);
+    assert_eq!(through_server.text().await.unwrap(), logs);
     eprintln!("exec task view:\n{logs}");
     assert!(
         logs.contains(&format!("deploy/{eid}.t")),

@@ -125,6 +125,24 @@ async fn a_killed_client_s_allocations_move_to_the_others_and_nothing_runs_twice
     tokio::time::sleep(Duration::from_secs(1)).await;
     assert_eq!(running_allocs(&http, &server, "spread").await.len(), 3);
     assert_eq!(pids_with(&marker).len(), 3, "nothing runs twice");
+
+    // Any client agent answers for an allocation another one runs, by forwarding to it.
+    let a = &running_allocs(&http, &server, "spread").await[0];
+    let owner = a["NodeName"]
+        .as_str()
+        .unwrap()
+        .trim_start_matches('c')
+        .parse::<usize>()
+        .unwrap();
+    let other = &clients[(owner + 1) % 3];
+    let path = format!("/v1/client/allocation/{}/stats", a["ID"].as_str().unwrap());
+    let stats = get_json(&http, &other.url(&path)).await;
+    assert!(
+        stats.is_some_and(|s| s["ResourceUsage"]["MemoryStats"]["RSS"].as_u64().unwrap_or(0) > 0),
+        "stats of a task on {} read through c{}",
+        a["NodeName"],
+        (owner + 1) % 3
+    );
     kill_marked(&marker);
 }
 

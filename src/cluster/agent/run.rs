@@ -83,7 +83,11 @@ pub async fn run_agent(cfg: AgentConfig) -> anyhow::Result<()> {
             agent_self,
             acl_enabled: cfg.acl_enabled,
         };
-        app = app.merge(http::router(Arc::new(ctx)));
+        let ctx = Arc::new(ctx);
+        app = app.merge(http::router(Arc::clone(&ctx)));
+        if client.is_none() {
+            app = app.merge(http::node_proxy::router(ctx));
+        }
     }
     if let Some(c) = &client {
         app = app.merge(client_http::router(Arc::clone(c)));

@@ -1,13 +1,14 @@
 //! The client's HTTP routes: `/v1/client/fs/logs/:alloc` (stdout/stderr, follow, origin and
-//! offset, plain or Nomad's framed JSON) and `/v1/client/allocation/:id/stats`.
+//! offset, plain or Nomad's framed JSON) and `/v1/client/allocation/:id/stats`. Requests for
+//! allocations this client does not run go to the client that does (`http::node_proxy`).
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
 use axum::body::Body;
-use axum::extract::{Path, Query, State};
-use axum::http::{StatusCode, header};
+use axum::extract::{OriginalUri, Path, Query, State};
+use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use base64::Engine;
@@ -17,6 +18,7 @@ use serde_json::{Value, json};
 use super::Client;
 use super::alloc_dir::AllocDir;
 use super::logs::read_logs;
+use crate::cluster::http::node_proxy;
 
 /// Query of the logs route.
 #[derive(Debug, Deserialize)]
@@ -47,10 +49,34 @@ fn frame(data: &[u8], file: &str, offset: u64) -> Vec<u8> {
     serde_json::to_vec(&f).unwrap_or_default()
 }
 
+/// Forwards a request for an allocation this client does not run to the client that does;
+/// 404 when none is known or the request was forwarded already.
+async fn elsewhere(client: &Client, alloc: &str, headers: &HeaderMap, uri: &OriginalUri) -> Response {
+    let unknown = || {
+        error(
+            StatusCode::NOT_FOUND,
+            format!("unknown allocation {alloc:?} on this client"),
+        )
+    };
+    if node_proxy::was_forwarded(headers) {
+        return unknown();
+    }
+    let own = &client.config().http_addr;
+    match client.ctx.api.alloc_node_addr(alloc).await {
+        Ok(Some(addr)) if &addr != own => {
+            let path = uri.path_and_query().map_or("", |p| p.as_str());
+            node_proxy::to_node(&client.ctx.http, &addr, path).await
+        }
+        _ => unknown(),
+    }
+}
+
 async fn logs(
     State(client): State<Arc<Client>>,
     Path(alloc): Path<String>,
     Query(q): Query<LogsQuery>,
+    headers: HeaderMap,
+    uri: OriginalUri,
 ) -> Response {
     let Some(task) = q.task.filter(|t| !t.is_empty()) else {
         return error(StatusCode::BAD_REQUEST, "must include task name");
@@ -62,11 +88,14 @@ async fn logs(
     let valid_id = !alloc.is_empty() && alloc.chars().all(|c| c.is_ascii_alphanumeric() || c == '-');
     let dir = AllocDir::new(&client.config().alloc_root(), &alloc).logs();
     // Finished allocations keep their logs until their directory is collected.
-    if !valid_id || !dir.is_dir() {
+    if !valid_id {
         return error(
-            StatusCode::NOT_FOUND,
-            format!("unknown allocation {alloc:?} on this client"),
+            StatusCode::BAD_REQUEST,
+            format!("invalid allocation ID {alloc:?}"),
         );
+    }
+    if !dir.is_dir() {
+        return elsewhere(&client, &alloc, &headers, &uri).await;
     }
     let base = format!("{task}.{kind}");
     let from_end = q.origin.as_deref() == Some("end");
@@ -131,9 +160,14 @@ async fn logs(
         .unwrap_or_else(|e| error(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))
 }
 
-async fn stats(State(client): State<Arc<Client>>, Path(id): Path<String>) -> Response {
+async fn stats(
+    State(client): State<Arc<Client>>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    uri: OriginalUri,
+) -> Response {
     let Some(shared) = client.alloc(&id) else {
-        return error(StatusCode::NOT_FOUND, format!("unknown allocation {id:?}"));
+        return elsewhere(&client, &id, &headers, &uri).await;
     };
     let handles: Vec<(String, super::driver::TaskHandle)> = shared
         .lock()

@@ -152,6 +152,21 @@ impl ServerApi {
         self.get(&path, wait + Duration::from_secs(10)).await
     }
 
+    /// The HTTP address of the client agent that runs allocation `alloc_id`, if known.
+    pub async fn alloc_node_addr(&self, alloc_id: &str) -> Result<Option<String>, ClientError> {
+        let wait = Duration::from_secs(5);
+        let alloc: Option<Allocation> = self
+            .get(&format!("/v1/allocation/{alloc_id}?stale"), wait)
+            .await?
+            .value;
+        let Some(alloc) = alloc else { return Ok(None) };
+        let node: Option<Node> = self
+            .get(&format!("/v1/node/{}?stale", alloc.node_id), wait)
+            .await?
+            .value;
+        Ok(node.map(|n| n.http_addr).filter(|a| !a.is_empty()))
+    }
+
     /// Reports allocation states.
     pub async fn update_allocs(&self, updates: &[AllocClientUpdate]) -> Result<(), ClientError> {
         self.call::<_, u64>(

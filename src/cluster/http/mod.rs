@@ -16,6 +16,7 @@ mod internal;
 mod job_actions;
 mod jobs;
 mod kv;
+pub mod node_proxy;
 pub mod nodes;
 mod operator;
 mod operator_actions;

@@ -177,6 +177,11 @@ impl ClusterNode {
         &self.state
     }
 
+    /// The HTTP client servers use to reach other agents.
+    pub fn http(&self) -> &reqwest::Client {
+        &self.http
+    }
+
     /// Last contact from the leader, for the internal routes to update.
     pub fn leader_contact(&self) -> &LeaderContact {
         &self.contact
