@@ -374,3 +374,34 @@ fn every_error_names_a_line() {
     }
     let _ = Path::new(".");
 }
+
+/// Nomad's validation problems (`deploy validate`) are reported at the attribute at fault,
+/// not at the job's label.
+#[test]
+fn validation_problems_point_at_the_attribute() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    std::fs::write(
+        dir.path().join("app.nomad.hcl"),
+        "job \"app\" {\n  group \"web\" {\n    count = -1\n    task \"t\" {\n      driver = \"docker\"\n      resources {\n        cpu    = 100\n        memory = 4\n      }\n    }\n  }\n}\n",
+    )
+    .expect("write");
+    let (stack, mut diags) = load_stack(dir.path(), &Inputs::default()).expect("loads");
+    let problems = deploy::frontend::validate_jobs(&stack.jobs);
+    let lines: Vec<String> = problems
+        .iter()
+        .filter_map(|d| d.span.as_ref())
+        .map(|s| s.line.to_string())
+        .collect();
+    assert_eq!(lines, ["3", "8"], "count on line 3, memory on line 8");
+    for d in problems {
+        diags.push(d);
+    }
+    diags.relativize(dir.path());
+    let rendered = diags
+        .render(&RenderOptions::plain())
+        .replace(&format!("{}/", dir.path().display()), "");
+    let mut settings = insta::Settings::clone_current();
+    settings.set_snapshot_path(concat!(env!("CARGO_MANIFEST_DIR"), "/snapshots"));
+    settings.set_prepend_module_to_snapshot(false);
+    settings.bind(|| insta::assert_snapshot!("diag_validate_at_attribute", rendered));
+}

@@ -47,30 +47,42 @@ pub struct AllocMetric {
 impl AllocMetric {
     /// Counts a node the checks rejected for `constraint`.
     pub fn filter_node(&mut self, node_id: &str, constraint: &str, reason: &str) {
-        self.nodes_filtered += 1;
-        *self
-            .constraint_filtered
-            .get_or_insert_with(BTreeMap::new)
-            .entry(constraint.to_string())
-            .or_default() += 1;
+        self.count_filtered(constraint);
         self.note_reason(node_id, reason);
     }
 
     /// Counts a node that lacked `dimension`.
     pub fn exhaust_node(&mut self, node_id: &str, dimension: &str, reason: &str) {
-        self.nodes_exhausted += 1;
-        *self
-            .dimension_exhausted
-            .get_or_insert_with(BTreeMap::new)
-            .entry(dimension.to_string())
-            .or_default() += 1;
+        self.count_exhausted(dimension);
         self.note_reason(node_id, reason);
+    }
+
+    /// Counts a node filtered by `constraint`, without a per-node reason.
+    pub fn count_filtered(&mut self, constraint: &str) {
+        self.nodes_filtered += 1;
+        bump(self.constraint_filtered.get_or_insert_with(BTreeMap::new), constraint);
+    }
+
+    /// Counts a node that lacked `dimension`, without a per-node reason.
+    pub fn count_exhausted(&mut self, dimension: &str) {
+        self.nodes_exhausted += 1;
+        bump(self.dimension_exhausted.get_or_insert_with(BTreeMap::new), dimension);
     }
 
     /// Records why a node was rejected, keeping the first reason.
     pub fn note_reason(&mut self, node_id: &str, reason: &str) {
         if !self.node_reasons.contains_key(node_id) {
             self.node_reasons.insert(node_id.to_string(), reason.to_string());
+        }
+    }
+}
+
+/// Adds one to `key`, allocating the key only the first time.
+fn bump(counts: &mut BTreeMap<String, u64>, key: &str) {
+    match counts.get_mut(key) {
+        Some(n) => *n += 1,
+        None => {
+            counts.insert(key.to_owned(), 1);
         }
     }
 }

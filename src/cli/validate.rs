@@ -9,9 +9,8 @@ use std::process::ExitCode;
 use clap::Args;
 
 use super::stack_input::{VarArgs, frontend_inputs};
-use crate::diag::{Diagnostic, Diagnostics, RenderOptions};
-use crate::frontend::load_stack;
-use crate::spec;
+use crate::diag::{Diagnostics, RenderOptions};
+use crate::frontend::{load_stack, validate_jobs};
 
 /// Flags of `deploy validate`.
 #[derive(Debug, Args)]
@@ -31,12 +30,8 @@ pub fn check(args: &ValidateArgs) -> anyhow::Result<(usize, Diagnostics)> {
         Ok(loaded) => loaded,
         Err(diags) => return Ok((0, diags)),
     };
-    for job in &stack.jobs {
-        for problem in spec::validate(&spec::canonicalize(&job.job)) {
-            diags.push(
-                Diagnostic::error(format!("job `{}`: {}", job.job.id(), problem)).with_span(job.span.clone()),
-            );
-        }
+    for d in validate_jobs(&stack.jobs) {
+        diags.push(d);
     }
     Ok((stack.jobs.len(), diags))
 }

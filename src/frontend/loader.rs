@@ -109,10 +109,13 @@ pub fn load_unit(
     let mut unit = Unit::default();
     let prefix_str: String = prefix.iter().map(|m| format!("module.{m}.")).collect();
 
+    // Stack files stay borrowed to the end; job files are consumed by decoding (pass 2).
+    let (stack_parsed, mut parsed): (Vec<_>, Vec<_>) =
+        parsed.into_iter().partition(|p| p.2 == FileKind::Stack);
+
     // Scopes.
-    let stack_files: Vec<ScopeFile<'_>> = parsed
+    let stack_files: Vec<ScopeFile<'_>> = stack_parsed
         .iter()
-        .filter(|p| p.2 == FileKind::Stack)
         .map(|p| ScopeFile {
             file: p.0,
             body: &p.1,
@@ -137,7 +140,7 @@ pub fn load_unit(
         diags,
     ));
     let mut job_scopes: Vec<(usize, Scope)> = Vec::new();
-    for (i, p) in parsed.iter().enumerate().filter(|(_, p)| p.2 == FileKind::Jobs) {
+    for (i, p) in parsed.iter().enumerate() {
         let mut scope = Scope {
             base_dir: p.0.path.parent().map(Path::to_path_buf).unwrap_or_default(),
             stack_refs: true,
@@ -160,11 +163,18 @@ pub fn load_unit(
     let mut job_objects = BTreeMap::new();
     for (i, scope) in &job_scopes {
         let (file, body, _) = &parsed[*i];
+        // `job.ID` objects see variables and locals only, never other jobs; one copy per file.
+        let plain = Scope {
+            jobs: BTreeMap::new(),
+            modules: BTreeMap::new(),
+            stack_refs: false,
+            ..scope.clone()
+        };
         for b in body.blocks().filter(|b| b.ident.value().as_str() == "job") {
             let Some(id) = b.labels.first().map(|l| l.as_str().to_string()) else {
                 continue;
             };
-            let obj = job_object(&id, b, scope, file);
+            let obj = job_object(&id, b, &plain, file);
             let ns = obj
                 .get("namespace")
                 .and_then(Value::as_str)
@@ -289,8 +299,13 @@ pub fn load_unit(
     for (i, scope) in &mut job_scopes {
         scope.jobs = job_objects.clone();
         scope.modules = stack_scope.modules.clone();
-        let (file, body, _) = &parsed[*i];
-        for b in body.blocks().filter(|b| b.ident.value().as_str() == "job") {
+        let file = parsed[*i].0;
+        // Each block is dropped as soon as it is decoded, while it is still in cache and its
+        // memory can serve the next job: freeing whole trees at the end cost as much as decoding.
+        for s in std::mem::take(&mut parsed[*i].1) {
+            let Some(b) = s.as_block().filter(|b| b.ident.value().as_str() == "job") else {
+                continue;
+            };
             let mut ev = Eval::new(scope, file);
             let mut dec = Decoder::new(&mut ev);
             let decoded = decode_job(&mut dec, b);
@@ -408,17 +423,12 @@ fn check_top_level(f: &SourceFile, body: &Body, kind: FileKind, diags: &mut Diag
     }
 }
 
-/// `{ id, name, type, namespace, region, datacenters }` of a job, for `job.ID` references.
-fn job_object(id: &str, b: &Block, scope: &Scope, file: &SourceFile) -> Map<String, Value> {
+/// `{ id, name, type, namespace, region, datacenters }` of a job, for `job.ID` references;
+/// `plain` is the file's scope without job or module references.
+fn job_object(id: &str, b: &Block, plain: &Scope, file: &SourceFile) -> Map<String, Value> {
     let mut m = Map::new();
     m.insert("id".into(), Value::String(id.to_string()));
-    let plain = Scope {
-        jobs: BTreeMap::new(),
-        modules: BTreeMap::new(),
-        stack_refs: false,
-        ..scope.clone()
-    };
-    let mut ev = Eval::new(&plain, file);
+    let mut ev = Eval::new(plain, file);
     let mut get = |key: &str| b.body.get_attribute(key).and_then(|a| ev.eval(&a.value).ok());
     m.insert(
         "name".into(),

@@ -6,7 +6,8 @@
 //!     ─► stack blocks (stack, module, dependency, output) ─► Stack + Diagnostics
 //! ```
 //!
-//! Entry points: [`load_stack`] for a directory or a file, [`parse_job_file`] for one jobspec.
+//! Entry points: [`load_stack`] for a directory or a file, [`parse_job_file`] for one jobspec,
+//! [`validate_jobs`] for Nomad's checks of loaded jobs at their source positions.
 
 // Evaluation errors are full diagnostics (span, detail, help). They are rare and leave the
 // hot path at once, so boxing them would only add noise.
@@ -19,6 +20,7 @@ mod eval;
 mod inputs;
 mod loader;
 mod modules;
+mod problems;
 mod source;
 mod stack;
 mod stack_blocks;
@@ -29,6 +31,7 @@ use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
 pub use inputs::Inputs;
+pub use problems::validate_jobs;
 pub use source::SourceFile;
 pub use stack::{
     BackendKind, BackendSettings, Dependency, DependencyKind, Gate, JobAddress, JobOptions, ModuleInstance,
@@ -169,7 +172,12 @@ pub fn parse_job_text(name: &Path, text: &str) -> Result<Vec<crate::spec::Job>, 
         &mut diags,
     );
     let mut jobs = Vec::new();
-    for b in body.blocks().filter(|b| b.ident.value().as_str() == "job") {
+    // Each block is dropped as soon as it is decoded, while it is still in cache and its memory
+    // can serve the next job: freeing the whole tree at the end cost as much as decoding it.
+    for s in body {
+        let Some(b) = s.as_block().filter(|b| b.ident.value().as_str() == "job") else {
+            continue;
+        };
         let mut ev = eval::Eval::new(&scope, &file);
         let mut dec = decode::Decoder::new(&mut ev);
         if let Some(j) = decode::decode_job(&mut dec, b) {

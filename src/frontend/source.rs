@@ -23,12 +23,9 @@ impl SourceFile {
     pub fn new(path: &Path, text: impl Into<Arc<str>>) -> Self {
         let text: Arc<str> = text.into();
         let mut line_starts = vec![0];
-        line_starts.extend(
-            text.bytes()
-                .enumerate()
-                .filter(|(_, b)| *b == b'\n')
-                .map(|(i, _)| i + 1),
-        );
+        // `match_indices` on a char searches with memchr: a byte-by-byte filter was a visible
+        // share of loading a large file.
+        line_starts.extend(text.match_indices('\n').map(|(i, _)| i + 1));
         SourceFile {
             path: path.to_path_buf(),
             text,

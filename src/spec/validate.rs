@@ -18,6 +18,9 @@ pub struct Problem {
     pub path: Vec<String>,
     /// JSON field at that place (`MemoryMB`), when one field is at fault.
     pub field: Option<&'static str>,
+    /// The same place in the job's JSON, one step per segment (`["TaskGroups[0]", "Tasks[1]",
+    /// "Resources"]`): what the front end follows back to the attribute in the source.
+    pub json_path: Vec<String>,
     /// What is wrong, as a sentence.
     pub message: String,
 }
@@ -34,6 +37,7 @@ impl fmt::Display for Problem {
 
 struct Checker {
     path: Vec<String>,
+    json: Vec<String>,
     problems: Vec<Problem>,
 }
 
@@ -42,13 +46,17 @@ impl Checker {
         self.problems.push(Problem {
             path: self.path.clone(),
             field,
+            json_path: self.json.clone(),
             message: message.into(),
         });
     }
 
-    fn scoped(&mut self, segment: String, f: impl FnOnce(&mut Self)) {
+    /// Runs `f` one level down: `segment` names it for people, `json` for the source map.
+    fn scoped(&mut self, segment: String, json: String, f: impl FnOnce(&mut Self)) {
         self.path.push(segment);
+        self.json.push(json);
         f(self);
+        self.json.pop();
         self.path.pop();
     }
 }
@@ -59,6 +67,7 @@ const JOB_TYPES: &[&str] = &["service", "batch", "system", "sysbatch"];
 pub fn validate(job: &Job) -> Vec<Problem> {
     let mut c = Checker {
         path: Vec::new(),
+        json: Vec::new(),
         problems: Vec::new(),
     };
     check_job(&mut c, job);
@@ -100,21 +109,23 @@ fn check_job(c: &mut Checker, job: &Job) {
     {
         c.push(Some("Datacenters"), "a datacenter name is empty");
     }
-    for con in job.constraints.iter().flatten() {
-        check_constraint(c, con);
+    for (i, con) in job.constraints.iter().flatten().enumerate() {
+        check_constraint(c, i, con);
     }
-    for aff in job.affinities.iter().flatten() {
-        check_affinity(c, aff);
+    for (i, aff) in job.affinities.iter().flatten().enumerate() {
+        check_affinity(c, i, aff);
     }
     check_spreads(c, job.spreads.as_deref().unwrap_or(&[]));
     if let Some(u) = &job.update {
-        c.scoped("update".into(), |c| check_update(c, u));
+        c.scoped("update".into(), "Update".into(), |c| check_update(c, u));
     }
     if let Some(r) = &job.reschedule {
-        c.scoped("reschedule".into(), |c| check_reschedule(c, r));
+        c.scoped("reschedule".into(), "Reschedule".into(), |c| {
+            check_reschedule(c, r)
+        });
     }
     if let Some(p) = &job.periodic {
-        c.scoped("periodic".into(), |c| {
+        c.scoped("periodic".into(), "Periodic".into(), |c| {
             if !matches!(job_type, "batch" | "sysbatch") {
                 c.push(
                     None,
@@ -145,7 +156,7 @@ fn check_job(c: &mut Checker, job: &Job) {
         });
     }
     if let Some(p) = &job.parameterized_job {
-        c.scoped("parameterized".into(), |c| {
+        c.scoped("parameterized".into(), "ParameterizedJob".into(), |c| {
             if !matches!(job_type, "batch" | "sysbatch") {
                 c.push(
                     None,
@@ -178,7 +189,9 @@ fn check_job(c: &mut Checker, job: &Job) {
         if !name.is_empty() && !seen.insert(name) {
             c.push(None, format!("group {name:?} is defined twice"));
         }
-        c.scoped(label, |c| check_group(c, group, job_type));
+        c.scoped(label, format!("TaskGroups[{i}]"), |c| {
+            check_group(c, group, job_type)
+        });
     }
 }
 
@@ -197,30 +210,35 @@ fn check_group(c: &mut Checker, group: &TaskGroup, job_type: &str) {
             );
         }
     }
-    for con in group.constraints.iter().flatten() {
-        check_constraint(c, con);
+    for (i, con) in group.constraints.iter().flatten().enumerate() {
+        check_constraint(c, i, con);
     }
-    for aff in group.affinities.iter().flatten() {
-        check_affinity(c, aff);
+    for (i, aff) in group.affinities.iter().flatten().enumerate() {
+        check_affinity(c, i, aff);
     }
     check_spreads(c, group.spreads.as_deref().unwrap_or(&[]));
     if let Some(r) = &group.restart_policy {
-        c.scoped("restart".into(), |c| check_restart(c, r));
+        c.scoped("restart".into(), "RestartPolicy".into(), |c| check_restart(c, r));
     }
     if let Some(r) = &group.reschedule_policy {
-        c.scoped("reschedule".into(), |c| check_reschedule(c, r));
+        c.scoped("reschedule".into(), "ReschedulePolicy".into(), |c| {
+            check_reschedule(c, r)
+        });
     }
     if let Some(u) = &group.update {
-        c.scoped("update".into(), |c| check_update(c, u));
+        c.scoped("update".into(), "Update".into(), |c| check_update(c, u));
     }
     if let Some(d) = &group.ephemeral_disk
         && d.size_mb.is_some_and(|s| s <= 0)
     {
+        // Said at the group level, as Nomad does, but located at the `size` attribute.
+        c.json.push("EphemeralDisk".into());
         c.push(Some("SizeMB"), "ephemeral_disk size must be positive");
+        c.json.pop();
     }
     let mut labels = BTreeSet::new();
-    for network in group.networks.iter().flatten() {
-        c.scoped("network".into(), |c| {
+    for (i, network) in group.networks.iter().flatten().enumerate() {
+        c.scoped("network".into(), format!("Networks[{i}]"), |c| {
             for port in network
                 .reserved_ports
                 .iter()
@@ -249,7 +267,7 @@ fn check_group(c: &mut Checker, group: &TaskGroup, job_type: &str) {
         });
     }
     for (name, vol) in group.volumes.iter().flatten() {
-        c.scoped(format!("volume {name:?}"), |c| {
+        c.scoped(format!("volume {name:?}"), format!("Volumes.{name}"), |c| {
             if !matches!(vol.r#type.as_str(), "host" | "csi") {
                 c.push(
                     Some("Type"),
@@ -261,8 +279,8 @@ fn check_group(c: &mut Checker, group: &TaskGroup, job_type: &str) {
             }
         });
     }
-    for service in group.services.iter().flatten() {
-        check_service(c, service);
+    for (i, service) in group.services.iter().flatten().enumerate() {
+        check_service(c, i, service);
     }
     let tasks = group.tasks();
     if tasks.is_empty() {
@@ -270,12 +288,14 @@ fn check_group(c: &mut Checker, group: &TaskGroup, job_type: &str) {
     }
     let mut seen = BTreeSet::new();
     let mut leaders = 0;
-    for task in tasks {
+    for (i, task) in tasks.iter().enumerate() {
         if !task.name.is_empty() && !seen.insert(task.name.as_str()) {
             c.push(None, format!("task {:?} is defined twice", task.name));
         }
         leaders += usize::from(task.leader);
-        c.scoped(format!("task {:?}", task.name), |c| check_task(c, task, group));
+        c.scoped(format!("task {:?}", task.name), format!("Tasks[{i}]"), |c| {
+            check_task(c, task, group)
+        });
     }
     if leaders > 1 {
         c.push(None, "only one task may be the leader");
@@ -294,14 +314,14 @@ fn check_task(c: &mut Checker, task: &Task, group: &TaskGroup) {
     {
         c.push(Some("KillTimeout"), "kill_timeout must not be negative");
     }
-    for con in task.constraints.iter().flatten() {
-        check_constraint(c, con);
+    for (i, con) in task.constraints.iter().flatten().enumerate() {
+        check_constraint(c, i, con);
     }
-    for aff in task.affinities.iter().flatten() {
-        check_affinity(c, aff);
+    for (i, aff) in task.affinities.iter().flatten().enumerate() {
+        check_affinity(c, i, aff);
     }
     if let Some(r) = &task.resources {
-        c.scoped("resources".into(), |c| {
+        c.scoped("resources".into(), "Resources".into(), |c| {
             if let Some(cpu) = r.cpu
                 && cpu < 1
                 && r.cores.unwrap_or(0) == 0
@@ -331,20 +351,20 @@ fn check_task(c: &mut Checker, task: &Task, group: &TaskGroup) {
         });
     }
     if let Some(r) = &task.restart_policy {
-        c.scoped("restart".into(), |c| check_restart(c, r));
+        c.scoped("restart".into(), "RestartPolicy".into(), |c| check_restart(c, r));
     }
     if let Some(l) = &task.lifecycle
         && !matches!(l.hook.as_str(), "prestart" | "poststart" | "poststop")
     {
-        c.scoped("lifecycle".into(), |c| {
+        c.scoped("lifecycle".into(), "Lifecycle".into(), |c| {
             c.push(
                 Some("Hook"),
                 format!("hook must be prestart, poststart or poststop, not {:?}", l.hook),
             )
         });
     }
-    for t in task.templates.iter().flatten() {
-        c.scoped("template".into(), |c| {
+    for (i, t) in task.templates.iter().flatten().enumerate() {
+        c.scoped("template".into(), format!("Templates[{i}]"), |c| {
             let has_source = t.source_path.as_deref().is_some_and(|s| !s.is_empty());
             let has_data = t.embedded_tmpl.as_deref().is_some_and(|s| !s.is_empty());
             if !has_source && !has_data {
@@ -375,17 +395,17 @@ fn check_task(c: &mut Checker, task: &Task, group: &TaskGroup) {
             }
         });
     }
-    for a in task.artifacts.iter().flatten() {
+    for (i, a) in task.artifacts.iter().flatten().enumerate() {
         if a.getter_source.as_deref().is_none_or(str::is_empty) {
-            c.scoped("artifact".into(), |c| {
+            c.scoped("artifact".into(), format!("Artifacts[{i}]"), |c| {
                 c.push(Some("GetterSource"), "artifact source is missing")
             });
         }
     }
-    for vm in task.volume_mounts.iter().flatten() {
+    for (i, vm) in task.volume_mounts.iter().flatten().enumerate() {
         let name = vm.volume.as_deref().unwrap_or("");
         if !group.volumes.as_ref().is_some_and(|v| v.contains_key(name)) {
-            c.scoped("volume_mount".into(), |c| {
+            c.scoped("volume_mount".into(), format!("VolumeMounts[{i}]"), |c| {
                 c.push(
                     Some("Volume"),
                     format!("volume {name:?} is not defined in the group"),
@@ -393,56 +413,60 @@ fn check_task(c: &mut Checker, task: &Task, group: &TaskGroup) {
             });
         }
     }
-    for service in task.services.iter().flatten() {
-        check_service(c, service);
+    for (i, service) in task.services.iter().flatten().enumerate() {
+        check_service(c, i, service);
     }
     if let Some(l) = &task.log_config
         && (l.max_files.is_some_and(|n| n < 1) || l.max_file_size_mb.is_some_and(|n| n < 1))
     {
-        c.scoped("logs".into(), |c| {
+        c.scoped("logs".into(), "LogConfig".into(), |c| {
             c.push(None, "max_files and max_file_size must be at least 1")
         });
     }
 }
 
-fn check_service(c: &mut Checker, s: &Service) {
-    c.scoped(format!("service {:?}", s.name), |c| {
-        if !matches!(s.provider.as_str(), "" | "consul" | "nomad") {
-            c.push(
-                Some("Provider"),
-                format!("provider must be consul or nomad, not {:?}", s.provider),
-            );
-        }
-        for check in s.checks.iter().flatten() {
-            c.scoped(format!("check {:?}", check.name), |c| {
-                if !matches!(check.r#type.as_str(), "http" | "tcp" | "script" | "grpc") {
-                    c.push(
-                        Some("Type"),
-                        format!(
-                            "check type must be http, tcp, script or grpc, not {:?}",
-                            check.r#type
-                        ),
-                    );
-                }
-                if check.r#type == "script" && check.command.is_empty() {
-                    c.push(Some("Command"), "a script check needs a command");
-                }
-                if check.r#type == "http" && check.path.is_empty() {
-                    c.push(Some("Path"), "an http check needs a path");
-                }
-                if check.interval.0 <= 0 {
-                    c.push(Some("Interval"), "check interval must be positive");
-                }
-                if check.timeout.0 <= 0 {
-                    c.push(Some("Timeout"), "check timeout must be positive");
-                }
-            });
-        }
-    });
+fn check_service(c: &mut Checker, index: usize, s: &Service) {
+    c.scoped(
+        format!("service {:?}", s.name),
+        format!("Services[{index}]"),
+        |c| {
+            if !matches!(s.provider.as_str(), "" | "consul" | "nomad") {
+                c.push(
+                    Some("Provider"),
+                    format!("provider must be consul or nomad, not {:?}", s.provider),
+                );
+            }
+            for (i, check) in s.checks.iter().flatten().enumerate() {
+                c.scoped(format!("check {:?}", check.name), format!("Checks[{i}]"), |c| {
+                    if !matches!(check.r#type.as_str(), "http" | "tcp" | "script" | "grpc") {
+                        c.push(
+                            Some("Type"),
+                            format!(
+                                "check type must be http, tcp, script or grpc, not {:?}",
+                                check.r#type
+                            ),
+                        );
+                    }
+                    if check.r#type == "script" && check.command.is_empty() {
+                        c.push(Some("Command"), "a script check needs a command");
+                    }
+                    if check.r#type == "http" && check.path.is_empty() {
+                        c.push(Some("Path"), "an http check needs a path");
+                    }
+                    if check.interval.0 <= 0 {
+                        c.push(Some("Interval"), "check interval must be positive");
+                    }
+                    if check.timeout.0 <= 0 {
+                        c.push(Some("Timeout"), "check timeout must be positive");
+                    }
+                });
+            }
+        },
+    );
 }
 
-fn check_constraint(c: &mut Checker, con: &Constraint) {
-    c.scoped("constraint".into(), |c| {
+fn check_constraint(c: &mut Checker, index: usize, con: &Constraint) {
+    c.scoped("constraint".into(), format!("Constraints[{index}]"), |c| {
         let op = if con.operand.is_empty() {
             "="
         } else {
@@ -462,8 +486,8 @@ fn check_constraint(c: &mut Checker, con: &Constraint) {
     });
 }
 
-fn check_affinity(c: &mut Checker, aff: &Affinity) {
-    c.scoped("affinity".into(), |c| {
+fn check_affinity(c: &mut Checker, index: usize, aff: &Affinity) {
+    c.scoped("affinity".into(), format!("Affinities[{index}]"), |c| {
         let op = if aff.operand.is_empty() {
             "="
         } else {
@@ -529,8 +553,8 @@ fn check_operand_value(c: &mut Checker, op: &str, l: &str, r: &str) {
 }
 
 fn check_spreads(c: &mut Checker, spreads: &[Spread]) {
-    for s in spreads {
-        c.scoped("spread".into(), |c| {
+    for (i, s) in spreads.iter().enumerate() {
+        c.scoped("spread".into(), format!("Spreads[{i}]"), |c| {
             if s.attribute.is_empty() {
                 c.push(Some("Attribute"), "spread needs an attribute");
             }

@@ -115,7 +115,8 @@ pub struct GroupStack {
     pub spec: GroupSpec,
     static_checks: Vec<Box<dyn FeasibilityChecker>>,
     plan_checks: Vec<Box<dyn FeasibilityChecker>>,
-    static_cache: HashMap<usize, Result<(), Rejection>>,
+    /// Per node index: the static checks' verdict, computed once per evaluation.
+    static_cache: Vec<Option<Result<(), Rejection>>>,
     offset: usize,
     limit: usize,
     spread_counts: SpreadCounts,
@@ -135,7 +136,7 @@ impl GroupStack {
         GroupStack {
             static_checks: static_chain(&spec),
             plan_checks: plan_chain(&spec),
-            static_cache: HashMap::new(),
+            static_cache: Vec::new(),
             offset: 0,
             limit,
             spread_counts: vec![HashMap::new(); spec.spreads.len()],
@@ -152,13 +153,18 @@ impl GroupStack {
         }
     }
 
+    /// The static checks' verdict for a node, computed on first use.
+    fn static_verdict(&mut self, node_index: usize, node: &Node) -> &Result<(), Rejection> {
+        if self.static_cache.len() <= node_index {
+            self.static_cache.resize(node_index + 1, None);
+        }
+        let checks = &self.static_checks;
+        self.static_cache[node_index].get_or_insert_with(|| run_chain(checks, node, None))
+    }
+
     /// Static checks only (system jobs ask per node).
     pub fn statically_feasible(&mut self, node_index: usize, node: &Node) -> Result<(), Rejection> {
-        let checks = &self.static_checks;
-        self.static_cache
-            .entry(node_index)
-            .or_insert_with(|| run_chain(checks, node, None))
-            .clone()
+        self.static_verdict(node_index, node).clone()
     }
 
     /// Checks one node fully and ranks it; `Err` carries the rejection and whether it was
@@ -170,8 +176,21 @@ impl GroupStack {
         penalty_node: Option<&str>,
     ) -> Result<(Ranked, Vec<AllocatedPortMapping>), (Rejection, bool)> {
         let node = &ctx.state.nodes()[node_index];
-        self.statically_feasible(node_index, node)
-            .map_err(|r| (r, true))?;
+        if let Err(r) = self.static_verdict(node_index, node) {
+            return Err((r.clone(), true));
+        }
+        self.evaluate_dynamic(ctx, node_index, penalty_node)
+    }
+
+    /// The checks that depend on the plan so far (distinct hosts and properties, resources,
+    /// ports) and the ranking, for a node that passed the static checks.
+    fn evaluate_dynamic<S: SchedulerState + ?Sized>(
+        &mut self,
+        ctx: &mut PlanContext<'_, S>,
+        node_index: usize,
+        penalty_node: Option<&str>,
+    ) -> Result<(Ranked, Vec<AllocatedPortMapping>), (Rejection, bool)> {
+        let node = &ctx.state.nodes()[node_index];
         let usage = ctx.usage.node(ctx.state, node);
         let view = PlanView {
             usage,
@@ -202,12 +221,26 @@ impl GroupStack {
         let mut found: Vec<(usize, Ranked, Vec<AllocatedPortMapping>)> = Vec::new();
         let mut skipped = Vec::new();
         let mut steps = n;
+        // Per-node reasons are only reported when the placement fails: keep who was rejected
+        // (statically: the reason stays in the cache) and write the reasons out then.
+        let mut rejected: Vec<(usize, Option<Rejection>)> = Vec::new();
         for step in 0..n {
             let index = candidates.order[(self.offset + step) % n];
             metric.nodes_evaluated += 1;
-            match self.evaluate(ctx, index, penalty_node) {
-                Err((r, true)) => metric.filter_node(&nodes[index].id, &r.key, &r.reason),
-                Err((r, false)) => metric.exhaust_node(&nodes[index].id, &r.key, &r.reason),
+            if let Err(r) = self.static_verdict(index, &nodes[index]) {
+                metric.count_filtered(&r.key);
+                rejected.push((index, None));
+                continue;
+            }
+            match self.evaluate_dynamic(ctx, index, penalty_node) {
+                Err((r, true)) => {
+                    metric.count_filtered(&r.key);
+                    rejected.push((index, Some(r)));
+                }
+                Err((r, false)) => {
+                    metric.count_exhausted(&r.key);
+                    rejected.push((index, Some(r)));
+                }
                 Ok((ranked, ports)) if ranked.norm < 0.0 && skipped.len() < MAX_SKIP => {
                     skipped.push((index, ranked, ports));
                 }
@@ -229,6 +262,15 @@ impl GroupStack {
         let Some(best) =
             (0..found.len()).reduce(|b, i| if found[i].1.norm > found[b].1.norm { i } else { b })
         else {
+            for (index, r) in rejected {
+                let reason = match &r {
+                    Some(r) => Some(r.reason.as_str()),
+                    None => self.static_cache[index].as_ref().and_then(|v| v.as_ref().err()).map(|r| r.reason.as_str()),
+                };
+                if let Some(reason) = reason {
+                    metric.note_reason(&nodes[index].id, reason);
+                }
+            }
             for (node_id, r) in candidates.exclusion_reasons(nodes) {
                 metric.note_reason(&node_id, &r.reason);
             }

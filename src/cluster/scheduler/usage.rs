@@ -69,29 +69,36 @@ impl ProposedUsage {
 
     /// The node's proposed usage, read from the state the first time.
     pub fn node<S: SchedulerState + ?Sized>(&mut self, state: &S, node: &Node) -> &mut NodeUsage {
-        let (stopped, job_counts) = (&self.stopped, &self.job_counts);
-        self.nodes.entry(node.id.clone()).or_insert_with(|| {
-            let total = state.node_allocated(&node.id);
-            let mut usage = NodeUsage {
-                cpu: total.cpu,
-                memory_mb: total.memory_mb,
-                disk_mb: total.disk_mb,
-                ports: total.ports.into_iter().collect(),
-                ..NodeUsage::default()
-            };
-            if let Some(gone) = stopped.get(&node.id) {
-                usage.cpu -= gone.cpu;
-                usage.memory_mb -= gone.memory_mb;
-                usage.disk_mb -= gone.disk_mb;
-                for p in &gone.ports {
-                    usage.ports.remove(p);
-                }
+        // Looked up before inserting: the common case (a node seen before) then allocates
+        // nothing.
+        if !self.nodes.contains_key(&node.id) {
+            let usage = self.initial(state, node);
+            self.nodes.insert(node.id.clone(), usage);
+        }
+        self.nodes.get_mut(&node.id).expect("usage inserted above")
+    }
+
+    fn initial<S: SchedulerState + ?Sized>(&self, state: &S, node: &Node) -> NodeUsage {
+        let total = state.node_allocated(&node.id);
+        let mut usage = NodeUsage {
+            cpu: total.cpu,
+            memory_mb: total.memory_mb,
+            disk_mb: total.disk_mb,
+            ports: total.ports.into_iter().collect(),
+            ..NodeUsage::default()
+        };
+        if let Some(gone) = self.stopped.get(&node.id) {
+            usage.cpu -= gone.cpu;
+            usage.memory_mb -= gone.memory_mb;
+            usage.disk_mb -= gone.disk_mb;
+            for p in &gone.ports {
+                usage.ports.remove(p);
             }
-            if let Some(groups) = job_counts.get(&node.id) {
-                usage.job_allocs = groups.values().sum();
-                usage.group_allocs = groups.clone();
-            }
-            usage
-        })
+        }
+        if let Some(groups) = self.job_counts.get(&node.id) {
+            usage.job_allocs = groups.values().sum();
+            usage.group_allocs = groups.clone();
+        }
+        usage
     }
 }

@@ -3,6 +3,7 @@
 
 mod group;
 mod job;
+mod locate;
 mod network;
 mod placement;
 mod policy;
@@ -14,6 +15,7 @@ use hcl::edit::Span;
 use hcl::edit::structure::Block;
 use serde_json::{Map, Value};
 
+pub use locate::locate;
 pub use schema::Decoder;
 
 use crate::diag::Diagnostic;

@@ -102,6 +102,19 @@ pub struct Schema {
     pub post: Option<Post>,
 }
 
+/// One step of the JSON path being decoded. Only a path to a sensitive value is ever written
+/// out, so steps borrow the schema's names instead of formatting a string per block.
+enum Seg {
+    /// `"Field"`: a block read once, or a nested free-form block.
+    Field(&'static str),
+    /// `"Field[i]"`: the i-th block of a repeated kind.
+    Item(&'static str, usize),
+    /// `"Field.label"`: a block keyed by its label.
+    Keyed(&'static str, String),
+    /// A nested block of a free-form body (driver config), named by the user.
+    Free(String),
+}
+
 /// Walks bodies, collecting every error.
 pub struct Decoder<'a, 'e> {
     /// Expression evaluator.
@@ -110,7 +123,14 @@ pub struct Decoder<'a, 'e> {
     pub diags: Vec<Diagnostic>,
     /// JSON paths of values that came from sensitive variables.
     pub sensitive_paths: Vec<String>,
-    path: Vec<String>,
+    path: Vec<Seg>,
+}
+
+/// Name equality for schema lookups: most candidates differ in length or first byte, which
+/// is decided inline instead of calling `memcmp` for every entry of a schema table.
+#[inline]
+fn same_name(a: &str, b: &str) -> bool {
+    a.len() == b.len() && a.as_bytes().first() == b.as_bytes().first() && a == b
 }
 
 impl<'a, 'e> Decoder<'a, 'e> {
@@ -139,13 +159,24 @@ impl<'a, 'e> Decoder<'a, 'e> {
     }
 
     fn current_path(&self, leaf: &str) -> String {
+        use std::fmt::Write;
         let mut p = String::new();
-        for seg in self.path.iter().map(String::as_str).chain(std::iter::once(leaf)) {
-            if !p.is_empty() && !seg.starts_with('[') {
+        for seg in &self.path {
+            if !p.is_empty() {
                 p.push('.');
             }
-            p.push_str(seg);
+            // Writing to a String cannot fail.
+            let _ = match seg {
+                Seg::Field(f) => write!(p, "{f}"),
+                Seg::Item(f, i) => write!(p, "{f}[{i}]"),
+                Seg::Keyed(f, k) => write!(p, "{f}.{k}"),
+                Seg::Free(k) => write!(p, "{k}"),
+            };
         }
+        if !p.is_empty() {
+            p.push('.');
+        }
+        p.push_str(leaf);
         p
     }
 
@@ -216,7 +247,7 @@ impl<'a, 'e> Decoder<'a, 'e> {
 
     fn attribute(&mut self, schema: &'static Schema, a: &Attribute, out: &mut Map<String, Value>) {
         let key = a.key.value().as_str();
-        if let Some(Attr(_, json, kind)) = schema.attrs.iter().find(|x| x.0 == key) {
+        if let Some(Attr(_, json, kind)) = schema.attrs.iter().find(|x| same_name(x.0, key)) {
             if let Some(v) = self.attr_value(a, *kind, json) {
                 out.insert((*json).to_string(), v);
             }
@@ -226,7 +257,7 @@ impl<'a, 'e> Decoder<'a, 'e> {
         if let Some(rule) = schema
             .blocks
             .iter()
-            .find(|r| r.hcl == key && r.shape == Shape::One)
+            .find(|r| r.shape == Shape::One && same_name(r.hcl, key))
         {
             let kind = match rule.body {
                 BodyKind::StrMap => Some(Kind::StrMap),
@@ -246,7 +277,7 @@ impl<'a, 'e> Decoder<'a, 'e> {
 
     fn block(&mut self, schema: &'static Schema, b: &Block, out: &mut Map<String, Value>) {
         let name = b.ident.value().as_str();
-        let Some(rule) = schema.blocks.iter().find(|r| r.hcl == name) else {
+        let Some(rule) = schema.blocks.iter().find(|r| same_name(r.hcl, name)) else {
             self.unknown(schema, name, b.ident.span(), "block");
             return;
         };
@@ -255,12 +286,12 @@ impl<'a, 'e> Decoder<'a, 'e> {
             Err(()) => return,
         };
         let seg = match rule.shape {
-            Shape::One => rule.json.to_string(),
+            Shape::One => Seg::Field(rule.json),
             Shape::List => {
                 let n = out.get(rule.json).and_then(Value::as_array).map_or(0, Vec::len);
-                format!("{}[{n}]", rule.json)
+                Seg::Item(rule.json, n)
             }
-            Shape::Map => format!("{}.{}", rule.json, label.clone().unwrap_or_default()),
+            Shape::Map => Seg::Keyed(rule.json, label.clone().unwrap_or_default()),
         };
         self.path.push(seg);
         let mut inner = Map::new();
@@ -371,7 +402,7 @@ impl<'a, 'e> Decoder<'a, 'e> {
                 }
                 Structure::Block(b) => {
                     let key = b.ident.value().to_string();
-                    self.path.push(key.clone());
+                    self.path.push(Seg::Free(key.clone()));
                     let mut v = self.free_form(&b.body);
                     self.path.pop();
                     for l in b.labels.iter().rev() {
@@ -412,14 +443,20 @@ impl<'a, 'e> Decoder<'a, 'e> {
     }
 }
 
+/// A scalar as a string value, moving a string rather than copying it.
+fn into_string(v: Value) -> Option<Value> {
+    match v {
+        Value::String(_) => Some(v),
+        other => stringify(&other).map(Value::String),
+    }
+}
+
 /// Converts an evaluated value to a kind.
 pub fn convert(v: Value, kind: Kind) -> Result<Value, String> {
     let found = type_name(&v);
     match kind {
         Kind::Any => Ok(v),
-        Kind::Str => stringify(&v)
-            .map(Value::String)
-            .ok_or_else(|| format!("expected a string, found {found}")),
+        Kind::Str => into_string(v).ok_or_else(|| format!("expected a string, found {found}")),
         Kind::Int => match as_number(&v) {
             Some(f) if f.fract() == 0.0 => Ok(num(f)),
             Some(_) => Err(format!("expected a whole number, found {v}")),
@@ -442,12 +479,9 @@ pub fn convert(v: Value, kind: Kind) -> Result<Value, String> {
             Value::Array(a) => a
                 .into_iter()
                 .map(|x| {
-                    stringify(&x).map(Value::String).ok_or_else(|| {
-                        format!(
-                            "expected a list of strings, found a list containing {}",
-                            type_name(&x)
-                        )
-                    })
+                    let inner = type_name(&x);
+                    into_string(x)
+                        .ok_or_else(|| format!("expected a list of strings, found a list containing {inner}"))
                 })
                 .collect::<Result<_, _>>()
                 .map(Value::Array),
@@ -457,12 +491,10 @@ pub fn convert(v: Value, kind: Kind) -> Result<Value, String> {
             Value::Object(m) => m
                 .into_iter()
                 .map(|(k, x)| {
-                    stringify(&x).map(|s| (k, Value::String(s))).ok_or_else(|| {
-                        format!(
-                            "expected a map of strings, found a map containing {}",
-                            type_name(&x)
-                        )
-                    })
+                    let inner = type_name(&x);
+                    into_string(x)
+                        .map(|s| (k, s))
+                        .ok_or_else(|| format!("expected a map of strings, found a map containing {inner}"))
                 })
                 .collect::<Result<Map<_, _>, _>>()
                 .map(Value::Object),
