@@ -60,13 +60,19 @@ impl AllocMetric {
     /// Counts a node filtered by `constraint`, without a per-node reason.
     pub fn count_filtered(&mut self, constraint: &str) {
         self.nodes_filtered += 1;
-        bump(self.constraint_filtered.get_or_insert_with(BTreeMap::new), constraint);
+        bump(
+            self.constraint_filtered.get_or_insert_with(BTreeMap::new),
+            constraint,
+        );
     }
 
     /// Counts a node that lacked `dimension`, without a per-node reason.
     pub fn count_exhausted(&mut self, dimension: &str) {
         self.nodes_exhausted += 1;
-        bump(self.dimension_exhausted.get_or_insert_with(BTreeMap::new), dimension);
+        bump(
+            self.dimension_exhausted.get_or_insert_with(BTreeMap::new),
+            dimension,
+        );
     }
 
     /// Records why a node was rejected, keeping the first reason.

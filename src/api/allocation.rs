@@ -214,8 +214,9 @@ impl AllocatedResources {
         self.tasks.values().map(|t| t.memory.memory_mb).sum()
     }
 
-    /// Every host port the allocation holds.
-    pub fn host_ports(&self) -> impl Iterator<Item = i64> + '_ {
+    /// Every host port the allocation holds, once each (a port appears both in `Ports` and in
+    /// the network it belongs to).
+    pub fn host_ports(&self) -> std::collections::BTreeSet<i64> {
         let shared = self.shared.ports.iter().flatten().map(|p| p.value);
         let nets = self
             .shared
@@ -230,7 +231,7 @@ impl AllocatedResources {
                     .chain(n.dynamic_ports.iter().flatten())
             })
             .map(|p| p.value);
-        shared.chain(nets)
+        shared.chain(nets).collect()
     }
 }
 

@@ -21,6 +21,7 @@ mod evaluation;
 mod job_responses;
 mod node;
 mod requests;
+mod service;
 mod task_state;
 mod variable;
 
@@ -49,5 +50,6 @@ pub use node::{
 pub use requests::{
     JobDeregisterResponse, JobPlanRequest, JobRegisterRequest, JobRevertRequest, JobSubmission,
 };
+pub use service::ServiceRegistration;
 pub use task_state::{TaskEvent, TaskState};
 pub use variable::{Variable, VariableMetadata};

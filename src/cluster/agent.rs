@@ -2,7 +2,7 @@
 //!
 //! ```text
 //!  AgentArgs (flags) ─┐
-//!  -config FILE.hcl ──┴─► AgentConfig ─► run_agent: ClusterNode + HTTP server until SIGINT/SIGTERM
+//!  -config FILE.hcl ──┴─► AgentConfig ─► run_agent: ClusterNode and/or Client + HTTP until SIGINT/SIGTERM
 //! ```
 //!
 //! Peer addresses (`-join`, `server_join { retry_join }`) are the other servers' HTTP
@@ -14,11 +14,15 @@ mod run;
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use serde::Deserialize;
 use thiserror::Error;
 
+use crate::cluster::client::HostVolume;
+use crate::cluster::http::query::parse_duration;
 use crate::cluster::raft::Compaction;
+use crate::cluster::server::heartbeat;
 
 pub use args::AgentArgs;
 pub use run::run_agent;
@@ -60,6 +64,21 @@ pub struct AgentConfig {
     pub raft_compaction: Compaction,
     /// Raft timing scale (`server { raft_multiplier }`, default 1).
     pub raft_multiplier: u32,
+    /// Servers a client-only agent joins (`client { servers = [...] }`).
+    pub servers: Vec<String>,
+    /// Client node class.
+    pub node_class: String,
+    /// Client node pool.
+    pub node_pool: String,
+    /// Client host volumes.
+    pub host_volumes: BTreeMap<String, HostVolume>,
+    /// Whether the client's `raw_exec` driver runs tasks (`-dev` turns it on, as Nomad's).
+    pub raw_exec_enabled: bool,
+    /// Whether docker tasks may be privileged.
+    pub docker_allow_privileged: bool,
+    /// Heartbeat TTL the servers give clients (`server { heartbeat_ttl }` is ours; Nomad
+    /// derives it from `min_heartbeat_ttl` and the cluster size).
+    pub heartbeat_ttl: Duration,
     /// Require ACL tokens on API requests (`acl { enabled = true }`).
     pub acl_enabled: bool,
 }
@@ -82,6 +101,13 @@ impl Default for AgentConfig {
             dev: false,
             raft_compaction: Compaction::default(),
             raft_multiplier: 1,
+            servers: Vec::new(),
+            node_class: String::new(),
+            node_pool: "default".into(),
+            host_volumes: BTreeMap::new(),
+            raw_exec_enabled: false,
+            docker_allow_privileged: false,
+            heartbeat_ttl: heartbeat::DEFAULT_TTL,
             acl_enabled: false,
         }
     }
@@ -106,6 +132,7 @@ pub enum ConfigError {
         /// Why.
         source: hcl::Error,
     },
+
     /// The settings contradict each other.
     #[error("invalid agent configuration: {0}")]
     Invalid(String),
@@ -123,7 +150,21 @@ struct HclAgent {
     advertise: Option<HclAdvertise>,
     server: Option<HclServer>,
     client: Option<HclClient>,
+    plugin: BTreeMap<String, HclPlugin>,
     acl: Option<HclAcl>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct HclPlugin {
+    config: BTreeMap<String, hcl::Value>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct HclHostVolume {
+    path: PathBuf,
+    read_only: bool,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -153,6 +194,7 @@ struct HclServer {
     raft_snapshot_threshold: Option<u64>,
     raft_trailing_logs: Option<u64>,
     raft_multiplier: Option<u32>,
+    heartbeat_ttl: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -166,6 +208,10 @@ struct HclServerJoin {
 struct HclClient {
     enabled: Option<bool>,
     meta: BTreeMap<String, String>,
+    servers: Vec<String>,
+    node_class: Option<String>,
+    node_pool: Option<String>,
+    host_volume: BTreeMap<String, HclHostVolume>,
 }
 
 impl AgentConfig {
@@ -214,6 +260,11 @@ impl AgentConfig {
             if let Some(j) = s.server_join {
                 self.join.extend(j.retry_join);
             }
+            if let Some(t) = s.heartbeat_ttl {
+                self.heartbeat_ttl = parse_duration(&t).ok_or_else(|| {
+                    <hcl::Error as serde::de::Error>::custom(format!("heartbeat_ttl {t:?} is not a duration"))
+                })?;
+            }
         }
         if let Some(a) = h.acl {
             set(&mut self.acl_enabled, a.enabled);
@@ -221,7 +272,27 @@ impl AgentConfig {
         if let Some(c) = h.client {
             set(&mut self.client_enabled, c.enabled);
             self.node_meta.extend(c.meta);
+            self.servers
+                .extend(c.servers.iter().map(|s| with_default_port(s)));
+            set(&mut self.node_class, c.node_class);
+            set(&mut self.node_pool, c.node_pool);
+            for (name, v) in c.host_volume {
+                let volume = HostVolume {
+                    path: v.path,
+                    read_only: v.read_only,
+                };
+                self.host_volumes.insert(name, volume);
+            }
         }
+        let flag = |plugin: &str, key: &str| match h.plugin.get(plugin).and_then(|p| p.config.get(key)) {
+            Some(hcl::Value::Bool(b)) => Some(*b),
+            _ => None,
+        };
+        set(&mut self.raw_exec_enabled, flag("raw_exec", "enabled"));
+        set(
+            &mut self.docker_allow_privileged,
+            flag("docker", "allow_privileged"),
+        );
         Ok(())
     }
 
@@ -243,9 +314,9 @@ impl AgentConfig {
                 "enable the server, the client, or both (-server, -client, -dev)".into(),
             ));
         }
-        if !self.server_enabled {
+        if !self.server_enabled && self.servers.is_empty() {
             return Err(ConfigError::Invalid(
-                "a client-only agent is not supported yet".into(),
+                "a client-only agent needs servers to join (-servers ADDR)".into(),
             ));
         }
         if self.data_dir.is_none() && !self.dev {
@@ -304,6 +375,15 @@ mod tests {
             client {
               enabled = true
               meta { rack = "r1" }
+              servers = ["10.0.0.9"]
+              node_class = "edge"
+              host_volume "data" {
+                path = "/srv/data"
+                read_only = true
+              }
+            }
+            plugin "raw_exec" {
+              config { enabled = true }
             }
             "#,
         )
@@ -314,6 +394,10 @@ mod tests {
         assert_eq!(cfg.bootstrap_expect, 3);
         assert_eq!(cfg.join, vec!["10.0.0.2:5646", "10.0.0.3"]);
         assert_eq!(cfg.node_meta["rack"], "r1");
+        assert_eq!(cfg.servers, vec!["10.0.0.9:4646"]);
+        assert_eq!(cfg.node_class, "edge");
+        assert!(cfg.host_volumes["data"].read_only);
+        assert!(cfg.raw_exec_enabled && !cfg.docker_allow_privileged);
         assert_eq!(with_default_port("10.0.0.3"), "10.0.0.3:4646");
         assert_eq!(cfg.advertise("0.0.0.0:5646".parse().unwrap()), "127.0.0.1:5646");
     }

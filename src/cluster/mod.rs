@@ -12,6 +12,7 @@
 //! calls, so the two meet only in the wire types.
 
 pub mod agent;
+pub mod client;
 pub mod error;
 pub mod fsm;
 pub mod http;

@@ -2,7 +2,8 @@
 
 use std::path::PathBuf;
 
-use super::{AgentConfig, ConfigError, set};
+use super::{AgentConfig, ConfigError, set, with_default_port};
+use crate::cluster::http::query::parse_duration;
 
 /// `deploy agent` flags. Nomad's single-dash spelling (`-dev`) is accepted through
 /// `cli::normalize_args`.
@@ -59,6 +60,27 @@ pub struct AgentArgs {
     /// Scale of the Raft timeouts (Nomad's `raft_multiplier`).
     #[arg(long = "raft-multiplier", value_name = "N", hide = true)]
     pub raft_multiplier: Option<u32>,
+    /// A server's HTTP address for a client to join; may be repeated.
+    #[arg(long = "servers", value_name = "ADDR")]
+    pub servers: Vec<String>,
+    /// Client node class.
+    #[arg(long = "node-class", value_name = "CLASS")]
+    pub node_class: Option<String>,
+    /// Client node pool.
+    #[arg(long = "node-pool", value_name = "POOL")]
+    pub node_pool: Option<String>,
+    /// Client node metadata `key=value`; may be repeated.
+    #[arg(long = "meta", value_name = "KEY=VALUE")]
+    pub meta: Vec<String>,
+    /// Enable the raw_exec driver on this client (on in -dev, off otherwise, as in Nomad).
+    #[arg(long = "raw-exec")]
+    pub raw_exec: bool,
+    /// Allow privileged docker containers on this client.
+    #[arg(long = "docker-privileged")]
+    pub docker_privileged: bool,
+    /// Heartbeat TTL servers give clients (`10s`, `2s`); a silent client is marked down.
+    #[arg(long = "heartbeat-ttl", value_name = "DURATION")]
+    pub heartbeat_ttl: Option<String>,
 }
 
 impl AgentArgs {
@@ -70,6 +92,7 @@ impl AgentArgs {
             cfg.server_enabled = true;
             cfg.client_enabled = true;
             cfg.bootstrap_expect = 1;
+            cfg.raw_exec_enabled = true;
         }
         for path in &self.config {
             cfg.merge_hcl_file(path)?;
@@ -94,6 +117,22 @@ impl AgentArgs {
         );
         set(&mut cfg.raft_compaction.trailing_logs, self.raft_trailing_logs);
         set(&mut cfg.raft_multiplier, self.raft_multiplier);
+        cfg.servers
+            .extend(self.servers.iter().map(|s| with_default_port(s)));
+        set(&mut cfg.node_class, self.node_class.clone());
+        set(&mut cfg.node_pool, self.node_pool.clone());
+        for kv in &self.meta {
+            let (k, v) = kv
+                .split_once('=')
+                .ok_or_else(|| ConfigError::Invalid(format!("-meta {kv:?} is not key=value")))?;
+            cfg.node_meta.insert(k.to_owned(), v.to_owned());
+        }
+        cfg.raw_exec_enabled |= self.raw_exec;
+        cfg.docker_allow_privileged |= self.docker_privileged;
+        if let Some(t) = &self.heartbeat_ttl {
+            cfg.heartbeat_ttl = parse_duration(t)
+                .ok_or_else(|| ConfigError::Invalid(format!("-heartbeat-ttl {t:?} is not a duration")))?;
+        }
         Ok(cfg)
     }
 }

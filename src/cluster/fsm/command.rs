@@ -7,11 +7,13 @@ use serde::{Deserialize, Serialize};
 
 use super::acl::AclToken;
 use super::actions::{DeploymentAction, PeriodicLaunch};
+use super::client_update::AllocClientUpdate;
+use super::deployment::DeploymentUpdate;
 use super::kv::{KvEntry, Lease};
 use super::plan_apply::PlanApply;
 use crate::api::{
     Allocation, Deployment, DrainStrategy, Evaluation, JobSubmission, Node, NodeStatus,
-    SchedulingEligibility, Variable,
+    SchedulingEligibility, ServiceRegistration, Variable,
 };
 use crate::spec::Job;
 
@@ -69,6 +71,32 @@ pub enum Command {
         /// The allocations.
         allocs: Vec<Allocation>,
     },
+    /// Client reports: allocation status, task states and health.
+    AllocClientUpdate {
+        /// The reports.
+        updates: Vec<AllocClientUpdate>,
+        /// Evaluations to create with them (`alloc-failure` for allocations that failed).
+        evals: Vec<Evaluation>,
+    },
+    /// Replace the Nomad-native service registrations of one allocation.
+    ServiceRegister {
+        /// The allocation.
+        alloc_id: String,
+        /// Its services now (empty to deregister).
+        services: Vec<ServiceRegistration>,
+    },
+    /// A node missed its heartbeat TTL: mark it down, its allocations lost, and create the
+    /// evaluations that replace them.
+    NodeDown {
+        /// Node ID.
+        node_id: String,
+        /// Time of the change, Unix seconds.
+        updated_at: i64,
+        /// One `node-update` evaluation per affected job.
+        evals: Vec<Evaluation>,
+    },
+    /// The deployment watcher's verdict on one deployment.
+    DeploymentUpdate(Box<DeploymentUpdate>),
     /// Create or replace deployments.
     DeploymentUpsert {
         /// The deployments.

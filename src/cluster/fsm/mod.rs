@@ -10,7 +10,9 @@
 
 pub mod acl;
 pub mod actions;
+pub mod client_update;
 pub mod command;
+pub mod deployment;
 pub mod handle;
 pub mod job;
 pub mod kv;
@@ -23,7 +25,9 @@ mod tests;
 
 pub use acl::AclToken;
 pub use actions::{DeploymentAction, PeriodicLaunch};
+pub use client_update::AllocClientUpdate;
 pub use command::{Command, CommandResponse, JobDeregister, JobRegister, Outcome};
+pub use deployment::DeploymentUpdate;
 pub use handle::StateHandle;
 pub use job::{JobRecord, JobVersion};
 pub use kv::{KvEntry, Lease};
@@ -31,5 +35,7 @@ pub use plan_apply::{PlanApply, PlanStop};
 pub use state::State;
 pub use variable::variable_metadata;
 
-pub use crate::api::{Allocation, Deployment, Evaluation, Node, Variable, VariableMetadata};
+pub use crate::api::{
+    Allocation, Deployment, Evaluation, Node, ServiceRegistration, Variable, VariableMetadata,
+};
 pub use crate::spec::Job;

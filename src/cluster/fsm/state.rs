@@ -9,7 +9,9 @@ use super::actions::PeriodicLaunches;
 use super::command::{Command, CommandResponse, Outcome};
 use super::job::JobRecord;
 use super::kv::{KvEntry, Lease};
-use crate::api::{Allocation, Deployment, Evaluation, Node, SchedulingEligibility, Variable};
+use crate::api::{
+    Allocation, Deployment, Evaluation, Node, SchedulingEligibility, ServiceRegistration, Variable,
+};
 
 /// All replicated objects. Serialised whole as the snapshot.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -36,6 +38,8 @@ pub struct State {
     pub kv: BTreeMap<String, KvEntry>,
     /// Lease ID → lease.
     pub leases: BTreeMap<String, Lease>,
+    /// Service registration ID → Nomad-native service instance.
+    pub services: BTreeMap<String, ServiceRegistration>,
     /// Last launch of each periodic job.
     pub periodic_launches: PeriodicLaunches,
     /// ACL tokens.
@@ -52,6 +56,18 @@ impl State {
             Command::EvalDelete { ids } => self.apply_eval_delete(index, &ids),
             Command::PlanApply(plan) => self.apply_plan(index, *plan),
             Command::AllocUpsert { allocs } => self.apply_alloc_upsert(index, allocs),
+            Command::AllocClientUpdate { updates, evals } => {
+                self.apply_alloc_client_update(index, updates, evals)
+            }
+            Command::ServiceRegister { alloc_id, services } => {
+                self.apply_service_register(index, &alloc_id, services)
+            }
+            Command::NodeDown {
+                node_id,
+                updated_at,
+                evals,
+            } => self.apply_node_down(index, &node_id, updated_at, evals),
+            Command::DeploymentUpdate(u) => self.apply_deployment_update(index, *u),
             Command::DeploymentUpsert { deployments } => self.apply_deployment_upsert(index, deployments),
             Command::JobStable {
                 namespace,
@@ -131,7 +147,7 @@ impl State {
         *entry = (*entry).max(index);
     }
 
-    fn apply_eval_upsert(&mut self, index: u64, evals: Vec<Evaluation>) -> Outcome {
+    pub(super) fn apply_eval_upsert(&mut self, index: u64, evals: Vec<Evaluation>) -> Outcome {
         for mut eval in evals {
             eval.create_index = self.evals.get(&eval.id).map_or(index, |e| e.create_index);
             eval.modify_index = index;

@@ -8,6 +8,7 @@ mod acl;
 mod agent;
 mod allocations;
 pub mod body;
+pub mod clients;
 mod deployments;
 pub mod error;
 mod evaluations;
@@ -15,7 +16,8 @@ mod internal;
 mod job_actions;
 mod jobs;
 mod kv;
-mod nodes;
+pub mod node_proxy;
+pub mod nodes;
 mod operator;
 mod operator_actions;
 mod parse;
@@ -23,6 +25,7 @@ mod plan;
 pub mod query;
 mod read;
 mod revert;
+mod services;
 mod status;
 mod vars;
 
@@ -125,6 +128,8 @@ pub fn router(ctx: Arc<ApiContext>) -> Router {
         .route("/v1/job/{id}/plan", post(plan::plan).put(plan::plan))
         .route("/v1/job/{id}/allocations", get(allocations::by_job))
         .route("/v1/job/{id}/evaluations", get(evaluations::by_job))
+        .route("/v1/services", get(services::list))
+        .route("/v1/service/{name}", get(services::read))
         .route("/v1/evaluations", get(evaluations::list))
         .route("/v1/evaluation/{id}", get(evaluations::read))
         .route("/v1/evaluation/{id}/allocations", get(evaluations::allocations))
@@ -168,6 +173,9 @@ pub fn router(ctx: Arc<ApiContext>) -> Router {
         .route(internal::READ_INDEX, get(internal::read_index))
         .route(internal::JOIN, post(internal::join))
         .route(internal::LEAVE, post(internal::leave))
+        .route(clients::HEARTBEAT, put(clients::heartbeat))
+        .route(clients::ALLOC_UPDATE, post(clients::alloc_update))
+        .route(clients::SERVICES, put(clients::services))
         .layer(DefaultBodyLimit::max(body::MAX_BODY))
         .with_state(Arc::clone(&ctx));
     let node = &ctx.node;

@@ -50,6 +50,8 @@ pub struct RegisterRequest {
 }
 
 /// `PUT /v1/internal/node/register`: create or replace a node (committed through Raft).
+/// Client agents register here and then heartbeat within the `HeartbeatTTL` (nanoseconds)
+/// the answer gives; a node that stops heartbeating is marked down.
 pub async fn register(ctx: Ctx, JsonBody(req): JsonBody<RegisterRequest>) -> ApiResult {
     if req.node.id.is_empty() {
         return Err(ApiError::bad_request("missing node ID for node registration"));
@@ -63,9 +65,11 @@ pub async fn register(ctx: Ctx, JsonBody(req): JsonBody<RegisterRequest>) -> Api
             node: Box::new(req.node),
         })
         .await?;
+    let ttl = ctx.node.heartbeat_ttl().as_nanos() as u64;
     Ok(indexed_json(
         resp.index,
-        &json!({"NodeModifyIndex": resp.index, "EvalIDs": [], "EvalCreateIndex": 0, "Index": resp.index}),
+        &json!({"NodeModifyIndex": resp.index, "EvalIDs": [], "EvalCreateIndex": 0, "Index": resp.index,
+                "HeartbeatTTL": ttl}),
     ))
 }
 

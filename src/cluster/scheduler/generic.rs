@@ -55,13 +55,6 @@ pub fn schedule_generic<S: SchedulerState + ?Sized>(
     }
     for rec in &recs {
         plan.stop.extend(rec.stop.iter().cloned());
-        for a in &rec.in_place {
-            let mut updated = (*a).clone();
-            updated.job_version = job.version.unwrap_or(0);
-            updated.eval_id = eval.id.clone();
-            updated.job = None;
-            plan.in_place.push(updated);
-        }
     }
 
     let stopping: HashSet<String> = plan.stop.iter().map(|s| s.alloc_id.clone()).collect();
@@ -73,7 +66,30 @@ pub fn schedule_generic<S: SchedulerState + ?Sized>(
     let candidates = CandidateSet::build(state.nodes(), job, rng);
     let deployment =
         wants_deployment(state, job, &recs).then(|| build_deployment(job, &BTreeMap::new(), rng));
-    let deployment_id = deployment.as_ref().map(|d| d.id.clone()).unwrap_or_default();
+    // Placements while this version's deployment runs (the next batch of a rolling update,
+    // replacements) belong to it, so its health counts and pacing see them.
+    let running = state
+        .latest_deployment(job.namespace(), job.id())
+        .filter(|d| d.job_version == job.version.unwrap_or(0) && d.status == DeploymentStatus::Running);
+    let deployment_id = deployment
+        .as_ref()
+        .or(running)
+        .map(|d| d.id.clone())
+        .unwrap_or_default();
+    // Allocations updated in place join the deployment with the health they have: their tasks
+    // keep running, so a deployment of in-place changes completes on its own.
+    for rec in &recs {
+        for a in &rec.in_place {
+            let mut updated = (*a).clone();
+            updated.job_version = job.version.unwrap_or(0);
+            updated.eval_id = eval.id.clone();
+            updated.job = None;
+            if !deployment_id.is_empty() {
+                updated.deployment_id = deployment_id.clone();
+            }
+            plan.in_place.push(updated);
+        }
+    }
     let mut ctx = PlanContext {
         state,
         usage: ProposedUsage::new(&allocs, &stopping),

@@ -99,8 +99,9 @@ pub fn reconcile_group<'s, S: SchedulerState + ?Sized>(
                     done.push(a);
                 }
             }
-            ClientStatus::Lost => replacements.push(replace(PlaceReason::Lost)),
-            _ if node_lost => {
+            // Marked lost when its node went down: stop it too, so that a node coming back
+            // stops it rather than running it beside its replacement.
+            _ if node_lost || a.client_status == ClientStatus::Lost => {
                 out.stop.push(stop(a, reason::LOST, Some(ClientStatus::Lost)));
                 out.updates.stop += 1;
                 replacements.push(replace(PlaceReason::Lost));
@@ -178,6 +179,12 @@ pub fn reconcile_group<'s, S: SchedulerState + ?Sized>(
 
     // Version changes on the allocations kept.
     let version = job.version.unwrap_or(0);
+    // Allocations of this version still proving their health hold `max_parallel` slots.
+    let in_flight = kept_live
+        .iter()
+        .filter(|a| a.job_version == version && !a.deployment_id.is_empty())
+        .filter(|a| a.deployment_status.as_ref().and_then(|d| d.healthy) != Some(true))
+        .count();
     let mut destructive = Vec::new();
     for a in kept_live {
         if a.job_version == version {
@@ -201,7 +208,7 @@ pub fn reconcile_group<'s, S: SchedulerState + ?Sized>(
             UpdateKind::Destructive => destructive.push(a),
         }
     }
-    let limit = update_parallel(job, group, batch).unwrap_or(usize::MAX);
+    let limit = update_parallel(job, group, batch).map_or(usize::MAX, |n| n.saturating_sub(in_flight));
     for (i, a) in destructive.into_iter().enumerate() {
         if i < limit {
             out.stop.push(stop(a, reason::UPDATING, None));

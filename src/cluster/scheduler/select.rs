@@ -265,7 +265,10 @@ impl GroupStack {
             for (index, r) in rejected {
                 let reason = match &r {
                     Some(r) => Some(r.reason.as_str()),
-                    None => self.static_cache[index].as_ref().and_then(|v| v.as_ref().err()).map(|r| r.reason.as_str()),
+                    None => self.static_cache[index]
+                        .as_ref()
+                        .and_then(|v| v.as_ref().err())
+                        .map(|r| r.reason.as_str()),
                 };
                 if let Some(reason) = reason {
                     metric.note_reason(&nodes[index].id, reason);

@@ -6,15 +6,19 @@
 //!        ├── bootstrap task: initialise or join once peers answer
 //!        ├── lease task: on the leader, propose expiry of leases past their time
 //!        ├── scheduler worker: on the leader, plan pending evaluations
+//!        ├── heartbeat tracker: on the leader, mark silent client nodes down
+//!        ├── deployment watcher: on the leader, allocation health → deployment status
 //!        ├── periodic launcher: on the leader, launch periodic jobs' children when due
 //!        └── drainer: on the leader, evaluate jobs with allocations on draining nodes
 //! ```
 
 mod bootstrap;
+pub mod deployment_watcher;
 pub mod drainer;
 pub mod eval_broker;
 pub mod evals;
 mod forward;
+pub mod heartbeat;
 mod leases;
 mod membership;
 pub mod periodic;
@@ -37,6 +41,7 @@ use crate::cluster::raft::{
 };
 
 pub use forward::{LocalReadIndex, LocalWrite};
+pub use heartbeat::{Beat, Heartbeats};
 pub use leases::now_millis;
 pub use membership::{LocalChange, MemberRequest};
 
@@ -57,6 +62,8 @@ pub struct ServerConfig {
     pub compaction: Compaction,
     /// Scale of the Raft timeouts (1 = tuned for loopback and LAN).
     pub raft_multiplier: u32,
+    /// A client silent for this long is declared down and its allocations replaced.
+    pub heartbeat_ttl: Duration,
 }
 
 /// What a server says about itself to peers (`GET /v1/internal/cluster/info`).
@@ -97,6 +104,7 @@ pub struct ClusterNode {
     state: StateHandle,
     http: reqwest::Client,
     contact: LeaderContact,
+    heartbeats: Heartbeats,
     tasks: std::sync::Mutex<Vec<JoinHandle<()>>>,
 }
 
@@ -133,12 +141,15 @@ impl ClusterNode {
             state,
             http,
             contact: LeaderContact::default(),
+            heartbeats: Heartbeats::default(),
             tasks: Default::default(),
         });
         let tasks = vec![
             tokio::spawn(bootstrap::run(Arc::clone(&node))),
             tokio::spawn(leases::run(Arc::clone(&node))),
             tokio::spawn(scheduler_worker::run(Arc::clone(&node))),
+            tokio::spawn(heartbeat::run(Arc::clone(&node))),
+            tokio::spawn(deployment_watcher::run(Arc::clone(&node))),
             tokio::spawn(periodic::run(Arc::clone(&node))),
             tokio::spawn(drainer::run(Arc::clone(&node))),
         ];
@@ -164,6 +175,11 @@ impl ClusterNode {
     /// The local replicated state (reads here may lag the leader; see [`Self::read_barrier`]).
     pub fn state(&self) -> &StateHandle {
         &self.state
+    }
+
+    /// The HTTP client servers use to reach other agents.
+    pub fn http(&self) -> &reqwest::Client {
+        &self.http
     }
 
     /// Last contact from the leader, for the internal routes to update.

@@ -249,3 +249,52 @@ fn verify_plan_catches_a_node_filled_meanwhile() {
         Err(Conflict::NodeNotReady("id-only".into()))
     );
 }
+
+#[test]
+fn rolling_update_waits_for_the_batch_in_flight_to_be_healthy() {
+    let mut h = cluster(3);
+    let mut j = job("web", "service", 3);
+    j.update = Some(UpdateStrategy {
+        max_parallel: Some(1),
+        ..UpdateStrategy::default()
+    });
+    h.register(j.clone());
+    h.run("web");
+    task(&mut j).config = Some(BTreeMap::from([("image".into(), serde_json::json!("app:2"))]));
+    h.register(j);
+    let first = h.run("web");
+    assert_eq!(first.place.len(), 1);
+    let deployment = first.deployment.as_ref().expect("deployment").clone();
+
+    // The new allocation has not reported health: the next evaluation places nothing more.
+    let plan = h.eval("web");
+    assert!(plan.place.is_empty() && plan.stop.is_empty(), "{plan:?}");
+
+    // Once it is healthy, the next one goes, in the same deployment.
+    let id = first.place[0].id.clone();
+    let a = h.allocs.iter_mut().find(|a| a.id == id).unwrap();
+    a.deployment_status = Some(crate::api::AllocDeploymentStatus {
+        healthy: Some(true),
+        ..Default::default()
+    });
+    let plan = h.eval("web");
+    assert_eq!((plan.place.len(), plan.stop.len()), (1, 1));
+    assert!(plan.deployment.is_none(), "the running deployment continues");
+    assert_eq!(plan.place[0].deployment_id, deployment.id);
+}
+
+#[test]
+fn lost_allocation_on_a_returning_node_is_stopped_and_replaced() {
+    let mut h = cluster(2);
+    h.register(job("web", "service", 1));
+    h.run("web");
+    let id = h.live("web")[0].id.clone();
+    // The node was declared down (allocation lost) and is ready again before the evaluation.
+    h.allocs.iter_mut().find(|a| a.id == id).unwrap().client_status = ClientStatus::Lost;
+    let plan = h.eval("web");
+    assert_eq!(plan.stop.len(), 1);
+    assert_eq!(plan.stop[0].alloc_id, id);
+    assert_eq!(plan.stop[0].description, reason::LOST);
+    assert_eq!(plan.place.len(), 1);
+    assert_eq!(plan.place[0].previous_allocation, id);
+}

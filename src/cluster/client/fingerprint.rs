@@ -1,0 +1,150 @@
+//! Fingerprinting: what the node is (kernel, OS, CPU, memory, host name, address) and which
+//! drivers it has, as Nomad's `attr.*` names and `NodeResources`.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use super::config::ClientConfig;
+use super::driver::Drivers;
+use crate::api::{DriverInfo, NodeCpuResources, NodeDiskResources, NodeMemoryResources, NodeResources};
+use crate::spec::NetworkResource;
+
+/// Node attributes and resources.
+#[derive(Debug, Clone, Default)]
+pub struct Fingerprint {
+    /// `attr.*` values.
+    pub attributes: BTreeMap<String, String>,
+    /// Nomad's `NodeResources`.
+    pub resources: NodeResources,
+    /// Nomad's `Drivers` map.
+    pub drivers: BTreeMap<String, DriverInfo>,
+}
+
+/// Free space (MB) of the file system holding `dir`, which allocation directories use.
+fn disk_free_mb(dir: &Path) -> i64 {
+    let Ok(c) = std::ffi::CString::new(dir.as_os_str().as_encoded_bytes()) else {
+        return 0;
+    };
+    // SAFETY: statvfs(3) with a NUL-terminated path and a zeroed out-parameter it fills.
+    let mut st: libc::statvfs = unsafe { std::mem::zeroed() };
+    if unsafe { libc::statvfs(c.as_ptr(), &mut st) } != 0 {
+        return 0;
+    }
+    (st.f_bavail as u128 * st.f_frsize as u128 / (1024 * 1024)) as i64
+}
+
+fn os_release_name() -> String {
+    std::fs::read_to_string("/etc/os-release")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find_map(|l| l.strip_prefix("ID=").map(|v| v.trim_matches('"').to_owned()))
+        })
+        .unwrap_or_else(|| std::env::consts::OS.to_owned())
+}
+
+fn kernel_version() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/osrelease")
+        .map(|s| s.trim().to_owned())
+        .unwrap_or_default()
+}
+
+fn memory_mb() -> u64 {
+    std::fs::read_to_string("/proc/meminfo")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("MemTotal:"))
+                .and_then(|l| l.split_whitespace().nth(1)?.parse::<u64>().ok())
+        })
+        .map_or(0, |kb| kb / 1024)
+}
+
+fn cpu_mhz() -> u64 {
+    std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("cpu MHz"))
+                .and_then(|l| l.split(':').nth(1)?.trim().parse::<f64>().ok())
+        })
+        .map_or(1000, |m| m as u64)
+}
+
+fn hostname() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|s| s.trim().to_owned())
+        .unwrap_or_default()
+}
+
+/// Fingerprints the machine and the drivers.
+pub async fn fingerprint(config: &ClientConfig, drivers: &Drivers) -> Fingerprint {
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get() as u64);
+    let mhz = cpu_mhz();
+    let mem = memory_mb();
+    let ip = config
+        .http_addr
+        .rsplit_once(':')
+        .map_or("127.0.0.1", |(h, _)| h)
+        .to_owned();
+    let mut attrs = BTreeMap::from([
+        ("kernel.name".to_owned(), std::env::consts::OS.to_owned()),
+        ("kernel.version".to_owned(), kernel_version()),
+        ("os.name".to_owned(), os_release_name()),
+        ("cpu.arch".to_owned(), std::env::consts::ARCH.to_owned()),
+        ("cpu.numcores".to_owned(), cores.to_string()),
+        ("cpu.frequency".to_owned(), mhz.to_string()),
+        ("cpu.totalcompute".to_owned(), (mhz * cores).to_string()),
+        ("memory.totalbytes".to_owned(), (mem * 1024 * 1024).to_string()),
+        ("unique.hostname".to_owned(), hostname()),
+        ("unique.network.ip-address".to_owned(), ip),
+        ("nomad.version".to_owned(), env!("CARGO_PKG_VERSION").to_owned()),
+    ]);
+    let mut driver_map = BTreeMap::new();
+    for d in drivers.all() {
+        let info = d.fingerprint().await.unwrap_or_default();
+        if info.detected {
+            attrs.extend(info.attributes.clone());
+        }
+        let health = if info.healthy { "Healthy" } else { "Undetected" };
+        driver_map.insert(
+            d.name().to_owned(),
+            DriverInfo {
+                attributes: Some(info.attributes),
+                detected: info.detected,
+                healthy: info.healthy,
+                health_description: health.to_owned(),
+                update_time: Some(chrono::Utc::now().to_rfc3339()),
+            },
+        );
+    }
+    let ip = attrs["unique.network.ip-address"].clone();
+    let resources = NodeResources {
+        cpu: NodeCpuResources {
+            cpu_shares: (mhz * cores) as i64,
+            total_cpu_cores: cores as u32,
+            reservable_cpu_cores: None,
+        },
+        memory: NodeMemoryResources {
+            memory_mb: mem as i64,
+        },
+        disk: NodeDiskResources {
+            disk_mb: disk_free_mb(&config.data_dir),
+        },
+        networks: Some(vec![NetworkResource {
+            mode: "host".into(),
+            device: "lo".into(),
+            ip: ip.clone(),
+            cidr: format!("{ip}/32"),
+            ..Default::default()
+        }]),
+        min_dynamic_port: 20000,
+        max_dynamic_port: 32000,
+        ..Default::default()
+    };
+    Fingerprint {
+        attributes: attrs,
+        resources,
+        drivers: driver_map,
+    }
+}

@@ -1,0 +1,309 @@
+//! The client agent: turns the allocations placed on its node into running tasks and reports
+//! how they do.
+//!
+//! ```text
+//!  Client::start ─► fingerprint ─► register + heartbeat (TTL) ───────────────► servers
+//!       │ restore persisted allocations (re-attach to running tasks)             ▲
+//!       └► watch /v1/node/:id/allocations (blocking) ─► reconcile ─► AllocRunner ─┤ status,
+//!              desired run: start │ desired stop / gone: kill        │ TaskRunner │ health,
+//!                                                                    └ drivers    │ services
+//! ```
+//!
+//! Tasks outlive the client process: a restarted client finds them through the handles
+//! persisted in its data dir, so nothing is lost or started twice.
+
+pub mod alloc_dir;
+pub mod alloc_runner;
+pub mod alloc_state;
+pub mod artifact;
+pub mod config;
+pub mod context;
+pub mod driver;
+pub mod env;
+pub mod error;
+pub mod fingerprint;
+pub mod health;
+pub mod heartbeat;
+pub mod http;
+pub mod logs;
+pub mod restart;
+pub mod server_api;
+pub mod services;
+pub mod task_runner;
+pub mod task_state;
+pub mod template;
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::Duration;
+
+use tokio::sync::{mpsc, watch};
+use tokio::task::JoinHandle;
+
+use alloc_runner::AllocRunnerHandle;
+use alloc_state::AllocShared;
+use context::ClientContext;
+use driver::Drivers;
+use server_api::ServerApi;
+
+use crate::api::{ClientStatus, DesiredStatus, HostVolumeInfo, NodeStatus, SchedulingEligibility};
+use crate::cluster::fsm::{AllocClientUpdate, Allocation, Node};
+pub use config::{ClientConfig, HostVolume};
+pub use error::ClientError;
+
+/// A running client agent.
+pub struct Client {
+    ctx: Arc<ClientContext>,
+    runners: Mutex<HashMap<String, AllocRunnerHandle>>,
+    tasks: Mutex<Vec<JoinHandle<()>>>,
+    reports: mpsc::UnboundedSender<AllocClientUpdate>,
+}
+
+fn node_id(config: &ClientConfig) -> Result<String, ClientError> {
+    let path = config.state_dir().join("node-id");
+    if let Ok(id) = std::fs::read_to_string(&path) {
+        let id = id.trim().to_owned();
+        if !id.is_empty() {
+            return Ok(id);
+        }
+    }
+    std::fs::create_dir_all(config.state_dir())?;
+    let id = uuid::Uuid::new_v4().to_string();
+    std::fs::write(&path, &id)?;
+    Ok(id)
+}
+
+impl Client {
+    /// Starts the client: fingerprint, restore, register, heartbeat and watch allocations.
+    pub async fn start(config: ClientConfig) -> Result<Arc<Self>, ClientError> {
+        std::fs::create_dir_all(config.alloc_root())?;
+        let id = node_id(&config)?;
+        let drivers = Drivers::standard(config.raw_exec_enabled, config.docker_allow_privileged);
+        let fp = fingerprint::fingerprint(&config, &drivers).await;
+        let host_volumes = config
+            .host_volumes
+            .iter()
+            .map(|(k, v)| {
+                let info = HostVolumeInfo {
+                    name: k.clone(),
+                    path: v.path.display().to_string(),
+                    read_only: v.read_only,
+                };
+                (k.clone(), info)
+            })
+            .collect();
+        let node = Node {
+            id,
+            name: config.node_name.clone(),
+            datacenter: config.datacenter.clone(),
+            node_class: config.node_class.clone(),
+            node_pool: config.node_pool.clone(),
+            http_addr: config.http_addr.clone(),
+            status: NodeStatus::Ready,
+            scheduling_eligibility: SchedulingEligibility::Eligible,
+            attributes: fp.attributes,
+            meta: config.meta.clone(),
+            node_resources: fp.resources,
+            drivers: fp.drivers,
+            host_volumes,
+            ..Default::default()
+        };
+        let api = Arc::new(ServerApi::new(config.servers.clone())?);
+        let http = reqwest::Client::builder()
+            .connect_timeout(Duration::from_secs(5))
+            .build()
+            .map_err(|e| ClientError::NoServer(e.to_string()))?;
+        let ctx = Arc::new(ClientContext {
+            config,
+            node: RwLock::new(node),
+            api,
+            drivers,
+            http,
+        });
+        let (reports, reports_rx) = mpsc::unbounded_channel();
+        let client = Arc::new(Self {
+            ctx: Arc::clone(&ctx),
+            runners: Mutex::default(),
+            tasks: Mutex::default(),
+            reports,
+        });
+        client.restore();
+        let (registered_tx, registered_rx) = watch::channel(false);
+        let tasks = vec![
+            tokio::spawn(sync_reports(Arc::clone(&ctx.api), reports_rx)),
+            tokio::spawn(heartbeat::run(Arc::clone(&ctx), registered_tx)),
+            tokio::spawn(Arc::clone(&client).watch(registered_rx)),
+        ];
+        *client.tasks.lock().unwrap_or_else(|e| e.into_inner()) = tasks;
+        Ok(client)
+    }
+
+    /// The node as registered.
+    pub fn node(&self) -> Node {
+        self.ctx.node()
+    }
+
+    /// The client's configuration.
+    pub fn config(&self) -> &ClientConfig {
+        &self.ctx.config
+    }
+
+    /// The state of an allocation this client runs.
+    pub fn alloc(&self, id: &str) -> Option<Arc<AllocShared>> {
+        self.lock().get(id).map(|r| Arc::clone(&r.shared))
+    }
+
+    /// The drivers.
+    pub fn drivers(&self) -> &Drivers {
+        &self.ctx.drivers
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, AllocRunnerHandle>> {
+        self.runners.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Resumes the allocations persisted by an earlier run of this client.
+    fn restore(&self) {
+        for record in alloc_state::load_all(&self.ctx.config.state_dir()) {
+            if record.client_status.is_terminal() {
+                continue;
+            }
+            let alloc = record.alloc.clone();
+            match alloc_runner::alloc_info(&alloc, &self.ctx.config.alloc_root()) {
+                Ok(info) => {
+                    tracing::info!("restoring allocation {}", alloc.id);
+                    let h =
+                        alloc_runner::start(Arc::clone(&self.ctx), info, Some(record), self.reports.clone());
+                    self.lock().insert(alloc.id, h);
+                }
+                Err(e) => tracing::warn!("cannot restore allocation {}: {e}", alloc.id),
+            }
+        }
+    }
+
+    async fn watch(self: Arc<Self>, mut registered: watch::Receiver<bool>) {
+        let _ = registered.wait_for(|r| *r).await;
+        let id = self.ctx.node().id;
+        let mut index = 0;
+        loop {
+            match self
+                .ctx
+                .api
+                .node_allocations(&id, index, Duration::from_secs(30))
+                .await
+            {
+                Ok(r) => {
+                    if r.index < index {
+                        index = 0;
+                        continue;
+                    }
+                    index = r.index;
+                    self.reconcile(r.value.unwrap_or_default());
+                }
+                Err(e) => {
+                    tracing::debug!("watching allocations: {e}");
+                    tokio::time::sleep(Duration::from_millis(500)).await;
+                }
+            }
+        }
+    }
+
+    /// Starts allocations that should run, stops those that should not.
+    fn reconcile(&self, allocs: Vec<Allocation>) {
+        let mut runners = self.lock();
+        let mut seen = std::collections::HashSet::new();
+        for a in allocs {
+            seen.insert(a.id.clone());
+            let should_run = a.desired_status == DesiredStatus::Run && !a.client_status.is_terminal();
+            if let Some(r) = runners.get(&a.id) {
+                if a.desired_status != DesiredStatus::Run || a.client_status == ClientStatus::Lost {
+                    r.kill();
+                }
+                if r.finished()
+                    && a.client_status.is_terminal()
+                    && let Some(r) = runners.remove(&a.id)
+                {
+                    r.shared.forget();
+                }
+                continue;
+            }
+            if !should_run {
+                continue;
+            }
+            match alloc_runner::alloc_info(&a, &self.ctx.config.alloc_root()) {
+                Ok(info) => {
+                    let h = alloc_runner::start(Arc::clone(&self.ctx), info, None, self.reports.clone());
+                    runners.insert(a.id.clone(), h);
+                }
+                Err(e) => {
+                    let _ = self.reports.send(AllocClientUpdate {
+                        id: a.id.clone(),
+                        client_status: ClientStatus::Failed,
+                        client_description: e.to_string(),
+                        modify_time: task_state::now_nanos(),
+                        ..Default::default()
+                    });
+                }
+            }
+        }
+        for (id, r) in runners.iter() {
+            if !seen.contains(id) {
+                r.kill();
+            }
+        }
+    }
+
+    /// Stops the client's own loops. Tasks keep running, as with Nomad, and are re-attached
+    /// by the next start.
+    pub fn shutdown(&self) {
+        for t in self.tasks.lock().unwrap_or_else(|e| e.into_inner()).drain(..) {
+            t.abort();
+        }
+    }
+
+    /// Stops every allocation and waits up to `timeout` for their tasks to end (dev mode
+    /// shutdown, tests).
+    pub async fn stop_all(&self, timeout: Duration) {
+        for r in self.lock().values() {
+            r.kill();
+        }
+        let deadline = tokio::time::Instant::now() + timeout;
+        while tokio::time::Instant::now() < deadline && self.lock().values().any(|r| !r.finished()) {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+}
+
+/// Sends status reports to the servers in batches, keeping the newest per allocation and
+/// retrying what failed.
+async fn sync_reports(api: Arc<ServerApi>, mut rx: mpsc::UnboundedReceiver<AllocClientUpdate>) {
+    let mut pending: HashMap<String, AllocClientUpdate> = HashMap::new();
+    loop {
+        if pending.is_empty() {
+            match rx.recv().await {
+                Some(u) => {
+                    pending.insert(u.id.clone(), u);
+                }
+                None => return,
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        while let Ok(u) = rx.try_recv() {
+            pending.insert(u.id.clone(), u);
+        }
+        let batch: Vec<AllocClientUpdate> = pending.values().cloned().collect();
+        match api.update_allocs(&batch).await {
+            Ok(()) => {
+                for u in batch {
+                    if pending.get(&u.id) == Some(&u) {
+                        pending.remove(&u.id);
+                    }
+                }
+            }
+            Err(e) => {
+                tracing::debug!("reporting allocation status: {e}");
+                tokio::time::sleep(Duration::from_millis(500)).await;
+            }
+        }
+    }
+}

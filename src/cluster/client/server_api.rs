@@ -1,0 +1,250 @@
+//! The client's view of the servers: the internal client routes and the public reads it needs
+//! (its allocations by blocking query, variables, services, KV), trying each configured server
+//! in turn until one answers.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use reqwest::{Method, StatusCode};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use super::error::ClientError;
+use crate::cluster::fsm::{
+    AllocClientUpdate, Allocation, KvEntry, Node, ServiceRegistration, Variable, VariableMetadata,
+};
+use crate::cluster::http::clients::HeartbeatResponse;
+use crate::cluster::http::nodes::REGISTER;
+
+/// What node registration answers (the fields the client reads).
+#[derive(serde::Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct RegisterResponse {
+    #[serde(rename = "HeartbeatTTL", default)]
+    heartbeat_ttl: u64,
+}
+
+/// HTTP access to the servers.
+pub struct ServerApi {
+    servers: Vec<String>,
+    current: AtomicUsize,
+    http: reqwest::Client,
+}
+
+/// An answer with its `X-Nomad-Index`.
+pub struct Indexed<T> {
+    /// Index of the answer.
+    pub index: u64,
+    /// The value (`None` for 404).
+    pub value: Option<T>,
+}
+
+impl ServerApi {
+    /// A client for `servers` (`host:port`).
+    pub fn new(servers: Vec<String>) -> Result<Self, ClientError> {
+        let http = reqwest::Client::builder()
+            .connect_timeout(Duration::from_millis(500))
+            .tcp_nodelay(true)
+            .build()
+            .map_err(|e| ClientError::NoServer(e.to_string()))?;
+        Ok(Self {
+            servers,
+            current: AtomicUsize::new(0),
+            http,
+        })
+    }
+
+    async fn call<B: Serialize, T: DeserializeOwned>(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<&B>,
+        timeout: Duration,
+    ) -> Result<Indexed<T>, ClientError> {
+        let n = self.servers.len().max(1);
+        let mut last = String::from("no servers configured");
+        for attempt in 0..n {
+            let i = (self.current.load(Ordering::Relaxed) + attempt) % n;
+            let Some(server) = self.servers.get(i) else { break };
+            let mut req = self
+                .http
+                .request(method.clone(), format!("http://{server}{path}"))
+                .timeout(timeout);
+            if let Some(b) = body {
+                req = req.json(b);
+            }
+            match req.send().await {
+                Ok(resp) => {
+                    self.current.store(i, Ordering::Relaxed);
+                    let index = resp
+                        .headers()
+                        .get("X-Nomad-Index")
+                        .and_then(|v| v.to_str().ok())
+                        .and_then(|v| v.parse().ok())
+                        .unwrap_or(0);
+                    let status = resp.status();
+                    if status == StatusCode::NOT_FOUND {
+                        return Ok(Indexed { index, value: None });
+                    }
+                    if !status.is_success() {
+                        let message = resp.text().await.unwrap_or_default();
+                        if status.is_server_error() {
+                            last = format!("{server}: {status} {message}");
+                            continue;
+                        }
+                        return Err(ClientError::Server {
+                            status: status.as_u16(),
+                            message,
+                        });
+                    }
+                    let value = resp
+                        .json()
+                        .await
+                        .map_err(|e| ClientError::NoServer(format!("{server}: {e}")))?;
+                    return Ok(Indexed {
+                        index,
+                        value: Some(value),
+                    });
+                }
+                Err(e) => last = format!("{server}: {e}"),
+            }
+        }
+        Err(ClientError::NoServer(last))
+    }
+
+    async fn get<T: DeserializeOwned>(
+        &self,
+        path: &str,
+        timeout: Duration,
+    ) -> Result<Indexed<T>, ClientError> {
+        self.call::<(), T>(Method::GET, path, None, timeout).await
+    }
+
+    /// Registers the node (the servers' one registration route); returns the heartbeat TTL.
+    pub async fn register(&self, node: &Node) -> Result<Duration, ClientError> {
+        let body = serde_json::json!({ "Node": node });
+        let r: Indexed<RegisterResponse> = self
+            .call(Method::PUT, REGISTER, Some(&body), Duration::from_secs(10))
+            .await?;
+        Ok(ttl(r.value.map_or(0, |v| v.heartbeat_ttl)))
+    }
+
+    /// Sends a heartbeat; `Ok(None)` when the servers do not know the node.
+    pub async fn heartbeat(&self, node_id: &str) -> Result<Option<Duration>, ClientError> {
+        let path = format!("/v1/internal/client/heartbeat/{node_id}");
+        let r: Indexed<HeartbeatResponse> = self
+            .call::<(), _>(Method::PUT, &path, None, Duration::from_secs(5))
+            .await?;
+        Ok(r.value.map(|v| ttl(v.heartbeat_ttl)))
+    }
+
+    /// The node's allocations once the allocs table passes `index` (or `wait` elapses).
+    pub async fn node_allocations(
+        &self,
+        node_id: &str,
+        index: u64,
+        wait: Duration,
+    ) -> Result<Indexed<Vec<Allocation>>, ClientError> {
+        let path = format!(
+            "/v1/node/{node_id}/allocations?index={index}&wait={}ms&stale",
+            wait.as_millis()
+        );
+        self.get(&path, wait + Duration::from_secs(10)).await
+    }
+
+    /// The HTTP address of the client agent that runs allocation `alloc_id`, if known.
+    pub async fn alloc_node_addr(&self, alloc_id: &str) -> Result<Option<String>, ClientError> {
+        let wait = Duration::from_secs(5);
+        let alloc: Option<Allocation> = self
+            .get(&format!("/v1/allocation/{alloc_id}?stale"), wait)
+            .await?
+            .value;
+        let Some(alloc) = alloc else { return Ok(None) };
+        let node: Option<Node> = self
+            .get(&format!("/v1/node/{}?stale", alloc.node_id), wait)
+            .await?
+            .value;
+        Ok(node.map(|n| n.http_addr).filter(|a| !a.is_empty()))
+    }
+
+    /// Reports allocation states.
+    pub async fn update_allocs(&self, updates: &[AllocClientUpdate]) -> Result<(), ClientError> {
+        self.call::<_, u64>(
+            Method::POST,
+            "/v1/internal/client/allocs",
+            Some(&updates),
+            Duration::from_secs(10),
+        )
+        .await?;
+        Ok(())
+    }
+
+    /// Replaces an allocation's service registrations.
+    pub async fn register_services(
+        &self,
+        alloc_id: &str,
+        services: &[ServiceRegistration],
+    ) -> Result<(), ClientError> {
+        let path = format!("/v1/internal/client/services/{alloc_id}");
+        self.call::<_, u64>(Method::PUT, &path, Some(&services), Duration::from_secs(10))
+            .await?;
+        Ok(())
+    }
+
+    /// One variable.
+    pub async fn variable(&self, namespace: &str, path: &str) -> Result<Option<Variable>, ClientError> {
+        Ok(self
+            .get(
+                &format!("/v1/var/{path}?namespace={namespace}&stale"),
+                Duration::from_secs(5),
+            )
+            .await?
+            .value)
+    }
+
+    /// Variables under a prefix; blocks while the vars table index is at most `index`.
+    pub async fn variables(
+        &self,
+        namespace: &str,
+        prefix: &str,
+        index: u64,
+        wait: Duration,
+    ) -> Result<Indexed<Vec<VariableMetadata>>, ClientError> {
+        let path = format!(
+            "/v1/vars?namespace={namespace}&prefix={prefix}&index={index}&wait={}ms&stale",
+            wait.as_millis()
+        );
+        self.get(&path, wait + Duration::from_secs(10)).await
+    }
+
+    /// Registrations of a Nomad-native service.
+    pub async fn service(
+        &self,
+        namespace: &str,
+        name: &str,
+    ) -> Result<Vec<ServiceRegistration>, ClientError> {
+        let path = format!("/v1/service/{name}?namespace={namespace}&stale");
+        Ok(self
+            .get(&path, Duration::from_secs(5))
+            .await?
+            .value
+            .unwrap_or_default())
+    }
+
+    /// A cluster KV key.
+    pub async fn kv(&self, key: &str) -> Result<Option<KvEntry>, ClientError> {
+        Ok(self
+            .get(&format!("/v1/deploy/kv/{key}?stale"), Duration::from_secs(5))
+            .await?
+            .value)
+    }
+}
+
+/// A TTL in nanoseconds as a duration; Nomad's 10 s default when the servers gave none.
+fn ttl(nanos: u64) -> Duration {
+    if nanos == 0 {
+        Duration::from_secs(10)
+    } else {
+        Duration::from_nanos(nanos)
+    }
+}

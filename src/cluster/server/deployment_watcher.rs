@@ -1,0 +1,378 @@
+//! The deployment watcher, on the leader: turns the allocation health that clients report
+//! into deployment progress, committed through Raft as [`Command::DeploymentUpdate`].
+//!
+//! ```text
+//!  running deployment ─► its allocations' DeploymentStatus.Healthy (set by clients after
+//!  min_healthy_time, or false on a failed task / healthy_deadline)
+//!     ├─ any unhealthy                               ─► failed
+//!     ├─ a group past RequireProgressBy              ─► failed (progress_deadline)
+//!     │    └─ auto_revert: re-register the latest stable version (as `job revert` does)
+//!     ├─ every group has DesiredTotal healthy        ─► successful (job version stable)
+//!     └─ more healthy than before                    ─► counts, new RequireProgressBy, and a
+//!                                                       deployment-watcher evaluation so the
+//!                                                       scheduler places the next batch
+//! ```
+//!
+//! [`review`] is a pure function of the state, the deployment and the clock reading, so the
+//! rules are tested without a cluster.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+
+use super::ClusterNode;
+use super::evals::{job_eval, new_eval, now_nanos};
+use crate::api::{Deployment, DeploymentState, DeploymentStatus, triggered_by};
+use crate::cluster::fsm::{Command, DeploymentUpdate, Evaluation, JobRegister, State};
+
+const CHECK_EVERY: Duration = Duration::from_millis(250);
+
+/// Nomad's description of a deployment that finished well.
+pub const DESC_SUCCESSFUL: &str = "Deployment completed successfully";
+/// Nomad's description of a deployment failed by an unhealthy allocation.
+pub const DESC_UNHEALTHY: &str = "Failed due to unhealthy allocations";
+/// Nomad's description of a deployment that made no progress in time.
+pub const DESC_PROGRESS: &str = "Failed due to progress deadline";
+
+/// What the watcher decides for `d` at `now` (Unix nanoseconds); `None` when nothing changed.
+pub fn review(state: &State, d: &Deployment, now: i64) -> Option<DeploymentUpdate> {
+    if d.status != DeploymentStatus::Running {
+        return None;
+    }
+    let mut groups: BTreeMap<String, DeploymentState> = d.task_groups.clone();
+    for g in groups.values_mut() {
+        g.placed_allocs = 0;
+        g.healthy_allocs = 0;
+        g.unhealthy_allocs = 0;
+    }
+    for a in state.allocs.values().filter(|a| a.deployment_id == d.id) {
+        let g = groups.entry(a.task_group.clone()).or_default();
+        g.placed_allocs += 1;
+        match a.deployment_status.as_ref().and_then(|s| s.healthy) {
+            Some(true) => g.healthy_allocs += 1,
+            Some(false) => g.unhealthy_allocs += 1,
+            None => {}
+        }
+    }
+    let mut progressed = false;
+    let mut overdue = false;
+    for (name, g) in groups.iter_mut() {
+        let before = d.task_groups.get(name).map_or(0, |o| o.healthy_allocs);
+        let done = g.healthy_allocs >= g.desired_total;
+        if g.progress_deadline > 0 && !done {
+            let due = g.require_progress_by.as_deref().and_then(parse_time);
+            match due {
+                Some(_) if g.healthy_allocs > before => {
+                    progressed = true;
+                    g.require_progress_by = Some(format_time(now + g.progress_deadline));
+                }
+                Some(due) => overdue |= now > due,
+                None => g.require_progress_by = Some(format_time(now + g.progress_deadline)),
+            }
+        } else if g.healthy_allocs > before {
+            progressed = true;
+        }
+    }
+    let unhealthy = groups.values().any(|g| g.unhealthy_allocs > 0);
+    let complete = groups.values().all(|g| g.healthy_allocs >= g.desired_total);
+    let (status, description) = if unhealthy {
+        (DeploymentStatus::Failed, DESC_UNHEALTHY)
+    } else if complete {
+        (DeploymentStatus::Successful, DESC_SUCCESSFUL)
+    } else if overdue {
+        (DeploymentStatus::Failed, DESC_PROGRESS)
+    } else {
+        (DeploymentStatus::Running, d.status_description.as_str())
+    };
+    if status == d.status && groups == d.task_groups {
+        return None;
+    }
+    let revert_to = (status == DeploymentStatus::Failed && groups.values().any(|g| g.auto_revert))
+        .then(|| stable_version(state, d))
+        .flatten();
+    let description = match revert_to {
+        Some(v) => format!("{description} - rolling back to job version {v}"),
+        None => description.to_owned(),
+    };
+    let eval = (status == DeploymentStatus::Running && progressed)
+        .then(|| next_batch_eval(state, d, now))
+        .flatten();
+    Some(DeploymentUpdate {
+        id: d.id.clone(),
+        status,
+        description,
+        task_groups: groups,
+        eval,
+    })
+}
+
+/// The newest stable version of the deployment's job other than the one deployed, while the
+/// deployed version is still the current one (a newer registration makes a revert moot).
+fn stable_version(state: &State, d: &Deployment) -> Option<u64> {
+    let ns = if d.namespace.is_empty() {
+        "default"
+    } else {
+        &d.namespace
+    };
+    let rec = state.job(ns, &d.job_id)?;
+    if rec.current().version.unwrap_or(0) != d.job_version {
+        return None;
+    }
+    rec.versions
+        .iter()
+        .map(|v| &v.job)
+        .find(|j| j.stable == Some(true) && j.version.unwrap_or(0) != d.job_version)
+        .and_then(|j| j.version)
+}
+
+/// For a deployment with `auto_revert`, the registration that reverts its failed job to the
+/// latest stable version, as `POST /v1/job/:id/revert` would: a new version with that spec,
+/// checked against the current `JobModifyIndex`.
+pub fn revert_command(state: &State, d: &Deployment, now: i64) -> Option<Command> {
+    if !d.task_groups.values().any(|g| g.auto_revert) {
+        return None;
+    }
+    let version = stable_version(state, d)?;
+    let ns = if d.namespace.is_empty() {
+        "default"
+    } else {
+        &d.namespace
+    };
+    let rec = state.job(ns, &d.job_id)?;
+    let old = rec.version(version)?;
+    let job = old.job.clone();
+    let eval = job_eval(&job, triggered_by::JOB_REGISTER, 0);
+    Some(Command::JobRegister(Box::new(JobRegister {
+        job,
+        submission: old.submission.clone(),
+        enforce_index: Some(rec.job_modify_index()),
+        eval,
+        submit_time: now,
+    })))
+}
+
+/// An evaluation that lets the scheduler place the next batch of a rolling update.
+fn next_batch_eval(state: &State, d: &Deployment, now: i64) -> Option<Evaluation> {
+    let ns = if d.namespace.is_empty() {
+        "default"
+    } else {
+        &d.namespace
+    };
+    let mut eval = new_eval(
+        state.job(ns, &d.job_id)?.current(),
+        triggered_by::DEPLOYMENT_WATCHER,
+        0,
+    );
+    eval.job_modify_index = d.job_modify_index;
+    eval.deployment_id = d.id.clone();
+    eval.create_time = now;
+    eval.modify_time = now;
+    Some(eval)
+}
+
+fn parse_time(s: &str) -> Option<i64> {
+    DateTime::parse_from_rfc3339(s)
+        .ok()
+        .and_then(|t| t.timestamp_nanos_opt())
+}
+
+fn format_time(nanos: i64) -> String {
+    DateTime::<Utc>::from_timestamp_nanos(nanos).to_rfc3339()
+}
+
+/// Reviews every running deployment on each tick while this server leads.
+pub(super) async fn run(node: Arc<ClusterNode>) {
+    let mut tick = tokio::time::interval(CHECK_EVERY);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        if !node.is_leader() {
+            continue;
+        }
+        let now = now_nanos();
+        let updates: Vec<(DeploymentUpdate, Option<Command>)> = {
+            let state = node.state().read();
+            state
+                .deployments
+                .values()
+                .filter_map(|d| {
+                    let u = review(&state, d, now)?;
+                    let failed = u.status == DeploymentStatus::Failed;
+                    let revert = failed.then(|| revert_command(&state, d, now)).flatten();
+                    Some((u, revert))
+                })
+                .collect()
+        };
+        for (u, revert) in updates {
+            let id = u.id.clone();
+            if let Err(e) = node.write_local(Command::DeploymentUpdate(Box::new(u))).await {
+                tracing::warn!("updating deployment {id}: {e}");
+                continue;
+            }
+            if let Some(cmd) = revert
+                && let Err(e) = node.write_local(cmd).await
+            {
+                tracing::warn!("reverting the job of deployment {id}: {e}");
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::api::{AllocDeploymentStatus, Allocation};
+
+    const SEC: i64 = 1_000_000_000;
+
+    fn deployment(desired: i64, progress_deadline: i64) -> Deployment {
+        Deployment {
+            id: "d1".into(),
+            namespace: "default".into(),
+            job_id: "web".into(),
+            status: DeploymentStatus::Running,
+            task_groups: BTreeMap::from([(
+                "web".into(),
+                DeploymentState {
+                    desired_total: desired,
+                    progress_deadline,
+                    ..Default::default()
+                },
+            )]),
+            ..Default::default()
+        }
+    }
+
+    fn alloc(id: &str, healthy: Option<bool>) -> Allocation {
+        Allocation {
+            id: id.into(),
+            namespace: "default".into(),
+            job_id: "web".into(),
+            task_group: "web".into(),
+            deployment_id: "d1".into(),
+            deployment_status: healthy.map(|h| AllocDeploymentStatus {
+                healthy: Some(h),
+                ..Default::default()
+            }),
+            ..Default::default()
+        }
+    }
+
+    fn state(allocs: &[Allocation]) -> State {
+        let mut s = State::default();
+        for a in allocs {
+            s.allocs.insert(a.id.clone(), a.clone());
+        }
+        s
+    }
+
+    #[test]
+    fn all_healthy_is_successful() {
+        let s = state(&[alloc("a", Some(true)), alloc("b", Some(true))]);
+        let u = review(&s, &deployment(2, 0), 10 * SEC).unwrap();
+        assert_eq!(u.status, DeploymentStatus::Successful);
+        assert_eq!(u.description, DESC_SUCCESSFUL);
+        assert_eq!(u.task_groups["web"].healthy_allocs, 2);
+        assert_eq!(u.task_groups["web"].placed_allocs, 2);
+        assert!(u.eval.is_none());
+    }
+
+    #[test]
+    fn one_unhealthy_fails_it() {
+        let s = state(&[alloc("a", Some(true)), alloc("b", Some(false))]);
+        let u = review(&s, &deployment(2, 0), 10 * SEC).unwrap();
+        assert_eq!(u.status, DeploymentStatus::Failed);
+        assert_eq!(u.description, DESC_UNHEALTHY);
+        assert_eq!(u.task_groups["web"].unhealthy_allocs, 1);
+    }
+
+    #[test]
+    fn progress_asks_for_the_next_batch_and_moves_the_deadline() {
+        let mut d = deployment(3, 60 * SEC);
+        d.task_groups.get_mut("web").unwrap().require_progress_by = Some(format_time(50 * SEC));
+        let mut s = state(&[alloc("a", Some(true)), alloc("b", None)]);
+        register(&mut s, 10, "app:1");
+        let u = review(&s, &d, 10 * SEC).unwrap();
+        assert_eq!(u.status, DeploymentStatus::Running);
+        let eval = u.eval.expect("an evaluation for the next batch");
+        assert_eq!(eval.triggered_by, triggered_by::DEPLOYMENT_WATCHER);
+        assert_eq!(eval.deployment_id, "d1");
+        assert_eq!(
+            u.task_groups["web"]
+                .require_progress_by
+                .as_deref()
+                .and_then(parse_time),
+            Some(70 * SEC)
+        );
+    }
+
+    #[test]
+    fn no_progress_by_the_deadline_fails_it() {
+        let mut d = deployment(2, 60 * SEC);
+        let s = state(&[alloc("a", None), alloc("b", None)]);
+        // The first review sets the deadline; nothing changes before it passes.
+        let u = review(&s, &d, 0).unwrap();
+        assert_eq!(u.status, DeploymentStatus::Running);
+        d.task_groups = u.task_groups;
+        assert!(review(&s, &d, 30 * SEC).is_none());
+        let u = review(&s, &d, 61 * SEC).unwrap();
+        assert_eq!(u.status, DeploymentStatus::Failed);
+        assert_eq!(u.description, DESC_PROGRESS);
+    }
+
+    /// Registers version `image` of job `web` at Raft index `index`.
+    fn register(s: &mut State, index: u64, image: &str) {
+        let mut job: crate::spec::Job = serde_json::from_value(serde_json::json!({
+            "ID": "web", "Type": "service",
+            "TaskGroups": [{"Name": "web", "Tasks": [{"Name": "t", "Driver": "docker",
+                            "Config": {"image": image}}]}],
+        }))
+        .unwrap();
+        job.namespace = Some("default".into());
+        let reg = JobRegister {
+            job,
+            submission: None,
+            enforce_index: None,
+            eval: None,
+            submit_time: 0,
+        };
+        s.apply(index, Command::JobRegister(Box::new(reg)));
+    }
+
+    #[test]
+    fn a_failed_auto_revert_deployment_reverts_to_the_latest_stable_version() {
+        let mut s = state(&[alloc("a", Some(false))]);
+        register(&mut s, 10, "app:1");
+        register(&mut s, 11, "app:2");
+        let v0 = s.jobs.get_mut("default").unwrap().get_mut("web").unwrap();
+        v0.versions[1].job.stable = Some(true);
+        let mut d = deployment(1, 0);
+        d.job_version = 1;
+        d.task_groups.get_mut("web").unwrap().auto_revert = true;
+        let u = review(&s, &d, 0).unwrap();
+        assert_eq!(u.status, DeploymentStatus::Failed);
+        assert_eq!(
+            u.description,
+            format!("{DESC_UNHEALTHY} - rolling back to job version 0")
+        );
+        let Some(Command::JobRegister(reg)) = revert_command(&s, &d, 0) else {
+            panic!("a revert");
+        };
+        assert_eq!(reg.job.version, Some(0));
+        assert_eq!(reg.enforce_index, Some(11));
+        s.apply(12, Command::JobRegister(reg));
+        let cur = s.job("default", "web").unwrap().current();
+        assert_eq!(cur.version, Some(2));
+        let image = &cur.task_groups.as_ref().unwrap()[0].tasks.as_ref().unwrap()[0].config;
+        assert_eq!(image.as_ref().unwrap()["image"], "app:1");
+    }
+
+    #[test]
+    fn finished_deployments_are_left_alone() {
+        let mut d = deployment(1, 0);
+        d.status = DeploymentStatus::Cancelled;
+        assert!(review(&state(&[alloc("a", Some(false))]), &d, 0).is_none());
+    }
+}
