@@ -1,11 +1,11 @@
 //! Apply, rollback, destroy and crash safety against real `deploy agent` processes on
 //! 127.0.0.1, driven through the `deploy` binary.
 //!
-//! The built-in cluster on main has servers (Raft, jobs, versions) but no clients yet, so the
-//! tests that run today use jobs whose gate is `registered` (periodic jobs). The full
-//! three-level webapp stack with healthy and complete gates needs clients that run tasks; it
-//! is written below and ignored until they land.
+//! The order, rollback and crash tests use jobs whose gate is `registered` (periodic jobs), so
+//! they time only `deploy` itself; the webapp test runs real tasks on the dev agent's client
+//! with healthy and complete gates.
 
+use age::secrecy::ExposeSecret;
 use std::collections::BTreeSet;
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
@@ -103,6 +103,18 @@ fn deploy(agent: &Agent, args: &[&str]) -> Output {
         .args(args)
         .env("NOMAD_ADDR", &agent.address)
         .env("NO_COLOR", "1")
+        .stdin(Stdio::null())
+        .output()
+        .expect("running deploy")
+}
+
+/// `deploy` with extra environment variables.
+fn deploy_env(agent: &Agent, args: &[&str], env: &[(&str, String)]) -> Output {
+    Command::new(BIN)
+        .args(args)
+        .env("NOMAD_ADDR", &agent.address)
+        .env("NO_COLOR", "1")
+        .envs(env.iter().map(|(k, v)| (k, v.as_str())))
         .stdin(Stdio::null())
         .output()
         .expect("running deploy")
@@ -347,12 +359,21 @@ fn kill_9_during_apply_never_corrupts_state_and_the_next_plan_shows_the_rest() {
     );
 }
 
+/// The webapp example (a module's store, two services on it, a batch preflight that must exit
+/// 0, a worker gated on both, a periodic report) on a dev agent whose client runs the tasks:
+/// gates are honoured in order, rollback to revision 1 works, destroy stops dependents first.
 #[test]
-#[ignore = "needs the built-in cluster's clients (branch `client`), which are not on main yet: without them no allocation runs and no healthy or complete gate can pass"]
-fn webapp_applies_in_gate_order_on_three_servers_and_three_clients() {
+fn webapp_applies_in_gate_order_rolls_back_and_destroys_on_a_dev_agent() {
     let stack = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/webapp");
     let tmp = tempfile::tempdir().unwrap();
     let agent = start_dev_agent(tmp.path());
+    // The stack has a sensitive variable: its state is encrypted to a key made for the test.
+    let key = age::x25519::Identity::generate();
+    let keys = [
+        ("DEPLOY_AGE_RECIPIENTS", key.to_public().to_string()),
+        ("DEPLOY_AGE_IDENTITY", key.to_string().expose_secret().to_owned()),
+    ];
+    let deploy = |agent: &Agent, args: &[&str]| deploy_env(agent, args, &keys);
     let state = tmp.path().join("state");
     let st = state.to_str().unwrap();
     let s = stack.to_str().unwrap();

@@ -95,16 +95,12 @@ impl State {
             }
         }
         self.bump_table("allocs", index);
-        let eval_id = eval.id.clone();
-        let mut eval = eval;
-        eval.create_index = index;
-        eval.modify_index = index;
-        self.evals.insert(eval_id.clone(), eval);
-        self.bump_table("evals", index);
+        let job_modify_index = eval.job_modify_index;
+        let (eval_id, eval_create_index) = self.insert_job_eval(index, Some(eval), job_modify_index);
         Outcome::JobWritten {
             job_modify_index: 0,
             eval_id,
-            eval_create_index: index,
+            eval_create_index,
         }
     }
 
@@ -155,17 +151,8 @@ impl State {
         }
         d.modify_index = index;
         self.bump_table("deployments", index);
-        let (eval_id, eval_create_index) = match action.eval {
-            Some(mut eval) => {
-                eval.create_index = index;
-                eval.modify_index = index;
-                let id = eval.id.clone();
-                self.evals.insert(id.clone(), eval);
-                self.bump_table("evals", index);
-                (id, index)
-            }
-            None => (String::new(), 0),
-        };
+        let job_modify_index = action.eval.as_ref().map_or(0, |e| e.job_modify_index);
+        let (eval_id, eval_create_index) = self.insert_job_eval(index, action.eval, job_modify_index);
         Outcome::JobWritten {
             job_modify_index: 0,
             eval_id,

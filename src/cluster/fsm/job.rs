@@ -190,7 +190,7 @@ impl State {
         rec.versions.truncate(MAX_VERSIONS);
     }
 
-    fn insert_job_eval(
+    pub(super) fn insert_job_eval(
         &mut self,
         index: u64,
         eval: Option<Evaluation>,

@@ -10,6 +10,15 @@ use super::error::ApiError;
 /// Largest accepted API request body.
 pub const MAX_BODY: usize = 16 * 1024 * 1024;
 
+/// The whole body, or a 400 saying why it could not be read (too large, cut off).
+async fn read_body<S: Send + Sync>(req: Request, state: &S) -> Result<Bytes, ApiError> {
+    Bytes::from_request(req, state).await.map_err(|e| {
+        ApiError::bad_request(format!(
+            "Request body could not be read (limit {MAX_BODY} bytes): {e}"
+        ))
+    })
+}
+
 /// A request body decoded from JSON.
 pub struct JsonBody<T>(pub T);
 
@@ -17,11 +26,7 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for JsonBody<T> {
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
-        let bytes = Bytes::from_request(req, state).await.map_err(|e| {
-            ApiError::bad_request(format!(
-                "Request body could not be read (limit {MAX_BODY} bytes): {e}"
-            ))
-        })?;
+        let bytes = read_body(req, state).await?;
         serde_json::from_slice(&bytes)
             .map(JsonBody)
             .map_err(|e| ApiError::bad_request(format!("Failed to parse JSON input: {e}")))
@@ -36,11 +41,7 @@ impl<S: Send + Sync, T: DeserializeOwned + Default> FromRequest<S> for JsonOrEmp
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
-        let bytes = Bytes::from_request(req, state).await.map_err(|e| {
-            ApiError::bad_request(format!(
-                "Request body could not be read (limit {MAX_BODY} bytes): {e}"
-            ))
-        })?;
+        let bytes = read_body(req, state).await?;
         if bytes.iter().all(u8::is_ascii_whitespace) {
             return Ok(JsonOrEmpty(T::default()));
         }
