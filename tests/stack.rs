@@ -225,3 +225,14 @@ fn jobspec_translation_matches_nomad_json_names() {
     );
     assert_eq!(t["Artifacts"][0]["GetterOptions"]["checksum"], "sha256:abc");
 }
+
+/// `POST /v1/jobs/parse` goes through this: variable values in var-file form are read like a
+/// `-var-file`, and a parse error is a diagnostic, not a panic.
+#[test]
+fn jobspec_text_parses_with_variable_values() {
+    let hcl = "variable \"n\" {\n  type = number\n}\njob \"x\" {\n  group \"g\" {\n    count = var.n\n    task \"t\" {\n      driver = \"raw_exec\"\n      config {\n        command = \"true\"\n      }\n    }\n  }\n}\n";
+    let jobs = deploy::frontend::parse_job_with_variables(hcl, "n = 3\n").expect("parses");
+    assert_eq!(jobs[0].groups()[0].count, Some(3));
+    assert!(deploy::frontend::parse_job_with_variables("job \"x\" {", "").is_err());
+    assert!(deploy::frontend::parse_job_with_variables(hcl, "n = \"three\"\n").is_err());
+}

@@ -68,6 +68,11 @@ pub fn run(cmd: &AgentCommand) -> anyhow::Result<ExitCode> {
                 .with_ansi(false)
                 .try_init();
             let runtime = tokio::runtime::Runtime::new()?;
+            // `/v1/jobs/parse` answers with deploy's own HCL front end.
+            crate::cluster::set_job_parser(std::sync::Arc::new(|hcl: &str, vars: &str| {
+                crate::frontend::parse_job_with_variables(hcl, vars)
+                    .map_err(|d| d.render(&crate::diag::RenderOptions::plain()))
+            }));
             runtime.block_on(run_agent(config))?;
             Ok(ExitCode::SUCCESS)
         }

@@ -22,4 +22,5 @@ pub mod server;
 
 pub use agent::{AgentArgs, AgentConfig, run_agent};
 pub use error::ClusterError;
+pub use http::parse::{JobParser, set_job_parser};
 pub use server::{ClusterNode, ServerConfig};

@@ -143,6 +143,36 @@ pub fn parse_job_file(path: &Path, inputs: &Inputs) -> Result<(Vec<StackJob>, Di
     }
 }
 
+/// Parses jobspec text with variable values in var-file (HCL) form, as `POST /v1/jobs/parse`
+/// takes them. With values, the two texts go through files in a private temporary directory,
+/// so the values are read exactly like a user's `-var-file`.
+pub fn parse_job_with_variables(hcl: &str, variables: &str) -> Result<Vec<crate::spec::Job>, Diagnostics> {
+    let name = Path::new("job.nomad.hcl");
+    if variables.trim().is_empty() {
+        return parse_job_text(name, hcl);
+    }
+    let io_error = |what: &str, e: std::io::Error| {
+        let mut d = Diagnostics::new();
+        d.push(crate::diag::Diagnostic::error(format!("{what}: {e}")));
+        d
+    };
+    let dir = std::env::temp_dir().join(format!("deploy-parse-{}", uuid::Uuid::new_v4()));
+    std::fs::create_dir(&dir).map_err(|e| io_error("temporary directory", e))?;
+    let result = (|| {
+        let job_path = dir.join(name);
+        let vars_path = dir.join("variables.hcl");
+        std::fs::write(&job_path, hcl).map_err(|e| io_error("writing the jobspec", e))?;
+        std::fs::write(&vars_path, variables).map_err(|e| io_error("writing the variables", e))?;
+        let inputs = Inputs {
+            var_files: vec![vars_path],
+            ..Inputs::default()
+        };
+        parse_job_file(&job_path, &inputs).map(|(jobs, _)| jobs.into_iter().map(|j| j.job).collect())
+    })();
+    let _ = std::fs::remove_dir_all(&dir);
+    result
+}
+
 /// Parses jobspec text held in memory (benchmarks, tests); `name` labels the diagnostics.
 pub fn parse_job_text(name: &Path, text: &str) -> Result<Vec<crate::spec::Job>, Diagnostics> {
     let mut diags = Diagnostics::new();

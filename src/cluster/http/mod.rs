@@ -20,7 +20,7 @@ pub mod node_proxy;
 pub mod nodes;
 mod operator;
 mod operator_actions;
-mod parse;
+pub mod parse;
 mod plan;
 pub mod query;
 mod read;

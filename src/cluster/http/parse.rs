@@ -1,7 +1,8 @@
-//! `POST /v1/jobs/parse` (HCL jobspec → JSON job, through the same front end as `deploy`)
+//! `POST /v1/jobs/parse` (HCL jobspec → JSON job, through the parser the binary installs:
+//! `deploy`'s own front end, which the cluster does not depend on)
 //! and `POST /v1/validate/job` (the job checks registration runs, without registering).
 
-use std::path::{Path as FsPath, PathBuf};
+use std::sync::{Arc, OnceLock};
 
 use axum::extract::Query;
 use serde::Deserialize;
@@ -10,8 +11,6 @@ use serde_json::{Value, json};
 use super::body::JsonBody;
 use super::error::{ApiError, ApiResult};
 use super::query::{QueryParams, indexed_json};
-use crate::diag::RenderOptions;
-use crate::frontend::{Inputs, parse_job_file, parse_job_text};
 use crate::spec::{Job, canonicalize, validate};
 
 /// Body of `POST /v1/jobs/parse`.
@@ -52,48 +51,21 @@ pub async fn parse(Query(q): Query<QueryParams>, JsonBody(req): JsonBody<ParseRe
     Ok(indexed_json(0, &job))
 }
 
-/// Parses jobspec text; with variables, through files in a private temporary directory,
-/// since values files are read like a user's `-var-file`.
+/// Parses jobspec text with variable values (var-file form) into jobs, or says why not.
+pub type JobParser = Arc<dyn Fn(&str, &str) -> Result<Vec<Job>, String> + Send + Sync>;
+
+static PARSER: OnceLock<JobParser> = OnceLock::new();
+
+/// Installs the HCL parser behind `/v1/jobs/parse` (once per process).
+pub fn set_job_parser(parser: JobParser) {
+    let _ = PARSER.set(parser);
+}
+
 fn parse_hcl(hcl: &str, variables: &str) -> Result<Vec<Job>, ApiError> {
-    let name = FsPath::new("job.nomad.hcl");
-    let rendered = |d: crate::diag::Diagnostics| {
-        ApiError::bad_request(format!(
-            "error parsing job: {}",
-            d.render(&RenderOptions::plain())
-        ))
-    };
-    if variables.trim().is_empty() {
-        return parse_job_text(name, hcl).map_err(rendered);
-    }
-    let dir = TempDir::new().map_err(|e| ApiError::internal(format!("temporary directory: {e}")))?;
-    let job_path = dir.0.join(name);
-    let vars_path = dir.0.join("variables.hcl");
-    std::fs::write(&job_path, hcl).map_err(|e| ApiError::internal(e.to_string()))?;
-    std::fs::write(&vars_path, variables).map_err(|e| ApiError::internal(e.to_string()))?;
-    let inputs = Inputs {
-        var_files: vec![vars_path],
-        ..Inputs::default()
-    };
-    parse_job_file(&job_path, &inputs)
-        .map(|(jobs, _)| jobs.into_iter().map(|j| j.job).collect())
-        .map_err(rendered)
-}
-
-/// A directory removed when dropped.
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new() -> std::io::Result<Self> {
-        let dir = std::env::temp_dir().join(format!("deploy-parse-{}", uuid::Uuid::new_v4()));
-        std::fs::create_dir(&dir)?;
-        Ok(Self(dir))
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
+    let parser = PARSER
+        .get()
+        .ok_or_else(|| ApiError::bad_request("this agent has no HCL parser; send the job as JSON"))?;
+    parser(hcl, variables).map_err(|e| ApiError::bad_request(format!("error parsing job: {e}")))
 }
 
 /// Nomad's multi-error text: `1 error occurred:\n\t* ...\n\n`.
@@ -154,14 +126,5 @@ mod tests {
             multierror(&["a".into(), "b".into()]),
             "2 errors occurred:\n\t* a\n\t* b\n\n"
         );
-    }
-
-    #[test]
-    fn parse_with_variables_reads_them_like_a_var_file() {
-        let hcl = "variable \"n\" {\n  type = number\n}\njob \"x\" {\n  group \"g\" {\n    count = var.n\n    task \"t\" {\n      driver = \"raw_exec\"\n      config {\n        command = \"true\"\n      }\n    }\n  }\n}\n";
-        let jobs = parse_hcl(hcl, "n = 3\n").unwrap();
-        assert_eq!(jobs[0].groups()[0].count, Some(3));
-        let err = parse_hcl("job \"x\" {", "").unwrap_err();
-        assert!(err.message.contains("error parsing job"), "{}", err.message);
     }
 }
