@@ -53,3 +53,12 @@ pub use requests::{
 pub use service::ServiceRegistration;
 pub use task_state::{TaskEvent, TaskState};
 pub use variable::{Variable, VariableMetadata};
+
+/// A namespace as stored (`""` for objects written without one) as Nomad names it: `default`.
+pub fn namespace_or_default(namespace: &str) -> &str {
+    if namespace.is_empty() {
+        "default"
+    } else {
+        namespace
+    }
+}

@@ -7,19 +7,16 @@ use super::Ctx;
 use super::error::ApiResult;
 use super::query::QueryParams;
 use super::read::{blocking, in_namespace};
+use crate::api::namespace_or_default;
 use crate::api::{AllocListStub, Allocation};
 use crate::cluster::fsm::State;
 use crate::spec::Job;
 
 /// The job version an allocation runs, if still retained.
-fn job_of(s: &State, a: &Allocation) -> Option<Job> {
-    let ns = if a.namespace.is_empty() {
-        "default"
-    } else {
-        &a.namespace
-    };
+fn job_of<'s>(s: &'s State, a: &Allocation) -> Option<&'s Job> {
+    let ns = namespace_or_default(&a.namespace);
     let v = s.job(ns, &a.job_id)?.version(a.job_version)?;
-    Some(v.job.clone())
+    Some(&v.job)
 }
 
 /// The list view of `a`, with `JobType` filled in.
@@ -50,7 +47,7 @@ pub async fn list(ctx: Ctx, Query(q): Query<QueryParams>) -> ApiResult {
 pub async fn read(ctx: Ctx, Path(id): Path<String>, Query(q): Query<QueryParams>) -> ApiResult {
     blocking(&ctx, &q, "allocs", "alloc not found", |s| {
         let mut a = s.allocs.get(&id)?.clone();
-        a.job = job_of(s, &a).map(Box::new);
+        a.job = job_of(s, &a).cloned().map(Box::new);
         Some(a)
     })
     .await
@@ -80,7 +77,7 @@ pub async fn by_node(ctx: Ctx, Path(id): Path<String>, Query(q): Query<QueryPara
                 .filter(|a| a.node_id == id)
                 .map(|a| {
                     let mut a = a.clone();
-                    a.job = job_of(s, &a).map(Box::new);
+                    a.job = job_of(s, &a).cloned().map(Box::new);
                     a
                 })
                 .collect::<Vec<_>>(),

@@ -9,6 +9,7 @@ use super::Ctx;
 use super::body::JsonBody;
 use super::error::{ApiError, ApiResult};
 use super::query::indexed_json;
+use crate::api::namespace_or_default;
 use crate::api::{ClientStatus, DesiredStatus, ServiceRegistration, triggered_by};
 use crate::cluster::fsm::{AllocClientUpdate, Command, Evaluation, State};
 use crate::cluster::server::Beat;
@@ -73,11 +74,7 @@ fn failure_evals(state: &State, updates: &[AllocClientUpdate]) -> Vec<Evaluation
     jobs.dedup();
     jobs.into_iter()
         .filter_map(|(namespace, job_id)| {
-            let ns = if namespace.is_empty() {
-                "default"
-            } else {
-                &namespace
-            };
+            let ns = namespace_or_default(&namespace);
             let job = state.job(ns, &job_id)?.current();
             Some(new_eval(job, triggered_by::ALLOC_FAILURE, 0))
         })

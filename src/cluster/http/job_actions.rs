@@ -1,7 +1,7 @@
 //! Actions on one job beyond register and stop: `stable`, `evaluate`, `periodic/force`,
 //! `dispatch`, and the read-only `summary`, `deployments` and `deployment`.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use axum::extract::{Path, Query};
 use base64::Engine;
@@ -15,7 +15,7 @@ use super::error::{ApiError, ApiResult};
 use super::jobs::{job_eval, now_nanos, write_response};
 use super::query::{QueryParams, indexed_json};
 use super::read::blocking;
-use crate::api::{ClientStatus, Deployment, EvalStatus, triggered_by};
+use crate::api::{Allocation, ClientStatus, Deployment, EvalStatus, Evaluation, triggered_by};
 use crate::cluster::fsm::{Command, JobRegister, Outcome, PeriodicLaunch, State};
 use crate::cluster::scheduler::{SchedRng, dispatch_child};
 use crate::cluster::server::evals::new_eval;
@@ -284,78 +284,107 @@ fn live_dispatch(state: &State, ns: &str, parent: &str, token: &str) -> Option<S
     })
 }
 
-/// Nomad's `JobSummary` of job `id`, computed from its allocations, evaluations and children.
-pub fn job_summary(state: &State, ns: &str, id: &str) -> Option<Value> {
-    let rec = state.job(ns, id)?;
-    let job = rec.current();
-    let mut groups: BTreeMap<String, BTreeMap<&str, u64>> = job
-        .groups()
-        .iter()
-        .map(|g| (g.name.clone().unwrap_or_default(), BTreeMap::new()))
-        .collect();
-    for a in state
-        .allocs
-        .values()
-        .filter(|a| a.namespace == ns && a.job_id == id)
-    {
-        let key = match a.client_status {
-            ClientStatus::Pending => "Starting",
-            ClientStatus::Running => "Running",
-            ClientStatus::Complete => "Complete",
-            ClientStatus::Failed => "Failed",
-            ClientStatus::Lost => "Lost",
-            _ => "Unknown",
-        };
-        *groups
-            .entry(a.task_group.clone())
-            .or_default()
-            .entry(key)
-            .or_default() += 1;
+/// What job summaries are computed from, grouped by job in one pass over the state, so that
+/// listing every job's summary does not walk every allocation once per job.
+pub struct SummaryIndex<'s> {
+    allocs: HashMap<(&'s str, &'s str), Vec<&'s Allocation>>,
+    newest_eval: HashMap<(&'s str, &'s str), &'s Evaluation>,
+    children: HashMap<(&'s str, &'s str), [u64; 3]>,
+}
+
+impl<'s> SummaryIndex<'s> {
+    /// Indexes allocations, the newest live evaluation and child statuses per job.
+    pub fn new(state: &'s State) -> Self {
+        let mut allocs: HashMap<(&str, &str), Vec<&Allocation>> = HashMap::new();
+        for a in state.allocs.values() {
+            allocs.entry((&a.namespace, &a.job_id)).or_default().push(a);
+        }
+        let mut newest_eval: HashMap<(&str, &str), &Evaluation> = HashMap::new();
+        for e in state.evals.values().filter(|e| e.status != EvalStatus::Canceled) {
+            let slot = newest_eval.entry((&e.namespace, &e.job_id)).or_insert(e);
+            if e.create_index > slot.create_index {
+                *slot = e;
+            }
+        }
+        let mut children: HashMap<(&str, &str), [u64; 3]> = HashMap::new();
+        for (ns, jobs) in &state.jobs {
+            for child in jobs.values().map(|r| r.current()) {
+                let Some(parent) = child.parent_id.as_deref() else {
+                    continue;
+                };
+                let slot = match child.status.as_deref() {
+                    Some("running") => 1,
+                    Some("dead") => 2,
+                    _ => 0,
+                };
+                children.entry((ns, parent)).or_default()[slot] += 1;
+            }
+        }
+        Self {
+            allocs,
+            newest_eval,
+            children,
+        }
     }
-    // Queued: what the newest evaluation could not place yet.
-    let newest = state
-        .evals
-        .values()
-        .filter(|e| e.namespace == ns && e.job_id == id && e.status != EvalStatus::Canceled)
-        .max_by_key(|e| e.create_index);
-    if let Some(queued) = newest.and_then(|e| e.queued_allocations.as_ref()) {
-        for (g, n) in queued {
+
+    /// Nomad's `JobSummary` of job `id`: allocations by group and client status, what the
+    /// newest evaluation could not place yet, and children by status.
+    pub fn summary(&self, state: &State, ns: &str, id: &str) -> Option<Value> {
+        let job = state.job(ns, id)?.current();
+        let mut groups: BTreeMap<String, BTreeMap<&str, u64>> = job
+            .groups()
+            .iter()
+            .map(|g| (g.name.clone().unwrap_or_default(), BTreeMap::new()))
+            .collect();
+        for a in self.allocs.get(&(ns, id)).into_iter().flatten() {
+            let key = match a.client_status {
+                ClientStatus::Pending => "Starting",
+                ClientStatus::Running => "Running",
+                ClientStatus::Complete => "Complete",
+                ClientStatus::Failed => "Failed",
+                ClientStatus::Lost => "Lost",
+                _ => "Unknown",
+            };
+            *groups
+                .entry(a.task_group.clone())
+                .or_default()
+                .entry(key)
+                .or_default() += 1;
+        }
+        let queued = self
+            .newest_eval
+            .get(&(ns, id))
+            .and_then(|e| e.queued_allocations.as_ref());
+        for (g, n) in queued.into_iter().flatten() {
             *groups.entry(g.clone()).or_default().entry("Queued").or_default() += n;
         }
+        let summary: serde_json::Map<String, Value> = groups
+            .into_iter()
+            .map(|(g, counts)| {
+                let get = |k: &str| counts.get(k).copied().unwrap_or(0);
+                let v = json!({
+                    "Queued": get("Queued"), "Complete": get("Complete"), "Failed": get("Failed"),
+                    "Running": get("Running"), "Starting": get("Starting"), "Lost": get("Lost"),
+                    "Unknown": get("Unknown"),
+                });
+                (g, v)
+            })
+            .collect();
+        let [pending, running, dead] = self.children.get(&(ns, id)).copied().unwrap_or_default();
+        Some(json!({
+            "JobID": id,
+            "Namespace": ns,
+            "Summary": summary,
+            "Children": {"Pending": pending, "Running": running, "Dead": dead},
+            "CreateIndex": job.create_index.unwrap_or(0),
+            "ModifyIndex": state.table_index("allocs").max(job.modify_index.unwrap_or(0)),
+        }))
     }
-    let summary: serde_json::Map<String, Value> = groups
-        .into_iter()
-        .map(|(g, counts)| {
-            let get = |k: &str| counts.get(k).copied().unwrap_or(0);
-            let v = json!({
-                "Queued": get("Queued"), "Complete": get("Complete"), "Failed": get("Failed"),
-                "Running": get("Running"), "Starting": get("Starting"), "Lost": get("Lost"),
-                "Unknown": get("Unknown"),
-            });
-            (g, v)
-        })
-        .collect();
-    let (mut pending, mut running, mut dead) = (0u64, 0u64, 0u64);
-    if let Some(jobs) = state.jobs.get(ns) {
-        for child in jobs.values().map(|r| r.current()) {
-            if child.parent_id.as_deref() != Some(id) {
-                continue;
-            }
-            match child.status.as_deref() {
-                Some("running") => running += 1,
-                Some("dead") => dead += 1,
-                _ => pending += 1,
-            }
-        }
-    }
-    Some(json!({
-        "JobID": id,
-        "Namespace": ns,
-        "Summary": summary,
-        "Children": {"Pending": pending, "Running": running, "Dead": dead},
-        "CreateIndex": job.create_index.unwrap_or(0),
-        "ModifyIndex": state.table_index("allocs").max(job.modify_index.unwrap_or(0)),
-    }))
+}
+
+/// Nomad's `JobSummary` of one job.
+pub fn job_summary(state: &State, ns: &str, id: &str) -> Option<Value> {
+    SummaryIndex::new(state).summary(state, ns, id)
 }
 
 /// `GET /v1/job/:id/summary`.
@@ -402,7 +431,6 @@ pub async fn latest_deployment(ctx: Ctx, Path(id): Path<String>, Query(q): Query
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::api::Allocation;
     use crate::spec::{Job, TaskGroup};
 
     #[test]

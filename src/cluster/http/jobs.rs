@@ -12,7 +12,9 @@ use crate::spec::Job;
 use super::Ctx;
 use super::body::JsonBody;
 use super::error::{ApiError, ApiResult};
+use super::job_actions::SummaryIndex;
 use super::query::{QueryParams, indexed_json};
+use super::read::barrier;
 use crate::cluster::fsm::{Command, JobDeregister, JobRecord, JobRegister, Outcome};
 
 /// Body of `PUT /v1/jobs`.
@@ -145,9 +147,11 @@ pub async fn register_at(
 }
 
 /// Nomad's `JobListStub` for one job, with its summary.
-fn stub(state: &crate::cluster::fsm::State, rec: &JobRecord) -> Value {
+fn stub(state: &crate::cluster::fsm::State, index: &SummaryIndex<'_>, rec: &JobRecord) -> Value {
     let job = rec.current();
-    let summary = super::job_actions::job_summary(state, job.namespace(), job.id()).unwrap_or(Value::Null);
+    let summary = index
+        .summary(state, job.namespace(), job.id())
+        .unwrap_or(Value::Null);
     json!({
         "ID": job.id(),
         "ParentID": job.parent_id.clone().unwrap_or_default(),
@@ -171,13 +175,6 @@ fn stub(state: &crate::cluster::fsm::State, rec: &JobRecord) -> Value {
     })
 }
 
-async fn barrier(ctx: &Ctx, q: &QueryParams) -> Result<(), ApiError> {
-    if !q.stale() {
-        ctx.node.read_barrier().await?;
-    }
-    Ok(())
-}
-
 /// `GET /v1/jobs`: job stubs, blocking on the jobs table.
 pub async fn list(ctx: Ctx, Query(q): Query<QueryParams>) -> ApiResult {
     let blocking = q.blocking()?;
@@ -187,10 +184,11 @@ pub async fn list(ctx: Ctx, Query(q): Query<QueryParams>) -> ApiResult {
         .node
         .state()
         .blocking_query(blocking.min_index, blocking.wait, |s| {
+            let summaries = SummaryIndex::new(s);
             (
                 s.table_index("jobs"),
                 s.jobs_with_prefix(ns, prefix)
-                    .map(|r| stub(s, r))
+                    .map(|r| stub(s, &summaries, r))
                     .collect::<Vec<_>>(),
             )
         })

@@ -10,6 +10,7 @@ use super::Ctx;
 use super::body::JsonBody;
 use super::error::{ApiError, ApiResult};
 use super::query::{QueryParams, indexed_json};
+use crate::api::namespace_or_default;
 use crate::api::{DrainStrategy, triggered_by};
 use crate::cluster::fsm::{Command, Outcome};
 use crate::cluster::server::drainer::drain_evals;
@@ -25,11 +26,7 @@ pub async fn alloc_stop(ctx: Ctx, Path(id): Path<String>, Query(_q): Query<Query
             .allocs
             .get(&id)
             .ok_or_else(|| ApiError::not_found(format!("alloc not found: {id}")))?;
-        let ns = if alloc.namespace.is_empty() {
-            "default"
-        } else {
-            &alloc.namespace
-        };
+        let ns = namespace_or_default(&alloc.namespace);
         let job = state
             .job(ns, &alloc.job_id)
             .map(|r| r.current())

@@ -24,6 +24,7 @@ use chrono::{DateTime, Utc};
 
 use super::ClusterNode;
 use super::evals::{job_eval, new_eval, now_nanos};
+use crate::api::namespace_or_default;
 use crate::api::{Deployment, DeploymentState, DeploymentStatus, triggered_by};
 use crate::cluster::fsm::{Command, DeploymentUpdate, Evaluation, JobRegister, State};
 
@@ -111,11 +112,7 @@ pub fn review(state: &State, d: &Deployment, now: i64) -> Option<DeploymentUpdat
 /// The newest stable version of the deployment's job other than the one deployed, while the
 /// deployed version is still the current one (a newer registration makes a revert moot).
 fn stable_version(state: &State, d: &Deployment) -> Option<u64> {
-    let ns = if d.namespace.is_empty() {
-        "default"
-    } else {
-        &d.namespace
-    };
+    let ns = namespace_or_default(&d.namespace);
     let rec = state.job(ns, &d.job_id)?;
     if rec.current().version.unwrap_or(0) != d.job_version {
         return None;
@@ -135,11 +132,7 @@ pub fn revert_command(state: &State, d: &Deployment, now: i64) -> Option<Command
         return None;
     }
     let version = stable_version(state, d)?;
-    let ns = if d.namespace.is_empty() {
-        "default"
-    } else {
-        &d.namespace
-    };
+    let ns = namespace_or_default(&d.namespace);
     let rec = state.job(ns, &d.job_id)?;
     let old = rec.version(version)?;
     let job = old.job.clone();
@@ -155,11 +148,7 @@ pub fn revert_command(state: &State, d: &Deployment, now: i64) -> Option<Command
 
 /// An evaluation that lets the scheduler place the next batch of a rolling update.
 fn next_batch_eval(state: &State, d: &Deployment, now: i64) -> Option<Evaluation> {
-    let ns = if d.namespace.is_empty() {
-        "default"
-    } else {
-        &d.namespace
-    };
+    let ns = namespace_or_default(&d.namespace);
     let mut eval = new_eval(
         state.job(ns, &d.job_id)?.current(),
         triggered_by::DEPLOYMENT_WATCHER,

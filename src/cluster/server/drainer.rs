@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use super::evals::new_eval;
 use super::{ClusterNode, LocalWrite};
+use crate::api::namespace_or_default;
 use crate::api::{EvalStatus, Evaluation, triggered_by};
 use crate::cluster::fsm::{Command, State};
 
@@ -72,11 +73,7 @@ fn live_on(state: &State, node_id: &str) -> BTreeSet<(String, String)> {
         .values()
         .filter(|a| a.node_id == node_id && !a.is_terminal())
         .filter_map(|a| {
-            let ns = if a.namespace.is_empty() {
-                "default"
-            } else {
-                &a.namespace
-            };
+            let ns = namespace_or_default(&a.namespace);
             let job = state.job(ns, &a.job_id)?.current();
             let system = matches!(job.job_type(), "system" | "sysbatch");
             (!(system && ignore_system)).then(|| (ns.to_owned(), a.job_id.clone()))

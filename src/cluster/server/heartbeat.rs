@@ -17,6 +17,7 @@ use reqwest::StatusCode;
 
 use super::evals::{new_eval, now_nanos};
 use super::{ClusterNode, LocalWrite};
+use crate::api::namespace_or_default;
 use crate::api::{EvalStatus, NodeStatus, triggered_by};
 use crate::cluster::error::ClusterError;
 use crate::cluster::fsm::{Command, Evaluation, State};
@@ -120,11 +121,7 @@ pub fn node_update_evals(state: &State, node_id: &str, now: i64) -> Vec<Evaluati
     jobs.dedup();
     jobs.into_iter()
         .map(|(namespace, job_id)| {
-            let ns = if namespace.is_empty() {
-                "default"
-            } else {
-                &namespace
-            };
+            let ns = namespace_or_default(&namespace);
             let mut eval = match state.job(ns, &job_id).map(|r| r.current()) {
                 Some(job) => new_eval(job, triggered_by::NODE_UPDATE, 0),
                 // A purged job's allocations still need an evaluation that stops them.

@@ -19,6 +19,7 @@ use super::eval_broker;
 use super::evals::now_nanos;
 use super::sched_view::SchedView;
 use super::{ClusterNode, LocalWrite};
+use crate::api::namespace_or_default;
 use crate::api::{EvalStatus, triggered_by};
 use crate::cluster::error::ClusterError;
 use crate::cluster::fsm::{Command, Evaluation, PlanApply, PlanStop};
@@ -89,11 +90,7 @@ async fn commit(node: &ClusterNode, cmd: Command) -> Result<bool, ClusterError> 
 pub fn plan_eval(node: &ClusterNode, eval: &Evaluation) -> Command {
     let mut last_conflict = String::new();
     for attempt in 0..MAX_ATTEMPTS {
-        let ns = if eval.namespace.is_empty() {
-            "default"
-        } else {
-            &eval.namespace
-        };
+        let ns = namespace_or_default(&eval.namespace);
         let view = SchedView::for_job(&node.state().read(), ns, &eval.job_id);
         let mut rng = SchedRng::seeded(seed(&eval.id, view.index, attempt));
         let plan = schedule(&view, eval, &mut rng);
