@@ -1,4 +1,6 @@
-//! Front-end throughput: parse + evaluate + decode a generated stack of small jobs.
+//! Front-end throughput: parse + evaluate + decode a generated stack of small jobs, in one
+//! text, and as a stack directory of one file per job (the usual layout), where the cost per
+//! file must stay flat as files are added.
 
 use std::path::Path;
 
@@ -88,5 +90,38 @@ fn bench(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, bench);
+/// A stack directory of `files` job files and a stack file declaring the image variable.
+fn stack_dir(files: usize) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let root = dir.path();
+    std::fs::write(
+        root.join("stack.hcl"),
+        "stack {\n  name = \"bench\"\n}\nvariable \"image\" {\n  default = \"registry.local/app\"\n}\n",
+    )
+    .expect("stack file");
+    for i in 0..files {
+        std::fs::write(root.join(format!("svc-{i:05}.nomad.hcl")), small_job(i)).expect("job file");
+    }
+    dir
+}
+
+fn bench_dir(c: &mut Criterion) {
+    let mut group = c.benchmark_group("frontend_dir");
+    group.sample_size(10);
+    for n in [1_000usize, 5_000] {
+        let dir = stack_dir(n);
+        group.throughput(Throughput::Elements(n as u64));
+        group.bench_with_input(BenchmarkId::new("load_stack_files", n), &dir, |b, dir| {
+            b.iter(|| {
+                let (stack, _) =
+                    deploy::frontend::load_stack(dir.path(), &deploy::frontend::Inputs::default())
+                        .expect("valid stack");
+                assert_eq!(stack.jobs.len(), n);
+            })
+        });
+    }
+    group.finish();
+}
+
+criterion_group!(benches, bench, bench_dir);
 criterion_main!(benches);

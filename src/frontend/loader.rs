@@ -8,6 +8,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use hcl::edit::Span;
 use hcl::edit::structure::{Block, Body, Structure};
@@ -165,8 +166,8 @@ pub fn load_unit(
         let (file, body, _) = &parsed[*i];
         // `job.ID` objects see variables and locals only, never other jobs; one copy per file.
         let plain = Scope {
-            jobs: BTreeMap::new(),
-            modules: BTreeMap::new(),
+            jobs: Arc::default(),
+            modules: Arc::default(),
             stack_refs: false,
             ..scope.clone()
         };
@@ -195,7 +196,8 @@ pub fn load_unit(
             job_objects.insert(id, Value::Object(obj));
         }
     }
-    stack_scope.jobs = job_objects.clone();
+    let job_objects = Arc::new(job_objects);
+    stack_scope.jobs = Arc::clone(&job_objects);
 
     // Modules.
     let mut module_jobs: BTreeMap<String, Vec<JobAddress>> = BTreeMap::new();
@@ -225,7 +227,7 @@ pub fn load_unit(
                             outs.insert(short.to_string(), o.value.clone());
                         }
                     }
-                    stack_scope.modules.insert(name.clone(), Value::Object(outs));
+                    Arc::make_mut(&mut stack_scope.modules).insert(name.clone(), Value::Object(outs));
                     // Edges: module depends_on and references in its inputs.
                     if let Some(d) = b.body.get_attribute("depends_on") {
                         let ev = Eval::new(&stack_scope, file);
@@ -297,8 +299,8 @@ pub fn load_unit(
 
     // Pass 2: decode jobs.
     for (i, scope) in &mut job_scopes {
-        scope.jobs = job_objects.clone();
-        scope.modules = stack_scope.modules.clone();
+        scope.jobs = Arc::clone(&job_objects);
+        scope.modules = Arc::clone(&stack_scope.modules);
         let file = parsed[*i].0;
         // Each block is dropped as soon as it is decoded, while it is still in cache and its
         // memory can serve the next job: freeing whole trees at the end cost as much as decoding.

@@ -138,10 +138,11 @@ pub struct JobChange {
     /// Field-level diff, Nomad's `JobDiff` shape.
     pub diff: JobDiff,
     /// The canonical spec apply would register (`None` for destroy and no-op); values at
-    /// sensitive paths read `(sensitive)` (apply takes them from the stack).
-    pub after: Option<Job>,
+    /// sensitive paths read `(sensitive)` (apply takes them from the stack). Boxed, as is
+    /// `drift`: inline, a job made every change 4 KB, most of it empty in a no-op plan.
+    pub after: Option<Box<Job>>,
     /// Live ≠ recorded.
-    pub drift: Option<Drift>,
+    pub drift: Option<Box<Drift>>,
     /// Scheduler dry run.
     pub placement: Option<PlacementPreview>,
     /// What this job waits for.

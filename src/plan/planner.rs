@@ -99,7 +99,7 @@ pub fn plan(
             after: if matches!(action, Action::Destroy | Action::Noop) {
                 None
             } else {
-                new.map(|j| masked(j, &sensitive))
+                new.map(|j| Box::new(masked(j, &sensitive)))
             },
             diff: d,
             drift,
@@ -111,7 +111,8 @@ pub fn plan(
                 .or(recorded.and_then(|r| r.job_modify_index)),
         });
     }
-    jobs.sort_by(|a, b| (a.wave, &a.address).cmp(&(b.wave, &b.address)));
+    // Addresses are unique, so an unstable sort gives the one order and needs no buffer.
+    jobs.sort_unstable_by(|a, b| (a.wave, &a.address).cmp(&(b.wave, &b.address)));
     // Recorded jobs that the stack no longer has.
     if let Some(rev) = state {
         let in_stack: HashSet<&JobAddress> = stack.jobs.iter().map(|j| &j.address).collect();
@@ -172,15 +173,17 @@ fn targeted(targets: &[String], address: &JobAddress) -> bool {
             .any(|t| address.0 == *t || address.0.starts_with(&format!("{t}.")))
 }
 
-fn drift_of(recorded: Option<&Job>, live: Option<&Job>, sensitive: &SensitivePaths) -> Option<Drift> {
+fn drift_of(recorded: Option<&Job>, live: Option<&Job>, sensitive: &SensitivePaths) -> Option<Box<Drift>> {
     if recorded.is_none() && live.is_none() {
         return None;
     }
     let d = diff(recorded, live, sensitive);
-    (d.r#type != DiffType::None).then(|| Drift {
-        recorded: recorded.map(|j| masked(j.clone(), sensitive)),
-        live: live.map(|j| masked(j.clone(), sensitive)),
-        diff: d,
+    (d.r#type != DiffType::None).then(|| {
+        Box::new(Drift {
+            recorded: recorded.map(|j| masked(j.clone(), sensitive)),
+            live: live.map(|j| masked(j.clone(), sensitive)),
+            diff: d,
+        })
     })
 }
 

@@ -17,6 +17,7 @@ mod types;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use hcl::edit::Span;
 use hcl::edit::expr::{BinaryOperator, Expression, ObjectKey, TraversalOperator, UnaryOperator};
@@ -39,10 +40,11 @@ pub struct Scope {
     pub sensitive: BTreeSet<String>,
     /// `local.*`.
     pub locals: BTreeMap<String, Value>,
-    /// `job.ID` objects (stack scope only).
-    pub jobs: BTreeMap<String, Value>,
-    /// `module.NAME` objects of outputs (stack scope only).
-    pub modules: BTreeMap<String, Value>,
+    /// `job.ID` objects (stack scope only). Shared: every job file's scope reads the same
+    /// table, and a copy per file made loading quadratic in the number of files.
+    pub jobs: Arc<BTreeMap<String, Value>>,
+    /// `module.NAME` objects of outputs (stack scope only), shared like `jobs`.
+    pub modules: Arc<BTreeMap<String, Value>>,
     /// Directory for `file()` and relative paths.
     pub base_dir: PathBuf,
     /// Whether `job.*` and `module.*` may be referenced here.
