@@ -18,8 +18,14 @@ use serde_json::Value;
 use crate::client_harness;
 use crate::cluster_harness::Cluster;
 
-/// The `deploy` binary under test.
+/// The `deploy` binary cargo built for the tests.
 pub const BIN: &str = env!("CARGO_BIN_EXE_deploy");
+
+/// The `deploy` binary to run: `DEPLOY_TEST_BIN` when set (the measurements use a release
+/// build that way), else [`BIN`].
+pub fn bin() -> String {
+    std::env::var("DEPLOY_TEST_BIN").unwrap_or_else(|_| BIN.to_owned())
+}
 
 /// The repository root.
 pub fn repo_root() -> &'static Path {
@@ -64,7 +70,7 @@ impl Deploy {
     }
 
     fn command(&self, args: &[&str]) -> Command {
-        let mut cmd = Command::new(BIN);
+        let mut cmd = Command::new(bin());
         cmd.args(args);
         for (k, _) in std::env::vars() {
             if k.starts_with("NOMAD_") || k.starts_with("DEPLOY_AGE_") {
@@ -265,7 +271,7 @@ impl DevAgent {
     pub fn start(dir: &Path) -> Self {
         let port = free_port();
         let log = std::fs::File::create(dir.join("agent.log")).expect("agent log");
-        let child = Command::new(BIN)
+        let child = Command::new(bin())
             .args([
                 "agent",
                 "-dev",
@@ -289,6 +295,11 @@ impl DevAgent {
                 .filter(|l| l.as_str().is_some_and(|s| !s.is_empty()))
         });
         agent
+    }
+
+    /// The agent's process ID.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
     }
 
     /// `deploy` pointed at this agent.
@@ -317,7 +328,8 @@ impl RealCluster {
             .enable_all()
             .build()
             .expect("runtime");
-        let cluster = rt.block_on(Cluster::start(BIN, servers));
+        let bin = bin();
+        let cluster = rt.block_on(Cluster::start(&bin, servers));
         let mut args: Vec<String> = vec!["--client".into(), "--raw-exec".into()];
         for a in &cluster.agents {
             args.push("--servers".into());
@@ -328,7 +340,7 @@ impl RealCluster {
                 let name = format!("c{i}");
                 let mut a: Vec<&str> = args.iter().map(String::as_str).collect();
                 a.extend(["--node", &name]);
-                client_harness::Agent::start(BIN, dir.join(&name), &a)
+                client_harness::Agent::start(&bin, dir.join(&name), &a)
             })
             .collect();
         let this = RealCluster {
@@ -550,4 +562,25 @@ pub fn alloc_times(address: &str, job: &str, version: u64, batch: bool) -> Alloc
         "{job}: no allocation at version {version}"
     );
     t
+}
+
+/// CPU seconds (user + system) used so far by process `pid`, from /proc.
+pub fn process_cpu_secs(pid: u32) -> f64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    // Fields after the command's closing parenthesis: state is field 3, utime 14, stime 15.
+    let rest = stat.rsplit_once(')').map(|(_, r)| r).unwrap_or_default();
+    let f: Vec<&str> = rest.split_whitespace().collect();
+    let ticks = |i: usize| f.get(i).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0);
+    // SAFETY: sysconf has no preconditions.
+    let hz = unsafe { libc::sysconf(libc::_SC_CLK_TCK) } as f64;
+    (ticks(11) + ticks(12)) / hz
+}
+
+/// CPU seconds (user + system) of every child process waited for so far.
+pub fn children_cpu_secs() -> f64 {
+    // SAFETY: getrusage writes into the struct we pass.
+    let mut u: libc::rusage = unsafe { std::mem::zeroed() };
+    unsafe { libc::getrusage(libc::RUSAGE_CHILDREN, &mut u) };
+    let secs = |t: libc::timeval| t.tv_sec as f64 + t.tv_usec as f64 / 1e6;
+    secs(u.ru_utime) + secs(u.ru_stime)
 }
