@@ -4,7 +4,8 @@
 //! cluster's own allocation times (a dependent's first task starts only after what it waits for
 //! was healthy, or finished). Run once with the built-in backend at `NOMAD_ADDR` and once with
 //! the stack's `backend "nomad"` block naming the cluster; and once with the leader killed
-//! during the apply.
+//! during the apply. A chain of periodic jobs has the leader killed amid a burst of
+//! registrations.
 //!
 //! Service groups get `min_healthy_time = "1s"` in the test's copy of the example, so the whole
 //! run takes seconds; the example's own 10 s are measured in `apply_figures.rs`.
@@ -415,6 +416,95 @@ fn killing_the_leader_during_an_apply_still_completes_it_and_registers_nothing_t
     }
     assert_eq!(
         deploy.planned_changes(&stack, &["-state", st]),
+        (0, Default::default())
+    );
+}
+
+/// `kill -9` of the leader in the middle of a burst of registrations (a chain of 30 periodic
+/// jobs, each registered as soon as the one before is): the apply completes, each job has one
+/// version, and the state records what is live.
+#[test]
+fn killing_the_leader_amid_a_burst_of_registrations_loses_and_doubles_nothing() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut cluster = RealCluster::start(&tmp.path().join("agents"), 3, 0);
+    let leader = cluster.leader();
+    let server = cluster.address(cluster.servers.other_than(leader));
+    let n = 30;
+    let stack = write_chain_stack(tmp.path(), n);
+    let state = tmp.path().join("state");
+    let (s, st) = (stack.to_str().unwrap(), state.to_str().unwrap());
+    let deploy = Deploy::at(&server);
+    let stderr = tmp.path().join("apply.stderr");
+    let mut child = deploy.spawn(
+        &[
+            "apply",
+            s,
+            "-state",
+            st,
+            "-auto-approve",
+            "-json",
+            "-parallelism",
+            "2",
+            "-timeout",
+            TIMEOUT,
+        ],
+        &stderr,
+    );
+    let mut lines = Vec::new();
+    let mut killed = false;
+    for line in std::io::BufReader::new(child.stdout.take().unwrap()).lines() {
+        let line = line.unwrap();
+        if !killed && line.contains("\"gate_passed\"") && line.contains("\"job.j09\"") {
+            cluster.kill_server(leader);
+            killed = true;
+        }
+        lines.push(line);
+    }
+    let status = child.wait().unwrap();
+    let all = format!(
+        "{}\n{}",
+        lines.join("\n"),
+        std::fs::read_to_string(&stderr).unwrap_or_default()
+    );
+    assert!(killed, "j09 never passed:\n{all}");
+    assert!(status.success(), "{all}");
+    let ev = parse_events(&lines.join("\n"));
+    let registered_after_kill = ev[ev
+        .iter()
+        .position(|e| e["event"] == "gate_passed" && e["address"] == "job.j09")
+        .unwrap()..]
+        .iter()
+        .filter(|e| e["event"] == "registered")
+        .count();
+    assert!(
+        registered_after_kill >= 20,
+        "{registered_after_kill} registrations after the kill:\n{all}"
+    );
+    let times: Vec<u64> = ev
+        .iter()
+        .filter(|e| e["event"] == "registered")
+        .filter_map(|e| e["elapsed_ms"].as_u64())
+        .collect();
+    let longest = times.windows(2).map(|w| w[1] - w[0]).max().unwrap_or(0);
+    println!("longest pause between two registrations (the election): {longest} ms");
+    for i in 1..n {
+        assert!(
+            index_of(&ev, "gate_passed", &format!("job.j{:02}", i - 1))
+                < index_of(&ev, "job_started", &format!("job.j{i:02}"))
+        );
+    }
+    let rev = StateStore::new(&state).latest().unwrap().expect("a revision");
+    assert_eq!(rev.jobs.len(), n + 1);
+    for record in &rev.jobs {
+        let id = record.address.job_id();
+        let versions = get_json(&server, &format!("/v1/job/{id}/versions")).unwrap();
+        assert_eq!(versions["Versions"].as_array().unwrap().len(), 1, "{id}:\n{all}");
+        let live = get_json(&server, &format!("/v1/job/{id}")).unwrap();
+        assert_eq!(record.job_version, live["Version"].as_u64(), "{id}");
+        assert_eq!(record.job_modify_index, live["JobModifyIndex"].as_u64(), "{id}");
+    }
+    assert_eq!(
+        deploy.planned_changes(&stack, &["-state", st, "-var", "gen=1"]),
         (0, Default::default())
     );
 }

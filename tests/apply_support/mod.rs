@@ -584,3 +584,30 @@ pub fn children_cpu_secs() -> f64 {
     let secs = |t: libc::timeval| t.tv_sec as f64 + t.tv_usec as f64 / 1e6;
     secs(u.ru_utime) + secs(u.ru_stime)
 }
+
+/// A stack of periodic jobs `j00..jNN`: each depends on the one before it (a chain), plus `solo`.
+pub fn write_chain_stack(root: &Path, n: usize) -> PathBuf {
+    let dir = root.join("chain");
+    std::fs::create_dir_all(&dir).unwrap();
+    let mut jobs = String::from("variable \"gen\" {\n  type    = string\n  default = \"1\"\n}\n");
+    let mut stack = String::from("stack {\n  name = \"chain\"\n}\n");
+    let names: Vec<String> = (0..n)
+        .map(|i| format!("j{i:02}"))
+        .chain(["solo".to_string()])
+        .collect();
+    for name in &names {
+        jobs.push_str(&format!(
+            "job \"{name}\" {{\n  type = \"batch\"\n  periodic {{\n    crons = [\"0 0 1 1 *\"]\n  }}\n  meta {{\n    gen = var.gen\n  }}\n  \
+             group \"g\" {{\n    task \"t\" {{\n      driver = \"raw_exec\"\n      config {{\n        command = \"/bin/true\"\n      }}\n    }}\n  }}\n}}\n"
+        ));
+    }
+    for i in 1..n {
+        stack.push_str(&format!(
+            "dependency \"j{i:02}\" {{\n  depends_on = [job.j{:02}]\n}}\n",
+            i - 1
+        ));
+    }
+    std::fs::write(dir.join("jobs.hcl"), jobs).unwrap();
+    std::fs::write(dir.join("stack.hcl"), stack).unwrap();
+    dir
+}
