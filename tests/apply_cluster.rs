@@ -5,180 +5,35 @@
 //! they time only `deploy` itself; the webapp test runs real tasks on the dev agent's client
 //! with healthy and complete gates.
 
-use age::secrecy::ExposeSecret;
+mod apply_support;
+mod client_harness;
+mod cluster_harness;
+
 use std::collections::BTreeSet;
-use std::net::TcpListener;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
+use apply_support::*;
 use deploy::state::{LockHolder, StateLock, StateStore};
 
-const BIN: &str = env!("CARGO_BIN_EXE_deploy");
-
-struct Agent {
-    child: Child,
-    address: String,
+fn deploy(agent: &DevAgent, args: &[&str]) -> Output {
+    agent.deploy().run(args)
 }
 
-impl Drop for Agent {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("a free port")
-}
-
-fn start_dev_agent(dir: &Path) -> Agent {
-    let port = free_port();
-    let log = std::fs::File::create(dir.join("agent.log")).expect("agent log");
-    let child = Command::new(BIN)
-        .args([
-            "agent",
-            "-dev",
-            "-bind",
-            "127.0.0.1",
-            "-http-port",
-            &port.to_string(),
-            "-data-dir",
-        ])
-        .arg(dir.join("agent"))
-        .stdout(Stdio::null())
-        .stderr(log)
-        .spawn()
-        .expect("starting deploy agent -dev");
-    let address = format!("http://127.0.0.1:{port}");
-    let agent = Agent { child, address };
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while Instant::now() < deadline {
-        let out = Command::new("curl")
-            .args(["-sf", &format!("{}/v1/status/leader", agent.address)])
-            .output();
-        if out.is_ok_and(|o| o.status.success() && o.stdout.len() > 2) {
-            return agent;
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    panic!(
-        "the dev agent did not elect a leader; see {}",
-        dir.join("agent.log").display()
-    );
-}
-
-/// A stack of periodic jobs `j00..jNN`: each depends on the one before it (a chain), plus `solo`.
-fn write_chain_stack(root: &Path, n: usize) -> PathBuf {
-    let dir = root.join("chain");
-    std::fs::create_dir_all(&dir).unwrap();
-    let mut jobs = String::from("variable \"gen\" {\n  type    = string\n  default = \"1\"\n}\n");
-    let mut stack = String::from("stack {\n  name = \"chain\"\n}\n");
-    let names: Vec<String> = (0..n)
-        .map(|i| format!("j{i:02}"))
-        .chain(["solo".to_string()])
-        .collect();
-    for name in &names {
-        jobs.push_str(&format!(
-            "job \"{name}\" {{\n  type = \"batch\"\n  periodic {{\n    crons = [\"0 0 1 1 *\"]\n  }}\n  meta {{\n    gen = var.gen\n  }}\n  \
-             group \"g\" {{\n    task \"t\" {{\n      driver = \"raw_exec\"\n      config {{\n        command = \"/bin/true\"\n      }}\n    }}\n  }}\n}}\n"
-        ));
-    }
-    for i in 1..n {
-        stack.push_str(&format!(
-            "dependency \"j{i:02}\" {{\n  depends_on = [job.j{:02}]\n}}\n",
-            i - 1
-        ));
-    }
-    std::fs::write(dir.join("jobs.hcl"), jobs).unwrap();
-    std::fs::write(dir.join("stack.hcl"), stack).unwrap();
-    dir
-}
-
-fn deploy(agent: &Agent, args: &[&str]) -> Output {
-    Command::new(BIN)
-        .args(args)
-        .env("NOMAD_ADDR", &agent.address)
-        .env("NO_COLOR", "1")
-        .stdin(Stdio::null())
-        .output()
-        .expect("running deploy")
-}
-
-/// `deploy` with extra environment variables.
-fn deploy_env(agent: &Agent, args: &[&str], env: &[(&str, String)]) -> Output {
-    Command::new(BIN)
-        .args(args)
-        .env("NOMAD_ADDR", &agent.address)
-        .env("NO_COLOR", "1")
-        .envs(env.iter().map(|(k, v)| (k, v.as_str())))
-        .stdin(Stdio::null())
-        .output()
-        .expect("running deploy")
-}
-
-fn text(o: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
-}
-
-fn events(o: &Output) -> Vec<serde_json::Value> {
-    String::from_utf8_lossy(&o.stdout)
-        .lines()
-        .filter_map(|l| serde_json::from_str(l).ok())
-        .collect()
-}
-
-fn index_of(events: &[serde_json::Value], kind: &str, address: &str) -> usize {
-    events
-        .iter()
-        .position(|e| e["event"] == kind && e["address"] == address)
-        .unwrap_or_else(|| panic!("no {kind} event for {address}"))
-}
-
-/// Addresses a saved JSON plan changes.
-fn planned_changes(agent: &Agent, stack: &Path, generation: &str) -> (i32, BTreeSet<String>) {
-    let s = stack.to_str().unwrap();
-    let out = deploy(
-        agent,
-        &[
-            "plan",
-            s,
-            "-var",
-            &format!("gen={generation}"),
-            "-json",
-            "-detailed-exitcode",
-        ],
-    );
-    let code = out.status.code().unwrap_or(-1);
-    let plan: serde_json::Value =
-        serde_json::from_slice(&out.stdout).unwrap_or_else(|_| panic!("plan JSON: {}", text(&out)));
-    let changed = plan["jobs"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|j| j["action"] != "noop")
-        .map(|j| j["address"].as_str().unwrap().to_string())
-        .collect();
-    (code, changed)
+/// Addresses a JSON plan at generation `generation` changes, and its detailed exit code.
+fn planned_changes(agent: &DevAgent, stack: &Path, generation: &str) -> (i32, BTreeSet<String>) {
+    agent
+        .deploy()
+        .planned_changes(stack, &["-var", &format!("gen={generation}")])
 }
 
 /// Jobs whose live `meta.gen` is not `gen` (or that do not run).
-fn live_behind(agent: &Agent, names: &[String], generation: &str) -> BTreeSet<String> {
+fn live_behind(agent: &DevAgent, names: &[String], generation: &str) -> BTreeSet<String> {
     names
         .iter()
         .filter(|n| {
-            let out = Command::new("curl")
-                .args(["-sf", &format!("{}/v1/job/{n}", agent.address)])
-                .output()
-                .unwrap();
-            let job: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_default();
+            let job = get_json(&agent.address, &format!("/v1/job/{n}")).unwrap_or_default();
             job["Stop"] == true || job["Meta"]["gen"] != generation
         })
         .map(|n| format!("job.{n}"))
@@ -188,7 +43,7 @@ fn live_behind(agent: &Agent, names: &[String], generation: &str) -> BTreeSet<St
 #[test]
 fn apply_change_rollback_and_destroy_in_dependency_order_on_a_dev_agent() {
     let tmp = tempfile::tempdir().unwrap();
-    let agent = start_dev_agent(tmp.path());
+    let agent = DevAgent::start(tmp.path());
     let stack = write_chain_stack(tmp.path(), 3);
     let s = stack.to_str().unwrap();
     let first = deploy(&agent, &["apply", s, "-auto-approve", "-json"]);
@@ -242,7 +97,7 @@ fn apply_change_rollback_and_destroy_in_dependency_order_on_a_dev_agent() {
 #[test]
 fn kill_9_during_apply_never_corrupts_state_and_the_next_plan_shows_the_rest() {
     let tmp = tempfile::tempdir().unwrap();
-    let agent = start_dev_agent(tmp.path());
+    let agent = DevAgent::start(tmp.path());
     let n = 30;
     let stack = write_chain_stack(tmp.path(), n);
     let s = stack.to_str().unwrap();
@@ -362,42 +217,71 @@ fn kill_9_during_apply_never_corrupts_state_and_the_next_plan_shows_the_rest() {
 /// The webapp example (a module's store, two services on it, a batch preflight that must exit
 /// 0, a worker gated on both, a periodic report) on a dev agent whose client runs the tasks:
 /// gates are honoured in order, rollback to revision 1 works, destroy stops dependents first.
+/// The example runs as it is, but for its store's port (a free one, so tests do not clash).
 #[test]
 fn webapp_applies_in_gate_order_rolls_back_and_destroys_on_a_dev_agent() {
-    let stack = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/webapp");
     let tmp = tempfile::tempdir().unwrap();
-    let agent = start_dev_agent(tmp.path());
+    let _tasks = TaskReaper::new(tmp.path());
+    let agent = DevAgent::start(tmp.path());
+    let stack = copy_webapp(
+        &tmp.path().join("src"),
+        &WebappOptions {
+            store_port: free_port(),
+            min_healthy_time: None,
+            nomad_backend: None,
+        },
+    );
     // The stack has a sensitive variable: its state is encrypted to a key made for the test.
-    let key = age::x25519::Identity::generate();
-    let keys = [
-        ("DEPLOY_AGE_RECIPIENTS", key.to_public().to_string()),
-        ("DEPLOY_AGE_IDENTITY", key.to_string().expose_secret().to_owned()),
-    ];
-    let deploy = |agent: &Agent, args: &[&str]| deploy_env(agent, args, &keys);
+    let deploy = agent.deploy().with_age_key();
     let state = tmp.path().join("state");
     let st = state.to_str().unwrap();
     let s = stack.to_str().unwrap();
-    let out = deploy(&agent, &["apply", s, "-state", st, "-auto-approve", "-json"]);
+    let out = deploy.run(&["apply", s, "-state", st, "-auto-approve", "-json"]);
     assert!(out.status.success(), "{}", text(&out));
-    let ev = events(&out);
-    for (from, to) in [
-        ("job.api", "module.store.job.store"),
-        ("job.frontend", "module.store.job.store"),
-        ("job.preflight", "job.api"),
-        ("job.worker", "job.preflight"),
-        ("job.worker", "job.frontend"),
-    ] {
-        assert!(
-            index_of(&ev, "gate_passed", to) < index_of(&ev, "job_started", from),
-            "{from} before {to}"
-        );
-    }
-    let rollback = deploy(
-        &agent,
-        &["rollback", "1", "-stack", s, "-state", st, "-auto-approve"],
-    );
+    assert_gate_order(&events(&out));
+    let rollback = deploy.run(&["rollback", "1", "-stack", s, "-state", st, "-auto-approve"]);
     assert!(rollback.status.success(), "{}", text(&rollback));
-    let destroy = deploy(&agent, &["destroy", s, "-state", st, "-auto-approve", "-json"]);
+    let destroy = deploy.run(&["destroy", s, "-state", st, "-auto-approve", "-json"]);
+    assert!(destroy.status.success(), "{}", text(&destroy));
     let ev = events(&destroy);
     assert!(index_of(&ev, "stopped", "job.worker") < index_of(&ev, "job_started", "job.api"));
+}
+
+/// A batch job whose spec changes must run again at its new version (Nomad ignores the
+/// completed allocations of older versions). The built-in scheduler counts the old version's
+/// completed allocation as done, so the new version is never placed and the gate waits until
+/// its timeout with 0 placed.
+#[test]
+#[ignore = "the built-in scheduler does not run a changed batch job again yet (scheduler/reconcile.rs)"]
+fn a_changed_batch_job_runs_again_at_its_new_version() {
+    let tmp = tempfile::tempdir().unwrap();
+    let _tasks = TaskReaper::new(tmp.path());
+    let agent = DevAgent::start(tmp.path());
+    let stack = tmp.path().join("once");
+    std::fs::create_dir_all(&stack).unwrap();
+    std::fs::write(
+        stack.join("jobs.hcl"),
+        "variable \"msg\" {\n  type    = string\n  default = \"one\"\n}\n\njob \"once\" {\n  type = \"batch\"\n  \
+         group \"g\" {\n    task \"t\" {\n      driver = \"raw_exec\"\n      config {\n        command = \"/bin/echo\"\n        \
+         args    = [var.msg]\n      }\n    }\n  }\n}\n",
+    )
+    .unwrap();
+    std::fs::write(stack.join("stack.hcl"), "stack {\n  name = \"once\"\n}\n").unwrap();
+    let s = stack.to_str().unwrap();
+    let first = deploy(&agent, &["apply", s, "-auto-approve", "-timeout", "60s"]);
+    assert!(first.status.success(), "{}", text(&first));
+    let second = deploy(
+        &agent,
+        &["apply", s, "-auto-approve", "-timeout", "60s", "-var", "msg=two"],
+    );
+    assert!(second.status.success(), "{}", text(&second));
+    let allocs = get_json(&agent.address, "/v1/job/once/allocations").unwrap();
+    assert!(
+        allocs
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|a| a["JobVersion"] == 1 && a["ClientStatus"] == "complete"),
+        "{allocs:#}"
+    );
 }

@@ -76,7 +76,8 @@ fn event_line(ev: &crate::api::TaskEvent) -> String {
     .find(|m| !m.is_empty())
     .cloned()
     .unwrap_or_default();
-    let code = if ev.r#type == "Terminated" {
+    // Nomad's own message already reads "Exit Code: 2, ..."; say it once.
+    let code = if ev.r#type == "Terminated" && !msg.to_lowercase().contains("exit code") {
         format!(" (exit code {})", ev.exit_code)
     } else {
         String::new()
@@ -175,5 +176,39 @@ impl fmt::Display for FailureReport {
             }
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::api::TaskEvent;
+
+    fn terminated(message: &str, code: i64) -> TaskEvent {
+        TaskEvent {
+            r#type: "Terminated".into(),
+            display_message: message.into(),
+            exit_code: code,
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn a_terminated_event_names_its_exit_code_once() {
+        assert_eq!(event_line(&terminated("", 3)), "Terminated (exit code 3)");
+        assert_eq!(
+            event_line(&terminated("Exit Code: 2", 2)),
+            "Terminated: Exit Code: 2"
+        );
+        assert_eq!(
+            event_line(&terminated("Exit Code: 1, Exit Message: \"oom\"", 1)),
+            "Terminated: Exit Code: 1, Exit Message: \"oom\""
+        );
+        let started = TaskEvent {
+            r#type: "Started".into(),
+            display_message: "Task started by client".into(),
+            ..Default::default()
+        };
+        assert_eq!(event_line(&started), "Started: Task started by client");
     }
 }

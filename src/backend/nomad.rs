@@ -10,6 +10,7 @@ use crate::api::{
 };
 use crate::frontend::BackendSettings;
 use crate::spec::Job;
+use crate::spec::diff::{DiffType, SensitivePaths, diff};
 
 /// The Nomad API backend.
 #[derive(Clone, Debug)]
@@ -72,6 +73,80 @@ impl NomadBackend {
     pub fn client(&self) -> &NomadClient {
         &self.client
     }
+
+    async fn register_once(
+        &self,
+        job: &Job,
+        check_index: Option<u64>,
+        namespace: &str,
+    ) -> Result<JobRegisterResponse, ApiError> {
+        let body = JobRegisterRequest {
+            job: job.clone(),
+            enforce_index: check_index.is_some(),
+            job_modify_index: check_index.unwrap_or(0),
+            ..Default::default()
+        };
+        self.client
+            .write(Method::Post, "/v1/jobs", &ns_query(namespace), &body)
+            .await
+    }
+
+    /// The evaluation a registration at `job_modify_index` created, or empty when none is
+    /// found (the gate then follows the allocations alone).
+    async fn registration_eval(&self, namespace: &str, id: &str, job_modify_index: u64) -> String {
+        let path = format!("/v1/job/{}/evaluations", encode_path(id));
+        let evals: Vec<Evaluation> = match self
+            .client
+            .get(&path, &ns_query(namespace), QueryOptions::default())
+            .await
+        {
+            Ok((e, _)) => e,
+            Err(_) => return String::new(),
+        };
+        evals
+            .into_iter()
+            .filter(|e| e.job_modify_index == job_modify_index)
+            .max_by_key(|e| e.create_index)
+            .map(|e| e.id)
+            .unwrap_or_default()
+    }
+}
+
+/// Retries of a registration guarded by a check index after a transient failure.
+const REGISTER_RETRIES: u32 = 4;
+
+/// The server refused a registration because the job's modify index was not the one given
+/// (Nomad: `Enforcing job modify index N: ...`).
+fn is_index_conflict(e: &ApiError) -> bool {
+    match e {
+        ApiError::Status { code, message, .. } => {
+            *code == 409
+                || message.contains("Enforcing job modify index")
+                || message.contains("conflicting job modify index")
+        }
+        _ => false,
+    }
+}
+
+/// A failure that may pass: the connection, a busy or unavailable server, or no leader during
+/// an election (Nomad answers `500 No cluster leader`). Other 500s (Nomad's answer to many
+/// invalid requests) are final.
+fn is_transient(e: &ApiError) -> bool {
+    match e {
+        ApiError::Transport(_) => true,
+        ApiError::Status { code, message, .. } => {
+            matches!(code, 429 | 502 | 503 | 504) || *code == 500 && message.to_lowercase().contains("leader")
+        }
+        _ => false,
+    }
+}
+
+/// Whether `live` shows that registering `job` (over `check_index`) is done: the job runs
+/// (not stopped) with exactly this spec, registered after the check index.
+pub fn registration_landed(job: &Job, check_index: Option<u64>, live: &LiveJob) -> bool {
+    live.job.stop != Some(true)
+        && check_index.is_none_or(|i| live.job_modify_index > i)
+        && diff(Some(job), Some(&live.job), &SensitivePaths::new()).r#type == DiffType::None
 }
 
 impl Backend for NomadBackend {
@@ -116,20 +191,39 @@ impl Backend for NomadBackend {
         job: &Job,
         check_index: Option<u64>,
     ) -> Result<JobRegisterResponse, ApiError> {
-        let body = JobRegisterRequest {
-            job: job.clone(),
-            enforce_index: check_index.is_some(),
-            job_modify_index: check_index.unwrap_or(0),
-            ..Default::default()
-        };
-        self.client
-            .write(
-                Method::Post,
-                "/v1/jobs",
-                &ns_query(&self.namespace_of(job)),
-                &body,
-            )
-            .await
+        let namespace = self.namespace_of(job);
+        let mut attempt = 0;
+        loop {
+            let err = match self.register_once(job, check_index, &namespace).await {
+                Ok(r) => return Ok(r),
+                Err(e) => e,
+            };
+            let conflict = is_index_conflict(&err);
+            if !conflict && !is_transient(&err) {
+                return Err(err);
+            }
+            // The answer may have been lost after the write was done (a leader killed after
+            // committing, a connection broken on the way back): the job as the server has it
+            // now tells, and a retry would only meet that write as a conflict.
+            if let Ok(Some(live)) = self.read_job(&namespace, job.id()).await
+                && registration_landed(job, check_index, &live)
+            {
+                let eval_id = self
+                    .registration_eval(&namespace, job.id(), live.job_modify_index)
+                    .await;
+                return Ok(JobRegisterResponse {
+                    eval_id,
+                    job_modify_index: live.job_modify_index,
+                    ..Default::default()
+                });
+            }
+            // Only a write guarded by a check index is retried: it can never land twice.
+            if conflict || check_index.is_none() || attempt >= REGISTER_RETRIES {
+                return Err(err);
+            }
+            attempt += 1;
+            tokio::time::sleep(Duration::from_millis(200u64 << attempt)).await;
+        }
     }
 
     async fn deregister_job(
@@ -275,5 +369,91 @@ impl Backend for NomadBackend {
             query.push(("cas", cas.to_string()));
         }
         self.client.write(Method::Put, &url, &query, var).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn status(code: u16, message: &str) -> ApiError {
+        ApiError::Status {
+            method: "POST".into(),
+            path: "/v1/jobs".into(),
+            code,
+            message: message.into(),
+            body: Vec::new(),
+        }
+    }
+
+    fn job(image: &str) -> Job {
+        let mut j: Job = serde_json::from_value(serde_json::json!({
+            "ID": "web", "Name": "web", "Type": "service",
+            "TaskGroups": [{"Name": "g", "Tasks": [{"Name": "t", "Driver": "docker", "Config": {"image": image}}]}]
+        }))
+        .unwrap();
+        j = crate::spec::canonicalize(&j);
+        j
+    }
+
+    fn live(job: Job, index: u64, stop: bool) -> LiveJob {
+        let mut job = job;
+        job.stop = Some(stop);
+        LiveJob {
+            job,
+            version: 0,
+            job_modify_index: index,
+        }
+    }
+
+    #[test]
+    fn a_registration_landed_when_the_job_runs_this_spec_after_the_check_index() {
+        let want = job("nginx:1");
+        // Created by the lost write: check index 0, the job exists with our spec.
+        assert!(registration_landed(
+            &want,
+            Some(0),
+            &live(want.clone(), 12, false)
+        ));
+        // Updated by it: a newer index.
+        assert!(registration_landed(
+            &want,
+            Some(10),
+            &live(want.clone(), 12, false)
+        ));
+        // Not landed: the index is the one we checked against, the spec differs, or stopped.
+        assert!(!registration_landed(
+            &want,
+            Some(12),
+            &live(want.clone(), 12, false)
+        ));
+        assert!(!registration_landed(
+            &want,
+            Some(0),
+            &live(job("nginx:2"), 12, false)
+        ));
+        assert!(!registration_landed(
+            &want,
+            Some(0),
+            &live(want.clone(), 12, true)
+        ));
+        // Without a check index: the spec alone.
+        assert!(registration_landed(&want, None, &live(want.clone(), 3, false)));
+    }
+
+    #[test]
+    fn conflicts_and_transient_failures_are_told_apart() {
+        let conflict = status(
+            500,
+            "Enforcing job modify index 0: job exists with conflicting job modify index: 12",
+        );
+        assert!(is_index_conflict(&conflict));
+        assert!(is_index_conflict(&status(409, "conflict")));
+        assert!(!is_transient(&status(400, "job validation failed")));
+        assert!(!is_transient(&status(500, "job validation failed")));
+        assert!(is_transient(&status(500, "No cluster leader")));
+        assert!(is_transient(&status(503, "")));
+        assert!(is_transient(&ApiError::Transport("connection reset".into())));
+        assert!(!is_index_conflict(&status(500, "No cluster leader")));
     }
 }
