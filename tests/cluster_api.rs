@@ -394,6 +394,9 @@ async fn acls_refuse_requests_without_a_token() {
         .spawn()
         .expect("spawn agent");
     let base = format!("http://127.0.0.1:{port}");
+    // reqwest is built without a default TLS provider; this test may run before any other
+    // test of this binary has installed one.
+    let _ = rustls::crypto::ring::default_provider().install_default();
     let http = reqwest::Client::new();
     eventually(30, "a leader", async || {
         let r = http.get(format!("{base}/v1/status/leader")).send().await.ok()?;
