@@ -76,8 +76,17 @@ pub fn reconcile_group<'s, S: SchedulerState + ?Sized>(
     let mut sorted: Vec<&'s Allocation> = allocs.to_vec();
     sorted.sort_by_key(|a| (a.index().unwrap_or(u32::MAX), a.create_index, a.id.clone()));
 
+    let version = job.version.unwrap_or(0);
     for &a in &sorted {
         if a.desired_status != DesiredStatus::Run {
+            continue;
+        }
+        // A batch job's finished allocations of an older version are history, as in Nomad:
+        // a new version runs the group again.
+        if batch
+            && a.job_version < version
+            && matches!(a.client_status, ClientStatus::Complete | ClientStatus::Failed)
+        {
             continue;
         }
         let node = state.node(&a.node_id);

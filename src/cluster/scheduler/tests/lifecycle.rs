@@ -182,23 +182,48 @@ fn batch_complete_is_not_replaced_failed_is_rescheduled_once() {
     let plan = h.eval("etl");
     assert!(plan.place.is_empty(), "{:?}", plan.place);
 
-    // Unlimited policy: rescheduled again.
-    let mut j = job("etl", "batch", 2);
+    // Unlimited policy: a failure is rescheduled every time.
+    let mut h = cluster(2);
+    let mut j = job("etl", "batch", 1);
     j.reschedule = Some(ReschedulePolicy {
         unlimited: Some(true),
         delay: Some(Duration::from_secs(5)),
         ..ReschedulePolicy::default()
     });
     h.register(j);
+    h.run("etl");
+    for round in 1..=2 {
+        let id = h.live("etl")[0].id.clone();
+        h.allocs.iter_mut().find(|a| a.id == id).unwrap().client_status = ClientStatus::Failed;
+        let plan = h.run("etl");
+        assert_eq!(plan.place.len(), 1, "round {round}");
+        assert_eq!(plan.place[0].previous_allocation, id);
+        assert_eq!(
+            plan.stop
+                .iter()
+                .filter(|s| s.description == reason::RESCHEDULED)
+                .count(),
+            1
+        );
+    }
+}
+
+#[test]
+fn a_new_version_of_a_batch_job_runs_again() {
+    let mut h = cluster(2);
+    h.register(job("etl", "batch", 2));
+    h.run("etl");
+    for a in h.allocs.iter_mut() {
+        a.client_status = ClientStatus::Complete;
+    }
+    assert!(h.eval("etl").place.is_empty(), "finished at this version");
+    let mut j = job("etl", "batch", 2);
+    j.meta = Some([("run".to_string(), "2".to_string())].into());
+    h.register(j);
     let plan = h.eval("etl");
-    assert_eq!(plan.place.len(), 1);
-    assert_eq!(
-        plan.stop
-            .iter()
-            .filter(|s| s.description == reason::RESCHEDULED)
-            .count(),
-        1
-    );
+    assert_eq!(plan.place.len(), 2, "both run again at version 1");
+    assert!(plan.place.iter().all(|a| a.job_version == 1));
+    assert!(plan.stop.is_empty(), "finished allocations are left as history");
 }
 
 #[test]
