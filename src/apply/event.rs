@@ -4,6 +4,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::report::AllocReport;
 use crate::frontend::{Gate, JobAddress};
 
 /// What the executor does to one job.
@@ -96,6 +97,10 @@ pub enum Event {
         address: JobAddress,
         /// What went wrong, in a sentence.
         reason: String,
+        /// The allocation to blame, with its task events and the last lines of each task's
+        /// stderr, when there is one (what the text view prints after the apply).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        alloc: Option<AllocReport>,
         /// Milliseconds since the apply began.
         elapsed_ms: u64,
     },

@@ -168,6 +168,7 @@ pub async fn execute<B: Backend + 'static>(
                 progress.emit(Event::JobFailed {
                     address: step.address.clone(),
                     reason: report.reason.clone(),
+                    alloc: report.alloc.clone(),
                     elapsed_ms: progress.elapsed_ms(),
                 });
                 failures.push((**report).clone());

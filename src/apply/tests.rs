@@ -270,6 +270,20 @@ async fn a_failure_starts_nothing_new_and_reports_the_allocation_and_stderr() {
         _ => None,
     });
     assert!(time_of(&events, "web", passed) > failed_at);
+    // The event stream (NDJSON with -json) carries the same report as the text view.
+    let failed = events
+        .iter()
+        .find(|e| matches!(e, Event::JobFailed { .. }))
+        .expect("a job_failed event");
+    let line = serde_json::to_value(failed).unwrap();
+    assert_eq!(line["event"], "job_failed");
+    assert_eq!(
+        line["alloc"]["tasks"][0]["stderr_tail"]
+            .as_array()
+            .and_then(|l| l.last()),
+        Some(&serde_json::json!("error: the preflight check failed")),
+        "{line:#}"
+    );
     assert!(
         !events
             .iter()

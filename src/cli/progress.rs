@@ -126,6 +126,7 @@ pub fn line(e: &Event) -> Option<String> {
             address,
             reason,
             elapsed_ms,
+            ..
         } => format!("{} {address}: FAILED: {reason}", secs(*elapsed_ms)),
         Event::Journaled { .. } => return None,
         Event::Skipped { address } => format!("{address}: not started (an earlier job failed)"),
