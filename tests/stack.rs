@@ -236,3 +236,81 @@ fn jobspec_text_parses_with_variable_values() {
     assert!(deploy::frontend::parse_job_with_variables("job \"x\" {", "").is_err());
     assert!(deploy::frontend::parse_job_with_variables(hcl, "n = \"three\"\n").is_err());
 }
+
+/// A stack large enough that the trees of its later job files are dropped after the first pass
+/// and parsed again to decode: those jobs decode the same (their own variables, references to
+/// other jobs) and a problem in them is still reported at its file, line and column.
+#[test]
+fn job_files_past_the_kept_tree_budget_decode_and_report_the_same() {
+    let dir = tempfile::tempdir().expect("tmp");
+    // About 1.5 MiB of job files: more than the text whose trees are kept.
+    let padding = format!("meta {{\n    note = \"{}\"\n  }}", "x".repeat(2_000));
+    let n = 800;
+    for i in 0..n {
+        let extra = format!(
+            "{padding}\n  type = \"batch\"\n  datacenters = [var.dc]\n  namespace = \"ns{}\"",
+            i % 3
+        );
+        let text = format!(
+            "variable \"dc\" {{\n  default = \"dc-{i}\"\n}}\n{}",
+            job(&format!("j{i:03}"), &extra)
+        );
+        write(dir.path(), &[(&format!("j{i:03}.nomad.hcl"), &text)]);
+    }
+    let last = format!(
+        "job \"uses\" {{\n  group \"g\" {{\n    task \"t\" {{\n      driver = \"docker\"\n      env {{\n        FIRST = job.j000.name\n        LAST = job.j{:03}.namespace\n      }}\n    }}\n  }}\n}}\n",
+        n - 1
+    );
+    write(
+        dir.path(),
+        &[
+            ("zz-uses.nomad.hcl", &last),
+            ("stack.hcl", "stack {\n  name = \"big\"\n}\n"),
+        ],
+    );
+    let (stack, _) = load_stack(dir.path(), &Inputs::default()).expect("the stack loads");
+    assert_eq!(stack.jobs.len(), n + 1);
+    let job_json = |id: &str| {
+        let j = stack
+            .jobs
+            .iter()
+            .find(|j| j.address == JobAddress::root(id))
+            .unwrap_or_else(|| panic!("no job {id}"));
+        serde_json::to_value(&j.job).unwrap()
+    };
+    for i in [0, n / 2, n - 1] {
+        let j = job_json(&format!("j{i:03}"));
+        assert_eq!(j["Datacenters"], json!([format!("dc-{i}")]), "job {i}");
+        assert_eq!(j["Namespace"], json!(format!("ns{}", i % 3)), "job {i}");
+    }
+    let uses = job_json("uses");
+    assert_eq!(uses["TaskGroups"][0]["Tasks"][0]["Env"]["FIRST"], json!("j000"));
+    assert_eq!(
+        uses["TaskGroups"][0]["Tasks"][0]["Env"]["LAST"],
+        json!(format!("ns{}", (n - 1) % 3))
+    );
+    let targets: Vec<String> = stack
+        .dependencies
+        .iter()
+        .filter(|d| d.from == JobAddress::root("uses"))
+        .map(|d| d.to.0.clone())
+        .collect();
+    assert_eq!(
+        targets,
+        vec!["job.j000".to_string(), format!("job.j{:03}", n - 1)]
+    );
+
+    // A problem in the last file, whose tree was parsed again, points at its line.
+    write(
+        dir.path(),
+        &[(
+            "zz-uses.nomad.hcl",
+            "job \"uses\" {\n  group \"g\" {\n    task \"t\" {\n      driver = \"docker\"\n      user = var.nope\n    }\n  }\n}\n",
+        )],
+    );
+    let err = match load_stack(dir.path(), &Inputs::default()) {
+        Ok(_) => panic!("an undeclared variable must be refused"),
+        Err(d) => d.to_string(),
+    };
+    assert!(err.contains("zz-uses.nomad.hcl:5:14"), "{err}");
+}
