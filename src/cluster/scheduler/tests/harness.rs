@@ -79,6 +79,11 @@ impl Harness {
 
     /// Runs an evaluation for `job_id` with a fresh deterministic seed.
     pub fn eval(&mut self, job_id: &str) -> PlanResult {
+        // Classes kept current as the FSM keeps them on registration, so every test runs
+        // through the class cache of the static checks.
+        for n in &mut self.nodes {
+            n.compute_class();
+        }
         self.evals += 1;
         let eval = Evaluation {
             id: format!("eval-{}", self.evals),
