@@ -48,12 +48,6 @@ impl SchedulerState for BenchState {
             .map(|v| v.iter().map(|i| &self.allocs[*i]).collect())
             .unwrap_or_default()
     }
-    fn allocs_by_node(&self, node_id: &str) -> Vec<&Allocation> {
-        self.by_node
-            .get(node_id)
-            .map(|v| v.iter().map(|i| &self.allocs[*i]).collect())
-            .unwrap_or_default()
-    }
     fn node_allocated(&self, node_id: &str) -> NodeAllocated {
         self.allocated.get(node_id).cloned().unwrap_or_default()
     }

@@ -7,7 +7,9 @@ use crate::api::{
     Allocation, ClientStatus, Deployment, DesiredStatus, DriverInfo, Evaluation, Node, NodeCpuResources,
     NodeDiskResources, NodeMemoryResources, NodeResources, NodeStatus,
 };
-use crate::cluster::scheduler::{PlanResult, SchedRng, SchedulerConfig, SchedulerState, schedule};
+use crate::cluster::scheduler::{
+    NodeAllocated, PlanResult, SchedRng, SchedulerConfig, SchedulerState, schedule,
+};
 use crate::spec::{Constraint, Job, Resources, Task, TaskGroup};
 
 /// The in-memory cluster.
@@ -46,8 +48,8 @@ impl SchedulerState for Harness {
             .filter(|a| a.namespace == namespace && a.job_id == job_id)
             .collect()
     }
-    fn allocs_by_node(&self, node_id: &str) -> Vec<&Allocation> {
-        self.allocs.iter().filter(|a| a.node_id == node_id).collect()
+    fn node_allocated(&self, node_id: &str) -> NodeAllocated {
+        NodeAllocated::of_live(self.allocs.iter().filter(|a| a.node_id == node_id))
     }
     fn latest_deployment(&self, namespace: &str, job_id: &str) -> Option<&Deployment> {
         self.deployments
