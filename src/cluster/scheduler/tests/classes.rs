@@ -188,3 +188,58 @@ fn failed_placements_report_each_node_reason_through_the_class_cache() {
         assert!(reason.contains(&format!("{rack:?}")), "{reason}");
     }
 }
+
+#[test]
+fn plans_are_the_same_with_and_without_classes() {
+    // A small copy of the benchmark's cluster (versions, tiers, datacenters, one draining
+    // node, one without docker) and jobs that fill it until placements fail, with a unique
+    // constraint and a version range: every plan, metrics and reasons included, is the same
+    // whether static checks are decided per class or per node.
+    let nodes: Vec<Node> = (0..60)
+        .map(|i| {
+            let tier = if i % 3 == 0 { "batch" } else { "web" };
+            let mut n = node_with_meta(&format!("n{i:02}"), &[("tier", tier)]);
+            n.datacenter = ["dc1", "dc2", "dc3", "dc4"][i % 4].into();
+            n.attributes
+                .insert("nomad.version".into(), format!("1.{}.{}", 5 + i % 4, i % 7));
+            n.attributes
+                .insert("unique.network.ip-address".into(), format!("10.0.0.{i}"));
+            n.node_resources.cpu.cpu_shares = 1000;
+            if i == 7 {
+                n.drivers.remove("docker");
+            }
+            if i == 11 {
+                n.drain = true;
+            }
+            n
+        })
+        .collect();
+    let run = |without_classes: bool| {
+        let mut h = Harness::with_nodes(nodes.clone());
+        h.without_classes = without_classes;
+        let mut plans = Vec::new();
+        for i in 0..12 {
+            let id = format!("job{i}");
+            let mut j = job(&id, "service", 6);
+            j.datacenters = Some(vec!["dc1".into(), "dc2".into(), "dc3".into()]);
+            j.constraints = Some(vec![
+                constraint("${meta.tier}", "=", "web"),
+                constraint("${attr.nomad.version}", "version", ">= 1.6"),
+                constraint("${attr.unique.network.ip-address}", "!=", "10.0.0.13"),
+            ]);
+            h.register(j);
+            plans.push(h.run(&id));
+        }
+        plans
+    };
+    let (with, without) = (run(false), run(true));
+    assert!(
+        with.iter().any(|p| !p.failed_tg_allocs.is_empty()),
+        "the cluster fills up"
+    );
+    assert!(
+        with.iter()
+            .all(|p| !p.place.is_empty() || !p.failed_tg_allocs.is_empty())
+    );
+    assert_eq!(with, without);
+}

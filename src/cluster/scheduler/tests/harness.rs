@@ -21,6 +21,8 @@ pub struct Harness {
     pub deployments: Vec<Deployment>,
     pub config: SchedulerConfig,
     pub seed: u64,
+    /// Evaluate with every node's computed class cleared (each node checked on its own).
+    pub without_classes: bool,
     evals: u64,
 }
 
@@ -84,7 +86,11 @@ impl Harness {
         // Classes kept current as the FSM keeps them on registration, so every test runs
         // through the class cache of the static checks.
         for n in &mut self.nodes {
-            n.compute_class();
+            if self.without_classes {
+                n.computed_class.clear();
+            } else {
+                n.compute_class();
+            }
         }
         self.evals += 1;
         let eval = Evaluation {
