@@ -48,12 +48,6 @@ impl SchedulerState for BenchState {
             .map(|v| v.iter().map(|i| &self.allocs[*i]).collect())
             .unwrap_or_default()
     }
-    fn allocs_by_node(&self, node_id: &str) -> Vec<&Allocation> {
-        self.by_node
-            .get(node_id)
-            .map(|v| v.iter().map(|i| &self.allocs[*i]).collect())
-            .unwrap_or_default()
-    }
     fn node_allocated(&self, node_id: &str) -> NodeAllocated {
         self.allocated.get(node_id).cloned().unwrap_or_default()
     }
@@ -94,6 +88,8 @@ fn cluster() -> BenchState {
             "tier".into(),
             if i % 3 == 0 { "batch".into() } else { "web".into() },
         );
+        // As the FSM does when a node registers.
+        n.compute_class();
         s.node_index.insert(n.id.clone(), i);
         s.nodes.push(n);
     }
@@ -138,10 +134,10 @@ fn job(i: usize) -> Job {
     }
 }
 
-/// Registers and schedules every job in turn, committing each plan; returns placements.
-fn place_all(state: &mut BenchState, seed: u64) -> usize {
+/// Registers and schedules `jobs` jobs in turn, committing each plan; returns placements.
+fn place_all(state: &mut BenchState, seed: u64, jobs: usize) -> usize {
     let mut placed = 0;
-    for i in 0..JOBS {
+    for i in 0..jobs {
         let j = job(i);
         let id = j.id().to_string();
         state.jobs.insert(id.clone(), j);
@@ -167,10 +163,14 @@ fn place_all(state: &mut BenchState, seed: u64) -> usize {
 }
 
 fn bench(c: &mut Criterion) {
-    // One timed pass printed plainly, then criterion's samples.
+    // One timed pass printed plainly, then criterion's samples. `SCHEDULER_BENCH_JOBS=N` runs
+    // the first N jobs of that pass only and skips the samples (a short run to profile).
+    let short: Option<usize> = std::env::var("SCHEDULER_BENCH_JOBS")
+        .ok()
+        .and_then(|v| v.parse().ok());
     let mut state = cluster();
     let start = Instant::now();
-    let placed = place_all(&mut state, 1);
+    let placed = place_all(&mut state, 1, short.unwrap_or(JOBS).min(JOBS));
     let took = start.elapsed();
     println!(
         "scheduler: {placed} placements on {NODES} nodes in {:.2} s = {:.0} placements/s",
@@ -183,6 +183,9 @@ fn bench(c: &mut Criterion) {
         used.len(),
         used.values().max().unwrap_or(&0)
     );
+    if short.is_some() {
+        return;
+    }
 
     let mut group = c.benchmark_group("scheduler");
     group
@@ -190,7 +193,7 @@ fn bench(c: &mut Criterion) {
         .measurement_time(Duration::from_secs(20))
         .throughput(Throughput::Elements((JOBS as u64) * COUNT as u64));
     group.bench_function("place_100k_on_5k_nodes", |b| {
-        b.iter_with_setup(cluster, |mut state| black_box(place_all(&mut state, 7)));
+        b.iter_with_setup(cluster, |mut state| black_box(place_all(&mut state, 7, JOBS)));
     });
     group.finish();
 }

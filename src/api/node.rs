@@ -125,6 +125,47 @@ impl Node {
         self.drain || self.drain_strategy.is_some()
     }
 
+    /// Sets [`Node::computed_class`] from the fields static feasibility reads (Nomad's
+    /// `ComputeClass`); the FSM calls it whenever a node is registered or re-registered.
+    pub fn compute_class(&mut self) {
+        self.computed_class = self.class_of();
+    }
+
+    /// Nomad's computed class, `v1:<hash>`: a 64-bit FNV-1a hash of the datacenter, node class,
+    /// node pool, attributes and meta (less their `unique.*` keys), drivers (detected,
+    /// healthy) and host volumes (read only). Nodes that agree on all of these pass or fail
+    /// every driver, constraint and host-volume check alike, so the scheduler decides those
+    /// once per class; a check that reads a unique value is never decided per class.
+    /// Not unique: many nodes share one class. The hash is fixed (not the standard library's
+    /// hasher, which may change between releases) so every server computes the same class.
+    pub fn class_of(&self) -> String {
+        let mut h = ClassHasher::default();
+        h.field(b'd', self.datacenter.as_bytes());
+        h.field(b'c', self.node_class.as_bytes());
+        h.field(b'p', self.pool().as_bytes());
+        for (tag, map) in [(b'a', &self.attributes), (b'm', &self.meta)] {
+            for (k, v) in map.iter().filter(|(k, _)| !Node::is_unique_key(k)) {
+                h.field(tag, k.as_bytes());
+                h.field(b'=', v.as_bytes());
+            }
+        }
+        for (name, d) in &self.drivers {
+            h.field(b'r', name.as_bytes());
+            h.field(b'=', &[u8::from(d.detected), u8::from(d.healthy)]);
+        }
+        for (name, v) in &self.host_volumes {
+            h.field(b'v', name.as_bytes());
+            h.field(b'=', &[u8::from(v.read_only)]);
+        }
+        format!("v1:{}", h.0)
+    }
+
+    /// Whether an attribute or meta key names something unique to one node (`unique.*`),
+    /// which the computed class leaves out.
+    pub fn is_unique_key(key: &str) -> bool {
+        key.starts_with("unique.")
+    }
+
     /// The `GET /v1/nodes` view of this node.
     pub fn stub(&self) -> NodeListStub {
         NodeListStub {
@@ -149,6 +190,31 @@ impl Node {
             create_index: self.create_index,
             modify_index: self.modify_index,
         }
+    }
+}
+
+/// FNV-1a, 64 bits, over tagged, length-prefixed fields (no two field lists hash the same
+/// bytes).
+struct ClassHasher(u64);
+
+impl Default for ClassHasher {
+    fn default() -> Self {
+        ClassHasher(0xcbf2_9ce4_8422_2325)
+    }
+}
+
+impl ClassHasher {
+    fn bytes(&mut self, bytes: &[u8]) {
+        for b in bytes {
+            self.0 ^= u64::from(*b);
+            self.0 = self.0.wrapping_mul(0x0100_0000_01b3);
+        }
+    }
+
+    fn field(&mut self, tag: u8, value: &[u8]) {
+        self.bytes(&[tag]);
+        self.bytes(&(value.len() as u64).to_le_bytes());
+        self.bytes(value);
     }
 }
 

@@ -201,6 +201,9 @@ impl State {
     fn apply_node_upsert(&mut self, index: u64, mut node: Node) -> Outcome {
         node.create_index = self.nodes.get(&node.id).map_or(index, |o| o.create_index);
         node.modify_index = index;
+        // Computed here, not taken from the client: every server derives the same class from
+        // the same fields, and a re-registration with other attributes gets a new one.
+        node.compute_class();
         self.nodes.insert(node.id.clone(), node);
         self.bump_table("nodes", index);
         Outcome::Done

@@ -281,3 +281,32 @@ fn kv_check_and_set_and_lease_expiry() {
     assert!(state.lease("l").is_none());
     assert_eq!(state.kv_list("stack/").count(), 1);
 }
+
+#[test]
+fn node_registration_computes_the_class() {
+    let node = |id: &str, ip: &str, rack: &str, bogus_class: &str| {
+        let mut n = crate::api::Node {
+            id: id.into(),
+            datacenter: "dc1".into(),
+            computed_class: bogus_class.into(),
+            ..Default::default()
+        };
+        n.attributes.insert("kernel.name".into(), "linux".into());
+        n.attributes.insert("unique.network.ip-address".into(), ip.into());
+        n.meta.insert("rack".into(), rack.into());
+        Command::NodeUpsert { node: Box::new(n) }
+    };
+    let (mut state, _) = run(&[
+        node("a", "10.0.0.1", "r1", "v1:1"),
+        node("b", "10.0.0.2", "r1", ""),
+    ]);
+    let before = state.nodes["a"].computed_class.clone();
+    // Unique attributes are left out, and what the client sent is replaced.
+    assert!(before.starts_with("v1:"), "{before}");
+    assert_ne!(before, "v1:1");
+    assert_eq!(before, state.nodes["b"].computed_class);
+    // Re-registering with other meta gives another class.
+    state.apply(3, node("a", "10.0.0.1", "r2", ""));
+    assert_ne!(state.nodes["a"].computed_class, before);
+    assert_eq!(state.nodes["a"].computed_class, state.nodes["a"].class_of());
+}

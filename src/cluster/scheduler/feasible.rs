@@ -4,7 +4,7 @@
 //!
 //! ```text
 //!  node set (once per eval):  status ─► datacenter ─► node pool
-//!  static (cached per node):  drivers ─► constraint … ─► host volumes
+//!  static (cached per class): drivers ─► constraint … ─► host volumes
 //!  against the plan:          distinct_hosts ─► distinct_property …
 //! ```
 
@@ -43,12 +43,30 @@ pub struct PlanView<'a> {
 pub trait FeasibilityChecker {
     /// Accepts the node or says why not.
     fn check(&self, node: &Node, plan: Option<&PlanView<'_>>) -> Result<(), Rejection>;
+
+    /// Whether `check` accepts the node, without writing a rejection (the node set is
+    /// decided for every node of every evaluation; reasons are wanted only on failure).
+    fn admits(&self, node: &Node, plan: Option<&PlanView<'_>>) -> bool {
+        self.check(node, plan).is_ok()
+    }
+
+    /// Whether the verdict reads a value unique to the node (`${node.unique.*}` and the
+    /// like), so it cannot be shared by the nodes of one computed class.
+    fn escapes_class(&self) -> bool {
+        false
+    }
 }
 
 /// Node is `ready` and eligible (not draining).
 pub struct NodeStatusChecker;
 
 impl FeasibilityChecker for NodeStatusChecker {
+    fn admits(&self, node: &Node, _: Option<&PlanView<'_>>) -> bool {
+        node.status == NodeStatus::Ready
+            && !node.is_draining()
+            && node.scheduling_eligibility == SchedulingEligibility::Eligible
+    }
+
     fn check(&self, node: &Node, _: Option<&PlanView<'_>>) -> Result<(), Rejection> {
         if node.status != NodeStatus::Ready {
             let status = serde_json::to_value(node.status).ok();
@@ -71,12 +89,35 @@ impl FeasibilityChecker for NodeStatusChecker {
 /// Node is in one of the job's datacenters (`*` globs).
 pub struct DatacenterChecker {
     /// The job's datacenters.
-    pub datacenters: Vec<String>,
+    datacenters: Vec<String>,
+    /// Per pattern: whether it has a `*` (the others compare directly).
+    globs: Vec<bool>,
+}
+
+impl DatacenterChecker {
+    /// Checks against `datacenters` (none: any datacenter).
+    pub fn new(datacenters: &[String]) -> DatacenterChecker {
+        DatacenterChecker {
+            globs: datacenters.iter().map(|p| p.contains('*')).collect(),
+            datacenters: datacenters.to_vec(),
+        }
+    }
 }
 
 impl FeasibilityChecker for DatacenterChecker {
-    fn check(&self, node: &Node, _: Option<&PlanView<'_>>) -> Result<(), Rejection> {
-        if self.datacenters.is_empty() || self.datacenters.iter().any(|p| glob_match(p, &node.datacenter)) {
+    fn admits(&self, node: &Node, _: Option<&PlanView<'_>>) -> bool {
+        self.datacenters.is_empty()
+            || self.datacenters.iter().zip(&self.globs).any(|(p, glob)| {
+                if *glob {
+                    glob_match(p, &node.datacenter)
+                } else {
+                    *p == node.datacenter
+                }
+            })
+    }
+
+    fn check(&self, node: &Node, plan: Option<&PlanView<'_>>) -> Result<(), Rejection> {
+        if self.admits(node, plan) {
             return Ok(());
         }
         Err(Rejection::new(
@@ -96,8 +137,12 @@ pub struct NodePoolChecker {
 }
 
 impl FeasibilityChecker for NodePoolChecker {
-    fn check(&self, node: &Node, _: Option<&PlanView<'_>>) -> Result<(), Rejection> {
-        if self.pool == "all" || node.pool() == self.pool {
+    fn admits(&self, node: &Node, _: Option<&PlanView<'_>>) -> bool {
+        self.pool == "all" || node.pool() == self.pool
+    }
+
+    fn check(&self, node: &Node, plan: Option<&PlanView<'_>>) -> Result<(), Rejection> {
+        if self.admits(node, plan) {
             return Ok(());
         }
         Err(Rejection::new(
@@ -141,6 +186,14 @@ pub struct ConstraintChecker {
 }
 
 impl FeasibilityChecker for ConstraintChecker {
+    fn escapes_class(&self) -> bool {
+        self.constraint.left.escapes_class() || self.constraint.right.escapes_class()
+    }
+
+    fn admits(&self, node: &Node, _: Option<&PlanView<'_>>) -> bool {
+        self.constraint.matches(node)
+    }
+
     fn check(&self, node: &Node, _: Option<&PlanView<'_>>) -> Result<(), Rejection> {
         if self.constraint.matches(node) {
             return Ok(());
@@ -247,9 +300,7 @@ impl FeasibilityChecker for DistinctPropertyChecker {
 pub fn node_set_chain(datacenters: &[String], pool: &str) -> Vec<Box<dyn FeasibilityChecker>> {
     vec![
         Box::new(NodeStatusChecker),
-        Box::new(DatacenterChecker {
-            datacenters: datacenters.to_vec(),
-        }),
+        Box::new(DatacenterChecker::new(datacenters)),
         Box::new(NodePoolChecker {
             pool: pool.to_string(),
         }),
@@ -290,6 +341,11 @@ pub fn plan_chain(spec: &GroupSpec) -> Vec<Box<dyn FeasibilityChecker>> {
         }));
     }
     chain
+}
+
+/// Whether every checker of a chain admits the node (no rejection is written).
+pub fn chain_admits(chain: &[Box<dyn FeasibilityChecker>], node: &Node, plan: Option<&PlanView<'_>>) -> bool {
+    chain.iter().all(|c| c.admits(node, plan))
 }
 
 /// Runs a chain; the first rejection wins.

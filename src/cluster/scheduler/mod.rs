@@ -5,7 +5,8 @@
 //!                     │
 //!                     ├─ service / batch ─► reconcile per group ─► place missing:
 //!                     │                      CandidateSet (ready, datacenter, pool; seeded shuffle)
-//!                     │                        ─► static checks (drivers, constraints, host volumes)
+//!                     │                        ─► static checks (drivers, constraints, host volumes;
+//!                     │                             decided once per computed node class)
 //!                     │                        ─► plan checks (distinct_hosts, distinct_property)
 //!                     │                        ─► fit (cpu, memory, disk, ports)
 //!                     │                        ─► rank (binpack|spread, anti-affinity, affinity, spread)
@@ -32,6 +33,7 @@ mod reconcile;
 mod rng;
 mod select;
 mod state;
+mod static_checks;
 mod system;
 mod target;
 mod update;

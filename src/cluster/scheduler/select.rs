@@ -10,13 +10,15 @@
 use std::collections::{BTreeMap, HashMap};
 
 use super::feasible::{
-    FeasibilityChecker, PlanView, Rejection, node_set_chain, plan_chain, run_chain, static_chain,
+    FeasibilityChecker, PlanView, Rejection, chain_admits, node_set_chain, plan_chain, run_chain,
+    static_chain,
 };
 use super::fit::{assign_ports, check_resources};
 use super::group_spec::GroupSpec;
 use super::rank::{RankInput, Ranked, SpreadCounts, rank};
 use super::rng::SchedRng;
 use super::state::{Algorithm, SchedulerState};
+use super::static_checks::StaticChecks;
 use super::usage::ProposedUsage;
 use crate::api::{AllocMetric, AllocatedPortMapping, Node, NodeScoreMeta};
 use crate::spec::Job;
@@ -44,20 +46,22 @@ impl CandidateSet {
         let pool = job.node_pool.as_deref().unwrap_or("default");
         let chain = node_set_chain(&dcs, pool);
         let mut base = AllocMetric::default();
-        let mut available: BTreeMap<String, u64> = BTreeMap::new();
-        let (mut order, mut excluded) = (Vec::new(), Vec::new());
+        // Counted under borrowed names, copied once at the end.
+        let mut per_dc: BTreeMap<&str, u64> = BTreeMap::new();
+        let (mut order, mut excluded) = (Vec::with_capacity(nodes.len()), Vec::new());
         for (i, node) in nodes.iter().enumerate() {
             if pool == "all" || node.pool() == pool {
                 base.nodes_in_pool += 1;
             }
-            match run_chain(&chain, node, None) {
-                Ok(()) => {
-                    *available.entry(node.datacenter.clone()).or_default() += 1;
-                    order.push(i);
-                }
-                Err(_) => excluded.push(i),
+            if chain_admits(&chain, node, None) {
+                *per_dc.entry(node.datacenter.as_str()).or_default() += 1;
+                order.push(i);
+            } else {
+                excluded.push(i);
             }
         }
+        let mut available: BTreeMap<String, u64> =
+            per_dc.into_iter().map(|(dc, n)| (dc.to_string(), n)).collect();
         for dc in dcs.iter().filter(|d| !d.contains('*')) {
             available.entry(dc.clone()).or_default();
         }
@@ -113,10 +117,9 @@ pub struct PlanContext<'s, S: SchedulerState + ?Sized> {
 pub struct GroupStack {
     /// The group's needs.
     pub spec: GroupSpec,
-    static_checks: Vec<Box<dyn FeasibilityChecker>>,
+    /// Drivers, constraints, host volumes: decided per node class, remembered per node.
+    static_checks: StaticChecks,
     plan_checks: Vec<Box<dyn FeasibilityChecker>>,
-    /// Per node index: the static checks' verdict, computed once per evaluation.
-    static_cache: Vec<Option<Result<(), Rejection>>>,
     offset: usize,
     limit: usize,
     spread_counts: SpreadCounts,
@@ -134,9 +137,8 @@ impl GroupStack {
             log_limit.max(2)
         };
         GroupStack {
-            static_checks: static_chain(&spec),
+            static_checks: StaticChecks::new(static_chain(&spec)),
             plan_checks: plan_chain(&spec),
-            static_cache: Vec::new(),
             offset: 0,
             limit,
             spread_counts: vec![HashMap::new(); spec.spreads.len()],
@@ -153,18 +155,9 @@ impl GroupStack {
         }
     }
 
-    /// The static checks' verdict for a node, computed on first use.
-    fn static_verdict(&mut self, node_index: usize, node: &Node) -> &Result<(), Rejection> {
-        if self.static_cache.len() <= node_index {
-            self.static_cache.resize(node_index + 1, None);
-        }
-        let checks = &self.static_checks;
-        self.static_cache[node_index].get_or_insert_with(|| run_chain(checks, node, None))
-    }
-
     /// Static checks only (system jobs ask per node).
-    pub fn statically_feasible(&mut self, node_index: usize, node: &Node) -> Result<(), Rejection> {
-        self.static_verdict(node_index, node).clone()
+    pub fn statically_feasible(&mut self, node_index: usize, node: &Node) -> bool {
+        self.static_checks.verdict(node_index, node).is_ok()
     }
 
     /// Checks one node fully and ranks it; `Err` carries the rejection and whether it was
@@ -176,7 +169,7 @@ impl GroupStack {
         penalty_node: Option<&str>,
     ) -> Result<(Ranked, Vec<AllocatedPortMapping>), (Rejection, bool)> {
         let node = &ctx.state.nodes()[node_index];
-        if let Err(r) = self.static_verdict(node_index, node) {
+        if let Err(r) = self.static_checks.verdict(node_index, node) {
             return Err((r.clone(), true));
         }
         self.evaluate_dynamic(ctx, node_index, penalty_node)
@@ -191,7 +184,7 @@ impl GroupStack {
         penalty_node: Option<&str>,
     ) -> Result<(Ranked, Vec<AllocatedPortMapping>), (Rejection, bool)> {
         let node = &ctx.state.nodes()[node_index];
-        let usage = ctx.usage.node(ctx.state, node);
+        let usage = ctx.usage.node(ctx.state, node_index, node);
         let view = PlanView {
             usage,
             job_allocs: &ctx.job_allocs,
@@ -227,7 +220,7 @@ impl GroupStack {
         for step in 0..n {
             let index = candidates.order[(self.offset + step) % n];
             metric.nodes_evaluated += 1;
-            if let Err(r) = self.static_verdict(index, &nodes[index]) {
+            if let Err(r) = self.static_checks.verdict(index, &nodes[index]) {
                 metric.count_filtered(&r.key);
                 rejected.push((index, None));
                 continue;
@@ -265,10 +258,7 @@ impl GroupStack {
             for (index, r) in rejected {
                 let reason = match &r {
                     Some(r) => Some(r.reason.as_str()),
-                    None => self.static_cache[index]
-                        .as_ref()
-                        .and_then(|v| v.as_ref().err())
-                        .map(|r| r.reason.as_str()),
+                    None => self.static_checks.rejection(index).map(|r| r.reason.as_str()),
                 };
                 if let Some(reason) = reason {
                     metric.note_reason(&nodes[index].id, reason);
@@ -305,9 +295,11 @@ impl GroupStack {
     ) {
         let node = &ctx.state.nodes()[node_index];
         let values: Vec<i64> = ports.iter().map(|p| p.value).collect();
-        ctx.usage
-            .node(ctx.state, node)
-            .add_placement(&self.spec.name, &self.spec.demand, &values);
+        ctx.usage.node(ctx.state, node_index, node).add_placement(
+            &self.spec.name,
+            &self.spec.demand,
+            &values,
+        );
         ctx.job_allocs.push((node, self.spec.name.clone()));
         self.count_for_spread(node);
     }

@@ -34,6 +34,15 @@ pub struct NodeAllocated {
 }
 
 impl NodeAllocated {
+    /// The total of the non-terminal allocations among `allocs`.
+    pub fn of_live<'a>(allocs: impl IntoIterator<Item = &'a Allocation>) -> NodeAllocated {
+        let mut total = NodeAllocated::default();
+        for a in allocs.into_iter().filter(|a| !a.is_terminal()) {
+            total.add(a);
+        }
+        total
+    }
+
     /// Adds one allocation's resources.
     pub fn add(&mut self, alloc: &Allocation) {
         if let Some(r) = &alloc.allocated_resources {
@@ -43,10 +52,26 @@ impl NodeAllocated {
             self.ports.extend(r.host_ports());
         }
     }
+
+    /// Takes one allocation's resources out again (one occurrence of each of its ports).
+    pub fn remove(&mut self, alloc: &Allocation) {
+        if let Some(r) = &alloc.allocated_resources {
+            self.cpu -= r.cpu();
+            self.memory_mb -= r.memory_mb();
+            self.disk_mb -= r.shared.disk_mb;
+            for p in r.host_ports() {
+                if let Some(i) = self.ports.iter().position(|q| *q == p) {
+                    self.ports.remove(i);
+                }
+            }
+        }
+    }
 }
 
 /// What the scheduler may read. The FSM implements it over a snapshot of its state; tests
-/// implement it over vectors. Node order is the order of [`SchedulerState::nodes`].
+/// implement it over vectors. Node order is the order of [`SchedulerState::nodes`]. Of other
+/// jobs' allocations the scheduler needs only what they hold per node, so a snapshot need
+/// not copy them.
 pub trait SchedulerState {
     /// Every node, in a stable order.
     fn nodes(&self) -> &[Node];
@@ -61,20 +86,10 @@ pub trait SchedulerState {
     }
     /// Every allocation of a job, any status.
     fn allocs_by_job(&self, namespace: &str, job_id: &str) -> Vec<&Allocation>;
-    /// Every allocation on a node, any status.
-    fn allocs_by_node(&self, node_id: &str) -> Vec<&Allocation>;
-    /// Resources held on a node by its non-terminal allocations. The default sums
-    /// [`SchedulerState::allocs_by_node`]; a store that keeps this total up to date as
-    /// allocations change should return it instead (busy nodes hold hundreds).
-    fn node_allocated(&self, node_id: &str) -> NodeAllocated {
-        let mut total = NodeAllocated::default();
-        for a in self.allocs_by_node(node_id) {
-            if !a.is_terminal() {
-                total.add(a);
-            }
-        }
-        total
-    }
+    /// Resources held on a node by its non-terminal allocations, of every job (see
+    /// [`NodeAllocated::of_live`]). A store that keeps this total up to date as allocations
+    /// change should return it rather than sum them per call (busy nodes hold hundreds).
+    fn node_allocated(&self, node_id: &str) -> NodeAllocated;
     /// The job's most recent deployment.
     fn latest_deployment(&self, _namespace: &str, _job_id: &str) -> Option<&Deployment> {
         None

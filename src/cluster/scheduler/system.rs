@@ -9,7 +9,7 @@
 use std::collections::{HashMap, HashSet};
 
 use super::alloc_builder::{NewAlloc, build_alloc};
-use super::feasible::{node_set_chain, run_chain};
+use super::feasible::{chain_admits, node_set_chain};
 use super::group_spec::GroupSpec;
 use super::plan::{PlanResult, reason};
 use super::reconcile::{PlaceReason, PlaceRequest, stop, stop_all};
@@ -66,8 +66,7 @@ pub fn schedule_system<S: SchedulerState + ?Sized>(
         let mut to_place = Vec::new();
         for (i, node) in nodes.iter().enumerate() {
             let existing = by_node.remove(node.id.as_str()).unwrap_or_default();
-            let feasible =
-                run_chain(&node_set, node, None).is_ok() && stack.statically_feasible(i, node).is_ok();
+            let feasible = chain_admits(&node_set, node, None) && stack.statically_feasible(i, node);
             let live: Vec<&Allocation> = existing
                 .iter()
                 .copied()
@@ -84,9 +83,8 @@ pub fn schedule_system<S: SchedulerState + ?Sized>(
                 }
                 continue;
             }
-            let keeps_running = node.status == NodeStatus::Ready
-                && !node.is_draining()
-                && stack.statically_feasible(i, node).is_ok();
+            let keeps_running =
+                node.status == NodeStatus::Ready && !node.is_draining() && stack.statically_feasible(i, node);
             if !live.is_empty() && !keeps_running {
                 let why = if node.is_draining() {
                     reason::MIGRATING

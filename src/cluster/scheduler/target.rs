@@ -54,6 +54,17 @@ impl Target {
         }
     }
 
+    /// Whether the value is unique to a node (`${node.unique.*}`, `${attr.unique.*}`,
+    /// `${meta.unique.*}`): a check that reads it cannot be decided per computed class.
+    pub fn escapes_class(&self) -> bool {
+        match self {
+            Target::NodeId | Target::NodeName => true,
+            Target::Attr(name) | Target::Meta(name) => Node::is_unique_key(name),
+            Target::Unresolvable(name) => name.starts_with("node.unique."),
+            Target::Literal(_) | Target::Datacenter | Target::Class | Target::Pool | Target::Region => false,
+        }
+    }
+
     /// The value on `node`, or `None` when the node does not have it.
     pub fn resolve<'n>(&'n self, node: &'n Node) -> Option<&'n str> {
         match self {

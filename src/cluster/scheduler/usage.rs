@@ -49,8 +49,13 @@ pub struct ProposedUsage {
     stopped: HashMap<String, NodeAllocated>,
     /// Per node: the job's live allocations per group.
     job_counts: HashMap<String, HashMap<String, u32>>,
-    nodes: HashMap<String, NodeUsage>,
+    /// Per node index (of the state's nodes): where its usage is in `nodes`.
+    slots: Vec<u32>,
+    nodes: Vec<NodeUsage>,
 }
+
+/// A node whose usage has not been read yet.
+const NO_SLOT: u32 = u32::MAX;
 
 impl ProposedUsage {
     /// Usage for a job whose allocations are `job_allocs`, leaving out those in `stopping`.
@@ -67,15 +72,23 @@ impl ProposedUsage {
         usage
     }
 
-    /// The node's proposed usage, read from the state the first time.
-    pub fn node<S: SchedulerState + ?Sized>(&mut self, state: &S, node: &Node) -> &mut NodeUsage {
-        // Looked up before inserting: the common case (a node seen before) then allocates
-        // nothing.
-        if !self.nodes.contains_key(&node.id) {
-            let usage = self.initial(state, node);
-            self.nodes.insert(node.id.clone(), usage);
+    /// The proposed usage of `node`, the node at `index` of the state's nodes, read from the
+    /// state the first time. Kept by index: a visit costs no hashing of the node's ID.
+    pub fn node<S: SchedulerState + ?Sized>(
+        &mut self,
+        state: &S,
+        index: usize,
+        node: &Node,
+    ) -> &mut NodeUsage {
+        if self.slots.len() <= index {
+            self.slots.resize(state.nodes().len().max(index + 1), NO_SLOT);
         }
-        self.nodes.get_mut(&node.id).expect("usage inserted above")
+        if self.slots[index] == NO_SLOT {
+            let usage = self.initial(state, node);
+            self.slots[index] = self.nodes.len() as u32;
+            self.nodes.push(usage);
+        }
+        &mut self.nodes[self.slots[index] as usize]
     }
 
     fn initial<S: SchedulerState + ?Sized>(&self, state: &S, node: &Node) -> NodeUsage {

@@ -42,6 +42,8 @@ pub enum Conflict {
 /// Checks that `plan` still fits `state`.
 pub fn verify_plan<S: SchedulerState + ?Sized>(state: &S, plan: &PlanResult) -> Result<(), Conflict> {
     let stopping: HashSet<&str> = plan.stop.iter().map(|s| s.alloc_id.as_str()).collect();
+    // A plan stops allocations of its own job only: they leave their nodes' totals.
+    let job_allocs = state.allocs_by_job(&plan.namespace, &plan.job_id);
     let mut by_node: HashMap<&str, Vec<&Allocation>> = HashMap::new();
     for a in &plan.place {
         by_node.entry(a.node_id.as_str()).or_default().push(a);
@@ -53,13 +55,24 @@ pub fn verify_plan<S: SchedulerState + ?Sized>(state: &S, plan: &PlanResult) -> 
         if node.status != NodeStatus::Ready {
             return Err(Conflict::NodeNotReady(node_id.to_string()));
         }
-        let existing = state.allocs_by_node(node_id);
-        let live = existing
-            .into_iter()
-            .filter(|a| !a.is_terminal() && !stopping.contains(a.id.as_str()));
-        let mut used = (0i64, 0i64, 0i64);
+        let mut live = state.node_allocated(node_id);
+        for a in job_allocs
+            .iter()
+            .filter(|a| a.node_id == node_id && !a.is_terminal() && stopping.contains(a.id.as_str()))
+        {
+            live.remove(a);
+        }
+        let mut used = (live.cpu, live.memory_mb, live.disk_mb);
         let mut ports: HashSet<i64> = reserved_host_ports(node).collect();
-        for a in live.chain(placed.iter().copied()) {
+        for p in live.ports {
+            if !ports.insert(p) {
+                return Err(Conflict::PortCollision {
+                    node: node_id.to_string(),
+                    port: p,
+                });
+            }
+        }
+        for a in placed {
             if let Some(r) = &a.allocated_resources {
                 used.0 += r.cpu();
                 used.1 += r.memory_mb();

@@ -1,91 +1,150 @@
-//! A point-in-time view of the FSM for the scheduler: implements [`SchedulerState`] over
-//! copies of the nodes, jobs , allocations and deployments.
+//! A point-in-time view of the FSM for the scheduler: implements [`SchedulerState`] over the
+//! nodes, the planned job (its versions, allocations and latest deployment) and, per node,
+//! what the allocations of every job hold.
+//!
+//! ```text
+//!  State (read lock) ─► nodes: shared NodeTable (copied only when the nodes table changed)
+//!                    ─► the job's versions, allocations, latest deployment: copied
+//!                    └► every live allocation ─► per-node totals (cpu, memory, disk, ports)
+//! ```
 //!
 //! Built under the state's read lock and used after it is released, so scheduling never
-//! blocks apply. Nodes are ordered by ID, which keeps plans reproducible.
+//! blocks apply. Other jobs' allocations are summed, not copied: the scheduler and the plan
+//! check read only their totals per node. Nodes are ordered by ID, which keeps plans
+//! reproducible.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use crate::api::{Allocation, Deployment, Node};
 use crate::cluster::fsm::State;
-use crate::cluster::scheduler::SchedulerState;
+use crate::cluster::scheduler::{NodeAllocated, SchedulerState};
 use crate::spec::Job;
+
+/// Every node, ordered by ID, as of one value of the nodes table index.
+#[derive(Debug)]
+struct NodeTable {
+    /// The `nodes` table index it was copied at.
+    nodes_index: u64,
+    nodes: Vec<Node>,
+    pos: HashMap<String, usize>,
+}
+
+impl NodeTable {
+    fn copy(state: &State) -> NodeTable {
+        let nodes: Vec<Node> = state.nodes.values().cloned().collect();
+        let pos = nodes.iter().enumerate().map(|(i, n)| (n.id.clone(), i)).collect();
+        NodeTable {
+            nodes_index: state.table_index("nodes"),
+            nodes,
+            pos,
+        }
+    }
+}
+
+/// The node table of the last view, shared by the next views while no node changes (every
+/// change to a node moves the nodes table index). One per state: the scheduler worker keeps
+/// one for its server.
+#[derive(Debug, Default)]
+pub struct ViewCache {
+    nodes: Option<Arc<NodeTable>>,
+}
+
+impl ViewCache {
+    fn nodes(&mut self, state: &State) -> Arc<NodeTable> {
+        let current = state.table_index("nodes");
+        match &self.nodes {
+            Some(t) if t.nodes_index == current => t.clone(),
+            _ => {
+                let t = Arc::new(NodeTable::copy(state));
+                self.nodes = Some(t.clone());
+                t
+            }
+        }
+    }
+}
 
 /// The scheduler's snapshot of the replicated state.
 pub struct SchedView {
     /// Raft index the view was taken at.
     pub index: u64,
-    nodes: Vec<Node>,
-    node_pos: HashMap<String, usize>,
+    nodes: Arc<NodeTable>,
     jobs: HashMap<(String, String), Job>,
     versions: HashMap<(String, String, u64), Job>,
     allocs: Vec<Allocation>,
     by_job: HashMap<(String, String), Vec<usize>>,
-    by_node: HashMap<String, Vec<usize>>,
+    /// Per node: what its non-terminal allocations (of every job) hold.
+    allocated: HashMap<String, NodeAllocated>,
     deployments: HashMap<(String, String), Deployment>,
 }
 
 impl SchedView {
-    /// Copies what the scheduler reads out of `state`.
-    pub fn new(state: &State) -> Self {
-        Self::build(state, None)
-    }
-
-    /// Like [`Self::new`], copying only the versions of job `id` in `namespace` (the one
-    /// job an evaluation plans; other jobs are reached through their allocations only).
+    /// The view for planning job `id` in `namespace`: its versions, allocations and latest
+    /// deployment (other jobs are reached through per-node totals only).
     pub fn for_job(state: &State, namespace: &str, id: &str) -> Self {
-        Self::build(state, Some((namespace, id)))
+        Self::for_job_cached(state, namespace, id, &mut ViewCache::default())
     }
 
-    fn build(state: &State, only: Option<(&str, &str)>) -> Self {
-        let nodes: Vec<Node> = state.nodes.values().cloned().collect();
-        let node_pos = nodes.iter().enumerate().map(|(i, n)| (n.id.clone(), i)).collect();
+    /// Like [`Self::for_job`], sharing the node table of `cache` while it is current.
+    pub fn for_job_cached(state: &State, namespace: &str, id: &str, cache: &mut ViewCache) -> Self {
         let mut jobs = HashMap::new();
         let mut versions = HashMap::new();
-        for (ns, by_id) in &state.jobs {
-            for (id, rec) in by_id {
-                if only.is_some_and(|(o_ns, o_id)| o_ns != ns || o_id != id) {
-                    continue;
+        if let Some(rec) = state.jobs.get(namespace).and_then(|by_id| by_id.get(id)) {
+            for (i, v) in rec.versions.iter().enumerate() {
+                let job = v.job.clone();
+                let version = job.version.unwrap_or(0);
+                if i == 0 {
+                    jobs.insert((namespace.to_owned(), id.to_owned()), job.clone());
                 }
-                for (i, v) in rec.versions.iter().enumerate() {
-                    let job = v.job.clone();
-                    let version = job.version.unwrap_or(0);
-                    if i == 0 {
-                        jobs.insert((ns.clone(), id.clone()), job.clone());
+                versions.insert((namespace.to_owned(), id.to_owned(), version), job);
+            }
+        }
+        let mut allocs = Vec::new();
+        let mut allocated: HashMap<String, NodeAllocated> = HashMap::new();
+        for a in state.allocs.values() {
+            if !a.is_terminal() {
+                // Looked up first: most allocations land on a node already counted.
+                match allocated.get_mut(&a.node_id) {
+                    Some(total) => total.add(a),
+                    None => {
+                        let mut total = NodeAllocated::default();
+                        total.add(a);
+                        allocated.insert(a.node_id.clone(), total);
                     }
-                    versions.insert((ns.clone(), id.clone(), version), job);
                 }
             }
-        }
-        let allocs: Vec<Allocation> = state.allocs.values().cloned().collect();
-        let mut by_job: HashMap<(String, String), Vec<usize>> = HashMap::new();
-        let mut by_node: HashMap<String, Vec<usize>> = HashMap::new();
-        for (i, a) in allocs.iter().enumerate() {
-            by_job
-                .entry((a.namespace.clone(), a.job_id.clone()))
-                .or_default()
-                .push(i);
-            by_node.entry(a.node_id.clone()).or_default().push(i);
-        }
-        let mut deployments: HashMap<(String, String), Deployment> = HashMap::new();
-        for d in state.deployments.values() {
-            let key = (d.namespace.clone(), d.job_id.clone());
-            let newer = deployments
-                .get(&key)
-                .is_none_or(|o| d.create_index > o.create_index);
-            if newer {
-                deployments.insert(key, d.clone());
+            if a.namespace == namespace && a.job_id == id {
+                allocs.push(a.clone());
             }
         }
+        let by_job = if allocs.is_empty() {
+            HashMap::new()
+        } else {
+            HashMap::from([((namespace.to_owned(), id.to_owned()), (0..allocs.len()).collect())])
+        };
+        let latest = state
+            .deployments
+            .values()
+            .filter(|d| d.namespace == namespace && d.job_id == id)
+            .reduce(|best, d| {
+                if d.create_index > best.create_index {
+                    d
+                } else {
+                    best
+                }
+            });
+        let deployments = latest
+            .map(|d| ((namespace.to_owned(), id.to_owned()), d.clone()))
+            .into_iter()
+            .collect();
         Self {
             index: state.index,
-            nodes,
-            node_pos,
+            nodes: cache.nodes(state),
             jobs,
             versions,
             allocs,
             by_job,
-            by_node,
+            allocated,
             deployments,
         }
     }
@@ -109,20 +168,15 @@ impl SchedView {
             .insert((key.0.clone(), key.1.clone(), version), job.clone());
         self.jobs.insert(key, job);
     }
-
-    fn pick(&self, idx: Option<&Vec<usize>>) -> Vec<&Allocation> {
-        idx.map(|v| v.iter().map(|&i| &self.allocs[i]).collect())
-            .unwrap_or_default()
-    }
 }
 
 impl SchedulerState for SchedView {
     fn nodes(&self) -> &[Node] {
-        &self.nodes
+        &self.nodes.nodes
     }
 
     fn node(&self, id: &str) -> Option<&Node> {
-        self.node_pos.get(id).map(|&i| &self.nodes[i])
+        self.nodes.pos.get(id).map(|&i| &self.nodes.nodes[i])
     }
 
     fn job(&self, namespace: &str, id: &str) -> Option<&Job> {
@@ -134,14 +188,91 @@ impl SchedulerState for SchedView {
     }
 
     fn allocs_by_job(&self, namespace: &str, job_id: &str) -> Vec<&Allocation> {
-        self.pick(self.by_job.get(&(namespace.to_owned(), job_id.to_owned())))
+        self.by_job
+            .get(&(namespace.to_owned(), job_id.to_owned()))
+            .map(|v| v.iter().map(|&i| &self.allocs[i]).collect())
+            .unwrap_or_default()
     }
 
-    fn allocs_by_node(&self, node_id: &str) -> Vec<&Allocation> {
-        self.pick(self.by_node.get(node_id))
+    fn node_allocated(&self, node_id: &str) -> NodeAllocated {
+        self.allocated.get(node_id).cloned().unwrap_or_default()
     }
 
     fn latest_deployment(&self, namespace: &str, job_id: &str) -> Option<&Deployment> {
         self.deployments.get(&(namespace.to_owned(), job_id.to_owned()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use super::*;
+    use crate::api::{AllocatedCpu, AllocatedResources, AllocatedTaskResources, ClientStatus};
+    use crate::cluster::fsm::Command;
+
+    fn node(id: &str) -> Command {
+        Command::NodeUpsert {
+            node: Box::new(Node {
+                id: id.into(),
+                datacenter: "dc1".into(),
+                ..Node::default()
+            }),
+        }
+    }
+
+    fn alloc(id: &str, job: &str, cpu: i64, status: ClientStatus) -> Allocation {
+        let task = AllocatedTaskResources {
+            cpu: AllocatedCpu {
+                cpu_shares: cpu,
+                reserved_cores: None,
+            },
+            ..AllocatedTaskResources::default()
+        };
+        Allocation {
+            id: id.into(),
+            namespace: "default".into(),
+            job_id: job.into(),
+            node_id: "a".into(),
+            client_status: status,
+            allocated_resources: Some(AllocatedResources {
+                tasks: BTreeMap::from([("t".to_string(), task)]),
+                ..AllocatedResources::default()
+            }),
+            ..Allocation::default()
+        }
+    }
+
+    #[test]
+    fn views_share_the_node_table_until_a_node_changes() {
+        let mut state = State::default();
+        state.apply(1, node("a"));
+        let allocs = vec![
+            alloc("x", "other", 100, ClientStatus::Running),
+            alloc("y", "web", 50, ClientStatus::Running),
+            alloc("z", "other", 400, ClientStatus::Complete),
+        ];
+        state.apply(2, Command::AllocUpsert { allocs });
+        let mut cache = ViewCache::default();
+        let v1 = SchedView::for_job_cached(&state, "default", "web", &mut cache);
+        let v2 = SchedView::for_job_cached(&state, "default", "web", &mut cache);
+        assert!(Arc::ptr_eq(&v1.nodes, &v2.nodes));
+        // The job's own allocations are there; other jobs count only in the node's totals
+        // (terminal ones not at all).
+        let mine: Vec<_> = v1
+            .allocs_by_job("default", "web")
+            .iter()
+            .map(|a| a.id.clone())
+            .collect();
+        assert_eq!(mine, ["y"]);
+        assert!(v1.allocs_by_job("default", "other").is_empty());
+        assert_eq!(v1.node_allocated("a").cpu, 150);
+        // A node change is seen by the next view.
+        state.apply(3, node("b"));
+        let v3 = SchedView::for_job_cached(&state, "default", "web", &mut cache);
+        assert!(!Arc::ptr_eq(&v1.nodes, &v3.nodes));
+        assert_eq!(v3.nodes().len(), 2);
+        assert!(v3.node("b").is_some_and(|n| n.computed_class.starts_with("v1:")));
+        assert_eq!(v1.nodes().len(), 1, "an earlier view keeps its table");
     }
 }

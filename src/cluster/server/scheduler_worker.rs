@@ -17,7 +17,7 @@ use std::time::Duration;
 
 use super::eval_broker;
 use super::evals::now_nanos;
-use super::sched_view::SchedView;
+use super::sched_view::{SchedView, ViewCache};
 use super::{ClusterNode, LocalWrite};
 use crate::api::namespace_or_default;
 use crate::api::{EvalStatus, triggered_by};
@@ -34,13 +34,15 @@ const MAX_ATTEMPTS: usize = 3;
 /// Runs the worker until the task is aborted. Does nothing on followers.
 pub async fn run(node: Arc<ClusterNode>) {
     let mut seen_nodes_index = 0u64;
+    // The node table shared by the views of successive evaluations while no node changes.
+    let mut views = ViewCache::default();
     loop {
         let index = node.state().index();
         node.state().wait_for_index(index + 1, IDLE_POLL).await;
         if !node.is_leader() {
             continue;
         }
-        if let Err(e) = step(&node, &mut seen_nodes_index).await {
+        if let Err(e) = step(&node, &mut seen_nodes_index, &mut views).await {
             tracing::debug!("scheduler worker: {e}");
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
@@ -48,7 +50,11 @@ pub async fn run(node: Arc<ClusterNode>) {
 }
 
 /// One pass: wake blocked evaluations if nodes changed, then process every pending one.
-async fn step(node: &ClusterNode, seen_nodes_index: &mut u64) -> Result<(), ClusterError> {
+async fn step(
+    node: &ClusterNode,
+    seen_nodes_index: &mut u64,
+    views: &mut ViewCache,
+) -> Result<(), ClusterError> {
     let (nodes_index, blocked) = {
         let state = node.state().read();
         (state.table_index("nodes"), eval_broker::blocked(&state))
@@ -74,7 +80,7 @@ async fn step(node: &ClusterNode, seen_nodes_index: &mut u64) -> Result<(), Clus
     loop {
         let next = eval_broker::pending(&node.state().read()).into_iter().next();
         let Some(eval) = next else { return Ok(()) };
-        let cmd = plan_eval(node, &eval);
+        let cmd = plan_eval(node, &eval, views);
         if !commit(node, cmd).await? {
             return Ok(());
         }
@@ -86,17 +92,18 @@ async fn commit(node: &ClusterNode, cmd: Command) -> Result<bool, ClusterError> 
     Ok(matches!(node.write_local(cmd).await?, LocalWrite::Applied(_)))
 }
 
-/// Plans `eval` and returns the command that commits the result.
-pub fn plan_eval(node: &ClusterNode, eval: &Evaluation) -> Command {
+/// Plans `eval` and returns the command that commits the result; `views` keeps the node
+/// table between evaluations.
+pub fn plan_eval(node: &ClusterNode, eval: &Evaluation, views: &mut ViewCache) -> Command {
     let mut last_conflict = String::new();
     for attempt in 0..MAX_ATTEMPTS {
         let ns = namespace_or_default(&eval.namespace);
-        let view = SchedView::for_job(&node.state().read(), ns, &eval.job_id);
+        let view = SchedView::for_job_cached(&node.state().read(), ns, &eval.job_id, views);
         let mut rng = SchedRng::seeded(seed(&eval.id, view.index, attempt));
         let plan = schedule(&view, eval, &mut rng);
         let latest = {
             let state = node.state().read();
-            (state.index != view.index).then(|| SchedView::for_job(&state, ns, &eval.job_id))
+            (state.index != view.index).then(|| SchedView::for_job_cached(&state, ns, &eval.job_id, views))
         };
         match verify_plan(latest.as_ref().unwrap_or(&view), &plan) {
             Ok(()) => return Command::PlanApply(Box::new(to_command(eval, plan, view.index, &mut rng))),

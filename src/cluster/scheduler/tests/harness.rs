@@ -7,7 +7,9 @@ use crate::api::{
     Allocation, ClientStatus, Deployment, DesiredStatus, DriverInfo, Evaluation, Node, NodeCpuResources,
     NodeDiskResources, NodeMemoryResources, NodeResources, NodeStatus,
 };
-use crate::cluster::scheduler::{PlanResult, SchedRng, SchedulerConfig, SchedulerState, schedule};
+use crate::cluster::scheduler::{
+    NodeAllocated, PlanResult, SchedRng, SchedulerConfig, SchedulerState, schedule,
+};
 use crate::spec::{Constraint, Job, Resources, Task, TaskGroup};
 
 /// The in-memory cluster.
@@ -19,6 +21,8 @@ pub struct Harness {
     pub deployments: Vec<Deployment>,
     pub config: SchedulerConfig,
     pub seed: u64,
+    /// Evaluate with every node's computed class cleared (each node checked on its own).
+    pub without_classes: bool,
     evals: u64,
 }
 
@@ -46,8 +50,8 @@ impl SchedulerState for Harness {
             .filter(|a| a.namespace == namespace && a.job_id == job_id)
             .collect()
     }
-    fn allocs_by_node(&self, node_id: &str) -> Vec<&Allocation> {
-        self.allocs.iter().filter(|a| a.node_id == node_id).collect()
+    fn node_allocated(&self, node_id: &str) -> NodeAllocated {
+        NodeAllocated::of_live(self.allocs.iter().filter(|a| a.node_id == node_id))
     }
     fn latest_deployment(&self, namespace: &str, job_id: &str) -> Option<&Deployment> {
         self.deployments
@@ -79,6 +83,15 @@ impl Harness {
 
     /// Runs an evaluation for `job_id` with a fresh deterministic seed.
     pub fn eval(&mut self, job_id: &str) -> PlanResult {
+        // Classes kept current as the FSM keeps them on registration, so every test runs
+        // through the class cache of the static checks.
+        for n in &mut self.nodes {
+            if self.without_classes {
+                n.computed_class.clear();
+            } else {
+                n.compute_class();
+            }
+        }
         self.evals += 1;
         let eval = Evaluation {
             id: format!("eval-{}", self.evals),

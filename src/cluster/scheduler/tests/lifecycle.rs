@@ -3,10 +3,10 @@
 
 use std::collections::BTreeMap;
 
-use super::harness::{Harness, job, node, task};
+use super::harness::{Harness, group, job, node, task};
 use crate::api::{ClientStatus, DrainStrategy, NodeStatus};
 use crate::cluster::scheduler::{Conflict, reason, verify_plan};
-use crate::spec::{Duration, ReschedulePolicy, UpdateStrategy};
+use crate::spec::{Duration, NetworkResource, Port, ReschedulePolicy, UpdateStrategy};
 
 fn cluster(n: usize) -> Harness {
     Harness::with_nodes((0..n).map(|i| node(&format!("n{i}"))).collect())
@@ -272,6 +272,43 @@ fn verify_plan_catches_a_node_filled_meanwhile() {
     assert_eq!(
         verify_plan(&h, &stale),
         Err(Conflict::NodeNotReady("id-only".into()))
+    );
+}
+
+#[test]
+fn verify_plan_counts_the_room_its_own_stops_free() {
+    // One node, one allocation filling its CPU and holding static port 8080; a destructive
+    // update replaces it on the same node, which fits only once the old one stops.
+    let mut n = node("only");
+    n.node_resources.cpu.cpu_shares = 1000;
+    let mut h = Harness::with_nodes(vec![n]);
+    let mut j = job("web", "service", 1);
+    task(&mut j).resources.as_mut().unwrap().cpu = Some(1000);
+    group(&mut j).networks = Some(vec![NetworkResource {
+        mode: "host".into(),
+        reserved_ports: Some(vec![Port {
+            label: "http".into(),
+            value: 8080,
+            ..Port::default()
+        }]),
+        ..NetworkResource::default()
+    }]);
+    h.register(j.clone());
+    h.run("web");
+    task(&mut j).config = Some(BTreeMap::from([("image".into(), serde_json::json!("app:2"))]));
+    h.register(j);
+    let plan = h.eval("web");
+    assert_eq!((plan.stop.len(), plan.place.len()), (1, 1));
+    assert_eq!(plan.place[0].node_name, "only");
+    assert_eq!(verify_plan(&h, &plan), Ok(()));
+    let mut without_stop = plan.clone();
+    without_stop.stop.clear();
+    assert_eq!(
+        verify_plan(&h, &without_stop),
+        Err(Conflict::PortCollision {
+            node: "id-only".into(),
+            port: 8080
+        })
     );
 }
 
