@@ -261,8 +261,14 @@ async fn follower_accepts_writes_and_api_answers_like_nomad() {
         assert_eq!(resp.status(), 400, "{body}");
     }
     let huge = vec![b'x'; 17 * 1024 * 1024];
-    let resp = c
-        .http
+    // The server answers before reading a body over its limit and then closes that connection,
+    // so it is sent on a connection of its own: a pooled one could be picked for the next
+    // request while it is closing.
+    let once = reqwest::Client::builder()
+        .pool_max_idle_per_host(0)
+        .build()
+        .unwrap();
+    let resp = once
         .put(c.agents[follower].url("/v1/jobs"))
         .body(huge)
         .send()
