@@ -50,7 +50,7 @@ pub use membership::{LocalChange, MemberRequest};
 /// What a server needs to start.
 #[derive(Debug, Clone)]
 pub struct ServerConfig {
-    /// Directory for this server's files (`raft.redb`).
+    /// Directory for this server's files (`raft.redb`: log and vote; `snapshot.redb`).
     pub data_dir: PathBuf,
     /// The address other servers and clients reach this server's HTTP API at (`host:port`).
     pub advertise: String,
@@ -115,7 +115,8 @@ impl ClusterNode {
     pub async fn start(config: ServerConfig) -> Result<Arc<Self>, ClusterError> {
         std::fs::create_dir_all(&config.data_dir)?;
         let db = RaftDb::open(&config.data_dir.join("raft.redb"))?;
-        let sm = StateMachineStore::open(db.clone())?;
+        let snapshots = RaftDb::open(&config.data_dir.join("snapshot.redb"))?;
+        let sm = StateMachineStore::open(snapshots, Some(db.clone()))?;
         let state = sm.handle();
         let http = reqwest::Client::builder()
             .connect_timeout(Duration::from_millis(200))
