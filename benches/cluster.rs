@@ -1,6 +1,9 @@
 //! Built-in cluster benchmarks on a 3-server loopback cluster of real `deploy agent` processes:
 //! committed job registrations per second (1 and 32 in flight), and leader failover time
 //! (leader killed → a write through a surviving server is acknowledged).
+//!
+//! Servers run with the default Raft timing (multiplier 1) unless `DEPLOY_TEST_RAFT_MULTIPLIER`
+//! says otherwise.
 
 #[path = "../tests/cluster_harness/mod.rs"]
 mod cluster_harness;
@@ -38,7 +41,7 @@ async fn register_many(c: &Cluster, via: usize, n: u64, in_flight: usize) {
 
 fn registrations(c: &mut Criterion) {
     let rt = Runtime::new().unwrap();
-    let cluster = rt.block_on(Cluster::start(BIN, 3));
+    let cluster = rt.block_on(Cluster::start_with_multiplier(BIN, 3, 1));
     let leader = rt.block_on(cluster.wait_for_leader(Duration::from_secs(20)));
     let mut group = c.benchmark_group("cluster_register");
     group.sample_size(10).measurement_time(Duration::from_secs(10));
@@ -57,7 +60,7 @@ fn registrations(c: &mut Criterion) {
 
 fn failover(c: &mut Criterion) {
     let rt = Runtime::new().unwrap();
-    let mut cluster = rt.block_on(Cluster::start(BIN, 3));
+    let mut cluster = rt.block_on(Cluster::start_with_multiplier(BIN, 3, 1));
     let mut samples = Vec::new();
     let mut group = c.benchmark_group("cluster_failover");
     group

@@ -260,6 +260,8 @@ async fn follower_accepts_writes_and_api_answers_like_nomad() {
             .unwrap();
         assert_eq!(resp.status(), 400, "{body}");
     }
+    // The server answers before reading the whole body and drops the connection; `close` keeps
+    // that connection out of the pool the next request would take it from.
     let huge = vec![b'x'; 17 * 1024 * 1024];
     // The server answers before reading a body over its limit and then closes that connection,
     // so it is sent on a connection of its own: a pooled one could be picked for the next
@@ -270,6 +272,7 @@ async fn follower_accepts_writes_and_api_answers_like_nomad() {
         .unwrap();
     let resp = once
         .put(c.agents[follower].url("/v1/jobs"))
+        .header("Connection", "close")
         .body(huge)
         .send()
         .await
@@ -319,7 +322,20 @@ async fn servers_can_be_removed_and_added() {
         .await
         .unwrap();
     assert_eq!(resp.status(), 200, "{}", resp.text().await.unwrap());
-    let (_, peers) = c.get(follower, "/v1/status/peers").await;
-    assert_eq!(peers.as_array().unwrap().len(), 3);
+    // The leader answers once the change is committed on a majority; the re-added server learns
+    // it with the next replication round.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let (_, peers) = c.get(follower, "/v1/status/peers").await;
+        let n = peers.as_array().map_or(0, Vec::len);
+        if n == 3 {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "re-added server still sees {n} peers: {peers}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
     c.register(follower, "after-rejoin", "1").await.unwrap();
 }

@@ -17,6 +17,7 @@ pub struct Agent {
     data_dir: PathBuf,
     peers: Vec<String>,
     bootstrap_expect: usize,
+    raft_multiplier: u32,
     child: Option<Child>,
     bin: PathBuf,
 }
@@ -44,11 +45,7 @@ impl Agent {
         .args(["--bootstrap-expect", &self.bootstrap_expect.to_string()])
         // Small thresholds so that snapshots, log purging and snapshot installs happen.
         .args(["--raft-snapshot-threshold", "150", "--raft-trailing-logs", "20"])
-        // Slower Raft timing keeps elections stable when fsync stalls on a busy host.
-        .args([
-            "--raft-multiplier",
-            &std::env::var("DEPLOY_TEST_RAFT_MULTIPLIER").unwrap_or_else(|_| "3".into()),
-        ]);
+        .args(["--raft-multiplier", &self.raft_multiplier.to_string()]);
         for p in &self.peers {
             cmd.args(["--join", p]);
         }
@@ -104,8 +101,22 @@ fn free_port() -> u16 {
 }
 
 impl Cluster {
-    /// Starts `n` servers that bootstrap together, using the binary at `bin`.
+    /// Starts `n` servers that bootstrap together, using the binary at `bin`, with Raft timing
+    /// scaled by 3 (`DEPLOY_TEST_RAFT_MULTIPLIER` overrides it): slower timing keeps elections
+    /// stable when fsync stalls on a busy host.
     pub async fn start(bin: &str, n: usize) -> Self {
+        Self::start_with_multiplier(bin, n, 3).await
+    }
+
+    /// Like [`Self::start`] with Raft timing scaled by `multiplier` unless
+    /// `DEPLOY_TEST_RAFT_MULTIPLIER` is set.
+    pub async fn start_with_multiplier(bin: &str, n: usize, multiplier: u32) -> Self {
+        let raft_multiplier = match std::env::var("DEPLOY_TEST_RAFT_MULTIPLIER") {
+            Ok(v) => v
+                .parse()
+                .unwrap_or_else(|_| panic!("DEPLOY_TEST_RAFT_MULTIPLIER={v:?} is not a whole number")),
+            Err(_) => multiplier,
+        };
         let _ = rustls::crypto::ring::default_provider().install_default();
         let mut dir = tempfile::tempdir().expect("tempdir");
         if std::env::var_os("DEPLOY_TEST_KEEP").is_some() {
@@ -124,6 +135,7 @@ impl Cluster {
                     data_dir,
                     peers: addrs.iter().filter(|a| **a != addrs[i]).cloned().collect(),
                     bootstrap_expect: n,
+                    raft_multiplier,
                     child: None,
                     bin: bin.into(),
                 };

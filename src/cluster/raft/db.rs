@@ -1,8 +1,10 @@
 //! The per-node redb file: tables and the small blocking helpers the stores share.
 //!
-//! One file holds the log (`log`: index → entry JSON), the metadata (`meta`: vote, committed,
-//! last purged log id) and the current snapshot (`snapshot`: meta JSON and data). Every write
-//! transaction commits with redb's default durability, which fsyncs before returning.
+//! The log's file (`raft.redb`) holds the log (`log`: index → entry JSON) and the metadata
+//! (`meta`: vote, committed, last purged log id); the snapshot's file (`snapshot.redb`) holds the
+//! current snapshot (`snapshot`: meta JSON and data). Both have every table, so either can be
+//! opened the same way. Every write transaction commits with redb's default durability, which
+//! fsyncs before returning, unless it says otherwise.
 
 use std::path::Path;
 use std::sync::Arc;

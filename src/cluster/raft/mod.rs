@@ -1,12 +1,14 @@
 //! The Raft core: openraft's type configuration, redb-backed storage, and HTTP transport.
 //!
 //! ```text
-//!  openraft::Raft ──► LogStore (redb: log + vote + committed, one fsync per appended batch)
-//!        │       └──► StateMachineStore (fsm::State in memory; snapshots persisted in redb)
+//!  openraft::Raft ──► LogStore (raft.redb: log + vote + committed, one fsync per appended batch)
+//!        │       └──► StateMachineStore (fsm::State in memory; snapshots in snapshot.redb)
 //!        └──────────► Network ──HTTP──► /v1/internal/raft/{append,vote,snapshot} on each peer
+//!  leader_watch: on a follower, elects at once when the leader's port refuses connections
 //! ```
 
 pub mod db;
+pub mod leader_watch;
 pub mod log_store;
 pub mod network;
 pub mod rpc;
@@ -43,15 +45,17 @@ openraft::declare_raft_types!(
 /// The Raft handle of the built-in cluster.
 pub type ClusterRaft = openraft::Raft<TypeConfig>;
 
-/// Leader heartbeat interval, tuned for loopback and LAN.
+/// Leader heartbeat interval, tuned for loopback and LAN. openraft sends heartbeats on a tick of
+/// 1.5 × this, and it is also the timeout of one AppendEntries RPC.
 pub const HEARTBEAT: Duration = Duration::from_millis(50);
 
-/// Election timeout range. openraft waits the leader lease (the range's maximum) plus a
-/// random timeout from the range after the last leader contact before campaigning, so a dead
-/// leader is replaced after 450 to 600 ms. Shorter settings (30 ms heartbeat, 60–120 ms:
-/// 180–240 ms failover) lost leadership repeatedly when fsync and CPU were starved on a
-/// loaded 2-core machine.
-pub const ELECTION_TIMEOUT: (Duration, Duration) = (Duration::from_millis(150), Duration::from_millis(300));
+/// Election timeout range. Its maximum is also openraft's leader lease: a voter that heard from
+/// the leader within it rejects vote requests. A follower campaigns on its own after the lease
+/// plus its random timeout from the range without leader contact (280–360 ms); when the leader
+/// process is gone (its port refuses connections) [`leader_watch`] starts the election as soon
+/// as the lease has run out instead (~190 ms). Shorter settings (30 ms heartbeat, 60–120 ms)
+/// lost leadership repeatedly when fsync and CPU were starved on a loaded 2-core machine.
+pub const ELECTION_TIMEOUT: (Duration, Duration) = (Duration::from_millis(100), Duration::from_millis(180));
 
 /// Default: a snapshot is built after this many log entries since the last one
 /// (Nomad's `raft_snapshot_threshold`).
@@ -94,6 +98,15 @@ pub fn raft_config(cluster_name: &str, compaction: Compaction, multiplier: u32) 
         max_in_snapshot_log_to_keep: compaction.trailing_logs,
         purge_batch_size: 64,
         ..Default::default()
+    }
+}
+
+/// The failover watch's timing for `multiplier` (see [`raft_config`]).
+pub fn watch_timing(multiplier: u32) -> leader_watch::Timing {
+    let m = multiplier.max(1);
+    leader_watch::Timing {
+        heartbeat: HEARTBEAT * m,
+        lease: ELECTION_TIMEOUT.1 * m,
     }
 }
 

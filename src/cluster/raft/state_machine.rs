@@ -1,6 +1,13 @@
 //! [`RaftStateMachine`]: applies committed entries to the in-memory [`State`], and builds,
 //! persists and installs snapshots (the whole state as JSON, stored durably in redb).
 //!
+//! Snapshots live in their own redb file (`snapshot.redb`), apart from the log: redb has one
+//! writer per file, and writing a large snapshot into the log's file held that lock for hundreds
+//! of milliseconds, stalling log appends and with them the leader's heartbeats (elections under
+//! write load). Encoding runs on the blocking pool for the same reason. A data directory from
+//! before the split still has its snapshot in the log's file; it is read from there until the
+//! first new snapshot is written.
+//!
 //! The state itself is not written on apply: on restart it is rebuilt from the last snapshot
 //! plus the log from there up to the saved committed index, which openraft replays.
 
@@ -23,6 +30,7 @@ const DATA_KEY: &str = "data";
 /// The state machine store: the shared state plus what Raft needs to know about it.
 pub struct StateMachineStore {
     db: RaftDb,
+    legacy: Option<RaftDb>,
     handle: StateHandle,
     last_applied: Option<LogId<NodeId>>,
     membership: StoredMembership<NodeId, Node>,
@@ -39,20 +47,21 @@ pub struct SnapshotBuilder {
 }
 
 impl StateMachineStore {
-    /// Opens the state machine, restoring the state from the stored snapshot if there is one.
-    pub fn open(db: RaftDb) -> Result<Self, StorageFailure> {
-        let meta: Option<SnapshotMeta<NodeId, Node>> = db.get_json(SNAPSHOT, META_KEY)?;
-        let data = db.get_bytes(SNAPSHOT, DATA_KEY)?;
-        let (state, last_applied, membership) = match (meta, data) {
-            (Some(meta), Some(data)) => (
+    /// Opens the state machine over the snapshot database `db`, restoring the state from the
+    /// stored snapshot if there is one. `legacy` is the log's database, where snapshots were
+    /// kept before they had a file of their own.
+    pub fn open(db: RaftDb, legacy: Option<RaftDb>) -> Result<Self, StorageFailure> {
+        let (state, last_applied, membership) = match load_snapshot(&db, legacy.as_ref())? {
+            Some((meta, data)) => (
                 serde_json::from_slice(&data)?,
                 meta.last_log_id,
                 meta.last_membership,
             ),
-            _ => (State::default(), None, StoredMembership::default()),
+            None => (State::default(), None, StoredMembership::default()),
         };
         Ok(Self {
             db,
+            legacy,
             handle: StateHandle::new(state),
             last_applied,
             membership,
@@ -63,6 +72,22 @@ impl StateMachineStore {
     /// The shared handle readers use.
     pub fn handle(&self) -> StateHandle {
         self.handle.clone()
+    }
+}
+
+type Stored = (SnapshotMeta<NodeId, Node>, Vec<u8>);
+
+fn read_snapshot(db: &RaftDb) -> Result<Option<Stored>, StorageFailure> {
+    let meta: Option<SnapshotMeta<NodeId, Node>> = db.get_json(SNAPSHOT, META_KEY)?;
+    let data = db.get_bytes(SNAPSHOT, DATA_KEY)?;
+    Ok(meta.zip(data))
+}
+
+/// The current snapshot: from `db`, or from `legacy` while `db` has none yet.
+fn load_snapshot(db: &RaftDb, legacy: Option<&RaftDb>) -> Result<Option<Stored>, StorageFailure> {
+    match read_snapshot(db)? {
+        Some(s) => Ok(Some(s)),
+        None => legacy.map_or(Ok(None), read_snapshot),
     }
 }
 
@@ -87,18 +112,22 @@ fn snapshot_err(e: StorageFailure) -> StorageError<NodeId> {
 
 impl RaftSnapshotBuilder<TypeConfig> for SnapshotBuilder {
     async fn build_snapshot(&mut self) -> Result<Snapshot<TypeConfig>, StorageError<NodeId>> {
-        let data = serde_json::to_vec(&self.state).map_err(|e| snapshot_err(e.into()))?;
         let meta = SnapshotMeta {
             last_log_id: self.last_applied,
             last_membership: self.membership.clone(),
             snapshot_id: self.snapshot_id.clone(),
         };
         let db = self.db.clone();
-        let (meta2, data2) = (meta.clone(), data.clone());
-        tokio::task::spawn_blocking(move || persist_snapshot(&db, &meta2, &data2))
-            .await
-            .map_err(|e| snapshot_err(StorageFailure::Task(e.to_string())))?
-            .map_err(snapshot_err)?;
+        let state = std::mem::take(&mut self.state);
+        let meta2 = meta.clone();
+        let data = tokio::task::spawn_blocking(move || {
+            let data = serde_json::to_vec(&state)?;
+            persist_snapshot(&db, &meta2, &data)?;
+            Ok::<_, StorageFailure>(data)
+        })
+        .await
+        .map_err(|e| snapshot_err(StorageFailure::Task(e.to_string())))?
+        .map_err(snapshot_err)?;
         Ok(Snapshot {
             meta,
             snapshot: Box::new(Cursor::new(data)),
@@ -174,14 +203,21 @@ impl RaftStateMachine<TypeConfig> for StateMachineStore {
         snapshot: Box<Cursor<Vec<u8>>>,
     ) -> Result<(), StorageError<NodeId>> {
         let data = snapshot.into_inner();
-        let new_state: State = serde_json::from_slice(&data)
-            .map_err(|e| StorageError::from(StorageIOError::read_snapshot(Some(meta.signature()), &e)))?;
         let db = self.db.clone();
         let meta2 = meta.clone();
-        tokio::task::spawn_blocking(move || persist_snapshot(&db, &meta2, &data))
-            .await
-            .map_err(|e| snapshot_err(StorageFailure::Task(e.to_string())))?
-            .map_err(snapshot_err)?;
+        let (decoded, persisted) = tokio::task::spawn_blocking(move || {
+            let decoded = serde_json::from_slice::<State>(&data);
+            let persisted = match decoded {
+                Ok(_) => persist_snapshot(&db, &meta2, &data),
+                Err(_) => Ok(()),
+            };
+            (decoded, persisted)
+        })
+        .await
+        .map_err(|e| snapshot_err(StorageFailure::Task(e.to_string())))?;
+        let new_state = decoded
+            .map_err(|e| StorageError::from(StorageIOError::read_snapshot(Some(meta.signature()), &e)))?;
+        persisted.map_err(snapshot_err)?;
         let index = new_state.index;
         *self.handle.write() = new_state;
         self.last_applied = meta.last_log_id;
@@ -193,15 +229,10 @@ impl RaftStateMachine<TypeConfig> for StateMachineStore {
     async fn get_current_snapshot(&mut self) -> Result<Option<Snapshot<TypeConfig>>, StorageError<NodeId>> {
         let read_err =
             |e: StorageFailure| StorageError::from(StorageIOError::read_snapshot(None, AnyError::new(&e)));
-        let meta: Option<SnapshotMeta<NodeId, Node>> =
-            self.db.get_json(SNAPSHOT, META_KEY).map_err(read_err)?;
-        let data = self.db.get_bytes(SNAPSHOT, DATA_KEY).map_err(read_err)?;
-        Ok(match (meta, data) {
-            (Some(meta), Some(data)) => Some(Snapshot {
-                meta,
-                snapshot: Box::new(Cursor::new(data)),
-            }),
-            _ => None,
-        })
+        let stored = load_snapshot(&self.db, self.legacy.as_ref()).map_err(read_err)?;
+        Ok(stored.map(|(meta, data)| Snapshot {
+            meta,
+            snapshot: Box::new(Cursor::new(data)),
+        }))
     }
 }

@@ -1,5 +1,7 @@
 //! Writes and linearizable reads from any server: a follower forwards to the leader over HTTP,
 //! retrying briefly while an election is under way, so clients never see "not the leader".
+//! A retry waits for the next change of the local Raft metrics (a new term or leader) or
+//! [`RETRY_PAUSE`], whichever comes first, so a write lands as soon as a new leader is known.
 
 use std::time::Duration;
 
@@ -10,12 +12,16 @@ use tokio::time::{Instant, sleep};
 use super::ClusterNode;
 use crate::cluster::error::ClusterError;
 use crate::cluster::fsm::{Command, CommandResponse};
+use crate::cluster::raft::{Node, NodeId};
 
 /// How long a write or read barrier keeps retrying while no leader is reachable.
 pub const RETRY_WINDOW: Duration = Duration::from_secs(10);
 
-/// Pause between retries while an election is in progress.
+/// Longest pause between retries while an election is in progress.
 const RETRY_PAUSE: Duration = Duration::from_millis(15);
+
+/// Shortest pause between retries, so a burst of metrics changes does not spin the loop.
+const MIN_PAUSE: Duration = Duration::from_millis(1);
 
 /// Timeout of one forwarded request (a write waits for commit and apply on the leader).
 const FORWARD_TIMEOUT: Duration = Duration::from_secs(5);
@@ -64,6 +70,7 @@ impl ClusterNode {
     pub async fn write(&self, cmd: Command) -> Result<CommandResponse, ClusterError> {
         let deadline = Instant::now() + RETRY_WINDOW;
         loop {
+            let mut changes = self.raft.metrics();
             match self.write_local(cmd.clone()).await? {
                 LocalWrite::Applied(resp) => return Ok(resp),
                 LocalWrite::NotLeader(Some(addr)) if addr != self.addr() => {
@@ -78,7 +85,7 @@ impl ClusterNode {
             if Instant::now() >= deadline {
                 return Err(ClusterError::NoLeader);
             }
-            sleep(RETRY_PAUSE).await;
+            pause(&mut changes).await;
         }
     }
 
@@ -131,6 +138,7 @@ impl ClusterNode {
     pub async fn read_barrier(&self) -> Result<(), ClusterError> {
         let deadline = Instant::now() + RETRY_WINDOW;
         loop {
+            let mut changes = self.raft.metrics();
             let index = match self.read_index_local().await? {
                 LocalReadIndex::Index(i) => Some(i),
                 LocalReadIndex::NotLeader(Some(addr)) if addr != self.addr() => {
@@ -150,7 +158,7 @@ impl ClusterNode {
             if Instant::now() >= deadline {
                 return Err(ClusterError::NoLeader);
             }
-            sleep(RETRY_PAUSE).await;
+            pause(&mut changes).await;
         }
     }
 
@@ -171,5 +179,16 @@ impl ClusterNode {
             StatusCode::MISDIRECTED_REQUEST => Ok(None),
             status => Err(fail(status.to_string())),
         }
+    }
+}
+
+/// Waits for the next change of the Raft metrics `changes` watches, at least [`MIN_PAUSE`] and
+/// at most [`RETRY_PAUSE`].
+async fn pause(changes: &mut tokio::sync::watch::Receiver<openraft::RaftMetrics<NodeId, Node>>) {
+    let started = Instant::now();
+    let _ = tokio::time::timeout(RETRY_PAUSE, changes.changed()).await;
+    let left = MIN_PAUSE.saturating_sub(started.elapsed());
+    if !left.is_zero() {
+        sleep(left).await;
     }
 }

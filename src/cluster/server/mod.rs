@@ -4,6 +4,7 @@
 //! ```text
 //!  ClusterNode::start(cfg) ─► redb file ─► LogStore + StateMachineStore ─► openraft::Raft
 //!        ├── bootstrap task: initialise or join once peers answer
+//!        ├── leader watch: on a follower, elect at once when the leader's port refuses
 //!        ├── lease task: on the leader, propose expiry of leases past their time
 //!        ├── scheduler worker: on the leader, plan pending evaluations
 //!        ├── heartbeat tracker: on the leader, mark silent client nodes down
@@ -37,7 +38,8 @@ use crate::cluster::error::ClusterError;
 use crate::cluster::fsm::StateHandle;
 use crate::cluster::raft::rpc::LeaderContact;
 use crate::cluster::raft::{
-    ClusterRaft, Compaction, LogStore, Network, NodeId, RaftDb, StateMachineStore, node_id_for, raft_config,
+    ClusterRaft, Compaction, LogStore, Network, NodeId, RaftDb, StateMachineStore, leader_watch, node_id_for,
+    raft_config, watch_timing,
 };
 
 pub use forward::{LocalReadIndex, LocalWrite};
@@ -48,7 +50,7 @@ pub use membership::{LocalChange, MemberRequest};
 /// What a server needs to start.
 #[derive(Debug, Clone)]
 pub struct ServerConfig {
-    /// Directory for this server's files (`raft.redb`).
+    /// Directory for this server's files (`raft.redb`: log and vote; `snapshot.redb`).
     pub data_dir: PathBuf,
     /// The address other servers and clients reach this server's HTTP API at (`host:port`).
     pub advertise: String,
@@ -113,7 +115,8 @@ impl ClusterNode {
     pub async fn start(config: ServerConfig) -> Result<Arc<Self>, ClusterError> {
         std::fs::create_dir_all(&config.data_dir)?;
         let db = RaftDb::open(&config.data_dir.join("raft.redb"))?;
-        let sm = StateMachineStore::open(db.clone())?;
+        let snapshots = RaftDb::open(&config.data_dir.join("snapshot.redb"))?;
+        let sm = StateMachineStore::open(snapshots, Some(db.clone()))?;
         let state = sm.handle();
         let http = reqwest::Client::builder()
             .connect_timeout(Duration::from_millis(200))
@@ -146,6 +149,12 @@ impl ClusterNode {
         });
         let tasks = vec![
             tokio::spawn(bootstrap::run(Arc::clone(&node))),
+            tokio::spawn(leader_watch::run(
+                node.raft.clone(),
+                node.id,
+                node.contact.clone(),
+                watch_timing(node.config.raft_multiplier),
+            )),
             tokio::spawn(leases::run(Arc::clone(&node))),
             tokio::spawn(scheduler_worker::run(Arc::clone(&node))),
             tokio::spawn(heartbeat::run(Arc::clone(&node))),
