@@ -90,6 +90,10 @@ pub fn line(e: &Event) -> Option<String> {
             version,
             elapsed_ms,
         } => match version {
+            // Periodic and parameterized jobs are registered without an evaluation.
+            Some(v) if eval_id.is_empty() => {
+                format!("{} {address}: registered version {v}", secs(*elapsed_ms))
+            }
             Some(v) => format!(
                 "{} {address}: registered version {v}, evaluation {}",
                 secs(*elapsed_ms),
