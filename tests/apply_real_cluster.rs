@@ -354,8 +354,11 @@ fn killing_the_leader_during_an_apply_still_completes_it_and_registers_nothing_t
     let deploy = Deploy::at(&server).with_age_key();
     let state = tmp.path().join("state");
     let (s, st) = (stack.to_str().unwrap(), state.to_str().unwrap());
-    let stderr = tmp.path().join("apply.stderr");
-    let mut child = deploy.spawn(
+    let run = apply_killing_the_leader(
+        tmp.path(),
+        &deploy,
+        &mut cluster,
+        leader,
         &[
             "apply",
             s,
@@ -366,29 +369,9 @@ fn killing_the_leader_during_an_apply_still_completes_it_and_registers_nothing_t
             "-timeout",
             TIMEOUT,
         ],
-        &stderr,
+        |line| line.contains("\"job_started\"") && line.contains("\"job.api\""),
     );
-    let mut lines = Vec::new();
-    let mut killed = false;
-    for line in std::io::BufReader::new(child.stdout.take().unwrap()).lines() {
-        let line = line.unwrap();
-        if !killed && line.contains("\"job_started\"") && line.contains("\"job.api\"") {
-            let now = cluster.leader();
-            assert_eq!(now, leader, "the leader changed before the kill");
-            cluster.kill_server(leader);
-            killed = true;
-        }
-        lines.push(line);
-    }
-    let status = child.wait().unwrap();
-    let all = format!(
-        "{}\n{}",
-        lines.join("\n"),
-        std::fs::read_to_string(&stderr).unwrap_or_default()
-    );
-    assert!(killed, "the apply never started the api:\n{all}");
-    assert!(status.success(), "{all}");
-    let ev = parse_events(&lines.join("\n"));
+    let (ev, all) = (run.events, run.all);
     assert_gate_order(&ev);
     let new_leader = cluster.leader();
     assert_ne!(new_leader, leader);
@@ -396,24 +379,13 @@ fn killing_the_leader_during_an_apply_still_completes_it_and_registers_nothing_t
     // Registered once each: one version on the server, and the state records it.
     let rev = StateStore::new(&state).latest().unwrap().expect("a revision");
     assert_eq!(rev.serial, 1);
-    for (addr, id) in WEBAPP_JOBS {
-        let versions = get_json(&server, &format!("/v1/job/{id}/versions")).unwrap();
-        let versions = versions["Versions"].as_array().unwrap();
-        assert_eq!(
-            versions.len(),
-            1,
-            "{id} registered {} times:\n{all}",
-            versions.len()
+    for (addr, _) in WEBAPP_JOBS {
+        assert!(
+            rev.jobs.iter().any(|j| j.address.0 == *addr),
+            "{addr} not recorded"
         );
-        let live = get_json(&server, &format!("/v1/job/{id}")).unwrap();
-        let record = rev
-            .jobs
-            .iter()
-            .find(|j| j.address.0 == *addr)
-            .unwrap_or_else(|| panic!("{addr} not recorded"));
-        assert_eq!(record.job_version, live["Version"].as_u64(), "{addr}");
-        assert_eq!(record.job_modify_index, live["JobModifyIndex"].as_u64(), "{addr}");
     }
+    assert_registered_once_as_recorded(&server, &rev, &all);
     assert_eq!(
         deploy.planned_changes(&stack, &["-state", st]),
         (0, Default::default())
@@ -434,8 +406,11 @@ fn killing_the_leader_amid_a_burst_of_registrations_loses_and_doubles_nothing() 
     let state = tmp.path().join("state");
     let (s, st) = (stack.to_str().unwrap(), state.to_str().unwrap());
     let deploy = Deploy::at(&server);
-    let stderr = tmp.path().join("apply.stderr");
-    let mut child = deploy.spawn(
+    let run = apply_killing_the_leader(
+        tmp.path(),
+        &deploy,
+        &mut cluster,
+        leader,
         &[
             "apply",
             s,
@@ -448,27 +423,9 @@ fn killing_the_leader_amid_a_burst_of_registrations_loses_and_doubles_nothing() 
             "-timeout",
             TIMEOUT,
         ],
-        &stderr,
+        |line| line.contains("\"gate_passed\"") && line.contains("\"job.j09\""),
     );
-    let mut lines = Vec::new();
-    let mut killed = false;
-    for line in std::io::BufReader::new(child.stdout.take().unwrap()).lines() {
-        let line = line.unwrap();
-        if !killed && line.contains("\"gate_passed\"") && line.contains("\"job.j09\"") {
-            cluster.kill_server(leader);
-            killed = true;
-        }
-        lines.push(line);
-    }
-    let status = child.wait().unwrap();
-    let all = format!(
-        "{}\n{}",
-        lines.join("\n"),
-        std::fs::read_to_string(&stderr).unwrap_or_default()
-    );
-    assert!(killed, "j09 never passed:\n{all}");
-    assert!(status.success(), "{all}");
-    let ev = parse_events(&lines.join("\n"));
+    let (ev, all) = (run.events, run.all);
     let registered_after_kill = ev[ev
         .iter()
         .position(|e| e["event"] == "gate_passed" && e["address"] == "job.j09")
@@ -495,16 +452,66 @@ fn killing_the_leader_amid_a_burst_of_registrations_loses_and_doubles_nothing() 
     }
     let rev = StateStore::new(&state).latest().unwrap().expect("a revision");
     assert_eq!(rev.jobs.len(), n + 1);
-    for record in &rev.jobs {
-        let id = record.address.job_id();
-        let versions = get_json(&server, &format!("/v1/job/{id}/versions")).unwrap();
-        assert_eq!(versions["Versions"].as_array().unwrap().len(), 1, "{id}:\n{all}");
-        let live = get_json(&server, &format!("/v1/job/{id}")).unwrap();
-        assert_eq!(record.job_version, live["Version"].as_u64(), "{id}");
-        assert_eq!(record.job_modify_index, live["JobModifyIndex"].as_u64(), "{id}");
-    }
+    assert_registered_once_as_recorded(&server, &rev, &all);
     assert_eq!(
         deploy.planned_changes(&stack, &["-state", st, "-var", "gen=1"]),
         (0, Default::default())
     );
+}
+
+/// What an apply said while its cluster's leader was killed.
+struct KilledRun {
+    /// Its NDJSON events.
+    events: Vec<Value>,
+    /// Its standard output and error, for failure messages.
+    all: String,
+}
+
+/// Runs `deploy args` (an apply with `-json`), kills the cluster's `leader` with `kill -9` at
+/// the first output line for which `kill_at` holds, and checks that the apply got there and
+/// then succeeded.
+fn apply_killing_the_leader(
+    dir: &Path,
+    deploy: &Deploy,
+    cluster: &mut RealCluster,
+    leader: usize,
+    args: &[&str],
+    kill_at: impl Fn(&str) -> bool,
+) -> KilledRun {
+    let stderr = dir.join("apply.stderr");
+    let mut child = deploy.spawn(args, &stderr);
+    let mut lines = Vec::new();
+    let mut killed = false;
+    for line in std::io::BufReader::new(child.stdout.take().unwrap()).lines() {
+        let line = line.unwrap();
+        if !killed && kill_at(&line) {
+            assert_eq!(cluster.leader(), leader, "the leader changed before the kill");
+            cluster.kill_server(leader);
+            killed = true;
+        }
+        lines.push(line);
+    }
+    let status = child.wait().unwrap();
+    let out = lines.join("\n");
+    let all = format!("{out}\n{}", std::fs::read_to_string(&stderr).unwrap_or_default());
+    assert!(killed, "the apply never reached the moment of the kill:\n{all}");
+    assert!(status.success(), "{all}");
+    KilledRun {
+        events: parse_events(&out),
+        all,
+    }
+}
+
+/// Every recorded job has exactly one version on the server, and the state holds its live
+/// version and modify index.
+fn assert_registered_once_as_recorded(server: &str, rev: &deploy::state::Revision, all: &str) {
+    for record in &rev.jobs {
+        let id = record.address.job_id();
+        let versions = get_json(server, &format!("/v1/job/{id}/versions")).unwrap();
+        let count = versions["Versions"].as_array().map_or(0, Vec::len);
+        assert_eq!(count, 1, "{id} registered {count} times:\n{all}");
+        let live = get_json(server, &format!("/v1/job/{id}")).unwrap();
+        assert_eq!(record.job_version, live["Version"].as_u64(), "{id}");
+        assert_eq!(record.job_modify_index, live["JobModifyIndex"].as_u64(), "{id}");
+    }
 }
