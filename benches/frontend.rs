@@ -90,17 +90,18 @@ fn bench(c: &mut Criterion) {
     group.finish();
 }
 
-/// A stack directory of `files` job files and a stack file declaring the image variable.
+/// A stack directory of `files` job files (each its own scope, declaring the image variable it
+/// uses) and a stack file.
 fn stack_dir(files: usize) -> tempfile::TempDir {
     let dir = tempfile::tempdir().expect("temporary directory");
     let root = dir.path();
-    std::fs::write(
-        root.join("stack.hcl"),
-        "stack {\n  name = \"bench\"\n}\nvariable \"image\" {\n  default = \"registry.local/app\"\n}\n",
-    )
-    .expect("stack file");
+    std::fs::write(root.join("stack.hcl"), "stack {\n  name = \"bench\"\n}\n").expect("stack file");
     for i in 0..files {
-        std::fs::write(root.join(format!("svc-{i:05}.nomad.hcl")), small_job(i)).expect("job file");
+        let text = format!(
+            "variable \"image\" {{\n  default = \"registry.local/app\"\n}}\n\n{}",
+            small_job(i)
+        );
+        std::fs::write(root.join(format!("svc-{i:05}.nomad.hcl")), text).expect("job file");
     }
     dir
 }
