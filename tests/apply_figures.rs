@@ -98,11 +98,7 @@ fn measure_webapp(tmp: &Path, deploy: &Deploy, label: &str) {
     let wall = started.elapsed();
     assert!(out.status.success(), "{}", text(&out));
     let ev = events(&out);
-    let finished = ev
-        .iter()
-        .find(|e| e["event"] == "apply_finished")
-        .and_then(|e| e["elapsed_ms"].as_u64())
-        .unwrap();
+    let finished = finished_ms(&ev);
     let (critical, path) = critical_path_ms();
     println!(
         "\n== webapp on {label} (load before: {load_before}; after: {})",
@@ -197,11 +193,7 @@ fn measure_many(periodic: bool, parallelism: &[usize]) {
         let (cpu, agent_cpu) = (children_cpu_secs() - cpu0, process_cpu_secs(agent.pid()) - agent0);
         assert!(out.status.success(), "{}", text(&out));
         let ev = events(&out);
-        let finished = ev
-            .iter()
-            .find(|e| e["event"] == "apply_finished")
-            .and_then(|e| e["elapsed_ms"].as_u64())
-            .unwrap();
+        let finished = finished_ms(&ev);
         let passed = ev.iter().filter(|e| e["event"] == "gate_passed").count();
         assert_eq!(passed, n);
         let kind = if periodic {
@@ -235,4 +227,13 @@ fn figure_1000_batch_jobs_per_second_on_a_dev_agent() {
 #[ignore = "a measurement: run with --ignored --nocapture"]
 fn figure_1000_periodic_jobs_per_second_on_a_dev_agent() {
     measure_many(true, &[10]);
+}
+
+/// When the apply said it finished (its `apply_finished` event), in ms since it began.
+fn finished_ms(events: &[serde_json::Value]) -> u64 {
+    events
+        .iter()
+        .find(|e| e["event"] == "apply_finished")
+        .and_then(|e| e["elapsed_ms"].as_u64())
+        .expect("an apply_finished event")
 }

@@ -76,7 +76,8 @@ pub fn load_unit(
         }
     }
     let prefix_str: String = prefix.iter().map(|m| format!("module.{m}.")).collect();
-    // Stack files stay parsed to the end; job files are parsed again to decode (pass 2).
+    // Stack files stay parsed to the end; job files keep their trees for decoding (pass 2)
+    // within `KEPT_TREES_TEXT_BYTES`, and are parsed again past it.
     let mut stack_parsed: Vec<(&SourceFile, Body, FileKind)> = Vec::new();
     let mut job_files: Vec<(&SourceFile, Scope, Option<Body>)> = Vec::new();
     let mut kept_text = 0usize;
@@ -100,13 +101,12 @@ pub fn load_unit(
                     FileKind::Empty => diags.push(Diagnostic::warning(format!("skipping {}: no job or stack blocks", f.path.display()))),
                     FileKind::Jobs | FileKind::Stack => {}
                 }
+                if matches!(kind, FileKind::Jobs | FileKind::Stack) {
+                    check_top_level(f, &body, kind, diags);
+                }
                 match kind {
-                    FileKind::Stack => {
-                        check_top_level(f, &body, kind, diags);
-                        stack_parsed.push((f, body, kind));
-                    }
+                    FileKind::Stack => stack_parsed.push((f, body, kind)),
                     FileKind::Jobs => {
-                        check_top_level(f, &body, kind, diags);
                         // What the other files need from a job file (its scope, its job
                         // objects) is taken now. Its tree is kept for decoding while the trees
                         // kept stay within budget; past it, decoding parses the file again.
