@@ -11,6 +11,7 @@
 //! Everything that talks to a cluster goes through [`crate::backend::Backend`], so the tests
 //! drive the executor against an in-memory backend with a paused clock.
 
+mod engine;
 mod event;
 mod executor;
 mod follow;
