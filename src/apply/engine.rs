@@ -112,7 +112,10 @@ pub struct Engine {
 enum Phase {
     Running,
     /// Undoing `changed` newest first; `next` more remain; `all` so far succeeded.
-    Undoing { next: usize, all: bool },
+    Undoing {
+        next: usize,
+        all: bool,
+    },
     Done,
 }
 
@@ -127,7 +130,12 @@ impl Engine {
         }
         let deps = tasks
             .iter()
-            .map(|t| t.waits_for.iter().filter_map(|w| by_address.get(w).copied()).collect())
+            .map(|t| {
+                t.waits_for
+                    .iter()
+                    .filter_map(|w| by_address.get(w).copied())
+                    .collect()
+            })
             .collect();
         Ok(Engine {
             deps,
@@ -269,10 +277,7 @@ impl Engine {
             actions.push(if all { Action::Discard } else { Action::Commit });
             return;
         }
-        self.phase = Phase::Undoing {
-            next: next - 1,
-            all,
-        };
+        self.phase = Phase::Undoing { next: next - 1, all };
         actions.push(Action::Undo(self.changed[next - 1]));
     }
 

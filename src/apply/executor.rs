@@ -173,7 +173,10 @@ impl<B: Backend + 'static> Runtime<'_, B> {
             Action::Start(idx) => self.start(idx),
             Action::Record(idx) => {
                 let step = &self.steps[idx];
-                let journal = self.journal.as_mut().expect("the journal is open until the commit");
+                let journal = self
+                    .journal
+                    .as_mut()
+                    .expect("the journal is open until the commit");
                 if let Some(result) = self.results.get(&idx) {
                     journal_outcome(journal, step, result, self.sealer)?;
                 }
@@ -263,7 +266,10 @@ impl<B: Backend + 'static> Runtime<'_, B> {
 
     /// Undoes one step's change and journals the job as the base revision had it.
     async fn undo(&mut self, idx: usize) -> Result<Input, ApplyError> {
-        let journal = self.journal.as_mut().expect("the journal is open until the commit");
+        let journal = self
+            .journal
+            .as_mut()
+            .expect("the journal is open until the commit");
         if self.base.is_none() {
             self.base = Some(journal.base_serial.map(|s| self.store.read(s)).transpose()?);
         }
