@@ -1,12 +1,13 @@
-//! The executor: walks the steps' DAG with at most `parallelism` jobs in flight, journals each
-//! outcome before anything waiting on it starts, stops starting work after a failure, and
-//! with `atomic` undoes what this apply changed.
+//! The executor: the runtime around the [`Engine`]. It feeds the engine what happened (a step
+//! ended, an undo was done) and performs the actions it answers with, in order: it runs steps
+//! on their own tasks (at most `parallelism`, as the engine decides), journals each outcome
+//! durably before the next action (so before anything waiting on it starts), emits the events,
+//! undoes changes for `-atomic`, and commits or discards the journal.
 //!
 //! ```text
-//!  ready = steps whose waits_for all passed ─► spawn (≤ parallelism) ─► run_step
-//!     ▲                                                                    │
-//!     └──── passed ◄── journal.record / remove (durable) ◄── outcome ◄─────┘
-//!  a failure: no new spawns; in-flight steps finish; the rest are skipped
+//!  Engine ── [Start, Record, Fail, Skip, Undo, Commit, Discard] ──► Runtime::perform
+//!    ▲                                                                 │ run_step (task)
+//!    └──── Finished(step, outcome) / Undone(step) ◄────────────────────┘ journal, events
 //! ```
 
 use std::collections::{BTreeMap, VecDeque};

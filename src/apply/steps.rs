@@ -45,8 +45,8 @@ fn to_std(d: Option<crate::spec::Duration>) -> Option<Duration> {
 /// values), `state` (opened) and `live` what runs now; `extra_edges` (`from` depends on `to`)
 /// order stops of jobs the plan no longer has edges for.
 ///
-/// Per job: where it lives and what was there before ([`Site`]), then a stop step or a change
-/// step whose waits follow [`Ordering`].
+/// Per job: where it lives and what was there before (its `Site`), then a stop step or a change
+/// step whose waits follow the plan's `Ordering`.
 pub async fn build_steps<B: Backend>(
     backend: &B,
     plan: &Plan,
