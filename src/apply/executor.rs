@@ -1,29 +1,31 @@
-//! The executor: walks the steps' DAG with at most `parallelism` jobs in flight, journals each
-//! outcome before anything waiting on it starts, stops starting work after a failure, and
-//! with `atomic` undoes what this apply changed.
+//! The executor: the runtime around the [`Engine`]. It feeds the engine what happened (a step
+//! ended, an undo was done) and performs the actions it answers with, in order: it runs steps
+//! on their own tasks (at most `parallelism`, as the engine decides), journals each outcome
+//! durably before the next action (so before anything waiting on it starts), emits the events,
+//! undoes changes for `-atomic`, and commits or discards the journal.
 //!
 //! ```text
-//!  ready = steps whose waits_for all passed ─► spawn (≤ parallelism) ─► run_step
-//!     ▲                                                                    │
-//!     └──── passed ◄── journal.record / remove (durable) ◄── outcome ◄─────┘
-//!  a failure: no new spawns; in-flight steps finish; the rest are skipped
+//!  Engine ── [Start, Record, Fail, Skip, Undo, Commit, Discard] ──► Runtime::perform
+//!    ▲                                                                 │ run_step (task)
+//!    └──── Finished(step, outcome) / Undone(step) ◄────────────────────┘ journal, events
 //! ```
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, VecDeque};
 use std::sync::Arc;
 
 use tokio::task::JoinSet;
 use tokio::time::Instant;
 
+use super::engine::{Action, Engine, Input, Policy, Task};
 use super::event::{Event, EventSink, StepKind};
 use super::follow::{Progress, run_step};
 use super::journal::Journal;
 use super::report::FailureReport;
 use super::step::{Outcome, Step, StepResult};
-use super::undo::undo;
+use super::undo::undo_step;
 use crate::backend::Backend;
 use crate::frontend::JobAddress;
-use crate::state::{GateResult, JobRecord, Sealer, StateError, StateStore, seal_job};
+use crate::state::{GateResult, JobRecord, Revision, Sealer, StateError, StateStore, seal_job};
 
 /// How to apply.
 #[derive(Clone, Debug)]
@@ -79,153 +81,214 @@ pub async fn execute<B: Backend + 'static>(
     backend: Arc<B>,
     steps: Vec<Step>,
     options: &ApplyOptions,
-    mut journal: Journal,
+    journal: Journal,
     store: &StateStore,
     sealer: &Sealer,
     sink: EventSink,
 ) -> Result<ApplyReport, ApplyError> {
+    let tasks = steps
+        .iter()
+        .map(|s| Task {
+            address: s.address.clone(),
+            kind: s.kind,
+            waits_for: s.waits_for.clone(),
+        })
+        .collect();
+    let policy = Policy {
+        parallelism: options.parallelism,
+        atomic: options.atomic,
+    };
+    let mut engine = Engine::new(tasks, policy).map_err(ApplyError::Duplicate)?;
     let progress = Progress {
         started: Instant::now(),
         sink,
     };
-    let parallelism = options.parallelism.max(1);
-    let mut seen = BTreeSet::new();
-    for s in &steps {
-        if !seen.insert(s.address.clone()) {
-            return Err(ApplyError::Duplicate(s.address.clone()));
-        }
-    }
     progress.emit(Event::ApplyStarted {
         steps: steps.len(),
-        parallelism,
+        parallelism: engine.parallelism(),
     });
-    let by_address: BTreeMap<JobAddress, usize> = steps
-        .iter()
-        .enumerate()
-        .map(|(i, s)| (s.address.clone(), i))
-        .collect();
-    let mut pending: Vec<usize> = (0..steps.len()).collect();
-    let mut passed: BTreeSet<JobAddress> = BTreeSet::new();
-    let mut in_flight: JoinSet<(usize, StepResult)> = JoinSet::new();
-    let mut changed: Vec<(usize, StepResult)> = Vec::new();
-    let mut failures = Vec::new();
+    let mut runtime = Runtime {
+        backend,
+        steps,
+        progress,
+        journal: Some(journal),
+        store,
+        sealer,
+        in_flight: JoinSet::new(),
+        results: BTreeMap::new(),
+        base: None,
+        revision: None,
+    };
+    let mut actions: VecDeque<Action> = engine.begin().into();
     loop {
-        if failures.is_empty() {
-            let mut i = 0;
-            while i < pending.len() && in_flight.len() < parallelism {
-                let idx = pending[i];
-                let ready = steps[idx]
-                    .waits_for
-                    .iter()
-                    .all(|w| passed.contains(w) || !by_address.contains_key(w));
-                if !ready {
-                    i += 1;
-                    continue;
-                }
-                pending.remove(i);
-                let step = steps[idx].clone();
-                progress.emit(Event::JobStarted {
-                    address: step.address.clone(),
-                    kind: step.kind,
-                    wave: step.wave,
-                    elapsed_ms: progress.elapsed_ms(),
-                });
-                let backend = backend.clone();
-                let p = progress.clone();
-                in_flight.spawn(async move {
-                    let r = run_step(backend.as_ref(), &step, &p).await;
-                    (idx, r)
-                });
+        while let Some(action) = actions.pop_front() {
+            if let Some(input) = runtime.perform(action).await? {
+                actions.extend(engine.handle(input));
             }
         }
-        let Some(joined) = in_flight.join_next().await else {
+        if engine.is_done() {
             break;
-        };
-        let (idx, result) = match joined {
-            Ok(x) => x,
-            Err(e) => {
-                // A panicking step is a bug; report it as that step failing is impossible
-                // without its index, so stop starting work and say so.
-                failures.push(FailureReport::new(
-                    &JobAddress("(unknown)".into()),
-                    format!("a step panicked: {e}"),
-                ));
-                continue;
-            }
-        };
-        let step = &steps[idx];
-        if result.changed || (step.kind == StepKind::Check && needs_record(&journal, step)) {
-            journal_outcome(&mut journal, step, &result, sealer)?;
-            progress.emit(Event::Journaled {
-                address: step.address.clone(),
-            });
         }
-        match &result.outcome {
-            Outcome::Passed(_) => {
-                passed.insert(step.address.clone());
-            }
-            Outcome::Failed(report) => {
-                progress.emit(Event::JobFailed {
-                    address: step.address.clone(),
-                    reason: report.reason.clone(),
-                    alloc: report.alloc.clone(),
-                    elapsed_ms: progress.elapsed_ms(),
-                });
-                failures.push((**report).clone());
-            }
-        }
-        if result.changed {
-            changed.push((idx, result));
-        }
+        let input = runtime.next_finished().await;
+        actions.extend(engine.handle(input));
     }
-    let skipped: Vec<JobAddress> = pending.iter().map(|&i| steps[i].address.clone()).collect();
-    for a in &skipped {
-        progress.emit(Event::Skipped { address: a.clone() });
-    }
-    if failures.is_empty() && !skipped.is_empty() {
-        failures.push(FailureReport::new(
-            &skipped[0],
-            "its dependencies never passed their gates (a cycle?)",
-        ));
-    }
-    let mut rolled_back = Vec::new();
-    let revision;
-    if !failures.is_empty() && options.atomic && !changed.is_empty() {
-        let base = journal.base_serial.map(|s| store.read(s)).transpose()?;
-        let (undone, all_undone) = undo(
-            backend.as_ref(),
-            &steps,
-            &changed,
-            &mut journal,
-            base.as_ref(),
-            &progress,
-        )
-        .await?;
-        rolled_back = undone;
-        if all_undone {
-            journal.discard()?;
-            revision = None;
-        } else {
-            revision = journal.commit(store)?;
-        }
-    } else {
-        revision = journal.commit(store)?;
-    }
-    let success = failures.is_empty();
-    let elapsed_ms = progress.elapsed_ms();
-    progress.emit(Event::ApplyFinished {
+    let success = engine.success();
+    let elapsed_ms = runtime.progress.elapsed_ms();
+    runtime.progress.emit(Event::ApplyFinished {
         success,
-        revision,
+        revision: runtime.revision,
         elapsed_ms,
     });
     Ok(ApplyReport {
         success,
-        failures,
-        skipped,
-        rolled_back,
-        revision,
+        failures: engine.failures().to_vec(),
+        skipped: engine.skipped().cloned().collect(),
+        rolled_back: engine.rolled_back().to_vec(),
+        revision: runtime.revision,
         elapsed_ms,
     })
+}
+
+/// What performs the engine's actions: the backend, the journal, the event sink.
+struct Runtime<'a, B: Backend + 'static> {
+    backend: Arc<B>,
+    steps: Vec<Step>,
+    progress: Progress,
+    /// Taken by the commit.
+    journal: Option<Journal>,
+    store: &'a StateStore,
+    sealer: &'a Sealer,
+    in_flight: JoinSet<(usize, StepResult)>,
+    /// Finished steps' results, until recorded (and, for changes, until undone).
+    results: BTreeMap<usize, StepResult>,
+    /// `-atomic`: the revision the apply started from, read at the first undo.
+    base: Option<Option<Revision>>,
+    /// The revision written.
+    revision: Option<u64>,
+}
+
+impl<B: Backend + 'static> Runtime<'_, B> {
+    /// Performs one action; an undo answers at once with its input.
+    async fn perform(&mut self, action: Action) -> Result<Option<Input>, ApplyError> {
+        match action {
+            Action::Start(idx) => self.start(idx),
+            Action::Record(idx) => {
+                let step = &self.steps[idx];
+                let journal = self
+                    .journal
+                    .as_mut()
+                    .expect("the journal is open until the commit");
+                if let Some(result) = self.results.get(&idx) {
+                    journal_outcome(journal, step, result, self.sealer)?;
+                }
+                self.progress.emit(Event::Journaled {
+                    address: step.address.clone(),
+                });
+            }
+            Action::Fail(idx) => {
+                if let Some(StepResult {
+                    outcome: Outcome::Failed(report),
+                    ..
+                }) = self.results.get(&idx)
+                {
+                    self.progress.emit(Event::JobFailed {
+                        address: self.steps[idx].address.clone(),
+                        reason: report.reason.clone(),
+                        alloc: report.alloc.clone(),
+                        elapsed_ms: self.progress.elapsed_ms(),
+                    });
+                }
+            }
+            Action::Skip(idx) => self.progress.emit(Event::Skipped {
+                address: self.steps[idx].address.clone(),
+            }),
+            Action::Undo(idx) => return self.undo(idx).await.map(Some),
+            Action::Commit => {
+                if let Some(journal) = self.journal.take() {
+                    self.revision = journal.commit(self.store)?;
+                }
+            }
+            Action::Discard => {
+                if let Some(journal) = self.journal.as_mut() {
+                    journal.discard()?;
+                }
+            }
+        }
+        Ok(None)
+    }
+
+    /// Announces a step and runs it on its own task.
+    fn start(&mut self, idx: usize) {
+        let step = self.steps[idx].clone();
+        self.progress.emit(Event::JobStarted {
+            address: step.address.clone(),
+            kind: step.kind,
+            wave: step.wave,
+            elapsed_ms: self.progress.elapsed_ms(),
+        });
+        let backend = self.backend.clone();
+        let p = self.progress.clone();
+        self.in_flight.spawn(async move {
+            let r = run_step(backend.as_ref(), &step, &p).await;
+            (idx, r)
+        });
+    }
+
+    /// Waits for the next step in flight to end. Called only while one is in flight.
+    async fn next_finished(&mut self) -> Input {
+        let joined = self
+            .in_flight
+            .join_next()
+            .await
+            .expect("the engine waits only while a step is in flight");
+        match joined {
+            Ok((idx, result)) => {
+                let step = &self.steps[idx];
+                let stale_record = step.kind == StepKind::Check
+                    && self.journal.as_ref().is_some_and(|j| needs_record(j, step));
+                let outcome = match &result.outcome {
+                    Outcome::Passed(detail) => Ok(detail.clone()),
+                    Outcome::Failed(report) => Err(report.clone()),
+                };
+                let changed = result.changed;
+                self.results.insert(idx, result);
+                Input::Finished {
+                    step: idx,
+                    changed,
+                    stale_record,
+                    outcome,
+                }
+            }
+            Err(e) => Input::Lost {
+                message: e.to_string(),
+            },
+        }
+    }
+
+    /// Undoes one step's change and journals the job as the base revision had it.
+    async fn undo(&mut self, idx: usize) -> Result<Input, ApplyError> {
+        let journal = self
+            .journal
+            .as_mut()
+            .expect("the journal is open until the commit");
+        if self.base.is_none() {
+            self.base = Some(journal.base_serial.map(|s| self.store.read(s)).transpose()?);
+        }
+        let base = self.base.as_ref().and_then(|b| b.as_ref());
+        let (detail, ok) = undo_step(
+            self.backend.as_ref(),
+            &self.steps[idx],
+            journal,
+            base,
+            &self.progress,
+        )
+        .await?;
+        Ok(Input::Undone {
+            step: idx,
+            detail,
+            ok,
+        })
+    }
 }
 
 fn needs_record(journal: &Journal, step: &Step) -> bool {

@@ -2,6 +2,7 @@
 //! evaluation → follow allocations and the deployment with blocking queries until the gate
 //! passes, fails or the step's timeout runs out.
 
+use std::collections::BTreeMap;
 use std::time::Duration;
 
 use tokio::time::Instant;
@@ -10,7 +11,7 @@ use super::event::{Event, EventSink};
 use super::gate::{AllocCounts, GateStatus, evaluate, short};
 use super::report::{FailureReport, inspect_alloc};
 use super::step::{Landed, Operation, Outcome, Step, StepResult};
-use crate::api::{ApiError, ClientStatus, EvalStatus, QueryOptions};
+use crate::api::{AllocMetric, ApiError, ClientStatus, EvalStatus, QueryOptions};
 use crate::backend::Backend;
 use crate::frontend::Gate;
 use crate::spec::Job;
@@ -94,98 +95,21 @@ pub async fn run_step<B: Backend>(backend: &B, step: &Step, progress: &Progress)
     }
 }
 
+/// The phases of one step: send the change, then (for a stop) wait for the allocations to end,
+/// or read what landed, follow the evaluation and follow the gate.
 async fn run_inner<B: Backend>(
     backend: &B,
     step: &Step,
     progress: &Progress,
     counts: &mut AllocCounts,
 ) -> StepResult {
-    let eval_id = match &step.op {
-        Operation::Register { job, check_index } => match backend.register_job(job, *check_index).await {
-            Ok(r) => r.eval_id,
-            Err(e) => {
-                return failed(
-                    step,
-                    false,
-                    Landed::default(),
-                    format!("registering: {}", describe_api(&e)),
-                );
-            }
-        },
-        Operation::Revert { version, prior, job } => {
-            match backend
-                .revert_job(&step.namespace, &step.job_id, *version, *prior)
-                .await
-            {
-                Ok(r) => r.eval_id,
-                // No revert endpoint on this server: the same spec registered is the same job.
-                Err(e) if matches!(e.status(), Some(404 | 405)) => {
-                    match backend.register_job(job, None).await {
-                        Ok(r) => r.eval_id,
-                        Err(e) => {
-                            return failed(
-                                step,
-                                false,
-                                Landed::default(),
-                                format!("registering: {}", describe_api(&e)),
-                            );
-                        }
-                    }
-                }
-                Err(e) => {
-                    return failed(
-                        step,
-                        false,
-                        Landed::default(),
-                        format!("reverting to version {version}: {}", describe_api(&e)),
-                    );
-                }
-            }
-        }
-        Operation::Deregister { purge } => match backend
-            .deregister_job(&step.namespace, &step.job_id, *purge)
-            .await
-        {
-            Ok(r) => r.eval_id,
-            Err(e) if e.status() == Some(404) => String::new(),
-            Err(e) => {
-                return failed(
-                    step,
-                    false,
-                    Landed::default(),
-                    format!("stopping: {}", describe_api(&e)),
-                );
-            }
-        },
-        Operation::Check => String::new(),
+    let eval_id = match send_change(backend, step).await {
+        Ok(id) => id,
+        Err(reason) => return failed(step, false, Landed::default(), reason),
     };
     let changed = !matches!(step.op, Operation::Check);
     if matches!(step.op, Operation::Deregister { .. }) {
-        progress.emit(Event::Registered {
-            address: step.address.clone(),
-            eval_id: eval_id.clone(),
-            version: None,
-            elapsed_ms: progress.elapsed_ms(),
-        });
-        return match wait_stopped(backend, step).await {
-            Ok(()) => {
-                progress.emit(Event::Stopped {
-                    address: step.address.clone(),
-                    elapsed_ms: progress.elapsed_ms(),
-                });
-                StepResult {
-                    changed,
-                    landed: Landed::default(),
-                    outcome: Outcome::Passed("stopped".into()),
-                }
-            }
-            Err(e) => failed(
-                step,
-                changed,
-                Landed::default(),
-                format!("waiting for it to stop: {e}"),
-            ),
-        };
+        return finish_stop(backend, step, progress, eval_id, changed).await;
     }
     let live = match backend.read_job(&step.namespace, &step.job_id).await {
         Ok(Some(l)) => l,
@@ -210,7 +134,93 @@ async fn run_inner<B: Backend>(
         return failed(step, changed, landed, reason);
     }
     let spec: &Job = step.spec.as_ref().unwrap_or(&live.job);
-    match follow_gate(backend, step, spec, live.version, progress, counts).await {
+    let verdict = follow_gate(backend, step, spec, live.version, progress, counts).await;
+    conclude(backend, step, progress, changed, landed, verdict).await
+}
+
+/// Asks the backend for the step's change. Returns the evaluation created (empty when there
+/// is none), or why the change was refused.
+async fn send_change<B: Backend>(backend: &B, step: &Step) -> Result<String, String> {
+    let registering = |e: ApiError| format!("registering: {}", describe_api(&e));
+    match &step.op {
+        Operation::Register { job, check_index } => backend
+            .register_job(job, *check_index)
+            .await
+            .map(|r| r.eval_id)
+            .map_err(registering),
+        Operation::Revert { version, prior, job } => {
+            match backend
+                .revert_job(&step.namespace, &step.job_id, *version, *prior)
+                .await
+            {
+                Ok(r) => Ok(r.eval_id),
+                // No revert endpoint on this server: the same spec registered is the same job.
+                Err(e) if matches!(e.status(), Some(404 | 405)) => backend
+                    .register_job(job, None)
+                    .await
+                    .map(|r| r.eval_id)
+                    .map_err(registering),
+                Err(e) => Err(format!("reverting to version {version}: {}", describe_api(&e))),
+            }
+        }
+        Operation::Deregister { purge } => match backend
+            .deregister_job(&step.namespace, &step.job_id, *purge)
+            .await
+        {
+            Ok(r) => Ok(r.eval_id),
+            Err(e) if e.status() == Some(404) => Ok(String::new()),
+            Err(e) => Err(format!("stopping: {}", describe_api(&e))),
+        },
+        Operation::Check => Ok(String::new()),
+    }
+}
+
+/// A stop accepted: waits until none of the job's allocations still runs.
+async fn finish_stop<B: Backend>(
+    backend: &B,
+    step: &Step,
+    progress: &Progress,
+    eval_id: String,
+    changed: bool,
+) -> StepResult {
+    progress.emit(Event::Registered {
+        address: step.address.clone(),
+        eval_id,
+        version: None,
+        elapsed_ms: progress.elapsed_ms(),
+    });
+    match wait_stopped(backend, step).await {
+        Ok(()) => {
+            progress.emit(Event::Stopped {
+                address: step.address.clone(),
+                elapsed_ms: progress.elapsed_ms(),
+            });
+            StepResult {
+                changed,
+                landed: Landed::default(),
+                outcome: Outcome::Passed("stopped".into()),
+            }
+        }
+        Err(e) => failed(
+            step,
+            changed,
+            Landed::default(),
+            format!("waiting for it to stop: {e}"),
+        ),
+    }
+}
+
+/// The gate's verdict as the step's result: a pass is announced, a failure carries the report
+/// of the allocation to blame.
+async fn conclude<B: Backend>(
+    backend: &B,
+    step: &Step,
+    progress: &Progress,
+    changed: bool,
+    landed: Landed,
+    verdict: Result<String, (String, Option<String>)>,
+) -> StepResult {
+    let outcome = match verdict {
         Ok(detail) => {
             progress.emit(Event::GatePassed {
                 address: step.address.clone(),
@@ -218,28 +228,24 @@ async fn run_inner<B: Backend>(
                 detail: detail.clone(),
                 elapsed_ms: progress.elapsed_ms(),
             });
-            StepResult {
-                changed,
-                landed,
-                outcome: Outcome::Passed(detail),
-            }
+            Outcome::Passed(detail)
         }
         Err((reason, alloc_id)) => {
             let alloc = match alloc_id {
                 Some(id) => Some(inspect_alloc(backend, &id).await),
                 None => None,
             };
-            let report = FailureReport {
+            Outcome::Failed(Box::new(FailureReport {
                 address: step.address.clone(),
                 reason,
                 alloc,
-            };
-            StepResult {
-                changed,
-                landed,
-                outcome: Outcome::Failed(Box::new(report)),
-            }
+            }))
         }
+    };
+    StepResult {
+        changed,
+        landed,
+        outcome,
     }
 }
 
@@ -281,30 +287,35 @@ async fn follow_evaluation<B: Backend>(backend: &B, eval_id: &str) -> Result<(),
             _ => {}
         }
         if let Some(failures) = eval.failed_tg_allocs.filter(|f| !f.is_empty()) {
-            let parts: Vec<String> = failures
-                .iter()
-                .map(|(group, m)| {
-                    let mut why: Vec<String> = Vec::new();
-                    for (c, n) in m.constraint_filtered.iter().flatten() {
-                        why.push(format!("{c} filtered {n} nodes"));
-                    }
-                    for (d, n) in m.dimension_exhausted.iter().flatten() {
-                        why.push(format!("{d} exhausted on {n} nodes"));
-                    }
-                    for (node, r) in &m.node_reasons {
-                        why.push(format!("node {}: {r}", short(node)));
-                    }
-                    format!(
-                        "group {group}: no node fits ({} evaluated; {})",
-                        m.nodes_evaluated,
-                        why.join("; ")
-                    )
-                })
-                .collect();
-            return Err(format!("placement failed: {}", parts.join(" / ")));
+            return Err(placement_failure(&failures));
         }
         return Ok(());
     }
+}
+
+/// A placement failure in a sentence: per group, what filtered or exhausted the nodes.
+fn placement_failure(failures: &BTreeMap<String, AllocMetric>) -> String {
+    let parts: Vec<String> = failures
+        .iter()
+        .map(|(group, m)| {
+            let mut why: Vec<String> = Vec::new();
+            for (c, n) in m.constraint_filtered.iter().flatten() {
+                why.push(format!("{c} filtered {n} nodes"));
+            }
+            for (d, n) in m.dimension_exhausted.iter().flatten() {
+                why.push(format!("{d} exhausted on {n} nodes"));
+            }
+            for (node, r) in &m.node_reasons {
+                why.push(format!("node {}: {r}", short(node)));
+            }
+            format!(
+                "group {group}: no node fits ({} evaluated; {})",
+                m.nodes_evaluated,
+                why.join("; ")
+            )
+        })
+        .collect();
+    format!("placement failed: {}", parts.join(" / "))
 }
 
 async fn follow_gate<B: Backend>(

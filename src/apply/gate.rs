@@ -84,7 +84,9 @@ pub fn nonzero_exit(alloc: &AllocListStub) -> Option<(String, i64)> {
     None
 }
 
-/// Decides `gate` for `job` at `version` from its allocations and latest deployment.
+/// Decides `gate` for `job` at `version` from its allocations and latest deployment, in three
+/// phases: count the allocations of this version, look for a failure that means the gate can
+/// no longer pass, then judge the counts by the gate's rule.
 pub fn evaluate(
     gate: Gate,
     job: &Job,
@@ -96,12 +98,32 @@ pub fn evaluate(
         .iter()
         .filter(|a| a.job_version == version && a.desired_status == DesiredStatus::Run)
         .collect();
+    let counts = count(gate, job, &current);
+    if gate == Gate::Registered {
+        return GateStatus::Passed(counts, "registered".into());
+    }
+    let deployment = deployment.filter(|d| d.job_version == version);
+    let failure = exit_failure(gate, &current)
+        .or_else(|| alloc_failure(&current))
+        .or_else(|| deployment_failure(&current, deployment));
+    if let Some((reason, alloc_id)) = failure {
+        return GateStatus::Failed {
+            counts,
+            reason,
+            alloc_id,
+        };
+    }
+    judge(gate, job, counts, deployment)
+}
+
+/// Counts the allocations of the version applied.
+fn count(gate: Gate, job: &Job, current: &[&AllocListStub]) -> AllocCounts {
     let mut counts = AllocCounts {
         desired: desired_allocs(job),
         placed: current.len() as u64,
         ..Default::default()
     };
-    for a in &current {
+    for a in current {
         match a.client_status {
             ClientStatus::Running => counts.running += 1,
             ClientStatus::Failed | ClientStatus::Lost => counts.failed += 1,
@@ -115,61 +137,66 @@ pub fn evaluate(
             counts.healthy += 1;
         }
     }
-    if gate == Gate::Registered {
-        return GateStatus::Passed(counts, "registered".into());
+    counts
+}
+
+/// A task that exited non-zero: fatal for a batch gate at once, for others once the
+/// allocation is terminal (a service task may be restarted).
+fn exit_failure(gate: Gate, current: &[&AllocListStub]) -> Option<(String, Option<String>)> {
+    let a = current.iter().find(|a| nonzero_exit(a).is_some())?;
+    if gate != Gate::Complete && !a.client_status.is_terminal() {
+        return None;
     }
-    if let Some(a) = current.iter().find(|a| nonzero_exit(a).is_some())
-        && (gate == Gate::Complete || a.client_status.is_terminal())
-    {
-        {
-            let (task, code) = nonzero_exit(a).unwrap_or_default();
-            return GateStatus::Failed {
-                counts,
-                reason: format!(
-                    "task {task} of allocation {} ({}) exited with code {code}",
-                    short(&a.id),
-                    a.name
-                ),
-                alloc_id: Some(a.id.clone()),
-            };
-        }
-    }
-    if let Some(a) = current
+    let (task, code) = nonzero_exit(a).unwrap_or_default();
+    Some((
+        format!(
+            "task {task} of allocation {} ({}) exited with code {code}",
+            short(&a.id),
+            a.name
+        ),
+        Some(a.id.clone()),
+    ))
+}
+
+/// An allocation the client reports failed or lost.
+fn alloc_failure(current: &[&AllocListStub]) -> Option<(String, Option<String>)> {
+    let a = current
         .iter()
-        .find(|a| matches!(a.client_status, ClientStatus::Failed | ClientStatus::Lost))
-    {
-        let what = if a.client_status == ClientStatus::Lost {
-            "was lost"
-        } else {
-            "failed"
-        };
-        let detail = if a.client_description.is_empty() {
-            String::new()
-        } else {
-            format!(" ({})", a.client_description)
-        };
-        return GateStatus::Failed {
-            counts,
-            reason: format!("allocation {} ({}) {what}{detail}", short(&a.id), a.name),
-            alloc_id: Some(a.id.clone()),
-        };
-    }
-    let deployment = deployment.filter(|d| d.job_version == version);
-    if let Some(d) = deployment
-        && d.status == DeploymentStatus::Failed
-    {
-        {
-            let alloc_id = current
-                .iter()
-                .find(|a| a.deployment_status.as_ref().and_then(|s| s.healthy) == Some(false))
-                .map(|a| a.id.clone());
-            return GateStatus::Failed {
-                counts,
-                reason: format!("deployment {} failed: {}", short(&d.id), d.status_description),
-                alloc_id,
-            };
-        }
-    }
+        .find(|a| matches!(a.client_status, ClientStatus::Failed | ClientStatus::Lost))?;
+    let what = if a.client_status == ClientStatus::Lost {
+        "was lost"
+    } else {
+        "failed"
+    };
+    let detail = if a.client_description.is_empty() {
+        String::new()
+    } else {
+        format!(" ({})", a.client_description)
+    };
+    Some((
+        format!("allocation {} ({}) {what}{detail}", short(&a.id), a.name),
+        Some(a.id.clone()),
+    ))
+}
+
+/// The deployment of this version failed; the allocation to blame is one reported unhealthy.
+fn deployment_failure(
+    current: &[&AllocListStub],
+    deployment: Option<&Deployment>,
+) -> Option<(String, Option<String>)> {
+    let d = deployment.filter(|d| d.status == DeploymentStatus::Failed)?;
+    let alloc_id = current
+        .iter()
+        .find(|a| a.deployment_status.as_ref().and_then(|s| s.healthy) == Some(false))
+        .map(|a| a.id.clone());
+    Some((
+        format!("deployment {} failed: {}", short(&d.id), d.status_description),
+        alloc_id,
+    ))
+}
+
+/// With no failure, whether the counts satisfy the gate's rule.
+fn judge(gate: Gate, job: &Job, mut counts: AllocCounts, deployment: Option<&Deployment>) -> GateStatus {
     match gate {
         Gate::Registered => GateStatus::Passed(counts, "registered".into()),
         Gate::Complete => {

@@ -1,16 +1,20 @@
 //! Apply: making a plan so, job by job in dependency order, gated on health, journalled.
 //!
 //! ```text
-//!  Plan + Stack ─► build_steps ─► [Step] ─► execute ─┬─► run_step (≤ parallelism at once)
-//!   (rollback: stack_at(rev))                        │     register → evaluation → gate
-//!                                                    ├─► Journal (apply-journal.json, per job)
+//!  Plan + Stack ─► build_steps ─► [Step] ─► execute ─┬─► engine: what to do next (pure)
+//!   (rollback: stack_at(rev))                        ├─► run_step (≤ parallelism at once)
+//!                                                    │     register → evaluation → gate
+//!                                                    ├─► Journal (apply-journal.ndjson, per job)
 //!                                                    ├─► Event stream ─► views (bars, lines, NDJSON)
 //!                                                    └─► undo (-atomic) ─► new revision
 //! ```
 //!
+//! Every decision of the walk (what starts, what a failure stops, what `-atomic` undoes) is
+//! made by the engine, a synchronous state machine tested with plain input sequences.
 //! Everything that talks to a cluster goes through [`crate::backend::Backend`], so the tests
 //! drive the executor against an in-memory backend with a paused clock.
 
+mod engine;
 mod event;
 mod executor;
 mod follow;

@@ -13,7 +13,7 @@ use super::step::{Operation, Prior, Step};
 use super::undo::find_version;
 use crate::backend::Backend;
 use crate::frontend::{Gate, JobAddress, Stack};
-use crate::plan::{Action, LiveView, Plan};
+use crate::plan::{Action, JobChange, LiveJob, LiveView, Plan};
 use crate::spec::{Job, canonicalize};
 use crate::state::Revision;
 
@@ -44,6 +44,9 @@ fn to_std(d: Option<crate::spec::Duration>) -> Option<Duration> {
 /// Builds the steps of `plan`. `stack` supplies the specs in clear (a plan masks sensitive
 /// values), `state` (opened) and `live` what runs now; `extra_edges` (`from` depends on `to`)
 /// order stops of jobs the plan no longer has edges for.
+///
+/// Per job: where it lives and what was there before (its `Site`), then a stop step or a change
+/// step whose waits follow the plan's `Ordering`.
 pub async fn build_steps<B: Backend>(
     backend: &B,
     plan: &Plan,
@@ -53,28 +56,89 @@ pub async fn build_steps<B: Backend>(
     extra_edges: &[(JobAddress, JobAddress)],
     options: &StepOptions,
 ) -> Result<Vec<Step>, StepError> {
-    // Gate and timeout each job is waited on with, from the edges pointing at it.
-    let mut gates: BTreeMap<&JobAddress, (Gate, Option<Duration>)> = BTreeMap::new();
-    for j in &plan.jobs {
-        for d in &j.depends_on {
-            gates.entry(&d.address).or_insert((d.gate, to_std(d.timeout)));
-        }
-    }
-    let mut edges: BTreeSet<(JobAddress, JobAddress)> = extra_edges.iter().cloned().collect();
-    for j in &plan.jobs {
-        for d in &j.depends_on {
-            edges.insert((j.address.clone(), d.address.clone()));
-        }
-    }
-    let destroyed: BTreeSet<&JobAddress> = plan
-        .jobs
-        .iter()
-        .filter(|j| j.action == Action::Destroy)
-        .map(|j| &j.address)
-        .collect();
-    let default_timeout = options.default_timeout;
+    let ordering = Ordering::of(plan, extra_edges);
     let mut steps = Vec::with_capacity(plan.jobs.len());
     for change in &plan.jobs {
+        let site = Site::of(change, stack, state, live, &ordering, options);
+        let step = if change.action == Action::Destroy {
+            stop_step(change, site, &ordering, options)
+        } else {
+            change_step(backend, change, stack, site, &ordering, options).await?
+        };
+        steps.push(step);
+    }
+    Ok(steps)
+}
+
+/// What orders the steps: the edges among jobs, the gate each job is waited on with, and the
+/// jobs being stopped.
+struct Ordering<'a> {
+    /// Gate and timeout each job is waited on with, from the edges pointing at it.
+    gates: BTreeMap<&'a JobAddress, (Gate, Option<Duration>)>,
+    /// `from` depends on `to`: the plan's edges and the extra ones.
+    edges: BTreeSet<(JobAddress, JobAddress)>,
+    /// Jobs the plan stops.
+    destroyed: BTreeSet<&'a JobAddress>,
+}
+
+impl<'a> Ordering<'a> {
+    fn of(plan: &'a Plan, extra_edges: &[(JobAddress, JobAddress)]) -> Ordering<'a> {
+        let mut gates = BTreeMap::new();
+        let mut edges: BTreeSet<(JobAddress, JobAddress)> = extra_edges.iter().cloned().collect();
+        for j in &plan.jobs {
+            for d in &j.depends_on {
+                gates.entry(&d.address).or_insert((d.gate, to_std(d.timeout)));
+                edges.insert((j.address.clone(), d.address.clone()));
+            }
+        }
+        let destroyed = plan
+            .jobs
+            .iter()
+            .filter(|j| j.action == Action::Destroy)
+            .map(|j| &j.address)
+            .collect();
+        Ordering {
+            gates,
+            edges,
+            destroyed,
+        }
+    }
+
+    /// A stop waits for the stops of every job that depends on it.
+    fn stop_waits(&self, address: &JobAddress) -> Vec<JobAddress> {
+        self.edges
+            .iter()
+            .filter(|(from, to)| to == address && self.destroyed.contains(from))
+            .map(|(from, _)| from.clone())
+            .collect()
+    }
+
+    /// A change waits for the gates of what it depends on, and for every stop.
+    fn change_waits(&self, change: &JobChange) -> Vec<JobAddress> {
+        let mut waits: Vec<JobAddress> = change.depends_on.iter().map(|d| d.address.clone()).collect();
+        waits.extend(self.destroyed.iter().map(|a| (*a).clone()));
+        waits
+    }
+}
+
+/// Where a job lives, how long its step may take and what ran before.
+struct Site<'a> {
+    namespace: String,
+    job_id: String,
+    timeout: Duration,
+    prior: Option<Prior>,
+    live_job: Option<&'a LiveJob>,
+}
+
+impl<'a> Site<'a> {
+    fn of(
+        change: &JobChange,
+        stack: &Stack,
+        state: Option<&Revision>,
+        live: Option<&'a LiveView>,
+        ordering: &Ordering<'_>,
+        options: &StepOptions,
+    ) -> Site<'a> {
         let address = &change.address;
         let recorded = state.and_then(|s| s.job(address));
         let live_job = live.and_then(|l| l.jobs.get(address));
@@ -87,101 +151,130 @@ pub async fn build_steps<B: Backend>(
                     .map(|l| l.version)
                     .or(recorded.and_then(|r| r.job_version)),
             });
-        let stack_job = stack.job(address);
-        let opts = stack.job_options.get(address);
-        let timeout = opts
+        let timeout = stack
+            .job_options
+            .get(address)
             .and_then(|o| to_std(o.timeout))
-            .or_else(|| gates.get(address).and_then(|g| g.1))
-            .unwrap_or(default_timeout);
-        let (namespace, job_id) = match (stack_job, &prior) {
+            .or_else(|| ordering.gates.get(address).and_then(|g| g.1))
+            .unwrap_or(options.default_timeout);
+        let (namespace, job_id) = match (stack.job(address), &prior) {
             (Some(sj), _) => (sj.job.namespace().to_string(), sj.job.id().to_string()),
             (None, Some(p)) => (p.spec.namespace().to_string(), p.spec.id().to_string()),
             (None, None) => ("default".to_string(), address.job_id().to_string()),
         };
-        if change.action == Action::Destroy {
-            let waits_for = edges
-                .iter()
-                .filter(|(from, to)| to == address && destroyed.contains(from))
-                .map(|(from, _)| from.clone())
-                .collect();
-            steps.push(Step {
-                address: address.clone(),
-                namespace,
-                job_id,
-                kind: StepKind::Destroy,
-                op: Operation::Deregister { purge: options.purge },
-                spec: None,
-                sensitive_paths: Vec::new(),
-                gate: Gate::Registered,
-                timeout,
-                waits_for,
-                wave: change.wave,
-                prior,
-            });
-            continue;
-        }
-        let sj = stack_job.ok_or_else(|| StepError::MissingJob(address.clone()))?;
-        let spec: Job = canonicalize(&sj.job);
-        let gate = opts
-            .and_then(|o| o.gate)
-            .or_else(|| gates.get(address).map(|g| g.0))
-            .unwrap_or_else(|| Gate::default_for(&spec));
-        let mut waits_for: Vec<JobAddress> = change.depends_on.iter().map(|d| d.address.clone()).collect();
-        waits_for.extend(destroyed.iter().map(|a| (*a).clone()));
-        let (kind, op) = match change.action {
-            Action::Create => {
-                // A job stopped earlier is still on the server: register over exactly that one.
-                let stopped = match backend.read_job(&namespace, &job_id).await {
-                    Ok(Some(l)) if l.job.stop == Some(true) => Some(l.job_modify_index),
-                    _ => None,
-                };
-                (
-                    StepKind::Create,
-                    Operation::Register {
-                        job: Box::new(spec.clone()),
-                        check_index: Some(stopped.unwrap_or(0)),
-                    },
-                )
-            }
-            Action::Update | Action::UpdateDestructive => {
-                let revert = match (options.prefer_revert, live_job) {
-                    (true, Some(l)) => find_version(backend, &namespace, &job_id, &spec)
-                        .await
-                        .filter(|v| *v != l.version)
-                        .map(|v| Operation::Revert {
-                            version: v,
-                            prior: Some(l.version),
-                            job: Box::new(spec.clone()),
-                        }),
-                    _ => None,
-                };
-                match revert {
-                    Some(op) => (StepKind::Revert, op),
-                    None => (
-                        StepKind::Update,
-                        Operation::Register {
-                            job: Box::new(spec.clone()),
-                            check_index: change.job_modify_index,
-                        },
-                    ),
-                }
-            }
-            Action::Noop | Action::Destroy => (StepKind::Check, Operation::Check),
-        };
-        steps.push(Step {
-            address: address.clone(),
+        Site {
             namespace,
             job_id,
-            kind,
-            op,
-            spec: Some(spec),
-            sensitive_paths: sj.sensitive_paths.clone(),
-            gate,
             timeout,
-            waits_for,
-            wave: change.wave,
             prior,
-        });
+            live_job,
+        }
     }
-    Ok(steps)
+}
+
+/// The step that stops a job the plan destroys.
+fn stop_step(change: &JobChange, site: Site<'_>, ordering: &Ordering<'_>, options: &StepOptions) -> Step {
+    Step {
+        address: change.address.clone(),
+        namespace: site.namespace,
+        job_id: site.job_id,
+        kind: StepKind::Destroy,
+        op: Operation::Deregister { purge: options.purge },
+        spec: None,
+        sensitive_paths: Vec::new(),
+        gate: Gate::Registered,
+        timeout: site.timeout,
+        waits_for: ordering.stop_waits(&change.address),
+        wave: change.wave,
+        prior: site.prior,
+    }
+}
+
+/// The step that creates, updates, reverts or checks a job the stack defines.
+async fn change_step<B: Backend>(
+    backend: &B,
+    change: &JobChange,
+    stack: &Stack,
+    site: Site<'_>,
+    ordering: &Ordering<'_>,
+    options: &StepOptions,
+) -> Result<Step, StepError> {
+    let address = &change.address;
+    let sj = stack
+        .job(address)
+        .ok_or_else(|| StepError::MissingJob(address.clone()))?;
+    let spec: Job = canonicalize(&sj.job);
+    let gate = stack
+        .job_options
+        .get(address)
+        .and_then(|o| o.gate)
+        .or_else(|| ordering.gates.get(address).map(|g| g.0))
+        .unwrap_or_else(|| Gate::default_for(&spec));
+    let (kind, op) = operation(backend, change, &spec, &site, options).await;
+    Ok(Step {
+        address: address.clone(),
+        namespace: site.namespace,
+        job_id: site.job_id,
+        kind,
+        op,
+        spec: Some(spec),
+        sensitive_paths: sj.sensitive_paths.clone(),
+        gate,
+        timeout: site.timeout,
+        waits_for: ordering.change_waits(change),
+        wave: change.wave,
+        prior: site.prior,
+    })
+}
+
+/// What to ask of the backend for a create, an update (a revert where one is preferred and the
+/// backend keeps an equal version) or a no-op.
+async fn operation<B: Backend>(
+    backend: &B,
+    change: &JobChange,
+    spec: &Job,
+    site: &Site<'_>,
+    options: &StepOptions,
+) -> (StepKind, Operation) {
+    let (namespace, job_id) = (&site.namespace, &site.job_id);
+    match change.action {
+        Action::Create => {
+            // A job stopped earlier is still on the server: register over exactly that one.
+            let stopped = match backend.read_job(namespace, job_id).await {
+                Ok(Some(l)) if l.job.stop == Some(true) => Some(l.job_modify_index),
+                _ => None,
+            };
+            (
+                StepKind::Create,
+                Operation::Register {
+                    job: Box::new(spec.clone()),
+                    check_index: Some(stopped.unwrap_or(0)),
+                },
+            )
+        }
+        Action::Update | Action::UpdateDestructive => {
+            let revert = match (options.prefer_revert, site.live_job) {
+                (true, Some(l)) => find_version(backend, namespace, job_id, spec)
+                    .await
+                    .filter(|v| *v != l.version)
+                    .map(|v| Operation::Revert {
+                        version: v,
+                        prior: Some(l.version),
+                        job: Box::new(spec.clone()),
+                    }),
+                _ => None,
+            };
+            match revert {
+                Some(op) => (StepKind::Revert, op),
+                None => (
+                    StepKind::Update,
+                    Operation::Register {
+                        job: Box::new(spec.clone()),
+                        check_index: change.job_modify_index,
+                    },
+                ),
+            }
+        }
+        Action::Noop | Action::Destroy => (StepKind::Check, Operation::Check),
+    }
 }

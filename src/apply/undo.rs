@@ -6,9 +6,9 @@
 use super::event::Event;
 use super::follow::Progress;
 use super::journal::Journal;
-use super::step::{Step, StepResult};
+use super::step::Step;
+use crate::api::ApiError;
 use crate::backend::Backend;
-use crate::frontend::JobAddress;
 use crate::spec::diff::{DiffType, SensitivePaths, diff};
 use crate::state::{Revision, StateError};
 
@@ -27,72 +27,61 @@ pub async fn find_version<B: Backend>(
         .and_then(|v| v.version)
 }
 
-/// Undoes `changed` (in the order they finished) newest first. Returns what was done per job
-/// and whether everything was undone.
-pub async fn undo<B: Backend>(
+/// Undoes one step's change: a created job is stopped, an updated or stopped one returns to
+/// what was live before. On success the journal records the job as `base` had it (durably)
+/// before the event; a refusal is reported and leaves the journal as it was. Returns what
+/// was done and whether it was undone.
+pub async fn undo_step<B: Backend>(
     backend: &B,
-    steps: &[Step],
-    changed: &[(usize, StepResult)],
+    step: &Step,
     journal: &mut Journal,
     base: Option<&Revision>,
     progress: &Progress,
-) -> Result<(Vec<(JobAddress, String)>, bool), StateError> {
-    let mut done = Vec::new();
-    let mut all = true;
-    for (idx, _) in changed.iter().rev() {
-        let step = &steps[*idx];
-        let result = match &step.prior {
-            None => backend
-                .deregister_job(&step.namespace, &step.job_id, false)
-                .await
-                .map(|_| "stopped (it was created by this apply)".to_string()),
-            Some(prior) => {
-                let live = backend
-                    .read_job(&step.namespace, &step.job_id)
-                    .await
-                    .ok()
-                    .flatten();
-                let current = live.as_ref().map(|l| l.version);
-                let version = match prior.version.filter(|v| Some(*v) != current) {
-                    Some(v) => Some(v),
-                    None => find_version(backend, &step.namespace, &step.job_id, &prior.spec).await,
-                };
-                match (version, live.is_some()) {
-                    (Some(v), true) => backend
-                        .revert_job(&step.namespace, &step.job_id, v, current)
-                        .await
-                        .map(|_| format!("reverted to version {v}")),
-                    _ => backend
-                        .register_job(&prior.spec, None)
-                        .await
-                        .map(|_| "registered the recorded spec again".to_string()),
-                }
+) -> Result<(String, bool), StateError> {
+    let (detail, ok) = match reverse(backend, step).await {
+        Ok(detail) => {
+            match base.and_then(|b| b.job(&step.address)) {
+                Some(record) => journal.record(record.clone())?,
+                None => journal.remove(&step.address)?,
             }
-        };
-        match result {
-            Ok(detail) => {
-                match base.and_then(|b| b.job(&step.address)) {
-                    Some(record) => journal.record(record.clone())?,
-                    None => journal.remove(&step.address)?,
-                }
-                progress.emit(Event::RolledBack {
-                    address: step.address.clone(),
-                    detail: detail.clone(),
-                    elapsed_ms: progress.elapsed_ms(),
-                });
-                done.push((step.address.clone(), detail));
-            }
-            Err(e) => {
-                all = false;
-                let detail = format!("could not undo: {e}");
-                progress.emit(Event::RolledBack {
-                    address: step.address.clone(),
-                    detail: detail.clone(),
-                    elapsed_ms: progress.elapsed_ms(),
-                });
-                done.push((step.address.clone(), detail));
-            }
+            (detail, true)
         }
+        Err(e) => (format!("could not undo: {e}"), false),
+    };
+    progress.emit(Event::RolledBack {
+        address: step.address.clone(),
+        detail: detail.clone(),
+        elapsed_ms: progress.elapsed_ms(),
+    });
+    Ok((detail, ok))
+}
+
+/// Asks the backend to reverse one step's change.
+async fn reverse<B: Backend>(backend: &B, step: &Step) -> Result<String, ApiError> {
+    let Some(prior) = &step.prior else {
+        return backend
+            .deregister_job(&step.namespace, &step.job_id, false)
+            .await
+            .map(|_| "stopped (it was created by this apply)".to_string());
+    };
+    let live = backend
+        .read_job(&step.namespace, &step.job_id)
+        .await
+        .ok()
+        .flatten();
+    let current = live.as_ref().map(|l| l.version);
+    let version = match prior.version.filter(|v| Some(*v) != current) {
+        Some(v) => Some(v),
+        None => find_version(backend, &step.namespace, &step.job_id, &prior.spec).await,
+    };
+    match (version, live.is_some()) {
+        (Some(v), true) => backend
+            .revert_job(&step.namespace, &step.job_id, v, current)
+            .await
+            .map(|_| format!("reverted to version {v}")),
+        _ => backend
+            .register_job(&prior.spec, None)
+            .await
+            .map(|_| "registered the recorded spec again".to_string()),
     }
-    Ok((done, all))
 }
