@@ -9,7 +9,6 @@
 //! and `job` are runtime interpolations: they stay literally as `${...}` (see `template`).
 
 mod functions;
-mod sha1;
 mod template;
 
 pub use template::stringify;
