@@ -1,5 +1,5 @@
 //! Loading a stack directory (and its modules) into a [`Unit`], as named passes over one
-//! [`Loader`] context:
+//! `Loader` context:
 //!
 //! ```text
 //!  files ─► read ─► parse and classify (each job file: its own scope and its `job.ID` objects)
