@@ -8,9 +8,9 @@ use hcl::edit::structure::Block;
 use serde_json::Value;
 
 use super::eval::{Eval, Reference};
-use super::loader::{Unit, label_span};
 use super::stack_blocks::{self, Target};
 use super::suggest::did_you_mean;
+use super::unit::{Unit, label_span};
 use crate::diag::{Diagnostic, Diagnostics, SourceSpan};
 use crate::frontend::{Dependency, DependencyKind, JobAddress, JobOptions};
 

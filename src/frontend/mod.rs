@@ -25,6 +25,7 @@ mod source;
 mod stack;
 mod stack_blocks;
 mod suggest;
+mod unit;
 mod variables;
 
 use std::collections::BTreeSet;
@@ -71,10 +72,15 @@ pub fn load_stack(path: &Path, inputs: &Inputs) -> Result<(Stack, Diagnostics), 
         return Err(diags);
     };
     let given = inputs::collect(inputs, Some(&dir), &mut diags);
-    let mut used = BTreeSet::new();
-    let unit = loader::load_unit(&files, &given, &mut used, &[], None, &mut diags);
+    let root = loader::Level {
+        files: &files,
+        given: &given,
+        prefix: &[],
+        call: None,
+    };
+    let unit = loader::load_unit(root, &mut diags);
     for (name, g) in &given {
-        if used.contains(name) || matches!(g.origin, Origin::Env(_)) {
+        if unit.used.contains(name) || matches!(g.origin, Origin::Env(_)) {
             continue;
         }
         let mut d = Diagnostic::error(format!("value given for undeclared variable `{name}`"))
@@ -133,8 +139,14 @@ pub fn load_stack(path: &Path, inputs: &Inputs) -> Result<(Stack, Diagnostics), 
 pub fn parse_job_file(path: &Path, inputs: &Inputs) -> Result<(Vec<StackJob>, Diagnostics), Diagnostics> {
     let mut diags = Diagnostics::new();
     let given = inputs::collect(inputs, None, &mut diags);
-    let mut used = BTreeSet::new();
-    let unit = loader::load_unit(&[path.to_path_buf()], &given, &mut used, &[], None, &mut diags);
+    let files = [path.to_path_buf()];
+    let level = loader::Level {
+        files: &files,
+        given: &given,
+        prefix: &[],
+        call: None,
+    };
+    let unit = loader::load_unit(level, &mut diags);
     diags.retain(|d| !eval::is_cascade(d));
     if diags.has_errors() {
         Err(diags)

@@ -1,17 +1,18 @@
 //! `module` blocks: instantiating a directory of the same language with inputs.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
+use std::path::PathBuf;
 
 use hcl::edit::Span;
-use hcl::edit::structure::{Block, Body};
+use hcl::edit::structure::Block;
 use serde_json::Value;
 
-use super::discover::FileKind;
 use super::eval::{Eval, Reference, Scope, stringify};
 use super::inputs::{GivenValue, Origin, RawValue};
-use super::loader::{Unit, label_span, load_unit};
 use super::source::SourceFile;
 use super::suggest::did_you_mean;
+use super::unit::label_span;
+use super::variables::ScopeFile;
 use crate::diag::{Diagnostic, Diagnostics, SourceSpan};
 use crate::frontend::ModuleInstance;
 
@@ -25,18 +26,21 @@ pub struct ModuleCall {
     pub inputs: BTreeMap<String, SourceSpan>,
 }
 
+/// Checks a module's inputs against the variables its stack files declare: an unknown input or
+/// a missing required one is an error (the missing one is given as null so loading goes on).
 pub fn check_module_inputs(
-    parsed: &[(&SourceFile, Body, FileKind)],
+    stack_files: &[ScopeFile<'_>],
     call: &ModuleCall,
     given: &mut BTreeMap<String, GivenValue>,
     diags: &mut Diagnostics,
 ) {
     let mut declared: BTreeMap<String, bool> = BTreeMap::new();
-    for (_, body, kind) in parsed {
-        if *kind != FileKind::Stack {
-            continue;
-        }
-        for b in body.blocks().filter(|b| b.ident.value().as_str() == "variable") {
+    for sf in stack_files {
+        for b in sf
+            .body
+            .blocks()
+            .filter(|b| b.ident.value().as_str() == "variable")
+        {
             if let Some(l) = b.labels.first() {
                 declared.insert(l.as_str().to_string(), b.body.has_attribute("default"));
             }
@@ -72,17 +76,51 @@ pub fn check_module_inputs(
     }
 }
 
-pub type Instantiated = (String, Unit, Vec<Reference>);
+/// A module block ready to load: the level to load for it and what its parent keeps.
+pub struct ModuleLoad {
+    /// The module's name (its block label).
+    pub name: String,
+    /// The module's directory.
+    pub dir: PathBuf,
+    /// Its stack files.
+    pub files: Vec<PathBuf>,
+    /// Its inputs, as given values of its variables.
+    pub given: BTreeMap<String, GivenValue>,
+    /// The block that calls it.
+    pub call: ModuleCall,
+    /// The module path of its jobs (the parent's, then this module's name).
+    pub prefix: Vec<String>,
+    /// References to jobs and modules in its inputs: edges from every job of the module.
+    pub refs: Vec<Reference>,
+}
 
+impl ModuleLoad {
+    /// The module instance this load records.
+    pub fn instance(&self) -> ModuleInstance {
+        let address = self
+            .prefix
+            .iter()
+            .map(|m| format!("module.{m}"))
+            .collect::<Vec<_>>()
+            .join(".");
+        ModuleInstance {
+            address,
+            source: self.dir.clone(),
+            span: self.call.span.clone(),
+        }
+    }
+}
+
+/// Evaluates a `module` block into what loading it needs; the loader loads its directory.
+///
 /// `Err(Some(d))`: retry later (may depend on a module not loaded yet); `Err(None)`: reported.
-pub fn instantiate(
+pub fn prepare(
     file: &SourceFile,
     b: &Block,
     scope: &Scope,
-    used: &mut BTreeSet<String>,
     prefix: &[String],
     diags: &mut Diagnostics,
-) -> Result<Option<Instantiated>, Option<Diagnostic>> {
+) -> Result<ModuleLoad, Option<Diagnostic>> {
     let Some(name) = b.labels.first().map(|l| l.as_str().to_string()) else {
         diags.push(
             Diagnostic::error("missing label on `module` block")
@@ -104,10 +142,47 @@ pub fn instantiate(
         return Err(None);
     }
     let mut ev = Eval::new(scope, file);
+    let dir = source_dir(&mut ev, b, &name, &block_span, diags)?;
+    let (inputs, given) = module_inputs(&mut ev, b, diags)?;
+    let files = match super::discover::stack_files(&dir) {
+        Ok(f) => f,
+        Err(e) => {
+            diags.push(
+                Diagnostic::error(format!("cannot read module directory {}", dir.display()))
+                    .with_span(block_span)
+                    .with_detail(e.to_string()),
+            );
+            return Err(None);
+        }
+    };
+    let mut inner_prefix = prefix.to_vec();
+    inner_prefix.push(name.clone());
+    Ok(ModuleLoad {
+        name,
+        dir,
+        files,
+        given,
+        call: ModuleCall {
+            span: block_span,
+            inputs,
+        },
+        prefix: inner_prefix,
+        refs: std::mem::take(&mut ev.refs),
+    })
+}
+
+/// The directory a module block's `source` names, relative to the file's directory.
+fn source_dir(
+    ev: &mut Eval<'_>,
+    b: &Block,
+    name: &str,
+    block_span: &SourceSpan,
+    diags: &mut Diagnostics,
+) -> Result<PathBuf, Option<Diagnostic>> {
     let Some(src_attr) = b.body.get_attribute("source") else {
         diags.push(
             Diagnostic::error(format!("module `{name}` has no `source`"))
-                .with_span(block_span)
+                .with_span(block_span.clone())
                 .with_detail("`source` is required")
                 .with_help("add `source = \"../path/to/module\"`"),
         );
@@ -125,7 +200,7 @@ pub fn instantiate(
         }
         Err(d) => return Err(Some(d)),
     };
-    let dir = scope.base_dir.join(&source);
+    let dir = ev.scope.base_dir.join(&source);
     if !dir.is_dir() {
         diags.push(
             Diagnostic::error(format!("module source `{source}` does not exist"))
@@ -135,6 +210,18 @@ pub fn instantiate(
         );
         return Err(None);
     }
+    Ok(dir)
+}
+
+/// Input names with their spans, and the inputs as given values of the module's variables.
+type ModuleInputs = (BTreeMap<String, SourceSpan>, BTreeMap<String, GivenValue>);
+
+/// A module block's inputs: every attribute but `source` and `depends_on`; blocks are errors.
+fn module_inputs(
+    ev: &mut Eval<'_>,
+    b: &Block,
+    diags: &mut Diagnostics,
+) -> Result<ModuleInputs, Option<Diagnostic>> {
     let mut inputs = BTreeMap::new();
     let mut given = BTreeMap::new();
     for a in b.body.attributes() {
@@ -142,7 +229,7 @@ pub fn instantiate(
         if key == "source" || key == "depends_on" {
             continue;
         }
-        let span = file.span_opt(a.key.span());
+        let span = ev.file.span_opt(a.key.span());
         let v = ev.eval(&a.value).map_err(Some)?;
         inputs.insert(key.clone(), span.clone());
         given.insert(
@@ -156,43 +243,9 @@ pub fn instantiate(
     for inner in b.body.blocks() {
         diags.push(
             Diagnostic::error(format!("unexpected block `{}` in `module`", inner.ident.value()))
-                .with_span(file.span_opt(inner.ident.span()))
+                .with_span(ev.file.span_opt(inner.ident.span()))
                 .with_detail("module inputs are attributes"),
         );
     }
-    let files = match super::discover::stack_files(&dir) {
-        Ok(f) => f,
-        Err(e) => {
-            diags.push(
-                Diagnostic::error(format!("cannot read module directory {}", dir.display()))
-                    .with_span(block_span)
-                    .with_detail(e.to_string()),
-            );
-            return Err(None);
-        }
-    };
-    let mut inner_prefix = prefix.to_vec();
-    inner_prefix.push(name.clone());
-    let call = ModuleCall {
-        span: block_span.clone(),
-        inputs,
-    };
-    let mut inner_used = BTreeSet::new();
-    let sub = load_unit(&files, &given, &mut inner_used, &inner_prefix, Some(&call), diags);
-    let _ = used;
-    let module_address: String = inner_prefix
-        .iter()
-        .map(|m| format!("module.{m}"))
-        .collect::<Vec<_>>()
-        .join(".");
-    let mut unit = sub;
-    unit.modules.insert(
-        0,
-        ModuleInstance {
-            address: module_address,
-            source: dir,
-            span: block_span,
-        },
-    );
-    Ok(Some((name, unit, std::mem::take(&mut ev.refs))))
+    Ok((inputs, given))
 }

@@ -58,7 +58,7 @@ impl Sources {
         })?;
         let range = locate(block, &problem.json_path, problem.field)?;
         // An unchanged file puts the job's label where it was loaded from; else say nothing.
-        let label = block.labels.first().and_then(super::loader::label_span);
+        let label = block.labels.first().and_then(super::unit::label_span);
         if label.or_else(|| block.ident.span()).map(|r| r.start) != Some(job.span.offset) {
             return None;
         }

@@ -8,8 +8,8 @@ use hcl::edit::structure::{Block, Structure};
 use serde_json::Value;
 
 use super::eval::{Eval, as_bool, stringify};
-use super::loader::label_span;
 use super::suggest::did_you_mean;
+use super::unit::label_span;
 use crate::diag::{Diagnostic, SourceSpan};
 use crate::frontend::{BackendKind, Gate, Output, StackSettings};
 use crate::spec::Duration;

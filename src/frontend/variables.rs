@@ -16,6 +16,7 @@ use super::eval::{Eval, Scope, TypeConstraint, as_bool, stringify};
 use super::inputs::{GivenValue, RawValue};
 use super::source::SourceFile;
 use super::suggest::did_you_mean;
+use super::unit::label_span;
 use crate::diag::{Diagnostic, Diagnostics};
 use crate::frontend::VariableValue;
 
@@ -120,6 +121,14 @@ fn single_label(file: &SourceFile, b: &Block, diags: &mut Diagnostics) -> Option
     }
 }
 
+/// What a `variable` block declares.
+struct Declaration {
+    ty: TypeConstraint,
+    /// The default, if any.
+    default: Option<Value>,
+    sensitive: bool,
+}
+
 fn variable(
     sf: &ScopeFile<'_>,
     b: &Block,
@@ -128,14 +137,70 @@ fn variable(
     diags: &mut Diagnostics,
 ) -> Option<(Value, bool)> {
     let label_range = b.labels.first().and_then(label_span).or_else(|| b.ident.span());
+    let decl = declaration(sf, b, diags)?;
+    let (value, from) = match (given, decl.default) {
+        (Some(g), _) => {
+            let v = match &g.value {
+                RawValue::Value(v) => v.clone(),
+                RawValue::Text(t) if decl.ty.takes_raw_string() || decl.ty.is_primitive() => {
+                    Value::String(t.clone())
+                }
+                RawValue::Text(t) => match parse_text_value(t) {
+                    Ok(v) => v,
+                    Err(msg) => {
+                        diags.push(
+                            Diagnostic::error(format!(
+                                "invalid value for variable `{name}` from {}",
+                                g.origin.describe()
+                            ))
+                            .with_span(sf.file.span_opt(label_range.clone()))
+                            .with_detail(msg),
+                        );
+                        return None;
+                    }
+                },
+            };
+            (v, format!("the value from {}", g.origin.describe()))
+        }
+        (None, Some(v)) => (v, "the default".to_string()),
+        (None, None) => {
+            diags.push(
+                Diagnostic::error(format!("no value for required variable `{name}`"))
+                    .with_span(sf.file.span_opt(label_range.clone()))
+                    .with_detail("declared without a default")
+                    .with_help(format!(
+                        "pass -var {name}=..., set DEPLOY_VAR_{name}, or add `default = ...`"
+                    )),
+            );
+            return None;
+        }
+    };
+    match decl.ty.convert(value) {
+        Ok(v) => Some((v, decl.sensitive)),
+        Err(msg) => {
+            diags.push(
+                Diagnostic::error(format!("invalid value for variable `{name}`"))
+                    .with_span(sf.file.span_opt(label_range))
+                    .with_detail(format!("{from}: {msg}")),
+            );
+            None
+        }
+    }
+}
+
+/// Reads a `variable` block's type, default and sensitivity; `None` once any of it is wrong
+/// (every problem reported).
+fn declaration(sf: &ScopeFile<'_>, b: &Block, diags: &mut Diagnostics) -> Option<Declaration> {
     let scope = Scope {
         base_dir: sf.file.path.parent().map(|p| p.to_path_buf()).unwrap_or_default(),
         ..Scope::default()
     };
     let mut ev = Eval::new(&scope, sf.file);
-    let mut ty = TypeConstraint::Any;
-    let mut default = None;
-    let mut sensitive = false;
+    let mut decl = Declaration {
+        ty: TypeConstraint::Any,
+        default: None,
+        sensitive: false,
+    };
     let mut ok = true;
     for s in b.body.iter() {
         let Structure::Attribute(a) = s else {
@@ -154,7 +219,7 @@ fn variable(
         };
         match a.key.value().as_str() {
             "type" => match TypeConstraint::parse(&a.value) {
-                Ok(t) => ty = t,
+                Ok(t) => decl.ty = t,
                 Err(msg) => {
                     diags.push(
                         Diagnostic::error("invalid type")
@@ -165,13 +230,13 @@ fn variable(
                 }
             },
             "default" => match ev.eval(&a.value) {
-                Ok(v) => default = Some((v, a.value.span())),
+                Ok(v) => decl.default = Some(v),
                 Err(d) => {
                     diags.push(d);
                     ok = false;
                 }
             },
-            "sensitive" => sensitive = ev.eval(&a.value).ok().and_then(|v| as_bool(&v)).unwrap_or(false),
+            "sensitive" => decl.sensitive = ev.eval(&a.value).ok().and_then(|v| as_bool(&v)).unwrap_or(false),
             "description" | "nullable" => {}
             other => {
                 diags.push(unknown(sf.file, other, a.key.span(), VARIABLE_ATTRS, "attribute"));
@@ -179,62 +244,7 @@ fn variable(
             }
         }
     }
-    if !ok {
-        return None;
-    }
-    let (value, from) = match (given, default) {
-        (Some(g), _) => {
-            let v = match &g.value {
-                RawValue::Value(v) => v.clone(),
-                RawValue::Text(t) if ty.takes_raw_string() || ty.is_primitive() => Value::String(t.clone()),
-                RawValue::Text(t) => match parse_text_value(t) {
-                    Ok(v) => v,
-                    Err(msg) => {
-                        diags.push(
-                            Diagnostic::error(format!(
-                                "invalid value for variable `{name}` from {}",
-                                g.origin.describe()
-                            ))
-                            .with_span(sf.file.span_opt(label_range.clone()))
-                            .with_detail(msg),
-                        );
-                        return None;
-                    }
-                },
-            };
-            (v, format!("the value from {}", g.origin.describe()))
-        }
-        (None, Some((v, _))) => (v, "the default".to_string()),
-        (None, None) => {
-            diags.push(
-                Diagnostic::error(format!("no value for required variable `{name}`"))
-                    .with_span(sf.file.span_opt(label_range.clone()))
-                    .with_detail("declared without a default")
-                    .with_help(format!(
-                        "pass -var {name}=..., set DEPLOY_VAR_{name}, or add `default = ...`"
-                    )),
-            );
-            return None;
-        }
-    };
-    match ty.convert(value) {
-        Ok(v) => Some((v, sensitive)),
-        Err(msg) => {
-            diags.push(
-                Diagnostic::error(format!("invalid value for variable `{name}`"))
-                    .with_span(sf.file.span_opt(label_range))
-                    .with_detail(format!("{from}: {msg}")),
-            );
-            None
-        }
-    }
-}
-
-fn label_span(l: &hcl::edit::structure::BlockLabel) -> Option<std::ops::Range<usize>> {
-    match l {
-        hcl::edit::structure::BlockLabel::Ident(i) => i.span(),
-        hcl::edit::structure::BlockLabel::String(s) => s.span(),
-    }
+    ok.then_some(decl)
 }
 
 /// A `-var` or environment text for a non-string variable: an HCL expression.

@@ -13,8 +13,8 @@ use std::ops::Range;
 use hcl::edit::Span;
 use hcl::edit::structure::Block;
 
-use super::job::JOB;
 use super::schema::{BodyKind, Schema};
+use super::schemas::JOB;
 
 /// The byte range of the attribute (or, failing that, the deepest block) that `json_path`
 /// and `field` name inside `job`, a `job` block.

@@ -1,6 +1,7 @@
 //! Decoding `job` blocks into [`crate::spec::Job`] by walking the HCL body with one small
 //! schema per block type (Nomad jobspec names → Nomad JSON API fields).
 
+mod convert;
 mod group;
 mod job;
 mod locate;
@@ -8,6 +9,7 @@ mod network;
 mod placement;
 mod policy;
 mod schema;
+mod schemas;
 mod service;
 mod task;
 
@@ -56,7 +58,7 @@ pub fn decode_job(dec: &mut Decoder<'_, '_>, block: &Block) -> Option<DecodedJob
     dec.sensitive_paths.clear();
     let mut out = Map::new();
     out.insert("ID".into(), Value::String(id.clone()));
-    dec.body(&job::JOB, block, &mut out);
+    dec.body(&schemas::JOB, block, &mut out);
     // As Nomad's parser does: an unnamed job is named after its ID.
     out.entry("Name").or_insert_with(|| Value::String(id.clone()));
     if dec.diags.len() > before {

@@ -5,6 +5,7 @@ use hcl::edit::structure::{Block, Structure};
 use serde_json::{Map, Value};
 
 use super::schema::{Attr, BlockRule, BodyKind, Decoder, Kind, Label, Schema, Shape};
+use crate::frontend::unit::label_span;
 
 /// `network {}`.
 pub static NETWORK: Schema = Schema {
@@ -100,10 +101,7 @@ fn post_network(d: &mut Decoder<'_, '_>, b: &Block, out: &mut Map<String, Value>
             let range = port_blocks
                 .get(i)
                 .and_then(|pb| pb.labels.first())
-                .and_then(|l| match l {
-                    hcl::edit::structure::BlockLabel::String(s) => s.span(),
-                    hcl::edit::structure::BlockLabel::Ident(s) => s.span(),
-                });
+                .and_then(label_span);
             d.error_at(range, "empty port label", "a port needs a name such as \"http\"");
         }
         if seen.contains(&label) {

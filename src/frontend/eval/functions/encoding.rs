@@ -147,33 +147,22 @@ fn resolve(base: &Path, p: &str) -> std::path::PathBuf {
     }
 }
 
+/// RFC 4122 name-based UUID (version 5, SHA-1) of `name` in a namespace: `dns`, `url`, `oid`,
+/// `x500` or a UUID, as Terraform's `uuidv5`.
 fn uuidv5(namespace: &str, name: &str) -> Res {
-    let ns: [u8; 16] = match namespace {
-        "dns" => [
-            0x6b, 0xa7, 0xb8, 0x10, 0x9d, 0xad, 0x11, 0xd1, 0x80, 0xb4, 0x00, 0xc0, 0x4f, 0xd4, 0x30, 0xc8,
-        ],
-        "url" => [
-            0x6b, 0xa7, 0xb8, 0x11, 0x9d, 0xad, 0x11, 0xd1, 0x80, 0xb4, 0x00, 0xc0, 0x4f, 0xd4, 0x30, 0xc8,
-        ],
-        "oid" => [
-            0x6b, 0xa7, 0xb8, 0x12, 0x9d, 0xad, 0x11, 0xd1, 0x80, 0xb4, 0x00, 0xc0, 0x4f, 0xd4, 0x30, 0xc8,
-        ],
-        "x500" => [
-            0x6b, 0xa7, 0xb8, 0x14, 0x9d, 0xad, 0x11, 0xd1, 0x80, 0xb4, 0x00, 0xc0, 0x4f, 0xd4, 0x30, 0xc8,
-        ],
+    let ns = match namespace {
+        "dns" => uuid::Uuid::NAMESPACE_DNS,
+        "url" => uuid::Uuid::NAMESPACE_URL,
+        "oid" => uuid::Uuid::NAMESPACE_OID,
+        "x500" => uuid::Uuid::NAMESPACE_X500,
         other => match uuid::Uuid::parse_str(other) {
-            Ok(u) => *u.as_bytes(),
+            Ok(u) => u,
             Err(_) => return fail("namespace must be dns, url, oid, x500 or a UUID"),
         },
     };
-    let mut data = ns.to_vec();
-    data.extend_from_slice(name.as_bytes());
-    let h = super::super::sha1::sha1(&data);
-    let mut b = [0u8; 16];
-    b.copy_from_slice(&h[..16]);
-    b[6] = (b[6] & 0x0f) | 0x50;
-    b[8] = (b[8] & 0x3f) | 0x80;
-    Ok(Value::String(uuid::Uuid::from_bytes(b).to_string()))
+    Ok(Value::String(
+        uuid::Uuid::new_v5(&ns, name.as_bytes()).to_string(),
+    ))
 }
 
 fn yaml(v: &Value, indent: usize, out: &mut String) {

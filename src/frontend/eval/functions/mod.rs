@@ -209,6 +209,46 @@ mod tests {
     }
 
     #[test]
+    fn uuidv5_matches_known_vectors_in_every_namespace() {
+        // Python's uuid.uuid5 with the same namespace and name.
+        let vectors = [
+            (
+                "url",
+                "http://python.org/",
+                "4c565f0d-3f5a-5890-b41b-20cf47701c5e",
+            ),
+            ("oid", "1.3.6.1", "1447fa61-5277-5fef-a9b3-fbc6e44f4af3"),
+            ("x500", "cn=deploy", "a67ea347-063b-5164-aac4-3c35dfd59e8b"),
+            (
+                "6ba7b810-9dad-11d1-80b4-00c04fd430c8",
+                "www.example.com",
+                "2ed6657d-e927-568b-95e1-2665a8aea6a2",
+            ),
+            (
+                "123e4567-e89b-12d3-a456-426614174000",
+                "",
+                "6e27877b-6f4b-5895-9a0f-9a16080460b6",
+            ),
+        ];
+        for (ns, name, want) in vectors {
+            assert_eq!(
+                c("uuidv5", vec![ns.into(), name.into()]),
+                Value::from(want),
+                "{ns} {name}"
+            );
+        }
+        // A name longer than one SHA-1 block.
+        assert_eq!(
+            c("uuidv5", vec!["dns".into(), "x".repeat(100).into()]),
+            Value::from("897f5b43-a3c8-582d-9c8d-9cfe358a534d")
+        );
+        assert!(matches!(
+            call("uuidv5", vec!["nope".into(), "a".into()], Path::new(".")),
+            Err(FnError::Failed(_))
+        ));
+    }
+
+    #[test]
     fn nondeterministic_functions_are_refused() {
         assert!(matches!(
             call("uuidv4", vec![], Path::new(".")),
