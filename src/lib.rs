@@ -7,9 +7,17 @@
 //!                                               apply ─► backend ─► state
 //! ```
 //!
-//! Lower layers never import higher ones: `diag` ← `spec` ← `api` ← `frontend`, `state`,
-//! `graph` ← `plan` ← `backend` ← `apply` ← `cli`. `cluster` (the built-in scheduler cluster)
-//! uses only `spec`, `api` and `diag`.
+//! Lower layers never import higher ones:
+//!
+//! ```text
+//!  diag ← spec ← api ← stack ─┬─ frontend   (builds a Stack from HCL)
+//!                            ├─ state, graph, backend
+//!                            └─ plan (+ graph, state) ← apply (+ backend) ← cli
+//! ```
+//!
+//! `stack` is the shared vocabulary (`Stack`, `JobAddress`, `Gate`, settings); only `cli` loads
+//! stacks through `frontend`, every other stage reads the `Stack` it is given. `cluster` (the
+//! built-in scheduler cluster) uses only `spec`, `api` and `diag`.
 
 pub mod api;
 pub mod apply;
@@ -21,4 +29,5 @@ pub mod frontend;
 pub mod graph;
 pub mod plan;
 pub mod spec;
+pub mod stack;
 pub mod state;

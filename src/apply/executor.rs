@@ -22,7 +22,7 @@ use super::report::FailureReport;
 use super::step::{Outcome, Step, StepResult};
 use super::undo::undo;
 use crate::backend::Backend;
-use crate::frontend::JobAddress;
+use crate::stack::JobAddress;
 use crate::state::{GateResult, JobRecord, Sealer, StateError, StateStore, seal_job};
 
 /// How to apply.

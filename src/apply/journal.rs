@@ -24,7 +24,7 @@ use std::path::PathBuf;
 use chrono::Utc;
 use serde::{Deserialize, Serialize};
 
-use crate::frontend::JobAddress;
+use crate::stack::JobAddress;
 use crate::state::{JobRecord, Revision, STATE_FORMAT_VERSION, StateError, StateStore, write_atomic};
 
 /// The journal file's name in a state directory.

@@ -6,9 +6,9 @@ use std::collections::BTreeMap;
 
 use crate::api::{AllocMetric, ApiError, JobPlanResponse};
 use crate::backend::Backend;
-use crate::frontend::{JobAddress, Stack};
 use crate::plan::{LiveJob, LiveView, PlacementFailure, PlacementPreview};
 use crate::spec::{canonicalize, diff::DiffType, diff::SensitivePaths, diff::diff};
+use crate::stack::{JobAddress, Stack};
 use crate::state::Revision;
 
 /// Reads every job of the stack and of the recorded state from the backend, and dry-runs the

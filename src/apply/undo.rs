@@ -8,8 +8,8 @@ use super::follow::Progress;
 use super::journal::Journal;
 use super::step::{Step, StepResult};
 use crate::backend::Backend;
-use crate::frontend::JobAddress;
 use crate::spec::diff::{DiffType, SensitivePaths, diff};
+use crate::stack::JobAddress;
 use crate::state::{Revision, StateError};
 
 /// Finds the backend's version of a job whose spec equals `spec` (newest first).

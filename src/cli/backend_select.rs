@@ -8,7 +8,7 @@ use anyhow::Context;
 
 use crate::api::{ClientConfig, DEFAULT_ADDRESS, NomadClient};
 use crate::backend::{NomadBackend, ensure_local_agent, resolve_client_config};
-use crate::frontend::{BackendKind, Stack};
+use crate::stack::{BackendKind, Stack};
 
 /// The state root (`state/`) above a stack's state directory (`state/<stack>`).
 pub fn state_root(state_dir: &Path) -> &Path {
@@ -18,8 +18,8 @@ pub fn state_root(state_dir: &Path) -> &Path {
         .unwrap_or(Path::new("."))
 }
 
-/// The client configuration for `stack`, and whether an address was given.
-pub fn client_config(stack: &Stack) -> (ClientConfig, bool) {
+/// The client configuration for `stack`; no address means the local built-in cluster.
+pub fn client_config(stack: &Stack) -> ClientConfig {
     resolve_client_config(&stack.settings.backend, |k| std::env::var(k).ok())
 }
 
@@ -27,16 +27,16 @@ pub fn client_config(stack: &Stack) -> (ClientConfig, bool) {
 /// none and nothing listens.
 pub async fn connect(stack: &Stack, state_dir: &Path) -> anyhow::Result<NomadBackend> {
     crate::api::install_crypto_provider();
-    let (mut config, explicit) = client_config(stack);
-    if !explicit {
+    let mut config = client_config(stack);
+    if config.address.is_none() {
         if stack.settings.backend.kind == BackendKind::Nomad {
             anyhow::bail!(
                 "the stack's backend is \"nomad\" but gives no address; set `address` in its backend block or NOMAD_ADDR"
             );
         }
-        config.address = DEFAULT_ADDRESS.to_string();
+        config.address = Some(DEFAULT_ADDRESS.to_string());
         let root = state_root(state_dir);
-        let local = ensure_local_agent_quietly(root, &config.address).await?;
+        let local = ensure_local_agent_quietly(root, DEFAULT_ADDRESS).await?;
         if local.started {
             eprintln!(
                 "The local cluster answers at {}; it keeps running (stop it with: deploy agent stop).",
@@ -63,10 +63,7 @@ async fn ensure_local_agent_quietly(
 }
 
 async fn answers(address: &str) -> bool {
-    let Ok(client) = NomadClient::new(ClientConfig {
-        address: address.to_string(),
-        ..Default::default()
-    }) else {
+    let Ok(client) = NomadClient::new(ClientConfig::at(address)) else {
         return false;
     };
     client

@@ -15,9 +15,9 @@ use super::progress::{View, sink};
 use super::stack_input::{self, VarArgs};
 use crate::apply::{ApplyOptions, ApplyReport, Journal, Step, execute, recover};
 use crate::backend::NomadBackend;
-use crate::frontend::Stack;
 use crate::graph::StackGraph;
 use crate::plan::{Plan, TextOptions, render_text};
+use crate::stack::Stack;
 use crate::state::{Opener, Revision, Sealer, StateLock, StateStore, ValueRecord, open_job};
 
 /// The default per-job timeout when neither `-timeout` nor the stack sets one.

@@ -8,7 +8,7 @@ use std::time::Duration as StdDuration;
 
 use anyhow::Context;
 
-use crate::frontend::Stack;
+use crate::stack::Stack;
 use crate::state::{LockHolder, Opener, Revision, StateLock, StateStore, open_job};
 
 /// `-var` and `-var-file` values as given.

@@ -23,7 +23,7 @@ use super::stack_blocks;
 use super::suggest::did_you_mean;
 use super::variables::{ScopeFile, resolve};
 use crate::diag::{Diagnostic, Diagnostics, SourceSpan};
-use crate::frontend::{
+use crate::stack::{
     Dependency, DependencyKind, JobAddress, JobOptions, ModuleInstance, Output, StackJob, StackSettings,
     VariableValue,
 };

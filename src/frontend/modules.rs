@@ -13,7 +13,7 @@ use super::loader::{Unit, label_span, load_unit};
 use super::source::SourceFile;
 use super::suggest::did_you_mean;
 use crate::diag::{Diagnostic, Diagnostics, SourceSpan};
-use crate::frontend::ModuleInstance;
+use crate::stack::ModuleInstance;
 
 const MAX_MODULE_DEPTH: usize = 8;
 

@@ -17,7 +17,7 @@ use super::inputs::{GivenValue, RawValue};
 use super::source::SourceFile;
 use super::suggest::did_you_mean;
 use crate::diag::{Diagnostic, Diagnostics};
-use crate::frontend::VariableValue;
+use crate::stack::VariableValue;
 
 /// One parsed file of a scope.
 pub struct ScopeFile<'a> {

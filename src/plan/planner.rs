@@ -13,10 +13,10 @@ use std::collections::{BTreeSet, HashSet};
 use super::model::{
     Action, DependsOn, Drift, JobChange, LiveView, PLAN_FORMAT_VERSION, Plan, StateRef, Summary,
 };
-use crate::frontend::{JobAddress, Stack};
 use crate::graph::StackGraph;
 use crate::spec::diff::{DiffType, JobDiff, SensitivePaths, diff};
 use crate::spec::{Job, canonicalize};
+use crate::stack::{JobAddress, Stack};
 use crate::state::Revision;
 
 /// How to plan.
