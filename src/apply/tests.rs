@@ -8,10 +8,10 @@ use serde_json::json;
 use super::fake::{Behavior, FakeBackend};
 use super::*;
 use crate::graph::StackGraph;
-use crate::plan::{Action, PlanOptions, plan};
+use crate::plan::{Action, PlanOptions, live_view, plan};
 use crate::spec::Job;
 use crate::stack::{Dependency, DependencyKind, JobAddress, Stack, StackJob};
-use crate::state::{Sealer, StateStore};
+use crate::state::{JOURNAL_FILE, Sealer, StateStore, recover_journal};
 
 fn job(id: &str, ty: &str, count: i64) -> Job {
     serde_json::from_value(json!({
@@ -408,7 +408,7 @@ async fn each_outcome_is_journalled_and_a_killed_apply_leaves_exactly_the_rest_t
         format!("{journal}{{\"record\": {{\"addr"),
     )
     .unwrap();
-    assert_eq!(recover(&h.store).unwrap(), Some(1));
+    assert_eq!(recover_journal(&h.store).unwrap(), Some(1));
     assert!(!h.store.dir().join(JOURNAL_FILE).exists());
     // The next plan against recorded state shows exactly web and worker.
     let graph = StackGraph::build(&s).unwrap();

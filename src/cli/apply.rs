@@ -8,7 +8,8 @@ use std::process::ExitCode;
 use super::progress::View;
 use super::session::{Session, approve, finish, runtime, show_plan, stack_values};
 use super::stack_input::VarArgs;
-use crate::apply::{ApplyOptions, StepOptions, build_steps, current_edges, live_view};
+use crate::apply::{ApplyOptions, StepOptions, build_steps, current_edges};
+use crate::plan::live_view;
 use crate::plan::{Action, Plan, PlanOptions, check_current, load_plan, plan};
 
 /// Flags of `deploy apply`.

@@ -84,7 +84,7 @@ pub fn run(args: &PlanArgs) -> anyhow::Result<ExitCode> {
         stack_input::parse_timeout(&args.lock_timeout)?,
     )?;
     let store = StateStore::new(&dir);
-    if let Some(serial) = crate::apply::recover(&store)? {
+    if let Some(serial) = crate::state::recover_journal(&store)? {
         eprintln!("Recovered revision {serial} from the journal of an interrupted apply.");
     }
     let state = stack_input::latest_opened(&store)?;
@@ -98,7 +98,7 @@ pub fn run(args: &PlanArgs) -> anyhow::Result<ExitCode> {
         }
         (None, true) => Some(super::session::runtime()?.block_on(async {
             let backend = super::backend_select::connect(&stack, &dir).await?;
-            crate::apply::live_view(&backend, &stack, state.as_ref(), false)
+            crate::plan::live_view(&backend, &stack, state.as_ref(), false)
                 .await
                 .with_context(|| {
                     format!(

@@ -10,8 +10,9 @@ use std::process::ExitCode;
 use super::progress::View;
 use super::session::{Session, approve, finish, open_revision, runtime, show_plan};
 use super::stack_input::VarArgs;
-use crate::apply::{ApplyOptions, StepOptions, build_steps, current_edges, live_view, stack_at};
+use crate::apply::{ApplyOptions, StepOptions, build_steps, current_edges, stack_at};
 use crate::graph::StackGraph;
+use crate::plan::live_view;
 use crate::plan::{PlanOptions, plan};
 
 /// Flags of `deploy rollback`.

@@ -13,12 +13,12 @@ use anyhow::Context;
 use super::backend_select::connect;
 use super::progress::{View, sink};
 use super::stack_input::{self, VarArgs};
-use crate::apply::{ApplyOptions, ApplyReport, Journal, Step, execute, recover};
+use crate::apply::{ApplyOptions, ApplyReport, Journal, Step, execute};
 use crate::backend::NomadBackend;
 use crate::graph::StackGraph;
 use crate::plan::{Plan, TextOptions, render_text};
 use crate::stack::Stack;
-use crate::state::{Opener, Revision, Sealer, StateLock, StateStore, ValueRecord, open_job};
+use crate::state::{Revision, Sealer, StateLock, StateStore, ValueRecord};
 
 /// The default per-job timeout when neither `-timeout` nor the stack sets one.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(300);
@@ -52,7 +52,7 @@ impl Session {
         let dir = stack_input::state_dir(&stack, state_flag);
         let lock = stack_input::lock(&dir, command, stack_input::parse_timeout(lock_timeout)?)?;
         let store = StateStore::new(&dir);
-        if let Some(serial) = recover(&store)? {
+        if let Some(serial) = crate::state::recover_journal(&store)? {
             eprintln!("Recovered revision {serial} from the journal of an interrupted apply.");
         }
         let state = stack_input::latest_opened(&store)?;
@@ -122,23 +122,11 @@ pub fn sealer(stack: &Stack) -> anyhow::Result<Sealer> {
 }
 
 /// Opens a stored revision's sensitive values with `DEPLOY_AGE_IDENTITY`.
-pub fn open_revision(mut rev: Revision) -> anyhow::Result<Revision> {
-    if rev.jobs.iter().all(|j| j.encrypted.is_empty()) {
-        return Ok(rev);
-    }
-    let id = std::env::var("DEPLOY_AGE_IDENTITY").map_err(|_| {
-        anyhow::anyhow!(
-            "revision {} holds encrypted values; set DEPLOY_AGE_IDENTITY",
-            rev.serial
-        )
-    })?;
-    let opener = Opener::from_env_value(&id)?;
-    for j in &mut rev.jobs {
-        if !j.encrypted.is_empty() {
-            j.spec = open_job(&j.spec, &j.encrypted, &opener)?;
-        }
-    }
-    Ok(rev)
+pub fn open_revision(rev: Revision) -> anyhow::Result<Revision> {
+    Ok(crate::state::open_revision(
+        rev,
+        stack_input::age_identity().as_deref(),
+    )?)
 }
 
 /// The stack's variables and outputs as the revision records them (sensitive ones sealed).

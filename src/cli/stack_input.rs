@@ -9,7 +9,7 @@ use std::time::Duration as StdDuration;
 use anyhow::Context;
 
 use crate::stack::Stack;
-use crate::state::{LockHolder, Opener, Revision, StateLock, StateStore, open_job};
+use crate::state::{LockHolder, Revision, StateLock, StateStore};
 
 /// `-var` and `-var-file` values as given.
 #[derive(Clone, Debug, Default, clap::Args)]
@@ -118,25 +118,12 @@ pub fn lock(dir: &Path, command: &str, timeout: StdDuration) -> anyhow::Result<S
 
 /// The latest revision with its sensitive values decrypted (with `DEPLOY_AGE_IDENTITY`).
 pub fn latest_opened(store: &StateStore) -> anyhow::Result<Option<Revision>> {
-    let Some(mut rev) = store.latest()? else {
-        return Ok(None);
-    };
-    if rev.jobs.iter().any(|j| !j.encrypted.is_empty()) {
-        let id = std::env::var("DEPLOY_AGE_IDENTITY").map_err(|_| {
-            anyhow::anyhow!(
-                "revision {} holds encrypted sensitive values; set DEPLOY_AGE_IDENTITY to an age identity \
-                 (or a file of them) to plan against it",
-                rev.serial
-            )
-        })?;
-        let opener = Opener::from_env_value(&id)?;
-        for j in &mut rev.jobs {
-            if !j.encrypted.is_empty() {
-                j.spec = open_job(&j.spec, &j.encrypted, &opener)?;
-            }
-        }
-    }
-    Ok(Some(rev))
+    Ok(crate::state::latest_opened(store, age_identity().as_deref())?)
+}
+
+/// `DEPLOY_AGE_IDENTITY`: an age identity, or a file of them, that opens sealed state values.
+pub fn age_identity() -> Option<String> {
+    std::env::var("DEPLOY_AGE_IDENTITY").ok()
 }
 
 /// Parses `-lock-timeout` (`0s`, `30s`, `5m`).
