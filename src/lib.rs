@@ -27,6 +27,7 @@ pub mod cluster;
 pub mod diag;
 pub mod frontend;
 pub mod graph;
+pub mod operation;
 pub mod plan;
 pub mod spec;
 pub mod stack;

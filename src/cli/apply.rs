@@ -5,12 +5,11 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use super::progress::View;
-use super::session::{Session, approve, finish, runtime, show_plan, stack_values};
-use super::stack_input::VarArgs;
-use crate::apply::{ApplyOptions, StepOptions, build_steps, current_edges};
-use crate::plan::live_view;
-use crate::plan::{Action, Plan, PlanOptions, check_current, load_plan, plan};
+use super::progress::{View, sink};
+use super::session::{approve, finish, runtime, show_plan};
+use super::stack_input::{self, LockArgs, VarArgs};
+use crate::operation::{RunOptions, StackSession, plan_apply, run_change};
+use crate::plan::{Plan, load_plan};
 
 /// Flags of `deploy apply`.
 #[derive(Debug, clap::Args)]
@@ -46,9 +45,9 @@ pub struct ApplyArgs {
     /// Apply only these jobs or modules and what they depend on (repeatable).
     #[arg(long = "target", value_name = "ADDR")]
     pub targets: Vec<String>,
-    /// How long to wait for the state lock.
-    #[arg(long = "lock-timeout", default_value = "0s", value_name = "DURATION")]
-    pub lock_timeout: String,
+    /// `-lock-timeout DURATION`.
+    #[command(flatten)]
+    pub lock: LockArgs,
 }
 
 fn is_plan_file(path: &std::path::Path) -> Option<Plan> {
@@ -66,62 +65,18 @@ pub fn run(args: &ApplyArgs) -> anyhow::Result<ExitCode> {
 async fn run_async(args: &ApplyArgs) -> anyhow::Result<ExitCode> {
     let saved = is_plan_file(&args.path);
     let stack_path = if saved.is_some() { &args.stack } else { &args.path };
-    let vars = &args.vars;
-    let session = Session::open(
+    let request = stack_input::request(
         stack_path,
-        vars,
+        &args.vars,
         args.state.as_deref(),
+        &args.lock,
         "deploy apply",
-        &args.lock_timeout,
-    )
-    .await?;
+    );
+    let session = StackSession::open_connected(&request, &stack_input::notice).await?;
     let view = View::choose(args.json);
-    let live = live_view(
-        session.backend.as_ref(),
-        &session.stack,
-        session.state.as_ref(),
-        false,
-    )
-    .await?;
-    let targets = saved
-        .as_ref()
-        .map(|p| p.targets.clone())
-        .unwrap_or_else(|| args.targets.clone());
-    let fresh = plan(
-        &session.stack,
-        &session.graph,
-        session.state.as_ref(),
-        Some(&live),
-        &PlanOptions {
-            destroy: saved.as_ref().is_some_and(|p| p.destroy),
-            targets,
-        },
-    )?;
-    let the_plan = match saved {
-        Some(saved) => {
-            check_current(&saved, session.state.as_ref(), Some(&live))?;
-            let same = |a: &Plan, b: &Plan| {
-                a.jobs.len() == b.jobs.len()
-                    && a.jobs
-                        .iter()
-                        .zip(&b.jobs)
-                        .all(|(x, y)| x.address == y.address && x.action == y.action && x.after == y.after)
-            };
-            if !same(&saved, &fresh) {
-                anyhow::bail!(
-                    "the saved plan is stale: the stack at {} no longer plans the same changes; run deploy plan again",
-                    args.stack.display()
-                );
-            }
-            saved
-        }
-        None => fresh,
-    };
-    let unrecorded = the_plan.jobs.iter().any(|j| {
-        j.action == Action::Noop && session.state.as_ref().and_then(|s| s.job(&j.address)).is_none()
-    });
-    show_plan(&the_plan, view);
-    if !the_plan.has_changes() && !unrecorded {
+    let change = plan_apply(&session, saved, args.targets.clone()).await?;
+    show_plan(&change.plan, view);
+    if !change.has_work {
         if view != View::Json {
             println!("\nNothing to apply.");
         }
@@ -131,30 +86,11 @@ async fn run_async(args: &ApplyArgs) -> anyhow::Result<ExitCode> {
         eprintln!("Apply cancelled.");
         return Ok(ExitCode::from(1));
     }
-    let options = ApplyOptions {
-        parallelism: args
-            .parallelism
-            .or(session.stack.settings.parallelism)
-            .unwrap_or(10),
-        atomic: args.atomic || session.stack.settings.atomic,
+    let options = RunOptions {
+        parallelism: args.parallelism,
+        timeout: args.timeout.clone(),
+        atomic: args.atomic,
     };
-    let step_options = StepOptions {
-        default_timeout: session.default_timeout(args.timeout.as_deref())?,
-        purge: false,
-        prefer_revert: false,
-    };
-    let steps = build_steps(
-        session.backend.as_ref(),
-        &the_plan,
-        &session.stack,
-        session.state.as_ref(),
-        Some(&live),
-        &current_edges(&session.graph),
-        &step_options,
-    )
-    .await?;
-    let report = session
-        .run(steps, &options, stack_values(&session.stack)?, view)
-        .await?;
+    let report = run_change(&session, change, &options, sink(view)).await?;
     Ok(finish(&report, view, "Apply"))
 }

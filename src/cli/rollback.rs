@@ -7,13 +7,10 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use super::progress::View;
-use super::session::{Session, approve, finish, open_revision, runtime, show_plan};
-use super::stack_input::VarArgs;
-use crate::apply::{ApplyOptions, StepOptions, build_steps, current_edges, stack_at};
-use crate::graph::StackGraph;
-use crate::plan::live_view;
-use crate::plan::{PlanOptions, plan};
+use super::progress::{View, sink};
+use super::session::{approve, finish, runtime, show_plan};
+use super::stack_input::{self, LockArgs, VarArgs};
+use crate::operation::{RunOptions, StackSession, plan_rollback, run_change};
 
 /// Flags of `deploy rollback`.
 #[derive(Debug, clap::Args)]
@@ -44,9 +41,9 @@ pub struct RollbackArgs {
     /// State directory.
     #[arg(long = "state", value_name = "DIR")]
     pub state: Option<PathBuf>,
-    /// How long to wait for the state lock.
-    #[arg(long = "lock-timeout", default_value = "0s", value_name = "DURATION")]
-    pub lock_timeout: String,
+    /// `-lock-timeout DURATION`.
+    #[command(flatten)]
+    pub lock: LockArgs,
 }
 
 /// Runs `deploy rollback`.
@@ -55,46 +52,23 @@ pub fn run(args: &RollbackArgs) -> anyhow::Result<ExitCode> {
 }
 
 async fn run_async(args: &RollbackArgs) -> anyhow::Result<ExitCode> {
-    let vars = &args.vars;
-    let session = Session::open(
+    let request = stack_input::request(
         &args.stack,
-        vars,
+        &args.vars,
         args.state.as_deref(),
+        &args.lock,
         "deploy rollback",
-        &args.lock_timeout,
-    )
-    .await?;
+    );
+    let session = StackSession::open_connected(&request, &stack_input::notice).await?;
     let view = View::choose(args.json);
-    let Some(latest) = session.state.as_ref() else {
-        anyhow::bail!("the stack has no recorded revision to roll back from");
-    };
-    let serial = match args.revision {
-        Some(r) => r,
-        None if latest.serial > 1 => latest.serial - 1,
-        None => anyhow::bail!(
-            "revision {} is the first one; there is nothing before it",
-            latest.serial
-        ),
-    };
-    let target_rev = open_revision(session.store.read(serial)?)?;
-    let target = stack_at(&target_rev, &session.stack);
-    let graph = StackGraph::build(&target)?;
-    let live = live_view(session.backend.as_ref(), &target, session.state.as_ref(), false).await?;
-    let the_plan = plan(
-        &target,
-        &graph,
-        session.state.as_ref(),
-        Some(&live),
-        &PlanOptions::default(),
-    )?;
+    let change = plan_rollback(&session, args.revision).await?;
+    let serial = change.revision.unwrap_or_default();
     if view != View::Json {
-        println!(
-            "Rolling back to revision {serial} (latest is {}).\n",
-            latest.serial
-        );
+        let latest = session.state.as_ref().map_or(0, |s| s.serial);
+        println!("Rolling back to revision {serial} (latest is {latest}).\n");
     }
-    show_plan(&the_plan, view);
-    if !the_plan.has_changes() {
+    show_plan(&change.plan, view);
+    if !change.has_work {
         if view != View::Json {
             println!("\nThe stack already matches revision {serial}.");
         }
@@ -104,33 +78,11 @@ async fn run_async(args: &RollbackArgs) -> anyhow::Result<ExitCode> {
         eprintln!("Rollback cancelled.");
         return Ok(ExitCode::from(1));
     }
-    let options = ApplyOptions {
-        parallelism: args
-            .parallelism
-            .or(session.stack.settings.parallelism)
-            .unwrap_or(10),
+    let options = RunOptions {
+        parallelism: args.parallelism,
+        timeout: args.timeout.clone(),
         atomic: false,
     };
-    let step_options = StepOptions {
-        default_timeout: session.default_timeout(args.timeout.as_deref())?,
-        purge: false,
-        prefer_revert: true,
-    };
-    let mut edges = current_edges(&session.graph);
-    edges.extend(current_edges(&graph));
-    let steps = build_steps(
-        session.backend.as_ref(),
-        &the_plan,
-        &target,
-        session.state.as_ref(),
-        Some(&live),
-        &edges,
-        &step_options,
-    )
-    .await?;
-    let stored = session.store.read(serial)?;
-    let report = session
-        .run(steps, &options, (stored.variables, stored.outputs), view)
-        .await?;
+    let report = run_change(&session, change, &options, sink(view)).await?;
     Ok(finish(&report, view, "Rollback"))
 }
