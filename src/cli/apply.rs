@@ -7,8 +7,8 @@ use std::process::ExitCode;
 
 use super::progress::{View, sink};
 use super::session::{approve, finish, runtime, show_plan};
-use super::stack_input::{self, LockArgs, VarArgs};
-use crate::operation::{RunOptions, StackSession, plan_apply, run_change};
+use super::stack_input::{self, LockArgs, RunArgs, StateDirArgs, VarArgs};
+use crate::operation::{StackSession, plan_apply, run_change};
 use crate::plan::{Plan, load_plan};
 
 /// Flags of `deploy apply`.
@@ -24,24 +24,18 @@ pub struct ApplyArgs {
     /// Skip the question.
     #[arg(long = "auto-approve")]
     pub auto_approve: bool,
-    /// Jobs in flight at once (default: the stack's apply.parallelism, else 10).
-    #[arg(long = "parallelism", value_name = "N")]
-    pub parallelism: Option<usize>,
-    /// How long each job's gate may take (default: the stack's apply.timeout, else 5m).
-    #[arg(long = "timeout", value_name = "DURATION")]
-    pub timeout: Option<String>,
+    /// `-parallelism N`, `-timeout DURATION`, `-json`.
+    #[command(flatten)]
+    pub run: RunArgs,
     /// On failure, undo everything this apply changed.
     #[arg(long = "atomic")]
     pub atomic: bool,
-    /// Progress as NDJSON events on stdout.
-    #[arg(long = "json")]
-    pub json: bool,
     /// `-var NAME=VALUE` and `-var-file FILE` (repeatable).
     #[command(flatten)]
     pub vars: VarArgs,
-    /// State directory (default: state/<stack> beside the stack).
-    #[arg(long = "state", value_name = "DIR")]
-    pub state: Option<PathBuf>,
+    /// `-state DIR`.
+    #[command(flatten)]
+    pub state: StateDirArgs,
     /// Apply only these jobs or modules and what they depend on (repeatable).
     #[arg(long = "target", value_name = "ADDR")]
     pub targets: Vec<String>,
@@ -65,15 +59,9 @@ pub fn run(args: &ApplyArgs) -> anyhow::Result<ExitCode> {
 async fn run_async(args: &ApplyArgs) -> anyhow::Result<ExitCode> {
     let saved = is_plan_file(&args.path);
     let stack_path = if saved.is_some() { &args.stack } else { &args.path };
-    let request = stack_input::request(
-        stack_path,
-        &args.vars,
-        args.state.as_deref(),
-        &args.lock,
-        "deploy apply",
-    );
+    let request = stack_input::request(stack_path, &args.vars, &args.state, &args.lock, "deploy apply");
     let session = StackSession::open_connected(&request, &stack_input::notice).await?;
-    let view = View::choose(args.json);
+    let view = View::choose(args.run.json);
     let change = plan_apply(&session, saved, args.targets.clone()).await?;
     show_plan(&change.plan, view);
     if !change.has_work {
@@ -86,11 +74,7 @@ async fn run_async(args: &ApplyArgs) -> anyhow::Result<ExitCode> {
         eprintln!("Apply cancelled.");
         return Ok(ExitCode::from(1));
     }
-    let options = RunOptions {
-        parallelism: args.parallelism,
-        timeout: args.timeout.clone(),
-        atomic: args.atomic,
-    };
+    let options = args.run.options(args.atomic);
     let report = run_change(&session, change, &options, sink(view)).await?;
     Ok(finish(&report, view, "Apply"))
 }

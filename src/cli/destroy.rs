@@ -7,12 +7,16 @@ use std::process::ExitCode;
 
 use super::progress::{View, sink};
 use super::session::{approve, finish, runtime, show_plan};
-use super::stack_input::{self, LockArgs, VarArgs};
-use crate::operation::{RunOptions, StackSession, plan_destroy, run_change};
+use super::stack_input::{self, LockArgs, RunArgs, StateDirArgs, VarArgs};
+use crate::operation::{StackSession, plan_destroy, run_change};
 
 /// Flags of `deploy destroy`.
 #[derive(Debug, clap::Args)]
-#[command(after_help = "Exit codes: 0 destroyed (or nothing to do), 1 error, a job failed, or not approved.")]
+#[command(
+    mut_arg("parallelism", |a| a.help("Jobs stopped at once")),
+    mut_arg("timeout", |a| a.help("How long each job may take to stop")),
+    mut_arg("state", |a| a.help("State directory")),
+    after_help = "Exit codes: 0 destroyed (or nothing to do), 1 error, a job failed, or not approved.")]
 pub struct DestroyArgs {
     /// The stack directory.
     #[arg(default_value = ".")]
@@ -23,21 +27,15 @@ pub struct DestroyArgs {
     /// Purge the jobs from the backend (no history kept there).
     #[arg(long = "purge")]
     pub purge: bool,
-    /// Jobs stopped at once.
-    #[arg(long = "parallelism", value_name = "N")]
-    pub parallelism: Option<usize>,
-    /// How long each job may take to stop.
-    #[arg(long = "timeout", value_name = "DURATION")]
-    pub timeout: Option<String>,
-    /// Progress as NDJSON events on stdout.
-    #[arg(long = "json")]
-    pub json: bool,
+    /// `-parallelism N`, `-timeout DURATION`, `-json`.
+    #[command(flatten)]
+    pub run: RunArgs,
     /// `-var NAME=VALUE` and `-var-file FILE` (repeatable).
     #[command(flatten)]
     pub vars: VarArgs,
-    /// State directory.
-    #[arg(long = "state", value_name = "DIR")]
-    pub state: Option<PathBuf>,
+    /// `-state DIR`.
+    #[command(flatten)]
+    pub state: StateDirArgs,
     /// Destroy only these jobs or modules.
     #[arg(long = "target", value_name = "ADDR")]
     pub targets: Vec<String>,
@@ -52,15 +50,9 @@ pub fn run(args: &DestroyArgs) -> anyhow::Result<ExitCode> {
 }
 
 async fn run_async(args: &DestroyArgs) -> anyhow::Result<ExitCode> {
-    let request = stack_input::request(
-        &args.path,
-        &args.vars,
-        args.state.as_deref(),
-        &args.lock,
-        "deploy destroy",
-    );
+    let request = stack_input::request(&args.path, &args.vars, &args.state, &args.lock, "deploy destroy");
     let session = StackSession::open_connected(&request, &stack_input::notice).await?;
-    let view = View::choose(args.json);
+    let view = View::choose(args.run.json);
     let change = plan_destroy(&session, args.targets.clone(), args.purge).await?;
     show_plan(&change.plan, view);
     if !change.has_work {
@@ -73,11 +65,7 @@ async fn run_async(args: &DestroyArgs) -> anyhow::Result<ExitCode> {
         eprintln!("Destroy cancelled.");
         return Ok(ExitCode::from(1));
     }
-    let options = RunOptions {
-        parallelism: args.parallelism,
-        timeout: args.timeout.clone(),
-        atomic: false,
-    };
+    let options = args.run.options(false);
     let report = run_change(&session, change, &options, sink(view)).await?;
     Ok(finish(&report, view, "Destroy"))
 }

@@ -7,7 +7,7 @@ use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use super::stack_input::{self, LockArgs, VarArgs};
+use super::stack_input::{self, LockArgs, StateDirArgs, VarArgs};
 use crate::operation::{Refresh, plan_stack};
 use crate::plan::{PlanOptions, TextOptions, render_markdown, render_text, save_plan};
 
@@ -35,9 +35,9 @@ pub struct PlanArgs {
     /// `-var NAME=VALUE` and `-var-file FILE` (repeatable).
     #[command(flatten)]
     pub vars: VarArgs,
-    /// State directory (default: state/<stack> beside the stack).
-    #[arg(long = "state", value_name = "DIR")]
-    pub state: Option<PathBuf>,
+    /// `-state DIR`.
+    #[command(flatten)]
+    pub state: StateDirArgs,
     /// Plan only these jobs or modules and what they depend on (repeatable).
     #[arg(long = "target", value_name = "ADDR")]
     pub targets: Vec<String>,
@@ -72,13 +72,7 @@ pub struct PlanArgs {
 
 /// Runs `deploy plan`.
 pub fn run(args: &PlanArgs) -> anyhow::Result<ExitCode> {
-    let request = stack_input::request(
-        &args.path,
-        &args.vars,
-        args.state.as_deref(),
-        &args.lock,
-        "deploy plan",
-    );
+    let request = stack_input::request(&args.path, &args.vars, &args.state, &args.lock, "deploy plan");
     let refresh = match (&args.live_view, args.refresh) {
         (_, false) => Refresh::Off,
         (Some(f), true) => Refresh::File(f.clone()),

@@ -9,12 +9,15 @@ use std::process::ExitCode;
 
 use super::progress::{View, sink};
 use super::session::{approve, finish, runtime, show_plan};
-use super::stack_input::{self, LockArgs, VarArgs};
-use crate::operation::{RunOptions, StackSession, plan_rollback, run_change};
+use super::stack_input::{self, LockArgs, RunArgs, StateDirArgs, VarArgs};
+use crate::operation::{StackSession, plan_rollback, run_change};
 
 /// Flags of `deploy rollback`.
 #[derive(Debug, clap::Args)]
 #[command(
+    mut_arg("parallelism", |a| a.help("Jobs in flight at once")),
+    mut_arg("timeout", |a| a.help("How long each job's gate may take")),
+    mut_arg("state", |a| a.help("State directory")),
     after_help = "Exit codes: 0 rolled back (or nothing to do), 1 error, a job failed, or not approved."
 )]
 pub struct RollbackArgs {
@@ -26,21 +29,15 @@ pub struct RollbackArgs {
     /// Skip the question.
     #[arg(long = "auto-approve")]
     pub auto_approve: bool,
-    /// Jobs in flight at once.
-    #[arg(long = "parallelism", value_name = "N")]
-    pub parallelism: Option<usize>,
-    /// How long each job's gate may take.
-    #[arg(long = "timeout", value_name = "DURATION")]
-    pub timeout: Option<String>,
-    /// Progress as NDJSON events on stdout.
-    #[arg(long = "json")]
-    pub json: bool,
+    /// `-parallelism N`, `-timeout DURATION`, `-json`.
+    #[command(flatten)]
+    pub run: RunArgs,
     /// `-var NAME=VALUE` and `-var-file FILE` (repeatable).
     #[command(flatten)]
     pub vars: VarArgs,
-    /// State directory.
-    #[arg(long = "state", value_name = "DIR")]
-    pub state: Option<PathBuf>,
+    /// `-state DIR`.
+    #[command(flatten)]
+    pub state: StateDirArgs,
     /// `-lock-timeout DURATION`.
     #[command(flatten)]
     pub lock: LockArgs,
@@ -55,12 +52,12 @@ async fn run_async(args: &RollbackArgs) -> anyhow::Result<ExitCode> {
     let request = stack_input::request(
         &args.stack,
         &args.vars,
-        args.state.as_deref(),
+        &args.state,
         &args.lock,
         "deploy rollback",
     );
     let session = StackSession::open_connected(&request, &stack_input::notice).await?;
-    let view = View::choose(args.json);
+    let view = View::choose(args.run.json);
     let change = plan_rollback(&session, args.revision).await?;
     let serial = change.revision.unwrap_or_default();
     if view != View::Json {
@@ -78,11 +75,7 @@ async fn run_async(args: &RollbackArgs) -> anyhow::Result<ExitCode> {
         eprintln!("Rollback cancelled.");
         return Ok(ExitCode::from(1));
     }
-    let options = RunOptions {
-        parallelism: args.parallelism,
-        timeout: args.timeout.clone(),
-        atomic: false,
-    };
+    let options = args.run.options(false);
     let report = run_change(&session, change, &options, sink(view)).await?;
     Ok(finish(&report, view, "Rollback"))
 }

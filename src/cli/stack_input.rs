@@ -3,7 +3,7 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::operation::{self, SessionRequest, VarInput};
+use crate::operation::{self, RunOptions, SessionRequest, VarInput};
 use crate::stack::Stack;
 
 /// `-var` and `-var-file` values as given.
@@ -35,6 +35,41 @@ pub struct LockArgs {
     pub lock_timeout: String,
 }
 
+/// `-state DIR`: shared by every command that reads a stack's state. Commands that word it
+/// differently override the help with `mut_arg("state", ...)`.
+#[derive(Clone, Debug, clap::Args)]
+pub struct StateDirArgs {
+    /// State directory (default: state/<stack> beside the stack).
+    #[arg(long = "state", value_name = "DIR")]
+    pub state: Option<PathBuf>,
+}
+
+/// `-parallelism`, `-timeout` and `-json`: how a change runs and shows its progress. Commands
+/// that word them differently override the help with `mut_arg`.
+#[derive(Clone, Debug, clap::Args)]
+pub struct RunArgs {
+    /// Jobs in flight at once (default: the stack's apply.parallelism, else 10).
+    #[arg(long = "parallelism", value_name = "N")]
+    pub parallelism: Option<usize>,
+    /// How long each job's gate may take (default: the stack's apply.timeout, else 5m).
+    #[arg(long = "timeout", value_name = "DURATION")]
+    pub timeout: Option<String>,
+    /// Progress as NDJSON events on stdout.
+    #[arg(long = "json")]
+    pub json: bool,
+}
+
+impl RunArgs {
+    /// The run options, with `-atomic` where the command has it.
+    pub fn options(&self, atomic: bool) -> RunOptions {
+        RunOptions {
+            parallelism: self.parallelism,
+            timeout: self.timeout.clone(),
+            atomic,
+        }
+    }
+}
+
 /// Prints an operation's notice on stderr.
 pub fn notice(message: &str) {
     eprintln!("{message}");
@@ -44,14 +79,14 @@ pub fn notice(message: &str) {
 pub fn request(
     path: &Path,
     vars: &VarArgs,
-    state: Option<&Path>,
+    state: &StateDirArgs,
     lock: &LockArgs,
     command: &str,
 ) -> SessionRequest {
     SessionRequest {
         path: path.to_path_buf(),
         vars: vars.input(),
-        state: state.map(Path::to_path_buf),
+        state: state.state.clone(),
         lock_timeout: lock.lock_timeout.clone(),
         command: command.to_string(),
     }
