@@ -10,13 +10,17 @@
 //! Lower layers never import higher ones:
 //!
 //! ```text
-//!  diag ← spec ← api ← stack ─┬─ frontend   (builds a Stack from HCL)
+//!  diag ← spec ← api ← stack ─┬─ frontend              (builds a Stack from HCL)
 //!                            ├─ state, graph, backend
-//!                            └─ plan (+ graph, state) ← apply (+ backend) ← cli
+//!                            ├─ plan (+ graph, state, api types)
+//!                            └─ apply (+ plan, backend)
+//!  operation (session, plan / apply / destroy / rollback) uses all of the above ← cli
 //! ```
 //!
-//! `stack` is the shared vocabulary (`Stack`, `JobAddress`, `Gate`, settings); only `cli` loads
-//! stacks through `frontend`, every other stage reads the `Stack` it is given. `cluster` (the
+//! `stack` is the shared vocabulary (`Stack`, `JobAddress`, `Gate`, settings; its backend
+//! settings carry `api::ClientConfig`). Only `operation` and `cli` load stacks through
+//! `frontend`; every other stage reads the `Stack` it is given. `plan` asks a cluster through
+//! its own `LiveSource` trait, which `apply` implements for every `Backend`. `cluster` (the
 //! built-in scheduler cluster) uses only `spec`, `api` and `diag`.
 
 pub mod api;

@@ -1,7 +1,7 @@
 //! The apply journal's file format and its recovery: how a killed apply loses nothing.
 //!
 //! ```text
-//!  apply (crate::apply::Journal) ─► apply-journal.ndjson: header line, then one line per job
+//!  apply (the executor's Journal) ─► apply-journal.ndjson: header line, then one line per job
 //!  killed ─► next command (under the lock) ─► recover_journal: base revision + every
 //!            complete line ─► rev-N+1.json, journal removed
 //! ```
