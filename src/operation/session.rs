@@ -9,7 +9,7 @@
 //! Every command that reads or changes a stack's state opens one, so they all lock, recover
 //! and decrypt the same way.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -159,11 +159,6 @@ impl StackSession {
         journal.revision.outputs = values.1;
         let backend = self.backend()?.clone();
         Ok(execute(backend, steps, options, journal, &self.store, &sealer, sink).await?)
-    }
-
-    /// The state directory's path.
-    pub fn state_path(&self) -> &Path {
-        &self.state_dir
     }
 }
 
