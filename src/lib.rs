@@ -7,9 +7,21 @@
 //!                                               apply ─► backend ─► state
 //! ```
 //!
-//! Lower layers never import higher ones: `diag` ← `spec` ← `api` ← `frontend`, `state`,
-//! `graph` ← `plan` ← `backend` ← `apply` ← `cli`. `cluster` (the built-in scheduler cluster)
-//! uses only `spec`, `api` and `diag`.
+//! Lower layers never import higher ones:
+//!
+//! ```text
+//!  diag ← spec ← api ← stack ─┬─ frontend              (builds a Stack from HCL)
+//!                            ├─ state, graph, backend
+//!                            ├─ plan (+ graph, state, api types)
+//!                            └─ apply (+ plan, backend)
+//!  operation (session, plan / apply / destroy / rollback) uses all of the above ← cli
+//! ```
+//!
+//! `stack` is the shared vocabulary (`Stack`, `JobAddress`, `Gate`, settings; its backend
+//! settings carry `api::ClientConfig`). Only `operation` and `cli` load stacks through
+//! `frontend`; every other stage reads the `Stack` it is given. `plan` asks a cluster through
+//! its own `LiveSource` trait, which `apply` implements for every `Backend`. `cluster` (the
+//! built-in scheduler cluster) uses only `spec`, `api` and `diag`.
 
 pub mod api;
 pub mod apply;
@@ -19,6 +31,8 @@ pub mod cluster;
 pub mod diag;
 pub mod frontend;
 pub mod graph;
+pub mod operation;
 pub mod plan;
 pub mod spec;
+pub mod stack;
 pub mod state;

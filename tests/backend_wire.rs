@@ -80,7 +80,7 @@ async fn server() -> (String, Log) {
 
 fn backend(address: &str) -> NomadBackend {
     let config = ClientConfig {
-        address: address.to_string(),
+        address: Some(address.to_string()),
         token: Some("s3cret".into()),
         namespace: Some("prod".into()),
         ..Default::default()

@@ -17,7 +17,7 @@ struct Case {
 }
 
 impl Case {
-    fn new(stack: &deploy::frontend::Stack) -> Case {
+    fn new(stack: &deploy::stack::Stack) -> Case {
         let dir = tempfile::tempdir().expect("tempdir");
         let root = dir.path().to_path_buf();
         let mut s = stack.clone();
@@ -35,7 +35,7 @@ impl Case {
         self.root.join("state").join("shop")
     }
 
-    fn record(&self, stack: &deploy::frontend::Stack) {
+    fn record(&self, stack: &deploy::stack::Stack) {
         StateStore::new(self.state_dir())
             .write(&recorded(stack))
             .expect("write state");

@@ -6,13 +6,13 @@ mod fixture;
 
 use std::collections::BTreeMap;
 
-use deploy::frontend::{JobAddress, Stack};
 use deploy::graph::StackGraph;
 use deploy::plan::{
     Action, LiveJob, LiveView, PlacementFailure, PlacementPreview, Plan, PlanOptions, TextOptions, plan,
     render_markdown, render_text,
 };
 use deploy::spec::canonicalize;
+use deploy::stack::{JobAddress, Stack};
 use deploy::state::Revision;
 use fixture::*;
 use serde_json::json;

@@ -3,7 +3,8 @@
 
 use std::path::Path;
 
-use deploy::frontend::{DependencyKind, Gate, Inputs, JobAddress, load_stack};
+use deploy::frontend::{Inputs, load_stack};
+use deploy::stack::{DependencyKind, Gate, JobAddress};
 use serde_json::json;
 
 fn write(dir: &Path, files: &[(&str, &str)]) {

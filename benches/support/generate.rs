@@ -1,8 +1,8 @@
 //! Generated stacks for the plan benchmarks: `n` small service jobs whose dependencies form a
 //! binary tree (job i depends on job (i-1)/2), and a recorded state that matches them.
 
-use deploy::frontend::{Dependency, DependencyKind, JobAddress, SourceSpan, Stack, StackJob, StackSettings};
 use deploy::spec::{Job, canonicalize};
+use deploy::stack::{Dependency, DependencyKind, JobAddress, SourceSpan, Stack, StackJob, StackSettings};
 use deploy::state::{JobRecord, Revision, STATE_FORMAT_VERSION};
 
 fn name(i: usize) -> String {

@@ -9,27 +9,31 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use serde::Serialize;
 use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
 
 use super::errors::ApiError;
 
 /// Where and how to reach a Nomad API.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+///
+/// Every field is optional so that one value can carry what one source gives (a stack's
+/// `backend` block, the `NOMAD_*` environment, a flag) and sources can be layered with
+/// [`ClientConfig::or`]. With no address the client uses [`DEFAULT_ADDRESS`].
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ClientConfig {
-    /// Base address, e.g. `http://127.0.0.1:4646`.
-    pub address: String,
-    /// ACL token sent as `X-Nomad-Token`.
+    /// Base address, e.g. `http://127.0.0.1:4646` (`NOMAD_ADDR`).
+    pub address: Option<String>,
+    /// ACL token sent as `X-Nomad-Token` (`NOMAD_TOKEN`).
     pub token: Option<String>,
-    /// Namespace added to every request as `?namespace=`.
+    /// Namespace added to every request as `?namespace=` (`NOMAD_NAMESPACE`).
     pub namespace: Option<String>,
-    /// Region added as `?region=`.
+    /// Region added as `?region=` (`NOMAD_REGION`).
     pub region: Option<String>,
-    /// PEM file of the CA that signed the servers' certificates.
+    /// PEM file of the CA that signed the servers' certificates (`NOMAD_CACERT`).
     pub ca_cert: Option<PathBuf>,
-    /// PEM client certificate for mutual TLS.
+    /// PEM client certificate for mutual TLS (`NOMAD_CLIENT_CERT`).
     pub client_cert: Option<PathBuf>,
-    /// PEM client key for mutual TLS.
+    /// PEM client key for mutual TLS (`NOMAD_CLIENT_KEY`).
     pub client_key: Option<PathBuf>,
 }
 
@@ -37,22 +41,45 @@ pub struct ClientConfig {
 pub const DEFAULT_ADDRESS: &str = "http://127.0.0.1:4646";
 
 impl ClientConfig {
-    /// Reads the `NOMAD_*` variables from `env` (pass `|k| std::env::var(k).ok()`); returns the
-    /// config and whether an address was given explicitly.
-    pub fn from_env(env: impl Fn(&str) -> Option<String>) -> (ClientConfig, bool) {
+    /// Reads the `NOMAD_*` variables from `env` (pass `|k| std::env::var(k).ok()`); empty
+    /// values count as unset, as in Nomad's CLI.
+    pub fn from_env(env: impl Fn(&str) -> Option<String>) -> ClientConfig {
         let non_empty = |k: &str| env(k).filter(|v| !v.is_empty());
-        let address = non_empty("NOMAD_ADDR");
-        let explicit = address.is_some();
-        let config = ClientConfig {
-            address: address.unwrap_or_else(|| DEFAULT_ADDRESS.to_string()),
+        ClientConfig {
+            address: non_empty("NOMAD_ADDR"),
             token: non_empty("NOMAD_TOKEN"),
             namespace: non_empty("NOMAD_NAMESPACE"),
             region: non_empty("NOMAD_REGION"),
             ca_cert: non_empty("NOMAD_CACERT").map(PathBuf::from),
             client_cert: non_empty("NOMAD_CLIENT_CERT").map(PathBuf::from),
             client_key: non_empty("NOMAD_CLIENT_KEY").map(PathBuf::from),
-        };
-        (config, explicit)
+        }
+    }
+
+    /// A config reaching `address` with nothing else set.
+    pub fn at(address: impl Into<String>) -> ClientConfig {
+        ClientConfig {
+            address: Some(address.into()),
+            ..ClientConfig::default()
+        }
+    }
+
+    /// Each field of `self`, or `fallback`'s where `self` leaves it unset.
+    pub fn or(self, fallback: ClientConfig) -> ClientConfig {
+        ClientConfig {
+            address: self.address.or(fallback.address),
+            token: self.token.or(fallback.token),
+            namespace: self.namespace.or(fallback.namespace),
+            region: self.region.or(fallback.region),
+            ca_cert: self.ca_cert.or(fallback.ca_cert),
+            client_cert: self.client_cert.or(fallback.client_cert),
+            client_key: self.client_key.or(fallback.client_key),
+        }
+    }
+
+    /// The address requests go to: the configured one, else [`DEFAULT_ADDRESS`].
+    pub fn address(&self) -> &str {
+        self.address.as_deref().unwrap_or(DEFAULT_ADDRESS)
     }
 }
 
@@ -158,7 +185,7 @@ impl NomadClient {
     }
 
     fn url(&self, path: &str, query: &[(&str, String)], opts: QueryOptions) -> String {
-        let mut url = format!("{}{}", self.config.address.trim_end_matches('/'), path);
+        let mut url = format!("{}{}", self.config.address().trim_end_matches('/'), path);
         let mut params: Vec<(String, String)> =
             query.iter().map(|(k, v)| (k.to_string(), v.clone())).collect();
         if let Some(ns) = &self.config.namespace
@@ -257,7 +284,7 @@ impl NomadClient {
                     // A write is retried only when it surely never reached the server.
                     let not_sent = e.is_connect();
                     (
-                        ApiError::Transport(describe(&e, &self.config.address)),
+                        ApiError::Transport(describe(&e, self.config.address())),
                         method == Method::Get || not_sent,
                     )
                 }
@@ -363,21 +390,20 @@ mod tests {
             "NOMAD_REGION" => Some("".to_string()),
             _ => None,
         };
-        let (c, explicit) = ClientConfig::from_env(env);
-        assert!(explicit);
-        assert_eq!(c.address, "https://nomad.example:4646");
+        let c = ClientConfig::from_env(env);
+        assert_eq!(c.address.as_deref(), Some("https://nomad.example:4646"));
         assert_eq!(c.token.as_deref(), Some("secret"));
         assert_eq!(c.namespace.as_deref(), Some("prod"));
         assert_eq!(c.region, None);
-        let (c, explicit) = ClientConfig::from_env(|_| None);
-        assert!(!explicit);
-        assert_eq!(c.address, DEFAULT_ADDRESS);
+        let c = ClientConfig::from_env(|_| None);
+        assert_eq!(c.address, None);
+        assert_eq!(c.address(), DEFAULT_ADDRESS);
     }
 
     #[test]
     fn urls_carry_namespace_region_and_blocking_options() {
         let client = NomadClient::new(ClientConfig {
-            address: "http://127.0.0.1:4646/".into(),
+            address: Some("http://127.0.0.1:4646/".into()),
             namespace: Some("prod".into()),
             region: Some("eu".into()),
             ..Default::default()

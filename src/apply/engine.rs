@@ -16,7 +16,7 @@ use std::collections::BTreeMap;
 
 use super::event::StepKind;
 use super::report::FailureReport;
-use crate::frontend::JobAddress;
+use crate::stack::JobAddress;
 
 /// What the engine needs to know of one step.
 #[derive(Clone, Debug, PartialEq)]

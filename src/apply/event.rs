@@ -5,7 +5,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::report::AllocReport;
-use crate::frontend::{Gate, JobAddress};
+use crate::stack::{Gate, JobAddress};
 
 /// What the executor does to one job.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]

@@ -24,7 +24,7 @@ use super::report::FailureReport;
 use super::step::{Outcome, Step, StepResult};
 use super::undo::undo_step;
 use crate::backend::Backend;
-use crate::frontend::JobAddress;
+use crate::stack::JobAddress;
 use crate::state::{GateResult, JobRecord, Revision, Sealer, StateError, StateStore, seal_job};
 
 /// How to apply.
@@ -76,7 +76,7 @@ pub enum ApplyError {
 
 /// Runs `steps` against `backend`, journalling into `journal` and finally writing the new
 /// revision to `store`. Dropping the returned future mid-way (a kill) leaves the journal as
-/// of the last finished job; [`super::recover`] turns it into a revision.
+/// of the last finished job; [`crate::state::recover_journal`] turns it into a revision.
 pub async fn execute<B: Backend + 'static>(
     backend: Arc<B>,
     steps: Vec<Step>,

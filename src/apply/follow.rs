@@ -13,8 +13,8 @@ use super::report::{FailureReport, inspect_alloc};
 use super::step::{Landed, Operation, Outcome, Step, StepResult};
 use crate::api::{AllocMetric, ApiError, ClientStatus, EvalStatus, QueryOptions};
 use crate::backend::Backend;
-use crate::frontend::Gate;
 use crate::spec::Job;
+use crate::stack::Gate;
 
 /// How long one blocking query may be held by the server.
 pub const BLOCKING_WAIT: Duration = Duration::from_secs(5);

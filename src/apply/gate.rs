@@ -11,8 +11,8 @@
 //!   places one per eligible node, so this is "running on every eligible node").
 
 use crate::api::{AllocListStub, ClientStatus, Deployment, DeploymentStatus, DesiredStatus};
-use crate::frontend::Gate;
 use crate::spec::Job;
+use crate::stack::Gate;
 
 /// Allocation counts for progress.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]

@@ -1,5 +1,7 @@
 //! The apply journal: how a killed apply loses nothing.
 //!
+//! This is the write side, which the executor drives; reading a journal back is in `state`.
+//!
 //! ```text
 //!  apply starts ─► lock held ─► journal = latest revision with serial + 1 (in memory)
 //!  first outcome ─► header written atomically            (apply-journal.ndjson, line 1)
@@ -13,41 +15,21 @@
 //! its removal). Appending keeps the cost of a job's durability independent of the stack's
 //! size; a line torn by a kill is incomplete JSON and is ignored, which is the same as being
 //! killed just before writing it. Whoever takes the state lock next turns a leftover journal
-//! into the revision it describes ([`recover`]), so `deploy plan` shows exactly the work that
-//! was left. A job whose registration was sent but whose outcome was not yet written is seen
+//! into the revision it describes ([`crate::state::recover_journal`], beside the file format), so
+//! `deploy plan` shows exactly the work that was left. A job whose registration was sent but whose outcome was not yet written is seen
 //! by the next refreshed plan on the backend (its live spec), so the plan is right there too.
 
 use std::fs::{File, OpenOptions};
-use std::io::{BufRead, BufReader, Write};
+use std::io::Write;
 use std::path::PathBuf;
 
 use chrono::Utc;
-use serde::{Deserialize, Serialize};
 
-use crate::frontend::JobAddress;
-use crate::state::{JobRecord, Revision, STATE_FORMAT_VERSION, StateError, StateStore, write_atomic};
-
-/// The journal file's name in a state directory.
-pub const JOURNAL_FILE: &str = "apply-journal.ndjson";
-
-/// The journal's first line.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-struct Header {
-    /// The serial of the revision the apply started from (`None`: first apply).
-    base_serial: Option<u64>,
-    /// The new revision without its jobs (lineage, serial, variables, outputs).
-    revision: Revision,
-}
-
-/// One job's outcome, one line each.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-enum Entry {
-    /// The job as applied.
-    Record(Box<JobRecord>),
-    /// The job is gone.
-    Remove(JobAddress),
-}
+use crate::stack::JobAddress;
+use crate::state::{
+    JOURNAL_FILE, JobRecord, JournalEntry as Entry, JournalHeader as Header, Revision, STATE_FORMAT_VERSION,
+    StateError, StateStore, write_atomic,
+};
 
 /// The in-progress revision of an apply.
 #[derive(Debug)]
@@ -189,73 +171,4 @@ impl Journal {
             }),
         }
     }
-}
-
-/// Turns a journal left by a killed apply into the revision it describes. Call with the state
-/// lock held. Returns the serial written, if there was a journal with recorded outcomes.
-pub fn recover(store: &StateStore) -> Result<Option<u64>, StateError> {
-    let path = store.dir().join(JOURNAL_FILE);
-    let file = match File::open(&path) {
-        Ok(f) => f,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-        Err(source) => {
-            return Err(StateError::Io {
-                action: "reading",
-                path,
-                source,
-            });
-        }
-    };
-    let mut lines = BufReader::new(file).lines();
-    let corrupt = |detail: String| StateError::Corrupt {
-        path: path.clone(),
-        detail,
-    };
-    let header: Header = match lines.next() {
-        Some(Ok(l)) => serde_json::from_str(&l).map_err(|e| corrupt(format!("journal header: {e}")))?,
-        _ => return Err(corrupt("the journal has no header".into())),
-    };
-    let mut journal = Journal {
-        base_serial: header.base_serial,
-        done: Vec::new(),
-        revision: header.revision,
-        path: path.clone(),
-        file: None,
-    };
-    let latest = store.serials()?.last().copied();
-    if latest != journal.base_serial {
-        // The revision was already written (killed between the write and the removal).
-        journal.discard()?;
-        return Ok(None);
-    }
-    journal.revision.jobs = match journal.base_serial {
-        Some(s) => store.read(s)?.jobs,
-        None => Vec::new(),
-    };
-    for line in lines {
-        // A torn last line: the outcome was never durable.
-        let Ok(line) = line else { break };
-        let Ok(entry) = serde_json::from_str::<Entry>(&line) else {
-            break;
-        };
-        match entry {
-            Entry::Record(r) => {
-                let address = r.address.clone();
-                match journal
-                    .revision
-                    .jobs
-                    .binary_search_by(|j| j.address.cmp(&address))
-                {
-                    Ok(i) => journal.revision.jobs[i] = *r,
-                    Err(i) => journal.revision.jobs.insert(i, *r),
-                }
-                journal.done.push(address);
-            }
-            Entry::Remove(a) => {
-                journal.revision.jobs.retain(|j| j.address != a);
-                journal.done.push(a);
-            }
-        }
-    }
-    journal.commit(store)
 }

@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use super::gate::short;
 use crate::api::Allocation;
 use crate::backend::Backend;
-use crate::frontend::JobAddress;
+use crate::stack::JobAddress;
 
 /// Lines of stderr kept per task.
 pub const STDERR_LINES: usize = 12;

@@ -4,8 +4,8 @@
 //! dependents first; where the backend still keeps a version equal to the recorded spec, the
 //! steps revert to it (see [`super::StepOptions::prefer_revert`]).
 
-use crate::frontend::{Dependency, DependencyKind, JobAddress, Stack, StackJob};
 use crate::graph::StackGraph;
+use crate::stack::{Dependency, DependencyKind, JobAddress, Stack, StackJob};
 use crate::state::Revision;
 
 /// The stack `target` describes: its recorded jobs (values opened), with the current stack's

@@ -5,8 +5,8 @@ use std::time::Duration;
 
 use super::event::StepKind;
 use super::report::FailureReport;
-use crate::frontend::{Gate, JobAddress};
 use crate::spec::Job;
+use crate::stack::{Gate, JobAddress};
 
 /// What to ask of the backend.
 #[derive(Clone, Debug, PartialEq)]

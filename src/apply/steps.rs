@@ -12,9 +12,9 @@ use super::event::StepKind;
 use super::step::{Operation, Prior, Step};
 use super::undo::find_version;
 use crate::backend::Backend;
-use crate::frontend::{Gate, JobAddress, Stack};
 use crate::plan::{Action, JobChange, LiveJob, LiveView, Plan};
 use crate::spec::{Job, canonicalize};
+use crate::stack::{Gate, JobAddress, Stack};
 use crate::state::Revision;
 
 /// How to turn a plan into steps.

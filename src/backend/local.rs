@@ -55,10 +55,7 @@ pub fn agent_dir(state_root: &Path) -> PathBuf {
 }
 
 async fn answers(address: &str) -> bool {
-    let Ok(client) = NomadClient::new(ClientConfig {
-        address: address.to_string(),
-        ..Default::default()
-    }) else {
+    let Ok(client) = NomadClient::new(ClientConfig::at(address)) else {
         return false;
     };
     let client = client.with_retries(0);

@@ -7,6 +7,9 @@
 //!                                   ▲
 //!  stack settings, NOMAD_* ─► resolve ┘ (no address and nothing listening: start a local agent)
 //! ```
+//!
+//! `plan` does not import this module: it asks through `plan::LiveSource`, which `apply`
+//! implements for every [`Backend`].
 
 mod local;
 mod nomad;

@@ -8,9 +8,9 @@ use crate::api::{
     JobPlanRequest, JobPlanResponse, JobRegisterRequest, JobRegisterResponse, JobRevertRequest, Method,
     NodeListStub, NomadClient, QueryMeta, QueryOptions, Variable, encode_path,
 };
-use crate::frontend::BackendSettings;
 use crate::spec::Job;
 use crate::spec::diff::{DiffType, SensitivePaths, diff};
+use crate::stack::BackendSettings;
 
 /// The Nomad API backend.
 #[derive(Clone, Debug)]
@@ -18,36 +18,13 @@ pub struct NomadBackend {
     client: NomadClient,
 }
 
-/// Stack settings first, then the `NOMAD_*` environment, as Nomad's CLI reads it. Returns the
-/// config and whether any address was given.
+/// Stack settings first, then the `NOMAD_*` environment, as Nomad's CLI reads it. An address
+/// left unset in both means the local built-in cluster.
 pub fn resolve_client_config(
     settings: &BackendSettings,
     env: impl Fn(&str) -> Option<String>,
-) -> (ClientConfig, bool) {
-    let (mut config, mut explicit) = ClientConfig::from_env(env);
-    if let Some(addr) = &settings.address {
-        config.address = addr.clone();
-        explicit = true;
-    }
-    if settings.token.is_some() {
-        config.token = settings.token.clone();
-    }
-    if settings.namespace.is_some() {
-        config.namespace = settings.namespace.clone();
-    }
-    if settings.region.is_some() {
-        config.region = settings.region.clone();
-    }
-    if settings.ca_cert.is_some() {
-        config.ca_cert = settings.ca_cert.clone();
-    }
-    if settings.client_cert.is_some() {
-        config.client_cert = settings.client_cert.clone();
-    }
-    if settings.client_key.is_some() {
-        config.client_key = settings.client_key.clone();
-    }
-    (config, explicit)
+) -> ClientConfig {
+    settings.connection.clone().or(ClientConfig::from_env(env))
 }
 
 fn ns_query(namespace: &str) -> Vec<(&'static str, String)> {
@@ -151,7 +128,7 @@ pub fn registration_landed(job: &Job, check_index: Option<u64>, live: &LiveJob) 
 
 impl Backend for NomadBackend {
     fn describe(&self) -> String {
-        format!("Nomad API at {}", self.client.config().address)
+        format!("Nomad API at {}", self.client.config().address())
     }
 
     async fn nodes(&self) -> Result<Vec<NodeListStub>, ApiError> {

@@ -47,11 +47,11 @@ pub fn run(cmd: &AclCommand) -> anyhow::Result<ExitCode> {
 }
 
 fn bootstrap(args: &BootstrapArgs) -> anyhow::Result<ExitCode> {
-    let (mut config, _) = ClientConfig::from_env(|k| std::env::var(k).ok());
+    let mut config = ClientConfig::from_env(|k| std::env::var(k).ok());
     if let Some(a) = &args.address {
-        config.address = a.clone();
+        config.address = Some(a.clone());
     }
-    let address = config.address.clone();
+    let address = config.address().to_string();
     let client = NomadClient::new(config).context("configuring the API client")?;
     let token: Value = runtime()?
         .block_on(client.write(Method::Post, "/v1/acl/bootstrap", &[], &Value::Null))

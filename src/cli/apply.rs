@@ -5,11 +5,11 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use super::progress::View;
-use super::session::{Session, approve, finish, runtime, show_plan, stack_values};
-use super::stack_input::VarArgs;
-use crate::apply::{ApplyOptions, StepOptions, build_steps, current_edges, live_view};
-use crate::plan::{Action, Plan, PlanOptions, check_current, load_plan, plan};
+use super::progress::{View, sink};
+use super::session::{approve, finish, runtime, show_plan};
+use super::stack_input::{self, LockArgs, RunArgs, StateDirArgs, VarArgs};
+use crate::operation::{StackSession, plan_apply, run_change};
+use crate::plan::{Plan, load_plan};
 
 /// Flags of `deploy apply`.
 #[derive(Debug, clap::Args)]
@@ -24,30 +24,24 @@ pub struct ApplyArgs {
     /// Skip the question.
     #[arg(long = "auto-approve")]
     pub auto_approve: bool,
-    /// Jobs in flight at once (default: the stack's apply.parallelism, else 10).
-    #[arg(long = "parallelism", value_name = "N")]
-    pub parallelism: Option<usize>,
-    /// How long each job's gate may take (default: the stack's apply.timeout, else 5m).
-    #[arg(long = "timeout", value_name = "DURATION")]
-    pub timeout: Option<String>,
+    /// `-parallelism N`, `-timeout DURATION`, `-json`.
+    #[command(flatten)]
+    pub run: RunArgs,
     /// On failure, undo everything this apply changed.
     #[arg(long = "atomic")]
     pub atomic: bool,
-    /// Progress as NDJSON events on stdout.
-    #[arg(long = "json")]
-    pub json: bool,
     /// `-var NAME=VALUE` and `-var-file FILE` (repeatable).
     #[command(flatten)]
     pub vars: VarArgs,
-    /// State directory (default: state/<stack> beside the stack).
-    #[arg(long = "state", value_name = "DIR")]
-    pub state: Option<PathBuf>,
+    /// `-state DIR`.
+    #[command(flatten)]
+    pub state: StateDirArgs,
     /// Apply only these jobs or modules and what they depend on (repeatable).
     #[arg(long = "target", value_name = "ADDR")]
     pub targets: Vec<String>,
-    /// How long to wait for the state lock.
-    #[arg(long = "lock-timeout", default_value = "0s", value_name = "DURATION")]
-    pub lock_timeout: String,
+    /// `-lock-timeout DURATION`.
+    #[command(flatten)]
+    pub lock: LockArgs,
 }
 
 fn is_plan_file(path: &std::path::Path) -> Option<Plan> {
@@ -65,62 +59,12 @@ pub fn run(args: &ApplyArgs) -> anyhow::Result<ExitCode> {
 async fn run_async(args: &ApplyArgs) -> anyhow::Result<ExitCode> {
     let saved = is_plan_file(&args.path);
     let stack_path = if saved.is_some() { &args.stack } else { &args.path };
-    let vars = &args.vars;
-    let session = Session::open(
-        stack_path,
-        vars,
-        args.state.as_deref(),
-        "deploy apply",
-        &args.lock_timeout,
-    )
-    .await?;
-    let view = View::choose(args.json);
-    let live = live_view(
-        session.backend.as_ref(),
-        &session.stack,
-        session.state.as_ref(),
-        false,
-    )
-    .await?;
-    let targets = saved
-        .as_ref()
-        .map(|p| p.targets.clone())
-        .unwrap_or_else(|| args.targets.clone());
-    let fresh = plan(
-        &session.stack,
-        &session.graph,
-        session.state.as_ref(),
-        Some(&live),
-        &PlanOptions {
-            destroy: saved.as_ref().is_some_and(|p| p.destroy),
-            targets,
-        },
-    )?;
-    let the_plan = match saved {
-        Some(saved) => {
-            check_current(&saved, session.state.as_ref(), Some(&live))?;
-            let same = |a: &Plan, b: &Plan| {
-                a.jobs.len() == b.jobs.len()
-                    && a.jobs
-                        .iter()
-                        .zip(&b.jobs)
-                        .all(|(x, y)| x.address == y.address && x.action == y.action && x.after == y.after)
-            };
-            if !same(&saved, &fresh) {
-                anyhow::bail!(
-                    "the saved plan is stale: the stack at {} no longer plans the same changes; run deploy plan again",
-                    args.stack.display()
-                );
-            }
-            saved
-        }
-        None => fresh,
-    };
-    let unrecorded = the_plan.jobs.iter().any(|j| {
-        j.action == Action::Noop && session.state.as_ref().and_then(|s| s.job(&j.address)).is_none()
-    });
-    show_plan(&the_plan, view);
-    if !the_plan.has_changes() && !unrecorded {
+    let request = stack_input::request(stack_path, &args.vars, &args.state, &args.lock, "deploy apply");
+    let session = StackSession::open_connected(&request, &stack_input::notice).await?;
+    let view = View::choose(args.run.json);
+    let change = plan_apply(&session, saved, args.targets.clone()).await?;
+    show_plan(&change.plan, view);
+    if !change.has_work {
         if view != View::Json {
             println!("\nNothing to apply.");
         }
@@ -130,30 +74,7 @@ async fn run_async(args: &ApplyArgs) -> anyhow::Result<ExitCode> {
         eprintln!("Apply cancelled.");
         return Ok(ExitCode::from(1));
     }
-    let options = ApplyOptions {
-        parallelism: args
-            .parallelism
-            .or(session.stack.settings.parallelism)
-            .unwrap_or(10),
-        atomic: args.atomic || session.stack.settings.atomic,
-    };
-    let step_options = StepOptions {
-        default_timeout: session.default_timeout(args.timeout.as_deref())?,
-        purge: false,
-        prefer_revert: false,
-    };
-    let steps = build_steps(
-        session.backend.as_ref(),
-        &the_plan,
-        &session.stack,
-        session.state.as_ref(),
-        Some(&live),
-        &current_edges(&session.graph),
-        &step_options,
-    )
-    .await?;
-    let report = session
-        .run(steps, &options, stack_values(&session.stack)?, view)
-        .await?;
+    let options = args.run.options(args.atomic);
+    let report = run_change(&session, change, &options, sink(view)).await?;
     Ok(finish(&report, view, "Apply"))
 }

@@ -9,7 +9,6 @@ use clap::{Parser, Subcommand};
 pub mod acl;
 pub mod agent;
 pub mod apply;
-mod backend_select;
 pub mod destroy;
 pub mod graph;
 pub mod inspect;

@@ -7,12 +7,9 @@ use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use anyhow::Context;
-
-use super::stack_input::{self, VarArgs};
-use crate::graph::StackGraph;
-use crate::plan::{LiveView, PlanOptions, TextOptions, plan, render_markdown, render_text, save_plan};
-use crate::state::StateStore;
+use super::stack_input::{self, LockArgs, StateDirArgs, VarArgs};
+use crate::operation::{Refresh, plan_stack};
+use crate::plan::{PlanOptions, TextOptions, render_markdown, render_text, save_plan};
 
 /// How the plan is printed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
@@ -38,9 +35,9 @@ pub struct PlanArgs {
     /// `-var NAME=VALUE` and `-var-file FILE` (repeatable).
     #[command(flatten)]
     pub vars: VarArgs,
-    /// State directory (default: state/<stack> beside the stack).
-    #[arg(long = "state", value_name = "DIR")]
-    pub state: Option<PathBuf>,
+    /// `-state DIR`.
+    #[command(flatten)]
+    pub state: StateDirArgs,
     /// Plan only these jobs or modules and what they depend on (repeatable).
     #[arg(long = "target", value_name = "ADDR")]
     pub targets: Vec<String>,
@@ -65,9 +62,9 @@ pub struct PlanArgs {
     /// Exit 2 when there are changes, 0 when there are none.
     #[arg(long = "detailed-exitcode")]
     pub detailed_exitcode: bool,
-    /// How long to wait for the state lock.
-    #[arg(long = "lock-timeout", default_value = "0s", value_name = "DURATION")]
-    pub lock_timeout: String,
+    /// `-lock-timeout DURATION`.
+    #[command(flatten)]
+    pub lock: LockArgs,
     /// Print every field of created and destroyed jobs.
     #[arg(long = "verbose")]
     pub verbose: bool,
@@ -75,45 +72,17 @@ pub struct PlanArgs {
 
 /// Runs `deploy plan`.
 pub fn run(args: &PlanArgs) -> anyhow::Result<ExitCode> {
-    let stack = stack_input::load(&args.path, &args.vars)?;
-    let graph = StackGraph::build(&stack)?;
-    let dir = stack_input::state_dir(&stack, args.state.as_deref());
-    let _lock = stack_input::lock(
-        &dir,
-        "deploy plan",
-        stack_input::parse_timeout(&args.lock_timeout)?,
-    )?;
-    let store = StateStore::new(&dir);
-    if let Some(serial) = crate::apply::recover(&store)? {
-        eprintln!("Recovered revision {serial} from the journal of an interrupted apply.");
-    }
-    let state = stack_input::latest_opened(&store)?;
-    let live: Option<LiveView> = match (&args.live_view, args.refresh) {
-        (Some(f), true) => {
-            let bytes = std::fs::read(f).with_context(|| format!("reading {}", f.display()))?;
-            Some(
-                serde_json::from_slice(&bytes)
-                    .with_context(|| format!("{} is not a live view", f.display()))?,
-            )
-        }
-        (None, true) => Some(super::session::runtime()?.block_on(async {
-            let backend = super::backend_select::connect(&stack, &dir).await?;
-            crate::apply::live_view(&backend, &stack, state.as_ref(), false)
-                .await
-                .with_context(|| {
-                    format!(
-                        "reading live jobs from {}",
-                        crate::backend::Backend::describe(&backend)
-                    )
-                })
-        })?),
-        (_, false) => None,
+    let request = stack_input::request(&args.path, &args.vars, &args.state, &args.lock, "deploy plan");
+    let refresh = match (&args.live_view, args.refresh) {
+        (_, false) => Refresh::Off,
+        (Some(f), true) => Refresh::File(f.clone()),
+        (None, true) => Refresh::Backend,
     };
     let options = PlanOptions {
         destroy: args.destroy,
         targets: args.targets.clone(),
     };
-    let plan = plan(&stack, &graph, state.as_ref(), live.as_ref(), &options)?;
+    let plan = plan_stack(&request, &refresh, &options, &stack_input::notice)?;
     if let Some(out) = &args.out {
         save_plan(&plan, out)?;
     }

@@ -7,16 +7,17 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use super::progress::View;
-use super::session::{Session, approve, finish, open_revision, runtime, show_plan};
-use super::stack_input::VarArgs;
-use crate::apply::{ApplyOptions, StepOptions, build_steps, current_edges, live_view, stack_at};
-use crate::graph::StackGraph;
-use crate::plan::{PlanOptions, plan};
+use super::progress::{View, sink};
+use super::session::{approve, finish, runtime, show_plan};
+use super::stack_input::{self, LockArgs, RunArgs, StateDirArgs, VarArgs};
+use crate::operation::{StackSession, plan_rollback, run_change};
 
 /// Flags of `deploy rollback`.
 #[derive(Debug, clap::Args)]
 #[command(
+    mut_arg("parallelism", |a| a.help("Jobs in flight at once")),
+    mut_arg("timeout", |a| a.help("How long each job's gate may take")),
+    mut_arg("state", |a| a.help("State directory")),
     after_help = "Exit codes: 0 rolled back (or nothing to do), 1 error, a job failed, or not approved."
 )]
 pub struct RollbackArgs {
@@ -28,24 +29,18 @@ pub struct RollbackArgs {
     /// Skip the question.
     #[arg(long = "auto-approve")]
     pub auto_approve: bool,
-    /// Jobs in flight at once.
-    #[arg(long = "parallelism", value_name = "N")]
-    pub parallelism: Option<usize>,
-    /// How long each job's gate may take.
-    #[arg(long = "timeout", value_name = "DURATION")]
-    pub timeout: Option<String>,
-    /// Progress as NDJSON events on stdout.
-    #[arg(long = "json")]
-    pub json: bool,
+    /// `-parallelism N`, `-timeout DURATION`, `-json`.
+    #[command(flatten)]
+    pub run: RunArgs,
     /// `-var NAME=VALUE` and `-var-file FILE` (repeatable).
     #[command(flatten)]
     pub vars: VarArgs,
-    /// State directory.
-    #[arg(long = "state", value_name = "DIR")]
-    pub state: Option<PathBuf>,
-    /// How long to wait for the state lock.
-    #[arg(long = "lock-timeout", default_value = "0s", value_name = "DURATION")]
-    pub lock_timeout: String,
+    /// `-state DIR`.
+    #[command(flatten)]
+    pub state: StateDirArgs,
+    /// `-lock-timeout DURATION`.
+    #[command(flatten)]
+    pub lock: LockArgs,
 }
 
 /// Runs `deploy rollback`.
@@ -54,46 +49,23 @@ pub fn run(args: &RollbackArgs) -> anyhow::Result<ExitCode> {
 }
 
 async fn run_async(args: &RollbackArgs) -> anyhow::Result<ExitCode> {
-    let vars = &args.vars;
-    let session = Session::open(
+    let request = stack_input::request(
         &args.stack,
-        vars,
-        args.state.as_deref(),
+        &args.vars,
+        &args.state,
+        &args.lock,
         "deploy rollback",
-        &args.lock_timeout,
-    )
-    .await?;
-    let view = View::choose(args.json);
-    let Some(latest) = session.state.as_ref() else {
-        anyhow::bail!("the stack has no recorded revision to roll back from");
-    };
-    let serial = match args.revision {
-        Some(r) => r,
-        None if latest.serial > 1 => latest.serial - 1,
-        None => anyhow::bail!(
-            "revision {} is the first one; there is nothing before it",
-            latest.serial
-        ),
-    };
-    let target_rev = open_revision(session.store.read(serial)?)?;
-    let target = stack_at(&target_rev, &session.stack);
-    let graph = StackGraph::build(&target)?;
-    let live = live_view(session.backend.as_ref(), &target, session.state.as_ref(), false).await?;
-    let the_plan = plan(
-        &target,
-        &graph,
-        session.state.as_ref(),
-        Some(&live),
-        &PlanOptions::default(),
-    )?;
+    );
+    let session = StackSession::open_connected(&request, &stack_input::notice).await?;
+    let view = View::choose(args.run.json);
+    let change = plan_rollback(&session, args.revision).await?;
+    let serial = change.revision.unwrap_or_default();
     if view != View::Json {
-        println!(
-            "Rolling back to revision {serial} (latest is {}).\n",
-            latest.serial
-        );
+        let latest = session.state.as_ref().map_or(0, |s| s.serial);
+        println!("Rolling back to revision {serial} (latest is {latest}).\n");
     }
-    show_plan(&the_plan, view);
-    if !the_plan.has_changes() {
+    show_plan(&change.plan, view);
+    if !change.has_work {
         if view != View::Json {
             println!("\nThe stack already matches revision {serial}.");
         }
@@ -103,33 +75,7 @@ async fn run_async(args: &RollbackArgs) -> anyhow::Result<ExitCode> {
         eprintln!("Rollback cancelled.");
         return Ok(ExitCode::from(1));
     }
-    let options = ApplyOptions {
-        parallelism: args
-            .parallelism
-            .or(session.stack.settings.parallelism)
-            .unwrap_or(10),
-        atomic: false,
-    };
-    let step_options = StepOptions {
-        default_timeout: session.default_timeout(args.timeout.as_deref())?,
-        purge: false,
-        prefer_revert: true,
-    };
-    let mut edges = current_edges(&session.graph);
-    edges.extend(current_edges(&graph));
-    let steps = build_steps(
-        session.backend.as_ref(),
-        &the_plan,
-        &target,
-        session.state.as_ref(),
-        Some(&live),
-        &edges,
-        &step_options,
-    )
-    .await?;
-    let stored = session.store.read(serial)?;
-    let report = session
-        .run(steps, &options, (stored.variables, stored.outputs), view)
-        .await?;
+    let options = args.run.options(false);
+    let report = run_change(&session, change, &options, sink(view)).await?;
     Ok(finish(&report, view, "Rollback"))
 }

@@ -1,183 +1,14 @@
-//! What `apply`, `rollback` and `destroy` share: the stack, its graph, the state under the
-//! lock (a journal left by a killed apply recovered first), the backend, showing a plan,
-//! asking for approval, and running the executor with a view.
+//! What `apply`, `rollback` and `destroy` share in the terminal: showing a plan, asking for
+//! approval, and printing the end of a run with its exit code.
 
 use std::io::{BufRead, IsTerminal, Write};
-use std::path::Path;
 use std::process::ExitCode;
-use std::sync::Arc;
-use std::time::Duration;
 
 use anyhow::Context;
 
-use super::backend_select::connect;
-use super::progress::{View, sink};
-use super::stack_input::{self, VarArgs};
-use crate::apply::{ApplyOptions, ApplyReport, Journal, Step, execute, recover};
-use crate::backend::NomadBackend;
-use crate::frontend::Stack;
-use crate::graph::StackGraph;
+use super::progress::View;
+use crate::apply::ApplyReport;
 use crate::plan::{Plan, TextOptions, render_text};
-use crate::state::{Opener, Revision, Sealer, StateLock, StateStore, ValueRecord, open_job};
-
-/// The default per-job timeout when neither `-timeout` nor the stack sets one.
-pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(300);
-
-/// A loaded stack with its state locked and its backend connected.
-pub struct Session {
-    /// The stack.
-    pub stack: Stack,
-    /// Its graph.
-    pub graph: StackGraph,
-    /// The state store.
-    pub store: StateStore,
-    /// The latest revision, sensitive values opened.
-    pub state: Option<Revision>,
-    /// The backend.
-    pub backend: Arc<NomadBackend>,
-    _lock: StateLock,
-}
-
-impl Session {
-    /// Loads `path`, takes the lock for `command`, recovers a leftover journal and connects.
-    pub async fn open(
-        path: &Path,
-        vars: &VarArgs,
-        state_flag: Option<&Path>,
-        command: &str,
-        lock_timeout: &str,
-    ) -> anyhow::Result<Session> {
-        let stack = stack_input::load(path, vars)?;
-        let graph = StackGraph::build(&stack)?;
-        let dir = stack_input::state_dir(&stack, state_flag);
-        let lock = stack_input::lock(&dir, command, stack_input::parse_timeout(lock_timeout)?)?;
-        let store = StateStore::new(&dir);
-        if let Some(serial) = recover(&store)? {
-            eprintln!("Recovered revision {serial} from the journal of an interrupted apply.");
-        }
-        let state = stack_input::latest_opened(&store)?;
-        let backend = Arc::new(connect(&stack, &dir).await?);
-        Ok(Session {
-            stack,
-            graph,
-            store,
-            state,
-            backend,
-            _lock: lock,
-        })
-    }
-
-    /// The timeout for jobs without their own: `-timeout`, else the stack's, else 5m.
-    pub fn default_timeout(&self, flag: Option<&str>) -> anyhow::Result<Duration> {
-        match flag {
-            Some(s) => stack_input::parse_timeout(s).map_err(|e| anyhow::anyhow!("-timeout: {e}")),
-            None => Ok(self
-                .stack
-                .settings
-                .timeout
-                .map(|d| Duration::from_nanos(d.0.max(0) as u64))
-                .unwrap_or(DEFAULT_TIMEOUT)),
-        }
-    }
-
-    /// Runs `steps` with a journal on top of the stored latest revision; `values` are the
-    /// variables and outputs the new revision records.
-    pub async fn run(
-        &self,
-        steps: Vec<Step>,
-        options: &ApplyOptions,
-        values: (Vec<ValueRecord>, Vec<ValueRecord>),
-        view: View,
-    ) -> anyhow::Result<ApplyReport> {
-        let sealer = sealer(&self.stack)?;
-        if steps.iter().any(|s| !s.sensitive_paths.is_empty()) && !sealer.has_recipients() {
-            anyhow::bail!(
-                "the stack has sensitive values but no age recipients to encrypt them to in the state: set \
-                 `age_recipients` in the stack block or DEPLOY_AGE_RECIPIENTS (nothing is written in clear)"
-            );
-        }
-        let base = self.store.latest()?;
-        let mut journal = Journal::begin(&self.store, base.as_ref(), &self.stack.settings.name);
-        journal.revision.variables = values.0;
-        journal.revision.outputs = values.1;
-        Ok(execute(
-            self.backend.clone(),
-            steps,
-            options,
-            journal,
-            &self.store,
-            &sealer,
-            sink(view),
-        )
-        .await?)
-    }
-}
-
-/// The stack's age recipients (or `DEPLOY_AGE_RECIPIENTS`).
-pub fn sealer(stack: &Stack) -> anyhow::Result<Sealer> {
-    Ok(Sealer::from_settings(
-        &stack.settings.age_recipients,
-        std::env::var("DEPLOY_AGE_RECIPIENTS").ok().as_deref(),
-    )?)
-}
-
-/// Opens a stored revision's sensitive values with `DEPLOY_AGE_IDENTITY`.
-pub fn open_revision(mut rev: Revision) -> anyhow::Result<Revision> {
-    if rev.jobs.iter().all(|j| j.encrypted.is_empty()) {
-        return Ok(rev);
-    }
-    let id = std::env::var("DEPLOY_AGE_IDENTITY").map_err(|_| {
-        anyhow::anyhow!(
-            "revision {} holds encrypted values; set DEPLOY_AGE_IDENTITY",
-            rev.serial
-        )
-    })?;
-    let opener = Opener::from_env_value(&id)?;
-    for j in &mut rev.jobs {
-        if !j.encrypted.is_empty() {
-            j.spec = open_job(&j.spec, &j.encrypted, &opener)?;
-        }
-    }
-    Ok(rev)
-}
-
-/// The stack's variables and outputs as the revision records them (sensitive ones sealed).
-pub fn stack_values(stack: &Stack) -> anyhow::Result<(Vec<ValueRecord>, Vec<ValueRecord>)> {
-    let sealer = sealer(stack)?;
-    let record = |name: &str, value: &serde_json::Value, sensitive: bool| -> anyhow::Result<ValueRecord> {
-        if sensitive {
-            let encrypted = if sealer.has_recipients() {
-                Some(sealer.seal(value.to_string().as_bytes())?)
-            } else {
-                None
-            };
-            Ok(ValueRecord {
-                name: name.to_string(),
-                sensitive: true,
-                value: None,
-                encrypted,
-            })
-        } else {
-            Ok(ValueRecord {
-                name: name.to_string(),
-                sensitive: false,
-                value: Some(value.clone()),
-                encrypted: None,
-            })
-        }
-    };
-    let vars = stack
-        .variables
-        .iter()
-        .map(|v| record(&v.name, &v.value, v.sensitive))
-        .collect::<anyhow::Result<_>>()?;
-    let outs = stack
-        .outputs
-        .iter()
-        .map(|o| record(&o.name, &o.value, o.sensitive))
-        .collect::<anyhow::Result<_>>()?;
-    Ok((vars, outs))
-}
 
 /// Prints the plan for people (not in the JSON view, where stdout is NDJSON).
 pub fn show_plan(plan: &Plan, view: View) {
@@ -247,8 +78,5 @@ pub fn finish(report: &ApplyReport, view: View, verb: &str) -> ExitCode {
 
 /// A tokio runtime for one command.
 pub fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
-    tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .context("starting the async runtime")
+    Ok(crate::operation::runtime()?)
 }

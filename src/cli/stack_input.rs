@@ -1,15 +1,10 @@
-//! Shared by `plan`, `graph` and `state`: finding the stack, its state directory and the
-//! recorded state. A path ending in `.json` is a [`Stack`] in JSON (what the front end
-//! produces, handy for generated stacks); anything else is a stack directory of HCL files read
-//! by the front end.
+//! The flags every stack command shares, as clap structs that commands `#[command(flatten)]`,
+//! and their hand-off to [`crate::operation`].
 
 use std::path::{Path, PathBuf};
-use std::time::Duration as StdDuration;
 
-use anyhow::Context;
-
-use crate::frontend::Stack;
-use crate::state::{LockHolder, Opener, Revision, StateLock, StateStore, open_job};
+use crate::operation::{self, RunOptions, SessionRequest, VarInput};
+use crate::stack::Stack;
 
 /// `-var` and `-var-file` values as given.
 #[derive(Clone, Debug, Default, clap::Args)]
@@ -22,126 +17,92 @@ pub struct VarArgs {
     pub var_files: Vec<PathBuf>,
 }
 
-/// Loads the stack at `path`.
+impl VarArgs {
+    /// The values for the operation layer.
+    pub fn input(&self) -> VarInput {
+        VarInput {
+            vars: self.vars.clone(),
+            var_files: self.var_files.clone(),
+        }
+    }
+}
+
+/// `-lock-timeout`: shared by every command that takes the state lock.
+#[derive(Clone, Debug, clap::Args)]
+pub struct LockArgs {
+    /// How long to wait for the state lock.
+    #[arg(long = "lock-timeout", default_value = "0s", value_name = "DURATION")]
+    pub lock_timeout: String,
+}
+
+/// `-state DIR`: shared by every command that reads a stack's state. Commands that word it
+/// differently override the help with `mut_arg("state", ...)`.
+#[derive(Clone, Debug, clap::Args)]
+pub struct StateDirArgs {
+    /// State directory (default: state/<stack> beside the stack).
+    #[arg(long = "state", value_name = "DIR")]
+    pub state: Option<PathBuf>,
+}
+
+/// `-parallelism`, `-timeout` and `-json`: how a change runs and shows its progress. Commands
+/// that word them differently override the help with `mut_arg`.
+#[derive(Clone, Debug, clap::Args)]
+pub struct RunArgs {
+    /// Jobs in flight at once (default: the stack's apply.parallelism, else 10).
+    #[arg(long = "parallelism", value_name = "N")]
+    pub parallelism: Option<usize>,
+    /// How long each job's gate may take (default: the stack's apply.timeout, else 5m).
+    #[arg(long = "timeout", value_name = "DURATION")]
+    pub timeout: Option<String>,
+    /// Progress as NDJSON events on stdout.
+    #[arg(long = "json")]
+    pub json: bool,
+}
+
+impl RunArgs {
+    /// The run options, with `-atomic` where the command has it.
+    pub fn options(&self, atomic: bool) -> RunOptions {
+        RunOptions {
+            parallelism: self.parallelism,
+            timeout: self.timeout.clone(),
+            atomic,
+        }
+    }
+}
+
+/// Prints an operation's notice on stderr.
+pub fn notice(message: &str) {
+    eprintln!("{message}");
+}
+
+/// The session request for a command on the stack at `path`.
+pub fn request(
+    path: &Path,
+    vars: &VarArgs,
+    state: &StateDirArgs,
+    lock: &LockArgs,
+    command: &str,
+) -> SessionRequest {
+    SessionRequest {
+        path: path.to_path_buf(),
+        vars: vars.input(),
+        state: state.state.clone(),
+        lock_timeout: lock.lock_timeout.clone(),
+        command: command.to_string(),
+    }
+}
+
+/// Loads the stack at `path` (warnings on stderr).
 pub fn load(path: &Path, vars: &VarArgs) -> anyhow::Result<Stack> {
-    if path.extension().is_some_and(|e| e == "json") {
-        if !vars.vars.is_empty() || !vars.var_files.is_empty() {
-            anyhow::bail!(
-                "-var and -var-file apply to HCL stacks; {} is an evaluated stack in JSON",
-                path.display()
-            );
-        }
-        let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
-        let mut stack: Stack = serde_json::from_slice(&bytes)
-            .with_context(|| format!("{} is not a stack in JSON", path.display()))?;
-        stack.jobs.sort_by(|a, b| a.address.cmp(&b.address));
-        if stack.root.as_os_str().is_empty() {
-            stack.root = path.to_path_buf();
-        }
-        if stack.settings.name.is_empty() {
-            stack.settings.name = path
-                .file_stem()
-                .and_then(|s| s.to_str())
-                .unwrap_or("stack")
-                .to_string();
-        }
-        return Ok(stack);
-    }
-    load_hcl(path, vars)
+    Ok(operation::load_stack(path, &vars.input(), &notice)?)
 }
 
-/// The front end's inputs: `-var` pairs, `-var-file` paths and the `DEPLOY_VAR_*` /
-/// `NOMAD_VAR_*` environment.
+/// The front end's inputs for `vars` and the environment.
 pub fn frontend_inputs(vars: &VarArgs) -> anyhow::Result<crate::frontend::Inputs> {
-    let mut pairs = Vec::with_capacity(vars.vars.len());
-    for v in &vars.vars {
-        let Some((name, value)) = v.split_once('=') else {
-            anyhow::bail!("-var {v}: expected NAME=VALUE");
-        };
-        pairs.push((name.trim().to_string(), value.to_string()));
-    }
-    let env = std::env::vars()
-        .filter(|(k, _)| k.starts_with("DEPLOY_VAR_") || k.starts_with("NOMAD_VAR_"))
-        .collect();
-    Ok(crate::frontend::Inputs {
-        vars: pairs,
-        var_files: vars.var_files.clone(),
-        env,
-    })
+    Ok(operation::frontend_inputs(&vars.input())?)
 }
 
-fn load_hcl(path: &Path, vars: &VarArgs) -> anyhow::Result<Stack> {
-    let inputs = frontend_inputs(vars)?;
-    match crate::frontend::load_stack(path, &inputs) {
-        Ok((stack, warnings)) => {
-            if !warnings.is_empty() {
-                eprintln!("{warnings}");
-            }
-            Ok(stack)
-        }
-        Err(diags) => anyhow::bail!("{diags}"),
-    }
-}
-
-/// The state directory: `-state DIR`, else the stack setting (relative to the stack), else
-/// `state/<name>` beside the stack directory.
+/// The state directory: `-state DIR`, else the stack's setting, else `state/<name>`.
 pub fn state_dir(stack: &Stack, flag: Option<&Path>) -> PathBuf {
-    if let Some(dir) = flag {
-        return dir.to_path_buf();
-    }
-    let base = if stack.root.is_dir() {
-        stack.root.clone()
-    } else {
-        stack.root.parent().map(Path::to_path_buf).unwrap_or_default()
-    };
-    match &stack.settings.state_dir {
-        Some(d) if d.is_absolute() => d.clone(),
-        Some(d) => base.join(d),
-        None => base
-            .parent()
-            .unwrap_or(Path::new("."))
-            .join("state")
-            .join(&stack.settings.name),
-    }
-}
-
-/// Takes the state lock for `command`.
-pub fn lock(dir: &Path, command: &str, timeout: StdDuration) -> anyhow::Result<StateLock> {
-    Ok(StateLock::acquire(
-        dir,
-        &LockHolder {
-            command: command.to_string(),
-        },
-        timeout,
-    )?)
-}
-
-/// The latest revision with its sensitive values decrypted (with `DEPLOY_AGE_IDENTITY`).
-pub fn latest_opened(store: &StateStore) -> anyhow::Result<Option<Revision>> {
-    let Some(mut rev) = store.latest()? else {
-        return Ok(None);
-    };
-    if rev.jobs.iter().any(|j| !j.encrypted.is_empty()) {
-        let id = std::env::var("DEPLOY_AGE_IDENTITY").map_err(|_| {
-            anyhow::anyhow!(
-                "revision {} holds encrypted sensitive values; set DEPLOY_AGE_IDENTITY to an age identity \
-                 (or a file of them) to plan against it",
-                rev.serial
-            )
-        })?;
-        let opener = Opener::from_env_value(&id)?;
-        for j in &mut rev.jobs {
-            if !j.encrypted.is_empty() {
-                j.spec = open_job(&j.spec, &j.encrypted, &opener)?;
-            }
-        }
-    }
-    Ok(Some(rev))
-}
-
-/// Parses `-lock-timeout` (`0s`, `30s`, `5m`).
-pub fn parse_timeout(s: &str) -> anyhow::Result<StdDuration> {
-    let d =
-        crate::spec::Duration::parse(s).map_err(|e| anyhow::anyhow!("-lock-timeout {s}: {}", e.reason))?;
-    Ok(StdDuration::from_nanos(d.0.max(0) as u64))
+    operation::state_dir(stack, flag)
 }

@@ -8,7 +8,6 @@ use std::process::ExitCode;
 
 use serde::Serialize;
 
-use super::backend_select::connect;
 use super::session::runtime;
 use super::stack_input::{self, VarArgs};
 use crate::api::{ClientStatus, DesiredStatus, QueryOptions};
@@ -79,7 +78,7 @@ async fn run_async(args: &StatusArgs) -> anyhow::Result<ExitCode> {
         );
         return Ok(ExitCode::SUCCESS);
     };
-    let backend = connect(&stack, &dir).await?;
+    let backend = crate::operation::connect(&stack, &dir, &super::stack_input::notice).await?;
     let mut rows = Vec::new();
     for r in &rev.jobs {
         let (ns, id) = (r.spec.namespace(), r.spec.id());

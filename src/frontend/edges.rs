@@ -12,7 +12,7 @@ use super::stack_blocks::{self, Target};
 use super::suggest::did_you_mean;
 use super::unit::{Unit, label_span};
 use crate::diag::{Diagnostic, Diagnostics, SourceSpan};
-use crate::frontend::{Dependency, DependencyKind, JobAddress, JobOptions};
+use crate::stack::{Dependency, DependencyKind, JobAddress, JobOptions};
 
 pub fn reference_targets(
     r: &Reference,

@@ -1,4 +1,4 @@
-//! The front end: HCL files → [`Stack`].
+//! The front end: HCL files → [`Stack`] (the vocabulary in [`crate::stack`]).
 //!
 //! ```text
 //!  dir/*.hcl, *.nomad ─► discover (skip agent configs, value files) ─► parse (hcl::edit, spans)
@@ -22,7 +22,6 @@ mod loader;
 mod modules;
 mod problems;
 mod source;
-mod stack;
 mod stack_blocks;
 mod suggest;
 mod unit;
@@ -34,12 +33,9 @@ use std::path::{Path, PathBuf};
 pub use inputs::Inputs;
 pub use problems::validate_jobs;
 pub use source::SourceFile;
-pub use stack::{
-    BackendKind, BackendSettings, Dependency, DependencyKind, Gate, JobAddress, JobOptions, ModuleInstance,
-    Output, SourceSpan, Stack, StackJob, StackSettings, VariableValue,
-};
 
 use crate::diag::{Diagnostic, Diagnostics};
+use crate::stack::{Stack, StackJob};
 use inputs::Origin;
 
 /// Loads a stack from a directory (every `*.hcl`, `*.nomad`, `*.nomad.hcl`) or a single file.

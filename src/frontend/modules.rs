@@ -14,7 +14,7 @@ use super::suggest::did_you_mean;
 use super::unit::label_span;
 use super::variables::ScopeFile;
 use crate::diag::{Diagnostic, Diagnostics, SourceSpan};
-use crate::frontend::ModuleInstance;
+use crate::stack::ModuleInstance;
 
 const MAX_MODULE_DEPTH: usize = 8;
 

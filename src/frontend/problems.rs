@@ -14,11 +14,11 @@ use std::path::PathBuf;
 use hcl::edit::Span;
 use hcl::edit::structure::Body;
 
-use super::StackJob;
 use super::decode::locate;
 use super::source::SourceFile;
 use crate::diag::{Diagnostic, SourceSpan};
 use crate::spec;
+use crate::stack::StackJob;
 
 /// Checks every job the way Nomad's servers do; one error per problem, at the offending
 /// attribute when the source still says where, else at the job's label.

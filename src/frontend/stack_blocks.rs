@@ -11,8 +11,8 @@ use super::eval::{Eval, as_bool, stringify};
 use super::suggest::did_you_mean;
 use super::unit::label_span;
 use crate::diag::{Diagnostic, SourceSpan};
-use crate::frontend::{BackendKind, Gate, Output, StackSettings};
 use crate::spec::Duration;
+use crate::stack::{BackendKind, Gate, Output, StackSettings};
 
 fn unknown(
     ev: &Eval<'_>,
@@ -185,13 +185,13 @@ fn backend(ev: &mut Eval<'_>, b: &Block, s: &mut StackSettings, diags: &mut Vec<
     for a in b.body.attributes() {
         let value = string(ev, &a.value, diags);
         match a.key.value().as_str() {
-            "address" => s.backend.address = value,
-            "token" => s.backend.token = value,
-            "namespace" => s.backend.namespace = value,
-            "region" => s.backend.region = value,
-            "ca_cert" => s.backend.ca_cert = value.map(PathBuf::from),
-            "client_cert" => s.backend.client_cert = value.map(PathBuf::from),
-            "client_key" => s.backend.client_key = value.map(PathBuf::from),
+            "address" => s.backend.connection.address = value,
+            "token" => s.backend.connection.token = value,
+            "namespace" => s.backend.connection.namespace = value,
+            "region" => s.backend.connection.region = value,
+            "ca_cert" => s.backend.connection.ca_cert = value.map(PathBuf::from),
+            "client_cert" => s.backend.connection.client_cert = value.map(PathBuf::from),
+            "client_key" => s.backend.connection.client_key = value.map(PathBuf::from),
             other => diags.push(unknown(ev, other, a.key.span(), "backend", KNOWN)),
         }
     }

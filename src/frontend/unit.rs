@@ -8,7 +8,7 @@ use std::ops::Range;
 use hcl::edit::Span;
 use hcl::edit::structure::BlockLabel;
 
-use crate::frontend::{
+use crate::stack::{
     Dependency, JobAddress, JobOptions, ModuleInstance, Output, StackJob, StackSettings, VariableValue,
 };
 

@@ -18,7 +18,7 @@ use super::source::SourceFile;
 use super::suggest::did_you_mean;
 use super::unit::label_span;
 use crate::diag::{Diagnostic, Diagnostics};
-use crate::frontend::VariableValue;
+use crate::stack::VariableValue;
 
 /// One parsed file of a scope.
 pub struct ScopeFile<'a> {

@@ -8,8 +8,8 @@ use petgraph::graph::{DiGraph, NodeIndex};
 use petgraph::visit::EdgeRef;
 
 use super::error::{CycleStep, GraphError, GraphErrors, SpanDisplay};
-use crate::frontend::{DependencyKind, Gate, JobAddress, SourceSpan, Stack};
 use crate::spec::Duration;
+use crate::stack::{DependencyKind, Gate, JobAddress, SourceSpan, Stack};
 
 /// One edge of the graph: `from` starts only after `to` passed `gate`.
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]

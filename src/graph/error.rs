@@ -3,7 +3,7 @@
 
 use std::fmt;
 
-use crate::frontend::{JobAddress, SourceSpan};
+use crate::stack::{JobAddress, SourceSpan};
 
 /// One step of a dependency cycle: `job` waits for the next step's job, as declared at `span`.
 #[derive(Clone, Debug, PartialEq, Eq)]

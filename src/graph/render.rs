@@ -4,7 +4,7 @@
 use std::fmt::Write;
 
 use super::build::StackGraph;
-use crate::frontend::{DependencyKind, Gate};
+use crate::stack::{DependencyKind, Gate};
 
 /// How `deploy graph` prints.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]

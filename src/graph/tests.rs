@@ -1,10 +1,8 @@
 //! Graph building: gates, waves, closures, cycles and the DOT view.
 
 use super::*;
-use crate::frontend::{
-    Dependency, DependencyKind, Gate, JobAddress, JobOptions, SourceSpan, Stack, StackJob,
-};
 use crate::spec::{Duration, Job};
+use crate::stack::{Dependency, DependencyKind, Gate, JobAddress, JobOptions, SourceSpan, Stack, StackJob};
 
 fn job(id: &str, kind: &str) -> StackJob {
     let j: Job = serde_json::from_value(serde_json::json!({ "ID": id, "Type": kind })).expect("job");

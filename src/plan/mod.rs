@@ -3,13 +3,14 @@
 //! ```text
 //!  Stack + StackGraph ─┐
 //!  Revision (state) ───┼─► planner::plan ─► Plan ─┬─► render_text      (terminal, colour)
-//!  LiveView (optional) ┘                          ├─► serde JSON       (-json, docs/plan-json.md)
+//!  LiveView (optional) ┘   (refresh::live_view asks a LiveSource: live jobs, dry runs)                          ├─► serde JSON       (-json, docs/plan-json.md)
 //!                                                 ├─► render_markdown  (-format markdown)
 //!                                                 └─► save_plan        (-out FILE) ─► apply
 //! ```
 
 mod model;
 mod planner;
+mod refresh;
 mod render_diff;
 mod render_markdown;
 mod render_text;
@@ -21,6 +22,7 @@ pub use model::{
     PlacementPreview, Plan, StateRef, Summary,
 };
 pub use planner::{PlanError, PlanOptions, plan};
+pub use refresh::{LiveSource, live_view, preview};
 pub use render_diff::{Painter, render_job_diff};
 pub use render_markdown::render_markdown;
 pub use render_text::{TextOptions, render_text};

@@ -5,9 +5,9 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use crate::frontend::{Gate, JobAddress};
 use crate::spec::diff::JobDiff;
 use crate::spec::{Duration, Job};
+use crate::stack::{Gate, JobAddress};
 
 /// The plan JSON schema version (see `docs/plan-json.md`).
 pub const PLAN_FORMAT_VERSION: &str = "1";

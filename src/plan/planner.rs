@@ -5,7 +5,7 @@
 //!  for each job in the target closure:  new = canonicalize(stack job)
 //!      baseline = live spec if refreshed, else recorded spec
 //!      diff(baseline, new) ─► action + reason;  recorded vs live ─► drift
-//!  recorded jobs gone from the stack ─► destroy
+//!  sort by (wave, address);  recorded jobs gone from the stack ─► destroy;  count
 //! ```
 
 use std::collections::{BTreeSet, HashSet};
@@ -13,10 +13,10 @@ use std::collections::{BTreeSet, HashSet};
 use super::model::{
     Action, DependsOn, Drift, JobChange, LiveView, PLAN_FORMAT_VERSION, Plan, StateRef, Summary,
 };
-use crate::frontend::{JobAddress, Stack};
 use crate::graph::StackGraph;
 use crate::spec::diff::{DiffType, JobDiff, SensitivePaths, diff};
 use crate::spec::{Job, canonicalize};
+use crate::stack::{JobAddress, Stack, StackJob};
 use crate::state::Revision;
 
 /// How to plan.
@@ -47,6 +47,9 @@ fn action_of(d: &JobDiff) -> Action {
 }
 
 /// Makes the plan. `state` must have its sensitive values opened (see [`crate::state::open_job`]).
+///
+/// Phases: select the target closure → one change per stack job → order by wave → destroy
+/// recorded jobs the stack no longer has → count.
 pub fn plan(
     stack: &Stack,
     graph: &StackGraph,
@@ -54,36 +57,79 @@ pub fn plan(
     live: Option<&LiveView>,
     options: &PlanOptions,
 ) -> Result<Plan, PlanError> {
-    let selected: Option<BTreeSet<usize>> = if options.targets.is_empty() {
-        None
-    } else {
-        Some(
-            graph
-                .closure(&options.targets)
-                .map_err(PlanError::UnknownTarget)?,
-        )
+    let selected = select(graph, options)?;
+    let inputs = Inputs {
+        graph,
+        state,
+        live,
+        destroy: options.destroy,
     };
-    let mut jobs = Vec::with_capacity(stack.jobs.len());
-    for (i, sj) in stack.jobs.iter().enumerate() {
-        if selected.as_ref().is_some_and(|s| !s.contains(&i)) {
-            continue;
-        }
-        let recorded = state.and_then(|s| s.job(&sj.address));
-        let live_job = live.and_then(|l| l.jobs.get(&sj.address));
+    let mut jobs: Vec<JobChange> = stack
+        .jobs
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| selected.as_ref().is_none_or(|s| s.contains(i)))
+        .map(|(i, sj)| inputs.stack_change(i, sj))
+        .collect();
+    // Addresses are unique, so an unstable sort gives the one order and needs no buffer.
+    jobs.sort_unstable_by(|a, b| (a.wave, &a.address).cmp(&(b.wave, &b.address)));
+    jobs.extend(inputs.removals(stack, &options.targets));
+    Ok(Plan {
+        format_version: PLAN_FORMAT_VERSION.to_string(),
+        stack: stack.settings.name.clone(),
+        destroy: options.destroy,
+        refreshed: live.is_some(),
+        targets: options.targets.clone(),
+        state: state.map(|s| StateRef {
+            lineage: s.lineage.clone(),
+            serial: s.serial,
+        }),
+        summary: summarize(&jobs),
+        jobs,
+    })
+}
+
+/// The graph indexes that `-target` selects with what they depend on; `None`: every job.
+fn select(graph: &StackGraph, options: &PlanOptions) -> Result<Option<BTreeSet<usize>>, PlanError> {
+    if options.targets.is_empty() {
+        return Ok(None);
+    }
+    graph
+        .closure(&options.targets)
+        .map(Some)
+        .map_err(PlanError::UnknownTarget)
+}
+
+/// What every per-job phase reads.
+struct Inputs<'a> {
+    graph: &'a StackGraph,
+    state: Option<&'a Revision>,
+    live: Option<&'a LiveView>,
+    destroy: bool,
+}
+
+impl Inputs<'_> {
+    /// The change for stack job `i`: its spec against the live one when refreshed, else the
+    /// recorded one.
+    fn stack_change(&self, i: usize, sj: &StackJob) -> JobChange {
+        let recorded = self.state.and_then(|s| s.job(&sj.address));
+        let live_job = self.live.and_then(|l| l.jobs.get(&sj.address));
         let mut sensitive: SensitivePaths = sj.sensitive_paths.iter().cloned().collect();
         if let Some(r) = recorded {
             sensitive.extend(r.sensitive_paths.iter().cloned());
         }
-        let new = (!options.destroy).then(|| canonicalize(&sj.job));
-        let baseline: Option<&Job> = match live {
+        let new = (!self.destroy).then(|| canonicalize(&sj.job));
+        let baseline: Option<&Job> = match self.live {
             Some(_) => live_job.map(|l| &l.spec),
             None => recorded.map(|r| &r.spec),
         };
         let d = diff(baseline, new.as_ref(), &sensitive);
         let action = action_of(&d);
-        let drift =
-            live.and_then(|_| drift_of(recorded.map(|r| &r.spec), live_job.map(|l| &l.spec), &sensitive));
-        let depends_on = graph
+        let drift = self
+            .live
+            .and_then(|_| drift_of(recorded.map(|r| &r.spec), live_job.map(|l| &l.spec), &sensitive));
+        let depends_on = self
+            .graph
             .dependencies_of(i)
             .into_iter()
             .map(|e| DependsOn {
@@ -92,7 +138,7 @@ pub fn plan(
                 timeout: e.timeout,
             })
             .collect();
-        jobs.push(JobChange {
+        JobChange {
             address: sj.address.clone(),
             action,
             reason: d.reason(),
@@ -103,25 +149,29 @@ pub fn plan(
             },
             diff: d,
             drift,
-            placement: live.and_then(|l| l.placements.get(&sj.address).cloned()),
+            placement: self.live.and_then(|l| l.placements.get(&sj.address).cloned()),
             depends_on,
-            wave: graph.wave_of(i),
+            wave: self.graph.wave_of(i),
             job_modify_index: live_job
                 .map(|l| l.modify_index)
                 .or(recorded.and_then(|r| r.job_modify_index)),
-        });
+        }
     }
-    // Addresses are unique, so an unstable sort gives the one order and needs no buffer.
-    jobs.sort_unstable_by(|a, b| (a.wave, &a.address).cmp(&(b.wave, &b.address)));
-    // Recorded jobs that the stack no longer has.
-    if let Some(rev) = state {
+
+    /// Destroys for the recorded jobs (within the targets) that the stack no longer has and
+    /// that still run (or may: without a live view, every one).
+    fn removals(&self, stack: &Stack, targets: &[String]) -> Vec<JobChange> {
+        let Some(rev) = self.state else {
+            return Vec::new();
+        };
         let in_stack: HashSet<&JobAddress> = stack.jobs.iter().map(|j| &j.address).collect();
+        let mut jobs = Vec::new();
         for r in &rev.jobs {
-            if in_stack.contains(&r.address) || !targeted(&options.targets, &r.address) {
+            if in_stack.contains(&r.address) || !targeted(targets, &r.address) {
                 continue;
             }
-            let live_job = live.and_then(|l| l.jobs.get(&r.address));
-            if live.is_some() && live_job.is_none() {
+            let live_job = self.live.and_then(|l| l.jobs.get(&r.address));
+            if self.live.is_some() && live_job.is_none() {
                 continue; // already gone from the backend: nothing to destroy
             }
             let sensitive: SensitivePaths = r.sensitive_paths.iter().cloned().collect();
@@ -133,16 +183,23 @@ pub fn plan(
                 reason: d.reason(),
                 diff: d,
                 after: None,
-                drift: live.and_then(|_| drift_of(Some(&r.spec), live_job.map(|l| &l.spec), &sensitive)),
+                drift: self
+                    .live
+                    .and_then(|_| drift_of(Some(&r.spec), live_job.map(|l| &l.spec), &sensitive)),
                 placement: None,
                 depends_on: Vec::new(),
                 wave: 0,
                 job_modify_index: live_job.map(|l| l.modify_index).or(r.job_modify_index),
             });
         }
+        jobs
     }
+}
+
+/// Counts the changes by action.
+fn summarize(jobs: &[JobChange]) -> Summary {
     let mut summary = Summary::default();
-    for j in &jobs {
+    for j in jobs {
         *match j.action {
             Action::Create => &mut summary.create,
             Action::Update => &mut summary.update,
@@ -151,19 +208,7 @@ pub fn plan(
             Action::Noop => &mut summary.noop,
         } += 1;
     }
-    Ok(Plan {
-        format_version: PLAN_FORMAT_VERSION.to_string(),
-        stack: stack.settings.name.clone(),
-        destroy: options.destroy,
-        refreshed: live.is_some(),
-        targets: options.targets.clone(),
-        state: state.map(|s| StateRef {
-            lineage: s.lineage.clone(),
-            serial: s.serial,
-        }),
-        summary,
-        jobs,
-    })
+    summary
 }
 
 fn targeted(targets: &[String], address: &JobAddress) -> bool {

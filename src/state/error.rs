@@ -72,6 +72,15 @@ pub enum StateError {
         /// The revision's.
         found: String,
     },
+    /// A revision holds sealed values and no identity was given to open them.
+    #[error(
+        "revision {serial} holds encrypted sensitive values; set DEPLOY_AGE_IDENTITY to an age identity \
+         (or a file of them) to read it"
+    )]
+    NoIdentity {
+        /// The revision's serial.
+        serial: u64,
+    },
     /// Encryption or decryption of a sensitive value failed.
     #[error("sensitive values: {0}")]
     Secret(String),

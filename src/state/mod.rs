@@ -3,20 +3,25 @@
 //! ```text
 //!  state/<stack>/ ── lock              OS advisory lock + who holds it
 //!                 ├─ rev-000001.json   Revision { format_version, lineage, serial, jobs, ... }
-//!                 └─ rev-000002.json   written atomically, never overwritten
+//!                 ├─ rev-000002.json   written atomically, never overwritten
+//!                 └─ apply-journal.ndjson  while an apply runs; recovered by the next command
 //! ```
 //!
 //! Reading checks `format_version` before anything else: a newer file is refused, a malformed
 //! one reported as corrupt, and neither is ever touched.
 
 mod error;
+mod journal;
 mod lock;
+mod opened;
 mod revision;
 mod secret;
 mod store;
 
 pub use error::StateError;
+pub use journal::{JOURNAL_FILE, JournalEntry, JournalHeader, recover_journal, remove_journal};
 pub use lock::{LOCK_FILE, LockHolder, StateLock};
+pub use opened::{latest_opened, open_revision};
 pub use revision::{GateResult, JobRecord, Revision, STATE_FORMAT_VERSION, ValueRecord};
 pub use secret::{Opener, SEALED, Sealer, lookup, open_job, seal_job};
 pub use store::{StateStore, revision_file_name, write_atomic};

@@ -9,8 +9,8 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::error::StateError;
-use crate::frontend::{Gate, JobAddress};
 use crate::spec::Job;
+use crate::stack::{Gate, JobAddress};
 
 /// The newest state format this build reads and the one it writes.
 pub const STATE_FORMAT_VERSION: u64 = 1;

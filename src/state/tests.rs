@@ -3,8 +3,8 @@
 use std::time::Duration;
 
 use super::*;
-use crate::frontend::JobAddress;
 use crate::spec::Job;
+use crate::stack::JobAddress;
 
 fn rev(serial: u64) -> Revision {
     let at = chrono::DateTime::from_timestamp(1_700_000_000, 0).unwrap_or_default();
@@ -26,7 +26,7 @@ fn rev(serial: u64) -> Revision {
             job_version: Some(3),
             job_modify_index: Some(42),
             gate: Some(GateResult {
-                gate: crate::frontend::Gate::Healthy,
+                gate: crate::stack::Gate::Healthy,
                 passed: true,
                 detail: "1/1 healthy".into(),
             }),

@@ -3,8 +3,8 @@
 
 #![allow(dead_code)]
 
-use deploy::frontend::{Dependency, DependencyKind, JobAddress, SourceSpan, Stack, StackJob, StackSettings};
 use deploy::spec::{Job, canonicalize};
+use deploy::stack::{Dependency, DependencyKind, JobAddress, SourceSpan, Stack, StackJob, StackSettings};
 use deploy::state::{JobRecord, Revision, STATE_FORMAT_VERSION};
 use serde_json::{Value, json};
 

@@ -21,7 +21,7 @@ fn a_batch_gate_fails_on_a_nonzero_exit_code_even_before_the_client_says_failed(
         task_states: Some([("t".to_string(), state)].into()),
         ..Default::default()
     };
-    match evaluate(crate::frontend::Gate::Complete, &j, 0, &[a], None) {
+    match evaluate(crate::stack::Gate::Complete, &j, 0, &[a], None) {
         GateStatus::Failed { reason, alloc_id, .. } => {
             assert!(reason.contains("exited with code 2"), "{reason}");
             assert_eq!(alloc_id.as_deref(), Some("abcdef0123"));

@@ -32,7 +32,7 @@ async fn each_outcome_is_journalled_and_a_killed_apply_leaves_exactly_the_rest_t
         format!("{journal}{{\"record\": {{\"addr"),
     )
     .unwrap();
-    assert_eq!(recover(&h.store).unwrap(), Some(1));
+    assert_eq!(recover_journal(&h.store).unwrap(), Some(1));
     assert!(!h.store.dir().join(JOURNAL_FILE).exists());
     // The next plan against recorded state shows exactly web and worker.
     let graph = StackGraph::build(&s).unwrap();

@@ -16,11 +16,11 @@ use serde_json::json;
 
 use super::fake::{Behavior, FakeBackend};
 use super::*;
-use crate::frontend::{Dependency, DependencyKind, JobAddress, Stack, StackJob};
 use crate::graph::StackGraph;
-use crate::plan::{Action, PlanOptions, plan};
+use crate::plan::{Action, PlanOptions, live_view, plan};
 use crate::spec::Job;
-use crate::state::{Sealer, StateStore};
+use crate::stack::{Dependency, DependencyKind, JobAddress, Stack, StackJob};
+use crate::state::{JOURNAL_FILE, Sealer, StateStore, recover_journal};
 
 fn job(id: &str, ty: &str, count: i64) -> Job {
     serde_json::from_value(json!({

@@ -29,7 +29,7 @@ use super::stack_blocks;
 use super::unit::{Unit, label_span};
 use super::variables::{ScopeFile, resolve};
 use crate::diag::{Diagnostic, Diagnostics, SourceSpan};
-use crate::frontend::{Dependency, DependencyKind, JobAddress, StackJob, VariableValue};
+use crate::stack::{Dependency, DependencyKind, JobAddress, StackJob, VariableValue};
 
 /// One directory level to load: the root stack, or a module instance.
 pub struct Level<'a> {

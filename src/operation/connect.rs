@@ -4,11 +4,10 @@
 
 use std::path::Path;
 
-use anyhow::Context;
-
+use super::error::OperationError;
 use crate::api::{ClientConfig, DEFAULT_ADDRESS, NomadClient};
 use crate::backend::{NomadBackend, ensure_local_agent, resolve_client_config};
-use crate::frontend::{BackendKind, Stack};
+use crate::stack::{BackendKind, Stack};
 
 /// The state root (`state/`) above a stack's state directory (`state/<stack>`).
 pub fn state_root(state_dir: &Path) -> &Path {
@@ -18,55 +17,58 @@ pub fn state_root(state_dir: &Path) -> &Path {
         .unwrap_or(Path::new("."))
 }
 
-/// The client configuration for `stack`, and whether an address was given.
-pub fn client_config(stack: &Stack) -> (ClientConfig, bool) {
+/// The client configuration for `stack`; no address means the local built-in cluster.
+pub fn client_config(stack: &Stack) -> ClientConfig {
     resolve_client_config(&stack.settings.backend, |k| std::env::var(k).ok())
 }
 
 /// Connects to the stack's backend, starting the local built-in cluster when the stack names
-/// none and nothing listens.
-pub async fn connect(stack: &Stack, state_dir: &Path) -> anyhow::Result<NomadBackend> {
+/// none and nothing listens; what it starts is said through `notice`.
+pub async fn connect(
+    stack: &Stack,
+    state_dir: &Path,
+    notice: &(dyn Fn(&str) + Sync),
+) -> Result<NomadBackend, OperationError> {
     crate::api::install_crypto_provider();
-    let (mut config, explicit) = client_config(stack);
-    if !explicit {
+    let mut config = client_config(stack);
+    if config.address.is_none() {
         if stack.settings.backend.kind == BackendKind::Nomad {
-            anyhow::bail!(
+            return Err(OperationError::Refused(
                 "the stack's backend is \"nomad\" but gives no address; set `address` in its backend block or NOMAD_ADDR"
-            );
+                    .into(),
+            ));
         }
-        config.address = DEFAULT_ADDRESS.to_string();
+        config.address = Some(DEFAULT_ADDRESS.to_string());
         let root = state_root(state_dir);
-        let local = ensure_local_agent_quietly(root, &config.address).await?;
+        let local = ensure_local_agent_announced(root, DEFAULT_ADDRESS, notice).await?;
         if local.started {
-            eprintln!(
+            notice(&format!(
                 "The local cluster answers at {}; it keeps running (stop it with: deploy agent stop).",
                 local.address
-            );
+            ));
         }
     }
-    let client = NomadClient::new(config).context("configuring the Nomad API client")?;
+    let client = NomadClient::new(config)?;
     Ok(NomadBackend::new(client))
 }
 
-async fn ensure_local_agent_quietly(
+async fn ensure_local_agent_announced(
     root: &Path,
     address: &str,
-) -> anyhow::Result<crate::backend::LocalCluster> {
+    notice: &(dyn Fn(&str) + Sync),
+) -> Result<crate::backend::LocalCluster, OperationError> {
     // Say so before waiting: starting takes a moment.
     if !answers(address).await {
-        eprintln!(
+        notice(&format!(
             "Starting a local cluster (deploy agent -dev, data in {}) …",
             root.join(".agent").display()
-        );
+        ));
     }
     Ok(ensure_local_agent(root, address).await?)
 }
 
 async fn answers(address: &str) -> bool {
-    let Ok(client) = NomadClient::new(ClientConfig {
-        address: address.to_string(),
-        ..Default::default()
-    }) else {
+    let Ok(client) = NomadClient::new(ClientConfig::at(address)) else {
         return false;
     };
     client

@@ -1,20 +1,43 @@
-//! Asking the backend what runs now, for `deploy plan` and `deploy apply`: live jobs (drift)
+//! Asking the cluster what runs now, for `deploy plan` and `deploy apply`: live jobs (drift)
 //! and the scheduler's dry run of each job that would change (placement preview), as a
 //! [`LiveView`] the pure planner reads.
+//!
+//! ```text
+//!  Stack + Revision ─► live_view(source: impl LiveSource) ─► LiveView ─► planner::plan
+//!                              │ live_job (each job), dry_run (each changed job)
+//!                              ▼
+//!                 any Backend (the impl is in `apply`, above both)
+//! ```
+//!
+//! The plan layer asks through the small [`LiveSource`] trait, not the backend, so it depends
+//! only on API types and tests can hand it data.
 
 use std::collections::BTreeMap;
+use std::future::Future;
 
+use super::model::{LiveJob, LiveView, PlacementFailure, PlacementPreview};
 use crate::api::{AllocMetric, ApiError, JobPlanResponse};
-use crate::backend::Backend;
-use crate::frontend::{JobAddress, Stack};
-use crate::plan::{LiveJob, LiveView, PlacementFailure, PlacementPreview};
-use crate::spec::{canonicalize, diff::DiffType, diff::SensitivePaths, diff::diff};
+use crate::spec::{Job, canonicalize, diff::DiffType, diff::SensitivePaths, diff::diff};
+use crate::stack::{JobAddress, Stack};
 use crate::state::Revision;
 
-/// Reads every job of the stack and of the recorded state from the backend, and dry-runs the
+/// What the planner needs to ask a cluster: the job as it runs, and the scheduler's dry run.
+pub trait LiveSource: Sync {
+    /// The job as the cluster has it (stopped ones included), or `None` when it has no such job.
+    fn live_job(
+        &self,
+        namespace: &str,
+        id: &str,
+    ) -> impl Future<Output = Result<Option<LiveJob>, ApiError>> + Send;
+
+    /// The scheduler's dry run of registering `job`.
+    fn dry_run(&self, job: &Job) -> impl Future<Output = Result<JobPlanResponse, ApiError>> + Send;
+}
+
+/// Reads every job of the stack and of the recorded state from `source`, and dry-runs the
 /// stack's jobs that differ from what runs (or with `dry_run_all`, every job).
-pub async fn live_view<B: Backend>(
-    backend: &B,
+pub async fn live_view<S: LiveSource>(
+    source: &S,
     stack: &Stack,
     state: Option<&Revision>,
     dry_run_all: bool,
@@ -34,19 +57,12 @@ pub async fn live_view<B: Backend>(
     }
     for (address, (ns, id)) in &wanted {
         // A stopped job is kept by the server for its history, but runs nothing.
-        if let Some(l) = backend
-            .read_job(ns, id)
+        if let Some(l) = source
+            .live_job(ns, id)
             .await?
-            .filter(|l| l.job.stop != Some(true))
+            .filter(|l| l.spec.stop != Some(true))
         {
-            view.jobs.insert(
-                address.clone(),
-                LiveJob {
-                    spec: l.job,
-                    version: l.version,
-                    modify_index: l.job_modify_index,
-                },
-            );
+            view.jobs.insert(address.clone(), l);
         }
     }
     let none = SensitivePaths::new();
@@ -59,7 +75,7 @@ pub async fn live_view<B: Backend>(
         if unchanged && !dry_run_all {
             continue;
         }
-        match backend.plan_job(&spec).await {
+        match source.dry_run(&spec).await {
             Ok(resp) => {
                 view.placements.insert(j.address.clone(), preview(&resp));
             }

@@ -1,0 +1,39 @@
+//! Operations: what a command does to a stack, as one library call each, so that every
+//! front end (the CLI today) only parses flags and renders.
+//!
+//! ```text
+//!  SessionRequest ─► StackSession::open: load ─► graph ─► lock ─► recover journal ─► state
+//!                                        └─► connect (backend, local cluster if none)
+//!  plan_stack ─────────────────────────► Plan
+//!  plan_apply | plan_destroy | plan_rollback ─► Change ─(shown, approved)─► run_change ─► report
+//! ```
+//!
+//! This layer may use everything below `cluster`: it is where the front end, state, plan,
+//! backend and apply meet.
+
+mod change;
+mod connect;
+mod error;
+mod input;
+mod plan;
+mod session;
+
+pub use change::{Change, RunOptions, plan_apply, plan_destroy, plan_rollback, run_change};
+pub use connect::{client_config, connect, state_root};
+pub use error::OperationError;
+pub use input::{VarInput, age_identity, frontend_inputs, load_stack, parse_duration, state_dir};
+pub use plan::{Refresh, plan_stack};
+pub use session::{
+    DEFAULT_PARALLELISM, DEFAULT_TIMEOUT, Notice, SessionRequest, StackSession, sealer, stack_values,
+};
+
+/// A tokio runtime for one operation.
+pub fn runtime() -> Result<tokio::runtime::Runtime, OperationError> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| OperationError::File {
+            message: "starting the async runtime".into(),
+            detail: e.to_string(),
+        })
+}

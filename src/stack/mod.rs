@@ -1,0 +1,73 @@
+//! The shared vocabulary every stage reads: [`Stack`] and what it is made of.
+//!
+//! ```text
+//!  frontend ─► Stack { settings, jobs, dependencies, outputs, variables, modules }
+//!                 └─► graph, plan, state, backend, apply, operation read it
+//! ```
+//!
+//! `frontend` builds a `Stack`; nothing here parses or does IO, and this module uses only
+//! `spec`, `api` types and `diag`, so every stage can read it without depending on the parser.
+
+mod address;
+mod dependency;
+mod gate;
+mod settings;
+mod values;
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use serde::{Deserialize, Serialize};
+
+pub use crate::diag::SourceSpan;
+use crate::spec::Job;
+pub use address::JobAddress;
+pub use dependency::{Dependency, DependencyKind, JobOptions};
+pub use gate::Gate;
+pub use settings::{BackendKind, BackendSettings, StackSettings};
+pub use values::{ModuleInstance, Output, VariableValue};
+
+/// A job of the stack with where it came from.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct StackJob {
+    /// Address in the stack.
+    pub address: JobAddress,
+    /// The job as written (not canonicalized), in Nomad's JSON model.
+    pub job: Job,
+    /// The `job` block's label.
+    pub span: SourceSpan,
+    /// Dotted JSON paths (`TaskGroups[0].Tasks[0].Env.TOKEN`) whose values came from sensitive
+    /// variables: plans show them as `(sensitive)` and state encrypts them.
+    pub sensitive_paths: Vec<String>,
+}
+
+/// A whole stack, ready for the graph and the planner.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Stack {
+    /// The stack directory (or the single file given).
+    pub root: PathBuf,
+    /// Settings.
+    pub settings: StackSettings,
+    /// Jobs, sorted by address.
+    pub jobs: Vec<StackJob>,
+    /// Edges, declared and implicit.
+    pub dependencies: Vec<Dependency>,
+    /// Outputs.
+    pub outputs: Vec<Output>,
+    /// Resolved variables.
+    pub variables: Vec<VariableValue>,
+    /// Module instances.
+    pub modules: Vec<ModuleInstance>,
+    /// Per-job gate and timeout overrides from `dependency` blocks, keyed by the job's address.
+    pub job_options: BTreeMap<JobAddress, JobOptions>,
+}
+
+impl Stack {
+    /// Finds a job by address.
+    pub fn job(&self, address: &JobAddress) -> Option<&StackJob> {
+        self.jobs
+            .binary_search_by(|j| j.address.cmp(address))
+            .ok()
+            .map(|i| &self.jobs[i])
+    }
+}

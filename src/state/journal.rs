@@ -1,0 +1,126 @@
+//! The apply journal's file format and its recovery: how a killed apply loses nothing.
+//!
+//! ```text
+//!  apply (the executor's Journal) ─► apply-journal.ndjson: header line, then one line per job
+//!  killed ─► next command (under the lock) ─► recover_journal: base revision + every
+//!            complete line ─► rev-N+1.json, journal removed
+//! ```
+//!
+//! The header names the base revision; each later line is one job's outcome (its record, or
+//! its removal). A line torn by a kill is incomplete JSON and is ignored, which is the same as
+//! being killed just before writing it. The writer lives with the executor; reading the file
+//! back is a state concern, so every command that takes the lock recovers the same way.
+
+use std::fs::File;
+use std::io::{BufRead, BufReader};
+
+use chrono::Utc;
+use serde::{Deserialize, Serialize};
+
+use super::error::StateError;
+use super::revision::{JobRecord, Revision};
+use super::store::StateStore;
+use crate::stack::JobAddress;
+
+/// The journal file's name in a state directory.
+pub const JOURNAL_FILE: &str = "apply-journal.ndjson";
+
+/// The journal's first line.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct JournalHeader {
+    /// The serial of the revision the apply started from (`None`: first apply).
+    pub base_serial: Option<u64>,
+    /// The new revision without its jobs (lineage, serial, variables, outputs).
+    pub revision: Revision,
+}
+
+/// One job's outcome, one line each.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum JournalEntry {
+    /// The job as applied.
+    Record(Box<JobRecord>),
+    /// The job is gone.
+    Remove(JobAddress),
+}
+
+impl JournalEntry {
+    /// Applies this outcome to `revision`'s jobs (kept sorted by address).
+    pub fn apply_to(self, revision: &mut Revision) {
+        match self {
+            JournalEntry::Record(r) => match revision.jobs.binary_search_by(|j| j.address.cmp(&r.address)) {
+                Ok(i) => revision.jobs[i] = *r,
+                Err(i) => revision.jobs.insert(i, *r),
+            },
+            JournalEntry::Remove(a) => revision.jobs.retain(|j| j.address != a),
+        }
+    }
+}
+
+/// Turns a journal left by a killed apply into the revision it describes. Call with the state
+/// lock held. Returns the serial written, if there was a journal with recorded outcomes.
+pub fn recover_journal(store: &StateStore) -> Result<Option<u64>, StateError> {
+    let path = store.dir().join(JOURNAL_FILE);
+    let file = match File::open(&path) {
+        Ok(f) => f,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(source) => {
+            return Err(StateError::Io {
+                action: "reading",
+                path,
+                source,
+            });
+        }
+    };
+    let mut lines = BufReader::new(file).lines();
+    let corrupt = |detail: String| StateError::Corrupt {
+        path: path.clone(),
+        detail,
+    };
+    let header: JournalHeader = match lines.next() {
+        Some(Ok(l)) => serde_json::from_str(&l).map_err(|e| corrupt(format!("journal header: {e}")))?,
+        _ => return Err(corrupt("the journal has no header".into())),
+    };
+    let latest = store.serials()?.last().copied();
+    if latest != header.base_serial {
+        // The revision was already written (killed between the write and the removal).
+        remove_journal(store)?;
+        return Ok(None);
+    }
+    let mut revision = header.revision;
+    revision.jobs = match header.base_serial {
+        Some(s) => store.read(s)?.jobs,
+        None => Vec::new(),
+    };
+    let mut outcomes = 0;
+    // A torn last line: the outcome was never durable, and nothing after it was written.
+    for entry in lines
+        .map_while(Result::ok)
+        .map_while(|l| serde_json::from_str::<JournalEntry>(&l).ok())
+    {
+        entry.apply_to(&mut revision);
+        outcomes += 1;
+    }
+    if outcomes == 0 {
+        remove_journal(store)?;
+        return Ok(None);
+    }
+    revision.created_at = Utc::now();
+    store.write(&revision)?;
+    remove_journal(store)?;
+    Ok(Some(revision.serial))
+}
+
+/// Removes the journal file; a journal already gone is fine.
+pub fn remove_journal(store: &StateStore) -> Result<(), StateError> {
+    let path = store.dir().join(JOURNAL_FILE);
+    match std::fs::remove_file(&path) {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+        Err(source) => Err(StateError::Io {
+            action: "removing",
+            path,
+            source,
+        }),
+    }
+}
