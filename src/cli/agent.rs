@@ -58,7 +58,7 @@ pub fn run(cmd: &AgentCommand) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         None => {
-            let config = cmd.args.to_config()?;
+            let mut config = cmd.args.to_config()?;
             let _ = tracing_subscriber::fmt()
                 .with_env_filter(
                     tracing_subscriber::EnvFilter::try_from_env("DEPLOY_LOG")
@@ -69,7 +69,7 @@ pub fn run(cmd: &AgentCommand) -> anyhow::Result<ExitCode> {
                 .try_init();
             let runtime = tokio::runtime::Runtime::new()?;
             // `/v1/jobs/parse` answers with deploy's own HCL front end.
-            crate::cluster::set_job_parser(std::sync::Arc::new(|hcl: &str, vars: &str| {
+            config.job_parser = Some(crate::cluster::JobParser::new(|hcl: &str, vars: &str| {
                 crate::frontend::parse_job_with_variables(hcl, vars)
                     .map_err(|d| d.render(&crate::diag::RenderOptions::plain()))
             }));

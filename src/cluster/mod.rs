@@ -17,10 +17,11 @@ pub mod error;
 pub mod fsm;
 pub mod http;
 pub mod raft;
+pub mod rpc;
 pub mod scheduler;
 pub mod server;
 
 pub use agent::{AgentArgs, AgentConfig, run_agent};
 pub use error::ClusterError;
-pub use http::parse::{JobParser, set_job_parser};
+pub use http::parse::JobParser;
 pub use server::{ClusterNode, ServerConfig};

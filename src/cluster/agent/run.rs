@@ -1,131 +1,112 @@
-//! Running the agent: the server and/or the client, the HTTP API, and shutdown on SIGINT or
-//! SIGTERM.
+//! Running the agent: the server and/or the client, the HTTP API (with the cluster's RPC
+//! routes merged into the same listener), and shutdown on SIGINT or SIGTERM.
+//!
+//! ```text
+//!  run_agent ─► data dir ─► bind ─► start_server? ─► start_client? ─► router ─► serve until signal
+//!                                                                            └─► stop client, server, temp data
+//! ```
 
-use std::path::Path;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
-use serde_json::json;
+use serde_json::{Value, json};
 
 use super::{AgentConfig, with_default_port};
 use crate::cluster::client::http as client_http;
 use crate::cluster::client::{Client, ClientConfig};
 use crate::cluster::error::ClusterError;
 use crate::cluster::http::{self, ApiContext};
+use crate::cluster::rpc;
 use crate::cluster::server::{ClusterNode, ServerConfig};
+
+/// The parts of a running agent.
+struct Agent {
+    server: Option<Arc<ClusterNode>>,
+    client: Option<Arc<Client>>,
+    data_dir: PathBuf,
+    /// Whether the data directory is this run's own (`-dev`), removed at exit.
+    temporary: bool,
+}
 
 /// Runs the agent until SIGINT or SIGTERM.
 pub async fn run_agent(cfg: AgentConfig) -> anyhow::Result<()> {
     let _ = rustls::crypto::ring::default_provider().install_default();
     cfg.check()?;
-    let (data_dir, temporary) = match &cfg.data_dir {
-        Some(d) => (d.clone(), false),
-        None => (
-            std::env::temp_dir().join(format!("deploy-agent-{}", uuid::Uuid::new_v4())),
-            true,
-        ),
-    };
+    let (data_dir, temporary) = data_dir(&cfg);
     let listener = tokio::net::TcpListener::bind((cfg.bind_addr.as_str(), cfg.http_port))
         .await
         .map_err(|e| ClusterError::Startup(format!("binding {}:{}: {e}", cfg.bind_addr, cfg.http_port)))?;
     let bound = listener.local_addr()?;
     let advertise = cfg.advertise(bound);
     let server = match cfg.server_enabled {
-        true => Some(
-            ClusterNode::start(ServerConfig {
-                data_dir: data_dir.join("server"),
-                advertise: advertise.clone(),
-                peers: cfg.join.iter().map(|p| with_default_port(p)).collect(),
-                bootstrap_expect: cfg.bootstrap_expect,
-                cluster_name: cfg.region.clone(),
-                compaction: cfg.raft_compaction,
-                raft_multiplier: cfg.raft_multiplier,
-                heartbeat_ttl: cfg.heartbeat_ttl,
-            })
-            .await?,
-        ),
+        true => Some(start_server(&cfg, &data_dir, &advertise).await?),
         false => None,
     };
     let client = match cfg.client_enabled {
-        true => {
-            let mut servers = cfg.servers.clone();
-            if server.is_some() {
-                servers.insert(0, advertise.clone());
-            }
-            let config = client_config(&cfg, &data_dir, servers, &advertise);
-            Some(
-                Client::start(config)
-                    .await
-                    .map_err(|e| ClusterError::Startup(format!("client: {e}")))?,
-            )
-        }
+        true => Some(start_client(&cfg, &data_dir, server.is_some(), &advertise).await?),
         false => None,
     };
-    let server_id = server.as_ref().map(|n| n.id().to_string()).unwrap_or_default();
-    let agent_self = json!({
-        "config": {
-            "NodeName": cfg.name, "Region": cfg.region, "Datacenter": cfg.datacenter,
-            "DataDir": data_dir, "BindAddr": cfg.bind_addr, "Ports": {"HTTP": bound.port()},
-            "Server": {"Enabled": cfg.server_enabled, "BootstrapExpect": cfg.bootstrap_expect},
-            "Client": {"Enabled": cfg.client_enabled, "Meta": cfg.node_meta, "NodeClass": cfg.node_class},
-            "Version": {"Version": env!("CARGO_PKG_VERSION")},
-        },
-        "member": {
-            "Name": format!("{}.{}", cfg.name, cfg.region), "Addr": bound.ip().to_string(), "Port": bound.port(),
-            "Status": "alive", "Tags": {"region": cfg.region, "dc": cfg.datacenter, "role": "nomad", "id": server_id},
-        },
-        "stats": {"client": {"node_id": client.as_ref().map(|c| c.node().id)}},
-    });
-    let mut app = axum::Router::new();
-    if let Some(node) = &server {
-        let ctx = ApiContext {
-            node: Arc::clone(node),
-            agent_self,
-            acl_enabled: cfg.acl_enabled,
-        };
-        let ctx = Arc::new(ctx);
-        app = app.merge(http::router(Arc::clone(&ctx)));
-        if client.is_none() {
-            app = app.merge(http::node_proxy::router(ctx));
-        }
-    }
-    if let Some(c) = &client {
-        app = app.merge(client_http::router(Arc::clone(c)));
-    }
-    let role = match (&server, &client) {
-        (Some(_), Some(_)) => "server and client",
-        (Some(_), None) => "server",
-        _ => "client",
+    let agent = Agent {
+        server,
+        client,
+        data_dir,
+        temporary,
     };
-    let server_note = match &server {
-        Some(_) => format!("server id {server_id}, "),
-        None => String::new(),
-    };
-    eprintln!(
-        "==> deploy agent started ({role}): HTTP at http://{advertise} ({server_note}data {})",
-        data_dir.display()
-    );
-    if let Some(c) = &client {
-        eprintln!("==> client node id {}", c.node().id);
-    }
+    let app = agent.router(&cfg, bound);
+    agent.announce(&advertise);
     axum::serve(listener, app)
         .with_graceful_shutdown(shutdown_signal())
         .await?;
-    if let Some(c) = &client {
-        // A dev agent's data is temporary, so its tasks go with it. Otherwise tasks keep
-        // running and the next start re-attaches to them, as Nomad's clients do.
-        if temporary {
-            c.stop_all(Duration::from_secs(10)).await;
-        }
-        c.shutdown();
-    }
-    if let Some(node) = &server {
-        node.shutdown().await;
-    }
-    if temporary {
-        let _ = std::fs::remove_dir_all(&data_dir);
-    }
+    agent.stop().await;
     Ok(())
+}
+
+/// The configured data directory, or a temporary one for `-dev` (true: remove it at exit).
+fn data_dir(cfg: &AgentConfig) -> (PathBuf, bool) {
+    match &cfg.data_dir {
+        Some(d) => (d.clone(), false),
+        None => (
+            std::env::temp_dir().join(format!("deploy-agent-{}", uuid::Uuid::new_v4())),
+            true,
+        ),
+    }
+}
+
+async fn start_server(
+    cfg: &AgentConfig,
+    data_dir: &Path,
+    advertise: &str,
+) -> Result<Arc<ClusterNode>, ClusterError> {
+    ClusterNode::start(ServerConfig {
+        data_dir: data_dir.join("server"),
+        advertise: advertise.to_owned(),
+        peers: cfg.join.iter().map(|p| with_default_port(p)).collect(),
+        bootstrap_expect: cfg.bootstrap_expect,
+        cluster_name: cfg.region.clone(),
+        compaction: cfg.raft_compaction,
+        raft_multiplier: cfg.raft_multiplier,
+        heartbeat_ttl: cfg.heartbeat_ttl,
+    })
+    .await
+}
+
+/// Starts the client; an agent that is also a server lists itself first among the servers.
+async fn start_client(
+    cfg: &AgentConfig,
+    data_dir: &Path,
+    with_server: bool,
+    advertise: &str,
+) -> Result<Arc<Client>, ClusterError> {
+    let mut servers = cfg.servers.clone();
+    if with_server {
+        servers.insert(0, advertise.to_owned());
+    }
+    let config = client_config(cfg, data_dir, servers, advertise);
+    Client::start(config)
+        .await
+        .map_err(|e| ClusterError::Startup(format!("client: {e}")))
 }
 
 fn client_config(cfg: &AgentConfig, data_dir: &Path, servers: Vec<String>, advertise: &str) -> ClientConfig {
@@ -140,6 +121,94 @@ fn client_config(cfg: &AgentConfig, data_dir: &Path, servers: Vec<String>, adver
     c.raw_exec_enabled = cfg.raw_exec_enabled;
     c.docker_allow_privileged = cfg.docker_allow_privileged;
     c
+}
+
+impl Agent {
+    fn server_id(&self) -> String {
+        self.server
+            .as_ref()
+            .map(|n| n.id().to_string())
+            .unwrap_or_default()
+    }
+
+    /// What `/v1/agent/self` shows of the configuration and membership.
+    fn agent_self(&self, cfg: &AgentConfig, bound: SocketAddr) -> Value {
+        json!({
+            "config": {
+                "NodeName": cfg.name, "Region": cfg.region, "Datacenter": cfg.datacenter,
+                "DataDir": self.data_dir, "BindAddr": cfg.bind_addr, "Ports": {"HTTP": bound.port()},
+                "Server": {"Enabled": cfg.server_enabled, "BootstrapExpect": cfg.bootstrap_expect},
+                "Client": {"Enabled": cfg.client_enabled, "Meta": cfg.node_meta, "NodeClass": cfg.node_class},
+                "Version": {"Version": env!("CARGO_PKG_VERSION")},
+            },
+            "member": {
+                "Name": format!("{}.{}", cfg.name, cfg.region), "Addr": bound.ip().to_string(), "Port": bound.port(),
+                "Status": "alive",
+                "Tags": {"region": cfg.region, "dc": cfg.datacenter, "role": "nomad", "id": self.server_id()},
+            },
+            "stats": {"client": {"node_id": self.client.as_ref().map(|c| c.node().id)}},
+        })
+    }
+
+    /// The public API, the cluster's RPC routes and the client's routes, on one listener.
+    fn router(&self, cfg: &AgentConfig, bound: SocketAddr) -> axum::Router {
+        let mut app = axum::Router::new();
+        if let Some(node) = &self.server {
+            let ctx = Arc::new(ApiContext {
+                node: Arc::clone(node),
+                agent_self: self.agent_self(cfg, bound),
+                acl_enabled: cfg.acl_enabled,
+                job_parser: cfg.job_parser.clone(),
+            });
+            app = app
+                .merge(http::router(Arc::clone(&ctx)))
+                .merge(rpc::router(Arc::clone(node)));
+            if self.client.is_none() {
+                app = app.merge(http::node_proxy::router(ctx));
+            }
+        }
+        if let Some(c) = &self.client {
+            app = app.merge(client_http::router(Arc::clone(c)));
+        }
+        app
+    }
+
+    fn announce(&self, advertise: &str) {
+        let role = match (&self.server, &self.client) {
+            (Some(_), Some(_)) => "server and client",
+            (Some(_), None) => "server",
+            _ => "client",
+        };
+        let server_note = match &self.server {
+            Some(_) => format!("server id {}, ", self.server_id()),
+            None => String::new(),
+        };
+        eprintln!(
+            "==> deploy agent started ({role}): HTTP at http://{advertise} ({server_note}data {})",
+            self.data_dir.display()
+        );
+        if let Some(c) = &self.client {
+            eprintln!("==> client node id {}", c.node().id);
+        }
+    }
+
+    /// Stops the client, then the server, then removes temporary data.
+    async fn stop(&self) {
+        if let Some(c) = &self.client {
+            // A dev agent's data is temporary, so its tasks go with it. Otherwise tasks keep
+            // running and the next start re-attaches to them, as Nomad's clients do.
+            if self.temporary {
+                c.stop_all(Duration::from_secs(10)).await;
+            }
+            c.shutdown();
+        }
+        if let Some(node) = &self.server {
+            node.shutdown().await;
+        }
+        if self.temporary {
+            let _ = std::fs::remove_dir_all(&self.data_dir);
+        }
+    }
 }
 
 async fn shutdown_signal() {

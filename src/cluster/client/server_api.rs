@@ -13,8 +13,7 @@ use super::error::ClientError;
 use crate::cluster::fsm::{
     AllocClientUpdate, Allocation, KvEntry, Node, ServiceRegistration, Variable, VariableMetadata,
 };
-use crate::cluster::http::clients::HeartbeatResponse;
-use crate::cluster::http::nodes::REGISTER;
+use crate::cluster::rpc::clients::{HeartbeatResponse, REGISTER};
 
 /// What node registration answers (the fields the client reads).
 #[derive(serde::Deserialize)]

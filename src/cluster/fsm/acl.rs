@@ -2,46 +2,9 @@
 //! `POST /v1/acl/bootstrap`) creates the first one, once. With ACLs enabled in the agent
 //! configuration, the HTTP layer refuses requests that carry no known token.
 
-use serde::{Deserialize, Serialize};
-
 use super::command::Outcome;
+use super::records::AclToken;
 use super::state::State;
-
-/// Nomad's `ACLToken` as the API returns it.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(default, rename_all = "PascalCase")]
-pub struct AclToken {
-    /// Public identifier.
-    #[serde(rename = "AccessorID")]
-    pub accessor_id: String,
-    /// The secret sent as `X-Nomad-Token`.
-    #[serde(rename = "SecretID")]
-    pub secret_id: String,
-    /// Human name.
-    pub name: String,
-    /// `management` (the only kind kept here).
-    pub r#type: String,
-    /// Policies (none for management tokens).
-    pub policies: Option<Vec<String>>,
-    /// Replicated to every region.
-    pub global: bool,
-    /// RFC 3339 creation time.
-    pub create_time: String,
-    /// Raft index of creation.
-    pub create_index: u64,
-    /// Raft index of the last change.
-    pub modify_index: u64,
-}
-
-/// The ACL tables.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(default)]
-pub struct AclState {
-    /// Index at which bootstrap happened (0 = not yet).
-    pub bootstrap_index: u64,
-    /// Secret ID → token.
-    pub tokens: std::collections::BTreeMap<String, AclToken>,
-}
 
 impl State {
     /// Stores the bootstrap token unless bootstrap already happened.

@@ -2,46 +2,10 @@
 //! scheduler replaces them, and launch a periodic job's child (recording the launch time so a
 //! new leader neither repeats nor skips it).
 
-use std::collections::BTreeMap;
-
-use serde::{Deserialize, Serialize};
-
-use super::command::{JobRegister, Outcome};
+use super::command::Outcome;
+use super::payload::{DeploymentAction, PeriodicLaunch};
 use super::state::State;
-use crate::api::{DeploymentStatus, Evaluation};
-
-/// Launch of a periodic job's child: the child's registration and the launch time, applied
-/// together.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct PeriodicLaunch {
-    /// The periodic (parent) job's namespace.
-    pub namespace: String,
-    /// The periodic (parent) job's ID.
-    pub job_id: String,
-    /// The launch time recorded for the parent, Unix nanoseconds.
-    pub launch: i64,
-    /// The child job to register (must not exist yet), with its evaluation; `None` records a
-    /// launch skipped because a child still runs (`prohibit_overlap`).
-    pub child: Option<Box<JobRegister>>,
-}
-
-/// An operator's change to a deployment (fail, pause, resume, promote).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct DeploymentAction {
-    /// Deployment ID.
-    pub deployment_id: String,
-    /// The new status.
-    pub status: DeploymentStatus,
-    /// Its description.
-    pub description: String,
-    /// Task groups to mark promoted.
-    pub promote: Vec<String>,
-    /// The evaluation to create, if the change needs the scheduler.
-    pub eval: Option<Evaluation>,
-}
-
-/// Per namespace, per periodic job: its last launch, Unix nanoseconds.
-pub type PeriodicLaunches = BTreeMap<String, BTreeMap<String, i64>>;
+use crate::api::Evaluation;
 
 impl State {
     /// Sets `Stable` on one retained version of a job.

@@ -4,35 +4,10 @@
 //! Deployment status is not decided here: the leader's deployment watcher reads the health
 //! recorded here and commits its verdict as a command of its own.
 
-use std::collections::BTreeMap;
-
-use serde::{Deserialize, Serialize};
-
 use super::command::Outcome;
+use super::payload::AllocClientUpdate;
 use super::state::State;
-use crate::api::{
-    AllocDeploymentStatus, ClientStatus, DesiredStatus, Evaluation, NodeStatus, ServiceRegistration,
-    TaskState,
-};
-
-/// One allocation's client-side state, as a client reports it.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
-#[serde(rename_all = "PascalCase", default)]
-pub struct AllocClientUpdate {
-    /// Allocation ID.
-    #[serde(rename = "ID")]
-    pub id: String,
-    /// pending, running, complete, failed.
-    pub client_status: ClientStatus,
-    /// Detail of the status.
-    pub client_description: String,
-    /// Task name → task state.
-    pub task_states: BTreeMap<String, TaskState>,
-    /// Health within the allocation's deployment, once known.
-    pub deployment_status: Option<AllocDeploymentStatus>,
-    /// Time of the report, Unix nanoseconds.
-    pub modify_time: i64,
-}
+use crate::api::{ClientStatus, DesiredStatus, Evaluation, NodeStatus, ServiceRegistration};
 
 impl State {
     /// Records client reports. `evals` (chosen by the proposer, e.g. `alloc-failure` for
@@ -179,7 +154,7 @@ impl State {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::api::{Allocation, Node, NodeStatus};
+    use crate::api::{AllocDeploymentStatus, Allocation, Node, NodeStatus};
     use crate::cluster::fsm::Command;
 
     fn state() -> State {

@@ -5,47 +5,15 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::acl::AclToken;
-use super::actions::{DeploymentAction, PeriodicLaunch};
-use super::client_update::AllocClientUpdate;
-use super::deployment::DeploymentUpdate;
-use super::kv::{KvEntry, Lease};
-use super::plan_apply::PlanApply;
-use crate::api::{
-    Allocation, Deployment, DrainStrategy, Evaluation, JobSubmission, Node, NodeStatus,
-    SchedulingEligibility, ServiceRegistration, Variable,
+use super::payload::{
+    AllocClientUpdate, DeploymentAction, DeploymentUpdate, JobDeregister, JobRegister, PeriodicLaunch,
+    PlanApply,
 };
-use crate::spec::Job;
-
-/// Register a job.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct JobRegister {
-    /// The job (Nomad JSON).
-    pub job: Job,
-    /// The original submission (source text and format), if given.
-    pub submission: Option<JobSubmission>,
-    /// Check-index: `Some(0)` = must not exist, `Some(n)` = JobModifyIndex must be n.
-    pub enforce_index: Option<u64>,
-    /// The evaluation to create (none for periodic and parameterized jobs).
-    pub eval: Option<Evaluation>,
-    /// Submission time, Unix nanoseconds.
-    pub submit_time: i64,
-}
-
-/// Stop or purge a job.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct JobDeregister {
-    /// Namespace.
-    pub namespace: String,
-    /// Job ID.
-    pub id: String,
-    /// Remove the job and its versions instead of stopping it.
-    pub purge: bool,
-    /// The evaluation to create.
-    pub eval: Option<Evaluation>,
-    /// Time of the stop, Unix nanoseconds.
-    pub submit_time: i64,
-}
+use super::records::{AclToken, KvEntry, Lease};
+use crate::api::{
+    Allocation, Deployment, DrainStrategy, Evaluation, Node, NodeStatus, SchedulingEligibility,
+    ServiceRegistration, Variable,
+};
 
 /// A state mutation, replicated through Raft.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

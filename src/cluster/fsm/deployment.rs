@@ -1,28 +1,10 @@
 //! The deployment watcher's verdicts: per-group health counts and the deployment's status,
 //! committed by the leader. A successful deployment marks its job version stable.
 
-use std::collections::BTreeMap;
-
-use serde::{Deserialize, Serialize};
-
 use super::command::Outcome;
+use super::payload::DeploymentUpdate;
 use super::state::State;
-use crate::api::{DeploymentState, DeploymentStatus, Evaluation};
-
-/// New counts and status for one running deployment.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct DeploymentUpdate {
-    /// Deployment ID.
-    pub id: String,
-    /// The new status (`running` to only update counts).
-    pub status: DeploymentStatus,
-    /// Why.
-    pub description: String,
-    /// Task group → state with the watcher's counts.
-    pub task_groups: BTreeMap<String, DeploymentState>,
-    /// An evaluation to create (so the scheduler continues a rolling update).
-    pub eval: Option<Evaluation>,
-}
+use crate::api::DeploymentStatus;
 
 impl State {
     pub(super) fn apply_deployment_update(&mut self, index: u64, u: DeploymentUpdate) -> Outcome {

@@ -4,11 +4,11 @@
 //! `CreateIndex`, `ModifyIndex`, `JobModifyIndex`, `SubmitTime`, `Status`, `Stable`) are set
 //! here during apply; everything else is the submitted spec, untouched.
 
-use serde::{Deserialize, Serialize};
-
-use super::command::{JobDeregister, JobRegister, Outcome};
+use super::command::Outcome;
+use super::payload::{JobDeregister, JobRegister};
+use super::records::{JobRecord, JobVersion};
 use super::state::State;
-use crate::api::{Evaluation, JobSubmission};
+use crate::api::Evaluation;
 use crate::spec::Job;
 
 /// How many versions of a job are kept, newest first.
@@ -16,43 +16,6 @@ pub const MAX_VERSIONS: usize = 10;
 
 /// Nomad's check-index message prefix, which clients match on.
 pub const ENFORCE_INDEX_PREFIX: &str = "Enforcing job modify index";
-
-/// One stored version of a job, with its submission source if one was given.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "PascalCase")]
-pub struct JobVersion {
-    /// The job as registered, with server-managed fields set.
-    pub job: Job,
-    /// The original source (HCL text, format, variables).
-    pub submission: Option<JobSubmission>,
-}
-
-/// A job and its retained versions (newest first; the first is the current job).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "PascalCase")]
-pub struct JobRecord {
-    /// Versions, newest first, at most [`MAX_VERSIONS`].
-    pub versions: Vec<JobVersion>,
-}
-
-impl JobRecord {
-    /// The current job.
-    pub fn current(&self) -> &Job {
-        &self.versions[0].job
-    }
-
-    /// The current job's `JobModifyIndex`.
-    pub fn job_modify_index(&self) -> u64 {
-        self.current().job_modify_index.unwrap_or(0)
-    }
-
-    /// The version numbered `version`, if still retained.
-    pub fn version(&self, version: u64) -> Option<&JobVersion> {
-        self.versions
-            .iter()
-            .find(|v| v.job.version.unwrap_or(0) == version)
-    }
-}
 
 /// The job without the fields the server sets, for telling whether a submission changed.
 fn user_spec(job: &Job) -> Job {

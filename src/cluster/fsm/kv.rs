@@ -5,44 +5,9 @@
 //! clock reading, and apply removes only leases that are expired at that reading, so every
 //! replica makes the same decision.
 
-use serde::{Deserialize, Serialize};
-
 use super::command::Outcome;
+use super::records::{KvEntry, Lease};
 use super::state::State;
-
-/// One key.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
-#[serde(rename_all = "PascalCase", default)]
-pub struct KvEntry {
-    /// The key.
-    pub key: String,
-    /// The value (opaque text; callers encode binary data themselves).
-    pub value: String,
-    /// Lease the key is attached to: the key is deleted when the lease expires.
-    pub lease: Option<String>,
-    /// Raft index that created the key.
-    pub create_index: u64,
-    /// Raft index that last modified the key.
-    pub modify_index: u64,
-}
-
-/// A lease: keys attached to it live until it expires or is revoked.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
-#[serde(rename_all = "PascalCase", default)]
-pub struct Lease {
-    /// Lease ID (chosen by the proposer).
-    #[serde(rename = "ID")]
-    pub id: String,
-    /// Time to live in milliseconds, reused by renewals.
-    #[serde(rename = "TTLMillis")]
-    pub ttl_millis: u64,
-    /// Expiry, Unix milliseconds.
-    pub expires_at_millis: i64,
-    /// Raft index that created the lease.
-    pub create_index: u64,
-    /// Raft index that last modified the lease.
-    pub modify_index: u64,
-}
 
 impl State {
     /// Sets a key unless `cas` does not match (0 = must not exist).

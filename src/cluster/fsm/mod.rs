@@ -16,23 +16,25 @@ pub mod deployment;
 pub mod handle;
 pub mod job;
 pub mod kv;
+pub mod payload;
 pub mod plan_apply;
+pub mod records;
 pub mod state;
+pub mod summary;
 pub mod variable;
 
 #[cfg(test)]
 mod tests;
 
-pub use acl::AclToken;
-pub use actions::{DeploymentAction, PeriodicLaunch};
-pub use client_update::AllocClientUpdate;
-pub use command::{Command, CommandResponse, JobDeregister, JobRegister, Outcome};
-pub use deployment::DeploymentUpdate;
+pub use command::{Command, CommandResponse, Outcome};
 pub use handle::StateHandle;
-pub use job::{JobRecord, JobVersion};
-pub use kv::{KvEntry, Lease};
-pub use plan_apply::{PlanApply, PlanStop};
+pub use payload::{
+    AllocClientUpdate, DeploymentAction, DeploymentUpdate, JobDeregister, JobRegister, PeriodicLaunch,
+    PlanApply, PlanStop,
+};
+pub use records::{AclState, AclToken, JobRecord, JobVersion, KvEntry, Lease, PeriodicLaunches};
 pub use state::State;
+pub use summary::{SummaryIndex, job_summary};
 pub use variable::variable_metadata;
 
 pub use crate::api::{

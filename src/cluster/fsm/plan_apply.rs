@@ -5,43 +5,10 @@
 //! Apply refuses a plan whose evaluation is no longer `pending` (a plan already committed by
 //! an earlier leader, or an evaluation cancelled meanwhile): plans are never applied twice.
 
-use serde::{Deserialize, Serialize};
-
 use super::command::Outcome;
+use super::payload::PlanApply;
 use super::state::State;
-use crate::api::{
-    Allocation, ClientStatus, Deployment, DeploymentStatus, DesiredStatus, EvalStatus, Evaluation,
-};
-
-/// An allocation to stop, as the plan decided.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct PlanStop {
-    /// Allocation ID.
-    pub alloc_id: String,
-    /// `DesiredDescription`.
-    pub description: String,
-    /// A client status to record too (`lost` for allocations on down nodes).
-    pub client_status: Option<ClientStatus>,
-}
-
-/// A verified plan for one evaluation.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct PlanApply {
-    /// The evaluation as it ends (status complete or failed, metrics, queued allocations).
-    pub eval: Evaluation,
-    /// A blocked evaluation to create for placements that failed.
-    pub blocked_eval: Option<Evaluation>,
-    /// New allocations (IDs, nodes, resources chosen by the scheduler).
-    pub place: Vec<Allocation>,
-    /// Allocations to stop.
-    pub stop: Vec<PlanStop>,
-    /// Allocations updated in place (client-side fields are kept from the stored allocation).
-    pub in_place: Vec<Allocation>,
-    /// A deployment to create.
-    pub deployment: Option<Deployment>,
-    /// Time of the commit, Unix nanoseconds (chosen by the proposer).
-    pub now: i64,
-}
+use crate::api::{DeploymentStatus, DesiredStatus, EvalStatus};
 
 impl State {
     pub(super) fn apply_plan(&mut self, index: u64, plan: PlanApply) -> Outcome {

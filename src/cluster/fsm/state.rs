@@ -4,11 +4,8 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use super::acl::AclState;
-use super::actions::PeriodicLaunches;
 use super::command::{Command, CommandResponse, Outcome};
-use super::job::JobRecord;
-use super::kv::{KvEntry, Lease};
+use super::records::{AclState, JobRecord, KvEntry, Lease, PeriodicLaunches};
 use crate::api::{
     Allocation, Deployment, Evaluation, Node, SchedulingEligibility, ServiceRegistration, Variable,
 };

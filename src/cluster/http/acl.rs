@@ -11,39 +11,17 @@ use axum::extract::{Request, State};
 use axum::http::StatusCode;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use chrono::Utc;
 
 use super::error::{ApiError, ApiResult};
-use super::query::indexed_json;
+use super::read::answer;
 use super::{ApiContext, Ctx};
-use crate::cluster::fsm::{AclToken, Command, Outcome};
 
 /// `POST|PUT /v1/acl/bootstrap`: the management token, once.
 pub async fn bootstrap(ctx: Ctx) -> ApiResult {
     if !ctx.acl_enabled {
         return Err(ApiError::bad_request("ACL support disabled"));
     }
-    let token = AclToken {
-        accessor_id: uuid::Uuid::new_v4().to_string(),
-        secret_id: uuid::Uuid::new_v4().to_string(),
-        name: "Bootstrap Token".into(),
-        r#type: "management".into(),
-        policies: None,
-        global: true,
-        create_time: Utc::now().to_rfc3339(),
-        ..AclToken::default()
-    };
-    let resp = ctx
-        .node
-        .write(Command::AclBootstrap {
-            token: Box::new(token),
-        })
-        .await?;
-    match resp.outcome {
-        Outcome::AclToken(t) => Ok(indexed_json(resp.index, &*t)),
-        Outcome::Refused { message } => Err(ApiError::bad_request(message)),
-        other => Err(ApiError::internal(format!("unexpected outcome {other:?}"))),
-    }
+    Ok(answer(ctx.node.acl_bootstrap().await?))
 }
 
 /// Whether `path` is answered without a token.
@@ -71,7 +49,7 @@ pub async fn enforce(State(ctx): State<Arc<ApiContext>>, req: Request, next: Nex
     }
     let known = request_token(&req)
         .filter(|t| !t.is_empty())
-        .is_some_and(|t| ctx.node.state().read().acl_token(t).is_some());
+        .is_some_and(|t| ctx.node.acl_token_known(t));
     if !known {
         return (StatusCode::FORBIDDEN, "Permission denied").into_response();
     }

@@ -4,6 +4,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 
 use crate::cluster::error::ClusterError;
+use crate::cluster::server::endpoints::EndpointError;
 
 /// An error answered to an API client.
 #[derive(Debug)]
@@ -43,6 +44,17 @@ impl ApiError {
 impl From<ClusterError> for ApiError {
     fn from(e: ClusterError) -> Self {
         Self::internal(e.to_string())
+    }
+}
+
+impl From<EndpointError> for ApiError {
+    fn from(e: EndpointError) -> Self {
+        match e {
+            EndpointError::BadRequest(m) => Self::bad_request(m),
+            EndpointError::NotFound(m) => Self::not_found(m),
+            EndpointError::Internal(m) => Self::internal(m),
+            EndpointError::Cluster(e) => e.into(),
+        }
     }
 }
 

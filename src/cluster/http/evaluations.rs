@@ -5,57 +5,28 @@ use axum::extract::{Path, Query};
 use super::Ctx;
 use super::error::ApiResult;
 use super::query::QueryParams;
-use super::read::{blocking, in_namespace};
-use crate::api::AllocListStub;
-use crate::cluster::fsm::Evaluation;
+use super::read::answer;
 
 /// `GET /v1/evaluations?prefix=&namespace=`: evaluations, oldest first.
 pub async fn list(ctx: Ctx, Query(q): Query<QueryParams>) -> ApiResult {
-    let prefix = q.prefix().to_owned();
-    blocking(&ctx, &q, "evals", "", |s| {
-        let mut evals: Vec<Evaluation> = s
-            .evals
-            .values()
-            .filter(|e| e.id.starts_with(&prefix) && in_namespace(&q, &e.namespace))
-            .cloned()
-            .collect();
-        evals.sort_by_key(|e| (e.create_index, e.id.clone()));
-        Some(evals)
-    })
-    .await
+    let opts = q.read_options()?;
+    Ok(answer(
+        ctx.node.evaluations(&opts, q.namespace(), q.prefix()).await?,
+    ))
 }
 
 /// `GET /v1/evaluation/:id`.
 pub async fn read(ctx: Ctx, Path(id): Path<String>, Query(q): Query<QueryParams>) -> ApiResult {
-    blocking(&ctx, &q, "evals", "eval not found", |s| s.evals.get(&id).cloned()).await
+    Ok(answer(ctx.node.evaluation(&q.read_options()?, &id).await?))
 }
 
 /// `GET /v1/evaluation/:id/allocations`: stubs of the allocations the evaluation created.
 pub async fn allocations(ctx: Ctx, Path(id): Path<String>, Query(q): Query<QueryParams>) -> ApiResult {
-    blocking(&ctx, &q, "allocs", "", |s| {
-        Some(
-            s.allocs
-                .values()
-                .filter(|a| a.eval_id == id)
-                .map(|a| super::allocations::stub(s, a))
-                .collect::<Vec<AllocListStub>>(),
-        )
-    })
-    .await
+    Ok(answer(ctx.node.eval_allocs(&q.read_options()?, &id).await?))
 }
 
-/// `GET /v1/job/:id/evaluations`.
+/// `GET /v1/job/:id/evaluations`: newest first.
 pub async fn by_job(ctx: Ctx, Path(id): Path<String>, Query(q): Query<QueryParams>) -> ApiResult {
-    let ns = q.namespace().to_owned();
-    blocking(&ctx, &q, "evals", "", |s| {
-        let mut evals: Vec<Evaluation> = s
-            .evals
-            .values()
-            .filter(|e| e.job_id == id && e.namespace == ns)
-            .cloned()
-            .collect();
-        evals.sort_by_key(|e| std::cmp::Reverse(e.create_index));
-        Some(evals)
-    })
-    .await
+    let opts = q.read_options()?;
+    Ok(answer(ctx.node.job_evaluations(&opts, q.namespace(), &id).await?))
 }

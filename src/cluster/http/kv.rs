@@ -22,8 +22,8 @@ use super::Ctx;
 use super::body::JsonBody;
 use super::error::{ApiError, ApiResult};
 use super::query::{QueryParams, indexed_json, parse_duration};
-use crate::cluster::fsm::{Command, KvEntry, Outcome};
-use crate::cluster::server::now_millis;
+use super::read::answer;
+use crate::cluster::server::endpoints::{Indexed, KvAnswer};
 
 /// Longest lease TTL.
 const MAX_TTL: Duration = Duration::from_secs(24 * 3600);
@@ -50,61 +50,29 @@ pub struct LeaseBody {
     ttl: String,
 }
 
-fn answer(index: u64, outcome: Outcome, key: &str) -> ApiResult {
-    match outcome {
-        Outcome::Kv(e) => Ok(indexed_json(index, &e)),
-        Outcome::Lease(l) => Ok(indexed_json(index, &l)),
-        Outcome::Done => Ok(indexed_json(index, &json!({ "Index": index }))),
-        Outcome::KvConflict { current } => {
-            let current = current.unwrap_or_else(|| KvEntry {
-                key: key.into(),
-                ..Default::default()
-            });
+/// The answer to a key or lease write; a conflict is a 409 with the current entry.
+fn kv_written(found: Indexed<KvAnswer>) -> ApiResult {
+    let index = found.index;
+    Ok(match found.value {
+        KvAnswer::Entry(e) => indexed_json(index, &e),
+        KvAnswer::Lease(l) => indexed_json(index, &l),
+        KvAnswer::Done => indexed_json(index, &json!({ "Index": index })),
+        KvAnswer::Conflict(current) => {
             let mut resp = indexed_json(index, &current);
             *resp.status_mut() = StatusCode::CONFLICT;
-            Ok(resp)
+            resp
         }
-        Outcome::NotFound { message } => Err(ApiError::not_found(message)),
-        other => Err(ApiError::internal(format!("unexpected outcome {other:?}"))),
-    }
+    })
 }
 
 /// `GET /v1/deploy/kv?prefix=`.
 pub async fn list(ctx: Ctx, Query(q): Query<QueryParams>) -> ApiResult {
-    let blocking = q.blocking()?;
-    if !q.stale() {
-        ctx.node.read_barrier().await?;
-    }
-    let prefix = q.prefix();
-    let (index, list) = ctx
-        .node
-        .state()
-        .blocking_query(blocking.min_index, blocking.wait, |s| {
-            (
-                s.table_index("kv"),
-                s.kv_list(prefix).cloned().collect::<Vec<_>>(),
-            )
-        })
-        .await;
-    Ok(indexed_json(index, &list))
+    Ok(answer(ctx.node.kv_list(&q.read_options()?, q.prefix()).await?))
 }
 
 /// `GET /v1/deploy/kv/{key}`.
 pub async fn read(ctx: Ctx, Path(key): Path<String>, Query(q): Query<QueryParams>) -> ApiResult {
-    let blocking = q.blocking()?;
-    if !q.stale() {
-        ctx.node.read_barrier().await?;
-    }
-    let (index, entry) = ctx
-        .node
-        .state()
-        .blocking_query(blocking.min_index, blocking.wait, |s| match s.kv_get(&key) {
-            Some(e) => (e.modify_index, Some(e.clone())),
-            None => (s.table_index("kv"), None),
-        })
-        .await;
-    let entry = entry.ok_or_else(|| ApiError::not_found("key not found"))?;
-    Ok(indexed_json(index, &entry))
+    Ok(answer(ctx.node.kv_entry(&q.read_options()?, &key).await?))
 }
 
 /// `PUT /v1/deploy/kv/{key}`.
@@ -114,26 +82,12 @@ pub async fn put(
     Query(p): Query<KvWriteParams>,
     JsonBody(body): JsonBody<KvBody>,
 ) -> ApiResult {
-    let cmd = Command::KvPut {
-        key: key.clone(),
-        value: body.value,
-        cas: p.cas,
-        lease: p.lease,
-    };
-    let resp = ctx.node.write(cmd).await?;
-    answer(resp.index, resp.outcome, &key)
+    kv_written(ctx.node.kv_put(key, body.value, p.cas, p.lease).await?)
 }
 
 /// `DELETE /v1/deploy/kv/{key}`.
 pub async fn delete(ctx: Ctx, Path(key): Path<String>, Query(p): Query<KvWriteParams>) -> ApiResult {
-    let resp = ctx
-        .node
-        .write(Command::KvDelete {
-            key: key.clone(),
-            cas: p.cas,
-        })
-        .await?;
-    answer(resp.index, resp.outcome, &key)
+    kv_written(ctx.node.kv_delete(key, p.cas).await?)
 }
 
 /// `PUT /v1/deploy/lease`.
@@ -141,35 +95,15 @@ pub async fn grant(ctx: Ctx, JsonBody(body): JsonBody<LeaseBody>) -> ApiResult {
     let ttl = parse_duration(&body.ttl)
         .filter(|d| !d.is_zero() && *d <= MAX_TTL)
         .ok_or_else(|| ApiError::bad_request(format!("Invalid TTL {:?}", body.ttl)))?;
-    let ttl_millis = ttl.as_millis() as u64;
-    let cmd = Command::LeaseGrant {
-        id: uuid::Uuid::new_v4().to_string(),
-        ttl_millis,
-        expires_at_millis: now_millis() + ttl_millis as i64,
-    };
-    let resp = ctx.node.write(cmd).await?;
-    answer(resp.index, resp.outcome, "")
+    kv_written(ctx.node.lease_grant(ttl).await?)
 }
 
 /// `PUT /v1/deploy/lease/{id}/renew`.
 pub async fn renew(ctx: Ctx, Path(id): Path<String>) -> ApiResult {
-    let ttl = {
-        let state = ctx.node.state().read();
-        state
-            .lease(&id)
-            .map(|l| l.ttl_millis)
-            .ok_or_else(|| ApiError::not_found("lease not found"))?
-    };
-    let cmd = Command::LeaseRenew {
-        id,
-        expires_at_millis: now_millis() + ttl as i64,
-    };
-    let resp = ctx.node.write(cmd).await?;
-    answer(resp.index, resp.outcome, "")
+    kv_written(ctx.node.lease_renew(id).await?)
 }
 
 /// `DELETE /v1/deploy/lease/{id}`.
 pub async fn revoke(ctx: Ctx, Path(id): Path<String>) -> ApiResult {
-    let resp = ctx.node.write(Command::LeaseRevoke { id }).await?;
-    answer(resp.index, resp.outcome, "")
+    kv_written(ctx.node.lease_revoke(id).await?)
 }

@@ -1,18 +1,17 @@
-//! The agent's HTTP API: Nomad paths and shapes, plus the internal cluster routes.
+//! The agent's HTTP API: Nomad paths and shapes. (The cluster's own calls, Raft and client
+//! RPCs, are `cluster::rpc`, a router of their own.)
 //!
-//! This file is the route table; handlers live one area per file and stay thin: parse the
-//! request, call [`ClusterNode`], shape the answer. Every `/v1` answer carries
+//! This file is the route table; handlers live one area per file and stay thin: map the
+//! request to a call of the server's endpoints (`server::endpoints`) and the answer back. Every `/v1` answer carries
 //! `X-Nomad-Index`, `X-Nomad-KnownLeader` and `X-Nomad-LastContact`.
 
 mod acl;
 mod agent;
 mod allocations;
 pub mod body;
-pub mod clients;
 mod deployments;
 pub mod error;
 mod evaluations;
-mod internal;
 mod job_actions;
 mod jobs;
 mod kv;
@@ -39,7 +38,6 @@ use axum::response::Response;
 use axum::routing::{delete, get, post, put};
 use serde_json::Value;
 
-use crate::cluster::raft::rpc;
 use crate::cluster::server::ClusterNode;
 
 /// What handlers share.
@@ -50,14 +48,16 @@ pub struct ApiContext {
     pub agent_self: Value,
     /// Whether requests need an ACL token.
     pub acl_enabled: bool,
+    /// The HCL parser behind `/v1/jobs/parse` (none: JSON jobs only).
+    pub job_parser: Option<parse::JobParser>,
 }
 
 /// Handler state.
 pub type Ctx = State<Arc<ApiContext>>;
 
-/// The whole router: public API, internal cluster routes and Raft transport.
+/// The public API's router.
 pub fn router(ctx: Arc<ApiContext>) -> Router {
-    let api = Router::new()
+    Router::new()
         .route(
             "/v1/jobs",
             get(jobs::list).put(jobs::register).post(jobs::register),
@@ -142,7 +142,6 @@ pub fn router(ctx: Arc<ApiContext>) -> Router {
             "/v1/node/{id}/eligibility",
             post(nodes::eligibility).put(nodes::eligibility),
         )
-        .route(nodes::REGISTER, post(nodes::register).put(nodes::register))
         .route("/v1/vars", get(vars::list))
         .route(
             "/v1/var/{*path}",
@@ -168,18 +167,8 @@ pub fn router(ctx: Arc<ApiContext>) -> Router {
         )
         .layer(middleware::from_fn_with_state(Arc::clone(&ctx), acl::enforce))
         .layer(middleware::from_fn_with_state(Arc::clone(&ctx), leader_headers))
-        .route(internal::INFO, get(internal::info))
-        .route(internal::WRITE, post(internal::write))
-        .route(internal::READ_INDEX, get(internal::read_index))
-        .route(internal::JOIN, post(internal::join))
-        .route(internal::LEAVE, post(internal::leave))
-        .route(clients::HEARTBEAT, put(clients::heartbeat))
-        .route(clients::ALLOC_UPDATE, post(clients::alloc_update))
-        .route(clients::SERVICES, put(clients::services))
         .layer(DefaultBodyLimit::max(body::MAX_BODY))
-        .with_state(Arc::clone(&ctx));
-    let node = &ctx.node;
-    api.merge(rpc::router(node.raft().clone(), node.leader_contact().clone()))
+        .with_state(ctx)
 }
 
 /// Adds the leader headers to every API answer, and `X-Nomad-Index` where a handler did not.

@@ -76,15 +76,7 @@ async fn forward(State(ctx): State<Arc<ApiContext>>, Path(alloc): Path<String>, 
     if was_forwarded(req.headers()) {
         return (StatusCode::NOT_FOUND, format!("unknown allocation {alloc:?}")).into_response();
     }
-    let addr = {
-        let state = ctx.node.state().read();
-        state
-            .allocs
-            .get(&alloc)
-            .and_then(|a| state.nodes.get(&a.node_id))
-            .map(|n| n.http_addr.clone())
-    };
-    let Some(addr) = addr.filter(|a| !a.is_empty()) else {
+    let Some(addr) = ctx.node.alloc_node_addr(&alloc) else {
         return (StatusCode::NOT_FOUND, format!("unknown allocation {alloc:?}")).into_response();
     };
     let path = req.uri().path_and_query().map_or("", |p| p.as_str()).to_owned();

@@ -1,17 +1,19 @@
-//! `POST /v1/jobs/parse` (HCL jobspec → JSON job, through the parser the binary installs:
+//! `POST /v1/jobs/parse` (HCL jobspec → JSON job, through the parser the agent's configuration carries:
 //! `deploy`'s own front end, which the cluster does not depend on)
 //! and `POST /v1/validate/job` (the job checks registration runs, without registering).
 
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 
 use axum::extract::Query;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
+use super::Ctx;
 use super::body::JsonBody;
 use super::error::{ApiError, ApiResult};
 use super::query::{QueryParams, indexed_json};
-use crate::spec::{Job, canonicalize, validate};
+use crate::cluster::server::endpoints::{job_errors, multierror};
+use crate::spec::{Job, canonicalize};
 
 /// Body of `POST /v1/jobs/parse`.
 #[derive(Debug, Deserialize)]
@@ -29,8 +31,13 @@ pub struct ParseRequest {
 }
 
 /// `POST|PUT /v1/jobs/parse`.
-pub async fn parse(Query(q): Query<QueryParams>, JsonBody(req): JsonBody<ParseRequest>) -> ApiResult {
-    let jobs = tokio::task::spawn_blocking(move || parse_hcl(&req.job_hcl, &req.variables))
+pub async fn parse(
+    ctx: Ctx,
+    Query(q): Query<QueryParams>,
+    JsonBody(req): JsonBody<ParseRequest>,
+) -> ApiResult {
+    let parser = ctx.job_parser.clone();
+    let jobs = tokio::task::spawn_blocking(move || parse_hcl(parser.as_ref(), &req.job_hcl, &req.variables))
         .await
         .map_err(|e| ApiError::internal(e.to_string()))??;
     let mut job = match <[Job; 1]>::try_from(jobs) {
@@ -51,43 +58,44 @@ pub async fn parse(Query(q): Query<QueryParams>, JsonBody(req): JsonBody<ParseRe
     Ok(indexed_json(0, &job))
 }
 
-/// Parses jobspec text with variable values (var-file form) into jobs, or says why not.
-pub type JobParser = Arc<dyn Fn(&str, &str) -> Result<Vec<Job>, String> + Send + Sync>;
+type ParseFn = dyn Fn(&str, &str) -> Result<Vec<Job>, String> + Send + Sync;
 
-static PARSER: OnceLock<JobParser> = OnceLock::new();
+/// Parses jobspec text with variable values (var-file form) into jobs, or says why not. The
+/// binary hands its own front end to the agent through the agent's configuration.
+#[derive(Clone)]
+pub struct JobParser(Arc<ParseFn>);
 
-/// Installs the HCL parser behind `/v1/jobs/parse` (once per process).
-pub fn set_job_parser(parser: JobParser) {
-    let _ = PARSER.set(parser);
-}
-
-fn parse_hcl(hcl: &str, variables: &str) -> Result<Vec<Job>, ApiError> {
-    let parser = PARSER
-        .get()
-        .ok_or_else(|| ApiError::bad_request("this agent has no HCL parser; send the job as JSON"))?;
-    parser(hcl, variables).map_err(|e| ApiError::bad_request(format!("error parsing job: {e}")))
-}
-
-/// Nomad's multi-error text: `1 error occurred:\n\t* ...\n\n`.
-pub fn multierror(errors: &[String]) -> String {
-    let head = match errors.len() {
-        1 => "1 error occurred:".to_owned(),
-        n => format!("{n} errors occurred:"),
-    };
-    let items: String = errors.iter().map(|e| format!("\t* {e}\n")).collect();
-    format!("{head}\n{items}\n")
-}
-
-/// The problems `validate` finds in `job`, as Nomad words them.
-pub fn job_errors(job: &Job) -> Vec<String> {
-    let mut errors: Vec<String> = validate(&canonicalize(job))
-        .iter()
-        .map(ToString::to_string)
-        .collect();
-    if job.id().is_empty() {
-        errors.insert(0, "Missing job ID".into());
+impl JobParser {
+    /// Wraps a parse function.
+    pub fn new(parse: impl Fn(&str, &str) -> Result<Vec<Job>, String> + Send + Sync + 'static) -> Self {
+        Self(Arc::new(parse))
     }
-    errors
+
+    /// Parses `hcl` with `variables`.
+    pub fn parse(&self, hcl: &str, variables: &str) -> Result<Vec<Job>, String> {
+        (self.0)(hcl, variables)
+    }
+}
+
+impl std::fmt::Debug for JobParser {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("JobParser")
+    }
+}
+
+impl PartialEq for JobParser {
+    /// The same parser, not one that parses alike.
+    fn eq(&self, other: &Self) -> bool {
+        Arc::ptr_eq(&self.0, &other.0)
+    }
+}
+
+fn parse_hcl(parser: Option<&JobParser>, hcl: &str, variables: &str) -> Result<Vec<Job>, ApiError> {
+    let parser =
+        parser.ok_or_else(|| ApiError::bad_request("this agent has no HCL parser; send the job as JSON"))?;
+    parser
+        .parse(hcl, variables)
+        .map_err(|e| ApiError::bad_request(format!("error parsing job: {e}")))
 }
 
 /// `POST|PUT /v1/validate/job`: body `{"Job": {...}}` (or the bare job).
@@ -113,18 +121,4 @@ pub async fn validate_job(JsonBody(body): JsonBody<Value>) -> ApiResult {
             "Error": error,
         }),
     ))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn multierror_reads_like_nomads() {
-        assert_eq!(multierror(&["a".into()]), "1 error occurred:\n\t* a\n\n");
-        assert_eq!(
-            multierror(&["a".into(), "b".into()]),
-            "2 errors occurred:\n\t* a\n\t* b\n\n"
-        );
-    }
 }

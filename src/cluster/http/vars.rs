@@ -2,11 +2,9 @@
 //! a 409 carrying the current variable.
 
 use std::collections::BTreeMap;
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use axum::extract::{Path, Query};
 use axum::http::StatusCode;
-use axum::response::IntoResponse;
 use serde::Deserialize;
 use serde_json::json;
 
@@ -14,7 +12,9 @@ use super::Ctx;
 use super::body::JsonBody;
 use super::error::{ApiError, ApiResult};
 use super::query::{QueryParams, indexed_json};
-use crate::cluster::fsm::{Command, Outcome, Variable, variable_metadata};
+use super::read::answer;
+use crate::api::Variable;
+use crate::cluster::server::endpoints::{Indexed, VariableAnswer};
 
 /// Largest total size of a variable's keys and values, as Nomad's.
 const MAX_ITEMS_BYTES: usize = 64 * 1024;
@@ -62,58 +62,38 @@ fn namespace(q: Option<&str>, body: &str) -> String {
         .to_owned()
 }
 
-fn conflict(index: u64, current: Option<Variable>, ns: &str, path: &str) -> ApiResult {
-    let current = current.unwrap_or_else(|| Variable {
-        namespace: ns.into(),
-        path: path.into(),
-        ..Default::default()
-    });
-    let mut resp = indexed_json(index, &current);
-    *resp.status_mut() = StatusCode::CONFLICT;
-    Ok(resp)
+/// The answer to a variable write; a conflict is a 409 carrying the current variable.
+fn var_written(found: Indexed<VariableAnswer>, ns: &str, path: &str, deleting: bool) -> ApiResult {
+    let index = found.index;
+    match found.value {
+        VariableAnswer::Written(v) if !deleting => Ok(indexed_json(index, &v)),
+        VariableAnswer::Deleted if deleting => Ok(indexed_json(index, &json!({ "Index": index }))),
+        VariableAnswer::Conflict(current) => {
+            let current = current.unwrap_or_else(|| Variable {
+                namespace: ns.into(),
+                path: path.into(),
+                ..Default::default()
+            });
+            let mut resp = indexed_json(index, &current);
+            *resp.status_mut() = StatusCode::CONFLICT;
+            Ok(resp)
+        }
+        other => Err(ApiError::internal(format!("unexpected answer {other:?}"))),
+    }
 }
 
 /// `GET /v1/vars`: metadata of variables under `?prefix=`.
 pub async fn list(ctx: Ctx, Query(q): Query<QueryParams>) -> ApiResult {
-    let blocking = q.blocking()?;
-    if !q.stale() {
-        ctx.node.read_barrier().await?;
-    }
-    let (ns, prefix) = (q.namespace(), q.prefix());
-    let (index, list) = ctx
-        .node
-        .state()
-        .blocking_query(blocking.min_index, blocking.wait, |s| {
-            (
-                s.table_index("vars"),
-                s.variables_with_prefix(ns, prefix)
-                    .map(variable_metadata)
-                    .collect::<Vec<_>>(),
-            )
-        })
-        .await;
-    Ok(indexed_json(index, &list))
+    let opts = q.read_options()?;
+    Ok(answer(
+        ctx.node.variable_list(&opts, q.namespace(), q.prefix()).await?,
+    ))
 }
 
 /// `GET /v1/var/:path`: the variable with its items.
 pub async fn read(ctx: Ctx, Path(path): Path<String>, Query(q): Query<QueryParams>) -> ApiResult {
-    let blocking = q.blocking()?;
-    if !q.stale() {
-        ctx.node.read_barrier().await?;
-    }
-    let ns = q.namespace();
-    let (index, var) = ctx
-        .node
-        .state()
-        .blocking_query(blocking.min_index, blocking.wait, |s| {
-            match s.variable(ns, &path) {
-                Some(v) => (v.modify_index, Some(v.clone())),
-                None => (s.table_index("vars"), None),
-            }
-        })
-        .await;
-    let var = var.ok_or_else(|| ApiError::not_found("variable not found"))?;
-    Ok(indexed_json(index, &var))
+    let opts = q.read_options()?;
+    Ok(answer(ctx.node.variable(&opts, q.namespace(), &path).await?))
 }
 
 /// `PUT /v1/var/:path[?cas=N]`: create or update.
@@ -143,32 +123,13 @@ pub async fn put(
         items: body.items,
         ..Default::default()
     };
-    let now = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_nanos() as i64);
-    let resp = ctx.node.write(Command::VarPut { var, cas, now }).await?;
-    match resp.outcome {
-        Outcome::Variable(v) => Ok(indexed_json(resp.index, &v)),
-        Outcome::VariableConflict { current } => conflict(resp.index, current, &ns, &path),
-        other => Err(ApiError::internal(format!("unexpected outcome {other:?}"))),
-    }
+    var_written(ctx.node.put_variable(var, cas).await?, &ns, &path, false)
 }
 
 /// `DELETE /v1/var/:path[?cas=N]`.
 pub async fn delete(ctx: Ctx, Path(path): Path<String>, Query(p): Query<WriteParams>) -> ApiResult {
     let cas = parse_cas(p.cas.as_deref())?;
     let ns = namespace(p.namespace.as_deref(), "");
-    let resp = ctx
-        .node
-        .write(Command::VarDelete {
-            namespace: ns.clone(),
-            path: path.clone(),
-            cas,
-        })
-        .await?;
-    match resp.outcome {
-        Outcome::Done => Ok(indexed_json(resp.index, &json!({ "Index": resp.index })).into_response()),
-        Outcome::VariableConflict { current } => conflict(resp.index, current, &ns, &path),
-        other => Err(ApiError::internal(format!("unexpected outcome {other:?}"))),
-    }
+    let found = ctx.node.delete_variable(ns.clone(), path.clone(), cas).await?;
+    var_written(found, &ns, &path, true)
 }

@@ -16,6 +16,7 @@
 mod bootstrap;
 pub mod deployment_watcher;
 pub mod drainer;
+pub mod endpoints;
 pub mod eval_broker;
 pub mod evals;
 mod forward;

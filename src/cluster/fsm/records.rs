@@ -1,0 +1,119 @@
+//! The objects the state stores beside the API's own (jobs with their versions, ACL tokens,
+//! keys and leases, periodic launch times): plain serialisable values with read accessors.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use crate::api::JobSubmission;
+use crate::spec::Job;
+
+/// Nomad's `ACLToken` as the API returns it.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, rename_all = "PascalCase")]
+pub struct AclToken {
+    /// Public identifier.
+    #[serde(rename = "AccessorID")]
+    pub accessor_id: String,
+    /// The secret sent as `X-Nomad-Token`.
+    #[serde(rename = "SecretID")]
+    pub secret_id: String,
+    /// Human name.
+    pub name: String,
+    /// `management` (the only kind kept here).
+    pub r#type: String,
+    /// Policies (none for management tokens).
+    pub policies: Option<Vec<String>>,
+    /// Replicated to every region.
+    pub global: bool,
+    /// RFC 3339 creation time.
+    pub create_time: String,
+    /// Raft index of creation.
+    pub create_index: u64,
+    /// Raft index of the last change.
+    pub modify_index: u64,
+}
+
+/// The ACL tables.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct AclState {
+    /// Index at which bootstrap happened (0 = not yet).
+    pub bootstrap_index: u64,
+    /// Secret ID → token.
+    pub tokens: std::collections::BTreeMap<String, AclToken>,
+}
+
+/// One stored version of a job, with its submission source if one was given.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct JobVersion {
+    /// The job as registered, with server-managed fields set.
+    pub job: Job,
+    /// The original source (HCL text, format, variables).
+    pub submission: Option<JobSubmission>,
+}
+
+/// A job and its retained versions (newest first; the first is the current job).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct JobRecord {
+    /// Versions, newest first, at most [`MAX_VERSIONS`].
+    pub versions: Vec<JobVersion>,
+}
+
+impl JobRecord {
+    /// The current job.
+    pub fn current(&self) -> &Job {
+        &self.versions[0].job
+    }
+
+    /// The current job's `JobModifyIndex`.
+    pub fn job_modify_index(&self) -> u64 {
+        self.current().job_modify_index.unwrap_or(0)
+    }
+
+    /// The version numbered `version`, if still retained.
+    pub fn version(&self, version: u64) -> Option<&JobVersion> {
+        self.versions
+            .iter()
+            .find(|v| v.job.version.unwrap_or(0) == version)
+    }
+}
+
+/// One key.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "PascalCase", default)]
+pub struct KvEntry {
+    /// The key.
+    pub key: String,
+    /// The value (opaque text; callers encode binary data themselves).
+    pub value: String,
+    /// Lease the key is attached to: the key is deleted when the lease expires.
+    pub lease: Option<String>,
+    /// Raft index that created the key.
+    pub create_index: u64,
+    /// Raft index that last modified the key.
+    pub modify_index: u64,
+}
+
+/// A lease: keys attached to it live until it expires or is revoked.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "PascalCase", default)]
+pub struct Lease {
+    /// Lease ID (chosen by the proposer).
+    #[serde(rename = "ID")]
+    pub id: String,
+    /// Time to live in milliseconds, reused by renewals.
+    #[serde(rename = "TTLMillis")]
+    pub ttl_millis: u64,
+    /// Expiry, Unix milliseconds.
+    pub expires_at_millis: i64,
+    /// Raft index that created the lease.
+    pub create_index: u64,
+    /// Raft index that last modified the lease.
+    pub modify_index: u64,
+}
+
+/// Per namespace, per periodic job: its last launch, Unix nanoseconds.
+pub type PeriodicLaunches = BTreeMap<String, BTreeMap<String, i64>>;

@@ -1,0 +1,72 @@
+//! Client-to-server calls: node registration, heartbeats, allocation status and health
+//! reports, and service registrations.
+
+use axum::extract::{Path, State};
+use serde::Deserialize;
+use serde_json::json;
+
+use super::RpcCtx;
+use crate::api::{Node, ServiceRegistration};
+use crate::cluster::http::body::JsonBody;
+use crate::cluster::http::error::ApiResult;
+use crate::cluster::http::query::indexed_json;
+use crate::cluster::server::endpoints::AllocClientUpdate;
+use crate::cluster::server::heartbeat::HEARTBEAT_PATH;
+
+pub use crate::cluster::server::endpoints::HeartbeatResponse;
+
+/// The node registration path.
+pub const REGISTER: &str = "/v1/internal/node/register";
+/// Heartbeat path (`/{node_id}` follows).
+pub const HEARTBEAT: &str = "/v1/internal/client/heartbeat/{node_id}";
+/// Allocation status path.
+pub const ALLOC_UPDATE: &str = "/v1/internal/client/allocs";
+/// Service registration path (`/{alloc_id}` follows).
+pub const SERVICES: &str = "/v1/internal/client/services/{alloc_id}";
+
+/// Body of `PUT /v1/internal/node/register`.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "PascalCase", deny_unknown_fields)]
+pub struct RegisterRequest {
+    /// The node.
+    pub node: Node,
+}
+
+/// `PUT /v1/internal/node/register`: create or replace a node (committed through Raft).
+/// Client agents register here and then heartbeat within the `HeartbeatTTL` (nanoseconds)
+/// the answer gives; a node that stops heartbeating is marked down.
+pub async fn register(State(node): RpcCtx, JsonBody(req): JsonBody<RegisterRequest>) -> ApiResult {
+    let done = node.register_node(req.node).await?;
+    let index = done.index;
+    Ok(indexed_json(
+        index,
+        &json!({"NodeModifyIndex": index, "EvalIDs": [], "EvalCreateIndex": 0, "Index": index,
+                "HeartbeatTTL": done.heartbeat_ttl.as_nanos() as u64}),
+    ))
+}
+
+/// `PUT /v1/internal/client/heartbeat/:node_id`.
+pub async fn heartbeat(State(node): RpcCtx, Path(node_id): Path<String>) -> ApiResult {
+    debug_assert!(HEARTBEAT.starts_with(HEARTBEAT_PATH));
+    let beat = node.client_heartbeat(&node_id).await?;
+    Ok(indexed_json(beat.index, &beat.value))
+}
+
+/// `POST /v1/internal/client/allocs`: allocation status, task states and health.
+pub async fn alloc_update(
+    State(node): RpcCtx,
+    JsonBody(updates): JsonBody<Vec<AllocClientUpdate>>,
+) -> ApiResult {
+    let index = node.client_alloc_update(updates).await?;
+    Ok(indexed_json(index, &index))
+}
+
+/// `PUT /v1/internal/client/services/:alloc_id`: the allocation's services now.
+pub async fn services(
+    State(node): RpcCtx,
+    Path(alloc_id): Path<String>,
+    JsonBody(services): JsonBody<Vec<ServiceRegistration>>,
+) -> ApiResult {
+    let index = node.client_services(alloc_id, services).await?;
+    Ok(indexed_json(index, &index))
+}

@@ -1,0 +1,101 @@
+//! Nomad variables: list (metadata), read, and check-and-set writes; a conflict answers the
+//! current variable.
+
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use crate::api::{Variable, VariableMetadata};
+use crate::cluster::fsm::{Command, Outcome, variable_metadata};
+use crate::cluster::server::ClusterNode;
+
+use super::{EndpointError, Indexed, ReadOptions};
+
+/// What a variable write answered.
+#[derive(Debug, Clone)]
+pub enum VariableAnswer {
+    /// Written: the variable as stored.
+    Written(Variable),
+    /// Deleted.
+    Deleted,
+    /// The check-and-set index did not match: the current variable, if any.
+    Conflict(Option<Variable>),
+}
+
+fn variable_answer(outcome: Outcome) -> Result<VariableAnswer, EndpointError> {
+    match outcome {
+        Outcome::Variable(v) => Ok(VariableAnswer::Written(v)),
+        Outcome::Done => Ok(VariableAnswer::Deleted),
+        Outcome::VariableConflict { current } => Ok(VariableAnswer::Conflict(current)),
+        other => Err(EndpointError::Internal(format!("unexpected outcome {other:?}"))),
+    }
+}
+
+impl ClusterNode {
+    /// Metadata of the variables in `ns` under `prefix`.
+    pub async fn variable_list(
+        &self,
+        opts: &ReadOptions,
+        ns: &str,
+        prefix: &str,
+    ) -> Result<Indexed<Vec<VariableMetadata>>, EndpointError> {
+        self.blocking_read(opts, |s| {
+            let list = s
+                .variables_with_prefix(ns, prefix)
+                .map(variable_metadata)
+                .collect();
+            (s.table_index("vars"), list)
+        })
+        .await
+    }
+
+    /// One variable with its items, blocking on its own modify index.
+    pub async fn variable(
+        &self,
+        opts: &ReadOptions,
+        ns: &str,
+        path: &str,
+    ) -> Result<Indexed<Variable>, EndpointError> {
+        let found = self
+            .blocking_read(opts, |s| match s.variable(ns, path) {
+                Some(v) => (v.modify_index, Some(v.clone())),
+                None => (s.table_index("vars"), None),
+            })
+            .await?;
+        let value = found
+            .value
+            .ok_or_else(|| EndpointError::not_found("variable not found"))?;
+        Ok(Indexed {
+            index: found.index,
+            value,
+        })
+    }
+
+    /// Creates or updates a variable (`cas`: only if its modify index is this).
+    pub async fn put_variable(
+        &self,
+        var: Variable,
+        cas: Option<u64>,
+    ) -> Result<Indexed<VariableAnswer>, EndpointError> {
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos() as i64);
+        let resp = self.write(Command::VarPut { var, cas, now }).await?;
+        Ok(Indexed {
+            index: resp.index,
+            value: variable_answer(resp.outcome)?,
+        })
+    }
+
+    /// Deletes a variable (`cas`: only if its modify index is this).
+    pub async fn delete_variable(
+        &self,
+        namespace: String,
+        path: String,
+        cas: Option<u64>,
+    ) -> Result<Indexed<VariableAnswer>, EndpointError> {
+        let resp = self.write(Command::VarDelete { namespace, path, cas }).await?;
+        Ok(Indexed {
+            index: resp.index,
+            value: variable_answer(resp.outcome)?,
+        })
+    }
+}
