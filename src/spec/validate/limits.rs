@@ -21,15 +21,18 @@ pub const MAX_TASKS_PER_GROUP: usize = 100;
 pub fn name_problem(what: &str, name: &str, max: usize) -> Option<String> {
     // Client directories and allocation names are built from these names: a separator or a
     // relative step would leave the allocation directory.
+    const WHY: &str = "it becomes a directory name on clients; rename it";
     if name.contains('/') || name.contains('\\') {
-        Some(format!("{what} {name:?} must not contain a slash"))
+        Some(format!("{what} {name:?} must not contain a slash: {WHY}"))
     } else if name.contains('\0') {
-        Some(format!("{what} {name:?} must not contain a null character"))
+        Some(format!(
+            "{what} {name:?} must not contain a null character: {WHY}"
+        ))
     } else if name == "." || name == ".." {
-        Some(format!("{what} must not be {name:?}"))
+        Some(format!("{what} must not be {name:?}: {WHY}"))
     } else if name.len() > max {
         Some(format!(
-            "{what} is {} bytes long, more than the limit of {max}",
+            "{what} is {} bytes long, more than the limit of {max}; shorten it",
             name.len()
         ))
     } else {

@@ -1,11 +1,11 @@
 //! Task-level checks: name, driver, resources, lifecycle, templates, artifacts, volume
 //! mounts, services and log settings.
 
+use super::Checker;
 use super::limits::{MAX_NAME_LEN, name_problem};
 use super::placement::{check_affinity, check_constraint};
 use super::policy::check_restart;
 use super::service::check_service;
-use super::Checker;
 use crate::spec::group::TaskGroup;
 use crate::spec::resources::Resources;
 use crate::spec::task::Task;
@@ -49,7 +49,9 @@ pub(super) fn check_task(c: &mut Checker, task: &Task, group: &TaskGroup) {
         });
     }
     for (i, t) in task.templates.iter().flatten().enumerate() {
-        c.scoped("template".into(), format!("Templates[{i}]"), |c| check_template(c, t));
+        c.scoped("template".into(), format!("Templates[{i}]"), |c| {
+            check_template(c, t)
+        });
     }
     check_files(c, task, group);
     for (i, service) in task.services.iter().flatten().enumerate() {

@@ -96,9 +96,9 @@ fn names_that_are_paths_are_refused_where_they_are() {
     assert_eq!(
         text,
         [
-            "job ID \"../x\" must not contain a slash",
-            "group \"/etc\": group name \"/etc\" must not contain a slash",
-            "group \"/etc\" > task \"/tmp/x/escaped-task\": task name \"/tmp/x/escaped-task\" must not contain a slash",
+            "job ID \"../x\" must not contain a slash: it becomes a directory name on clients; rename it",
+            "group \"/etc\": group name \"/etc\" must not contain a slash: it becomes a directory name on clients; rename it",
+            "group \"/etc\" > task \"/tmp/x/escaped-task\": task name \"/tmp/x/escaped-task\" must not contain a slash: it becomes a directory name on clients; rename it",
         ]
     );
     assert_eq!(problems[2].json_path, ["TaskGroups[0]", "Tasks[0]"]);
@@ -129,7 +129,10 @@ fn sizes_above_the_limits_name_the_limit_and_the_value() {
             .collect(),
     );
     let text: Vec<String> = validate(&job).iter().map(ToString::to_string).collect();
-    assert_eq!(text[0], "job ID is 129 bytes long, more than the limit of 128");
+    assert_eq!(
+        text[0],
+        "job ID is 129 bytes long, more than the limit of 128; shorten it"
+    );
     assert_eq!(
         text[1],
         "the job has 101 groups, more than the limit of 100 (max_groups_per_job); split it into several jobs"
