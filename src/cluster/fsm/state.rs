@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 use super::acl::AclState;
 use super::actions::PeriodicLaunches;
 use super::command::{Command, CommandResponse, Outcome};
+use super::eval_table::EvalTable;
 use super::job::JobRecord;
 use super::kv::{KvEntry, Lease};
 use crate::api::{
@@ -24,8 +25,8 @@ pub struct State {
     pub table_index: BTreeMap<String, u64>,
     /// namespace → job ID → job with versions.
     pub jobs: BTreeMap<String, BTreeMap<String, JobRecord>>,
-    /// Evaluation ID → evaluation.
-    pub evals: BTreeMap<String, Evaluation>,
+    /// Evaluation ID → evaluation, with the broker's pending and blocked indexes.
+    pub evals: EvalTable,
     /// Allocation ID → allocation.
     pub allocs: BTreeMap<String, Allocation>,
     /// Deployment ID → deployment.

@@ -3,20 +3,33 @@
 use axum::extract::{Path, Query};
 
 use super::Ctx;
-use super::error::ApiResult;
+use super::error::{ApiError, ApiResult};
 use super::query::QueryParams;
 use super::read::{blocking, in_namespace};
-use crate::api::AllocListStub;
+use crate::api::{AllocListStub, EvalStatus};
 use crate::cluster::fsm::Evaluation;
 
-/// `GET /v1/evaluations?prefix=&namespace=`: evaluations, oldest first.
-pub async fn list(ctx: Ctx, Query(q): Query<QueryParams>) -> ApiResult {
+/// The `status` filter of the evaluations list (Nomad's `?status=failed`).
+#[derive(Debug, Default, serde::Deserialize)]
+pub struct StatusFilter {
+    /// Only evaluations in this status.
+    pub status: Option<EvalStatus>,
+}
+
+/// `GET /v1/evaluations?prefix=&namespace=&status=`: evaluations, oldest first.
+pub async fn list(ctx: Ctx, Query(q): Query<QueryParams>, Query(f): Query<StatusFilter>) -> ApiResult {
+    if f.status == Some(EvalStatus::Unknown) {
+        return Err(ApiError::bad_request(
+            "status must be one of pending, complete, failed, blocked, canceled",
+        ));
+    }
     let prefix = q.prefix().to_owned();
     blocking(&ctx, &q, "evals", "", |s| {
         let mut evals: Vec<Evaluation> = s
             .evals
             .values()
             .filter(|e| e.id.starts_with(&prefix) && in_namespace(&q, &e.namespace))
+            .filter(|e| f.status.is_none_or(|status| e.status == status))
             .cloned()
             .collect();
         evals.sort_by_key(|e| (e.create_index, e.id.clone()));

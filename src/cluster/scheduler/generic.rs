@@ -13,7 +13,9 @@ use super::alloc_builder::{NewAlloc, build_alloc, build_deployment};
 use super::budget::{Budget, OverBudget};
 use super::group_spec::GroupSpec;
 use super::plan::{PlanResult, reason};
-use super::reconcile::{GroupReconcile, NewIndexes, PlaceReason, PlaceRequest, reconcile_group, stop_all_counted};
+use super::reconcile::{
+    GroupReconcile, NewIndexes, PlaceReason, PlaceRequest, reconcile_group, stop_all_counted,
+};
 use super::rng::SchedRng;
 use super::select::{CandidateSet, GroupStack, PlanContext};
 use super::state::SchedulerState;
@@ -184,7 +186,11 @@ impl GroupPlacer<'_> {
         let mut new: NewIndexes = rec.new;
         while self.failed.is_none() {
             let Some(index) = new.next() else { break };
-            self.request(ctx, &NewIndexes::request(self.job, self.group.name(), index), plan)?;
+            self.request(
+                ctx,
+                &NewIndexes::request(self.job, self.group.name(), index),
+                plan,
+            )?;
         }
         // Whatever is left after a failure fails the same way: counted, not searched.
         self.updates.place += new.len() as u64;
@@ -241,7 +247,8 @@ impl GroupPlacer<'_> {
     fn finish(self, plan: &mut PlanResult) {
         let name = self.group.name().to_string();
         if let Some(m) = self.failed {
-            plan.queued_allocations.insert(name.clone(), m.coalesced_failures + 1);
+            plan.queued_allocations
+                .insert(name.clone(), m.coalesced_failures + 1);
             plan.failed_tg_allocs.insert(name.clone(), m);
         } else {
             plan.queued_allocations.insert(name.clone(), 0);

@@ -245,11 +245,7 @@ fn migrate_draining<'s>(job: &Job, group: &TaskGroup, t: &mut Triage<'s>, out: &
 
 /// Phase 3: the count keeps the lowest `count` indexes and stops the rest (highest index
 /// first); indexes still missing become `new`. Returns the live allocations kept.
-fn apply_count<'s>(
-    group: &TaskGroup,
-    t: Triage<'s>,
-    out: &mut GroupReconcile<'s>,
-) -> Vec<&'s Allocation> {
+fn apply_count<'s>(group: &TaskGroup, t: Triage<'s>, out: &mut GroupReconcile<'s>) -> Vec<&'s Allocation> {
     enum Slot<'s> {
         Live(&'s Allocation),
         Done,

@@ -188,10 +188,10 @@ impl<'a, S: SchedulerState + ?Sized> NodeDecider<'a, S> {
             updates.ignore += 1;
             return None;
         }
-        let old_job = first
-            .job
-            .as_deref()
-            .or_else(|| self.state.job_version(job.namespace(), job.id(), first.job_version));
+        let old_job = first.job.as_deref().or_else(|| {
+            self.state
+                .job_version(job.namespace(), job.id(), first.job_version)
+        });
         let old_group = old_job.and_then(|j| j.groups().iter().find(|g| g.name() == group.name()));
         let kind = match (old_job, old_group) {
             (Some(oj), Some(og)) => classify(oj, og, job, group, Some(node)),

@@ -52,7 +52,10 @@ fn fifty_thousand_allocations_scale_down_highest_index_first() {
     let plan = h.eval("big");
     assert_eq!(plan.stop.len(), 50_000 - 3);
     assert_eq!(plan.stop[0].alloc_id, "alloc-049999");
-    assert_eq!(plan.stop.last().map(|s| s.alloc_id.as_str()), Some("alloc-000003"));
+    assert_eq!(
+        plan.stop.last().map(|s| s.alloc_id.as_str()),
+        Some("alloc-000003")
+    );
     assert!(plan.place.is_empty());
 }
 
@@ -89,6 +92,12 @@ fn a_spent_budget_gives_the_evaluation_up_with_a_reason() {
     }
     // The same evaluation with room to finish plans as usual.
     let mut rng = SchedRng::seeded(1);
-    let plan = schedule_within(&h, &eval_of("svc"), &mut rng, &Budget::of(Duration::from_secs(3600))).unwrap();
+    let plan = schedule_within(
+        &h,
+        &eval_of("svc"),
+        &mut rng,
+        &Budget::of(Duration::from_secs(3600)),
+    )
+    .unwrap();
     assert_eq!(plan.place.len(), 100);
 }
