@@ -14,6 +14,11 @@ use crate::cluster::error::ClusterError;
 use crate::cluster::http::{self, ApiContext};
 use crate::cluster::server::{ClusterNode, ServerConfig};
 
+/// How long open HTTP requests may run on after SIGINT or SIGTERM.
+const HTTP_DRAIN: Duration = Duration::from_secs(1);
+/// How long Raft may take to stop.
+const RAFT_SHUTDOWN: Duration = Duration::from_secs(2);
+
 /// Runs the agent until SIGINT or SIGTERM.
 pub async fn run_agent(cfg: AgentConfig) -> anyhow::Result<()> {
     let _ = rustls::crypto::ring::default_provider().install_default();
@@ -108,9 +113,21 @@ pub async fn run_agent(cfg: AgentConfig) -> anyhow::Result<()> {
     if let Some(c) = &client {
         eprintln!("==> client node id {}", c.node().id);
     }
-    axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown_signal())
-        .await?;
+    // Graceful shutdown waits for every open request, and blocking queries may stay open for
+    // minutes: after the signal, requests get `HTTP_DRAIN` to finish, then are dropped.
+    let (stopping, mut stopped) = tokio::sync::watch::channel(false);
+    let serve = axum::serve(listener, app).with_graceful_shutdown(async move {
+        shutdown_signal().await;
+        let _ = stopping.send(true);
+    });
+    let drained = async move {
+        let _ = stopped.wait_for(|s| *s).await;
+        tokio::time::sleep(HTTP_DRAIN).await;
+    };
+    tokio::select! {
+        served = serve => served?,
+        () = drained => tracing::info!("open HTTP requests dropped at shutdown"),
+    }
     if let Some(c) = &client {
         // A dev agent's data is temporary, so its tasks go with it. Otherwise tasks keep
         // running and the next start re-attaches to them, as Nomad's clients do.
@@ -119,8 +136,12 @@ pub async fn run_agent(cfg: AgentConfig) -> anyhow::Result<()> {
         }
         c.shutdown();
     }
-    if let Some(node) = &server {
-        node.shutdown().await;
+    if let Some(node) = &server
+        && tokio::time::timeout(RAFT_SHUTDOWN, node.shutdown())
+            .await
+            .is_err()
+    {
+        tracing::warn!("raft did not shut down within {RAFT_SHUTDOWN:?}");
     }
     if temporary {
         let _ = std::fs::remove_dir_all(&data_dir);
