@@ -48,7 +48,7 @@ pub async fn run(node: Arc<ClusterNode>) {
         let index = worker.node.state().index();
         worker.node.state().wait_for_index(index + 1, IDLE_POLL).await;
         if !worker.node.is_leader() {
-            worker.strikes.clear();
+            worker.strikes = Strikes::default();
             continue;
         }
         if let Err(e) = worker.step().await {
@@ -79,6 +79,32 @@ enum Attempt {
     Cancelled,
 }
 
+/// Attempts that gave up so far, per evaluation ID.
+#[derive(Default)]
+struct Strikes(HashMap<String, usize>);
+
+impl Strikes {
+    /// Records that planning `eval` gave up for `reason`; the command that fails it once it
+    /// has given up `MAX_ATTEMPTS` times, else `None` (it is tried again later).
+    fn give_up(&mut self, eval: &Evaluation, reason: &str) -> Option<Command> {
+        let strikes = self.0.entry(eval.id.clone()).or_insert(0);
+        *strikes += 1;
+        if *strikes < MAX_ATTEMPTS {
+            return None;
+        }
+        self.0.remove(&eval.id);
+        Some(failed(
+            eval,
+            format!("gave up after {MAX_ATTEMPTS} attempts: {reason}"),
+        ))
+    }
+
+    /// Forgets `id` (it was planned).
+    fn forget(&mut self, id: &str) {
+        self.0.remove(id);
+    }
+}
+
 /// The worker's memory between passes.
 struct Worker {
     node: Arc<ClusterNode>,
@@ -86,8 +112,7 @@ struct Worker {
     seen_nodes_index: u64,
     /// The node table shared by the views of successive evaluations while no node changes.
     views: ViewCache,
-    /// Evaluation ID → attempts that gave up so far.
-    strikes: HashMap<String, usize>,
+    strikes: Strikes,
     cancel: Arc<AtomicBool>,
     _cancel_on_drop: CancelOnDrop,
 }
@@ -100,7 +125,7 @@ impl Worker {
             budget,
             seen_nodes_index: 0,
             views: ViewCache::default(),
-            strikes: HashMap::new(),
+            strikes: Strikes::default(),
             _cancel_on_drop: CancelOnDrop(Arc::clone(&cancel)),
             cancel,
         }
@@ -118,20 +143,19 @@ impl Worker {
             let Some(eval) = next else { return Ok(()) };
             let cmd = match self.plan_blocking(eval.clone()).await {
                 Attempt::Planned(cmd) => {
-                    self.strikes.remove(&eval.id);
+                    self.strikes.forget(&eval.id);
                     cmd
                 }
                 Attempt::Cancelled => return Ok(()),
                 Attempt::GaveUp(reason) => {
-                    let strikes = self.strikes.entry(eval.id.clone()).or_insert(0);
-                    *strikes += 1;
-                    tracing::warn!("evaluation {} gave up (attempt {strikes}): {reason}", eval.id);
-                    if *strikes < MAX_ATTEMPTS {
-                        set_aside.insert(eval.id);
-                        continue;
+                    tracing::warn!("evaluation {} gave up: {reason}", eval.id);
+                    match self.strikes.give_up(&eval, &reason) {
+                        Some(cmd) => cmd,
+                        None => {
+                            set_aside.insert(eval.id);
+                            continue;
+                        }
                     }
-                    self.strikes.remove(&eval.id);
-                    failed(&eval, format!("gave up after {MAX_ATTEMPTS} attempts: {reason}"))
                 }
             };
             if !commit(&self.node, cmd).await? {
@@ -315,4 +339,78 @@ fn seed(eval_id: &str, index: u64, attempt: usize) -> u64 {
         h = h.wrapping_mul(0x0100_0000_01b3);
     }
     h ^ index.rotate_left(17) ^ attempt as u64
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+    use crate::cluster::scheduler::{SchedulerConfig, SchedulerState};
+
+    /// A state with one job and nothing else.
+    struct OneJob(crate::spec::Job);
+
+    impl SchedulerState for OneJob {
+        fn nodes(&self) -> &[crate::api::Node] {
+            &[]
+        }
+        fn node(&self, _: &str) -> Option<&crate::api::Node> {
+            None
+        }
+        fn job(&self, _: &str, _: &str) -> Option<&crate::spec::Job> {
+            Some(&self.0)
+        }
+        fn job_version(&self, _: &str, _: &str, _: u64) -> Option<&crate::spec::Job> {
+            Some(&self.0)
+        }
+        fn allocs_by_job(&self, _: &str, _: &str) -> Vec<&crate::api::Allocation> {
+            Vec::new()
+        }
+        fn node_allocated(&self, _: &str) -> crate::cluster::scheduler::NodeAllocated {
+            crate::cluster::scheduler::NodeAllocated::default()
+        }
+        fn latest_deployment(&self, _: &str, _: &str) -> Option<&crate::api::Deployment> {
+            None
+        }
+        fn config(&self) -> SchedulerConfig {
+            SchedulerConfig::default()
+        }
+    }
+
+    #[test]
+    fn an_evaluation_out_of_budget_three_times_is_failed_with_the_reason() {
+        let job: crate::spec::Job = serde_json::from_value(serde_json::json!({
+            "ID": "web", "Type": "service",
+            "TaskGroups": [{"Name": "g", "Count": 3, "Tasks": [{"Name": "t", "Driver": "exec"}]}],
+        }))
+        .expect("job");
+        let eval = Evaluation {
+            id: "e1".into(),
+            job_id: "web".into(),
+            status: EvalStatus::Pending,
+            ..Evaluation::default()
+        };
+        let mut strikes = Strikes::default();
+        for attempt in 1..=MAX_ATTEMPTS {
+            let mut rng = SchedRng::seeded(1);
+            let budget = Budget::of(Duration::ZERO);
+            let gave_up = schedule_within(&OneJob(job.clone()), &eval, &mut rng, &budget).unwrap_err();
+            let verdict = strikes.give_up(&eval, &gave_up.to_string());
+            match verdict {
+                None => assert!(attempt < MAX_ATTEMPTS),
+                Some(Command::PlanApply(plan)) => {
+                    assert_eq!(attempt, MAX_ATTEMPTS);
+                    assert_eq!(plan.eval.status, EvalStatus::Failed);
+                    assert_eq!(
+                        plan.eval.status_description,
+                        "gave up after 3 attempts: planning exceeded its time budget of 0ns"
+                    );
+                    assert!(plan.place.is_empty() && plan.stop.is_empty());
+                }
+                Some(other) => panic!("unexpected {other:?}"),
+            }
+        }
+        assert!(strikes.0.is_empty(), "a failed evaluation is forgotten");
+    }
 }
