@@ -1,10 +1,19 @@
-//! No input may panic or hang the front end: random bytes and mutated corpus files.
+//! No input may panic or hang the front end (random bytes and mutated corpus files), and no
+//! job may stop the cluster: sizes beyond the limits and names that are paths are refused by
+//! `deploy validate` and the API, a job just under the limits leaves the scheduler free for
+//! the next one, and SIGTERM stops a busy agent within 5 s.
+
+mod cluster_harness;
 
 use std::path::{Path, PathBuf};
 use std::sync::mpsc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
+use cluster_harness::Cluster;
 use proptest::prelude::*;
+use serde_json::{Value, json};
+
+const BIN: &str = env!("CARGO_BIN_EXE_deploy");
 
 const CORPUS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/corpus");
 
@@ -124,4 +133,210 @@ fn deep_nesting_is_rejected_not_overflowed() {
         );
         assert_eq!(parse_bounded(text), Ok(()), "balanced nesting with {open}");
     }
+}
+
+/// A service job of `groups` groups of `count`, each task 100 MHz / 64 MB, the first group
+/// with `tasks` tasks, held to nodes whose `rack` is `rack`.
+fn sized_job(id: &str, groups: usize, count: u64, tasks: usize, rack: &str) -> Value {
+    let task = |i: usize| {
+        json!({"Name": format!("t{i}"), "Driver": "docker", "Config": {"image": "app:1"},
+               "Resources": {"CPU": 100, "MemoryMB": 64}})
+    };
+    let groups: Vec<Value> = (0..groups)
+        .map(|g| {
+            let n = if g == 0 { tasks } else { 1 };
+            json!({"Name": format!("g{g}"), "Count": count,
+                   "Constraints": [{"LTarget": "${meta.rack}", "RTarget": rack, "Operand": "="}],
+                   "Tasks": (0..n).map(task).collect::<Vec<_>>()})
+        })
+        .collect();
+    json!({"ID": id, "Name": id, "Type": "service", "Datacenters": ["dc1"], "TaskGroups": groups})
+}
+
+/// A ready docker node in dc1 (4000 MHz, 8 GB) with `meta.rack`.
+fn node(name: &str, rack: &str) -> Value {
+    json!({
+        "ID": format!("00000000-0000-0000-0000-{name:0>12}"),
+        "Name": name, "Datacenter": "dc1", "NodePool": "default", "Status": "ready",
+        "SchedulingEligibility": "eligible",
+        "Attributes": {"kernel.name": "linux", "unique.network.ip-address": "127.0.0.1"},
+        "Meta": {"rack": rack},
+        "Drivers": {"docker": {"Detected": true, "Healthy": true}},
+        "NodeResources": {"Cpu": {"CpuShares": 4000}, "Memory": {"MemoryMB": 8192},
+                          "Disk": {"DiskMB": 100000}, "MinDynamicPort": 20000, "MaxDynamicPort": 32000},
+    })
+}
+
+async fn put(c: &Cluster, path: &str, body: &Value) -> (u16, String) {
+    let resp = c
+        .http
+        .put(c.agents[0].url(path))
+        .json(body)
+        .send()
+        .await
+        .expect("PUT");
+    let status = resp.status().as_u16();
+    (status, resp.text().await.unwrap_or_default())
+}
+
+/// Polls the evaluation until it leaves `pending`.
+async fn wait_eval(c: &Cluster, eval_id: &str, limit: Duration) -> Value {
+    let deadline = Instant::now() + limit;
+    loop {
+        let (status, eval) = c.get(0, &format!("/v1/evaluation/{eval_id}")).await;
+        if status == 200 && eval["Status"] != "pending" {
+            return eval;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "evaluation {eval_id} still pending: {eval}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+async fn register(c: &Cluster, job: Value) -> String {
+    let (status, body) = put(c, "/v1/jobs", &json!({ "Job": job })).await;
+    assert_eq!(status, 200, "{body}");
+    let v: Value = serde_json::from_str(&body).expect("json");
+    v["EvalID"].as_str().expect("EvalID").to_owned()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn sizes_beyond_the_limits_and_path_names_are_refused_with_400() {
+    let c = Cluster::start(BIN, 1).await;
+    let (status, body) = put(
+        &c,
+        "/v1/jobs",
+        &json!({"Job": sized_job("huge", 1, 1_000_000_000, 1, "a")}),
+    )
+    .await;
+    assert_eq!(status, 400, "{body}");
+    assert!(
+        body.contains("count 1000000000 exceeds the limit of 10000"),
+        "{body}"
+    );
+    assert!(body.contains("max_group_count"), "{body}");
+    let (status, body) = put(&c, "/v1/jobs", &json!({"Job": sized_job("wide", 101, 1, 1, "a")})).await;
+    assert_eq!(status, 400, "{body}");
+    assert!(body.contains("101 groups, more than the limit of 100"), "{body}");
+    for name in ["../x", "/etc", "/tmp/x/escaped-task"] {
+        let mut job = sized_job("named", 1, 1, 1, "a");
+        job["TaskGroups"][0]["Tasks"][0]["Name"] = json!(name);
+        let (status, body) = put(&c, "/v1/jobs", &json!({ "Job": job })).await;
+        assert_eq!(status, 400, "{name}: {body}");
+        assert!(body.contains("must not contain a slash"), "{name}: {body}");
+        let (status, body) = put(&c, "/v1/job/named/plan", &json!({ "Job": job })).await;
+        assert_eq!(status, 400, "{name}: {body}");
+    }
+    let (_, jobs) = c.get(0, "/v1/jobs").await;
+    assert_eq!(jobs, json!([]), "nothing refused was stored");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_job_just_under_the_limits_leaves_the_scheduler_free() {
+    let c = Cluster::start(BIN, 1).await;
+    for (name, rack) in [("a", "huge"), ("b", "small")] {
+        let (status, body) = put(
+            &c,
+            "/v1/internal/node/register",
+            &json!({"Node": node(name, rack)}),
+        )
+        .await;
+        assert_eq!(status, 200, "{body}");
+    }
+    // 100 groups of 10,000 (the first with 100 tasks): a million allocations asked for.
+    let huge = register(&c, sized_job("huge", 100, 10_000, 100, "huge")).await;
+    let small = register(&c, sized_job("small", 1, 2, 1, "small")).await;
+    let eval = wait_eval(&c, &small, Duration::from_secs(60)).await;
+    assert_eq!(eval["Status"], "complete", "{eval}");
+    assert!(eval["FailedTGAllocs"].is_null(), "{eval}");
+    let (_, allocs) = c.get(0, "/v1/job/small/allocations").await;
+    assert_eq!(allocs.as_array().map(Vec::len), Some(2), "{allocs}");
+    // The huge job was planned too: what fits on its node, the rest reported as queued.
+    let eval = wait_eval(&c, &huge, Duration::from_secs(60)).await;
+    assert_eq!(eval["Status"], "complete", "{eval}");
+    assert_eq!(eval["FailedTGAllocs"]["g0"]["CoalescedFailures"], 9_999, "{eval}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn sigterm_stops_an_agent_busy_with_the_largest_jobs_within_5_s() {
+    let mut c = Cluster::start(BIN, 1).await;
+    let (status, body) = put(
+        &c,
+        "/v1/internal/node/register",
+        &json!({"Node": node("a", "huge")}),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    let (status, _) = put(
+        &c,
+        "/v1/jobs",
+        &json!({"Job": sized_job("refused", 1, 1_000_000_000, 1, "huge")}),
+    )
+    .await;
+    assert_eq!(status, 400);
+    for i in 0..3 {
+        register(&c, sized_job(&format!("huge{i}"), 100, 10_000, 100, "huge")).await;
+    }
+    // A blocking query stays open across the signal: it must not hold the shutdown.
+    let (_, jobs) = c.get(0, "/v1/jobs").await;
+    assert_eq!(jobs.as_array().map(Vec::len), Some(3), "{jobs}");
+    let watcher = c
+        .http
+        .get(c.agents[0].url("/v1/jobs?index=1000000&wait=5m"))
+        .send();
+    let watching = tokio::spawn(async move {
+        let _ = watcher.await;
+    });
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let status = tokio::task::block_in_place(|| c.agents[0].terminate(Duration::from_secs(5)));
+    assert!(status.is_some(), "the agent still ran 5 s after SIGTERM");
+    watching.abort();
+
+    // Restarted on the same data, it plans what was left and then a new job.
+    c.agents[0].spawn();
+    c.wait_for_leader(Duration::from_secs(30)).await;
+    let (status, body) = put(
+        &c,
+        "/v1/internal/node/register",
+        &json!({"Node": node("b", "small")}),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    let small = register(&c, sized_job("small", 1, 1, 1, "small")).await;
+    let eval = wait_eval(&c, &small, Duration::from_secs(60)).await;
+    assert_eq!(eval["Status"], "complete", "{eval}");
+    let (_, failed) = c.get(0, "/v1/evaluations?status=failed").await;
+    assert_eq!(failed, json!([]), "no evaluation failed");
+    let (_, pending) = c.get(0, "/v1/evaluations?status=pending").await;
+    assert_eq!(pending, json!([]), "every evaluation was planned");
+    let (status, _) = c.get(0, "/v1/evaluations?status=bogus").await;
+    assert_eq!(status, 400);
+}
+
+#[test]
+fn deploy_validate_refuses_path_names_where_they_are() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let file = dir.path().join("bad.nomad.hcl");
+    let text = "job \"x\" {\n  group \"g\" {\n    task \"../x\" {\n      driver = \"exec\"\n    }\n    task \"/etc\" {\n      driver = \"exec\"\n    }\n  }\n}\n";
+    std::fs::write(&file, text).expect("write");
+    let out = std::process::Command::new(BIN)
+        .arg("validate")
+        .arg(&file)
+        .env("NO_COLOR", "1")
+        .output()
+        .expect("run deploy validate");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("task name \"../x\" must not contain a slash"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("task name \"/etc\" must not contain a slash"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("bad.nomad.hcl:3:5"), "{stderr}");
+    assert!(stderr.contains("bad.nomad.hcl:6:5"), "{stderr}");
 }

@@ -73,7 +73,11 @@ pub fn run(cmd: &AgentCommand) -> anyhow::Result<ExitCode> {
                 crate::frontend::parse_job_with_variables(hcl, vars)
                     .map_err(|d| d.render(&crate::diag::RenderOptions::plain()))
             }));
-            runtime.block_on(run_agent(config))?;
+            let result = runtime.block_on(run_agent(config));
+            // Dropping a runtime waits for all its blocking work; a plan still giving up or
+            // a stuck file read must not hold the exit.
+            runtime.shutdown_timeout(std::time::Duration::from_secs(1));
+            result?;
             Ok(ExitCode::SUCCESS)
         }
     }

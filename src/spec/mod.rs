@@ -39,4 +39,4 @@ pub use task_parts::{
     Action, ChangeScript, Consul, DispatchPayloadConfig, LogConfig, ScalingPolicy, TaskArtifact,
     TaskLifecycle, Template, Vault, VolumeMount, VolumeRequest, WaitConfig, WorkloadIdentity,
 };
-pub use validate::{Problem, validate};
+pub use validate::{Problem, limits, validate};

@@ -61,6 +61,26 @@ impl Agent {
         }
     }
 
+    /// Sends SIGTERM and waits up to `limit` for the process to exit; its status, or `None`
+    /// if it still runs (it is then left to `kill`).
+    pub fn terminate(&mut self, limit: Duration) -> Option<std::process::ExitStatus> {
+        let child = self.child.as_mut()?;
+        let pid = libc::pid_t::try_from(child.id()).expect("pid");
+        // SAFETY: sending a signal to our own child process has no memory effects.
+        unsafe { libc::kill(pid, libc::SIGTERM) };
+        let deadline = Instant::now() + limit;
+        loop {
+            if let Ok(Some(status)) = child.try_wait() {
+                self.child = None;
+                return Some(status);
+            }
+            if Instant::now() >= deadline {
+                return None;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
     /// Whether the process runs.
     pub fn running(&self) -> bool {
         self.child.is_some()

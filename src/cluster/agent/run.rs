@@ -21,6 +21,11 @@ use crate::cluster::http::{self, ApiContext};
 use crate::cluster::rpc;
 use crate::cluster::server::{ClusterNode, ServerConfig};
 
+/// How long open HTTP requests may run on after SIGINT or SIGTERM.
+const HTTP_DRAIN: Duration = Duration::from_secs(1);
+/// How long Raft may take to stop.
+const RAFT_SHUTDOWN: Duration = Duration::from_secs(2);
+
 /// The parts of a running agent.
 struct Agent {
     server: Option<Arc<ClusterNode>>,
@@ -56,9 +61,21 @@ pub async fn run_agent(cfg: AgentConfig) -> anyhow::Result<()> {
     };
     let app = agent.router(&cfg, bound);
     agent.announce(&advertise);
-    axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown_signal())
-        .await?;
+    // Graceful shutdown waits for every open request, and blocking queries may stay open for
+    // minutes: after the signal, requests get `HTTP_DRAIN` to finish, then are dropped.
+    let (stopping, mut stopped) = tokio::sync::watch::channel(false);
+    let serve = axum::serve(listener, app).with_graceful_shutdown(async move {
+        shutdown_signal().await;
+        let _ = stopping.send(true);
+    });
+    let drained = async move {
+        let _ = stopped.wait_for(|s| *s).await;
+        tokio::time::sleep(HTTP_DRAIN).await;
+    };
+    tokio::select! {
+        served = serve => served?,
+        () = drained => tracing::info!("open HTTP requests dropped at shutdown"),
+    }
     agent.stop().await;
     Ok(())
 }
@@ -202,8 +219,12 @@ impl Agent {
             }
             c.shutdown();
         }
-        if let Some(node) = &self.server {
-            node.shutdown().await;
+        if let Some(node) = &self.server
+            && tokio::time::timeout(RAFT_SHUTDOWN, node.shutdown())
+                .await
+                .is_err()
+        {
+            tracing::warn!("raft did not shut down within {RAFT_SHUTDOWN:?}");
         }
         if self.temporary {
             let _ = std::fs::remove_dir_all(&self.data_dir);

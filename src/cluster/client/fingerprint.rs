@@ -95,7 +95,10 @@ pub async fn fingerprint(config: &ClientConfig, drivers: &Drivers) -> Fingerprin
         ("cpu.numcores".to_owned(), cores.to_string()),
         ("cpu.frequency".to_owned(), mhz.to_string()),
         ("cpu.totalcompute".to_owned(), (mhz * cores).to_string()),
-        ("memory.totalbytes".to_owned(), (mem * 1024 * 1024).to_string()),
+        (
+            "memory.totalbytes".to_owned(),
+            mem.saturating_mul(1024 * 1024).to_string(),
+        ),
         ("unique.hostname".to_owned(), hostname()),
         ("unique.network.ip-address".to_owned(), ip),
         ("nomad.version".to_owned(), env!("CARGO_PKG_VERSION").to_owned()),

@@ -186,8 +186,7 @@ impl TaskRunner {
                 .and_then(|l| l.max_file_size_mb)
                 .and_then(|n| u64::try_from(n).ok())
                 .unwrap_or(10)
-                * 1024
-                * 1024,
+                .saturating_mul(1024 * 1024),
         };
         let labels = BTreeMap::from([
             ("com.hashicorp.nomad.alloc_id".to_owned(), i.alloc.id.clone()),

@@ -13,6 +13,7 @@ pub mod actions;
 pub mod client_update;
 pub mod command;
 pub mod deployment;
+pub mod eval_table;
 pub mod handle;
 pub mod job;
 pub mod kv;
@@ -27,6 +28,7 @@ pub mod variable;
 mod tests;
 
 pub use command::{Command, CommandResponse, Outcome};
+pub use eval_table::EvalTable;
 pub use handle::StateHandle;
 pub use payload::{
     AllocClientUpdate, DeploymentAction, DeploymentUpdate, JobDeregister, JobRegister, PeriodicLaunch,

@@ -88,14 +88,19 @@ impl State {
             self.bump_table("deployments", index);
         }
         // A newer plan for the job supersedes any evaluation still blocked for it.
-        for other in self.evals.values_mut() {
-            let same_job = other.namespace == namespace && other.job_id == job_id;
-            if same_job && other.status == EvalStatus::Blocked && other.id != eval.id {
+        let superseded: Vec<String> = self
+            .evals
+            .blocked()
+            .filter(|o| o.namespace == namespace && o.job_id == job_id && o.id != eval.id)
+            .map(|o| o.id.clone())
+            .collect();
+        for id in superseded {
+            self.evals.modify(&id, |other| {
                 other.status = EvalStatus::Canceled;
                 other.status_description = "superseded by a newer evaluation".into();
                 other.modify_index = index;
                 other.modify_time = now;
-            }
+            });
         }
         let mut eval = eval;
         if let Some(mut b) = blocked_eval {

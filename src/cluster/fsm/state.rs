@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use super::command::{Command, CommandResponse, Outcome};
+use super::eval_table::EvalTable;
 use super::records::{AclState, JobRecord, KvEntry, Lease, PeriodicLaunches};
 use crate::api::{
     Allocation, Deployment, Evaluation, Node, SchedulingEligibility, ServiceRegistration, Variable,
@@ -21,8 +22,8 @@ pub struct State {
     pub table_index: BTreeMap<String, u64>,
     /// namespace → job ID → job with versions.
     pub jobs: BTreeMap<String, BTreeMap<String, JobRecord>>,
-    /// Evaluation ID → evaluation.
-    pub evals: BTreeMap<String, Evaluation>,
+    /// Evaluation ID → evaluation, with the broker's pending and blocked indexes.
+    pub evals: EvalTable,
     /// Allocation ID → allocation.
     pub allocs: BTreeMap<String, Allocation>,
     /// Deployment ID → deployment.

@@ -3,15 +3,30 @@
 use axum::extract::{Path, Query};
 
 use super::Ctx;
-use super::error::ApiResult;
+use super::error::{ApiError, ApiResult};
 use super::query::QueryParams;
 use super::read::answer;
+use crate::api::EvalStatus;
 
-/// `GET /v1/evaluations?prefix=&namespace=`: evaluations, oldest first.
-pub async fn list(ctx: Ctx, Query(q): Query<QueryParams>) -> ApiResult {
+/// The `status` filter of the evaluations list (Nomad's `?status=failed`).
+#[derive(Debug, Default, serde::Deserialize)]
+pub struct StatusFilter {
+    /// Only evaluations in this status.
+    pub status: Option<EvalStatus>,
+}
+
+/// `GET /v1/evaluations?prefix=&namespace=&status=`: evaluations, oldest first.
+pub async fn list(ctx: Ctx, Query(q): Query<QueryParams>, Query(f): Query<StatusFilter>) -> ApiResult {
+    if f.status == Some(EvalStatus::Unknown) {
+        return Err(ApiError::bad_request(
+            "status must be one of pending, complete, failed, blocked, canceled",
+        ));
+    }
     let opts = q.read_options()?;
     Ok(answer(
-        ctx.node.evaluations(&opts, q.namespace(), q.prefix()).await?,
+        ctx.node
+            .evaluations(&opts, q.namespace(), q.prefix(), f.status)
+            .await?,
     ))
 }
 

@@ -3,60 +3,37 @@
 //! ```text
 //!  allocs of job ─► reconcile per group ─► stops ─► ProposedUsage
 //!                                   └─► place requests ─► GroupStack::select ─► allocations
-//!                                                              └─(no node)─► FailedTGAllocs
+//!                                        (budget checked        └─(no node)─► FailedTGAllocs
+//!                                         before each)
 //! ```
 
 use std::collections::{BTreeMap, HashSet};
 
 use super::alloc_builder::{NewAlloc, build_alloc, build_deployment};
+use super::budget::{Budget, OverBudget};
 use super::group_spec::GroupSpec;
 use super::plan::{PlanResult, reason};
-use super::reconcile::{PlaceReason, reconcile_group, stop_all};
+use super::reconcile::{
+    GroupReconcile, NewIndexes, PlaceReason, PlaceRequest, reconcile_group, stop_all_counted,
+};
 use super::rng::SchedRng;
 use super::select::{CandidateSet, GroupStack, PlanContext};
 use super::state::SchedulerState;
 use super::usage::ProposedUsage;
-use crate::api::{AllocMetric, DeploymentStatus, Evaluation};
-use crate::spec::Job;
+use crate::api::{AllocMetric, Allocation, DeploymentStatus, DesiredUpdates, Evaluation};
+use crate::spec::{Job, TaskGroup};
 
-/// Schedules a service or batch job into `plan`.
+/// Schedules a service or batch job into `plan`; gives up when `budget` runs out.
 pub fn schedule_generic<S: SchedulerState + ?Sized>(
     state: &S,
     eval: &Evaluation,
     job: &Job,
     rng: &mut SchedRng,
     plan: &mut PlanResult,
-) {
-    let batch = job.job_type() == "batch";
+    budget: &Budget,
+) -> Result<(), OverBudget> {
     let allocs = state.allocs_by_job(job.namespace(), job.id());
-    let now = eval.create_time;
-    let mut recs = Vec::new();
-    for group in job.groups() {
-        let mine: Vec<_> = allocs
-            .iter()
-            .copied()
-            .filter(|a| a.task_group == group.name())
-            .collect();
-        recs.push(reconcile_group(state, job, group, &mine, now));
-    }
-    let removed: Vec<_> = allocs
-        .iter()
-        .copied()
-        .filter(|a| !job.groups().iter().any(|g| g.name() == a.task_group))
-        .collect();
-    for s in stop_all(&removed, reason::NOT_NEEDED) {
-        let group = removed
-            .iter()
-            .find(|a| a.id == s.alloc_id)
-            .map(|a| a.task_group.clone())
-            .unwrap_or_default();
-        plan.annotations.desired_tg_updates.entry(group).or_default().stop += 1;
-        plan.stop.push(s);
-    }
-    for rec in &recs {
-        plan.stop.extend(rec.stop.iter().cloned());
-    }
-
+    let recs = reconcile_groups(state, eval, job, &allocs, plan);
     let stopping: HashSet<String> = plan.stop.iter().map(|s| s.alloc_id.clone()).collect();
     let job_allocs = allocs
         .iter()
@@ -76,20 +53,7 @@ pub fn schedule_generic<S: SchedulerState + ?Sized>(
         .or(running)
         .map(|d| d.id.clone())
         .unwrap_or_default();
-    // Allocations updated in place join the deployment with the health they have: their tasks
-    // keep running, so a deployment of in-place changes completes on its own.
-    for rec in &recs {
-        for a in &rec.in_place {
-            let mut updated = (*a).clone();
-            updated.job_version = job.version.unwrap_or(0);
-            updated.eval_id = eval.id.clone();
-            updated.job = None;
-            if !deployment_id.is_empty() {
-                updated.deployment_id = deployment_id.clone();
-            }
-            plan.in_place.push(updated);
-        }
-    }
+    record_in_place(eval, job, &recs, &deployment_id, plan);
     let mut ctx = PlanContext {
         state,
         usage: ProposedUsage::new(&allocs, &stopping),
@@ -98,64 +62,22 @@ pub fn schedule_generic<S: SchedulerState + ?Sized>(
         algorithm: state.config().algorithm,
     };
     let mut placed_per_group = BTreeMap::new();
-    for (group, rec) in job.groups().iter().zip(&recs) {
-        let spec = GroupSpec::compile(job, group);
-        let mut stack = GroupStack::new(spec, candidates.order.len(), batch);
-        let existing: Vec<_> = ctx
-            .job_allocs
-            .iter()
-            .filter(|(_, g)| g == group.name())
-            .map(|(n, _)| *n)
-            .collect();
-        existing.into_iter().for_each(|n| stack.count_for_spread(n));
-        let mut updates = rec.updates.clone();
-        let mut failed: Option<AllocMetric> = None;
-        for req in &rec.place {
-            match req.reason {
-                PlaceReason::New | PlaceReason::Lost | PlaceReason::Reschedule => updates.place += 1,
-                PlaceReason::Migrate => updates.migrate += 1,
-                PlaceReason::Destructive => updates.destructive_update += 1,
-            }
-            if let Some(m) = failed.as_mut() {
-                m.coalesced_failures += 1;
-                continue;
-            }
-            let penalty = (req.reason == PlaceReason::Reschedule)
-                .then(|| req.previous.map(|p| p.node_id.as_str()))
-                .flatten();
-            match stack.select(&mut ctx, &candidates, penalty) {
-                Ok(sel) => {
-                    stack.commit(&mut ctx, sel.node, &sel.ports);
-                    let node = &state.nodes()[sel.node];
-                    let alloc = build_alloc(
-                        NewAlloc {
-                            eval,
-                            job,
-                            spec: &stack.spec,
-                            request: req,
-                            node,
-                            ports: sel.ports,
-                            metric: sel.metric,
-                            deployment_id: deployment_id.clone(),
-                        },
-                        ctx.rng,
-                    );
-                    *placed_per_group.entry(group.name().to_string()).or_insert(0i64) += 1;
-                    plan.place.push(alloc);
-                }
-                Err(metric) => failed = Some(*metric),
-            }
-        }
-        if let Some(m) = failed {
-            plan.queued_allocations
-                .insert(group.name().to_string(), m.coalesced_failures + 1);
-            plan.failed_tg_allocs.insert(group.name().to_string(), m);
-        } else {
-            plan.queued_allocations.insert(group.name().to_string(), 0);
-        }
-        plan.annotations
-            .desired_tg_updates
-            .insert(group.name().to_string(), updates);
+    for (group, rec) in job.groups().iter().zip(recs) {
+        let mut placer = GroupPlacer {
+            eval,
+            job,
+            group,
+            candidates: &candidates,
+            deployment_id: &deployment_id,
+            budget,
+            stack: group_stack(&ctx, job, group, candidates.order.len()),
+            updates: rec.updates.clone(),
+            failed: None,
+            placed: 0,
+        };
+        placer.place_all(&mut ctx, rec, plan)?;
+        placed_per_group.insert(group.name().to_string(), placer.placed);
+        placer.finish(plan);
     }
     plan.deployment = deployment.map(|mut d| {
         for (g, state) in d.task_groups.iter_mut() {
@@ -163,22 +85,182 @@ pub fn schedule_generic<S: SchedulerState + ?Sized>(
         }
         d
     });
+    Ok(())
+}
+
+/// Phase 1: reconciles every group and records the stops, including those of groups the
+/// job no longer has.
+fn reconcile_groups<'s, S: SchedulerState + ?Sized>(
+    state: &'s S,
+    eval: &Evaluation,
+    job: &Job,
+    allocs: &[&'s Allocation],
+    plan: &mut PlanResult,
+) -> Vec<GroupReconcile<'s>> {
+    let names: HashSet<&str> = job.groups().iter().map(TaskGroup::name).collect();
+    let mut by_group: BTreeMap<&str, Vec<&'s Allocation>> = BTreeMap::new();
+    let mut removed = Vec::new();
+    for a in allocs {
+        match names.contains(a.task_group.as_str()) {
+            true => by_group.entry(a.task_group.as_str()).or_default().push(a),
+            false => removed.push(*a),
+        }
+    }
+    let recs: Vec<_> = job
+        .groups()
+        .iter()
+        .map(|group| {
+            let mine = by_group.remove(group.name()).unwrap_or_default();
+            reconcile_group(state, job, group, &mine, eval.create_time)
+        })
+        .collect();
+    stop_all_counted(&removed, reason::NOT_NEEDED, plan);
+    for rec in &recs {
+        plan.stop.extend(rec.stop.iter().cloned());
+    }
+    recs
+}
+
+/// Phase 2: allocations updated in place join the deployment with the health they have:
+/// their tasks keep running, so a deployment of in-place changes completes on its own.
+fn record_in_place(
+    eval: &Evaluation,
+    job: &Job,
+    recs: &[GroupReconcile<'_>],
+    deployment_id: &str,
+    plan: &mut PlanResult,
+) {
+    for a in recs.iter().flat_map(|r| &r.in_place) {
+        let mut updated = (*a).clone();
+        updated.job_version = job.version.unwrap_or(0);
+        updated.eval_id = eval.id.clone();
+        updated.job = None;
+        if !deployment_id.is_empty() {
+            updated.deployment_id = deployment_id.to_owned();
+        }
+        plan.in_place.push(updated);
+    }
+}
+
+/// The group's stack, told where the job's other allocations of the group already run.
+fn group_stack<S: SchedulerState + ?Sized>(
+    ctx: &PlanContext<'_, S>,
+    job: &Job,
+    group: &TaskGroup,
+    candidates: usize,
+) -> GroupStack {
+    let spec = GroupSpec::compile(job, group);
+    let mut stack = GroupStack::new(spec, candidates, job.job_type() == "batch");
+    for (n, _) in ctx.job_allocs.iter().filter(|(_, g)| g == group.name()) {
+        stack.count_for_spread(n);
+    }
+    stack
+}
+
+/// Phase 3: places one group's requests in order, coalescing every request after the
+/// first failure into it, as Nomad does.
+struct GroupPlacer<'a> {
+    eval: &'a Evaluation,
+    job: &'a Job,
+    group: &'a TaskGroup,
+    candidates: &'a CandidateSet,
+    deployment_id: &'a str,
+    budget: &'a Budget,
+    stack: GroupStack,
+    updates: DesiredUpdates,
+    failed: Option<AllocMetric>,
+    placed: i64,
+}
+
+impl GroupPlacer<'_> {
+    /// Replacements, then fresh allocations, then destructive updates.
+    fn place_all<S: SchedulerState + ?Sized>(
+        &mut self,
+        ctx: &mut PlanContext<'_, S>,
+        rec: GroupReconcile<'_>,
+        plan: &mut PlanResult,
+    ) -> Result<(), OverBudget> {
+        for req in &rec.replace {
+            self.request(ctx, req, plan)?;
+        }
+        let mut new: NewIndexes = rec.new;
+        while self.failed.is_none() {
+            let Some(index) = new.next() else { break };
+            self.request(
+                ctx,
+                &NewIndexes::request(self.job, self.group.name(), index),
+                plan,
+            )?;
+        }
+        // Whatever is left after a failure fails the same way: counted, not searched.
+        self.updates.place += new.len() as u64;
+        if let Some(m) = self.failed.as_mut() {
+            m.coalesced_failures += new.len() as u64;
+        }
+        for req in &rec.update {
+            self.request(ctx, req, plan)?;
+        }
+        Ok(())
+    }
+
+    fn request<S: SchedulerState + ?Sized>(
+        &mut self,
+        ctx: &mut PlanContext<'_, S>,
+        req: &PlaceRequest<'_>,
+        plan: &mut PlanResult,
+    ) -> Result<(), OverBudget> {
+        match req.reason {
+            PlaceReason::New | PlaceReason::Lost | PlaceReason::Reschedule => self.updates.place += 1,
+            PlaceReason::Migrate => self.updates.migrate += 1,
+            PlaceReason::Destructive => self.updates.destructive_update += 1,
+        }
+        if let Some(m) = self.failed.as_mut() {
+            m.coalesced_failures += 1;
+            return Ok(());
+        }
+        self.budget.check()?;
+        let penalty = (req.reason == PlaceReason::Reschedule)
+            .then(|| req.previous.map(|p| p.node_id.as_str()))
+            .flatten();
+        match self.stack.select(ctx, self.candidates, penalty) {
+            Ok(sel) => {
+                self.stack.commit(ctx, sel.node, &sel.ports);
+                let new = NewAlloc {
+                    eval: self.eval,
+                    job: self.job,
+                    spec: &self.stack.spec,
+                    request: req,
+                    node: &ctx.state.nodes()[sel.node],
+                    ports: sel.ports,
+                    metric: sel.metric,
+                    deployment_id: self.deployment_id.to_owned(),
+                };
+                plan.place.push(build_alloc(new, ctx.rng));
+                self.placed += 1;
+            }
+            Err(metric) => self.failed = Some(*metric),
+        }
+        Ok(())
+    }
+
+    /// Writes the group's queued count, failure and annotations into `plan`.
+    fn finish(self, plan: &mut PlanResult) {
+        let name = self.group.name().to_string();
+        if let Some(m) = self.failed {
+            plan.queued_allocations
+                .insert(name.clone(), m.coalesced_failures + 1);
+            plan.failed_tg_allocs.insert(name.clone(), m);
+        } else {
+            plan.queued_allocations.insert(name.clone(), 0);
+        }
+        plan.annotations.desired_tg_updates.insert(name, self.updates);
+    }
 }
 
 /// A service job gets a deployment when this plan changes its allocations and no deployment
 /// of its current version is under way or done.
-fn wants_deployment<S: SchedulerState + ?Sized>(
-    state: &S,
-    job: &Job,
-    recs: &[super::reconcile::GroupReconcile<'_>],
-) -> bool {
-    let changes = |r: &super::reconcile::GroupReconcile<'_>| {
-        !r.in_place.is_empty()
-            || r.place
-                .iter()
-                .any(|p| matches!(p.reason, PlaceReason::New | PlaceReason::Destructive))
-    };
-    if job.job_type() != "service" || !recs.iter().any(changes) {
+fn wants_deployment<S: SchedulerState + ?Sized>(state: &S, job: &Job, recs: &[GroupReconcile<'_>]) -> bool {
+    if job.job_type() != "service" || !recs.iter().any(GroupReconcile::changes_version) {
         return false;
     }
     let version = job.version.unwrap_or(0);

@@ -14,12 +14,14 @@
 //!                     └─ system / sysbatch ─► one allocation per feasible node
 //! ```
 //!
-//! No IO, no clock, no randomness but the seeded [`SchedRng`] passed in: the same state,
-//! evaluation and seed give the same plan. "Now" is the evaluation's `CreateTime`.
+//! No IO, no randomness but the seeded [`SchedRng`] passed in: the same state, evaluation
+//! and seed give the same plan. "Now" is the evaluation's `CreateTime`. The only clock read
+//! is the [`Budget`]'s, which decides whether planning goes on, never what the plan holds.
 //! [`next_launch`] (periodic) and [`dispatch_child`] (parameterized) are pure helpers for the
 //! leader's launchers.
 
 mod alloc_builder;
+mod budget;
 mod constraint;
 mod dispatch;
 mod feasible;
@@ -43,6 +45,7 @@ mod verify;
 #[cfg(test)]
 mod tests;
 
+pub use budget::{Budget, OverBudget};
 pub use constraint::{CompiledConstraint, Operator};
 pub use dispatch::{DispatchError, MAX_PAYLOAD_BYTES, dispatch_child};
 pub use feasible::{FeasibilityChecker, PlanView, Rejection};
@@ -56,8 +59,22 @@ pub use verify::{Conflict, verify_plan};
 use crate::api::Evaluation;
 
 /// Plans one evaluation: what to place where, what to stop, what to update in place, what
-/// could not be placed and why.
+/// could not be placed and why. Never gives up (dry runs, tests); see [`schedule_within`].
 pub fn schedule<S: SchedulerState + ?Sized>(state: &S, eval: &Evaluation, rng: &mut SchedRng) -> PlanResult {
+    match schedule_within(state, eval, rng, &Budget::unlimited()) {
+        Ok(plan) => plan,
+        Err(e) => unreachable!("an unlimited budget ran out: {e}"),
+    }
+}
+
+/// Plans one evaluation like [`schedule`], giving up when `budget` runs out (checked between
+/// placements).
+pub fn schedule_within<S: SchedulerState + ?Sized>(
+    state: &S,
+    eval: &Evaluation,
+    rng: &mut SchedRng,
+    budget: &Budget,
+) -> Result<PlanResult, OverBudget> {
     let namespace = if eval.namespace.is_empty() {
         "default"
     } else {
@@ -69,30 +86,17 @@ pub fn schedule<S: SchedulerState + ?Sized>(state: &S, eval: &Evaluation, rng: &
         job_id: eval.job_id.clone(),
         ..PlanResult::default()
     };
-    let job = state.job(namespace, &eval.job_id);
-    match job {
-        Some(job) if job.stop != Some(true) => {
-            if job.is_periodic() || job.is_parameterized() {
-                // Parents never run; their children are jobs of their own.
-                return plan;
-            }
-            match job.job_type() {
-                "system" | "sysbatch" => system::schedule_system(state, eval, job, rng, &mut plan),
-                _ => generic::schedule_generic(state, eval, job, rng, &mut plan),
-            }
-        }
+    match state.job(namespace, &eval.job_id) {
+        // Periodic and parameterized parents never run; their children are jobs of their own.
+        Some(job) if job.stop != Some(true) && (job.is_periodic() || job.is_parameterized()) => {}
+        Some(job) if job.stop != Some(true) => match job.job_type() {
+            "system" | "sysbatch" => system::schedule_system(state, eval, job, rng, &mut plan, budget)?,
+            _ => generic::schedule_generic(state, eval, job, rng, &mut plan, budget)?,
+        },
         _ => {
             let allocs = state.allocs_by_job(namespace, &eval.job_id);
-            for s in reconcile::stop_all(&allocs, reason::JOB_STOPPED) {
-                let group = allocs
-                    .iter()
-                    .find(|a| a.id == s.alloc_id)
-                    .map(|a| a.task_group.clone())
-                    .unwrap_or_default();
-                plan.annotations.desired_tg_updates.entry(group).or_default().stop += 1;
-                plan.stop.push(s);
-            }
+            reconcile::stop_all_counted(&allocs, reason::JOB_STOPPED, &mut plan);
         }
     }
-    plan
+    Ok(plan)
 }

@@ -6,7 +6,9 @@
 //!                                                           └───► version changed? in place / destructive
 //! ```
 
-use super::plan::{AllocStop, reason};
+use std::collections::BTreeSet;
+
+use super::plan::{AllocStop, PlanResult, reason};
 use super::state::SchedulerState;
 use super::update::{UpdateKind, classify};
 use crate::api::{Allocation, ClientStatus, DesiredStatus, DesiredUpdates, NodeStatus};
@@ -40,11 +42,17 @@ pub struct PlaceRequest<'s> {
     pub reason: PlaceReason,
 }
 
-/// The reconciler's decision for one group.
+/// The reconciler's decision for one group. Placements are made in field order: `replace`,
+/// then `new`, then `update`.
 #[derive(Debug, Default)]
 pub struct GroupReconcile<'s> {
-    /// To place.
-    pub place: Vec<PlaceRequest<'s>>,
+    /// Replacements of allocations the group keeps (lost, failed, migrating, complete).
+    pub replace: Vec<PlaceRequest<'s>>,
+    /// Fresh allocations the count still asks for, handed out lazily (a group's count may be
+    /// far larger than what any cluster can place).
+    pub new: NewIndexes,
+    /// Replacements of allocations a destructive update stops.
+    pub update: Vec<PlaceRequest<'s>>,
     /// To stop.
     pub stop: Vec<AllocStop>,
     /// To update in place.
@@ -53,9 +61,84 @@ pub struct GroupReconcile<'s> {
     pub updates: DesiredUpdates,
 }
 
+impl GroupReconcile<'_> {
+    /// Whether this decision changes the group's allocations for its current version.
+    pub fn changes_version(&self) -> bool {
+        !self.in_place.is_empty()
+            || !self.new.is_empty()
+            || !self.update.is_empty()
+            || self.replace.iter().any(|p| p.reason == PlaceReason::New)
+    }
+}
+
+/// The indexes fresh allocations take: the lowest ones no kept allocation holds, each
+/// found in O(log n).
+#[derive(Clone, Debug, Default)]
+pub struct NewIndexes {
+    taken: BTreeSet<u32>,
+    remaining: usize,
+    /// The next candidate; `None` once every `u32` index was handed out or taken.
+    next: Option<u32>,
+}
+
+impl NewIndexes {
+    /// How many indexes are still to hand out.
+    pub fn len(&self) -> usize {
+        self.remaining
+    }
+
+    /// Whether none is left to hand out.
+    pub fn is_empty(&self) -> bool {
+        self.remaining == 0
+    }
+
+    /// The placement of a fresh allocation `job.group[index]`.
+    pub fn request<'s>(job: &Job, group: &str, index: u32) -> PlaceRequest<'s> {
+        PlaceRequest {
+            name: format!("{}.{group}[{index}]", job.id()),
+            index,
+            previous: None,
+            reason: PlaceReason::New,
+        }
+    }
+}
+
+impl Iterator for NewIndexes {
+    type Item = u32;
+
+    fn next(&mut self) -> Option<u32> {
+        if self.remaining == 0 {
+            return None;
+        }
+        let mut index = self.next?;
+        // Each taken index is stepped over once in all, so handing out n is O(n log n).
+        while self.taken.contains(&index) {
+            index = match index.checked_add(1) {
+                Some(i) => i,
+                None => {
+                    self.next = None;
+                    return None;
+                }
+            };
+        }
+        self.next = index.checked_add(1);
+        self.remaining -= 1;
+        Some(index)
+    }
+}
+
 /// Nomad's reschedule defaults: service unlimited, batch once per 24 hours.
 const BATCH_ATTEMPTS: i64 = 1;
 const BATCH_INTERVAL_NANOS: i64 = 24 * 3600 * 1_000_000_000;
+
+/// The group's allocations sorted into what becomes of them, before the count is applied.
+#[derive(Default)]
+struct Triage<'s> {
+    live: Vec<&'s Allocation>,
+    done: Vec<&'s Allocation>,
+    replacements: Vec<PlaceRequest<'s>>,
+    draining: Vec<&'s Allocation>,
+}
 
 /// Reconciles one group of a service or batch job. `allocs` are the job's allocations of
 /// this group (any status); `now` is the evaluation's time in Unix nanoseconds.
@@ -66,18 +149,33 @@ pub fn reconcile_group<'s, S: SchedulerState + ?Sized>(
     allocs: &[&'s Allocation],
     now: i64,
 ) -> GroupReconcile<'s> {
-    let batch = job.job_type() == "batch";
-    let count = group.count.unwrap_or(1).max(0) as usize;
     let mut out = GroupReconcile::default();
-    let mut live: Vec<&'s Allocation> = Vec::new();
-    let mut done: Vec<&'s Allocation> = Vec::new();
-    let mut replacements: Vec<PlaceRequest<'s>> = Vec::new();
-    let mut draining: Vec<&'s Allocation> = Vec::new();
-    let mut sorted: Vec<&'s Allocation> = allocs.to_vec();
-    sorted.sort_by_key(|a| (a.index().unwrap_or(u32::MAX), a.create_index, a.id.clone()));
+    let mut triage = triage(state, job, group, allocs, now, &mut out);
+    migrate_draining(job, group, &mut triage, &mut out);
+    let kept_live = apply_count(group, triage, &mut out);
+    version_changes(state, job, group, kept_live, &mut out);
+    out
+}
 
+/// Phase 1: sorts every allocation that should run into live, done, draining or to be
+/// replaced (stopping those it replaces).
+fn triage<'s, S: SchedulerState + ?Sized>(
+    state: &'s S,
+    job: &Job,
+    group: &TaskGroup,
+    allocs: &[&'s Allocation],
+    now: i64,
+    out: &mut GroupReconcile<'s>,
+) -> Triage<'s> {
+    let batch = job.job_type() == "batch";
     let version = job.version.unwrap_or(0);
-    for &a in &sorted {
+    let mut sorted: Vec<(u32, &'s Allocation)> = allocs
+        .iter()
+        .map(|a| (a.index().unwrap_or(u32::MAX), *a))
+        .collect();
+    sorted.sort_by(|(ia, a), (ib, b)| (ia, a.create_index, &a.id).cmp(&(ib, b.create_index, &b.id)));
+    let mut t = Triage::default();
+    for (_, a) in sorted {
         if a.desired_status != DesiredStatus::Run {
             continue;
         }
@@ -98,14 +196,14 @@ pub fn reconcile_group<'s, S: SchedulerState + ?Sized>(
             reason,
         };
         match a.client_status {
-            ClientStatus::Complete if batch => done.push(a),
-            ClientStatus::Complete => replacements.push(replace(PlaceReason::New)),
+            ClientStatus::Complete if batch => t.done.push(a),
+            ClientStatus::Complete => t.replacements.push(replace(PlaceReason::New)),
             ClientStatus::Failed => {
                 if reschedulable(job, group, a, now) {
                     out.stop.push(stop(a, reason::RESCHEDULED, None));
-                    replacements.push(replace(PlaceReason::Reschedule));
+                    t.replacements.push(replace(PlaceReason::Reschedule));
                 } else {
-                    done.push(a);
+                    t.done.push(a);
                 }
             }
             // Marked lost when its node went down: stop it too, so that a node coming back
@@ -113,57 +211,66 @@ pub fn reconcile_group<'s, S: SchedulerState + ?Sized>(
             _ if node_lost || a.client_status == ClientStatus::Lost => {
                 out.stop.push(stop(a, reason::LOST, Some(ClientStatus::Lost)));
                 out.updates.stop += 1;
-                replacements.push(replace(PlaceReason::Lost));
+                t.replacements.push(replace(PlaceReason::Lost));
             }
             _ if a.desired_transition.migrate == Some(true) => {
                 out.stop.push(stop(a, reason::MIGRATING, None));
-                replacements.push(replace(PlaceReason::Migrate));
+                t.replacements.push(replace(PlaceReason::Migrate));
             }
-            _ if node.is_some_and(|n| n.is_draining()) => draining.push(a),
-            _ => live.push(a),
+            _ if node.is_some_and(|n| n.is_draining()) => t.draining.push(a),
+            _ => t.live.push(a),
         }
     }
-    // Allocations on draining nodes move `migrate.max_parallel` at a time.
+    t
+}
+
+/// Phase 2: allocations on draining nodes move `migrate.max_parallel` at a time; the rest
+/// stay live for now.
+fn migrate_draining<'s>(job: &Job, group: &TaskGroup, t: &mut Triage<'s>, out: &mut GroupReconcile<'s>) {
     let migrate_limit = migrate_parallel(job, group);
-    for (i, a) in draining.into_iter().enumerate() {
+    for (i, a) in std::mem::take(&mut t.draining).into_iter().enumerate() {
         if i < migrate_limit {
             out.stop.push(stop(a, reason::MIGRATING, None));
-            replacements.push(PlaceRequest {
+            t.replacements.push(PlaceRequest {
                 name: a.name.clone(),
                 index: a.index().unwrap_or(0),
                 previous: Some(a),
                 reason: PlaceReason::Migrate,
             });
         } else {
-            live.push(a);
+            t.live.push(a);
         }
     }
+}
 
-    // Count: keep the lowest `count` indexes; stop the rest (highest index first).
+/// Phase 3: the count keeps the lowest `count` indexes and stops the rest (highest index
+/// first); indexes still missing become `new`. Returns the live allocations kept.
+fn apply_count<'s>(group: &TaskGroup, t: Triage<'s>, out: &mut GroupReconcile<'s>) -> Vec<&'s Allocation> {
     enum Slot<'s> {
         Live(&'s Allocation),
         Done,
         Replace(PlaceRequest<'s>),
     }
-    let mut slots: Vec<(u32, Slot<'s>)> = live
-        .iter()
-        .map(|a| (a.index().unwrap_or(u32::MAX), Slot::Live(a)))
-        .collect();
-    slots.extend(done.iter().map(|a| (a.index().unwrap_or(u32::MAX), Slot::Done)));
-    slots.extend(replacements.into_iter().map(|r| (r.index, Slot::Replace(r))));
+    let count = usize::try_from(group.count.unwrap_or(1).max(0)).unwrap_or(usize::MAX);
+    let index_of = |a: &Allocation| a.index().unwrap_or(u32::MAX);
+    let mut slots: Vec<(u32, Slot<'s>)> = t.live.iter().map(|a| (index_of(a), Slot::Live(a))).collect();
+    slots.extend(t.done.iter().map(|a| (index_of(a), Slot::Done)));
+    slots.extend(t.replacements.into_iter().map(|r| (r.index, Slot::Replace(r))));
     slots.sort_by_key(|(i, _)| *i);
-    let mut kept_indexes = Vec::new();
+    let mut kept = BTreeSet::new();
+    let mut last_kept = None;
     let mut kept_live = Vec::new();
     let mut extra_live = Vec::new();
     for (index, slot) in slots {
-        let keep = kept_indexes.len() < count && kept_indexes.last() != Some(&index);
+        let keep = kept.len() < count && last_kept != Some(index);
         if keep {
-            kept_indexes.push(index);
+            kept.insert(index);
+            last_kept = Some(index);
         }
         match (slot, keep) {
             (Slot::Live(a), true) => kept_live.push(a),
             (Slot::Live(a), false) => extra_live.push(a),
-            (Slot::Replace(r), true) => out.place.push(r),
+            (Slot::Replace(r), true) => out.replace.push(r),
             (Slot::Done, _) | (Slot::Replace(_), false) => {}
         }
     }
@@ -171,22 +278,23 @@ pub fn reconcile_group<'s, S: SchedulerState + ?Sized>(
         out.stop.push(stop(a, reason::NOT_NEEDED, None));
         out.updates.stop += 1;
     }
-    let mut next = 0u32;
-    while kept_indexes.len() < count {
-        while kept_indexes.contains(&next) {
-            next += 1;
-        }
-        kept_indexes.push(next);
-        let name = format!("{}.{}[{next}]", job.id(), group.name());
-        out.place.push(PlaceRequest {
-            name,
-            index: next,
-            previous: None,
-            reason: PlaceReason::New,
-        });
-    }
+    out.new = NewIndexes {
+        remaining: count - kept.len(),
+        taken: kept,
+        next: Some(0),
+    };
+    kept_live
+}
 
-    // Version changes on the allocations kept.
+/// Phase 4: kept allocations of an older version are updated in place, or replaced
+/// `update.max_parallel` at a time.
+fn version_changes<'s, S: SchedulerState + ?Sized>(
+    state: &'s S,
+    job: &Job,
+    group: &TaskGroup,
+    kept_live: Vec<&'s Allocation>,
+    out: &mut GroupReconcile<'s>,
+) {
     let version = job.version.unwrap_or(0);
     // Allocations of this version still proving their health hold `max_parallel` slots.
     let in_flight = kept_live
@@ -217,11 +325,12 @@ pub fn reconcile_group<'s, S: SchedulerState + ?Sized>(
             UpdateKind::Destructive => destructive.push(a),
         }
     }
+    let batch = job.job_type() == "batch";
     let limit = update_parallel(job, group, batch).map_or(usize::MAX, |n| n.saturating_sub(in_flight));
     for (i, a) in destructive.into_iter().enumerate() {
         if i < limit {
             out.stop.push(stop(a, reason::UPDATING, None));
-            out.place.push(PlaceRequest {
+            out.update.push(PlaceRequest {
                 name: a.name.clone(),
                 index: a.index().unwrap_or(0),
                 previous: Some(a),
@@ -231,7 +340,6 @@ pub fn reconcile_group<'s, S: SchedulerState + ?Sized>(
             out.updates.ignore += 1;
         }
     }
-    out
 }
 
 /// Stops every non-terminal allocation (job stopped, group removed).
@@ -241,6 +349,19 @@ pub fn stop_all(allocs: &[&Allocation], description: &str) -> Vec<AllocStop> {
         .filter(|a| a.desired_status == DesiredStatus::Run && !a.client_status.is_terminal())
         .map(|a| stop(a, description, None))
         .collect()
+}
+
+/// Stops every non-terminal allocation into `plan`, counting each under its group in the
+/// annotations.
+pub fn stop_all_counted(allocs: &[&Allocation], description: &str, plan: &mut PlanResult) {
+    let live = allocs
+        .iter()
+        .filter(|a| a.desired_status == DesiredStatus::Run && !a.client_status.is_terminal());
+    for a in live {
+        let group = a.task_group.clone();
+        plan.annotations.desired_tg_updates.entry(group).or_default().stop += 1;
+        plan.stop.push(stop(a, description, None));
+    }
 }
 
 /// A stop order for `a`.

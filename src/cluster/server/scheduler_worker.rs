@@ -4,15 +4,21 @@
 //!
 //! ```text
 //!  applied index moves ─► leader? ─► nodes changed? ─► EvalUpsert(blocked → pending)
-//!                                 └► pending evals ─► SchedView ─► schedule ─► verify_plan
-//!                                                        (latest state) ─► PlanApply via Raft
+//!                                 └► next pending eval ─► blocking thread: SchedView ─►
+//!                                    schedule (time budget) ─► verify_plan (latest state)
+//!                                    ─► PlanApply via Raft
 //! ```
 //!
 //! Every choice (allocation IDs through the seeded RNG, times) is made before proposing, so
-//! apply stays deterministic. A plan that no longer verifies is re-planned a few times, then
-//! the evaluation is committed as `failed`.
+//! apply stays deterministic. Planning runs on tokio's blocking pool with a time budget that
+//! the scheduler checks between placements, so no evaluation holds a runtime thread or the
+//! worker: one that runs out of budget is set aside for the rest of the pass and the next
+//! is taken. An evaluation that runs out of budget, or whose plans no longer verify, a few
+//! times in a row is committed as `failed` with the reason in its `StatusDescription`.
 
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use super::eval_broker;
@@ -23,43 +29,157 @@ use crate::api::namespace_or_default;
 use crate::api::{EvalStatus, triggered_by};
 use crate::cluster::error::ClusterError;
 use crate::cluster::fsm::{Command, Evaluation, PlanApply, PlanStop};
-use crate::cluster::scheduler::{PlanResult, SchedRng, schedule, verify_plan};
+use crate::cluster::scheduler::{Budget, OverBudget, PlanResult, SchedRng, schedule_within, verify_plan};
 
 /// How often the worker looks for work when nothing is applied.
 const IDLE_POLL: Duration = Duration::from_millis(250);
 
-/// Plan attempts before an evaluation whose plans keep conflicting is failed.
+/// Plan attempts before an evaluation whose plans keep conflicting, or that keeps running
+/// out of budget, is failed.
 const MAX_ATTEMPTS: usize = 3;
+
+/// How long planning one evaluation may take (see `docs/limits.md`).
+pub const EVAL_BUDGET: Duration = Duration::from_secs(10);
 
 /// Runs the worker until the task is aborted. Does nothing on followers.
 pub async fn run(node: Arc<ClusterNode>) {
-    let mut seen_nodes_index = 0u64;
-    // The node table shared by the views of successive evaluations while no node changes.
-    let mut views = ViewCache::default();
+    let mut worker = Worker::new(node, EVAL_BUDGET);
     loop {
-        let index = node.state().index();
-        node.state().wait_for_index(index + 1, IDLE_POLL).await;
-        if !node.is_leader() {
+        let index = worker.node.state().index();
+        worker.node.state().wait_for_index(index + 1, IDLE_POLL).await;
+        if !worker.node.is_leader() {
+            worker.strikes = Strikes::default();
             continue;
         }
-        if let Err(e) = step(&node, &mut seen_nodes_index, &mut views).await {
+        if let Err(e) = worker.step().await {
             tracing::debug!("scheduler worker: {e}");
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
     }
 }
 
-/// One pass: wake blocked evaluations if nodes changed, then process every pending one.
-async fn step(
-    node: &ClusterNode,
-    seen_nodes_index: &mut u64,
-    views: &mut ViewCache,
-) -> Result<(), ClusterError> {
-    let (nodes_index, blocked) = {
-        let state = node.state().read();
-        (state.table_index("nodes"), eval_broker::blocked(&state))
-    };
-    if nodes_index > *seen_nodes_index {
+/// Sets its flag when dropped: the worker's future is dropped when the server shuts down
+/// (its task aborted), and a plan under way on the blocking pool then stops at its next
+/// check instead of holding the runtime's shutdown.
+struct CancelOnDrop(Arc<AtomicBool>);
+
+impl Drop for CancelOnDrop {
+    fn drop(&mut self) {
+        self.0.store(true, Ordering::Relaxed);
+    }
+}
+
+/// What one planning attempt came to.
+enum Attempt {
+    /// A command to commit (placements, or the evaluation failed for good).
+    Planned(Command),
+    /// The attempt gave up (budget, or a panic in the scheduler); the reason.
+    GaveUp(String),
+    /// The server is shutting down.
+    Cancelled,
+}
+
+/// Attempts that gave up so far, per evaluation ID.
+#[derive(Default)]
+struct Strikes(HashMap<String, usize>);
+
+impl Strikes {
+    /// Records that planning `eval` gave up for `reason`; the command that fails it once it
+    /// has given up `MAX_ATTEMPTS` times, else `None` (it is tried again later).
+    fn give_up(&mut self, eval: &Evaluation, reason: &str) -> Option<Command> {
+        let strikes = self.0.entry(eval.id.clone()).or_insert(0);
+        *strikes += 1;
+        if *strikes < MAX_ATTEMPTS {
+            return None;
+        }
+        self.0.remove(&eval.id);
+        Some(failed(
+            eval,
+            format!("gave up after {MAX_ATTEMPTS} attempts: {reason}"),
+        ))
+    }
+
+    /// Forgets `id` (it was planned).
+    fn forget(&mut self, id: &str) {
+        self.0.remove(id);
+    }
+}
+
+/// The worker's memory between passes.
+struct Worker {
+    node: Arc<ClusterNode>,
+    budget: Duration,
+    seen_nodes_index: u64,
+    /// The node table shared by the views of successive evaluations while no node changes.
+    views: ViewCache,
+    strikes: Strikes,
+    cancel: Arc<AtomicBool>,
+    _cancel_on_drop: CancelOnDrop,
+}
+
+impl Worker {
+    fn new(node: Arc<ClusterNode>, budget: Duration) -> Worker {
+        let cancel = Arc::new(AtomicBool::new(false));
+        Worker {
+            node,
+            budget,
+            seen_nodes_index: 0,
+            views: ViewCache::default(),
+            strikes: Strikes::default(),
+            _cancel_on_drop: CancelOnDrop(Arc::clone(&cancel)),
+            cancel,
+        }
+    }
+
+    /// One pass: wake blocked evaluations if nodes changed, then process every pending one
+    /// (those that gave up in this pass wait for the next).
+    async fn step(&mut self) -> Result<(), ClusterError> {
+        if !self.wake_blocked().await? {
+            return Ok(());
+        }
+        let mut set_aside: HashSet<String> = HashSet::new();
+        loop {
+            let next = eval_broker::next_pending(&self.node.state().read(), |e| set_aside.contains(&e.id));
+            let Some(eval) = next else { return Ok(()) };
+            let cmd = match self.plan_blocking(eval.clone()).await {
+                Attempt::Planned(cmd) => {
+                    self.strikes.forget(&eval.id);
+                    cmd
+                }
+                Attempt::Cancelled => return Ok(()),
+                Attempt::GaveUp(reason) => {
+                    tracing::warn!("evaluation {} gave up: {reason}", eval.id);
+                    match self.strikes.give_up(&eval, &reason) {
+                        Some(cmd) => cmd,
+                        None => {
+                            set_aside.insert(eval.id);
+                            continue;
+                        }
+                    }
+                }
+            };
+            if !commit(&self.node, cmd).await? {
+                return Ok(());
+            }
+        }
+    }
+
+    /// Makes blocked evaluations pending when the nodes changed; false when this server is
+    /// no longer the leader.
+    async fn wake_blocked(&mut self) -> Result<bool, ClusterError> {
+        let (nodes_index, blocked) = {
+            let state = self.node.state().read();
+            let changed = state.table_index("nodes") > self.seen_nodes_index;
+            let blocked = if changed {
+                eval_broker::blocked(&state)
+            } else {
+                Vec::new()
+            };
+            (state.table_index("nodes"), blocked)
+        };
+        if nodes_index <= self.seen_nodes_index {
+            return Ok(true);
+        }
         if !blocked.is_empty() {
             let now = now_nanos();
             let evals = blocked
@@ -71,18 +191,36 @@ async fn step(
                     e
                 })
                 .collect();
-            if !commit(node, Command::EvalUpsert { evals }).await? {
-                return Ok(());
+            if !commit(&self.node, Command::EvalUpsert { evals }).await? {
+                return Ok(false);
             }
         }
-        *seen_nodes_index = nodes_index;
+        self.seen_nodes_index = nodes_index;
+        Ok(true)
     }
-    loop {
-        let next = eval_broker::pending(&node.state().read()).into_iter().next();
-        let Some(eval) = next else { return Ok(()) };
-        let cmd = plan_eval(node, &eval, views);
-        if !commit(node, cmd).await? {
-            return Ok(());
+
+    /// Plans `eval` on the blocking pool within the budget.
+    async fn plan_blocking(&mut self, eval: Evaluation) -> Attempt {
+        let node = Arc::clone(&self.node);
+        let mut views = std::mem::take(&mut self.views);
+        let budget = Budget::of(self.budget).cancelled_by(Arc::clone(&self.cancel));
+        let joined = tokio::task::spawn_blocking(move || {
+            let planned = plan_eval(&node, &eval, &mut views, &budget);
+            (planned, views)
+        })
+        .await;
+        match joined {
+            Ok((Ok(cmd), views)) => {
+                self.views = views;
+                Attempt::Planned(cmd)
+            }
+            Ok((Err(OverBudget::Cancelled), _)) => Attempt::Cancelled,
+            Ok((Err(e), views)) => {
+                self.views = views;
+                Attempt::GaveUp(e.to_string())
+            }
+            Err(e) if e.is_panic() => Attempt::GaveUp("the scheduler panicked".into()),
+            Err(_) => Attempt::Cancelled,
         }
     }
 }
@@ -93,27 +231,43 @@ async fn commit(node: &ClusterNode, cmd: Command) -> Result<bool, ClusterError> 
 }
 
 /// Plans `eval` and returns the command that commits the result; `views` keeps the node
-/// table between evaluations.
-pub fn plan_eval(node: &ClusterNode, eval: &Evaluation, views: &mut ViewCache) -> Command {
+/// table between evaluations. Gives up when `budget` runs out.
+pub fn plan_eval(
+    node: &ClusterNode,
+    eval: &Evaluation,
+    views: &mut ViewCache,
+    budget: &Budget,
+) -> Result<Command, OverBudget> {
     let mut last_conflict = String::new();
     for attempt in 0..MAX_ATTEMPTS {
         let ns = namespace_or_default(&eval.namespace);
         let view = SchedView::for_job_cached(&node.state().read(), ns, &eval.job_id, views);
         let mut rng = SchedRng::seeded(seed(&eval.id, view.index, attempt));
-        let plan = schedule(&view, eval, &mut rng);
+        let plan = schedule_within(&view, eval, &mut rng, budget)?;
         let latest = {
             let state = node.state().read();
             (state.index != view.index).then(|| SchedView::for_job_cached(&state, ns, &eval.job_id, views))
         };
         match verify_plan(latest.as_ref().unwrap_or(&view), &plan) {
-            Ok(()) => return Command::PlanApply(Box::new(to_command(eval, plan, view.index, &mut rng))),
+            Ok(()) => {
+                let apply = to_command(eval, plan, view.index, &mut rng);
+                return Ok(Command::PlanApply(Box::new(apply)));
+            }
             Err(c) => last_conflict = c.to_string(),
         }
     }
+    Ok(failed(
+        eval,
+        format!("plan rejected after {MAX_ATTEMPTS} attempts: {last_conflict}"),
+    ))
+}
+
+/// Commits `eval` as `failed` with `reason`, placing and stopping nothing.
+fn failed(eval: &Evaluation, reason: String) -> Command {
     let now = now_nanos();
     let mut failed = eval.clone();
     failed.status = EvalStatus::Failed;
-    failed.status_description = format!("plan rejected after {MAX_ATTEMPTS} attempts: {last_conflict}");
+    failed.status_description = reason;
     failed.modify_time = now;
     Command::PlanApply(Box::new(PlanApply {
         eval: failed,
@@ -185,4 +339,78 @@ fn seed(eval_id: &str, index: u64, attempt: usize) -> u64 {
         h = h.wrapping_mul(0x0100_0000_01b3);
     }
     h ^ index.rotate_left(17) ^ attempt as u64
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+    use crate::cluster::scheduler::{SchedulerConfig, SchedulerState};
+
+    /// A state with one job and nothing else.
+    struct OneJob(crate::spec::Job);
+
+    impl SchedulerState for OneJob {
+        fn nodes(&self) -> &[crate::api::Node] {
+            &[]
+        }
+        fn node(&self, _: &str) -> Option<&crate::api::Node> {
+            None
+        }
+        fn job(&self, _: &str, _: &str) -> Option<&crate::spec::Job> {
+            Some(&self.0)
+        }
+        fn job_version(&self, _: &str, _: &str, _: u64) -> Option<&crate::spec::Job> {
+            Some(&self.0)
+        }
+        fn allocs_by_job(&self, _: &str, _: &str) -> Vec<&crate::api::Allocation> {
+            Vec::new()
+        }
+        fn node_allocated(&self, _: &str) -> crate::cluster::scheduler::NodeAllocated {
+            crate::cluster::scheduler::NodeAllocated::default()
+        }
+        fn latest_deployment(&self, _: &str, _: &str) -> Option<&crate::api::Deployment> {
+            None
+        }
+        fn config(&self) -> SchedulerConfig {
+            SchedulerConfig::default()
+        }
+    }
+
+    #[test]
+    fn an_evaluation_out_of_budget_three_times_is_failed_with_the_reason() {
+        let job: crate::spec::Job = serde_json::from_value(serde_json::json!({
+            "ID": "web", "Type": "service",
+            "TaskGroups": [{"Name": "g", "Count": 3, "Tasks": [{"Name": "t", "Driver": "exec"}]}],
+        }))
+        .expect("job");
+        let eval = Evaluation {
+            id: "e1".into(),
+            job_id: "web".into(),
+            status: EvalStatus::Pending,
+            ..Evaluation::default()
+        };
+        let mut strikes = Strikes::default();
+        for attempt in 1..=MAX_ATTEMPTS {
+            let mut rng = SchedRng::seeded(1);
+            let budget = Budget::of(Duration::ZERO);
+            let gave_up = schedule_within(&OneJob(job.clone()), &eval, &mut rng, &budget).unwrap_err();
+            let verdict = strikes.give_up(&eval, &gave_up.to_string());
+            match verdict {
+                None => assert!(attempt < MAX_ATTEMPTS),
+                Some(Command::PlanApply(plan)) => {
+                    assert_eq!(attempt, MAX_ATTEMPTS);
+                    assert_eq!(plan.eval.status, EvalStatus::Failed);
+                    assert_eq!(
+                        plan.eval.status_description,
+                        "gave up after 3 attempts: planning exceeded its time budget of 0ns"
+                    );
+                    assert!(plan.place.is_empty() && plan.stop.is_empty());
+                }
+                Some(other) => panic!("unexpected {other:?}"),
+            }
+        }
+        assert!(strikes.0.is_empty(), "a failed evaluation is forgotten");
+    }
 }

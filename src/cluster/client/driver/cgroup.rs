@@ -50,7 +50,10 @@ pub fn create(name: &str, memory_mb: u64, cpu_mhz: u64) -> io::Result<Vec<PathBu
             let dir = parent.join(name);
             std::fs::create_dir_all(&dir)?;
             if memory_mb > 0 {
-                std::fs::write(dir.join("memory.max"), (memory_mb * 1024 * 1024).to_string())?;
+                std::fs::write(
+                    dir.join("memory.max"),
+                    memory_mb.saturating_mul(1024 * 1024).to_string(),
+                )?;
             }
             if cpu_mhz > 0 {
                 // cpu.weight is 1..10000 with 100 the default; scale MHz like Nomad's shares.
@@ -64,7 +67,7 @@ pub fn create(name: &str, memory_mb: u64, cpu_mhz: u64) -> io::Result<Vec<PathBu
             if memory_mb > 0 {
                 std::fs::write(
                     mem.join("memory.limit_in_bytes"),
-                    (memory_mb * 1024 * 1024).to_string(),
+                    memory_mb.saturating_mul(1024 * 1024).to_string(),
                 )?;
             }
             let mut dirs = vec![mem];

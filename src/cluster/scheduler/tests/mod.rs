@@ -6,5 +6,6 @@ mod harness;
 mod lifecycle;
 mod operators;
 mod placement;
+mod scale;
 mod seeds;
 mod system;

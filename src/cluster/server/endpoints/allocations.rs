@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use serde_json::{Value, json};
 
-use crate::api::{AllocListStub, Allocation, Evaluation, ServiceRegistration, namespace_or_default};
+use crate::api::{AllocListStub, Allocation, EvalStatus, Evaluation, ServiceRegistration, namespace_or_default};
 use crate::cluster::fsm::State;
 use crate::cluster::server::ClusterNode;
 use crate::spec::Job;
@@ -137,15 +137,21 @@ impl ClusterNode {
         .await
     }
 
-    /// Evaluations whose ID starts with `prefix` in `ns`, oldest first.
+    /// Evaluations whose ID starts with `prefix` in `ns` (and in `status`, when given), oldest
+    /// first.
     pub async fn evaluations(
         &self,
         opts: &ReadOptions,
         ns: &str,
         prefix: &str,
+        status: Option<EvalStatus>,
     ) -> Result<Indexed<Vec<Evaluation>>, EndpointError> {
         self.table_read(opts, "evals", "", |s| {
-            let keep = |e: &Evaluation| e.id.starts_with(prefix) && in_namespace(ns, &e.namespace);
+            let keep = |e: &Evaluation| {
+                e.id.starts_with(prefix)
+                    && in_namespace(ns, &e.namespace)
+                    && status.is_none_or(|status| e.status == status)
+            };
             Some(evals(s, keep, |e| (e.create_index, e.id.clone())))
         })
         .await

@@ -1,0 +1,167 @@
+//! `EvalTable`: the evaluations by ID, with an index of the pending ones (in the order the
+//! scheduler takes them) and of the blocked ones, kept up to date on every write. The broker
+//! reads the index instead of scanning every evaluation ever made; it is rebuilt whenever a
+//! snapshot is read, so a restarted or new leader finds the pending work at once.
+
+use std::cmp::Reverse;
+use std::collections::{BTreeMap, BTreeSet};
+use std::ops::Deref;
+
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+use crate::api::{EvalStatus, Evaluation};
+
+/// Evaluation ID → evaluation, plus the pending and blocked indexes. Reads go through
+/// `Deref` to the map; writes through [`EvalTable::insert`], [`EvalTable::remove`] and
+/// [`EvalTable::modify`], which keep the indexes right.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct EvalTable {
+    by_id: BTreeMap<String, Evaluation>,
+    /// Highest priority first, then oldest (create index), then ID.
+    pending: BTreeSet<(Reverse<i64>, u64, String)>,
+    /// Oldest first, then ID.
+    blocked: BTreeSet<(u64, String)>,
+}
+
+impl EvalTable {
+    /// Inserts or replaces `eval` under `id`; returns the evaluation it replaced.
+    pub fn insert(&mut self, id: String, eval: Evaluation) -> Option<Evaluation> {
+        let old = self.by_id.remove(&id);
+        if let Some(old) = &old {
+            self.unindex(old, &id);
+        }
+        self.index(&eval, &id);
+        self.by_id.insert(id, eval);
+        old
+    }
+
+    /// Removes the evaluation `id`.
+    pub fn remove(&mut self, id: &str) -> Option<Evaluation> {
+        let old = self.by_id.remove(id)?;
+        self.unindex(&old, id);
+        Some(old)
+    }
+
+    /// Changes the evaluation `id` in place; false when there is none.
+    pub fn modify(&mut self, id: &str, f: impl FnOnce(&mut Evaluation)) -> bool {
+        let Some(mut eval) = self.remove(id) else {
+            return false;
+        };
+        f(&mut eval);
+        self.insert(id.to_owned(), eval);
+        true
+    }
+
+    /// Pending evaluations in the order the scheduler takes them: highest priority first,
+    /// then by creation index (oldest first), then by ID.
+    pub fn pending(&self) -> impl Iterator<Item = &Evaluation> {
+        self.pending.iter().filter_map(|(_, _, id)| self.by_id.get(id))
+    }
+
+    /// Blocked evaluations, oldest first.
+    pub fn blocked(&self) -> impl Iterator<Item = &Evaluation> {
+        self.blocked.iter().filter_map(|(_, id)| self.by_id.get(id))
+    }
+
+    fn index(&mut self, e: &Evaluation, id: &str) {
+        match e.status {
+            EvalStatus::Pending => {
+                self.pending
+                    .insert((Reverse(e.priority), e.create_index, id.to_owned()));
+            }
+            EvalStatus::Blocked => {
+                self.blocked.insert((e.create_index, id.to_owned()));
+            }
+            _ => {}
+        }
+    }
+
+    fn unindex(&mut self, e: &Evaluation, id: &str) {
+        match e.status {
+            EvalStatus::Pending => {
+                self.pending
+                    .remove(&(Reverse(e.priority), e.create_index, id.to_owned()));
+            }
+            EvalStatus::Blocked => {
+                self.blocked.remove(&(e.create_index, id.to_owned()));
+            }
+            _ => {}
+        }
+    }
+}
+
+impl Deref for EvalTable {
+    type Target = BTreeMap<String, Evaluation>;
+
+    fn deref(&self) -> &Self::Target {
+        &self.by_id
+    }
+}
+
+impl From<BTreeMap<String, Evaluation>> for EvalTable {
+    fn from(by_id: BTreeMap<String, Evaluation>) -> Self {
+        let mut table = EvalTable::default();
+        for (id, eval) in by_id {
+            table.insert(id, eval);
+        }
+        table
+    }
+}
+
+/// Serialised as the plain map, so snapshots keep their format.
+impl Serialize for EvalTable {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        self.by_id.serialize(s)
+    }
+}
+
+impl<'de> Deserialize<'de> for EvalTable {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        BTreeMap::<String, Evaluation>::deserialize(d).map(EvalTable::from)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn eval(id: &str, priority: i64, create_index: u64, status: EvalStatus) -> Evaluation {
+        Evaluation {
+            id: id.into(),
+            priority,
+            create_index,
+            status,
+            ..Default::default()
+        }
+    }
+
+    fn ids<'a>(it: impl Iterator<Item = &'a Evaluation>) -> Vec<&'a str> {
+        it.map(|e| e.id.as_str()).collect()
+    }
+
+    #[test]
+    fn the_indexes_follow_every_write_and_survive_a_snapshot() {
+        let mut t = EvalTable::default();
+        for e in [
+            eval("a", 50, 3, EvalStatus::Pending),
+            eval("b", 70, 5, EvalStatus::Pending),
+            eval("c", 50, 1, EvalStatus::Pending),
+            eval("d", 90, 2, EvalStatus::Complete),
+            eval("e", 10, 1, EvalStatus::Blocked),
+        ] {
+            t.insert(e.id.clone(), e);
+        }
+        assert_eq!(ids(t.pending()), ["b", "c", "a"]);
+        assert_eq!(ids(t.blocked()), ["e"]);
+        t.insert("b".into(), eval("b", 70, 5, EvalStatus::Complete));
+        t.modify("e", |e| e.status = EvalStatus::Pending);
+        t.remove("c");
+        assert_eq!(ids(t.pending()), ["a", "e"]);
+        assert_eq!(ids(t.blocked()), Vec::<&str>::new());
+        let json = serde_json::to_string(&t).unwrap();
+        assert!(json.starts_with("{\"a\":"), "{json}");
+        let back: EvalTable = serde_json::from_str(&json).unwrap();
+        assert_eq!(back, t);
+        assert_eq!(ids(back.pending()), ["a", "e"]);
+    }
+}
