@@ -5,7 +5,9 @@ use std::collections::BTreeMap;
 
 use serde_json::{Value, json};
 
-use crate::api::{AllocListStub, Allocation, EvalStatus, Evaluation, ServiceRegistration, namespace_or_default};
+use crate::api::{
+    AllocListStub, Allocation, EvalStatus, Evaluation, ServiceRegistration, namespace_or_default,
+};
 use crate::cluster::fsm::State;
 use crate::cluster::server::ClusterNode;
 use crate::spec::Job;
