@@ -71,21 +71,33 @@ pub async fn live_view<B: Backend>(
     Ok(view)
 }
 
-/// The scheduler's dry run as a [`PlacementPreview`].
+/// The scheduler's dry run as a [`PlacementPreview`]. As in Nomad, a group's `Place` counts
+/// every allocation the scheduler wants placed, the ones it failed to place included.
 pub fn preview(resp: &JobPlanResponse) -> PlacementPreview {
     let mut p = PlacementPreview::default();
+    for (group, m) in resp.failed_tg_allocs.iter().flatten() {
+        p.failures.push(failure(group, m));
+    }
+    let unplaced = |group: &str| {
+        p.failures
+            .iter()
+            .find(|f| f.group == group)
+            .map_or(0, |f| f.unplaced)
+    };
+    let mut counted = Vec::new();
     if let Some(a) = &resp.annotations {
-        for u in a.desired_tg_updates.values() {
-            let placing =
-                u.place + u.destructive_update + u.in_place_update + u.ignore + u.migrate + u.canary;
-            p.placed += placing;
-            p.desired += placing;
+        for (group, u) in &a.desired_tg_updates {
+            let wanted = u.place + u.destructive_update + u.in_place_update + u.ignore + u.migrate + u.canary;
+            let failed = unplaced(group);
+            p.placed += wanted.saturating_sub(failed);
+            p.desired += wanted.max(failed);
+            counted.push(group.as_str());
         }
     }
-    for (group, m) in resp.failed_tg_allocs.iter().flatten() {
-        let f = failure(group, m);
-        p.desired += f.unplaced;
-        p.failures.push(f);
+    for f in &p.failures {
+        if !counted.contains(&f.group.as_str()) {
+            p.desired += f.unplaced;
+        }
     }
     p
 }
