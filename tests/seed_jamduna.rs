@@ -272,6 +272,7 @@ fn jamduna_validators_bring_the_chain_up_one_per_tagged_host() {
     eprintln!("{applied}\n(apply took {:?})", started.elapsed());
     assert!(out.status.success(), "apply failed:\n{applied}");
 
+    let jam_url = vars[0].trim_start_matches("jam_url=");
     let allocs = current_allocations(&address, "jamduna");
     let hosts: Vec<&str> = allocs.keys().map(String::as_str).collect();
     assert_eq!(
@@ -289,6 +290,13 @@ fn jamduna_validators_bring_the_chain_up_one_per_tagged_host() {
         );
         assert!(
             stdout.contains(&format!("Computed INDEX from hostname: {index}\n")),
+            "{host}:\n{stdout}"
+        );
+        // The group's meta reaches the task as NOMAD_META_*: the group index, and the seed
+        // URL built from jam_url and chain_name.
+        assert!(stdout.contains("Computed GROUP INDEX: 1\n"), "{host}:\n{stdout}");
+        assert!(
+            stdout.contains(&format!("Seed URL: {jam_url}/jamduna/keys/seed_{index}\n")),
             "{host}:\n{stdout}"
         );
         assert!(

@@ -114,3 +114,31 @@ fn failure(group: &str, m: &AllocMetric) -> PlacementFailure {
         per_node_reasons: m.node_reasons.clone(),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::api::{DesiredUpdates, PlanAnnotations};
+
+    #[test]
+    fn a_failed_placement_is_counted_once() {
+        // Six wanted, distinct_hosts on five nodes: Nomad answers Place = 6 and one failure.
+        let resp = JobPlanResponse {
+            annotations: Some(PlanAnnotations {
+                desired_tg_updates: [(
+                    "jamduna".to_string(),
+                    DesiredUpdates {
+                        place: 6,
+                        ..Default::default()
+                    },
+                )]
+                .into(),
+                ..Default::default()
+            }),
+            failed_tg_allocs: Some([("jamduna".to_string(), AllocMetric::default())].into()),
+            ..Default::default()
+        };
+        let p = preview(&resp);
+        assert_eq!((p.placed, p.desired, p.failures.len()), (5, 6, 1));
+    }
+}
