@@ -87,21 +87,33 @@ pub async fn live_view<S: LiveSource>(
     Ok(view)
 }
 
-/// The scheduler's dry run as a [`PlacementPreview`].
+/// The scheduler's dry run as a [`PlacementPreview`]. As in Nomad, a group's `Place` counts
+/// every allocation the scheduler wants placed, the ones it failed to place included.
 pub fn preview(resp: &JobPlanResponse) -> PlacementPreview {
     let mut p = PlacementPreview::default();
+    for (group, m) in resp.failed_tg_allocs.iter().flatten() {
+        p.failures.push(failure(group, m));
+    }
+    let unplaced = |group: &str| {
+        p.failures
+            .iter()
+            .find(|f| f.group == group)
+            .map_or(0, |f| f.unplaced)
+    };
+    let mut counted = Vec::new();
     if let Some(a) = &resp.annotations {
-        for u in a.desired_tg_updates.values() {
-            let placing =
-                u.place + u.destructive_update + u.in_place_update + u.ignore + u.migrate + u.canary;
-            p.placed += placing;
-            p.desired += placing;
+        for (group, u) in &a.desired_tg_updates {
+            let wanted = u.place + u.destructive_update + u.in_place_update + u.ignore + u.migrate + u.canary;
+            let failed = unplaced(group);
+            p.placed += wanted.saturating_sub(failed);
+            p.desired += wanted.max(failed);
+            counted.push(group.as_str());
         }
     }
-    for (group, m) in resp.failed_tg_allocs.iter().flatten() {
-        let f = failure(group, m);
-        p.desired += f.unplaced;
-        p.failures.push(f);
+    for f in &p.failures {
+        if !counted.contains(&f.group.as_str()) {
+            p.desired += f.unplaced;
+        }
     }
     p
 }
@@ -116,5 +128,33 @@ fn failure(group: &str, m: &AllocMetric) -> PlacementFailure {
         nodes_exhausted: m.nodes_exhausted,
         dimension_exhausted: m.dimension_exhausted.clone().unwrap_or_default(),
         per_node_reasons: m.node_reasons.clone(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::api::{DesiredUpdates, PlanAnnotations};
+
+    #[test]
+    fn a_failed_placement_is_counted_once() {
+        // Six wanted, distinct_hosts on five nodes: Nomad answers Place = 6 and one failure.
+        let resp = JobPlanResponse {
+            annotations: Some(PlanAnnotations {
+                desired_tg_updates: [(
+                    "jamduna".to_string(),
+                    DesiredUpdates {
+                        place: 6,
+                        ..Default::default()
+                    },
+                )]
+                .into(),
+                ..Default::default()
+            }),
+            failed_tg_allocs: Some([("jamduna".to_string(), AllocMetric::default())].into()),
+            ..Default::default()
+        };
+        let p = preview(&resp);
+        assert_eq!((p.placed, p.desired, p.failures.len()), (5, 6, 1));
     }
 }
