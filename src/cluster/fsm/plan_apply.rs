@@ -6,9 +6,9 @@
 //! an earlier leader, or an evaluation cancelled meanwhile): plans are never applied twice.
 
 use super::command::Outcome;
-use super::payload::PlanApply;
+use super::payload::{PlanApply, PlanStop};
 use super::state::State;
-use crate::api::{DeploymentStatus, DesiredStatus, EvalStatus};
+use crate::api::{Allocation, Deployment, DeploymentStatus, DesiredStatus, EvalStatus, Evaluation};
 
 impl State {
     pub(super) fn apply_plan(&mut self, index: u64, plan: PlanApply) -> Outcome {
@@ -31,6 +31,20 @@ impl State {
             now,
         } = plan;
         let (namespace, job_id) = (eval.namespace.clone(), eval.job_id.clone());
+        self.stop_allocs(index, now, stop);
+        self.update_allocs_in_place(index, now, in_place);
+        self.place_allocs(index, now, place);
+        self.bump_table("allocs", index);
+        if let Some(d) = deployment {
+            self.start_deployment(index, d);
+        }
+        self.cancel_superseded_blocked(index, now, &eval);
+        self.finish_eval(index, eval, blocked_eval);
+        self.refresh_job_status(index, &namespace, &job_id);
+        Outcome::Done
+    }
+
+    fn stop_allocs(&mut self, index: u64, now: i64, stop: Vec<PlanStop>) {
         for s in stop {
             if let Some(a) = self.allocs.get_mut(&s.alloc_id) {
                 if a.desired_status != DesiredStatus::Stop {
@@ -45,6 +59,10 @@ impl State {
                 a.modify_time = now;
             }
         }
+    }
+
+    /// In-place updates keep what the client reported and when the allocation was created.
+    fn update_allocs_in_place(&mut self, index: u64, now: i64, in_place: Vec<Allocation>) {
         for mut a in in_place {
             if let Some(old) = self.allocs.get(&a.id) {
                 a.client_status = old.client_status;
@@ -60,6 +78,9 @@ impl State {
             a.modify_time = now;
             self.allocs.insert(a.id.clone(), a);
         }
+    }
+
+    fn place_allocs(&mut self, index: u64, now: i64, place: Vec<Allocation>) {
         for mut a in place {
             a.job = None;
             a.create_index = index;
@@ -72,26 +93,30 @@ impl State {
             }
             self.allocs.insert(a.id.clone(), a);
         }
-        self.bump_table("allocs", index);
-        if let Some(mut d) = deployment {
-            for old in self.deployments.values_mut() {
-                let same_job = old.namespace == d.namespace && old.job_id == d.job_id;
-                if same_job && old.status == DeploymentStatus::Running {
-                    old.status = DeploymentStatus::Cancelled;
-                    old.status_description = "Cancelled due to newer version of job".into();
-                    old.modify_index = index;
-                }
+    }
+
+    /// A new deployment cancels the job's running one, as Nomad's does.
+    fn start_deployment(&mut self, index: u64, mut d: Deployment) {
+        for old in self.deployments.values_mut() {
+            let same_job = old.namespace == d.namespace && old.job_id == d.job_id;
+            if same_job && old.status == DeploymentStatus::Running {
+                old.status = DeploymentStatus::Cancelled;
+                old.status_description = "Cancelled due to newer version of job".into();
+                old.modify_index = index;
             }
-            d.create_index = index;
-            d.modify_index = index;
-            self.deployments.insert(d.id.clone(), d);
-            self.bump_table("deployments", index);
         }
-        // A newer plan for the job supersedes any evaluation still blocked for it.
+        d.create_index = index;
+        d.modify_index = index;
+        self.deployments.insert(d.id.clone(), d);
+        self.bump_table("deployments", index);
+    }
+
+    /// A newer plan for the job supersedes any evaluation still blocked for it.
+    fn cancel_superseded_blocked(&mut self, index: u64, now: i64, eval: &Evaluation) {
         let superseded: Vec<String> = self
             .evals
             .blocked()
-            .filter(|o| o.namespace == namespace && o.job_id == job_id && o.id != eval.id)
+            .filter(|o| o.namespace == eval.namespace && o.job_id == eval.job_id && o.id != eval.id)
             .map(|o| o.id.clone())
             .collect();
         for id in superseded {
@@ -102,7 +127,10 @@ impl State {
                 other.modify_time = now;
             });
         }
-        let mut eval = eval;
+    }
+
+    /// Records the evaluation as the plan left it, and its blocked follow-up if any.
+    fn finish_eval(&mut self, index: u64, mut eval: Evaluation, blocked_eval: Option<Evaluation>) {
         if let Some(mut b) = blocked_eval {
             eval.blocked_eval = b.id.clone();
             b.create_index = index;
@@ -113,8 +141,6 @@ impl State {
         eval.modify_index = index;
         self.evals.insert(eval.id.clone(), eval);
         self.bump_table("evals", index);
-        self.refresh_job_status(index, &namespace, &job_id);
-        Outcome::Done
     }
 
     /// Sets the current job's `Status` from its allocations: `running` while any runs,
