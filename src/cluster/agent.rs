@@ -19,7 +19,7 @@ use std::time::Duration;
 use serde::Deserialize;
 use thiserror::Error;
 
-use crate::cluster::client::HostVolume;
+use crate::cluster::client::{HostVolume, SandboxConfig};
 use crate::cluster::http::query::parse_duration;
 use crate::cluster::raft::Compaction;
 use crate::cluster::server::heartbeat;
@@ -76,6 +76,9 @@ pub struct AgentConfig {
     pub raw_exec_enabled: bool,
     /// Whether docker tasks may be privileged.
     pub docker_allow_privileged: bool,
+    /// The client's sandbox settings (`client { chroot_env, options, artifact }`,
+    /// `plugin "docker" { config { ... } }`).
+    pub client_sandbox: SandboxConfig,
     /// Heartbeat TTL the servers give clients (`server { heartbeat_ttl }` is ours; Nomad
     /// derives it from `min_heartbeat_ttl` and the cluster size).
     pub heartbeat_ttl: Duration,
@@ -107,6 +110,7 @@ impl Default for AgentConfig {
             host_volumes: BTreeMap::new(),
             raw_exec_enabled: false,
             docker_allow_privileged: false,
+            client_sandbox: SandboxConfig::default(),
             heartbeat_ttl: heartbeat::DEFAULT_TTL,
             acl_enabled: false,
         }
@@ -237,6 +241,7 @@ impl AgentConfig {
     /// Overlays the settings of agent HCL text.
     pub fn merge_hcl_str(&mut self, text: &str) -> Result<(), hcl::Error> {
         let h: HclAgent = hcl::from_str(text)?;
+        self.client_sandbox.merge_hcl_str(text)?;
         set(&mut self.name, h.name);
         if h.data_dir.is_some() {
             self.data_dir = h.data_dir;
