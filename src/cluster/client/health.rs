@@ -35,7 +35,9 @@ pub struct CheckPlan {
     pub restart: Option<CheckRestart>,
     /// Environment and working directory for script checks.
     pub script_env: Vec<(String, String)>,
-    /// Working directory for script checks.
+    /// Working directory for script checks; empty when the check's task is sandboxed (exec,
+    /// docker): its script would run on the host as the client's user, outside the sandbox,
+    /// so it is reported critical instead of run.
     pub script_dir: std::path::PathBuf,
 }
 
@@ -115,6 +117,13 @@ pub async fn run_once(http: &reqwest::Client, plan: &CheckPlan) -> CheckStatus {
             Ok(Ok(_)) => CheckStatus::Passing,
             _ => CheckStatus::Critical,
         },
+        "script" if plan.script_dir.as_os_str().is_empty() => {
+            tracing::warn!(
+                "script check {} not run: its task is sandboxed and the script would run on the host",
+                plan.name
+            );
+            CheckStatus::Critical
+        }
         "script" => {
             let mut cmd = tokio::process::Command::new(&c.command);
             cmd.args(c.args.iter().flatten())
