@@ -50,6 +50,12 @@ impl AllocRunnerHandle {
 
 /// Parses the allocation's job and finds its group.
 pub fn alloc_info(alloc: &Allocation, alloc_root: &std::path::Path) -> Result<AllocInfo, ClientError> {
+    if !super::beneath::is_single_component(&alloc.id) {
+        return Err(ClientError::InvalidAlloc(format!(
+            "allocation ID {:?} cannot name a directory",
+            alloc.id
+        )));
+    }
     let job: Job = alloc
         .job
         .as_deref()

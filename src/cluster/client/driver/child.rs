@@ -46,7 +46,10 @@ impl ChildSetup {
         unsafe {
             check(libc::setsid())?;
             for fifo in &self.fifo_readers {
-                libc::open(fifo.as_ptr(), libc::O_RDONLY | libc::O_NONBLOCK);
+                libc::open(
+                    fifo.as_ptr(),
+                    libc::O_RDONLY | libc::O_NONBLOCK | libc::O_NOFOLLOW,
+                );
             }
             for procs in &self.cgroup_procs {
                 let fd = libc::open(procs.as_ptr(), libc::O_WRONLY | libc::O_CLOEXEC);

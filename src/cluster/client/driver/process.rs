@@ -75,7 +75,7 @@ fn open_log_pipes(task: &TaskLaunch) -> Result<LogPipes, DriverError> {
         let fifo = logs::fifo_path(&task.log_dir, &task.task_name, stream);
         logs::make_fifo(&fifo)?;
         let reader = logs::open_fifo_reader(&fifo)?;
-        let writer = std::fs::OpenOptions::new().write(true).open(&fifo)?;
+        let writer = logs::open_fifo_writer(&fifo)?;
         let out = RotatingWriter::open(
             &task.log_dir,
             &format!("{}.{stream}", task.task_name),
