@@ -102,6 +102,14 @@ pub fn destroy(dirs: &[PathBuf]) {
     }
 }
 
+/// The memory a cgroup's processes use now, in bytes.
+pub fn memory_usage(dir: &Path) -> Option<u64> {
+    ["memory.current", "memory.usage_in_bytes"]
+        .iter()
+        .find_map(|f| std::fs::read_to_string(dir.join(f)).ok())
+        .and_then(|s| s.trim().parse().ok())
+}
+
 /// Reads the memory limit in bytes a cgroup enforces, if any.
 pub fn memory_limit(dir: &Path) -> Option<u64> {
     ["memory.max", "memory.limit_in_bytes"]

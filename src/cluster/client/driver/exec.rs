@@ -132,6 +132,12 @@ impl ProcessSandbox for Isolated {
     }
 
     fn stats(&self, handle: &TaskHandle, stats: &mut Value) {
+        // The handle's process is the waiter outside the PID namespace; the cgroup holds the
+        // whole task.
+        if let Some(usage) = handle.cgroups.iter().find_map(|d| cgroup::memory_usage(d)) {
+            stats["MemoryStats"]["Usage"] = usage.into();
+            stats["MemoryStats"]["Measured"] = serde_json::json!(["Usage"]);
+        }
         if let Some(limit) = handle.cgroups.iter().find_map(|d| cgroup::memory_limit(d)) {
             stats["MemoryStats"]["Limit"] = limit.into();
         }
