@@ -256,7 +256,7 @@ impl Beneath {
     /// Sets the mode of the directory or file `rel` (never through a symlink).
     pub fn set_mode(&self, rel: &Path, mode: u32) -> io::Result<()> {
         let rel = relative(rel)?;
-        let fd = openat2(self.fd.as_raw_fd(), &rel, libc::O_RDONLY, 0)
+        let fd = openat2(self.fd.as_raw_fd(), &rel, libc::O_RDONLY | libc::O_NONBLOCK, 0)
             .map_err(|e| explain(e, &self.path.join(&rel)))?;
         use std::os::unix::fs::PermissionsExt;
         File::from(fd).set_permissions(std::fs::Permissions::from_mode(mode))

@@ -7,6 +7,11 @@
 //!                 ▲                            ├─ Kill ─► stop (kill_signal, kill_timeout) ─► dead
 //!                 └──────── Restart ◄──────────┴─ Signal ─► driver.signal
 //! ```
+//!
+//! `setup` (directories, artifacts, templates) and `launch` (environment, [`TaskLaunch`])
+//! live in their own files beside this run loop.
+//!
+//! [`TaskLaunch`]: super::driver::TaskLaunch
 
 mod launch;
 mod setup;

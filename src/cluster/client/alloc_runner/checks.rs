@@ -1,0 +1,140 @@
+//! Service checks, service registration and allocation health of a running allocation, as
+//! the `update` block asks (`health_check`, `min_healthy_time`, `healthy_deadline`).
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use tokio::sync::mpsc;
+
+use crate::cluster::client::context::ClientContext;
+use crate::cluster::client::env::{TaskEnv, TaskPaths};
+use crate::cluster::client::health::{self, CheckResults};
+use crate::cluster::client::services;
+use crate::cluster::client::task_runner::AllocInfo;
+use crate::spec::UpdateStrategy;
+
+pub(super) fn update_strategy(info: &AllocInfo) -> Option<UpdateStrategy> {
+    info.group
+        .update
+        .clone()
+        .or_else(|| info.job.update.clone())
+        .filter(|u| u.max_parallel.unwrap_or(1) > 0)
+}
+
+fn nanos(d: Option<crate::spec::Duration>, default: Duration) -> Duration {
+    d.and_then(|d| u64::try_from(d.0).ok())
+        .map_or(default, Duration::from_nanos)
+}
+
+pub(super) fn checks_names(ctx: &ClientContext, info: &AllocInfo) -> Vec<String> {
+    let _ = ctx;
+    services::check_plans(info, |_| (Vec::new(), std::path::PathBuf::new()))
+        .into_iter()
+        .map(|p| p.name)
+        .collect()
+}
+
+pub(super) fn start_checks(
+    ctx: &Arc<ClientContext>,
+    info: &Arc<AllocInfo>,
+    results: &CheckResults,
+    restart: mpsc::Sender<(String, String)>,
+) -> Vec<tokio::task::JoinHandle<()>> {
+    let node = ctx.node();
+    let env_of = |task: &str| {
+        let t = info
+            .group
+            .tasks
+            .iter()
+            .flatten()
+            .find(|t| t.name == task)
+            .cloned()
+            .unwrap_or_default();
+        let d = &info.dir;
+        let s = |p: std::path::PathBuf| p.display().to_string();
+        let paths = TaskPaths {
+            alloc_dir: s(d.shared()),
+            task_dir: s(d.local(task)),
+            secrets_dir: s(d.secrets(task)),
+        };
+        let mut env = TaskEnv::build(
+            &info.alloc,
+            &info.job,
+            &info.group,
+            &t,
+            &node,
+            &ctx.config.region,
+            &paths,
+        );
+        if let Some(e) = &t.env {
+            env.add_task_env(e);
+        }
+        // Only raw_exec tasks run on the host as the client's user; a script for any other
+        // task would escape that task's sandbox.
+        let dir = if t.driver == "raw_exec" && !task.is_empty() {
+            d.task(task)
+        } else {
+            std::path::PathBuf::new()
+        };
+        (env.pairs(), dir)
+    };
+    services::check_plans(info, env_of)
+        .into_iter()
+        .map(|plan| {
+            let (tx, mut rx) = mpsc::channel::<String>(4);
+            let task = plan.task.clone();
+            let fwd = restart.clone();
+            tokio::spawn(async move {
+                while let Some(reason) = rx.recv().await {
+                    let _ = fwd.send((task.clone(), reason)).await;
+                }
+            });
+            tokio::spawn(health::watch(ctx.http.clone(), plan, results.clone(), tx))
+        })
+        .collect()
+}
+
+pub(super) async fn register_services(ctx: &ClientContext, info: &AllocInfo) {
+    let regs = services::registrations(info, &ctx.node().id, &ctx.config.datacenter);
+    if regs.is_empty() {
+        return;
+    }
+    if let Err(e) = ctx.api.register_services(&info.alloc.id, &regs).await {
+        tracing::warn!("registering services of {}: {e}", info.alloc.id);
+    }
+}
+
+/// Allocation health per the `update` block.
+pub(super) struct HealthWatch {
+    by_checks: bool,
+    min_healthy: Duration,
+    deadline: Instant,
+    healthy_since: Option<Instant>,
+}
+
+impl HealthWatch {
+    pub(super) fn new(u: &UpdateStrategy) -> Self {
+        Self {
+            by_checks: u.health_check.as_deref() != Some("task_states"),
+            min_healthy: nanos(u.min_healthy_time, Duration::from_secs(10)),
+            deadline: Instant::now() + nanos(u.healthy_deadline, Duration::from_secs(300)),
+            healthy_since: None,
+        }
+    }
+
+    /// `Some(verdict)` once health is decided.
+    pub(super) fn step(&mut self, all_running: bool, any_failed: bool, checks_passing: bool) -> Option<bool> {
+        let now = Instant::now();
+        if any_failed || now >= self.deadline {
+            return Some(false);
+        }
+        let ok = all_running && (!self.by_checks || checks_passing);
+        match (ok, self.healthy_since) {
+            (true, None) => self.healthy_since = Some(now),
+            (true, Some(t)) if now.duration_since(t) >= self.min_healthy => return Some(true),
+            (false, _) => self.healthy_since = None,
+            _ => {}
+        }
+        None
+    }
+}
