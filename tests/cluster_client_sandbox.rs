@@ -211,13 +211,15 @@ async fn exec_runs_as_nobody_in_a_chroot_and_leaves_the_host_untouched() {
 }
 
 /// A static program printing what a container was given: its effective capabilities, whether
-/// `/dev/net/tun` is there and whether a host directory bound at `/host-etc` is readable.
+/// `/dev/net/tun` is there and whether a host directory bound at `/host-etc` is readable; with
+/// `wait` it runs until stopped.
 const PROBE_C: &str = r#"
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
-int main(void) {
+int main(int argc, char **argv) {
   char line[256];
+  if (argc > 1 && !strcmp(argv[1], "wait")) { for (;;) pause(); }
   FILE *f = fopen("/proc/self/status", "r");
   while (f && fgets(line, sizeof line, f)) if (!strncmp(line, "CapEff:", 7)) printf("%s", line);
   printf("tun=%s\n", access("/dev/net/tun", F_OK) == 0 ? "yes" : "no");
@@ -302,6 +304,15 @@ async fn docker_policy_refuses_caps_and_host_binds_until_the_client_allows_them(
             register_job(&http, agent, &batch(id, docker_task(&image, extra.clone()))).await;
         }
     }
+    let scripted = json!({"ID": "scripted", "Type": "service", "Datacenters": ["dc1"], "TaskGroups": [{"Name": "g",
+        "RestartPolicy": {"Attempts": 0, "Mode": "fail"},
+        "ReschedulePolicy": {"Attempts": 0, "Unlimited": false},
+        "Update": {"MaxParallel": 1, "HealthCheck": "checks", "MinHealthyTime": secs(0.5), "HealthyDeadline": secs(30.0)},
+        "Services": [{"Name": "scripted", "Provider": "nomad", "TaskName": "t",
+                      "Checks": [{"Name": "probe", "Type": "script", "Command": "/probe", "TaskName": "t",
+                                  "Interval": secs(0.3), "Timeout": secs(3.0)}]}],
+        "Tasks": docker_task(&image, json!({"args": ["wait"]}))}]});
+    register_job(&http, &closed, &scripted).await;
 
     let a = finished(&http, &closed, "caps").await;
     assert_eq!(a["ClientStatus"], "failed", "{a:#}");
@@ -317,6 +328,17 @@ async fn docker_policy_refuses_caps_and_host_binds_until_the_client_allows_them(
     assert_eq!(a["ClientStatus"], "complete", "{a:#}");
     assert!(out.contains("tun=yes"), "the device reaches the container: {out}");
     assert_eq!(cap_eff(&out) & CAP_NET_ADMIN, 0, "{out}");
+
+    // A script check runs inside the container: /probe exists there, not on the host.
+    let a = wait_job_alloc(&http, &closed, "scripted", Duration::from_secs(60), |a| {
+        a["DeploymentStatus"]["Healthy"].is_boolean()
+    })
+    .await;
+    assert_eq!(
+        a["DeploymentStatus"]["Healthy"], true,
+        "the script check passed in the container: {a:#}"
+    );
+    stop_job(&http, &closed, "scripted").await;
 
     let a = finished(&http, &open, "caps").await;
     let out = logs(&http, &open, &a, "t", "stdout").await;

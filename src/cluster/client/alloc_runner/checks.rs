@@ -7,8 +7,9 @@ use std::time::{Duration, Instant};
 use tokio::sync::mpsc;
 
 use crate::cluster::client::context::ClientContext;
+use crate::cluster::client::driver::docker;
 use crate::cluster::client::env::{TaskEnv, TaskPaths};
-use crate::cluster::client::health::{self, CheckResults};
+use crate::cluster::client::health::{self, CheckResults, ScriptPlace};
 use crate::cluster::client::services;
 use crate::cluster::client::task_runner::AllocInfo;
 use crate::spec::UpdateStrategy;
@@ -28,7 +29,7 @@ fn nanos(d: Option<crate::spec::Duration>, default: Duration) -> Duration {
 
 pub(super) fn checks_names(ctx: &ClientContext, info: &AllocInfo) -> Vec<String> {
     let _ = ctx;
-    services::check_plans(info, |_| (Vec::new(), std::path::PathBuf::new()))
+    services::check_plans(info, |_| (Vec::new(), ScriptPlace::Refused))
         .into_iter()
         .map(|p| p.name)
         .collect()
@@ -69,14 +70,15 @@ pub(super) fn start_checks(
         if let Some(e) = &t.env {
             env.add_task_env(e);
         }
-        // Only raw_exec tasks run on the host as the client's user; a script for any other
-        // task would escape that task's sandbox.
-        let dir = if t.driver == "raw_exec" && !task.is_empty() {
-            d.task(task)
-        } else {
-            std::path::PathBuf::new()
+        // A script runs where its task runs: a raw_exec task on the host, a docker task in
+        // its container; anywhere else it would escape the task's sandbox.
+        let place = match t.driver.as_str() {
+            _ if task.is_empty() => ScriptPlace::Refused,
+            "raw_exec" => ScriptPlace::Host(d.task(task)),
+            "docker" => ScriptPlace::Container(docker::container_name_of(task, &info.alloc.id)),
+            _ => ScriptPlace::Refused,
         };
-        (env.pairs(), dir)
+        (env.pairs(), place)
     };
     services::check_plans(info, env_of)
         .into_iter()

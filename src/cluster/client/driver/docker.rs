@@ -12,6 +12,7 @@ use std::time::Duration;
 
 use bollard::Docker;
 use bollard::container::LogOutput;
+use bollard::exec::{CreateExecOptions, StartExecOptions};
 use bollard::models::{ContainerCreateBody, HostConfig, PortBinding};
 use bollard::query_parameters::{
     CreateContainerOptions, InspectContainerOptions, KillContainerOptions, LogsOptions,
@@ -122,7 +123,46 @@ impl DockerDriver {
 
 /// Container name of a task.
 pub fn container_name(task: &TaskLaunch) -> String {
-    format!("{}-{}", task.task_name, task.alloc_id)
+    container_name_of(&task.task_name, &task.alloc_id)
+}
+
+/// Container name of task `task` of allocation `alloc_id`.
+pub fn container_name_of(task: &str, alloc_id: &str) -> String {
+    format!("{task}-{alloc_id}")
+}
+
+/// Runs `argv` in the running container `name` (a script check): its exit code, or `None`
+/// when it could not run or did not finish within `timeout`.
+pub async fn exec_check(
+    name: &str,
+    argv: Vec<String>,
+    env: &[(String, String)],
+    timeout: Duration,
+) -> Option<i64> {
+    let docker = connect().ok()?;
+    let config = CreateExecOptions {
+        cmd: Some(argv),
+        env: Some(env.iter().map(|(k, v)| format!("{k}={v}")).collect()),
+        attach_stdout: Some(false),
+        attach_stderr: Some(false),
+        ..Default::default()
+    };
+    let run = async {
+        let id = docker.create_exec(name, config).await.ok()?.id;
+        let detached = StartExecOptions {
+            detach: true,
+            ..Default::default()
+        };
+        docker.start_exec(&id, Some(detached)).await.ok()?;
+        loop {
+            let state = docker.inspect_exec(&id).await.ok()?;
+            if state.running != Some(true) {
+                return state.exit_code;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    };
+    tokio::time::timeout(timeout, run).await.ok().flatten()
 }
 
 fn follow_logs(docker: Docker, id: String, task: &TaskLaunch, since: i32) -> Result<(), DriverError> {
