@@ -58,7 +58,13 @@ pub fn create(name: &str, memory_mb: u64, cpu_mhz: u64) -> Result<Vec<PathBuf>, 
             std::fs::create_dir_all(&parent).map_err(|e| failed(&parent, e))?;
             for dir in [root, parent.as_path()] {
                 let control = dir.join("cgroup.subtree_control");
-                std::fs::write(&control, "+memory +cpu").map_err(|e| failed(&control, e))?;
+                // Enabled already (by the init system, or an earlier task): writing again could
+                // fail where the cgroup holds processes of its own.
+                let enabled = std::fs::read_to_string(&control).unwrap_or_default();
+                let has = |c: &str| enabled.split_whitespace().any(|e| e == c);
+                if !(has("memory") && has("cpu")) {
+                    std::fs::write(&control, "+memory +cpu").map_err(|e| failed(&control, e))?;
+                }
             }
             let dir = parent.join(name);
             std::fs::create_dir_all(&dir).map_err(|e| failed(&dir, e))?;
