@@ -201,8 +201,44 @@ async fn exec_runs_as_nobody_in_a_chroot_and_leaves_the_host_untouched() {
         "the task may write its own local/: {out}"
     );
     assert!(
-        out.contains("pid=1"),
-        "the task is PID 1 of its own namespace: {out}"
+        out.contains("pid=2"),
+        "the task runs in its own PID namespace, under its init: {out}"
+    );
+
+    // A script check of an exec task runs in a sandbox like the task's: /local/ready exists
+    // only in the chroot, and the check runs as nobody.
+    let mut service = sh("t", "exec", "touch /local/ready; exec sleep 600");
+    // Long enough that only the kill signal itself can stop it in time (a PID 1 would ignore it).
+    service["KillTimeout"] = json!(secs(20.0));
+    let checked = json!({"ID": "exec-scripted", "Type": "service", "Datacenters": ["dc1"], "TaskGroups": [{"Name": "g",
+        "RestartPolicy": {"Attempts": 0, "Mode": "fail"},
+        "ReschedulePolicy": {"Attempts": 0, "Unlimited": false},
+        "Update": {"MaxParallel": 1, "HealthCheck": "checks", "MinHealthyTime": secs(0.5), "HealthyDeadline": secs(30.0)},
+        "Services": [{"Name": "exec-scripted", "Provider": "nomad", "TaskName": "t",
+                      "Checks": [{"Name": "ready", "Type": "script", "Command": "/bin/sh", "TaskName": "t",
+                                  "Args": ["-c", "test -f /local/ready && test \"$(id -u)\" = 65534"],
+                                  "Interval": secs(0.3), "Timeout": secs(3.0)}]}],
+        "Tasks": [service]}]});
+    register_job(&http, &agent, &checked).await;
+    let a = wait_job_alloc(&http, &agent, "exec-scripted", Duration::from_secs(60), |a| {
+        a["DeploymentStatus"]["Healthy"].is_boolean()
+    })
+    .await;
+    assert_eq!(
+        a["DeploymentStatus"]["Healthy"], true,
+        "the script check passed in the sandbox: {a:#}"
+    );
+    let stopping = std::time::Instant::now();
+    stop_job(&http, &agent, "exec-scripted").await;
+    let id = a["ID"].as_str().unwrap_or_default().to_owned();
+    wait_alloc(&http, &agent, &id, Duration::from_secs(30), |a| {
+        a["ClientStatus"] == "complete"
+    })
+    .await;
+    assert!(
+        stopping.elapsed() < Duration::from_secs(10),
+        "the kill signal stops an exec task without waiting for kill_timeout: {:?}",
+        stopping.elapsed()
     );
 
     let r = finished(&http, &agent, "exec-root").await;
@@ -339,6 +375,11 @@ async fn docker_policy_refuses_caps_and_host_binds_until_the_client_allows_them(
         "the script check passed in the container: {a:#}"
     );
     stop_job(&http, &closed, "scripted").await;
+    let id = a["ID"].as_str().unwrap_or_default().to_owned();
+    wait_alloc(&http, &closed, &id, Duration::from_secs(30), |a| {
+        a["ClientStatus"] == "complete"
+    })
+    .await;
 
     let a = finished(&http, &open, "caps").await;
     let out = logs(&http, &open, &a, "t", "stdout").await;

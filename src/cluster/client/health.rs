@@ -40,14 +40,16 @@ pub struct CheckPlan {
 }
 
 /// Where a script check runs: inside its task's sandbox, never outside it.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub enum ScriptPlace {
     /// On the host in this directory: `raw_exec` tasks run there already.
     Host(std::path::PathBuf),
     /// In the task's container (`docker exec`), by container name.
     Container(String),
-    /// Nowhere: the script would run on the host as the client's user, outside the task's
-    /// sandbox (`exec` tasks, group services without a task), so the check is critical.
+    /// In a sandbox like the `exec` task's own (chroot, namespaces, user).
+    Sandbox(super::driver::process::Isolation),
+    /// Nowhere: the script would run on the host as the client's user, outside any sandbox
+    /// (group services naming no task, a sandbox that could not be prepared): critical.
     Refused,
 }
 
@@ -100,6 +102,11 @@ async fn run_script(plan: &CheckPlan, timeout: Duration) -> CheckStatus {
                 plan.name
             );
             return CheckStatus::Critical;
+        }
+        ScriptPlace::Sandbox(iso) => {
+            let mut argv = vec![c.command.clone()];
+            argv.extend(c.args.iter().flatten().cloned());
+            super::driver::process::run_isolated(&argv, &plan.script_env, iso, timeout).await
         }
         ScriptPlace::Container(name) => {
             let mut argv = vec![c.command.clone()];

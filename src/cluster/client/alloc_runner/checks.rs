@@ -7,12 +7,13 @@ use std::time::{Duration, Instant};
 use tokio::sync::mpsc;
 
 use crate::cluster::client::context::ClientContext;
-use crate::cluster::client::driver::docker;
+use crate::cluster::client::driver::chroot::ChrootDirs;
+use crate::cluster::client::driver::{docker, exec};
 use crate::cluster::client::env::{TaskEnv, TaskPaths};
 use crate::cluster::client::health::{self, CheckResults, ScriptPlace};
 use crate::cluster::client::services;
 use crate::cluster::client::task_runner::AllocInfo;
-use crate::spec::UpdateStrategy;
+use crate::spec::{Task, UpdateStrategy};
 
 pub(super) fn update_strategy(info: &AllocInfo) -> Option<UpdateStrategy> {
     info.group
@@ -35,6 +36,23 @@ pub(super) fn checks_names(ctx: &ClientContext, info: &AllocInfo) -> Vec<String>
         .collect()
 }
 
+/// The sandbox for script checks of the `exec` task `t`; refused (critical) if it cannot be made.
+fn exec_script_place(ctx: &ClientContext, info: &AllocInfo, t: &Task) -> ScriptPlace {
+    let (task_dir, shared) = (info.dir.task(&t.name), info.dir.shared());
+    let dirs = ChrootDirs {
+        task_name: &t.name,
+        task_dir: &task_dir,
+        shared_alloc_dir: &shared,
+    };
+    match exec::script_isolation(&ctx.config.sandbox, &dirs, &t.user) {
+        Ok(iso) => ScriptPlace::Sandbox(iso),
+        Err(e) => {
+            tracing::warn!("script checks of task {:?} cannot run: {e}", t.name);
+            ScriptPlace::Refused
+        }
+    }
+}
+
 pub(super) fn start_checks(
     ctx: &Arc<ClientContext>,
     info: &Arc<AllocInfo>,
@@ -53,10 +71,18 @@ pub(super) fn start_checks(
             .unwrap_or_default();
         let d = &info.dir;
         let s = |p: std::path::PathBuf| p.display().to_string();
-        let paths = TaskPaths {
-            alloc_dir: s(d.shared()),
-            task_dir: s(d.local(task)),
-            secrets_dir: s(d.secrets(task)),
+        let paths = if t.driver == "exec" || t.driver == "docker" {
+            TaskPaths {
+                alloc_dir: "/alloc".into(),
+                task_dir: "/local".into(),
+                secrets_dir: "/secrets".into(),
+            }
+        } else {
+            TaskPaths {
+                alloc_dir: s(d.shared()),
+                task_dir: s(d.local(task)),
+                secrets_dir: s(d.secrets(task)),
+            }
         };
         let mut env = TaskEnv::build(
             &info.alloc,
@@ -71,11 +97,12 @@ pub(super) fn start_checks(
             env.add_task_env(e);
         }
         // A script runs where its task runs: a raw_exec task on the host, a docker task in
-        // its container; anywhere else it would escape the task's sandbox.
+        // its container, an exec task in a sandbox like its own; never on the host otherwise.
         let place = match t.driver.as_str() {
             _ if task.is_empty() => ScriptPlace::Refused,
             "raw_exec" => ScriptPlace::Host(d.task(task)),
             "docker" => ScriptPlace::Container(docker::container_name_of(task, &info.alloc.id)),
+            "exec" => exec_script_place(ctx, info, &t),
             _ => ScriptPlace::Refused,
         };
         (env.pairs(), place)

@@ -1,7 +1,7 @@
 //! What a task's process does between fork and exec, in order: new session, log FIFO read
-//! ends, join its cgroups, unshare mount/UTS/IPC/PID namespaces, fork once more so the task is
-//! the first process of its PID namespace (the first child stays as a small waiter passing on
-//! the exit status), mount its chroot, enter it, clear supplementary groups and switch user.
+//! ends, join its cgroups, unshare mount/UTS/IPC/PID namespaces, fork twice so a small init is
+//! PID 1 of the new PID namespace and the task PID 2 (the waiters pass its exit status on),
+//! mount its chroot, enter it, clear supplementary groups and switch user.
 //!
 //! Everything here runs in a forked copy of a multi-threaded process: only async-signal-safe
 //! system calls on memory prepared before the fork, no allocation, and any failure is returned
@@ -85,21 +85,33 @@ impl ChildSetup {
     }
 }
 
-/// Forks after `unshare(CLONE_NEWPID)`: the new child is PID 1 of the namespace and goes on
-/// to exec the task; this process waits for it and exits the same way, so the client's handle
-/// (this PID) reports the task's own exit status.
+/// Forks after `unshare(CLONE_NEWPID)`: the child is PID 1 of the new namespace and forks
+/// once more, so the task runs as PID 2 with ordinary signal handling (a PID 1 without
+/// handlers would ignore the `kill_signal` sent from outside). PID 1 reaps whatever is
+/// orphaned in the namespace and, when the task ends, exits the way it did; so does this
+/// process, whose PID is the client's handle, so the handle reports the task's own status.
 unsafe fn become_pid_one() -> io::Result<()> {
-    // SAFETY: fork, waitpid, signal, close_range, kill and _exit are async-signal-safe.
+    // SAFETY: fork is async-signal-safe; `wait_and_exit` never returns.
     unsafe {
-        let pid = libc::fork();
-        check(pid)?;
-        if pid == 0 {
-            return Ok(());
+        for _ in 0..2 {
+            let pid = libc::fork();
+            check(pid)?;
+            if pid != 0 {
+                wait_and_exit(pid);
+            }
         }
-        // The spawning side waits on a close-on-exec pipe that only exec would close: this
-        // waiter never execs, so it must drop every descriptor but stdio.
+    }
+    Ok(())
+}
+
+/// Waits for `pid` (reaping any other child on the way) and exits as it did.
+unsafe fn wait_and_exit(pid: libc::pid_t) -> ! {
+    // SAFETY: close_range, signal, waitpid, kill and _exit are async-signal-safe.
+    unsafe {
+        // The spawning side waits on a close-on-exec pipe that only exec would close: a waiter
+        // never execs, so it must drop every descriptor but stdio.
         libc::syscall(libc::SYS_close_range, 3u32, u32::MAX, 0u32);
-        // Signals sent to the task's process group reach the task itself; the waiter stays.
+        // Signals sent to the task's process group reach the task itself; the waiters stay.
         for sig in [
             libc::SIGINT,
             libc::SIGTERM,
@@ -111,8 +123,12 @@ unsafe fn become_pid_one() -> io::Result<()> {
             libc::signal(sig, libc::SIG_IGN);
         }
         let mut status = 0;
-        while libc::waitpid(pid, &raw mut status, 0) < 0 {
-            if *libc::__errno_location() != libc::EINTR {
+        loop {
+            let got = libc::waitpid(-1, &raw mut status, 0);
+            if got == pid {
+                break;
+            }
+            if got < 0 && *libc::__errno_location() != libc::EINTR {
                 libc::_exit(127);
             }
         }
@@ -122,7 +138,7 @@ unsafe fn become_pid_one() -> io::Result<()> {
             libc::kill(libc::getpid(), sig);
             libc::_exit(128 + sig);
         }
-        libc::_exit(libc::WEXITSTATUS(status));
+        libc::_exit(libc::WEXITSTATUS(status))
     }
 }
 

@@ -55,18 +55,39 @@ fn cstr(p: &Path) -> Result<CString, DriverError> {
     CString::new(p.as_os_str().as_bytes()).map_err(|e| DriverError::Config(e.to_string()))
 }
 
-fn setup_err(task: &TaskLaunch, e: std::io::Error) -> DriverError {
+/// The directories a chroot is made of.
+pub struct ChrootDirs<'a> {
+    /// The task's name (for messages).
+    pub task_name: &'a str,
+    /// The task directory: the new root.
+    pub task_dir: &'a Path,
+    /// The allocation's shared `alloc/` directory, bound at `/alloc`.
+    pub shared_alloc_dir: &'a Path,
+}
+
+impl<'a> ChrootDirs<'a> {
+    /// The directories of `task`.
+    pub fn of(task: &'a TaskLaunch) -> Self {
+        Self {
+            task_name: &task.task_name,
+            task_dir: &task.task_dir,
+            shared_alloc_dir: &task.shared_alloc_dir,
+        }
+    }
+}
+
+fn setup_err(task: &ChrootDirs<'_>, e: std::io::Error) -> DriverError {
     DriverError::Start(format!("preparing the chroot of task {:?}: {e}", task.task_name))
 }
 
 /// Creates the mount points in the task directory (through [`Beneath`], so no symlink planted
 /// there is followed), gives the task's directories to its user, and lists the mounts.
 pub fn prepare(
-    task: &TaskLaunch,
+    task: &ChrootDirs<'_>,
     chroot_env: &BTreeMap<String, String>,
     (uid, gid): (u32, u32),
 ) -> Result<ChrootPlan, DriverError> {
-    let root = Beneath::open(&task.task_dir).map_err(|e| setup_err(task, e))?;
+    let root = Beneath::open(task.task_dir).map_err(|e| setup_err(task, e))?;
     let mut binds = Vec::new();
     let mut mount_point = |source: &Path, inside: &Path, read_only: bool| -> Result<(), DriverError> {
         let Ok(meta) = std::fs::metadata(source) else {
@@ -88,7 +109,7 @@ pub fn prepare(
     for (host, inside) in chroot_env {
         mount_point(Path::new(host), Path::new(inside), true)?;
     }
-    mount_point(&task.shared_alloc_dir, Path::new("alloc"), false)?;
+    mount_point(task.shared_alloc_dir, Path::new("alloc"), false)?;
     for dev in DEVICES {
         mount_point(Path::new(dev), Path::new(dev), false)?;
     }
@@ -99,8 +120,8 @@ pub fn prepare(
         std::os::unix::fs::lchown(&dir, Some(uid), Some(gid)).map_err(|e| setup_err(task, e))?;
     }
     Ok(ChrootPlan {
-        root: cstr(&task.task_dir)?,
+        root: cstr(task.task_dir)?,
         binds,
-        proc_dir: cstr(&PathBuf::from(&task.task_dir).join("proc"))?,
+        proc_dir: cstr(&PathBuf::from(task.task_dir).join("proc"))?,
     })
 }

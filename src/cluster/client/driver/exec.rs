@@ -62,19 +62,37 @@ pub fn lookup_user(name: &str) -> Result<(u32, u32), DriverError> {
     Ok((pw.pw_uid, pw.pw_gid))
 }
 
+/// The sandbox a script check of an `exec` task runs in: the task's chroot, namespaces and
+/// user, in a PID namespace of its own (its limit is the check's timeout, not a cgroup).
+pub fn script_isolation(
+    config: &SandboxConfig,
+    dirs: &chroot::ChrootDirs<'_>,
+    user: &str,
+) -> Result<Isolation, DriverError> {
+    let user = user_of(&config.user_denylist, user)?;
+    Ok(Isolation {
+        cgroup_procs: Vec::new(),
+        namespaces: true,
+        chroot: Some(chroot::prepare(dirs, &config.chroot_env, user)?),
+        user: Some(user),
+    })
+}
+
+/// The uid and gid an `exec` task named `user` runs as (`nobody` when empty), unless the
+/// client's denylist refuses it.
+fn user_of(denylist: &[String], user: &str) -> Result<(u32, u32), DriverError> {
+    let name = if user.is_empty() { DEFAULT_USER } else { user };
+    if denylist.iter().any(|u| u == name) {
+        return Err(DriverError::Refused(format!(
+            "user {name:?} is in this client's user.denylist (client options)"
+        )));
+    }
+    lookup_user(name)
+}
+
 impl Isolated {
     fn user(&self, task: &TaskLaunch) -> Result<(u32, u32), DriverError> {
-        let name = if task.user.is_empty() {
-            DEFAULT_USER
-        } else {
-            task.user.as_str()
-        };
-        if self.user_denylist.iter().any(|u| u == name) {
-            return Err(DriverError::Refused(format!(
-                "user {name:?} is in this client's user.denylist (client options)"
-            )));
-        }
-        lookup_user(name)
+        user_of(&self.user_denylist, &task.user)
     }
 }
 
@@ -107,7 +125,7 @@ impl ProcessSandbox for Isolated {
 
     fn prepare(&self, task: &TaskLaunch) -> Result<Isolation, DriverError> {
         let user = self.user(task)?;
-        let plan = chroot::prepare(task, &self.chroot_env, user)?;
+        let plan = chroot::prepare(&chroot::ChrootDirs::of(task), &self.chroot_env, user)?;
         let name = format!("{}.{}", task.alloc_id, task.task_name);
         let dirs = cgroup::create(&name, task.memory_mb, task.cpu_mhz)?;
         Ok(Isolation {

@@ -232,6 +232,53 @@ fn resolve_command(command: &str, cwd: &Path) -> PathBuf {
     PathBuf::from(command)
 }
 
+/// Runs `argv` with `env` inside `iso` (a script check of a sandboxed task) and waits up to
+/// `timeout`: its exit code, or `None` when it could not start or was killed at the timeout.
+pub async fn run_isolated(
+    argv: &[String],
+    env: &[(String, String)],
+    iso: &Isolation,
+    timeout: Duration,
+) -> Option<i64> {
+    let (program, args) = argv.split_first()?;
+    let setup = ChildSetup {
+        fifo_readers: Vec::new(),
+        cgroup_procs: Vec::new(),
+        namespaces: iso.namespaces,
+        chroot: iso.chroot.clone(),
+        user: iso.user,
+    };
+    let mut cmd = tokio::process::Command::new(program);
+    cmd.args(args)
+        .current_dir("/")
+        .env_clear()
+        .envs(env.iter().map(|(k, v)| (k, v)))
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
+    if let Ok(path) = std::env::var("PATH")
+        && !env.iter().any(|(k, _)| k == "PATH")
+    {
+        cmd.env("PATH", path);
+    }
+    // SAFETY: as in `Children::spawn`: only async-signal-safe calls on memory prepared before
+    // the fork.
+    unsafe {
+        cmd.pre_exec(move || setup.run());
+    }
+    let mut child = cmd.spawn().ok()?;
+    let pgid = child.id().and_then(|p| i32::try_from(p).ok())?;
+    match tokio::time::timeout(timeout, child.wait()).await {
+        Ok(Ok(status)) => status.code().map(i64::from),
+        _ => {
+            // SAFETY: kill(2) of the process group this check started (setsid in the child).
+            unsafe { libc::kill(-pgid, libc::SIGKILL) };
+            let _ = child.wait().await;
+            None
+        }
+    }
+}
+
 /// Sends `signal` to the task's process group.
 pub fn signal(handle: &TaskHandle, signal: &str) -> Result<(), DriverError> {
     let sig =
