@@ -78,7 +78,7 @@ async fn raw_exec_task_runs_passes_its_check_and_restarts_after_kill_9() {
     let dir = tempfile::tempdir().unwrap();
     let server_bin = match build_server(dir.path()) {
         Ok(p) => p,
-        Err(e) => return eprintln!("skipping: cannot build the test server ({e})"),
+        Err(e) => return skip(&format!("cannot build the test server ({e})")),
     };
     let http = http();
     let agent = dev_agent(dir.path(), "dev1");
@@ -236,7 +236,7 @@ async fn template_reading_a_variable_re_renders_and_restarts_the_task() {
     let dir = tempfile::tempdir().unwrap();
     let server_bin = match build_server(dir.path()) {
         Ok(p) => p,
-        Err(e) => return eprintln!("skipping: cannot build the test server ({e})"),
+        Err(e) => return skip(&format!("cannot build the test server ({e})")),
     };
     let http = http();
     let agent = dev_agent(dir.path(), "dev3");
@@ -334,7 +334,7 @@ async fn a_failing_check_makes_the_allocation_unhealthy_and_the_deployment_fail(
     let dir = tempfile::tempdir().unwrap();
     let server_bin = match build_server(dir.path()) {
         Ok(p) => p,
-        Err(e) => return eprintln!("skipping: cannot build the test server ({e})"),
+        Err(e) => return skip(&format!("cannot build the test server ({e})")),
     };
     let http = http();
     let agent = dev_agent(dir.path(), "dev4");
@@ -364,7 +364,7 @@ async fn a_restarted_client_reattaches_to_its_running_task() {
     let dir = tempfile::tempdir().unwrap();
     let server_bin = match build_server(dir.path()) {
         Ok(p) => p,
-        Err(e) => return eprintln!("skipping: cannot build the test server ({e})"),
+        Err(e) => return skip(&format!("cannot build the test server ({e})")),
     };
     let http = http();
     let mut agent = dev_agent(dir.path(), "dev5");
@@ -495,7 +495,7 @@ async fn a_failed_deployment_with_auto_revert_goes_back_to_the_stable_version() 
     let dir = tempfile::tempdir().unwrap();
     let server_bin = match build_server(dir.path()) {
         Ok(p) => p,
-        Err(e) => return eprintln!("skipping: cannot build the test server ({e})"),
+        Err(e) => return skip(&format!("cannot build the test server ({e})")),
     };
     let http = http();
     let agent = dev_agent(dir.path(), "dev6");

@@ -9,7 +9,7 @@ use std::time::Duration;
 use thiserror::Error;
 
 use super::{DEFAULT_HTTP_PORT, hostname};
-use crate::cluster::client::HostVolume;
+use crate::cluster::client::{HostVolume, SandboxConfig};
 use crate::cluster::http::parse::JobParser;
 use crate::cluster::raft::Compaction;
 use crate::cluster::server::heartbeat;
@@ -60,6 +60,9 @@ pub struct AgentConfig {
     pub raw_exec_enabled: bool,
     /// Whether docker tasks may be privileged.
     pub docker_allow_privileged: bool,
+    /// The client's sandbox settings (`client { chroot_env, options, artifact }`,
+    /// `plugin "docker" { config { ... } }`).
+    pub client_sandbox: SandboxConfig,
     /// Heartbeat TTL the servers give clients (`server { heartbeat_ttl }` is ours; Nomad
     /// derives it from `min_heartbeat_ttl` and the cluster size).
     pub heartbeat_ttl: Duration,
@@ -94,6 +97,7 @@ impl Default for AgentConfig {
             host_volumes: BTreeMap::new(),
             raw_exec_enabled: false,
             docker_allow_privileged: false,
+            client_sandbox: SandboxConfig::default(),
             heartbeat_ttl: heartbeat::DEFAULT_TTL,
             acl_enabled: false,
             job_parser: None,

@@ -137,6 +137,7 @@ fn client_config(cfg: &AgentConfig, data_dir: &Path, servers: Vec<String>, adver
     c.host_volumes = cfg.host_volumes.clone();
     c.raw_exec_enabled = cfg.raw_exec_enabled;
     c.docker_allow_privileged = cfg.docker_allow_privileged;
+    c.sandbox = cfg.client_sandbox.clone();
     c
 }
 

@@ -4,6 +4,8 @@
 use std::io;
 use std::path::{Path, PathBuf};
 
+use super::beneath::{self, Beneath};
+
 /// Paths of one allocation's directory.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AllocDir {
@@ -44,21 +46,35 @@ impl AllocDir {
         self.task(task).join("secrets")
     }
 
-    /// Creates the shared directories.
+    /// Creates the allocation directory and its shared directories.
     pub fn build(&self) -> io::Result<()> {
-        for d in [self.shared().join("data"), self.logs(), self.shared().join("tmp")] {
-            std::fs::create_dir_all(d)?;
+        std::fs::create_dir_all(&self.root)?;
+        let b = self.beneath()?;
+        b.create_dir_all(Path::new("alloc/logs"), 0o755)?;
+        for d in ["alloc/data", "alloc/tmp"] {
+            b.create_dir_all(Path::new(d), 0o755)?;
+            // Tasks run as other users (`nobody` by default) and share these directories.
+            b.set_mode(Path::new(d), 0o1777)?;
         }
         Ok(())
     }
 
-    /// Creates a task's directories (`secrets/` readable by the owner only).
+    /// The allocation directory, opened so that paths resolve beneath it.
+    pub fn beneath(&self) -> io::Result<Beneath> {
+        Beneath::open(&self.root)
+    }
+
+    /// Creates a task's directories (`secrets/` readable by the owner only), refusing a task
+    /// name that is not a single normal path component.
     pub fn build_task(&self, task: &str) -> io::Result<()> {
-        for d in [self.local(task), self.secrets(task), self.task(task).join("tmp")] {
-            std::fs::create_dir_all(d)?;
+        check_task_name(task)?;
+        let b = self.beneath()?;
+        for d in ["local", "secrets", "tmp"] {
+            b.create_dir_all(&Path::new(task).join(d), 0o755)?;
         }
-        use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(self.secrets(task), std::fs::Permissions::from_mode(0o700))?;
+        b.set_mode(&Path::new(task).join("local"), 0o777)?;
+        b.set_mode(&Path::new(task).join("tmp"), 0o1777)?;
+        b.set_mode(&Path::new(task).join("secrets"), 0o700)?;
         Ok(())
     }
 
@@ -70,25 +86,31 @@ impl AllocDir {
         }
     }
 
-    /// Resolves a task-relative destination (`local/x`, `secrets/y`, `alloc/z`) inside the
-    /// allocation, refusing paths that escape it.
-    pub fn resolve(&self, task: &str, rel: &str) -> Option<PathBuf> {
-        let rel = rel.trim_start_matches("./");
-        let base = if rel.starts_with("alloc/") {
-            self.root.clone()
-        } else {
-            self.task(task)
-        };
-        let rel = Path::new(rel);
-        if rel.is_absolute()
-            || rel
-                .components()
-                .any(|c| matches!(c, std::path::Component::ParentDir))
-        {
-            return None;
+    /// A task-relative destination (`local/x`, `secrets/y`, `alloc/z`) as a path relative to
+    /// the allocation directory, refusing paths that leave it (absolute, `..`) and task names
+    /// that are not a single component. Open the result through [`AllocDir::beneath`] so that
+    /// symlinks are not followed either.
+    pub fn resolve(&self, task: &str, rel: &str) -> io::Result<PathBuf> {
+        check_task_name(task)?;
+        let rel = beneath::relative(Path::new(rel))?;
+        if rel.starts_with("alloc") {
+            return Ok(rel);
         }
-        Some(base.join(rel))
+        Ok(Path::new(task).join(rel))
     }
+}
+
+/// An error unless `task` is a single normal path component (`web`, not `../x` or `/etc`).
+pub fn check_task_name(task: &str) -> io::Result<()> {
+    if beneath::is_single_component(task) {
+        return Ok(());
+    }
+    Err(io::Error::new(
+        io::ErrorKind::InvalidInput,
+        format!(
+            "task name {task:?} is not a single path component; the client refuses to make a directory for it"
+        ),
+    ))
 }
 
 #[cfg(test)]
@@ -98,15 +120,32 @@ mod tests {
     #[test]
     fn resolves_inside_only() {
         let d = AllocDir::new(Path::new("/a"), "x");
+        let r = |t: &str, p: &str| d.resolve(t, p).ok();
         assert_eq!(
-            d.resolve("web", "local/app.conf"),
-            Some(PathBuf::from("/a/x/web/local/app.conf"))
+            r("web", "local/app.conf"),
+            Some(PathBuf::from("web/local/app.conf"))
         );
         assert_eq!(
-            d.resolve("web", "alloc/shared.txt"),
-            Some(PathBuf::from("/a/x/alloc/shared.txt"))
+            r("web", "./alloc/shared.txt"),
+            Some(PathBuf::from("alloc/shared.txt"))
         );
-        assert_eq!(d.resolve("web", "../../etc/passwd"), None);
-        assert_eq!(d.resolve("web", "/etc/passwd"), None);
+        assert_eq!(r("web", "../../etc/passwd"), None);
+        assert_eq!(r("web", "/etc/passwd"), None);
+        assert_eq!(r("../x", "local/a"), None);
+        assert_eq!(r("/etc", "local/a"), None);
+    }
+
+    #[test]
+    fn bad_task_names_make_nothing() {
+        let tmp = tempfile::tempdir().unwrap();
+        let d = AllocDir::new(tmp.path(), "a1");
+        d.build().unwrap();
+        let outside = tmp.path().join("escaped-task");
+        for name in ["../escaped-task", "/etc", outside.to_str().unwrap()] {
+            assert!(d.build_task(name).is_err(), "{name}");
+        }
+        assert!(!outside.exists());
+        d.build_task("web").unwrap();
+        assert!(d.local("web").is_dir());
     }
 }

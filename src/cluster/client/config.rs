@@ -4,6 +4,8 @@
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
+use super::sandbox_config::SandboxConfig;
+
 /// A host volume the client offers to jobs (`client { host_volume "name" { ... } }`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HostVolume {
@@ -40,6 +42,9 @@ pub struct ClientConfig {
     pub raw_exec_enabled: bool,
     /// Whether docker tasks may ask for `privileged = true`.
     pub docker_allow_privileged: bool,
+    /// What tasks may do beyond their sandbox (chroot_env, user denylist, docker policy,
+    /// artifact limits).
+    pub sandbox: SandboxConfig,
 }
 
 impl ClientConfig {
@@ -58,6 +63,7 @@ impl ClientConfig {
             host_volumes: BTreeMap::new(),
             raw_exec_enabled: false,
             docker_allow_privileged: false,
+            sandbox: SandboxConfig::default(),
         }
     }
 

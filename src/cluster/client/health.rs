@@ -35,8 +35,22 @@ pub struct CheckPlan {
     pub restart: Option<CheckRestart>,
     /// Environment and working directory for script checks.
     pub script_env: Vec<(String, String)>,
-    /// Working directory for script checks.
-    pub script_dir: std::path::PathBuf,
+    /// Where a script check runs.
+    pub script_place: ScriptPlace,
+}
+
+/// Where a script check runs: inside its task's sandbox, never outside it.
+#[derive(Debug, Clone)]
+pub enum ScriptPlace {
+    /// On the host in this directory: `raw_exec` tasks run there already.
+    Host(std::path::PathBuf),
+    /// In the task's container (`docker exec`), by container name.
+    Container(String),
+    /// In a sandbox like the `exec` task's own (chroot, namespaces, user).
+    Sandbox(super::driver::process::Isolation),
+    /// Nowhere: the script would run on the host as the client's user, outside any sandbox
+    /// (group services naming no task, a sandbox that could not be prepared): critical.
+    Refused,
 }
 
 /// Latest results by check name.
@@ -79,6 +93,48 @@ fn nanos(d: crate::spec::Duration, default: Duration) -> Duration {
         .map_or(default, Duration::from_nanos)
 }
 
+async fn run_script(plan: &CheckPlan, timeout: Duration) -> CheckStatus {
+    let c = &plan.check;
+    let code = match &plan.script_place {
+        ScriptPlace::Refused => {
+            tracing::warn!(
+                "script check {} not run: it would run on the host, outside its task's sandbox",
+                plan.name
+            );
+            return CheckStatus::Critical;
+        }
+        ScriptPlace::Sandbox(iso) => {
+            let mut argv = vec![c.command.clone()];
+            argv.extend(c.args.iter().flatten().cloned());
+            super::driver::process::run_isolated(&argv, &plan.script_env, iso, timeout).await
+        }
+        ScriptPlace::Container(name) => {
+            let mut argv = vec![c.command.clone()];
+            argv.extend(c.args.iter().flatten().cloned());
+            super::driver::docker::exec_check(name, argv, &plan.script_env, timeout).await
+        }
+        ScriptPlace::Host(dir) => {
+            let mut cmd = tokio::process::Command::new(&c.command);
+            cmd.args(c.args.iter().flatten())
+                .envs(plan.script_env.iter().map(|(k, v)| (k, v)))
+                .current_dir(dir)
+                .stdin(std::process::Stdio::null())
+                .stdout(std::process::Stdio::null())
+                .stderr(std::process::Stdio::null())
+                .kill_on_drop(true);
+            match tokio::time::timeout(timeout, cmd.status()).await {
+                Ok(Ok(s)) => s.code().map(i64::from),
+                _ => None,
+            }
+        }
+    };
+    match code {
+        Some(0) => CheckStatus::Passing,
+        Some(1) => CheckStatus::Warning,
+        _ => CheckStatus::Critical,
+    }
+}
+
 /// Runs a check once.
 pub async fn run_once(http: &reqwest::Client, plan: &CheckPlan) -> CheckStatus {
     let timeout = nanos(plan.check.timeout, Duration::from_secs(2));
@@ -115,21 +171,7 @@ pub async fn run_once(http: &reqwest::Client, plan: &CheckPlan) -> CheckStatus {
             Ok(Ok(_)) => CheckStatus::Passing,
             _ => CheckStatus::Critical,
         },
-        "script" => {
-            let mut cmd = tokio::process::Command::new(&c.command);
-            cmd.args(c.args.iter().flatten())
-                .envs(plan.script_env.iter().map(|(k, v)| (k, v)))
-                .current_dir(&plan.script_dir)
-                .stdin(std::process::Stdio::null())
-                .stdout(std::process::Stdio::null())
-                .stderr(std::process::Stdio::null())
-                .kill_on_drop(true);
-            match tokio::time::timeout(timeout, cmd.status()).await {
-                Ok(Ok(s)) if s.success() => CheckStatus::Passing,
-                Ok(Ok(s)) if s.code() == Some(1) => CheckStatus::Warning,
-                _ => CheckStatus::Critical,
-            }
-        }
+        "script" => run_script(plan, timeout).await,
         _ => CheckStatus::Passing,
     }
 }

@@ -81,6 +81,9 @@ async fn logs(
     let Some(task) = q.task.filter(|t| !t.is_empty()) else {
         return error(StatusCode::BAD_REQUEST, "must include task name");
     };
+    if !super::beneath::is_single_component(&task) {
+        return error(StatusCode::BAD_REQUEST, format!("invalid task name {task:?}"));
+    }
     let kind = q.kind.unwrap_or_else(|| "stdout".into());
     if kind != "stdout" && kind != "stderr" {
         return error(StatusCode::BAD_REQUEST, "type must be stdout or stderr");

@@ -8,11 +8,16 @@
 //! A FIFO instead of a pipe lets a restarted client re-open the same stream of a task that kept
 //! running; the task also holds a read end (opened before exec) so it never gets SIGPIPE while
 //! the client is away — its writes wait for the client instead.
+//!
+//! `alloc/` is visible to the group's tasks (a container's root may write there), so nothing
+//! here follows a symlink: log files and FIFOs are opened with `O_NOFOLLOW` and must be a plain
+//! file with one name, or a FIFO, respectively.
 
 use std::ffi::CString;
 use std::fs::{File, OpenOptions};
 use std::io::{self, Write};
 use std::os::unix::ffi::OsStrExt;
+use std::os::unix::fs::{FileTypeExt, MetadataExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 
 use tokio::io::AsyncReadExt;
@@ -62,13 +67,44 @@ pub fn log_files(dir: &Path, base: &str) -> Vec<(u64, PathBuf)> {
     out
 }
 
+/// Opens `path` for appending without following a symlink; refuses anything but a plain file
+/// with a single name (a planted hard link or FIFO must not receive a task's output).
+fn open_append(path: &Path) -> io::Result<File> {
+    let file = OpenOptions::new()
+        .create(true)
+        .append(true)
+        .mode(0o644)
+        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
+        .open(path)?;
+    let meta = file.metadata()?;
+    if !meta.is_file() || meta.nlink() > 1 {
+        return Err(io::Error::new(
+            io::ErrorKind::PermissionDenied,
+            format!("{}: not a plain log file", path.display()),
+        ));
+    }
+    Ok(file)
+}
+
+/// An error unless `dir` is a real directory (not a symlink to one).
+fn real_dir(dir: &Path) -> io::Result<()> {
+    if std::fs::symlink_metadata(dir)?.is_dir() {
+        return Ok(());
+    }
+    Err(io::Error::new(
+        io::ErrorKind::PermissionDenied,
+        format!("{}: not a directory", dir.display()),
+    ))
+}
+
 impl RotatingWriter {
     /// Opens stream `base` in `dir`, appending to its newest file.
     pub fn open(dir: &Path, base: &str, limits: LogLimits) -> io::Result<Self> {
         std::fs::create_dir_all(dir)?;
+        real_dir(dir)?;
         let index = log_files(dir, base).last().map_or(0, |(n, _)| *n);
         let path = dir.join(format!("{base}.{index}"));
-        let file = OpenOptions::new().create(true).append(true).open(&path)?;
+        let file = open_append(&path)?;
         let size = file.metadata()?.len();
         Ok(Self {
             dir: dir.into(),
@@ -82,10 +118,8 @@ impl RotatingWriter {
 
     fn rotate(&mut self) -> io::Result<()> {
         self.index += 1;
-        self.file = OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(self.dir.join(format!("{}.{}", self.base, self.index)))?;
+        real_dir(&self.dir)?;
+        self.file = open_append(&self.dir.join(format!("{}.{}", self.base, self.index)))?;
         self.size = 0;
         let keep_from = (self.index + 1).saturating_sub(u64::from(self.limits.max_files.max(1)));
         for (n, path) in log_files(&self.dir, &self.base) {
@@ -123,10 +157,20 @@ pub fn fifo_path(log_dir: &Path, task: &str, stream: &str) -> PathBuf {
     log_dir.join(format!(".{task}.{stream}.fifo"))
 }
 
-/// Creates the FIFO at `path` unless it exists.
+/// Creates the FIFO at `path` unless one exists there; anything else there is an error.
 pub fn make_fifo(path: &Path) -> io::Result<()> {
-    if path.exists() {
-        return Ok(());
+    if let Some(dir) = path.parent() {
+        real_dir(dir)?;
+    }
+    match std::fs::symlink_metadata(path) {
+        Ok(m) if m.file_type().is_fifo() => return Ok(()),
+        Ok(_) => {
+            return Err(io::Error::new(
+                io::ErrorKind::PermissionDenied,
+                format!("{}: not a FIFO", path.display()),
+            ));
+        }
+        Err(_) => {}
     }
     let c = CString::new(path.as_os_str().as_bytes())
         .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e))?;
@@ -140,7 +184,26 @@ pub fn make_fifo(path: &Path) -> io::Result<()> {
 
 /// Opens the reading end of a FIFO (non-blocking, so it succeeds with no writer yet).
 pub fn open_fifo_reader(path: &Path) -> io::Result<tokio::net::unix::pipe::Receiver> {
-    tokio::net::unix::pipe::OpenOptions::new().open_receiver(path)
+    let file = OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
+        .open(path)?;
+    tokio::net::unix::pipe::Receiver::from_file(file)
+}
+
+/// Opens the writing end of a FIFO (the task's stdout or stderr), never through a symlink.
+pub fn open_fifo_writer(path: &Path) -> io::Result<File> {
+    let file = OpenOptions::new()
+        .write(true)
+        .custom_flags(libc::O_NOFOLLOW)
+        .open(path)?;
+    if !file.metadata()?.file_type().is_fifo() {
+        return Err(io::Error::new(
+            io::ErrorKind::PermissionDenied,
+            format!("{}: not a FIFO", path.display()),
+        ));
+    }
+    Ok(file)
 }
 
 /// Copies everything from `reader` into the rotating files until every writer has closed.
@@ -169,7 +232,14 @@ pub async fn pump(mut reader: tokio::net::unix::pipe::Receiver, mut out: Rotatin
 pub fn read_logs(dir: &Path, base: &str, offset: u64, from_end: bool) -> io::Result<(Vec<u8>, u64)> {
     let mut all = Vec::new();
     for (_, path) in log_files(dir, base) {
-        all.extend(std::fs::read(path)?);
+        let mut f = OpenOptions::new()
+            .read(true)
+            .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
+            .open(&path)?;
+        if !f.metadata()?.is_file() {
+            continue;
+        }
+        io::Read::read_to_end(&mut f, &mut all)?;
     }
     let total = all.len() as u64;
     let start = if from_end {
@@ -206,5 +276,22 @@ mod tests {
         let mut again = RotatingWriter::open(dir.path(), "web.stdout", limits).unwrap();
         again.write_all(b"d").unwrap();
         assert_eq!(log_files(dir.path(), "web.stdout").len(), 2);
+    }
+
+    #[test]
+    fn planted_symlinks_receive_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let outside = tempfile::NamedTempFile::new().unwrap();
+        std::os::unix::fs::symlink(outside.path(), dir.path().join("web.stdout.0")).unwrap();
+        assert!(RotatingWriter::open(dir.path(), "web.stdout", LogLimits::default()).is_err());
+        let fifo = fifo_path(dir.path(), "web", "stdout");
+        std::os::unix::fs::symlink(outside.path(), &fifo).unwrap();
+        assert!(make_fifo(&fifo).is_err());
+        assert!(open_fifo_writer(&fifo).is_err());
+        assert_eq!(
+            read_logs(dir.path(), "web.stdout", 0, false).ok().map(|r| r.1),
+            None
+        );
+        assert_eq!(std::fs::metadata(outside.path()).unwrap().len(), 0);
     }
 }

@@ -15,7 +15,9 @@
 pub mod alloc_dir;
 pub mod alloc_runner;
 pub mod alloc_state;
+pub mod archive;
 pub mod artifact;
+pub mod beneath;
 pub mod config;
 pub mod context;
 pub mod driver;
@@ -27,6 +29,7 @@ pub mod heartbeat;
 pub mod http;
 pub mod logs;
 pub mod restart;
+pub mod sandbox_config;
 pub mod server_api;
 pub mod services;
 pub mod task_runner;
@@ -50,6 +53,7 @@ use crate::api::{ClientStatus, DesiredStatus, HostVolumeInfo, NodeStatus, Schedu
 use crate::cluster::fsm::{AllocClientUpdate, Allocation, Node};
 pub use config::{ClientConfig, HostVolume};
 pub use error::ClientError;
+pub use sandbox_config::SandboxConfig;
 
 /// A running client agent.
 pub struct Client {
@@ -78,7 +82,7 @@ impl Client {
     pub async fn start(config: ClientConfig) -> Result<Arc<Self>, ClientError> {
         std::fs::create_dir_all(config.alloc_root())?;
         let id = node_id(&config)?;
-        let drivers = Drivers::standard(config.raw_exec_enabled, config.docker_allow_privileged);
+        let drivers = Drivers::standard(&config);
         let fp = fingerprint::fingerprint(&config, &drivers).await;
         let host_volumes = config
             .host_volumes

@@ -2,7 +2,7 @@
 //! resolved against the allocation's ports and tasks.
 
 use super::env::{PortMapping, alloc_ports};
-use super::health::CheckPlan;
+use super::health::{CheckPlan, ScriptPlace};
 use super::task_runner::AllocInfo;
 use crate::cluster::fsm::ServiceRegistration;
 use crate::spec::Service;
@@ -68,10 +68,10 @@ pub fn registrations(info: &AllocInfo, node_id: &str, datacenter: &str) -> Vec<S
         .collect()
 }
 
-/// The checks to run, with `script_env` filled by `env_of(task)`.
+/// The checks to run, with `script_env` and `script_place` given by `env_of(task)`.
 pub fn check_plans(
     info: &AllocInfo,
-    env_of: impl Fn(&str) -> (Vec<(String, String)>, std::path::PathBuf),
+    env_of: impl Fn(&str) -> (Vec<(String, String)>, ScriptPlace),
 ) -> Vec<CheckPlan> {
     let ports = alloc_ports(&info.alloc);
     let mut out = Vec::new();
@@ -91,7 +91,7 @@ pub fn check_plans(
             } else {
                 c.task_name.clone()
             };
-            let (script_env, script_dir) = env_of(&check_task);
+            let (script_env, script_place) = env_of(&check_task);
             let name = if c.name.is_empty() {
                 format!("{}.check{i}", s.name)
             } else {
@@ -104,7 +104,7 @@ pub fn check_plans(
                 address,
                 restart: c.check_restart.clone().or_else(|| s.check_restart.clone()),
                 script_env,
-                script_dir,
+                script_place,
             });
         }
     }

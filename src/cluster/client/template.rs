@@ -53,7 +53,14 @@ fn block_on<T>(f: impl Future<Output = Result<T, ClientError>>) -> Result<T, Tem
     Handle::current().block_on(f).map_err(|e| exec_err(e.to_string()))
 }
 
-fn with_functions(mut t: Template, data: &TemplateData) -> Template {
+/// Every template function: those reading the cluster, then the string helpers.
+fn with_functions(t: Template, data: &TemplateData) -> Template {
+    with_string_functions(with_service_functions(with_variable_functions(t, data), data))
+}
+
+/// `env`, `nomadVar`, `nomadVarExists`, `nomadVarList` and `secret`: the task environment
+/// and variables.
+fn with_variable_functions(mut t: Template, data: &TemplateData) -> Template {
     let d = data.clone();
     t = t.func("env", move |args| {
         Ok(Value::from(
@@ -95,6 +102,19 @@ fn with_functions(mut t: Template, data: &TemplateData) -> Template {
         ))
     });
     let d = data.clone();
+    t = t.func("secret", move |args| {
+        let (path, ns) = split_ns(&arg_str(args, 0, "secret")?, &d.namespace);
+        let var = block_on(d.api.variable(&ns, &path))?
+            .ok_or_else(|| exec_err(format!("secret: no variable at {path:?}")))?;
+        let data = map(var.items.into_iter().map(|(k, v)| (k, Value::from(v))));
+        Ok(map([("Data".into(), data)]))
+    });
+    t
+}
+
+/// `nomadService`, `key` and `keyOrDefault`: services and the KV store.
+fn with_service_functions(mut t: Template, data: &TemplateData) -> Template {
+    let d = data.clone();
     t = t.func("nomadService", move |args| {
         let name = arg_str(args, args.len().saturating_sub(1), "nomadService")?;
         let regs = block_on(d.api.service(&d.namespace, &name))?;
@@ -132,14 +152,11 @@ fn with_functions(mut t: Template, data: &TemplateData) -> Template {
             block_on(d.api.kv(&key))?.map_or(default, |e| e.value),
         ))
     });
-    let d = data.clone();
-    t = t.func("secret", move |args| {
-        let (path, ns) = split_ns(&arg_str(args, 0, "secret")?, &d.namespace);
-        let var = block_on(d.api.variable(&ns, &path))?
-            .ok_or_else(|| exec_err(format!("secret: no variable at {path:?}")))?;
-        let data = map(var.items.into_iter().map(|(k, v)| (k, Value::from(v))));
-        Ok(map([("Data".into(), data)]))
-    });
+    t
+}
+
+/// The string helpers: a table of small pure functions.
+fn with_string_functions(mut t: Template) -> Template {
     t = t.func("toUpper", |args| {
         Ok(Value::from(arg_str(args, 0, "toUpper")?.to_uppercase()))
     });

@@ -1,6 +1,8 @@
 //! `docker`: runs a container through the local engine (bollard) with a sandbox by default:
 //! `no-new-privileges`, every capability dropped but a small set, memory (no extra swap), CPU
-//! shares and a PID limit; privileged only when the client allows it. The allocation's
+//! shares and a PID limit; what a task asks for beyond that (capabilities, privileged mode,
+//! host binds and volumes, devices, network mode, a higher PID limit) is checked against the
+//! client's docker plugin policy first (see [`super::docker_policy`]). The allocation's
 //! `alloc/`, `local/` and `secrets/` are bind-mounted at `/alloc`, `/local`, `/secrets`.
 //! Images must already be present locally (no registry pull).
 
@@ -10,6 +12,7 @@ use std::time::Duration;
 
 use bollard::Docker;
 use bollard::container::LogOutput;
+use bollard::exec::{CreateExecOptions, StartExecOptions};
 use bollard::models::{ContainerCreateBody, HostConfig, PortBinding};
 use bollard::query_parameters::{
     CreateContainerOptions, InspectContainerOptions, KillContainerOptions, LogsOptions,
@@ -18,32 +21,14 @@ use bollard::query_parameters::{
 use futures_util::StreamExt;
 use serde_json::{Value, json};
 
+use super::docker_policy;
 use super::{Driver, DriverError, DriverFuture, DriverInfo, ExitResult, TaskHandle, TaskLaunch, string_list};
 use crate::cluster::client::logs::RotatingWriter;
-
-/// Capabilities a container keeps after `cap_drop = ALL`.
-pub const DEFAULT_CAPS: [&str; 5] = ["CHOWN", "SETUID", "SETGID", "NET_BIND_SERVICE", "KILL"];
-/// Capabilities a task may add with `cap_add`.
-pub const ALLOWED_CAPS: [&str; 12] = [
-    "AUDIT_WRITE",
-    "CHOWN",
-    "DAC_OVERRIDE",
-    "FOWNER",
-    "FSETID",
-    "KILL",
-    "MKNOD",
-    "NET_BIND_SERVICE",
-    "SETFCAP",
-    "SETGID",
-    "SETPCAP",
-    "SETUID",
-];
-/// PID limit of a container unless its config sets `pids_limit`.
-pub const DEFAULT_PIDS_LIMIT: i64 = 4096;
+use crate::cluster::client::sandbox_config::DockerPolicy;
 
 /// The `docker` driver.
 pub struct DockerDriver {
-    allow_privileged: bool,
+    policy: DockerPolicy,
 }
 
 fn docker_err(e: bollard::errors::Error) -> DriverError {
@@ -55,9 +40,9 @@ fn connect() -> Result<Docker, DriverError> {
 }
 
 impl DockerDriver {
-    /// A driver; `allow_privileged` lets tasks ask for privileged containers.
-    pub fn new(allow_privileged: bool) -> Self {
-        Self { allow_privileged }
+    /// A driver enforcing the client's docker plugin `policy`.
+    pub fn new(policy: DockerPolicy) -> Self {
+        Self { policy }
     }
 
     /// The container configuration for `task` (pure; exposed for tests).
@@ -65,20 +50,7 @@ impl DockerDriver {
         let c = &task.config;
         let image = c.get("image").and_then(Value::as_str).filter(|s| !s.is_empty());
         let image = image.ok_or_else(|| DriverError::Config("missing image".into()))?;
-        let privileged = c.get("privileged").and_then(Value::as_bool).unwrap_or(false);
-        if privileged && !self.allow_privileged {
-            return Err(DriverError::Config(
-                "privileged containers are not allowed on this client".into(),
-            ));
-        }
-        let mut caps: Vec<String> = DEFAULT_CAPS.iter().map(|s| (*s).to_owned()).collect();
-        for cap in string_list(c.get("cap_add")) {
-            let cap = cap.to_uppercase().trim_start_matches("CAP_").to_owned();
-            if !ALLOWED_CAPS.contains(&cap.as_str()) && !privileged {
-                return Err(DriverError::Config(format!("capability {cap} is not allowed")));
-            }
-            caps.push(cap);
-        }
+        let grants = docker_policy::grant(&self.policy, task)?;
         let mut exposed = Vec::new();
         let mut bindings: HashMap<String, Option<Vec<PortBinding>>> = HashMap::new();
         for label in string_list(c.get("ports")) {
@@ -103,36 +75,23 @@ impl DockerDriver {
             format!("{}:/local", d(&task.task_dir.join("local"))),
             format!("{}:/secrets", d(&task.task_dir.join("secrets"))),
         ];
-        binds.extend(string_list(c.get("volumes")));
-        if let Some(Value::Array(mounts)) = c.get("mount").or_else(|| c.get("mounts")) {
-            for m in mounts {
-                let (Some(src), Some(dst)) = (
-                    m.get("source").and_then(Value::as_str),
-                    m.get("target").and_then(Value::as_str),
-                ) else {
-                    return Err(DriverError::Config("a mount needs source and target".into()));
-                };
-                let ro = m.get("readonly").and_then(Value::as_bool).unwrap_or(false);
-                binds.push(format!("{src}:{dst}{}", if ro { ":ro" } else { "" }));
-            }
-        }
+        binds.extend(grants.binds);
         let memory = i64::try_from(task.memory_mb.saturating_mul(1024 * 1024)).unwrap_or(i64::MAX);
         let host = HostConfig {
             security_opt: Some(vec!["no-new-privileges".into()]),
             cap_drop: Some(vec!["ALL".into()]),
-            cap_add: Some(caps),
-            privileged: Some(privileged),
+            cap_add: Some(grants.caps),
+            privileged: Some(grants.privileged),
+            devices: (!grants.devices.is_empty()).then_some(grants.devices),
+            tmpfs: (!grants.tmpfs.is_empty())
+                .then(|| grants.tmpfs.into_iter().map(|t| (t, String::new())).collect()),
             memory: (memory > 0).then_some(memory),
             memory_swap: (memory > 0).then_some(memory),
             cpu_shares: (task.cpu_mhz > 0).then(|| i64::try_from(task.cpu_mhz.max(2)).unwrap_or(1024)),
-            pids_limit: Some(
-                c.get("pids_limit")
-                    .and_then(Value::as_i64)
-                    .unwrap_or(DEFAULT_PIDS_LIMIT),
-            ),
+            pids_limit: grants.pids_limit,
             port_bindings: Some(bindings),
             binds: Some(binds),
-            network_mode: c.get("network_mode").and_then(Value::as_str).map(str::to_owned),
+            network_mode: grants.network_mode,
             ..Default::default()
         };
         let mut labels: HashMap<String, String> = task.labels.clone().into_iter().collect();
@@ -164,7 +123,46 @@ impl DockerDriver {
 
 /// Container name of a task.
 pub fn container_name(task: &TaskLaunch) -> String {
-    format!("{}-{}", task.task_name, task.alloc_id)
+    container_name_of(&task.task_name, &task.alloc_id)
+}
+
+/// Container name of task `task` of allocation `alloc_id`.
+pub fn container_name_of(task: &str, alloc_id: &str) -> String {
+    format!("{task}-{alloc_id}")
+}
+
+/// Runs `argv` in the running container `name` (a script check): its exit code, or `None`
+/// when it could not run or did not finish within `timeout`.
+pub async fn exec_check(
+    name: &str,
+    argv: Vec<String>,
+    env: &[(String, String)],
+    timeout: Duration,
+) -> Option<i64> {
+    let docker = connect().ok()?;
+    let config = CreateExecOptions {
+        cmd: Some(argv),
+        env: Some(env.iter().map(|(k, v)| format!("{k}={v}")).collect()),
+        attach_stdout: Some(false),
+        attach_stderr: Some(false),
+        ..Default::default()
+    };
+    let run = async {
+        let id = docker.create_exec(name, config).await.ok()?.id;
+        let detached = StartExecOptions {
+            detach: true,
+            ..Default::default()
+        };
+        docker.start_exec(&id, Some(detached)).await.ok()?;
+        loop {
+            let state = docker.inspect_exec(&id).await.ok()?;
+            if state.running != Some(true) {
+                return state.exit_code;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    };
+    tokio::time::timeout(timeout, run).await.ok().flatten()
 }
 
 fn follow_logs(docker: Docker, id: String, task: &TaskLaunch, since: i32) -> Result<(), DriverError> {
@@ -237,7 +235,7 @@ impl Driver for DockerDriver {
                     }
                     attrs.insert(
                         "driver.docker.privileged.enabled".into(),
-                        self.allow_privileged.to_string(),
+                        self.policy.allow_privileged.to_string(),
                     );
                     Ok(DriverInfo {
                         detected: true,

@@ -3,13 +3,18 @@
 //!
 //! ```text
 //!  TaskRunner ─► Driver::start(TaskLaunch) ─► TaskHandle (persisted) ─► wait / signal / stop
-//!                     raw_exec │ exec (setsid, cgroups, namespaces) │ docker (bollard)
+//!          raw_exec │ exec (chroot, namespaces, cgroups, nobody) │ docker (bollard, policy)
+//!          └── ProcessDriver + ProcessSandbox ──┘
 //! ```
 
 pub mod cgroup;
+pub mod child;
+pub mod chroot;
 pub mod docker;
+pub mod docker_policy;
 pub mod exec;
 pub mod process;
+pub mod process_driver;
 pub mod raw_exec;
 
 use std::collections::BTreeMap;
@@ -23,6 +28,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use thiserror::Error;
 
+use super::config::ClientConfig;
 use super::env::PortMapping;
 use super::logs::LogLimits;
 
@@ -38,6 +44,10 @@ pub enum DriverError {
     /// The task's driver configuration is wrong.
     #[error("invalid driver config: {0}")]
     Config(String),
+    /// The client's policy does not allow what the task asks for (the message names the
+    /// client setting that would).
+    #[error("refused by the client: {0}")]
+    Refused(String),
     /// Starting the task failed.
     #[error("starting the task: {0}")]
     Start(String),
@@ -155,12 +165,15 @@ pub struct Drivers {
 }
 
 impl Drivers {
-    /// The standard drivers with the client's switches.
-    pub fn standard(raw_exec_enabled: bool, docker_allow_privileged: bool) -> Self {
+    /// The standard drivers with the client's switches and sandbox settings.
+    pub fn standard(config: &ClientConfig) -> Self {
         let mut d = Self::default();
-        d.add(Arc::new(raw_exec::RawExec::new(raw_exec_enabled)));
-        d.add(Arc::new(exec::Exec::new()));
-        d.add(Arc::new(docker::DockerDriver::new(docker_allow_privileged)));
+        let sandbox = &config.sandbox;
+        d.add(Arc::new(raw_exec::raw_exec(config.raw_exec_enabled)));
+        d.add(Arc::new(exec::exec(sandbox)));
+        let mut docker = sandbox.docker.clone();
+        docker.allow_privileged |= config.docker_allow_privileged;
+        d.add(Arc::new(docker::DockerDriver::new(docker)));
         d
     }
 

@@ -1,5 +1,6 @@
 //! Shared process handling of `raw_exec` and `exec`: spawning in a new session (so the task
-//! outlives a client restart and signals reach its whole group), stdout/stderr into log FIFOs,
+//! outlives a client restart and signals reach its whole group) inside the sandbox the driver
+//! prepared (see [`super::child`]), stdout/stderr into log FIFOs,
 //! re-attaching by PID + start time, stopping with a signal then SIGKILL, and /proc statistics.
 
 use std::collections::HashMap;
@@ -12,17 +13,21 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 
+use super::child::ChildSetup;
+use super::chroot::ChrootPlan;
 use super::{DriverError, ExitResult, TaskHandle, TaskLaunch, signal_number, string_list};
 use crate::cluster::client::logs::{self, RotatingWriter};
 
-/// What to do in the child between fork and exec, beyond starting a new session.
+/// The sandbox a process driver prepared for a task (empty for `raw_exec`).
 #[derive(Debug, Clone, Default)]
 pub struct Isolation {
     /// `cgroup.procs` files to join.
     pub cgroup_procs: Vec<PathBuf>,
-    /// Unshare mount, UTS and IPC namespaces (best effort).
+    /// Unshare mount, UTS, IPC and PID namespaces.
     pub namespaces: bool,
-    /// Switch to this uid/gid.
+    /// Enter this chroot (the command is then looked up inside it).
+    pub chroot: Option<ChrootPlan>,
+    /// Switch to this uid/gid, with no supplementary groups.
     pub user: Option<(u32, u32)>,
 }
 
@@ -56,95 +61,95 @@ fn cstring(p: &Path) -> Result<CString, DriverError> {
     CString::new(p.as_os_str().as_bytes()).map_err(|e| DriverError::Config(e.to_string()))
 }
 
+/// The task's stdout and stderr: FIFOs whose read ends the client pumps into rotating logs.
+struct LogPipes {
+    fifo_readers: Vec<CString>,
+    stdout: Stdio,
+    stderr: Stdio,
+}
+
+fn open_log_pipes(task: &TaskLaunch) -> Result<LogPipes, DriverError> {
+    let mut fifo_readers = Vec::new();
+    let mut writers = Vec::new();
+    for stream in ["stdout", "stderr"] {
+        let fifo = logs::fifo_path(&task.log_dir, &task.task_name, stream);
+        logs::make_fifo(&fifo)?;
+        let reader = logs::open_fifo_reader(&fifo)?;
+        let writer = logs::open_fifo_writer(&fifo)?;
+        let out = RotatingWriter::open(
+            &task.log_dir,
+            &format!("{}.{stream}", task.task_name),
+            task.log_limits,
+        )?;
+        fifo_readers.push(cstring(&fifo)?);
+        writers.push(writer);
+        tokio::spawn(logs::pump(reader, out));
+    }
+    let stderr = writers.pop().map_or_else(Stdio::null, Stdio::from);
+    let stdout = writers.pop().map_or_else(Stdio::null, Stdio::from);
+    Ok(LogPipes {
+        fifo_readers,
+        stdout,
+        stderr,
+    })
+}
+
+fn command(
+    task: &TaskLaunch,
+    iso: &Isolation,
+    pipes: LogPipes,
+) -> Result<tokio::process::Command, DriverError> {
+    let program = task.config.get("command").and_then(Value::as_str).unwrap_or("");
+    if program.is_empty() {
+        return Err(DriverError::Config("missing command".into()));
+    }
+    let cwd = task.task_dir.clone();
+    let program = if iso.chroot.is_some() {
+        PathBuf::from(program)
+    } else {
+        resolve_command(program, &cwd)
+    };
+    let mut cmd = tokio::process::Command::new(program);
+    cmd.args(string_list(task.config.get("args")))
+        .current_dir(&cwd)
+        .env_clear()
+        .envs(task.env.iter().map(|(k, v)| (k, v)));
+    if let Ok(path) = std::env::var("PATH")
+        && !task.env.iter().any(|(k, _)| k == "PATH")
+    {
+        cmd.env("PATH", path);
+    }
+    cmd.stdin(Stdio::null())
+        .stdout(pipes.stdout)
+        .stderr(pipes.stderr)
+        .kill_on_drop(false);
+    Ok(cmd)
+}
+
 impl Children {
-    /// Starts the task's `command` with `args` in a new session.
-    pub fn spawn(&self, task: &TaskLaunch, driver: &str, iso: Isolation) -> Result<TaskHandle, DriverError> {
-        let command = task.config.get("command").and_then(Value::as_str).unwrap_or("");
-        if command.is_empty() {
-            return Err(DriverError::Config("missing command".into()));
-        }
-        let args = string_list(task.config.get("args"));
-        let mut fifo_readers = Vec::new();
-        let mut stdio = Vec::new();
-        for stream in ["stdout", "stderr"] {
-            let fifo = logs::fifo_path(&task.log_dir, &task.task_name, stream);
-            logs::make_fifo(&fifo)?;
-            let reader = logs::open_fifo_reader(&fifo)?;
-            let writer = std::fs::OpenOptions::new().write(true).open(&fifo)?;
-            let out = RotatingWriter::open(
-                &task.log_dir,
-                &format!("{}.{stream}", task.task_name),
-                task.log_limits,
-            )?;
-            fifo_readers.push(cstring(&fifo)?);
-            stdio.push(writer);
-            tokio::spawn(logs::pump(reader, out));
-        }
-        let procs: Vec<CString> = iso
-            .cgroup_procs
-            .iter()
-            .map(|p| cstring(p))
-            .collect::<Result<_, _>>()?;
-        let cwd = task.task_dir.clone();
-        let mut cmd = tokio::process::Command::new(resolve_command(command, &cwd));
-        cmd.args(&args)
-            .current_dir(&cwd)
-            .env_clear()
-            .envs(task.env.iter().map(|(k, v)| (k, v)));
-        if let Ok(path) = std::env::var("PATH")
-            && !task.env.iter().any(|(k, _)| k == "PATH")
-        {
-            cmd.env("PATH", path);
-        }
-        let stderr = stdio.pop().map_or_else(Stdio::null, Stdio::from);
-        let stdout = stdio.pop().map_or_else(Stdio::null, Stdio::from);
-        cmd.stdin(Stdio::null())
-            .stdout(stdout)
-            .stderr(stderr)
-            .kill_on_drop(false);
-        let namespaces = iso.namespaces;
-        let user = iso.user;
-        // SAFETY: the closure runs in the forked child before exec and only makes
-        // async-signal-safe calls (setsid, open, write, close, unshare, mount, setgid, setuid)
-        // on memory prepared before the fork.
+    /// Starts the task's `command` with `args` in a new session, inside `iso`.
+    pub fn spawn(&self, task: &TaskLaunch, driver: &str, iso: &Isolation) -> Result<TaskHandle, DriverError> {
+        let pipes = open_log_pipes(task)?;
+        let setup = ChildSetup {
+            fifo_readers: pipes.fifo_readers.clone(),
+            cgroup_procs: iso
+                .cgroup_procs
+                .iter()
+                .map(|p| cstring(p))
+                .collect::<Result<_, _>>()?,
+            namespaces: iso.namespaces,
+            chroot: iso.chroot.clone(),
+            user: iso.user,
+        };
+        let mut cmd = command(task, iso, pipes)?;
+        // SAFETY: `ChildSetup::run` makes only async-signal-safe calls on memory prepared
+        // before the fork (see its module).
         unsafe {
-            cmd.pre_exec(move || {
-                if libc::setsid() < 0 {
-                    return Err(std::io::Error::last_os_error());
-                }
-                for fifo in &fifo_readers {
-                    // Keep a read end so writes never raise SIGPIPE while the client is away.
-                    libc::open(fifo.as_ptr(), libc::O_RDONLY | libc::O_NONBLOCK);
-                }
-                for p in &procs {
-                    let fd = libc::open(p.as_ptr(), libc::O_WRONLY);
-                    if fd >= 0 {
-                        libc::write(fd, b"0".as_ptr().cast(), 1);
-                        libc::close(fd);
-                    }
-                }
-                if namespaces
-                    && libc::unshare(libc::CLONE_NEWNS | libc::CLONE_NEWUTS | libc::CLONE_NEWIPC) == 0
-                {
-                    libc::mount(
-                        c"none".as_ptr(),
-                        c"/".as_ptr(),
-                        std::ptr::null(),
-                        libc::MS_REC | libc::MS_PRIVATE,
-                        std::ptr::null(),
-                    );
-                }
-                if let Some((uid, gid)) = user
-                    && (libc::setgid(gid) != 0 || libc::setuid(uid) != 0)
-                {
-                    return Err(std::io::Error::last_os_error());
-                }
-                Ok(())
-            });
+            cmd.pre_exec(move || setup.run());
         }
         let child = cmd
             .spawn()
-            .map_err(|e| DriverError::Start(format!("{command}: {e}")))?;
+            .map_err(|e| DriverError::Start(format!("{}: {e}", task.task_name)))?;
         drop(cmd);
         let pid = child
             .id()
@@ -225,6 +230,53 @@ fn resolve_command(command: &str, cwd: &Path) -> PathBuf {
         }
     }
     PathBuf::from(command)
+}
+
+/// Runs `argv` with `env` inside `iso` (a script check of a sandboxed task) and waits up to
+/// `timeout`: its exit code, or `None` when it could not start or was killed at the timeout.
+pub async fn run_isolated(
+    argv: &[String],
+    env: &[(String, String)],
+    iso: &Isolation,
+    timeout: Duration,
+) -> Option<i64> {
+    let (program, args) = argv.split_first()?;
+    let setup = ChildSetup {
+        fifo_readers: Vec::new(),
+        cgroup_procs: Vec::new(),
+        namespaces: iso.namespaces,
+        chroot: iso.chroot.clone(),
+        user: iso.user,
+    };
+    let mut cmd = tokio::process::Command::new(program);
+    cmd.args(args)
+        .current_dir("/")
+        .env_clear()
+        .envs(env.iter().map(|(k, v)| (k, v)))
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
+    if let Ok(path) = std::env::var("PATH")
+        && !env.iter().any(|(k, _)| k == "PATH")
+    {
+        cmd.env("PATH", path);
+    }
+    // SAFETY: as in `Children::spawn`: only async-signal-safe calls on memory prepared before
+    // the fork.
+    unsafe {
+        cmd.pre_exec(move || setup.run());
+    }
+    let mut child = cmd.spawn().ok()?;
+    let pgid = child.id().and_then(|p| i32::try_from(p).ok())?;
+    match tokio::time::timeout(timeout, child.wait()).await {
+        Ok(Ok(status)) => status.code().map(i64::from),
+        _ => {
+            // SAFETY: kill(2) of the process group this check started (setsid in the child).
+            unsafe { libc::kill(-pgid, libc::SIGKILL) };
+            let _ = child.wait().await;
+            None
+        }
+    }
 }
 
 /// Sends `signal` to the task's process group.
