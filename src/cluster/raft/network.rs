@@ -1,5 +1,6 @@
 //! [`RaftNetworkFactory`] over HTTP: each RPC is a JSON POST to the peer's
-//! `/v1/internal/raft/{append,vote,snapshot}`, answered with `Result<Response, RaftError>`.
+//! `/v1/internal/raft/{append,vote,snapshot}` on its RPC listener (the server's HTTP client adds
+//! the cluster key), answered with `Result<Response, RaftError>`.
 //!
 //! A refused connection is reported as `Unreachable` (openraft backs off), anything else as a
 //! network error (retried at once). A snapshot is sent whole in one request.
