@@ -161,7 +161,11 @@ async fn exploits_are_refused_on_the_http_port_and_without_the_cluster_key() {
     // Let anything that slipped through commit before comparing.
     tokio::time::sleep(Duration::from_millis(500)).await;
     for i in 0..3 {
-        assert_eq!(snapshot_of_state(&c, i, &token).await, before, "state seen by agent {i}");
+        assert_eq!(
+            snapshot_of_state(&c, i, &token).await,
+            before,
+            "state seen by agent {i}"
+        );
     }
 
     // The cluster still works: a write through a follower is forwarded to the leader over RPC.

@@ -6,31 +6,20 @@ use std::sync::Arc;
 
 use axum::Router;
 use axum::extract::{Request, State};
-use axum::http::{StatusCode, header};
+use axum::http::StatusCode;
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 
 use crate::cluster::client::Client;
+use crate::cluster::http::request_token;
 
 /// `router` behind the servers' ACL check.
 pub fn guard(router: Router, client: Arc<Client>) -> Router {
     router.layer(middleware::from_fn_with_state(client, check))
 }
 
-fn token(req: &Request) -> Option<&str> {
-    let headers = req.headers();
-    if let Some(t) = headers.get("X-Nomad-Token").and_then(|v| v.to_str().ok()) {
-        return Some(t.trim());
-    }
-    headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .map(str::trim)
-}
-
 async fn check(State(client): State<Arc<Client>>, req: Request, next: Next) -> Response {
-    if !client.token_allowed(token(&req)).await {
+    if !client.token_allowed(request_token(&req)).await {
         return (StatusCode::FORBIDDEN, "Permission denied").into_response();
     }
     next.run(req).await

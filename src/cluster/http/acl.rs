@@ -29,8 +29,8 @@ fn exempt(path: &str) -> bool {
     path == "/v1/acl/bootstrap" || path.starts_with("/v1/status/")
 }
 
-/// The token a request carries, if any.
-fn request_token(req: &Request) -> Option<&str> {
+/// The token a request carries, if any (`X-Nomad-Token`, else `Authorization: Bearer`).
+pub fn request_token(req: &Request) -> Option<&str> {
     let headers = req.headers();
     if let Some(t) = headers.get("X-Nomad-Token").and_then(|v| v.to_str().ok()) {
         return Some(t.trim());

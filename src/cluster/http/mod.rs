@@ -40,7 +40,7 @@ use serde_json::Value;
 
 use crate::cluster::server::ClusterNode;
 
-pub use acl::CHECK as ACL_CHECK;
+pub use acl::{CHECK as ACL_CHECK, request_token};
 
 /// What handlers share.
 pub struct ApiContext {

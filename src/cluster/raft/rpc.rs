@@ -20,8 +20,10 @@ use serde::de::DeserializeOwned;
 use super::network::SnapshotTransfer;
 use super::{ClusterRaft, NodeId};
 
-/// Snapshots can be much larger than API requests.
+/// Snapshots (and batches of appended entries) can be much larger than API requests.
 const SNAPSHOT_BODY_LIMIT: usize = 1 << 30;
+/// A vote request is a few hundred bytes.
+const VOTE_BODY_LIMIT: usize = 64 * 1024;
 
 /// When this server last heard from a leader (for `X-Nomad-LastContact`).
 #[derive(Clone, Default)]
@@ -52,7 +54,10 @@ struct RpcState {
 pub fn router(raft: ClusterRaft, contact: LeaderContact) -> Router {
     Router::new()
         .route("/v1/internal/raft/append", post(append))
-        .route("/v1/internal/raft/vote", post(vote))
+        .route(
+            "/v1/internal/raft/vote",
+            post(vote).layer(DefaultBodyLimit::max(VOTE_BODY_LIMIT)),
+        )
         .route("/v1/internal/raft/snapshot", post(snapshot))
         .layer(DefaultBodyLimit::max(SNAPSHOT_BODY_LIMIT))
         .with_state(RpcState { raft, contact })
