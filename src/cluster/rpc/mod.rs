@@ -55,6 +55,7 @@ pub fn router(api: Arc<ApiContext>) -> Router {
         .merge(raft_rpc::router(
             node.raft().clone(),
             node.leader_contact().clone(),
+            node.data_dir().to_path_buf(),
         ))
         .layer(middleware::from_fn_with_state(
             Arc::clone(&node),

@@ -189,6 +189,11 @@ impl ClusterNode {
         &self.config.advertise
     }
 
+    /// This server's data directory.
+    pub fn data_dir(&self) -> &std::path::Path {
+        &self.config.data_dir
+    }
+
     /// The Raft handle.
     pub fn raft(&self) -> &ClusterRaft {
         &self.raft
