@@ -75,7 +75,10 @@ async fn live_allocs(c: &Cluster, job: &str) -> Vec<Value> {
 async fn job_node_and_deployment_actions_answer_as_nomad() {
     let c = Cluster::start(BIN, 1).await;
     for n in ["a", "b"] {
-        let (s, b) = post(&c, "/v1/internal/node/register", json!({ "Node": node(n) })).await;
+        let body = json!({ "Node": node(n) });
+        let (s, b) = c
+            .rpc(0, reqwest::Method::PUT, "/v1/internal/node/register", Some(&body))
+            .await;
         assert_eq!(s, 200, "{b}");
     }
 

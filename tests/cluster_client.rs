@@ -430,7 +430,7 @@ async fn raw_exec_is_refused_unless_enabled_and_exec_runs_isolated() {
     let client = Agent::start(
         BIN,
         dir.path().join("c"),
-        &["--client", "--node", "plain", "--servers", &server.addr],
+        &["--client", "--node", "plain", "--servers", &server.rpc_addr],
     );
     let nodes = wait_nodes(&http, &server, 1).await;
     let node = get_json(&http, &server.url(&format!("/v1/node/{}", nodes[0].1)))

@@ -44,7 +44,7 @@ async fn a_killed_client_s_allocations_move_to_the_others_and_nothing_runs_twice
                 "--node",
                 &name,
                 "--servers",
-                &server.addr,
+                &server.rpc_addr,
             ];
             Agent::start(BIN, dir.path().join(&name), &args)
         })
@@ -196,7 +196,7 @@ async fn client_figures() {
             "--dc",
             "elsewhere",
             "--servers",
-            &agent.addr,
+            &agent.rpc_addr,
         ],
     );
     wait_nodes(&http, &agent, 2).await;

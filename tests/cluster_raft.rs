@@ -240,7 +240,8 @@ async fn follower_accepts_writes_and_api_answers_like_nomad() {
 
     // Status endpoints.
     let (_, l) = c.get(follower, "/v1/status/leader").await;
-    assert_eq!(l, Value::String(c.agents[leader].addr.clone()));
+    // Server addresses are RPC addresses, as Nomad's.
+    assert_eq!(l, Value::String(c.agents[leader].rpc_addr.clone()));
     let (_, peers) = c.get(follower, "/v1/status/peers").await;
     assert_eq!(peers.as_array().unwrap().len(), 3);
 
@@ -302,7 +303,7 @@ async fn servers_can_be_removed_and_added() {
     let c = Cluster::start(BIN, 3).await;
     let leader = c.wait_for_leader(Duration::from_secs(20)).await;
     let follower = c.other_than(leader);
-    let addr = c.agents[follower].addr.clone();
+    let addr = c.agents[follower].rpc_addr.clone();
     let resp = c
         .http
         .delete(c.agents[leader].url(&format!("/v1/operator/raft/peer?address={addr}")))

@@ -40,7 +40,10 @@ async fn put(c: &Cluster, i: usize, path: &str, body: &Value) -> (u16, Value) {
 }
 
 async fn register_node(c: &Cluster, i: usize, n: Value) {
-    let (status, body) = put(c, i, "/v1/internal/node/register", &json!({ "Node": n })).await;
+    let body = json!({ "Node": n });
+    let (status, body) = c
+        .rpc(i, reqwest::Method::PUT, "/v1/internal/node/register", Some(&body))
+        .await;
     assert_eq!(status, 200, "{body}");
 }
 

@@ -32,13 +32,14 @@ async fn python_nomad_drives_the_agent() {
     let c = Cluster::start(BIN, 1).await;
     c.wait_for_leader(Duration::from_secs(20)).await;
     let (host, port) = c.agents[0].addr.split_once(':').expect("host:port");
+    let (_, rpc_port) = c.agents[0].rpc_addr.split_once(':').expect("host:port");
     let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/python/nomad_client.py");
-    let (host, port, script) = (host.to_owned(), port.to_owned(), script.to_owned());
-    let out =
-        tokio::task::spawn_blocking(move || Command::new("python3").arg(script).args([host, port]).output())
-            .await
-            .expect("join")
-            .expect("run python3");
+    let args = [host, port, rpc_port, cluster_harness::CLUSTER_KEY].map(str::to_owned);
+    let script = script.to_owned();
+    let out = tokio::task::spawn_blocking(move || Command::new("python3").arg(script).args(args).output())
+        .await
+        .expect("join")
+        .expect("run python3");
     let stdout = String::from_utf8_lossy(&out.stdout);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(

@@ -5,10 +5,13 @@
 //!  -config FILE.hcl ──┴─► AgentConfig ─► run_agent: ClusterNode and/or Client + HTTP until SIGINT/SIGTERM
 //! ```
 //!
-//! Peer addresses (`-join`, `server_join { retry_join }`) are the other servers' HTTP
-//! addresses (`host:port`, port 4646 when omitted): the cluster speaks Raft over its HTTP API.
+//! Two listeners, as Nomad's: the HTTP API (4646) and the RPC listener (4647: Raft, forwarding,
+//! joins, client-to-server calls; every call authenticated, see `cluster::rpc`). Peer
+//! addresses (`-join`, `server_join { retry_join }`) and a client's servers (`-servers`,
+//! `client { servers }`) are RPC addresses (`host:port`, port 4647 when omitted).
 
 mod args;
+mod client_acl;
 mod config;
 mod hcl_file;
 mod run;
@@ -19,6 +22,8 @@ pub use run::run_agent;
 
 /// Nomad's default HTTP port.
 pub const DEFAULT_HTTP_PORT: u16 = 4646;
+/// Nomad's default RPC port (servers' `-join` and clients' `-servers` addresses default to it).
+pub const DEFAULT_RPC_PORT: u16 = 4647;
 
 pub(crate) fn set<T>(slot: &mut T, value: Option<T>) {
     if let Some(v) = value {
@@ -41,6 +46,6 @@ pub(crate) fn with_default_port(addr: &str) -> String {
     {
         addr.to_owned()
     } else {
-        format!("{addr}:{DEFAULT_HTTP_PORT}")
+        format!("{addr}:{DEFAULT_RPC_PORT}")
     }
 }

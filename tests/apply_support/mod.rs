@@ -333,7 +333,7 @@ impl RealCluster {
         let mut args: Vec<String> = vec!["--client".into(), "--raw-exec".into()];
         for a in &cluster.agents {
             args.push("--servers".into());
-            args.push(a.addr.clone());
+            args.push(a.rpc_addr.clone());
         }
         let clients: Vec<client_harness::Agent> = (1..=clients)
             .map(|i| {

@@ -84,8 +84,10 @@ pub fn free_port() -> u16 {
 
 /// One agent process.
 pub struct Agent {
-    /// `127.0.0.1:port`.
+    /// `127.0.0.1:port` of the HTTP API.
     pub addr: String,
+    /// `127.0.0.1:port` of the RPC listener (a server's; clients' `--servers` name it).
+    pub rpc_addr: String,
     /// Data directory.
     pub data_dir: PathBuf,
     args: Vec<String>,
@@ -100,6 +102,7 @@ impl Agent {
         let port = free_port();
         let mut a = Agent {
             addr: format!("127.0.0.1:{port}"),
+            rpc_addr: format!("127.0.0.1:{}", free_port()),
             data_dir,
             args: args.iter().map(|s| (*s).to_owned()).collect(),
             child: None,
@@ -121,8 +124,14 @@ impl Agent {
             .rsplit_once(':')
             .map(|(_, p)| p.to_owned())
             .unwrap_or_default();
+        let rpc_port = self
+            .rpc_addr
+            .rsplit_once(':')
+            .map(|(_, p)| p.to_owned())
+            .unwrap_or_default();
         let mut cmd = Command::new(&self.bin);
         cmd.args(["agent", "--bind", "127.0.0.1", "--http-port", &port])
+            .args(["--rpc-port", &rpc_port])
             .arg("--data-dir")
             .arg(&self.data_dir)
             .args(&self.args)

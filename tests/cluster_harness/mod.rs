@@ -9,11 +9,18 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
-/// One agent process (restartable with the same port and data).
+/// The cluster key every test server is given (`-encrypt`).
+pub const CLUSTER_KEY: &str = "test-cluster-key-0123456789";
+
+/// One agent process (restartable with the same ports and data).
 pub struct Agent {
-    /// `127.0.0.1:port`.
+    /// `127.0.0.1:port` of the HTTP API.
     pub addr: String,
+    /// `127.0.0.1:port` of the RPC listener.
+    pub rpc_addr: String,
     port: u16,
+    rpc_port: u16,
+    extra_args: Vec<String>,
     data_dir: PathBuf,
     peers: Vec<String>,
     bootstrap_expect: usize,
@@ -39,6 +46,10 @@ impl Agent {
             "127.0.0.1",
             "--http-port",
             &self.port.to_string(),
+            "--rpc-port",
+            &self.rpc_port.to_string(),
+            "--encrypt",
+            CLUSTER_KEY,
         ])
         .arg("--data-dir")
         .arg(&self.data_dir)
@@ -49,6 +60,7 @@ impl Agent {
         for p in &self.peers {
             cmd.args(["--join", p]);
         }
+        cmd.args(&self.extra_args);
         cmd.stdin(Stdio::null()).stdout(Stdio::null()).stderr(log);
         self.child = Some(cmd.spawn().expect("spawn deploy agent"));
     }
@@ -95,6 +107,11 @@ impl Agent {
     pub fn url(&self, path: &str) -> String {
         format!("http://{}{path}", self.addr)
     }
+
+    /// `http://rpc_addr` (the RPC listener).
+    pub fn rpc_url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.rpc_addr)
+    }
 }
 
 impl Drop for Agent {
@@ -131,6 +148,12 @@ impl Cluster {
     /// Like [`Self::start`] with Raft timing scaled by `multiplier` unless
     /// `DEPLOY_TEST_RAFT_MULTIPLIER` is set.
     pub async fn start_with_multiplier(bin: &str, n: usize, multiplier: u32) -> Self {
+        Self::start_with_args(bin, n, multiplier, &[]).await
+    }
+
+    /// Like [`Self::start_with_multiplier`], each agent also given `extra` flags
+    /// (`--acl-enabled`, ...).
+    pub async fn start_with_args(bin: &str, n: usize, multiplier: u32, extra: &[&str]) -> Self {
         let raft_multiplier = match std::env::var("DEPLOY_TEST_RAFT_MULTIPLIER") {
             Ok(v) => v
                 .parse()
@@ -145,15 +168,24 @@ impl Cluster {
         }
         let ports: Vec<u16> = (0..n).map(|_| free_port()).collect();
         let addrs: Vec<String> = ports.iter().map(|p| format!("127.0.0.1:{p}")).collect();
+        let rpc_ports: Vec<u16> = (0..n).map(|_| free_port()).collect();
+        let rpc_addrs: Vec<String> = rpc_ports.iter().map(|p| format!("127.0.0.1:{p}")).collect();
         let agents = (0..n)
             .map(|i| {
                 let data_dir = dir.path().join(format!("server{i}"));
                 std::fs::create_dir_all(&data_dir).unwrap();
                 let mut a = Agent {
                     addr: addrs[i].clone(),
+                    rpc_addr: rpc_addrs[i].clone(),
                     port: ports[i],
+                    rpc_port: rpc_ports[i],
+                    extra_args: extra.iter().map(|s| (*s).to_owned()).collect(),
                     data_dir,
-                    peers: addrs.iter().filter(|a| **a != addrs[i]).cloned().collect(),
+                    peers: rpc_addrs
+                        .iter()
+                        .filter(|a| **a != rpc_addrs[i])
+                        .cloned()
+                        .collect(),
                     bootstrap_expect: n,
                     raft_multiplier,
                     child: None,
@@ -197,14 +229,22 @@ impl Cluster {
             .ok()
     }
 
-    /// The running agent that believes it is the leader, if any.
+    /// The running agent that believes it is the leader, if any: the one whose
+    /// `/v1/status/leader` (answered without a token, also with ACLs on) is its own RPC address.
     pub async fn leader(&self) -> Option<usize> {
         for i in 0..self.agents.len() {
             if !self.agents[i].running() {
                 continue;
             }
-            if let Some(s) = self.agent_self(i).await
-                && s["stats"]["nomad"]["leader"] == "true"
+            let resp = self
+                .http
+                .get(self.agents[i].url("/v1/status/leader"))
+                .timeout(Duration::from_secs(2))
+                .send()
+                .await;
+            let Ok(resp) = resp else { continue };
+            if resp.json::<Value>().await.ok().as_ref().and_then(Value::as_str)
+                == Some(self.agents[i].rpc_addr.as_str())
             {
                 return Some(i);
             }
@@ -262,6 +302,28 @@ impl Cluster {
         v["JobModifyIndex"]
             .as_u64()
             .ok_or_else(|| format!("no JobModifyIndex in {text}"))
+    }
+
+    /// A server-to-server call: `method path` on agent `i`'s RPC listener with the cluster
+    /// key, as JSON with its status.
+    pub async fn rpc(
+        &self,
+        i: usize,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<&Value>,
+    ) -> (u16, Value) {
+        let mut req = self
+            .http
+            .request(method, self.agents[i].rpc_url(path))
+            .header("X-Deploy-Cluster-Key", CLUSTER_KEY);
+        if let Some(b) = body {
+            req = req.json(b);
+        }
+        let resp = req.send().await.expect("RPC");
+        let status = resp.status().as_u16();
+        let text = resp.text().await.unwrap_or_default();
+        (status, serde_json::from_str(&text).unwrap_or(Value::String(text)))
     }
 
     /// GET `path` on agent `i` as JSON with its status.

@@ -1,6 +1,7 @@
 """Drives a deploy agent through the python-nomad client and checks Nomad-shaped answers.
 
-Usage: nomad_client.py HOST PORT. Exits non-zero (with the failing check) on any mismatch.
+Usage: nomad_client.py HOST PORT RPC_PORT CLUSTER_KEY. Exits non-zero (with the failing check)
+on any mismatch.
 """
 
 import sys
@@ -10,6 +11,7 @@ import nomad
 import requests
 
 HOST, PORT = sys.argv[1], int(sys.argv[2])
+RPC_PORT, CLUSTER_KEY = int(sys.argv[3]), sys.argv[4]
 n = nomad.Nomad(host=HOST, port=PORT, timeout=15)
 
 
@@ -39,7 +41,7 @@ def check(cond, what):
         raise AssertionError(what)
 
 
-# A node to place on (registered through the agent's node registration route).
+# A node to place on (registered through the servers' node registration RPC, as a server).
 node = {
     "ID": "11111111-2222-3333-4444-555555555555", "Name": "py-node", "Datacenter": "dc1",
     "Status": "ready", "SchedulingEligibility": "eligible",
@@ -47,7 +49,8 @@ node = {
     "NodeResources": {"Cpu": {"CpuShares": 4000}, "Memory": {"MemoryMB": 8192},
                       "Disk": {"DiskMB": 100000}},
 }
-r = requests.put(f"http://{HOST}:{PORT}/v1/internal/node/register", json={"Node": node}, timeout=15)
+r = requests.put(f"http://{HOST}:{RPC_PORT}/v1/internal/node/register", json={"Node": node},
+                 headers={"X-Deploy-Cluster-Key": CLUSTER_KEY}, timeout=15)
 r.raise_for_status()
 check(len(n.nodes.get_nodes()) == 1, "one node listed")
 

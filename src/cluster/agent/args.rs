@@ -24,9 +24,19 @@ pub struct AgentArgs {
     /// HTTP port.
     #[arg(long = "http-port", value_name = "PORT")]
     pub http_port: Option<u16>,
-    /// Address other servers reach this one at (host:port).
+    /// Address API clients and other agents reach this one's HTTP API at (host:port).
     #[arg(long = "advertise", value_name = "ADDR")]
     pub advertise: Option<String>,
+    /// RPC port (servers and clients to servers; default: the HTTP port + 1, 4647).
+    #[arg(long = "rpc-port", value_name = "PORT")]
+    pub rpc_port: Option<u16>,
+    /// Address other servers and clients reach this one's RPC listener at (host:port).
+    #[arg(long = "advertise-rpc", value_name = "ADDR")]
+    pub advertise_rpc: Option<String>,
+    /// The cluster secret every server holds (as `server { encrypt }`); a server that
+    /// bootstraps alone without one generates it in its data directory (`server/cluster.key`).
+    #[arg(long = "encrypt", value_name = "KEY")]
+    pub encrypt: Option<String>,
     /// Run a server.
     #[arg(long)]
     pub server: bool,
@@ -36,7 +46,7 @@ pub struct AgentArgs {
     /// Servers expected before bootstrapping the cluster.
     #[arg(long = "bootstrap-expect", value_name = "N")]
     pub bootstrap_expect: Option<usize>,
-    /// Another server's HTTP address; may be repeated.
+    /// Another server's RPC address (port 4647 when omitted); may be repeated.
     #[arg(long = "join", value_name = "ADDR")]
     pub join: Vec<String>,
     /// Node name.
@@ -60,7 +70,7 @@ pub struct AgentArgs {
     /// Scale of the Raft timeouts (Nomad's `raft_multiplier`).
     #[arg(long = "raft-multiplier", value_name = "N", hide = true)]
     pub raft_multiplier: Option<u32>,
-    /// A server's HTTP address for a client to join; may be repeated.
+    /// A server's RPC address for a client to join (port 4647 when omitted); may be repeated.
     #[arg(long = "servers", value_name = "ADDR")]
     pub servers: Vec<String>,
     /// Client node class.
@@ -103,6 +113,9 @@ impl AgentArgs {
         if self.advertise.is_some() {
             cfg.advertise_http = self.advertise.clone();
         }
+        cfg.rpc_port = self.rpc_port.or(cfg.rpc_port);
+        cfg.advertise_rpc = self.advertise_rpc.clone().or(cfg.advertise_rpc.take());
+        cfg.encrypt = self.encrypt.clone().or(cfg.encrypt.take());
         cfg.server_enabled |= self.server;
         cfg.client_enabled |= self.client;
         cfg.acl_enabled |= self.acl_enabled;

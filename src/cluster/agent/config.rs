@@ -25,13 +25,23 @@ pub struct AgentConfig {
     pub bind_addr: String,
     /// HTTP port (0 = any free port).
     pub http_port: u16,
-    /// Address other servers reach this one at (`host:port`); derived from bind and port if unset.
+    /// Address API clients and other agents reach this one's HTTP API at (`host:port`);
+    /// derived from bind and port if unset.
     pub advertise_http: Option<String>,
+    /// RPC port (servers and clients to servers); `None`: the HTTP port + 1 (4647 by default,
+    /// as Nomad's), or any free port for `-dev` or when the HTTP port is 0.
+    pub rpc_port: Option<u16>,
+    /// Address other servers and clients reach this one's RPC listener at (`host:port`);
+    /// derived from bind and the RPC port if unset.
+    pub advertise_rpc: Option<String>,
+    /// The cluster secret every server holds (`server { encrypt }`, `-encrypt`); `None`: the
+    /// key kept in the data directory, generated there by a server that bootstraps alone.
+    pub encrypt: Option<String>,
     /// Run a server.
     pub server_enabled: bool,
     /// Servers expected before bootstrapping.
     pub bootstrap_expect: usize,
-    /// Other servers' HTTP addresses.
+    /// Other servers' RPC addresses.
     pub join: Vec<String>,
     /// Datacenter.
     pub datacenter: String,
@@ -81,6 +91,9 @@ impl Default for AgentConfig {
             bind_addr: "127.0.0.1".into(),
             http_port: DEFAULT_HTTP_PORT,
             advertise_http: None,
+            rpc_port: None,
+            advertise_rpc: None,
+            encrypt: None,
             server_enabled: false,
             bootstrap_expect: 1,
             join: Vec::new(),
@@ -131,16 +144,25 @@ pub enum ConfigError {
 }
 
 impl AgentConfig {
-    /// The address other servers reach this one at.
+    /// The address API clients and other agents reach this one's HTTP API at.
     pub fn advertise(&self, bound: SocketAddr) -> String {
-        if let Some(a) = &self.advertise_http {
-            return a.clone();
+        self.advertise_http.clone().unwrap_or_else(|| reachable(bound))
+    }
+
+    /// The address other servers and clients reach this one's RPC listener at.
+    pub fn advertise_rpc(&self, bound: SocketAddr) -> String {
+        self.advertise_rpc.clone().unwrap_or_else(|| reachable(bound))
+    }
+
+    /// The RPC port to bind: as configured, else any free port for `-dev` (its client is in
+    /// the same process) or when the HTTP port is 0, else the HTTP port + 1 (4647).
+    pub fn rpc_port(&self) -> u16 {
+        match (self.rpc_port, self.http_port) {
+            (Some(p), _) => p,
+            (None, 0) => 0,
+            (None, _) if self.dev => 0,
+            (None, http) => http.saturating_add(1),
         }
-        let host = match bound.ip() {
-            ip if ip.is_unspecified() => "127.0.0.1".to_owned(),
-            ip => ip.to_string(),
-        };
-        format!("{host}:{}", bound.port())
     }
 
     pub(crate) fn check(&self) -> Result<(), ConfigError> {
@@ -161,4 +183,13 @@ impl AgentConfig {
         }
         Ok(())
     }
+}
+
+/// `bound` as others reach it: an unspecified bind address means loopback.
+fn reachable(bound: SocketAddr) -> String {
+    let host = match bound.ip() {
+        ip if ip.is_unspecified() => "127.0.0.1".to_owned(),
+        ip => ip.to_string(),
+    };
+    format!("{host}:{}", bound.port())
 }

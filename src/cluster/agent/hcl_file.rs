@@ -49,12 +49,14 @@ struct HclAcl {
 #[serde(default)]
 struct HclPorts {
     http: Option<u16>,
+    rpc: Option<u16>,
 }
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(default)]
 struct HclAdvertise {
     http: Option<String>,
+    rpc: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -67,6 +69,7 @@ struct HclServer {
     raft_trailing_logs: Option<u64>,
     raft_multiplier: Option<u32>,
     heartbeat_ttl: Option<String>,
+    encrypt: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -117,14 +120,19 @@ impl AgentConfig {
         set(&mut self.bind_addr, h.bind_addr);
         set(&mut self.datacenter, h.datacenter);
         set(&mut self.region, h.region);
-        set(&mut self.http_port, h.ports.and_then(|p| p.http));
-        if let Some(a) = h.advertise.and_then(|a| a.http) {
-            self.advertise_http = Some(a);
+        if let Some(p) = h.ports {
+            set(&mut self.http_port, p.http);
+            self.rpc_port = p.rpc.or(self.rpc_port);
+        }
+        if let Some(a) = h.advertise {
+            self.advertise_http = a.http.or(self.advertise_http.take());
+            self.advertise_rpc = a.rpc.or(self.advertise_rpc.take());
         }
         if let Some(s) = h.server {
             set(&mut self.server_enabled, s.enabled);
             set(&mut self.bootstrap_expect, s.bootstrap_expect);
             set(&mut self.raft_multiplier, s.raft_multiplier);
+            self.encrypt = s.encrypt.or(self.encrypt.take());
             set(
                 &mut self.raft_compaction.snapshot_threshold,
                 s.raft_snapshot_threshold,
@@ -183,10 +191,14 @@ mod tests {
             data_dir = "/var/lib/deploy"
             bind_addr = "0.0.0.0"
             datacenter = "east"
-            ports { http = 5646 }
+            ports {
+              http = 5646
+              rpc = 5647
+            }
             server {
               enabled = true
               bootstrap_expect = 3
+              encrypt = "k3y-k3y-k3y-k3y-k3y"
               server_join { retry_join = ["10.0.0.2:5646", "10.0.0.3"] }
             }
             client {
@@ -211,11 +223,13 @@ mod tests {
         assert_eq!(cfg.bootstrap_expect, 3);
         assert_eq!(cfg.join, vec!["10.0.0.2:5646", "10.0.0.3"]);
         assert_eq!(cfg.node_meta["rack"], "r1");
-        assert_eq!(cfg.servers, vec!["10.0.0.9:4646"]);
+        assert_eq!(cfg.servers, vec!["10.0.0.9:4647"]);
+        assert_eq!(cfg.rpc_port(), 5647);
+        assert_eq!(cfg.encrypt.as_deref(), Some("k3y-k3y-k3y-k3y-k3y"));
         assert_eq!(cfg.node_class, "edge");
         assert!(cfg.host_volumes["data"].read_only);
         assert!(cfg.raw_exec_enabled && !cfg.docker_allow_privileged);
-        assert_eq!(with_default_port("10.0.0.3"), "10.0.0.3:4646");
+        assert_eq!(with_default_port("10.0.0.3"), "10.0.0.3:4647");
         assert_eq!(cfg.advertise("0.0.0.0:5646".parse().unwrap()), "127.0.0.1:5646");
     }
 }

@@ -1,9 +1,9 @@
-//! Running the agent: the server and/or the client, the HTTP API (with the cluster's RPC
-//! routes merged into the same listener), and shutdown on SIGINT or SIGTERM.
+//! Running the agent: the server and/or the client, the HTTP API and (on a server) the RPC
+//! listener, and shutdown on SIGINT or SIGTERM.
 //!
 //! ```text
-//!  run_agent ─► data dir ─► bind ─► start_server? ─► start_client? ─► router ─► serve until signal
-//!                                                                            └─► stop client, server, temp data
+//!  run_agent ─► data dir ─► bind HTTP (+ RPC) ─► start_server? ─► start_client? ─► routers
+//!      ─► serve both until a signal ─► stop client, server, temporary data
 //! ```
 
 use std::net::SocketAddr;
@@ -19,7 +19,10 @@ use crate::cluster::client::{Client, ClientConfig};
 use crate::cluster::error::ClusterError;
 use crate::cluster::http::{self, ApiContext};
 use crate::cluster::rpc;
+use crate::cluster::server::cluster_key::ClusterKey;
 use crate::cluster::server::{ClusterNode, ServerConfig};
+
+use super::client_acl;
 
 /// How long open HTTP requests may run on after SIGINT or SIGTERM.
 const HTTP_DRAIN: Duration = Duration::from_secs(1);
@@ -45,12 +48,20 @@ pub async fn run_agent(cfg: AgentConfig) -> anyhow::Result<()> {
         .map_err(|e| ClusterError::Startup(format!("binding {}:{}: {e}", cfg.bind_addr, cfg.http_port)))?;
     let bound = listener.local_addr()?;
     let advertise = cfg.advertise(bound);
-    let server = match cfg.server_enabled {
-        true => Some(start_server(&cfg, &data_dir, &advertise).await?),
+    let rpc = match cfg.server_enabled {
+        true => Some(bind_rpc(&cfg).await?),
         false => None,
     };
+    let rpc_advertise = match &rpc {
+        Some(l) => Some(cfg.advertise_rpc(l.local_addr()?)),
+        None => None,
+    };
+    let server = match &rpc_advertise {
+        Some(rpc_addr) => Some(start_server(&cfg, &data_dir, rpc_addr).await?),
+        None => None,
+    };
     let client = match cfg.client_enabled {
-        true => Some(start_client(&cfg, &data_dir, server.is_some(), &advertise).await?),
+        true => Some(start_client(&cfg, &data_dir, rpc_advertise.as_deref(), &advertise).await?),
         false => None,
     };
     let agent = Agent {
@@ -59,8 +70,12 @@ pub async fn run_agent(cfg: AgentConfig) -> anyhow::Result<()> {
         data_dir,
         temporary,
     };
-    let app = agent.router(&cfg, bound);
-    agent.announce(&advertise);
+    let (app, rpc_app) = agent.routers(&cfg, bound, rpc_advertise.as_deref());
+    agent.announce(&advertise, rpc_advertise.as_deref());
+    let rpc_task = match (rpc, rpc_app) {
+        (Some(l), Some(app)) => Some(tokio::spawn(async move { axum::serve(l, app).await })),
+        _ => None,
+    };
     // Graceful shutdown waits for every open request, and blocking queries may stay open for
     // minutes: after the signal, requests get `HTTP_DRAIN` to finish, then are dropped.
     let (stopping, mut stopped) = tokio::sync::watch::channel(false);
@@ -75,6 +90,9 @@ pub async fn run_agent(cfg: AgentConfig) -> anyhow::Result<()> {
     tokio::select! {
         served = serve => served?,
         () = drained => tracing::info!("open HTTP requests dropped at shutdown"),
+    }
+    if let Some(t) = rpc_task {
+        t.abort();
     }
     agent.stop().await;
     Ok(())
@@ -91,13 +109,26 @@ fn data_dir(cfg: &AgentConfig) -> (PathBuf, bool) {
     }
 }
 
+/// Binds the RPC listener (servers only: clients need none).
+async fn bind_rpc(cfg: &AgentConfig) -> Result<tokio::net::TcpListener, ClusterError> {
+    let port = cfg.rpc_port();
+    tokio::net::TcpListener::bind((cfg.bind_addr.as_str(), port))
+        .await
+        .map_err(|e| ClusterError::Startup(format!("binding RPC {}:{port}: {e}", cfg.bind_addr)))
+}
+
+/// Starts the server; `advertise` is its RPC address (its Raft address too).
 async fn start_server(
     cfg: &AgentConfig,
     data_dir: &Path,
     advertise: &str,
 ) -> Result<Arc<ClusterNode>, ClusterError> {
+    let server_dir = data_dir.join("server");
+    // Only a server that bootstraps alone may make up the key; others must be given it.
+    let alone = cfg.bootstrap_expect <= 1 && cfg.join.is_empty();
+    let cluster_key = ClusterKey::load_or_create(&server_dir, cfg.encrypt.as_deref(), alone)?;
     ClusterNode::start(ServerConfig {
-        data_dir: data_dir.join("server"),
+        data_dir: server_dir,
         advertise: advertise.to_owned(),
         peers: cfg.join.iter().map(|p| with_default_port(p)).collect(),
         bootstrap_expect: cfg.bootstrap_expect,
@@ -105,20 +136,22 @@ async fn start_server(
         compaction: cfg.raft_compaction,
         raft_multiplier: cfg.raft_multiplier,
         heartbeat_ttl: cfg.heartbeat_ttl,
+        cluster_key,
     })
     .await
 }
 
-/// Starts the client; an agent that is also a server lists itself first among the servers.
+/// Starts the client; an agent that is also a server lists its own RPC address first among
+/// the servers.
 async fn start_client(
     cfg: &AgentConfig,
     data_dir: &Path,
-    with_server: bool,
+    own_rpc: Option<&str>,
     advertise: &str,
 ) -> Result<Arc<Client>, ClusterError> {
     let mut servers = cfg.servers.clone();
-    if with_server {
-        servers.insert(0, advertise.to_owned());
+    if let Some(own) = own_rpc {
+        servers.insert(0, own.to_owned());
     }
     let config = client_config(cfg, data_dir, servers, advertise);
     Client::start(config)
@@ -150,11 +183,14 @@ impl Agent {
     }
 
     /// What `/v1/agent/self` shows of the configuration and membership.
-    fn agent_self(&self, cfg: &AgentConfig, bound: SocketAddr) -> Value {
+    fn agent_self(&self, cfg: &AgentConfig, bound: SocketAddr, rpc: Option<&str>) -> Value {
+        let rpc_port = rpc
+            .and_then(|a| a.rsplit_once(':'))
+            .and_then(|(_, p)| p.parse::<u16>().ok());
         json!({
             "config": {
                 "NodeName": cfg.name, "Region": cfg.region, "Datacenter": cfg.datacenter,
-                "DataDir": self.data_dir, "BindAddr": cfg.bind_addr, "Ports": {"HTTP": bound.port()},
+                "DataDir": self.data_dir, "BindAddr": cfg.bind_addr, "Ports": {"HTTP": bound.port(), "RPC": rpc_port},
                 "Server": {"Enabled": cfg.server_enabled, "BootstrapExpect": cfg.bootstrap_expect},
                 "Client": {"Enabled": cfg.client_enabled, "Meta": cfg.node_meta, "NodeClass": cfg.node_class},
                 "Version": {"Version": env!("CARGO_PKG_VERSION")},
@@ -168,38 +204,48 @@ impl Agent {
         })
     }
 
-    /// The public API, the cluster's RPC routes and the client's routes, on one listener.
-    fn router(&self, cfg: &AgentConfig, bound: SocketAddr) -> axum::Router {
+    /// The HTTP listener's router (the public API and the client's `/v1/client/...` routes,
+    /// both behind the ACL check) and, on a server, the RPC listener's.
+    fn routers(
+        &self,
+        cfg: &AgentConfig,
+        bound: SocketAddr,
+        rpc_addr: Option<&str>,
+    ) -> (axum::Router, Option<axum::Router>) {
         let mut app = axum::Router::new();
+        let mut rpc_app = None;
         if let Some(node) = &self.server {
             let ctx = Arc::new(ApiContext {
                 node: Arc::clone(node),
-                agent_self: self.agent_self(cfg, bound),
+                agent_self: self.agent_self(cfg, bound, rpc_addr),
                 acl_enabled: cfg.acl_enabled,
                 job_parser: cfg.job_parser.clone(),
             });
-            app = app
-                .merge(http::router(Arc::clone(&ctx)))
-                .merge(rpc::router(Arc::clone(node)));
-            if self.client.is_none() {
-                app = app.merge(http::node_proxy::router(ctx));
-            }
+            app = app.merge(http::router(Arc::clone(&ctx)));
+            let client_routes = match &self.client {
+                Some(c) => client_http::router(Arc::clone(c)),
+                None => http::node_proxy::router(Arc::clone(&ctx)),
+            };
+            app = app.merge(http::with_acl(client_routes, Arc::clone(&ctx)));
+            rpc_app = Some(rpc::router(ctx));
+        } else if let Some(c) = &self.client {
+            app = app.merge(client_acl::guard(
+                client_http::router(Arc::clone(c)),
+                Arc::clone(c),
+            ));
         }
-        if let Some(c) = &self.client {
-            app = app.merge(client_http::router(Arc::clone(c)));
-        }
-        app
+        (app, rpc_app)
     }
 
-    fn announce(&self, advertise: &str) {
+    fn announce(&self, advertise: &str, rpc: Option<&str>) {
         let role = match (&self.server, &self.client) {
             (Some(_), Some(_)) => "server and client",
             (Some(_), None) => "server",
             _ => "client",
         };
-        let server_note = match &self.server {
-            Some(_) => format!("server id {}, ", self.server_id()),
-            None => String::new(),
+        let server_note = match (&self.server, rpc) {
+            (Some(_), Some(rpc)) => format!("RPC at {rpc}, server id {}, ", self.server_id()),
+            _ => String::new(),
         };
         eprintln!(
             "==> deploy agent started ({role}): HTTP at http://{advertise} ({server_note}data {})",

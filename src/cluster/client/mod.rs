@@ -77,11 +77,28 @@ fn node_id(config: &ClientConfig) -> Result<String, ClientError> {
     Ok(id)
 }
 
+/// The node's secret (Nomad's `Node.SecretID`): made on first start, kept 0600 beside the
+/// node ID; it authenticates every call to the servers.
+fn node_secret(config: &ClientConfig) -> Result<String, ClientError> {
+    let path = config.state_dir().join("node-secret");
+    if let Ok(s) = std::fs::read_to_string(&path) {
+        let s = s.trim().to_owned();
+        if !s.is_empty() {
+            return Ok(s);
+        }
+    }
+    let secret = uuid::Uuid::new_v4().to_string();
+    crate::cluster::server::cluster_key::write_private(&path, &secret)
+        .map_err(|e| ClientError::NoServer(format!("writing the node secret: {e}")))?;
+    Ok(secret)
+}
+
 impl Client {
     /// Starts the client: fingerprint, restore, register, heartbeat and watch allocations.
     pub async fn start(config: ClientConfig) -> Result<Arc<Self>, ClientError> {
         std::fs::create_dir_all(config.alloc_root())?;
         let id = node_id(&config)?;
+        let secret = node_secret(&config)?;
         let drivers = Drivers::standard(&config);
         let fp = fingerprint::fingerprint(&config, &drivers).await;
         let host_volumes = config
@@ -96,8 +113,10 @@ impl Client {
                 (k.clone(), info)
             })
             .collect();
+        let api = Arc::new(ServerApi::for_node(config.servers.clone(), Some((&id, &secret)))?);
         let node = Node {
             id,
+            secret_id: secret,
             name: config.node_name.clone(),
             datacenter: config.datacenter.clone(),
             node_class: config.node_class.clone(),
@@ -112,7 +131,6 @@ impl Client {
             host_volumes,
             ..Default::default()
         };
-        let api = Arc::new(ServerApi::new(config.servers.clone())?);
         let http = reqwest::Client::builder()
             .connect_timeout(Duration::from_secs(5))
             .build()
@@ -145,6 +163,11 @@ impl Client {
     /// The node as registered.
     pub fn node(&self) -> Node {
         self.ctx.node()
+    }
+
+    /// Whether ACL token `token` may use this client's own routes, as the servers say.
+    pub async fn token_allowed(&self, token: Option<&str>) -> bool {
+        self.ctx.api.token_allowed(token).await.unwrap_or(false)
     }
 
     /// The client's configuration.

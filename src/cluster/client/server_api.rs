@@ -1,6 +1,7 @@
 //! The client's view of the servers: the internal client routes and the public reads it needs
-//! (its allocations by blocking query, variables, services, KV), trying each configured server
-//! in turn until one answers.
+//! (its allocations by blocking query, variables, services, KV), on the servers' RPC
+//! listeners, trying each configured server in turn until one answers. Every call carries the
+//! node's ID and secret, which is what authorises it (not an ACL token).
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
@@ -13,6 +14,7 @@ use super::error::ClientError;
 use crate::cluster::fsm::{
     AllocClientUpdate, Allocation, KvEntry, Node, ServiceRegistration, Variable, VariableMetadata,
 };
+use crate::cluster::rpc::auth::{NODE_ID_HEADER, NODE_SECRET_HEADER};
 use crate::cluster::rpc::clients::{HeartbeatResponse, REGISTER};
 
 /// What node registration answers (the fields the client reads).
@@ -39,9 +41,23 @@ pub struct Indexed<T> {
 }
 
 impl ServerApi {
-    /// A client for `servers` (`host:port`).
+    /// A client for `servers` (`host:port`) without node credentials.
     pub fn new(servers: Vec<String>) -> Result<Self, ClientError> {
+        Self::for_node(servers, None)
+    }
+
+    /// A client for `servers` (RPC `host:port`) that authenticates as node `(id, secret)`.
+    pub fn for_node(servers: Vec<String>, node: Option<(&str, &str)>) -> Result<Self, ClientError> {
+        let mut headers = reqwest::header::HeaderMap::new();
+        if let Some((id, secret)) = node {
+            for (name, value) in [(NODE_ID_HEADER, id), (NODE_SECRET_HEADER, secret)] {
+                let value = reqwest::header::HeaderValue::from_str(value)
+                    .map_err(|e| ClientError::NoServer(format!("node credentials: {e}")))?;
+                headers.insert(name, value);
+            }
+        }
         let http = reqwest::Client::builder()
+            .default_headers(headers)
             .connect_timeout(Duration::from_millis(500))
             .tcp_nodelay(true)
             .build()
@@ -236,6 +252,41 @@ impl ServerApi {
             .get(&format!("/v1/deploy/kv/{key}?stale"), Duration::from_secs(5))
             .await?
             .value)
+    }
+
+    /// Whether the servers let ACL token `token` read through this client's own routes
+    /// (always, with ACLs off).
+    pub async fn token_allowed(&self, token: Option<&str>) -> Result<bool, ClientError> {
+        let answer = self
+            .acl_check(token.unwrap_or(""), Duration::from_secs(5))
+            .await?;
+        Ok(answer.is_some_and(|v| v["Allowed"] == true))
+    }
+
+    /// The servers' answer to an ACL check of `token`, from the first that answers.
+    async fn acl_check(
+        &self,
+        token: &str,
+        timeout: Duration,
+    ) -> Result<Option<serde_json::Value>, ClientError> {
+        let path = crate::cluster::http::ACL_CHECK;
+        let n = self.servers.len().max(1);
+        let mut last = String::from("no servers configured");
+        for attempt in 0..n {
+            let i = (self.current.load(Ordering::Relaxed) + attempt) % n;
+            let Some(server) = self.servers.get(i) else { break };
+            let req = self
+                .http
+                .get(format!("http://{server}{path}"))
+                .header("X-Nomad-Token", token)
+                .timeout(timeout);
+            match req.send().await {
+                Ok(resp) if resp.status().is_success() => return Ok(resp.json().await.ok()),
+                Ok(resp) => last = format!("{server}: {}", resp.status()),
+                Err(e) => last = format!("{server}: {e}"),
+            }
+        }
+        Err(ClientError::NoServer(last))
     }
 }
 

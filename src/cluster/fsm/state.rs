@@ -197,6 +197,16 @@ impl State {
     }
 
     fn apply_node_upsert(&mut self, index: u64, mut node: Node) -> Outcome {
+        // The first registration records the node's secret; another secret for the same node
+        // ID is someone else's node (Nomad's `Node.SecretID` check).
+        if let Some(old) = self.nodes.get(&node.id)
+            && !old.secret_id.is_empty()
+            && old.secret_id != node.secret_id
+        {
+            return Outcome::Refused {
+                message: format!("node {} is registered with another secret", node.id),
+            };
+        }
         node.create_index = self.nodes.get(&node.id).map_or(index, |o| o.create_index);
         node.modify_index = index;
         // Computed here, not taken from the client: every server derives the same class from

@@ -52,6 +52,10 @@ impl From<EndpointError> for ApiError {
         match e {
             EndpointError::BadRequest(m) => Self::bad_request(m),
             EndpointError::NotFound(m) => Self::not_found(m),
+            EndpointError::Forbidden(m) => Self {
+                status: StatusCode::FORBIDDEN,
+                message: m,
+            },
             EndpointError::Internal(m) => Self::internal(m),
             EndpointError::Cluster(e) => e.into(),
         }

@@ -40,6 +40,8 @@ use serde_json::Value;
 
 use crate::cluster::server::ClusterNode;
 
+pub use acl::{CHECK as ACL_CHECK, request_token};
+
 /// What handlers share.
 pub struct ApiContext {
     /// The server.
@@ -169,6 +171,30 @@ pub fn router(ctx: Arc<ApiContext>) -> Router {
         .layer(middleware::from_fn_with_state(Arc::clone(&ctx), leader_headers))
         .layer(DefaultBodyLimit::max(body::MAX_BODY))
         .with_state(ctx)
+}
+
+/// The public reads a client agent needs, served to it on the RPC listener (authenticated by
+/// its node secret there, not by an ACL token): its allocations and the allocations and nodes
+/// it forwards log requests to, variables, services and keys for templates, and whether an
+/// ACL token may read (for a client-only agent's own `/v1/client/...` routes).
+pub fn client_reads(ctx: Arc<ApiContext>) -> Router {
+    Router::new()
+        .route("/v1/node/{id}/allocations", get(allocations::by_node))
+        .route("/v1/allocation/{id}", get(allocations::read))
+        .route("/v1/node/{id}", get(nodes::read))
+        .route("/v1/vars", get(vars::list))
+        .route("/v1/var/{*path}", get(vars::read))
+        .route("/v1/service/{name}", get(services::read))
+        .route("/v1/deploy/kv/{*key}", get(kv::read))
+        .route(acl::CHECK, get(acl::check))
+        .layer(middleware::from_fn_with_state(Arc::clone(&ctx), leader_headers))
+        .with_state(ctx)
+}
+
+/// `router` with the ACL check in front: for routes merged in from elsewhere (a client's
+/// `/v1/client/...` routes on a server agent).
+pub fn with_acl(router: Router, ctx: Arc<ApiContext>) -> Router {
+    router.layer(middleware::from_fn_with_state(ctx, acl::enforce))
 }
 
 /// Adds the leader headers to every API answer, and `X-Nomad-Index` where a handler did not.

@@ -28,13 +28,23 @@ pub fn was_forwarded(headers: &HeaderMap) -> bool {
     headers.contains_key(FORWARDED)
 }
 
-/// Forwards a GET of `path_and_query` to the agent at `addr` and streams its answer back.
-pub async fn to_node(http: &reqwest::Client, addr: &str, path_and_query: &str) -> Response {
-    let resp = http
+/// Forwards a GET of `path_and_query` to the agent at `addr` and streams its answer back. The
+/// caller's ACL token goes along: the agent that runs the allocation checks it again.
+pub async fn to_node(
+    http: &reqwest::Client,
+    addr: &str,
+    path_and_query: &str,
+    headers: &HeaderMap,
+) -> Response {
+    let mut req = http
         .get(format!("http://{addr}{path_and_query}"))
-        .header(FORWARDED, "1")
-        .send()
-        .await;
+        .header(FORWARDED, "1");
+    for name in ["X-Nomad-Token", "Authorization"] {
+        if let Some(v) = headers.get(name) {
+            req = req.header(name, v.as_bytes());
+        }
+    }
+    let resp = req.send().await;
     let resp = match resp {
         Ok(r) => r,
         Err(e) => {
@@ -66,13 +76,28 @@ pub async fn to_node(http: &reqwest::Client, addr: &str, path_and_query: &str) -
 /// The client routes of an agent that runs no client: each request goes to the node of its
 /// allocation.
 pub fn router(ctx: Arc<ApiContext>) -> Router {
+    // Not the server's own HTTP client: that one carries the cluster key.
+    let http = reqwest::Client::builder()
+        .connect_timeout(std::time::Duration::from_secs(5))
+        .build()
+        .unwrap_or_default();
     Router::new()
         .route("/v1/client/fs/logs/{alloc}", get(forward))
         .route("/v1/client/allocation/{alloc}/stats", get(forward))
-        .with_state(ctx)
+        .with_state(Proxy { ctx, http })
 }
 
-async fn forward(State(ctx): State<Arc<ApiContext>>, Path(alloc): Path<String>, req: Request) -> Response {
+#[derive(Clone)]
+struct Proxy {
+    ctx: Arc<ApiContext>,
+    http: reqwest::Client,
+}
+
+async fn forward(
+    State(Proxy { ctx, http }): State<Proxy>,
+    Path(alloc): Path<String>,
+    req: Request,
+) -> Response {
     if was_forwarded(req.headers()) {
         return (StatusCode::NOT_FOUND, format!("unknown allocation {alloc:?}")).into_response();
     }
@@ -80,5 +105,5 @@ async fn forward(State(ctx): State<Arc<ApiContext>>, Path(alloc): Path<String>, 
         return (StatusCode::NOT_FOUND, format!("unknown allocation {alloc:?}")).into_response();
     };
     let path = req.uri().path_and_query().map_or("", |p| p.as_str()).to_owned();
-    to_node(ctx.node.http(), &addr, &path).await
+    to_node(&http, &addr, &path, req.headers()).await
 }

@@ -3,7 +3,7 @@
 //! ```text
 //!  openraft::Raft ──► LogStore (raft.redb: log + vote + committed, one fsync per appended batch)
 //!        │       └──► StateMachineStore (fsm::State in memory; snapshots in snapshot.redb)
-//!        └──────────► Network ──HTTP──► /v1/internal/raft/{append,vote,snapshot} on each peer
+//!        └──────────► Network ──HTTP──► /v1/internal/raft/{append,vote,snapshot} on each peer's RPC listener
 //!  leader_watch: on a follower, elects at once when the leader's port refuses connections
 //! ```
 
@@ -29,7 +29,7 @@ pub use state_machine::StateMachineStore;
 /// A server's Raft node ID.
 pub type NodeId = u64;
 
-/// A server as Raft knows it: its HTTP address (`host:port`).
+/// A server as Raft knows it: its RPC address (`host:port`).
 pub type Node = openraft::BasicNode;
 
 openraft::declare_raft_types!(

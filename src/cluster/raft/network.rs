@@ -1,8 +1,10 @@
 //! [`RaftNetworkFactory`] over HTTP: each RPC is a JSON POST to the peer's
-//! `/v1/internal/raft/{append,vote,snapshot}`, answered with `Result<Response, RaftError>`.
+//! `/v1/internal/raft/{append,vote,snapshot}` on its RPC listener (the server's HTTP client adds
+//! the cluster key), answered with `Result<Response, RaftError>`.
 //!
 //! A refused connection is reported as `Unreachable` (openraft backs off), anything else as a
-//! network error (retried at once). A snapshot is sent whole in one request.
+//! network error (retried at once). A snapshot is sent whole in one request: its bytes as the
+//! body, its vote and metadata in a header.
 
 use std::future::Future;
 use std::time::Duration;
@@ -24,21 +26,28 @@ use serde::{Deserialize, Serialize};
 
 use super::{Node, NodeId, TypeConfig};
 
-/// Body of `/v1/internal/raft/snapshot`: a whole snapshot, data base64-encoded.
+/// Header of `/v1/internal/raft/snapshot` carrying [`SnapshotHeader`] (JSON, base64); the
+/// body is the snapshot's bytes as they are, so the receiver can spool them to a file.
+pub const SNAPSHOT_META_HEADER: &str = "X-Deploy-Snapshot-Meta";
+
+/// What travels beside a snapshot's bytes.
 #[derive(Debug, Serialize, Deserialize)]
-pub struct SnapshotTransfer {
+pub struct SnapshotHeader {
     /// The leader's vote.
     pub vote: Vote<NodeId>,
     /// Snapshot metadata.
     pub meta: SnapshotMeta<NodeId, Node>,
-    /// The snapshot bytes, base64.
-    pub data: String,
 }
 
-impl SnapshotTransfer {
-    /// Decodes the data.
-    pub fn decode(&self) -> Result<Vec<u8>, base64::DecodeError> {
-        B64.decode(&self.data)
+impl SnapshotHeader {
+    /// The header value: JSON, base64.
+    pub fn encode(&self) -> Result<String, serde_json::Error> {
+        Ok(B64.encode(serde_json::to_vec(self)?))
+    }
+
+    /// Reads a header value.
+    pub fn decode(value: &[u8]) -> Option<Self> {
+        serde_json::from_slice(&B64.decode(value).ok()?).ok()
     }
 }
 
@@ -145,13 +154,27 @@ impl RaftNetwork<TypeConfig> for PeerClient {
         cancel: impl Future<Output = ReplicationClosed> + Send + 'static,
         option: RPCOption,
     ) -> Result<SnapshotResponse<NodeId>, StreamingError<TypeConfig, Fatal<NodeId>>> {
-        let body = SnapshotTransfer {
+        let header = SnapshotHeader {
             vote,
             meta: snapshot.meta,
-            data: B64.encode(snapshot.snapshot.into_inner()),
         };
-        let send =
-            self.post::<_, SnapshotResponse<NodeId>, Fatal<NodeId>>("snapshot", &body, option.hard_ttl());
+        let header = header
+            .encode()
+            .map_err(|e| -> StreamingError<TypeConfig, Fatal<NodeId>> { NetworkError::new(&e).into() })?;
+        let url = format!("http://{}/v1/internal/raft/snapshot", self.addr);
+        let send = async {
+            let resp = self
+                .http
+                .post(url)
+                .header(SNAPSHOT_META_HEADER, header)
+                .body(snapshot.snapshot.into_inner())
+                .timeout(option.hard_ttl())
+                .send()
+                .await?;
+            resp.error_for_status()?
+                .json::<Result<SnapshotResponse<NodeId>, RaftError<NodeId, Fatal<NodeId>>>>()
+                .await
+        };
         let res = tokio::select! {
             closed = cancel => return Err(closed.into()),
             res = send => res,

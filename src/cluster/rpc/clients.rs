@@ -1,11 +1,13 @@
 //! Client-to-server calls: node registration, heartbeats, allocation status and health
 //! reports, and service registrations.
 
+use axum::Extension;
 use axum::extract::{Path, State};
 use serde::Deserialize;
 use serde_json::json;
 
-use super::RpcCtx;
+use super::auth::Caller;
+use super::{RpcCtx, same_node};
 use crate::api::{Node, ServiceRegistration};
 use crate::cluster::http::body::JsonBody;
 use crate::cluster::http::error::ApiResult;
@@ -35,7 +37,18 @@ pub struct RegisterRequest {
 /// `PUT /v1/internal/node/register`: create or replace a node (committed through Raft).
 /// Client agents register here and then heartbeat within the `HeartbeatTTL` (nanoseconds)
 /// the answer gives; a node that stops heartbeating is marked down.
-pub async fn register(State(node): RpcCtx, JsonBody(req): JsonBody<RegisterRequest>) -> ApiResult {
+pub async fn register(
+    State(node): RpcCtx,
+    Extension(caller): Extension<Caller>,
+    JsonBody(req): JsonBody<RegisterRequest>,
+) -> ApiResult {
+    // A client registers itself only, with the secret it authenticated with.
+    if let Some((_, secret)) = caller.node() {
+        same_node(&caller, &req.node.id)?;
+        if req.node.secret_id != secret {
+            return Err(super::forbidden());
+        }
+    }
     let done = node.register_node(req.node).await?;
     let index = done.index;
     Ok(indexed_json(
@@ -46,7 +59,12 @@ pub async fn register(State(node): RpcCtx, JsonBody(req): JsonBody<RegisterReque
 }
 
 /// `PUT /v1/internal/client/heartbeat/:node_id`.
-pub async fn heartbeat(State(node): RpcCtx, Path(node_id): Path<String>) -> ApiResult {
+pub async fn heartbeat(
+    State(node): RpcCtx,
+    Extension(caller): Extension<Caller>,
+    Path(node_id): Path<String>,
+) -> ApiResult {
+    same_node(&caller, &node_id)?;
     debug_assert!(HEARTBEAT.starts_with(HEARTBEAT_PATH));
     let beat = node.client_heartbeat(&node_id).await?;
     Ok(indexed_json(beat.index, &beat.value))
@@ -55,8 +73,14 @@ pub async fn heartbeat(State(node): RpcCtx, Path(node_id): Path<String>) -> ApiR
 /// `POST /v1/internal/client/allocs`: allocation status, task states and health.
 pub async fn alloc_update(
     State(node): RpcCtx,
+    Extension(caller): Extension<Caller>,
     JsonBody(updates): JsonBody<Vec<AllocClientUpdate>>,
 ) -> ApiResult {
+    if let Some((id, _)) = caller.node()
+        && !node.allocs_on_node(id, updates.iter().map(|u| u.id.as_str()))
+    {
+        return Err(super::forbidden());
+    }
     let index = node.client_alloc_update(updates).await?;
     Ok(indexed_json(index, &index))
 }
@@ -64,9 +88,15 @@ pub async fn alloc_update(
 /// `PUT /v1/internal/client/services/:alloc_id`: the allocation's services now.
 pub async fn services(
     State(node): RpcCtx,
+    Extension(caller): Extension<Caller>,
     Path(alloc_id): Path<String>,
     JsonBody(services): JsonBody<Vec<ServiceRegistration>>,
 ) -> ApiResult {
+    if let Some((id, _)) = caller.node()
+        && !node.allocs_on_node(id, std::iter::once(alloc_id.as_str()))
+    {
+        return Err(super::forbidden());
+    }
     let index = node.client_services(alloc_id, services).await?;
     Ok(indexed_json(index, &index))
 }

@@ -1,15 +1,19 @@
 //! The cluster's RPC surface: what servers ask of each other (Raft, forwarded writes, read
 //! index, joins and leaves) and what clients ask of servers (registration, heartbeats,
-//! allocation updates, services). It is a router of its own, never part of the public API's.
+//! allocation updates, services, and the reads a client needs: its allocations, variables,
+//! services, keys). It is served on a listener of its own (4647), never on the public API's,
+//! and every call is authenticated before its body is read ([`auth`]).
 //!
 //! ```text
 //!  peer server ──► /v1/internal/raft/{append,vote,snapshot}   (raft::rpc)
 //!              ──► /v1/internal/cluster/{info,write,read-index,join,leave}   (cluster)
 //!  client node ──► /v1/internal/node/register, /v1/internal/client/...       (clients)
+//!              ──► GET /v1/node/:id/allocations, /v1/var/..., ... (http::client_reads)
 //!                         │
 //!                         └──► ClusterNode endpoints (server::endpoints)
 //! ```
 
+pub mod auth;
 pub mod clients;
 pub mod cluster;
 
@@ -17,17 +21,23 @@ use std::sync::Arc;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
+use axum::middleware;
 use axum::routing::{get, post, put};
 
 use crate::cluster::http::body::MAX_BODY;
+use crate::cluster::http::error::ApiError;
+use crate::cluster::http::{self, ApiContext};
 use crate::cluster::raft::rpc as raft_rpc;
 use crate::cluster::server::ClusterNode;
 
 /// Handler state of the RPC routes.
 pub type RpcCtx = axum::extract::State<Arc<ClusterNode>>;
 
-/// Every RPC route of a server: cluster, client-to-server and the Raft transport.
-pub fn router(node: Arc<ClusterNode>) -> Router {
+/// Every RPC route of a server: cluster, client-to-server, the reads clients need and the
+/// Raft transport, each behind [`auth::authenticate`]. Bodies are limited per route: 16 MiB,
+/// Raft snapshots 1 GiB.
+pub fn router(api: Arc<ApiContext>) -> Router {
+    let node = Arc::clone(&api.node);
     let calls = Router::new()
         .route(cluster::INFO, get(cluster::info))
         .route(cluster::WRITE, post(cluster::write))
@@ -40,8 +50,30 @@ pub fn router(node: Arc<ClusterNode>) -> Router {
         .route(clients::SERVICES, put(clients::services))
         .layer(DefaultBodyLimit::max(MAX_BODY))
         .with_state(Arc::clone(&node));
-    calls.merge(raft_rpc::router(
-        node.raft().clone(),
-        node.leader_contact().clone(),
-    ))
+    calls
+        .merge(http::client_reads(api))
+        .merge(raft_rpc::router(
+            node.raft().clone(),
+            node.leader_contact().clone(),
+            node.data_dir().to_path_buf(),
+        ))
+        .layer(middleware::from_fn_with_state(
+            Arc::clone(&node),
+            auth::authenticate,
+        ))
+}
+
+/// The node a caller speaks for must be `node_id` (servers may act for any node).
+pub(crate) fn same_node(caller: &auth::Caller, node_id: &str) -> Result<(), ApiError> {
+    match caller.node() {
+        Some((id, _)) if id != node_id => Err(forbidden()),
+        _ => Ok(()),
+    }
+}
+
+fn forbidden() -> ApiError {
+    ApiError {
+        status: axum::http::StatusCode::FORBIDDEN,
+        message: "Permission denied".into(),
+    }
 }

@@ -23,7 +23,7 @@ pub const LEAVE_PATH: &str = "/v1/internal/cluster/leave";
 pub struct MemberRequest {
     /// Raft node ID.
     pub id: NodeId,
-    /// HTTP address (for joins).
+    /// RPC address (for joins).
     #[serde(default)]
     pub addr: String,
 }

@@ -14,6 +14,7 @@
 //! ```
 
 mod bootstrap;
+pub mod cluster_key;
 pub mod deployment_watcher;
 pub mod drainer;
 pub mod endpoints;
@@ -42,6 +43,7 @@ use crate::cluster::raft::{
     ClusterRaft, Compaction, LogStore, Network, NodeId, RaftDb, StateMachineStore, leader_watch, node_id_for,
     raft_config, watch_timing,
 };
+use cluster_key::{CLUSTER_KEY_HEADER, ClusterKey};
 
 pub use forward::{LocalReadIndex, LocalWrite};
 pub use heartbeat::{Beat, Heartbeats};
@@ -53,9 +55,10 @@ pub use membership::{LocalChange, MemberRequest};
 pub struct ServerConfig {
     /// Directory for this server's files (`raft.redb`: log and vote; `snapshot.redb`).
     pub data_dir: PathBuf,
-    /// The address other servers and clients reach this server's HTTP API at (`host:port`).
+    /// The address other servers and clients reach this server's RPC listener at
+    /// (`host:port`); also its Raft address.
     pub advertise: String,
-    /// Other servers' HTTP addresses (`host:port`), for bootstrap and joining.
+    /// Other servers' RPC addresses (`host:port`), for bootstrap and joining.
     pub peers: Vec<String>,
     /// How many servers must be reachable before the cluster is initialised (1 = alone).
     pub bootstrap_expect: usize,
@@ -67,6 +70,8 @@ pub struct ServerConfig {
     pub raft_multiplier: u32,
     /// A client silent for this long is declared down and its allocations replaced.
     pub heartbeat_ttl: Duration,
+    /// The cluster secret, sent on every call to another server and required on every RPC.
+    pub cluster_key: ClusterKey,
 }
 
 /// What a server says about itself to peers (`GET /v1/internal/cluster/info`).
@@ -74,7 +79,7 @@ pub struct ServerConfig {
 pub struct ServerInfo {
     /// Raft node ID.
     pub id: NodeId,
-    /// Advertised HTTP address.
+    /// Advertised RPC address.
     pub addr: String,
     /// Whether this server has Raft state (is or was part of a cluster).
     pub initialized: bool,
@@ -119,7 +124,14 @@ impl ClusterNode {
         let snapshots = RaftDb::open(&config.data_dir.join("snapshot.redb"))?;
         let sm = StateMachineStore::open(snapshots, Some(db.clone()))?;
         let state = sm.handle();
+        let mut key_header = reqwest::header::HeaderMap::new();
+        let key = reqwest::header::HeaderValue::from_str(config.cluster_key.as_str())
+            .map_err(|e| ClusterError::Startup(format!("cluster key: {e}")))?;
+        key_header.insert(CLUSTER_KEY_HEADER, key);
+        // Every call this client makes goes to another server's RPC listener, so each carries
+        // the cluster key. (Calls to client agents use a client of their own.)
         let http = reqwest::Client::builder()
+            .default_headers(key_header)
             .connect_timeout(Duration::from_millis(200))
             .tcp_nodelay(true)
             .pool_idle_timeout(Duration::from_secs(30))
@@ -172,9 +184,14 @@ impl ClusterNode {
         self.id
     }
 
-    /// This server's advertised HTTP address.
+    /// This server's advertised RPC address.
     pub fn addr(&self) -> &str {
         &self.config.advertise
+    }
+
+    /// This server's data directory.
+    pub fn data_dir(&self) -> &std::path::Path {
+        &self.config.data_dir
     }
 
     /// The Raft handle.
@@ -187,7 +204,8 @@ impl ClusterNode {
         &self.state
     }
 
-    /// The HTTP client servers use to reach other agents.
+    /// The HTTP client servers use to reach other servers' RPC listeners (it sends the
+    /// cluster key: never use it to reach anything else).
     pub fn http(&self) -> &reqwest::Client {
         &self.http
     }
@@ -197,7 +215,7 @@ impl ClusterNode {
         &self.contact
     }
 
-    /// The leader's HTTP address, if one is known.
+    /// The leader's RPC address, if one is known.
     pub fn leader_addr(&self) -> Option<String> {
         let m = self.raft.metrics().borrow().clone();
         let leader = m.current_leader?;
@@ -220,7 +238,7 @@ impl ClusterNode {
         self.contact.since().map_or(0, |d| d.as_millis() as u64)
     }
 
-    /// Voting servers' HTTP addresses, sorted.
+    /// Voting servers' RPC addresses, sorted.
     pub fn peers(&self) -> Vec<String> {
         let m = self.raft.metrics().borrow().clone();
         let membership = m.membership_config.membership();
@@ -263,6 +281,11 @@ impl ClusterNode {
             snapshot_index: m.snapshot.map_or(0, |l| l.index),
             num_peers: m.membership_config.membership().voter_ids().count(),
         }
+    }
+
+    /// The cluster secret.
+    pub fn cluster_key(&self) -> &ClusterKey {
+        &self.config.cluster_key
     }
 
     /// Stops the background tasks and Raft.

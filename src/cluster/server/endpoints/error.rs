@@ -11,6 +11,9 @@ pub enum EndpointError {
     /// The request is invalid (400).
     #[error("{0}")]
     BadRequest(String),
+    /// The caller may not do this (403).
+    #[error("{0}")]
+    Forbidden(String),
     /// What the request names does not exist (404).
     #[error("{0}")]
     NotFound(String),

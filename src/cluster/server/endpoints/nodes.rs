@@ -87,6 +87,9 @@ impl ClusterNode {
             ));
         }
         let resp = self.write(Command::NodeUpsert { node: Box::new(node) }).await?;
+        if let Outcome::Refused { message } = resp.outcome {
+            return Err(EndpointError::Forbidden(message));
+        }
         Ok(NodeWritten {
             index: resp.index,
             heartbeat_ttl: self.heartbeat_ttl(),
@@ -170,5 +173,17 @@ impl ClusterNode {
             Outcome::JobWritten { .. } => Ok((resp.index, eval_id)),
             other => Err(EndpointError::unexpected(other)),
         }
+    }
+
+    /// The secret node `id` registered with, if it is registered.
+    pub fn node_secret(&self, id: &str) -> Option<String> {
+        self.state().read().nodes.get(id).map(|n| n.secret_id.clone())
+    }
+
+    /// Whether every allocation in `alloc_ids` is placed on node `node_id` (unknown ones are
+    /// not).
+    pub fn allocs_on_node<'a>(&self, node_id: &str, mut alloc_ids: impl Iterator<Item = &'a str>) -> bool {
+        let state = self.state().read();
+        alloc_ids.all(|id| state.allocs.get(id).is_some_and(|a| a.node_id == node_id))
     }
 }
