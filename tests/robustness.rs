@@ -237,12 +237,14 @@ async fn sizes_beyond_the_limits_and_path_names_are_refused_with_400() {
 async fn a_job_just_under_the_limits_leaves_the_scheduler_free() {
     let c = Cluster::start(BIN, 1).await;
     for (name, rack) in [("a", "huge"), ("b", "small")] {
-        let (status, body) = put(
-            &c,
-            "/v1/internal/node/register",
-            &json!({"Node": node(name, rack)}),
-        )
-        .await;
+        let (status, body) = c
+            .rpc(
+                0,
+                reqwest::Method::PUT,
+                "/v1/internal/node/register",
+                Some(&json!({"Node": node(name, rack)})),
+            )
+            .await;
         assert_eq!(status, 200, "{body}");
     }
     // 100 groups of 10,000 (the first with 100 tasks): a million allocations asked for.
@@ -262,12 +264,14 @@ async fn a_job_just_under_the_limits_leaves_the_scheduler_free() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn sigterm_stops_an_agent_busy_with_the_largest_jobs_within_5_s() {
     let mut c = Cluster::start(BIN, 1).await;
-    let (status, body) = put(
-        &c,
-        "/v1/internal/node/register",
-        &json!({"Node": node("a", "huge")}),
-    )
-    .await;
+    let (status, body) = c
+        .rpc(
+            0,
+            reqwest::Method::PUT,
+            "/v1/internal/node/register",
+            Some(&json!({"Node": node("a", "huge")})),
+        )
+        .await;
     assert_eq!(status, 200, "{body}");
     let (status, _) = put(
         &c,
@@ -297,12 +301,14 @@ async fn sigterm_stops_an_agent_busy_with_the_largest_jobs_within_5_s() {
     // Restarted on the same data, it plans what was left and then a new job.
     c.agents[0].spawn();
     c.wait_for_leader(Duration::from_secs(30)).await;
-    let (status, body) = put(
-        &c,
-        "/v1/internal/node/register",
-        &json!({"Node": node("b", "small")}),
-    )
-    .await;
+    let (status, body) = c
+        .rpc(
+            0,
+            reqwest::Method::PUT,
+            "/v1/internal/node/register",
+            Some(&json!({"Node": node("b", "small")})),
+        )
+        .await;
     assert_eq!(status, 200, "{body}");
     let small = register(&c, sized_job("small", 1, 1, 1, "small")).await;
     let eval = wait_eval(&c, &small, Duration::from_secs(60)).await;
