@@ -105,6 +105,7 @@ async fn start_server(
         compaction: cfg.raft_compaction,
         raft_multiplier: cfg.raft_multiplier,
         heartbeat_ttl: cfg.heartbeat_ttl,
+        keyring_kek: cfg.keyring_kek.clone(),
     })
     .await
 }

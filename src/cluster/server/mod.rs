@@ -37,6 +37,7 @@ use tokio::task::JoinHandle;
 
 use crate::cluster::error::ClusterError;
 use crate::cluster::fsm::StateHandle;
+use crate::cluster::keyring::{Kek, Keyring};
 use crate::cluster::raft::rpc::LeaderContact;
 use crate::cluster::raft::{
     ClusterRaft, Compaction, LogStore, Network, NodeId, RaftDb, StateMachineStore, leader_watch, node_id_for,
@@ -67,6 +68,9 @@ pub struct ServerConfig {
     pub raft_multiplier: u32,
     /// A client silent for this long is declared down and its allocations replaced.
     pub heartbeat_ttl: Duration,
+    /// The keyring's key-encryption key (base64 of 32 bytes); `None` = `keyring.kek` in the
+    /// data directory, created on first start.
+    pub keyring_kek: Option<String>,
 }
 
 /// What a server says about itself to peers (`GET /v1/internal/cluster/info`).
@@ -108,6 +112,7 @@ pub struct ClusterNode {
     http: reqwest::Client,
     contact: LeaderContact,
     heartbeats: Heartbeats,
+    keyring: Keyring,
     tasks: std::sync::Mutex<Vec<JoinHandle<()>>>,
 }
 
@@ -115,6 +120,8 @@ impl ClusterNode {
     /// Opens storage, starts Raft and the background tasks (bootstrap, lease expiry).
     pub async fn start(config: ServerConfig) -> Result<Arc<Self>, ClusterError> {
         std::fs::create_dir_all(&config.data_dir)?;
+        let kek = Kek::load(config.keyring_kek.as_deref(), &config.data_dir)
+            .map_err(|e| ClusterError::Startup(e.to_string()))?;
         let db = RaftDb::open(&config.data_dir.join("raft.redb"))?;
         let snapshots = RaftDb::open(&config.data_dir.join("snapshot.redb"))?;
         let sm = StateMachineStore::open(snapshots, Some(db.clone()))?;
@@ -146,6 +153,7 @@ impl ClusterNode {
             http,
             contact: LeaderContact::default(),
             heartbeats: Heartbeats::default(),
+            keyring: Keyring::new(kek),
             tasks: Default::default(),
         });
         let tasks = vec![
@@ -185,6 +193,11 @@ impl ClusterNode {
     /// The local replicated state (reads here may lag the leader; see [`Self::read_barrier`]).
     pub fn state(&self) -> &StateHandle {
         &self.state
+    }
+
+    /// This server's keyring (its KEK and the root keys unwrapped so far).
+    pub fn keyring(&self) -> &Keyring {
+        &self.keyring
     }
 
     /// The HTTP client servers use to reach other agents.
