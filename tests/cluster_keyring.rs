@@ -199,6 +199,28 @@ async fn variables_and_token_secrets_are_never_in_clear_on_disk() {
     assert!(sealed_under(&c, leader, "app/db", &newest));
     assert_eq!(api.var_items(1, "app/after").await["k"], after.as_str());
 
+    // The same through the command line, which reads NOMAD_TOKEN as Nomad's does.
+    let cli = |args: &[&str]| {
+        let out = std::process::Command::new(BIN)
+            .args(["operator", "root", "keyring"])
+            .args(args)
+            .args(["-address", &c.agents[leader].url("")])
+            .env("NOMAD_TOKEN", &token)
+            .output()
+            .unwrap();
+        let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+        assert!(
+            out.status.success(),
+            "{stdout}{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        stdout
+    };
+    assert!(cli(&["rotate", "-full"]).contains("Re-encrypted 172 variable(s)"));
+    let listed = cli(&["list"]);
+    assert_eq!(listed.lines().count(), 5, "{listed}");
+    assert_eq!(listed.matches(" active ").count(), 1, "{listed}");
+
     // A restarted server unwraps the keys again and reads its variables.
     let follower = c.other_than(leader);
     c.agents[follower].kill();
