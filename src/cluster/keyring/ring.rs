@@ -166,6 +166,26 @@ mod tests {
     }
 
     #[test]
+    fn a_variable_moved_to_another_path_or_namespace_does_not_open() {
+        use crate::cluster::fsm::variable_aad;
+        let a = ring(1);
+        let table = table_with_key(&a, 5);
+        let sealed = a.seal(&table, &variable_aad("default", "app/db"), b"{}").unwrap();
+        assert!(
+            a.open(&table, &variable_aad("default", "app/db"), &sealed, "p")
+                .is_ok()
+        );
+        for (ns, path) in [
+            ("default", "app/other"),
+            ("prod", "app/db"),
+            ("default/app", "db"),
+        ] {
+            let err = a.open(&table, &variable_aad(ns, path), &sealed, "p").unwrap_err();
+            assert!(matches!(err, KeyringError::Open(_)), "{ns} {path}: {err}");
+        }
+    }
+
+    #[test]
     fn no_key_yet_is_an_error() {
         let err = ring(1).seal(&KeyringTable::default(), b"", b"x").unwrap_err();
         assert!(matches!(err, KeyringError::NoActiveKey));
