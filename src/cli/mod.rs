@@ -12,6 +12,7 @@ pub mod apply;
 pub mod destroy;
 pub mod graph;
 pub mod inspect;
+pub mod operator;
 pub mod output;
 pub mod plan;
 mod progress;
@@ -61,6 +62,8 @@ pub enum Command {
     Test(test::TestArgs),
     /// Manage the cluster's ACL tokens (`deploy acl bootstrap`).
     Acl(acl::AclCommand),
+    /// Cluster operations (`deploy operator root keyring rotate`).
+    Operator(operator::OperatorCommand),
 }
 
 /// Runs a parsed command line.
@@ -78,6 +81,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Output(args) => output::run(&args),
         Command::Agent(cmd) => agent::run(&cmd),
         Command::Acl(cmd) => acl::run(&cmd),
+        Command::Operator(cmd) => operator::run(&cmd),
         Command::Test(args) => test::run(&args),
     }
 }

@@ -20,11 +20,14 @@ pub struct Agent {
     pub rpc_addr: String,
     port: u16,
     rpc_port: u16,
+    /// More `deploy agent` arguments.
     extra_args: Vec<String>,
     data_dir: PathBuf,
     peers: Vec<String>,
     bootstrap_expect: usize,
     raft_multiplier: u32,
+    /// The keyring's key-encryption key, the same on every server of the cluster.
+    keyring_kek: String,
     child: Option<Child>,
     bin: PathBuf,
 }
@@ -56,11 +59,12 @@ impl Agent {
         .args(["--bootstrap-expect", &self.bootstrap_expect.to_string()])
         // Small thresholds so that snapshots, log purging and snapshot installs happen.
         .args(["--raft-snapshot-threshold", "150", "--raft-trailing-logs", "20"])
-        .args(["--raft-multiplier", &self.raft_multiplier.to_string()]);
+        .args(["--raft-multiplier", &self.raft_multiplier.to_string()])
+        .args(["--keyring-kek", &self.keyring_kek])
+        .args(&self.extra_args);
         for p in &self.peers {
             cmd.args(["--join", p]);
         }
-        cmd.args(&self.extra_args);
         cmd.stdin(Stdio::null()).stdout(Stdio::null()).stderr(log);
         self.child = Some(cmd.spawn().expect("spawn deploy agent"));
     }
@@ -103,6 +107,11 @@ impl Agent {
         self.child.as_ref().map(Child::id)
     }
 
+    /// This agent's data directory.
+    pub fn data_dir(&self) -> &std::path::Path {
+        &self.data_dir
+    }
+
     /// `http://addr`.
     pub fn url(&self, path: &str) -> String {
         format!("http://{}{path}", self.addr)
@@ -126,6 +135,8 @@ pub struct Cluster {
     pub agents: Vec<Agent>,
     /// HTTP client.
     pub http: reqwest::Client,
+    /// ACL token sent with the harness's own requests, once one exists.
+    pub token: Option<String>,
     _dir: tempfile::TempDir,
 }
 
@@ -135,6 +146,14 @@ fn free_port() -> u16 {
         .local_addr()
         .unwrap()
         .port()
+}
+
+/// A fresh key-encryption key, base64 of 32 random bytes (two random UUIDs).
+fn random_kek() -> String {
+    use base64::Engine;
+    let mut bytes = uuid::Uuid::new_v4().as_bytes().to_vec();
+    bytes.extend_from_slice(uuid::Uuid::new_v4().as_bytes());
+    base64::engine::general_purpose::STANDARD.encode(bytes)
 }
 
 impl Cluster {
@@ -154,6 +173,14 @@ impl Cluster {
     /// Like [`Self::start_with_multiplier`], each agent also given `extra` flags
     /// (`--acl-enabled`, ...).
     pub async fn start_with_args(bin: &str, n: usize, multiplier: u32, extra: &[&str]) -> Self {
+        let cluster = Self::spawn(bin, n, multiplier, extra);
+        cluster.wait_for_leader(Duration::from_secs(30)).await;
+        cluster
+    }
+
+    /// Starts `n` servers with `extra` agent arguments and returns at once, without waiting
+    /// for a leader (with `--acl-enabled`, the harness's own reads need a token first).
+    pub fn spawn(bin: &str, n: usize, multiplier: u32, extra: &[&str]) -> Self {
         let raft_multiplier = match std::env::var("DEPLOY_TEST_RAFT_MULTIPLIER") {
             Ok(v) => v
                 .parse()
@@ -170,6 +197,7 @@ impl Cluster {
         let addrs: Vec<String> = ports.iter().map(|p| format!("127.0.0.1:{p}")).collect();
         let rpc_ports: Vec<u16> = (0..n).map(|_| free_port()).collect();
         let rpc_addrs: Vec<String> = rpc_ports.iter().map(|p| format!("127.0.0.1:{p}")).collect();
+        let keyring_kek = random_kek();
         let agents = (0..n)
             .map(|i| {
                 let data_dir = dir.path().join(format!("server{i}"));
@@ -188,6 +216,7 @@ impl Cluster {
                         .collect(),
                     bootstrap_expect: n,
                     raft_multiplier,
+                    keyring_kek: keyring_kek.clone(),
                     child: None,
                     bin: bin.into(),
                 };
@@ -200,20 +229,27 @@ impl Cluster {
             .connect_timeout(Duration::from_millis(300))
             .build()
             .unwrap();
-        let cluster = Self {
+        Self {
             agents,
             http,
+            token: None,
             _dir: dir,
-        };
-        cluster.wait_for_leader(Duration::from_secs(30)).await;
-        cluster
+        }
+    }
+
+    /// A GET request to agent `i` carrying the token, if any.
+    fn get_request(&self, i: usize, path: &str) -> reqwest::RequestBuilder {
+        let req = self.http.get(self.agents[i].url(path));
+        match &self.token {
+            Some(t) => req.header("X-Nomad-Token", t),
+            None => req,
+        }
     }
 
     /// `/v1/agent/self` of agent `i`, if it answers.
     pub async fn agent_self(&self, i: usize) -> Option<Value> {
         let resp = self
-            .http
-            .get(self.agents[i].url("/v1/agent/self"))
+            .get_request(i, "/v1/agent/self")
             .timeout(Duration::from_secs(2))
             .send()
             .await
@@ -328,7 +364,7 @@ impl Cluster {
 
     /// GET `path` on agent `i` as JSON with its status.
     pub async fn get(&self, i: usize, path: &str) -> (u16, Value) {
-        let resp = self.http.get(self.agents[i].url(path)).send().await.expect("GET");
+        let resp = self.get_request(i, path).send().await.expect("GET");
         let status = resp.status().as_u16();
         let text = resp.text().await.unwrap_or_default();
         (status, serde_json::from_str(&text).unwrap_or(Value::String(text)))

@@ -91,6 +91,14 @@ pub struct AgentArgs {
     /// Heartbeat TTL servers give clients (`10s`, `2s`); a silent client is marked down.
     #[arg(long = "heartbeat-ttl", value_name = "DURATION")]
     pub heartbeat_ttl: Option<String>,
+    /// The keyring's key-encryption key (base64 of 32 bytes), the same on every server.
+    #[arg(
+        long = "keyring-kek",
+        value_name = "BASE64",
+        env = "DEPLOY_KEYRING_KEK",
+        hide_env_values = true
+    )]
+    pub keyring_kek: Option<String>,
 }
 
 impl AgentArgs {
@@ -145,6 +153,9 @@ impl AgentArgs {
         if let Some(t) = &self.heartbeat_ttl {
             cfg.heartbeat_ttl = parse_duration(t)
                 .ok_or_else(|| ConfigError::Invalid(format!("-heartbeat-ttl {t:?} is not a duration")))?;
+        }
+        if self.keyring_kek.is_some() {
+            cfg.keyring_kek = self.keyring_kek.clone();
         }
         Ok(cfg)
     }

@@ -81,6 +81,9 @@ pub struct AgentConfig {
     /// The HCL parser behind `/v1/jobs/parse` (the binary passes its own front end; none:
     /// JSON jobs only).
     pub job_parser: Option<JobParser>,
+    /// The keyring's key-encryption key, base64 (`server { keyring_kek }`); every server of a
+    /// cluster needs the same one. Unset: `keyring.kek` in the server's data directory.
+    pub keyring_kek: Option<String>,
 }
 
 impl Default for AgentConfig {
@@ -114,6 +117,7 @@ impl Default for AgentConfig {
             heartbeat_ttl: heartbeat::DEFAULT_TTL,
             acl_enabled: false,
             job_parser: None,
+            keyring_kek: None,
         }
     }
 }

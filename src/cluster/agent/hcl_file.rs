@@ -70,6 +70,7 @@ struct HclServer {
     raft_multiplier: Option<u32>,
     heartbeat_ttl: Option<String>,
     encrypt: Option<String>,
+    keyring_kek: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -138,6 +139,9 @@ impl AgentConfig {
                 s.raft_snapshot_threshold,
             );
             set(&mut self.raft_compaction.trailing_logs, s.raft_trailing_logs);
+            if s.keyring_kek.is_some() {
+                self.keyring_kek = s.keyring_kek;
+            }
             if let Some(j) = s.server_join {
                 self.join.extend(j.retry_join);
             }

@@ -137,6 +137,7 @@ async fn start_server(
         raft_multiplier: cfg.raft_multiplier,
         heartbeat_ttl: cfg.heartbeat_ttl,
         cluster_key,
+        keyring_kek: cfg.keyring_kek.clone(),
     })
     .await
 }

@@ -1,14 +1,31 @@
 //! ACL tokens. The cluster keeps management tokens only: `deploy acl bootstrap` (Nomad's
 //! `POST /v1/acl/bootstrap`) creates the first one, once. With ACLs enabled in the agent
 //! configuration, the HTTP layer refuses requests that carry no known token.
+//!
+//! Secrets are kept as their SHA-256 only: the proposer hashes the secret it chose, shows the
+//! secret once in its answer, and every check hashes the presented token to look it up. A
+//! secret is a random UUID (122 random bits), so an unsalted fast hash is enough to make the
+//! stored form useless to whoever reads the Raft log or a snapshot.
+
+use sha2::{Digest, Sha256};
 
 use super::command::Outcome;
 use super::records::AclToken;
 use super::state::State;
 
+/// How a token's secret is stored and looked up: hex SHA-256.
+pub fn secret_hash(secret: &str) -> String {
+    hex::encode(Sha256::digest(secret.as_bytes()))
+}
+
 impl State {
-    /// Stores the bootstrap token unless bootstrap already happened.
-    pub(super) fn apply_acl_bootstrap(&mut self, index: u64, mut token: AclToken) -> Outcome {
+    /// Stores the bootstrap token under `secret_hash` unless bootstrap already happened.
+    pub(super) fn apply_acl_bootstrap(
+        &mut self,
+        index: u64,
+        mut token: AclToken,
+        secret_hash: String,
+    ) -> Outcome {
         if self.acl.bootstrap_index != 0 {
             return Outcome::Refused {
                 message: format!(
@@ -19,14 +36,16 @@ impl State {
         }
         token.create_index = index;
         token.modify_index = index;
+        // The proposer sends no secret; clearing it again keeps a faulty one from storing it.
+        token.secret_id.clear();
         self.acl.bootstrap_index = index;
-        self.acl.tokens.insert(token.secret_id.clone(), token.clone());
+        self.acl.tokens.insert(secret_hash, token.clone());
         self.bump_table("acl_token", index);
         Outcome::AclToken(Box::new(token))
     }
 
-    /// The token with secret `secret`, if it exists.
+    /// The token whose secret is `secret`, if it exists.
     pub fn acl_token(&self, secret: &str) -> Option<&AclToken> {
-        self.acl.tokens.get(secret)
+        self.acl.tokens.get(&secret_hash(secret))
     }
 }

@@ -10,10 +10,12 @@ use super::payload::{
     PlanApply,
 };
 use super::records::{AclToken, KvEntry, Lease};
+use super::variable::SealedVariable;
 use crate::api::{
     Allocation, Deployment, DrainStrategy, Evaluation, Node, NodeStatus, SchedulingEligibility,
-    ServiceRegistration, Variable,
+    ServiceRegistration,
 };
+use crate::cluster::keyring::WrappedKey;
 
 /// A state mutation, replicated through Raft.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -94,8 +96,17 @@ pub enum Command {
     DeploymentAction(Box<DeploymentAction>),
     /// Create the bootstrap management token (once).
     AclBootstrap {
-        /// The token, with its secret chosen by the proposer.
+        /// The token, without its secret (`SecretID` empty).
         token: Box<AclToken>,
+        /// SHA-256 (hex) of the secret the proposer chose: the secret itself never enters Raft.
+        secret_hash: String,
+    },
+    /// Add a root key (wrapped under the KEK) and make it the active one.
+    KeyringAdd {
+        /// The wrapped key.
+        key: Box<WrappedKey>,
+        /// Add it only if there is no active key yet (the first key, proposed on demand).
+        only_if_none: bool,
     },
     /// Register or re-register a client node.
     NodeUpsert {
@@ -134,8 +145,8 @@ pub enum Command {
     },
     /// Create or update a variable (check-and-set when `cas` is given).
     VarPut {
-        /// The variable (indexes and times are set by apply).
-        var: Variable,
+        /// The variable, items sealed (indexes and times are set by apply).
+        var: SealedVariable,
         /// Required current ModifyIndex; 0 = must not exist.
         cas: Option<u64>,
         /// Time of the write, Unix nanoseconds.
@@ -218,11 +229,11 @@ pub enum Outcome {
         message: String,
     },
     /// The variable as stored.
-    Variable(Variable),
+    Variable(SealedVariable),
     /// Check-and-set failed; the current variable, if any.
     VariableConflict {
         /// The variable as it is.
-        current: Option<Variable>,
+        current: Option<SealedVariable>,
     },
     /// The key as stored.
     Kv(KvEntry),

@@ -27,6 +27,7 @@ pub mod variable;
 #[cfg(test)]
 mod tests;
 
+pub use acl::secret_hash;
 pub use command::{Command, CommandResponse, Outcome};
 pub use eval_table::EvalTable;
 pub use handle::StateHandle;
@@ -37,7 +38,7 @@ pub use payload::{
 pub use records::{AclState, AclToken, JobRecord, JobVersion, KvEntry, Lease, PeriodicLaunches};
 pub use state::State;
 pub use summary::{SummaryIndex, job_summary};
-pub use variable::variable_metadata;
+pub use variable::{SealedVariable, variable_aad, variable_metadata};
 
 pub use crate::api::{
     Allocation, Deployment, Evaluation, Node, ServiceRegistration, Variable, VariableMetadata,

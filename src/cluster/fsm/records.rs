@@ -15,7 +15,8 @@ pub struct AclToken {
     /// Public identifier.
     #[serde(rename = "AccessorID")]
     pub accessor_id: String,
-    /// The secret sent as `X-Nomad-Token`.
+    /// The secret sent as `X-Nomad-Token`: shown once at creation, never stored (the state
+    /// keeps its SHA-256 only).
     #[serde(rename = "SecretID")]
     pub secret_id: String,
     /// Human name.
@@ -40,7 +41,7 @@ pub struct AclToken {
 pub struct AclState {
     /// Index at which bootstrap happened (0 = not yet).
     pub bootstrap_index: u64,
-    /// Secret ID → token.
+    /// SHA-256 (hex) of the secret ID → token (stored with an empty `SecretID`).
     pub tokens: std::collections::BTreeMap<String, AclToken>,
 }
 

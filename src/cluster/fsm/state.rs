@@ -7,9 +7,9 @@ use serde::{Deserialize, Serialize};
 use super::command::{Command, CommandResponse, Outcome};
 use super::eval_table::EvalTable;
 use super::records::{AclState, JobRecord, KvEntry, Lease, PeriodicLaunches};
-use crate::api::{
-    Allocation, Deployment, Evaluation, Node, SchedulingEligibility, ServiceRegistration, Variable,
-};
+use super::variable::SealedVariable;
+use crate::api::{Allocation, Deployment, Evaluation, Node, SchedulingEligibility, ServiceRegistration};
+use crate::cluster::keyring::KeyringTable;
 
 /// All replicated objects. Serialised whole as the snapshot.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -30,8 +30,8 @@ pub struct State {
     pub deployments: BTreeMap<String, Deployment>,
     /// Node ID → node.
     pub nodes: BTreeMap<String, Node>,
-    /// namespace → path → variable.
-    pub variables: BTreeMap<String, BTreeMap<String, Variable>>,
+    /// namespace → path → variable, items sealed.
+    pub variables: BTreeMap<String, BTreeMap<String, SealedVariable>>,
     /// Key → entry.
     pub kv: BTreeMap<String, KvEntry>,
     /// Lease ID → lease.
@@ -42,6 +42,8 @@ pub struct State {
     pub periodic_launches: PeriodicLaunches,
     /// ACL tokens.
     pub acl: AclState,
+    /// Root keys, wrapped under the servers' KEK.
+    pub keyring: KeyringTable,
 }
 
 impl State {
@@ -76,7 +78,16 @@ impl State {
             Command::PeriodicLaunch(launch) => self.apply_periodic_launch(index, *launch),
             Command::AllocStop { alloc_ids, eval } => self.apply_alloc_stop(index, &alloc_ids, *eval),
             Command::DeploymentAction(action) => self.apply_deployment_action(index, *action),
-            Command::AclBootstrap { token } => self.apply_acl_bootstrap(index, *token),
+            Command::AclBootstrap { token, secret_hash } => {
+                self.apply_acl_bootstrap(index, *token, secret_hash)
+            }
+            Command::KeyringAdd { key, only_if_none } => {
+                if !(only_if_none && self.keyring.active().is_some()) {
+                    self.keyring.add_active(index, *key);
+                    self.bump_table("keyring", index);
+                }
+                Outcome::Done
+            }
             Command::NodeUpsert { node } => self.apply_node_upsert(index, *node),
             Command::NodeStatus {
                 node_id,

@@ -4,6 +4,7 @@
 use serde_json::json;
 
 use super::*;
+use crate::cluster::keyring::{Sealed, WrappedKey};
 
 fn register(id: &str, image: &str, enforce: Option<u64>) -> Command {
     Command::JobRegister(Box::new(JobRegister {
@@ -38,7 +39,7 @@ fn apply_is_deterministic() {
     let cmds = vec![
         register("web", "nginx:1", None),
         Command::VarPut {
-            var: Variable {
+            var: SealedVariable {
                 namespace: "default".into(),
                 path: "a/b".into(),
                 ..Default::default()
@@ -182,24 +183,26 @@ fn deregister_stops_then_purges() {
 
 #[test]
 fn variable_check_and_set() {
-    let put = |items: &[(&str, &str)], cas| Command::VarPut {
-        var: Variable {
+    // The FSM never opens items: a marker in place of the ciphertext shows which write is kept.
+    let put = |marker: &str, cas| Command::VarPut {
+        var: SealedVariable {
             namespace: "default".into(),
             path: "app/db".into(),
-            items: items
-                .iter()
-                .map(|(k, v)| (k.to_string(), v.to_string()))
-                .collect(),
+            items: Sealed {
+                key_id: "k1".into(),
+                nonce: "n".into(),
+                ciphertext: marker.into(),
+            },
             ..Default::default()
         },
         cas,
         now: 42,
     };
     let (state, out) = run(&[
-        put(&[("user", "a")], Some(0)),
-        put(&[("user", "b")], Some(0)),
-        put(&[("user", "c")], Some(1)),
-        put(&[("user", "d")], Some(1)),
+        put("a", Some(0)),
+        put("b", Some(0)),
+        put("c", Some(1)),
+        put("d", Some(1)),
         Command::VarDelete {
             namespace: "default".into(),
             path: "app/db".into(),
@@ -208,12 +211,12 @@ fn variable_check_and_set() {
     ]);
     assert!(matches!(&out[0].outcome, Outcome::Variable(v) if v.create_index == 1 && v.modify_index == 1));
     assert!(
-        matches!(&out[1].outcome, Outcome::VariableConflict { current: Some(v) } if v.items["user"] == "a")
+        matches!(&out[1].outcome, Outcome::VariableConflict { current: Some(v) } if v.items.ciphertext == "a")
     );
     assert!(matches!(&out[2].outcome, Outcome::Variable(v) if v.create_index == 1 && v.modify_index == 3));
     assert!(matches!(&out[3].outcome, Outcome::VariableConflict { current: Some(v) } if v.modify_index == 3));
     assert!(matches!(&out[4].outcome, Outcome::VariableConflict { .. }));
-    assert_eq!(state.variable("default", "app/db").unwrap().items["user"], "c");
+    assert_eq!(state.variable("default", "app/db").unwrap().items.ciphertext, "c");
     assert_eq!(state.table_index("vars"), 3);
 }
 
@@ -309,4 +312,41 @@ fn node_registration_computes_the_class() {
     state.apply(3, node("a", "10.0.0.1", "r2", ""));
     assert_ne!(state.nodes["a"].computed_class, before);
     assert_eq!(state.nodes["a"].computed_class, state.nodes["a"].class_of());
+}
+
+#[test]
+fn acl_bootstrap_keeps_only_the_secret_hash() {
+    let token = AclToken {
+        accessor_id: "acc".into(),
+        secret_id: "leaked-if-kept".into(),
+        ..Default::default()
+    };
+    let (state, out) = run(&[Command::AclBootstrap {
+        token: Box::new(token),
+        secret_hash: secret_hash("s3cret"),
+    }]);
+    assert!(matches!(&out[0].outcome, Outcome::AclToken(t) if t.secret_id.is_empty()));
+    assert_eq!(state.acl_token("s3cret").unwrap().accessor_id, "acc");
+    assert!(state.acl_token(&secret_hash("s3cret")).is_none());
+    assert!(state.acl_token("leaked-if-kept").is_none());
+    let json = serde_json::to_string(&state).unwrap();
+    assert!(!json.contains("s3cret") && !json.contains("leaked-if-kept"));
+}
+
+#[test]
+fn first_root_key_is_added_once_and_rotation_replaces_the_active_key() {
+    let key = |id: &str| WrappedKey {
+        key_id: id.into(),
+        ..Default::default()
+    };
+    let add = |id: &str, only_if_none| Command::KeyringAdd {
+        key: Box::new(key(id)),
+        only_if_none,
+    };
+    let (state, _) = run(&[add("k1", true), add("k2", true), add("k3", false)]);
+    assert_eq!(state.keyring.active, "k3");
+    assert!(state.keyring.get("k1").is_some());
+    assert!(state.keyring.get("k2").is_none());
+    assert_eq!(state.keyring.metadata().len(), 2);
+    assert_eq!(state.table_index("keyring"), 3);
 }

@@ -1,11 +1,44 @@
 //! Nomad variables: a path holding a map of items, with check-and-set on ModifyIndex.
+//!
+//! The FSM never sees items in clear: the proposer seals them under the keyring's active root
+//! key (see `cluster::keyring`) and readers open them, so the Raft log, `raft.redb` and
+//! snapshots hold only ciphertext. Metadata (path, indexes, times) stays in clear for listing.
+
+use serde::{Deserialize, Serialize};
 
 use super::command::Outcome;
 use super::state::State;
-use crate::api::{Variable, VariableMetadata};
+use crate::api::VariableMetadata;
+use crate::cluster::keyring::Sealed;
+
+/// A variable as stored: metadata in clear, its items sealed as one JSON object.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase", default)]
+pub struct SealedVariable {
+    /// Namespace.
+    pub namespace: String,
+    /// Path.
+    pub path: String,
+    /// Raft index of creation.
+    pub create_index: u64,
+    /// Raft index of the last change (the CAS value).
+    pub modify_index: u64,
+    /// Unix nanoseconds.
+    pub create_time: i64,
+    /// Unix nanoseconds.
+    pub modify_time: i64,
+    /// The items, sealed with the namespace and path as associated data.
+    pub items: Sealed,
+}
+
+/// Associated data binding a variable's sealed items to its namespace and path, so that a
+/// ciphertext moved to another variable does not open.
+pub fn variable_aad(namespace: &str, path: &str) -> Vec<u8> {
+    format!("deploy-variable\0{namespace}\0{path}").into_bytes()
+}
 
 /// The variable without its items, as `GET /v1/vars` lists it.
-pub fn variable_metadata(v: &Variable) -> VariableMetadata {
+pub fn variable_metadata(v: &SealedVariable) -> VariableMetadata {
     VariableMetadata {
         namespace: v.namespace.clone(),
         path: v.path.clone(),
@@ -17,7 +50,7 @@ pub fn variable_metadata(v: &Variable) -> VariableMetadata {
 }
 
 /// Whether `cas` (if given) matches the current variable: 0 means "must not exist".
-fn cas_matches(cas: Option<u64>, current: Option<&Variable>) -> bool {
+fn cas_matches(cas: Option<u64>, current: Option<&SealedVariable>) -> bool {
     match (cas, current) {
         (None, _) => true,
         (Some(0), None) => true,
@@ -28,7 +61,13 @@ fn cas_matches(cas: Option<u64>, current: Option<&Variable>) -> bool {
 
 impl State {
     /// Creates or updates a variable, unless `cas` does not match.
-    pub(super) fn apply_var_put(&mut self, index: u64, var: Variable, cas: Option<u64>, now: i64) -> Outcome {
+    pub(super) fn apply_var_put(
+        &mut self,
+        index: u64,
+        var: SealedVariable,
+        cas: Option<u64>,
+        now: i64,
+    ) -> Outcome {
         let ns = self.variables.entry(var.namespace.clone()).or_default();
         let current = ns.get(&var.path);
         if !cas_matches(cas, current) {
@@ -39,7 +78,7 @@ impl State {
         let (create_index, create_time) = current
             .map(|c| (c.create_index, c.create_time))
             .unwrap_or((index, now));
-        let stored = Variable {
+        let stored = SealedVariable {
             create_index,
             create_time,
             modify_index: index,
@@ -78,7 +117,7 @@ impl State {
     }
 
     /// The variable at `path` in `namespace`.
-    pub fn variable(&self, namespace: &str, path: &str) -> Option<&Variable> {
+    pub fn variable(&self, namespace: &str, path: &str) -> Option<&SealedVariable> {
         self.variables.get(namespace)?.get(path)
     }
 
@@ -87,7 +126,7 @@ impl State {
         &'a self,
         namespace: &'a str,
         prefix: &'a str,
-    ) -> impl Iterator<Item = &'a Variable> + 'a {
+    ) -> impl Iterator<Item = &'a SealedVariable> + 'a {
         self.variables
             .iter()
             .filter(move |(ns, _)| namespace == "*" || ns.as_str() == namespace)

@@ -14,6 +14,7 @@ pub mod error;
 mod evaluations;
 mod job_actions;
 mod jobs;
+mod keyring;
 mod kv;
 pub mod node_proxy;
 pub mod nodes;
@@ -161,6 +162,11 @@ pub fn router(ctx: Arc<ApiContext>) -> Router {
         .route("/v1/status/peers", get(status::peers))
         .route("/v1/agent/self", get(agent::agent_self))
         .route("/v1/operator/raft/configuration", get(operator::configuration))
+        .route("/v1/operator/keyring/keys", get(keyring::keys))
+        .route(
+            "/v1/operator/keyring/rotate",
+            put(keyring::rotate).post(keyring::rotate),
+        )
         .route(
             "/v1/operator/raft/peer",
             post(operator::add_peer)

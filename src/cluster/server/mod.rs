@@ -38,6 +38,7 @@ use tokio::task::JoinHandle;
 
 use crate::cluster::error::ClusterError;
 use crate::cluster::fsm::StateHandle;
+use crate::cluster::keyring::{Kek, Keyring};
 use crate::cluster::raft::rpc::LeaderContact;
 use crate::cluster::raft::{
     ClusterRaft, Compaction, LogStore, Network, NodeId, RaftDb, StateMachineStore, leader_watch, node_id_for,
@@ -72,6 +73,9 @@ pub struct ServerConfig {
     pub heartbeat_ttl: Duration,
     /// The cluster secret, sent on every call to another server and required on every RPC.
     pub cluster_key: ClusterKey,
+    /// The keyring's key-encryption key (base64 of 32 bytes); `None` = `keyring.kek` in the
+    /// data directory, created on first start.
+    pub keyring_kek: Option<String>,
 }
 
 /// What a server says about itself to peers (`GET /v1/internal/cluster/info`).
@@ -113,6 +117,7 @@ pub struct ClusterNode {
     http: reqwest::Client,
     contact: LeaderContact,
     heartbeats: Heartbeats,
+    keyring: Keyring,
     tasks: std::sync::Mutex<Vec<JoinHandle<()>>>,
 }
 
@@ -120,6 +125,8 @@ impl ClusterNode {
     /// Opens storage, starts Raft and the background tasks (bootstrap, lease expiry).
     pub async fn start(config: ServerConfig) -> Result<Arc<Self>, ClusterError> {
         std::fs::create_dir_all(&config.data_dir)?;
+        let kek = Kek::load(config.keyring_kek.as_deref(), &config.data_dir)
+            .map_err(|e| ClusterError::Startup(e.to_string()))?;
         let db = RaftDb::open(&config.data_dir.join("raft.redb"))?;
         let snapshots = RaftDb::open(&config.data_dir.join("snapshot.redb"))?;
         let sm = StateMachineStore::open(snapshots, Some(db.clone()))?;
@@ -158,6 +165,7 @@ impl ClusterNode {
             http,
             contact: LeaderContact::default(),
             heartbeats: Heartbeats::default(),
+            keyring: Keyring::new(kek),
             tasks: Default::default(),
         });
         let tasks = vec![
@@ -202,6 +210,11 @@ impl ClusterNode {
     /// The local replicated state (reads here may lag the leader; see [`Self::read_barrier`]).
     pub fn state(&self) -> &StateHandle {
         &self.state
+    }
+
+    /// This server's keyring (its KEK and the root keys unwrapped so far).
+    pub fn keyring(&self) -> &Keyring {
+        &self.keyring
     }
 
     /// The HTTP client servers use to reach other servers' RPC listeners (it sends the

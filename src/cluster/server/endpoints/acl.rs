@@ -2,17 +2,18 @@
 
 use chrono::Utc;
 
-use crate::cluster::fsm::{AclToken, Command, Outcome};
+use crate::cluster::fsm::{AclToken, Command, Outcome, secret_hash};
 use crate::cluster::server::ClusterNode;
 
 use super::{EndpointError, Indexed};
 
 impl ClusterNode {
-    /// Creates the management token, once.
+    /// Creates the management token, once. Its secret is in this answer only: Raft carries
+    /// and the state keeps its SHA-256.
     pub async fn acl_bootstrap(&self) -> Result<Indexed<AclToken>, EndpointError> {
+        let secret = uuid::Uuid::new_v4().to_string();
         let token = AclToken {
             accessor_id: uuid::Uuid::new_v4().to_string(),
-            secret_id: uuid::Uuid::new_v4().to_string(),
             name: "Bootstrap Token".into(),
             r#type: "management".into(),
             policies: None,
@@ -23,12 +24,16 @@ impl ClusterNode {
         let resp = self
             .write(Command::AclBootstrap {
                 token: Box::new(token),
+                secret_hash: secret_hash(&secret),
             })
             .await?;
         match resp.outcome {
             Outcome::AclToken(t) => Ok(Indexed {
                 index: resp.index,
-                value: *t,
+                value: AclToken {
+                    secret_id: secret,
+                    ..*t
+                },
             }),
             other => Err(EndpointError::unexpected(other)),
         }

@@ -4,6 +4,7 @@ use thiserror::Error;
 
 use crate::cluster::error::ClusterError;
 use crate::cluster::fsm::Outcome;
+use crate::cluster::keyring::KeyringError;
 
 /// An endpoint's failure; the HTTP layer maps each kind to a status code.
 #[derive(Debug, Error)]
@@ -44,5 +45,12 @@ impl EndpointError {
             Outcome::JobIndexConflict { message } => Self::Internal(message),
             other => Self::Internal(format!("unexpected outcome {other:?}")),
         }
+    }
+}
+
+impl From<KeyringError> for EndpointError {
+    /// A keyring failure is the server's (500): a missing or mismatched KEK, or damaged data.
+    fn from(e: KeyringError) -> Self {
+        Self::Internal(format!("keyring: {e}"))
     }
 }

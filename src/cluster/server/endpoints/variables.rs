@@ -20,16 +20,19 @@ pub enum VariableAnswer {
     Conflict(Option<Variable>),
 }
 
-fn variable_answer(outcome: Outcome) -> Result<VariableAnswer, EndpointError> {
-    match outcome {
-        Outcome::Variable(v) => Ok(VariableAnswer::Written(v)),
-        Outcome::Done => Ok(VariableAnswer::Deleted),
-        Outcome::VariableConflict { current } => Ok(VariableAnswer::Conflict(current)),
-        other => Err(EndpointError::Internal(format!("unexpected outcome {other:?}"))),
-    }
-}
-
 impl ClusterNode {
+    /// The answer to a variable write, items opened.
+    fn variable_answer(&self, outcome: Outcome) -> Result<VariableAnswer, EndpointError> {
+        match outcome {
+            Outcome::Variable(v) => Ok(VariableAnswer::Written(self.open_variable(v)?)),
+            Outcome::Done => Ok(VariableAnswer::Deleted),
+            Outcome::VariableConflict { current } => Ok(VariableAnswer::Conflict(
+                current.map(|v| self.open_variable(v)).transpose()?,
+            )),
+            other => Err(EndpointError::Internal(format!("unexpected outcome {other:?}"))),
+        }
+    }
+
     /// Metadata of the variables in `ns` under `prefix`.
     pub async fn variable_list(
         &self,
@@ -65,11 +68,12 @@ impl ClusterNode {
             .ok_or_else(|| EndpointError::not_found("variable not found"))?;
         Ok(Indexed {
             index: found.index,
-            value,
+            value: self.open_variable(value)?,
         })
     }
 
-    /// Creates or updates a variable (`cas`: only if its modify index is this).
+    /// Creates or updates a variable (`cas`: only if its modify index is this); its items are
+    /// sealed here, before they reach Raft.
     pub async fn put_variable(
         &self,
         var: Variable,
@@ -78,10 +82,11 @@ impl ClusterNode {
         let now = SystemTime::now()
             .duration_since(UNIX_EPOCH)
             .map_or(0, |d| d.as_nanos() as i64);
+        let var = self.seal_variable(var).await?;
         let resp = self.write(Command::VarPut { var, cas, now }).await?;
         Ok(Indexed {
             index: resp.index,
-            value: variable_answer(resp.outcome)?,
+            value: self.variable_answer(resp.outcome)?,
         })
     }
 
@@ -95,7 +100,7 @@ impl ClusterNode {
         let resp = self.write(Command::VarDelete { namespace, path, cas }).await?;
         Ok(Indexed {
             index: resp.index,
-            value: variable_answer(resp.outcome)?,
+            value: self.variable_answer(resp.outcome)?,
         })
     }
 }
