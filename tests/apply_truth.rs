@@ -140,10 +140,21 @@ fn kill_applies(kills: usize) -> usize {
     let mut mid_gate = 0;
     let started = Instant::now();
     for generation in 1..=kills as u64 {
-        let failing: BTreeSet<&str> = JOBS.into_iter().filter(|_| rng.next() % 3 == 0).collect();
+        let failing: BTreeSet<&str> = JOBS
+            .into_iter()
+            .filter(|_| rng.next().is_multiple_of(3))
+            .collect();
         fails.insert(generation, failing.clone());
         let flags = vars(generation, &failing);
-        let mut args = vec!["apply", s, "-auto-approve", "-timeout", "30s", "-parallelism", "3"];
+        let mut args = vec![
+            "apply",
+            s,
+            "-auto-approve",
+            "-timeout",
+            "30s",
+            "-parallelism",
+            "3",
+        ];
         args.extend(flags.iter().map(String::as_str));
         let mut child = deploy.spawn(&args, &tmp.path().join("apply.err"));
         std::thread::sleep(Duration::from_millis(rng.next() % 1800));
@@ -170,7 +181,11 @@ fn kill_applies(kills: usize) -> usize {
             "generation {generation}: the plan lists {listed:?}, but {must:?} differ from the recorded passing state \
              (records {records:?})"
         );
-        assert_eq!(code, if listed.is_empty() { 0 } else { 2 }, "generation {generation}");
+        assert_eq!(
+            code,
+            if listed.is_empty() { 0 } else { 2 },
+            "generation {generation}"
+        );
     }
     println!(
         "{kills} kills in {:?}, {mid_gate} jobs left registered with their gate pending",
@@ -188,7 +203,10 @@ fn kill_applies(kills: usize) -> usize {
 #[test]
 fn a_killed_apply_never_leaves_a_plan_that_hides_work() {
     let mid_gate = kill_applies(50);
-    assert!(mid_gate > 0, "no kill landed while a gate ran: the test proved nothing");
+    assert!(
+        mid_gate > 0,
+        "no kill landed while a gate ran: the test proved nothing"
+    );
 }
 
 /// The measurement: `DEPLOY_TRUTH_KILLS` kills (default 200).
@@ -200,5 +218,7 @@ fn measure_killed_applies() {
         .and_then(|s| s.parse().ok())
         .unwrap_or(200);
     let mid_gate = kill_applies(kills);
-    println!("{mid_gate} of {kills} kills left a job with its gate pending; every plan after them was truthful");
+    println!(
+        "{mid_gate} of {kills} kills left a job with its gate pending; every plan after them was truthful"
+    );
 }

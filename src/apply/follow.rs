@@ -152,7 +152,12 @@ async fn run_inner<B: Backend>(
     };
     if changed {
         if !progress.journal_registered(step, &landed).await {
-            return failed(step, changed, landed, "the journal could not record the registration");
+            return failed(
+                step,
+                changed,
+                landed,
+                "the journal could not record the registration",
+            );
         }
         progress.emit(Event::Registered {
             address: step.address.clone(),
