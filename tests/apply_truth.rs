@@ -222,3 +222,111 @@ fn measure_killed_applies() {
         "{mid_gate} of {kills} kills left a job with its gate pending; every plan after them was truthful"
     );
 }
+
+/// POSTs `body` (JSON) to `address` + `path`; panics unless the answer is 2xx.
+fn post_json(address: &str, path: &str, body: &Value) -> Value {
+    let out = std::process::Command::new("curl")
+        .args([
+            "-sf",
+            "--max-time",
+            "20",
+            "-X",
+            "POST",
+            "-H",
+            "Content-Type: application/json",
+        ])
+        .arg("--data-binary")
+        .arg(body.to_string())
+        .arg(format!("{address}{path}"))
+        .output()
+        .expect("curl");
+    assert!(
+        out.status.success(),
+        "POST {path}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap_or(Value::Null)
+}
+
+/// The probe: a batch job applied, then a change whose new version fails, the apply killed
+/// while the gate runs. The next plan must not say there is nothing to do, and apply must
+/// check the gate again and report the failure instead of "Nothing to apply".
+#[test]
+fn an_apply_killed_during_a_failing_gate_is_not_taken_for_a_success() {
+    use std::io::BufRead;
+    let tmp = tempfile::tempdir().unwrap();
+    let _tasks = TaskReaper::new(tmp.path());
+    let agent = DevAgent::start(tmp.path());
+    let deploy = agent.deploy();
+    let stack = write_stack(tmp.path());
+    let s = stack.to_str().unwrap();
+    let first = deploy.run(&["apply", s, "-auto-approve", "-timeout", "30s"]);
+    assert!(first.status.success(), "{}", text(&first));
+    // Version 2 of job a sleeps 3 s, then fails.
+    replace_in(
+        &stack.join("jobs.hcl"),
+        "sleep 0.3; exit ${var.fail_a}",
+        "sleep 3; exit 1",
+    );
+    let flags = vars(1, &BTreeSet::new());
+    let mut args = vec!["apply", s, "-auto-approve", "-json", "-timeout", "30s"];
+    args.extend(flags.iter().map(String::as_str));
+    let mut child = deploy.spawn(&args, &tmp.path().join("apply.err"));
+    let stdout = child.stdout.take().unwrap();
+    for line in std::io::BufReader::new(stdout).lines() {
+        let e: Value = serde_json::from_str(&line.unwrap()).unwrap_or(Value::Null);
+        if e["event"] == "registered" && e["address"] == "job.a" {
+            break;
+        }
+    }
+    let _ = child.kill(); // SIGKILL while job a's gate runs
+    let _ = child.wait();
+    let (code, listed) = plan(&deploy, s, &flags);
+    assert_eq!(code, 2, "the plan hides the unfinished gate of job.a: {listed:?}");
+    assert!(listed.contains("job.a"), "{listed:?}");
+    let mut args = vec!["apply", s, "-auto-approve", "-timeout", "30s"];
+    args.extend(flags.iter().map(String::as_str));
+    let again = deploy.run(&args);
+    assert_eq!(again.status.code(), Some(1), "{}", text(&again));
+    assert!(!text(&again).contains("Nothing to apply"), "{}", text(&again));
+    let records = recorded(&tmp.path().join("state/truth"));
+    assert_eq!(records["job.a"], (Some(1), false), "{records:?}");
+    assert_eq!(plan(&deploy, s, &flags).0, 2);
+}
+
+/// Drift made by hand: a plain plan converges it back to the stack; `-refresh-only` instead
+/// records the live job, changing nothing on the backend.
+#[test]
+fn drift_is_a_change_and_refresh_only_records_the_live_job() {
+    let tmp = tempfile::tempdir().unwrap();
+    let _tasks = TaskReaper::new(tmp.path());
+    let agent = DevAgent::start(tmp.path());
+    let deploy = agent.deploy();
+    let stack = write_stack(tmp.path());
+    let s = stack.to_str().unwrap();
+    let first = deploy.run(&["apply", s, "-auto-approve", "-timeout", "30s"]);
+    assert!(first.status.success(), "{}", text(&first));
+    let state_dir = tmp.path().join("state/truth");
+    // Someone registers job b with another meta.gen through the API.
+    let mut live = get_json(&agent.address, "/v1/job/b").unwrap();
+    live["Meta"]["gen"] = "7".into();
+    post_json(&agent.address, "/v1/jobs", &serde_json::json!({ "Job": live }));
+    let (code, listed) = plan(&deploy, s, &[]);
+    assert_eq!((code, listed), (2, BTreeSet::from(["job.b".to_string()])));
+    // -refresh-only shows the drift alone and records it; the backend is not touched.
+    let (code, listed) = plan(&deploy, s, &["-refresh-only".to_string()]);
+    assert_eq!((code, listed), (2, BTreeSet::from(["job.b".to_string()])));
+    let version = get_json(&agent.address, "/v1/job/b").unwrap()["Version"].clone();
+    let adopted = deploy.run(&["apply", s, "-auto-approve", "-refresh-only"]);
+    assert!(adopted.status.success(), "{}", text(&adopted));
+    assert_eq!(get_json(&agent.address, "/v1/job/b").unwrap()["Version"], version);
+    assert_eq!(recorded(&state_dir)["job.b"].0, Some(7));
+    assert_eq!(plan(&deploy, s, &["-refresh-only".to_string()]).0, 0);
+    // The stack still says gen 0: a plain apply converges the backend to it.
+    let (code, listed) = plan(&deploy, s, &[]);
+    assert_eq!((code, listed), (2, BTreeSet::from(["job.b".to_string()])));
+    let converged = deploy.run(&["apply", s, "-auto-approve", "-timeout", "30s"]);
+    assert!(converged.status.success(), "{}", text(&converged));
+    assert_eq!(live_gen(&agent.address, "b"), Some(0));
+    assert_eq!(plan(&deploy, s, &[]), (0, BTreeSet::new()));
+}

@@ -7,10 +7,13 @@
 //! ```
 
 use super::error::OperationError;
+use super::refresh::record_live;
 use super::session::{StackSession, stack_values};
 use crate::apply::{ApplyOptions, ApplyReport, EventSink, StepOptions, build_steps, current_edges, stack_at};
 use crate::graph::StackGraph;
-use crate::plan::{Action, LiveView, Plan, PlanOptions, Summary, check_current, live_view, plan};
+use crate::plan::{
+    Action, LiveView, Plan, PlanOptions, Summary, check_current, live_view, plan, refresh_only,
+};
 use crate::stack::{JobAddress, Stack};
 use crate::state::ValueRecord;
 
@@ -30,6 +33,8 @@ pub struct Change {
     purge: bool,
     prefer_revert: bool,
     atomic_allowed: bool,
+    /// `-refresh-only`: record what runs, change nothing on the backend.
+    refresh_only: bool,
 }
 
 /// How to run a change: the `-parallelism`, `-timeout` and `-atomic` flags.
@@ -95,6 +100,22 @@ pub async fn plan_apply(
         purge: false,
         prefer_revert: false,
         atomic_allowed: true,
+        refresh_only: false,
+    })
+}
+
+/// Plans `-refresh-only`: the recorded jobs whose live job differs, to be recorded as they run.
+pub async fn plan_refresh_only(
+    session: &StackSession,
+    targets: Vec<String>,
+) -> Result<Change, OperationError> {
+    let change = plan_apply(session, None, targets).await?;
+    let plan = refresh_only(change.plan);
+    Ok(Change {
+        has_work: plan.has_changes(),
+        plan,
+        refresh_only: true,
+        ..change
     })
 }
 
@@ -146,6 +167,7 @@ pub async fn plan_destroy(
         purge,
         prefer_revert: false,
         atomic_allowed: false,
+        refresh_only: false,
     })
 }
 
@@ -192,6 +214,7 @@ pub async fn plan_rollback(session: &StackSession, revision: Option<u64>) -> Res
         purge: false,
         prefer_revert: true,
         atomic_allowed: false,
+        refresh_only: false,
     })
 }
 
@@ -203,6 +226,9 @@ pub async fn run_change(
     options: &RunOptions,
     sink: EventSink,
 ) -> Result<ApplyReport, OperationError> {
+    if change.refresh_only {
+        return record_live(session, &change.plan, &change.live);
+    }
     let apply_options = ApplyOptions {
         parallelism: session.parallelism(options.parallelism),
         atomic: change.atomic_allowed && (options.atomic || session.stack.settings.atomic),
