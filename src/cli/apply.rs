@@ -9,7 +9,7 @@ use super::progress::{View, sink};
 use super::session::{approve, finish, runtime, show_plan};
 use super::stack_input::{self, LockArgs, RunArgs, StateDirArgs, VarArgs};
 use crate::operation::{StackSession, plan_apply, plan_refresh_only, run_change};
-use crate::plan::{Plan, load_plan};
+use crate::plan::{Adoption, Plan, load_plan};
 
 /// Flags of `deploy apply`.
 #[derive(Debug, clap::Args)]
@@ -46,6 +46,13 @@ pub struct ApplyArgs {
     /// (or forget one that is gone), as Terraform's `-refresh-only`.
     #[arg(long = "refresh-only")]
     pub refresh_only: bool,
+    /// Take over this job although another stack owns it, or it was registered by hand
+    /// (repeatable); it is registered with this stack's `deploy.stack` / `deploy.lineage` meta.
+    #[arg(long = "adopt", value_name = "ADDR")]
+    pub adopt: Vec<String>,
+    /// Take over every job of the stack whatever owns it.
+    #[arg(long = "adopt-all")]
+    pub adopt_all: bool,
 }
 
 fn is_plan_file(path: &std::path::Path) -> Option<Plan> {
@@ -69,7 +76,13 @@ async fn run_async(args: &ApplyArgs) -> anyhow::Result<ExitCode> {
     let change = match (args.refresh_only, saved) {
         (true, Some(_)) => anyhow::bail!("-refresh-only plans afresh; it does not apply a saved plan"),
         (true, None) => plan_refresh_only(&session, args.targets.clone()).await?,
-        (false, saved) => plan_apply(&session, saved, args.targets.clone()).await?,
+        (false, saved) => {
+            let adoption = Adoption {
+                all: args.adopt_all,
+                addresses: args.adopt.clone(),
+            };
+            plan_apply(&session, saved, args.targets.clone(), adoption).await?
+        }
     };
     show_plan(&change.plan, view);
     if !change.has_work {

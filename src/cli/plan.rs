@@ -9,7 +9,9 @@ use std::process::ExitCode;
 
 use super::stack_input::{self, LockArgs, StateDirArgs, VarArgs};
 use crate::operation::{Refresh, plan_stack};
-use crate::plan::{PlanOptions, TextOptions, refresh_only, render_markdown, render_text, save_plan};
+use crate::plan::{
+    Adoption, PlanOptions, TextOptions, refresh_only, render_markdown, render_text, save_plan,
+};
 
 /// How the plan is printed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
@@ -72,6 +74,13 @@ pub struct PlanArgs {
     /// -refresh-only` would record as they run (Terraform's `-refresh-only`).
     #[arg(long = "refresh-only")]
     pub refresh_only: bool,
+    /// Take over this job although another stack owns it, or it was registered by hand
+    /// (repeatable); it is registered with this stack's `deploy.stack` / `deploy.lineage` meta.
+    #[arg(long = "adopt", value_name = "ADDR")]
+    pub adopt: Vec<String>,
+    /// Take over every job of the stack whatever owns it.
+    #[arg(long = "adopt-all")]
+    pub adopt_all: bool,
 }
 
 /// Runs `deploy plan`.
@@ -88,6 +97,10 @@ pub fn run(args: &PlanArgs) -> anyhow::Result<ExitCode> {
     let options = PlanOptions {
         destroy: args.destroy,
         targets: args.targets.clone(),
+        adoption: Adoption {
+            all: args.adopt_all,
+            addresses: args.adopt.clone(),
+        },
     };
     let plan = plan_stack(&request, &refresh, &options, &stack_input::notice)?;
     let plan = if args.refresh_only {

@@ -10,6 +10,7 @@
 //! ```
 
 mod model;
+mod ownership;
 mod planner;
 mod refresh;
 mod refresh_only;
@@ -23,6 +24,7 @@ pub use model::{
     Action, DependsOn, Drift, JobChange, LiveJob, LiveView, PLAN_FORMAT_VERSION, PlacementFailure,
     PlacementPreview, Plan, StateRef, Summary,
 };
+pub use ownership::{Adoption, Conflict, OwnershipError, check_ownership, to_reclaim};
 pub use planner::{PlanError, PlanOptions, plan};
 pub use refresh::{LiveSource, live_view, preview};
 pub use refresh_only::refresh_only;

@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::spec::diff::JobDiff;
 use crate::spec::{Duration, Job};
-use crate::stack::{Gate, JobAddress};
+use crate::stack::{Gate, JobAddress, Owner};
 
 /// The plan JSON schema version (see `docs/plan-json.md`).
 pub const PLAN_FORMAT_VERSION: &str = "1";
@@ -115,6 +115,10 @@ pub struct LiveJob {
     pub version: u64,
     /// The backend's `JobModifyIndex`.
     pub modify_index: u64,
+    /// The stack that registered it, from its ownership meta (stripped from `spec`); `None`
+    /// when it carries none (registered by hand, or by a build before ownership was kept).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub owner: Option<Owner>,
 }
 
 /// What a backend reports, as plain data for the planner. `-refresh=false` means none.

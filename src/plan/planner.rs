@@ -26,6 +26,8 @@ pub struct PlanOptions {
     pub destroy: bool,
     /// Limit to these addresses (jobs or `module.x`) and what they wait for.
     pub targets: Vec<String>,
+    /// Jobs of other owners to take over (checked by [`crate::plan::check_ownership`]).
+    pub adoption: super::Adoption,
 }
 
 /// Why a plan could not be made.
