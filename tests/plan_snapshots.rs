@@ -219,6 +219,7 @@ fn drift_shows_recorded_and_live() {
                 spec,
                 version: 1,
                 modify_index: 200 + i as u64,
+                owner: None,
             },
         );
     }

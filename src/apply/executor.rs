@@ -13,15 +13,16 @@
 use std::collections::{BTreeMap, VecDeque};
 use std::sync::Arc;
 
+use tokio::sync::mpsc::UnboundedReceiver;
 use tokio::task::JoinSet;
 use tokio::time::Instant;
 
 use super::engine::{Action, Engine, Input, Policy, Task};
 use super::event::{Event, EventSink, StepKind};
-use super::follow::{Progress, run_step};
+use super::follow::{Progress, Registration, run_step};
 use super::journal::Journal;
 use super::report::FailureReport;
-use super::step::{Outcome, Step, StepResult};
+use super::step::{Landed, Outcome, Step, StepResult};
 use super::undo::undo_step;
 use crate::backend::Backend;
 use crate::stack::JobAddress;
@@ -99,9 +100,11 @@ pub async fn execute<B: Backend + 'static>(
         atomic: options.atomic,
     };
     let mut engine = Engine::new(tasks, policy).map_err(ApplyError::Duplicate)?;
+    let (registered, registrations) = tokio::sync::mpsc::unbounded_channel();
     let progress = Progress {
         started: Instant::now(),
         sink,
+        registered: Some(registered),
     };
     progress.emit(Event::ApplyStarted {
         steps: steps.len(),
@@ -115,6 +118,7 @@ pub async fn execute<B: Backend + 'static>(
         store,
         sealer,
         in_flight: JoinSet::new(),
+        registrations,
         results: BTreeMap::new(),
         base: None,
         revision: None,
@@ -129,7 +133,7 @@ pub async fn execute<B: Backend + 'static>(
         if engine.is_done() {
             break;
         }
-        let input = runtime.next_finished().await;
+        let input = runtime.next_finished().await?;
         actions.extend(engine.handle(input));
     }
     let success = engine.success();
@@ -159,6 +163,8 @@ struct Runtime<'a, B: Backend + 'static> {
     store: &'a StateStore,
     sealer: &'a Sealer,
     in_flight: JoinSet<(usize, StepResult)>,
+    /// Steps whose change landed and whose gate waits for the pending record.
+    registrations: UnboundedReceiver<Registration>,
     /// Finished steps' results, until recorded (and, for changes, until undone).
     results: BTreeMap<usize, StepResult>,
     /// `-atomic`: the revision the apply started from, read at the first undo.
@@ -234,13 +240,42 @@ impl<B: Backend + 'static> Runtime<'_, B> {
         });
     }
 
-    /// Waits for the next step in flight to end. Called only while one is in flight.
-    async fn next_finished(&mut self) -> Input {
-        let joined = self
-            .in_flight
-            .join_next()
-            .await
-            .expect("the engine waits only while a step is in flight");
+    /// Waits for the next step in flight to end, journalling "registered, gate pending" for
+    /// every step whose change lands meanwhile. Called only while one is in flight.
+    async fn next_finished(&mut self) -> Result<Input, ApplyError> {
+        let joined = loop {
+            tokio::select! {
+                joined = self.in_flight.join_next() => {
+                    break joined.expect("the engine waits only while a step is in flight");
+                }
+                Some(r) = self.registrations.recv() => self.journal_pending(r)?,
+            }
+        };
+        Ok(self.finished(joined))
+    }
+
+    /// Journals a landed change whose gate has not run yet: a kill from here on leaves a
+    /// record of the new spec whose gate did not pass, so the next plan checks it again.
+    fn journal_pending(&mut self, r: Registration) -> Result<(), ApplyError> {
+        let Some(step) = self.steps.iter().find(|s| s.address == r.address) else {
+            return Ok(());
+        };
+        let journal = self
+            .journal
+            .as_mut()
+            .expect("the journal is open until the commit");
+        let gate = GateResult {
+            gate: step.gate,
+            passed: false,
+            detail: PENDING_DETAIL.into(),
+        };
+        journal_record(journal, step, &r.landed, gate, self.sealer)?;
+        // The step may have ended meanwhile (a timeout); it then has nothing to wait for.
+        let _ = r.ack.send(());
+        Ok(())
+    }
+
+    fn finished(&mut self, joined: Result<(usize, StepResult), tokio::task::JoinError>) -> Input {
         match joined {
             Ok((idx, result)) => {
                 let step = &self.steps[idx];
@@ -291,9 +326,12 @@ impl<B: Backend + 'static> Runtime<'_, B> {
     }
 }
 
+/// A check records its outcome when the record is missing, says the gate did not pass (it
+/// failed, timed out, or the apply that made it was killed) or holds another spec.
 fn needs_record(journal: &Journal, step: &Step) -> bool {
     match (journal.job(&step.address), &step.spec) {
         (None, Some(_)) => true,
+        (Some(r), Some(_)) if r.gate.as_ref().is_some_and(|g| !g.passed) => true,
         // A recorded spec with sealed values cannot be compared in clear; it was recorded by
         // the apply that registered it.
         (Some(r), Some(spec)) if step.sensitive_paths.is_empty() => {
@@ -305,6 +343,10 @@ fn needs_record(journal: &Journal, step: &Step) -> bool {
     }
 }
 
+/// What the record of a job says while its gate runs: the next plan reads a record whose gate
+/// did not pass as work left, so an apply killed here is never taken for a success.
+pub const PENDING_DETAIL: &str = "registered; the apply ended before its gate finished";
+
 /// Writes one step's outcome into the journal (durably).
 fn journal_outcome(
     journal: &mut Journal,
@@ -312,14 +354,9 @@ fn journal_outcome(
     result: &StepResult,
     sealer: &Sealer,
 ) -> Result<(), StateError> {
-    let Some(spec) = &step.spec else {
+    if step.spec.is_none() {
         return journal.remove(&step.address);
-    };
-    let (sealed, encrypted) = if step.sensitive_paths.is_empty() {
-        (spec.clone(), BTreeMap::new())
-    } else {
-        seal_job(spec, &step.sensitive_paths, sealer)?
-    };
+    }
     let gate = match &result.outcome {
         Outcome::Passed(detail) => GateResult {
             gate: step.gate,
@@ -332,13 +369,32 @@ fn journal_outcome(
             detail: r.reason.clone(),
         },
     };
+    journal_record(journal, step, &result.landed, gate, sealer)
+}
+
+/// Records the spec a step leaves in place, as landed, with `gate`.
+fn journal_record(
+    journal: &mut Journal,
+    step: &Step,
+    landed: &Landed,
+    gate: GateResult,
+    sealer: &Sealer,
+) -> Result<(), StateError> {
+    let Some(spec) = &step.spec else {
+        return journal.remove(&step.address);
+    };
+    let (sealed, encrypted) = if step.sensitive_paths.is_empty() {
+        (spec.clone(), BTreeMap::new())
+    } else {
+        seal_job(spec, &step.sensitive_paths, sealer)?
+    };
     journal.record(JobRecord {
         address: step.address.clone(),
         spec: sealed,
         sensitive_paths: step.sensitive_paths.clone(),
         encrypted,
-        job_version: result.landed.version,
-        job_modify_index: result.landed.modify_index,
+        job_version: landed.version,
+        job_modify_index: landed.modify_index,
         gate: Some(gate),
         applied_at: chrono::Utc::now(),
     })

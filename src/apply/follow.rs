@@ -26,6 +26,21 @@ pub struct Progress {
     pub started: Instant,
     /// Where events go.
     pub sink: EventSink,
+    /// Where a step reports that its change landed, before its gate starts: the executor
+    /// journals the job as "registered, gate pending" and answers, so a kill during the gate
+    /// leaves a record that says the gate never passed.
+    pub registered: Option<tokio::sync::mpsc::UnboundedSender<Registration>>,
+}
+
+/// A step's change landed on the backend; its gate starts once `ack` is answered.
+#[derive(Debug)]
+pub struct Registration {
+    /// The job.
+    pub address: crate::stack::JobAddress,
+    /// Its version and modify index on the backend.
+    pub landed: Landed,
+    /// Answered once the journal holds the pending record (dropped: journalling failed).
+    pub ack: tokio::sync::oneshot::Sender<()>,
 }
 
 impl Progress {
@@ -37,6 +52,21 @@ impl Progress {
     /// Emits an event.
     pub fn emit(&self, e: Event) {
         (self.sink)(&e)
+    }
+
+    /// Reports a landed change and waits until it is journalled. False: the journal could
+    /// not record it, and the gate must not start.
+    async fn journal_registered(&self, step: &Step, landed: &Landed) -> bool {
+        let Some(tx) = &self.registered else {
+            return true;
+        };
+        let (ack, done) = tokio::sync::oneshot::channel();
+        let sent = tx.send(Registration {
+            address: step.address.clone(),
+            landed: landed.clone(),
+            ack,
+        });
+        sent.is_ok() && done.await.is_ok()
     }
 }
 
@@ -121,6 +151,14 @@ async fn run_inner<B: Backend>(
         modify_index: Some(live.job_modify_index),
     };
     if changed {
+        if !progress.journal_registered(step, &landed).await {
+            return failed(
+                step,
+                changed,
+                landed,
+                "the journal could not record the registration",
+            );
+        }
         progress.emit(Event::Registered {
             address: step.address.clone(),
             eval_id: eval_id.clone(),

@@ -9,6 +9,8 @@
 //! - registered: passes once the job is registered.
 //! - running (system jobs): every allocation the scheduler placed is running (the scheduler
 //!   places one per eligible node, so this is "running on every eligible node").
+//! - complete for sysbatch jobs: likewise every allocation placed (one per eligible node) is
+//!   complete with exit 0; [`desired_allocs`] cannot count them, so the placed ones are wanted.
 
 use crate::api::{AllocListStub, ClientStatus, Deployment, DeploymentStatus, DesiredStatus};
 use crate::spec::Job;
@@ -118,8 +120,16 @@ pub fn evaluate(
 
 /// Counts the allocations of the version applied.
 fn count(gate: Gate, job: &Job, current: &[&AllocListStub]) -> AllocCounts {
+    // A system or sysbatch job wants one allocation per eligible node, and the scheduler has
+    // placed exactly those once the evaluation completed (the gate is judged after it; a
+    // node it could not place on fails the evaluation): what was placed is what is wanted.
+    let per_node = matches!(job.job_type(), "system" | "sysbatch");
     let mut counts = AllocCounts {
-        desired: desired_allocs(job),
+        desired: if per_node {
+            current.len() as u64
+        } else {
+            desired_allocs(job)
+        },
         placed: current.len() as u64,
         ..Default::default()
     };

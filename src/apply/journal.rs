@@ -102,7 +102,19 @@ impl Journal {
         !self.done.is_empty()
     }
 
+    /// Writes the header now rather than at the first outcome. A first apply does, so that its
+    /// lineage (which the jobs it registers carry as their owner) is durable before any job
+    /// is registered: a kill then still leaves a state that owns them.
+    pub fn write_header(&mut self) -> Result<(), StateError> {
+        self.open_file()
+    }
+
     fn append(&mut self, entry: &Entry) -> Result<(), StateError> {
+        self.open_file()?;
+        self.append_line(serde_json::to_vec(entry).unwrap_or_default())
+    }
+
+    fn open_file(&mut self) -> Result<(), StateError> {
         if self.file.is_none() {
             if let Some(dir) = self.path.parent() {
                 std::fs::create_dir_all(dir).map_err(|source| StateError::Io {
@@ -131,7 +143,10 @@ impl Journal {
                 })?;
             self.file = Some(f);
         }
-        let mut line = serde_json::to_vec(entry).unwrap_or_default();
+        Ok(())
+    }
+
+    fn append_line(&mut self, mut line: Vec<u8>) -> Result<(), StateError> {
         line.push(b'\n');
         let Some(f) = self.file.as_mut() else {
             return Ok(());

@@ -7,6 +7,7 @@ use crate::api::{ApiError, JobPlanResponse};
 use crate::backend::Backend;
 use crate::plan::{LiveJob, LiveSource};
 use crate::spec::Job;
+use crate::stack::strip_owner;
 
 impl<B: Backend> LiveSource for B {
     fn live_job(
@@ -16,10 +17,16 @@ impl<B: Backend> LiveSource for B {
     ) -> impl Future<Output = Result<Option<LiveJob>, ApiError>> + Send {
         let read = self.read_job(namespace, id);
         async move {
-            Ok(read.await?.map(|l| LiveJob {
-                spec: l.job,
-                version: l.version,
-                modify_index: l.job_modify_index,
+            Ok(read.await?.map(|l| {
+                // The ownership keys are deploy's own, not the user's: kept apart, never diffed.
+                let mut spec = l.job;
+                let owner = strip_owner(&mut spec);
+                LiveJob {
+                    spec,
+                    version: l.version,
+                    modify_index: l.job_modify_index,
+                    owner,
+                }
             }))
         }
     }

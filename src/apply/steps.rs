@@ -14,7 +14,7 @@ use super::undo::find_version;
 use crate::backend::Backend;
 use crate::plan::{Action, JobChange, LiveJob, LiveView, Plan};
 use crate::spec::{Job, canonicalize};
-use crate::stack::{Gate, JobAddress, Stack};
+use crate::stack::{Gate, JobAddress, Owner, Stack, with_owner};
 use crate::state::Revision;
 
 /// How to turn a plan into steps.
@@ -27,6 +27,12 @@ pub struct StepOptions {
     pub purge: bool,
     /// Revert to a version the backend still keeps where one equals the wanted spec (rollback).
     pub prefer_revert: bool,
+    /// Recorded in the meta of every job registered (see [`crate::stack::with_owner`]);
+    /// `None` registers jobs as the stack wrote them.
+    pub owner: Option<Owner>,
+    /// Jobs to register even where their spec is unchanged (adopted ones, so that they carry
+    /// this stack's ownership).
+    pub reclaim: Vec<JobAddress>,
 }
 
 /// Why steps could not be built.
@@ -237,6 +243,14 @@ async fn operation<B: Backend>(
     options: &StepOptions,
 ) -> (StepKind, Operation) {
     let (namespace, job_id) = (&site.namespace, &site.job_id);
+    let registered = |spec: &Job| {
+        Box::new(
+            options
+                .owner
+                .as_ref()
+                .map_or_else(|| spec.clone(), |o| with_owner(spec, o)),
+        )
+    };
     match change.action {
         Action::Create => {
             // A job stopped earlier is still on the server: register over exactly that one.
@@ -247,7 +261,7 @@ async fn operation<B: Backend>(
             (
                 StepKind::Create,
                 Operation::Register {
-                    job: Box::new(spec.clone()),
+                    job: registered(spec),
                     check_index: Some(stopped.unwrap_or(0)),
                 },
             )
@@ -269,12 +283,19 @@ async fn operation<B: Backend>(
                 None => (
                     StepKind::Update,
                     Operation::Register {
-                        job: Box::new(spec.clone()),
+                        job: registered(spec),
                         check_index: change.job_modify_index,
                     },
                 ),
             }
         }
+        Action::Noop if options.reclaim.contains(&change.address) => (
+            StepKind::Update,
+            Operation::Register {
+                job: registered(spec),
+                check_index: change.job_modify_index,
+            },
+        ),
         Action::Noop | Action::Destroy => (StepKind::Check, Operation::Check),
     }
 }

@@ -21,10 +21,14 @@ pub async fn find_version<B: Backend>(
 ) -> Option<u64> {
     let versions = backend.job_versions(namespace, id).await.ok()?;
     let none = SensitivePaths::new();
+    // Versions registered by apply carry the ownership meta, which the stack's spec lacks.
     versions
-        .iter()
-        .find(|v| diff(Some(spec), Some(v), &none).r#type == DiffType::None)
-        .and_then(|v| v.version)
+        .into_iter()
+        .find_map(|mut v| {
+            crate::stack::strip_owner(&mut v);
+            (diff(Some(spec), Some(&v), &none).r#type == DiffType::None).then_some(v.version)
+        })
+        .flatten()
 }
 
 /// Undoes one step's change: a created job is stopped, an updated or stopped one returns to

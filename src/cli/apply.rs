@@ -8,8 +8,8 @@ use std::process::ExitCode;
 use super::progress::{View, sink};
 use super::session::{approve, finish, runtime, show_plan};
 use super::stack_input::{self, LockArgs, RunArgs, StateDirArgs, VarArgs};
-use crate::operation::{StackSession, plan_apply, run_change};
-use crate::plan::{Plan, load_plan};
+use crate::operation::{StackSession, plan_apply, plan_refresh_only, run_change};
+use crate::plan::{Adoption, Plan, load_plan};
 
 /// Flags of `deploy apply`.
 #[derive(Debug, clap::Args)]
@@ -42,6 +42,17 @@ pub struct ApplyArgs {
     /// `-lock-timeout DURATION`.
     #[command(flatten)]
     pub lock: LockArgs,
+    /// Change nothing on the backend: record the live spec of every recorded job that drifted
+    /// (or forget one that is gone), as Terraform's `-refresh-only`.
+    #[arg(long = "refresh-only")]
+    pub refresh_only: bool,
+    /// Take over this job although another stack owns it, or it was registered by hand
+    /// (repeatable); it is registered with this stack's `deploy.stack` / `deploy.lineage` meta.
+    #[arg(long = "adopt", value_name = "ADDR")]
+    pub adopt: Vec<String>,
+    /// Take over every job of the stack whatever owns it.
+    #[arg(long = "adopt-all")]
+    pub adopt_all: bool,
 }
 
 fn is_plan_file(path: &std::path::Path) -> Option<Plan> {
@@ -62,7 +73,17 @@ async fn run_async(args: &ApplyArgs) -> anyhow::Result<ExitCode> {
     let request = stack_input::request(stack_path, &args.vars, &args.state, &args.lock, "deploy apply");
     let session = StackSession::open_connected(&request, &stack_input::notice).await?;
     let view = View::choose(args.run.json);
-    let change = plan_apply(&session, saved, args.targets.clone()).await?;
+    let change = match (args.refresh_only, saved) {
+        (true, Some(_)) => anyhow::bail!("-refresh-only plans afresh; it does not apply a saved plan"),
+        (true, None) => plan_refresh_only(&session, args.targets.clone()).await?,
+        (false, saved) => {
+            let adoption = Adoption {
+                all: args.adopt_all,
+                addresses: args.adopt.clone(),
+            };
+            plan_apply(&session, saved, args.targets.clone(), adoption).await?
+        }
+    };
     show_plan(&change.plan, view);
     if !change.has_work {
         if view != View::Json {

@@ -9,7 +9,9 @@ use std::process::ExitCode;
 
 use super::stack_input::{self, LockArgs, StateDirArgs, VarArgs};
 use crate::operation::{Refresh, plan_stack};
-use crate::plan::{PlanOptions, TextOptions, render_markdown, render_text, save_plan};
+use crate::plan::{
+    Adoption, PlanOptions, TextOptions, refresh_only, render_markdown, render_text, save_plan,
+};
 
 /// How the plan is printed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
@@ -68,10 +70,24 @@ pub struct PlanArgs {
     /// Print every field of created and destroyed jobs.
     #[arg(long = "verbose")]
     pub verbose: bool,
+    /// Show only drift: the recorded jobs whose live job differs, which `deploy apply
+    /// -refresh-only` would record as they run (Terraform's `-refresh-only`).
+    #[arg(long = "refresh-only")]
+    pub refresh_only: bool,
+    /// Take over this job although another stack owns it, or it was registered by hand
+    /// (repeatable); it is registered with this stack's `deploy.stack` / `deploy.lineage` meta.
+    #[arg(long = "adopt", value_name = "ADDR")]
+    pub adopt: Vec<String>,
+    /// Take over every job of the stack whatever owns it.
+    #[arg(long = "adopt-all")]
+    pub adopt_all: bool,
 }
 
 /// Runs `deploy plan`.
 pub fn run(args: &PlanArgs) -> anyhow::Result<ExitCode> {
+    if args.refresh_only && args.out.is_some() {
+        anyhow::bail!("-refresh-only plans are not saved: run deploy apply -refresh-only");
+    }
     let request = stack_input::request(&args.path, &args.vars, &args.state, &args.lock, "deploy plan");
     let refresh = match (&args.live_view, args.refresh) {
         (_, false) => Refresh::Off,
@@ -81,8 +97,17 @@ pub fn run(args: &PlanArgs) -> anyhow::Result<ExitCode> {
     let options = PlanOptions {
         destroy: args.destroy,
         targets: args.targets.clone(),
+        adoption: Adoption {
+            all: args.adopt_all,
+            addresses: args.adopt.clone(),
+        },
     };
     let plan = plan_stack(&request, &refresh, &options, &stack_input::notice)?;
+    let plan = if args.refresh_only {
+        refresh_only(plan)
+    } else {
+        plan
+    };
     if let Some(out) = &args.out {
         save_plan(&plan, out)?;
     }

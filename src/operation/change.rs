@@ -7,11 +7,15 @@
 //! ```
 
 use super::error::OperationError;
+use super::refresh::record_live;
 use super::session::{StackSession, stack_values};
 use crate::apply::{ApplyOptions, ApplyReport, EventSink, StepOptions, build_steps, current_edges, stack_at};
 use crate::graph::StackGraph;
-use crate::plan::{Action, LiveView, Plan, PlanOptions, Summary, check_current, live_view, plan};
-use crate::stack::{JobAddress, Stack};
+use crate::plan::{
+    Action, Adoption, LiveView, Plan, PlanOptions, Summary, check_current, check_ownership, live_view, plan,
+    refresh_only, to_reclaim,
+};
+use crate::stack::{JobAddress, Owner, Stack};
 use crate::state::ValueRecord;
 
 /// A planned change of a session's stack, ready to show and run.
@@ -30,6 +34,10 @@ pub struct Change {
     purge: bool,
     prefer_revert: bool,
     atomic_allowed: bool,
+    /// `-refresh-only`: record what runs, change nothing on the backend.
+    refresh_only: bool,
+    /// Adopted jobs to register under this stack's ownership even where unchanged.
+    reclaim: Vec<JobAddress>,
 }
 
 /// How to run a change: the `-parallelism`, `-timeout` and `-atomic` flags.
@@ -49,16 +57,19 @@ async fn live(session: &StackSession, stack: &Stack) -> Result<LiveView, Operati
 }
 
 /// Plans applying the session's stack; with `saved`, checks that plan still holds (state,
-/// live jobs and the stack's changes) and returns it.
+/// live jobs and the stack's changes) and returns it. A plan that touches a job another stack
+/// owns (or one registered by hand) is refused unless `adoption` covers it.
 pub async fn plan_apply(
     session: &StackSession,
     saved: Option<Plan>,
     targets: Vec<String>,
+    adoption: Adoption,
 ) -> Result<Change, OperationError> {
     let live = live(session, &session.stack).await?;
     let options = PlanOptions {
         destroy: saved.as_ref().is_some_and(|p| p.destroy),
         targets: saved.as_ref().map(|p| p.targets.clone()).unwrap_or(targets),
+        adoption,
     };
     let fresh = plan(
         &session.stack,
@@ -80,12 +91,17 @@ pub async fn plan_apply(
         }
         None => fresh,
     };
+    let name = &session.stack.settings.name;
+    check_ownership(&the_plan, &live, session.state.as_ref(), name, &options.adoption)?;
+    let lineage = session.state.as_ref().map_or("", |s| s.lineage.as_str());
+    let mut reclaim = to_reclaim(&the_plan, &live, name, lineage);
+    reclaim.retain(|a| options.adoption.covers(a));
     // A job that runs as wanted but was never recorded still needs its record written.
     let unrecorded = the_plan.jobs.iter().any(|j| {
         j.action == Action::Noop && session.state.as_ref().and_then(|s| s.job(&j.address)).is_none()
     });
     Ok(Change {
-        has_work: the_plan.has_changes() || unrecorded,
+        has_work: the_plan.has_changes() || unrecorded || !reclaim.is_empty(),
         plan: the_plan,
         revision: None,
         live,
@@ -95,6 +111,23 @@ pub async fn plan_apply(
         purge: false,
         prefer_revert: false,
         atomic_allowed: true,
+        refresh_only: false,
+        reclaim,
+    })
+}
+
+/// Plans `-refresh-only`: the recorded jobs whose live job differs, to be recorded as they run.
+pub async fn plan_refresh_only(
+    session: &StackSession,
+    targets: Vec<String>,
+) -> Result<Change, OperationError> {
+    let change = plan_apply(session, None, targets, Adoption::default()).await?;
+    let plan = refresh_only(change.plan);
+    Ok(Change {
+        has_work: plan.has_changes(),
+        plan,
+        refresh_only: true,
+        ..change
     })
 }
 
@@ -116,6 +149,7 @@ pub async fn plan_destroy(
     let options = PlanOptions {
         destroy: true,
         targets,
+        adoption: Adoption::default(),
     };
     let mut the_plan = plan(
         &session.stack,
@@ -130,6 +164,8 @@ pub async fn plan_destroy(
         destroy: the_plan.jobs.len(),
         ..Default::default()
     };
+    let name = &session.stack.settings.name;
+    check_ownership(&the_plan, &live, session.state.as_ref(), name, &options.adoption)?;
     let values = session
         .store
         .latest()?
@@ -146,6 +182,8 @@ pub async fn plan_destroy(
         purge,
         prefer_revert: false,
         atomic_allowed: false,
+        refresh_only: false,
+        reclaim: Vec::new(),
     })
 }
 
@@ -179,6 +217,14 @@ pub async fn plan_rollback(session: &StackSession, revision: Option<u64>) -> Res
         Some(&live),
         &PlanOptions::default(),
     )?;
+    let name = &session.stack.settings.name;
+    check_ownership(
+        &the_plan,
+        &live,
+        session.state.as_ref(),
+        name,
+        &Adoption::default(),
+    )?;
     let mut edges = current_edges(&session.graph);
     edges.extend(current_edges(&graph));
     Ok(Change {
@@ -192,6 +238,8 @@ pub async fn plan_rollback(session: &StackSession, revision: Option<u64>) -> Res
         purge: false,
         prefer_revert: true,
         atomic_allowed: false,
+        refresh_only: false,
+        reclaim: Vec::new(),
     })
 }
 
@@ -203,14 +251,28 @@ pub async fn run_change(
     options: &RunOptions,
     sink: EventSink,
 ) -> Result<ApplyReport, OperationError> {
+    if change.refresh_only {
+        return record_live(session, &change.plan, &change.live);
+    }
     let apply_options = ApplyOptions {
         parallelism: session.parallelism(options.parallelism),
         atomic: change.atomic_allowed && (options.atomic || session.stack.settings.atomic),
     };
+    // The lineage the new revision will have: the state's, or a new one for a first apply,
+    // decided here so that the jobs registered carry it.
+    let lineage = session
+        .state
+        .as_ref()
+        .map_or_else(|| uuid::Uuid::new_v4().to_string(), |s| s.lineage.clone());
     let step_options = StepOptions {
         default_timeout: session.default_timeout(options.timeout.as_deref())?,
         purge: change.purge,
         prefer_revert: change.prefer_revert,
+        owner: Some(Owner {
+            stack: session.stack.settings.name.clone(),
+            lineage: lineage.clone(),
+        }),
+        reclaim: change.reclaim,
     };
     let stack = change.target.as_ref().unwrap_or(&session.stack);
     let steps = build_steps(
@@ -223,5 +285,7 @@ pub async fn run_change(
         &step_options,
     )
     .await?;
-    session.run(steps, &apply_options, change.values, sink).await
+    session
+        .run(steps, &apply_options, change.values, &lineage, sink)
+        .await
 }

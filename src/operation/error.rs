@@ -48,6 +48,9 @@ pub enum OperationError {
     /// Planning failed.
     #[error(transparent)]
     Plan(#[from] PlanError),
+    /// The plan touches jobs another stack owns, or that were registered by hand.
+    #[error(transparent)]
+    Ownership(#[from] crate::plan::OwnershipError),
     /// A saved plan does not apply any more.
     #[error(transparent)]
     SavedPlan(#[from] SavedPlanError),

@@ -16,13 +16,17 @@ mod connect;
 mod error;
 mod input;
 mod plan;
+mod refresh;
 mod session;
 
-pub use change::{Change, RunOptions, plan_apply, plan_destroy, plan_rollback, run_change};
+pub use change::{
+    Change, RunOptions, plan_apply, plan_destroy, plan_refresh_only, plan_rollback, run_change,
+};
 pub use connect::{client_config, connect, state_root};
 pub use error::OperationError;
 pub use input::{VarInput, age_identity, frontend_inputs, load_stack, parse_duration, state_dir};
 pub use plan::{Refresh, plan_stack};
+pub use refresh::record_live;
 pub use session::{
     DEFAULT_PARALLELISM, DEFAULT_TIMEOUT, Notice, SessionRequest, StackSession, sealer, stack_values,
 };

@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use super::error::OperationError;
 use super::session::{Notice, SessionRequest, StackSession};
-use crate::plan::{LiveView, Plan, PlanOptions, live_view, plan};
+use crate::plan::{LiveView, Plan, PlanOptions, check_ownership, live_view, plan};
 
 /// Where the plan's view of what runs comes from.
 #[derive(Clone, Debug)]
@@ -40,13 +40,18 @@ pub fn plan_stack(
                 })
         })?),
     };
-    Ok(plan(
+    let the_plan = plan(
         &session.stack,
         &session.graph,
         session.state.as_ref(),
         live.as_ref(),
         options,
-    )?)
+    )?;
+    if let Some(live) = &live {
+        let name = &session.stack.settings.name;
+        check_ownership(&the_plan, live, session.state.as_ref(), name, &options.adoption)?;
+    }
+    Ok(the_plan)
 }
 
 fn read_live_view(f: &std::path::Path) -> Result<LiveView, OperationError> {

@@ -137,12 +137,14 @@ impl StackSession {
     }
 
     /// Runs `steps` with a journal on top of the stored latest revision; `values` are the
-    /// variables and outputs the new revision records.
+    /// variables and outputs the new revision records, `lineage` the lineage of a first
+    /// revision (the jobs registered carry it in their ownership meta).
     pub async fn run(
         &self,
         steps: Vec<Step>,
         options: &ApplyOptions,
         values: (Vec<ValueRecord>, Vec<ValueRecord>),
+        lineage: &str,
         sink: EventSink,
     ) -> Result<ApplyReport, OperationError> {
         let sealer = sealer(&self.stack)?;
@@ -155,6 +157,10 @@ impl StackSession {
         }
         let base = self.store.latest()?;
         let mut journal = Journal::begin(&self.store, base.as_ref(), &self.stack.settings.name);
+        if base.is_none() {
+            journal.revision.lineage = lineage.to_string();
+            journal.write_header()?;
+        }
         journal.revision.variables = values.0;
         journal.revision.outputs = values.1;
         let backend = self.backend()?.clone();

@@ -5,12 +5,15 @@
 //!  Revision (state) ───┼─► planner::plan ─► Plan ─┬─► render_text      (terminal, colour)
 //!  LiveView (optional) ┘   (refresh::live_view asks a LiveSource: live jobs, dry runs)                          ├─► serde JSON       (-json, docs/plan-json.md)
 //!                                                 ├─► render_markdown  (-format markdown)
-//!                                                 └─► save_plan        (-out FILE) ─► apply
+//!                                                 ├─► save_plan        (-out FILE) ─► apply
+//!                                                 └─► refresh_only     (-refresh-only: drift alone)
 //! ```
 
 mod model;
+mod ownership;
 mod planner;
 mod refresh;
+mod refresh_only;
 mod render_diff;
 mod render_markdown;
 mod render_text;
@@ -21,8 +24,10 @@ pub use model::{
     Action, DependsOn, Drift, JobChange, LiveJob, LiveView, PLAN_FORMAT_VERSION, PlacementFailure,
     PlacementPreview, Plan, StateRef, Summary,
 };
+pub use ownership::{Adoption, Conflict, OwnershipError, check_ownership, to_reclaim};
 pub use planner::{PlanError, PlanOptions, plan};
 pub use refresh::{LiveSource, live_view, preview};
+pub use refresh_only::refresh_only;
 pub use render_diff::{Painter, render_job_diff};
 pub use render_markdown::render_markdown;
 pub use render_text::{TextOptions, render_text};

@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::spec::diff::JobDiff;
 use crate::spec::{Duration, Job};
-use crate::stack::{Gate, JobAddress};
+use crate::stack::{Gate, JobAddress, Owner};
 
 /// The plan JSON schema version (see `docs/plan-json.md`).
 pub const PLAN_FORMAT_VERSION: &str = "1";
@@ -115,6 +115,10 @@ pub struct LiveJob {
     pub version: u64,
     /// The backend's `JobModifyIndex`.
     pub modify_index: u64,
+    /// The stack that registered it, from its ownership meta (stripped from `spec`); `None`
+    /// when it carries none (registered by hand, or by a build before ownership was kept).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub owner: Option<Owner>,
 }
 
 /// What a backend reports, as plain data for the planner. `-refresh=false` means none.
@@ -143,6 +147,11 @@ pub struct JobChange {
     pub after: Option<Box<Job>>,
     /// Live ≠ recorded.
     pub drift: Option<Box<Drift>>,
+    /// The recorded gate did not pass (it failed, timed out, or the apply that registered the
+    /// job was killed before it finished), with the recorded sentence: apply checks the gate
+    /// again and records what it finds. Absent in plans of earlier builds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gate_not_passed: Option<String>,
     /// Scheduler dry run.
     pub placement: Option<PlacementPreview>,
     /// What this job waits for.
@@ -152,6 +161,14 @@ pub struct JobChange {
     /// The `JobModifyIndex` this plan was made against (live, else recorded; `None`: new job).
     /// Apply registers with it as check-index.
     pub job_modify_index: Option<u64>,
+}
+
+impl JobChange {
+    /// Apply has work for this job: a change of spec, drift between the record and the
+    /// backend, or a gate the record does not show as passed.
+    pub fn needs_apply(&self) -> bool {
+        self.action != Action::Noop || self.drift.is_some() || self.gate_not_passed.is_some()
+    }
 }
 
 /// The recorded state a plan was made against.
@@ -200,8 +217,10 @@ pub struct Plan {
 }
 
 impl Plan {
-    /// True when applying would change anything.
+    /// True when applying would change anything, including bringing the record up to what
+    /// runs: a drifted job, or one whose recorded gate did not pass, is work left even when
+    /// its spec matches the stack.
     pub fn has_changes(&self) -> bool {
-        self.jobs.iter().any(|j| j.action != Action::Noop)
+        self.jobs.iter().any(JobChange::needs_apply)
     }
 }

@@ -26,6 +26,8 @@ pub struct PlanOptions {
     pub destroy: bool,
     /// Limit to these addresses (jobs or `module.x`) and what they wait for.
     pub targets: Vec<String>,
+    /// Jobs of other owners to take over (checked by [`crate::plan::check_ownership`]).
+    pub adoption: super::Adoption,
 }
 
 /// Why a plan could not be made.
@@ -149,6 +151,10 @@ impl Inputs<'_> {
             },
             diff: d,
             drift,
+            gate_not_passed: recorded
+                .and_then(|r| r.gate.as_ref())
+                .filter(|g| !g.passed && !self.destroy)
+                .map(|g| g.detail.clone()),
             placement: self.live.and_then(|l| l.placements.get(&sj.address).cloned()),
             depends_on,
             wave: self.graph.wave_of(i),
@@ -186,6 +192,7 @@ impl Inputs<'_> {
                 drift: self
                     .live
                     .and_then(|_| drift_of(Some(&r.spec), live_job.map(|l| &l.spec), &sensitive)),
+                gate_not_passed: None,
                 placement: None,
                 depends_on: Vec::new(),
                 wave: 0,

@@ -3,7 +3,7 @@
 
 use serde::Serialize;
 
-use super::model::{Action, Plan};
+use super::model::Plan;
 use super::render_diff::{Painter, render_job_diff};
 
 const TEMPLATE: &str = r#"### Plan for stack `{{ stack }}`
@@ -57,7 +57,7 @@ pub fn render_markdown(plan: &Plan) -> Result<String, tera::Error> {
     let jobs: Vec<JobView> = plan
         .jobs
         .iter()
-        .filter(|j| j.action != Action::Noop || j.drift.is_some())
+        .filter(|j| j.needs_apply())
         .map(|j| {
             let mut diff = String::new();
             render_job_diff(&mut diff, &j.diff, 0, false, &p);

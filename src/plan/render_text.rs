@@ -57,7 +57,7 @@ pub fn render_text(plan: &Plan, options: &TextOptions) -> String {
     }
     for job in plan.jobs.iter().filter(|j| {
         j.action != Action::Noop
-            || j.drift.is_some()
+            || j.needs_apply()
             || j.placement.as_ref().is_some_and(|pl| !pl.failures.is_empty())
     }) {
         out.push('\n');
@@ -111,6 +111,13 @@ fn render_job(out: &mut String, job: &JobChange, options: &TextOptions, p: &Pain
         };
         let _ = writeln!(out, "  {} {what}:", p.paint(DiffType::Edited, "drift:"));
         render_job_diff(out, &d.diff, 4, true, p);
+    }
+    if let Some(g) = &job.gate_not_passed {
+        let _ = writeln!(
+            out,
+            "  {} the last apply recorded: {g}; apply checks it again",
+            p.paint(DiffType::Edited, "gate not passed:")
+        );
     }
     if let Some(pl) = &job.placement {
         render_placement(out, pl, p);

@@ -11,6 +11,7 @@
 mod address;
 mod dependency;
 mod gate;
+mod owner;
 mod settings;
 mod values;
 
@@ -24,6 +25,7 @@ use crate::spec::Job;
 pub use address::JobAddress;
 pub use dependency::{Dependency, DependencyKind, JobOptions};
 pub use gate::Gate;
+pub use owner::{OWNER_LINEAGE_META, OWNER_STACK_META, Owner, strip_owner, with_owner};
 pub use settings::{BackendKind, BackendSettings, StackSettings};
 pub use values::{ModuleInstance, Output, VariableValue};
 

@@ -101,7 +101,9 @@ pub fn recover_journal(store: &StateStore) -> Result<Option<u64>, StateError> {
         entry.apply_to(&mut revision);
         outcomes += 1;
     }
-    if outcomes == 0 {
+    // A first apply's journal is written before anything is registered, so that a kill
+    // still leaves the lineage its jobs carry as their owner: keep it even with no outcome.
+    if outcomes == 0 && header.base_serial.is_some() {
         remove_journal(store)?;
         return Ok(None);
     }

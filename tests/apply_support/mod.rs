@@ -122,6 +122,18 @@ pub fn changed_addresses(plan: &Value) -> BTreeSet<String> {
         .collect()
 }
 
+/// The addresses a JSON plan lists as work for apply: a change of spec, drift between the
+/// record and the backend, or a recorded gate that did not pass.
+pub fn listed_addresses(plan: &Value) -> BTreeSet<String> {
+    plan["jobs"]
+        .as_array()
+        .expect("a plan's jobs")
+        .iter()
+        .filter(|j| j["action"] != "noop" || !j["drift"].is_null() || !j["gate_not_passed"].is_null())
+        .map(|j| j["address"].as_str().unwrap().to_string())
+        .collect()
+}
+
 /// stdout then stderr of a finished command.
 pub fn text(o: &Output) -> String {
     format!(

@@ -29,3 +29,45 @@ fn a_batch_gate_fails_on_a_nonzero_exit_code_even_before_the_client_says_failed(
         other => panic!("expected a failure, got {other:?}"),
     }
 }
+
+fn stub(id: &str, status: crate::api::ClientStatus) -> crate::api::AllocListStub {
+    crate::api::AllocListStub {
+        id: id.into(),
+        client_status: status,
+        ..Default::default()
+    }
+}
+
+#[test]
+fn a_sysbatch_gate_passes_once_every_placed_allocation_completed() {
+    use crate::api::ClientStatus::{Complete, Running};
+    let j = job("s", "sysbatch", 1);
+    let gate = crate::stack::Gate::default_for(&j);
+    assert_eq!(gate, crate::stack::Gate::Complete);
+    let waiting = [stub("a1", Complete), stub("a2", Running), stub("a3", Complete)];
+    assert!(matches!(evaluate(gate, &j, 0, &waiting, None), GateStatus::Waiting(c) if c.desired == 3));
+    let done = [stub("a1", Complete), stub("a2", Complete), stub("a3", Complete)];
+    match evaluate(gate, &j, 0, &done, None) {
+        GateStatus::Passed(c, detail) => {
+            assert_eq!((c.desired, c.healthy), (3, 3));
+            assert!(detail.contains("3/3"), "{detail}");
+        }
+        other => panic!("expected a pass, got {other:?}"),
+    }
+    // Nothing placed yet is not a pass.
+    assert!(matches!(evaluate(gate, &j, 0, &[], None), GateStatus::Waiting(_)));
+}
+
+#[test]
+fn a_system_gate_passes_once_every_placed_allocation_runs() {
+    use crate::api::ClientStatus::{Pending, Running};
+    let j = job("d", "system", 1);
+    let gate = crate::stack::Gate::default_for(&j);
+    let waiting = [stub("a1", Running), stub("a2", Pending)];
+    assert!(matches!(
+        evaluate(gate, &j, 0, &waiting, None),
+        GateStatus::Waiting(_)
+    ));
+    let up = [stub("a1", Running), stub("a2", Running)];
+    assert!(matches!(evaluate(gate, &j, 0, &up, None), GateStatus::Passed(c, _) if c.desired == 2));
+}

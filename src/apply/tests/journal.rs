@@ -25,7 +25,20 @@ async fn each_outcome_is_journalled_and_a_killed_apply_leaves_exactly_the_rest_t
         .skip(1)
         .map(|l| serde_json::from_str(l).unwrap())
         .collect();
-    assert_eq!(done.len(), 4, "{done:?}");
+    // Four outcomes, and before each gate a "registered, gate pending" record (web's gate
+    // was running at the kill).
+    let passed = done
+        .iter()
+        .filter(|l| l["record"]["gate"]["passed"] == true)
+        .count();
+    let pending: Vec<&str> = done
+        .iter()
+        .filter(|l| l["record"]["gate"]["passed"] == false)
+        .map(|l| l["record"]["address"].as_str().unwrap())
+        .collect();
+    assert_eq!(passed, 4, "{done:?}");
+    assert_eq!(pending.len(), 5, "{pending:?}");
+    assert!(pending.contains(&"job.web"), "{pending:?}");
     // A torn last line (a kill during the write) is ignored on recovery.
     std::fs::write(
         h.store.dir().join(JOURNAL_FILE),
@@ -34,18 +47,23 @@ async fn each_outcome_is_journalled_and_a_killed_apply_leaves_exactly_the_rest_t
     .unwrap();
     assert_eq!(recover_journal(&h.store).unwrap(), Some(1));
     assert!(!h.store.dir().join(JOURNAL_FILE).exists());
-    // The next plan against recorded state shows exactly web and worker.
+    // The next plan against recorded state shows exactly web (registered, gate not passed)
+    // and worker (never started).
     let graph = StackGraph::build(&s).unwrap();
     let rev = h.store.latest().unwrap();
     let p = plan(&s, &graph, rev.as_ref(), None, &PlanOptions::default()).unwrap();
     let mut left: Vec<&str> = p
         .jobs
         .iter()
-        .filter(|j| j.action != Action::Noop)
+        .filter(|j| j.needs_apply())
         .map(|j| j.address.job_id())
         .collect();
     left.sort();
     assert_eq!(left, ["web", "worker"]);
+    let web = p.jobs.iter().find(|j| j.address.job_id() == "web").unwrap();
+    assert_eq!(web.action, Action::Noop);
+    assert!(web.gate_not_passed.is_some(), "{web:?}");
+    assert!(p.has_changes());
     // Re-applying finishes the job; web's registration went through, so it is only checked.
     let (report, events) = apply(&h, &s, ApplyOptions::default()).await;
     assert!(report.success, "{report:#?}");

@@ -114,6 +114,8 @@ async fn steps_for(h: &Harness, s: &Stack, options: &PlanOptions, prefer_revert:
         default_timeout: Duration::from_secs(60),
         purge: false,
         prefer_revert,
+        owner: None,
+        reclaim: Vec::new(),
     };
     build_steps(
         h.backend.as_ref(),

@@ -40,6 +40,8 @@ async fn rollback_stops_dependents_first_then_reverts_in_dependency_order() {
         default_timeout: Duration::from_secs(60),
         purge: false,
         prefer_revert: true,
+        owner: None,
+        reclaim: Vec::new(),
     };
     let steps = build_steps(
         h.backend.as_ref(),
