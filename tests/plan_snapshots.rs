@@ -280,6 +280,7 @@ fn placement_failure_is_explained() {
                     ),
                 ]),
             }],
+            ..Default::default()
         },
     );
     let p = make(&s, None, Some(&live));

@@ -9,6 +9,7 @@
 //! ```
 
 mod model;
+mod placement_cause;
 mod planner;
 mod refresh;
 mod render_diff;
@@ -21,6 +22,7 @@ pub use model::{
     Action, DependsOn, Drift, JobChange, LiveJob, LiveView, PLAN_FORMAT_VERSION, PlacementFailure,
     PlacementPreview, Plan, StateRef, Summary,
 };
+pub use placement_cause::causes as placement_causes;
 pub use planner::{PlanError, PlanOptions, plan};
 pub use refresh::{LiveSource, live_view, preview};
 pub use render_diff::{Painter, render_job_diff};

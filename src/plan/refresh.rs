@@ -75,16 +75,48 @@ pub async fn live_view<S: LiveSource>(
         if unchanged && !dry_run_all {
             continue;
         }
-        match source.dry_run(&spec).await {
-            Ok(resp) => {
-                view.placements.insert(j.address.clone(), preview(&resp));
-            }
-            // A server without the plan endpoint: no preview, the rest of the plan stands.
-            Err(e) if matches!(e.status(), Some(404 | 405 | 501)) => {}
-            Err(e) => return Err(e),
-        }
+        let placement = dry_run(source, &spec).await?;
+        view.placements.insert(j.address.clone(), placement);
     }
     Ok(view)
+}
+
+/// Dry-runs `spec`, or for a periodic or parameterized job a child of it: registering the
+/// parent places nothing, so its own dry run would always look fine.
+async fn dry_run<S: LiveSource>(source: &S, spec: &Job) -> Result<PlacementPreview, ApiError> {
+    let child = launch_child(spec);
+    match source.dry_run(child.as_ref().unwrap_or(spec)).await {
+        Ok(resp) => {
+            let mut p = preview(&resp);
+            p.child = child.and_then(|c| c.id);
+            Ok(p)
+        }
+        // A server without the plan endpoint: the rest of the plan stands, and says so.
+        Err(e) if matches!(e.status(), Some(404 | 405 | 501)) => Ok(PlacementPreview::unavailable(format!(
+            "the server has no plan endpoint ({e})"
+        ))),
+        Err(e) => Err(e),
+    }
+}
+
+/// The job a periodic launch or a dispatch of `job` would register (the scheduler places
+/// it as a plain job), or `None` when `job` itself is scheduled.
+pub fn launch_child(job: &Job) -> Option<Job> {
+    let kind = if job.is_periodic() {
+        "periodic"
+    } else if job.is_parameterized() {
+        "dispatch"
+    } else {
+        return None;
+    };
+    let mut child = job.clone();
+    // A plain ID: servers that validate IDs refuse the slash of real child IDs at the
+    // plan endpoint.
+    child.id = Some(format!("{}-{kind}-plan", job.id()));
+    child.name = child.id.clone();
+    child.periodic = None;
+    child.parameterized_job = None;
+    Some(child)
 }
 
 /// The scheduler's dry run as a [`PlacementPreview`]. As in Nomad, a group's `Place` counts

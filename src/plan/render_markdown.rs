@@ -67,7 +67,9 @@ pub fn render_markdown(plan: &Plan) -> Result<String, tera::Error> {
                 s
             });
             let placement = j.placement.as_ref().map_or(String::new(), |pl| {
-                if pl.failures.is_empty() {
+                if let Some(why) = &pl.unavailable {
+                    format!("preview unavailable: {why}")
+                } else if pl.failures.is_empty() {
                     format!("all {} allocations placed", pl.desired)
                 } else {
                     let groups: Vec<String> = pl
