@@ -17,6 +17,7 @@ mod error;
 mod input;
 mod plan;
 mod session;
+mod unplaced;
 
 pub use change::{Change, RunOptions, plan_apply, plan_destroy, plan_rollback, run_change};
 pub use connect::{client_config, connect, state_root};
@@ -26,6 +27,7 @@ pub use plan::{Refresh, plan_stack};
 pub use session::{
     DEFAULT_PARALLELISM, DEFAULT_TIMEOUT, Notice, SessionRequest, StackSession, sealer, stack_values,
 };
+pub use unplaced::refuse_unplaced;
 
 /// A tokio runtime for one operation.
 pub fn runtime() -> Result<tokio::runtime::Runtime, OperationError> {
