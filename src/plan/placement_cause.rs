@@ -55,10 +55,12 @@ fn missing_integration(constraint: &str) -> Option<&'static str> {
     }
 }
 
-/// "all 3 nodes", "2 of 5 nodes", "1 node".
+/// "all 3 nodes", "2 of 5 nodes", "the only node", "1 node".
 fn nodes(n: u64, total: u64) -> String {
     let noun = |k: u64| if k == 1 { "node" } else { "nodes" };
-    if total == 0 || n > total {
+    if n == 1 && total == 1 {
+        "the only node".to_string()
+    } else if total == 0 || n > total {
         format!("{n} {}", noun(n))
     } else if n == total {
         format!("all {n} {}", noun(n))

@@ -167,6 +167,79 @@ fn failure(group: &str, m: &AllocMetric) -> PlacementFailure {
 mod tests {
     use super::*;
     use crate::api::{DesiredUpdates, PlanAnnotations};
+    use crate::spec::PeriodicConfig;
+    use std::sync::Mutex;
+
+    /// A source whose dry run answers `status` (0: a plan with one failed group), recording
+    /// the job IDs it was asked about.
+    struct Source {
+        status: u16,
+        asked: Mutex<Vec<String>>,
+    }
+
+    impl LiveSource for Source {
+        async fn live_job(&self, _: &str, _: &str) -> Result<Option<LiveJob>, ApiError> {
+            Ok(None)
+        }
+
+        async fn dry_run(&self, job: &Job) -> Result<JobPlanResponse, ApiError> {
+            self.asked.lock().unwrap().push(job.id().to_string());
+            if self.status != 0 {
+                return Err(ApiError::Status {
+                    method: "PUT".into(),
+                    path: format!("/v1/job/{}/plan", job.id()),
+                    code: self.status,
+                    message: "Not Found".into(),
+                    body: Vec::new(),
+                });
+            }
+            Ok(JobPlanResponse {
+                failed_tg_allocs: Some([("g".to_string(), AllocMetric::default())].into()),
+                ..Default::default()
+            })
+        }
+    }
+
+    fn source(status: u16) -> Source {
+        Source {
+            status,
+            asked: Mutex::new(Vec::new()),
+        }
+    }
+
+    fn job(id: &str) -> Job {
+        Job {
+            id: Some(id.into()),
+            ..Default::default()
+        }
+    }
+
+    #[tokio::test]
+    async fn a_periodic_job_is_dry_run_as_its_child() {
+        let s = source(0);
+        let mut nightly = job("nightly");
+        nightly.periodic = Some(PeriodicConfig::default());
+        let p = dry_run(&s, &nightly).await.unwrap();
+        assert_eq!(*s.asked.lock().unwrap(), ["nightly-periodic-plan"]);
+        assert_eq!(p.child.as_deref(), Some("nightly-periodic-plan"));
+        assert!(p.fails());
+        let plain = dry_run(&s, &job("web")).await.unwrap();
+        assert_eq!(plain.child, None);
+    }
+
+    #[tokio::test]
+    async fn a_server_without_the_plan_endpoint_says_the_preview_is_unavailable() {
+        for status in [404, 405, 501] {
+            let p = dry_run(&source(status), &job("web")).await.unwrap();
+            let why = p.unavailable.clone().expect("unavailable");
+            assert!(
+                why.contains("no plan endpoint") && why.contains(&status.to_string()),
+                "{why}"
+            );
+            assert!(!p.fails());
+        }
+        assert!(dry_run(&source(500), &job("web")).await.is_err());
+    }
 
     #[test]
     fn a_failed_placement_is_counted_once() {
