@@ -17,7 +17,8 @@ const TEMPLATE: &str = r#"### Plan for stack `{{ stack }}`
 | destructive update | {{ summary.update_destructive }} |
 | destroy | {{ summary.destroy }} |
 | unchanged | {{ summary.noop }} |
-{% for job in jobs %}
+{% if summary.unplaced > 0 %}| **would not be placed** | {{ summary.unplaced }} |
+{% endif %}{% for job in jobs %}
 <details><summary><code>{{ job.marker }}</code> <b>{{ job.address }}</b>: {{ job.action }} (wave {{ job.wave }})</summary>
 
 {{ job.reason }}
