@@ -35,3 +35,85 @@ pub fn refuse_unplaced(plan: &Plan) -> Result<(), OperationError> {
         lines.join("\n")
     )))
 }
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use super::*;
+    use crate::plan::{Action, JobChange, PLAN_FORMAT_VERSION, PlacementFailure, PlacementPreview, Summary};
+    use crate::spec::diff::{SensitivePaths, diff};
+    use crate::stack::JobAddress;
+
+    fn plan_with(placement: PlacementPreview) -> Plan {
+        Plan {
+            format_version: PLAN_FORMAT_VERSION.into(),
+            stack: "s".into(),
+            destroy: false,
+            refreshed: true,
+            targets: Vec::new(),
+            state: None,
+            summary: Summary::default(),
+            jobs: vec![JobChange {
+                address: JobAddress::root("vault"),
+                action: Action::Create,
+                reason: "new job".into(),
+                diff: diff(None, None, &SensitivePaths::new()),
+                after: None,
+                drift: None,
+                placement: Some(placement),
+                depends_on: Vec::new(),
+                wave: 0,
+                job_modify_index: None,
+            }],
+        }
+    }
+
+    #[test]
+    fn a_plan_that_places_everything_or_has_no_preview_passes() {
+        let placed = PlacementPreview {
+            desired: 1,
+            placed: 1,
+            ..Default::default()
+        };
+        assert!(refuse_unplaced(&plan_with(placed)).is_ok());
+        let none = PlacementPreview::unavailable("the server has no plan endpoint");
+        assert!(refuse_unplaced(&plan_with(none)).is_ok());
+    }
+
+    #[test]
+    fn the_refusal_names_the_job_group_and_cause() {
+        let key = "${attr.vault.version} semver >= 0.6.1";
+        let failing = PlacementPreview {
+            desired: 1,
+            failures: vec![PlacementFailure {
+                group: "g".into(),
+                unplaced: 1,
+                constraint_filtered: BTreeMap::from([(key.to_string(), 3)]),
+                nodes_evaluated: 3,
+                nodes_filtered: 3,
+                per_node_reasons: (0..3)
+                    .map(|i| {
+                        (
+                            format!("n{i}"),
+                            format!("constraint `{key}` not satisfied (left side is unset)"),
+                        )
+                    })
+                    .collect(),
+                ..Default::default()
+            }],
+            ..Default::default()
+        };
+        let err = refuse_unplaced(&plan_with(failing)).unwrap_err().to_string();
+        assert!(
+            err.contains("-allow-unplaced") && err.contains("nothing was changed"),
+            "{err}"
+        );
+        assert!(
+            err.contains(&format!(
+                "job.vault: group \"g\" would not place 1 allocation: constraint `{key}`: unset on all 3 nodes: this cluster has no Vault"
+            )),
+            "{err}"
+        );
+    }
+}

@@ -1,6 +1,7 @@
 //! Asking the cluster what runs now, for `deploy plan` and `deploy apply`: live jobs (drift)
-//! and the scheduler's dry run of each job that would change (placement preview), as a
-//! [`LiveView`] the pure planner reads.
+//! and the scheduler's dry run of each job that would change (placement preview; for a
+//! periodic or parameterized job, of a child it would launch), as a [`LiveView`] the pure
+//! planner reads. A server without the plan endpoint yields a preview marked unavailable.
 //!
 //! ```text
 //!  Stack + Revision ─► live_view(source: impl LiveSource) ─► LiveView ─► planner::plan
@@ -101,7 +102,7 @@ async fn dry_run<S: LiveSource>(source: &S, spec: &Job) -> Result<PlacementPrevi
 
 /// The job a periodic launch or a dispatch of `job` would register (the scheduler places
 /// it as a plain job), or `None` when `job` itself is scheduled.
-pub fn launch_child(job: &Job) -> Option<Job> {
+fn launch_child(job: &Job) -> Option<Job> {
     let kind = if job.is_periodic() {
         "periodic"
     } else if job.is_parameterized() {
