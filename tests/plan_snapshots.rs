@@ -281,10 +281,13 @@ fn placement_failure_is_explained() {
                     ),
                 ]),
             }],
+            ..Default::default()
         },
     );
     let p = make(&s, None, Some(&live));
     let web = p.jobs.iter().find(|j| j.address.0 == "job.web").expect("web");
     assert_eq!(web.placement.as_ref().map(|pl| pl.placed), Some(1));
     settings().bind(|| insta::assert_snapshot!("plan_placement_failure", text(&p)));
+    let md = render_markdown(&p).expect("markdown");
+    assert!(md.contains("| **would not be placed** | 1 |"), "{md}");
 }

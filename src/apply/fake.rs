@@ -26,6 +26,8 @@ pub enum Behavior {
     Exit(Duration, i64),
     /// Never leaves pending.
     Hang,
+    /// Never leaves pending, and its evaluation is gone (404) as soon as it is created.
+    EvalGone,
 }
 
 #[derive(Clone, Debug)]
@@ -44,6 +46,9 @@ struct Inner {
     behaviors: BTreeMap<String, Behavior>,
     log: Vec<(Instant, String)>,
 }
+
+/// The prefix of evaluation IDs that read as gone (jobs behaving as [`Behavior::EvalGone`]).
+const GONE_EVAL: &str = "gone";
 
 /// The in-memory backend.
 #[derive(Default)]
@@ -120,7 +125,7 @@ impl FakeBackend {
                 };
                 let (status, exit) = match behavior {
                     _ if j.stopped => (ClientStatus::Complete, None),
-                    Behavior::Hang => (ClientStatus::Pending, None),
+                    Behavior::Hang | Behavior::EvalGone => (ClientStatus::Pending, None),
                     Behavior::Run(d) if elapsed >= d => (ClientStatus::Running, None),
                     Behavior::Exit(d, code) if elapsed >= d => (
                         if code == 0 {
@@ -239,8 +244,9 @@ impl Backend for FakeBackend {
                 );
             }
         }
+        let gone = g.behaviors.get(&id) == Some(&Behavior::EvalGone);
         Ok(JobRegisterResponse {
-            eval_id: format!("eval-{index}"),
+            eval_id: format!("{}-{index}", if gone { GONE_EVAL } else { "eval" }),
             job_modify_index: index,
             ..Default::default()
         })
@@ -314,6 +320,15 @@ impl Backend for FakeBackend {
 
     async fn evaluation(&self, id: &str, _opts: QueryOptions) -> Result<(Evaluation, QueryMeta), ApiError> {
         tokio::time::sleep(Duration::from_millis(10)).await;
+        if id.starts_with(GONE_EVAL) {
+            return Err(ApiError::Status {
+                method: "GET".into(),
+                path: format!("/v1/evaluation/{id}"),
+                code: 404,
+                message: "eval not found".into(),
+                body: Vec::new(),
+            });
+        }
         let eval = Evaluation {
             id: id.to_string(),
             status: EvalStatus::Complete,

@@ -303,9 +303,9 @@ async fn follow_evaluation<B: Backend>(backend: &B, eval_id: &str) -> Result<(),
             .await
         {
             Ok(x) => x,
-            // Garbage-collected already, or a server that does not expose evaluations: the gate
-            // follows the allocations either way.
-            Err(e) if e.status() == Some(404) => return Ok(()),
+            // Gone (garbage-collected) before its outcome was read: waiting on the allocations
+            // would only run into the timeout when nothing was placed, so stop here and say so.
+            Err(e) if e.status() == Some(404) => return Err(evaluation_gone(eval_id)),
             Err(e) if e.status().is_none() => {
                 tokio::time::sleep(Duration::from_millis(500)).await;
                 continue;
@@ -329,6 +329,15 @@ async fn follow_evaluation<B: Backend>(backend: &B, eval_id: &str) -> Result<(),
         }
         return Ok(());
     }
+}
+
+/// The end of a wait on an evaluation the server no longer has.
+fn evaluation_gone(eval_id: &str) -> String {
+    format!(
+        "evaluation {} is gone (garbage-collected) before its outcome could be read; whether \
+         the job was placed is unknown: check it with `deploy status`",
+        short(eval_id)
+    )
 }
 
 /// A placement failure in a sentence: per group, what filtered or exhausted the nodes.

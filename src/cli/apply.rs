@@ -1,6 +1,7 @@
 //! `deploy apply [PLANFILE | PATH]`: make the stack so, in dependency order, gated on health.
 //!
-//! Exit codes: 0 applied (or nothing to do), 1 error, a job failed, or the answer was not `yes`.
+//! Exit codes: 0 applied (or nothing to do), 1 error, a job failed, the answer was not `yes`,
+//! or some job would not be placed (without `-allow-unplaced`).
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -8,7 +9,7 @@ use std::process::ExitCode;
 use super::progress::{View, sink};
 use super::session::{approve, finish, runtime, show_plan};
 use super::stack_input::{self, LockArgs, RunArgs, StateDirArgs, VarArgs};
-use crate::operation::{StackSession, plan_apply, plan_refresh_only, run_change};
+use crate::operation::{StackSession, plan_apply, plan_refresh_only, refuse_unplaced, run_change};
 use crate::plan::{Adoption, Plan, load_plan};
 
 /// Flags of `deploy apply`.
@@ -53,6 +54,9 @@ pub struct ApplyArgs {
     /// Take over every job of the stack whatever owns it.
     #[arg(long = "adopt-all")]
     pub adopt_all: bool,
+    /// Apply even when the scheduler's dry run says some job would not be placed.
+    #[arg(long = "allow-unplaced")]
+    pub allow_unplaced: bool,
 }
 
 fn is_plan_file(path: &std::path::Path) -> Option<Plan> {
@@ -85,6 +89,11 @@ async fn run_async(args: &ApplyArgs) -> anyhow::Result<ExitCode> {
         }
     };
     show_plan(&change.plan, view);
+    if !args.allow_unplaced
+        && let Err(refusal) = refuse_unplaced(&change.plan)
+    {
+        return Err(refusal.into());
+    }
     if !change.has_work {
         if view != View::Json {
             println!("\nNothing to apply.");

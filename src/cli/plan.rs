@@ -1,7 +1,9 @@
 //! `deploy plan [PATH]`: show what apply would change.
 //!
 //! Exit codes: 0 success (with `-detailed-exitcode`: no changes), 1 error, 2 changes present
-//! (only with `-detailed-exitcode`).
+//! (only with `-detailed-exitcode`), 3 changes present and some job would not be placed (only
+//! with `-detailed-exitcode`). Scripts that gate on 2 already treat an unknown code as a stop,
+//! so a failing placement cannot pass for "changes, go ahead" without any new flag.
 
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
@@ -12,6 +14,9 @@ use crate::operation::{Refresh, plan_stack};
 use crate::plan::{
     Adoption, PlanOptions, TextOptions, refresh_only, render_markdown, render_text, save_plan,
 };
+
+/// The `-detailed-exitcode` status of a plan in which some job would not be placed.
+pub const UNPLACED_EXIT: u8 = 3;
 
 /// How the plan is printed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
@@ -28,7 +33,8 @@ pub enum PlanFormat {
 #[derive(Debug, clap::Args)]
 #[command(
     after_help = "Exit codes: 0 success (no changes with -detailed-exitcode), 1 error, \
-                        2 changes present (with -detailed-exitcode)."
+                        2 changes present (with -detailed-exitcode), 3 changes present and \
+                        some job would not be placed (with -detailed-exitcode)."
 )]
 pub struct PlanArgs {
     /// The stack directory (or a stack in JSON).
@@ -61,7 +67,7 @@ pub struct PlanArgs {
     /// Output format.
     #[arg(long = "format", value_enum, default_value_t = PlanFormat::Text)]
     pub format: PlanFormat,
-    /// Exit 2 when there are changes, 0 when there are none.
+    /// Exit 2 when there are changes, 3 when some job would not be placed, 0 when there are none.
     #[arg(long = "detailed-exitcode")]
     pub detailed_exitcode: bool,
     /// `-lock-timeout DURATION`.
@@ -143,9 +149,9 @@ pub fn run(args: &PlanArgs) -> anyhow::Result<ExitCode> {
             out.display()
         )?;
     }
-    Ok(if args.detailed_exitcode && plan.has_changes() {
-        ExitCode::from(2)
-    } else {
-        ExitCode::SUCCESS
+    Ok(match (args.detailed_exitcode, plan.has_changes()) {
+        (true, _) if plan.unplaced().next().is_some() => ExitCode::from(UNPLACED_EXIT),
+        (true, true) => ExitCode::from(2),
+        _ => ExitCode::SUCCESS,
     })
 }

@@ -60,6 +60,9 @@ pub enum OperationError {
     /// The executor failed (not a job: the run itself).
     #[error(transparent)]
     Apply(#[from] ApplyError),
+    /// The scheduler's dry run says some job would not be placed: apply refused, naming why.
+    #[error("{0}")]
+    Unplaced(String),
     /// The stack or state does not allow the operation.
     #[error("{0}")]
     Refused(String),

@@ -18,6 +18,7 @@ mod input;
 mod plan;
 mod refresh;
 mod session;
+mod unplaced;
 
 pub use change::{
     Change, RunOptions, plan_apply, plan_destroy, plan_refresh_only, plan_rollback, run_change,
@@ -30,6 +31,7 @@ pub use refresh::record_live;
 pub use session::{
     DEFAULT_PARALLELISM, DEFAULT_TIMEOUT, Notice, SessionRequest, StackSession, sealer, stack_values,
 };
+pub use unplaced::refuse_unplaced;
 
 /// A tokio runtime for one operation.
 pub fn runtime() -> Result<tokio::runtime::Runtime, OperationError> {

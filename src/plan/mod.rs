@@ -11,6 +11,7 @@
 
 mod model;
 mod ownership;
+mod placement_cause;
 mod planner;
 mod refresh;
 mod refresh_only;
@@ -25,6 +26,7 @@ pub use model::{
     PlacementPreview, Plan, StateRef, Summary,
 };
 pub use ownership::{Adoption, Conflict, OwnershipError, check_ownership, to_reclaim};
+pub use placement_cause::causes as placement_causes;
 pub use planner::{PlanError, PlanOptions, plan};
 pub use refresh::{LiveSource, live_view, preview};
 pub use refresh_only::refresh_only;

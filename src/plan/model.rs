@@ -104,6 +104,28 @@ pub struct PlacementPreview {
     pub placed: u64,
     /// Per group, why the rest would not.
     pub failures: Vec<PlacementFailure>,
+    /// Why there is no preview (the server has no plan endpoint); `None` when there is one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unavailable: Option<String>,
+    /// For a periodic or parameterized job, the child that was dry-run in its place (the
+    /// parent itself places nothing).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub child: Option<String>,
+}
+
+impl PlacementPreview {
+    /// A preview that could not be made, and why.
+    pub fn unavailable(why: impl Into<String>) -> Self {
+        Self {
+            unavailable: Some(why.into()),
+            ..Self::default()
+        }
+    }
+
+    /// True when some allocations would not be placed.
+    pub fn fails(&self) -> bool {
+        !self.failures.is_empty()
+    }
 }
 
 /// A job as a backend has it now.
@@ -193,6 +215,9 @@ pub struct Summary {
     pub destroy: usize,
     /// Unchanged.
     pub noop: usize,
+    /// Jobs whose placement preview fails (some allocations would not be placed).
+    #[serde(default)]
+    pub unplaced: usize,
 }
 
 /// A whole plan.
@@ -222,5 +247,12 @@ impl Plan {
     /// its spec matches the stack.
     pub fn has_changes(&self) -> bool {
         self.jobs.iter().any(JobChange::needs_apply)
+    }
+
+    /// The jobs whose placement preview fails.
+    pub fn unplaced(&self) -> impl Iterator<Item = &JobChange> {
+        self.jobs
+            .iter()
+            .filter(|j| j.placement.as_ref().is_some_and(PlacementPreview::fails))
     }
 }

@@ -215,6 +215,10 @@ fn summarize(jobs: &[JobChange]) -> Summary {
             Action::Noop => &mut summary.noop,
         } += 1;
     }
+    summary.unplaced = jobs
+        .iter()
+        .filter(|j| j.placement.as_ref().is_some_and(|p| p.fails()))
+        .count();
     summary
 }
 

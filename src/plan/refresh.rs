@@ -1,6 +1,7 @@
 //! Asking the cluster what runs now, for `deploy plan` and `deploy apply`: live jobs (drift)
-//! and the scheduler's dry run of each job that would change (placement preview), as a
-//! [`LiveView`] the pure planner reads.
+//! and the scheduler's dry run of each job that would change (placement preview; for a
+//! periodic or parameterized job, of a child it would launch), as a [`LiveView`] the pure
+//! planner reads. A server without the plan endpoint yields a preview marked unavailable.
 //!
 //! ```text
 //!  Stack + Revision ─► live_view(source: impl LiveSource) ─► LiveView ─► planner::plan
@@ -75,16 +76,48 @@ pub async fn live_view<S: LiveSource>(
         if unchanged && !dry_run_all {
             continue;
         }
-        match source.dry_run(&spec).await {
-            Ok(resp) => {
-                view.placements.insert(j.address.clone(), preview(&resp));
-            }
-            // A server without the plan endpoint: no preview, the rest of the plan stands.
-            Err(e) if matches!(e.status(), Some(404 | 405 | 501)) => {}
-            Err(e) => return Err(e),
-        }
+        let placement = dry_run(source, &spec).await?;
+        view.placements.insert(j.address.clone(), placement);
     }
     Ok(view)
+}
+
+/// Dry-runs `spec`, or for a periodic or parameterized job a child of it: registering the
+/// parent places nothing, so its own dry run would always look fine.
+async fn dry_run<S: LiveSource>(source: &S, spec: &Job) -> Result<PlacementPreview, ApiError> {
+    let child = launch_child(spec);
+    match source.dry_run(child.as_ref().unwrap_or(spec)).await {
+        Ok(resp) => {
+            let mut p = preview(&resp);
+            p.child = child.and_then(|c| c.id);
+            Ok(p)
+        }
+        // A server without the plan endpoint: the rest of the plan stands, and says so.
+        Err(e) if matches!(e.status(), Some(404 | 405 | 501)) => Ok(PlacementPreview::unavailable(format!(
+            "the server has no plan endpoint ({e})"
+        ))),
+        Err(e) => Err(e),
+    }
+}
+
+/// The job a periodic launch or a dispatch of `job` would register (the scheduler places
+/// it as a plain job), or `None` when `job` itself is scheduled.
+fn launch_child(job: &Job) -> Option<Job> {
+    let kind = if job.is_periodic() {
+        "periodic"
+    } else if job.is_parameterized() {
+        "dispatch"
+    } else {
+        return None;
+    };
+    let mut child = job.clone();
+    // A plain ID: servers that validate IDs refuse the slash of real child IDs at the
+    // plan endpoint.
+    child.id = Some(format!("{}-{kind}-plan", job.id()));
+    child.name = child.id.clone();
+    child.periodic = None;
+    child.parameterized_job = None;
+    Some(child)
 }
 
 /// The scheduler's dry run as a [`PlacementPreview`]. As in Nomad, a group's `Place` counts
@@ -135,6 +168,79 @@ fn failure(group: &str, m: &AllocMetric) -> PlacementFailure {
 mod tests {
     use super::*;
     use crate::api::{DesiredUpdates, PlanAnnotations};
+    use crate::spec::PeriodicConfig;
+    use std::sync::Mutex;
+
+    /// A source whose dry run answers `status` (0: a plan with one failed group), recording
+    /// the job IDs it was asked about.
+    struct Source {
+        status: u16,
+        asked: Mutex<Vec<String>>,
+    }
+
+    impl LiveSource for Source {
+        async fn live_job(&self, _: &str, _: &str) -> Result<Option<LiveJob>, ApiError> {
+            Ok(None)
+        }
+
+        async fn dry_run(&self, job: &Job) -> Result<JobPlanResponse, ApiError> {
+            self.asked.lock().unwrap().push(job.id().to_string());
+            if self.status != 0 {
+                return Err(ApiError::Status {
+                    method: "PUT".into(),
+                    path: format!("/v1/job/{}/plan", job.id()),
+                    code: self.status,
+                    message: "Not Found".into(),
+                    body: Vec::new(),
+                });
+            }
+            Ok(JobPlanResponse {
+                failed_tg_allocs: Some([("g".to_string(), AllocMetric::default())].into()),
+                ..Default::default()
+            })
+        }
+    }
+
+    fn source(status: u16) -> Source {
+        Source {
+            status,
+            asked: Mutex::new(Vec::new()),
+        }
+    }
+
+    fn job(id: &str) -> Job {
+        Job {
+            id: Some(id.into()),
+            ..Default::default()
+        }
+    }
+
+    #[tokio::test]
+    async fn a_periodic_job_is_dry_run_as_its_child() {
+        let s = source(0);
+        let mut nightly = job("nightly");
+        nightly.periodic = Some(PeriodicConfig::default());
+        let p = dry_run(&s, &nightly).await.unwrap();
+        assert_eq!(*s.asked.lock().unwrap(), ["nightly-periodic-plan"]);
+        assert_eq!(p.child.as_deref(), Some("nightly-periodic-plan"));
+        assert!(p.fails());
+        let plain = dry_run(&s, &job("web")).await.unwrap();
+        assert_eq!(plain.child, None);
+    }
+
+    #[tokio::test]
+    async fn a_server_without_the_plan_endpoint_says_the_preview_is_unavailable() {
+        for status in [404, 405, 501] {
+            let p = dry_run(&source(status), &job("web")).await.unwrap();
+            let why = p.unavailable.clone().expect("unavailable");
+            assert!(
+                why.contains("no plan endpoint") && why.contains(&status.to_string()),
+                "{why}"
+            );
+            assert!(!p.fails());
+        }
+        assert!(dry_run(&source(500), &job("web")).await.is_err());
+    }
 
     #[test]
     fn a_failed_placement_is_counted_once() {

@@ -17,7 +17,8 @@ const TEMPLATE: &str = r#"### Plan for stack `{{ stack }}`
 | destructive update | {{ summary.update_destructive }} |
 | destroy | {{ summary.destroy }} |
 | unchanged | {{ summary.noop }} |
-{% for job in jobs %}
+{% if summary.unplaced > 0 %}| **would not be placed** | {{ summary.unplaced }} |
+{% endif %}{% for job in jobs %}
 <details><summary><code>{{ job.marker }}</code> <b>{{ job.address }}</b>: {{ job.action }} (wave {{ job.wave }})</summary>
 
 {{ job.reason }}
@@ -67,7 +68,9 @@ pub fn render_markdown(plan: &Plan) -> Result<String, tera::Error> {
                 s
             });
             let placement = j.placement.as_ref().map_or(String::new(), |pl| {
-                if pl.failures.is_empty() {
+                if let Some(why) = &pl.unavailable {
+                    format!("preview unavailable: {why}")
+                } else if pl.failures.is_empty() {
                     format!("all {} allocations placed", pl.desired)
                 } else {
                     let groups: Vec<String> = pl

@@ -5,6 +5,7 @@
 use std::fmt::Write;
 
 use super::model::{Action, JobChange, PlacementPreview, Plan};
+use super::placement_cause::causes as placement_causes;
 use super::render_diff::{Painter, render_job_diff};
 use crate::graph::gate_name;
 use crate::spec::diff::DiffType;
@@ -58,7 +59,9 @@ pub fn render_text(plan: &Plan, options: &TextOptions) -> String {
     for job in plan.jobs.iter().filter(|j| {
         j.action != Action::Noop
             || j.needs_apply()
-            || j.placement.as_ref().is_some_and(|pl| !pl.failures.is_empty())
+            || j.placement
+                .as_ref()
+                .is_some_and(|pl| pl.fails() || pl.unavailable.is_some())
     }) {
         out.push('\n');
         render_job(&mut out, job, options, &p);
@@ -75,6 +78,17 @@ pub fn render_text(plan: &Plan, options: &TextOptions) -> String {
         s.destroy,
         s.noop
     );
+    let unplaced: Vec<&str> = plan.unplaced().map(|j| j.address.0.as_str()).collect();
+    if !unplaced.is_empty() {
+        let _ = writeln!(
+            out,
+            "{} {} job{} would not be placed: {}.",
+            p.paint(DiffType::Deleted, "Placement fails:"),
+            unplaced.len(),
+            if unplaced.len() == 1 { "" } else { "s" },
+            unplaced.join(", ")
+        );
+    }
     out
 }
 
@@ -125,6 +139,17 @@ fn render_job(out: &mut String, job: &JobChange, options: &TextOptions, p: &Pain
 }
 
 fn render_placement(out: &mut String, pl: &PlacementPreview, p: &Painter) {
+    if let Some(why) = &pl.unavailable {
+        let _ = writeln!(
+            out,
+            "  {} {why}",
+            p.paint(DiffType::Edited, "placement preview unavailable:")
+        );
+        return;
+    }
+    if let Some(child) = &pl.child {
+        let _ = writeln!(out, "  placement of a launched child (dry run as {child}):");
+    }
     if pl.failures.is_empty() {
         let _ = writeln!(out, "  placement: all {} allocations placed", pl.desired);
         return;
@@ -147,6 +172,9 @@ fn render_placement(out: &mut String, pl: &PlacementPreview, p: &Painter) {
             f.nodes_filtered,
             f.nodes_exhausted
         );
+        for cause in placement_causes(f) {
+            let _ = writeln!(out, "      cause: {cause}");
+        }
         for (c, n) in &f.constraint_filtered {
             let _ = writeln!(out, "      * Constraint \"{c}\": {n} nodes excluded by filter");
         }

@@ -86,3 +86,21 @@ async fn a_gate_that_never_passes_times_out() {
         report.failures[0].reason
     );
 }
+
+#[tokio::test(start_paused = true)]
+async fn an_evaluation_gone_while_followed_ends_the_wait_with_a_clear_message() {
+    let h = harness();
+    h.backend.behave("db", Behavior::EvalGone);
+    let started = tokio::time::Instant::now();
+    let (report, _) = apply(&h, &webapp(), ApplyOptions::default()).await;
+    assert!(!report.success);
+    let f = &report.failures[0];
+    assert_eq!(f.address, addr("db"));
+    assert!(f.reason.contains("garbage-collected"), "{}", f.reason);
+    // Not the step's timeout: the wait ended on the 404.
+    assert!(
+        started.elapsed() < Duration::from_secs(60),
+        "{:?}",
+        started.elapsed()
+    );
+}

@@ -20,6 +20,13 @@ pub struct Fingerprint {
     pub drivers: BTreeMap<String, DriverInfo>,
 }
 
+/// The Nomad version whose HTTP API (and scheduling semantics) the built-in cluster
+/// implements, reported as `attr.nomad.version`. Jobs are written against Nomad, and Nomad adds
+/// version constraints of its own (`${attr.nomad.version} semver >= 1.7.0-a` for workload
+/// identity, for example); the crate's version would fail them all. The API pages the cluster
+/// follows are those of Nomad 1.10.
+pub const NOMAD_API_VERSION: &str = "1.10.0";
+
 /// Free space (MB) of the file system holding `dir`, which allocation directories use.
 fn disk_free_mb(dir: &Path) -> i64 {
     let Ok(c) = std::ffi::CString::new(dir.as_os_str().as_encoded_bytes()) else {
@@ -101,7 +108,7 @@ pub async fn fingerprint(config: &ClientConfig, drivers: &Drivers) -> Fingerprin
         ),
         ("unique.hostname".to_owned(), hostname()),
         ("unique.network.ip-address".to_owned(), ip),
-        ("nomad.version".to_owned(), env!("CARGO_PKG_VERSION").to_owned()),
+        ("nomad.version".to_owned(), NOMAD_API_VERSION.to_owned()),
     ]);
     let mut driver_map = BTreeMap::new();
     for d in drivers.all() {
@@ -149,5 +156,24 @@ pub async fn fingerprint(config: &ClientConfig, drivers: &Drivers) -> Fingerprin
         attributes: attrs,
         resources,
         drivers: driver_map,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::api::Node;
+    use crate::cluster::scheduler::CompiledConstraint;
+
+    #[test]
+    fn the_nomad_version_meets_the_constraints_nomad_adds_itself() {
+        let mut node = Node::default();
+        node.attributes
+            .insert("nomad.version".into(), NOMAD_API_VERSION.into());
+        let identity = CompiledConstraint::compile("${attr.nomad.version}", "semver", ">= 1.7.0-a");
+        assert!(identity.matches(&node));
+        // No Vault here: its constraint stays unmet, which the plan explains.
+        let vault = CompiledConstraint::compile("${attr.vault.version}", "semver", ">= 0.6.1");
+        assert!(!vault.matches(&node));
     }
 }
