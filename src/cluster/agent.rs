@@ -10,6 +10,7 @@
 
 mod args;
 mod config;
+mod gc_file;
 mod hcl_file;
 mod run;
 

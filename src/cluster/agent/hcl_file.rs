@@ -109,6 +109,7 @@ impl AgentConfig {
     /// Overlays the settings of agent HCL text.
     pub fn merge_hcl_str(&mut self, text: &str) -> Result<(), hcl::Error> {
         let h: HclAgent = hcl::from_str(text)?;
+        self.merge_gc_hcl(text)?;
         set(&mut self.name, h.name);
         if h.data_dir.is_some() {
             self.data_dir = h.data_dir;

@@ -14,6 +14,7 @@ use std::time::Duration;
 use serde_json::{Value, json};
 
 use super::{AgentConfig, with_default_port};
+use crate::cluster::client::gc as client_gc;
 use crate::cluster::client::http as client_http;
 use crate::cluster::client::{Client, ClientConfig};
 use crate::cluster::error::ClusterError;
@@ -105,6 +106,7 @@ async fn start_server(
         compaction: cfg.raft_compaction,
         raft_multiplier: cfg.raft_multiplier,
         heartbeat_ttl: cfg.heartbeat_ttl,
+        gc: cfg.server_gc,
     })
     .await
 }
@@ -121,9 +123,11 @@ async fn start_client(
         servers.insert(0, advertise.to_owned());
     }
     let config = client_config(cfg, data_dir, servers, advertise);
-    Client::start(config)
+    let client = Client::start(config)
         .await
-        .map_err(|e| ClusterError::Startup(format!("client: {e}")))
+        .map_err(|e| ClusterError::Startup(format!("client: {e}")))?;
+    client.start_gc(cfg.client_gc);
+    Ok(client)
 }
 
 fn client_config(cfg: &AgentConfig, data_dir: &Path, servers: Vec<String>, advertise: &str) -> ClientConfig {
@@ -186,6 +190,7 @@ impl Agent {
         }
         if let Some(c) = &self.client {
             app = app.merge(client_http::router(Arc::clone(c)));
+            app = app.merge(client_gc::router(Arc::clone(c)));
         }
         app
     }

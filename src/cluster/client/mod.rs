@@ -22,6 +22,7 @@ pub mod driver;
 pub mod env;
 pub mod error;
 pub mod fingerprint;
+pub mod gc;
 pub mod health;
 pub mod heartbeat;
 pub mod http;

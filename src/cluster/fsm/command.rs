@@ -9,6 +9,7 @@ use super::payload::{
     AllocClientUpdate, DeploymentAction, DeploymentUpdate, JobDeregister, JobRegister, PeriodicLaunch,
     PlanApply,
 };
+use super::gc::GcCollect;
 use super::records::{AclToken, KvEntry, Lease};
 use crate::api::{
     Allocation, Deployment, DrainStrategy, Evaluation, Node, NodeStatus, SchedulingEligibility,
@@ -32,6 +33,8 @@ pub enum Command {
         /// Evaluation IDs.
         ids: Vec<String>,
     },
+    /// Remove finished jobs, evaluations, allocations and deployments (garbage collection).
+    GcCollect(Box<GcCollect>),
     /// Commit a verified scheduler plan for one evaluation.
     PlanApply(Box<PlanApply>),
     /// Create or replace allocations.

@@ -10,7 +10,8 @@
 //!        ├── heartbeat tracker: on the leader, mark silent client nodes down
 //!        ├── deployment watcher: on the leader, allocation health → deployment status
 //!        ├── periodic launcher: on the leader, launch periodic jobs' children when due
-//!        └── drainer: on the leader, evaluate jobs with allocations on draining nodes
+//!        ├── drainer: on the leader, evaluate jobs with allocations on draining nodes
+//!        └── garbage collector: on the leader, remove finished objects past their age
 //! ```
 
 mod bootstrap;
@@ -20,6 +21,7 @@ pub mod endpoints;
 pub mod eval_broker;
 pub mod evals;
 mod forward;
+pub mod gc;
 pub mod heartbeat;
 mod leases;
 mod membership;
@@ -67,6 +69,8 @@ pub struct ServerConfig {
     pub raft_multiplier: u32,
     /// A client silent for this long is declared down and its allocations replaced.
     pub heartbeat_ttl: Duration,
+    /// Garbage collection interval and thresholds.
+    pub gc: gc::GcConfig,
 }
 
 /// What a server says about itself to peers (`GET /v1/internal/cluster/info`).
@@ -162,6 +166,7 @@ impl ClusterNode {
             tokio::spawn(deployment_watcher::run(Arc::clone(&node))),
             tokio::spawn(periodic::run(Arc::clone(&node))),
             tokio::spawn(drainer::run(Arc::clone(&node))),
+            tokio::spawn(gc::run(Arc::clone(&node))),
         ];
         *node.tasks.lock().unwrap_or_else(|e| e.into_inner()) = tasks;
         Ok(node)
