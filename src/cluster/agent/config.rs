@@ -10,9 +10,9 @@ use thiserror::Error;
 
 use super::{DEFAULT_HTTP_PORT, hostname};
 use crate::cluster::client::HostVolume;
+use crate::cluster::client::gc::ClientGcConfig;
 use crate::cluster::http::parse::JobParser;
 use crate::cluster::raft::Compaction;
-use crate::cluster::client::gc::ClientGcConfig;
 use crate::cluster::server::gc::GcConfig;
 use crate::cluster::server::heartbeat;
 

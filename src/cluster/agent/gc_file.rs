@@ -37,9 +37,8 @@ struct HclClientGc {
 
 fn duration(slot: &mut Duration, name: &str, text: Option<String>) -> Result<(), hcl::Error> {
     let Some(t) = text else { return Ok(()) };
-    *slot = parse_duration(&t).ok_or_else(|| {
-        <hcl::Error as serde::de::Error>::custom(format!("{name} {t:?} is not a duration"))
-    })?;
+    *slot = parse_duration(&t)
+        .ok_or_else(|| <hcl::Error as serde::de::Error>::custom(format!("{name} {t:?} is not a duration")))?;
     Ok(())
 }
 
@@ -111,6 +110,9 @@ mod tests {
         assert_eq!(cfg.client_gc.interval, Duration::from_secs(1));
         assert_eq!(cfg.client_gc.max_allocs, 7);
         assert_eq!(cfg.client_gc.disk_usage_threshold, 90.0);
-        assert!(cfg.merge_hcl_str("server { eval_gc_threshold = \"soon\" }").is_err());
+        assert!(
+            cfg.merge_hcl_str("server { eval_gc_threshold = \"soon\" }")
+                .is_err()
+        );
     }
 }

@@ -64,7 +64,11 @@ struct Finished {
 /// Which of `finished` (oldest first) to remove: every unlisted one, the oldest listed ones
 /// beyond `max_allocs`, then the oldest while `over_disk()` says disk use is too high.
 fn choose(finished: &[Finished], max_allocs: usize, mut over_disk: impl FnMut(usize) -> bool) -> Vec<String> {
-    let mut out: Vec<String> = finished.iter().filter(|f| !f.listed).map(|f| f.id.clone()).collect();
+    let mut out: Vec<String> = finished
+        .iter()
+        .filter(|f| !f.listed)
+        .map(|f| f.id.clone())
+        .collect();
     let listed: Vec<&Finished> = finished.iter().filter(|f| f.listed).collect();
     let surplus = listed.len().saturating_sub(max_allocs);
     let mut rest = listed.into_iter().map(|f| f.id.clone());
@@ -275,7 +279,12 @@ mod tests {
 
     #[test]
     fn unlisted_go_then_the_oldest_beyond_the_limit_then_while_the_disk_is_full() {
-        let all = [f("a", true, 1), f("b", false, 2), f("c", true, 3), f("d", true, 4)];
+        let all = [
+            f("a", true, 1),
+            f("b", false, 2),
+            f("c", true, 3),
+            f("d", true, 4),
+        ];
         assert_eq!(choose(&all, 2, |_| false), ["b", "a"]);
         assert_eq!(choose(&all, 5, |_| false), ["b"]);
         assert_eq!(choose(&all, 5, |removed| removed < 2), ["b", "a"]);

@@ -5,11 +5,11 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::gc::GcCollect;
 use super::payload::{
     AllocClientUpdate, DeploymentAction, DeploymentUpdate, JobDeregister, JobRegister, PeriodicLaunch,
     PlanApply,
 };
-use super::gc::GcCollect;
 use super::records::{AclToken, KvEntry, Lease};
 use crate::api::{
     Allocation, Deployment, DrainStrategy, Evaluation, Node, NodeStatus, SchedulingEligibility,

@@ -163,8 +163,15 @@ impl State {
                 continue;
             }
             let batch = job.is_some_and(|j| j.current().job_type() == "batch");
-            let cutoff = if batch { cutoffs.batch_eval_before } else { cutoffs.eval_before };
-            let made = ix.allocs_by_eval.get(e.id.as_str()).map_or(&[][..], Vec::as_slice);
+            let cutoff = if batch {
+                cutoffs.batch_eval_before
+            } else {
+                cutoffs.eval_before
+            };
+            let made = ix
+                .allocs_by_eval
+                .get(e.id.as_str())
+                .map_or(&[][..], Vec::as_slice);
             let allocs_done = made
                 .iter()
                 .all(|a| alloc_collectable(a) && a.modify_time <= cutoff);

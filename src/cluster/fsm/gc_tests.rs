@@ -16,7 +16,10 @@ fn job(id: &str, kind: &str, stop: bool, status: &str) -> JobRecord {
     }))
     .unwrap();
     JobRecord {
-        versions: vec![JobVersion { job, submission: None }],
+        versions: vec![JobVersion {
+            job,
+            submission: None,
+        }],
     }
 }
 
@@ -49,7 +52,10 @@ fn state() -> State {
     let jobs = s.jobs.entry("default".into()).or_default();
     jobs.insert("web".into(), job("web", "service", false, "running"));
     jobs.insert("old".into(), job("old", "service", true, "dead"));
-    jobs.insert("cron/periodic-1".into(), job("cron/periodic-1", "batch", false, "dead"));
+    jobs.insert(
+        "cron/periodic-1".into(),
+        job("cron/periodic-1", "batch", false, "dead"),
+    );
     for e in [
         eval("e-web-old", "web", EvalStatus::Complete, T0),
         eval("e-web-new", "web", EvalStatus::Complete, T0 + 100),
@@ -64,7 +70,13 @@ fn state() -> State {
         alloc("a-web-done", "web", "e-web-old", ClientStatus::Complete, T0),
         alloc("a-web-run", "web", "e-web-new", ClientStatus::Running, T0),
         alloc("a-old", "old", "e-old", ClientStatus::Complete, T0),
-        alloc("a-child", "cron/periodic-1", "e-child", ClientStatus::Complete, T0),
+        alloc(
+            "a-child",
+            "cron/periodic-1",
+            "e-child",
+            ClientStatus::Complete,
+            T0,
+        ),
         alloc("a-purged", "purged", "e-purged", ClientStatus::Complete, T0),
     ] {
         s.allocs.insert(a.id.clone(), a);
@@ -136,7 +148,10 @@ fn forced_collection_ignores_age_but_not_state() {
     let gc = state().gc_candidates(&GcCutoffs::force());
     assert!(!gc.allocs.contains(&"a-web-run".to_owned()));
     assert!(!gc.evals.contains(&"e-web-pending".to_owned()));
-    assert!(!gc.evals.contains(&"e-web-new".to_owned()), "its allocation still runs");
+    assert!(
+        !gc.evals.contains(&"e-web-new".to_owned()),
+        "its allocation still runs"
+    );
     assert!(!gc.jobs.iter().any(|j| j.id == "web"));
 }
 
@@ -145,7 +160,12 @@ fn apply_keeps_what_changed_since_it_was_chosen() {
     let mut s = state();
     let gc = s.gc_candidates(&GcCutoffs::force());
     // The job is registered again and the allocation restarts before the removal commits.
-    s.jobs.get_mut("default").unwrap().get_mut("old").unwrap().versions[0]
+    s.jobs
+        .get_mut("default")
+        .unwrap()
+        .get_mut("old")
+        .unwrap()
+        .versions[0]
         .job
         .job_modify_index = Some(9);
     s.allocs.get_mut("a-purged").unwrap().client_status = ClientStatus::Running;
@@ -160,9 +180,12 @@ fn a_registered_batch_job_keeps_its_finished_allocations() {
     let mut s = state();
     let jobs = s.jobs.get_mut("default").unwrap();
     jobs.insert("b".into(), job("b", "batch", false, "running"));
-    s.evals.insert("e-b".into(), eval("e-b", "b", EvalStatus::Complete, T0));
-    s.evals.insert("e-b2".into(), eval("e-b2", "b", EvalStatus::Pending, T0));
-    s.allocs.insert("a-b".into(), alloc("a-b", "b", "e-b", ClientStatus::Complete, T0));
+    s.evals
+        .insert("e-b".into(), eval("e-b", "b", EvalStatus::Complete, T0));
+    s.evals
+        .insert("e-b2".into(), eval("e-b2", "b", EvalStatus::Pending, T0));
+    s.allocs
+        .insert("a-b".into(), alloc("a-b", "b", "e-b", ClientStatus::Complete, T0));
     let gc = s.gc_candidates(&GcCutoffs::force());
     assert!(gc.evals.contains(&"e-b".to_owned()));
     assert!(!gc.allocs.contains(&"a-b".to_owned()));
