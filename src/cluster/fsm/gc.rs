@@ -12,8 +12,8 @@
 //! The rules follow Nomad's core scheduler: a terminal evaluation goes once older than its
 //! threshold and every allocation it made is terminal, taking those allocations with it; a dead
 //! job goes with all its evaluations, allocations, deployments and versions; a finished
-//! deployment goes once older than its threshold. Allocations of a batch job that is still
-//! registered stay, so the scheduler does not run finished work again.
+//! deployment goes once older than its threshold. A live batch job keeps the finished
+//! allocations of its current version, so the scheduler does not run finished work again.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -68,6 +68,8 @@ pub struct GcCutoffs {
     pub job_before: i64,
     /// Finished deployments last changed at or before this Raft index.
     pub deployment_before_index: u64,
+    /// A forced collection: a dead batch job's allocations go even if it was not stopped.
+    pub force: bool,
 }
 
 impl GcCutoffs {
@@ -78,6 +80,7 @@ impl GcCutoffs {
             batch_eval_before: i64::MAX,
             job_before: i64::MAX,
             deployment_before_index: u64::MAX,
+            force: true,
         }
     }
 }
@@ -168,22 +171,30 @@ impl State {
             } else {
                 cutoffs.eval_before
             };
+            if !eval_terminal(e) || e.modify_time > cutoff {
+                continue;
+            }
             let made = ix
                 .allocs_by_eval
                 .get(e.id.as_str())
                 .map_or(&[][..], Vec::as_slice);
-            let allocs_done = made
+            // A live batch job keeps the finished allocations of its current version: without
+            // them the scheduler would place the finished work again. Those of older
+            // versions go, as in Nomad.
+            let live_batch = job.filter(|_| batch).map(JobRecord::current).filter(|j| {
+                !(j.status.as_deref() == Some("dead") && (j.stop == Some(true) || cutoffs.force))
+            });
+            let keep_from = live_batch.map_or(0, |j| j.job_modify_index.unwrap_or(0));
+            let eligible: Vec<&Allocation> = made
                 .iter()
-                .all(|a| alloc_collectable(a) && a.modify_time <= cutoff);
-            if !eval_terminal(e) || e.modify_time > cutoff || !allocs_done {
-                continue;
+                .copied()
+                .filter(|a| alloc_collectable(a) && a.modify_time <= cutoff)
+                .filter(|a| live_batch.is_none() || a.create_index < keep_from)
+                .collect();
+            if eligible.len() == made.len() {
+                out.evals.push(e.id.clone());
             }
-            out.evals.push(e.id.clone());
-            // A registered batch job keeps its finished allocations: without them the
-            // scheduler would place the finished work again.
-            if !(batch && job.is_some()) {
-                allocs.extend(made.iter().map(|a| a.id.clone()));
-            }
+            allocs.extend(eligible.iter().map(|a| a.id.clone()));
         }
         for (key, list) in &ix.allocs_by_job {
             let orphan = self.job(&key.0, &key.1).is_none();

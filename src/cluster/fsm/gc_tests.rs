@@ -111,6 +111,7 @@ fn cutoffs(at: i64, deployment_index: u64) -> GcCutoffs {
         batch_eval_before: at,
         job_before: at,
         deployment_before_index: deployment_index,
+        force: false,
     }
 }
 
@@ -176,17 +177,27 @@ fn apply_keeps_what_changed_since_it_was_chosen() {
 }
 
 #[test]
-fn a_registered_batch_job_keeps_its_finished_allocations() {
+fn a_live_batch_job_keeps_only_its_current_versions_finished_allocations() {
     let mut s = state();
     let jobs = s.jobs.get_mut("default").unwrap();
-    jobs.insert("b".into(), job("b", "batch", false, "running"));
+    let mut b = job("b", "batch", false, "running");
+    b.versions[0].job.job_modify_index = Some(5);
+    jobs.insert("b".into(), b);
     s.evals
-        .insert("e-b".into(), eval("e-b", "b", EvalStatus::Complete, T0));
+        .insert("e-b1".into(), eval("e-b1", "b", EvalStatus::Complete, T0));
     s.evals
-        .insert("e-b2".into(), eval("e-b2", "b", EvalStatus::Pending, T0));
-    s.allocs
-        .insert("a-b".into(), alloc("a-b", "b", "e-b", ClientStatus::Complete, T0));
+        .insert("e-b2".into(), eval("e-b2", "b", EvalStatus::Complete, T0));
+    s.evals
+        .insert("e-b3".into(), eval("e-b3", "b", EvalStatus::Pending, T0));
+    let mut old = alloc("a-b-old", "b", "e-b1", ClientStatus::Complete, T0);
+    old.create_index = 2;
+    let mut current = alloc("a-b-now", "b", "e-b2", ClientStatus::Complete, T0);
+    current.create_index = 6;
+    s.allocs.insert(old.id.clone(), old);
+    s.allocs.insert(current.id.clone(), current);
     let gc = s.gc_candidates(&GcCutoffs::force());
-    assert!(gc.evals.contains(&"e-b".to_owned()));
-    assert!(!gc.allocs.contains(&"a-b".to_owned()));
+    assert!(gc.evals.contains(&"e-b1".to_owned()));
+    assert!(gc.allocs.contains(&"a-b-old".to_owned()));
+    assert!(!gc.evals.contains(&"e-b2".to_owned()), "its allocation stays");
+    assert!(!gc.allocs.contains(&"a-b-now".to_owned()));
 }

@@ -98,6 +98,7 @@ pub fn cutoffs(cfg: &GcConfig, clock: &IndexClock, now: i64) -> GcCutoffs {
         batch_eval_before: now.saturating_sub(nanos(cfg.batch_eval_threshold)),
         job_before: now.saturating_sub(nanos(cfg.job_threshold)),
         deployment_before_index: clock.index_at(now.saturating_sub(nanos(cfg.deployment_threshold))),
+        force: false,
     }
 }
 
