@@ -39,10 +39,11 @@ use tokio::task::JoinHandle;
 
 use crate::cluster::error::ClusterError;
 use crate::cluster::fsm::StateHandle;
+use crate::cluster::raft::identity::server_id;
 use crate::cluster::raft::rpc::LeaderContact;
 use crate::cluster::raft::{
-    ClusterRaft, Compaction, LogStore, Network, NodeId, RaftDb, StateMachineStore, leader_watch, node_id_for,
-    raft_config, watch_timing,
+    ClusterRaft, Compaction, LogStore, Network, NodeId, RaftDb, StateMachineStore, leader_watch, raft_config,
+    watch_timing,
 };
 
 pub use forward::{LocalReadIndex, LocalWrite};
@@ -119,6 +120,7 @@ impl ClusterNode {
     /// Opens storage, starts Raft and the background tasks (bootstrap, lease expiry).
     pub async fn start(config: ServerConfig) -> Result<Arc<Self>, ClusterError> {
         std::fs::create_dir_all(&config.data_dir)?;
+        let id = server_id(&config.data_dir, &config.advertise)?;
         let db = RaftDb::open(&config.data_dir.join("raft.redb"))?;
         let snapshots = RaftDb::open(&config.data_dir.join("snapshot.redb"))?;
         let sm = StateMachineStore::open(snapshots, Some(db.clone()))?;
@@ -129,7 +131,6 @@ impl ClusterNode {
             .pool_idle_timeout(Duration::from_secs(30))
             .build()
             .map_err(|e| ClusterError::Startup(format!("http client: {e}")))?;
-        let id = node_id_for(&config.advertise);
         let raft_cfg = raft_config(&config.cluster_name, config.compaction, config.raft_multiplier)
             .validate()
             .map_err(|e| ClusterError::Startup(format!("raft config: {e}")))?;
