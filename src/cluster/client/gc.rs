@@ -128,7 +128,7 @@ impl Client {
         let client = Arc::clone(self);
         let task = tokio::spawn(async move {
             loop {
-                tokio::time::sleep(cfg.interval).await;
+                tokio::time::sleep(cfg.interval.max(Duration::from_millis(100))).await;
                 match client.collect(cfg.max_allocs, cfg.disk_usage_threshold).await {
                     Ok(gone) if !gone.is_empty() => {
                         tracing::debug!("removed {} finished allocation directories", gone.len())

@@ -105,13 +105,17 @@ pub fn cutoffs(cfg: &GcConfig, clock: &IndexClock, now: i64) -> GcCutoffs {
 /// How often the leader witnesses its applied index; collections run every `interval`.
 const WITNESS_EVERY: Duration = Duration::from_secs(1);
 
+/// The shortest collection tick, whatever the configured interval.
+const MIN_TICK: Duration = Duration::from_millis(100);
+
 /// Runs until the task is aborted; collects only while this server leads.
 pub(super) async fn run(node: Arc<ClusterNode>) {
     let cfg = node.config.gc;
     let mut clock = IndexClock::default();
     let mut was_leader = false;
     let mut last_run = tokio::time::Instant::now();
-    let mut tick = tokio::time::interval(WITNESS_EVERY.min(cfg.interval));
+    // A zero interval (collect on every tick) must not spin: the tick has a floor.
+    let mut tick = tokio::time::interval(WITNESS_EVERY.min(cfg.interval).max(MIN_TICK));
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         tick.tick().await;
