@@ -200,8 +200,8 @@ fn jamduna_validators_bring_the_chain_up_one_per_tagged_host() {
         .build()
         .expect("runtime");
     let servers = rt.block_on(Cluster::start(&bin(), 3));
-    let server_addrs: Vec<String> = servers.agents.iter().map(|a| a.addr.clone()).collect();
-    let address = format!("http://{}", server_addrs[0]);
+    let server_addrs: Vec<String> = servers.agents.iter().map(|a| a.rpc_addr.clone()).collect();
+    let address = format!("http://{}", servers.agents[0].addr);
     let mut clients: Vec<HostClient> = (13..=17)
         .map(|n| HostClient::start(dir.path(), &format!("jam-{n}"), &server_addrs, true))
         .collect();

@@ -13,6 +13,7 @@
 mod args;
 mod client_acl;
 mod config;
+mod gc_file;
 mod hcl_file;
 mod run;
 

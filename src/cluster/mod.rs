@@ -16,6 +16,7 @@ pub mod client;
 pub mod error;
 pub mod fsm;
 pub mod http;
+pub mod id_file;
 pub mod keyring;
 pub mod raft;
 pub mod rpc;

@@ -97,6 +97,16 @@ impl Agent {
         }
     }
 
+    /// Gives a stopped agent a new free port, keeping its data (a server that moved).
+    pub fn change_port(&mut self) {
+        assert!(self.child.is_none(), "stop agent {} first", self.addr);
+        self.port = free_port();
+        self.addr = format!("127.0.0.1:{}", self.port);
+        // The server's address in Raft is its RPC address: move that too.
+        self.rpc_port = free_port();
+        self.rpc_addr = format!("127.0.0.1:{}", self.rpc_port);
+    }
+
     /// Whether the process runs.
     pub fn running(&self) -> bool {
         self.child.is_some()

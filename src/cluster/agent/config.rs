@@ -9,9 +9,11 @@ use std::time::Duration;
 use thiserror::Error;
 
 use super::{DEFAULT_HTTP_PORT, hostname};
+use crate::cluster::client::gc::ClientGcConfig;
 use crate::cluster::client::{HostVolume, SandboxConfig};
 use crate::cluster::http::parse::JobParser;
 use crate::cluster::raft::Compaction;
+use crate::cluster::server::gc::GcConfig;
 use crate::cluster::server::heartbeat;
 
 /// The agent's settings.
@@ -76,6 +78,11 @@ pub struct AgentConfig {
     /// Heartbeat TTL the servers give clients (`server { heartbeat_ttl }` is ours; Nomad
     /// derives it from `min_heartbeat_ttl` and the cluster size).
     pub heartbeat_ttl: Duration,
+    /// Server garbage collection (`server { job_gc_interval, *_gc_threshold }`).
+    pub server_gc: GcConfig,
+    /// Client garbage collection (`client { gc_interval, gc_max_allocs,
+    /// gc_disk_usage_threshold }`).
+    pub client_gc: ClientGcConfig,
     /// Require ACL tokens on API requests (`acl { enabled = true }`).
     pub acl_enabled: bool,
     /// The HCL parser behind `/v1/jobs/parse` (the binary passes its own front end; none:
@@ -115,6 +122,8 @@ impl Default for AgentConfig {
             docker_allow_privileged: false,
             client_sandbox: SandboxConfig::default(),
             heartbeat_ttl: heartbeat::DEFAULT_TTL,
+            server_gc: GcConfig::default(),
+            client_gc: ClientGcConfig::default(),
             acl_enabled: false,
             job_parser: None,
             keyring_kek: None,

@@ -114,6 +114,7 @@ impl AgentConfig {
     pub fn merge_hcl_str(&mut self, text: &str) -> Result<(), hcl::Error> {
         let h: HclAgent = hcl::from_str(text)?;
         self.client_sandbox.merge_hcl_str(text)?;
+        self.merge_gc_hcl(text)?;
         set(&mut self.name, h.name);
         if h.data_dir.is_some() {
             self.data_dir = h.data_dir;

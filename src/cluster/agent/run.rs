@@ -14,6 +14,7 @@ use std::time::Duration;
 use serde_json::{Value, json};
 
 use super::{AgentConfig, with_default_port};
+use crate::cluster::client::gc as client_gc;
 use crate::cluster::client::http as client_http;
 use crate::cluster::client::{Client, ClientConfig};
 use crate::cluster::error::ClusterError;
@@ -138,6 +139,7 @@ async fn start_server(
         heartbeat_ttl: cfg.heartbeat_ttl,
         cluster_key,
         keyring_kek: cfg.keyring_kek.clone(),
+        gc: cfg.server_gc,
     })
     .await
 }
@@ -155,9 +157,11 @@ async fn start_client(
         servers.insert(0, own.to_owned());
     }
     let config = client_config(cfg, data_dir, servers, advertise);
-    Client::start(config)
+    let client = Client::start(config)
         .await
-        .map_err(|e| ClusterError::Startup(format!("client: {e}")))
+        .map_err(|e| ClusterError::Startup(format!("client: {e}")))?;
+    client.start_gc(cfg.client_gc);
+    Ok(client)
 }
 
 fn client_config(cfg: &AgentConfig, data_dir: &Path, servers: Vec<String>, advertise: &str) -> ClientConfig {
@@ -224,14 +228,14 @@ impl Agent {
             });
             app = app.merge(http::router(Arc::clone(&ctx)));
             let client_routes = match &self.client {
-                Some(c) => client_http::router(Arc::clone(c)),
+                Some(c) => client_http::router(Arc::clone(c)).merge(client_gc::router(Arc::clone(c))),
                 None => http::node_proxy::router(Arc::clone(&ctx)),
             };
             app = app.merge(http::with_acl(client_routes, Arc::clone(&ctx)));
             rpc_app = Some(rpc::router(ctx));
         } else if let Some(c) = &self.client {
             app = app.merge(client_acl::guard(
-                client_http::router(Arc::clone(c)),
+                client_http::router(Arc::clone(c)).merge(client_gc::router(Arc::clone(c))),
                 Arc::clone(c),
             ));
         }

@@ -24,6 +24,7 @@ pub mod driver;
 pub mod env;
 pub mod error;
 pub mod fingerprint;
+pub mod gc;
 pub mod health;
 pub mod heartbeat;
 pub mod http;
@@ -65,16 +66,9 @@ pub struct Client {
 
 fn node_id(config: &ClientConfig) -> Result<String, ClientError> {
     let path = config.state_dir().join("node-id");
-    if let Ok(id) = std::fs::read_to_string(&path) {
-        let id = id.trim().to_owned();
-        if !id.is_empty() {
-            return Ok(id);
-        }
-    }
-    std::fs::create_dir_all(config.state_dir())?;
-    let id = uuid::Uuid::new_v4().to_string();
-    std::fs::write(&path, &id)?;
-    Ok(id)
+    Ok(crate::cluster::id_file::read_or_create(&path, || {
+        uuid::Uuid::new_v4().to_string()
+    })?)
 }
 
 /// The node's secret (Nomad's `Node.SecretID`): made on first start, kept 0600 beside the

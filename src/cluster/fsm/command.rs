@@ -5,6 +5,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::gc::GcCollect;
 use super::payload::{
     AllocClientUpdate, DeploymentAction, DeploymentUpdate, JobDeregister, JobRegister, PeriodicLaunch,
     PlanApply,
@@ -34,6 +35,8 @@ pub enum Command {
         /// Evaluation IDs.
         ids: Vec<String>,
     },
+    /// Remove finished jobs, evaluations, allocations and deployments (garbage collection).
+    GcCollect(Box<GcCollect>),
     /// Commit a verified scheduler plan for one evaluation.
     PlanApply(Box<PlanApply>),
     /// Create or replace allocations.

@@ -14,6 +14,7 @@ pub mod client_update;
 pub mod command;
 pub mod deployment;
 pub mod eval_table;
+pub mod gc;
 pub mod handle;
 pub mod job;
 pub mod kv;
@@ -25,11 +26,14 @@ pub mod summary;
 pub mod variable;
 
 #[cfg(test)]
+mod gc_tests;
+#[cfg(test)]
 mod tests;
 
 pub use acl::secret_hash;
 pub use command::{Command, CommandResponse, Outcome};
 pub use eval_table::EvalTable;
+pub use gc::{GcCollect, GcCutoffs, GcJob};
 pub use handle::StateHandle;
 pub use payload::{
     AllocClientUpdate, DeploymentAction, DeploymentUpdate, JobDeregister, JobRegister, PeriodicLaunch,

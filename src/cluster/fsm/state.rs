@@ -54,6 +54,7 @@ impl State {
             Command::JobDeregister(dereg) => self.apply_job_deregister(index, *dereg),
             Command::EvalUpsert { evals } => self.apply_eval_upsert(index, evals),
             Command::EvalDelete { ids } => self.apply_eval_delete(index, &ids),
+            Command::GcCollect(gc) => self.apply_gc(index, *gc),
             Command::PlanApply(plan) => self.apply_plan(index, *plan),
             Command::AllocUpsert { allocs } => self.apply_alloc_upsert(index, allocs),
             Command::AllocClientUpdate { updates, evals } => {

@@ -27,6 +27,7 @@ mod read;
 mod revert;
 mod services;
 mod status;
+mod system;
 mod vars;
 
 use std::sync::Arc;
@@ -158,6 +159,7 @@ pub fn router(ctx: Arc<ApiContext>) -> Router {
         .route("/v1/deploy/lease", put(kv::grant))
         .route("/v1/deploy/lease/{id}/renew", put(kv::renew))
         .route("/v1/deploy/lease/{id}", delete(kv::revoke))
+        .route("/v1/system/gc", put(system::gc))
         .route("/v1/status/leader", get(status::leader))
         .route("/v1/status/peers", get(status::peers))
         .route("/v1/agent/self", get(agent::agent_self))

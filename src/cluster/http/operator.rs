@@ -12,7 +12,6 @@ use serde_json::json;
 use super::error::ApiError;
 use super::query::indexed_json;
 use super::{Ctx, error::ApiResult};
-use crate::cluster::raft::node_id_for;
 
 /// Peer selection.
 #[derive(Debug, Deserialize)]
@@ -52,7 +51,8 @@ pub async fn add_peer(ctx: Ctx, Query(p): Query<PeerParams>) -> ApiResult {
         .address
         .filter(|a| !a.is_empty())
         .ok_or_else(|| ApiError::bad_request("Must specify ?address"))?;
-    ctx.node.add_server(node_id_for(&addr), &addr).await?;
+    let id = ctx.node.peer_id(&addr).await?;
+    ctx.node.add_server(id, &addr).await?;
     Ok(StatusCode::OK.into_response())
 }
 

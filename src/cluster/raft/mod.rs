@@ -8,6 +8,7 @@
 //! ```
 
 pub mod db;
+pub mod identity;
 pub mod leader_watch;
 pub mod log_store;
 pub mod network;

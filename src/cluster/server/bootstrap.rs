@@ -1,7 +1,7 @@
 //! Cluster formation: once `bootstrap_expect` servers answer, the one with the lowest node ID
 //! initialises Raft with all of them. A server that finds an existing cluster asks its leader to
-//! add it instead. A server with Raft state on disk does nothing: it is already a member, so
-//! restarts are idempotent.
+//! add it instead. A server with Raft state on disk is already a member, so restarts are
+//! idempotent; one restarted on a new address has the cluster record that address.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -22,13 +22,62 @@ const POLL: Duration = Duration::from_millis(150);
 pub(super) async fn run(node: Arc<ClusterNode>) {
     loop {
         if node.raft.is_initialized().await.unwrap_or(true) {
-            return;
+            break;
         }
         if let Err(e) = attempt(&node).await {
             tracing::debug!("bootstrap: {e}");
         }
         tokio::time::sleep(POLL).await;
     }
+    follow_address(&node).await;
+}
+
+/// How long a restarted server waits to learn its membership from its own log.
+const MEMBERSHIP_WAIT: Duration = Duration::from_secs(10);
+
+/// A member restarted on a new address (same data, same ID) has the cluster record its new
+/// address: through the leader, asked via any other member, or, when it is the only voter, by
+/// itself once it has elected itself. Until then the others could not reach it.
+async fn follow_address(node: &ClusterNode) {
+    let deadline = tokio::time::Instant::now() + MEMBERSHIP_WAIT;
+    loop {
+        match node.voters().into_iter().find(|(id, _)| *id == node.id) {
+            Some((_, recorded)) if recorded == node.addr() => return,
+            Some((_, recorded)) => {
+                if let Err(e) = announce_move(node, &recorded).await {
+                    tracing::debug!("moving from {recorded}: {e}");
+                }
+            }
+            // Not (or not yet known to be) a voter: nothing recorded to correct.
+            None if tokio::time::Instant::now() >= deadline => return,
+            None => {}
+        }
+        tokio::time::sleep(POLL).await;
+    }
+}
+
+async fn announce_move(node: &ClusterNode, recorded: &str) -> Result<(), ClusterError> {
+    let others: Vec<String> = node
+        .voters()
+        .into_iter()
+        .filter(|(id, _)| *id != node.id)
+        .map(|(_, addr)| addr)
+        .collect();
+    if others.is_empty() {
+        if node.is_leader() {
+            tracing::info!("recording this server's new address (was {recorded})");
+            node.move_server_local(node.id, node.addr()).await?;
+        }
+        return Ok(());
+    }
+    let mut last = ClusterError::NoLeader;
+    for peer in others.iter().chain(&node.config.peers) {
+        match node.request_join(peer).await {
+            Ok(()) => return Ok(()),
+            Err(e) => last = e,
+        }
+    }
+    Err(last)
 }
 
 async fn attempt(node: &ClusterNode) -> Result<(), ClusterError> {
@@ -59,6 +108,20 @@ async fn attempt(node: &ClusterNode) -> Result<(), ClusterError> {
     match node.raft.initialize(members).await {
         Ok(()) | Err(RaftError::APIError(InitializeError::NotAllowed(_))) => Ok(()),
         Err(e) => Err(ClusterError::Raft(e.to_string())),
+    }
+}
+
+impl ClusterNode {
+    /// The Raft node ID of the server at `addr`, as it reports it (IDs are chosen once by
+    /// each server, not derived from its address).
+    pub async fn peer_id(&self, addr: &str) -> Result<NodeId, ClusterError> {
+        fetch_info(self, addr)
+            .await
+            .map(|i| i.id)
+            .map_err(|e| ClusterError::Forward {
+                addr: addr.to_owned(),
+                message: e.to_string(),
+            })
     }
 }
 

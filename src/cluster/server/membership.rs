@@ -1,7 +1,7 @@
 //! Adding and removing servers through openraft's joint-consensus membership changes.
 //! Both run on the leader; other servers forward them.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
 use openraft::error::{ChangeMembershipError, ClientWriteError, RaftError};
@@ -75,10 +75,14 @@ where
 
 impl ClusterNode {
     /// On the leader: adds server `id` at `addr` as a learner, waits for it to catch up, then
-    /// makes it a voter. A server that is already a voter is left alone.
+    /// makes it a voter. A voter that asks again from a new address has its address updated
+    /// (it restarted elsewhere with the same data); one at the same address is left alone.
     pub async fn add_server_local(&self, id: NodeId, addr: &str) -> Result<LocalChange, ClusterError> {
-        if self.voters().iter().any(|(v, _)| *v == id) {
-            return Ok(LocalChange::Done);
+        if let Some((_, known)) = self.voters().into_iter().find(|(v, _)| *v == id) {
+            if known == addr {
+                return Ok(LocalChange::Done);
+            }
+            return self.move_server_local(id, addr).await;
         }
         if let Err(e) = retry_in_progress(|| self.raft.add_learner(id, BasicNode::new(addr), true)).await {
             return classify(e);
@@ -88,6 +92,21 @@ impl ClusterNode {
                 .change_membership(ChangeMembers::AddVoterIds(BTreeSet::from([id])), false)
         };
         match retry_in_progress(voters).await {
+            Ok(_) => Ok(LocalChange::Done),
+            Err(e) => classify(e),
+        }
+    }
+
+    /// On the leader: records that server `id` is now reached at `addr` (the voters stay
+    /// the same, so this is one committed membership entry, not a joint change).
+    pub async fn move_server_local(&self, id: NodeId, addr: &str) -> Result<LocalChange, ClusterError> {
+        tracing::info!("server {id} moved to {addr}");
+        let nodes = BTreeMap::from([(id, BasicNode::new(addr))]);
+        let set = || {
+            self.raft
+                .change_membership(ChangeMembers::SetNodes(nodes.clone()), false)
+        };
+        match retry_in_progress(set).await {
             Ok(_) => Ok(LocalChange::Done),
             Err(e) => classify(e),
         }

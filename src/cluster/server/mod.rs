@@ -10,7 +10,8 @@
 //!        ├── heartbeat tracker: on the leader, mark silent client nodes down
 //!        ├── deployment watcher: on the leader, allocation health → deployment status
 //!        ├── periodic launcher: on the leader, launch periodic jobs' children when due
-//!        └── drainer: on the leader, evaluate jobs with allocations on draining nodes
+//!        ├── drainer: on the leader, evaluate jobs with allocations on draining nodes
+//!        └── garbage collector: on the leader, remove finished objects past their age
 //! ```
 
 mod bootstrap;
@@ -21,6 +22,7 @@ pub mod endpoints;
 pub mod eval_broker;
 pub mod evals;
 mod forward;
+pub mod gc;
 pub mod heartbeat;
 mod leases;
 mod membership;
@@ -39,10 +41,11 @@ use tokio::task::JoinHandle;
 use crate::cluster::error::ClusterError;
 use crate::cluster::fsm::StateHandle;
 use crate::cluster::keyring::{Kek, Keyring};
+use crate::cluster::raft::identity::server_id;
 use crate::cluster::raft::rpc::LeaderContact;
 use crate::cluster::raft::{
-    ClusterRaft, Compaction, LogStore, Network, NodeId, RaftDb, StateMachineStore, leader_watch, node_id_for,
-    raft_config, watch_timing,
+    ClusterRaft, Compaction, LogStore, Network, NodeId, RaftDb, StateMachineStore, leader_watch, raft_config,
+    watch_timing,
 };
 use cluster_key::{CLUSTER_KEY_HEADER, ClusterKey};
 
@@ -76,6 +79,8 @@ pub struct ServerConfig {
     /// The keyring's key-encryption key (base64 of 32 bytes); `None` = `keyring.kek` in the
     /// data directory, created on first start.
     pub keyring_kek: Option<String>,
+    /// Garbage collection interval and thresholds.
+    pub gc: gc::GcConfig,
 }
 
 /// What a server says about itself to peers (`GET /v1/internal/cluster/info`).
@@ -127,6 +132,7 @@ impl ClusterNode {
         std::fs::create_dir_all(&config.data_dir)?;
         let kek = Kek::load(config.keyring_kek.as_deref(), &config.data_dir)
             .map_err(|e| ClusterError::Startup(e.to_string()))?;
+        let id = server_id(&config.data_dir, &config.advertise)?;
         let db = RaftDb::open(&config.data_dir.join("raft.redb"))?;
         let snapshots = RaftDb::open(&config.data_dir.join("snapshot.redb"))?;
         let sm = StateMachineStore::open(snapshots, Some(db.clone()))?;
@@ -144,7 +150,6 @@ impl ClusterNode {
             .pool_idle_timeout(Duration::from_secs(30))
             .build()
             .map_err(|e| ClusterError::Startup(format!("http client: {e}")))?;
-        let id = node_id_for(&config.advertise);
         let raft_cfg = raft_config(&config.cluster_name, config.compaction, config.raft_multiplier)
             .validate()
             .map_err(|e| ClusterError::Startup(format!("raft config: {e}")))?;
@@ -182,6 +187,7 @@ impl ClusterNode {
             tokio::spawn(deployment_watcher::run(Arc::clone(&node))),
             tokio::spawn(periodic::run(Arc::clone(&node))),
             tokio::spawn(drainer::run(Arc::clone(&node))),
+            tokio::spawn(gc::run(Arc::clone(&node))),
         ];
         *node.tasks.lock().unwrap_or_else(|e| e.into_inner()) = tasks;
         Ok(node)
