@@ -56,7 +56,7 @@ pub enum Command {
     /// The outputs the latest revision recorded.
     Output(output::OutputArgs),
     /// Run a built-in cluster agent, or stop the local one.
-    Agent(agent::AgentCommand),
+    Agent(Box<agent::AgentCommand>),
     /// Compare stacks' plans with committed snapshots.
     Test(test::TestArgs),
     /// Manage the cluster's ACL tokens (`deploy acl bootstrap`).

@@ -8,6 +8,7 @@
 //! Peer addresses (`-join`, `server_join { retry_join }`) are the other servers' HTTP
 //! addresses (`host:port`, port 4646 when omitted): the cluster speaks Raft over its HTTP API.
 
+mod acl_token_file;
 mod args;
 mod config;
 mod hcl_file;

@@ -65,6 +65,9 @@ pub struct AgentConfig {
     pub heartbeat_ttl: Duration,
     /// Require ACL tokens on API requests (`acl { enabled = true }`).
     pub acl_enabled: bool,
+    /// Where to keep the management token this agent bootstraps itself before it serves (the
+    /// local agent `deploy` starts); none: bootstrapping is left to `deploy acl bootstrap`.
+    pub acl_bootstrap_token_file: Option<PathBuf>,
     /// The HCL parser behind `/v1/jobs/parse` (the binary passes its own front end; none:
     /// JSON jobs only).
     pub job_parser: Option<JobParser>,
@@ -96,6 +99,7 @@ impl Default for AgentConfig {
             docker_allow_privileged: false,
             heartbeat_ttl: heartbeat::DEFAULT_TTL,
             acl_enabled: false,
+            acl_bootstrap_token_file: None,
             job_parser: None,
         }
     }
@@ -153,6 +157,11 @@ impl AgentConfig {
         if self.data_dir.is_none() && !self.dev {
             return Err(ConfigError::Invalid(
                 "data_dir is required outside -dev mode".into(),
+            ));
+        }
+        if self.acl_bootstrap_token_file.is_some() && !(self.acl_enabled && self.server_enabled) {
+            return Err(ConfigError::Invalid(
+                "-acl-bootstrap-token-file needs a server with ACLs enabled (-acl-enabled)".into(),
             ));
         }
         Ok(())

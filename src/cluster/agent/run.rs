@@ -49,6 +49,9 @@ pub async fn run_agent(cfg: AgentConfig) -> anyhow::Result<()> {
         true => Some(start_server(&cfg, &data_dir, &advertise).await?),
         false => None,
     };
+    if let (Some(node), Some(path)) = (&server, &cfg.acl_bootstrap_token_file) {
+        super::acl_token_file::bootstrap_into(node, path).await?;
+    }
     let client = match cfg.client_enabled {
         true => Some(start_client(&cfg, &data_dir, server.is_some(), &advertise).await?),
         false => None,
@@ -137,6 +140,10 @@ fn client_config(cfg: &AgentConfig, data_dir: &Path, servers: Vec<String>, adver
     c.host_volumes = cfg.host_volumes.clone();
     c.raw_exec_enabled = cfg.raw_exec_enabled;
     c.docker_allow_privileged = cfg.docker_allow_privileged;
+    c.acl_token = cfg
+        .acl_bootstrap_token_file
+        .as_deref()
+        .and_then(super::acl_token_file::read_token);
     c
 }
 
@@ -187,7 +194,11 @@ impl Agent {
         if let Some(c) = &self.client {
             app = app.merge(client_http::router(Arc::clone(c)));
         }
-        app
+        let guard = http::request_guard::RequestGuard::for_bind(bound.ip());
+        app.layer(axum::middleware::from_fn_with_state(
+            guard,
+            http::request_guard::refuse_unsafe,
+        ))
     }
 
     fn announce(&self, advertise: &str) {

@@ -40,6 +40,8 @@ pub struct ClientConfig {
     pub raw_exec_enabled: bool,
     /// Whether docker tasks may ask for `privileged = true`.
     pub docker_allow_privileged: bool,
+    /// ACL token sent on the client's reads of the servers' public API (ACLs enabled).
+    pub acl_token: Option<String>,
 }
 
 impl ClientConfig {
@@ -58,6 +60,7 @@ impl ClientConfig {
             host_volumes: BTreeMap::new(),
             raw_exec_enabled: false,
             docker_allow_privileged: false,
+            acl_token: None,
         }
     }
 

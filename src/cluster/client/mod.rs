@@ -108,7 +108,8 @@ impl Client {
             host_volumes,
             ..Default::default()
         };
-        let api = Arc::new(ServerApi::new(config.servers.clone())?);
+        let api =
+            Arc::new(ServerApi::new(config.servers.clone())?.with_acl_token(config.acl_token.as_deref())?);
         let http = reqwest::Client::builder()
             .connect_timeout(Duration::from_secs(5))
             .build()
