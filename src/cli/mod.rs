@@ -21,6 +21,7 @@ mod stack_input;
 pub mod state;
 pub mod status;
 pub mod test;
+pub mod tls;
 pub mod validate;
 
 /// `deploy`: plan, apply and roll back stacks of Nomad jobs.
@@ -61,6 +62,8 @@ pub enum Command {
     Test(test::TestArgs),
     /// Manage the cluster's ACL tokens (`deploy acl bootstrap`).
     Acl(acl::AclCommand),
+    /// Create a cluster's TLS CA and certificates (`deploy tls ca create`, `deploy tls cert create`).
+    Tls(tls::TlsCommand),
 }
 
 /// Runs a parsed command line.
@@ -78,6 +81,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Output(args) => output::run(&args),
         Command::Agent(cmd) => agent::run(&cmd),
         Command::Acl(cmd) => acl::run(&cmd),
+        Command::Tls(cmd) => tls::run(&cmd),
         Command::Test(args) => test::run(&args),
     }
 }
