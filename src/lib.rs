@@ -36,3 +36,4 @@ pub mod plan;
 pub mod spec;
 pub mod stack;
 pub mod state;
+pub mod tls;

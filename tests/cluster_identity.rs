@@ -56,20 +56,20 @@ async fn a_single_server_restarted_on_another_port_leads_again_with_its_state() 
     first.terminate();
 
     let moved = Agent::start(BIN, data.clone(), &args);
-    assert_ne!(moved.addr, first.addr);
+    assert_ne!(moved.rpc_addr, first.rpc_addr);
     let leader = eventually("a leader at the new address", 30, || async {
         let l = get_json(&http, &moved.url("/v1/status/leader")).await?;
-        (l == Value::String(moved.addr.clone())).then_some(l)
+        (l == Value::String(moved.rpc_addr.clone())).then_some(l)
     })
     .await;
-    assert_eq!(leader, moved.addr.as_str());
+    assert_eq!(leader, moved.rpc_addr.as_str());
     assert_eq!(std::fs::read_to_string(&id_file).unwrap(), id, "same identity");
     let kept = get_json(&http, &moved.url("/v1/job/kept"))
         .await
         .expect("the job survives");
     assert_eq!(kept["ID"], "kept");
     let peers = get_json(&http, &moved.url("/v1/status/peers")).await.unwrap();
-    assert_eq!(peers, serde_json::json!([moved.addr]));
+    assert_eq!(peers, serde_json::json!([moved.rpc_addr]));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -78,11 +78,12 @@ async fn a_member_restarted_on_a_new_port_rejoins_and_the_cluster_keeps_quorum()
     let leader = c.wait_for_leader(Duration::from_secs(30)).await;
     c.register(leader, "before", "1").await.expect("register");
     let i = c.other_than(leader);
-    let old = c.agents[i].addr.clone();
+    // A server's address in Raft is its RPC address.
+    let old = c.agents[i].rpc_addr.clone();
     c.agents[i].kill();
     c.agents[i].change_port();
     c.agents[i].spawn();
-    let new = c.agents[i].addr.clone();
+    let new = c.agents[i].rpc_addr.clone();
 
     // The two others keep a quorum throughout: writes go on while the third comes back.
     let l = c.wait_for_leader(Duration::from_secs(30)).await;

@@ -255,6 +255,7 @@ async fn follower_accepts_writes_and_api_answers_like_nomad() {
         let resp = c
             .http
             .put(c.agents[follower].url("/v1/jobs"))
+            .header("Content-Type", "application/json")
             .body(body)
             .send()
             .await
@@ -271,6 +272,7 @@ async fn follower_accepts_writes_and_api_answers_like_nomad() {
         .unwrap();
     let resp = once
         .put(c.agents[follower].url("/v1/jobs"))
+        .header("Content-Type", "application/json")
         .body(huge)
         .send()
         .await

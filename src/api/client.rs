@@ -1,10 +1,10 @@
 //! The Nomad HTTP API client: one client for real Nomad and for the built-in cluster.
 //!
 //! Configured the way Nomad's own CLI is (`NOMAD_ADDR`, `NOMAD_TOKEN`, `NOMAD_CACERT`,
-//! `NOMAD_CLIENT_CERT`, `NOMAD_CLIENT_KEY`, `NOMAD_NAMESPACE`, `NOMAD_REGION`). Reads retry
-//! transient failures (connection refused or reset, 5xx, 429) with capped exponential backoff;
-//! writes retry only when the request never reached the server. A 4xx is final and reported
-//! with the server's text.
+//! `NOMAD_CLIENT_CERT`, `NOMAD_CLIENT_KEY`, `NOMAD_SKIP_VERIFY`, `NOMAD_NAMESPACE`,
+//! `NOMAD_REGION`). Reads retry transient failures (connection refused or reset, 5xx, 429)
+//! with capped exponential backoff; writes retry only when the request never reached the
+//! server. A 4xx is final and reported with the server's text.
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -35,6 +35,14 @@ pub struct ClientConfig {
     pub client_cert: Option<PathBuf>,
     /// PEM client key for mutual TLS (`NOMAD_CLIENT_KEY`).
     pub client_key: Option<PathBuf>,
+    /// Accept any server certificate (`NOMAD_SKIP_VERIFY`); for tests, never for production.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub skip_verify: Option<bool>,
+}
+
+/// Go's `strconv.ParseBool` truths, which the Nomad CLI reads `NOMAD_SKIP_VERIFY` with.
+fn is_true(v: &str) -> bool {
+    matches!(v, "1" | "t" | "T" | "true" | "TRUE" | "True")
 }
 
 /// Nomad's default address.
@@ -53,6 +61,7 @@ impl ClientConfig {
             ca_cert: non_empty("NOMAD_CACERT").map(PathBuf::from),
             client_cert: non_empty("NOMAD_CLIENT_CERT").map(PathBuf::from),
             client_key: non_empty("NOMAD_CLIENT_KEY").map(PathBuf::from),
+            skip_verify: non_empty("NOMAD_SKIP_VERIFY").map(|v| is_true(&v)),
         }
     }
 
@@ -74,6 +83,7 @@ impl ClientConfig {
             ca_cert: self.ca_cert.or(fallback.ca_cert),
             client_cert: self.client_cert.or(fallback.client_cert),
             client_key: self.client_key.or(fallback.client_key),
+            skip_verify: self.skip_verify.or(fallback.skip_verify),
         }
     }
 
@@ -141,6 +151,9 @@ impl NomadClient {
             let cert = reqwest::Certificate::from_pem(&pem)
                 .map_err(|e| ApiError::Config(format!("CA certificate {}: {e}", ca.display())))?;
             builder = builder.add_root_certificate(cert);
+        }
+        if config.skip_verify == Some(true) {
+            builder = builder.tls_danger_accept_invalid_certs(true);
         }
         match (&config.client_cert, &config.client_key) {
             (Some(cert), Some(key)) => {
@@ -395,8 +408,11 @@ mod tests {
         assert_eq!(c.token.as_deref(), Some("secret"));
         assert_eq!(c.namespace.as_deref(), Some("prod"));
         assert_eq!(c.region, None);
+        let c = ClientConfig::from_env(|k| (k == "NOMAD_SKIP_VERIFY").then(|| "true".to_owned()));
+        assert_eq!(c.skip_verify, Some(true));
         let c = ClientConfig::from_env(|_| None);
         assert_eq!(c.address, None);
+        assert_eq!(c.skip_verify, None);
         assert_eq!(c.address(), DEFAULT_ADDRESS);
     }
 

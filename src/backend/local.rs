@@ -2,6 +2,11 @@
 //! address, `deploy` starts a local built-in cluster (`deploy agent -dev`) in the background,
 //! with its data beside the stack's state, and leaves it running for the next command.
 //! `deploy agent stop` ends it.
+//!
+//! Any web page the user opens can send requests to 127.0.0.1, so this agent is locked down:
+//! it binds loopback only, runs with ACLs, and bootstraps itself before it serves, keeping the
+//! management token in `<state>/.agent/token` (0600). `deploy` sends that token to the local
+//! agent's address when no other token is configured.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -20,6 +25,8 @@ pub struct LocalCluster {
     pub pid: Option<u32>,
     /// True when this call started it.
     pub started: bool,
+    /// Its management token, when it keeps one (agents started by this version do).
+    pub token: Option<String>,
 }
 
 /// Why the local cluster could not be started or stopped.
@@ -48,6 +55,9 @@ pub enum LocalClusterError {
 
 const PID_FILE: &str = "agent.pid";
 const LOG_FILE: &str = "agent.log";
+const TOKEN_FILE: &str = "token";
+/// The only address the local agent binds: never reachable from another host.
+const LOOPBACK: &str = "127.0.0.1";
 
 /// The data directory of the local agent for a state root (`state/`).
 pub fn agent_dir(state_root: &Path) -> PathBuf {
@@ -80,6 +90,21 @@ fn alive(pid: u32) -> bool {
             .unwrap_or(false)
 }
 
+/// The management token the local agent of `state_root` keeps, if any.
+pub fn local_agent_token(state_root: &Path) -> Option<String> {
+    let token = std::fs::read_to_string(agent_dir(state_root).join(TOKEN_FILE)).ok()?;
+    Some(token.trim().to_owned()).filter(|t| !t.is_empty())
+}
+
+/// Whether `address` is the one the local agent serves (`127.0.0.1` or `localhost`, same port),
+/// so that its token may be sent there.
+pub fn is_local_agent_address(address: &str, local: &str) -> bool {
+    let (host, port) = split_address(address);
+    let (_, local_port) = split_address(local);
+    let scheme_ok = !address.contains("://") || address.starts_with("http://");
+    scheme_ok && port == local_port && (host == LOOPBACK || host == "localhost")
+}
+
 /// Returns a running local cluster at `address`, starting `deploy agent -dev` in the
 /// background when nothing answers there.
 pub async fn ensure_local_agent(state_root: &Path, address: &str) -> Result<LocalCluster, LocalClusterError> {
@@ -90,6 +115,7 @@ pub async fn ensure_local_agent(state_root: &Path, address: &str) -> Result<Loca
             pid: read_pid(&dir),
             data_dir: dir,
             started: false,
+            token: local_agent_token(state_root),
         });
     }
     let io = |e: std::io::Error| LocalClusterError::Io {
@@ -97,7 +123,7 @@ pub async fn ensure_local_agent(state_root: &Path, address: &str) -> Result<Loca
         message: e.to_string(),
     };
     std::fs::create_dir_all(&dir).map_err(io)?;
-    let (host, port) = split_address(address);
+    let (_, port) = split_address(address);
     let exe = std::env::current_exe().map_err(|e| LocalClusterError::Spawn(e.to_string()))?;
     let log_path = dir.join(LOG_FILE);
     let log = std::fs::OpenOptions::new()
@@ -107,9 +133,11 @@ pub async fn ensure_local_agent(state_root: &Path, address: &str) -> Result<Loca
         .map_err(io)?;
     let log_err = log.try_clone().map_err(io)?;
     let mut cmd = Command::new(exe);
-    cmd.args(["agent", "-dev", "-data-dir"])
+    cmd.args(["agent", "-dev", "-acl-enabled", "-acl-bootstrap-token-file"])
+        .arg(dir.join(TOKEN_FILE))
+        .arg("-data-dir")
         .arg(dir.join("data"))
-        .args(["-bind", &host, "-http-port", &port.to_string()])
+        .args(["-bind", LOOPBACK, "-http-port", &port.to_string()])
         .stdin(Stdio::null())
         .stdout(log)
         .stderr(log_err);
@@ -129,6 +157,7 @@ pub async fn ensure_local_agent(state_root: &Path, address: &str) -> Result<Loca
                 data_dir: dir,
                 pid: Some(pid),
                 started: true,
+                token: local_agent_token(state_root),
             });
         }
         if !alive(pid) {
@@ -197,5 +226,15 @@ mod tests {
             ("localhost".into(), 5000)
         );
         assert_eq!(split_address("127.0.0.2"), ("127.0.0.2".into(), 4646));
+    }
+
+    #[test]
+    fn the_token_goes_to_the_local_address_only() {
+        let local = "http://127.0.0.1:4646";
+        assert!(is_local_agent_address("http://127.0.0.1:4646", local));
+        assert!(is_local_agent_address("http://localhost:4646/", local));
+        assert!(!is_local_agent_address("http://127.0.0.1:4647", local));
+        assert!(!is_local_agent_address("http://nomad.example:4646", local));
+        assert!(!is_local_agent_address("https://127.0.0.1:4646", local));
     }
 }

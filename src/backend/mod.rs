@@ -22,7 +22,10 @@ use crate::api::{
 };
 use crate::spec::Job;
 
-pub use local::{LocalCluster, LocalClusterError, agent_status, ensure_local_agent, stop_local_agent};
+pub use local::{
+    LocalCluster, LocalClusterError, agent_status, ensure_local_agent, is_local_agent_address,
+    local_agent_token, stop_local_agent,
+};
 pub use nomad::{NomadBackend, resolve_client_config};
 
 /// A job as the backend has it now.

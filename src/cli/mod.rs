@@ -22,6 +22,7 @@ mod stack_input;
 pub mod state;
 pub mod status;
 pub mod test;
+pub mod tls;
 pub mod validate;
 
 /// `deploy`: plan, apply and roll back stacks of Nomad jobs.
@@ -64,6 +65,8 @@ pub enum Command {
     Acl(acl::AclCommand),
     /// Cluster operations (`deploy operator root keyring rotate`).
     Operator(operator::OperatorCommand),
+    /// Create a cluster's TLS CA and certificates (`deploy tls ca create`, `deploy tls cert create`).
+    Tls(tls::TlsCommand),
 }
 
 /// Runs a parsed command line.
@@ -82,6 +85,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Agent(cmd) => agent::run(&cmd),
         Command::Acl(cmd) => acl::run(&cmd),
         Command::Operator(cmd) => operator::run(&cmd),
+        Command::Tls(cmd) => tls::run(&cmd),
         Command::Test(args) => test::run(&args),
     }
 }

@@ -10,6 +10,7 @@
 //! addresses (`-join`, `server_join { retry_join }`) and a client's servers (`-servers`,
 //! `client { servers }`) are RPC addresses (`host:port`, port 4647 when omitted).
 
+mod acl_token_file;
 mod args;
 mod client_acl;
 mod config;

@@ -6,7 +6,9 @@ use std::path::Path;
 
 use super::error::OperationError;
 use crate::api::{ClientConfig, DEFAULT_ADDRESS, NomadClient};
-use crate::backend::{NomadBackend, ensure_local_agent, resolve_client_config};
+use crate::backend::{
+    NomadBackend, ensure_local_agent, is_local_agent_address, local_agent_token, resolve_client_config,
+};
 use crate::stack::{BackendKind, Stack};
 
 /// The state root (`state/`) above a stack's state directory (`state/<stack>`).
@@ -47,6 +49,10 @@ pub async fn connect(
                 local.address
             ));
         }
+    }
+    // The local agent runs with ACLs; its own token goes to it unless another is configured.
+    if config.token.is_none() && is_local_agent_address(config.address(), DEFAULT_ADDRESS) {
+        config.token = local_agent_token(state_root(state_dir));
     }
     let client = NomadClient::new(config)?;
     Ok(NomadBackend::new(client))

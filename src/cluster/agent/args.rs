@@ -61,6 +61,9 @@ pub struct AgentArgs {
     /// Require ACL tokens on API requests (bootstrap one with `deploy acl bootstrap`).
     #[arg(long = "acl-enabled")]
     pub acl_enabled: bool,
+    /// Bootstrap ACLs before serving and keep the management token in FILE (0600).
+    #[arg(long = "acl-bootstrap-token-file", value_name = "FILE", hide = true)]
+    pub acl_bootstrap_token_file: Option<PathBuf>,
     /// Log entries between Raft snapshots.
     #[arg(long = "raft-snapshot-threshold", value_name = "N", hide = true)]
     pub raft_snapshot_threshold: Option<u64>,
@@ -127,6 +130,10 @@ impl AgentArgs {
         cfg.server_enabled |= self.server;
         cfg.client_enabled |= self.client;
         cfg.acl_enabled |= self.acl_enabled;
+        set(
+            &mut cfg.acl_bootstrap_token_file,
+            self.acl_bootstrap_token_file.clone().map(Some),
+        );
         set(&mut cfg.bootstrap_expect, self.bootstrap_expect);
         cfg.join.extend(self.join.iter().cloned());
         set(&mut cfg.name, self.node.clone());

@@ -85,6 +85,9 @@ pub struct AgentConfig {
     pub client_gc: ClientGcConfig,
     /// Require ACL tokens on API requests (`acl { enabled = true }`).
     pub acl_enabled: bool,
+    /// Where to keep the management token this agent bootstraps itself before it serves (the
+    /// local agent `deploy` starts); none: bootstrapping is left to `deploy acl bootstrap`.
+    pub acl_bootstrap_token_file: Option<PathBuf>,
     /// The HCL parser behind `/v1/jobs/parse` (the binary passes its own front end; none:
     /// JSON jobs only).
     pub job_parser: Option<JobParser>,
@@ -125,6 +128,7 @@ impl Default for AgentConfig {
             server_gc: GcConfig::default(),
             client_gc: ClientGcConfig::default(),
             acl_enabled: false,
+            acl_bootstrap_token_file: None,
             job_parser: None,
             keyring_kek: None,
         }
@@ -192,6 +196,11 @@ impl AgentConfig {
         if self.data_dir.is_none() && !self.dev {
             return Err(ConfigError::Invalid(
                 "data_dir is required outside -dev mode".into(),
+            ));
+        }
+        if self.acl_bootstrap_token_file.is_some() && !(self.acl_enabled && self.server_enabled) {
+            return Err(ConfigError::Invalid(
+                "-acl-bootstrap-token-file needs a server with ACLs enabled (-acl-enabled)".into(),
             ));
         }
         Ok(())

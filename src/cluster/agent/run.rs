@@ -61,6 +61,9 @@ pub async fn run_agent(cfg: AgentConfig) -> anyhow::Result<()> {
         Some(rpc_addr) => Some(start_server(&cfg, &data_dir, rpc_addr).await?),
         None => None,
     };
+    if let (Some(node), Some(path)) = (&server, &cfg.acl_bootstrap_token_file) {
+        super::acl_token_file::bootstrap_into(node, path).await?;
+    }
     let client = match cfg.client_enabled {
         true => Some(start_client(&cfg, &data_dir, rpc_advertise.as_deref(), &advertise).await?),
         false => None,
@@ -239,6 +242,11 @@ impl Agent {
                 Arc::clone(c),
             ));
         }
+        let guard = http::request_guard::RequestGuard::for_bind(bound.ip());
+        let app = app.layer(axum::middleware::from_fn_with_state(
+            guard,
+            http::request_guard::refuse_unsafe,
+        ));
         (app, rpc_app)
     }
 

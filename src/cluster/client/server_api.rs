@@ -69,6 +69,25 @@ impl ServerApi {
         })
     }
 
+    /// The same servers, with `token` (if any) sent as `X-Nomad-Token` on every call.
+    pub fn with_acl_token(self, token: Option<&str>) -> Result<Self, ClientError> {
+        let Some(token) = token else { return Ok(self) };
+        let fail = |e: String| ClientError::NoServer(e);
+        let mut value = reqwest::header::HeaderValue::from_str(token).map_err(|e| fail(e.to_string()))?;
+        value.set_sensitive(true);
+        let headers = reqwest::header::HeaderMap::from_iter([(
+            reqwest::header::HeaderName::from_static("x-nomad-token"),
+            value,
+        )]);
+        let http = reqwest::Client::builder()
+            .connect_timeout(Duration::from_millis(500))
+            .tcp_nodelay(true)
+            .default_headers(headers)
+            .build()
+            .map_err(|e| fail(e.to_string()))?;
+        Ok(Self { http, ..self })
+    }
+
     async fn call<B: Serialize, T: DeserializeOwned>(
         &self,
         method: Method,

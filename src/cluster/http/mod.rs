@@ -24,6 +24,7 @@ pub mod parse;
 mod plan;
 pub mod query;
 mod read;
+pub mod request_guard;
 mod revert;
 mod services;
 mod status;
