@@ -14,12 +14,6 @@ pub fn next_pending(state: &State, skip: impl Fn(&Evaluation) -> bool) -> Option
     state.evals.pending().find(|e| !skip(e)).cloned()
 }
 
-/// Pending evaluations in the order the scheduler takes them: highest priority first, then
-/// by creation index (oldest first), then by ID.
-pub fn pending(state: &State) -> Vec<Evaluation> {
-    state.evals.pending().cloned().collect()
-}
-
 /// Blocked evaluations, oldest first: they are re-run when nodes change.
 pub fn blocked(state: &State) -> Vec<Evaluation> {
     state.evals.blocked().cloned().collect()
@@ -30,33 +24,22 @@ mod tests {
     use super::*;
     use crate::api::EvalStatus;
 
-    fn eval(id: &str, priority: i64, create_index: u64, status: EvalStatus) -> Evaluation {
-        Evaluation {
-            id: id.into(),
-            priority,
-            create_index,
-            status,
-            ..Default::default()
-        }
-    }
-
+    /// The order itself is `EvalTable`'s (tested there); the broker adds the skip.
     #[test]
-    fn pending_is_priority_then_age() {
+    fn next_pending_skips_what_it_is_told_to() {
         let mut state = State::default();
-        for e in [
-            eval("a", 50, 3, EvalStatus::Pending),
-            eval("b", 70, 5, EvalStatus::Pending),
-            eval("c", 50, 1, EvalStatus::Pending),
-            eval("d", 90, 2, EvalStatus::Complete),
-            eval("e", 10, 1, EvalStatus::Blocked),
-        ] {
+        for (id, priority) in [("b", 70), ("c", 50)] {
+            let e = Evaluation {
+                id: id.into(),
+                priority,
+                create_index: 1,
+                status: EvalStatus::Pending,
+                ..Default::default()
+            };
             state.evals.insert(e.id.clone(), e);
         }
-        let ids: Vec<String> = pending(&state).into_iter().map(|e| e.id).collect();
-        assert_eq!(ids, ["b", "c", "a"]);
-        let ids: Vec<String> = blocked(&state).into_iter().map(|e| e.id).collect();
-        assert_eq!(ids, ["e"]);
         let next = next_pending(&state, |e| e.id == "b").map(|e| e.id);
         assert_eq!(next.as_deref(), Some("c"));
+        assert_eq!(blocked(&state), Vec::<Evaluation>::new());
     }
 }

@@ -4,7 +4,7 @@
 use hcl::edit::expr::{BinaryOperator, Expression, UnaryOperator};
 use serde_json::{Map, Value};
 
-use super::value::{as_int, loose_eq};
+use super::value::{as_int, iteration_pairs, loose_eq};
 use super::{Eval, R, as_bool, as_number, num, to_key, type_name};
 use crate::diag::Diagnostic;
 
@@ -111,14 +111,9 @@ impl Eval<'_> {
 
     pub(super) fn for_expr(&mut self, f: &hcl::edit::expr::ForExpr) -> R {
         let coll = self.eval(&f.intro.collection_expr)?;
-        let pairs: Vec<(Value, Value)> = match coll {
-            Value::Array(a) => a
-                .into_iter()
-                .enumerate()
-                .map(|(i, v)| (Value::from(i), v))
-                .collect(),
-            Value::Object(m) => m.into_iter().map(|(k, v)| (Value::String(k), v)).collect(),
-            other => {
+        let pairs = match iteration_pairs(coll) {
+            Ok(pairs) => pairs,
+            Err(other) => {
                 return Err(self.err(
                     &f.intro.collection_expr,
                     "cannot iterate",

@@ -12,6 +12,7 @@ use hcl::edit::expr::{Expression, ObjectKey, TraversalOperator};
 use hcl::edit::template::{Directive, Element, Strip, Template};
 use serde_json::Value;
 
+use super::value::iteration_pairs;
 use super::{EVALUATED_ROOTS, Eval, as_bool, type_name};
 use crate::diag::Diagnostic;
 
@@ -134,14 +135,9 @@ fn render(ev: &mut Eval<'_>, t: &Template, out: &mut Out, nested: bool) -> Resul
                         continue;
                     }
                     let coll = ev.eval(&fe.collection_expr)?;
-                    let pairs: Vec<(Value, Value)> = match coll {
-                        Value::Array(a) => a
-                            .into_iter()
-                            .enumerate()
-                            .map(|(i, v)| (Value::from(i), v))
-                            .collect(),
-                        Value::Object(m) => m.into_iter().map(|(k, v)| (Value::String(k), v)).collect(),
-                        other => {
+                    let pairs = match iteration_pairs(coll) {
+                        Ok(pairs) => pairs,
+                        Err(other) => {
                             return Err(Diagnostic::error("cannot iterate")
                                 .with_span(ev.span_of(&fe.collection_expr))
                                 .with_detail(format!(

@@ -75,3 +75,17 @@ pub fn type_name(v: &Value) -> &'static str {
         Value::Object(_) => "an object",
     }
 }
+
+/// The (key, value) pairs a `for` expression or directive iterates: list indexes or object
+/// keys with their values; anything else is handed back for the caller's error.
+pub(super) fn iteration_pairs(coll: Value) -> Result<Vec<(Value, Value)>, Value> {
+    match coll {
+        Value::Array(a) => Ok(a
+            .into_iter()
+            .enumerate()
+            .map(|(i, v)| (Value::from(i), v))
+            .collect()),
+        Value::Object(m) => Ok(m.into_iter().map(|(k, v)| (Value::String(k), v)).collect()),
+        other => Err(other),
+    }
+}
