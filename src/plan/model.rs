@@ -239,6 +239,9 @@ pub struct Plan {
     pub summary: Summary,
     /// Changes in wave order, then by address; destroys last.
     pub jobs: Vec<JobChange>,
+    /// Nomad Variables: written before the first wave, deleted after the last destroy.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub variables: Vec<super::VariableChange>,
 }
 
 impl Plan {
@@ -246,7 +249,7 @@ impl Plan {
     /// runs: a drifted job, or one whose recorded gate did not pass, is work left even when
     /// its spec matches the stack.
     pub fn has_changes(&self) -> bool {
-        self.jobs.iter().any(JobChange::needs_apply)
+        self.jobs.iter().any(JobChange::needs_apply) || self.variables.iter().any(|v| v.action != Action::Noop)
     }
 
     /// The jobs whose placement preview fails.

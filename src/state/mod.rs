@@ -17,6 +17,7 @@ mod opened;
 mod revision;
 mod secret;
 mod store;
+mod variable_record;
 
 pub use error::StateError;
 pub use journal::{JOURNAL_FILE, JournalEntry, JournalHeader, recover_journal, remove_journal};
@@ -24,6 +25,7 @@ pub use lock::{LOCK_FILE, LockHolder, StateLock};
 pub use opened::{latest_opened, open_revision};
 pub use revision::{GateResult, JobRecord, Revision, STATE_FORMAT_VERSION, ValueRecord};
 pub use secret::{Opener, SEALED, Sealer, lookup, open_job, seal_job};
+pub use variable_record::VariableRecord;
 pub use store::{StateStore, revision_file_name, write_atomic};
 
 #[cfg(test)]
