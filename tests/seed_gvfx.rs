@@ -13,13 +13,20 @@
 mod apply_support;
 mod client_harness;
 mod cluster_harness;
+#[path = "support/fixture.rs"]
+mod fixture;
 mod seed_support;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
-use apply_support::{bin, repo_root};
-use deploy::frontend::{Inputs, parse_job_file};
+use apply_support::{DevAgent, TaskReaper, bin, get_json, repo_root, text, wait_until};
+use deploy::frontend::{Inputs, load_stack, parse_job_file};
+use deploy::graph::StackGraph;
+use deploy::plan::{Action, PlanOptions, TextOptions, plan, render_markdown, render_text};
+use deploy::stack::JobAddress;
+use deploy::state::VariableRecord;
 use seed_support::{assert_valid, offline_plan, snapshot_settings};
 use serde_json::Value;
 
@@ -68,7 +75,11 @@ fn count(v: &Value, key: &str) -> usize {
         Value::Object(m) => m
             .iter()
             .map(|(k, x)| {
-                let here = if k == key { x.as_array().map_or(0, Vec::len) } else { 0 };
+                let here = if k == key {
+                    x.as_array().map_or(0, Vec::len)
+                } else {
+                    0
+                };
                 here + count(x, key)
             })
             .sum(),
@@ -86,7 +97,10 @@ fn example_job_files_are_the_seed_jobs() {
             "{} is missing (CI=true)",
             seed.display()
         );
-        eprintln!("skipping example_job_files_are_the_seed_jobs: {} is missing", seed.display());
+        eprintln!(
+            "skipping example_job_files_are_the_seed_jobs: {} is missing",
+            seed.display()
+        );
         return;
     }
     let mut ours = job_files(&stack_dir());
@@ -126,11 +140,238 @@ fn example_validates_and_plans_in_phase_order() {
     for (a, pa) in PHASES {
         for (b, pb) in PHASES {
             if pa < pb {
-                assert!(wave_of(a) < wave_of(b), "{a} (phase {pa}) before {b} (phase {pb})");
+                assert!(
+                    wave_of(a) < wave_of(b),
+                    "{a} (phase {pa}) before {b} (phase {pb})"
+                );
             }
         }
     }
     assert!(wave_of("gvfx-worker-egress-check") < wave_of("gvfx-worker"));
     assert!(wave_of("gvfx-worker") < wave_of("gvfx-bingx-full-backfill"));
     snapshot_settings().bind(|| insta::assert_snapshot!("plan_example_gvfx", plan));
+}
+
+/// `TIMESCALE_URL` after a secret change, which no view of the plan may show.
+const NEW_TIMESCALE_URL: &str = "postgres://gvfx:rotated-7f3a@127.0.0.1:55432/marketdata";
+
+#[test]
+fn a_secret_change_plans_as_a_sensitive_item_update_and_nothing_else() {
+    let load = |vars: Vec<(String, String)>| {
+        let inputs = Inputs {
+            vars,
+            ..Inputs::default()
+        };
+        load_stack(&stack_dir(), &inputs).expect("examples/gvfx loads").0
+    };
+    let before = load(Vec::new());
+    let mut rev = fixture::recorded(&before);
+    rev.nomad_variables = before
+        .nomad_variables
+        .iter()
+        .map(|v| VariableRecord {
+            path: v.path.clone(),
+            namespace: v.namespace.clone(),
+            items: v.items.clone(),
+            sensitive_items: v.sensitive_items.clone(),
+            encrypted: Default::default(),
+            modify_index: Some(42),
+        })
+        .collect();
+    let after = load(vec![("timescale_url".into(), NEW_TIMESCALE_URL.into())]);
+    let graph = StackGraph::build(&after).expect("graph");
+    let p = plan(&after, &graph, Some(&rev), None, &PlanOptions::default()).expect("plan");
+    assert!(
+        p.jobs.iter().all(|j| j.action == Action::Noop),
+        "only the variable changes"
+    );
+    let secrets = p
+        .variables
+        .iter()
+        .find(|v| v.path == "nomad/jobs/gvfx/secrets")
+        .expect("the secrets variable is planned");
+    assert_eq!(secrets.action, Action::Update);
+    assert_eq!(
+        secrets.modify_index,
+        Some(42),
+        "written with the recorded index as cas"
+    );
+    let changed: Vec<_> = secrets
+        .items
+        .iter()
+        .filter(|i| i.action != Action::Noop)
+        .collect();
+    assert_eq!(changed.len(), 1, "{changed:?}");
+    assert_eq!(changed[0].key, "TIMESCALE_URL");
+    assert_eq!(changed[0].before.as_deref(), Some("(sensitive)"));
+    assert_eq!(changed[0].after.as_deref(), Some("(sensitive)"));
+    assert!(secrets.read_by.contains(&JobAddress::root("gvfx-worker")));
+    let config = p
+        .variables
+        .iter()
+        .find(|v| v.path == "nomad/jobs/gvfx/config")
+        .unwrap();
+    assert_eq!(config.action, Action::Noop);
+    let shown = render_text(&p, &TextOptions::default());
+    let json = serde_json::to_string(&p).unwrap();
+    let markdown = render_markdown(&p).unwrap();
+    for view in [&shown, &json, &markdown] {
+        assert!(!view.contains("rotated-7f3a"), "a view shows the secret:\n{view}");
+    }
+    assert!(
+        markdown.contains("~ TIMESCALE_URL: \"(sensitive)\" => \"(sensitive)\""),
+        "{markdown}"
+    );
+    snapshot_settings().bind(|| insta::assert_snapshot!("plan_gvfx_secret_change", shown));
+}
+
+/// A stack of one raw_exec service whose template reads a managed variable (stack.hcl and
+/// reader.nomad.hcl).
+fn write_variable_stack(dir: &Path) -> PathBuf {
+    let stack = dir.join("vt");
+    std::fs::create_dir_all(&stack).unwrap();
+    std::fs::write(
+        stack.join("stack.hcl"),
+        r#"
+stack {
+  name = "vt"
+}
+
+variable "token" {
+  type      = string
+  sensitive = true
+}
+
+nomad_variable "nomad/jobs/vt/secrets" {
+  items = {
+    TOKEN = var.token
+    MODE  = "live"
+  }
+}
+"#,
+    )
+    .unwrap();
+    std::fs::write(
+        stack.join("reader.nomad.hcl"),
+        r#"
+job "vt-reader" {
+  datacenters = ["dc1"]
+
+  group "g" {
+    update {
+      min_healthy_time = "1s"
+    }
+
+    task "t" {
+      driver = "raw_exec"
+
+      config {
+        command = "/bin/sh"
+        args    = ["-c", "cat \"$NOMAD_SECRETS_DIR/token.env\"; exec sleep 600"]
+      }
+
+      template {
+        destination = "secrets/token.env"
+        change_mode = "restart"
+        data        = "{{ with nomadVar \"nomad/jobs/vt/secrets\" }}TOKEN={{ .TOKEN }}{{ end }}\n"
+      }
+
+      resources {
+        cpu    = 50
+        memory = 32
+      }
+    }
+  }
+}
+"#,
+    )
+    .unwrap();
+    stack
+}
+
+fn task_restarts(address: &str) -> Option<u64> {
+    let allocs = get_json(address, "/v1/job/vt-reader/allocations")?;
+    let running: Vec<&Value> = allocs
+        .as_array()?
+        .iter()
+        .filter(|a| a["ClientStatus"] == "running")
+        .collect();
+    let [a] = running.as_slice() else { return None };
+    let full = get_json(address, &format!("/v1/allocation/{}", a["ID"].as_str()?))?;
+    let t = &full["TaskStates"]["t"];
+    (t["State"] == "running").then(|| t["Restarts"].as_u64().unwrap_or(0))
+}
+
+fn token_of(address: &str) -> Option<String> {
+    let v = get_json(address, "/v1/var/nomad/jobs/vt/secrets")?;
+    v["Items"]["TOKEN"].as_str().map(str::to_owned)
+}
+
+#[test]
+fn a_managed_variable_is_written_first_restarts_its_readers_and_is_deleted_last() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let _reaper = TaskReaper::new(dir.path());
+    let agent = DevAgent::start(dir.path());
+    let deploy = agent.deploy().with_age_key();
+    let stack = write_variable_stack(dir.path());
+    let state = dir.path().join("state");
+    let (s, st) = (stack.to_str().unwrap(), state.to_str().unwrap());
+    let run = |cmd: &[&str]| {
+        let mut a = cmd.to_vec();
+        a.extend(["-state", st]);
+        deploy.run(&a)
+    };
+
+    let first = run(&["apply", s, "-auto-approve", "-var", "token=tok-one-51c2"]);
+    assert!(first.status.success(), "{}", text(&first));
+    assert_eq!(token_of(&agent.address).as_deref(), Some("tok-one-51c2"));
+    let restarts = wait_until(Duration::from_secs(30), "the reader running", || {
+        task_restarts(&agent.address)
+    });
+    let revision = std::fs::read_to_string(state.join("rev-000001.json")).expect("revision 1");
+    assert!(revision.contains("nomad/jobs/vt/secrets") && !revision.contains("tok-one-51c2"));
+
+    let planned = run(&["plan", s, "-var", "token=tok-two-9e07"]);
+    let shown = text(&planned);
+    assert!(
+        shown.contains("~ TOKEN: \"(sensitive)\" => \"(sensitive)\""),
+        "{shown}"
+    );
+    assert!(
+        !shown.contains("tok-two-9e07") && !shown.contains("tok-one-51c2"),
+        "{shown}"
+    );
+
+    let second = run(&["apply", s, "-auto-approve", "-var", "token=tok-two-9e07"]);
+    assert!(second.status.success(), "{}", text(&second));
+    assert_eq!(token_of(&agent.address).as_deref(), Some("tok-two-9e07"));
+    wait_until(
+        Duration::from_secs(30),
+        "the reader restarting on the new item",
+        || task_restarts(&agent.address).filter(|r| *r > restarts),
+    );
+    assert!(
+        state.join("rev-000002.json").exists(),
+        "a variable-only change is a revision"
+    );
+
+    let back = deploy.run(&[
+        "rollback",
+        "1",
+        "-stack",
+        s,
+        "-state",
+        st,
+        "-auto-approve",
+        "-var",
+        "token=tok-two-9e07",
+    ]);
+    assert!(back.status.success(), "{}", text(&back));
+    assert_eq!(token_of(&agent.address).as_deref(), Some("tok-one-51c2"));
+
+    let gone = run(&["destroy", s, "-auto-approve", "-var", "token=tok-one-51c2"]);
+    assert!(gone.status.success(), "{}", text(&gone));
+    let job = get_json(&agent.address, "/v1/job/vt-reader").expect("job");
+    assert_eq!(job["Stop"], true, "the reader is stopped");
+    assert!(token_of(&agent.address).is_none(), "the variable is deleted");
 }

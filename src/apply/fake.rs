@@ -424,7 +424,12 @@ impl Backend for FakeBackend {
         Ok(var.clone())
     }
 
-    async fn delete_variable(&self, _namespace: &str, _path: &str, _cas: Option<u64>) -> Result<(), ApiError> {
+    async fn delete_variable(
+        &self,
+        _namespace: &str,
+        _path: &str,
+        _cas: Option<u64>,
+    ) -> Result<(), ApiError> {
         Ok(())
     }
 }

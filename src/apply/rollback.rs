@@ -54,7 +54,11 @@ pub fn stack_at(target: &Revision, current: &Stack) -> Stack {
             .iter()
             .map(|r| {
                 let mut v = r.to_stack();
-                if let Some(now) = current.nomad_variables.iter().find(|c| (&c.namespace, &c.path) == (&v.namespace, &v.path)) {
+                if let Some(now) = current
+                    .nomad_variables
+                    .iter()
+                    .find(|c| (&c.namespace, &c.path) == (&v.namespace, &v.path))
+                {
                     v.read_by = now.read_by.clone();
                     v.span = now.span.clone();
                 }

@@ -68,9 +68,12 @@ pub fn nomad_variable(ev: &mut Eval<'_>, b: &Block, ds: &mut Vec<Diagnostic>) ->
     }
     if let Some(inner) = b.body.blocks().next() {
         ds.push(
-            Diagnostic::error(format!("unexpected block `{}` in `nomad_variable`", inner.ident.value()))
-                .with_span(ev.file.span_opt(inner.ident.span()))
-                .with_help("write the items as an attribute: `items = { KEY = value }`"),
+            Diagnostic::error(format!(
+                "unexpected block `{}` in `nomad_variable`",
+                inner.ident.value()
+            ))
+            .with_span(ev.file.span_opt(inner.ident.span()))
+            .with_help("write the items as an attribute: `items = { KEY = value }`"),
         );
     }
     let (items, sensitive_items) = match items {
@@ -135,7 +138,10 @@ fn read_items(ev: &mut Eval<'_>, e: &Expression, ds: &mut Vec<Diagnostic>) -> Op
             ds.push(
                 Diagnostic::error(format!("invalid value for item `{key}`"))
                     .with_span(ev.span_of(v.expr()))
-                    .with_detail(format!("expected a string, number or bool, found {}", type_name(&value))),
+                    .with_detail(format!(
+                        "expected a string, number or bool, found {}",
+                        type_name(&value)
+                    )),
             );
             continue;
         };

@@ -22,7 +22,8 @@ fn conflict(v: &VariableChange, e: ApiError) -> OperationError {
         if v.modify_index.is_none() {
             "it already exists on the backend but this stack never wrote it: delete it there or remove the block".to_string()
         } else {
-            "it changed on the backend since the last apply wrote it: plan again to see the live items".to_string()
+            "it changed on the backend since the last apply wrote it: plan again to see the live items"
+                .to_string()
         }
     } else {
         e.to_string()
@@ -42,7 +43,12 @@ pub async fn write_variables<B: Backend>(
     base: Option<&Revision>,
     sealer: &Sealer,
 ) -> Result<(Vec<VariableRecord>, PendingDeletes), OperationError> {
-    if stack.nomad_variables.iter().any(|v| !v.sensitive_items.is_empty()) && !sealer.has_recipients() {
+    if stack
+        .nomad_variables
+        .iter()
+        .any(|v| !v.sensitive_items.is_empty())
+        && !sealer.has_recipients()
+    {
         return Err(OperationError::Refused(
             "a nomad_variable has items from sensitive variables but the stack has no age recipients to encrypt \
              them to in the state: set `age_recipients` in the stack block or DEPLOY_AGE_RECIPIENTS"
@@ -96,7 +102,10 @@ pub async fn write_variables<B: Backend>(
 }
 
 /// Deletes the variables the plan destroys (after the jobs that read them stopped).
-pub async fn delete_variables<B: Backend>(backend: &B, pending: PendingDeletes) -> Result<(), OperationError> {
+pub async fn delete_variables<B: Backend>(
+    backend: &B,
+    pending: PendingDeletes,
+) -> Result<(), OperationError> {
     for v in pending.0 {
         backend
             .delete_variable(&v.namespace, &v.path, v.modify_index)

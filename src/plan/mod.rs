@@ -36,5 +36,5 @@ pub use render_diff::{Painter, render_job_diff};
 pub use render_markdown::render_markdown;
 pub use render_text::{TextOptions, render_text};
 pub use saved::{SavedPlanError, check_current, load_plan, save_plan};
-pub use variables::{ItemChange, VariableChange, plan_variables};
 pub use snapshot::{compare_snapshot, snapshot_text};
+pub use variables::{ItemChange, VariableChange, plan_variables};

@@ -249,7 +249,8 @@ impl Plan {
     /// runs: a drifted job, or one whose recorded gate did not pass, is work left even when
     /// its spec matches the stack.
     pub fn has_changes(&self) -> bool {
-        self.jobs.iter().any(JobChange::needs_apply) || self.variables.iter().any(|v| v.action != Action::Noop)
+        self.jobs.iter().any(JobChange::needs_apply)
+            || self.variables.iter().any(|v| v.action != Action::Noop)
     }
 
     /// The jobs whose placement preview fails.

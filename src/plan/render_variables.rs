@@ -53,11 +53,20 @@ pub fn variables_text(out: &mut String, plan: &Plan, p: &Painter) {
             let _ = writeln!(out, "  read by: {}", readers.join(", "));
         }
         for i in v.items.iter().filter(|i| i.action != Action::Noop) {
-            let _ = writeln!(out, "  {} {}", p.paint(kind(i.action), i.action.marker()), item_line(i));
+            let _ = writeln!(
+                out,
+                "  {} {}",
+                p.paint(kind(i.action), i.action.marker()),
+                item_line(i)
+            );
         }
         let same = v.items.iter().filter(|i| i.action == Action::Noop).count();
         if same > 0 && v.action != Action::Destroy {
-            let _ = writeln!(out, "  ({same} item{} unchanged)", if same == 1 { "" } else { "s" });
+            let _ = writeln!(
+                out,
+                "  ({same} item{} unchanged)",
+                if same == 1 { "" } else { "s" }
+            );
         }
     }
 }

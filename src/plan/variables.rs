@@ -52,7 +52,11 @@ fn shown(value: &str, sensitive: bool) -> String {
 
 /// Changes of every variable of the stack and of the state; with `destroy`, every recorded
 /// variable is destroyed.
-pub fn plan_variables(stack: &[NomadVariable], state: Option<&Revision>, destroy: bool) -> Vec<VariableChange> {
+pub fn plan_variables(
+    stack: &[NomadVariable],
+    state: Option<&Revision>,
+    destroy: bool,
+) -> Vec<VariableChange> {
     let recorded: &[VariableRecord] = state.map(|s| s.nomad_variables.as_slice()).unwrap_or_default();
     let find = |ns: &str, path: &str| recorded.iter().find(|r| r.namespace == ns && r.path == path);
     let mut out = Vec::new();
@@ -62,12 +66,21 @@ pub fn plan_variables(stack: &[NomadVariable], state: Option<&Revision>, destroy
         }
     }
     for r in recorded {
-        let kept = !destroy && stack.iter().any(|v| v.namespace == r.namespace && v.path == r.path);
+        let kept = !destroy
+            && stack
+                .iter()
+                .any(|v| v.namespace == r.namespace && v.path == r.path);
         if !kept {
             out.push(change(None, Some(r)));
         }
     }
-    out.sort_by(|a, b| (a.action == Action::Destroy, &a.namespace, &a.path).cmp(&(b.action == Action::Destroy, &b.namespace, &b.path)));
+    out.sort_by(|a, b| {
+        (a.action == Action::Destroy, &a.namespace, &a.path).cmp(&(
+            b.action == Action::Destroy,
+            &b.namespace,
+            &b.path,
+        ))
+    });
     out
 }
 

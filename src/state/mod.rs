@@ -25,8 +25,8 @@ pub use lock::{LOCK_FILE, LockHolder, StateLock};
 pub use opened::{latest_opened, open_revision};
 pub use revision::{GateResult, JobRecord, Revision, STATE_FORMAT_VERSION, ValueRecord};
 pub use secret::{Opener, SEALED, Sealer, lookup, open_job, seal_job};
-pub use variable_record::VariableRecord;
 pub use store::{StateStore, revision_file_name, write_atomic};
+pub use variable_record::VariableRecord;
 
 #[cfg(test)]
 mod tests;
