@@ -19,15 +19,16 @@ mod seed_support;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use std::process::Command;
 use std::time::Duration;
 
-use apply_support::{DevAgent, TaskReaper, bin, get_json, repo_root, text, wait_until};
+use apply_support::{Deploy, DevAgent, TaskReaper, bin, get_json, repo_root, text, wait_until};
 use deploy::frontend::{Inputs, load_stack, parse_job_file};
 use deploy::graph::StackGraph;
 use deploy::plan::{Action, PlanOptions, TextOptions, plan, render_markdown, render_text};
 use deploy::stack::JobAddress;
 use deploy::state::VariableRecord;
-use seed_support::{assert_valid, offline_plan, snapshot_settings};
+use seed_support::{assert_valid, offline_plan, snapshot_settings, tools_present};
 use serde_json::Value;
 
 /// The runbook's deploy order: (job, phase).
@@ -225,30 +226,76 @@ fn a_secret_change_plans_as_a_sensitive_item_update_and_nothing_else() {
     snapshot_settings().bind(|| insta::assert_snapshot!("plan_gvfx_secret_change", shown));
 }
 
+/// Where the test's agent answers, and the ACL token it wants (`None`: ACLs off).
+struct Api<'a> {
+    address: &'a str,
+    token: Option<&'a str>,
+}
+
+impl Api<'_> {
+    /// `GET path` as JSON; `None` on any failure (a 404 included).
+    fn get(&self, path: &str) -> Option<Value> {
+        let Some(token) = self.token else {
+            return get_json(self.address, path);
+        };
+        let out = Command::new("curl")
+            .args(["-sf", "--max-time", "10", "-H"])
+            .arg(format!("X-Nomad-Token: {token}"))
+            .arg(format!("{}{path}", self.address))
+            .output()
+            .ok()?;
+        out.status.success().then_some(())?;
+        serde_json::from_slice(&out.stdout).ok()
+    }
+
+    /// The reader's restart count while its one allocation runs.
+    fn task_restarts(&self) -> Option<u64> {
+        let allocs = self.get("/v1/job/vt-reader/allocations")?;
+        let running: Vec<&Value> = allocs
+            .as_array()?
+            .iter()
+            .filter(|a| a["ClientStatus"] == "running")
+            .collect();
+        let [a] = running.as_slice() else { return None };
+        let full = self.get(&format!("/v1/allocation/{}", a["ID"].as_str()?))?;
+        let t = &full["TaskStates"]["t"];
+        (t["State"] == "running").then(|| t["Restarts"].as_u64().unwrap_or(0))
+    }
+
+    /// The managed variable's `TOKEN` item, `None` once it is gone.
+    fn token(&self) -> Option<String> {
+        let v = self.get("/v1/var/nomad/jobs/vt/secrets")?;
+        v["Items"]["TOKEN"].as_str().map(str::to_owned)
+    }
+}
+
 /// A stack of one raw_exec service whose template reads a managed variable (stack.hcl and
-/// reader.nomad.hcl).
-fn write_variable_stack(dir: &Path) -> PathBuf {
+/// reader.nomad.hcl); `backend` is written into its `stack` block.
+fn write_variable_stack(dir: &Path, backend: &str) -> PathBuf {
     let stack = dir.join("vt");
     std::fs::create_dir_all(&stack).unwrap();
     std::fs::write(
         stack.join("stack.hcl"),
-        r#"
-stack {
+        format!(
+            r#"
+stack {{
   name = "vt"
-}
+{backend}
+}}
 
-variable "token" {
+variable "token" {{
   type      = string
   sensitive = true
-}
+}}
 
-nomad_variable "nomad/jobs/vt/secrets" {
-  items = {
+nomad_variable "nomad/jobs/vt/secrets" {{
+  items = {{
     TOKEN = var.token
     MODE  = "live"
-  }
-}
-"#,
+  }}
+}}
+"#
+        ),
     )
     .unwrap();
     std::fs::write(
@@ -289,32 +336,8 @@ job "vt-reader" {
     stack
 }
 
-fn task_restarts(address: &str) -> Option<u64> {
-    let allocs = get_json(address, "/v1/job/vt-reader/allocations")?;
-    let running: Vec<&Value> = allocs
-        .as_array()?
-        .iter()
-        .filter(|a| a["ClientStatus"] == "running")
-        .collect();
-    let [a] = running.as_slice() else { return None };
-    let full = get_json(address, &format!("/v1/allocation/{}", a["ID"].as_str()?))?;
-    let t = &full["TaskStates"]["t"];
-    (t["State"] == "running").then(|| t["Restarts"].as_u64().unwrap_or(0))
-}
-
-fn token_of(address: &str) -> Option<String> {
-    let v = get_json(address, "/v1/var/nomad/jobs/vt/secrets")?;
-    v["Items"]["TOKEN"].as_str().map(str::to_owned)
-}
-
-#[test]
-fn a_managed_variable_is_written_first_restarts_its_readers_and_is_deleted_last() {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let _reaper = TaskReaper::new(dir.path());
-    let agent = DevAgent::start(dir.path());
-    let deploy = agent.deploy().with_age_key();
-    let stack = write_variable_stack(dir.path());
-    let state = dir.path().join("state");
+/// Apply, a secret change, rollback and destroy of the variable stack, checked on the cluster.
+fn variable_lifecycle(deploy: &Deploy, stack: &Path, state: &Path, api: &Api<'_>) {
     let (s, st) = (stack.to_str().unwrap(), state.to_str().unwrap());
     let run = |cmd: &[&str]| {
         let mut a = cmd.to_vec();
@@ -324,9 +347,9 @@ fn a_managed_variable_is_written_first_restarts_its_readers_and_is_deleted_last(
 
     let first = run(&["apply", s, "-auto-approve", "-var", "token=tok-one-51c2"]);
     assert!(first.status.success(), "{}", text(&first));
-    assert_eq!(token_of(&agent.address).as_deref(), Some("tok-one-51c2"));
+    assert_eq!(api.token().as_deref(), Some("tok-one-51c2"));
     let restarts = wait_until(Duration::from_secs(30), "the reader running", || {
-        task_restarts(&agent.address)
+        api.task_restarts()
     });
     let revision = std::fs::read_to_string(state.join("rev-000001.json")).expect("revision 1");
     assert!(revision.contains("nomad/jobs/vt/secrets") && !revision.contains("tok-one-51c2"));
@@ -344,11 +367,11 @@ fn a_managed_variable_is_written_first_restarts_its_readers_and_is_deleted_last(
 
     let second = run(&["apply", s, "-auto-approve", "-var", "token=tok-two-9e07"]);
     assert!(second.status.success(), "{}", text(&second));
-    assert_eq!(token_of(&agent.address).as_deref(), Some("tok-two-9e07"));
+    assert_eq!(api.token().as_deref(), Some("tok-two-9e07"));
     wait_until(
         Duration::from_secs(30),
         "the reader restarting on the new item",
-        || task_restarts(&agent.address).filter(|r| *r > restarts),
+        || api.task_restarts().filter(|r| *r > restarts),
     );
     assert!(
         state.join("rev-000002.json").exists(),
@@ -367,11 +390,91 @@ fn a_managed_variable_is_written_first_restarts_its_readers_and_is_deleted_last(
         "token=tok-two-9e07",
     ]);
     assert!(back.status.success(), "{}", text(&back));
-    assert_eq!(token_of(&agent.address).as_deref(), Some("tok-one-51c2"));
+    assert_eq!(api.token().as_deref(), Some("tok-one-51c2"));
 
     let gone = run(&["destroy", s, "-auto-approve", "-var", "token=tok-one-51c2"]);
     assert!(gone.status.success(), "{}", text(&gone));
-    let job = get_json(&agent.address, "/v1/job/vt-reader").expect("job");
+    let job = api.get("/v1/job/vt-reader").expect("job");
     assert_eq!(job["Stop"], true, "the reader is stopped");
-    assert!(token_of(&agent.address).is_none(), "the variable is deleted");
+    assert!(api.token().is_none(), "the variable is deleted");
+}
+
+#[test]
+fn a_managed_variable_is_written_first_restarts_its_readers_and_is_deleted_last() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let _reaper = TaskReaper::new(dir.path());
+    let agent = DevAgent::start(dir.path());
+    let stack = write_variable_stack(dir.path(), "");
+    let api = Api {
+        address: &agent.address,
+        token: None,
+    };
+    variable_lifecycle(
+        &agent.deploy().with_age_key(),
+        &stack,
+        &dir.path().join("state"),
+        &api,
+    );
+}
+
+/// The same through the stack's `backend "nomad"` block, against a built-in server with ACLs
+/// on: the block names the address and the token, and nothing comes from NOMAD_*. A TLS
+/// listener only adds `ca_cert`, `client_cert` and `client_key` to the block.
+#[test]
+fn the_variable_lifecycle_through_the_nomad_backend_block_with_an_acl_token() {
+    if !tools_present(
+        "the_variable_lifecycle_through_the_nomad_backend_block_with_an_acl_token",
+        &[("curl is missing", &["curl", "--version"])],
+    ) {
+        return;
+    }
+    let dir = tempfile::tempdir().expect("temp dir");
+    let _reaper = TaskReaper::new(dir.path());
+    let server = client_harness::Agent::start(
+        &bin(),
+        dir.path().join("server"),
+        &["--server", "--bootstrap-expect", "1", "--acl-enabled"],
+    );
+    let address = server.url("");
+    let bootstrap = wait_until(Duration::from_secs(30), "the ACL bootstrap", || {
+        let out = Command::new("curl")
+            .args(["-sf", "--max-time", "10", "-X", "POST"])
+            .arg(server.url("/v1/acl/bootstrap"))
+            .output()
+            .ok()?;
+        serde_json::from_slice::<Value>(&out.stdout).ok()
+    });
+    let token = bootstrap["SecretID"]
+        .as_str()
+        .expect("a bootstrap token")
+        .to_owned();
+    let _client = client_harness::Agent::start(
+        &bin(),
+        dir.path().join("client"),
+        &[
+            "--client",
+            "--raw-exec",
+            "--node",
+            "c1",
+            "--servers",
+            &server.rpc_addr,
+        ],
+    );
+    let api = Api {
+        address: &address,
+        token: Some(&token),
+    };
+    wait_until(Duration::from_secs(60), "the client registering", || {
+        let nodes = api.get("/v1/nodes")?;
+        nodes
+            .as_array()?
+            .iter()
+            .any(|n| n["Status"] == "ready")
+            .then_some(())
+    });
+    let backend =
+        format!("\n  backend \"nomad\" {{\n    address = \"{address}\"\n    token   = \"{token}\"\n  }}");
+    let stack = write_variable_stack(dir.path(), &backend);
+    let deploy = Deploy::without_address().with_age_key();
+    variable_lifecycle(&deploy, &stack, &dir.path().join("state"), &api);
 }

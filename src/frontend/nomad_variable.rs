@@ -172,7 +172,7 @@ fn bad_path(path: &str) -> Option<String> {
 
 /// Fills each variable's `read_by` from the jobs' templates, sorts the variables and reports
 /// two blocks for one path.
-pub fn link_readers(vars: &mut Vec<NomadVariable>, jobs: &[StackJob], ds: &mut Vec<Diagnostic>) {
+pub fn link_readers(vars: &mut [NomadVariable], jobs: &[StackJob], ds: &mut Vec<Diagnostic>) {
     vars.sort_by(|a, b| (&a.namespace, &a.path).cmp(&(&b.namespace, &b.path)));
     for w in vars.windows(2) {
         if (&w[0].namespace, &w[0].path) == (&w[1].namespace, &w[1].path) {
