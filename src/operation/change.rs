@@ -133,7 +133,8 @@ pub async fn plan_refresh_only(
 }
 
 fn same_changes(a: &Plan, b: &Plan) -> bool {
-    a.jobs.len() == b.jobs.len()
+    a.variables == b.variables
+        && a.jobs.len() == b.jobs.len()
         && a.jobs
             .iter()
             .zip(&b.jobs)
