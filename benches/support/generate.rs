@@ -98,5 +98,6 @@ pub fn matching_state(stack: &Stack) -> Revision {
             .collect(),
         variables: Vec::new(),
         outputs: Vec::new(),
+        nomad_variables: Vec::new(),
     }
 }

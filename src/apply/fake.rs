@@ -423,4 +423,13 @@ impl Backend for FakeBackend {
     async fn put_variable(&self, var: &Variable, _cas: Option<u64>) -> Result<Variable, ApiError> {
         Ok(var.clone())
     }
+
+    async fn delete_variable(
+        &self,
+        _namespace: &str,
+        _path: &str,
+        _cas: Option<u64>,
+    ) -> Result<(), ApiError> {
+        Ok(())
+    }
 }

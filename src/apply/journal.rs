@@ -40,6 +40,9 @@ pub struct Journal {
     pub done: Vec<JobAddress>,
     /// The revision as it stands (serial = base + 1).
     pub revision: Revision,
+    /// The apply wrote or deleted Nomad Variables: the revision is written even when no job
+    /// changed.
+    pub variables_changed: bool,
     path: PathBuf,
     file: Option<File>,
 }
@@ -63,12 +66,14 @@ impl Journal {
                 jobs: Vec::new(),
                 variables: Vec::new(),
                 outputs: Vec::new(),
+                nomad_variables: Vec::new(),
             },
         };
         Journal {
             base_serial: base.map(|b| b.serial),
             done: Vec::new(),
             revision,
+            variables_changed: false,
             path: store.dir().join(JOURNAL_FILE),
             file: None,
         }
@@ -97,9 +102,9 @@ impl Journal {
         self.revision.job(address)
     }
 
-    /// True once any outcome was recorded.
+    /// True once any outcome was recorded, or when the apply wrote Nomad Variables.
     pub fn has_changes(&self) -> bool {
-        !self.done.is_empty()
+        !self.done.is_empty() || self.variables_changed
     }
 
     /// Writes the header now rather than at the first outcome. A first apply does, so that its

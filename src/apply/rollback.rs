@@ -9,7 +9,7 @@ use crate::stack::{Dependency, DependencyKind, JobAddress, Stack, StackJob};
 use crate::state::Revision;
 
 /// The stack `target` describes: its recorded jobs (values opened), with the current stack's
-/// settings, outputs and the edges among jobs both know.
+/// settings, outputs and the edges among jobs both know, and its recorded Nomad Variables.
 pub fn stack_at(target: &Revision, current: &Stack) -> Stack {
     let jobs: Vec<StackJob> = target
         .jobs
@@ -48,6 +48,22 @@ pub fn stack_at(target: &Revision, current: &Stack) -> Stack {
             .iter()
             .filter(|(a, _)| known(a))
             .map(|(a, o)| (a.clone(), o.clone()))
+            .collect(),
+        nomad_variables: target
+            .nomad_variables
+            .iter()
+            .map(|r| {
+                let mut v = r.to_stack();
+                if let Some(now) = current
+                    .nomad_variables
+                    .iter()
+                    .find(|c| (&c.namespace, &c.path) == (&v.namespace, &v.path))
+                {
+                    v.read_by = now.read_by.clone();
+                    v.span = now.span.clone();
+                }
+                v
+            })
             .collect(),
     };
     stack.jobs.sort_by(|a, b| a.address.cmp(&b.address));

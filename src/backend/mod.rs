@@ -137,4 +137,13 @@ pub trait Backend: Send + Sync {
         var: &Variable,
         cas: Option<u64>,
     ) -> impl Future<Output = Result<Variable, ApiError>> + Send;
+
+    /// Deletes a variable; with `cas`, only if its modify index still equals it. Deleting one
+    /// that does not exist succeeds.
+    fn delete_variable(
+        &self,
+        namespace: &str,
+        path: &str,
+        cas: Option<u64>,
+    ) -> impl Future<Output = Result<(), ApiError>> + Send;
 }

@@ -347,6 +347,26 @@ impl Backend for NomadBackend {
         }
         self.client.write(Method::Put, &url, &query, var).await
     }
+
+    async fn delete_variable(&self, namespace: &str, path: &str, cas: Option<u64>) -> Result<(), ApiError> {
+        let url = format!(
+            "/v1/var/{}",
+            path.split('/').map(encode_path).collect::<Vec<_>>().join("/")
+        );
+        let mut query = ns_query(namespace);
+        if let Some(cas) = cas {
+            query.push(("cas", cas.to_string()));
+        }
+        match self
+            .client
+            .request_raw::<()>(Method::Delete, &url, &query, None, QueryOptions::default())
+            .await
+        {
+            Ok(_) => Ok(()),
+            Err(ApiError::Status { code: 404, .. }) => Ok(()),
+            Err(e) => Err(e),
+        }
+    }
 }
 
 #[cfg(test)]

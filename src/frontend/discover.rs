@@ -21,7 +21,15 @@ pub enum FileKind {
 }
 
 /// Top-level blocks of a stack file.
-pub const STACK_BLOCKS: &[&str] = &["stack", "variable", "locals", "output", "module", "dependency"];
+pub const STACK_BLOCKS: &[&str] = &[
+    "stack",
+    "variable",
+    "locals",
+    "output",
+    "module",
+    "dependency",
+    "nomad_variable",
+];
 
 const AGENT_KEYS: &[&str] = &[
     "client",

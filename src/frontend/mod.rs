@@ -20,6 +20,7 @@ mod eval;
 mod inputs;
 mod loader;
 mod modules;
+mod nomad_variable;
 mod problems;
 mod source;
 mod stack_blocks;
@@ -74,7 +75,12 @@ pub fn load_stack(path: &Path, inputs: &Inputs) -> Result<(Stack, Diagnostics), 
         prefix: &[],
         call: None,
     };
-    let unit = loader::load_unit(root, &mut diags);
+    let mut unit = loader::load_unit(root, &mut diags);
+    let mut ds = Vec::new();
+    nomad_variable::link_readers(&mut unit.nomad_variables, &unit.jobs, &mut ds);
+    for d in ds {
+        diags.push(d);
+    }
     for (name, g) in &given {
         if unit.used.contains(name) || matches!(g.origin, Origin::Env(_)) {
             continue;
@@ -127,6 +133,7 @@ pub fn load_stack(path: &Path, inputs: &Inputs) -> Result<(Stack, Diagnostics), 
         variables: unit.variables,
         modules: unit.modules,
         job_options: unit.job_options,
+        nomad_variables: unit.nomad_variables,
     };
     Ok((stack, diags))
 }

@@ -9,7 +9,8 @@ use hcl::edit::Span;
 use hcl::edit::structure::BlockLabel;
 
 use crate::stack::{
-    Dependency, JobAddress, JobOptions, ModuleInstance, Output, StackJob, StackSettings, VariableValue,
+    Dependency, JobAddress, JobOptions, ModuleInstance, NomadVariable, Output, StackJob, StackSettings,
+    VariableValue,
 };
 
 /// What one directory (the root or a module) produced.
@@ -29,6 +30,8 @@ pub struct Unit {
     pub job_options: BTreeMap<JobAddress, JobOptions>,
     /// The `stack` block, if any.
     pub settings: Option<StackSettings>,
+    /// `nomad_variable` blocks (root only).
+    pub nomad_variables: Vec<NomadVariable>,
     /// Names of the given values (`-var`, var files, module inputs) this level's variables read;
     /// the root reports the others as undeclared.
     pub used: BTreeSet<String>,

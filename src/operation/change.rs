@@ -9,6 +9,7 @@
 use super::error::OperationError;
 use super::refresh::record_live;
 use super::session::{StackSession, stack_values};
+use super::variables::{delete_variables, write_variables};
 use crate::apply::{ApplyOptions, ApplyReport, EventSink, StepOptions, build_steps, current_edges, stack_at};
 use crate::graph::StackGraph;
 use crate::plan::{
@@ -132,7 +133,8 @@ pub async fn plan_refresh_only(
 }
 
 fn same_changes(a: &Plan, b: &Plan) -> bool {
-    a.jobs.len() == b.jobs.len()
+    a.variables == b.variables
+        && a.jobs.len() == b.jobs.len()
         && a.jobs
             .iter()
             .zip(&b.jobs)
@@ -275,6 +277,15 @@ pub async fn run_change(
         reclaim: change.reclaim,
     };
     let stack = change.target.as_ref().unwrap_or(&session.stack);
+    let base = session.store.latest()?;
+    let (records, deletes) = write_variables(
+        session.backend()?.as_ref(),
+        &change.plan,
+        stack,
+        base.as_ref(),
+        &super::session::sealer(stack)?,
+    )
+    .await?;
     let steps = build_steps(
         session.backend()?.as_ref(),
         &change.plan,
@@ -285,7 +296,12 @@ pub async fn run_change(
         &step_options,
     )
     .await?;
-    session
-        .run(steps, &apply_options, change.values, &lineage, sink)
-        .await
+    let report = session
+        .run(steps, &apply_options, (change.values, records), &lineage, sink)
+        .await?;
+    // Deleted only once every job that read them stopped.
+    if report.success {
+        delete_variables(session.backend()?.as_ref(), deletes).await?;
+    }
+    Ok(report)
 }

@@ -19,6 +19,7 @@ mod plan;
 mod refresh;
 mod session;
 mod unplaced;
+mod variables;
 
 pub use change::{
     Change, RunOptions, plan_apply, plan_destroy, plan_refresh_only, plan_rollback, run_change,

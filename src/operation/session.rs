@@ -20,7 +20,9 @@ use crate::apply::{ApplyOptions, ApplyReport, EventSink, Journal, Step, execute}
 use crate::backend::NomadBackend;
 use crate::graph::StackGraph;
 use crate::stack::Stack;
-use crate::state::{LockHolder, Revision, Sealer, StateLock, StateStore, ValueRecord, latest_opened};
+use crate::state::{
+    LockHolder, Revision, Sealer, StateLock, StateStore, ValueRecord, VariableRecord, latest_opened,
+};
 
 /// The default per-job timeout when neither `-timeout` nor the stack sets one.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(300);
@@ -143,7 +145,7 @@ impl StackSession {
         &self,
         steps: Vec<Step>,
         options: &ApplyOptions,
-        values: (Vec<ValueRecord>, Vec<ValueRecord>),
+        (values, nomad_variables): ((Vec<ValueRecord>, Vec<ValueRecord>), Vec<VariableRecord>),
         lineage: &str,
         sink: EventSink,
     ) -> Result<ApplyReport, OperationError> {
@@ -163,6 +165,11 @@ impl StackSession {
         }
         journal.revision.variables = values.0;
         journal.revision.outputs = values.1;
+        let key = |r: &VariableRecord| (r.namespace.clone(), r.path.clone(), r.modify_index);
+        journal.variables_changed = base.as_ref().map_or(Vec::new(), |b| {
+            b.nomad_variables.iter().map(key).collect::<Vec<_>>()
+        }) != nomad_variables.iter().map(key).collect::<Vec<_>>();
+        journal.revision.nomad_variables = nomad_variables;
         let backend = self.backend()?.clone();
         Ok(execute(backend, steps, options, journal, &self.store, &sealer, sink).await?)
     }

@@ -67,6 +67,7 @@ mod tests {
                 wave: 0,
                 job_modify_index: None,
             }],
+            variables: Vec::new(),
         }
     }
 

@@ -18,8 +18,10 @@ mod refresh_only;
 mod render_diff;
 mod render_markdown;
 mod render_text;
+mod render_variables;
 mod saved;
 mod snapshot;
+mod variables;
 
 pub use model::{
     Action, DependsOn, Drift, JobChange, LiveJob, LiveView, PLAN_FORMAT_VERSION, PlacementFailure,
@@ -35,3 +37,4 @@ pub use render_markdown::render_markdown;
 pub use render_text::{TextOptions, render_text};
 pub use saved::{SavedPlanError, check_current, load_plan, save_plan};
 pub use snapshot::{compare_snapshot, snapshot_text};
+pub use variables::{ItemChange, VariableChange, plan_variables};

@@ -239,6 +239,9 @@ pub struct Plan {
     pub summary: Summary,
     /// Changes in wave order, then by address; destroys last.
     pub jobs: Vec<JobChange>,
+    /// Nomad Variables: written before the first wave, deleted after the last destroy.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub variables: Vec<super::VariableChange>,
 }
 
 impl Plan {
@@ -247,6 +250,7 @@ impl Plan {
     /// its spec matches the stack.
     pub fn has_changes(&self) -> bool {
         self.jobs.iter().any(JobChange::needs_apply)
+            || self.variables.iter().any(|v| v.action != Action::Noop)
     }
 
     /// The jobs whose placement preview fails.

@@ -76,6 +76,12 @@ pub fn plan(
     // Addresses are unique, so an unstable sort gives the one order and needs no buffer.
     jobs.sort_unstable_by(|a, b| (a.wave, &a.address).cmp(&(b.wave, &b.address)));
     jobs.extend(inputs.removals(stack, &options.targets));
+    // With -target, only the variables the selected jobs read are planned.
+    let targeted: BTreeSet<&JobAddress> = jobs.iter().map(|j| &j.address).collect();
+    let variables = super::plan_variables(&stack.nomad_variables, state, options.destroy)
+        .into_iter()
+        .filter(|v| selected.is_none() || v.read_by.iter().any(|r| targeted.contains(r)))
+        .collect();
     Ok(Plan {
         format_version: PLAN_FORMAT_VERSION.to_string(),
         stack: stack.settings.name.clone(),
@@ -88,6 +94,7 @@ pub fn plan(
         }),
         summary: summarize(&jobs),
         jobs,
+        variables,
     })
 }
 

@@ -27,6 +27,8 @@ pub fn refresh_only(mut plan: Plan) -> Plan {
         j.gate_not_passed = None;
         j.placement = None;
     }
+    // Nothing is written: the variables stay as recorded.
+    plan.variables.clear();
     plan.summary = Summary {
         noop: plan.jobs.len(),
         ..Summary::default()
@@ -88,6 +90,7 @@ mod tests {
                 change("b", Some(never_recorded), Action::Create),
                 change("c", None, Action::Update),
             ],
+            variables: Vec::new(),
         };
         let p = refresh_only(plan);
         assert_eq!(p.jobs.len(), 1);

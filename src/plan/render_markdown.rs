@@ -132,5 +132,7 @@ pub fn render_markdown(plan: &Plan) -> Result<String, tera::Error> {
     ctx.insert("jobs", &jobs);
     let mut t = tera::Tera::new();
     t.add_raw_template("plan.md", TEMPLATE)?;
-    t.render("plan.md", &ctx)
+    let mut out = t.render("plan.md", &ctx)?;
+    out.push_str(&super::render_variables::variables_markdown(plan));
+    Ok(out)
 }

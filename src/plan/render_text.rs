@@ -56,6 +56,7 @@ pub fn render_text(plan: &Plan, options: &TextOptions) -> String {
             plan.targets.join(", ")
         );
     }
+    super::render_variables::variables_text(&mut out, plan, &p);
     for job in plan.jobs.iter().filter(|j| {
         j.action != Action::Noop
             || j.needs_apply()
@@ -78,6 +79,9 @@ pub fn render_text(plan: &Plan, options: &TextOptions) -> String {
         s.destroy,
         s.noop
     );
+    if let Some(v) = super::render_variables::variables_summary(plan) {
+        let _ = writeln!(out, "{v}");
+    }
     let unplaced: Vec<&str> = plan.unplaced().map(|j| j.address.0.as_str()).collect();
     if !unplaced.is_empty() {
         let _ = writeln!(

@@ -11,6 +11,7 @@
 mod address;
 mod dependency;
 mod gate;
+mod nomad_variable;
 mod owner;
 mod settings;
 mod values;
@@ -25,6 +26,7 @@ use crate::spec::Job;
 pub use address::JobAddress;
 pub use dependency::{Dependency, DependencyKind, JobOptions};
 pub use gate::Gate;
+pub use nomad_variable::{NomadVariable, template_var_paths};
 pub use owner::{OWNER_LINEAGE_META, OWNER_STACK_META, Owner, strip_owner, with_owner};
 pub use settings::{BackendKind, BackendSettings, StackSettings};
 pub use values::{ModuleInstance, Output, VariableValue};
@@ -62,6 +64,9 @@ pub struct Stack {
     pub modules: Vec<ModuleInstance>,
     /// Per-job gate and timeout overrides from `dependency` blocks, keyed by the job's address.
     pub job_options: BTreeMap<JobAddress, JobOptions>,
+    /// Nomad Variables the stack manages, sorted by (namespace, path).
+    #[serde(default)]
+    pub nomad_variables: Vec<NomadVariable>,
 }
 
 impl Stack {

@@ -17,6 +17,7 @@ mod opened;
 mod revision;
 mod secret;
 mod store;
+mod variable_record;
 
 pub use error::StateError;
 pub use journal::{JOURNAL_FILE, JournalEntry, JournalHeader, recover_journal, remove_journal};
@@ -25,6 +26,7 @@ pub use opened::{latest_opened, open_revision};
 pub use revision::{GateResult, JobRecord, Revision, STATE_FORMAT_VERSION, ValueRecord};
 pub use secret::{Opener, SEALED, Sealer, lookup, open_job, seal_job};
 pub use store::{StateStore, revision_file_name, write_atomic};
+pub use variable_record::VariableRecord;
 
 #[cfg(test)]
 mod tests;

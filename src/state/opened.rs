@@ -10,7 +10,9 @@ use super::store::StateStore;
 /// `rev` with every sealed value opened with `identity` (the `DEPLOY_AGE_IDENTITY` value: an
 /// identity or a file of them). A revision without sealed values needs no identity.
 pub fn open_revision(mut rev: Revision, identity: Option<&str>) -> Result<Revision, StateError> {
-    if rev.jobs.iter().all(|j| j.encrypted.is_empty()) {
+    if rev.jobs.iter().all(|j| j.encrypted.is_empty())
+        && rev.nomad_variables.iter().all(|v| v.encrypted.is_empty())
+    {
         return Ok(rev);
     }
     let identity = identity.ok_or(StateError::NoIdentity { serial: rev.serial })?;
@@ -19,6 +21,9 @@ pub fn open_revision(mut rev: Revision, identity: Option<&str>) -> Result<Revisi
         if !j.encrypted.is_empty() {
             j.spec = open_job(&j.spec, &j.encrypted, &opener)?;
         }
+    }
+    for v in &mut rev.nomad_variables {
+        v.open(&opener)?;
     }
     Ok(rev)
 }

@@ -36,6 +36,9 @@ pub struct Revision {
     /// Outputs; sensitive values are age-encrypted.
     #[serde(default)]
     pub outputs: Vec<ValueRecord>,
+    /// Nomad Variables the stack manages, sorted by (namespace, path).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub nomad_variables: Vec<super::VariableRecord>,
 }
 
 /// How a job's gate ended during the apply that recorded it.

@@ -34,6 +34,7 @@ fn rev(serial: u64) -> Revision {
         }],
         variables: vec![],
         outputs: vec![],
+        nomad_variables: vec![],
     }
 }
 

@@ -155,6 +155,7 @@ pub fn recorded(stack: &Stack) -> Revision {
             .collect(),
         variables: Vec::new(),
         outputs: Vec::new(),
+        nomad_variables: Vec::new(),
     }
 }
 

@@ -344,6 +344,16 @@ impl Loader<'_> {
                         stack_blocks::settings(&mut ev, b, &mut s, &mut ds);
                         self.unit.settings = Some(s);
                     }
+                    "nomad_variable" if !self.prefix.is_empty() => ds.push(
+                        Diagnostic::error("`nomad_variable` block in a module")
+                            .with_span(sf.file.span_opt(b.ident.span()))
+                            .with_help("declare Nomad Variables in the root stack, beside the `stack` block"),
+                    ),
+                    "nomad_variable" => {
+                        if let Some(v) = super::nomad_variable::nomad_variable(&mut ev, b, &mut ds) {
+                            self.unit.nomad_variables.push(v);
+                        }
+                    }
                     "output" => {
                         if let Some(o) = stack_blocks::output(&mut ev, b, &self.prefix_str, &mut ds) {
                             self.unit.outputs.push(o);
