@@ -7,6 +7,7 @@
 
 mod acl;
 mod agent;
+pub mod agent_control;
 mod allocations;
 pub mod body;
 mod deployments;
@@ -16,6 +17,7 @@ mod job_actions;
 mod jobs;
 mod keyring;
 mod kv;
+mod monitor;
 pub mod node_proxy;
 pub mod nodes;
 mod operator;
