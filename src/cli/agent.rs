@@ -59,14 +59,7 @@ pub fn run(cmd: &AgentCommand) -> anyhow::Result<ExitCode> {
         }
         None => {
             let mut config = cmd.args.to_config()?;
-            let _ = tracing_subscriber::fmt()
-                .with_env_filter(
-                    tracing_subscriber::EnvFilter::try_from_env("DEPLOY_LOG")
-                        .unwrap_or_else(|_| "warn,openraft=error".into()),
-                )
-                .with_writer(std::io::stderr)
-                .with_ansi(false)
-                .try_init();
+            init_logging();
             let runtime = tokio::runtime::Runtime::new()?;
             // `/v1/jobs/parse` answers with deploy's own HCL front end.
             config.job_parser = Some(crate::cluster::JobParser::new(|hcl: &str, vars: &str| {
@@ -81,4 +74,27 @@ pub fn run(cmd: &AgentCommand) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
     }
+}
+
+/// Logs to stderr at `DEPLOY_LOG` (default `warn,openraft=error`), and to whoever follows
+/// `/v1/agent/monitor` at the level they ask for.
+fn init_logging() {
+    use tracing_subscriber::Layer as _;
+    use tracing_subscriber::layer::SubscriberExt as _;
+    use tracing_subscriber::util::SubscriberInitExt as _;
+    let stderr = tracing_subscriber::fmt::layer()
+        .with_writer(std::io::stderr)
+        .with_ansi(false)
+        .with_filter(
+            tracing_subscriber::EnvFilter::try_from_env("DEPLOY_LOG")
+                .unwrap_or_else(|_| "warn,openraft=error".into()),
+        );
+    let monitor =
+        crate::cluster::log_hub::layer().with_filter(tracing_subscriber::filter::filter_fn(|meta| {
+            crate::cluster::log_hub::hub().wants(*meta.level())
+        }));
+    let _ = tracing_subscriber::registry()
+        .with(stderr)
+        .with(monitor)
+        .try_init();
 }

@@ -18,6 +18,7 @@ pub mod fsm;
 pub mod http;
 pub mod id_file;
 pub mod keyring;
+pub mod log_hub;
 pub mod raft;
 pub mod rpc;
 pub mod scheduler;

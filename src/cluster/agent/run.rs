@@ -18,6 +18,7 @@ use crate::cluster::client::gc as client_gc;
 use crate::cluster::client::http as client_http;
 use crate::cluster::client::{Client, ClientConfig};
 use crate::cluster::error::ClusterError;
+use crate::cluster::http::agent_control::{self, AgentParts};
 use crate::cluster::http::{self, ApiContext};
 use crate::cluster::rpc;
 use crate::cluster::server::cluster_key::ClusterKey;
@@ -220,7 +221,13 @@ impl Agent {
         bound: SocketAddr,
         rpc_addr: Option<&str>,
     ) -> (axum::Router, Option<axum::Router>) {
-        let mut app = axum::Router::new();
+        let parts = Arc::new(AgentParts {
+            server: self.server.clone(),
+            client: self.client.clone(),
+            region: cfg.region.clone(),
+            member_name: format!("{}.{}", cfg.name, cfg.region),
+        });
+        let mut app = agent_control::open_router(Arc::clone(&parts));
         let mut rpc_app = None;
         if let Some(node) = &self.server {
             let ctx = Arc::new(ApiContext {
@@ -234,11 +241,14 @@ impl Agent {
                 Some(c) => client_http::router(Arc::clone(c)).merge(client_gc::router(Arc::clone(c))),
                 None => http::node_proxy::router(Arc::clone(&ctx)),
             };
+            let client_routes = client_routes.merge(agent_control::router(parts));
             app = app.merge(http::with_acl(client_routes, Arc::clone(&ctx)));
             rpc_app = Some(rpc::router(ctx));
         } else if let Some(c) = &self.client {
             app = app.merge(client_acl::guard(
-                client_http::router(Arc::clone(c)).merge(client_gc::router(Arc::clone(c))),
+                client_http::router(Arc::clone(c))
+                    .merge(client_gc::router(Arc::clone(c)))
+                    .merge(agent_control::router(parts)),
                 Arc::clone(c),
             ));
         }

@@ -164,6 +164,17 @@ impl Client {
         self.ctx.api.token_allowed(token).await.unwrap_or(false)
     }
 
+    /// The servers (RPC addresses) this client talks to.
+    pub fn servers(&self) -> Vec<String> {
+        self.ctx.api.servers()
+    }
+
+    /// Replaces the servers this client talks to (`POST /v1/agent/servers`).
+    pub fn set_servers(&self, servers: Vec<String>) {
+        tracing::info!("servers set to {servers:?}");
+        self.ctx.api.set_servers(servers);
+    }
+
     /// The client's configuration.
     pub fn config(&self) -> &ClientConfig {
         &self.ctx.config

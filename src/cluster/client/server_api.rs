@@ -27,7 +27,8 @@ struct RegisterResponse {
 
 /// HTTP access to the servers.
 pub struct ServerApi {
-    servers: Vec<String>,
+    /// RPC addresses; replaced whole by `set_servers` (`POST /v1/agent/servers`).
+    servers: std::sync::RwLock<Vec<String>>,
     current: AtomicUsize,
     http: reqwest::Client,
 }
@@ -63,7 +64,7 @@ impl ServerApi {
             .build()
             .map_err(|e| ClientError::NoServer(e.to_string()))?;
         Ok(Self {
-            servers,
+            servers: std::sync::RwLock::new(servers),
             current: AtomicUsize::new(0),
             http,
         })
@@ -88,6 +89,17 @@ impl ServerApi {
         Ok(Self { http, ..self })
     }
 
+    /// The servers this client talks to, in the order it tries them.
+    pub fn servers(&self) -> Vec<String> {
+        self.servers.read().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    /// Replaces the servers this client talks to (tried from the first on).
+    pub fn set_servers(&self, servers: Vec<String>) {
+        *self.servers.write().unwrap_or_else(|e| e.into_inner()) = servers;
+        self.current.store(0, Ordering::Relaxed);
+    }
+
     async fn call<B: Serialize, T: DeserializeOwned>(
         &self,
         method: Method,
@@ -95,11 +107,12 @@ impl ServerApi {
         body: Option<&B>,
         timeout: Duration,
     ) -> Result<Indexed<T>, ClientError> {
-        let n = self.servers.len().max(1);
+        let servers = self.servers();
+        let n = servers.len().max(1);
         let mut last = String::from("no servers configured");
         for attempt in 0..n {
             let i = (self.current.load(Ordering::Relaxed) + attempt) % n;
-            let Some(server) = self.servers.get(i) else { break };
+            let Some(server) = servers.get(i) else { break };
             let mut req = self
                 .http
                 .request(method.clone(), format!("http://{server}{path}"))
@@ -289,11 +302,12 @@ impl ServerApi {
         timeout: Duration,
     ) -> Result<Option<serde_json::Value>, ClientError> {
         let path = crate::cluster::http::ACL_CHECK;
-        let n = self.servers.len().max(1);
+        let servers = self.servers();
+        let n = servers.len().max(1);
         let mut last = String::from("no servers configured");
         for attempt in 0..n {
             let i = (self.current.load(Ordering::Relaxed) + attempt) % n;
-            let Some(server) = self.servers.get(i) else { break };
+            let Some(server) = servers.get(i) else { break };
             let req = self
                 .http
                 .get(format!("http://{server}{path}"))

@@ -203,6 +203,16 @@ pub enum Command {
         /// Lease ID.
         id: String,
     },
+    /// Create or update a namespace.
+    NamespaceUpsert {
+        /// The namespace (indexes are set by apply).
+        namespace: Box<super::namespace::Namespace>,
+    },
+    /// Delete a namespace that holds no jobs and no variables.
+    NamespaceDelete {
+        /// Its name.
+        name: String,
+    },
     /// Remove the listed leases that are expired at the leader's clock reading `now_millis`.
     LeaseExpire {
         /// Candidate lease IDs.

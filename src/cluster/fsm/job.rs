@@ -51,6 +51,11 @@ impl State {
         let namespace = job.namespace().to_owned();
         let id = job.id().to_owned();
         job.namespace = Some(namespace.clone());
+        if !self.namespace_exists(&namespace) {
+            return Outcome::Refused {
+                message: format!("job {id:?} is in nonexistent namespace {namespace:?}"),
+            };
+        }
         let existing = self.jobs.get(&namespace).and_then(|jobs| jobs.get(&id));
         if let Some(want) = enforce_index {
             let message = match existing {

@@ -18,6 +18,7 @@ pub mod gc;
 pub mod handle;
 pub mod job;
 pub mod kv;
+pub mod namespace;
 pub mod payload;
 pub mod plan_apply;
 pub mod records;
@@ -35,6 +36,7 @@ pub use command::{Command, CommandResponse, Outcome};
 pub use eval_table::EvalTable;
 pub use gc::{GcCollect, GcCutoffs, GcJob};
 pub use handle::StateHandle;
+pub use namespace::{DEFAULT_NAMESPACE, Namespace};
 pub use payload::{
     AllocClientUpdate, DeploymentAction, DeploymentUpdate, JobDeregister, JobRegister, PeriodicLaunch,
     PlanApply, PlanStop,

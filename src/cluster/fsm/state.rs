@@ -44,6 +44,8 @@ pub struct State {
     pub acl: AclState,
     /// Root keys, wrapped under the servers' KEK.
     pub keyring: KeyringTable,
+    /// Namespaces created through the API, by name (`default` is implied).
+    pub namespaces: BTreeMap<String, super::namespace::Namespace>,
 }
 
 impl State {
@@ -137,6 +139,8 @@ impl State {
             } => self.apply_lease_renew(index, &id, expires_at_millis),
             Command::LeaseRevoke { id } => self.apply_lease_revoke(index, &id),
             Command::LeaseExpire { ids, now_millis } => self.apply_lease_expire(index, &ids, now_millis),
+            Command::NamespaceUpsert { namespace } => self.apply_namespace_upsert(index, *namespace),
+            Command::NamespaceDelete { name } => self.apply_namespace_delete(index, &name),
         };
         self.index = self.index.max(index);
         CommandResponse { index, outcome }

@@ -134,6 +134,15 @@ pub async fn versions(ctx: Ctx, Path(id): Path<String>, Query(q): Query<QueryPar
     ))
 }
 
+/// A boolean as Go's `strconv.ParseBool` reads it (`1`, `t`, `true`, `TRUE`, ...).
+fn parse_bool(v: &str) -> Option<bool> {
+    match v {
+        "1" | "t" | "T" | "true" | "TRUE" | "True" => Some(true),
+        "0" | "f" | "F" | "false" | "FALSE" | "False" => Some(false),
+        _ => None,
+    }
+}
+
 fn namespace_or_default(ns: Option<String>) -> String {
     ns.filter(|s| !s.is_empty()).unwrap_or_else(|| "default".into())
 }
@@ -147,6 +156,13 @@ pub async fn submission(ctx: Ctx, Path(id): Path<String>, Query(p): Query<Submis
 /// `DELETE /v1/job/:id[?purge=true]`: stop or purge a job.
 pub async fn deregister(ctx: Ctx, Path(id): Path<String>, Query(p): Query<DeregisterParams>) -> ApiResult {
     let namespace = namespace_or_default(p.namespace);
-    let purge = p.purge.as_deref().is_some_and(|v| v == "true" || v == "1");
+    let purge = match p.purge.as_deref() {
+        None | Some("") => false,
+        Some(v) => parse_bool(v).ok_or_else(|| {
+            ApiError::bad_request(format!(
+                "Failed to parse value of \"purge\" ({v}) as a bool: strconv.ParseBool: parsing {v:?}: invalid syntax"
+            ))
+        })?,
+    };
     written(ctx.node.deregister_job(namespace, id, purge).await?)
 }

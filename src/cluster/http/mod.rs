@@ -7,6 +7,7 @@
 
 mod acl;
 mod agent;
+pub mod agent_control;
 mod allocations;
 pub mod body;
 mod deployments;
@@ -16,6 +17,8 @@ mod job_actions;
 mod jobs;
 mod keyring;
 mod kv;
+mod monitor;
+mod namespaces;
 pub mod node_proxy;
 pub mod nodes;
 mod operator;
@@ -127,6 +130,19 @@ pub fn router(ctx: Arc<ApiContext>) -> Router {
             post(operator_actions::node_drain).put(operator_actions::node_drain),
         )
         .route("/v1/agent/members", get(agent::members))
+        .route("/v1/regions", get(namespaces::regions))
+        .route("/v1/namespaces", get(namespaces::list))
+        .route(
+            "/v1/namespace",
+            post(namespaces::put_named).put(namespaces::put_named),
+        )
+        .route(
+            "/v1/namespace/{name}",
+            get(namespaces::read)
+                .post(namespaces::put)
+                .put(namespaces::put)
+                .delete(namespaces::delete),
+        )
         .route("/v1/acl/bootstrap", post(acl::bootstrap).put(acl::bootstrap))
         .route("/v1/job/{id}/submission", get(jobs::submission))
         .route("/v1/job/{id}/revert", post(revert::revert).put(revert::revert))

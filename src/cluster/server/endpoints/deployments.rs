@@ -67,6 +67,7 @@ impl ClusterNode {
 
     /// Marks a deployment failed.
     pub async fn fail_deployment(&self, id: &str) -> Result<DeploymentActionDone, EndpointError> {
+        self.refuse_terminal(id, "fail").await?;
         let (status, text) = (DeploymentStatus::Failed, "Deployment marked as failed");
         self.deployment_action(id, status, text, Vec::new(), true).await
     }
@@ -77,6 +78,8 @@ impl ClusterNode {
         id: &str,
         pause: bool,
     ) -> Result<DeploymentActionDone, EndpointError> {
+        self.refuse_terminal(id, if pause { "pause" } else { "resume" })
+            .await?;
         match pause {
             true => {
                 let (status, text) = (DeploymentStatus::Paused, "Deployment is paused");
@@ -138,6 +141,24 @@ impl ClusterNode {
         Err(EndpointError::BadRequest(format!(
             "deployment is not blocked (status {status})"
         )))
+    }
+
+    /// Nomad's refusal of `verb` on a deployment that has finished: its text and its 500
+    /// (Nomad answers these as plain server errors).
+    async fn refuse_terminal(&self, id: &str, verb: &str) -> Result<(), EndpointError> {
+        self.read_now(|state| {
+            let d = state
+                .deployments
+                .get(id)
+                .ok_or_else(|| deployment_not_found(id))?;
+            match d.status.is_active() {
+                true => Ok(()),
+                false => Err(EndpointError::Internal(format!(
+                    "can't {verb} terminal deployment"
+                ))),
+            }
+        })
+        .await
     }
 
     async fn deployment_action(

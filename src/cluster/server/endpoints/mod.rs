@@ -22,6 +22,7 @@ mod job_reads;
 mod jobs;
 mod keyring;
 mod kv;
+mod namespaces;
 mod nodes;
 mod plan;
 mod variables;
