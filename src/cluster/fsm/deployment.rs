@@ -19,7 +19,12 @@ impl State {
         }
         d.status = u.status;
         d.status_description = u.description;
-        d.task_groups = u.task_groups;
+        // An operator's promotion committed since the watcher read the state stands.
+        let mut groups = u.task_groups;
+        for (name, g) in groups.iter_mut() {
+            g.promoted |= d.task_groups.get(name).is_some_and(|o| o.promoted);
+        }
+        d.task_groups = groups;
         d.modify_index = index;
         let (ns, job_id, version) = (d.namespace.clone(), d.job_id.clone(), d.job_version);
         self.bump_table("deployments", index);

@@ -7,7 +7,10 @@
 //!     ├─ any unhealthy                               ─► failed
 //!     ├─ a group past RequireProgressBy              ─► failed (progress_deadline)
 //!     │    └─ auto_revert: re-register the latest stable version (as `job revert` does)
-//!     ├─ every group has DesiredTotal healthy        ─► successful (job version stable)
+//!     ├─ canaries all healthy, every canary group     ─► promoted (the rolling update of the
+//!     │    has auto_promote                              rest begins)
+//!     ├─ every group has DesiredTotal healthy and     ─► successful (job version stable)
+//!     │    its canaries promoted
 //!     └─ more healthy than before                    ─► counts, new RequireProgressBy, and a
 //!                                                       deployment-watcher evaluation so the
 //!                                                       scheduler places the next batch
@@ -25,7 +28,7 @@ use chrono::{DateTime, Utc};
 use super::ClusterNode;
 use super::evals::{job_eval, new_eval, now_nanos};
 use crate::api::namespace_or_default;
-use crate::api::{Deployment, DeploymentState, DeploymentStatus, triggered_by};
+use crate::api::{Deployment, DeploymentState, DeploymentStatus, deployment_description, triggered_by};
 use crate::cluster::fsm::{Command, DeploymentUpdate, Evaluation, JobRegister, State};
 
 const CHECK_EVERY: Duration = Duration::from_millis(250);
@@ -42,27 +45,17 @@ pub fn review(state: &State, d: &Deployment, now: i64) -> Option<DeploymentUpdat
     if d.status != DeploymentStatus::Running {
         return None;
     }
-    let mut groups: BTreeMap<String, DeploymentState> = d.task_groups.clone();
-    for g in groups.values_mut() {
-        g.placed_allocs = 0;
-        g.healthy_allocs = 0;
-        g.unhealthy_allocs = 0;
-    }
-    for a in state.allocs.values().filter(|a| a.deployment_id == d.id) {
-        let g = groups.entry(a.task_group.clone()).or_default();
-        g.placed_allocs += 1;
-        match a.deployment_status.as_ref().and_then(|s| s.healthy) {
-            Some(true) => g.healthy_allocs += 1,
-            Some(false) => g.unhealthy_allocs += 1,
-            None => {}
-        }
-    }
-    let mut progressed = false;
+    let (mut groups, healthy_canaries) = count_allocs(state, d);
+    let promoted_now = auto_promote(&mut groups, &healthy_canaries, now);
+    let mut progressed = promoted_now;
     let mut overdue = false;
     for (name, g) in groups.iter_mut() {
         let before = d.task_groups.get(name).map_or(0, |o| o.healthy_allocs);
-        let done = g.healthy_allocs >= g.desired_total;
-        if g.progress_deadline > 0 && !done {
+        let done = g.healthy_allocs >= g.desired_total && !g.awaits_promotion();
+        // Healthy canaries waiting for an operator are not late: the deadline starts again
+        // at promotion.
+        let waiting = g.awaits_promotion() && canaries_ready(g, &healthy_canaries, name);
+        if g.progress_deadline > 0 && !done && !waiting {
             let due = g.require_progress_by.as_deref().and_then(parse_time);
             match due {
                 Some(_) if g.healthy_allocs > before => {
@@ -77,7 +70,13 @@ pub fn review(state: &State, d: &Deployment, now: i64) -> Option<DeploymentUpdat
         }
     }
     let unhealthy = groups.values().any(|g| g.unhealthy_allocs > 0);
-    let complete = groups.values().all(|g| g.healthy_allocs >= g.desired_total);
+    let complete = groups
+        .values()
+        .all(|g| g.healthy_allocs >= g.desired_total && !g.awaits_promotion());
+    let running_description = match promoted_now {
+        true => deployment_description::RUNNING,
+        false => d.status_description.as_str(),
+    };
     let (status, description) = if unhealthy {
         (DeploymentStatus::Failed, DESC_UNHEALTHY)
     } else if complete {
@@ -85,9 +84,9 @@ pub fn review(state: &State, d: &Deployment, now: i64) -> Option<DeploymentUpdat
     } else if overdue {
         (DeploymentStatus::Failed, DESC_PROGRESS)
     } else {
-        (DeploymentStatus::Running, d.status_description.as_str())
+        (DeploymentStatus::Running, running_description)
     };
-    if status == d.status && groups == d.task_groups {
+    if status == d.status && groups == d.task_groups && description == d.status_description {
         return None;
     }
     let revert_to = (status == DeploymentStatus::Failed && groups.values().any(|g| g.auto_revert))
@@ -107,6 +106,75 @@ pub fn review(state: &State, d: &Deployment, now: i64) -> Option<DeploymentUpdat
         task_groups: groups,
         eval,
     })
+}
+
+/// The deployment's groups with their allocations counted afresh (placed, healthy,
+/// unhealthy, placed canaries), and per group how many canaries are healthy.
+fn count_allocs(state: &State, d: &Deployment) -> (BTreeMap<String, DeploymentState>, BTreeMap<String, i64>) {
+    let mut groups: BTreeMap<String, DeploymentState> = d.task_groups.clone();
+    for g in groups.values_mut() {
+        g.placed_allocs = 0;
+        g.healthy_allocs = 0;
+        g.unhealthy_allocs = 0;
+        g.placed_canaries = None;
+    }
+    let mut healthy_canaries: BTreeMap<String, i64> = BTreeMap::new();
+    for a in state.allocs.values().filter(|a| a.deployment_id == d.id) {
+        let g = groups.entry(a.task_group.clone()).or_default();
+        g.placed_allocs += 1;
+        let healthy = a.deployment_status.as_ref().and_then(|s| s.healthy);
+        match healthy {
+            Some(true) => g.healthy_allocs += 1,
+            Some(false) => g.unhealthy_allocs += 1,
+            None => {}
+        }
+        if a.deployment_status.as_ref().is_some_and(|s| s.canary) {
+            g.placed_canaries.get_or_insert_with(Vec::new).push(a.id.clone());
+            if healthy == Some(true) {
+                *healthy_canaries.entry(a.task_group.clone()).or_default() += 1;
+            }
+        }
+    }
+    for g in groups.values_mut() {
+        if let Some(c) = g.placed_canaries.as_mut() {
+            c.sort();
+        }
+    }
+    (groups, healthy_canaries)
+}
+
+/// Whether every canary the group wants is healthy.
+fn canaries_ready(g: &DeploymentState, healthy_canaries: &BTreeMap<String, i64>, name: &str) -> bool {
+    healthy_canaries.get(name).copied().unwrap_or(0) >= g.desired_canaries
+}
+
+/// Promotes every group with canaries when all of them ask for `auto_promote` and all their
+/// canaries are healthy, as Nomad does; returns whether it did.
+fn auto_promote(
+    groups: &mut BTreeMap<String, DeploymentState>,
+    healthy_canaries: &BTreeMap<String, i64>,
+    now: i64,
+) -> bool {
+    let waiting: Vec<&String> = groups
+        .iter()
+        .filter(|(_, g)| g.awaits_promotion())
+        .map(|(n, _)| n)
+        .collect();
+    let promote = !waiting.is_empty()
+        && waiting.iter().all(|n| {
+            let g = &groups[*n];
+            g.auto_promote && canaries_ready(g, healthy_canaries, n)
+        });
+    if !promote {
+        return false;
+    }
+    for g in groups.values_mut().filter(|g| g.awaits_promotion()) {
+        g.promoted = true;
+        if g.progress_deadline > 0 {
+            g.require_progress_by = Some(format_time(now + g.progress_deadline));
+        }
+    }
+    true
 }
 
 /// The newest stable version of the deployment's job other than the one deployed, while the
