@@ -48,7 +48,12 @@ async fn deployment(agent: &Agent, version: u64, pred: impl Fn(&Value) -> bool) 
             .cloned()
     })
     .await
-    .unwrap_or_else(|| panic!("deployment of version {version} never as expected; log:\n{}", agent.log()))
+    .unwrap_or_else(|| {
+        panic!(
+            "deployment of version {version} never as expected; log:\n{}",
+            agent.log()
+        )
+    })
 }
 
 /// Running allocations of the job, as (job version, canary) pairs, sorted.
@@ -88,7 +93,11 @@ async fn started(dir: &std::path::Path, name: &str, marker: &str) -> Option<(Age
             return None;
         }
     };
-    let agent = Agent::start(BIN, dir.join(name), &["--dev", "--node", name, "--heartbeat-ttl", "3s"]);
+    let agent = Agent::start(
+        BIN,
+        dir.join(name),
+        &["--dev", "--node", name, "--heartbeat-ttl", "3s"],
+    );
     wait_nodes(&http(), &agent, 1).await;
     register_job(&http(), &agent, &canary_job(&server_bin, marker, "http", "1")).await;
     deployment(&agent, 0, |d| d["Status"] == "successful").await;
@@ -113,7 +122,11 @@ async fn a_canary_waits_for_promotion_then_the_rest_is_replaced() {
     })
     .await;
     let g = &d["TaskGroups"]["web"];
-    assert_eq!((g["DesiredCanaries"].as_i64(), g["DesiredTotal"].as_i64()), (Some(1), Some(2)), "{d:#}");
+    assert_eq!(
+        (g["DesiredCanaries"].as_i64(), g["DesiredTotal"].as_i64()),
+        (Some(1), Some(2)),
+        "{d:#}"
+    );
     assert_eq!(g["PlacedCanaries"].as_array().map(Vec::len), Some(1), "{d:#}");
     assert_eq!(g["Promoted"], false);
     assert_eq!(running(&agent).await, [(0, false), (0, false), (1, true)]);
@@ -171,7 +184,12 @@ async fn a_failing_canary_fails_the_deployment_and_auto_revert_goes_back() {
         (r == [(2, false), (2, false)]).then_some(r)
     })
     .await;
-    assert!(settled.is_some(), "running: {:?}; log:\n{}", running(&agent).await, agent.log());
+    assert!(
+        settled.is_some(),
+        "running: {:?}; log:\n{}",
+        running(&agent).await,
+        agent.log()
+    );
     stop_job(&http(), &agent, "web").await;
     kill_marked(&marker);
 }

@@ -117,7 +117,11 @@ pub trait Backend: Send + Sync {
 
     /// Promotes the canaries of every group of deployment `id` (`POST
     /// /v1/deployment/promote/:id` with `All`).
-    fn promote_deployment(&self, namespace: &str, id: &str) -> impl Future<Output = Result<(), ApiError>> + Send;
+    fn promote_deployment(
+        &self,
+        namespace: &str,
+        id: &str,
+    ) -> impl Future<Output = Result<(), ApiError>> + Send;
 
     /// The last `max_bytes` of a task's stdout or stderr.
     fn task_log_tail(

@@ -133,7 +133,11 @@ pub fn line(e: &Event) -> Option<String> {
         } => format!(
             "{} {address}: canaries healthy, {} deployment {}",
             secs(*elapsed_ms),
-            if *auto_promote { "promoting" } else { "awaiting promotion of" },
+            if *auto_promote {
+                "promoting"
+            } else {
+                "awaiting promotion of"
+            },
             crate::apply::short(deployment_id)
         ),
         Event::Stopped { address, elapsed_ms } => format!("{} {address}: stopped", secs(*elapsed_ms)),

@@ -78,7 +78,9 @@ async fn run_async(args: &PromoteArgs) -> anyhow::Result<ExitCode> {
     let (ns, id) = (job.job.namespace().to_owned(), job.job.id().to_owned());
     let dir = stack_input::state_dir(&stack, args.state.as_deref());
     let backend = crate::operation::connect(&stack, &dir, &stack_input::notice).await?;
-    let (deployment, _) = backend.latest_deployment(&ns, &id, QueryOptions::default()).await?;
+    let (deployment, _) = backend
+        .latest_deployment(&ns, &id, QueryOptions::default())
+        .await?;
     let Some(d) = deployment else {
         anyhow::bail!("job {id} has no deployment to promote");
     };
@@ -99,7 +101,13 @@ async fn run_async(args: &PromoteArgs) -> anyhow::Result<ExitCode> {
     if args.json {
         println!("{}", serde_json::to_string_pretty(&outcome)?);
     } else {
-        println!("{}: deployment {} {} ({})", address.0, short(&end.id), outcome.status, outcome.description);
+        println!(
+            "{}: deployment {} {} ({})",
+            address.0,
+            short(&end.id),
+            outcome.status,
+            outcome.description
+        );
     }
     Ok(match end.status {
         DeploymentStatus::Successful => ExitCode::SUCCESS,
@@ -125,7 +133,10 @@ async fn follow<B: Backend>(
         let (d, meta) = backend.latest_deployment(ns, id, opts).await?;
         index = Some(meta.last_index);
         let Some(d) = d.filter(|d| d.id == deployment_id) else {
-            anyhow::bail!("deployment {} was superseded by a newer one", short(deployment_id));
+            anyhow::bail!(
+                "deployment {} was superseded by a newer one",
+                short(deployment_id)
+            );
         };
         if !d.status.is_active() {
             return Ok(d);

@@ -55,7 +55,12 @@ pub const PROMOTE_NO_CANARIES: &str = "deployment has no canaries to promote";
 impl State {
     /// The groups a promotion of `d` covers (`all`, or `groups`), or why it is refused in
     /// Nomad's words: a terminal deployment, no canaries, or canaries not all healthy.
-    pub fn promotion_groups(&self, d: &Deployment, all: bool, groups: &[String]) -> Result<Vec<String>, String> {
+    pub fn promotion_groups(
+        &self,
+        d: &Deployment,
+        all: bool,
+        groups: &[String],
+    ) -> Result<Vec<String>, String> {
         if !d.status.is_active() {
             return Err(PROMOTE_TERMINAL.to_owned());
         }
@@ -75,13 +80,20 @@ impl State {
             .filter_map(|(name, g)| {
                 let healthy = self.healthy_canaries(&d.id, name);
                 (healthy < g.desired_canaries).then(|| {
-                    format!("Task group {name:?} has {healthy}/{} healthy allocations", g.desired_canaries)
+                    format!(
+                        "Task group {name:?} has {healthy}/{} healthy allocations",
+                        g.desired_canaries
+                    )
                 })
             })
             .collect();
         if !unhealthy.is_empty() {
             let items: Vec<String> = unhealthy.iter().map(|e| format!("* {e}")).collect();
-            return Err(format!("{} error(s) occurred:\n\n{}", unhealthy.len(), items.join("\n")));
+            return Err(format!(
+                "{} error(s) occurred:\n\n{}",
+                unhealthy.len(),
+                items.join("\n")
+            ));
         }
         Ok(chosen.into_iter().map(|(name, _)| name.clone()).collect())
     }
@@ -139,7 +151,10 @@ mod tests {
     fn promotion_covers_the_groups_with_healthy_canaries() {
         let (s, d) = state(&[Some(true), Some(true)]);
         assert_eq!(s.promotion_groups(&d, true, &[]), Ok(vec!["web".to_string()]));
-        assert_eq!(s.promotion_groups(&d, false, &["web".into()]), Ok(vec!["web".to_string()]));
+        assert_eq!(
+            s.promotion_groups(&d, false, &["web".into()]),
+            Ok(vec!["web".to_string()])
+        );
     }
 
     #[test]

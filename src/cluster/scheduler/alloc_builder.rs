@@ -6,9 +6,10 @@ use super::group_spec::GroupSpec;
 use super::reconcile::{PlaceReason, PlaceRequest};
 use super::rng::SchedRng;
 use crate::api::{
-    AllocDeploymentStatus, AllocMetric, AllocatedCpu, AllocatedMemory, AllocatedPortMapping, AllocatedResources,
-    AllocatedSharedResources, AllocatedTaskResources, Allocation, ClientStatus, Deployment, DeploymentState,
-    DeploymentStatus, DesiredStatus, Evaluation, deployment_description, Node, RescheduleEvent, RescheduleTracker,
+    AllocDeploymentStatus, AllocMetric, AllocatedCpu, AllocatedMemory, AllocatedPortMapping,
+    AllocatedResources, AllocatedSharedResources, AllocatedTaskResources, Allocation, ClientStatus,
+    Deployment, DeploymentState, DeploymentStatus, DesiredStatus, Evaluation, Node, RescheduleEvent,
+    RescheduleTracker, deployment_description,
 };
 use crate::spec::{Job, NetworkResource, Port};
 

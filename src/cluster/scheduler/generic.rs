@@ -48,8 +48,7 @@ pub fn schedule_generic<S: SchedulerState + ?Sized>(
         .filter(|(_, r)| !r.canary.is_empty())
         .map(|(g, _)| (g.name().to_string(), canary_count(job, g)))
         .collect();
-    let deployment =
-        wants_deployment(state, job, &recs).then(|| build_deployment(job, &canaries, rng));
+    let deployment = wants_deployment(state, job, &recs).then(|| build_deployment(job, &canaries, rng));
     // Placements while this version's deployment runs (the next batch of a rolling update,
     // replacements) belong to it, so its health counts and pacing see them.
     let running = state

@@ -182,7 +182,10 @@ fn healthy_canaries_wait_for_manual_promotion_past_the_progress_deadline() {
     assert!(!g.promoted);
     assert_eq!(u.description, deployment_description::NEEDS_PROMOTION);
     d.task_groups = u.task_groups;
-    assert!(review(&s, &d, 3600 * SEC).is_none(), "no deadline while awaiting promotion");
+    assert!(
+        review(&s, &d, 3600 * SEC).is_none(),
+        "no deadline while awaiting promotion"
+    );
 }
 
 #[test]
@@ -217,7 +220,11 @@ fn auto_promote_waits_for_every_canary_group_to_ask_for_it() {
 
 #[test]
 fn promoted_canaries_count_toward_success() {
-    let s = state(&[canary("c1", Some(true)), alloc("b", Some(true)), alloc("c", Some(true))]);
+    let s = state(&[
+        canary("c1", Some(true)),
+        alloc("b", Some(true)),
+        alloc("c", Some(true)),
+    ]);
     let mut d = canary_deployment(1, false);
     let u = review(&s, &d, 0).unwrap();
     assert_eq!(u.status, DeploymentStatus::Running, "3 healthy but not promoted");

@@ -61,14 +61,20 @@ fn a_destructive_update_places_canaries_beside_the_old_allocations() {
     let plan = h.run("web");
     assert_eq!(canary_names(&plan), ["web.app[0]"]);
     assert_eq!(plan.place.len(), 1);
-    assert!(plan.stop.is_empty(), "no old allocation stops before promotion: {plan:?}");
+    assert!(
+        plan.stop.is_empty(),
+        "no old allocation stops before promotion: {plan:?}"
+    );
     assert!(plan.place[0].previous_allocation.is_empty());
     let u = &plan.annotations.desired_tg_updates["app"];
     assert_eq!((u.canary, u.ignore, u.destructive_update), (1, 3, 0));
     let d = plan.deployment.as_ref().expect("a deployment");
     let g = &d.task_groups["app"];
     assert_eq!((g.desired_canaries, g.desired_total, g.promoted), (1, 3, false));
-    assert_eq!(g.placed_canaries.as_deref(), Some(&[plan.place[0].id.clone()][..]));
+    assert_eq!(
+        g.placed_canaries.as_deref(),
+        Some(&[plan.place[0].id.clone()][..])
+    );
     assert_eq!(d.status_description, deployment_description::NEEDS_PROMOTION);
     assert_eq!(plan.place[0].deployment_id, d.id);
     assert_eq!(h.live("web").len(), 4);
@@ -97,12 +103,19 @@ fn promotion_retires_the_replaced_allocation_and_rolls_the_rest_under_max_parall
         .iter()
         .find(|a| a.job_version == 0 && a.name == "web.app[0]")
         .expect("the old web.app[0]");
-    let retired = plan.stop.iter().find(|s| s.alloc_id == old_zero.id).expect("old [0] stops");
+    let retired = plan
+        .stop
+        .iter()
+        .find(|s| s.alloc_id == old_zero.id)
+        .expect("old [0] stops");
     assert_eq!(retired.description, reason::NOT_NEEDED);
     assert_eq!(plan.stop.len(), 2, "[0] retired, one more replaced: {plan:?}");
     assert_eq!(plan.place.len(), 1);
     assert_eq!(plan.place[0].deployment_id, canary.deployment_id);
-    assert!(plan.stop.iter().all(|s| s.alloc_id != canary.id), "the canary stays");
+    assert!(
+        plan.stop.iter().all(|s| s.alloc_id != canary.id),
+        "the canary stays"
+    );
     assert!(canary_names(&plan).is_empty());
     // The last old allocation follows once the new one is healthy.
     healthy(&mut h, 1);
@@ -149,10 +162,17 @@ fn a_newer_version_stops_the_unpromoted_canaries_of_the_last() {
     task(&mut j).config = Some(BTreeMap::from([("image".into(), serde_json::json!("app:3"))]));
     h.register(j);
     let plan = h.run("web");
-    assert!(plan.stop.iter().any(|s| s.alloc_id == first.place[0].id), "{plan:?}");
+    assert!(
+        plan.stop.iter().any(|s| s.alloc_id == first.place[0].id),
+        "{plan:?}"
+    );
     assert_eq!(canary_names(&plan), ["web.app[0]"]);
     assert_eq!(plan.place[0].job_version, 2);
-    assert_eq!(h.live("web").len(), 3, "two of version 0 and one canary of version 2");
+    assert_eq!(
+        h.live("web").len(),
+        3,
+        "two of version 0 and one canary of version 2"
+    );
 }
 
 #[test]
