@@ -4,7 +4,7 @@
 use super::command::Outcome;
 use super::payload::DeploymentUpdate;
 use super::state::State;
-use crate::api::{Deployment, DeploymentState, DeploymentStatus};
+use crate::api::{Deployment, DeploymentState, DeploymentStatus, deployment_description};
 
 impl State {
     pub(super) fn apply_deployment_update(&mut self, index: u64, u: DeploymentUpdate) -> Outcome {
@@ -23,6 +23,15 @@ impl State {
         let mut groups = u.task_groups;
         for (name, g) in groups.iter_mut() {
             g.promoted |= d.task_groups.get(name).is_some_and(|o| o.promoted);
+        }
+        let promoted_since = !groups.values().any(DeploymentState::awaits_promotion)
+            && [
+                deployment_description::NEEDS_PROMOTION,
+                deployment_description::AUTO_PROMOTION,
+            ]
+            .contains(&d.status_description.as_str());
+        if promoted_since {
+            d.status_description = deployment_description::RUNNING.to_owned();
         }
         d.task_groups = groups;
         d.modify_index = index;
@@ -174,5 +183,25 @@ mod tests {
         );
         d.status = DeploymentStatus::Successful;
         assert_eq!(s.promotion_groups(&d, true, &[]), Err(PROMOTE_TERMINAL.into()));
+    }
+
+    #[test]
+    fn a_stale_watcher_verdict_keeps_an_operators_promotion() {
+        let (mut s, mut d) = state(&[Some(true), Some(true)]);
+        d.status_description = deployment_description::NEEDS_PROMOTION.into();
+        let stale = d.task_groups.clone();
+        d.task_groups.get_mut("web").unwrap().promoted = true;
+        s.deployments.insert(d.id.clone(), d);
+        let u = crate::cluster::fsm::DeploymentUpdate {
+            id: "d1".into(),
+            status: DeploymentStatus::Running,
+            description: deployment_description::NEEDS_PROMOTION.into(),
+            task_groups: stale,
+            eval: None,
+        };
+        s.apply(5, crate::cluster::fsm::Command::DeploymentUpdate(Box::new(u)));
+        let d = &s.deployments["d1"];
+        assert!(d.task_groups["web"].promoted);
+        assert_eq!(d.status_description, deployment_description::RUNNING);
     }
 }
