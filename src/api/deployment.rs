@@ -55,6 +55,16 @@ impl DeploymentStatus {
     }
 }
 
+/// Nomad's `StatusDescription` texts of a deployment.
+pub mod description {
+    /// Rolling out.
+    pub const RUNNING: &str = "Deployment is running";
+    /// Canaries wait for an operator's promotion.
+    pub const NEEDS_PROMOTION: &str = "Deployment is running but requires manual promotion";
+    /// Canaries promote themselves once healthy.
+    pub const AUTO_PROMOTION: &str = "Deployment is running pending automatic promotion";
+}
+
 /// A deployment, field for field as Nomad's `GET /v1/deployment/:id`.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default, rename_all = "PascalCase")]
@@ -115,4 +125,16 @@ pub struct DeploymentState {
     pub healthy_allocs: i64,
     /// Unhealthy allocations.
     pub unhealthy_allocs: i64,
+}
+
+impl DeploymentState {
+    /// Whether the group has canaries that still wait for promotion.
+    pub fn awaits_promotion(&self) -> bool {
+        self.desired_canaries > 0 && !self.promoted
+    }
+
+    /// How many placed canaries the group has.
+    pub fn placed_canary_count(&self) -> i64 {
+        self.placed_canaries.as_ref().map_or(0, |c| c.len() as i64)
+    }
 }

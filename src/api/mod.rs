@@ -35,7 +35,7 @@ pub use client::{
     ClientConfig, DEFAULT_ADDRESS, Method, NomadClient, QueryMeta, QueryOptions, encode, encode_path,
     install_crypto_provider,
 };
-pub use deployment::{Deployment, DeploymentState, DeploymentStatus};
+pub use deployment::{Deployment, DeploymentState, DeploymentStatus, description as deployment_description};
 pub use errors::ApiError;
 pub use evaluation::{EvalStatus, Evaluation, triggered_by};
 pub use job_responses::{

@@ -73,6 +73,17 @@ pub enum Event {
         /// Milliseconds since the apply began.
         elapsed_ms: u64,
     },
+    /// Every canary of the job's deployment is healthy and waits for promotion.
+    AwaitingPromotion {
+        /// The job.
+        address: JobAddress,
+        /// The deployment.
+        deployment_id: String,
+        /// Whether this apply promotes it (`-auto-promote`).
+        auto_promote: bool,
+        /// Milliseconds since the apply began.
+        elapsed_ms: u64,
+    },
     /// The job passed its gate; its dependents may start.
     GatePassed {
         /// The job.
@@ -142,6 +153,7 @@ impl Event {
             | Event::Registered { address, .. }
             | Event::AllocsUpdate { address, .. }
             | Event::GatePassed { address, .. }
+            | Event::AwaitingPromotion { address, .. }
             | Event::Stopped { address, .. }
             | Event::JobFailed { address, .. }
             | Event::Journaled { address }

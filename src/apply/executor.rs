@@ -35,6 +35,8 @@ pub struct ApplyOptions {
     pub parallelism: usize,
     /// Undo this apply's changes when a job fails.
     pub atomic: bool,
+    /// Promote a deployment's canaries once healthy (else its gate stops there).
+    pub auto_promote: bool,
 }
 
 impl Default for ApplyOptions {
@@ -42,6 +44,7 @@ impl Default for ApplyOptions {
         ApplyOptions {
             parallelism: 10,
             atomic: false,
+            auto_promote: false,
         }
     }
 }
@@ -105,6 +108,7 @@ pub async fn execute<B: Backend + 'static>(
         started: Instant::now(),
         sink,
         registered: Some(registered),
+        auto_promote: options.auto_promote,
     };
     progress.emit(Event::ApplyStarted {
         steps: steps.len(),

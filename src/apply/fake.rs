@@ -402,6 +402,10 @@ impl Backend for FakeBackend {
         Ok((Some(d), QueryMeta::default()))
     }
 
+    async fn promote_deployment(&self, _namespace: &str, _id: &str) -> Result<(), ApiError> {
+        Ok(())
+    }
+
     async fn task_log_tail(
         &self,
         _alloc_id: &str,

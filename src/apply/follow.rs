@@ -30,6 +30,9 @@ pub struct Progress {
     /// journals the job as "registered, gate pending" and answers, so a kill during the gate
     /// leaves a record that says the gate never passed.
     pub registered: Option<tokio::sync::mpsc::UnboundedSender<Registration>>,
+    /// Promote canaries once healthy (`deploy apply -auto-promote`); otherwise a step stops at
+    /// the promotion gate and `deploy promote` takes it on.
+    pub auto_promote: bool,
 }
 
 /// A step's change landed on the backend; its gate starts once `ack` is answered.
@@ -379,6 +382,7 @@ async fn follow_gate<B: Backend>(
     let wants_deployment = step.gate == Gate::Healthy;
     let mut index = None;
     let mut first = true;
+    let mut promoted: Option<String> = None;
     loop {
         let opts = QueryOptions {
             index,
@@ -408,7 +412,10 @@ async fn follow_gate<B: Backend>(
         };
         let status = evaluate(step.gate, spec, version, &allocs, deployment.as_ref());
         let now = match &status {
-            GateStatus::Waiting(c) | GateStatus::Passed(c, _) | GateStatus::Failed { counts: c, .. } => *c,
+            GateStatus::Waiting(c)
+            | GateStatus::Passed(c, _)
+            | GateStatus::AwaitingPromotion(c, _)
+            | GateStatus::Failed { counts: c, .. } => *c,
         };
         if first || now != *counts {
             first = false;
@@ -425,10 +432,39 @@ async fn follow_gate<B: Backend>(
         }
         match status {
             GateStatus::Waiting(_) => {}
+            GateStatus::AwaitingPromotion(_, id) => {
+                if promoted.as_deref() != Some(id.as_str()) {
+                    progress.emit(Event::AwaitingPromotion {
+                        address: step.address.clone(),
+                        deployment_id: id.clone(),
+                        auto_promote: progress.auto_promote,
+                        elapsed_ms: progress.elapsed_ms(),
+                    });
+                }
+                if !progress.auto_promote {
+                    return Err((awaiting_promotion(step, &id), None));
+                }
+                if promoted.as_deref() != Some(id.as_str()) {
+                    if let Err(e) = backend.promote_deployment(&step.namespace, &id).await {
+                        return Err((format!("promoting deployment {}: {e}", short(&id)), None));
+                    }
+                    promoted = Some(id);
+                }
+            }
             GateStatus::Passed(_, detail) => return Ok(detail),
             GateStatus::Failed { reason, alloc_id, .. } => return Err((reason, alloc_id)),
         }
     }
+}
+
+/// Where a step stops when its canaries wait for an operator.
+fn awaiting_promotion(step: &Step, deployment_id: &str) -> String {
+    format!(
+        "canaries healthy, awaiting promotion (deployment {}): run `deploy promote {}`, or apply \
+         with -auto-promote",
+        short(deployment_id),
+        step.address.0
+    )
 }
 
 /// Waits until none of the job's allocations is still running.

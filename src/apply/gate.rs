@@ -4,7 +4,8 @@
 //!
 //! - healthy: every wanted allocation running; where a group has an `update` block with health
 //!   checks, the deployment of this version must be `successful` (Nomad counts
-//!   `min_healthy_time` there) or every allocation reported healthy.
+//!   `min_healthy_time` there) or every allocation reported healthy. A deployment whose
+//!   canaries are all healthy and not promoted stops it at "awaiting promotion".
 //! - complete: every wanted allocation `complete` and no task ended with a non-zero `ExitCode`.
 //! - registered: passes once the job is registered.
 //! - running (system jobs): every allocation the scheduler placed is running (the scheduler
@@ -38,6 +39,8 @@ pub enum GateStatus {
     Waiting(AllocCounts),
     /// Passed, with a sentence for the record.
     Passed(AllocCounts, String),
+    /// Every canary of this version's deployment is healthy and waits for promotion.
+    AwaitingPromotion(AllocCounts, String),
     /// Can no longer pass.
     Failed {
         /// Counts at the time.
@@ -115,7 +118,19 @@ pub fn evaluate(
             alloc_id,
         };
     }
+    if gate == Gate::Healthy && deployment.is_some_and(canaries_await_promotion) {
+        let id = deployment.map(|d| d.id.clone()).unwrap_or_default();
+        return GateStatus::AwaitingPromotion(counts, id);
+    }
     judge(gate, job, counts, deployment)
+}
+
+/// A running deployment with canaries not yet promoted, all of them healthy.
+pub fn canaries_await_promotion(d: &Deployment) -> bool {
+    let waiting: Vec<_> = d.task_groups.values().filter(|g| g.awaits_promotion()).collect();
+    d.status == DeploymentStatus::Running
+        && !waiting.is_empty()
+        && waiting.iter().all(|g| g.healthy_allocs >= g.desired_canaries)
 }
 
 /// Counts the allocations of the version applied.

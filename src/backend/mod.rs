@@ -115,6 +115,14 @@ pub trait Backend: Send + Sync {
         opts: QueryOptions,
     ) -> impl Future<Output = Result<(Option<Deployment>, QueryMeta), ApiError>> + Send;
 
+    /// Promotes the canaries of every group of deployment `id` (`POST
+    /// /v1/deployment/promote/:id` with `All`).
+    fn promote_deployment(
+        &self,
+        namespace: &str,
+        id: &str,
+    ) -> impl Future<Output = Result<(), ApiError>> + Send;
+
     /// The last `max_bytes` of a task's stdout or stderr.
     fn task_log_tail(
         &self,

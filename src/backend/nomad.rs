@@ -294,6 +294,16 @@ impl Backend for NomadBackend {
         self.client.get(&path, &ns_query(namespace), opts).await
     }
 
+    async fn promote_deployment(&self, namespace: &str, id: &str) -> Result<(), ApiError> {
+        let path = format!("/v1/deployment/promote/{}", encode_path(id));
+        let body = serde_json::json!({ "DeploymentID": id, "All": true });
+        let _: serde_json::Value = self
+            .client
+            .write(Method::Post, &path, &ns_query(namespace), &body)
+            .await?;
+        Ok(())
+    }
+
     async fn task_log_tail(
         &self,
         alloc_id: &str,

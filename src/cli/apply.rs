@@ -54,6 +54,10 @@ pub struct ApplyArgs {
     /// Take over every job of the stack whatever owns it.
     #[arg(long = "adopt-all")]
     pub adopt_all: bool,
+    /// Promote canaries as soon as they are healthy, instead of stopping at the
+    /// `canaries healthy, awaiting promotion` gate.
+    #[arg(long = "auto-promote")]
+    pub auto_promote: bool,
     /// Apply even when the scheduler's dry run says some job would not be placed.
     #[arg(long = "allow-unplaced")]
     pub allow_unplaced: bool,
@@ -104,7 +108,8 @@ async fn run_async(args: &ApplyArgs) -> anyhow::Result<ExitCode> {
         eprintln!("Apply cancelled.");
         return Ok(ExitCode::from(1));
     }
-    let options = args.run.options(args.atomic);
+    let mut options = args.run.options(args.atomic);
+    options.auto_promote = args.auto_promote;
     let report = run_change(&session, change, &options, sink(view)).await?;
     Ok(finish(&report, view, "Apply"))
 }

@@ -16,6 +16,7 @@ pub mod operator;
 pub mod output;
 pub mod plan;
 mod progress;
+pub mod promote;
 pub mod rollback;
 mod session;
 mod stack_input;
@@ -53,6 +54,8 @@ pub enum Command {
     Rollback(rollback::RollbackArgs),
     /// Stop every job of the stack, dependents first.
     Destroy(destroy::DestroyArgs),
+    /// Promote the canaries of a job's deployment and follow it to its end.
+    Promote(promote::PromoteArgs),
     /// The stack's jobs, versions and allocations.
     Status(status::StatusArgs),
     /// The outputs the latest revision recorded.
@@ -80,6 +83,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Apply(args) => apply::run(&args),
         Command::Rollback(args) => rollback::run(&args),
         Command::Destroy(args) => destroy::run(&args),
+        Command::Promote(args) => promote::run(&args),
         Command::Status(args) => status::run(&args),
         Command::Output(args) => output::run(&args),
         Command::Agent(cmd) => agent::run(&cmd),

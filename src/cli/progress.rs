@@ -125,6 +125,21 @@ pub fn line(e: &Event) -> Option<String> {
                 format!("{gate:?}").to_lowercase()
             )
         }
+        Event::AwaitingPromotion {
+            address,
+            deployment_id,
+            auto_promote,
+            elapsed_ms,
+        } => format!(
+            "{} {address}: canaries healthy, {} deployment {}",
+            secs(*elapsed_ms),
+            if *auto_promote {
+                "promoting"
+            } else {
+                "awaiting promotion of"
+            },
+            crate::apply::short(deployment_id)
+        ),
         Event::Stopped { address, elapsed_ms } => format!("{} {address}: stopped", secs(*elapsed_ms)),
         Event::JobFailed {
             address,

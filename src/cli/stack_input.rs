@@ -66,6 +66,7 @@ impl RunArgs {
             parallelism: self.parallelism,
             timeout: self.timeout.clone(),
             atomic,
+            auto_promote: false,
         }
     }
 }

@@ -50,6 +50,8 @@ pub struct RunOptions {
     pub timeout: Option<String>,
     /// Undo this apply's changes on failure (or the stack's `atomic`).
     pub atomic: bool,
+    /// Promote canaries once they are healthy instead of stopping at the promotion gate.
+    pub auto_promote: bool,
 }
 
 async fn live(session: &StackSession, stack: &Stack) -> Result<LiveView, OperationError> {
@@ -259,6 +261,7 @@ pub async fn run_change(
     let apply_options = ApplyOptions {
         parallelism: session.parallelism(options.parallelism),
         atomic: change.atomic_allowed && (options.atomic || session.stack.settings.atomic),
+        auto_promote: options.auto_promote,
     };
     // The lineage the new revision will have: the state's, or a new one for a first apply,
     // decided here so that the jobs registered carry it.

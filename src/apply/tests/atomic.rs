@@ -28,6 +28,7 @@ async fn atomic_undoes_this_applys_changes_newest_first() {
         ApplyOptions {
             parallelism: 10,
             atomic: true,
+            ..ApplyOptions::default()
         },
     )
     .await;

@@ -71,3 +71,40 @@ fn a_system_gate_passes_once_every_placed_allocation_runs() {
     let up = [stub("a1", Running), stub("a2", Running)];
     assert!(matches!(evaluate(gate, &j, 0, &up, None), GateStatus::Passed(c, _) if c.desired == 2));
 }
+
+#[test]
+fn healthy_canaries_stop_a_healthy_gate_at_awaiting_promotion() {
+    use crate::api::{ClientStatus::Running, Deployment, DeploymentState, DeploymentStatus};
+    let j = job("web", "service", 3);
+    let canary = stub("c1", Running);
+    let mut d = Deployment {
+        id: "d1234567890".into(),
+        job_version: 0,
+        status: DeploymentStatus::Running,
+        task_groups: [(
+            "web".to_string(),
+            DeploymentState {
+                desired_canaries: 1,
+                desired_total: 3,
+                healthy_allocs: 0,
+                ..Default::default()
+            },
+        )]
+        .into(),
+        ..Default::default()
+    };
+    let gate = crate::stack::Gate::Healthy;
+    let waiting = evaluate(gate, &j, 0, std::slice::from_ref(&canary), Some(&d));
+    assert!(matches!(waiting, GateStatus::Waiting(_)), "{waiting:?}");
+    d.task_groups.get_mut("web").unwrap().healthy_allocs = 1;
+    match evaluate(gate, &j, 0, std::slice::from_ref(&canary), Some(&d)) {
+        GateStatus::AwaitingPromotion(c, id) => {
+            assert_eq!(id, "d1234567890");
+            assert_eq!((c.desired, c.running), (3, 1));
+        }
+        other => panic!("expected awaiting promotion, got {other:?}"),
+    }
+    d.task_groups.get_mut("web").unwrap().promoted = true;
+    let after = evaluate(gate, &j, 0, std::slice::from_ref(&canary), Some(&d));
+    assert!(matches!(after, GateStatus::Waiting(_)), "{after:?}");
+}

@@ -51,6 +51,7 @@ async fn no_more_than_parallelism_jobs_are_in_flight() {
         ApplyOptions {
             parallelism: 3,
             atomic: false,
+            ..ApplyOptions::default()
         },
     )
     .await;

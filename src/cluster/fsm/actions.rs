@@ -96,16 +96,24 @@ impl State {
 
     /// Applies an operator's change to an active deployment.
     pub(super) fn apply_deployment_action(&mut self, index: u64, action: DeploymentAction) -> Outcome {
-        let Some(d) = self.deployments.get_mut(&action.deployment_id) else {
+        let Some(d) = self.deployments.get(&action.deployment_id) else {
             return Outcome::NotFound {
                 message: format!("deployment not found: {}", action.deployment_id),
             };
         };
-        if !d.status.is_active() {
+        if !action.promote.is_empty() {
+            // Checked again here: the canaries' health may have changed since the request.
+            if let Err(message) = self.promotion_groups(d, false, &action.promote) {
+                return Outcome::Refused { message };
+            }
+        } else if !d.status.is_active() {
             return Outcome::Refused {
                 message: format!("can't change terminal deployment (status {})", d.status.as_str()),
             };
         }
+        let Some(d) = self.deployments.get_mut(&action.deployment_id) else {
+            return Outcome::Done;
+        };
         d.status = action.status;
         d.status_description = action.description;
         for g in &action.promote {

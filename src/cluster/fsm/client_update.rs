@@ -35,6 +35,8 @@ impl State {
                 // Health is decided once per allocation; a later report cannot flip it.
                 let known = alloc.deployment_status.as_ref().and_then(|d| d.healthy);
                 if known.is_none() {
+                    // Whether it is a canary is the scheduler's to say, not the client's.
+                    ds.canary = alloc.deployment_status.as_ref().is_some_and(|d| d.canary);
                     ds.modify_index = index;
                     alloc.deployment_status = Some(ds);
                     health_changed = true;

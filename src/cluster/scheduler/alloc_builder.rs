@@ -6,9 +6,10 @@ use super::group_spec::GroupSpec;
 use super::reconcile::{PlaceReason, PlaceRequest};
 use super::rng::SchedRng;
 use crate::api::{
-    AllocMetric, AllocatedCpu, AllocatedMemory, AllocatedPortMapping, AllocatedResources,
-    AllocatedSharedResources, AllocatedTaskResources, Allocation, ClientStatus, Deployment, DeploymentState,
-    DeploymentStatus, DesiredStatus, Evaluation, Node, RescheduleEvent, RescheduleTracker,
+    AllocDeploymentStatus, AllocMetric, AllocatedCpu, AllocatedMemory, AllocatedPortMapping,
+    AllocatedResources, AllocatedSharedResources, AllocatedTaskResources, Allocation, ClientStatus,
+    Deployment, DeploymentState, DeploymentStatus, DesiredStatus, Evaluation, Node, RescheduleEvent,
+    RescheduleTracker, deployment_description,
 };
 use crate::spec::{Job, NetworkResource, Port};
 
@@ -72,6 +73,10 @@ pub fn build_alloc(a: NewAlloc<'_>, rng: &mut SchedRng) -> Allocation {
         create_time: now,
         modify_time: now,
         job_version: a.job.version.unwrap_or(0),
+        deployment_status: (a.request.reason == PlaceReason::Canary).then(|| AllocDeploymentStatus {
+            canary: true,
+            ..AllocDeploymentStatus::default()
+        }),
         ..Allocation::default()
     }
 }
@@ -138,9 +143,11 @@ fn resources(spec: &GroupSpec, ports: Vec<AllocatedPortMapping>) -> AllocatedRes
     }
 }
 
-/// A deployment for the job's current version, one state per group with placements.
-pub fn build_deployment(job: &Job, placed: &BTreeMap<String, i64>, rng: &mut SchedRng) -> Deployment {
+/// A deployment for the job's current version, one state per group; `canaries` names the
+/// groups that place canaries and how many they want.
+pub fn build_deployment(job: &Job, canaries: &BTreeMap<String, i64>, rng: &mut SchedRng) -> Deployment {
     let mut task_groups = BTreeMap::new();
+    let mut description = deployment_description::RUNNING;
     for g in job.groups() {
         let update = g.update.as_ref().or(job.update.as_ref());
         task_groups.insert(
@@ -152,12 +159,18 @@ pub fn build_deployment(job: &Job, placed: &BTreeMap<String, i64>, rng: &mut Sch
                     .and_then(|u| u.progress_deadline)
                     .map(|d| d.nanos())
                     .unwrap_or(0),
-                desired_canaries: update.and_then(|u| u.canary).unwrap_or(0),
+                desired_canaries: canaries.get(g.name()).copied().unwrap_or(0),
                 desired_total: g.count.unwrap_or(1),
-                placed_allocs: placed.get(g.name()).copied().unwrap_or(0),
                 ..DeploymentState::default()
             },
         );
+    }
+    let canary_groups = || task_groups.values().filter(|g| g.desired_canaries > 0);
+    if canary_groups().next().is_some() {
+        description = match canary_groups().all(|g| g.auto_promote) {
+            true => deployment_description::AUTO_PROMOTION,
+            false => deployment_description::NEEDS_PROMOTION,
+        };
     }
     Deployment {
         id: rng.uuid(),
@@ -169,7 +182,7 @@ pub fn build_deployment(job: &Job, placed: &BTreeMap<String, i64>, rng: &mut Sch
         job_create_index: job.create_index.unwrap_or(0),
         task_groups,
         status: DeploymentStatus::Running,
-        status_description: "Deployment is running".to_string(),
+        status_description: description.to_string(),
         ..Deployment::default()
     }
 }

@@ -41,8 +41,14 @@ pub fn schedule_generic<S: SchedulerState + ?Sized>(
         .filter_map(|a| state.node(&a.node_id).map(|n| (n, a.task_group.clone())))
         .collect();
     let candidates = CandidateSet::build(state.nodes(), job, rng);
-    let deployment =
-        wants_deployment(state, job, &recs).then(|| build_deployment(job, &BTreeMap::new(), rng));
+    let canaries: BTreeMap<String, i64> = job
+        .groups()
+        .iter()
+        .zip(&recs)
+        .filter(|(_, r)| !r.canary.is_empty())
+        .map(|(g, _)| (g.name().to_string(), canary_count(job, g)))
+        .collect();
+    let deployment = wants_deployment(state, job, &recs).then(|| build_deployment(job, &canaries, rng));
     // Placements while this version's deployment runs (the next batch of a rolling update,
     // replacements) belong to it, so its health counts and pacing see them.
     let running = state
@@ -82,10 +88,23 @@ pub fn schedule_generic<S: SchedulerState + ?Sized>(
     plan.deployment = deployment.map(|mut d| {
         for (g, state) in d.task_groups.iter_mut() {
             state.placed_allocs = placed_per_group.get(g).copied().unwrap_or(0);
+            let placed_canaries: Vec<String> = plan
+                .place
+                .iter()
+                .filter(|a| &a.task_group == g && a.deployment_status.as_ref().is_some_and(|s| s.canary))
+                .map(|a| a.id.clone())
+                .collect();
+            state.placed_canaries = (!placed_canaries.is_empty()).then_some(placed_canaries);
         }
         d
     });
     Ok(())
+}
+
+/// The group's `update.canary`.
+fn canary_count(job: &Job, group: &TaskGroup) -> i64 {
+    let update = group.update.as_ref().or(job.update.as_ref());
+    update.and_then(|u| u.canary).unwrap_or(0)
 }
 
 /// Phase 1: reconciles every group and records the stops, including those of groups the
@@ -197,7 +216,7 @@ impl GroupPlacer<'_> {
         if let Some(m) = self.failed.as_mut() {
             m.coalesced_failures += new.len() as u64;
         }
-        for req in &rec.update {
+        for req in rec.update.iter().chain(&rec.canary) {
             self.request(ctx, req, plan)?;
         }
         Ok(())
@@ -213,6 +232,7 @@ impl GroupPlacer<'_> {
             PlaceReason::New | PlaceReason::Lost | PlaceReason::Reschedule => self.updates.place += 1,
             PlaceReason::Migrate => self.updates.migrate += 1,
             PlaceReason::Destructive => self.updates.destructive_update += 1,
+            PlaceReason::Canary => self.updates.canary += 1,
         }
         if let Some(m) = self.failed.as_mut() {
             m.coalesced_failures += 1;

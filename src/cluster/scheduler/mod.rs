@@ -22,6 +22,7 @@
 
 mod alloc_builder;
 mod budget;
+mod canary;
 mod constraint;
 mod dispatch;
 mod feasible;

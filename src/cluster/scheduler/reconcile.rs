@@ -8,6 +8,7 @@
 
 use std::collections::BTreeSet;
 
+use super::canary::{CanaryPolicy, CanaryRole, place_canaries, retire_replaced};
 use super::plan::{AllocStop, PlanResult, reason};
 use super::state::SchedulerState;
 use super::update::{UpdateKind, classify};
@@ -25,6 +26,8 @@ pub enum PlaceReason {
     Migrate,
     /// Replaced by a destructive update.
     Destructive,
+    /// A canary of the new version, placed beside the allocation it will replace.
+    Canary,
     /// It failed and the reschedule policy allows another attempt.
     Reschedule,
 }
@@ -43,7 +46,7 @@ pub struct PlaceRequest<'s> {
 }
 
 /// The reconciler's decision for one group. Placements are made in field order: `replace`,
-/// then `new`, then `update`.
+/// then `new`, then `update`, then `canary`.
 #[derive(Debug, Default)]
 pub struct GroupReconcile<'s> {
     /// Replacements of allocations the group keeps (lost, failed, migrating, complete).
@@ -53,6 +56,8 @@ pub struct GroupReconcile<'s> {
     pub new: NewIndexes,
     /// Replacements of allocations a destructive update stops.
     pub update: Vec<PlaceRequest<'s>>,
+    /// Canaries of the new version, placed beside the allocations they will replace.
+    pub canary: Vec<PlaceRequest<'s>>,
     /// To stop.
     pub stop: Vec<AllocStop>,
     /// To update in place.
@@ -67,6 +72,7 @@ impl GroupReconcile<'_> {
         !self.in_place.is_empty()
             || !self.new.is_empty()
             || !self.update.is_empty()
+            || !self.canary.is_empty()
             || self.replace.iter().any(|p| p.reason == PlaceReason::New)
     }
 }
@@ -138,6 +144,8 @@ struct Triage<'s> {
     done: Vec<&'s Allocation>,
     replacements: Vec<PlaceRequest<'s>>,
     draining: Vec<&'s Allocation>,
+    /// Canaries of the current version awaiting promotion.
+    canaries: Vec<&'s Allocation>,
 }
 
 /// Reconciles one group of a service or batch job. `allocs` are the job's allocations of
@@ -150,10 +158,19 @@ pub fn reconcile_group<'s, S: SchedulerState + ?Sized>(
     now: i64,
 ) -> GroupReconcile<'s> {
     let mut out = GroupReconcile::default();
-    let mut triage = triage(state, job, group, allocs, now, &mut out);
+    let canary = CanaryPolicy::of(state, job, group);
+    let mut triage = triage(state, job, group, allocs, now, &canary, &mut out);
     migrate_draining(job, group, &mut triage, &mut out);
+    if canary.promoted() {
+        retire_replaced(&mut triage.live, job.version.unwrap_or(0), &mut out);
+    }
+    let held = std::mem::take(&mut triage.canaries);
     let kept_live = apply_count(group, triage, &mut out);
-    version_changes(state, job, group, kept_live, &mut out);
+    let changes = VersionChanges {
+        canary: &canary,
+        held: &held,
+    };
+    version_changes(state, job, group, kept_live, changes, &mut out);
     out
 }
 
@@ -165,6 +182,7 @@ fn triage<'s, S: SchedulerState + ?Sized>(
     group: &TaskGroup,
     allocs: &[&'s Allocation],
     now: i64,
+    canary: &CanaryPolicy<'_>,
     out: &mut GroupReconcile<'s>,
 ) -> Triage<'s> {
     let batch = job.job_type() == "batch";
@@ -186,6 +204,23 @@ fn triage<'s, S: SchedulerState + ?Sized>(
             && matches!(a.client_status, ClientStatus::Complete | ClientStatus::Failed)
         {
             continue;
+        }
+        match canary.role(a, version) {
+            Some(CanaryRole::Held) => {
+                // A failed canary fails its deployment; it is not rescheduled.
+                if !a.client_status.is_terminal() {
+                    t.canaries.push(a);
+                }
+                continue;
+            }
+            Some(CanaryRole::Stop) => {
+                if !a.client_status.is_terminal() {
+                    out.stop.push(stop(a, reason::NOT_NEEDED, None));
+                    out.updates.stop += 1;
+                }
+                continue;
+            }
+            Some(CanaryRole::Promoted) | None => {}
         }
         let node = state.node(&a.node_id);
         let node_lost = node.is_none_or(|n| n.status == NodeStatus::Down);
@@ -286,13 +321,20 @@ fn apply_count<'s>(group: &TaskGroup, t: Triage<'s>, out: &mut GroupReconcile<'s
     kept_live
 }
 
+/// What phase 4 needs to know of the group's canaries.
+struct VersionChanges<'c, 's> {
+    canary: &'c CanaryPolicy<'c>,
+    held: &'c [&'s Allocation],
+}
+
 /// Phase 4: kept allocations of an older version are updated in place, or replaced
-/// `update.max_parallel` at a time.
+/// `update.max_parallel` at a time, or wait behind canaries until promotion.
 fn version_changes<'s, S: SchedulerState + ?Sized>(
     state: &'s S,
     job: &Job,
     group: &TaskGroup,
     kept_live: Vec<&'s Allocation>,
+    changes: VersionChanges<'_, 's>,
     out: &mut GroupReconcile<'s>,
 ) {
     let version = job.version.unwrap_or(0);
@@ -324,6 +366,10 @@ fn version_changes<'s, S: SchedulerState + ?Sized>(
             }
             UpdateKind::Destructive => destructive.push(a),
         }
+    }
+    if changes.canary.holds_updates(destructive.len()) {
+        place_canaries(changes.canary, job, group, changes.held, destructive, out);
+        return;
     }
     let batch = job.job_type() == "batch";
     let limit = update_parallel(job, group, batch).map_or(usize::MAX, |n| n.saturating_sub(in_flight));

@@ -7,7 +7,10 @@
 //!     ├─ any unhealthy                               ─► failed
 //!     ├─ a group past RequireProgressBy              ─► failed (progress_deadline)
 //!     │    └─ auto_revert: re-register the latest stable version (as `job revert` does)
-//!     ├─ every group has DesiredTotal healthy        ─► successful (job version stable)
+//!     ├─ canaries all healthy, every canary group     ─► promoted (the rolling update of the
+//!     │    has auto_promote                              rest begins)
+//!     ├─ every group has DesiredTotal healthy and     ─► successful (job version stable)
+//!     │    its canaries promoted
 //!     └─ more healthy than before                    ─► counts, new RequireProgressBy, and a
 //!                                                       deployment-watcher evaluation so the
 //!                                                       scheduler places the next batch
@@ -25,7 +28,7 @@ use chrono::{DateTime, Utc};
 use super::ClusterNode;
 use super::evals::{job_eval, new_eval, now_nanos};
 use crate::api::namespace_or_default;
-use crate::api::{Deployment, DeploymentState, DeploymentStatus, triggered_by};
+use crate::api::{Deployment, DeploymentState, DeploymentStatus, deployment_description, triggered_by};
 use crate::cluster::fsm::{Command, DeploymentUpdate, Evaluation, JobRegister, State};
 
 const CHECK_EVERY: Duration = Duration::from_millis(250);
@@ -42,27 +45,17 @@ pub fn review(state: &State, d: &Deployment, now: i64) -> Option<DeploymentUpdat
     if d.status != DeploymentStatus::Running {
         return None;
     }
-    let mut groups: BTreeMap<String, DeploymentState> = d.task_groups.clone();
-    for g in groups.values_mut() {
-        g.placed_allocs = 0;
-        g.healthy_allocs = 0;
-        g.unhealthy_allocs = 0;
-    }
-    for a in state.allocs.values().filter(|a| a.deployment_id == d.id) {
-        let g = groups.entry(a.task_group.clone()).or_default();
-        g.placed_allocs += 1;
-        match a.deployment_status.as_ref().and_then(|s| s.healthy) {
-            Some(true) => g.healthy_allocs += 1,
-            Some(false) => g.unhealthy_allocs += 1,
-            None => {}
-        }
-    }
-    let mut progressed = false;
+    let (mut groups, healthy_canaries) = count_allocs(state, d);
+    let promoted_now = auto_promote(&mut groups, &healthy_canaries, now);
+    let mut progressed = promoted_now;
     let mut overdue = false;
     for (name, g) in groups.iter_mut() {
         let before = d.task_groups.get(name).map_or(0, |o| o.healthy_allocs);
-        let done = g.healthy_allocs >= g.desired_total;
-        if g.progress_deadline > 0 && !done {
+        let done = g.healthy_allocs >= g.desired_total && !g.awaits_promotion();
+        // Healthy canaries waiting for an operator are not late: the deadline starts again
+        // at promotion.
+        let waiting = g.awaits_promotion() && canaries_ready(g, &healthy_canaries, name);
+        if g.progress_deadline > 0 && !done && !waiting {
             let due = g.require_progress_by.as_deref().and_then(parse_time);
             match due {
                 Some(_) if g.healthy_allocs > before => {
@@ -77,7 +70,13 @@ pub fn review(state: &State, d: &Deployment, now: i64) -> Option<DeploymentUpdat
         }
     }
     let unhealthy = groups.values().any(|g| g.unhealthy_allocs > 0);
-    let complete = groups.values().all(|g| g.healthy_allocs >= g.desired_total);
+    let complete = groups
+        .values()
+        .all(|g| g.healthy_allocs >= g.desired_total && !g.awaits_promotion());
+    let running_description = match promoted_now {
+        true => deployment_description::RUNNING,
+        false => d.status_description.as_str(),
+    };
     let (status, description) = if unhealthy {
         (DeploymentStatus::Failed, DESC_UNHEALTHY)
     } else if complete {
@@ -85,9 +84,9 @@ pub fn review(state: &State, d: &Deployment, now: i64) -> Option<DeploymentUpdat
     } else if overdue {
         (DeploymentStatus::Failed, DESC_PROGRESS)
     } else {
-        (DeploymentStatus::Running, d.status_description.as_str())
+        (DeploymentStatus::Running, running_description)
     };
-    if status == d.status && groups == d.task_groups {
+    if status == d.status && groups == d.task_groups && description == d.status_description {
         return None;
     }
     let revert_to = (status == DeploymentStatus::Failed && groups.values().any(|g| g.auto_revert))
@@ -107,6 +106,75 @@ pub fn review(state: &State, d: &Deployment, now: i64) -> Option<DeploymentUpdat
         task_groups: groups,
         eval,
     })
+}
+
+/// The deployment's groups with their allocations counted afresh (placed, healthy,
+/// unhealthy, placed canaries), and per group how many canaries are healthy.
+fn count_allocs(state: &State, d: &Deployment) -> (BTreeMap<String, DeploymentState>, BTreeMap<String, i64>) {
+    let mut groups: BTreeMap<String, DeploymentState> = d.task_groups.clone();
+    for g in groups.values_mut() {
+        g.placed_allocs = 0;
+        g.healthy_allocs = 0;
+        g.unhealthy_allocs = 0;
+        g.placed_canaries = None;
+    }
+    let mut healthy_canaries: BTreeMap<String, i64> = BTreeMap::new();
+    for a in state.allocs.values().filter(|a| a.deployment_id == d.id) {
+        let g = groups.entry(a.task_group.clone()).or_default();
+        g.placed_allocs += 1;
+        let healthy = a.deployment_status.as_ref().and_then(|s| s.healthy);
+        match healthy {
+            Some(true) => g.healthy_allocs += 1,
+            Some(false) => g.unhealthy_allocs += 1,
+            None => {}
+        }
+        if a.deployment_status.as_ref().is_some_and(|s| s.canary) {
+            g.placed_canaries.get_or_insert_with(Vec::new).push(a.id.clone());
+            if healthy == Some(true) {
+                *healthy_canaries.entry(a.task_group.clone()).or_default() += 1;
+            }
+        }
+    }
+    for g in groups.values_mut() {
+        if let Some(c) = g.placed_canaries.as_mut() {
+            c.sort();
+        }
+    }
+    (groups, healthy_canaries)
+}
+
+/// Whether every canary the group wants is healthy.
+fn canaries_ready(g: &DeploymentState, healthy_canaries: &BTreeMap<String, i64>, name: &str) -> bool {
+    healthy_canaries.get(name).copied().unwrap_or(0) >= g.desired_canaries
+}
+
+/// Promotes every group with canaries when all of them ask for `auto_promote` and all their
+/// canaries are healthy, as Nomad does; returns whether it did.
+fn auto_promote(
+    groups: &mut BTreeMap<String, DeploymentState>,
+    healthy_canaries: &BTreeMap<String, i64>,
+    now: i64,
+) -> bool {
+    let waiting: Vec<&String> = groups
+        .iter()
+        .filter(|(_, g)| g.awaits_promotion())
+        .map(|(n, _)| n)
+        .collect();
+    let promote = !waiting.is_empty()
+        && waiting.iter().all(|n| {
+            let g = &groups[*n];
+            g.auto_promote && canaries_ready(g, healthy_canaries, n)
+        });
+    if !promote {
+        return false;
+    }
+    for g in groups.values_mut().filter(|g| g.awaits_promotion()) {
+        g.promoted = true;
+        if g.progress_deadline > 0 {
+            g.require_progress_by = Some(format_time(now + g.progress_deadline));
+        }
+    }
+    true
 }
 
 /// The newest stable version of the deployment's job other than the one deployed, while the
@@ -210,158 +278,5 @@ pub(super) async fn run(node: Arc<ClusterNode>) {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::api::{AllocDeploymentStatus, Allocation};
-
-    const SEC: i64 = 1_000_000_000;
-
-    fn deployment(desired: i64, progress_deadline: i64) -> Deployment {
-        Deployment {
-            id: "d1".into(),
-            namespace: "default".into(),
-            job_id: "web".into(),
-            status: DeploymentStatus::Running,
-            task_groups: BTreeMap::from([(
-                "web".into(),
-                DeploymentState {
-                    desired_total: desired,
-                    progress_deadline,
-                    ..Default::default()
-                },
-            )]),
-            ..Default::default()
-        }
-    }
-
-    fn alloc(id: &str, healthy: Option<bool>) -> Allocation {
-        Allocation {
-            id: id.into(),
-            namespace: "default".into(),
-            job_id: "web".into(),
-            task_group: "web".into(),
-            deployment_id: "d1".into(),
-            deployment_status: healthy.map(|h| AllocDeploymentStatus {
-                healthy: Some(h),
-                ..Default::default()
-            }),
-            ..Default::default()
-        }
-    }
-
-    fn state(allocs: &[Allocation]) -> State {
-        let mut s = State::default();
-        for a in allocs {
-            s.allocs.insert(a.id.clone(), a.clone());
-        }
-        s
-    }
-
-    #[test]
-    fn all_healthy_is_successful() {
-        let s = state(&[alloc("a", Some(true)), alloc("b", Some(true))]);
-        let u = review(&s, &deployment(2, 0), 10 * SEC).unwrap();
-        assert_eq!(u.status, DeploymentStatus::Successful);
-        assert_eq!(u.description, DESC_SUCCESSFUL);
-        assert_eq!(u.task_groups["web"].healthy_allocs, 2);
-        assert_eq!(u.task_groups["web"].placed_allocs, 2);
-        assert!(u.eval.is_none());
-    }
-
-    #[test]
-    fn one_unhealthy_fails_it() {
-        let s = state(&[alloc("a", Some(true)), alloc("b", Some(false))]);
-        let u = review(&s, &deployment(2, 0), 10 * SEC).unwrap();
-        assert_eq!(u.status, DeploymentStatus::Failed);
-        assert_eq!(u.description, DESC_UNHEALTHY);
-        assert_eq!(u.task_groups["web"].unhealthy_allocs, 1);
-    }
-
-    #[test]
-    fn progress_asks_for_the_next_batch_and_moves_the_deadline() {
-        let mut d = deployment(3, 60 * SEC);
-        d.task_groups.get_mut("web").unwrap().require_progress_by = Some(format_time(50 * SEC));
-        let mut s = state(&[alloc("a", Some(true)), alloc("b", None)]);
-        register(&mut s, 10, "app:1");
-        let u = review(&s, &d, 10 * SEC).unwrap();
-        assert_eq!(u.status, DeploymentStatus::Running);
-        let eval = u.eval.expect("an evaluation for the next batch");
-        assert_eq!(eval.triggered_by, triggered_by::DEPLOYMENT_WATCHER);
-        assert_eq!(eval.deployment_id, "d1");
-        assert_eq!(
-            u.task_groups["web"]
-                .require_progress_by
-                .as_deref()
-                .and_then(parse_time),
-            Some(70 * SEC)
-        );
-    }
-
-    #[test]
-    fn no_progress_by_the_deadline_fails_it() {
-        let mut d = deployment(2, 60 * SEC);
-        let s = state(&[alloc("a", None), alloc("b", None)]);
-        // The first review sets the deadline; nothing changes before it passes.
-        let u = review(&s, &d, 0).unwrap();
-        assert_eq!(u.status, DeploymentStatus::Running);
-        d.task_groups = u.task_groups;
-        assert!(review(&s, &d, 30 * SEC).is_none());
-        let u = review(&s, &d, 61 * SEC).unwrap();
-        assert_eq!(u.status, DeploymentStatus::Failed);
-        assert_eq!(u.description, DESC_PROGRESS);
-    }
-
-    /// Registers version `image` of job `web` at Raft index `index`.
-    fn register(s: &mut State, index: u64, image: &str) {
-        let mut job: crate::spec::Job = serde_json::from_value(serde_json::json!({
-            "ID": "web", "Type": "service",
-            "TaskGroups": [{"Name": "web", "Tasks": [{"Name": "t", "Driver": "docker",
-                            "Config": {"image": image}}]}],
-        }))
-        .unwrap();
-        job.namespace = Some("default".into());
-        let reg = JobRegister {
-            job,
-            submission: None,
-            enforce_index: None,
-            eval: None,
-            submit_time: 0,
-        };
-        s.apply(index, Command::JobRegister(Box::new(reg)));
-    }
-
-    #[test]
-    fn a_failed_auto_revert_deployment_reverts_to_the_latest_stable_version() {
-        let mut s = state(&[alloc("a", Some(false))]);
-        register(&mut s, 10, "app:1");
-        register(&mut s, 11, "app:2");
-        let v0 = s.jobs.get_mut("default").unwrap().get_mut("web").unwrap();
-        v0.versions[1].job.stable = Some(true);
-        let mut d = deployment(1, 0);
-        d.job_version = 1;
-        d.task_groups.get_mut("web").unwrap().auto_revert = true;
-        let u = review(&s, &d, 0).unwrap();
-        assert_eq!(u.status, DeploymentStatus::Failed);
-        assert_eq!(
-            u.description,
-            format!("{DESC_UNHEALTHY} - rolling back to job version 0")
-        );
-        let Some(Command::JobRegister(reg)) = revert_command(&s, &d, 0) else {
-            panic!("a revert");
-        };
-        assert_eq!(reg.job.version, Some(0));
-        assert_eq!(reg.enforce_index, Some(11));
-        s.apply(12, Command::JobRegister(reg));
-        let cur = s.job("default", "web").unwrap().current();
-        assert_eq!(cur.version, Some(2));
-        let image = &cur.task_groups.as_ref().unwrap()[0].tasks.as_ref().unwrap()[0].config;
-        assert_eq!(image.as_ref().unwrap()["image"], "app:1");
-    }
-
-    #[test]
-    fn finished_deployments_are_left_alone() {
-        let mut d = deployment(1, 0);
-        d.status = DeploymentStatus::Cancelled;
-        assert!(review(&state(&[alloc("a", Some(false))]), &d, 0).is_none());
-    }
-}
+#[path = "deployment_watcher_tests.rs"]
+mod tests;

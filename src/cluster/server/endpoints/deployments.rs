@@ -2,7 +2,7 @@
 //! canaries). Actions go through Raft as one `DeploymentAction`; those that need the
 //! scheduler carry an evaluation of the job.
 
-use crate::api::{Deployment, DeploymentStatus, triggered_by};
+use crate::api::{Deployment, DeploymentStatus, deployment_description, triggered_by};
 use crate::cluster::fsm::{Command, DeploymentAction, Outcome};
 use crate::cluster::server::ClusterNode;
 use crate::cluster::server::evals::new_eval;
@@ -92,7 +92,8 @@ impl ClusterNode {
         }
     }
 
-    /// Promotes the canaries of all or some groups.
+    /// Promotes the canaries of all or some groups. Refusals carry Nomad's texts and, as
+    /// Nomad's do, answer 500: a terminal deployment, no canaries, unhealthy canaries.
     pub async fn promote_deployment(
         &self,
         id: &str,
@@ -104,27 +105,16 @@ impl ClusterNode {
                     .deployments
                     .get(id)
                     .ok_or_else(|| deployment_not_found(id))?;
-                if req.all {
-                    return Ok(d
-                        .task_groups
-                        .iter()
-                        .filter(|(_, g)| g.desired_canaries > 0)
-                        .map(|(name, _)| name.clone())
-                        .collect::<Vec<_>>());
-                }
-                if let Some(unknown) = req.groups.iter().find(|g| !d.task_groups.contains_key(*g)) {
-                    return Err(EndpointError::BadRequest(format!(
-                        "deployment does not include task group {unknown:?}"
-                    )));
-                }
-                Ok(req.groups)
+                state
+                    .promotion_groups(d, req.all, &req.groups)
+                    .map_err(EndpointError::Internal)
             })
             .await?;
-        if groups.is_empty() {
-            return Err(EndpointError::bad_request("no canaries to promote"));
+        let (status, text) = (DeploymentStatus::Running, deployment_description::RUNNING);
+        match self.deployment_action(id, status, text, groups, true).await {
+            Err(EndpointError::BadRequest(message)) => Err(EndpointError::Internal(message)),
+            other => other,
         }
-        let (status, text) = (DeploymentStatus::Running, "Deployment is running");
-        self.deployment_action(id, status, text, groups, true).await
     }
 
     /// Only multiregion deployments block, and none do here: always refused.
