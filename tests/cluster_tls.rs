@@ -47,7 +47,10 @@ async fn ready_nodes(c: &Cluster) -> usize {
 async fn wait_ready_nodes(c: &Cluster, n: usize) {
     let deadline = std::time::Instant::now() + Duration::from_secs(60);
     while ready_nodes(c).await < n {
-        assert!(std::time::Instant::now() < deadline, "{n} TLS clients not ready in 60s");
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{n} TLS clients not ready in 60s"
+        );
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
 }
@@ -84,12 +87,19 @@ print("python-nomad over HTTPS: %d jobs, leader %s" % (len(jobs), leader))
         String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr)
     );
-    assert!(out.status.success() && text.contains("python-nomad over HTTPS"), "{text}");
+    assert!(
+        out.status.success() && text.contains("python-nomad over HTTPS"),
+        "{text}"
+    );
 }
 
 #[test]
 fn webapp_applies_over_https_and_mutual_tls_rpc_on_3_servers_and_3_clients() {
-    let tmp = tempfile::tempdir().unwrap();
+    let mut tmp = tempfile::tempdir().unwrap();
+    if std::env::var_os("DEPLOY_TEST_KEEP").is_some() {
+        tmp.disable_cleanup(true);
+        eprintln!("kept in {}", tmp.path().display());
+    }
     let _reaper = TaskReaper::new(tmp.path());
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -117,7 +127,16 @@ fn webapp_applies_over_https_and_mutual_tls_rpc_on_3_servers_and_3_clients() {
     }
     let state = tmp.path().join("state");
     let (s, st) = (stack.to_str().unwrap(), state.to_str().unwrap());
-    let out = deploy.run(&["apply", s, "-state", st, "-auto-approve", "-json", "-timeout", "90s"]);
+    let out = deploy.run(&[
+        "apply",
+        s,
+        "-state",
+        st,
+        "-auto-approve",
+        "-json",
+        "-timeout",
+        "90s",
+    ]);
     assert!(out.status.success(), "{}", text(&out));
     assert_gate_order(&events(&out));
 
@@ -125,28 +144,41 @@ fn webapp_applies_over_https_and_mutual_tls_rpc_on_3_servers_and_3_clients() {
     let (_, allocs) = rt.block_on(servers.get(follower, "/v1/allocations"));
     let allocs = allocs.as_array().cloned().unwrap_or_default();
     let running: Vec<&Value> = allocs.iter().filter(|a| a["ClientStatus"] == "running").collect();
-    let nodes: std::collections::BTreeSet<&str> = running.iter().filter_map(|a| a["NodeID"].as_str()).collect();
+    let nodes: std::collections::BTreeSet<&str> =
+        running.iter().filter_map(|a| a["NodeID"].as_str()).collect();
     assert!(running.len() >= 4 && nodes.len() >= 2, "allocations: {allocs:?}");
 
     // Without the client certificate, or over plain HTTP, nothing is answered.
-    let no_cert = deploy.clone().with("NOMAD_CLIENT_CERT", "").with("NOMAD_CLIENT_KEY", "");
+    let no_cert = deploy
+        .clone()
+        .with("NOMAD_CLIENT_CERT", "")
+        .with("NOMAD_CLIENT_KEY", "");
     let refused = no_cert.run(&["plan", s, "-state", st]);
-    assert!(!refused.status.success(), "plan without a client certificate: {}", text(&refused));
-    let plain = rt.block_on(
-        reqwest::Client::new()
-            .get(format!("http://{}/v1/jobs", servers.agents[follower].addr))
-            .timeout(Duration::from_secs(5))
-            .send(),
+    assert!(
+        !refused.status.success(),
+        "plan without a client certificate: {}",
+        text(&refused)
     );
-    assert!(plain.is_err(), "plain HTTP to an HTTPS agent got an answer: {plain:?}");
-    let plain_rpc = rt.block_on(
-        reqwest::Client::new()
-            .get(format!("http://{}/v1/internal/cluster/info", servers.agents[0].rpc_addr))
-            .header("X-Deploy-Cluster-Key", cluster_harness::CLUSTER_KEY)
-            .timeout(Duration::from_secs(5))
-            .send(),
+    let plain_get = |url: String| {
+        rt.block_on(async move {
+            let req = reqwest::Client::new().get(url).timeout(Duration::from_secs(5));
+            let req = req.header("X-Deploy-Cluster-Key", cluster_harness::CLUSTER_KEY);
+            req.send().await
+        })
+    };
+    let plain = plain_get(format!("http://{}/v1/jobs", servers.agents[follower].addr));
+    assert!(
+        plain.is_err(),
+        "plain HTTP to an HTTPS agent got an answer: {plain:?}"
     );
-    assert!(plain_rpc.is_err(), "plain HTTP to mutual-TLS RPC got an answer: {plain_rpc:?}");
+    let plain_rpc = plain_get(format!(
+        "http://{}/v1/internal/cluster/info",
+        servers.agents[0].rpc_addr
+    ));
+    assert!(
+        plain_rpc.is_err(),
+        "plain HTTP to mutual-TLS RPC got an answer: {plain_rpc:?}"
+    );
 
     python_nomad_over_https(&certs, &servers.agents[follower].addr);
 
@@ -189,7 +221,11 @@ fn a_server_and_a_client_with_certificates_from_another_ca_cannot_join() {
     rt.block_on(wait_ready_nodes(&servers, 1));
     std::thread::sleep(Duration::from_secs(5));
 
-    assert_eq!(rt.block_on(ready_nodes(&servers)), 1, "only the cluster's own client");
+    assert_eq!(
+        rt.block_on(ready_nodes(&servers)),
+        1,
+        "only the cluster's own client"
+    );
     let (_, peers) = rt.block_on(servers.get(0, "/v1/status/peers"));
     assert_eq!(peers.as_array().map(Vec::len), Some(1), "peers: {peers}");
     intruder.kill();

@@ -88,7 +88,10 @@ async fn slowloris_connections_are_closed_by_the_header_timeout_while_others_get
     let last = closed.iter().max().unwrap();
     // The header timeout is 10 s; a close is seen at the next 5 s write at the latest.
     assert!(*last < Duration::from_secs(30), "last closed after {last:?}");
-    assert!(closed.iter().all(|d| *d >= Duration::from_secs(8)), "closed before the timeout");
+    assert!(
+        closed.iter().all(|d| *d >= Duration::from_secs(8)),
+        "closed before the timeout"
+    );
 }
 
 /// Whether the server closed `s` within 500 ms of it being opened.
@@ -155,7 +158,11 @@ async fn send_huge(addr: &str, head: &str, len: usize) -> (usize, String) {
         .ok()
         .and_then(Result::ok)
         .unwrap_or(0);
-    let line = String::from_utf8_lossy(&answer[..n]).lines().next().unwrap_or("").to_owned();
+    let line = String::from_utf8_lossy(&answer[..n])
+        .lines()
+        .next()
+        .unwrap_or("")
+        .to_owned();
     (sent, line)
 }
 
@@ -167,18 +174,27 @@ async fn a_300_mb_body_is_refused_on_the_api_and_rpc_listeners_without_memory_gr
     let before = rss_kib(pid);
     const LEN: usize = 300 << 20;
     let (api_sent, api_line) = send_huge(&c.agents[0].addr, "PUT /v1/jobs HTTP/1.1\r\n", LEN).await;
-    let (rpc_sent, rpc_line) =
-        send_huge(&c.agents[0].rpc_addr, "POST /v1/internal/cluster/write HTTP/1.1\r\n", LEN).await;
+    let (rpc_sent, rpc_line) = send_huge(
+        &c.agents[0].rpc_addr,
+        "POST /v1/internal/cluster/write HTTP/1.1\r\n",
+        LEN,
+    )
+    .await;
     tokio::time::sleep(Duration::from_secs(1)).await;
     let after = rss_kib(pid);
-    eprintln!("API: sent {api_sent} bytes, {api_line:?}; RPC: sent {rpc_sent} bytes, {rpc_line:?}; RSS {before} -> {after} KiB");
+    eprintln!(
+        "API: sent {api_sent} bytes, {api_line:?}; RPC: sent {rpc_sent} bytes, {rpc_line:?}; RSS {before} -> {after} KiB"
+    );
     assert!(api_sent < LEN && rpc_sent < LEN, "a listener read the whole body");
     assert!(
         api_line.is_empty() || api_line.contains(" 413 ") || api_line.contains(" 400 "),
         "{api_line}"
     );
     assert!(rpc_line.is_empty() || rpc_line.contains(" 401 "), "{rpc_line}");
-    assert!(after < before + 64 * 1024, "RSS grew from {before} to {after} KiB");
+    assert!(
+        after < before + 64 * 1024,
+        "RSS grew from {before} to {after} KiB"
+    );
     let (status, _) = c.get(0, "/v1/status/leader").await;
     assert_eq!(status, 200, "the agent still answers");
 }

@@ -202,9 +202,15 @@ impl Cluster {
     /// true, verify_https_client = true }` with the server certificate of `certs`) and waits
     /// for a leader; the harness's own client presents the CLI certificate.
     pub async fn start_tls(bin: &str, n: usize, certs: &tls::Certs) -> Self {
+        Self::start_tls_with_multiplier(bin, n, 3, certs).await
+    }
+
+    /// Like [`Self::start_tls`] with Raft timing scaled by `multiplier` unless
+    /// `DEPLOY_TEST_RAFT_MULTIPLIER` is set.
+    pub async fn start_tls_with_multiplier(bin: &str, n: usize, multiplier: u32, certs: &tls::Certs) -> Self {
         let config = certs.agent_config(tls::Role::Server);
         let extra = ["--config", config.to_str().expect("UTF-8 path")];
-        let cluster = Self::spawn_with(bin, n, 3, &extra, Some(certs));
+        let cluster = Self::spawn_with(bin, n, multiplier, &extra, Some(certs));
         cluster.wait_for_leader(Duration::from_secs(30)).await;
         cluster
     }
