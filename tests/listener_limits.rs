@@ -142,7 +142,8 @@ fn rss_kib(pid: u32) -> u64 {
 /// them; the bytes sent and the status line, if one came.
 async fn send_huge(addr: &str, head: &str, len: usize) -> (usize, String) {
     let mut s = TcpStream::connect(addr).await.unwrap();
-    let head = format!("{head}Host: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: {len}\r\n\r\n");
+    let head =
+        format!("{head}Host: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: {len}\r\n\r\n");
     s.write_all(head.as_bytes()).await.unwrap();
     let chunk = vec![b' '; 1 << 20];
     let mut sent = 0;

@@ -177,9 +177,10 @@ impl NomadClient {
     /// Builds a client; reads the TLS files named in `config`.
     pub fn new(config: ClientConfig) -> Result<NomadClient, ApiError> {
         install_crypto_provider();
+        // Idle connections are dropped before an agent's 10 s idle timeout closes them.
         let mut builder = reqwest::Client::builder()
             .connect_timeout(Duration::from_secs(5))
-            .pool_idle_timeout(Duration::from_secs(30))
+            .pool_idle_timeout(Duration::from_secs(5))
             .tls_backend_rustls();
         builder = match config.tls_files() {
             Some(files) => {
@@ -426,6 +427,26 @@ mod tests {
         assert_eq!(c.address, None);
         assert_eq!(c.skip_verify, None);
         assert_eq!(c.address(), DEFAULT_ADDRESS);
+        assert_eq!(c.tls_files(), None);
+    }
+
+    #[test]
+    fn tls_variables_choose_the_name_check() {
+        let env = |k: &str| match k {
+            "NOMAD_CACERT" => Some("ca.pem".to_string()),
+            "NOMAD_CAPATH" => Some("cas".to_string()),
+            "NOMAD_TLS_SERVER_NAME" => Some("server.global.nomad".to_string()),
+            _ => None,
+        };
+        let files = ClientConfig::from_env(env).tls_files().unwrap();
+        assert_eq!(files.ca_path.as_deref(), Some(std::path::Path::new("cas")));
+        assert_eq!(files.name, NameCheck::Fixed("server.global.nomad".into()));
+        let skip = ClientConfig::from_env(|k| (k == "NOMAD_SKIP_VERIFY").then(|| "1".to_owned()));
+        assert_eq!(skip.tls_files().unwrap().name, NameCheck::Skip);
+        let url_only = ClientConfig::from_env(|k| (k == "NOMAD_CACERT").then(|| "ca.pem".to_owned()));
+        assert_eq!(url_only.tls_files().unwrap().name, NameCheck::Url);
+        let missing = NomadClient::new(url_only).unwrap_err().to_string();
+        assert!(missing.contains("ca.pem"), "{missing}");
     }
 
     #[test]

@@ -8,8 +8,13 @@
 //! ```
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use crate::api::tls::{ClientTlsFiles, client_config};
+
+/// How long an idle pooled connection to another agent is kept: under the listeners' header
+/// (and idle) timeout of 10 s.
+pub const POOL_IDLE: Duration = Duration::from_secs(5);
 
 /// Plain HTTP or TLS towards other agents.
 #[derive(Clone, Debug, Default)]
@@ -55,9 +60,11 @@ impl Transport {
         format!("{scheme}://{addr}{path}")
     }
 
-    /// A reqwest builder that speaks this transport (add timeouts and headers to it).
+    /// A reqwest builder that speaks this transport (add timeouts and headers to it). Idle
+    /// pooled connections are dropped well before the listeners' idle timeout closes them, so
+    /// a request is never written into a connection the other side is closing.
     pub fn client_builder(&self) -> reqwest::ClientBuilder {
-        let builder = reqwest::Client::builder();
+        let builder = reqwest::Client::builder().pool_idle_timeout(POOL_IDLE);
         match &self.tls {
             Some(config) => builder.use_preconfigured_tls((**config).clone()),
             None => builder,

@@ -156,7 +156,6 @@ impl ClusterNode {
             .default_headers(key_header)
             .connect_timeout(Duration::from_millis(200))
             .tcp_nodelay(true)
-            .pool_idle_timeout(Duration::from_secs(30))
             .build()
             .map_err(|e| ClusterError::Startup(format!("http client: {e}")))?;
         let raft_cfg = raft_config(&config.cluster_name, config.compaction, config.raft_multiplier)
