@@ -1,6 +1,8 @@
 //! Built-in cluster benchmarks on a 3-server loopback cluster of real `deploy agent` processes:
 //! committed job registrations per second (1 and 32 in flight), and leader failover time
-//! (leader killed → a write through a surviving server is acknowledged).
+//! (leader killed → a write through a surviving server is acknowledged). Each runs twice: plain,
+//! and (`_tls` groups) with `tls { http = true, rpc = true, verify_server_hostname = true,
+//! verify_https_client = true }`, certificates from `deploy tls`, to show what mutual TLS costs.
 //!
 //! Servers run with the default Raft timing (multiplier 1) unless `DEPLOY_TEST_RAFT_MULTIPLIER`
 //! says otherwise.
@@ -39,11 +41,35 @@ async fn register_many(c: &Cluster, via: usize, n: u64, in_flight: usize) {
     }
 }
 
+/// A 3-server cluster, plain or under TLS (the certificates' directory is kept with it).
+fn start(rt: &Runtime, tls: bool) -> (Cluster, Option<tempfile::TempDir>) {
+    if !tls {
+        return (rt.block_on(Cluster::start_with_multiplier(BIN, 3, 1)), None);
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let certs = cluster_harness::tls::Certs::create(BIN, dir.path());
+    let cluster = rt.block_on(Cluster::start_tls_with_multiplier(BIN, 3, 1, &certs));
+    (cluster, Some(dir))
+}
+
+fn group_name(base: &str, tls: bool) -> String {
+    match tls {
+        true => format!("{base}_tls"),
+        false => base.to_owned(),
+    }
+}
+
 fn registrations(c: &mut Criterion) {
+    for tls in [false, true] {
+        registrations_over(c, tls);
+    }
+}
+
+fn registrations_over(c: &mut Criterion, tls: bool) {
     let rt = Runtime::new().unwrap();
-    let cluster = rt.block_on(Cluster::start_with_multiplier(BIN, 3, 1));
+    let (cluster, _certs) = start(&rt, tls);
     let leader = rt.block_on(cluster.wait_for_leader(Duration::from_secs(20)));
-    let mut group = c.benchmark_group("cluster_register");
+    let mut group = c.benchmark_group(group_name("cluster_register", tls));
     group.sample_size(10).measurement_time(Duration::from_secs(10));
     group.throughput(Throughput::Elements(1));
     for in_flight in [1usize, 32] {
@@ -59,10 +85,16 @@ fn registrations(c: &mut Criterion) {
 }
 
 fn failover(c: &mut Criterion) {
+    for tls in [false, true] {
+        failover_over(c, tls);
+    }
+}
+
+fn failover_over(c: &mut Criterion, tls: bool) {
     let rt = Runtime::new().unwrap();
-    let mut cluster = rt.block_on(Cluster::start_with_multiplier(BIN, 3, 1));
+    let (mut cluster, _certs) = start(&rt, tls);
     let mut samples = Vec::new();
-    let mut group = c.benchmark_group("cluster_failover");
+    let mut group = c.benchmark_group(group_name("cluster_failover", tls));
     group
         .sample_size(20)
         .sampling_mode(SamplingMode::Flat)
@@ -83,7 +115,8 @@ fn failover(c: &mut Criterion) {
     samples.sort();
     if let Some(median) = samples.get(samples.len() / 2) {
         eprintln!(
-            "failover: median {median:?} over {} trials (min {:?}, max {:?})",
+            "failover{}: median {median:?} over {} trials (min {:?}, max {:?})",
+            if tls { " (TLS)" } else { "" },
             samples.len(),
             samples[0],
             samples[samples.len() - 1]

@@ -1,8 +1,8 @@
 //! The Nomad HTTP API client: one client for real Nomad and for the built-in cluster.
 //!
 //! Configured the way Nomad's own CLI is (`NOMAD_ADDR`, `NOMAD_TOKEN`, `NOMAD_CACERT`,
-//! `NOMAD_CLIENT_CERT`, `NOMAD_CLIENT_KEY`, `NOMAD_SKIP_VERIFY`, `NOMAD_NAMESPACE`,
-//! `NOMAD_REGION`). Reads retry transient failures (connection refused or reset, 5xx, 429)
+//! `NOMAD_CAPATH`, `NOMAD_CLIENT_CERT`, `NOMAD_CLIENT_KEY`, `NOMAD_TLS_SERVER_NAME`,
+//! `NOMAD_SKIP_VERIFY`, `NOMAD_NAMESPACE`, `NOMAD_REGION`). Reads retry transient failures (connection refused or reset, 5xx, 429)
 //! with capped exponential backoff; writes retry only when the request never reached the
 //! server. A 4xx is final and reported with the server's text.
 
@@ -13,6 +13,7 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
 use super::errors::ApiError;
+use super::tls::{ClientTlsFiles, NameCheck};
 
 /// Where and how to reach a Nomad API.
 ///
@@ -38,6 +39,13 @@ pub struct ClientConfig {
     /// Accept any server certificate (`NOMAD_SKIP_VERIFY`); for tests, never for production.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub skip_verify: Option<bool>,
+    /// A directory of PEM CA certificates (`NOMAD_CAPATH`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ca_path: Option<PathBuf>,
+    /// The name the server's certificate must carry when it is not the address's host
+    /// (`NOMAD_TLS_SERVER_NAME`), e.g. `server.global.nomad`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tls_server_name: Option<String>,
 }
 
 /// Go's `strconv.ParseBool` truths, which the Nomad CLI reads `NOMAD_SKIP_VERIFY` with.
@@ -62,6 +70,8 @@ impl ClientConfig {
             client_cert: non_empty("NOMAD_CLIENT_CERT").map(PathBuf::from),
             client_key: non_empty("NOMAD_CLIENT_KEY").map(PathBuf::from),
             skip_verify: non_empty("NOMAD_SKIP_VERIFY").map(|v| is_true(&v)),
+            ca_path: non_empty("NOMAD_CAPATH").map(PathBuf::from),
+            tls_server_name: non_empty("NOMAD_TLS_SERVER_NAME"),
         }
     }
 
@@ -84,7 +94,33 @@ impl ClientConfig {
             client_cert: self.client_cert.or(fallback.client_cert),
             client_key: self.client_key.or(fallback.client_key),
             skip_verify: self.skip_verify.or(fallback.skip_verify),
+            ca_path: self.ca_path.or(fallback.ca_path),
+            tls_server_name: self.tls_server_name.or(fallback.tls_server_name),
         }
+    }
+
+    /// The TLS settings as the client's rustls configuration reads them; `None` when nothing
+    /// is set (the platform's roots then, as reqwest's default).
+    pub fn tls_files(&self) -> Option<ClientTlsFiles> {
+        let skip = self.skip_verify == Some(true);
+        let any = self.ca_cert.is_some()
+            || self.ca_path.is_some()
+            || self.client_cert.is_some()
+            || self.client_key.is_some()
+            || self.tls_server_name.is_some()
+            || skip;
+        let name = match (&self.tls_server_name, skip) {
+            (_, true) => NameCheck::Skip,
+            (Some(n), false) => NameCheck::Fixed(n.clone()),
+            (None, false) => NameCheck::Url,
+        };
+        any.then(|| ClientTlsFiles {
+            ca_file: self.ca_cert.clone(),
+            ca_path: self.ca_path.clone(),
+            cert_file: self.client_cert.clone(),
+            key_file: self.client_key.clone(),
+            name,
+        })
     }
 
     /// The address requests go to: the configured one, else [`DEFAULT_ADDRESS`].
@@ -141,41 +177,18 @@ impl NomadClient {
     /// Builds a client; reads the TLS files named in `config`.
     pub fn new(config: ClientConfig) -> Result<NomadClient, ApiError> {
         install_crypto_provider();
+        // Idle connections are dropped before an agent's 10 s idle timeout closes them.
         let mut builder = reqwest::Client::builder()
             .connect_timeout(Duration::from_secs(5))
-            .pool_idle_timeout(Duration::from_secs(30))
+            .pool_idle_timeout(Duration::from_secs(5))
             .tls_backend_rustls();
-        if let Some(ca) = &config.ca_cert {
-            let pem = std::fs::read(ca)
-                .map_err(|e| ApiError::Config(format!("reading CA certificate {}: {e}", ca.display())))?;
-            let cert = reqwest::Certificate::from_pem(&pem)
-                .map_err(|e| ApiError::Config(format!("CA certificate {}: {e}", ca.display())))?;
-            builder = builder.add_root_certificate(cert);
-        }
-        if config.skip_verify == Some(true) {
-            builder = builder.tls_danger_accept_invalid_certs(true);
-        }
-        match (&config.client_cert, &config.client_key) {
-            (Some(cert), Some(key)) => {
-                let mut pem = std::fs::read(cert).map_err(|e| {
-                    ApiError::Config(format!("reading client certificate {}: {e}", cert.display()))
-                })?;
-                pem.extend(
-                    std::fs::read(key).map_err(|e| {
-                        ApiError::Config(format!("reading client key {}: {e}", key.display()))
-                    })?,
-                );
-                let identity = reqwest::Identity::from_pem(&pem)
-                    .map_err(|e| ApiError::Config(format!("client certificate and key: {e}")))?;
-                builder = builder.identity(identity);
+        builder = match config.tls_files() {
+            Some(files) => {
+                let tls = super::tls::client_config(&files).map_err(ApiError::Config)?;
+                builder.use_preconfigured_tls(tls)
             }
-            (None, None) => {}
-            _ => {
-                return Err(ApiError::Config(
-                    "NOMAD_CLIENT_CERT and NOMAD_CLIENT_KEY must be given together".into(),
-                ));
-            }
-        }
+            None => builder,
+        };
         let http = builder
             .build()
             .map_err(|e| ApiError::Config(format!("building the HTTP client: {e}")))?;
@@ -414,6 +427,26 @@ mod tests {
         assert_eq!(c.address, None);
         assert_eq!(c.skip_verify, None);
         assert_eq!(c.address(), DEFAULT_ADDRESS);
+        assert_eq!(c.tls_files(), None);
+    }
+
+    #[test]
+    fn tls_variables_choose_the_name_check() {
+        let env = |k: &str| match k {
+            "NOMAD_CACERT" => Some("ca.pem".to_string()),
+            "NOMAD_CAPATH" => Some("cas".to_string()),
+            "NOMAD_TLS_SERVER_NAME" => Some("server.global.nomad".to_string()),
+            _ => None,
+        };
+        let files = ClientConfig::from_env(env).tls_files().unwrap();
+        assert_eq!(files.ca_path.as_deref(), Some(std::path::Path::new("cas")));
+        assert_eq!(files.name, NameCheck::Fixed("server.global.nomad".into()));
+        let skip = ClientConfig::from_env(|k| (k == "NOMAD_SKIP_VERIFY").then(|| "1".to_owned()));
+        assert_eq!(skip.tls_files().unwrap().name, NameCheck::Skip);
+        let url_only = ClientConfig::from_env(|k| (k == "NOMAD_CACERT").then(|| "ca.pem".to_owned()));
+        assert_eq!(url_only.tls_files().unwrap().name, NameCheck::Url);
+        let missing = NomadClient::new(url_only).unwrap_err().to_string();
+        assert!(missing.contains("ca.pem"), "{missing}");
     }
 
     #[test]

@@ -23,6 +23,7 @@ mod node;
 mod requests;
 mod service;
 mod task_state;
+pub mod tls;
 mod variable;
 
 pub use alloc_metric::{AllocMetric, NodeScoreMeta};

@@ -17,10 +17,12 @@ mod config;
 mod gc_file;
 mod hcl_file;
 mod run;
+mod tls_file;
 
 pub use args::AgentArgs;
 pub use config::{AgentConfig, ConfigError};
 pub use run::run_agent;
+pub use tls_file::{AgentLimits, AgentTls};
 
 /// Nomad's default HTTP port.
 pub const DEFAULT_HTTP_PORT: u16 = 4646;

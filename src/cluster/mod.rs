@@ -18,11 +18,13 @@ pub mod fsm;
 pub mod http;
 pub mod id_file;
 pub mod keyring;
+pub mod listener;
 pub mod log_hub;
 pub mod raft;
 pub mod rpc;
 pub mod scheduler;
 pub mod server;
+pub mod transport;
 
 pub use agent::{AgentArgs, AgentConfig, run_agent};
 pub use error::ClusterError;

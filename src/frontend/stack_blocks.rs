@@ -178,20 +178,36 @@ fn backend(ev: &mut Eval<'_>, b: &Block, s: &mut StackSettings, diags: &mut Vec<
         "token",
         "namespace",
         "region",
+        "ca_file",
+        "ca_path",
+        "cert_file",
+        "key_file",
+        "tls_server_name",
+        "skip_verify",
         "ca_cert",
         "client_cert",
         "client_key",
     ];
     for a in b.body.attributes() {
+        let c = &mut s.backend.connection;
+        let key = a.key.value().as_str();
+        if key == "skip_verify" {
+            c.skip_verify = ev.eval(&a.value).ok().and_then(|v| as_bool(&v));
+            continue;
+        }
         let value = string(ev, &a.value, diags);
-        match a.key.value().as_str() {
-            "address" => s.backend.connection.address = value,
-            "token" => s.backend.connection.token = value,
-            "namespace" => s.backend.connection.namespace = value,
-            "region" => s.backend.connection.region = value,
-            "ca_cert" => s.backend.connection.ca_cert = value.map(PathBuf::from),
-            "client_cert" => s.backend.connection.client_cert = value.map(PathBuf::from),
-            "client_key" => s.backend.connection.client_key = value.map(PathBuf::from),
+        match key {
+            "address" => c.address = value,
+            "token" => c.token = value,
+            "namespace" => c.namespace = value,
+            "region" => c.region = value,
+            // `ca_file`, `cert_file`, `key_file` as the agent's `tls {}` block names them; the
+            // `NOMAD_*`-style names are kept as aliases.
+            "ca_file" | "ca_cert" => c.ca_cert = value.map(PathBuf::from),
+            "ca_path" => c.ca_path = value.map(PathBuf::from),
+            "cert_file" | "client_cert" => c.client_cert = value.map(PathBuf::from),
+            "key_file" | "client_key" => c.client_key = value.map(PathBuf::from),
+            "tls_server_name" => c.tls_server_name = value,
             other => diags.push(unknown(ev, other, a.key.span(), "backend", KNOWN)),
         }
     }

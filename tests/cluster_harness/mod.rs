@@ -2,6 +2,8 @@
 //! ephemeral ports, temporary data directories, every child killed on drop.
 #![allow(dead_code)]
 
+pub mod tls;
+
 use std::net::TcpListener;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
@@ -30,6 +32,8 @@ pub struct Agent {
     keyring_kek: String,
     child: Option<Child>,
     bin: PathBuf,
+    /// `http`, or `https` for agents under `tls { http = true, rpc = true }`.
+    pub scheme: &'static str,
 }
 
 impl Agent {
@@ -122,14 +126,14 @@ impl Agent {
         &self.data_dir
     }
 
-    /// `http://addr`.
+    /// `http://addr` (`https` under TLS).
     pub fn url(&self, path: &str) -> String {
-        format!("http://{}{path}", self.addr)
+        format!("{}://{}{path}", self.scheme, self.addr)
     }
 
-    /// `http://rpc_addr` (the RPC listener).
+    /// `http://rpc_addr` (the RPC listener; `https` under TLS).
     pub fn rpc_url(&self, path: &str) -> String {
-        format!("http://{}{path}", self.rpc_addr)
+        format!("{}://{}{path}", self.scheme, self.rpc_addr)
     }
 }
 
@@ -191,6 +195,27 @@ impl Cluster {
     /// Starts `n` servers with `extra` agent arguments and returns at once, without waiting
     /// for a leader (with `--acl-enabled`, the harness's own reads need a token first).
     pub fn spawn(bin: &str, n: usize, multiplier: u32, extra: &[&str]) -> Self {
+        Self::spawn_with(bin, n, multiplier, extra, None)
+    }
+
+    /// Starts `n` servers under TLS (`tls { http = true, rpc = true, verify_server_hostname =
+    /// true, verify_https_client = true }` with the server certificate of `certs`) and waits
+    /// for a leader; the harness's own client presents the CLI certificate.
+    pub async fn start_tls(bin: &str, n: usize, certs: &tls::Certs) -> Self {
+        Self::start_tls_with_multiplier(bin, n, 3, certs).await
+    }
+
+    /// Like [`Self::start_tls`] with Raft timing scaled by `multiplier` unless
+    /// `DEPLOY_TEST_RAFT_MULTIPLIER` is set.
+    pub async fn start_tls_with_multiplier(bin: &str, n: usize, multiplier: u32, certs: &tls::Certs) -> Self {
+        let config = certs.agent_config(tls::Role::Server);
+        let extra = ["--config", config.to_str().expect("UTF-8 path")];
+        let cluster = Self::spawn_with(bin, n, multiplier, &extra, Some(certs));
+        cluster.wait_for_leader(Duration::from_secs(30)).await;
+        cluster
+    }
+
+    fn spawn_with(bin: &str, n: usize, multiplier: u32, extra: &[&str], certs: Option<&tls::Certs>) -> Self {
         let raft_multiplier = match std::env::var("DEPLOY_TEST_RAFT_MULTIPLIER") {
             Ok(v) => v
                 .parse()
@@ -229,12 +254,17 @@ impl Cluster {
                     keyring_kek: keyring_kek.clone(),
                     child: None,
                     bin: bin.into(),
+                    scheme: if certs.is_some() { "https" } else { "http" },
                 };
                 a.spawn();
                 a
             })
             .collect();
-        let http = reqwest::Client::builder()
+        let builder = match certs {
+            Some(c) => c.client_builder(),
+            None => reqwest::Client::builder(),
+        };
+        let http = builder
             .timeout(Duration::from_secs(15))
             .connect_timeout(Duration::from_millis(300))
             .build()

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use thiserror::Error;
 
-use super::{DEFAULT_HTTP_PORT, hostname};
+use super::{AgentLimits, AgentTls, DEFAULT_HTTP_PORT, hostname};
 use crate::cluster::client::gc::ClientGcConfig;
 use crate::cluster::client::{HostVolume, SandboxConfig};
 use crate::cluster::http::parse::JobParser;
@@ -94,6 +94,10 @@ pub struct AgentConfig {
     /// The keyring's key-encryption key, base64 (`server { keyring_kek }`); every server of a
     /// cluster needs the same one. Unset: `keyring.kek` in the server's data directory.
     pub keyring_kek: Option<String>,
+    /// The `tls {}` block: HTTPS on the API, mutual TLS on RPC.
+    pub tls: AgentTls,
+    /// The `limits {}` block: connections per listener and their timeouts.
+    pub limits: AgentLimits,
 }
 
 impl Default for AgentConfig {
@@ -131,6 +135,8 @@ impl Default for AgentConfig {
             acl_bootstrap_token_file: None,
             job_parser: None,
             keyring_kek: None,
+            tls: AgentTls::default(),
+            limits: AgentLimits::default(),
         }
     }
 }
@@ -203,7 +209,7 @@ impl AgentConfig {
                 "-acl-bootstrap-token-file needs a server with ACLs enabled (-acl-enabled)".into(),
             ));
         }
-        Ok(())
+        self.tls.check()
     }
 }
 

@@ -1,5 +1,5 @@
 //! Nomad-style agent HCL files (`name`, `ports`, `server {}`, `client {}`, `plugin {}`,
-//! `acl {}`) read over an [`AgentConfig`].
+//! `acl {}`, `tls {}`, `limits {}`) read over an [`AgentConfig`].
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -115,6 +115,7 @@ impl AgentConfig {
         let h: HclAgent = hcl::from_str(text)?;
         self.client_sandbox.merge_hcl_str(text)?;
         self.merge_gc_hcl(text)?;
+        self.merge_tls_hcl(text)?;
         set(&mut self.name, h.name);
         if h.data_dir.is_some() {
             self.data_dir = h.data_dir;

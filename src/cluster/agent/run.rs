@@ -20,6 +20,7 @@ use crate::cluster::client::{Client, ClientConfig};
 use crate::cluster::error::ClusterError;
 use crate::cluster::http::agent_control::{self, AgentParts};
 use crate::cluster::http::{self, ApiContext};
+use crate::cluster::listener::{self, ServeOptions};
 use crate::cluster::rpc;
 use crate::cluster::server::cluster_key::ClusterKey;
 use crate::cluster::server::{ClusterNode, ServerConfig};
@@ -75,32 +76,53 @@ pub async fn run_agent(cfg: AgentConfig) -> anyhow::Result<()> {
         data_dir,
         temporary,
     };
-    let (app, rpc_app) = agent.routers(&cfg, bound, rpc_advertise.as_deref());
-    agent.announce(&advertise, rpc_advertise.as_deref());
+    let (app, rpc_app) = agent.routers(&cfg, bound, rpc_advertise.as_deref())?;
+    agent.announce(&cfg, &advertise, rpc_advertise.as_deref());
+    let (http_opts, rpc_opts) = serve_options(&cfg)?;
     let rpc_task = match (rpc, rpc_app) {
-        (Some(l), Some(app)) => Some(tokio::spawn(async move { axum::serve(l, app).await })),
+        (Some(l), Some(app)) => Some(tokio::spawn(listener::serve(
+            l,
+            app,
+            rpc_opts,
+            std::future::pending(),
+            Duration::ZERO,
+        ))),
         _ => None,
     };
-    // Graceful shutdown waits for every open request, and blocking queries may stay open for
-    // minutes: after the signal, requests get `HTTP_DRAIN` to finish, then are dropped.
-    let (stopping, mut stopped) = tokio::sync::watch::channel(false);
-    let serve = axum::serve(listener, app).with_graceful_shutdown(async move {
-        shutdown_signal().await;
-        let _ = stopping.send(true);
-    });
-    let drained = async move {
-        let _ = stopped.wait_for(|s| *s).await;
-        tokio::time::sleep(HTTP_DRAIN).await;
-    };
-    tokio::select! {
-        served = serve => served?,
-        () = drained => tracing::info!("open HTTP requests dropped at shutdown"),
-    }
+    // Blocking queries may stay open for minutes: after the signal, open requests get
+    // `HTTP_DRAIN` to finish, then are dropped.
+    listener::serve(listener, app, http_opts, shutdown_signal(), HTTP_DRAIN).await;
     if let Some(t) = rpc_task {
         t.abort();
     }
     agent.stop().await;
     Ok(())
+}
+
+/// How the HTTP and RPC listeners serve: the `limits {}` block's bounds and timeouts, and TLS
+/// from the `tls {}` block.
+fn serve_options(cfg: &AgentConfig) -> Result<(ServeOptions, ServeOptions), ClusterError> {
+    let lim = &cfg.limits;
+    let tls_err = |e: String| ClusterError::Startup(format!("tls: {e}"));
+    let config_err = |e: super::ConfigError| ClusterError::Startup(e.to_string());
+    let mut http = ServeOptions::plain("HTTP", lim.http());
+    http.header_timeout = lim.http_header_timeout;
+    http.request_timeout = lim.http_request_timeout;
+    http.handshake_timeout = lim.https_handshake_timeout;
+    if let Some(files) = cfg.tls.http_server().map_err(config_err)? {
+        http.tls = Some(listener::tls::acceptor(&files).map_err(tls_err)?);
+    }
+    let mut rpc = ServeOptions {
+        name: "RPC",
+        limits: lim.rpc(),
+        handshake_timeout: lim.rpc_handshake_timeout,
+        tls: None,
+        ..http.clone()
+    };
+    if let Some(files) = cfg.tls.rpc_server().map_err(config_err)? {
+        rpc.tls = Some(listener::tls::acceptor(&files).map_err(tls_err)?);
+    }
+    Ok((http, rpc))
 }
 
 /// The configured data directory, or a temporary one for `-dev` (true: remove it at exit).
@@ -144,6 +166,11 @@ async fn start_server(
         cluster_key,
         keyring_kek: cfg.keyring_kek.clone(),
         gc: cfg.server_gc,
+        rpc_transport: cfg
+            .tls
+            .rpc_transport(&cfg.region)
+            .map_err(|e| ClusterError::Startup(e.to_string()))?,
+        verify_peer_region: (cfg.tls.rpc && cfg.tls.verify_server_hostname).then(|| cfg.region.clone()),
     })
     .await
 }
@@ -160,7 +187,7 @@ async fn start_client(
     if let Some(own) = own_rpc {
         servers.insert(0, own.to_owned());
     }
-    let config = client_config(cfg, data_dir, servers, advertise);
+    let config = client_config(cfg, data_dir, servers, advertise)?;
     let client = Client::start(config)
         .await
         .map_err(|e| ClusterError::Startup(format!("client: {e}")))?;
@@ -168,7 +195,13 @@ async fn start_client(
     Ok(client)
 }
 
-fn client_config(cfg: &AgentConfig, data_dir: &Path, servers: Vec<String>, advertise: &str) -> ClientConfig {
+fn client_config(
+    cfg: &AgentConfig,
+    data_dir: &Path,
+    servers: Vec<String>,
+    advertise: &str,
+) -> Result<ClientConfig, ClusterError> {
+    let startup = |e: super::ConfigError| ClusterError::Startup(e.to_string());
     let mut c = ClientConfig::new(&cfg.name, data_dir.join("client"), servers);
     c.http_addr = advertise.to_owned();
     c.datacenter = cfg.datacenter.clone();
@@ -180,7 +213,9 @@ fn client_config(cfg: &AgentConfig, data_dir: &Path, servers: Vec<String>, adver
     c.raw_exec_enabled = cfg.raw_exec_enabled;
     c.docker_allow_privileged = cfg.docker_allow_privileged;
     c.sandbox = cfg.client_sandbox.clone();
-    c
+    c.rpc_transport = cfg.tls.rpc_transport(&cfg.region).map_err(startup)?;
+    c.http_transport = cfg.tls.http_transport().map_err(startup)?;
+    Ok(c)
 }
 
 impl Agent {
@@ -220,7 +255,7 @@ impl Agent {
         cfg: &AgentConfig,
         bound: SocketAddr,
         rpc_addr: Option<&str>,
-    ) -> (axum::Router, Option<axum::Router>) {
+    ) -> Result<(axum::Router, Option<axum::Router>), ClusterError> {
         let parts = Arc::new(AgentParts {
             server: self.server.clone(),
             client: self.client.clone(),
@@ -239,7 +274,13 @@ impl Agent {
             app = app.merge(http::router(Arc::clone(&ctx)));
             let client_routes = match &self.client {
                 Some(c) => client_http::router(Arc::clone(c)).merge(client_gc::router(Arc::clone(c))),
-                None => http::node_proxy::router(Arc::clone(&ctx)),
+                None => {
+                    let transport = cfg
+                        .tls
+                        .http_transport()
+                        .map_err(|e| ClusterError::Startup(e.to_string()))?;
+                    http::node_proxy::router(Arc::clone(&ctx), transport)
+                }
             };
             let client_routes = client_routes.merge(agent_control::router(parts));
             app = app.merge(http::with_acl(client_routes, Arc::clone(&ctx)));
@@ -257,10 +298,14 @@ impl Agent {
             guard,
             http::request_guard::refuse_unsafe,
         ));
-        (app, rpc_app)
+        Ok((app, rpc_app))
     }
 
-    fn announce(&self, advertise: &str, rpc: Option<&str>) {
+    fn announce(&self, cfg: &AgentConfig, advertise: &str, rpc: Option<&str>) {
+        let scheme = match cfg.tls.http {
+            true => "https",
+            false => "http",
+        };
         let role = match (&self.server, &self.client) {
             (Some(_), Some(_)) => "server and client",
             (Some(_), None) => "server",
@@ -271,7 +316,7 @@ impl Agent {
             _ => String::new(),
         };
         eprintln!(
-            "==> deploy agent started ({role}): HTTP at http://{advertise} ({server_note}data {})",
+            "==> deploy agent started ({role}): HTTP at {scheme}://{advertise} ({server_note}data {})",
             self.data_dir.display()
         );
         if let Some(c) = &self.client {

@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use super::sandbox_config::SandboxConfig;
+use crate::cluster::transport::Transport;
 
 /// A host volume the client offers to jobs (`client { host_volume "name" { ... } }`).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -45,6 +46,10 @@ pub struct ClientConfig {
     /// What tasks may do beyond their sandbox (chroot_env, user denylist, docker policy,
     /// artifact limits).
     pub sandbox: SandboxConfig,
+    /// How the client calls the servers' RPC listeners (plain or mutual TLS).
+    pub rpc_transport: Transport,
+    /// How the client calls other agents' HTTP APIs (plain or TLS).
+    pub http_transport: Transport,
 }
 
 impl ClientConfig {
@@ -64,6 +69,8 @@ impl ClientConfig {
             raw_exec_enabled: false,
             docker_allow_privileged: false,
             sandbox: SandboxConfig::default(),
+            rpc_transport: Transport::plain(),
+            http_transport: Transport::plain(),
         }
     }
 

@@ -20,6 +20,8 @@ pub struct ClientContext {
     pub drivers: Drivers,
     /// HTTP client for artifacts and checks.
     pub http: reqwest::Client,
+    /// HTTP client for other agents' HTTP APIs (TLS under `tls { http = true }`).
+    pub agents: reqwest::Client,
 }
 
 impl ClientContext {

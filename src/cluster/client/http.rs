@@ -65,7 +65,14 @@ async fn elsewhere(client: &Client, alloc: &str, headers: &HeaderMap, uri: &Orig
     match client.ctx.api.alloc_node_addr(alloc).await {
         Ok(Some(addr)) if &addr != own => {
             let path = uri.path_and_query().map_or("", |p| p.as_str());
-            node_proxy::to_node(&client.ctx.http, &addr, path, headers).await
+            node_proxy::to_node(
+                &client.ctx.agents,
+                &client.config().http_transport,
+                &addr,
+                path,
+                headers,
+            )
+            .await
         }
         _ => unknown(),
     }

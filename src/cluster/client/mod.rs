@@ -107,7 +107,11 @@ impl Client {
                 (k.clone(), info)
             })
             .collect();
-        let api = Arc::new(ServerApi::for_node(config.servers.clone(), Some((&id, &secret)))?);
+        let api = Arc::new(ServerApi::for_node(
+            config.servers.clone(),
+            Some((&id, &secret)),
+            config.rpc_transport.clone(),
+        )?);
         let node = Node {
             id,
             secret_id: secret,
@@ -129,12 +133,19 @@ impl Client {
             .connect_timeout(Duration::from_secs(5))
             .build()
             .map_err(|e| ClientError::NoServer(e.to_string()))?;
+        let agents = config
+            .http_transport
+            .client_builder()
+            .connect_timeout(Duration::from_secs(5))
+            .build()
+            .map_err(|e| ClientError::NoServer(e.to_string()))?;
         let ctx = Arc::new(ClientContext {
             config,
             node: RwLock::new(node),
             api,
             drivers,
             http,
+            agents,
         });
         let (reports, reports_rx) = mpsc::unbounded_channel();
         let client = Arc::new(Self {

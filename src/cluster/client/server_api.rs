@@ -16,6 +16,7 @@ use crate::cluster::fsm::{
 };
 use crate::cluster::rpc::auth::{NODE_ID_HEADER, NODE_SECRET_HEADER};
 use crate::cluster::rpc::clients::{HeartbeatResponse, REGISTER};
+use crate::cluster::transport::Transport;
 
 /// What node registration answers (the fields the client reads).
 #[derive(serde::Deserialize)]
@@ -31,6 +32,7 @@ pub struct ServerApi {
     servers: std::sync::RwLock<Vec<String>>,
     current: AtomicUsize,
     http: reqwest::Client,
+    transport: Transport,
 }
 
 /// An answer with its `X-Nomad-Index`.
@@ -44,11 +46,16 @@ pub struct Indexed<T> {
 impl ServerApi {
     /// A client for `servers` (`host:port`) without node credentials.
     pub fn new(servers: Vec<String>) -> Result<Self, ClientError> {
-        Self::for_node(servers, None)
+        Self::for_node(servers, None, Transport::plain())
     }
 
-    /// A client for `servers` (RPC `host:port`) that authenticates as node `(id, secret)`.
-    pub fn for_node(servers: Vec<String>, node: Option<(&str, &str)>) -> Result<Self, ClientError> {
+    /// A client for `servers` (RPC `host:port`) that authenticates as node `(id, secret)`,
+    /// over `transport` (plain or mutual TLS).
+    pub fn for_node(
+        servers: Vec<String>,
+        node: Option<(&str, &str)>,
+        transport: Transport,
+    ) -> Result<Self, ClientError> {
         let mut headers = reqwest::header::HeaderMap::new();
         if let Some((id, secret)) = node {
             for (name, value) in [(NODE_ID_HEADER, id), (NODE_SECRET_HEADER, secret)] {
@@ -57,7 +64,8 @@ impl ServerApi {
                 headers.insert(name, value);
             }
         }
-        let http = reqwest::Client::builder()
+        let http = transport
+            .client_builder()
             .default_headers(headers)
             .connect_timeout(Duration::from_millis(500))
             .tcp_nodelay(true)
@@ -67,6 +75,7 @@ impl ServerApi {
             servers: std::sync::RwLock::new(servers),
             current: AtomicUsize::new(0),
             http,
+            transport,
         })
     }
 
@@ -80,7 +89,9 @@ impl ServerApi {
             reqwest::header::HeaderName::from_static("x-nomad-token"),
             value,
         )]);
-        let http = reqwest::Client::builder()
+        let http = self
+            .transport
+            .client_builder()
             .connect_timeout(Duration::from_millis(500))
             .tcp_nodelay(true)
             .default_headers(headers)
@@ -115,7 +126,7 @@ impl ServerApi {
             let Some(server) = servers.get(i) else { break };
             let mut req = self
                 .http
-                .request(method.clone(), format!("http://{server}{path}"))
+                .request(method.clone(), self.transport.url(server, path))
                 .timeout(timeout);
             if let Some(b) = body {
                 req = req.json(b);
@@ -310,7 +321,7 @@ impl ServerApi {
             let Some(server) = servers.get(i) else { break };
             let req = self
                 .http
-                .get(format!("http://{server}{path}"))
+                .get(self.transport.url(server, path))
                 .header("X-Nomad-Token", token)
                 .timeout(timeout);
             match req.send().await {

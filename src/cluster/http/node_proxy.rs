@@ -19,6 +19,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 
 use super::ApiContext;
+use crate::cluster::transport::Transport;
 
 /// Header that marks a forwarded request.
 pub const FORWARDED: &str = "X-Deploy-Forwarded";
@@ -28,16 +29,17 @@ pub fn was_forwarded(headers: &HeaderMap) -> bool {
     headers.contains_key(FORWARDED)
 }
 
-/// Forwards a GET of `path_and_query` to the agent at `addr` and streams its answer back. The
+/// Forwards a GET of `path_and_query` to the agent at `addr` (over `transport`) and streams its answer back. The
 /// caller's ACL token goes along: the agent that runs the allocation checks it again.
 pub async fn to_node(
     http: &reqwest::Client,
+    transport: &Transport,
     addr: &str,
     path_and_query: &str,
     headers: &HeaderMap,
 ) -> Response {
     let mut req = http
-        .get(format!("http://{addr}{path_and_query}"))
+        .get(transport.url(addr, path_and_query))
         .header(FORWARDED, "1");
     for name in ["X-Nomad-Token", "Authorization"] {
         if let Some(v) = headers.get(name) {
@@ -75,26 +77,28 @@ pub async fn to_node(
 
 /// The client routes of an agent that runs no client: each request goes to the node of its
 /// allocation.
-pub fn router(ctx: Arc<ApiContext>) -> Router {
+pub fn router(ctx: Arc<ApiContext>, transport: Transport) -> Router {
     // Not the server's own HTTP client: that one carries the cluster key.
-    let http = reqwest::Client::builder()
+    let http = transport
+        .client_builder()
         .connect_timeout(std::time::Duration::from_secs(5))
         .build()
         .unwrap_or_default();
     Router::new()
         .route("/v1/client/fs/logs/{alloc}", get(forward))
         .route("/v1/client/allocation/{alloc}/stats", get(forward))
-        .with_state(Proxy { ctx, http })
+        .with_state(Proxy { ctx, http, transport })
 }
 
 #[derive(Clone)]
 struct Proxy {
     ctx: Arc<ApiContext>,
     http: reqwest::Client,
+    transport: Transport,
 }
 
 async fn forward(
-    State(Proxy { ctx, http }): State<Proxy>,
+    State(Proxy { ctx, http, transport }): State<Proxy>,
     Path(alloc): Path<String>,
     req: Request,
 ) -> Response {
@@ -105,5 +109,5 @@ async fn forward(
         return (StatusCode::NOT_FOUND, format!("unknown allocation {alloc:?}")).into_response();
     };
     let path = req.uri().path_and_query().map_or("", |p| p.as_str()).to_owned();
-    to_node(&http, &addr, &path, req.headers()).await
+    to_node(&http, &transport, &addr, &path, req.headers()).await
 }

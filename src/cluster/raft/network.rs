@@ -25,6 +25,7 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
 use super::{Node, NodeId, TypeConfig};
+use crate::cluster::transport::Transport;
 
 /// Header of `/v1/internal/raft/snapshot` carrying [`SnapshotHeader`] (JSON, base64); the
 /// body is the snapshot's bytes as they are, so the receiver can spool them to a file.
@@ -55,12 +56,14 @@ impl SnapshotHeader {
 #[derive(Clone)]
 pub struct Network {
     http: reqwest::Client,
+    transport: Transport,
 }
 
 impl Network {
-    /// A network using `http` (configure small connect timeouts on it).
-    pub fn new(http: reqwest::Client) -> Self {
-        Self { http }
+    /// A network using `http` (configure small connect timeouts on it), built for
+    /// `transport` (plain or TLS).
+    pub fn new(http: reqwest::Client, transport: Transport) -> Self {
+        Self { http, transport }
     }
 }
 
@@ -72,6 +75,7 @@ impl RaftNetworkFactory<TypeConfig> for Network {
             target,
             addr: node.addr.clone(),
             http: self.http.clone(),
+            transport: self.transport.clone(),
         }
     }
 }
@@ -81,6 +85,7 @@ pub struct PeerClient {
     target: NodeId,
     addr: String,
     http: reqwest::Client,
+    transport: Transport,
 }
 
 fn send_error(e: reqwest::Error) -> RPCError<NodeId, Node, RaftError<NodeId>> {
@@ -103,7 +108,9 @@ impl PeerClient {
         Resp: DeserializeOwned,
         E: std::error::Error + DeserializeOwned,
     {
-        let url = format!("http://{}/v1/internal/raft/{path}", self.addr);
+        let url = self
+            .transport
+            .url(&self.addr, &format!("/v1/internal/raft/{path}"));
         let resp = self.http.post(url).json(req).timeout(timeout).send().await?;
         resp.error_for_status()?.json().await
     }
@@ -161,7 +168,7 @@ impl RaftNetwork<TypeConfig> for PeerClient {
         let header = header
             .encode()
             .map_err(|e| -> StreamingError<TypeConfig, Fatal<NodeId>> { NetworkError::new(&e).into() })?;
-        let url = format!("http://{}/v1/internal/raft/snapshot", self.addr);
+        let url = self.transport.url(&self.addr, "/v1/internal/raft/snapshot");
         let send = async {
             let resp = self
                 .http

@@ -6,7 +6,15 @@
 //!      node registered, secret matches ────────────────────► Caller::Node (client routes)
 //!      node not registered yet ────────────────────────────► Caller::NewNode (registration only)
 //!  nothing: 401; a wrong key or secret, or a route the caller may not use: 403
+//!
+//!  under tls { rpc = true, verify_server_hostname = true }, the TLS peer's certificate too:
+//!      Caller::Server needs server.<region>.nomad
+//!      Caller::Node / NewNode needs client.<region>.nomad (or the server name: a -dev agent)
 //! ```
+//!
+//! Under mutual TLS the handshake has already refused any peer without a certificate from the
+//! cluster's CA; the cluster key and node secrets stay as a second factor, so a leaked client
+//! certificate alone never makes its holder a server.
 //!
 //! Keys and secrets are compared in constant time. Client routes are authorised by the node
 //! secret, never by an ACL token, so clients work on clusters with ACLs on.
@@ -19,6 +27,7 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
 use super::clients::REGISTER;
+use crate::cluster::listener::PeerCert;
 use crate::cluster::server::ClusterNode;
 use crate::cluster::server::cluster_key::{CLUSTER_KEY_HEADER, constant_time_eq};
 
@@ -96,6 +105,18 @@ fn identify(node: &ClusterNode, headers: &HeaderMap) -> Result<Caller, (StatusCo
     }
 }
 
+/// Whether the TLS peer's certificate names the role `caller` claims in `region`.
+fn certificate_fits(caller: &Caller, cert: Option<&PeerCert>, region: &str) -> bool {
+    let Some(cert) = cert else { return false };
+    let server = cert.has_name(&format!("server.{region}.nomad"));
+    match caller {
+        Caller::Server => server,
+        Caller::Node { .. } | Caller::NewNode { .. } => {
+            server || cert.has_name(&format!("client.{region}.nomad"))
+        }
+    }
+}
+
 /// Whether `path` is for servers only (Raft and cluster membership, forwarding).
 fn servers_only(path: &str) -> bool {
     path.starts_with("/v1/internal/raft/") || path.starts_with("/v1/internal/cluster/")
@@ -107,6 +128,14 @@ pub async fn authenticate(State(node): State<Arc<ClusterNode>>, mut req: Request
         Ok(c) => c,
         Err((status, message)) => return refuse(status, message),
     };
+    if let Some(region) = node.verify_peer_region()
+        && !certificate_fits(&caller, req.extensions().get::<PeerCert>(), region)
+    {
+        return refuse(
+            StatusCode::FORBIDDEN,
+            "TLS certificate does not name this caller's role",
+        );
+    }
     let path = req.uri().path();
     let allowed = match &caller {
         Caller::Server => true,
@@ -130,5 +159,29 @@ mod tests {
         assert!(servers_only("/v1/internal/cluster/write"));
         assert!(!servers_only("/v1/internal/client/allocs"));
         assert!(!servers_only(REGISTER));
+    }
+
+    #[test]
+    fn certificates_must_name_the_callers_role() {
+        let cert = |n: &str| PeerCert {
+            dns_names: vec![n.to_owned(), "localhost".to_owned()],
+        };
+        let node = Caller::Node {
+            id: "n".into(),
+            secret: "s".into(),
+        };
+        let server = cert("server.global.nomad");
+        let client = cert("client.global.nomad");
+        assert!(certificate_fits(&Caller::Server, Some(&server), "global"));
+        assert!(!certificate_fits(&Caller::Server, Some(&client), "global"));
+        assert!(!certificate_fits(&Caller::Server, Some(&server), "eu"));
+        assert!(certificate_fits(&node, Some(&client), "global"));
+        assert!(certificate_fits(&node, Some(&server), "global"));
+        assert!(!certificate_fits(
+            &node,
+            Some(&cert("cli.global.nomad")),
+            "global"
+        ));
+        assert!(!certificate_fits(&node, None, "global"));
     }
 }

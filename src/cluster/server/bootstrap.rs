@@ -127,7 +127,7 @@ impl ClusterNode {
 
 async fn fetch_info(node: &ClusterNode, peer: &str) -> Result<ServerInfo, reqwest::Error> {
     node.http
-        .get(format!("http://{peer}{INFO_PATH}"))
+        .get(node.rpc_url(peer, INFO_PATH))
         .timeout(Duration::from_millis(500))
         .send()
         .await?

@@ -101,7 +101,7 @@ impl ClusterNode {
         };
         let resp = self
             .http
-            .post(format!("http://{addr}{WRITE_PATH}"))
+            .post(self.rpc_url(addr, WRITE_PATH))
             .json(cmd)
             .timeout(FORWARD_TIMEOUT)
             .send()
@@ -169,7 +169,7 @@ impl ClusterNode {
         };
         let resp = self
             .http
-            .get(format!("http://{addr}{READ_INDEX_PATH}"))
+            .get(self.rpc_url(addr, READ_INDEX_PATH))
             .timeout(FORWARD_TIMEOUT)
             .send()
             .await

@@ -71,7 +71,7 @@ impl ClusterNode {
         };
         let resp = self
             .http
-            .put(format!("http://{leader}{HEARTBEAT_PATH}/{node_id}"))
+            .put(self.rpc_url(&leader, &format!("{HEARTBEAT_PATH}/{node_id}")))
             .timeout(Duration::from_secs(5))
             .send()
             .await

@@ -185,7 +185,7 @@ impl ClusterNode {
         };
         let resp = self
             .http
-            .post(format!("http://{target}{path}"))
+            .post(self.rpc_url(target, path))
             .json(req)
             .timeout(Duration::from_secs(30))
             .send()

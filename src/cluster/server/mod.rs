@@ -47,6 +47,7 @@ use crate::cluster::raft::{
     ClusterRaft, Compaction, LogStore, Network, NodeId, RaftDb, StateMachineStore, leader_watch, raft_config,
     watch_timing,
 };
+use crate::cluster::transport::Transport;
 use cluster_key::{CLUSTER_KEY_HEADER, ClusterKey};
 
 pub use forward::{LocalReadIndex, LocalWrite};
@@ -81,6 +82,12 @@ pub struct ServerConfig {
     pub keyring_kek: Option<String>,
     /// Garbage collection interval and thresholds.
     pub gc: gc::GcConfig,
+    /// How this server calls other servers' RPC listeners (plain or mutual TLS).
+    pub rpc_transport: Transport,
+    /// Under `tls { rpc = true, verify_server_hostname = true }`: the region whose
+    /// `server.<region>.nomad` / `client.<region>.nomad` certificate names RPC callers must
+    /// present ([`crate::cluster::rpc::auth`]).
+    pub verify_peer_region: Option<String>,
 }
 
 /// What a server says about itself to peers (`GET /v1/internal/cluster/info`).
@@ -143,11 +150,12 @@ impl ClusterNode {
         key_header.insert(CLUSTER_KEY_HEADER, key);
         // Every call this client makes goes to another server's RPC listener, so each carries
         // the cluster key. (Calls to client agents use a client of their own.)
-        let http = reqwest::Client::builder()
+        let http = config
+            .rpc_transport
+            .client_builder()
             .default_headers(key_header)
             .connect_timeout(Duration::from_millis(200))
             .tcp_nodelay(true)
-            .pool_idle_timeout(Duration::from_secs(30))
             .build()
             .map_err(|e| ClusterError::Startup(format!("http client: {e}")))?;
         let raft_cfg = raft_config(&config.cluster_name, config.compaction, config.raft_multiplier)
@@ -156,7 +164,7 @@ impl ClusterNode {
         let raft = ClusterRaft::new(
             id,
             Arc::new(raft_cfg),
-            Network::new(http.clone()),
+            Network::new(http.clone(), config.rpc_transport.clone()),
             LogStore::new(db),
             sm,
         )
@@ -227,6 +235,17 @@ impl ClusterNode {
     /// cluster key: never use it to reach anything else).
     pub fn http(&self) -> &reqwest::Client {
         &self.http
+    }
+
+    /// The URL of `path` on the RPC listener at `addr` (`https` under `tls { rpc = true }`).
+    pub fn rpc_url(&self, addr: &str, path: &str) -> String {
+        self.config.rpc_transport.url(addr, path)
+    }
+
+    /// The region whose certificate names RPC callers must present, when
+    /// `verify_server_hostname` is on.
+    pub fn verify_peer_region(&self) -> Option<&str> {
+        self.config.verify_peer_region.as_deref()
     }
 
     /// Last contact from the leader, for the internal routes to update.
