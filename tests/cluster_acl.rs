@@ -48,10 +48,22 @@ fn json_out(out: &std::process::Output) -> Value {
 }
 
 async fn start() -> AclAgent {
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
     let dir = tempfile::tempdir().unwrap();
     let child = Command::new(BIN)
-        .args(["agent", "-dev", "-acl-enabled", "-bind", "127.0.0.1", "-http-port", &port.to_string()])
+        .args([
+            "agent",
+            "-dev",
+            "-acl-enabled",
+            "-bind",
+            "127.0.0.1",
+            "-http-port",
+            &port.to_string(),
+        ])
         .arg("-data-dir")
         .arg(dir.path())
         .stdout(Stdio::null())
@@ -60,7 +72,10 @@ async fn start() -> AclAgent {
         .expect("spawn agent");
     let base = format!("http://127.0.0.1:{port}");
     let _ = rustls::crypto::ring::default_provider().install_default();
-    let http = reqwest::Client::builder().timeout(Duration::from_secs(20)).build().unwrap();
+    let http = reqwest::Client::builder()
+        .timeout(Duration::from_secs(20))
+        .build()
+        .unwrap();
     for _ in 0..120 {
         let leader = match http.get(format!("{base}/v1/status/leader")).send().await {
             Ok(r) => r.json::<String>().await.unwrap_or_default(),
@@ -73,11 +88,23 @@ async fn start() -> AclAgent {
     }
     let token = json_out(&deploy(&["acl", "bootstrap", "-json", "-address", &base], None));
     let management = token["SecretID"].as_str().expect("SecretID").to_owned();
-    AclAgent { child, base, http, management, _dir: dir }
+    AclAgent {
+        child,
+        base,
+        http,
+        management,
+        _dir: dir,
+    }
 }
 
 impl AclAgent {
-    async fn send(&self, method: &str, path: &str, token: Option<&str>, body: Option<&Value>) -> (u16, String) {
+    async fn send(
+        &self,
+        method: &str,
+        path: &str,
+        token: Option<&str>,
+        body: Option<&Value>,
+    ) -> (u16, String) {
         let m = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
         let mut req = self.http.request(m, format!("{}{path}", self.base));
         if let Some(t) = token {
@@ -94,7 +121,14 @@ impl AclAgent {
 
     async fn policy(&self, name: &str, rules: &str) {
         let body = json!({"Name": name, "Rules": rules});
-        let (s, t) = self.send("POST", &format!("/v1/acl/policy/{name}"), Some(&self.management), Some(&body)).await;
+        let (s, t) = self
+            .send(
+                "POST",
+                &format!("/v1/acl/policy/{name}"),
+                Some(&self.management),
+                Some(&body),
+            )
+            .await;
         assert_eq!(s, 200, "policy {name}: {t}");
     }
 
@@ -103,7 +137,9 @@ impl AclAgent {
         if let Some(ttl) = ttl {
             body["ExpirationTTL"] = json!(ttl);
         }
-        let (s, t) = self.send("POST", "/v1/acl/token", Some(&self.management), Some(&body)).await;
+        let (s, t) = self
+            .send("POST", "/v1/acl/token", Some(&self.management), Some(&body))
+            .await;
         assert_eq!(s, 200, "token: {t}");
         serde_json::from_str(&t).unwrap()
     }
@@ -113,7 +149,13 @@ impl AclAgent {
 fn fill(pattern: &str) -> String {
     pattern
         .split('/')
-        .map(|seg| if seg.starts_with('{') { "00000000-0000-0000-0000-00000000dead" } else { seg })
+        .map(|seg| {
+            if seg.starts_with('{') {
+                "00000000-0000-0000-0000-00000000dead"
+            } else {
+                seg
+            }
+        })
         .collect::<Vec<_>>()
         .join("/")
 }
@@ -138,7 +180,13 @@ async fn every_route_refuses_missing_and_forged_tokens() {
     }
     assert!(checked > 150, "walked {checked} requests");
     // The management token passes the check on a read of every kind.
-    for path in ["/v1/jobs", "/v1/nodes", "/v1/agent/self", "/v1/acl/tokens", "/v1/operator/raft/configuration"] {
+    for path in [
+        "/v1/jobs",
+        "/v1/nodes",
+        "/v1/agent/self",
+        "/v1/acl/tokens",
+        "/v1/operator/raft/configuration",
+    ] {
         let (s, t) = a.send("GET", path, Some(&a.management), None).await;
         assert_eq!(s, 200, "{path}: {t}");
     }
@@ -154,39 +202,84 @@ fn job(id: &str, namespace: &str) -> Value {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn client_tokens_get_what_their_policies_grant() {
     let a = start().await;
-    a.policy("readonly", r#"namespace "default" { policy = "read" }"#).await;
-    a.policy("writer", r#"namespace "default" { policy = "write" }"#).await;
-    a.policy("most", "namespace \"*\" { policy = \"write\" }\nnamespace \"prod-*\" { policy = \"deny\" }\n").await;
-    let (s, t) = a.send("POST", "/v1/acl/policy/bad", Some(&a.management), Some(&json!({"Rules": "namespace \"x\" {\n  policy = \"admin\"\n}"}))).await;
+    a.policy("readonly", r#"namespace "default" { policy = "read" }"#)
+        .await;
+    a.policy("writer", r#"namespace "default" { policy = "write" }"#)
+        .await;
+    a.policy(
+        "most",
+        "namespace \"*\" { policy = \"write\" }\nnamespace \"prod-*\" { policy = \"deny\" }\n",
+    )
+    .await;
+    let (s, t) = a
+        .send(
+            "POST",
+            "/v1/acl/policy/bad",
+            Some(&a.management),
+            Some(&json!({"Rules": "namespace \"x\" {\n  policy = \"admin\"\n}"})),
+        )
+        .await;
     assert_eq!(s, 400, "{t}");
     assert!(t.contains("2:3") && t.contains("admin"), "{t}");
 
-    let (s, t) = a.send("PUT", "/v1/jobs", Some(&a.management), Some(&job("seed", "default"))).await;
+    let (s, t) = a
+        .send(
+            "PUT",
+            "/v1/jobs",
+            Some(&a.management),
+            Some(&job("seed", "default")),
+        )
+        .await;
     assert_eq!(s, 200, "{t}");
     let reader = a.token(&["readonly"], None).await;
     let reader = reader["SecretID"].as_str().unwrap();
     assert_eq!(a.send("GET", "/v1/jobs", Some(reader), None).await.0, 200);
     assert_eq!(a.send("GET", "/v1/job/seed", Some(reader), None).await.0, 200);
-    let (s, t) = a.send("PUT", "/v1/jobs", Some(reader), Some(&job("r", "default"))).await;
+    let (s, t) = a
+        .send("PUT", "/v1/jobs", Some(reader), Some(&job("r", "default")))
+        .await;
     assert_eq!((s, t.as_str()), (403, "Permission denied"));
-    assert_eq!(a.send("GET", "/v1/nodes", Some(reader), None).await.0, 403, "no node block");
+    assert_eq!(
+        a.send("GET", "/v1/nodes", Some(reader), None).await.0,
+        403,
+        "no node block"
+    );
     assert_eq!(a.send("GET", "/v1/acl/tokens", Some(reader), None).await.0, 403);
     let (s, t) = a.send("GET", "/v1/acl/token/self", Some(reader), None).await;
     assert_eq!(s, 200, "{t}");
     let own: Value = serde_json::from_str(&t).unwrap();
-    assert_eq!((own["Type"].as_str(), own["SecretID"].as_str()), (Some("client"), Some(reader)));
+    assert_eq!(
+        (own["Type"].as_str(), own["SecretID"].as_str()),
+        (Some("client"), Some(reader))
+    );
 
     let writer = a.token(&["writer"], None).await;
     let writer = writer["SecretID"].as_str().unwrap();
-    let (s, t) = a.send("PUT", "/v1/jobs", Some(writer), Some(&job("w", "default"))).await;
+    let (s, t) = a
+        .send("PUT", "/v1/jobs", Some(writer), Some(&job("w", "default")))
+        .await;
     assert_eq!(s, 200, "{t}");
     // The job's own namespace is checked too, whatever the query says.
-    assert_eq!(a.send("PUT", "/v1/jobs", Some(writer), Some(&job("x", "prod-api"))).await.0, 403);
+    assert_eq!(
+        a.send("PUT", "/v1/jobs", Some(writer), Some(&job("x", "prod-api")))
+            .await
+            .0,
+        403
+    );
 
     let most = a.token(&["most"], None).await;
     let most = most["SecretID"].as_str().unwrap();
-    assert_eq!(a.send("GET", "/v1/jobs?namespace=dev", Some(most), None).await.0, 200);
-    assert_eq!(a.send("GET", "/v1/jobs?namespace=prod-api", Some(most), None).await.0, 403, "deny wins");
+    assert_eq!(
+        a.send("GET", "/v1/jobs?namespace=dev", Some(most), None).await.0,
+        200
+    );
+    assert_eq!(
+        a.send("GET", "/v1/jobs?namespace=prod-api", Some(most), None)
+            .await
+            .0,
+        403,
+        "deny wins"
+    );
 
     let brief = a.token(&["readonly"], Some("1s")).await;
     assert!(brief["ExpirationTime"].is_string(), "{brief}");
@@ -197,9 +290,14 @@ async fn client_tokens_get_what_their_policies_grant() {
 
     // The anonymous policy: none by default, then what it grants.
     assert_eq!(a.send("GET", "/v1/jobs", None, None).await.0, 403);
-    a.policy("anonymous", r#"namespace "default" { policy = "read" }"#).await;
+    a.policy("anonymous", r#"namespace "default" { policy = "read" }"#)
+        .await;
     assert_eq!(a.send("GET", "/v1/jobs", None, None).await.0, 200);
-    assert_eq!(a.send("GET", "/v1/jobs", Some("forged"), None).await.0, 403, "a forged token is not anonymous");
+    assert_eq!(
+        a.send("GET", "/v1/jobs", Some("forged"), None).await.0,
+        403,
+        "a forged token is not anonymous"
+    );
     assert_eq!(a.send("GET", "/v1/acl/token/self", None, None).await.0, 403);
 }
 
@@ -209,11 +307,18 @@ async fn deploy_acl_commands_round_trip() {
     let m = Some(a.management.as_str());
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("ops.hcl");
-    std::fs::write(&file, "namespace \"default\" {\n  policy = \"read\"\n}\nnode {\n  policy = \"read\"\n}\n").unwrap();
+    std::fs::write(
+        &file,
+        "namespace \"default\" {\n  policy = \"read\"\n}\nnode {\n  policy = \"read\"\n}\n",
+    )
+    .unwrap();
     let file = file.to_str().unwrap();
     let addr = ["-address", a.base.as_str()];
     let run = |args: &[&str], token| deploy(&[args, &addr[..]].concat(), token);
-    let out = run(&["acl", "policy", "apply", "-description", "operators", "ops", file], m);
+    let out = run(
+        &["acl", "policy", "apply", "-description", "operators", "ops", file],
+        m,
+    );
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let list = json_out(&run(&["acl", "policy", "list", "-json"], m));
     assert_eq!(list[0]["Name"], "ops");
@@ -221,19 +326,46 @@ async fn deploy_acl_commands_round_trip() {
     let info = json_out(&run(&["acl", "policy", "info", "ops", "-json"], m));
     assert!(info["Rules"].as_str().unwrap().contains("node"));
 
-    let token = json_out(&run(&["acl", "token", "create", "-name", "ci", "-policy", "ops", "-ttl", "1h", "-json"], m));
-    let (accessor, secret) = (token["AccessorID"].as_str().unwrap(), token["SecretID"].as_str().unwrap());
+    let token = json_out(&run(
+        &[
+            "acl", "token", "create", "-name", "ci", "-policy", "ops", "-ttl", "1h", "-json",
+        ],
+        m,
+    ));
+    let (accessor, secret) = (
+        token["AccessorID"].as_str().unwrap(),
+        token["SecretID"].as_str().unwrap(),
+    );
     let own = json_out(&run(&["acl", "token", "self", "-json"], Some(secret)));
     assert_eq!(own["AccessorID"], accessor);
     assert_eq!(own["Policies"], json!(["ops"]));
     let text = run(&["acl", "token", "self"], Some(secret));
     assert!(String::from_utf8_lossy(&text.stdout).contains("Policies     = ops"));
     let tokens = json_out(&run(&["acl", "token", "list", "-json"], m));
-    assert!(tokens.as_array().unwrap().iter().any(|t| t["AccessorID"] == accessor));
-    assert!(tokens.as_array().unwrap().iter().all(|t| t.get("SecretID").is_none()), "{tokens}");
-    assert!(!run(&["acl", "token", "list"], Some(secret)).status.success(), "a client token may not list");
+    assert!(
+        tokens
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|t| t["AccessorID"] == accessor)
+    );
+    assert!(
+        tokens
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|t| t.get("SecretID").is_none()),
+        "{tokens}"
+    );
+    assert!(
+        !run(&["acl", "token", "list"], Some(secret)).status.success(),
+        "a client token may not list"
+    );
     assert!(run(&["acl", "token", "delete", accessor], m).status.success());
-    assert!(!run(&["acl", "token", "self"], Some(secret)).status.success(), "deleted");
+    assert!(
+        !run(&["acl", "token", "self"], Some(secret)).status.success(),
+        "deleted"
+    );
     assert!(run(&["acl", "policy", "delete", "ops"], m).status.success());
     assert_eq!(json_out(&run(&["acl", "policy", "list", "-json"], m)), json!([]));
 
@@ -241,19 +373,42 @@ async fn deploy_acl_commands_round_trip() {
     let again = run(&["acl", "bootstrap"], None);
     let err = String::from_utf8_lossy(&again.stderr).to_string();
     assert!(!again.status.success() && err.contains("reset index"), "{err}");
-    let index: String = err.split("reset index: ").nth(1).unwrap().chars().take_while(char::is_ascii_digit).collect();
-    let path = err.split("write that index into ").nth(1).unwrap().lines().next().unwrap().trim();
+    let index: String = err
+        .split("reset index: ")
+        .nth(1)
+        .unwrap()
+        .chars()
+        .take_while(char::is_ascii_digit)
+        .collect();
+    let path = err
+        .split("write that index into ")
+        .nth(1)
+        .unwrap()
+        .lines()
+        .next()
+        .unwrap()
+        .trim();
     std::fs::write(Path::new(path), &index).unwrap();
     let fresh = json_out(&run(&["acl", "bootstrap", "-json"], None));
     assert_eq!(fresh["Type"], "management");
-    assert!(!run(&["acl", "bootstrap"], None).status.success(), "the reset is used up");
+    assert!(
+        !run(&["acl", "bootstrap"], None).status.success(),
+        "the reset is used up"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn python_nomad_uses_the_acl_api() {
-    let available = Command::new("python3").args(["-c", "import nomad"]).status().is_ok_and(|s| s.success());
+    let available = Command::new("python3")
+        .args(["-c", "import nomad"])
+        .status()
+        .is_ok_and(|s| s.success());
     if !available {
-        assert_ne!(std::env::var("CI").as_deref(), Ok("true"), "python-nomad is required in CI");
+        assert_ne!(
+            std::env::var("CI").as_deref(),
+            Ok("true"),
+            "python-nomad is required in CI"
+        );
         eprintln!("skipping: python3 cannot import nomad (pip install python-nomad)");
         return;
     }
@@ -261,11 +416,19 @@ async fn python_nomad_uses_the_acl_api() {
     let port = a.base.rsplit(':').next().unwrap().to_owned();
     let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/python/nomad_acl.py");
     let management = a.management.clone();
-    let out = tokio::task::spawn_blocking(move || Command::new("python3").args([script, "127.0.0.1", &port, &management]).output())
-        .await
-        .unwrap()
-        .expect("python3");
+    let out = tokio::task::spawn_blocking(move || {
+        Command::new("python3")
+            .args([script, "127.0.0.1", &port, &management])
+            .output()
+    })
+    .await
+    .unwrap()
+    .expect("python3");
     let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success(), "{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert!(stdout.contains("ACL calls answered as Nomad does"), "{stdout}");
 }

@@ -302,7 +302,11 @@ async fn a_client_runs_a_job_on_a_cluster_with_acls_on() {
     // not reading logs.
     for (name, rules, want) in [
         ("jobs-only", r#"namespace "default" { policy = "read" }"#, 403),
-        ("logs", r#"namespace "default" { capabilities = ["read-logs"] }"#, 200),
+        (
+            "logs",
+            r#"namespace "default" { capabilities = ["read-logs"] }"#,
+            200,
+        ),
     ] {
         let r = authed
             .post(server.url(&format!("/v1/acl/policy/{name}")))

@@ -79,7 +79,8 @@ pub struct AccessorArgs {
 pub fn run_token(action: &TokenAction) -> anyhow::Result<ExitCode> {
     match action {
         TokenAction::Create(a) => {
-            let mut body = json!({"Name": a.name, "Type": a.kind, "Policies": a.policies, "Global": a.global});
+            let mut body =
+                json!({"Name": a.name, "Type": a.kind, "Policies": a.policies, "Global": a.global});
             if let Some(ttl) = &a.ttl {
                 body["ExpirationTTL"] = json!(ttl);
             }
@@ -91,7 +92,10 @@ pub fn run_token(action: &TokenAction) -> anyhow::Result<ExitCode> {
             if conn.json {
                 print_json(&list)?;
             } else {
-                println!("{:<20} {:<38} {:<11} {:<7} Expiration Time", "Name", "Accessor ID", "Type", "Global");
+                println!(
+                    "{:<20} {:<38} {:<11} {:<7} Expiration Time",
+                    "Name", "Accessor ID", "Type", "Global"
+                );
                 for t in list.as_array().into_iter().flatten() {
                     println!(
                         "{:<20} {:<38} {:<11} {:<7} {}",

@@ -100,7 +100,10 @@ impl Acl {
 
 impl Merged {
     fn variable_granted(&self, namespace: &str, path: &str, cap: &str) -> bool {
-        let ns_rules = closest(self.namespaces.iter().map(|(k, v)| (k.as_str(), (k, v))), namespace);
+        let ns_rules = closest(
+            self.namespaces.iter().map(|(k, v)| (k.as_str(), (k, v))),
+            namespace,
+        );
         if ns_rules.iter().any(|(_, caps)| caps.contains(DENY)) {
             return false;
         }

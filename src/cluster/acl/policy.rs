@@ -71,8 +71,17 @@ pub struct PolicyError {
 
 /// One attribute or block of the rule text, whichever syntax it came from.
 enum Item {
-    Attr { key: String, value: Val, at: String },
-    Block { ident: String, labels: Vec<String>, body: Vec<Item>, at: String },
+    Attr {
+        key: String,
+        value: Val,
+        at: String,
+    },
+    Block {
+        ident: String,
+        labels: Vec<String>,
+        body: Vec<Item>,
+        at: String,
+    },
 }
 
 enum Val {
@@ -92,7 +101,10 @@ pub fn parse(text: &str) -> Result<Rules, PolicyError> {
 }
 
 fn err(at: &str, message: impl Into<String>) -> PolicyError {
-    PolicyError { at: at.to_owned(), message: message.into() }
+    PolicyError {
+        at: at.to_owned(),
+        message: message.into(),
+    }
 }
 
 fn from_hcl(text: &str) -> Result<Vec<Item>, PolicyError> {
@@ -155,7 +167,10 @@ fn hcl_value(e: &Expression) -> Val {
 
 fn from_json(text: &str) -> Result<Vec<Item>, PolicyError> {
     let v: Value = serde_json::from_str(text).map_err(|e| {
-        err(&format!("{}:{}", e.line(), e.column()), format!("invalid JSON: {e}"))
+        err(
+            &format!("{}:{}", e.line(), e.column()),
+            format!("invalid JSON: {e}"),
+        )
     })?;
     json_items(&v, "")
 }
@@ -169,7 +184,11 @@ fn json_items(v: &Value, at: &str) -> Result<Vec<Item>, PolicyError> {
     };
     let mut out = Vec::new();
     for (key, value) in map {
-        let here = if at.is_empty() { key.clone() } else { format!("{at}.{key}") };
+        let here = if at.is_empty() {
+            key.clone()
+        } else {
+            format!("{at}.{key}")
+        };
         // HCL1's JSON form allows a block written as a list of objects.
         let parts: Vec<&Value> = match value {
             Value::Array(a) if a.iter().all(Value::is_object) && !a.is_empty() => a.iter().collect(),
@@ -225,16 +244,35 @@ fn compile(items: &[Item]) -> Result<Rules, PolicyError> {
     let mut rules = Rules::default();
     for item in items {
         let (ident, labels, body, at) = match item {
-            Item::Block { ident, labels, body, at } => (ident, labels, body, at),
+            Item::Block {
+                ident,
+                labels,
+                body,
+                at,
+            } => (ident, labels, body, at),
             Item::Attr { key, at, .. } => {
-                return Err(err(at, format!("unexpected attribute `{key}`: a policy holds namespace, host_volume, node, agent, operator, quota and plugin blocks")));
+                return Err(err(
+                    at,
+                    format!(
+                        "unexpected attribute `{key}`: a policy holds namespace, host_volume, node, agent, operator, quota and plugin blocks"
+                    ),
+                ));
             }
         };
         match ident.as_str() {
-            "namespace" => rules.namespaces.push(namespace_rule(one_label(ident, labels, at)?, body, at)?),
+            "namespace" => rules
+                .namespaces
+                .push(namespace_rule(one_label(ident, labels, at)?, body, at)?),
             "host_volume" => {
                 let name = one_label(ident, labels, at)?;
-                let rule = glob_rule(name, body, at, HOST_VOLUME_CAPABILITIES, expand_host_volume_policy, &[])?;
+                let rule = glob_rule(
+                    name,
+                    body,
+                    at,
+                    HOST_VOLUME_CAPABILITIES,
+                    expand_host_volume_policy,
+                    &[],
+                )?;
                 rules.host_volumes.push(rule);
             }
             "node" | "agent" | "operator" | "quota" | "plugin" => {
@@ -252,7 +290,12 @@ fn compile(items: &[Item]) -> Result<Rules, PolicyError> {
                 *slot = Level::merge(*slot, level);
             }
             other => {
-                return Err(err(at, format!("unknown block `{other}`: expected namespace, host_volume, node, agent, operator, quota or plugin")));
+                return Err(err(
+                    at,
+                    format!(
+                        "unknown block `{other}`: expected namespace, host_volume, node, agent, operator, quota or plugin"
+                    ),
+                ));
             }
         }
     }
@@ -262,7 +305,10 @@ fn compile(items: &[Item]) -> Result<Rules, PolicyError> {
 fn one_label<'a>(ident: &str, labels: &'a [String], at: &str) -> Result<&'a str, PolicyError> {
     match labels {
         [one] => Ok(one),
-        _ => Err(err(at, format!("`{ident}` takes exactly one label, the name or glob it governs"))),
+        _ => Err(err(
+            at,
+            format!("`{ident}` takes exactly one label, the name or glob it governs"),
+        )),
     }
 }
 
@@ -273,7 +319,10 @@ fn string_list(v: &Val, at: &str, allowed: &[&str]) -> Result<BTreeSet<String>, 
     let mut out = BTreeSet::new();
     for cap in list {
         if !allowed.contains(&cap.as_str()) {
-            return Err(err(at, format!("unknown capability {cap:?}; allowed: {}", allowed.join(", "))));
+            return Err(err(
+                at,
+                format!("unknown capability {cap:?}; allowed: {}", allowed.join(", ")),
+            ));
         }
         out.insert(cap.clone());
     }
@@ -283,13 +332,30 @@ fn string_list(v: &Val, at: &str, allowed: &[&str]) -> Result<BTreeSet<String>, 
 type Expand = fn(&str) -> Option<Vec<&'static str>>;
 
 /// A labelled rule's `policy` and `capabilities`; blocks named in `nested` are left to the caller.
-fn glob_rule(name: &str, body: &[Item], at: &str, allowed: &[&str], expand: Expand, nested: &[&str]) -> Result<GlobRule, PolicyError> {
-    let mut rule = GlobRule { name: name.to_owned(), capabilities: BTreeSet::new() };
+fn glob_rule(
+    name: &str,
+    body: &[Item],
+    at: &str,
+    allowed: &[&str],
+    expand: Expand,
+    nested: &[&str],
+) -> Result<GlobRule, PolicyError> {
+    let mut rule = GlobRule {
+        name: name.to_owned(),
+        capabilities: BTreeSet::new(),
+    };
     for item in body {
         match item {
             Item::Attr { key, value, at } if key == "policy" => {
-                let Val::Str(p) = value else { return Err(err(at, "`policy` must be a string")) };
-                let caps = expand(p).ok_or_else(|| err(at, format!("unknown policy {p:?}; expected deny, read, write or scale")))?;
+                let Val::Str(p) = value else {
+                    return Err(err(at, "`policy` must be a string"));
+                };
+                let caps = expand(p).ok_or_else(|| {
+                    err(
+                        at,
+                        format!("unknown policy {p:?}; expected deny, read, write or scale"),
+                    )
+                })?;
                 rule.capabilities.extend(caps.into_iter().map(str::to_owned));
             }
             Item::Attr { key, value, at } if key == "capabilities" => {
@@ -297,7 +363,10 @@ fn glob_rule(name: &str, body: &[Item], at: &str, allowed: &[&str], expand: Expa
             }
             Item::Block { ident, .. } if nested.contains(&ident.as_str()) => {}
             Item::Attr { key, at, .. } | Item::Block { ident: key, at, .. } => {
-                return Err(err(at, format!("unexpected `{key}` in a rule for {name:?}: expected policy or capabilities")));
+                return Err(err(
+                    at,
+                    format!("unexpected `{key}` in a rule for {name:?}: expected policy or capabilities"),
+                ));
             }
         }
     }
@@ -306,19 +375,46 @@ fn glob_rule(name: &str, body: &[Item], at: &str, allowed: &[&str], expand: Expa
 }
 
 fn namespace_rule(name: &str, body: &[Item], at: &str) -> Result<NamespaceRule, PolicyError> {
-    let rule = glob_rule(name, body, at, NAMESPACE_CAPABILITIES, expand_namespace_policy, &["variables"])?;
+    let rule = glob_rule(
+        name,
+        body,
+        at,
+        NAMESPACE_CAPABILITIES,
+        expand_namespace_policy,
+        &["variables"],
+    )?;
     let mut variables = Vec::new();
     for item in body {
-        let Item::Block { ident, body: vars, at, .. } = item else { continue };
+        let Item::Block {
+            ident,
+            body: vars,
+            at,
+            ..
+        } = item
+        else {
+            continue;
+        };
         if ident != "variables" {
             continue;
         }
         for path in vars {
-            let Item::Block { ident, labels, body, at } = path else {
-                return Err(err(at, "`variables` holds only `path \"glob\" { capabilities = [...] }` blocks"));
+            let Item::Block {
+                ident,
+                labels,
+                body,
+                at,
+            } = path
+            else {
+                return Err(err(
+                    at,
+                    "`variables` holds only `path \"glob\" { capabilities = [...] }` blocks",
+                ));
             };
             if ident != "path" {
-                return Err(err(at, format!("unexpected `{ident}` in variables: expected path blocks")));
+                return Err(err(
+                    at,
+                    format!("unexpected `{ident}` in variables: expected path blocks"),
+                ));
             }
             let glob = one_label(ident, labels, at)?;
             let mut r = glob_rule(glob, body, at, VARIABLE_CAPABILITIES, |_| None, &[])?;
@@ -334,15 +430,26 @@ fn block_level(ident: &str, body: &[Item], at: &str) -> Result<Level, PolicyErro
     let mut level = None;
     for item in body {
         match item {
-            Item::Attr { key, value: Val::Str(p), at } if key == "policy" => {
+            Item::Attr {
+                key,
+                value: Val::Str(p),
+                at,
+            } if key == "policy" => {
                 let allow_list = ident == "plugin";
                 level = Some(Level::parse(p, allow_list).ok_or_else(|| {
-                    let allowed = if allow_list { "deny, list, read or write" } else { "deny, read or write" };
+                    let allowed = if allow_list {
+                        "deny, list, read or write"
+                    } else {
+                        "deny, read or write"
+                    };
                     err(at, format!("unknown {ident} policy {p:?}; expected {allowed}"))
                 })?);
             }
             Item::Attr { key, at, .. } | Item::Block { ident: key, at, .. } => {
-                return Err(err(at, format!("unexpected `{key}` in `{ident}`: expected policy = \"...\"")));
+                return Err(err(
+                    at,
+                    format!("unexpected `{key}` in `{ident}`: expected policy = \"...\""),
+                ));
             }
         }
     }

@@ -42,7 +42,10 @@ namespace "dev" {
     assert!(a.allows(&Need::Variables("write"), "dev", "project/a/b"));
     assert!(a.allows(&Need::Variables("read"), "dev", "system/x"));
     assert!(!a.allows(&Need::Variables("write"), "dev", "system/x"));
-    assert!(!a.allows(&Need::Variables("read"), "dev", "system"), "no trailing slash");
+    assert!(
+        !a.allows(&Need::Variables("read"), "dev", "system"),
+        "no trailing slash"
+    );
     assert!(!a.allows(&Need::Variables("read"), "prod", "project/a"));
 }
 
@@ -79,7 +82,10 @@ fn deny_wins_and_the_most_specific_glob_governs() {
     ]);
     assert!(a.allows(&SUBMIT_JOB, "dev", ""));
     assert!(!a.allows(&READ_JOB, "prod-api", ""), "deny on the closer glob");
-    assert!(a.allows(&READ_JOB, "prod-sandbox", ""), "an exact name beats globs");
+    assert!(
+        a.allows(&READ_JOB, "prod-sandbox", ""),
+        "an exact name beats globs"
+    );
     assert!(!a.allows(&SUBMIT_JOB, "prod-sandbox", ""));
     // The same name denied by one policy and granted by another: deny wins.
     let b = acl(&[
@@ -118,15 +124,27 @@ node { policy = "write" }
 #[test]
 fn mistakes_say_where() {
     let cases = [
-        ("namespace \"a\" {\n  policy = \"admin\"\n}\n", "2:3", "unknown policy \"admin\""),
-        ("namespace \"a\" {\n  capabilities = [\"fly\"]\n}\n", "2:3", "unknown capability \"fly\""),
+        (
+            "namespace \"a\" {\n  policy = \"admin\"\n}\n",
+            "2:3",
+            "unknown policy \"admin\"",
+        ),
+        (
+            "namespace \"a\" {\n  capabilities = [\"fly\"]\n}\n",
+            "2:3",
+            "unknown capability \"fly\"",
+        ),
         ("\n\nnamespaces \"a\" {}\n", "3:1", "unknown block `namespaces`"),
         ("namespace {\n}\n", "1:1", "exactly one label"),
         ("node {\n  policy = \"scale\"\n}\n", "2:3", "unknown node policy"),
         ("agent {}\n", "1:1", "needs a policy"),
         ("policy = \"read\"\n", "1:1", "unexpected attribute `policy`"),
         ("namespace \"a\" {\n  policy = \n", "", ""),
-        ("{\"namespace\": {\"a\": {\"policy\": 3}}}", "namespace.a.policy", "must be a string"),
+        (
+            "{\"namespace\": {\"a\": {\"policy\": 3}}}",
+            "namespace.a.policy",
+            "must be a string",
+        ),
         ("{\"node\": {\"policy\": \"x\"}", "1:", "invalid JSON"),
     ];
     for (text, at, message) in cases {

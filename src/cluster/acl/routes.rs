@@ -80,7 +80,11 @@ pub const ROUTES: &[RouteAcl] = &[
     // Nodes and the agent.
     r("GET", "/v1/nodes", Node(Read)),
     r("GET", "/v1/node/{id}", Node(Read)),
-    r("GET", "/v1/node/{id}/allocations", NodeAndNamespace(Read, "read-job")),
+    r(
+        "GET",
+        "/v1/node/{id}/allocations",
+        NodeAndNamespace(Read, "read-job"),
+    ),
     r("POST PUT", "/v1/node/{id}/eligibility", Node(Write)),
     r("POST PUT", "/v1/node/{id}/drain", Node(Write)),
     r("GET", "/v1/agent/members", Node(Read)),

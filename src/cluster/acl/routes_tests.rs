@@ -9,7 +9,10 @@ use super::*;
 /// The routers whose routes the ACL middleware guards, as source text.
 const ROUTER_SOURCES: &[(&str, &str)] = &[
     ("src/cluster/http/mod.rs", include_str!("../http/mod.rs")),
-    ("src/cluster/http/node_proxy.rs", include_str!("../http/node_proxy.rs")),
+    (
+        "src/cluster/http/node_proxy.rs",
+        include_str!("../http/node_proxy.rs"),
+    ),
     ("src/cluster/client/http.rs", include_str!("../client/http.rs")),
     ("src/cluster/client/gc.rs", include_str!("../client/gc.rs")),
 ];
@@ -23,7 +26,9 @@ fn registered(src: &str) -> Vec<(String, String)> {
     while let Some(at) = rest.find(".route(") {
         rest = &rest[at + ".route(".len()..];
         let trimmed = rest.trim_start();
-        let Some(lit) = trimmed.strip_prefix('"') else { continue };
+        let Some(lit) = trimmed.strip_prefix('"') else {
+            continue;
+        };
         let Some(end) = lit.find('"') else { break };
         let path = &lit[..end];
         // The method router: up to the parenthesis that closes `.route(`.

@@ -161,7 +161,11 @@ impl Client {
 
     /// Whether ACL token `token` may use this client's own routes, as the servers say.
     pub async fn token_allowed(&self, token: Option<&str>, check_query: &str) -> bool {
-        self.ctx.api.token_allowed(token, check_query).await.unwrap_or(false)
+        self.ctx
+            .api
+            .token_allowed(token, check_query)
+            .await
+            .unwrap_or(false)
     }
 
     /// The client's configuration.

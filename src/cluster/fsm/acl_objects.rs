@@ -47,7 +47,9 @@ impl State {
         token.modify_index = index;
         let stored = match secret_hash {
             Some(hash) => {
-                if self.acl.tokens.contains_key(&hash) || self.acl_token_by_accessor(&token.accessor_id).is_some() {
+                if self.acl.tokens.contains_key(&hash)
+                    || self.acl_token_by_accessor(&token.accessor_id).is_some()
+                {
                     return Outcome::Refused {
                         message: "ACL token already exists".into(),
                     };
@@ -80,17 +82,12 @@ impl State {
 
     /// Deletes tokens by accessor; every accessor must exist.
     pub(super) fn apply_acl_token_delete(&mut self, index: u64, accessors: &[String]) -> Outcome {
-        if let Some(missing) = accessors
-            .iter()
-            .find(|a| self.acl_token_by_accessor(a).is_none())
-        {
+        if let Some(missing) = accessors.iter().find(|a| self.acl_token_by_accessor(a).is_none()) {
             return Outcome::NotFound {
                 message: format!("ACL token not found: {missing}"),
             };
         }
-        self.acl
-            .tokens
-            .retain(|_, t| !accessors.contains(&t.accessor_id));
+        self.acl.tokens.retain(|_, t| !accessors.contains(&t.accessor_id));
         self.bump_table("acl_token", index);
         Outcome::Done
     }

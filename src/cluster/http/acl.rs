@@ -91,7 +91,9 @@ pub async fn check(ctx: Ctx, Query(q): Query<HashMap<String, String>>, req: Requ
     let get = |k: &str| q.get(k).map_or("", String::as_str);
     let allowed = !ctx.acl_enabled || {
         let need = need_for(get("method"), get("route")).unwrap_or(Need::Management);
-        let ns = Some(get("namespace")).filter(|n| !n.is_empty()).unwrap_or("default");
+        let ns = Some(get("namespace"))
+            .filter(|n| !n.is_empty())
+            .unwrap_or("default");
         authorize(&ctx.node, request_token(&req), &need, &[ns], "").is_ok()
     };
     let body = serde_json::json!({ "Allowed": allowed });
@@ -114,7 +116,10 @@ pub fn authorize(
     if *need == Need::Token && resolved.token.is_none() {
         return Err("Permission denied".into());
     }
-    if namespaces.iter().all(|ns| resolved.acl.allows(need, ns, var_path)) {
+    if namespaces
+        .iter()
+        .all(|ns| resolved.acl.allows(need, ns, var_path))
+    {
         Ok(())
     } else {
         Err("Permission denied".into())
@@ -127,7 +132,11 @@ pub async fn enforce(State(ctx): State<Arc<ApiContext>>, req: Request, next: Nex
         return next.run(req).await;
     }
     // No matched route: the fallback answers 404 and reveals nothing.
-    let Some(route) = req.extensions().get::<MatchedPath>().map(|m| m.as_str().to_owned()) else {
+    let Some(route) = req
+        .extensions()
+        .get::<MatchedPath>()
+        .map(|m| m.as_str().to_owned())
+    else {
         return next.run(req).await;
     };
     let need = need_for(req.method().as_str(), &route).unwrap_or(Need::Management);

@@ -8,11 +8,11 @@ use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
+use super::Ctx;
 use super::body::JsonBody;
 use super::error::{ApiError, ApiResult};
 use super::query::{indexed_json, set_index};
 use super::read::answer;
-use super::Ctx;
 use crate::cluster::fsm::{AclPolicy, AclToken};
 use crate::cluster::server::endpoints::TokenRequest;
 
@@ -52,7 +52,11 @@ pub async fn policy(ctx: Ctx, Path(name): Path<String>) -> ApiResult {
 }
 
 /// `POST|PUT /v1/acl/policy/:name` with `{"Name", "Description", "Rules"}`.
-pub async fn policy_upsert(ctx: Ctx, Path(name): Path<String>, JsonBody(p): JsonBody<AclPolicy>) -> ApiResult {
+pub async fn policy_upsert(
+    ctx: Ctx,
+    Path(name): Path<String>,
+    JsonBody(p): JsonBody<AclPolicy>,
+) -> ApiResult {
     enabled(&ctx)?;
     if !p.name.is_empty() && p.name != name {
         return Err(ApiError::bad_request(format!(
@@ -110,18 +114,29 @@ impl TokenBody {
     fn into_request(self) -> Result<TokenRequest, ApiError> {
         let ttl = match &self.expiration_ttl {
             None | Some(Value::Null) => 0,
-            Some(Value::Number(n)) => n.as_i64().ok_or_else(|| ApiError::bad_request("ExpirationTTL must be whole nanoseconds"))?,
+            Some(Value::Number(n)) => n
+                .as_i64()
+                .ok_or_else(|| ApiError::bad_request("ExpirationTTL must be whole nanoseconds"))?,
             Some(Value::String(s)) if s.is_empty() => 0,
-            Some(Value::String(s)) => go_duration_nanos(s)
-                .ok_or_else(|| ApiError::bad_request(format!("ExpirationTTL {s:?}: expected a duration such as \"1h30m\"")))?,
-            Some(_) => return Err(ApiError::bad_request("ExpirationTTL must be a duration string or nanoseconds")),
+            Some(Value::String(s)) => go_duration_nanos(s).ok_or_else(|| {
+                ApiError::bad_request(format!(
+                    "ExpirationTTL {s:?}: expected a duration such as \"1h30m\""
+                ))
+            })?,
+            Some(_) => {
+                return Err(ApiError::bad_request(
+                    "ExpirationTTL must be a duration string or nanoseconds",
+                ));
+            }
         };
         Ok(TokenRequest {
             name: self.name,
             r#type: self.r#type,
             policies: self.policies.unwrap_or_default(),
             global: self.global,
-            expiration_time: self.expiration_time.filter(|t| !t.is_empty() && !t.starts_with("0001-")),
+            expiration_time: self
+                .expiration_time
+                .filter(|t| !t.is_empty() && !t.starts_with("0001-")),
             expiration_ttl_nanos: ttl,
         })
     }
@@ -134,9 +149,15 @@ pub async fn token_create(ctx: Ctx, JsonBody(body): JsonBody<TokenBody>) -> ApiR
 }
 
 /// `POST|PUT /v1/acl/token/:accessor`: updates name, policies and `Global`.
-pub async fn token_update(ctx: Ctx, Path(accessor): Path<String>, JsonBody(body): JsonBody<TokenBody>) -> ApiResult {
+pub async fn token_update(
+    ctx: Ctx,
+    Path(accessor): Path<String>,
+    JsonBody(body): JsonBody<TokenBody>,
+) -> ApiResult {
     enabled(&ctx)?;
-    Ok(answer(ctx.node.acl_token_update(&accessor, body.into_request()?).await?))
+    Ok(answer(
+        ctx.node.acl_token_update(&accessor, body.into_request()?).await?,
+    ))
 }
 
 /// `DELETE /v1/acl/token/:accessor`.
@@ -153,7 +174,9 @@ pub fn go_duration_nanos(s: &str) -> Option<i64> {
         return None;
     }
     while !rest.is_empty() {
-        let digits = rest.find(|c: char| !c.is_ascii_digit() && c != '.').unwrap_or(rest.len());
+        let digits = rest
+            .find(|c: char| !c.is_ascii_digit() && c != '.')
+            .unwrap_or(rest.len());
         let value: f64 = rest[..digits].parse().ok()?;
         rest = &rest[digits..];
         let unit_len = rest.find(|c: char| c.is_ascii_digit()).unwrap_or(rest.len());

@@ -72,7 +72,10 @@ impl ClusterNode {
         match resp.outcome {
             Outcome::AclToken(t) => Ok(Indexed {
                 index: resp.index,
-                value: AclToken { secret_id: secret, ..*t },
+                value: AclToken {
+                    secret_id: secret,
+                    ..*t
+                },
             }),
             Outcome::Refused { message } => Err(EndpointError::bad_request(format!(
                 "{message}; to bootstrap again, write that index into {}",
@@ -139,7 +142,11 @@ impl ClusterNode {
 
     /// Creates a token; its secret is in this answer only.
     pub async fn acl_token_create(&self, req: TokenRequest) -> Result<Indexed<AclToken>, EndpointError> {
-        let kind = if req.r#type.is_empty() { "client" } else { req.r#type.as_str() };
+        let kind = if req.r#type.is_empty() {
+            "client"
+        } else {
+            req.r#type.as_str()
+        };
         self.check_token_policies(kind, &req.policies)?;
         let now = Utc::now();
         let expiration_time = expiry(&req, now)?;
@@ -164,14 +171,21 @@ impl ClusterNode {
         match resp.outcome {
             Outcome::AclToken(t) => Ok(Indexed {
                 index: resp.index,
-                value: AclToken { secret_id: secret, ..*t },
+                value: AclToken {
+                    secret_id: secret,
+                    ..*t
+                },
             }),
             other => Err(EndpointError::unexpected(other)),
         }
     }
 
     /// Updates a token's name, policies and `Global` (its type, secret and expiry stay).
-    pub async fn acl_token_update(&self, accessor: &str, req: TokenRequest) -> Result<Indexed<AclToken>, EndpointError> {
+    pub async fn acl_token_update(
+        &self,
+        accessor: &str,
+        req: TokenRequest,
+    ) -> Result<Indexed<AclToken>, EndpointError> {
         let current = self.acl_token(accessor)?.value;
         if !req.r#type.is_empty() && req.r#type != current.r#type {
             return Err(EndpointError::bad_request("cannot change an ACL token's type"));
@@ -191,7 +205,10 @@ impl ClusterNode {
             })
             .await?;
         match resp.outcome {
-            Outcome::AclToken(t) => Ok(Indexed { index: resp.index, value: *t }),
+            Outcome::AclToken(t) => Ok(Indexed {
+                index: resp.index,
+                value: *t,
+            }),
             other => Err(EndpointError::unexpected(other)),
         }
     }
@@ -253,7 +270,9 @@ pub fn expired(token: &AclToken, now: DateTime<Utc>) -> bool {
 
 fn expiry(req: &TokenRequest, now: DateTime<Utc>) -> Result<Option<String>, EndpointError> {
     if req.expiration_ttl_nanos < 0 || req.expiration_ttl_nanos / 1_000_000_000 > MAX_TTL_SECS {
-        return Err(EndpointError::bad_request("ExpirationTTL must be between 0 and ten years"));
+        return Err(EndpointError::bad_request(
+            "ExpirationTTL must be between 0 and ten years",
+        ));
     }
     if req.expiration_ttl_nanos > 0 {
         if req.expiration_time.is_some() {
