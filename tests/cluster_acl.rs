@@ -287,6 +287,15 @@ async fn client_tokens_get_what_their_policies_grant() {
     tokio::time::sleep(Duration::from_millis(1500)).await;
     let (s, t) = a.send("GET", "/v1/jobs", Some(brief), None).await;
     assert_eq!((s, t.as_str()), (403, "ACL token expired"));
+    let (s, t) = a.send("PUT", "/v1/system/gc", Some(&a.management), None).await;
+    assert_eq!(s, 200, "{t}");
+    let (_, list) = a.send("GET", "/v1/acl/tokens", Some(&a.management), None).await;
+    let list: Value = serde_json::from_str(&list).unwrap();
+    assert_eq!(
+        list.as_array().unwrap().len(),
+        4,
+        "the expired token is collected: {list}"
+    );
 
     // The anonymous policy: none by default, then what it grants.
     assert_eq!(a.send("GET", "/v1/jobs", None, None).await.0, 403);

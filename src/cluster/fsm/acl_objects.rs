@@ -97,3 +97,133 @@ impl State {
         self.acl.tokens.values().find(|t| t.accessor_id == accessor)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::acl::secret_hash;
+    use super::super::command::Command;
+    use super::*;
+
+    fn policy(name: &str, rules: &str) -> AclPolicy {
+        AclPolicy {
+            name: name.into(),
+            rules: rules.into(),
+            ..AclPolicy::default()
+        }
+    }
+
+    fn token(accessor: &str, name: &str) -> Box<AclToken> {
+        Box::new(AclToken {
+            accessor_id: accessor.into(),
+            secret_id: "must-not-be-kept".into(),
+            name: name.into(),
+            r#type: "client".into(),
+            policies: Some(vec!["p".into()]),
+            ..AclToken::default()
+        })
+    }
+
+    #[test]
+    fn policies_keep_their_creation_index() {
+        let mut s = State::default();
+        s.apply(
+            1,
+            Command::AclPolicyUpsert {
+                policies: vec![policy("p", "a")],
+            },
+        );
+        s.apply(
+            2,
+            Command::AclPolicyUpsert {
+                policies: vec![policy("p", "b")],
+            },
+        );
+        let p = &s.acl.policies["p"];
+        assert_eq!((p.create_index, p.modify_index, p.rules.as_str()), (1, 2, "b"));
+        let out = s.apply(
+            3,
+            Command::AclPolicyDelete {
+                names: vec!["q".into()],
+            },
+        );
+        assert!(matches!(out.outcome, Outcome::NotFound { .. }));
+        s.apply(
+            4,
+            Command::AclPolicyDelete {
+                names: vec!["p".into()],
+            },
+        );
+        assert!(s.acl.policies.is_empty());
+        assert_eq!(s.table_index("acl_policy"), 4);
+    }
+
+    #[test]
+    fn tokens_are_created_updated_and_deleted_without_their_secret() {
+        let mut s = State::default();
+        let hash = secret_hash("the-secret");
+        let out = s.apply(
+            1,
+            Command::AclTokenUpsert {
+                token: token("a1", "one"),
+                secret_hash: Some(hash.clone()),
+            },
+        );
+        assert!(matches!(&out.outcome, Outcome::AclToken(t) if t.secret_id.is_empty()));
+        let dup = s.apply(
+            2,
+            Command::AclTokenUpsert {
+                token: token("a1", "two"),
+                secret_hash: Some(secret_hash("x")),
+            },
+        );
+        assert!(matches!(dup.outcome, Outcome::Refused { .. }));
+        s.apply(
+            3,
+            Command::AclTokenUpsert {
+                token: token("a1", "renamed"),
+                secret_hash: None,
+            },
+        );
+        let t = s.acl_token("the-secret").expect("found by its secret");
+        assert_eq!(
+            (t.name.as_str(), t.create_index, t.modify_index),
+            ("renamed", 1, 3)
+        );
+        let json = serde_json::to_string(&s).unwrap();
+        assert!(!json.contains("the-secret") && !json.contains("must-not-be-kept"));
+        let missing = s.apply(
+            4,
+            Command::AclTokenUpsert {
+                token: token("zz", "x"),
+                secret_hash: None,
+            },
+        );
+        assert!(matches!(missing.outcome, Outcome::NotFound { .. }));
+        s.apply(
+            5,
+            Command::AclTokenDelete {
+                accessors: vec!["a1".into()],
+            },
+        );
+        assert!(s.acl_token("the-secret").is_none());
+    }
+
+    #[test]
+    fn bootstrap_again_only_with_the_reset_index() {
+        let mut s = State::default();
+        let boot = |reset_index| Command::AclBootstrap {
+            token: token("m", "boot"),
+            secret_hash: secret_hash(&format!("s{reset_index}")),
+            reset_index,
+        };
+        assert!(matches!(s.apply(5, boot(0)).outcome, Outcome::AclToken(_)));
+        let again = s.apply(6, boot(0)).outcome;
+        assert!(matches!(&again, Outcome::Refused { message } if message.contains("reset index: 5")));
+        assert!(matches!(s.apply(7, boot(4)).outcome, Outcome::Refused { .. }));
+        assert!(matches!(s.apply(8, boot(5)).outcome, Outcome::AclToken(_)));
+        assert!(
+            matches!(s.apply(9, boot(5)).outcome, Outcome::Refused { .. }),
+            "used up"
+        );
+    }
+}

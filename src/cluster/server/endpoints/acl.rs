@@ -7,6 +7,7 @@
 use chrono::{DateTime, Duration as ChronoDuration, Utc};
 
 use crate::cluster::acl::{ANONYMOUS_POLICY, Acl, Rules, policy};
+use crate::cluster::error::ClusterError;
 use crate::cluster::fsm::{AclToken, Command, Outcome, State, secret_hash};
 use crate::cluster::server::ClusterNode;
 
@@ -224,6 +225,24 @@ impl ClusterNode {
             Outcome::Done => Ok(resp.index),
             other => Err(EndpointError::unexpected(other)),
         }
+    }
+
+    /// Deletes the tokens expired by now (the leader's garbage collector calls it).
+    pub async fn acl_collect_expired_tokens(&self) -> Result<(), ClusterError> {
+        let now = Utc::now();
+        let accessors: Vec<String> = self
+            .state()
+            .read()
+            .acl
+            .tokens
+            .values()
+            .filter(|t| expired(t, now))
+            .map(|t| t.accessor_id.clone())
+            .collect();
+        if !accessors.is_empty() {
+            self.write(Command::AclTokenDelete { accessors }).await?;
+        }
+        Ok(())
     }
 
     fn check_token_policies(&self, kind: &str, policies: &[String]) -> Result<(), EndpointError> {
