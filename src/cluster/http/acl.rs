@@ -131,15 +131,17 @@ pub async fn enforce(State(ctx): State<Arc<ApiContext>>, req: Request, next: Nex
     if !ctx.acl_enabled {
         return next.run(req).await;
     }
-    // No matched route: the fallback answers 404 and reveals nothing.
-    let Some(route) = req
+    // No matched route: the fallback's 404 goes to valid tokens only, so an anonymous caller
+    // cannot tell which routes exist.
+    let route = req
         .extensions()
         .get::<MatchedPath>()
-        .map(|m| m.as_str().to_owned())
-    else {
-        return next.run(req).await;
+        .map(|m| m.as_str().to_owned());
+    let need = match &route {
+        Some(route) => need_for(req.method().as_str(), route).unwrap_or(Need::Management),
+        None => Need::Token,
     };
-    let need = need_for(req.method().as_str(), &route).unwrap_or(Need::Management);
+    let route = route.unwrap_or_default();
     let (req, body_ns) = match job_namespace(req, &need).await {
         Ok(v) => v,
         Err(resp) => return resp,
