@@ -298,6 +298,43 @@ async fn a_client_runs_a_job_on_a_cluster_with_acls_on() {
         assert_eq!(r.status(), 200, "logs with a token via {}", agent.addr);
         assert!(r.text().await.unwrap().contains("hello-from-acl"));
     }
+    // A client token's capabilities decide, on the client-only agent too: reading jobs is
+    // not reading logs.
+    for (name, rules, want) in [
+        ("jobs-only", r#"namespace "default" { policy = "read" }"#, 403),
+        (
+            "logs",
+            r#"namespace "default" { capabilities = ["read-logs"] }"#,
+            200,
+        ),
+    ] {
+        let r = authed
+            .post(server.url(&format!("/v1/acl/policy/{name}")))
+            .json(&json!({"Rules": rules}))
+            .send()
+            .await
+            .unwrap();
+        assert!(r.status().is_success(), "policy {name}");
+        let t: Value = authed
+            .post(server.url("/v1/acl/token"))
+            .json(&json!({"Type": "client", "Policies": [name]}))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let secret = t["SecretID"].as_str().unwrap();
+        for agent in [&client, &server] {
+            let r = plain
+                .get(agent.url(&logs))
+                .header("X-Nomad-Token", secret)
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(r.status(), want, "logs with policy {name} via {}", agent.addr);
+        }
+    }
     // The node secret is kept 0600 beside the node ID.
     let secret = dir.path().join("client/client/client-state/node-secret");
     let meta = std::fs::metadata(&secret).unwrap_or_else(|e| panic!("{}: {e}", secret.display()));

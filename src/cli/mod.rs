@@ -7,6 +7,8 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 pub mod acl;
+pub mod acl_policy;
+pub mod acl_token;
 pub mod agent;
 pub mod apply;
 pub mod destroy;
@@ -64,7 +66,7 @@ pub enum Command {
     Agent(Box<agent::AgentCommand>),
     /// Compare stacks' plans with committed snapshots.
     Test(test::TestArgs),
-    /// Manage the cluster's ACL tokens (`deploy acl bootstrap`).
+    /// Manage ACL policies and tokens (`deploy acl bootstrap`, `policy`, `token`).
     Acl(acl::AclCommand),
     /// Cluster operations (`deploy operator root keyring rotate`).
     Operator(operator::OperatorCommand),

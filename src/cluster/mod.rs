@@ -11,6 +11,7 @@
 //! never the frontend, graph, plan, apply or cli modules. It serves the same API that the backend
 //! calls, so the two meet only in the wire types.
 
+pub mod acl;
 pub mod agent;
 pub mod client;
 pub mod error;

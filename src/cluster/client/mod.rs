@@ -171,8 +171,12 @@ impl Client {
     }
 
     /// Whether ACL token `token` may use this client's own routes, as the servers say.
-    pub async fn token_allowed(&self, token: Option<&str>) -> bool {
-        self.ctx.api.token_allowed(token).await.unwrap_or(false)
+    pub async fn token_allowed(&self, token: Option<&str>, check_query: &str) -> bool {
+        self.ctx
+            .api
+            .token_allowed(token, check_query)
+            .await
+            .unwrap_or(false)
     }
 
     /// The servers (RPC addresses) this client talks to.

@@ -297,11 +297,11 @@ impl ServerApi {
             .value)
     }
 
-    /// Whether the servers let ACL token `token` read through this client's own routes
-    /// (always, with ACLs off).
-    pub async fn token_allowed(&self, token: Option<&str>) -> Result<bool, ClientError> {
+    /// Whether the servers let ACL token `token` use this client's route named by
+    /// `check_query` (`http::acl_check_query`; always, with ACLs off).
+    pub async fn token_allowed(&self, token: Option<&str>, check_query: &str) -> Result<bool, ClientError> {
         let answer = self
-            .acl_check(token.unwrap_or(""), Duration::from_secs(5))
+            .acl_check(token.unwrap_or(""), check_query, Duration::from_secs(5))
             .await?;
         Ok(answer.is_some_and(|v| v["Allowed"] == true))
     }
@@ -310,9 +310,10 @@ impl ServerApi {
     async fn acl_check(
         &self,
         token: &str,
+        check_query: &str,
         timeout: Duration,
     ) -> Result<Option<serde_json::Value>, ClientError> {
-        let path = crate::cluster::http::ACL_CHECK;
+        let path = format!("{}?{check_query}", crate::cluster::http::ACL_CHECK);
         let servers = self.servers();
         let n = servers.len().max(1);
         let mut last = String::from("no servers configured");

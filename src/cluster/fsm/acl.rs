@@ -1,6 +1,6 @@
-//! ACL tokens. The cluster keeps management tokens only: `deploy acl bootstrap` (Nomad's
-//! `POST /v1/acl/bootstrap`) creates the first one, once. With ACLs enabled in the agent
-//! configuration, the HTTP layer refuses requests that carry no known token.
+//! ACL bootstrap and token lookup: `deploy acl bootstrap` (Nomad's `POST /v1/acl/bootstrap`)
+//! creates the first management token, once, or again after an operator reset (the index
+//! named in the `acl-bootstrap-reset` file). Policies and other tokens: `fsm::acl_objects`.
 //!
 //! Secrets are kept as their SHA-256 only: the proposer hashes the secret it chose, shows the
 //! secret once in its answer, and every check hashes the presented token to look it up. A
@@ -25,8 +25,9 @@ impl State {
         index: u64,
         mut token: AclToken,
         secret_hash: String,
+        reset_index: u64,
     ) -> Outcome {
-        if self.acl.bootstrap_index != 0 {
+        if self.acl.bootstrap_index != 0 && reset_index != self.acl.bootstrap_index {
             return Outcome::Refused {
                 message: format!(
                     "ACL bootstrap already done (reset index: {})",

@@ -10,7 +10,7 @@ use super::payload::{
     AllocClientUpdate, DeploymentAction, DeploymentUpdate, JobDeregister, JobRegister, PeriodicLaunch,
     PlanApply,
 };
-use super::records::{AclToken, KvEntry, Lease};
+use super::records::{AclPolicy, AclToken, KvEntry, Lease};
 use super::variable::SealedVariable;
 use crate::api::{
     Allocation, Deployment, DrainStrategy, Evaluation, Node, NodeStatus, SchedulingEligibility,
@@ -103,6 +103,32 @@ pub enum Command {
         token: Box<AclToken>,
         /// SHA-256 (hex) of the secret the proposer chose: the secret itself never enters Raft.
         secret_hash: String,
+        /// Bootstrap again although it was done at this index (the operator's
+        /// `acl-bootstrap-reset` file); 0: only if never done.
+        #[serde(default)]
+        reset_index: u64,
+    },
+    /// Create or replace ACL policies (rules already checked by the proposer).
+    AclPolicyUpsert {
+        /// The policies.
+        policies: Vec<AclPolicy>,
+    },
+    /// Delete ACL policies by name.
+    AclPolicyDelete {
+        /// Policy names.
+        names: Vec<String>,
+    },
+    /// Create a token (with `secret_hash`) or update the token with its accessor ID (without).
+    AclTokenUpsert {
+        /// The token, without its secret.
+        token: Box<AclToken>,
+        /// SHA-256 (hex) of a new token's secret; none to update an existing token.
+        secret_hash: Option<String>,
+    },
+    /// Delete tokens by accessor ID.
+    AclTokenDelete {
+        /// Accessor IDs.
+        accessors: Vec<String>,
     },
     /// Add a root key (wrapped under the KEK) and make it the active one.
     KeyringAdd {

@@ -9,6 +9,7 @@
 //! Apply is deterministic: no clocks, no randomness. IDs and times are chosen before proposing.
 
 pub mod acl;
+pub mod acl_objects;
 pub mod actions;
 pub mod client_update;
 pub mod command;
@@ -41,7 +42,7 @@ pub use payload::{
     AllocClientUpdate, DeploymentAction, DeploymentUpdate, JobDeregister, JobRegister, PeriodicLaunch,
     PlanApply, PlanStop,
 };
-pub use records::{AclState, AclToken, JobRecord, JobVersion, KvEntry, Lease, PeriodicLaunches};
+pub use records::{AclPolicy, AclState, AclToken, JobRecord, JobVersion, KvEntry, Lease, PeriodicLaunches};
 pub use state::State;
 pub use summary::{SummaryIndex, job_summary};
 pub use variable::{SealedVariable, variable_aad, variable_metadata};

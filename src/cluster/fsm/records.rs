@@ -21,14 +21,38 @@ pub struct AclToken {
     pub secret_id: String,
     /// Human name.
     pub name: String,
-    /// `management` (the only kind kept here).
+    /// `client` (rights from `Policies`) or `management` (every right).
     pub r#type: String,
-    /// Policies (none for management tokens).
+    /// Policy names (none for management tokens).
     pub policies: Option<Vec<String>>,
+    /// Roles (always empty: roles are not kept here).
+    pub roles: Option<Vec<serde_json::Value>>,
     /// Replicated to every region.
     pub global: bool,
     /// RFC 3339 creation time.
     pub create_time: String,
+    /// RFC 3339 time after which the token is refused (none: never).
+    pub expiration_time: Option<String>,
+    /// The lifetime asked for at creation, nanoseconds as Nomad's Go client sends it
+    /// (0: none).
+    #[serde(rename = "ExpirationTTL")]
+    pub expiration_ttl: i64,
+    /// Raft index of creation.
+    pub create_index: u64,
+    /// Raft index of the last change.
+    pub modify_index: u64,
+}
+
+/// Nomad's `ACLPolicy`: named rules in its rule language.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, rename_all = "PascalCase")]
+pub struct AclPolicy {
+    /// Name (the key tokens refer to it by).
+    pub name: String,
+    /// Human description.
+    pub description: String,
+    /// The rules text, HCL or JSON, as submitted (checked before it is proposed).
+    pub rules: String,
     /// Raft index of creation.
     pub create_index: u64,
     /// Raft index of the last change.
@@ -43,6 +67,8 @@ pub struct AclState {
     pub bootstrap_index: u64,
     /// SHA-256 (hex) of the secret ID → token (stored with an empty `SecretID`).
     pub tokens: std::collections::BTreeMap<String, AclToken>,
+    /// Policies by name.
+    pub policies: std::collections::BTreeMap<String, AclPolicy>,
 }
 
 /// One stored version of a job, with its submission source if one was given.

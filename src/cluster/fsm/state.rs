@@ -81,9 +81,17 @@ impl State {
             Command::PeriodicLaunch(launch) => self.apply_periodic_launch(index, *launch),
             Command::AllocStop { alloc_ids, eval } => self.apply_alloc_stop(index, &alloc_ids, *eval),
             Command::DeploymentAction(action) => self.apply_deployment_action(index, *action),
-            Command::AclBootstrap { token, secret_hash } => {
-                self.apply_acl_bootstrap(index, *token, secret_hash)
+            Command::AclBootstrap {
+                token,
+                secret_hash,
+                reset_index,
+            } => self.apply_acl_bootstrap(index, *token, secret_hash, reset_index),
+            Command::AclPolicyUpsert { policies } => self.apply_acl_policy_upsert(index, policies),
+            Command::AclPolicyDelete { names } => self.apply_acl_policy_delete(index, &names),
+            Command::AclTokenUpsert { token, secret_hash } => {
+                self.apply_acl_token_upsert(index, *token, secret_hash)
             }
+            Command::AclTokenDelete { accessors } => self.apply_acl_token_delete(index, &accessors),
             Command::KeyringAdd { key, only_if_none } => {
                 if !(only_if_none && self.keyring.active().is_some()) {
                     self.keyring.add_active(index, *key);

@@ -324,6 +324,7 @@ fn acl_bootstrap_keeps_only_the_secret_hash() {
     let (state, out) = run(&[Command::AclBootstrap {
         token: Box::new(token),
         secret_hash: secret_hash("s3cret"),
+        reset_index: 0,
     }]);
     assert!(matches!(&out[0].outcome, Outcome::AclToken(t) if t.secret_id.is_empty()));
     assert_eq!(state.acl_token("s3cret").unwrap().accessor_id, "acc");

@@ -1,22 +1,32 @@
-//! ACLs: `POST /v1/acl/bootstrap` creates the one management token, and with ACLs enabled
-//! every API request must carry a known token as `X-Nomad-Token` or `Authorization: Bearer`.
+//! The ACL check in front of every route, and the bootstrap and token-self routes.
 //!
-//! Exempt: the bootstrap call itself and `/v1/status/*` (as in Nomad, for load balancers).
-//! The cluster's own calls are not on this API at all: they are on the RPC listener,
-//! authenticated by the cluster key or a node secret (`cluster::rpc::auth`).
+//! ```text
+//!  request ─► MatchedPath + method ─► acl::need_for (THE table, cluster::acl::routes)
+//!          ─► token (X-Nomad-Token / Bearer; none: the anonymous policy) ─► ClusterNode::resolve_acl
+//!          ─► Acl::allows(need, ?namespace= (default "default"), variable path) ─► route or 403
+//! ```
+//!
+//! A route missing from the table needs a management token. The cluster's own calls are not on
+//! this API at all: they are on the RPC listener, authenticated by the cluster key or a node
+//! secret (`cluster::rpc::auth`); a client-only agent asks its servers [`CHECK`] whether a
+//! token may use one of its own routes.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
-use axum::extract::{Request, State};
-use axum::http::StatusCode;
+use axum::body::Body;
+use axum::extract::{MatchedPath, Query, Request, State};
+use axum::http::{Method, StatusCode, Uri};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
 use super::error::{ApiError, ApiResult};
 use super::read::answer;
 use super::{ApiContext, Ctx};
+use crate::cluster::acl::{Need, need_for};
+use crate::cluster::server::ClusterNode;
 
-/// `POST|PUT /v1/acl/bootstrap`: the management token, once.
+/// `POST|PUT /v1/acl/bootstrap`: a management token, once (or after a reset).
 pub async fn bootstrap(ctx: Ctx) -> ApiResult {
     if !ctx.acl_enabled {
         return Err(ApiError::bad_request("ACL support disabled"));
@@ -24,9 +34,19 @@ pub async fn bootstrap(ctx: Ctx) -> ApiResult {
     Ok(answer(ctx.node.acl_bootstrap().await?))
 }
 
-/// Whether `path` is answered without a token.
-fn exempt(path: &str) -> bool {
-    path == "/v1/acl/bootstrap" || path.starts_with("/v1/status/")
+/// `GET /v1/acl/token/self`: the request's own token, with the secret it sent.
+pub async fn token_self(ctx: Ctx, req: Request) -> ApiResult {
+    if !ctx.acl_enabled {
+        return Err(ApiError::bad_request("ACL support disabled"));
+    }
+    let secret = request_token(&req).unwrap_or("").to_owned();
+    let resolved = ctx.node.resolve_acl(Some(&secret))?;
+    let Some(mut token) = resolved.token else {
+        return Err(ApiError::not_found("ACL token not found"));
+    };
+    token.secret_id = secret;
+    let index = ctx.node.state().read().table_index("acl_token");
+    Ok(super::query::indexed_json(index, &token))
 }
 
 /// The token a request carries, if any (`X-Nomad-Token`, else `Authorization: Bearer`).
@@ -42,30 +62,151 @@ pub fn request_token(req: &Request) -> Option<&str> {
         .map(str::trim)
 }
 
-/// The RPC path a client-only agent asks whether a token may use its `/v1/client/...` routes.
+/// The RPC path a client-only agent asks whether a token may use one of its own routes:
+/// `?method=GET&route=/v1/client/fs/logs/{alloc}&namespace=default`.
 pub const CHECK: &str = "/v1/internal/client/acl/check";
 
-/// `GET /v1/internal/client/acl/check` (RPC): `{"Allowed": bool}` for the request's token;
-/// always allowed with ACLs off.
-pub async fn check(ctx: Ctx, req: Request) -> ApiResult {
-    let allowed = !ctx.acl_enabled
-        || request_token(&req)
-            .filter(|t| !t.is_empty())
-            .is_some_and(|t| ctx.node.acl_token_known(t));
+/// The query of a [`CHECK`] call for `method` on route pattern `route` in `namespace`.
+pub fn check_query(method: &str, route: &str, namespace: &str) -> String {
+    format!(
+        "method={}&route={}&namespace={}",
+        encode(method),
+        encode(route),
+        encode(namespace)
+    )
+}
+
+fn encode(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+/// `GET /v1/internal/client/acl/check` (RPC): `{"Allowed": bool}` for the request's token on
+/// the named route; always allowed with ACLs off.
+pub async fn check(ctx: Ctx, Query(q): Query<HashMap<String, String>>, req: Request) -> ApiResult {
+    let get = |k: &str| q.get(k).map_or("", String::as_str);
+    let allowed = !ctx.acl_enabled || {
+        let need = need_for(get("method"), get("route")).unwrap_or(Need::Management);
+        let ns = Some(get("namespace"))
+            .filter(|n| !n.is_empty())
+            .unwrap_or("default");
+        authorize(&ctx.node, request_token(&req), &need, &[ns], "").is_ok()
+    };
     let body = serde_json::json!({ "Allowed": allowed });
     Ok(super::query::indexed_json(ctx.node.state().index(), &body))
 }
 
-/// Refuses requests without a known token when ACLs are enabled (403, Nomad's text).
+/// Whether `token` may do `need` in every one of `namespaces` (at `var_path` for variables);
+/// the refusal text otherwise.
+pub fn authorize(
+    node: &ClusterNode,
+    token: Option<&str>,
+    need: &Need,
+    namespaces: &[&str],
+    var_path: &str,
+) -> Result<(), String> {
+    if *need == Need::None {
+        return Ok(());
+    }
+    let resolved = node.resolve_acl(token).map_err(|e| e.to_string())?;
+    if *need == Need::Token && resolved.token.is_none() {
+        return Err("Permission denied".into());
+    }
+    if namespaces
+        .iter()
+        .all(|ns| resolved.acl.allows(need, ns, var_path))
+    {
+        Ok(())
+    } else {
+        Err("Permission denied".into())
+    }
+}
+
+/// Refuses what the request's token may not do (403 with Nomad's text).
 pub async fn enforce(State(ctx): State<Arc<ApiContext>>, req: Request, next: Next) -> Response {
-    if !ctx.acl_enabled || exempt(req.uri().path()) {
+    if !ctx.acl_enabled {
         return next.run(req).await;
     }
-    let known = request_token(&req)
-        .filter(|t| !t.is_empty())
-        .is_some_and(|t| ctx.node.acl_token_known(t));
-    if !known {
-        return (StatusCode::FORBIDDEN, "Permission denied").into_response();
+    // No matched route: the fallback's 404 goes to valid tokens only, so an anonymous caller
+    // cannot tell which routes exist.
+    let route = req
+        .extensions()
+        .get::<MatchedPath>()
+        .map(|m| m.as_str().to_owned());
+    let need = match &route {
+        Some(route) => need_for(req.method().as_str(), route).unwrap_or(Need::Management),
+        None => Need::Token,
+    };
+    let route = route.unwrap_or_default();
+    let (req, body_ns) = match job_namespace(req, &need).await {
+        Ok(v) => v,
+        Err(resp) => return resp,
+    };
+    let ns = query_param(req.uri(), "namespace").unwrap_or_else(|| "default".into());
+    let var_path = variable_path(req.uri(), &route);
+    let mut namespaces = vec![ns.as_str()];
+    namespaces.extend(body_ns.as_deref());
+    match authorize(&ctx.node, request_token(&req), &need, &namespaces, &var_path) {
+        Ok(()) => next.run(req).await,
+        Err(message) => (StatusCode::FORBIDDEN, message).into_response(),
     }
-    next.run(req).await
+}
+
+/// A write that carries a job (`{"Job": {"Namespace": ...}}`) is checked in the job's
+/// namespace too: the body is read (bounded by the API's body limit) and put back.
+async fn job_namespace(req: Request, need: &Need) -> Result<(Request, Option<String>), Response> {
+    let writes = matches!(*req.method(), Method::POST | Method::PUT);
+    if !writes || !matches!(need, Need::Namespace(_)) {
+        return Ok((req, None));
+    }
+    let (parts, body) = req.into_parts();
+    let bytes = axum::body::to_bytes(body, super::body::MAX_BODY)
+        .await
+        .map_err(|e| (StatusCode::PAYLOAD_TOO_LARGE, format!("request body: {e}")).into_response())?;
+    let ns = serde_json::from_slice::<serde_json::Value>(&bytes)
+        .ok()
+        .and_then(|v| v["Job"]["Namespace"].as_str().map(str::to_owned))
+        .filter(|n| !n.is_empty());
+    Ok((Request::from_parts(parts, Body::from(bytes)), ns))
+}
+
+fn query_param(uri: &Uri, key: &str) -> Option<String> {
+    Query::<HashMap<String, String>>::try_from_uri(uri)
+        .ok()
+        .and_then(|Query(q)| q.get(key).cloned())
+        .filter(|v| !v.is_empty())
+}
+
+/// The variable path a variables route acts on: the path after `/v1/var/`, or the list's
+/// `prefix`.
+fn variable_path(uri: &Uri, route: &str) -> String {
+    match route {
+        "/v1/var/{*path}" => percent_decode(uri.path().trim_start_matches("/v1/var/")),
+        "/v1/vars" => query_param(uri, "prefix").unwrap_or_default(),
+        _ => String::new(),
+    }
+}
+
+fn percent_decode(s: &str) -> String {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = bytes.get(i + 1..i + 3).and_then(|h| std::str::from_utf8(h).ok());
+        match (bytes[i], hex.and_then(|h| u8::from_str_radix(h, 16).ok())) {
+            (b'%', Some(b)) => {
+                out.push(b);
+                i += 3;
+            }
+            (b, _) => {
+                out.push(b);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
 }

@@ -12,7 +12,7 @@ use axum::Router;
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{get, post};
 use serde_json::json;
 
 use super::error::ApiError;
@@ -45,10 +45,10 @@ pub fn router(parts: Arc<AgentParts>) -> Router {
             "/v1/agent/servers",
             get(servers).post(set_servers).put(set_servers),
         )
-        .route("/v1/agent/join", axum::routing::post(join).put(join))
+        .route("/v1/agent/join", post(join).put(join))
         .route(
             "/v1/agent/force-leave",
-            axum::routing::post(force_leave).put(force_leave),
+            post(force_leave).put(force_leave),
         )
         .route("/v1/agent/monitor", get(monitor::monitor))
         .with_state(parts)

@@ -4,8 +4,14 @@
 //! This file is the route table; handlers live one area per file and stay thin: map the
 //! request to a call of the server's endpoints (`server::endpoints`) and the answer back. Every `/v1` answer carries
 //! `X-Nomad-Index`, `X-Nomad-KnownLeader` and `X-Nomad-LastContact`.
+//!
+//! Adding a route: also add one line for it to `cluster::acl::routes::ROUTES` (same pattern
+//! text, its methods, the capability Nomad's docs list for it). The ACL middleware checks
+//! every request against that table; a route without an entry answers only management tokens,
+//! and `cargo test --lib cluster::acl` fails until the entry exists.
 
 mod acl;
+mod acl_objects;
 mod agent;
 pub mod agent_control;
 mod allocations;
@@ -46,7 +52,7 @@ use serde_json::Value;
 
 use crate::cluster::server::ClusterNode;
 
-pub use acl::{CHECK as ACL_CHECK, request_token};
+pub use acl::{CHECK as ACL_CHECK, check_query as acl_check_query, request_token};
 
 /// What handlers share.
 pub struct ApiContext {
@@ -144,6 +150,27 @@ pub fn router(ctx: Arc<ApiContext>) -> Router {
                 .delete(namespaces::delete),
         )
         .route("/v1/acl/bootstrap", post(acl::bootstrap).put(acl::bootstrap))
+        .route("/v1/acl/policies", get(acl_objects::policies))
+        .route(
+            "/v1/acl/policy/{name}",
+            get(acl_objects::policy)
+                .post(acl_objects::policy_upsert)
+                .put(acl_objects::policy_upsert)
+                .delete(acl_objects::policy_delete),
+        )
+        .route("/v1/acl/tokens", get(acl_objects::tokens))
+        .route(
+            "/v1/acl/token",
+            post(acl_objects::token_create).put(acl_objects::token_create),
+        )
+        .route("/v1/acl/token/self", get(acl::token_self))
+        .route(
+            "/v1/acl/token/{accessor}",
+            get(acl_objects::token)
+                .post(acl_objects::token_update)
+                .put(acl_objects::token_update)
+                .delete(acl_objects::token_delete),
+        )
         .route("/v1/job/{id}/submission", get(jobs::submission))
         .route("/v1/job/{id}/revert", post(revert::revert).put(revert::revert))
         .route("/v1/job/{id}/plan", post(plan::plan).put(plan::plan))

@@ -86,7 +86,7 @@ pub fn router(ctx: Arc<ApiContext>, transport: Transport) -> Router {
         .unwrap_or_default();
     Router::new()
         .route("/v1/client/fs/logs/{alloc}", get(forward))
-        .route("/v1/client/allocation/{alloc}/stats", get(forward))
+        .route("/v1/client/allocation/{id}/stats", get(forward))
         .with_state(Proxy { ctx, http, transport })
 }
 

@@ -1,6 +1,7 @@
 //! The server's garbage collector, on the leader: every `job_gc_interval` it reads which
 //! finished objects are old enough ([`State::gc_candidates`]) and proposes their removal as
-//! one [`Command::GcCollect`], so every replica removes the same objects.
+//! one [`Command::GcCollect`], so every replica removes the same objects. Expired ACL tokens
+//! go at the same ticks.
 //!
 //! ```text
 //!  tick ─► IndexClock::witness(applied index, now)
@@ -137,6 +138,9 @@ pub(super) async fn run(node: Arc<ClusterNode>) {
         if let Err(e) = propose(&node, gc).await {
             tracing::warn!("garbage collection: {e}");
         }
+        if let Err(e) = node.acl_collect_expired_tokens().await {
+            tracing::warn!("expired ACL tokens: {e}");
+        }
     }
 }
 
@@ -161,7 +165,8 @@ impl ClusterNode {
     pub async fn collect_garbage_now(&self) -> Result<(), ClusterError> {
         self.read_barrier().await?;
         let gc = self.state.read().gc_candidates(&GcCutoffs::force());
-        propose(self, gc).await
+        propose(self, gc).await?;
+        self.acl_collect_expired_tokens().await
     }
 }
 

@@ -12,6 +12,7 @@
 //! stale) and answer [`Indexed`] values.
 
 mod acl;
+mod acl_policies;
 mod allocations;
 mod clients;
 mod cluster;
@@ -35,6 +36,8 @@ use crate::cluster::fsm::State;
 pub use crate::cluster::fsm::{
     AclToken, AllocClientUpdate, Command, CommandResponse, KvEntry, Lease, Outcome,
 };
+pub use acl::{BOOTSTRAP_RESET_FILE, Resolved, TokenRequest, expired};
+pub use acl_policies::valid_policy_name;
 pub use clients::HeartbeatResponse;
 pub use cluster::{ForwardedRead, ForwardedWrite};
 pub use deployments::{DeploymentActionDone, PromoteRequest};
