@@ -34,6 +34,7 @@ pub struct NetCluster {
 impl NetCluster {
     /// Builds the namespaces and starts `n` servers with Raft timing scaled by `multiplier`.
     pub fn start(bin: &str, n: usize, multiplier: u32) -> Result<Self, String> {
+        let _ = rustls::crypto::ring::default_provider().install_default();
         let net = Net::new(n)?;
         let mut dir = tempfile::tempdir().map_err(|e| e.to_string())?;
         if std::env::var_os("DEPLOY_TEST_KEEP").is_some() {
