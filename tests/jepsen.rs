@@ -14,11 +14,20 @@ use jepsen::nodes::NetCluster;
 const BIN: &str = env!("CARGO_BIN_EXE_deploy");
 
 fn op(process: usize, invoke: u64, complete: Option<u64>, kind: Kind) -> Op {
-    Op { process, invoke, complete, kind }
+    Op {
+        process,
+        invoke,
+        complete,
+        kind,
+    }
 }
 
 fn write(value: u64, cas: u64, index: u64) -> Kind {
-    Kind::Write { value, cas, index: Some(index) }
+    Kind::Write {
+        value,
+        cas,
+        index: Some(index),
+    }
 }
 
 #[test]
@@ -29,11 +38,37 @@ fn checker_accepts_concurrent_and_unknown_operations() {
         op(1, 2, Some(8), Kind::Read(None)),
         op(2, 3, Some(9), Kind::Read(Some((1, 5)))),
         // A write whose outcome is unknown, later observed: it took effect.
-        op(0, 20, None, Kind::Write { value: 2, cas: 5, index: None }),
+        op(
+            0,
+            20,
+            None,
+            Kind::Write {
+                value: 2,
+                cas: 5,
+                index: None,
+            },
+        ),
         op(1, 30, Some(40), Kind::Read(Some((2, 7)))),
         // An unknown write nobody saw, and a refused CAS that saw the current value.
-        op(2, 41, None, Kind::Write { value: 3, cas: 7, index: None }),
-        op(0, 50, Some(60), Kind::CasFail { cas: 5, current: Some((2, 7)) }),
+        op(
+            2,
+            41,
+            None,
+            Kind::Write {
+                value: 3,
+                cas: 7,
+                index: None,
+            },
+        ),
+        op(
+            0,
+            50,
+            Some(60),
+            Kind::CasFail {
+                cas: 5,
+                current: Some((2, 7)),
+            },
+        ),
         op(1, 61, Some(70), write(4, 7, 9)),
         op(2, 71, Some(72), Kind::Read(Some((4, 9)))),
     ];
@@ -48,7 +83,10 @@ fn checker_catches_a_stale_read() {
         // Starts after the second write was acknowledged, yet sees the first.
         op(1, 21, Some(30), Kind::Read(Some((1, 5)))),
     ];
-    assert!(matches!(check(&h, 1_000_000), Err(Violation::NotLinearizable { .. })));
+    assert!(matches!(
+        check(&h, 1_000_000),
+        Err(Violation::NotLinearizable { .. })
+    ));
 }
 
 #[test]
@@ -57,7 +95,10 @@ fn checker_catches_a_lost_acknowledged_write() {
         op(0, 0, Some(10), write(1, 0, 5)),
         op(1, 20, Some(30), Kind::Read(None)),
     ];
-    assert!(matches!(check(&h, 1_000_000), Err(Violation::NotLinearizable { .. })));
+    assert!(matches!(
+        check(&h, 1_000_000),
+        Err(Violation::NotLinearizable { .. })
+    ));
 }
 
 #[test]
@@ -68,21 +109,38 @@ fn checker_catches_a_cas_applied_twice() {
         op(0, 11, Some(20), write(2, 5, 6)),
         op(1, 21, Some(30), Kind::Read(Some((2, 8)))),
     ];
-    assert!(matches!(check(&twice, 1_000_000), Err(Violation::AppliedTwice { value: 2, .. })));
+    assert!(matches!(
+        check(&twice, 1_000_000),
+        Err(Violation::AppliedTwice { value: 2, .. })
+    ));
     // A write answered as a conflict that nonetheless took effect.
     let refused_but_applied = vec![
         op(0, 0, Some(10), write(1, 0, 5)),
-        op(1, 11, Some(20), Kind::CasFail { cas: 5, current: Some((2, 6)) }),
+        op(
+            1,
+            11,
+            Some(20),
+            Kind::CasFail {
+                cas: 5,
+                current: Some((2, 6)),
+            },
+        ),
         op(0, 21, Some(30), Kind::Read(Some((2, 6)))),
     ];
-    assert!(matches!(check(&refused_but_applied, 1_000_000), Err(Violation::NotLinearizable { .. })));
+    assert!(matches!(
+        check(&refused_but_applied, 1_000_000),
+        Err(Violation::NotLinearizable { .. })
+    ));
     // Two CAS from the same index both acknowledged.
     let both = vec![
         op(0, 0, Some(10), write(1, 0, 5)),
         op(1, 11, Some(20), write(2, 5, 6)),
         op(2, 11, Some(20), write(3, 5, 7)),
     ];
-    assert!(matches!(check(&both, 1_000_000), Err(Violation::NotLinearizable { .. })));
+    assert!(matches!(
+        check(&both, 1_000_000),
+        Err(Violation::NotLinearizable { .. })
+    ));
 }
 
 #[test]
@@ -94,7 +152,12 @@ fn checker_search_scales_to_many_concurrent_operations() {
         let t = k * 10;
         if k % 2 == 0 {
             let next = (k + 1, k + 100);
-            h.push(op((k % 8) as usize, t, Some(t + 35), write(next.0, cur.1, next.1)));
+            h.push(op(
+                (k % 8) as usize,
+                t,
+                Some(t + 35),
+                write(next.0, cur.1, next.1),
+            ));
             cur = next;
         } else {
             h.push(op((k % 8) as usize, t, Some(t + 35), Kind::Read(Some(cur))));
@@ -138,7 +201,10 @@ async fn run_schedules(seeds: &[u64], secs: u64) {
             failed.push(seed);
         }
     }
-    assert!(failed.is_empty(), "schedules with violations or lost writes: {failed:?}");
+    assert!(
+        failed.is_empty(),
+        "schedules with violations or lost writes: {failed:?}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -166,11 +232,18 @@ async fn first_ack(c: &NetCluster, http: &reqwest::Client, via: usize, key: &str
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
         let body = serde_json::json!({"Items": {"at": format!("{:?}", Instant::now())}});
-        let resp = http.put(c.url(via, &format!("/v1/var/{key}"))).json(&body).send().await;
+        let resp = http
+            .put(c.url(via, &format!("/v1/var/{key}")))
+            .json(&body)
+            .send()
+            .await;
         if resp.is_ok_and(|r| r.status().is_success()) {
             return Instant::now();
         }
-        assert!(Instant::now() < deadline, "no write through server {via} within 30 s");
+        assert!(
+            Instant::now() < deadline,
+            "no write through server {via} within 30 s"
+        );
     }
 }
 
@@ -185,10 +258,16 @@ async fn partitioned_leader_failover() {
     }
     let trials = std::env::var("DEPLOY_JEPSEN_TRIALS").map_or(20, |v| v.parse().expect("a number"));
     let c = NetCluster::start(BIN, 3, jepsen::multiplier(1)).expect("cluster");
-    let http = reqwest::Client::builder().timeout(Duration::from_secs(15)).build().unwrap();
+    let http = reqwest::Client::builder()
+        .timeout(Duration::from_secs(15))
+        .build()
+        .unwrap();
     let mut times = Vec::new();
     for trial in 0..trials {
-        let leader = c.wait_for_leader(&http, Duration::from_secs(30)).await.expect("leader");
+        let leader = c
+            .wait_for_leader(&http, Duration::from_secs(30))
+            .await
+            .expect("leader");
         let via = (leader + 1) % 3;
         first_ack(&c, &http, via, "failover/warm").await;
         let rest: Vec<usize> = (0..3).filter(|i| *i != leader).collect();

@@ -108,7 +108,11 @@ fn prepare(history: &[Op]) -> Result<Vec<Op>, Violation> {
     for op in history {
         match &op.kind {
             Kind::Read(Some(r)) | Kind::CasFail { current: Some(r), .. } => note(*r)?,
-            Kind::Write { value, index: Some(i), .. } if op.complete.is_some() => note((*value, *i))?,
+            Kind::Write {
+                value,
+                index: Some(i),
+                ..
+            } if op.complete.is_some() => note((*value, *i))?,
             _ => {}
         }
     }

@@ -109,7 +109,15 @@ impl Recorder {
             _ => return None,
         };
         let complete = Some(self.now());
-        self.record(key, Op { process, invoke, complete, kind: Kind::Read(seen) });
+        self.record(
+            key,
+            Op {
+                process,
+                invoke,
+                complete,
+                kind: Kind::Read(seen),
+            },
+        );
         Some(seen)
     }
 
@@ -133,14 +141,42 @@ impl Recorder {
             (200, Some(b)) if parse_var(&b).is_some_and(|(v, _)| v == value) => {
                 let reg = parse_var(&b);
                 let index = reg.map(|(_, i)| i);
-                (Op { process, invoke, complete: Some(complete), kind: Kind::Write { value, cas, index } }, Some(reg))
+                (
+                    Op {
+                        process,
+                        invoke,
+                        complete: Some(complete),
+                        kind: Kind::Write { value, cas, index },
+                    },
+                    Some(reg),
+                )
             }
             (409, Some(b)) => {
                 let current = parse_var(&b);
-                (Op { process, invoke, complete: Some(complete), kind: Kind::CasFail { cas, current } }, Some(current))
+                (
+                    Op {
+                        process,
+                        invoke,
+                        complete: Some(complete),
+                        kind: Kind::CasFail { cas, current },
+                    },
+                    Some(current),
+                )
             }
             (400..=499, _) if answer.0 != 409 => return None,
-            _ => (Op { process, invoke, complete: None, kind: Kind::Write { value, cas, index: None } }, None),
+            _ => (
+                Op {
+                    process,
+                    invoke,
+                    complete: None,
+                    kind: Kind::Write {
+                        value,
+                        cas,
+                        index: None,
+                    },
+                },
+                None,
+            ),
         };
         self.record(key, op);
         result
@@ -155,7 +191,13 @@ impl Recorder {
             "TaskGroups": [{"Name": "web", "Count": 1, "Tasks": [{"Name": "app", "Driver": "docker", "Config": {"image": "nginx:1"}}]}],
         }});
         let url = format!("http://{}/v1/jobs", self.servers[via]);
-        let status = self.http.put(url).json(&job).send().await.map(|r| r.status().as_u16());
+        let status = self
+            .http
+            .put(url)
+            .json(&job)
+            .send()
+            .await
+            .map(|r| r.status().as_u16());
         let mut h = self.history.lock().unwrap();
         match status {
             Ok(200) => {

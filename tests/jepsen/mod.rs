@@ -55,7 +55,15 @@ pub async fn run_schedule(bin: &str, n: usize, seed: u64, secs: u64, multiplier:
     let keys: Vec<String> = (0..KEYS).map(|k| format!("jepsen/k{k}")).collect();
     let until = Instant::now() + Duration::from_secs(secs);
     let workers: Vec<_> = (0..WORKERS)
-        .map(|p| tokio::spawn(history::worker(rec.clone(), p, keys.clone(), seed ^ (p as u64 + 1) << 32, until)))
+        .map(|p| {
+            tokio::spawn(history::worker(
+                rec.clone(),
+                p,
+                keys.clone(),
+                seed ^ (p as u64 + 1) << 32,
+                until,
+            ))
+        })
         .collect();
     let mut rng = Rng::new(seed);
     let mut faults = Vec::new();
@@ -74,7 +82,9 @@ pub async fn run_schedule(bin: &str, n: usize, seed: u64, secs: u64, multiplier:
     for w in workers {
         w.await.expect("worker");
     }
-    c.wait_for_leader(&probe, Duration::from_secs(30)).await.expect("leader after healing");
+    c.wait_for_leader(&probe, Duration::from_secs(30))
+        .await
+        .expect("leader after healing");
     final_reads(&rec, &keys, n).await;
     let history = rec.take();
     let lost_jobs = lost_jobs(&c, &probe, &rec.job_prefix, &history.acked_jobs).await;
@@ -102,7 +112,12 @@ async fn final_reads(rec: &Recorder, keys: &[String], n: usize) {
 }
 
 /// Acknowledged jobs each server does not list (a consistent read) at the end.
-async fn lost_jobs(c: &NetCluster, http: &reqwest::Client, prefix: &str, acked: &BTreeSet<String>) -> Vec<(usize, String)> {
+async fn lost_jobs(
+    c: &NetCluster,
+    http: &reqwest::Client,
+    prefix: &str,
+    acked: &BTreeSet<String>,
+) -> Vec<(usize, String)> {
     let mut lost = Vec::new();
     for i in 0..c.len() {
         let url = c.url(i, &format!("/v1/jobs?prefix={prefix}"));
@@ -113,7 +128,10 @@ async fn lost_jobs(c: &NetCluster, http: &reqwest::Client, prefix: &str, acked: 
                 && r.status().is_success()
                 && let Ok(serde_json::Value::Array(jobs)) = r.json().await
             {
-                break jobs.iter().filter_map(|j| j["ID"].as_str().map(str::to_owned)).collect();
+                break jobs
+                    .iter()
+                    .filter_map(|j| j["ID"].as_str().map(str::to_owned))
+                    .collect();
             }
             assert!(Instant::now() < deadline, "server {i} does not list jobs");
             tokio::time::sleep(Duration::from_millis(100)).await;
@@ -136,7 +154,10 @@ pub fn can_run() -> bool {
     match netns::unavailable() {
         None => true,
         Some(why) => {
-            assert!(std::env::var("CI").as_deref() != Ok("true"), "fault tests cannot run under CI: {why}");
+            assert!(
+                std::env::var("CI").as_deref() != Ok("true"),
+                "fault tests cannot run under CI: {why}"
+            );
             eprintln!("skipping: {why}");
             false
         }

@@ -50,7 +50,9 @@ pub fn unavailable() -> Option<String> {
     }
     let rules = run(&["ip", "netns", "exec", &probe, "iptables", "-S"]);
     let _ = run(&["ip", "netns", "del", &probe]);
-    rules.err().map(|e| format!("iptables does not work in a namespace: {e}"))
+    rules
+        .err()
+        .map(|e| format!("iptables does not work in a namespace: {e}"))
 }
 
 /// Removes namespaces and links left by test processes that no longer run (a killed test
@@ -111,14 +113,18 @@ impl Net {
             let port = format!("h{i}");
             run(&["ip", "netns", "add", &ns])?;
             run(&["ip", "-n", &ns, "link", "set", "lo", "up"])?;
-            run(&["ip", "-n", &hub, "link", "add", &port, "type", "veth", "peer", "name", "eth0", "netns", &ns])?;
+            run(&[
+                "ip", "-n", &hub, "link", "add", &port, "type", "veth", "peer", "name", "eth0", "netns", &ns,
+            ])?;
             run(&["ip", "-n", &hub, "link", "set", &port, "master", "br0", "up"])?;
             let cidr = format!("{}/24", self.ip(i));
             run(&["ip", "-n", &ns, "addr", "add", &cidr, "dev", "eth0"])?;
             run(&["ip", "-n", &ns, "link", "set", "eth0", "up"])?;
         }
         let link = &self.root_link;
-        run(&["ip", "link", "add", link, "type", "veth", "peer", "name", "up0", "netns", &hub])?;
+        run(&[
+            "ip", "link", "add", link, "type", "veth", "peer", "name", "up0", "netns", &hub,
+        ])?;
         run(&["ip", "-n", &hub, "link", "set", "up0", "master", "br0", "up"])?;
         let cidr = format!("10.213.{}.254/24", self.subnet);
         run(&["ip", "addr", "add", &cidr, "dev", link])?;
@@ -152,7 +158,9 @@ impl Net {
             let mine = groups.iter().find(|g| g.contains(&i));
             for j in (0..self.n).filter(|j| *j != i && !mine.is_some_and(|g| g.contains(j))) {
                 let (ns, src) = (self.ns(i), self.ip(j));
-                run(&["ip", "netns", "exec", &ns, "iptables", "-A", "INPUT", "-s", &src, "-j", "DROP"])?;
+                run(&[
+                    "ip", "netns", "exec", &ns, "iptables", "-A", "INPUT", "-s", &src, "-j", "DROP",
+                ])?;
             }
         }
         Ok(())

@@ -101,7 +101,12 @@ impl NetCluster {
         cmd.args(["netns", "exec", &self.net.ns(i)])
             .arg(&self.bin)
             .args(["agent", "--server", "--bind", &self.net.ip(i)])
-            .args(["--http-port", &HTTP_PORT.to_string(), "--rpc-port", &RPC_PORT.to_string()])
+            .args([
+                "--http-port",
+                &HTTP_PORT.to_string(),
+                "--rpc-port",
+                &RPC_PORT.to_string(),
+            ])
             .args(["--encrypt", CLUSTER_KEY, "--keyring-kek", &self.kek])
             .arg("--data-dir")
             .arg(self.data_dir(i))

@@ -64,7 +64,8 @@ impl Fault {
     /// Applies the fault; `leader` is the current leader if known. Says what it did.
     pub fn apply(&self, c: &mut NetCluster, leader: Option<usize>, rng: &mut Rng) -> String {
         let n = c.len();
-        let pick = |t: &Option<usize>, rng: &mut Rng| t.or(leader).unwrap_or_else(|| rng.below(n as u64) as usize);
+        let pick =
+            |t: &Option<usize>, rng: &mut Rng| t.or(leader).unwrap_or_else(|| rng.below(n as u64) as usize);
         match self {
             Fault::Kill(t) => {
                 let i = pick(t, rng);
@@ -89,7 +90,9 @@ impl Fault {
                 }
                 let minority = order[..(n - 1) / 2].to_vec();
                 let majority = order[(n - 1) / 2..].to_vec();
-                c.net.partition(&[minority.clone(), majority.clone()]).expect("partition");
+                c.net
+                    .partition(&[minority.clone(), majority.clone()])
+                    .expect("partition");
                 format!("split {minority:?} | {majority:?}")
             }
             Fault::KillAll => {

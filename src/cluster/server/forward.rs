@@ -2,6 +2,9 @@
 //! retrying briefly while an election is under way, so clients never see "not the leader".
 //! A retry waits for the next change of the local Raft metrics (a new term or leader) or
 //! [`RETRY_PAUSE`], whichever comes first, so a write lands as soon as a new leader is known.
+//! A forward in flight is abandoned as soon as this server knows another leader: a leader cut
+//! off by a partition answers nothing, and waiting out [`FORWARD_TIMEOUT`] would hold every
+//! write through a survivor for seconds after the survivors have elected a new one.
 
 use std::time::Duration;
 
@@ -74,7 +77,10 @@ impl ClusterNode {
             match self.write_local(cmd.clone()).await? {
                 LocalWrite::Applied(resp) => return Ok(resp),
                 LocalWrite::NotLeader(Some(addr)) if addr != self.addr() => {
-                    match self.forward_write(&addr, &cmd).await {
+                    match self
+                        .unless_leader_moves(&addr, self.forward_write(&addr, &cmd))
+                        .await
+                    {
                         Ok(Some(resp)) => return Ok(resp),
                         Ok(None) => {}
                         Err(e) => tracing::debug!("forwarding write to {addr}: {e}"),
@@ -142,10 +148,13 @@ impl ClusterNode {
             let index = match self.read_index_local().await? {
                 LocalReadIndex::Index(i) => Some(i),
                 LocalReadIndex::NotLeader(Some(addr)) if addr != self.addr() => {
-                    self.forward_read_index(&addr).await.unwrap_or_else(|e| {
-                        tracing::debug!("read index from {addr}: {e}");
-                        None
-                    })
+                    let forward = self.forward_read_index(&addr);
+                    self.unless_leader_moves(&addr, forward)
+                        .await
+                        .unwrap_or_else(|e| {
+                            tracing::debug!("read index from {addr}: {e}");
+                            None
+                        })
                 }
                 LocalReadIndex::NotLeader(_) => None,
             };
@@ -159,6 +168,36 @@ impl ClusterNode {
                 return Err(ClusterError::NoLeader);
             }
             pause(&mut changes).await;
+        }
+    }
+
+    /// Runs the forward `call` to the leader at `addr`, abandoning it once this server knows
+    /// a different leader (or leads itself): [`ClusterError::Forward`] then.
+    async fn unless_leader_moves<T>(
+        &self,
+        addr: &str,
+        call: impl Future<Output = Result<T, ClusterError>>,
+    ) -> Result<T, ClusterError> {
+        let mut changes = self.raft.metrics();
+        let moved = async {
+            loop {
+                let leader = {
+                    let m = changes.borrow_and_update();
+                    let membership = m.membership_config.membership();
+                    m.current_leader
+                        .and_then(|l| membership.get_node(&l).map(|n| n.addr.clone()))
+                };
+                if leader.is_some_and(|l| l != addr) || changes.changed().await.is_err() {
+                    return;
+                }
+            }
+        };
+        tokio::select! {
+            result = call => result,
+            () = moved => Err(ClusterError::Forward {
+                addr: addr.to_owned(),
+                message: "abandoned: another server leads now".into(),
+            }),
         }
     }
 
