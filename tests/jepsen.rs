@@ -192,15 +192,21 @@ fn seeds(count: u64) -> Vec<u64> {
     }
 }
 
-async fn run_schedules(seeds: &[u64], secs: u64) {
-    let mut failed = Vec::new();
+async fn run_schedules(servers: usize, seeds: &[u64], secs: u64) {
+    let (mut failed, mut violations, mut lost) = (Vec::new(), 0, 0);
     for &seed in seeds {
-        let r = jepsen::run_schedule(BIN, 3, seed, secs, jepsen::multiplier(3)).await;
+        let r = jepsen::run_schedule(BIN, servers, seed, secs, jepsen::multiplier(3)).await;
+        violations += r.violations.len();
+        lost += r.lost_jobs.len();
         report(&r);
         if !r.violations.is_empty() || !r.lost_jobs.is_empty() {
             failed.push(seed);
         }
     }
+    eprintln!(
+        "{} schedules on {servers} servers: {violations} keys with violations, {lost} acknowledged jobs lost",
+        seeds.len()
+    );
     assert!(
         failed.is_empty(),
         "schedules with violations or lost writes: {failed:?}"
@@ -212,10 +218,11 @@ async fn random_fault_schedules_keep_histories_linearizable() {
     if !jepsen::can_run() {
         return;
     }
-    run_schedules(&seeds(3), 15).await;
+    run_schedules(3, &seeds(3), 15).await;
 }
 
-/// Measurement: `DEPLOY_JEPSEN_SCHEDULES` (default 100) random schedules of 15 s.
+/// Measurement: `DEPLOY_JEPSEN_SCHEDULES` (default 100) random schedules of 15 s on
+/// `DEPLOY_JEPSEN_SERVERS` (default 3) servers.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 #[ignore = "measurement run: many minutes"]
 async fn many_random_fault_schedules() {
@@ -224,7 +231,8 @@ async fn many_random_fault_schedules() {
     }
     let count = std::env::var("DEPLOY_JEPSEN_SCHEDULES").map_or(100, |v| v.parse().expect("a number"));
     let seeds: Vec<u64> = (0..count).map(|k| 0xFA17_0000 + k).collect();
-    run_schedules(&seeds, 15).await;
+    let servers = std::env::var("DEPLOY_JEPSEN_SERVERS").map_or(3, |v| v.parse().expect("a number"));
+    run_schedules(servers, &seeds, 15).await;
 }
 
 /// Writes one fresh variable through server `via` until one is acknowledged; when it was.

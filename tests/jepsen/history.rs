@@ -63,6 +63,9 @@ pub struct Recorder {
     pub http: reqwest::Client,
     /// Prefix of the job IDs this run registers.
     pub job_prefix: String,
+    /// Reads with `?stale` (served from any server's local state): only to show that the
+    /// checker catches stale reads in a real run (`DEPLOY_JEPSEN_STALE_READS=1`).
+    pub stale_reads: bool,
 }
 
 fn parse_var(v: &Value) -> Option<Reg> {
@@ -86,6 +89,7 @@ impl Recorder {
             servers,
             http,
             job_prefix: job_prefix.to_owned(),
+            stale_reads: std::env::var_os("DEPLOY_JEPSEN_STALE_READS").is_some(),
         })
     }
 
@@ -101,7 +105,8 @@ impl Recorder {
     /// Reads `key` through server `via` (a consistent read); the register if it answered.
     pub async fn read(&self, process: usize, via: usize, key: &str) -> Option<Option<Reg>> {
         let invoke = self.now();
-        let url = format!("http://{}/v1/var/{key}", self.servers[via]);
+        let stale = if self.stale_reads { "?stale" } else { "" };
+        let url = format!("http://{}/v1/var/{key}{stale}", self.servers[via]);
         let resp = self.http.get(url).send().await.ok()?;
         let seen = match resp.status().as_u16() {
             200 => Some(parse_var(&resp.json::<Value>().await.ok()?)?),
