@@ -65,6 +65,7 @@ fn checker_accepts_concurrent_and_unknown_operations() {
             50,
             Some(60),
             Kind::CasFail {
+                value: 10,
                 cas: 5,
                 current: Some((2, 7)),
             },
@@ -113,24 +114,30 @@ fn checker_catches_a_cas_applied_twice() {
         check(&twice, 1_000_000),
         Err(Violation::AppliedTwice { value: 2, .. })
     ));
-    // A write answered as a conflict that nonetheless took effect.
-    let refused_but_applied = vec![
+    // A write answered as a conflict that nonetheless took effect (its value is read later)...
+    let refused = |value| Kind::CasFail {
+        value,
+        cas: 5,
+        current: Some((3, 7)),
+    };
+    let refused_but_read = vec![
         op(0, 0, Some(10), write(1, 0, 5)),
-        op(
-            1,
-            11,
-            Some(20),
-            Kind::CasFail {
-                cas: 5,
-                current: Some((2, 6)),
-            },
-        ),
+        op(1, 11, Some(20), refused(2)),
         op(0, 21, Some(30), Kind::Read(Some((2, 6)))),
     ];
     assert!(matches!(
-        check(&refused_but_applied, 1_000_000),
+        check(&refused_but_read, 1_000_000),
         Err(Violation::NotLinearizable { .. })
     ));
+    // ... or that the conflict answer shows as the current value (applied, then retried).
+    let refused_own = vec![
+        op(0, 0, Some(10), write(1, 0, 5)),
+        op(1, 11, Some(20), refused(3)),
+    ];
+    assert_eq!(
+        check(&refused_own, 1_000_000),
+        Err(Violation::RefusedButApplied { value: 3 })
+    );
     // Two CAS from the same index both acknowledged.
     let both = vec![
         op(0, 0, Some(10), write(1, 0, 5)),

@@ -29,8 +29,11 @@ pub enum Kind {
         /// The index the server answered, if it did.
         index: Option<u64>,
     },
-    /// A write refused because the index was not `cas`; the server answered the current value.
+    /// A write of `value` refused because the index was not `cas`; the server answered the
+    /// current value.
     CasFail {
+        /// The value it tried to write.
+        value: u64,
         /// The expected index.
         cas: u64,
         /// The current register in the conflict answer.
@@ -61,6 +64,12 @@ pub enum Violation {
         /// The indexes it was seen with.
         indexes: (u64, u64),
     },
+    /// A write answered as refused whose own value the conflict answer carries: it was
+    /// applied, then applied again (a retry) and refused the second time.
+    RefusedButApplied {
+        /// The value.
+        value: u64,
+    },
     /// No order of the ops explains what the clients saw; `op` is the operation whose return
     /// the longest partial order could not get past.
     NotLinearizable {
@@ -88,7 +97,7 @@ fn step(s: State, op: &Op) -> Option<State> {
             (false, None, _) => Some(s),
             _ => None,
         },
-        Kind::CasFail { cas, current } => (cur_index(s) != *cas && s == *current).then_some(s),
+        Kind::CasFail { cas, current, .. } => (cur_index(s) != *cas && s == *current).then_some(s),
     }
 }
 
@@ -106,6 +115,15 @@ fn prepare(history: &[Op]) -> Result<Vec<Op>, Violation> {
         }
     };
     for op in history {
+        if let Kind::CasFail {
+            value,
+            current: Some((v, _)),
+            ..
+        } = &op.kind
+            && v == value
+        {
+            return Err(Violation::RefusedButApplied { value: *value });
+        }
         match &op.kind {
             Kind::Read(Some(r)) | Kind::CasFail { current: Some(r), .. } => note(*r)?,
             Kind::Write {

@@ -163,7 +163,7 @@ impl Recorder {
                         process,
                         invoke,
                         complete: Some(complete),
-                        kind: Kind::CasFail { cas, current },
+                        kind: Kind::CasFail { value, cas, current },
                     },
                     Some(current),
                 )
