@@ -4,7 +4,10 @@
 //! [`RETRY_PAUSE`], whichever comes first, so a write lands as soon as a new leader is known.
 //! A forward in flight is abandoned as soon as this server knows another leader: a leader cut
 //! off by a partition answers nothing, and waiting out [`FORWARD_TIMEOUT`] would hold every
-//! write through a survivor for seconds after the survivors have elected a new one.
+//! write through a survivor for seconds after the survivors have elected a new one. A write
+//! forward that was sent but not answered is not retried: the old leader may have committed it
+//! before it was cut off, and the client is told the outcome is unknown instead of having the
+//! write applied twice.
 
 use std::time::Duration;
 
@@ -83,7 +86,9 @@ impl ClusterNode {
                     {
                         Ok(Some(resp)) => return Ok(resp),
                         Ok(None) => {}
-                        Err(e) => tracing::debug!("forwarding write to {addr}: {e}"),
+                        // Sent, but no answer: the leader may have committed it, and a retry
+                        // could apply it twice (a CAS write would then answer a conflict).
+                        Err(e) => return Err(e),
                     }
                 }
                 LocalWrite::NotLeader(_) => {}
@@ -95,7 +100,9 @@ impl ClusterNode {
         }
     }
 
-    /// Sends `cmd` to `addr`; `Ok(None)` if that server is not the leader.
+    /// Sends `cmd` to `addr`; `Ok(None)` if that server is not the leader or the request
+    /// never left (no connection), so a retry is safe. An error once it was sent leaves the
+    /// outcome unknown and says so.
     async fn forward_write(
         &self,
         addr: &str,
@@ -103,16 +110,25 @@ impl ClusterNode {
     ) -> Result<Option<CommandResponse>, ClusterError> {
         let fail = |message: String| ClusterError::Forward {
             addr: addr.to_owned(),
-            message,
+            message: format!(
+                "{message}; the write may or may not have been applied: read it back before retrying"
+            ),
         };
-        let resp = self
+        let sent = self
             .http
             .post(format!("http://{addr}{WRITE_PATH}"))
             .json(cmd)
             .timeout(FORWARD_TIMEOUT)
             .send()
-            .await
-            .map_err(|e| fail(e.to_string()))?;
+            .await;
+        let resp = match sent {
+            Ok(resp) => resp,
+            Err(e) if e.is_connect() => {
+                tracing::debug!("forwarding write to {addr}: {e}");
+                return Ok(None);
+            }
+            Err(e) => return Err(fail(e.to_string())),
+        };
         match resp.status() {
             StatusCode::OK => Ok(Some(resp.json().await.map_err(|e| fail(e.to_string()))?)),
             StatusCode::MISDIRECTED_REQUEST => Ok(None),
@@ -196,7 +212,7 @@ impl ClusterNode {
             result = call => result,
             () = moved => Err(ClusterError::Forward {
                 addr: addr.to_owned(),
-                message: "abandoned: another server leads now".into(),
+                message: "abandoned: another server leads now, so the outcome is unknown".into(),
             }),
         }
     }
