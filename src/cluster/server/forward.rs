@@ -2,12 +2,12 @@
 //! retrying briefly while an election is under way, so clients never see "not the leader".
 //! A retry waits for the next change of the local Raft metrics (a new term or leader) or
 //! [`RETRY_PAUSE`], whichever comes first, so a write lands as soon as a new leader is known.
-//! A forward in flight is abandoned as soon as this server knows another leader: a leader cut
+//! A forward in flight is abandoned a lease after this server knows another leader: a leader cut
 //! off by a partition answers nothing, and waiting out [`FORWARD_TIMEOUT`] would hold every
-//! write through a survivor for seconds after the survivors have elected a new one. A write
-//! forward that was sent but not answered is not retried: the old leader may have committed it
-//! before it was cut off, and the client is told the outcome is unknown instead of having the
-//! write applied twice.
+//! write through a survivor for seconds after the survivors have elected a new one. A
+//! check-and-set write whose forward was sent but not answered is not retried: the old leader
+//! may have committed it before it was cut off, and the retry would fail its own check, so the
+//! client is told the outcome is unknown instead of a false conflict.
 
 use std::time::Duration;
 
@@ -86,9 +86,11 @@ impl ClusterNode {
                     {
                         Ok(Some(resp)) => return Ok(resp),
                         Ok(None) => {}
-                        // Sent, but no answer: the leader may have committed it, and a retry
-                        // could apply it twice (a CAS write would then answer a conflict).
-                        Err(e) => return Err(e),
+                        // Sent, but no answer: the leader may have committed it. A check-and-
+                        // set write retried would fail its own check and answer a conflict for
+                        // a write that took effect, so its outcome is reported unknown instead.
+                        Err(e) if cas_guarded(&cmd) => return Err(e),
+                        Err(e) => tracing::debug!("forwarding write to {addr}: {e}"),
                     }
                 }
                 LocalWrite::NotLeader(_) => {}
@@ -101,8 +103,8 @@ impl ClusterNode {
     }
 
     /// Sends `cmd` to `addr`; `Ok(None)` if that server is not the leader or the request
-    /// never left (no connection), so a retry is safe. An error once it was sent leaves the
-    /// outcome unknown and says so.
+    /// never left (no connection). An error once it was sent leaves the outcome unknown and
+    /// says so.
     async fn forward_write(
         &self,
         addr: &str,
@@ -187,8 +189,8 @@ impl ClusterNode {
         }
     }
 
-    /// Runs the forward `call` to the leader at `addr`, abandoning it once this server knows
-    /// a different leader (or leads itself): [`ClusterError::Forward`] then.
+    /// Runs the forward `call` to the leader at `addr`, abandoning it a lease after this server
+    /// knows a different leader (or leads itself): [`ClusterError::Forward`] then.
     async fn unless_leader_moves<T>(
         &self,
         addr: &str,
@@ -204,9 +206,13 @@ impl ClusterNode {
                         .and_then(|l| membership.get_node(&l).map(|n| n.addr.clone()))
                 };
                 if leader.is_some_and(|l| l != addr) || changes.changed().await.is_err() {
-                    return;
+                    break;
                 }
             }
+            // A deposed leader that still hears the cluster answers within about a lease: it
+            // commits the entry through the new leader or drops it ("not the leader"), both
+            // definite. Only one that stays silent (cut off, paused) is given up on.
+            sleep(Duration::from_millis(self.raft.config().election_timeout_max)).await;
         };
         tokio::select! {
             result = call => result,
@@ -234,6 +240,16 @@ impl ClusterNode {
             StatusCode::MISDIRECTED_REQUEST => Ok(None),
             status => Err(fail(status.to_string())),
         }
+    }
+}
+
+/// Whether `cmd` is guarded by a check-and-set index (`?cas=`, a job's check-index): applied
+/// twice, its second copy fails the check.
+fn cas_guarded(cmd: &Command) -> bool {
+    match cmd {
+        Command::VarPut { cas, .. } | Command::VarDelete { cas, .. } => cas.is_some(),
+        Command::JobRegister(r) => r.enforce_index.is_some(),
+        _ => false,
     }
 }
 
