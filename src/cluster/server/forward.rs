@@ -2,6 +2,12 @@
 //! retrying briefly while an election is under way, so clients never see "not the leader".
 //! A retry waits for the next change of the local Raft metrics (a new term or leader) or
 //! [`RETRY_PAUSE`], whichever comes first, so a write lands as soon as a new leader is known.
+//! A forward in flight is abandoned a lease after this server knows another leader: a leader cut
+//! off by a partition answers nothing, and waiting out [`FORWARD_TIMEOUT`] would hold every
+//! write through a survivor for seconds after the survivors have elected a new one. A
+//! check-and-set write whose forward was sent but not answered is not retried: the old leader
+//! may have committed it before it was cut off, and the retry would fail its own check, so the
+//! client is told the outcome is unknown instead of a false conflict.
 
 use std::time::Duration;
 
@@ -74,9 +80,16 @@ impl ClusterNode {
             match self.write_local(cmd.clone()).await? {
                 LocalWrite::Applied(resp) => return Ok(resp),
                 LocalWrite::NotLeader(Some(addr)) if addr != self.addr() => {
-                    match self.forward_write(&addr, &cmd).await {
+                    match self
+                        .unless_leader_moves(&addr, self.forward_write(&addr, &cmd))
+                        .await
+                    {
                         Ok(Some(resp)) => return Ok(resp),
                         Ok(None) => {}
+                        // Sent, but no answer: the leader may have committed it. A check-and-
+                        // set write retried would fail its own check and answer a conflict for
+                        // a write that took effect, so its outcome is reported unknown instead.
+                        Err(e) if cas_guarded(&cmd) => return Err(e),
                         Err(e) => tracing::debug!("forwarding write to {addr}: {e}"),
                     }
                 }
@@ -89,7 +102,9 @@ impl ClusterNode {
         }
     }
 
-    /// Sends `cmd` to `addr`; `Ok(None)` if that server is not the leader.
+    /// Sends `cmd` to `addr`; `Ok(None)` if that server is not the leader or the request
+    /// never left (no connection). An error once it was sent leaves the outcome unknown and
+    /// says so.
     async fn forward_write(
         &self,
         addr: &str,
@@ -97,16 +112,25 @@ impl ClusterNode {
     ) -> Result<Option<CommandResponse>, ClusterError> {
         let fail = |message: String| ClusterError::Forward {
             addr: addr.to_owned(),
-            message,
+            message: format!(
+                "{message}; the write may or may not have been applied: read it back before retrying"
+            ),
         };
-        let resp = self
+        let sent = self
             .http
             .post(self.rpc_url(addr, WRITE_PATH))
             .json(cmd)
             .timeout(FORWARD_TIMEOUT)
             .send()
-            .await
-            .map_err(|e| fail(e.to_string()))?;
+            .await;
+        let resp = match sent {
+            Ok(resp) => resp,
+            Err(e) if e.is_connect() => {
+                tracing::debug!("forwarding write to {addr}: {e}");
+                return Ok(None);
+            }
+            Err(e) => return Err(fail(e.to_string())),
+        };
         match resp.status() {
             StatusCode::OK => Ok(Some(resp.json().await.map_err(|e| fail(e.to_string()))?)),
             StatusCode::MISDIRECTED_REQUEST => Ok(None),
@@ -142,10 +166,13 @@ impl ClusterNode {
             let index = match self.read_index_local().await? {
                 LocalReadIndex::Index(i) => Some(i),
                 LocalReadIndex::NotLeader(Some(addr)) if addr != self.addr() => {
-                    self.forward_read_index(&addr).await.unwrap_or_else(|e| {
-                        tracing::debug!("read index from {addr}: {e}");
-                        None
-                    })
+                    let forward = self.forward_read_index(&addr);
+                    self.unless_leader_moves(&addr, forward)
+                        .await
+                        .unwrap_or_else(|e| {
+                            tracing::debug!("read index from {addr}: {e}");
+                            None
+                        })
                 }
                 LocalReadIndex::NotLeader(_) => None,
             };
@@ -159,6 +186,40 @@ impl ClusterNode {
                 return Err(ClusterError::NoLeader);
             }
             pause(&mut changes).await;
+        }
+    }
+
+    /// Runs the forward `call` to the leader at `addr`, abandoning it a lease after this server
+    /// knows a different leader (or leads itself): [`ClusterError::Forward`] then.
+    async fn unless_leader_moves<T>(
+        &self,
+        addr: &str,
+        call: impl Future<Output = Result<T, ClusterError>>,
+    ) -> Result<T, ClusterError> {
+        let mut changes = self.raft.metrics();
+        let moved = async {
+            loop {
+                let leader = {
+                    let m = changes.borrow_and_update();
+                    let membership = m.membership_config.membership();
+                    m.current_leader
+                        .and_then(|l| membership.get_node(&l).map(|n| n.addr.clone()))
+                };
+                if leader.is_some_and(|l| l != addr) || changes.changed().await.is_err() {
+                    break;
+                }
+            }
+            // A deposed leader that still hears the cluster answers within about a lease: it
+            // commits the entry through the new leader or drops it ("not the leader"), both
+            // definite. Only one that stays silent (cut off, paused) is given up on.
+            sleep(Duration::from_millis(self.raft.config().election_timeout_max)).await;
+        };
+        tokio::select! {
+            result = call => result,
+            () = moved => Err(ClusterError::Forward {
+                addr: addr.to_owned(),
+                message: "abandoned: another server leads now, so the outcome is unknown".into(),
+            }),
         }
     }
 
@@ -179,6 +240,16 @@ impl ClusterNode {
             StatusCode::MISDIRECTED_REQUEST => Ok(None),
             status => Err(fail(status.to_string())),
         }
+    }
+}
+
+/// Whether `cmd` is guarded by a check-and-set index (`?cas=`, a job's check-index): applied
+/// twice, its second copy fails the check.
+fn cas_guarded(cmd: &Command) -> bool {
+    match cmd {
+        Command::VarPut { cas, .. } | Command::VarDelete { cas, .. } => cas.is_some(),
+        Command::JobRegister(r) => r.enforce_index.is_some(),
+        _ => false,
     }
 }
 
