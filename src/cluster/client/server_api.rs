@@ -322,7 +322,7 @@ impl ServerApi {
             let Some(server) = servers.get(i) else { break };
             let req = self
                 .http
-                .get(self.transport.url(server, path))
+                .get(self.transport.url(server, &path))
                 .header("X-Nomad-Token", token)
                 .timeout(timeout);
             match req.send().await {
