@@ -137,6 +137,9 @@ impl State {
             } => self.apply_lease_renew(index, &id, expires_at_millis),
             Command::LeaseRevoke { id } => self.apply_lease_revoke(index, &id),
             Command::LeaseExpire { ids, now_millis } => self.apply_lease_expire(index, &ids, now_millis),
+            Command::Batch(cmds) => {
+                Outcome::Batch(cmds.into_iter().map(|c| self.apply(index, c).outcome).collect())
+            }
         };
         self.index = self.index.max(index);
         CommandResponse { index, outcome }
