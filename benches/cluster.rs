@@ -3,7 +3,8 @@
 //! (leader killed → a write through a surviving server is acknowledged).
 //!
 //! Servers run with the default Raft timing (multiplier 1) unless `DEPLOY_TEST_RAFT_MULTIPLIER`
-//! says otherwise.
+//! says otherwise. `DEPLOY_BENCH_BIN` names another `deploy` binary to run instead of this
+//! build's, for back-to-back comparisons with an earlier build on the same machine load.
 
 #[path = "../tests/cluster_harness/mod.rs"]
 mod cluster_harness;
@@ -15,7 +16,10 @@ use cluster_harness::Cluster;
 use criterion::{Criterion, SamplingMode, Throughput, criterion_group, criterion_main};
 use tokio::runtime::Runtime;
 
-const BIN: &str = env!("CARGO_BIN_EXE_deploy");
+/// The `deploy` binary under test: `DEPLOY_BENCH_BIN`, or this build's.
+fn bin() -> String {
+    std::env::var("DEPLOY_BENCH_BIN").unwrap_or_else(|_| env!("CARGO_BIN_EXE_deploy").to_owned())
+}
 
 static NEXT: AtomicU64 = AtomicU64::new(0);
 
@@ -41,7 +45,7 @@ async fn register_many(c: &Cluster, via: usize, n: u64, in_flight: usize) {
 
 fn registrations(c: &mut Criterion) {
     let rt = Runtime::new().unwrap();
-    let cluster = rt.block_on(Cluster::start_with_multiplier(BIN, 3, 1));
+    let cluster = rt.block_on(Cluster::start_with_multiplier(&bin(), 3, 1));
     let leader = rt.block_on(cluster.wait_for_leader(Duration::from_secs(20)));
     let mut group = c.benchmark_group("cluster_register");
     group.sample_size(10).measurement_time(Duration::from_secs(10));
@@ -60,7 +64,7 @@ fn registrations(c: &mut Criterion) {
 
 fn failover(c: &mut Criterion) {
     let rt = Runtime::new().unwrap();
-    let mut cluster = rt.block_on(Cluster::start_with_multiplier(BIN, 3, 1));
+    let mut cluster = rt.block_on(Cluster::start_with_multiplier(&bin(), 3, 1));
     let mut samples = Vec::new();
     let mut group = c.benchmark_group("cluster_failover");
     group
