@@ -5,7 +5,8 @@
 //! verify_https_client = true }`, certificates from `deploy tls`, to show what mutual TLS costs.
 //!
 //! Servers run with the default Raft timing (multiplier 1) unless `DEPLOY_TEST_RAFT_MULTIPLIER`
-//! says otherwise.
+//! says otherwise. `DEPLOY_BENCH_BIN` names another `deploy` binary to run instead of this
+//! build's, for back-to-back comparisons with an earlier build on the same machine load.
 
 #[path = "../tests/cluster_harness/mod.rs"]
 mod cluster_harness;
@@ -17,7 +18,10 @@ use cluster_harness::Cluster;
 use criterion::{Criterion, SamplingMode, Throughput, criterion_group, criterion_main};
 use tokio::runtime::Runtime;
 
-const BIN: &str = env!("CARGO_BIN_EXE_deploy");
+/// The `deploy` binary under test: `DEPLOY_BENCH_BIN`, or this build's.
+fn bin() -> String {
+    std::env::var("DEPLOY_BENCH_BIN").unwrap_or_else(|_| env!("CARGO_BIN_EXE_deploy").to_owned())
+}
 
 static NEXT: AtomicU64 = AtomicU64::new(0);
 
@@ -44,11 +48,11 @@ async fn register_many(c: &Cluster, via: usize, n: u64, in_flight: usize) {
 /// A 3-server cluster, plain or under TLS (the certificates' directory is kept with it).
 fn start(rt: &Runtime, tls: bool) -> (Cluster, Option<tempfile::TempDir>) {
     if !tls {
-        return (rt.block_on(Cluster::start_with_multiplier(BIN, 3, 1)), None);
+        return (rt.block_on(Cluster::start_with_multiplier(&bin(), 3, 1)), None);
     }
     let dir = tempfile::tempdir().unwrap();
-    let certs = cluster_harness::tls::Certs::create(BIN, dir.path());
-    let cluster = rt.block_on(Cluster::start_tls_with_multiplier(BIN, 3, 1, &certs));
+    let certs = cluster_harness::tls::Certs::create(&bin(), dir.path());
+    let cluster = rt.block_on(Cluster::start_tls_with_multiplier(&bin(), 3, 1, &certs));
     (cluster, Some(dir))
 }
 

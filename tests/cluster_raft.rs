@@ -339,3 +339,42 @@ async fn servers_can_be_removed_and_added() {
     }
     c.register(follower, "after-rejoin", "1").await.unwrap();
 }
+
+/// Concurrent writes are committed in shared log entries (group commit), yet each is answered
+/// on its own: its own evaluation, every job present, through the leader and a follower alike.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_writes_share_log_entries_and_keep_their_own_answers() {
+    let c = Cluster::start(BIN, 3).await;
+    let leader = c.wait_for_leader(Duration::from_secs(20)).await;
+    let follower = c.other_than(leader);
+    let mut pending = tokio::task::JoinSet::new();
+    for n in 0..96 {
+        let via = if n % 3 == 0 { follower } else { leader };
+        let (http, url) = (c.http.clone(), c.agents[via].url("/v1/jobs"));
+        pending.spawn(async move {
+            let id = format!("group{n:02}");
+            let body = json!({"Job": cluster_harness::job(&id, "1")});
+            let resp = http.put(url).json(&body).send().await.unwrap();
+            assert!(resp.status().is_success(), "{id}: {}", resp.status());
+            let v: Value = resp.json().await.unwrap();
+            (
+                v["JobModifyIndex"].as_u64().unwrap(),
+                v["EvalID"].as_str().unwrap().to_owned(),
+            )
+        });
+    }
+    let answers: Vec<(u64, String)> = pending.join_all().await;
+    let indexes: BTreeSet<u64> = answers.iter().map(|a| a.0).collect();
+    let evals: BTreeSet<&str> = answers.iter().map(|a| a.1.as_str()).collect();
+    assert_eq!(evals.len(), 96, "each write has its own evaluation");
+    assert!(
+        indexes.len() < 96,
+        "96 concurrent registrations took 96 log entries: no write shared an entry"
+    );
+    assert_eq!(job_ids(&c, follower, "group").await.len(), 96);
+    for (index, eval) in answers.iter().take(3) {
+        let (status, v) = c.get(leader, &format!("/v1/evaluation/{eval}")).await;
+        assert_eq!(status, 200, "{v}");
+        assert_eq!(v["CreateIndex"].as_u64(), Some(*index));
+    }
+}

@@ -246,6 +246,9 @@ pub enum Command {
         /// The leader's clock, Unix milliseconds.
         now_millis: i64,
     },
+    /// Several client writes committed as one log entry (group commit), applied in order at
+    /// the entry's index; each keeps its own outcome. Never nested by the proposer.
+    Batch(Vec<Command>),
 }
 
 /// What applying a command produced. Conflicts are results, not errors.
@@ -295,6 +298,8 @@ pub enum Outcome {
         /// What was missing.
         message: String,
     },
+    /// The outcomes of a [`Command::Batch`], in its order.
+    Batch(Vec<Outcome>),
 }
 
 /// The result of one applied log entry: its Raft index and the outcome.

@@ -149,6 +149,9 @@ impl State {
             Command::LeaseExpire { ids, now_millis } => self.apply_lease_expire(index, &ids, now_millis),
             Command::NamespaceUpsert { namespace } => self.apply_namespace_upsert(index, *namespace),
             Command::NamespaceDelete { name } => self.apply_namespace_delete(index, &name),
+            Command::Batch(cmds) => {
+                Outcome::Batch(cmds.into_iter().map(|c| self.apply(index, c).outcome).collect())
+            }
         };
         self.index = self.index.max(index);
         CommandResponse { index, outcome }

@@ -351,3 +351,54 @@ fn first_root_key_is_added_once_and_rotation_replaces_the_active_key() {
     assert_eq!(state.keyring.metadata().len(), 2);
     assert_eq!(state.table_index("keyring"), 3);
 }
+
+#[test]
+fn a_batch_applies_its_writes_in_order_at_one_index_with_one_outcome_each() {
+    let batch = Command::Batch(vec![
+        register("web", "nginx:1", None),
+        register("web", "nginx:2", Some(999)),
+        Command::KvDelete {
+            key: "missing".into(),
+            cas: None,
+        },
+        register("api", "nginx:1", None),
+    ]);
+    let (state, out) = run(&[batch]);
+    assert_eq!(out.len(), 1);
+    assert_eq!(out[0].index, 1);
+    let Outcome::Batch(outcomes) = &out[0].outcome else {
+        panic!("a batch answers with one outcome per write: {:?}", out[0].outcome);
+    };
+    assert_eq!(outcomes.len(), 4);
+    assert!(matches!(
+        outcomes[0],
+        Outcome::JobWritten {
+            job_modify_index: 1,
+            ..
+        }
+    ));
+    assert!(
+        matches!(outcomes[1], Outcome::JobIndexConflict { .. }),
+        "{:?}",
+        outcomes[1]
+    );
+    assert_eq!(outcomes[2], Outcome::Done);
+    assert!(matches!(
+        outcomes[3],
+        Outcome::JobWritten {
+            job_modify_index: 1,
+            ..
+        }
+    ));
+    assert_eq!(state.index, 1);
+    assert_eq!(state.jobs["default"].len(), 2);
+
+    // The same writes one entry each end in the same state, but for the indexes.
+    let (one_by_one, _) = run(&[
+        register("web", "nginx:1", None),
+        register("web", "nginx:2", Some(999)),
+        register("api", "nginx:1", None),
+    ]);
+    let keys = |s: &State| s.jobs["default"].keys().cloned().collect::<Vec<_>>();
+    assert_eq!(keys(&state), keys(&one_by_one));
+}

@@ -94,7 +94,9 @@ pub fn raft_config(cluster_name: &str, compaction: Compaction, multiplier: u32) 
         election_timeout_min: ELECTION_TIMEOUT.0.as_millis() as u64 * m,
         election_timeout_max: ELECTION_TIMEOUT.1.as_millis() as u64 * m,
         install_snapshot_timeout: 2000,
-        max_payload_entries: 256,
+        // Entries per AppendEntries: one entry may carry a batch of writes (group commit), so
+        // a catching-up follower's RPC must stay well inside its timeout (the heartbeat).
+        max_payload_entries: 32,
         snapshot_policy: openraft::SnapshotPolicy::LogsSinceLast(compaction.snapshot_threshold.max(1)),
         max_in_snapshot_log_to_keep: compaction.trailing_logs,
         purge_batch_size: 64,

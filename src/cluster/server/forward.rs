@@ -11,7 +11,7 @@
 
 use std::time::Duration;
 
-use openraft::error::{CheckIsLeaderError, ClientWriteError, RaftError};
+use openraft::error::{CheckIsLeaderError, RaftError};
 use reqwest::StatusCode;
 use tokio::time::{Instant, sleep};
 
@@ -57,19 +57,11 @@ pub enum LocalReadIndex {
 }
 
 impl ClusterNode {
-    /// Proposes `cmd` on this server; returns once committed and applied, or that it is not
+    /// Proposes `cmd` on this server, in a batch with other concurrent writes (see
+    /// [`proposer`](super::proposer)); returns once committed and applied, or that it is not
     /// the leader.
     pub async fn write_local(&self, cmd: Command) -> Result<LocalWrite, ClusterError> {
-        match self.raft.client_write(cmd).await {
-            Ok(resp) => Ok(LocalWrite::Applied(resp.data)),
-            Err(RaftError::APIError(ClientWriteError::ForwardToLeader(f))) => {
-                Ok(LocalWrite::NotLeader(f.leader_node.map(|n| n.addr)))
-            }
-            Err(RaftError::APIError(ClientWriteError::ChangeMembershipError(e))) => {
-                Err(ClusterError::Membership(e.to_string()))
-            }
-            Err(RaftError::Fatal(f)) => Err(ClusterError::Raft(f.to_string())),
-        }
+        self.proposer.propose(cmd).await
     }
 
     /// Proposes `cmd` through the leader, wherever it is; returns once committed and applied.

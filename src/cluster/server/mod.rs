@@ -3,6 +3,7 @@
 //!
 //! ```text
 //!  ClusterNode::start(cfg) ─► redb file ─► LogStore + StateMachineStore ─► openraft::Raft
+//!        ├── proposer: concurrent writes on the leader committed as one log entry
 //!        ├── bootstrap task: initialise or join once peers answer
 //!        ├── leader watch: on a follower, elect at once when the leader's port refuses
 //!        ├── lease task: on the leader, propose expiry of leases past their time
@@ -27,6 +28,7 @@ pub mod heartbeat;
 mod leases;
 mod membership;
 pub mod periodic;
+pub mod proposer;
 pub mod sched_view;
 pub mod scheduler_worker;
 
@@ -125,6 +127,7 @@ pub struct ClusterNode {
     id: NodeId,
     config: ServerConfig,
     raft: ClusterRaft,
+    proposer: proposer::Proposer,
     state: StateHandle,
     http: reqwest::Client,
     contact: LeaderContact,
@@ -170,10 +173,12 @@ impl ClusterNode {
         )
         .await
         .map_err(|e| ClusterError::Raft(e.to_string()))?;
+        let (proposer, proposer_task) = proposer::Proposer::start(raft.clone());
         let node = Arc::new(Self {
             id,
             config,
             raft,
+            proposer,
             state,
             http,
             contact: LeaderContact::default(),
@@ -182,6 +187,7 @@ impl ClusterNode {
             tasks: Default::default(),
         });
         let tasks = vec![
+            proposer_task,
             tokio::spawn(bootstrap::run(Arc::clone(&node))),
             tokio::spawn(leader_watch::run(
                 node.raft.clone(),
