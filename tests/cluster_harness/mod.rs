@@ -22,6 +22,8 @@ pub struct Agent {
     rpc_port: u16,
     /// More `deploy agent` arguments.
     extra_args: Vec<String>,
+    /// Environment variables set for the process.
+    pub extra_env: Vec<(String, String)>,
     data_dir: PathBuf,
     peers: Vec<String>,
     bootstrap_expect: usize,
@@ -61,7 +63,8 @@ impl Agent {
         .args(["--raft-snapshot-threshold", "150", "--raft-trailing-logs", "20"])
         .args(["--raft-multiplier", &self.raft_multiplier.to_string()])
         .args(["--keyring-kek", &self.keyring_kek])
-        .args(&self.extra_args);
+        .args(&self.extra_args)
+        .envs(self.extra_env.iter().map(|(k, v)| (k.as_str(), v.as_str())));
         for p in &self.peers {
             cmd.args(["--join", p]);
         }
@@ -191,6 +194,17 @@ impl Cluster {
     /// Starts `n` servers with `extra` agent arguments and returns at once, without waiting
     /// for a leader (with `--acl-enabled`, the harness's own reads need a token first).
     pub fn spawn(bin: &str, n: usize, multiplier: u32, extra: &[&str]) -> Self {
+        Self::spawn_with_env(bin, n, multiplier, extra, &[])
+    }
+
+    /// Like [`Self::spawn`], each process also given the environment variables `env`.
+    pub fn spawn_with_env(
+        bin: &str,
+        n: usize,
+        multiplier: u32,
+        extra: &[&str],
+        env: &[(&str, &str)],
+    ) -> Self {
         let raft_multiplier = match std::env::var("DEPLOY_TEST_RAFT_MULTIPLIER") {
             Ok(v) => v
                 .parse()
@@ -218,6 +232,10 @@ impl Cluster {
                     port: ports[i],
                     rpc_port: rpc_ports[i],
                     extra_args: extra.iter().map(|s| (*s).to_owned()).collect(),
+                    extra_env: env
+                        .iter()
+                        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+                        .collect(),
                     data_dir,
                     peers: rpc_addrs
                         .iter()

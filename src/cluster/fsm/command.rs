@@ -210,6 +210,21 @@ pub enum Command {
         /// The leader's clock, Unix milliseconds.
         now_millis: i64,
     },
+    /// A client write with the ID it entered the cluster with: applied once, however often it
+    /// is proposed (see [`AppliedRequests`](super::requests::AppliedRequests)).
+    Request(Box<ClientRequest>),
+}
+
+/// A client-originated write and its request ID, chosen once where the write entered the
+/// cluster and kept across every retry and forward.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ClientRequest {
+    /// Request ID (a UUID).
+    pub id: String,
+    /// The proposer's clock when the write entered the cluster, Unix milliseconds.
+    pub at_millis: i64,
+    /// The write itself.
+    pub cmd: Command,
 }
 
 /// What applying a command produced. Conflicts are results, not errors.

@@ -4,9 +4,10 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use super::command::{Command, CommandResponse, Outcome};
+use super::command::{ClientRequest, Command, CommandResponse, Outcome};
 use super::eval_table::EvalTable;
 use super::records::{AclState, JobRecord, KvEntry, Lease, PeriodicLaunches};
+use super::requests::AppliedRequests;
 use super::variable::SealedVariable;
 use crate::api::{Allocation, Deployment, Evaluation, Node, SchedulingEligibility, ServiceRegistration};
 use crate::cluster::keyring::KeyringTable;
@@ -44,6 +45,8 @@ pub struct State {
     pub acl: AclState,
     /// Root keys, wrapped under the servers' KEK.
     pub keyring: KeyringTable,
+    /// Recently applied client request IDs with their first response.
+    pub requests: AppliedRequests,
 }
 
 impl State {
@@ -137,9 +140,24 @@ impl State {
             } => self.apply_lease_renew(index, &id, expires_at_millis),
             Command::LeaseRevoke { id } => self.apply_lease_revoke(index, &id),
             Command::LeaseExpire { ids, now_millis } => self.apply_lease_expire(index, &ids, now_millis),
+            Command::Request(req) => return self.apply_request(index, *req),
         };
         self.index = self.index.max(index);
         CommandResponse { index, outcome }
+    }
+
+    /// Applies a client request once: a known ID gets its first response and changes nothing
+    /// (but the applied index). A request nested in a request is applied as its inner write.
+    fn apply_request(&mut self, index: u64, req: ClientRequest) -> CommandResponse {
+        if let Some(first) = self.requests.get(&req.id) {
+            let first = first.clone();
+            self.index = self.index.max(index);
+            return first;
+        }
+        let ClientRequest { id, at_millis, cmd } = req;
+        let resp = self.apply(index, cmd);
+        self.requests.record(id, at_millis, resp.clone());
+        resp
     }
 
     /// Records a log entry that carries no command (blank or membership).

@@ -11,7 +11,7 @@ use tokio::time::{Instant, sleep};
 
 use super::ClusterNode;
 use crate::cluster::error::ClusterError;
-use crate::cluster::fsm::{Command, CommandResponse};
+use crate::cluster::fsm::{ClientRequest, Command, CommandResponse};
 use crate::cluster::raft::{Node, NodeId};
 
 /// How long a write or read barrier keeps retrying while no leader is reachable.
@@ -67,7 +67,12 @@ impl ClusterNode {
     }
 
     /// Proposes `cmd` through the leader, wherever it is; returns once committed and applied.
+    ///
+    /// This is where client writes enter the cluster: `cmd` gets a request ID here, kept by
+    /// every retry, so a write proposed twice (a forwarded reply lost or later than
+    /// [`FORWARD_TIMEOUT`]) applies once and both proposals answer with the first outcome.
     pub async fn write(&self, cmd: Command) -> Result<CommandResponse, ClusterError> {
+        let cmd = with_request_id(cmd);
         let deadline = Instant::now() + RETRY_WINDOW;
         loop {
             let mut changes = self.raft.metrics();
@@ -180,6 +185,19 @@ impl ClusterNode {
             status => Err(fail(status.to_string())),
         }
     }
+}
+
+/// `cmd` as a [`Command::Request`] with a fresh request ID (unchanged if it already is one).
+pub fn with_request_id(cmd: Command) -> Command {
+    if matches!(cmd, Command::Request(_)) {
+        return cmd;
+    }
+    let at_millis = super::evals::now_nanos() / 1_000_000;
+    Command::Request(Box::new(ClientRequest {
+        id: uuid::Uuid::new_v4().to_string(),
+        at_millis,
+        cmd,
+    }))
 }
 
 /// Waits for the next change of the Raft metrics `changes` watches, at least [`MIN_PAUSE`] and
