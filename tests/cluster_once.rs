@@ -28,13 +28,18 @@ async fn send(req: reqwest::RequestBuilder) -> (u16, Value) {
     (status, serde_json::from_str(&text).unwrap_or(Value::String(text)))
 }
 
-/// The job's evaluations triggered by `trigger` (the scheduler adds blocked ones of its own).
-async fn job_evals(c: &Cluster, i: usize, id: &str, trigger: &str) -> usize {
+/// The `CreateIndex` of each of the job's evaluations triggered by `trigger` (the scheduler
+/// adds blocked ones of its own). A write applied twice re-creates its evaluation at the
+/// second index.
+async fn job_evals(c: &Cluster, i: usize, id: &str, trigger: &str) -> Vec<u64> {
     let (status, evals) = c.get(i, &format!("/v1/job/{id}/evaluations")).await;
     assert_eq!(status, 200, "{evals}");
-    evals
-        .as_array()
-        .map_or(0, |e| e.iter().filter(|e| e["TriggeredBy"] == trigger).count())
+    evals.as_array().map_or(Vec::new(), |e| {
+        e.iter()
+            .filter(|e| e["TriggeredBy"] == trigger)
+            .filter_map(|e| e["CreateIndex"].as_u64())
+            .collect()
+    })
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -63,8 +68,8 @@ async fn a_write_whose_forwarded_reply_is_lost_applies_once() {
     assert_eq!(job["JobModifyIndex"].as_u64(), Some(index), "{job}");
     assert_eq!(
         job_evals(&c, leader, "once", "job-register").await,
-        1,
-        "one register, one evaluation"
+        vec![index],
+        "one register evaluation, created with the job's version"
     );
 
     // Stopped through the follower: one new version, one evaluation.
@@ -81,10 +86,11 @@ async fn a_write_whose_forwarded_reply_is_lost_applies_once() {
         Some(2),
         "{versions}"
     );
+    let (_, job) = c.get(leader, "/v1/job/once").await;
     assert_eq!(
         job_evals(&c, leader, "once", "job-deregister").await,
-        1,
-        "one stop, one evaluation"
+        vec![job["JobModifyIndex"].as_u64().unwrap_or(0)],
+        "one stop evaluation, created with the stopped version"
     );
 
     // A key created with cas=0 is created, not refused as existing (its own first apply).

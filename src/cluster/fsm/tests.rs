@@ -377,7 +377,12 @@ fn a_request_proposed_twice_applies_once_and_answers_with_its_first_outcome() {
     assert_eq!(out[1], out[0], "the duplicate answers with the first response");
     assert_eq!(out[3], out[2]);
     assert!(matches!(out[2].outcome, Outcome::Kv(_)), "{:?}", out[2]);
-    assert_eq!(state.evals.len(), 1, "one evaluation, not one per proposal");
+    assert_eq!(state.evals.len(), 1);
+    assert_eq!(
+        state.evals.get("eval-web-nginx:1").unwrap().create_index,
+        1,
+        "created once"
+    );
     assert_eq!(state.job("default", "web").unwrap().versions.len(), 1);
     assert_eq!(state.kv["k"].modify_index, 3);
     assert_eq!(state.index, 4, "the duplicate's index is still applied");
@@ -387,7 +392,7 @@ fn a_request_proposed_twice_applies_once_and_answers_with_its_first_outcome() {
 #[test]
 fn the_same_write_without_a_request_id_applies_again() {
     // What the table prevents: a re-proposed cas=0 create conflicts with itself, and a
-    // re-proposed register creates a second evaluation.
+    // re-proposed register creates its evaluation again (pending anew, at the later index).
     let kv = Command::KvPut {
         key: "k".into(),
         value: "v".into(),
@@ -400,7 +405,7 @@ fn the_same_write_without_a_request_id_applies_again() {
         kv.clone(),
         kv,
     ]);
-    assert_eq!(state.evals.len(), 2);
+    assert_eq!(state.evals.get("eval-web-nginx:1").unwrap().create_index, 2);
     assert!(matches!(out[3].outcome, Outcome::KvConflict { .. }));
 }
 
