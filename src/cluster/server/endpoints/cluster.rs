@@ -36,7 +36,7 @@ fn lose_this_reply() -> bool {
     static ON: OnceLock<bool> = OnceLock::new();
     static SEEN: AtomicU64 = AtomicU64::new(0);
     let on = *ON.get_or_init(|| std::env::var("DEPLOY_TEST_LOSE_FORWARDED_REPLIES").is_ok_and(|v| v == "1"));
-    if !on || SEEN.fetch_add(1, Ordering::SeqCst) % 2 != 0 {
+    if !on || !SEEN.fetch_add(1, Ordering::SeqCst).is_multiple_of(2) {
         return false;
     }
     tracing::warn!("dropping the reply to a forwarded write (DEPLOY_TEST_LOSE_FORWARDED_REPLIES)");
