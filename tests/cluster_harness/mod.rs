@@ -24,6 +24,8 @@ pub struct Agent {
     rpc_port: u16,
     /// More `deploy agent` arguments.
     extra_args: Vec<String>,
+    /// Environment variables set for the process.
+    pub extra_env: Vec<(String, String)>,
     data_dir: PathBuf,
     peers: Vec<String>,
     bootstrap_expect: usize,
@@ -65,7 +67,8 @@ impl Agent {
         .args(["--raft-snapshot-threshold", "150", "--raft-trailing-logs", "20"])
         .args(["--raft-multiplier", &self.raft_multiplier.to_string()])
         .args(["--keyring-kek", &self.keyring_kek])
-        .args(&self.extra_args);
+        .args(&self.extra_args)
+        .envs(self.extra_env.iter().map(|(k, v)| (k.as_str(), v.as_str())));
         for p in &self.peers {
             cmd.args(["--join", p]);
         }
@@ -195,7 +198,18 @@ impl Cluster {
     /// Starts `n` servers with `extra` agent arguments and returns at once, without waiting
     /// for a leader (with `--acl-enabled`, the harness's own reads need a token first).
     pub fn spawn(bin: &str, n: usize, multiplier: u32, extra: &[&str]) -> Self {
-        Self::spawn_with(bin, n, multiplier, extra, None)
+        Self::spawn_with(bin, n, multiplier, extra, None, &[])
+    }
+
+    /// Like [`Self::spawn`], each process also given the environment variables `env`.
+    pub fn spawn_with_env(
+        bin: &str,
+        n: usize,
+        multiplier: u32,
+        extra: &[&str],
+        env: &[(&str, &str)],
+    ) -> Self {
+        Self::spawn_with(bin, n, multiplier, extra, None, env)
     }
 
     /// Starts `n` servers under TLS (`tls { http = true, rpc = true, verify_server_hostname =
@@ -210,12 +224,19 @@ impl Cluster {
     pub async fn start_tls_with_multiplier(bin: &str, n: usize, multiplier: u32, certs: &tls::Certs) -> Self {
         let config = certs.agent_config(tls::Role::Server);
         let extra = ["--config", config.to_str().expect("UTF-8 path")];
-        let cluster = Self::spawn_with(bin, n, multiplier, &extra, Some(certs));
+        let cluster = Self::spawn_with(bin, n, multiplier, &extra, Some(certs), &[]);
         cluster.wait_for_leader(Duration::from_secs(30)).await;
         cluster
     }
 
-    fn spawn_with(bin: &str, n: usize, multiplier: u32, extra: &[&str], certs: Option<&tls::Certs>) -> Self {
+    fn spawn_with(
+        bin: &str,
+        n: usize,
+        multiplier: u32,
+        extra: &[&str],
+        certs: Option<&tls::Certs>,
+        env: &[(&str, &str)],
+    ) -> Self {
         let raft_multiplier = match std::env::var("DEPLOY_TEST_RAFT_MULTIPLIER") {
             Ok(v) => v
                 .parse()
@@ -243,6 +264,10 @@ impl Cluster {
                     port: ports[i],
                     rpc_port: rpc_ports[i],
                     extra_args: extra.iter().map(|s| (*s).to_owned()).collect(),
+                    extra_env: env
+                        .iter()
+                        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+                        .collect(),
                     data_dir,
                     peers: rpc_addrs
                         .iter()

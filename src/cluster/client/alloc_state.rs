@@ -4,6 +4,7 @@
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use serde::{Deserialize, Serialize};
@@ -47,6 +48,9 @@ pub struct AllocShared {
     record: Mutex<AllocRecord>,
     /// Woken on every change, for status reports.
     pub changed: Notify,
+    /// Set once the allocation's lifecycle has ended: after its last report, the reporter
+    /// ends too (and with it the last reference to this state).
+    closed: AtomicBool,
 }
 
 impl AllocShared {
@@ -57,7 +61,19 @@ impl AllocShared {
             path,
             record: Mutex::new(record),
             changed: Notify::new(),
+            closed: AtomicBool::new(false),
         })
+    }
+
+    /// Marks the lifecycle ended and wakes the reporter for its last report.
+    pub fn close(&self) {
+        self.closed.store(true, Ordering::SeqCst);
+        self.changed.notify_one();
+    }
+
+    /// Whether the lifecycle has ended: nothing changes this state any more.
+    pub fn is_closed(&self) -> bool {
+        self.closed.load(Ordering::SeqCst)
     }
 
     /// Locks the record.

@@ -249,6 +249,21 @@ pub enum Command {
     /// Several client writes committed as one log entry (group commit), applied in order at
     /// the entry's index; each keeps its own outcome. Never nested by the proposer.
     Batch(Vec<Command>),
+    /// A client write with the ID it entered the cluster with: applied once, however often it
+    /// is proposed (see [`AppliedRequests`](super::requests::AppliedRequests)).
+    Request(Box<ClientRequest>),
+}
+
+/// A client-originated write and its request ID, chosen once where the write entered the
+/// cluster and kept across every retry and forward.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ClientRequest {
+    /// Request ID (a UUID).
+    pub id: String,
+    /// The proposer's clock when the write entered the cluster, Unix milliseconds.
+    pub at_millis: i64,
+    /// The write itself.
+    pub cmd: Command,
 }
 
 /// What applying a command produced. Conflicts are results, not errors.

@@ -23,6 +23,7 @@ pub mod namespace;
 pub mod payload;
 pub mod plan_apply;
 pub mod records;
+pub mod requests;
 pub mod state;
 pub mod summary;
 pub mod variable;
@@ -33,7 +34,7 @@ mod gc_tests;
 mod tests;
 
 pub use acl::secret_hash;
-pub use command::{Command, CommandResponse, Outcome};
+pub use command::{ClientRequest, Command, CommandResponse, Outcome};
 pub use eval_table::EvalTable;
 pub use gc::{GcCollect, GcCutoffs, GcJob};
 pub use handle::StateHandle;
@@ -43,6 +44,7 @@ pub use payload::{
     PlanApply, PlanStop,
 };
 pub use records::{AclPolicy, AclState, AclToken, JobRecord, JobVersion, KvEntry, Lease, PeriodicLaunches};
+pub use requests::AppliedRequests;
 pub use state::State;
 pub use summary::{SummaryIndex, job_summary};
 pub use variable::{SealedVariable, variable_aad, variable_metadata};

@@ -4,9 +4,10 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use super::command::{Command, CommandResponse, Outcome};
+use super::command::{ClientRequest, Command, CommandResponse, Outcome};
 use super::eval_table::EvalTable;
 use super::records::{AclState, JobRecord, KvEntry, Lease, PeriodicLaunches};
+use super::requests::AppliedRequests;
 use super::variable::SealedVariable;
 use crate::api::{Allocation, Deployment, Evaluation, Node, SchedulingEligibility, ServiceRegistration};
 use crate::cluster::keyring::KeyringTable;
@@ -46,6 +47,8 @@ pub struct State {
     pub keyring: KeyringTable,
     /// Namespaces created through the API, by name (`default` is implied).
     pub namespaces: BTreeMap<String, super::namespace::Namespace>,
+    /// Recently applied client request IDs with their first response.
+    pub requests: AppliedRequests,
 }
 
 impl State {
@@ -152,9 +155,24 @@ impl State {
             Command::Batch(cmds) => {
                 Outcome::Batch(cmds.into_iter().map(|c| self.apply(index, c).outcome).collect())
             }
+            Command::Request(req) => return self.apply_request(index, *req),
         };
         self.index = self.index.max(index);
         CommandResponse { index, outcome }
+    }
+
+    /// Applies a client request once: a known ID gets its first response and changes nothing
+    /// (but the applied index). A request nested in a request is applied as its inner write.
+    fn apply_request(&mut self, index: u64, req: ClientRequest) -> CommandResponse {
+        if let Some(first) = self.requests.get(&req.id) {
+            let first = first.clone();
+            self.index = self.index.max(index);
+            return first;
+        }
+        let ClientRequest { id, at_millis, cmd } = req;
+        let resp = self.apply(index, cmd);
+        self.requests.record(id, at_millis, resp.clone());
+        resp
     }
 
     /// Records a log entry that carries no command (blank or membership).

@@ -401,4 +401,70 @@ fn a_batch_applies_its_writes_in_order_at_one_index_with_one_outcome_each() {
     ]);
     let keys = |s: &State| s.jobs["default"].keys().cloned().collect::<Vec<_>>();
     assert_eq!(keys(&state), keys(&one_by_one));
+fn request(id: &str, cmd: Command) -> Command {
+    Command::Request(Box::new(ClientRequest {
+        id: id.into(),
+        at_millis: 1_000,
+        cmd,
+    }))
+}
+
+#[test]
+fn a_request_proposed_twice_applies_once_and_answers_with_its_first_outcome() {
+    let kv = Command::KvPut {
+        key: "k".into(),
+        value: "v".into(),
+        cas: Some(0),
+        lease: None,
+    };
+    let cmds = vec![
+        request("r1", register("web", "nginx:1", None)),
+        request("r1", register("web", "nginx:1", None)),
+        request("r2", kv.clone()),
+        request("r2", kv.clone()),
+    ];
+    let (state, out) = run(&cmds);
+    assert_eq!(out[1], out[0], "the duplicate answers with the first response");
+    assert_eq!(out[3], out[2]);
+    assert!(matches!(out[2].outcome, Outcome::Kv(_)), "{:?}", out[2]);
+    assert_eq!(state.evals.len(), 1);
+    assert_eq!(
+        state.evals.get("eval-web-nginx:1").unwrap().create_index,
+        1,
+        "created once"
+    );
+    assert_eq!(state.job("default", "web").unwrap().versions.len(), 1);
+    assert_eq!(state.kv["k"].modify_index, 3);
+    assert_eq!(state.index, 4, "the duplicate's index is still applied");
+    assert_eq!(state.requests.len(), 2);
+}
+
+#[test]
+fn the_same_write_without_a_request_id_applies_again() {
+    // What the table prevents: a re-proposed cas=0 create conflicts with itself, and a
+    // re-proposed register creates its evaluation again (pending anew, at the later index).
+    let kv = Command::KvPut {
+        key: "k".into(),
+        value: "v".into(),
+        cas: Some(0),
+        lease: None,
+    };
+    let (state, out) = run(&[
+        register("web", "nginx:1", None),
+        register("web", "nginx:1", None),
+        kv.clone(),
+        kv,
+    ]);
+    assert_eq!(state.evals.get("eval-web-nginx:1").unwrap().create_index, 2);
+    assert!(matches!(out[3].outcome, Outcome::KvConflict { .. }));
+}
+
+#[test]
+fn applied_requests_survive_a_snapshot() {
+    let (state, _) = run(&[request("r1", register("web", "nginx:1", None))]);
+    let mut back: State = serde_json::from_slice(&serde_json::to_vec(&state).unwrap()).unwrap();
+    assert_eq!(back, state);
+    let again = back.apply(2, request("r1", register("web", "nginx:1", None)));
+    assert_eq!(again.index, 1, "answered from the restored table");
+    assert_eq!(back.evals.len(), 1);
 }

@@ -17,7 +17,7 @@ use tokio::time::{Instant, sleep};
 
 use super::ClusterNode;
 use crate::cluster::error::ClusterError;
-use crate::cluster::fsm::{Command, CommandResponse};
+use crate::cluster::fsm::{ClientRequest, Command, CommandResponse};
 use crate::cluster::raft::{Node, NodeId};
 
 /// How long a write or read barrier keeps retrying while no leader is reachable.
@@ -65,7 +65,12 @@ impl ClusterNode {
     }
 
     /// Proposes `cmd` through the leader, wherever it is; returns once committed and applied.
+    ///
+    /// This is where client writes enter the cluster: `cmd` gets a request ID here, kept by
+    /// every retry, so a write proposed twice (a forwarded reply lost or later than
+    /// [`FORWARD_TIMEOUT`]) applies once and both proposals answer with the first outcome.
     pub async fn write(&self, cmd: Command) -> Result<CommandResponse, ClusterError> {
+        let cmd = with_request_id(cmd);
         let deadline = Instant::now() + RETRY_WINDOW;
         loop {
             let mut changes = self.raft.metrics();
@@ -78,10 +83,10 @@ impl ClusterNode {
                     {
                         Ok(Some(resp)) => return Ok(resp),
                         Ok(None) => {}
-                        // Sent, but no answer: the leader may have committed it. A check-and-
-                        // set write retried would fail its own check and answer a conflict for
-                        // a write that took effect, so its outcome is reported unknown instead.
-                        Err(e) if cas_guarded(&cmd) => return Err(e),
+                        // Sent, but no answer: the leader may have committed it. Retrying is
+                        // safe because the request ID makes a second copy answer with the
+                        // first one's outcome (a check-and-set write does not fail its own
+                        // check).
                         Err(e) => tracing::debug!("forwarding write to {addr}: {e}"),
                     }
                 }
@@ -235,14 +240,17 @@ impl ClusterNode {
     }
 }
 
-/// Whether `cmd` is guarded by a check-and-set index (`?cas=`, a job's check-index): applied
-/// twice, its second copy fails the check.
-fn cas_guarded(cmd: &Command) -> bool {
-    match cmd {
-        Command::VarPut { cas, .. } | Command::VarDelete { cas, .. } => cas.is_some(),
-        Command::JobRegister(r) => r.enforce_index.is_some(),
-        _ => false,
+/// `cmd` as a [`Command::Request`] with a fresh request ID (unchanged if it already is one).
+pub fn with_request_id(cmd: Command) -> Command {
+    if matches!(cmd, Command::Request(_)) {
+        return cmd;
     }
+    let at_millis = super::evals::now_nanos() / 1_000_000;
+    Command::Request(Box::new(ClientRequest {
+        id: uuid::Uuid::new_v4().to_string(),
+        at_millis,
+        cmd,
+    }))
 }
 
 /// Waits for the next change of the Raft metrics `changes` watches, at least [`MIN_PAUSE`] and

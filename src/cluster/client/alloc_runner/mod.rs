@@ -102,7 +102,11 @@ pub fn start(
         }
     }
     tokio::spawn(report_loop(Arc::clone(&shared), Arc::clone(&info), reports));
-    let join = tokio::spawn(lifecycle::run(ctx, info, Arc::clone(&shared), kill_rx));
+    let lifecycle_shared = Arc::clone(&shared);
+    let join = tokio::spawn(async move {
+        lifecycle::run(ctx, info, Arc::clone(&lifecycle_shared), kill_rx).await;
+        lifecycle_shared.close();
+    });
     AllocRunnerHandle { shared, kill, join }
 }
 
@@ -141,7 +145,11 @@ async fn report_loop(
     reports: mpsc::UnboundedSender<AllocClientUpdate>,
 ) {
     let tasks: Vec<Task> = info.group.tasks.clone().unwrap_or_default();
+    drop(info);
     loop {
+        // Read before the report is built: a closed state changes no more, so the report
+        // built next is the last one, and the loop (with its references) ends after it.
+        let last = shared.is_closed();
         let update = {
             let mut r = shared.lock();
             let status = compute_status(&r, &tasks);
@@ -163,7 +171,7 @@ async fn report_loop(
                 modify_time: now_nanos(),
             }
         };
-        if reports.send(update).is_err() {
+        if reports.send(update).is_err() || last {
             return;
         }
         shared.changed.notified().await;
