@@ -401,6 +401,8 @@ fn a_batch_applies_its_writes_in_order_at_one_index_with_one_outcome_each() {
     ]);
     let keys = |s: &State| s.jobs["default"].keys().cloned().collect::<Vec<_>>();
     assert_eq!(keys(&state), keys(&one_by_one));
+}
+
 fn request(id: &str, cmd: Command) -> Command {
     Command::Request(Box::new(ClientRequest {
         id: id.into(),

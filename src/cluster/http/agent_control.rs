@@ -46,10 +46,7 @@ pub fn router(parts: Arc<AgentParts>) -> Router {
             get(servers).post(set_servers).put(set_servers),
         )
         .route("/v1/agent/join", post(join).put(join))
-        .route(
-            "/v1/agent/force-leave",
-            post(force_leave).put(force_leave),
-        )
+        .route("/v1/agent/force-leave", post(force_leave).put(force_leave))
         .route("/v1/agent/monitor", get(monitor::monitor))
         .with_state(parts)
 }
