@@ -120,6 +120,7 @@ fn outcome_bytes(outcome: &Outcome) -> usize {
         | Outcome::Refused { message }
         | Outcome::NotFound { message } => message.len(),
         Outcome::JobWritten { eval_id, .. } => eval_id.len(),
+        Outcome::Batch(all) => all.iter().map(outcome_bytes).sum(),
         Outcome::Done | Outcome::Lease(_) | Outcome::AclToken(_) => 0,
     }
 }
