@@ -13,6 +13,7 @@ pub mod body;
 mod deployments;
 pub mod error;
 mod evaluations;
+mod events;
 mod job_actions;
 mod jobs;
 mod keyring;
@@ -130,6 +131,7 @@ pub fn router(ctx: Arc<ApiContext>) -> Router {
             post(operator_actions::node_drain).put(operator_actions::node_drain),
         )
         .route("/v1/agent/members", get(agent::members))
+        .route("/v1/event/stream", get(events::stream))
         .route("/v1/regions", get(namespaces::regions))
         .route("/v1/namespaces", get(namespaces::list))
         .route(
