@@ -230,3 +230,67 @@ fn event(
         payload,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::api::{Allocation, Node};
+    use crate::cluster::fsm::Command;
+
+    fn node(id: &str) -> Command {
+        let node = Node {
+            id: id.into(),
+            ..Default::default()
+        };
+        Command::NodeUpsert { node: Box::new(node) }
+    }
+
+    #[test]
+    fn a_batch_holds_only_what_the_index_changed() {
+        let bus = EventBus::default();
+        let mut s = State::default();
+        s.apply(1, node("n1"));
+        bus.record(&s, 1);
+        s.apply(2, node("n1"));
+        bus.record(&s, 2);
+        let alloc = Allocation {
+            id: "a1".into(),
+            namespace: "default".into(),
+            job_id: "web".into(),
+            node_id: "n1".into(),
+            ..Default::default()
+        };
+        s.apply(3, Command::AllocUpsert { allocs: vec![alloc] });
+        bus.record(&s, 3);
+        let kept = bus.since(1);
+        let seen: Vec<(u64, &str, &str)> = kept
+            .iter()
+            .flat_map(|b| b.events.iter().map(move |e| (b.index, e.topic, e.r#type)))
+            .collect();
+        assert_eq!(
+            seen,
+            [
+                (1, "Node", "NodeRegistration"),
+                (2, "Node", "NodeEvent"),
+                (3, "Allocation", "AllocationUpdated"),
+            ]
+        );
+        assert_eq!(kept[2].events[0].filter_keys, ["web"]);
+        assert_eq!(bus.since(3).len(), 1);
+    }
+
+    #[test]
+    fn the_ring_keeps_the_newest_batches() {
+        let bus = EventBus::default();
+        let mut s = State::default();
+        let total = RING_BATCHES as u64 + 5;
+        for index in 1..=total {
+            s.apply(index, node(&format!("n{index}")));
+            bus.record(&s, index);
+        }
+        let kept = bus.since(0);
+        assert_eq!(kept.len(), RING_BATCHES);
+        assert_eq!(kept.first().map(|b| b.index), Some(6));
+        assert_eq!(kept.last().map(|b| b.index), Some(total));
+    }
+}
