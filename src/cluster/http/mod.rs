@@ -18,6 +18,7 @@ mod job_actions;
 mod jobs;
 mod keyring;
 mod kv;
+mod metrics;
 mod monitor;
 mod namespaces;
 pub mod node_proxy;
@@ -132,6 +133,7 @@ pub fn router(ctx: Arc<ApiContext>) -> Router {
         )
         .route("/v1/agent/members", get(agent::members))
         .route("/v1/event/stream", get(events::stream))
+        .route("/v1/metrics", get(metrics::metrics))
         .route("/v1/regions", get(namespaces::regions))
         .route("/v1/namespaces", get(namespaces::list))
         .route(
@@ -196,6 +198,7 @@ pub fn router(ctx: Arc<ApiContext>) -> Router {
         )
         .layer(middleware::from_fn_with_state(Arc::clone(&ctx), acl::enforce))
         .layer(middleware::from_fn_with_state(Arc::clone(&ctx), leader_headers))
+        .layer(middleware::from_fn(metrics::count))
         .layer(DefaultBodyLimit::max(body::MAX_BODY))
         .with_state(ctx)
 }
