@@ -31,6 +31,7 @@ pub mod query;
 mod read;
 pub mod request_guard;
 mod revert;
+mod search;
 mod services;
 mod status;
 mod system;
@@ -134,6 +135,8 @@ pub fn router(ctx: Arc<ApiContext>) -> Router {
         .route("/v1/agent/members", get(agent::members))
         .route("/v1/event/stream", get(events::stream))
         .route("/v1/metrics", get(metrics::metrics))
+        .route("/v1/search", post(search::prefix).put(search::prefix))
+        .route("/v1/search/fuzzy", post(search::fuzzy).put(search::fuzzy))
         .route("/v1/regions", get(namespaces::regions))
         .route("/v1/namespaces", get(namespaces::list))
         .route(
