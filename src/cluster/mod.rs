@@ -15,6 +15,7 @@ pub mod acl;
 pub mod agent;
 pub mod client;
 pub mod error;
+pub mod events;
 pub mod fsm;
 pub mod http;
 pub mod id_file;

@@ -106,6 +106,12 @@ pub const ROUTES: &[RouteAcl] = &[
     r("PUT", "/v1/system/gc", Management),
     r("GET", "/v1/operator/raft/configuration", Operator(Read)),
     r("POST PUT DELETE", "/v1/operator/raft/peer", Operator(Write)),
+    // Events, metrics, search. The event stream carries node events beside job ones: it asks
+    // for both (stricter than Nomad's per-topic check, never looser).
+    r("GET", "/v1/event/stream", NodeAndNamespace(Read, "read-job")),
+    r("GET", "/v1/metrics", None),
+    r("POST PUT", "/v1/search", READ_JOB),
+    r("POST PUT", "/v1/search/fuzzy", READ_JOB),
     // The agent's own routes (http::agent_control); health is exempt, as Nomad's.
     r("GET", "/v1/agent/health", None),
     r("GET", "/v1/agent/servers", Agent(Read)),

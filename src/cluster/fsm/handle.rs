@@ -7,12 +7,14 @@ use std::time::Duration;
 use tokio::sync::watch;
 
 use super::state::State;
+use crate::cluster::events::EventBus;
 
 /// Cheaply cloneable access to the replicated state and its latest applied index.
 #[derive(Clone)]
 pub struct StateHandle {
     state: Arc<RwLock<State>>,
     index: watch::Sender<u64>,
+    events: Arc<EventBus>,
 }
 
 impl Default for StateHandle {
@@ -28,7 +30,13 @@ impl StateHandle {
         Self {
             state: Arc::new(RwLock::new(state)),
             index,
+            events: Arc::default(),
         }
+    }
+
+    /// The events applied commands produce (`/v1/event/stream`).
+    pub fn events(&self) -> &EventBus {
+        &self.events
     }
 
     /// Reads the state. Keep the guard short: apply waits for it.

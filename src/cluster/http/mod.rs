@@ -19,10 +19,12 @@ pub mod body;
 mod deployments;
 pub mod error;
 mod evaluations;
+mod events;
 mod job_actions;
 mod jobs;
 mod keyring;
 mod kv;
+mod metrics;
 mod monitor;
 mod namespaces;
 pub mod node_proxy;
@@ -35,6 +37,7 @@ pub mod query;
 mod read;
 pub mod request_guard;
 mod revert;
+mod search;
 mod services;
 mod status;
 mod system;
@@ -136,6 +139,10 @@ pub fn router(ctx: Arc<ApiContext>) -> Router {
             post(operator_actions::node_drain).put(operator_actions::node_drain),
         )
         .route("/v1/agent/members", get(agent::members))
+        .route("/v1/event/stream", get(events::stream))
+        .route("/v1/metrics", get(metrics::metrics))
+        .route("/v1/search", post(search::prefix).put(search::prefix))
+        .route("/v1/search/fuzzy", post(search::fuzzy).put(search::fuzzy))
         .route("/v1/regions", get(namespaces::regions))
         .route("/v1/namespaces", get(namespaces::list))
         .route(
@@ -221,6 +228,7 @@ pub fn router(ctx: Arc<ApiContext>) -> Router {
         )
         .layer(middleware::from_fn_with_state(Arc::clone(&ctx), acl::enforce))
         .layer(middleware::from_fn_with_state(Arc::clone(&ctx), leader_headers))
+        .layer(middleware::from_fn(metrics::count))
         .layer(DefaultBodyLimit::max(body::MAX_BODY))
         .with_state(ctx)
 }

@@ -156,7 +156,11 @@ impl RaftStateMachine<TypeConfig> for StateMachineStore {
                 let index = entry.log_id.index;
                 self.last_applied = Some(entry.log_id);
                 let resp = match entry.payload {
-                    EntryPayload::Normal(cmd) => state.apply(index, cmd),
+                    EntryPayload::Normal(cmd) => {
+                        let resp = state.apply(index, cmd);
+                        self.handle.events().record(&state, index);
+                        resp
+                    }
                     EntryPayload::Blank => {
                         state.note_index(index);
                         CommandResponse {

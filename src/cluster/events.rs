@@ -1,0 +1,296 @@
+//! The event stream's source: after each applied command, the jobs, evaluations, allocations,
+//! deployments and nodes it changed become Nomad events, kept in a bounded ring by Raft index
+//! and sent to live subscribers.
+//!
+//! ```text
+//!  State::apply(index, cmd) ──► EventBus::record(&state, index)
+//!                                  ├── ring: the last RING_BATCHES batches (replay from ?index=)
+//!                                  └── broadcast: live streams
+//! ```
+//!
+//! A batch holds every object of a watched table whose `ModifyIndex` is the applied index, so the
+//! hook needs no knowledge of the command. Deletions (garbage collection, purge) make no event.
+
+use std::collections::VecDeque;
+use std::sync::{Arc, Mutex};
+
+use serde::Serialize;
+use serde_json::{Value, json};
+use tokio::sync::broadcast;
+
+use super::fsm::State;
+
+/// How many batches the ring keeps for replay.
+pub const RING_BATCHES: usize = 1024;
+/// How many batches a live subscriber may fall behind before it resyncs from the ring.
+const CHANNEL: usize = 256;
+
+/// One event, as Nomad's event stream writes it.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct Event {
+    /// `Job`, `Evaluation`, `Allocation`, `Deployment` or `Node`.
+    pub topic: &'static str,
+    /// What happened (`JobRegistered`, `AllocationUpdated`, ...).
+    pub r#type: &'static str,
+    /// The object's ID.
+    pub key: String,
+    /// The object's namespace (empty for nodes).
+    pub namespace: String,
+    /// Other keys a topic filter matches (job ID, deployment ID).
+    pub filter_keys: Vec<String>,
+    /// The Raft index that made the change.
+    pub index: u64,
+    /// The object, under its kind's name (`{"Job": {...}}`).
+    pub payload: Value,
+}
+
+/// The events of one Raft index.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct EventBatch {
+    /// The Raft index.
+    pub index: u64,
+    /// Its events.
+    pub events: Vec<Event>,
+}
+
+/// The ring and the live channel.
+pub struct EventBus {
+    ring: Mutex<VecDeque<Arc<EventBatch>>>,
+    live: broadcast::Sender<Arc<EventBatch>>,
+}
+
+impl Default for EventBus {
+    fn default() -> Self {
+        Self {
+            ring: Mutex::new(VecDeque::with_capacity(RING_BATCHES)),
+            live: broadcast::channel(CHANNEL).0,
+        }
+    }
+}
+
+impl std::fmt::Debug for EventBus {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("EventBus").finish_non_exhaustive()
+    }
+}
+
+impl EventBus {
+    /// Turns the changes `state` made at `index` into a batch, keeps it and sends it.
+    pub fn record(&self, state: &State, index: u64) {
+        let events = collect(state, index);
+        if events.is_empty() {
+            return;
+        }
+        let batch = Arc::new(EventBatch { index, events });
+        {
+            let mut ring = self.ring.lock().unwrap_or_else(|e| e.into_inner());
+            if ring.len() == RING_BATCHES {
+                ring.pop_front();
+            }
+            ring.push_back(Arc::clone(&batch));
+        }
+        // No receivers is fine: the ring still keeps the batch.
+        let _ = self.live.send(batch);
+    }
+
+    /// Subscribes to batches recorded from now on.
+    pub fn subscribe(&self) -> broadcast::Receiver<Arc<EventBatch>> {
+        self.live.subscribe()
+    }
+
+    /// How many live streams follow the bus.
+    pub fn subscribers(&self) -> usize {
+        self.live.receiver_count()
+    }
+
+    /// The kept batches with an index at least `from`, oldest first.
+    pub fn since(&self, from: u64) -> Vec<Arc<EventBatch>> {
+        let ring = self.ring.lock().unwrap_or_else(|e| e.into_inner());
+        ring.iter().filter(|b| b.index >= from).cloned().collect()
+    }
+}
+
+fn changed(state: &State, table: &str, index: u64) -> bool {
+    state.table_index.get(table) == Some(&index)
+}
+
+/// The events of the objects `state` changed at `index`.
+fn collect(state: &State, index: u64) -> Vec<Event> {
+    let mut out = Vec::new();
+    if changed(state, "jobs", index) {
+        for record in state.jobs.values().flat_map(|m| m.values()) {
+            let job = record.current();
+            if job.modify_index != Some(index) {
+                continue;
+            }
+            let kind = match job.stop == Some(true) {
+                true => "JobDeregistered",
+                false => "JobRegistered",
+            };
+            let key = job.id.clone().unwrap_or_default();
+            let namespace = job.namespace.clone().unwrap_or_else(|| "default".into());
+            out.push(event(
+                "Job",
+                kind,
+                key,
+                namespace,
+                vec![],
+                index,
+                json!({"Job": job}),
+            ));
+        }
+    }
+    if changed(state, "evals", index) {
+        for e in state.evals.values().filter(|e| e.modify_index == index) {
+            let keys = nonempty([&e.job_id, &e.deployment_id]);
+            let payload = json!({"Evaluation": e});
+            out.push(event(
+                "Evaluation",
+                "EvaluationUpdated",
+                e.id.clone(),
+                e.namespace.clone(),
+                keys,
+                index,
+                payload,
+            ));
+        }
+    }
+    if changed(state, "allocs", index) {
+        for a in state.allocs.values().filter(|a| a.modify_index == index) {
+            let keys = nonempty([&a.job_id, &a.deployment_id]);
+            let payload = json!({"Allocation": a});
+            out.push(event(
+                "Allocation",
+                "AllocationUpdated",
+                a.id.clone(),
+                a.namespace.clone(),
+                keys,
+                index,
+                payload,
+            ));
+        }
+    }
+    if changed(state, "deployments", index) {
+        for d in state.deployments.values().filter(|d| d.modify_index == index) {
+            let keys = nonempty([&d.job_id]);
+            let payload = json!({"Deployment": d});
+            out.push(event(
+                "Deployment",
+                "DeploymentStatusUpdate",
+                d.id.clone(),
+                d.namespace.clone(),
+                keys,
+                index,
+                payload,
+            ));
+        }
+    }
+    if changed(state, "nodes", index) {
+        for n in state.nodes.values().filter(|n| n.modify_index == index) {
+            let kind = match n.create_index == index {
+                true => "NodeRegistration",
+                false => "NodeEvent",
+            };
+            out.push(event(
+                "Node",
+                kind,
+                n.id.clone(),
+                String::new(),
+                vec![],
+                index,
+                json!({"Node": n}),
+            ));
+        }
+    }
+    out
+}
+
+fn nonempty<const N: usize>(keys: [&String; N]) -> Vec<String> {
+    keys.into_iter().filter(|k| !k.is_empty()).cloned().collect()
+}
+
+fn event(
+    topic: &'static str,
+    kind: &'static str,
+    key: String,
+    namespace: String,
+    filter_keys: Vec<String>,
+    index: u64,
+    payload: Value,
+) -> Event {
+    Event {
+        topic,
+        r#type: kind,
+        key,
+        namespace,
+        filter_keys,
+        index,
+        payload,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::api::{Allocation, Node};
+    use crate::cluster::fsm::Command;
+
+    fn node(id: &str) -> Command {
+        let node = Node {
+            id: id.into(),
+            ..Default::default()
+        };
+        Command::NodeUpsert { node: Box::new(node) }
+    }
+
+    #[test]
+    fn a_batch_holds_only_what_the_index_changed() {
+        let bus = EventBus::default();
+        let mut s = State::default();
+        s.apply(1, node("n1"));
+        bus.record(&s, 1);
+        s.apply(2, node("n1"));
+        bus.record(&s, 2);
+        let alloc = Allocation {
+            id: "a1".into(),
+            namespace: "default".into(),
+            job_id: "web".into(),
+            node_id: "n1".into(),
+            ..Default::default()
+        };
+        s.apply(3, Command::AllocUpsert { allocs: vec![alloc] });
+        bus.record(&s, 3);
+        let kept = bus.since(1);
+        let seen: Vec<(u64, &str, &str)> = kept
+            .iter()
+            .flat_map(|b| b.events.iter().map(move |e| (b.index, e.topic, e.r#type)))
+            .collect();
+        assert_eq!(
+            seen,
+            [
+                (1, "Node", "NodeRegistration"),
+                (2, "Node", "NodeEvent"),
+                (3, "Allocation", "AllocationUpdated"),
+            ]
+        );
+        assert_eq!(kept[2].events[0].filter_keys, ["web"]);
+        assert_eq!(bus.since(3).len(), 1);
+    }
+
+    #[test]
+    fn the_ring_keeps_the_newest_batches() {
+        let bus = EventBus::default();
+        let mut s = State::default();
+        let total = RING_BATCHES as u64 + 5;
+        for index in 1..=total {
+            s.apply(index, node(&format!("n{index}")));
+            bus.record(&s, index);
+        }
+        let kept = bus.since(0);
+        assert_eq!(kept.len(), RING_BATCHES);
+        assert_eq!(kept.first().map(|b| b.index), Some(6));
+        assert_eq!(kept.last().map(|b| b.index), Some(total));
+    }
+}
