@@ -1,9 +1,9 @@
 //! TLS everywhere with real agent processes and certificates made by `deploy tls`: three
 //! servers and three clients under `tls { http = true, rpc = true, verify_server_hostname =
 //! true, verify_https_client = true }` run the webapp example through `deploy apply` over
-//! HTTPS with a client certificate (jobs placed on the clients over mutual-TLS RPC; ignored by
-//! default, see its note); a server and a client whose certificates come from another CA never
-//! join; plain HTTP to a TLS agent fails; python-nomad works with `verify=` and `cert=`.
+//! HTTPS with a client certificate (jobs placed on the clients over mutual-TLS RPC); a server
+//! and a client whose certificates come from another CA never join; plain HTTP to a TLS agent
+//! fails; python-nomad works with `verify=` and `cert=`.
 
 mod apply_support;
 mod client_harness;
@@ -127,7 +127,6 @@ fn plain_http_fails_and_python_nomad_works(rt: &tokio::runtime::Runtime, servers
 }
 
 #[test]
-#[ignore = "6 agents and the whole webapp; stalls now and then on a heavily loaded host (docs/tls.md, known problems); run with --ignored"]
 fn webapp_applies_over_https_and_mutual_tls_rpc_on_3_servers_and_3_clients() {
     let _serial = one_at_a_time();
     let mut tmp = tempfile::tempdir().unwrap();

@@ -16,6 +16,11 @@ use crate::api::tls::{ClientTlsFiles, client_config};
 /// (and idle) timeout of 10 s.
 pub const POOL_IDLE: Duration = Duration::from_secs(5);
 
+/// What a TLS handshake adds to a connect timeout. reqwest's connect timeout covers the
+/// handshake too, and on a loaded host a handshake can take far longer than a TCP connect; a
+/// TCP-sized timeout would fail every new connection then, and every retry with it.
+pub const HANDSHAKE_ALLOWANCE: Duration = Duration::from_secs(2);
+
 /// Plain HTTP or TLS towards other agents.
 #[derive(Clone, Debug, Default)]
 pub struct Transport {
@@ -49,6 +54,15 @@ impl Transport {
     /// Whether calls go over TLS.
     pub fn is_tls(&self) -> bool {
         self.tls.is_some()
+    }
+
+    /// The connect timeout for a caller that allows `tcp` for a TCP connect: under TLS,
+    /// [`HANDSHAKE_ALLOWANCE`] more.
+    pub fn connect_timeout(&self, tcp: Duration) -> Duration {
+        match self.tls {
+            Some(_) => tcp + HANDSHAKE_ALLOWANCE,
+            None => tcp,
+        }
     }
 
     /// The URL of `path` on the agent at `addr` (`host:port`).

@@ -276,6 +276,7 @@ impl AgentLimits {
         ConnLimits {
             per_client: self.http_max_conns_per_client,
             total: self.http_max_conns,
+            loopback_exempt: false,
         }
     }
 
@@ -284,6 +285,7 @@ impl AgentLimits {
         ConnLimits {
             per_client: self.rpc_max_conns_per_client,
             total: self.rpc_max_conns,
+            loopback_exempt: true,
         }
     }
 }

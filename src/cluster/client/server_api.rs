@@ -67,7 +67,7 @@ impl ServerApi {
         let http = transport
             .client_builder()
             .default_headers(headers)
-            .connect_timeout(Duration::from_millis(500))
+            .connect_timeout(transport.connect_timeout(Duration::from_millis(500)))
             .tcp_nodelay(true)
             .build()
             .map_err(|e| ClientError::NoServer(e.to_string()))?;
@@ -92,7 +92,7 @@ impl ServerApi {
         let http = self
             .transport
             .client_builder()
-            .connect_timeout(Duration::from_millis(500))
+            .connect_timeout(self.transport.connect_timeout(Duration::from_millis(500)))
             .tcp_nodelay(true)
             .default_headers(headers)
             .build()

@@ -1,10 +1,40 @@
 //! Connection limits of one listener: per client IP (Nomad's `limits {
 //! http_max_conns_per_client, rpc_max_conns_per_client }`) and in total. A connection over a
 //! limit is closed at once, before anything is read from it.
+//!
+//! The RPC listener does not hold loopback peers to the per-client limit: agents dial one
+//! connection per request in flight (Nomad multiplexes them over one), and every agent on a
+//! host dials from 127.0.0.1, so a few agents' blocking queries and Raft traffic would exceed
+//! a per-IP limit meant for one remote agent. They still count towards the total.
 
 use std::collections::HashMap;
 use std::net::IpAddr;
 use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+/// How often a listener logs that it refused connections.
+const REFUSAL_LOG_EVERY: Duration = Duration::from_secs(10);
+
+/// When a listener last logged a refusal: a peer over its limit is logged once per
+/// [`REFUSAL_LOG_EVERY`], not once per connection.
+#[derive(Debug, Default)]
+pub struct RefusalLog {
+    last: Option<Instant>,
+}
+
+impl RefusalLog {
+    /// Notes a refusal; whether to log it.
+    pub fn note(&mut self) -> bool {
+        let now = Instant::now();
+        let due = self
+            .last
+            .is_none_or(|t| now.duration_since(t) >= REFUSAL_LOG_EVERY);
+        if due {
+            self.last = Some(now);
+        }
+        due
+    }
+}
 
 /// How many connections a listener holds open.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -13,6 +43,8 @@ pub struct ConnLimits {
     pub per_client: usize,
     /// In total; 0 = no limit.
     pub total: usize,
+    /// Loopback peers are not held to `per_client` (the RPC listener's setting).
+    pub loopback_exempt: bool,
 }
 
 #[derive(Debug, Default)]
@@ -49,7 +81,11 @@ impl ConnCounter {
         let mut c = self.counts.lock().unwrap_or_else(|e| e.into_inner());
         let from_ip = c.per_ip.get(&ip).copied().unwrap_or(0);
         let over = |limit: usize, n: usize| limit != 0 && n >= limit;
-        if over(self.limits.total, c.total) || over(self.limits.per_client, from_ip) {
+        let per_client = match self.limits.loopback_exempt && ip.is_loopback() {
+            true => 0,
+            false => self.limits.per_client,
+        };
+        if over(self.limits.total, c.total) || over(per_client, from_ip) {
             return None;
         }
         c.total += 1;
@@ -88,6 +124,7 @@ mod tests {
         let counter = ConnCounter::new(ConnLimits {
             per_client: 2,
             total: 3,
+            loopback_exempt: true,
         });
         let a: IpAddr = "10.0.0.1".parse().unwrap();
         let b: IpAddr = "10.0.0.2".parse().unwrap();
@@ -107,9 +144,34 @@ mod tests {
         let counter = ConnCounter::new(ConnLimits {
             per_client: 0,
             total: 0,
+            loopback_exempt: false,
         });
         let ip: IpAddr = "127.0.0.1".parse().unwrap();
         let held: Vec<_> = (0..1000).map(|_| counter.admit(ip).unwrap()).collect();
         assert_eq!(counter.open(), held.len());
+    }
+
+    #[test]
+    fn loopback_peers_exempt_from_the_per_client_limit_only_when_asked() {
+        let limits = |loopback_exempt| ConnLimits {
+            per_client: 2,
+            total: 5,
+            loopback_exempt,
+        };
+        let v4: IpAddr = "127.0.0.1".parse().unwrap();
+        let v6: IpAddr = "::1".parse().unwrap();
+        let exempt = ConnCounter::new(limits(true));
+        let held: Vec<_> = (0..4).map(|_| exempt.admit(v4).unwrap()).collect();
+        let _v6 = exempt.admit(v6).unwrap();
+        assert!(exempt.admit(v4).is_none(), "loopback still counts in the total");
+        assert_eq!(held.len(), 4);
+        let remote: IpAddr = "10.0.0.1".parse().unwrap();
+        drop(held);
+        let _r: Vec<_> = (0..2).map(|_| exempt.admit(remote).unwrap()).collect();
+        assert!(exempt.admit(remote).is_none(), "a remote peer keeps its limit");
+
+        let held = ConnCounter::new(limits(false));
+        let _two: Vec<_> = (0..2).map(|_| held.admit(v4).unwrap()).collect();
+        assert!(held.admit(v4).is_none(), "loopback limited when not exempt");
     }
 }

@@ -89,6 +89,7 @@ pub async fn serve(
     drain: Duration,
 ) {
     let counter = ConnCounter::new(opts.limits);
+    let mut refusals = limits::RefusalLog::default();
     let graceful = GracefulShutdown::new();
     let opts = Arc::new(opts);
     tokio::pin!(shutdown);
@@ -107,7 +108,14 @@ pub async fn serve(
             }
         };
         let Some(permit) = counter.admit(peer.ip()) else {
-            tracing::debug!("{} listener: refused {peer}: connection limit reached", opts.name);
+            if refusals.note() {
+                tracing::warn!(
+                    "{} listener: refused {peer}: connection limit reached ({} open; raise \
+                     limits {{}} if this peer is legitimate)",
+                    opts.name,
+                    counter.open()
+                );
+            }
             drop(stream);
             continue;
         };

@@ -157,7 +157,7 @@ impl ClusterNode {
             .rpc_transport
             .client_builder()
             .default_headers(key_header)
-            .connect_timeout(Duration::from_millis(200))
+            .connect_timeout(config.rpc_transport.connect_timeout(Duration::from_millis(200)))
             .tcp_nodelay(true)
             .build()
             .map_err(|e| ClusterError::Startup(format!("http client: {e}")))?;
