@@ -238,12 +238,7 @@ async fn force_leave_and_join_change_the_servers() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn python_nomad_drives_the_agent_routes() {
-    let available = std::process::Command::new("python3")
-        .args(["-c", "import nomad"])
-        .status()
-        .is_ok_and(|s| s.success());
-    if !available {
-        client_harness::skip("python3 cannot import nomad (pip install python-nomad)");
+    if !cluster_harness::python::python_nomad_available() {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
@@ -255,20 +250,12 @@ async fn python_nomad_drives_the_agent_routes() {
     );
     wait_nodes(&http, &agent, 1).await;
     let (host, port) = agent.addr.split_once(':').expect("host:port");
-    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/python/nomad_agent.py");
-    let args = [script, host, port, &agent.rpc_addr].map(str::to_owned);
-    let out = tokio::task::spawn_blocking(move || std::process::Command::new("python3").args(args).output())
-        .await
-        .expect("join")
-        .expect("run python3");
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(
-        out.status.success(),
-        "python-nomad script failed:\n{stdout}\n{stderr}"
-    );
-    assert!(
-        stdout.contains("every agent call answered as Nomad does"),
-        "{stdout}"
-    );
+    let args = vec![host.to_owned(), port.to_owned(), agent.rpc_addr.clone()];
+    cluster_harness::python::run_script(
+        "nomad_agent.py",
+        args,
+        vec![],
+        "every agent call answered as Nomad does",
+    )
+    .await;
 }

@@ -87,34 +87,14 @@ async fn search_matches_as_nomads_does() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn python_nomad_searches() {
-    let available = std::process::Command::new("python3")
-        .args(["-c", "import nomad"])
-        .status()
-        .is_ok_and(|s| s.success());
-    if !available {
-        assert_ne!(
-            std::env::var("CI").as_deref(),
-            Ok("true"),
-            "python-nomad is required in CI (pip install python-nomad)"
-        );
-        eprintln!("skipping: python3 cannot import nomad (pip install python-nomad)");
+    if !cluster_harness::python::python_nomad_available() {
         return;
     }
     let c = Cluster::start(BIN, 1).await;
     c.wait_for_leader(Duration::from_secs(20)).await;
     c.register(0, "pysearch", "1").await.expect("register");
     let (host, port) = c.agents[0].addr.split_once(':').expect("host:port");
-    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/python/nomad_search.py");
-    let args = [script, host, port].map(str::to_owned);
-    let out = tokio::task::spawn_blocking(move || std::process::Command::new("python3").args(args).output())
-        .await
-        .expect("join")
-        .expect("run python3");
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(
-        out.status.success(),
-        "python-nomad script failed:\n{stdout}\n{stderr}"
-    );
-    assert!(stdout.contains("search answered as Nomad does"), "{stdout}");
+    let args = vec![host.to_owned(), port.to_owned()];
+    cluster_harness::python::run_script("nomad_search.py", args, vec![], "search answered as Nomad does")
+        .await;
 }

@@ -2,6 +2,7 @@
 //! ephemeral ports, temporary data directories, every child killed on drop.
 #![allow(dead_code)]
 
+pub mod python;
 pub mod tls;
 
 use std::net::TcpListener;
