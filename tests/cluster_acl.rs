@@ -3,6 +3,9 @@
 //! exactly what their policies say; expired tokens are refused; `deploy acl` round-trips; and
 //! python-nomad drives the ACL API and works with a client token.
 
+#[path = "cluster_harness/python.rs"]
+mod python;
+
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
@@ -408,36 +411,11 @@ async fn deploy_acl_commands_round_trip() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn python_nomad_uses_the_acl_api() {
-    let available = Command::new("python3")
-        .args(["-c", "import nomad"])
-        .status()
-        .is_ok_and(|s| s.success());
-    if !available {
-        assert_ne!(
-            std::env::var("CI").as_deref(),
-            Ok("true"),
-            "python-nomad is required in CI"
-        );
-        eprintln!("skipping: python3 cannot import nomad (pip install python-nomad)");
+    if !python::python_nomad_available() {
         return;
     }
     let a = start().await;
     let port = a.base.rsplit(':').next().unwrap().to_owned();
-    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/python/nomad_acl.py");
-    let management = a.management.clone();
-    let out = tokio::task::spawn_blocking(move || {
-        Command::new("python3")
-            .args([script, "127.0.0.1", &port, &management])
-            .output()
-    })
-    .await
-    .unwrap()
-    .expect("python3");
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "{stdout}\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert!(stdout.contains("ACL calls answered as Nomad does"), "{stdout}");
+    let args = vec!["127.0.0.1".to_owned(), port, a.management.clone()];
+    python::run_script("nomad_acl.py", args, vec![], "ACL calls answered as Nomad does").await;
 }

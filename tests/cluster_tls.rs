@@ -63,12 +63,7 @@ async fn wait_ready_nodes(c: &Cluster, n: usize) {
 }
 
 fn python_nomad_over_https(certs: &Certs, addr: &str) {
-    if !Command::new("python3")
-        .args(["-c", "import nomad"])
-        .status()
-        .is_ok_and(|s| s.success())
-    {
-        client_harness::skip("python3 cannot import nomad (pip install python-nomad)");
+    if !cluster_harness::python::python_nomad_available() {
         return;
     }
     let (host, port) = addr.split_once(':').expect("host:port");

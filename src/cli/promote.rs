@@ -10,7 +10,7 @@ use std::time::Duration;
 use serde::Serialize;
 
 use super::session::runtime;
-use super::stack_input::{self, VarArgs};
+use super::stack_input::{self, StateDirArgs, VarArgs};
 use crate::api::{Deployment, DeploymentStatus, QueryOptions};
 use crate::apply::short;
 use crate::backend::Backend;
@@ -28,15 +28,13 @@ pub struct PromoteArgs {
     /// The stack directory.
     #[arg(default_value = ".")]
     pub path: PathBuf,
-    /// State directory.
-    #[arg(long = "state", value_name = "DIR")]
-    pub state: Option<PathBuf>,
+    #[command(flatten)]
+    pub state: StateDirArgs,
     /// Print the outcome as JSON.
     #[arg(long = "json")]
     pub json: bool,
-    /// Set a variable: NAME=VALUE (repeatable).
-    #[arg(long = "var", value_name = "NAME=VALUE")]
-    pub vars: Vec<String>,
+    #[command(flatten)]
+    pub vars: VarArgs,
 }
 
 /// What `-json` prints.
@@ -58,11 +56,7 @@ pub fn run(args: &PromoteArgs) -> anyhow::Result<ExitCode> {
 }
 
 async fn run_async(args: &PromoteArgs) -> anyhow::Result<ExitCode> {
-    let vars = VarArgs {
-        vars: args.vars.clone(),
-        var_files: Vec::new(),
-    };
-    let stack = stack_input::load(&args.path, &vars)?;
+    let stack = stack_input::load(&args.path, &args.vars)?;
     let address = if args.address.contains('.') {
         JobAddress(args.address.clone())
     } else {
@@ -76,7 +70,7 @@ async fn run_async(args: &PromoteArgs) -> anyhow::Result<ExitCode> {
         );
     };
     let (ns, id) = (job.job.namespace().to_owned(), job.job.id().to_owned());
-    let dir = stack_input::state_dir(&stack, args.state.as_deref());
+    let dir = stack_input::state_dir(&stack, args.state.state.as_deref());
     let backend = crate::operation::connect(&stack, &dir, &stack_input::notice).await?;
     let (deployment, _) = backend
         .latest_deployment(&ns, &id, QueryOptions::default())
