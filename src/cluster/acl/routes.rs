@@ -33,9 +33,11 @@ const DISPATCH_JOB: Need = Namespace(&["dispatch-job"]);
 const FORCE_PERIODIC: Need = Namespace(&["dispatch-job", "submit-job"]);
 const ALLOC_LIFECYCLE: Need = Namespace(&["alloc-lifecycle"]);
 const READ_LOGS: Need = Namespace(&["read-logs", "read-fs"]);
+const READ_FS: Need = Namespace(&["read-fs"]);
 
 /// Every route of the public API (`http::router`), the client's routes (`client::http`,
-/// `client::gc`) and a server's proxies of them (`http::node_proxy`).
+/// `client::fs_http`, `client::host_stats`, `client::actions`, `client::gc`) and a server's
+/// proxies of them (`http::node_proxy`).
 pub const ROUTES: &[RouteAcl] = &[
     // Exempt, as Nomad: load balancers ask for the leader; bootstrap has no token yet.
     r("GET", "/v1/status/leader", None),
@@ -136,7 +138,15 @@ pub const ROUTES: &[RouteAcl] = &[
     r("GET POST PUT DELETE", "/v1/acl/token/{accessor}", Management),
     // A client's own routes (served by the client, or proxied by a server to it).
     r("GET", "/v1/client/fs/logs/{alloc}", READ_LOGS),
+    r("GET", "/v1/client/fs/ls/{alloc}", READ_FS),
+    r("GET", "/v1/client/fs/stat/{alloc}", READ_FS),
+    r("GET", "/v1/client/fs/cat/{alloc}", READ_FS),
+    r("GET", "/v1/client/fs/readat/{alloc}", READ_FS),
+    r("GET", "/v1/client/fs/stream/{alloc}", READ_FS),
     r("GET", "/v1/client/allocation/{id}/stats", READ_JOB),
+    r("POST PUT", "/v1/client/allocation/{id}/signal", ALLOC_LIFECYCLE),
+    r("POST PUT", "/v1/client/allocation/{id}/restart", ALLOC_LIFECYCLE),
+    r("GET", "/v1/client/stats", Node(Read)),
     r("PUT", "/v1/client/allocation/{id}/gc", SUBMIT_JOB),
     r("PUT", "/v1/client/gc", Node(Write)),
 ];

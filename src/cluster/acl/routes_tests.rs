@@ -16,6 +16,18 @@ const ROUTER_SOURCES: &[(&str, &str)] = &[
     ("src/cluster/client/http.rs", include_str!("../client/http.rs")),
     ("src/cluster/client/gc.rs", include_str!("../client/gc.rs")),
     (
+        "src/cluster/client/fs_http.rs",
+        include_str!("../client/fs_http.rs"),
+    ),
+    (
+        "src/cluster/client/host_stats.rs",
+        include_str!("../client/host_stats.rs"),
+    ),
+    (
+        "src/cluster/client/actions.rs",
+        include_str!("../client/actions.rs"),
+    ),
+    (
         "src/cluster/http/agent_control.rs",
         include_str!("../http/agent_control.rs"),
     ),

@@ -14,8 +14,6 @@ use std::time::Duration;
 use serde_json::{Value, json};
 
 use super::{AgentConfig, with_default_port};
-use crate::cluster::client::gc as client_gc;
-use crate::cluster::client::http as client_http;
 use crate::cluster::client::{Client, ClientConfig};
 use crate::cluster::error::ClusterError;
 use crate::cluster::http::agent_control::{self, AgentParts};
@@ -273,7 +271,7 @@ impl Agent {
             });
             app = app.merge(http::router(Arc::clone(&ctx)));
             let client_routes = match &self.client {
-                Some(c) => client_http::router(Arc::clone(c)).merge(client_gc::router(Arc::clone(c))),
+                Some(c) => c.routes(),
                 None => {
                     let transport = cfg
                         .tls
@@ -287,9 +285,7 @@ impl Agent {
             rpc_app = Some(rpc::router(ctx));
         } else if let Some(c) = &self.client {
             app = app.merge(client_acl::guard(
-                client_http::router(Arc::clone(c))
-                    .merge(client_gc::router(Arc::clone(c)))
-                    .merge(agent_control::router(parts)),
+                c.routes().merge(agent_control::router(parts)),
                 Arc::clone(c),
             ));
         }

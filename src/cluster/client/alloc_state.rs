@@ -8,9 +8,10 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use serde::{Deserialize, Serialize};
-use tokio::sync::Notify;
+use tokio::sync::{Notify, mpsc};
 
 use super::driver::TaskHandle;
+use super::task_runner::TaskCommand;
 use super::task_state::{StateExt, TaskEvent, TaskState};
 use crate::api::ClientStatus;
 use crate::cluster::fsm::Allocation;
@@ -51,6 +52,27 @@ pub struct AllocShared {
     /// Set once the allocation's lifecycle has ended: after its last report, the reporter
     /// ends too (and with it the last reference to this state).
     closed: AtomicBool,
+    /// Task name → the channel to its running task runner (signal and restart requests).
+    commands: Mutex<BTreeMap<String, mpsc::Sender<TaskCommand>>>,
+}
+
+/// Why a request to the allocation's tasks could not be delivered.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CommandError {
+    /// The allocation has no task of that name.
+    UnknownTask(String),
+    /// No task (of those asked for) is running.
+    NotRunning(String),
+}
+
+impl std::fmt::Display for CommandError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::UnknownTask(t) => write!(f, "unknown task {t:?} in this allocation"),
+            Self::NotRunning(t) if t.is_empty() => write!(f, "no task of this allocation is running"),
+            Self::NotRunning(t) => write!(f, "task {t:?} is not running"),
+        }
+    }
 }
 
 impl AllocShared {
@@ -62,7 +84,46 @@ impl AllocShared {
             record: Mutex::new(record),
             changed: Notify::new(),
             closed: AtomicBool::new(false),
+            commands: Mutex::default(),
         })
+    }
+
+    /// Records the channel to task `task`'s runner.
+    pub fn register_task(&self, task: &str, tx: mpsc::Sender<TaskCommand>) {
+        self.commands
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(task.to_owned(), tx);
+    }
+
+    /// Sends `cmd` to task `task` (every running task when empty); the tasks it reached.
+    pub async fn command(&self, task: &str, cmd: TaskCommand) -> Result<Vec<String>, CommandError> {
+        let known = task.is_empty() || self.lock().tasks.contains_key(task);
+        if !known {
+            return Err(CommandError::UnknownTask(task.to_owned()));
+        }
+        let targets: Vec<(String, mpsc::Sender<TaskCommand>)> = self
+            .commands
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .iter()
+            .filter(|(n, tx)| (task.is_empty() || *n == task) && !tx.is_closed())
+            .map(|(n, tx)| (n.clone(), tx.clone()))
+            .collect();
+        let running: Vec<(String, mpsc::Sender<TaskCommand>)> = targets
+            .into_iter()
+            .filter(|(n, _)| self.lock().tasks.get(n).is_some_and(|s| s.handle.is_some()))
+            .collect();
+        let mut reached = Vec::new();
+        for (n, tx) in running {
+            if tx.send(cmd.clone()).await.is_ok() {
+                reached.push(n);
+            }
+        }
+        if reached.is_empty() {
+            return Err(CommandError::NotRunning(task.to_owned()));
+        }
+        Ok(reached)
     }
 
     /// Marks the lifecycle ended and wakes the reporter for its last report.

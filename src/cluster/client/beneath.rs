@@ -191,6 +191,19 @@ impl Beneath {
             .map_err(|e| explain(e, &self.path.join(&rel)))
     }
 
+    /// Opens `rel` (the root itself when empty) with `flags` (`O_PATH`, `O_RDONLY |
+    /// O_DIRECTORY`, ...), following no symlink on the way or at the end.
+    pub fn open_with(&self, rel: &Path, flags: i32) -> io::Result<File> {
+        let rel = if rel.as_os_str().is_empty() {
+            PathBuf::from(".")
+        } else {
+            relative(rel)?
+        };
+        let fd =
+            openat2(self.fd.as_raw_fd(), &rel, flags, 0).map_err(|e| explain(e, &self.path.join(&rel)))?;
+        Ok(File::from(fd))
+    }
+
     /// Opens `rel` for reading.
     pub fn read_file(&self, rel: &Path) -> io::Result<File> {
         let rel = relative(rel)?;

@@ -1,6 +1,8 @@
 //! The client's HTTP routes: `/v1/client/fs/logs/:alloc` (stdout/stderr, follow, origin and
-//! offset, plain or Nomad's framed JSON) and `/v1/client/allocation/:id/stats`. Requests for
-//! allocations this client does not run go to the client that does (`http::node_proxy`).
+//! offset, plain or Nomad's framed JSON) and `/v1/client/allocation/:id/stats`; the other file
+//! routes live in `fs_http`, host stats in `host_stats`, signal and restart in `actions`.
+//! Requests for allocations this client does not run go to the client that does
+//! (`http::node_proxy`).
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -32,7 +34,7 @@ pub struct LogsQuery {
     plain: Option<bool>,
 }
 
-fn error(status: StatusCode, message: impl Into<String>) -> Response {
+pub(super) fn error(status: StatusCode, message: impl Into<String>) -> Response {
     (status, message.into()).into_response()
 }
 
@@ -49,33 +51,47 @@ fn frame(data: &[u8], file: &str, offset: u64) -> Vec<u8> {
     serde_json::to_vec(&f).unwrap_or_default()
 }
 
-/// Forwards a request for an allocation this client does not run to the client that does;
-/// 404 when none is known or the request was forwarded already.
-async fn elsewhere(client: &Client, alloc: &str, headers: &HeaderMap, uri: &OriginalUri) -> Response {
+/// Forwards a GET for an allocation this client does not run to the client that does; 404
+/// when none is known or the request was forwarded already.
+pub(super) async fn elsewhere(
+    client: &Client,
+    alloc: &str,
+    headers: &HeaderMap,
+    uri: &OriginalUri,
+) -> Response {
+    let path = uri.path_and_query().map_or("", |p| p.as_str());
+    let get = node_proxy::Forward {
+        method: axum::http::Method::GET,
+        path_and_query: path,
+        headers,
+        body: bytes::Bytes::new(),
+    };
+    elsewhere_with(client, alloc, get).await
+}
+
+/// Forwards request `f` for allocation `alloc` to the client that runs it.
+pub(super) async fn elsewhere_with(client: &Client, alloc: &str, f: node_proxy::Forward<'_>) -> Response {
     let unknown = || {
         error(
             StatusCode::NOT_FOUND,
             format!("unknown allocation {alloc:?} on this client"),
         )
     };
-    if node_proxy::was_forwarded(headers) {
+    if node_proxy::was_forwarded(f.headers) {
         return unknown();
     }
     let own = &client.config().http_addr;
     match client.ctx.api.alloc_node_addr(alloc).await {
         Ok(Some(addr)) if &addr != own => {
-            let path = uri.path_and_query().map_or("", |p| p.as_str());
-            node_proxy::to_node(
-                &client.ctx.agents,
-                &client.config().http_transport,
-                &addr,
-                path,
-                headers,
-            )
-            .await
+            node_proxy::forward_to(&client.ctx.agents, &client.config().http_transport, &addr, f).await
         }
         _ => unknown(),
     }
+}
+
+/// Whether `alloc` may name an allocation directory (a UUID-like ID).
+pub(super) fn valid_alloc_id(alloc: &str) -> bool {
+    !alloc.is_empty() && alloc.len() <= 64 && alloc.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
 }
 
 async fn logs(
@@ -95,7 +111,7 @@ async fn logs(
     if kind != "stdout" && kind != "stderr" {
         return error(StatusCode::BAD_REQUEST, "type must be stdout or stderr");
     }
-    let valid_id = !alloc.is_empty() && alloc.chars().all(|c| c.is_ascii_alphanumeric() || c == '-');
+    let valid_id = valid_alloc_id(&alloc);
     let dir = AllocDir::new(&client.config().alloc_root(), &alloc).logs();
     // Finished allocations keep their logs until their directory is collected.
     if !valid_id {

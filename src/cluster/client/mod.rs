@@ -12,6 +12,7 @@
 //! Tasks outlive the client process: a restarted client finds them through the handles
 //! persisted in its data dir, so nothing is lost or started twice.
 
+pub mod actions;
 pub mod alloc_dir;
 pub mod alloc_runner;
 pub mod alloc_state;
@@ -24,9 +25,12 @@ pub mod driver;
 pub mod env;
 pub mod error;
 pub mod fingerprint;
+pub mod fs;
+pub mod fs_http;
 pub mod gc;
 pub mod health;
 pub mod heartbeat;
+pub mod host_stats;
 pub mod http;
 pub mod logs;
 pub mod restart;
@@ -198,6 +202,16 @@ impl Client {
     /// The state of an allocation this client runs.
     pub fn alloc(&self, id: &str) -> Option<Arc<AllocShared>> {
         self.lock().get(id).map(|r| Arc::clone(&r.shared))
+    }
+
+    /// Every route the client serves itself: logs and allocation stats, files, host stats,
+    /// signal and restart, garbage collection.
+    pub fn routes(self: &Arc<Self>) -> axum::Router {
+        http::router(Arc::clone(self))
+            .merge(fs_http::router(Arc::clone(self)))
+            .merge(host_stats::router(Arc::clone(self)))
+            .merge(actions::router(Arc::clone(self)))
+            .merge(gc::router(Arc::clone(self)))
     }
 
     /// The drivers.

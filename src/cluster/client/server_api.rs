@@ -225,6 +225,18 @@ impl ServerApi {
         Ok(node.map(|n| n.http_addr).filter(|a| !a.is_empty()))
     }
 
+    /// The HTTP address of node `node_id`, as the servers know it.
+    pub async fn node_addr(&self, node_id: &str) -> Result<Option<String>, ClientError> {
+        if !node_id.chars().all(|c| c.is_ascii_alphanumeric() || c == '-') {
+            return Ok(None);
+        }
+        let node: Option<Node> = self
+            .get(&format!("/v1/node/{node_id}?stale"), Duration::from_secs(5))
+            .await?
+            .value;
+        Ok(node.map(|n| n.http_addr).filter(|a| !a.is_empty()))
+    }
+
     /// Reports allocation states.
     pub async fn update_allocs(&self, updates: &[AllocClientUpdate]) -> Result<(), ClientError> {
         self.call::<_, u64>(

@@ -1,5 +1,6 @@
-//! Client routes (`/v1/client/fs/logs/:alloc`, `/v1/client/allocation/:id/stats`) answered by
-//! the client agent that runs the allocation, as Nomad's servers forward them.
+//! Client routes (`/v1/client/fs/*/:alloc`, `/v1/client/allocation/:id/{stats,signal,restart}`,
+//! `/v1/client/stats?node_id=`) answered by the client agent that runs the allocation (or is
+//! the node asked about), as Nomad's servers forward them.
 //!
 //! ```text
 //!  request ─► agent without that allocation ─► node of the allocation (HTTPAddr) ─► its client
@@ -14,9 +15,10 @@ use std::sync::Arc;
 use axum::Router;
 use axum::body::Body;
 use axum::extract::{Path, Request, State};
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::{HeaderMap, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{get, post};
+use bytes::Bytes;
 
 use super::ApiContext;
 use crate::cluster::transport::Transport;
@@ -29,6 +31,9 @@ pub fn was_forwarded(headers: &HeaderMap) -> bool {
     headers.contains_key(FORWARDED)
 }
 
+/// Largest request body forwarded (signal and restart requests are a few bytes).
+pub const MAX_FORWARDED_BODY: usize = 64 * 1024;
+
 /// Forwards a GET of `path_and_query` to the agent at `addr` (over `transport`) and streams its answer back. The
 /// caller's ACL token goes along: the agent that runs the allocation checks it again.
 pub async fn to_node(
@@ -38,9 +43,44 @@ pub async fn to_node(
     path_and_query: &str,
     headers: &HeaderMap,
 ) -> Response {
+    let get = Forward {
+        method: Method::GET,
+        path_and_query,
+        headers,
+        body: Bytes::new(),
+    };
+    forward_to(http, transport, addr, get).await
+}
+
+/// A request to pass on to another agent.
+pub struct Forward<'a> {
+    /// Its method.
+    pub method: Method,
+    /// Path and query, as asked.
+    pub path_and_query: &'a str,
+    /// The caller's headers (only the ACL token goes along).
+    pub headers: &'a HeaderMap,
+    /// Its body (at most [`MAX_FORWARDED_BODY`] bytes).
+    pub body: Bytes,
+}
+
+/// Forwards `f` to the agent at `addr` (over `transport`) and streams its answer back.
+pub async fn forward_to(
+    http: &reqwest::Client,
+    transport: &Transport,
+    addr: &str,
+    f: Forward<'_>,
+) -> Response {
+    let method = reqwest::Method::from_bytes(f.method.as_str().as_bytes()).unwrap_or(reqwest::Method::GET);
     let mut req = http
-        .get(transport.url(addr, path_and_query))
+        .request(method, transport.url(addr, f.path_and_query))
         .header(FORWARDED, "1");
+    if !f.body.is_empty() {
+        req = req
+            .header(reqwest::header::CONTENT_TYPE, "application/json")
+            .body(f.body);
+    }
+    let headers = f.headers;
     for name in ["X-Nomad-Token", "Authorization"] {
         if let Some(v) = headers.get(name) {
             req = req.header(name, v.as_bytes());
@@ -86,7 +126,15 @@ pub fn router(ctx: Arc<ApiContext>, transport: Transport) -> Router {
         .unwrap_or_default();
     Router::new()
         .route("/v1/client/fs/logs/{alloc}", get(forward))
+        .route("/v1/client/fs/ls/{alloc}", get(forward))
+        .route("/v1/client/fs/stat/{alloc}", get(forward))
+        .route("/v1/client/fs/cat/{alloc}", get(forward))
+        .route("/v1/client/fs/readat/{alloc}", get(forward))
+        .route("/v1/client/fs/stream/{alloc}", get(forward))
         .route("/v1/client/allocation/{id}/stats", get(forward))
+        .route("/v1/client/allocation/{id}/signal", post(forward).put(forward))
+        .route("/v1/client/allocation/{id}/restart", post(forward).put(forward))
+        .route("/v1/client/stats", get(forward_stats))
         .with_state(Proxy { ctx, http, transport })
 }
 
@@ -108,6 +156,44 @@ async fn forward(
     let Some(addr) = ctx.node.alloc_node_addr(&alloc) else {
         return (StatusCode::NOT_FOUND, format!("unknown allocation {alloc:?}")).into_response();
     };
-    let path = req.uri().path_and_query().map_or("", |p| p.as_str()).to_owned();
-    to_node(&http, &transport, &addr, &path, req.headers()).await
+    pass_on(&http, &transport, &addr, req).await
+}
+
+/// Sends `req` on to the agent at `addr`, its body read up to [`MAX_FORWARDED_BODY`].
+async fn pass_on(http: &reqwest::Client, transport: &Transport, addr: &str, req: Request) -> Response {
+    let (parts, body) = req.into_parts();
+    let body = match axum::body::to_bytes(body, MAX_FORWARDED_BODY).await {
+        Ok(b) => b,
+        Err(_) => {
+            let msg = format!("request body larger than {MAX_FORWARDED_BODY} bytes");
+            return (StatusCode::PAYLOAD_TOO_LARGE, msg).into_response();
+        }
+    };
+    let path = parts.uri.path_and_query().map_or("", |p| p.as_str());
+    let f = Forward {
+        method: parts.method.clone(),
+        path_and_query: path,
+        headers: &parts.headers,
+        body,
+    };
+    forward_to(http, transport, addr, f).await
+}
+
+/// `GET /v1/client/stats?node_id=` on a server: the node named answers.
+async fn forward_stats(State(Proxy { ctx, http, transport }): State<Proxy>, req: Request) -> Response {
+    let node_id = axum::extract::Query::<std::collections::HashMap<String, String>>::try_from_uri(req.uri())
+        .ok()
+        .and_then(|q| q.0.get("node_id").cloned())
+        .unwrap_or_default();
+    if node_id.is_empty() {
+        let msg = "missing node_id: a server answers /v1/client/stats for the node named by ?node_id=";
+        return (StatusCode::BAD_REQUEST, msg).into_response();
+    }
+    if was_forwarded(req.headers()) {
+        return (StatusCode::NOT_FOUND, format!("unknown node {node_id:?}")).into_response();
+    }
+    let Some(addr) = ctx.node.node_http_addr(&node_id) else {
+        return (StatusCode::NOT_FOUND, format!("unknown node {node_id:?}")).into_response();
+    };
+    pass_on(&http, &transport, &addr, req).await
 }

@@ -59,6 +59,7 @@ impl Phase {
             task.clone(),
             Arc::clone(shared),
         );
+        shared.register_task(&name, tx.clone());
         self.senders.insert(name.clone(), tx);
         self.runners
             .spawn(async move { (name, runner.run(handle).await) });

@@ -360,7 +360,9 @@ impl TaskRunner {
         wait: &mut std::pin::Pin<&mut super::driver::DriverFuture<'_, ExitResult>>,
         reason: String,
     ) {
-        self.event(TaskEvent::new(event::RESTART_SIGNAL, reason));
+        let mut ev = TaskEvent::new(event::RESTART_SIGNAL, reason.clone());
+        ev.restart_reason = reason;
+        self.event(ev);
         self.stop(driver, handle).await;
         let _ = wait.as_mut().await;
         let _ = driver.destroy(handle).await;

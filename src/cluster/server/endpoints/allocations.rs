@@ -243,4 +243,14 @@ impl ClusterNode {
             .map(|n| n.http_addr.clone())
             .filter(|a| !a.is_empty())
     }
+
+    /// The HTTP address of client node `node_id`, if known.
+    pub fn node_http_addr(&self, node_id: &str) -> Option<String> {
+        let state = self.state().read();
+        state
+            .nodes
+            .get(node_id)
+            .map(|n| n.http_addr.clone())
+            .filter(|a| !a.is_empty())
+    }
 }
