@@ -299,12 +299,25 @@ async fn a_client_runs_a_job_on_a_cluster_with_acls_on() {
         assert!(r.text().await.unwrap().contains("hello-from-acl"));
     }
     // A client token's capabilities decide, on the client-only agent too: reading jobs is
-    // not reading logs.
-    for (name, rules, want) in [
-        ("jobs-only", r#"namespace "default" { policy = "read" }"#, 403),
+    // not reading logs, and reading logs is not reading the allocation's files.
+    let cat = format!("/v1/client/fs/cat/{id}?path=/alloc/logs/t.stdout.0");
+    for (name, rules, want, want_fs) in [
+        (
+            "jobs-only",
+            r#"namespace "default" { policy = "read" }"#,
+            403,
+            403,
+        ),
         (
             "logs",
             r#"namespace "default" { capabilities = ["read-logs"] }"#,
+            200,
+            403,
+        ),
+        (
+            "files",
+            r#"namespace "default" { capabilities = ["read-fs"] }"#,
+            200,
             200,
         ),
     ] {
@@ -333,6 +346,18 @@ async fn a_client_runs_a_job_on_a_cluster_with_acls_on() {
                 .await
                 .unwrap();
             assert_eq!(r.status(), want, "logs with policy {name} via {}", agent.addr);
+            let r = plain
+                .get(agent.url(&cat))
+                .header("X-Nomad-Token", secret)
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(
+                r.status(),
+                want_fs,
+                "fs/cat with policy {name} via {}",
+                agent.addr
+            );
         }
     }
     // The node secret is kept 0600 beside the node ID.
