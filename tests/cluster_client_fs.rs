@@ -93,6 +93,10 @@ async fn check_files(http: &reqwest::Client, agent: &Agent, id: &str) {
     let (code, body) = get(http, &at("stat", "path=/alloc/data/digits")).await;
     assert_eq!(code, 200, "{body}");
     let st: Value = serde_json::from_str(&body).unwrap();
+    if let Some(examples) = client_examples() {
+        compare_with_example(&examples, "FileMode", &root, &[]);
+        compare_with_example(&examples, "FileMode", &st, &[]);
+    }
     assert_eq!(st["Name"], "digits");
     assert_eq!(st["Size"], 10);
     assert_eq!(st["IsDir"], false);
@@ -247,6 +251,71 @@ async fn check_actions(http: &reqwest::Client, server: &Agent, client: &Agent, i
     wait_alloc(http, server, id, Duration::from_secs(20), restarted(2)).await;
     let both = json!({"TaskName": "app", "AllTasks": true});
     assert_eq!(post(http, &url(server, "restart"), Some(both)).await.0, 400);
+}
+
+/// The JSON examples of Nomad's client API page, or `None` (printed) where the reference is
+/// absent; absent under `CI=true` fails.
+fn client_examples() -> Option<Vec<Value>> {
+    let page = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../shared/reference/nomad-api/client.mdx"
+    );
+    let Ok(text) = std::fs::read_to_string(page) else {
+        assert_ne!(
+            std::env::var("CI").as_deref(),
+            Ok("true"),
+            "{page} is missing and CI=true"
+        );
+        eprintln!("skipping the comparison with Nomad's examples: {page} is absent");
+        return None;
+    };
+    let mut out = Vec::new();
+    let mut block: Option<String> = None;
+    for line in text.lines() {
+        match (&mut block, line.trim()) {
+            (None, "```json") => block = Some(String::new()),
+            (Some(_), "```") => out.extend(block.take().and_then(|b| serde_json::from_str(&b).ok())),
+            (Some(b), _) => b.push_str(line),
+            (None, _) => {}
+        }
+    }
+    Some(out)
+}
+
+/// Every field path of `v` (`CPU[].User`), leaving out those under `skip`.
+fn field_paths(v: &Value, prefix: &str, skip: &[&str], out: &mut std::collections::BTreeSet<String>) {
+    match v {
+        Value::Object(m) => {
+            for (k, v) in m {
+                let path = format!("{prefix}{k}");
+                if !skip.contains(&path.as_str()) {
+                    out.insert(path.clone());
+                    field_paths(v, &format!("{path}."), skip, out);
+                }
+            }
+        }
+        Value::Array(a) => a
+            .iter()
+            .for_each(|e| field_paths(e, &format!("{prefix}[]."), skip, out)),
+        _ => {}
+    }
+}
+
+/// Every field the reference example with field `marker` has, `ours` has too.
+fn compare_with_example(examples: &[Value], marker: &str, ours: &Value, skip: &[&str]) {
+    let has = |e: &Value| e.get(marker).is_some() || e.get(0).is_some_and(|f| f.get(marker).is_some());
+    let example = examples
+        .iter()
+        .find(|e| has(e) && e.is_array() == ours.is_array())
+        .unwrap_or_else(|| panic!("no example with {marker}"));
+    let (mut want, mut got) = Default::default();
+    field_paths(example, "", skip, &mut want);
+    field_paths(ours, "", skip, &mut got);
+    let missing: Vec<&String> = want.difference(&got).collect();
+    assert!(
+        missing.is_empty(),
+        "fields of Nomad's example missing: {missing:?}\n{ours:#}"
+    );
 }
 
 async fn check_host_stats(http: &reqwest::Client, server: &Agent, client: &Agent, node: &str) {
