@@ -52,11 +52,12 @@ async fn get(http: &reqwest::Client, url: &str) -> (u16, String) {
     (r.status().as_u16(), r.text().await.unwrap())
 }
 
-/// The frames of a stream body, and the bytes their `Data` carried.
+/// The whole frames of a stream body (a frame cut at the end of what arrived so far is left
+/// out), and the bytes their `Data` carried.
 fn frames(body: &str) -> (Vec<Value>, Vec<u8>) {
     let frames: Vec<Value> = serde_json::Deserializer::from_str(body)
         .into_iter::<Value>()
-        .map(|f| f.unwrap())
+        .map_while(Result::ok)
         .collect();
     let data = frames
         .iter()
@@ -184,6 +185,19 @@ async fn check_follow(http: &reqwest::Client, agent: &Agent, id: &str) {
     }
     assert!(offsets[1] > offsets[0], "{offsets:?}");
     assert!(frames(&body).1.starts_with(b"tick\n"), "{body}");
+    // A file that does not grow: its data, then heartbeats `{}` keep the stream alive.
+    let url = agent.url(&format!("/v1/client/fs/stream/{id}?path=/alloc/data/digits"));
+    let mut r = http.get(url).send().await.unwrap();
+    let mut body = String::new();
+    while !frames(&body).0.iter().any(|f| f == &json!({})) {
+        let chunk = tokio::time::timeout(Duration::from_secs(10), r.chunk())
+            .await
+            .expect("an idle followed stream sends heartbeats")
+            .unwrap()
+            .expect("the stream stays open");
+        body.push_str(&String::from_utf8_lossy(&chunk));
+    }
+    assert_eq!(frames(&body).1, b"0123456789");
 }
 
 async fn post(http: &reqwest::Client, url: &str, body: Option<Value>) -> (u16, String) {
