@@ -72,6 +72,12 @@ fn explain(e: io::Error, path: &Path) -> io::Error {
 
 /// `openat2(dirfd, rel, flags, mode)` beneath `dirfd`, following no symlink.
 fn openat2(dirfd: i32, rel: &Path, flags: i32, mode: u32) -> io::Result<OwnedFd> {
+    let resolve = libc::RESOLVE_BENEATH | libc::RESOLVE_NO_SYMLINKS | libc::RESOLVE_NO_MAGICLINKS;
+    openat2_resolving(dirfd, rel, flags, mode, resolve)
+}
+
+/// `openat2(dirfd, rel, flags, mode)` with the `resolve` flags given.
+fn openat2_resolving(dirfd: i32, rel: &Path, flags: i32, mode: u32, resolve: u64) -> io::Result<OwnedFd> {
     let c = cstring(rel)?;
     // SAFETY: open_how is plain old data; zeroed is a valid value for every field.
     let mut how: libc::open_how = unsafe { std::mem::zeroed() };
@@ -81,7 +87,7 @@ fn openat2(dirfd: i32, rel: &Path, flags: i32, mode: u32) -> io::Result<OwnedFd>
     } else {
         0
     };
-    how.resolve = libc::RESOLVE_BENEATH | libc::RESOLVE_NO_SYMLINKS | libc::RESOLVE_NO_MAGICLINKS;
+    how.resolve = resolve;
     loop {
         // SAFETY: the path and `how` outlive the call; the size passed is that of `how`.
         let fd = unsafe {
@@ -192,15 +198,24 @@ impl Beneath {
     }
 
     /// Opens `rel` (the root itself when empty) with `flags` (`O_PATH`, `O_RDONLY |
-    /// O_DIRECTORY`, ...), following no symlink on the way or at the end.
-    pub fn open_with(&self, rel: &Path, flags: i32) -> io::Result<File> {
+    /// O_DIRECTORY`, ...) for reading only: symlinks are followed while they stay beneath the
+    /// root (the kernel refuses one that leads out, an absolute one included), as Nomad's
+    /// file API follows links inside the allocation directory.
+    pub fn open_inside(&self, rel: &Path, flags: i32) -> io::Result<File> {
         let rel = if rel.as_os_str().is_empty() {
             PathBuf::from(".")
         } else {
             relative(rel)?
         };
-        let fd =
-            openat2(self.fd.as_raw_fd(), &rel, flags, 0).map_err(|e| explain(e, &self.path.join(&rel)))?;
+        if flags & (libc::O_WRONLY | libc::O_RDWR | libc::O_CREAT | libc::O_TRUNC) != 0 {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "open_inside only reads",
+            ));
+        }
+        let resolve = libc::RESOLVE_BENEATH | libc::RESOLVE_NO_MAGICLINKS;
+        let fd = openat2_resolving(self.fd.as_raw_fd(), &rel, flags, 0, resolve)
+            .map_err(|e| explain(e, &self.path.join(&rel)))?;
         Ok(File::from(fd))
     }
 

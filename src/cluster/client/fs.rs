@@ -3,11 +3,12 @@
 //!
 //! ```text
 //!  ?path=/alloc/logs ─► parse_path (no `..`, no NUL, ≤ MAX_PATH) ─► Beneath(<alloc dir>)
-//!        ─► openat2(RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS) ─► fstat / getdents / pread
+//!        ─► openat2(RESOLVE_BENEATH) ─► fstat / getdents / pread
 //! ```
 //!
-//! Every path resolves beneath the allocation directory through [`Beneath`]: a symlink on the
-//! way (one a task planted towards `/etc`, or any other) is refused, never followed.
+//! Every path resolves beneath the allocation directory through [`Beneath::open_inside`]: a
+//! symlink is followed only while it stays inside (as Nomad's); one a task planted towards
+//! `/etc`, or `../..` out of the directory, is refused by the kernel, with no race to win.
 
 use std::fs::{File, Metadata};
 use std::io::{self, Read, Seek, SeekFrom};
@@ -154,12 +155,12 @@ fn name_of(dir: &Beneath, rel: &Path) -> String {
 
 /// `stat` of `rel` (the directory itself when empty), with its content type.
 pub fn stat(dir: &Beneath, rel: &Path) -> io::Result<AllocFileInfo> {
-    let meta = dir.open_with(rel, libc::O_PATH)?.metadata()?;
+    let meta = dir.open_inside(rel, libc::O_PATH)?.metadata()?;
     let mut out = info(name_of(dir, rel), &meta);
     // As Nomad: directories and files that cannot be read say octet-stream.
     out.content_type = "application/octet-stream".into();
     if meta.is_file()
-        && let Ok(f) = dir.open_with(rel, libc::O_RDONLY | libc::O_NONBLOCK)
+        && let Ok(f) = dir.open_inside(rel, libc::O_RDONLY | libc::O_NONBLOCK)
     {
         let mut head = Vec::with_capacity(512);
         if f.take(512).read_to_end(&mut head).is_ok() && !head.is_empty() {
@@ -171,14 +172,14 @@ pub fn stat(dir: &Beneath, rel: &Path) -> io::Result<AllocFileInfo> {
 
 /// The entries of directory `rel`, sorted by name (symlinks listed, not followed).
 pub fn list(dir: &Beneath, rel: &Path) -> io::Result<Vec<AllocFileInfo>> {
-    let meta = dir.open_with(rel, libc::O_PATH)?.metadata()?;
+    let meta = dir.open_inside(rel, libc::O_PATH)?.metadata()?;
     if !meta.is_dir() {
         return Err(invalid(format!(
             "{} is not a directory; read it with /v1/client/fs/cat",
             rel.display()
         )));
     }
-    let handle = dir.open_with(rel, libc::O_RDONLY | libc::O_DIRECTORY)?;
+    let handle = dir.open_inside(rel, libc::O_RDONLY | libc::O_DIRECTORY)?;
     // The descriptor is already resolved beneath the root: listing it through /proc follows
     // nothing the task controls. Entries are stat'ed relative to it, without following links.
     let fd = std::os::fd::AsRawFd::as_raw_fd(&handle);
@@ -202,14 +203,17 @@ pub fn list(dir: &Beneath, rel: &Path) -> io::Result<Vec<AllocFileInfo>> {
 
 /// Opens plain file `rel` for reading, with its size; a directory is refused.
 pub fn open_file(dir: &Beneath, rel: &Path) -> io::Result<(File, u64)> {
-    let meta = dir.open_with(rel, libc::O_PATH)?.metadata()?;
+    let meta = dir.open_inside(rel, libc::O_PATH)?.metadata()?;
     if meta.is_dir() {
         return Err(invalid(format!(
             "{} is a directory; list it with /v1/client/fs/ls",
             rel.display()
         )));
     }
-    let file = dir.read_file(rel)?;
+    if !meta.is_file() {
+        return Err(invalid(format!("{}: not a plain file", rel.display())));
+    }
+    let file = dir.open_inside(rel, libc::O_RDONLY | libc::O_NONBLOCK)?;
     let size = file.metadata()?.len();
     Ok((file, size))
 }

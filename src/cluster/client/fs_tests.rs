@@ -11,6 +11,9 @@ fn alloc_dir() -> (tempfile::TempDir, Beneath) {
     std::fs::write(tmp.path().join("secret"), b"outside").unwrap();
     std::os::unix::fs::symlink(tmp.path().join("secret"), root.join("web/local/escape")).unwrap();
     std::os::unix::fs::symlink(tmp.path(), root.join("up")).unwrap();
+    std::os::unix::fs::symlink("../../alloc", root.join("web/local/inner")).unwrap();
+    std::os::unix::fs::symlink("out.txt", root.join("web/local/same")).unwrap();
+    std::os::unix::fs::symlink("../../../secret", root.join("web/local/sneaky")).unwrap();
     let b = Beneath::open(&root).unwrap();
     (tmp, b)
 }
@@ -85,12 +88,29 @@ fn symlinks_missing_files_and_directories_are_refused() {
         denied(open_file(&b, Path::new("up/secret"))),
         ErrorKind::PermissionDenied
     );
+    assert_eq!(
+        denied(open_file(&b, Path::new("web/local/sneaky"))),
+        ErrorKind::PermissionDenied
+    );
     assert_eq!(denied(stat(&b, Path::new("web/nothing"))), ErrorKind::NotFound);
     assert_eq!(denied(open_file(&b, Path::new("web"))), ErrorKind::InvalidInput);
     assert_eq!(
         denied(list(&b, Path::new("web/local/out.txt"))),
         ErrorKind::InvalidInput
     );
+}
+
+#[test]
+fn symlinks_inside_the_directory_are_followed() {
+    let (_tmp, b) = alloc_dir();
+    let (mut f, size) = open_file(&b, Path::new("web/local/same")).unwrap();
+    assert_eq!(read_at(&mut f, size, 0, 100).unwrap(), b"0123456789");
+    let inner = list(&b, Path::new("web/local/inner")).unwrap();
+    assert_eq!(
+        inner.iter().map(|f| f.name.as_str()).collect::<Vec<_>>(),
+        ["logs"]
+    );
+    assert_eq!(stat(&b, Path::new("web/local/same")).unwrap().size, 10);
 }
 
 #[test]
