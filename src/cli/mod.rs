@@ -11,7 +11,9 @@ pub mod acl_policy;
 pub mod acl_token;
 pub mod agent;
 pub mod apply;
+pub mod completion;
 pub mod destroy;
+pub mod fmt;
 pub mod graph;
 pub mod inspect;
 pub mod operator;
@@ -72,6 +74,10 @@ pub enum Command {
     Operator(operator::OperatorCommand),
     /// Create a cluster's TLS CA and certificates (`deploy tls ca create`, `deploy tls cert create`).
     Tls(tls::TlsCommand),
+    /// Rewrite HCL files in the canonical layout (`-check` lists them instead).
+    Fmt(fmt::FmtArgs),
+    /// Print a shell completion script (bash, zsh or fish).
+    Completion(completion::CompletionArgs),
 }
 
 /// Runs a parsed command line.
@@ -93,6 +99,8 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Operator(cmd) => operator::run(&cmd),
         Command::Tls(cmd) => tls::run(&cmd),
         Command::Test(args) => test::run(&args),
+        Command::Fmt(args) => fmt::run(&args),
+        Command::Completion(args) => completion::run(&args),
     }
 }
 
