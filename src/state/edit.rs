@@ -87,7 +87,7 @@ pub fn parse_address(text: &str) -> Result<JobAddress, StateEditError> {
     let modules_ok = parts[..n.saturating_sub(2)]
         .chunks(2)
         .all(|pair| pair.len() == 2 && pair[0] == "module" && !pair[1].is_empty());
-    if n < 2 || n % 2 != 0 || parts[n - 2] != "job" || parts[n - 1].is_empty() || !modules_ok {
+    if n < 2 || !n.is_multiple_of(2) || parts[n - 2] != "job" || parts[n - 1].is_empty() || !modules_ok {
         return Err(bad());
     }
     Ok(JobAddress(text.to_owned()))
