@@ -90,3 +90,54 @@ pub fn check(job: &StackJob, meta: &BTreeMap<String, String>, payload: &[u8]) ->
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::stack::JobAddress;
+
+    fn job(parameterized: serde_json::Value) -> StackJob {
+        let job = serde_json::from_value(serde_json::json!({
+            "ID": "work", "Type": "batch", "ParameterizedJob": parameterized
+        }))
+        .expect("job");
+        StackJob {
+            address: JobAddress::root("work"),
+            job,
+            span: Default::default(),
+            sensitive_paths: Vec::new(),
+        }
+    }
+
+    fn meta(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    fn refusal(j: &StackJob, m: &[(&str, &str)], payload: &[u8]) -> String {
+        check(j, &meta(m), payload).expect_err("refused").to_string()
+    }
+
+    #[test]
+    fn dispatches_are_checked_against_the_parameterized_block() {
+        let j = job(serde_json::json!({
+            "Payload": "required", "MetaRequired": ["who"], "MetaOptional": ["why"]
+        }));
+        check(&j, &meta(&[("who", "ann"), ("why", "x")]), b"p").expect("allowed");
+        assert!(refusal(&j, &[("who", "ann")], b"").contains("requires a payload"));
+        assert!(refusal(&j, &[], b"p").contains("missing required meta: who"));
+        let unknown = refusal(&j, &[("who", "a"), ("when", "now")], b"p");
+        assert!(
+            unknown.contains("meta when not allowed; the job allows: who, why"),
+            "{unknown}"
+        );
+        let big = vec![b'x'; MAX_PAYLOAD_BYTES + 1];
+        assert!(refusal(&j, &[("who", "a")], &big).contains("at most 16384"));
+        let forbidden = job(serde_json::json!({ "Payload": "forbidden" }));
+        assert!(refusal(&forbidden, &[], b"p").contains("forbids a payload"));
+        let plain = job(serde_json::Value::Null);
+        assert!(refusal(&plain, &[], b"").contains("not a parameterized job"));
+    }
+}
