@@ -21,7 +21,8 @@
 //! settings carry `api::ClientConfig`). Only `operation` and `cli` load stacks through
 //! `frontend`; every other stage reads the `Stack` it is given. `plan` asks a cluster through
 //! its own `LiveSource` trait, which `apply` implements for every `Backend`. `cluster` (the
-//! built-in scheduler cluster) uses only `spec`, `api` and `diag`.
+//! built-in scheduler cluster) uses only `spec`, `api` and `diag`; `format` (`deploy fmt`) uses
+//! only the HCL parser.
 
 pub mod api;
 pub mod apply;
@@ -29,6 +30,7 @@ pub mod backend;
 pub mod cli;
 pub mod cluster;
 pub mod diag;
+pub mod format;
 pub mod frontend;
 pub mod graph;
 pub mod operation;

@@ -363,6 +363,50 @@ impl NomadClient {
     }
 }
 
+/// A response body read as it arrives (`follow=true` logs).
+#[derive(Debug)]
+pub struct ByteStream {
+    response: reqwest::Response,
+}
+
+impl ByteStream {
+    /// The next chunk, or `None` when the server ended the response.
+    pub async fn next_chunk(&mut self) -> Result<Option<Vec<u8>>, ApiError> {
+        match self.response.chunk().await {
+            Ok(chunk) => Ok(chunk.map(|c| c.to_vec())),
+            Err(e) => Err(ApiError::Transport(format!("reading a stream: {e}"))),
+        }
+    }
+}
+
+impl NomadClient {
+    /// GET whose body is read as it arrives, with no overall timeout; an error status is read
+    /// whole and returned as [`ApiError::Status`].
+    pub async fn get_stream(&self, path: &str, query: &[(&str, String)]) -> Result<ByteStream, ApiError> {
+        let url = self.url(path, query, QueryOptions::default());
+        let mut req = self.http.get(&url);
+        if let Some(token) = &self.config.token {
+            req = req.header("X-Nomad-Token", token);
+        }
+        let response = req
+            .send()
+            .await
+            .map_err(|e| ApiError::Transport(describe(&e, self.config.address())))?;
+        let status = response.status();
+        if status.is_success() {
+            return Ok(ByteStream { response });
+        }
+        let bytes = response.bytes().await.map(|b| b.to_vec()).unwrap_or_default();
+        Err(ApiError::Status {
+            method: "GET".into(),
+            path: path.to_string(),
+            code: status.as_u16(),
+            message: String::from_utf8_lossy(&bytes).trim().to_string(),
+            body: bytes,
+        })
+    }
+}
+
 fn meta_of(headers: &reqwest::header::HeaderMap) -> QueryMeta {
     let header = |name: &str| {
         headers

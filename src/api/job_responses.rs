@@ -28,6 +28,24 @@ pub struct JobRegisterResponse {
     pub known_leader: bool,
 }
 
+/// `POST /v1/job/:id/dispatch` response.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default, rename_all = "PascalCase")]
+pub struct JobDispatchResponse {
+    /// The dispatched child job's ID.
+    #[serde(rename = "DispatchedJobID")]
+    pub dispatched_job_id: String,
+    /// Its evaluation (empty when an idempotency token matched an earlier child).
+    #[serde(rename = "EvalID")]
+    pub eval_id: String,
+    /// Raft index of the evaluation.
+    pub eval_create_index: u64,
+    /// Raft index of the child's creation.
+    pub job_create_index: u64,
+    /// Raft index of the response.
+    pub index: u64,
+}
+
 /// `POST /v1/job/:id/plan` response.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default, rename_all = "PascalCase")]

@@ -33,15 +33,15 @@ pub use allocation::{
     DesiredStatus, DesiredTransition, RescheduleEvent, RescheduleTracker,
 };
 pub use client::{
-    ClientConfig, DEFAULT_ADDRESS, Method, NomadClient, QueryMeta, QueryOptions, encode, encode_path,
-    install_crypto_provider,
+    ByteStream, ClientConfig, DEFAULT_ADDRESS, Method, NomadClient, QueryMeta, QueryOptions, encode,
+    encode_path, install_crypto_provider,
 };
 pub use deployment::{Deployment, DeploymentState, DeploymentStatus, description as deployment_description};
 pub use errors::ApiError;
 pub use evaluation::{EvalStatus, Evaluation, triggered_by};
 pub use job_responses::{
-    DesiredUpdates, JobChildrenSummary, JobListStub, JobPlanResponse, JobRegisterResponse, JobSummary,
-    PlanAnnotations, TaskGroupSummary,
+    DesiredUpdates, JobChildrenSummary, JobDispatchResponse, JobListStub, JobPlanResponse,
+    JobRegisterResponse, JobSummary, PlanAnnotations, TaskGroupSummary,
 };
 pub use node::{
     DrainStrategy, DriverInfo, HostVolumeInfo, Node, NodeCpuResources, NodeDiskResources, NodeListStub,

@@ -11,6 +11,7 @@
 //! `plan` does not import this module: it asks through `plan::LiveSource`, which `apply`
 //! implements for every [`Backend`].
 
+mod day_two;
 mod local;
 mod nomad;
 
@@ -22,6 +23,7 @@ use crate::api::{
 };
 use crate::spec::Job;
 
+pub use day_two::{DispatchRequest, LogRequest};
 pub use local::{
     LocalCluster, LocalClusterError, agent_status, ensure_local_agent, is_local_agent_address,
     local_agent_token, stop_local_agent,

@@ -11,9 +11,14 @@ pub mod acl_policy;
 pub mod acl_token;
 pub mod agent;
 pub mod apply;
+pub mod completion;
 pub mod destroy;
+pub mod dispatch;
+pub mod fmt;
 pub mod graph;
+pub mod import;
 pub mod inspect;
+pub mod logs;
 pub mod operator;
 pub mod output;
 pub mod plan;
@@ -72,6 +77,16 @@ pub enum Command {
     Operator(operator::OperatorCommand),
     /// Create a cluster's TLS CA and certificates (`deploy tls ca create`, `deploy tls cert create`).
     Tls(tls::TlsCommand),
+    /// Print a stack job's task log (`-f` follows it).
+    Logs(logs::LogsArgs),
+    /// Launch a child of a stack's parameterized job.
+    Dispatch(dispatch::DispatchArgs),
+    /// Record a job that already runs as the stack's, without registering it.
+    Import(import::ImportArgs),
+    /// Rewrite HCL files in the canonical layout (`-check` lists them instead).
+    Fmt(fmt::FmtArgs),
+    /// Print a shell completion script (bash, zsh or fish).
+    Completion(completion::CompletionArgs),
 }
 
 /// Runs a parsed command line.
@@ -93,6 +108,11 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Operator(cmd) => operator::run(&cmd),
         Command::Tls(cmd) => tls::run(&cmd),
         Command::Test(args) => test::run(&args),
+        Command::Logs(args) => logs::run(&args),
+        Command::Dispatch(args) => dispatch::run(&args),
+        Command::Import(args) => import::run(&args),
+        Command::Fmt(args) => fmt::run(&args),
+        Command::Completion(args) => completion::run(&args),
     }
 }
 

@@ -1,13 +1,15 @@
-//! `deploy state list|show [REV]|history`: read the recorded state. Sensitive values stay
-//! encrypted in what is shown.
+//! `deploy state list|show [REV]|history|rm ADDR|mv FROM TO`: read the recorded state, or
+//! forget or re-address a job in it (a new revision; the backend is not touched). Sensitive
+//! values stay encrypted in what is shown.
 //!
-//! Exit codes: 0 success, 1 error (no such revision, a newer or corrupt state file).
+//! Exit codes: 0 success, 1 error (no such revision or address, a newer or corrupt state file,
+//! the state locked by another command).
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use super::stack_input::{self, VarArgs};
-use crate::state::StateStore;
+use crate::state::{LockHolder, StateEdit, StateStore, edit_state, parse_address};
 
 /// What to show.
 #[derive(Debug, clap::Subcommand)]
@@ -21,6 +23,35 @@ pub enum StateCommand {
     },
     /// Every revision: serial, time, job count.
     History,
+    /// Forget a job (it keeps running; the stack no longer owns it), as a new revision.
+    Rm {
+        /// The job's address (`job.web`, `module.api.job.web`, or the job ID).
+        address: String,
+        /// Print the new revision's serial and jobs as JSON.
+        #[arg(long = "json")]
+        json: bool,
+    },
+    /// Record a job under another address (moved into or out of a module), as a new revision.
+    Mv {
+        /// The recorded address.
+        from: String,
+        /// The new address (same job ID).
+        to: String,
+        /// Print the new revision's serial and jobs as JSON.
+        #[arg(long = "json")]
+        json: bool,
+    },
+}
+
+/// What `state rm -json` and `state mv -json` print.
+#[derive(Debug, serde::Serialize)]
+pub struct EditOutcome {
+    /// The revision written.
+    pub serial: u64,
+    /// Its lineage (unchanged).
+    pub lineage: String,
+    /// The addresses it records.
+    pub jobs: Vec<String>,
 }
 
 /// Flags of `deploy state`.
@@ -64,6 +95,17 @@ pub fn run(args: &StateArgs) -> anyhow::Result<ExitCode> {
             };
             print!("{}", rev.to_pretty());
         }
+        StateCommand::Rm { address, json } => {
+            let edit = StateEdit::Remove(parse_address(address)?);
+            return edit_and_show(&dir, &edit, "deploy state rm", *json);
+        }
+        StateCommand::Mv { from, to, json } => {
+            let edit = StateEdit::Move {
+                from: parse_address(from)?,
+                to: parse_address(to)?,
+            };
+            return edit_and_show(&dir, &edit, "deploy state mv", *json);
+        }
         StateCommand::History => {
             for s in store.serials()? {
                 let rev = store.read(s)?;
@@ -76,6 +118,35 @@ pub fn run(args: &StateArgs) -> anyhow::Result<ExitCode> {
                 );
             }
         }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn edit_and_show(
+    dir: &std::path::Path,
+    edit: &StateEdit,
+    command: &str,
+    json: bool,
+) -> anyhow::Result<ExitCode> {
+    let holder = LockHolder {
+        command: command.to_owned(),
+    };
+    let rev = edit_state(dir, edit, &holder)?;
+    if json {
+        let outcome = EditOutcome {
+            serial: rev.serial,
+            lineage: rev.lineage.clone(),
+            jobs: rev.jobs.iter().map(|j| j.address.0.clone()).collect(),
+        };
+        println!("{}", serde_json::to_string_pretty(&outcome)?);
+        return Ok(ExitCode::SUCCESS);
+    }
+    match edit {
+        StateEdit::Remove(a) => println!(
+            "Removed {a} from the state (revision {}); it still runs on the backend.",
+            rev.serial
+        ),
+        StateEdit::Move { from, to } => println!("Moved {from} to {to} (revision {}).", rev.serial),
     }
     Ok(ExitCode::SUCCESS)
 }

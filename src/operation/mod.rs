@@ -13,11 +13,14 @@
 
 mod change;
 mod connect;
+mod dispatch;
 mod error;
+mod import;
 mod input;
 mod plan;
 mod refresh;
 mod session;
+mod task_log;
 mod unplaced;
 mod variables;
 
@@ -25,13 +28,16 @@ pub use change::{
     Change, RunOptions, plan_apply, plan_destroy, plan_refresh_only, plan_rollback, run_change,
 };
 pub use connect::{client_config, connect, state_root};
+pub use dispatch::{MAX_PAYLOAD_BYTES, dispatch};
 pub use error::OperationError;
+pub use import::{ImportReport, import_job};
 pub use input::{VarInput, age_identity, frontend_inputs, load_stack, parse_duration, state_dir};
 pub use plan::{Refresh, plan_stack};
 pub use refresh::record_live;
 pub use session::{
     DEFAULT_PARALLELISM, DEFAULT_TIMEOUT, Notice, SessionRequest, StackSession, sealer, stack_values,
 };
+pub use task_log::{MAX_TAIL_BYTES, last_lines, open_log, pick_allocation, pick_task, stack_job, take_lines};
 pub use unplaced::refuse_unplaced;
 
 /// A tokio runtime for one operation.

@@ -191,6 +191,14 @@ impl JobChange {
     pub fn needs_apply(&self) -> bool {
         self.action != Action::Noop || self.drift.is_some() || self.gate_not_passed.is_some()
     }
+
+    /// True when the job runs on the backend but this state has no record of it: apply (with
+    /// `-adopt`) or `deploy import` takes it over, which is not drift.
+    pub fn is_adoption(&self) -> bool {
+        self.drift
+            .as_ref()
+            .is_some_and(|d| d.recorded.is_none() && d.live.is_some())
+    }
 }
 
 /// The recorded state a plan was made against.

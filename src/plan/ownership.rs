@@ -63,7 +63,8 @@ fn describe(conflicts: &[Conflict]) -> String {
     let first = conflicts.first().map_or("ADDR", |c| c.address.0.as_str());
     out.push_str(&format!(
         "Nothing was changed. To take a job over, plan or apply again with -adopt {first} (repeatable) or \
-         -adopt-all; it is then registered as this stack's."
+         -adopt-all; it is then registered as this stack's. A job that already runs what the stack \
+         declares can be recorded without registering it: deploy import {first} ID."
     ));
     out
 }

@@ -98,12 +98,16 @@ pub fn render_text(plan: &Plan, options: &TextOptions) -> String {
 
 fn render_job(out: &mut String, job: &JobChange, options: &TextOptions, p: &Painter) {
     let t = action_type(job.action);
+    let what = match (job.is_adoption(), job.action) {
+        (true, Action::Noop) => "adopt".to_owned(),
+        (true, a) => format!("adopt, then {}", a.describe()),
+        (false, a) => a.describe().to_owned(),
+    };
     let _ = writeln!(
         out,
-        "{} {} ({}), wave {}",
+        "{} {} ({what}), wave {}",
         p.paint(t, job.action.marker()),
         p.bold(&job.address.0),
-        job.action.describe(),
         job.wave
     );
     let _ = writeln!(out, "  reason: {}", job.reason);
@@ -121,7 +125,15 @@ fn render_job(out: &mut String, job: &JobChange, options: &TextOptions, p: &Pain
     if job.action != Action::Noop {
         render_job_diff(out, &job.diff, 2, options.verbose, p);
     }
-    if let Some(d) = &job.drift {
+    if job.is_adoption() {
+        let _ = writeln!(
+            out,
+            "  {} it runs on the backend but this state has no record of it; apply records it as this \
+             stack's (`deploy import {} ID` records it without registering it)",
+            p.paint(DiffType::Edited, "adopt:"),
+            job.address
+        );
+    } else if let Some(d) = &job.drift {
         let what = match (&d.recorded, &d.live) {
             (Some(_), None) => "recorded but missing from the backend",
             (None, Some(_)) => "live on the backend but not recorded",

@@ -10,6 +10,7 @@
 //! Reading checks `format_version` before anything else: a newer file is refused, a malformed
 //! one reported as corrupt, and neither is ever touched.
 
+mod edit;
 mod error;
 mod journal;
 mod lock;
@@ -19,6 +20,7 @@ mod secret;
 mod store;
 mod variable_record;
 
+pub use edit::{StateEdit, StateEditError, edit_state, edited, parse_address};
 pub use error::StateError;
 pub use journal::{JOURNAL_FILE, JournalEntry, JournalHeader, recover_journal, remove_journal};
 pub use lock::{LOCK_FILE, LockHolder, StateLock};

@@ -164,3 +164,94 @@ fn sensitive_values_are_sealed_and_opened_with_age() {
     let no_one = Sealer::from_settings(&[], None).expect("sealer");
     assert!(seal_job(&job, &[path], &no_one).is_err());
 }
+
+fn holder(command: &str) -> LockHolder {
+    LockHolder {
+        command: command.into(),
+    }
+}
+
+#[test]
+fn state_rm_and_mv_write_a_new_revision_and_keep_the_old_one() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = StateStore::new(dir.path());
+    let first = rev(1);
+    store.write(&first).expect("write");
+    let to = parse_address("module.api.job.api").expect("address");
+    let moved = edit_state(
+        dir.path(),
+        &StateEdit::Move {
+            from: JobAddress::root("api"),
+            to: to.clone(),
+        },
+        &holder("deploy state mv"),
+    )
+    .expect("mv");
+    assert_eq!((moved.serial, moved.lineage.as_str()), (2, "lin"));
+    assert_eq!(moved.jobs[0].address, to);
+    assert_eq!(moved.jobs[0].spec, first.jobs[0].spec);
+    let removed = edit_state(dir.path(), &StateEdit::Remove(to), &holder("deploy state rm")).expect("rm");
+    assert_eq!((removed.serial, removed.jobs.len()), (3, 0));
+    assert_eq!(store.read(1).expect("rev 1"), first, "revision 1 is never edited");
+    assert_eq!(store.read(2).expect("rev 2"), moved);
+    assert_eq!(store.serials().expect("serials"), [1, 2, 3]);
+}
+
+#[test]
+fn state_edits_are_refused_with_a_reason() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let none = edit_state(
+        dir.path(),
+        &StateEdit::Remove(JobAddress::root("api")),
+        &holder("rm"),
+    );
+    assert!(matches!(none, Err(StateEditError::NoState { .. })), "{none:?}");
+    StateStore::new(dir.path()).write(&rev(1)).expect("write");
+    let missing = edited(
+        &rev(1),
+        &StateEdit::Remove(JobAddress::root("web")),
+        chrono::Utc::now(),
+    );
+    assert!(
+        missing
+            .expect_err("missing")
+            .to_string()
+            .contains("job.web is not in the latest revision (1)")
+    );
+    let other_id = StateEdit::Move {
+        from: JobAddress::root("api"),
+        to: parse_address("module.m.job.web").expect("address"),
+    };
+    let msg = edited(&rev(1), &other_id, chrono::Utc::now())
+        .expect_err("id")
+        .to_string();
+    assert!(msg.contains("use `module.m.job.api`"), "{msg}");
+    let onto_itself = StateEdit::Move {
+        from: JobAddress::root("api"),
+        to: JobAddress::root("api"),
+    };
+    assert!(matches!(
+        edited(&rev(1), &onto_itself, chrono::Utc::now()),
+        Err(StateEditError::Taken { .. })
+    ));
+    for bad in ["", "job.", "module.job.a", "jobs.a", "module.m.x.job.a", "a b"] {
+        assert!(parse_address(bad).is_err(), "{bad:?} accepted");
+    }
+    assert_eq!(parse_address("web").expect("bare id"), JobAddress::root("web"));
+}
+
+#[test]
+fn state_edits_are_refused_while_the_lock_is_held() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    StateStore::new(dir.path()).write(&rev(1)).expect("write");
+    let held = StateLock::acquire(dir.path(), &holder("deploy apply"), Duration::ZERO).expect("lock");
+    let err = edit_state(
+        dir.path(),
+        &StateEdit::Remove(JobAddress::root("api")),
+        &holder("rm"),
+    )
+    .expect_err("locked");
+    assert!(err.to_string().contains("deploy apply"), "{err}");
+    drop(held);
+    assert_eq!(StateStore::new(dir.path()).serials().expect("serials"), [1]);
+}
