@@ -220,6 +220,7 @@ async fn scaling_policies_and_scale_actions_answer_as_nomads() {
     assert_eq!(r["EvalID"], "");
     let job = get_json(&http, &agent.url("/v1/job/scaled")).await.unwrap();
     assert_eq!(job["Version"], 1);
+    assert_eq!(r["JobModifyIndex"], job["ModifyIndex"]);
 
     let s = get_json(&http, &agent.url("/v1/job/scaled/scale"))
         .await

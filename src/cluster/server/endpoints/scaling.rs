@@ -156,7 +156,8 @@ impl ClusterNode {
         let now = now_nanos();
         let mut written = JobWritten {
             index: 0,
-            job_modify_index: job.job_modify_index.unwrap_or_default(),
+            // Without a count change Nomad answers the job's ModifyIndex here.
+            job_modify_index: job.modify_index.unwrap_or_default(),
             eval_id: String::new(),
             eval_create_index: 0,
         };
