@@ -21,6 +21,7 @@ mod evaluation;
 mod job_responses;
 mod node;
 mod requests;
+mod scaling;
 mod service;
 mod task_state;
 pub mod tls;
@@ -46,11 +47,12 @@ pub use job_responses::{
 pub use node::{
     DrainStrategy, DriverInfo, HostVolumeInfo, Node, NodeCpuResources, NodeDiskResources, NodeListStub,
     NodeMemoryResources, NodeReservedNetworkResources, NodeReservedResources, NodeResources, NodeStatus,
-    SchedulingEligibility,
+    SchedulingEligibility, StubFields,
 };
 pub use requests::{
     JobDeregisterResponse, JobPlanRequest, JobRegisterRequest, JobRevertRequest, JobSubmission,
 };
+pub use scaling::{ScalingEvent, ScalingPolicyListStub};
 pub use service::ServiceRegistration;
 pub use task_state::{TaskEvent, TaskState};
 pub use variable::{Variable, VariableMetadata};

@@ -166,6 +166,22 @@ impl Node {
         key.starts_with("unique.")
     }
 
+    /// The `GET /v1/nodes` view of this node, with the optional fields asked for.
+    pub fn stub_with(&self, fields: StubFields) -> NodeListStub {
+        let mut stub = self.stub();
+        if fields.resources {
+            stub.node_resources = Some(self.node_resources.clone());
+            stub.reserved_resources = Some(self.reserved_resources.clone());
+        }
+        if fields.os {
+            let os = ["os.name", "os.version"]
+                .into_iter()
+                .map(|k| (k.to_owned(), self.attributes.get(k).cloned().unwrap_or_default()));
+            stub.attributes = Some(os.collect());
+        }
+        stub
+    }
+
     /// The `GET /v1/nodes` view of this node.
     pub fn stub(&self) -> NodeListStub {
         NodeListStub {
@@ -175,7 +191,7 @@ impl Node {
                 .cloned()
                 .unwrap_or_default(),
             id: self.id.clone(),
-            attributes: self.attributes.clone(),
+            attributes: None,
             datacenter: self.datacenter.clone(),
             name: self.name.clone(),
             node_class: self.node_class.clone(),
@@ -187,6 +203,8 @@ impl Node {
             status_description: self.status_description.clone(),
             drivers: self.drivers.clone(),
             last_drain: self.last_drain.clone(),
+            node_resources: None,
+            reserved_resources: None,
             create_index: self.create_index,
             modify_index: self.modify_index,
         }
@@ -343,8 +361,8 @@ pub struct NodeListStub {
     /// Node ID.
     #[serde(rename = "ID")]
     pub id: String,
-    /// Attributes (only those asked for with `?os=true`).
-    pub attributes: BTreeMap<String, String>,
+    /// Attributes: `os.name` and `os.version`, only when asked for with `?os=true`.
+    pub attributes: Option<BTreeMap<String, String>>,
     /// Datacenter.
     pub datacenter: String,
     /// Name.
@@ -367,8 +385,23 @@ pub struct NodeListStub {
     pub drivers: BTreeMap<String, DriverInfo>,
     /// Last drain (free-form).
     pub last_drain: Option<serde_json::Value>,
+    /// Resources, only when asked for with `?resources=true`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub node_resources: Option<NodeResources>,
+    /// Reserved resources, only when asked for with `?resources=true`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reserved_resources: Option<NodeReservedResources>,
     /// Raft index of creation.
     pub create_index: u64,
     /// Raft index of the last change.
     pub modify_index: u64,
+}
+
+/// What `GET /v1/nodes` adds to each stub on request (`?resources=true`, `?os=true`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct StubFields {
+    /// Add `NodeResources` and `ReservedResources`.
+    pub resources: bool,
+    /// Add the `os.name` and `os.version` attributes.
+    pub os: bool,
 }

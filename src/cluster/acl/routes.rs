@@ -28,7 +28,7 @@ const fn r(methods: &'static str, path: &'static str, need: Need) -> RouteAcl {
 const LIST_JOBS: Need = Namespace(&["list-jobs"]);
 const READ_JOB: Need = Namespace(&["read-job"]);
 const SUBMIT_JOB: Need = Namespace(&["submit-job"]);
-const PARSE_JOB: Need = Namespace(&["parse-job"]);
+const PARSE_JOB: Need = Namespace(&["parse-job", "submit-job"]);
 const DISPATCH_JOB: Need = Namespace(&["dispatch-job"]);
 const FORCE_PERIODIC: Need = Namespace(&["dispatch-job", "submit-job"]);
 const ALLOC_LIFECYCLE: Need = Namespace(&["alloc-lifecycle"]);
@@ -63,6 +63,27 @@ pub const ROUTES: &[RouteAcl] = &[
     r("POST PUT", "/v1/job/{id}/plan", SUBMIT_JOB),
     r("POST PUT", "/v1/job/{id}/periodic/force", FORCE_PERIODIC),
     r("POST PUT", "/v1/job/{id}/dispatch", DISPATCH_JOB),
+    // Scaling.
+    r(
+        "GET",
+        "/v1/job/{id}/scale",
+        Namespace(&["read-job-scaling", "read-job"]),
+    ),
+    r(
+        "POST PUT",
+        "/v1/job/{id}/scale",
+        Namespace(&["scale-job", "submit-job"]),
+    ),
+    r(
+        "GET",
+        "/v1/scaling/policies",
+        Namespace(&["list-scaling-policies"]),
+    ),
+    r(
+        "GET",
+        "/v1/scaling/policy/{id}",
+        Namespace(&["read-scaling-policy"]),
+    ),
     // Deployments, evaluations, allocations, services.
     r("GET", "/v1/deployments", READ_JOB),
     r("GET", "/v1/deployment/{id}", READ_JOB),
@@ -71,6 +92,7 @@ pub const ROUTES: &[RouteAcl] = &[
     r("POST PUT", "/v1/deployment/pause/{id}", SUBMIT_JOB),
     r("POST PUT", "/v1/deployment/promote/{id}", SUBMIT_JOB),
     r("POST PUT", "/v1/deployment/unblock/{id}", SUBMIT_JOB),
+    r("POST PUT", "/v1/deployment/allocation-health/{id}", SUBMIT_JOB),
     r("GET", "/v1/evaluations", READ_JOB),
     r("GET", "/v1/evaluation/{id}", READ_JOB),
     r("GET", "/v1/evaluation/{id}/allocations", READ_JOB),
@@ -89,6 +111,8 @@ pub const ROUTES: &[RouteAcl] = &[
     ),
     r("POST PUT", "/v1/node/{id}/eligibility", Node(Write)),
     r("POST PUT", "/v1/node/{id}/drain", Node(Write)),
+    r("POST PUT", "/v1/node/{id}/evaluate", Node(Write)),
+    r("POST PUT", "/v1/node/{id}/purge", Node(Write)),
     r("GET", "/v1/agent/members", Node(Read)),
     r("GET", "/v1/agent/self", Agent(Read)),
     // Variables: the capability at the request's path.
@@ -106,6 +130,7 @@ pub const ROUTES: &[RouteAcl] = &[
     r("DELETE", "/v1/deploy/lease/{id}", SUBMIT_JOB),
     // Operator and system.
     r("PUT", "/v1/system/gc", Management),
+    r("PUT", "/v1/system/reconcile/summaries", Management),
     r("GET", "/v1/operator/raft/configuration", Operator(Read)),
     r("POST PUT DELETE", "/v1/operator/raft/peer", Operator(Write)),
     // Events, metrics, search. The event stream carries node events beside job ones: it asks

@@ -40,14 +40,16 @@ fn disk_free_mb(dir: &Path) -> i64 {
     (st.f_bavail as u128 * st.f_frsize as u128 / (1024 * 1024)) as i64
 }
 
+/// A field of `/etc/os-release` (`ID`, `VERSION_ID`), unquoted.
+fn os_release(key: &str) -> Option<String> {
+    let text = std::fs::read_to_string("/etc/os-release").ok()?;
+    let prefix = format!("{key}=");
+    text.lines()
+        .find_map(|l| l.strip_prefix(&prefix).map(|v| v.trim_matches('"').to_owned()))
+}
+
 fn os_release_name() -> String {
-    std::fs::read_to_string("/etc/os-release")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find_map(|l| l.strip_prefix("ID=").map(|v| v.trim_matches('"').to_owned()))
-        })
-        .unwrap_or_else(|| std::env::consts::OS.to_owned())
+    os_release("ID").unwrap_or_else(|| std::env::consts::OS.to_owned())
 }
 
 fn kernel_version() -> String {
@@ -98,6 +100,10 @@ pub async fn fingerprint(config: &ClientConfig, drivers: &Drivers) -> Fingerprin
         ("kernel.name".to_owned(), std::env::consts::OS.to_owned()),
         ("kernel.version".to_owned(), kernel_version()),
         ("os.name".to_owned(), os_release_name()),
+        (
+            "os.version".to_owned(),
+            os_release("VERSION_ID").unwrap_or_default(),
+        ),
         ("cpu.arch".to_owned(), std::env::consts::ARCH.to_owned()),
         ("cpu.numcores".to_owned(), cores.to_string()),
         ("cpu.frequency".to_owned(), mhz.to_string()),

@@ -91,7 +91,7 @@ impl State {
         Outcome::Done
     }
 
-    fn remove_services_of(&mut self, index: u64, alloc_id: &str) {
+    pub(super) fn remove_services_of(&mut self, index: u64, alloc_id: &str) {
         let before = self.services.len();
         self.services.retain(|_, s| s.alloc_id != alloc_id);
         if self.services.len() != before {
@@ -118,23 +118,7 @@ impl State {
         node.status_updated_at = updated_at;
         node.modify_index = index;
         self.bump_table("nodes", index);
-        let lost: Vec<String> = self
-            .allocs
-            .values()
-            .filter(|a| a.node_id == node_id && !a.client_status.is_terminal())
-            .map(|a| a.id.clone())
-            .collect();
-        for id in &lost {
-            if let Some(a) = self.allocs.get_mut(id) {
-                a.client_status = ClientStatus::Lost;
-                a.client_description = "alloc is lost since its node is down".into();
-                a.modify_index = index;
-            }
-            self.remove_services_of(index, id);
-        }
-        if !lost.is_empty() {
-            self.bump_table("allocs", index);
-        }
+        self.mark_allocs_lost(index, node_id, "alloc is lost since its node is down");
         if !evals.is_empty() {
             self.apply_eval_upsert(index, evals);
         }

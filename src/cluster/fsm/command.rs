@@ -7,8 +7,8 @@ use serde::{Deserialize, Serialize};
 
 use super::gc::GcCollect;
 use super::payload::{
-    AllocClientUpdate, DeploymentAction, DeploymentUpdate, JobDeregister, JobRegister, PeriodicLaunch,
-    PlanApply,
+    AllocClientUpdate, AllocHealth, DeploymentAction, DeploymentUpdate, JobDeregister, JobRegister,
+    PeriodicLaunch, PlanApply,
 };
 use super::records::{AclPolicy, AclToken, KvEntry, Lease};
 use super::variable::SealedVariable;
@@ -171,6 +171,29 @@ pub enum Command {
     NodeDelete {
         /// Node ID.
         node_id: String,
+    },
+    /// Purge a node: remove it, mark its live allocations lost, create the evaluations that
+    /// replace them.
+    NodePurge {
+        /// Node ID.
+        node_id: String,
+        /// One `node-update` evaluation per affected job.
+        evals: Vec<Evaluation>,
+    },
+    /// Re-derive every job's status from its allocations and evaluations.
+    ReconcileSummaries,
+    /// An operator's verdict on the health of a deployment's allocations.
+    AllocHealth(Box<AllocHealth>),
+    /// Record a scaling event of a job's task group.
+    ScalingEvent {
+        /// Namespace.
+        namespace: String,
+        /// Job ID.
+        job_id: String,
+        /// Task group.
+        group: String,
+        /// The event (its index is set by apply).
+        event: Box<crate::api::ScalingEvent>,
     },
     /// Create or update a variable (check-and-set when `cas` is given).
     VarPut {

@@ -30,6 +30,7 @@ fn user_spec(job: &Job) -> Job {
     j.stable = None;
     j.namespace = Some(job.namespace().to_owned());
     j.stop = Some(job.stop.unwrap_or(false));
+    super::scaling::clear_server_fields(&mut j);
     j
 }
 
@@ -84,11 +85,13 @@ impl State {
             job.status = Some("pending".into());
             job.stable = Some(false);
             job.stop = Some(job.stop.unwrap_or(false));
+            self.fill_scaling_policies(index, &mut job);
             self.push_version(&namespace, &id, JobVersion { job, submission });
             self.bump_table("jobs", index);
             index
         };
         let (eval_id, eval_create_index) = self.insert_job_eval(index, eval, job_modify_index);
+        self.refresh_job_status(index, &namespace, &id);
         Outcome::JobWritten {
             job_modify_index,
             eval_id,
@@ -117,6 +120,7 @@ impl State {
                     self.jobs.remove(&namespace);
                 }
             }
+            self.drop_scaling_events(&namespace, &id);
             index
         } else if rec.current().stop == Some(true) {
             rec.job_modify_index()
@@ -140,6 +144,7 @@ impl State {
         };
         self.bump_table("jobs", index);
         let (eval_id, eval_create_index) = self.insert_job_eval(index, eval, job_modify_index);
+        self.refresh_job_status(index, &namespace, &id);
         Outcome::JobWritten {
             job_modify_index,
             eval_id,

@@ -11,6 +11,7 @@
 pub mod acl;
 pub mod acl_objects;
 pub mod actions;
+pub mod alloc_health;
 pub mod client_update;
 pub mod command;
 pub mod deployment;
@@ -18,12 +19,15 @@ pub mod eval_table;
 pub mod gc;
 pub mod handle;
 pub mod job;
+pub mod job_status;
 pub mod kv;
 pub mod namespace;
+pub mod node_purge;
 pub mod payload;
 pub mod plan_apply;
 pub mod records;
 pub mod requests;
+pub mod scaling;
 pub mod state;
 pub mod summary;
 pub mod variable;
@@ -38,10 +42,11 @@ pub use command::{ClientRequest, Command, CommandResponse, Outcome};
 pub use eval_table::EvalTable;
 pub use gc::{GcCollect, GcCutoffs, GcJob};
 pub use handle::StateHandle;
+pub use job_status::derive_job_status;
 pub use namespace::{DEFAULT_NAMESPACE, Namespace};
 pub use payload::{
-    AllocClientUpdate, DeploymentAction, DeploymentUpdate, JobDeregister, JobRegister, PeriodicLaunch,
-    PlanApply, PlanStop,
+    AllocClientUpdate, AllocHealth, DeploymentAction, DeploymentUpdate, JobDeregister, JobRegister,
+    PeriodicLaunch, PlanApply, PlanStop,
 };
 pub use records::{AclPolicy, AclState, AclToken, JobRecord, JobVersion, KvEntry, Lease, PeriodicLaunches};
 pub use requests::AppliedRequests;

@@ -139,3 +139,21 @@ pub struct PlanApply {
     /// Time of the commit, Unix nanoseconds (chosen by the proposer).
     pub now: i64,
 }
+
+/// An operator's verdict on allocations of a deployment (`POST
+/// /v1/deployment/allocation-health/:id`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AllocHealth {
+    /// Deployment ID.
+    pub deployment_id: String,
+    /// Allocations to mark healthy.
+    pub healthy: Vec<String>,
+    /// Allocations to mark unhealthy.
+    pub unhealthy: Vec<String>,
+    /// When (RFC 3339), for each allocation's `DeploymentStatus.Timestamp`.
+    pub timestamp: String,
+    /// Fail the deployment with this description (when any is unhealthy).
+    pub fail: Option<String>,
+    /// The evaluation that carries the deployment on.
+    pub eval: Evaluation,
+}

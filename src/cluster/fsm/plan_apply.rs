@@ -142,35 +142,4 @@ impl State {
         self.evals.insert(eval.id.clone(), eval);
         self.bump_table("evals", index);
     }
-
-    /// Sets the current job's `Status` from its allocations: `running` while any runs,
-    /// `dead` once stopped (or, for a batch job, finished) with none running, `pending`
-    /// otherwise.
-    pub(super) fn refresh_job_status(&mut self, index: u64, namespace: &str, job_id: &str) {
-        let (mut live, mut any) = (false, false);
-        let mine = self
-            .allocs
-            .values()
-            .filter(|a| a.namespace == namespace && a.job_id == job_id);
-        for a in mine {
-            any = true;
-            live |= !a.is_terminal();
-        }
-        let Some(rec) = self.jobs.get_mut(namespace).and_then(|j| j.get_mut(job_id)) else {
-            return;
-        };
-        let Some(job) = rec.versions.first_mut().map(|v| &mut v.job) else {
-            return;
-        };
-        let finished_batch = any && job.job_type() == "batch";
-        let status = match (live, job.stop == Some(true) || finished_batch) {
-            (true, _) => "running",
-            (false, true) => "dead",
-            (false, false) => "pending",
-        };
-        if job.status.as_deref() != Some(status) {
-            job.status = Some(status.to_owned());
-            self.bump_table("jobs", index);
-        }
-    }
 }

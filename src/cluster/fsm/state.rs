@@ -49,6 +49,8 @@ pub struct State {
     pub namespaces: BTreeMap<String, super::namespace::Namespace>,
     /// Recently applied client request IDs with their first response.
     pub requests: AppliedRequests,
+    /// Scaling events by namespace, job and group, newest first.
+    pub scaling_events: super::scaling::ScalingEvents,
 }
 
 impl State {
@@ -128,6 +130,15 @@ impl State {
                 n.drain_strategy = strategy;
             }),
             Command::NodeDelete { node_id } => self.apply_node_delete(index, &node_id),
+            Command::NodePurge { node_id, evals } => self.apply_node_purge(index, &node_id, evals),
+            Command::ReconcileSummaries => self.apply_reconcile_summaries(index),
+            Command::AllocHealth(req) => self.apply_alloc_health(index, *req),
+            Command::ScalingEvent {
+                namespace,
+                job_id,
+                group,
+                event,
+            } => self.apply_scaling_event(index, namespace, job_id, group, *event),
             Command::VarPut { var, cas, now } => self.apply_var_put(index, var, cas, now),
             Command::VarDelete { namespace, path, cas } => {
                 self.apply_var_delete(index, &namespace, &path, cas)
@@ -191,12 +202,17 @@ impl State {
     }
 
     pub(super) fn apply_eval_upsert(&mut self, index: u64, evals: Vec<Evaluation>) -> Outcome {
+        let jobs: Vec<(String, String)> = evals
+            .iter()
+            .map(|e| (e.namespace.clone(), e.job_id.clone()))
+            .collect();
         for mut eval in evals {
             eval.create_index = self.evals.get(&eval.id).map_or(index, |e| e.create_index);
             eval.modify_index = index;
             self.evals.insert(eval.id.clone(), eval);
         }
         self.bump_table("evals", index);
+        self.refresh_statuses_of(index, jobs);
         Outcome::Done
     }
 
@@ -209,6 +225,10 @@ impl State {
     }
 
     fn apply_alloc_upsert(&mut self, index: u64, allocs: Vec<Allocation>) -> Outcome {
+        let jobs: Vec<(String, String)> = allocs
+            .iter()
+            .map(|a| (a.namespace.clone(), a.job_id.clone()))
+            .collect();
         for mut alloc in allocs {
             match self.allocs.get(&alloc.id) {
                 Some(old) => {
@@ -228,6 +248,7 @@ impl State {
             self.allocs.insert(alloc.id.clone(), alloc);
         }
         self.bump_table("allocs", index);
+        self.refresh_statuses_of(index, jobs);
         Outcome::Done
     }
 

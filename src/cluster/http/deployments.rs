@@ -1,5 +1,5 @@
 //! `/v1/deployments` and `/v1/deployment/...`: list, read, allocations, and the operator's
-//! actions (fail, pause or resume, promote canaries, unblock).
+//! actions (fail, pause or resume, promote canaries, unblock, set allocation health).
 
 use axum::extract::{Path, Query};
 use serde::Deserialize;
@@ -7,7 +7,7 @@ use serde_json::json;
 
 use super::Ctx;
 use super::body::{JsonBody, JsonOrEmpty};
-use super::error::ApiResult;
+use super::error::{ApiError, ApiResult};
 use super::query::{QueryParams, indexed_json};
 use super::read::answer;
 use crate::cluster::server::endpoints::{DeploymentActionDone, PromoteRequest as Promote};
@@ -86,6 +86,55 @@ pub async fn promote(
         groups: req.groups.unwrap_or_default(),
     };
     acted(ctx.node.promote_deployment(&id, promote).await?)
+}
+
+/// Body of `POST /v1/deployment/allocation-health/:id`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct AllocHealthRequest {
+    /// Must match the path when given.
+    #[serde(default, rename = "DeploymentID")]
+    pub deployment_id: String,
+    /// Allocations to mark healthy.
+    #[serde(default, rename = "HealthyAllocationIDs")]
+    pub healthy_allocation_ids: Option<Vec<String>>,
+    /// Allocations to mark unhealthy (Nomad's JSON decoding ignores case: python-nomad sends
+    /// `UnHealthyAllocationIDs`).
+    #[serde(default, rename = "UnhealthyAllocationIDs", alias = "UnHealthyAllocationIDs")]
+    pub unhealthy_allocation_ids: Option<Vec<String>>,
+}
+
+/// At most this many allocation IDs in one request.
+const MAX_HEALTH_IDS: usize = 10_000;
+
+/// `POST /v1/deployment/allocation-health/:id`: mark allocations healthy or unhealthy.
+pub async fn allocation_health(
+    ctx: Ctx,
+    Path(id): Path<String>,
+    JsonBody(req): JsonBody<AllocHealthRequest>,
+) -> ApiResult {
+    if !req.deployment_id.is_empty() && req.deployment_id != id {
+        return Err(ApiError::bad_request("Deployment ID does not match"));
+    }
+    let healthy = req.healthy_allocation_ids.unwrap_or_default();
+    let unhealthy = req.unhealthy_allocation_ids.unwrap_or_default();
+    if healthy.len() + unhealthy.len() > MAX_HEALTH_IDS {
+        return Err(ApiError::bad_request(format!(
+            "at most {MAX_HEALTH_IDS} allocation IDs in one request"
+        )));
+    }
+    let done = ctx.node.set_alloc_health(&id, healthy, unhealthy).await?;
+    let d = done.done;
+    Ok(indexed_json(
+        d.index,
+        &json!({
+            "EvalID": d.eval_id,
+            "EvalCreateIndex": d.eval_create_index,
+            "DeploymentModifyIndex": d.index,
+            "RevertedJobVersion": done.reverted_job_version,
+            "Index": d.index,
+        }),
+    ))
 }
 
 /// `POST /v1/deployment/unblock/:id`: only multiregion deployments block; none do here.

@@ -111,6 +111,10 @@ pub struct DispatchRequest {
     /// Prefix of the child's ID suffix.
     #[serde(default)]
     pub id_prefix_template: Option<String>,
+    /// The write request's token, which Nomad also decodes from the body (the query's
+    /// `idempotency_token` wins).
+    #[serde(default)]
+    pub idempotency_token: Option<String>,
 }
 
 /// Query of `POST /v1/job/:id/dispatch`.
@@ -145,7 +149,10 @@ pub async fn dispatch(
         payload,
         meta: req.meta.unwrap_or_default(),
         id_prefix_template: req.id_prefix_template,
-        idempotency_token: q.idempotency_token.filter(|t| !t.is_empty()),
+        idempotency_token: q
+            .idempotency_token
+            .or(req.idempotency_token)
+            .filter(|t| !t.is_empty()),
     };
     let d = ctx.node.dispatch_job(dispatch).await?;
     Ok(indexed_json(

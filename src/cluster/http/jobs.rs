@@ -9,7 +9,7 @@ use serde_json::{Value, json};
 use super::Ctx;
 use super::body::JsonBody;
 use super::error::{ApiError, ApiResult};
-use super::query::{QueryParams, indexed_json};
+use super::query::{QueryParams, indexed_json, query_bool};
 use super::read::answer;
 use crate::api::JobSubmission;
 use crate::cluster::server::endpoints::{JobRegistration, JobWritten};
@@ -134,15 +134,6 @@ pub async fn versions(ctx: Ctx, Path(id): Path<String>, Query(q): Query<QueryPar
     ))
 }
 
-/// A boolean as Go's `strconv.ParseBool` reads it (`1`, `t`, `true`, `TRUE`, ...).
-fn parse_bool(v: &str) -> Option<bool> {
-    match v {
-        "1" | "t" | "T" | "true" | "TRUE" | "True" => Some(true),
-        "0" | "f" | "F" | "false" | "FALSE" | "False" => Some(false),
-        _ => None,
-    }
-}
-
 fn namespace_or_default(ns: Option<String>) -> String {
     ns.filter(|s| !s.is_empty()).unwrap_or_else(|| "default".into())
 }
@@ -156,13 +147,6 @@ pub async fn submission(ctx: Ctx, Path(id): Path<String>, Query(p): Query<Submis
 /// `DELETE /v1/job/:id[?purge=true]`: stop or purge a job.
 pub async fn deregister(ctx: Ctx, Path(id): Path<String>, Query(p): Query<DeregisterParams>) -> ApiResult {
     let namespace = namespace_or_default(p.namespace);
-    let purge = match p.purge.as_deref() {
-        None | Some("") => false,
-        Some(v) => parse_bool(v).ok_or_else(|| {
-            ApiError::bad_request(format!(
-                "Failed to parse value of \"purge\" ({v}) as a bool: strconv.ParseBool: parsing {v:?}: invalid syntax"
-            ))
-        })?,
-    };
+    let purge = query_bool("purge", p.purge.as_deref())?;
     written(ctx.node.deregister_job(namespace, id, purge).await?)
 }

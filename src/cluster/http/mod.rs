@@ -37,6 +37,7 @@ pub mod query;
 mod read;
 pub mod request_guard;
 mod revert;
+mod scaling;
 mod search;
 mod services;
 mod status;
@@ -109,6 +110,12 @@ pub fn router(ctx: Arc<ApiContext>) -> Router {
             post(job_actions::dispatch).put(job_actions::dispatch),
         )
         .route("/v1/job/{id}/summary", get(job_actions::summary))
+        .route(
+            "/v1/job/{id}/scale",
+            get(scaling::status).post(scaling::scale).put(scaling::scale),
+        )
+        .route("/v1/scaling/policies", get(scaling::policies))
+        .route("/v1/scaling/policy/{id}", get(scaling::policy))
         .route("/v1/job/{id}/deployments", get(job_actions::deployments))
         .route("/v1/job/{id}/deployment", get(job_actions::latest_deployment))
         .route("/v1/deployments", get(deployments::list))
@@ -125,6 +132,10 @@ pub fn router(ctx: Arc<ApiContext>) -> Router {
         .route(
             "/v1/deployment/promote/{id}",
             post(deployments::promote).put(deployments::promote),
+        )
+        .route(
+            "/v1/deployment/allocation-health/{id}",
+            post(deployments::allocation_health).put(deployments::allocation_health),
         )
         .route(
             "/v1/deployment/unblock/{id}",
@@ -197,6 +208,11 @@ pub fn router(ctx: Arc<ApiContext>) -> Router {
             "/v1/node/{id}/eligibility",
             post(nodes::eligibility).put(nodes::eligibility),
         )
+        .route(
+            "/v1/node/{id}/evaluate",
+            post(nodes::evaluate).put(nodes::evaluate),
+        )
+        .route("/v1/node/{id}/purge", post(nodes::purge).put(nodes::purge))
         .route("/v1/vars", get(vars::list))
         .route(
             "/v1/var/{*path}",
@@ -211,6 +227,7 @@ pub fn router(ctx: Arc<ApiContext>) -> Router {
         .route("/v1/deploy/lease/{id}/renew", put(kv::renew))
         .route("/v1/deploy/lease/{id}", delete(kv::revoke))
         .route("/v1/system/gc", put(system::gc))
+        .route("/v1/system/reconcile/summaries", put(system::reconcile_summaries))
         .route("/v1/status/leader", get(status::leader))
         .route("/v1/status/peers", get(status::peers))
         .route("/v1/agent/self", get(agent::agent_self))

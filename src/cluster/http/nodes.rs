@@ -1,5 +1,5 @@
-//! `/v1/nodes`, `/v1/node/:id` and `/v1/node/:id/eligibility`. (Clients register through the
-//! RPC routes, `rpc::clients`.)
+//! `/v1/nodes`, `/v1/node/:id`, `/v1/node/:id/eligibility`, `/v1/node/:id/evaluate` and
+//! `/v1/node/:id/purge`. (Clients register through the RPC routes, `rpc::clients`.)
 
 use axum::extract::{Path, Query};
 use serde::Deserialize;
@@ -8,12 +8,58 @@ use serde_json::json;
 use super::Ctx;
 use super::body::JsonBody;
 use super::error::{ApiError, ApiResult};
-use super::query::{QueryParams, indexed_json};
+use super::query::{QueryParams, indexed_json, query_bool};
 use super::read::answer;
+use crate::api::StubFields;
+use crate::cluster::server::endpoints::NodeEvalsDone;
 
-/// `GET /v1/nodes?prefix=`: node stubs.
-pub async fn list(ctx: Ctx, Query(q): Query<QueryParams>) -> ApiResult {
-    Ok(answer(ctx.node.node_stubs(&q.read_options()?, q.prefix()).await?))
+/// The optional fields of `GET /v1/nodes`.
+#[derive(Debug, Default, Deserialize)]
+pub struct StubQuery {
+    /// Add `NodeResources` and `ReservedResources`.
+    resources: Option<String>,
+    /// Add the `os.name` and `os.version` attributes.
+    os: Option<String>,
+}
+
+/// `GET /v1/nodes?prefix=&resources=&os=`: node stubs.
+pub async fn list(ctx: Ctx, Query(q): Query<QueryParams>, Query(f): Query<StubQuery>) -> ApiResult {
+    let fields = StubFields {
+        resources: query_bool("resources", f.resources.as_deref())?,
+        os: query_bool("os", f.os.as_deref())?,
+    };
+    Ok(answer(
+        ctx.node
+            .node_stubs(&q.read_options()?, q.prefix(), fields)
+            .await?,
+    ))
+}
+
+/// Nomad's `NodeUpdateResponse` for a node evaluation or purge.
+fn node_update(done: NodeEvalsDone) -> ApiResult {
+    Ok(indexed_json(
+        done.index,
+        &json!({
+            "EvalIDs": done.eval_ids,
+            "EvalCreateIndex": done.eval_create_index,
+            "NodeModifyIndex": done.node_modify_index,
+            "HeartbeatTTL": 0,
+            "LeaderRPCAddr": "",
+            "NumNodes": 0,
+            "Servers": null,
+            "Index": done.index,
+        }),
+    ))
+}
+
+/// `POST /v1/node/:id/evaluate`: a new evaluation of every job on the node.
+pub async fn evaluate(ctx: Ctx, Path(id): Path<String>) -> ApiResult {
+    node_update(ctx.node.evaluate_node(&id).await?)
+}
+
+/// `POST /v1/node/:id/purge`: remove the node; its allocations are lost and replaced.
+pub async fn purge(ctx: Ctx, Path(id): Path<String>) -> ApiResult {
+    node_update(ctx.node.purge_node(&id).await?)
 }
 
 /// `GET /v1/node/:id`: the node, without its secret.

@@ -98,12 +98,15 @@ fn parse_hcl(parser: Option<&JobParser>, hcl: &str, variables: &str) -> Result<V
         .map_err(|e| ApiError::bad_request(format!("error parsing job: {e}")))
 }
 
-/// `POST|PUT /v1/validate/job`: body `{"Job": {...}}` (or the bare job).
+/// `POST|PUT /v1/validate/job`: body `{"Job": {...}}`; without a job, Nomad's 400.
 pub async fn validate_job(JsonBody(body): JsonBody<Value>) -> ApiResult {
     let job_value = match body {
-        Value::Object(mut m) if m.contains_key("Job") => m.remove("Job").unwrap_or(Value::Null),
-        other => other,
+        Value::Object(mut m) => m.remove("Job").unwrap_or(Value::Null),
+        _ => return Err(ApiError::bad_request("Job must be specified")),
     };
+    if job_value.is_null() {
+        return Err(ApiError::bad_request("Job must be specified"));
+    }
     let job: Job = serde_json::from_value(job_value)
         .map_err(|e| ApiError::bad_request(format!("failed to decode job: {e}")))?;
     let errors = job_errors(&job);

@@ -121,6 +121,19 @@ pub fn set_index(headers: &mut HeaderMap, index: u64) {
     headers.insert("X-Nomad-Index", HeaderValue::from(index.max(1)));
 }
 
+/// A boolean query parameter as Nomad reads it (Go's `strconv.ParseBool`: `1`, `t`, `true`,
+/// `TRUE`, ...); absent or empty is false, anything else a 400 with Nomad's text.
+pub fn query_bool(name: &str, value: Option<&str>) -> Result<bool, ApiError> {
+    match value {
+        None | Some("") => Ok(false),
+        Some("1" | "t" | "T" | "true" | "TRUE" | "True") => Ok(true),
+        Some("0" | "f" | "F" | "false" | "FALSE" | "False") => Ok(false),
+        Some(v) => Err(ApiError::bad_request(format!(
+            "Failed to parse value of \"{name}\" ({v}) as a bool: strconv.ParseBool: parsing {v:?}: invalid syntax"
+        ))),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -179,7 +179,7 @@ fn auto_promote(
 
 /// The newest stable version of the deployment's job other than the one deployed, while the
 /// deployed version is still the current one (a newer registration makes a revert moot).
-fn stable_version(state: &State, d: &Deployment) -> Option<u64> {
+pub fn stable_version(state: &State, d: &Deployment) -> Option<u64> {
     let ns = namespace_or_default(&d.namespace);
     let rec = state.job(ns, &d.job_id)?;
     if rec.current().version.unwrap_or(0) != d.job_version {

@@ -135,6 +135,8 @@ pub(super) async fn register_services(ctx: &ClientContext, info: &AllocInfo) {
 
 /// Allocation health per the `update` block.
 pub(super) struct HealthWatch {
+    /// `health_check = "manual"`: the operator sets health through the API, never the client.
+    manual: bool,
     by_checks: bool,
     min_healthy: Duration,
     deadline: Instant,
@@ -144,6 +146,7 @@ pub(super) struct HealthWatch {
 impl HealthWatch {
     pub(super) fn new(u: &UpdateStrategy) -> Self {
         Self {
+            manual: u.health_check.as_deref() == Some("manual"),
             by_checks: u.health_check.as_deref() != Some("task_states"),
             min_healthy: nanos(u.min_healthy_time, Duration::from_secs(10)),
             deadline: Instant::now() + nanos(u.healthy_deadline, Duration::from_secs(300)),
@@ -153,6 +156,9 @@ impl HealthWatch {
 
     /// `Some(verdict)` once health is decided.
     pub(super) fn step(&mut self, all_running: bool, any_failed: bool, checks_passing: bool) -> Option<bool> {
+        if self.manual {
+            return None;
+        }
         let now = Instant::now();
         if any_failed || now >= self.deadline {
             return Some(false);

@@ -54,17 +54,16 @@ pub struct Dispatched {
     pub eval_id: String,
     /// Index the evaluation was created at.
     pub eval_create_index: u64,
-    /// Index the child was created at (0 when an earlier child was found).
+    /// Index the child was created at (the earlier child's, when one was found).
     pub job_create_index: u64,
 }
 
 /// A dispatched child of `parent` with idempotency token `token` that is not dead.
-fn live_dispatch(state: &State, ns: &str, parent: &str, token: &str) -> Option<String> {
-    state.jobs.get(ns)?.values().map(|r| r.current()).find_map(|j| {
-        let same = j.parent_id.as_deref() == Some(parent)
+fn live_dispatch<'s>(state: &'s State, ns: &str, parent: &str, token: &str) -> Option<&'s Job> {
+    state.jobs.get(ns)?.values().map(|r| r.current()).find(|j| {
+        j.parent_id.as_deref() == Some(parent)
             && j.dispatch_idempotency_token.as_deref() == Some(token)
-            && j.status.as_deref() != Some("dead");
-        same.then(|| j.id().to_owned())
+            && j.status.as_deref() != Some("dead")
     })
 }
 
@@ -82,12 +81,13 @@ fn dispatch_or_existing(
         .as_deref()
         .and_then(|t| live_dispatch(state, &req.namespace, id, t))
     {
+        // As Nomad: the earlier child's ID, create and modify indexes, and no evaluation.
         return Ok(Err(Dispatched {
-            index: state.table_index("jobs"),
-            dispatched_job_id: existing,
+            index: existing.modify_index.unwrap_or_default(),
+            dispatched_job_id: existing.id().to_owned(),
             eval_id: String::new(),
             eval_create_index: 0,
-            job_create_index: 0,
+            job_create_index: existing.create_index.unwrap_or_default(),
         }));
     }
     let now = Utc::now();

@@ -40,7 +40,7 @@ fn job_stub(state: &State, index: &SummaryIndex<'_>, rec: &JobRecord) -> Value {
 }
 
 /// Deployments of one job, newest first.
-fn job_deployments<'s>(s: &'s State, ns: &str, id: &str) -> Vec<&'s Deployment> {
+pub(super) fn job_deployments<'s>(s: &'s State, ns: &str, id: &str) -> Vec<&'s Deployment> {
     let mut out: Vec<&Deployment> = s
         .deployments
         .values()

@@ -13,6 +13,7 @@
 
 mod acl;
 mod acl_policies;
+mod alloc_health;
 mod allocations;
 mod clients;
 mod cluster;
@@ -24,8 +25,10 @@ mod jobs;
 mod keyring;
 mod kv;
 mod namespaces;
+mod node_actions;
 mod nodes;
 mod plan;
+mod scaling;
 mod variables;
 
 use std::time::Duration;
@@ -38,6 +41,7 @@ pub use crate::cluster::fsm::{
 };
 pub use acl::{BOOTSTRAP_RESET_FILE, Resolved, TokenRequest, expired};
 pub use acl_policies::valid_policy_name;
+pub use alloc_health::AllocHealthDone;
 pub use clients::HeartbeatResponse;
 pub use cluster::{ForwardedRead, ForwardedWrite};
 pub use deployments::{DeploymentActionDone, PromoteRequest};
@@ -46,7 +50,9 @@ pub use job_launch::{DispatchRequest, Dispatched, LaunchedEval};
 pub use jobs::{JobRegistration, JobWritten, RevertRequest, job_errors, multierror};
 pub use keyring::Rotated;
 pub use kv::KvAnswer;
+pub use node_actions::{NodeEvalsDone, node_evals};
 pub use nodes::{DrainDone, DrainRequest, NodeWritten};
+pub use scaling::ScaleRequest;
 pub use variables::VariableAnswer;
 
 /// How a read is served: blocking on an index, for how long, and whether a stale local read

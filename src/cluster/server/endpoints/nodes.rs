@@ -5,7 +5,7 @@
 use chrono::Utc;
 
 use crate::api::{
-    DrainStrategy, Node, NodeListStub, SchedulingEligibility, namespace_or_default, triggered_by,
+    DrainStrategy, Node, NodeListStub, SchedulingEligibility, StubFields, namespace_or_default, triggered_by,
 };
 use crate::cluster::fsm::{Command, Outcome};
 use crate::cluster::server::ClusterNode;
@@ -46,18 +46,19 @@ pub struct DrainDone {
 }
 
 impl ClusterNode {
-    /// Stubs of nodes whose ID starts with `prefix`.
+    /// Stubs of nodes whose ID starts with `prefix`, with the optional fields asked for.
     pub async fn node_stubs(
         &self,
         opts: &ReadOptions,
         prefix: &str,
+        fields: StubFields,
     ) -> Result<Indexed<Vec<NodeListStub>>, EndpointError> {
         self.table_read(opts, "nodes", "", |s| {
             Some(
                 s.nodes
                     .values()
                     .filter(|n| n.id.starts_with(prefix))
-                    .map(Node::stub)
+                    .map(|n| n.stub_with(fields))
                     .collect(),
             )
         })
