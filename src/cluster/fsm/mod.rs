@@ -18,6 +18,7 @@ pub mod eval_table;
 pub mod gc;
 pub mod handle;
 pub mod job;
+pub mod job_versions;
 pub mod kv;
 pub mod namespace;
 pub mod payload;

@@ -159,9 +159,7 @@ impl State {
         let Some(rec) = self.jobs.get_mut(namespace).and_then(|j| j.get_mut(job_id)) else {
             return;
         };
-        let Some(job) = rec.versions.first_mut().map(|v| &mut v.job) else {
-            return;
-        };
+        let job = rec.current_mut();
         let finished_batch = any && job.job_type() == "batch";
         let status = match (live, job.stop == Some(true) || finished_batch) {
             (true, _) => "running",
