@@ -144,10 +144,10 @@ impl JobRecord {
     /// Makes `version` the current one, keeping at most `keep` versions in all.
     pub fn push(&mut self, version: JobVersion, keep: usize) {
         let previous = std::mem::replace(&mut self.current, version);
-        if keep > 1 {
-            if let Some(p) = pack_or_log(&previous) {
-                self.older.insert(0, p);
-            }
+        if keep > 1
+            && let Some(p) = pack_or_log(&previous)
+        {
+            self.older.insert(0, p);
         }
         self.older.truncate(keep.saturating_sub(1));
     }

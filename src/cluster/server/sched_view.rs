@@ -65,6 +65,9 @@ impl ViewCache {
     }
 }
 
+/// An older job version, packed, and decoded once on first use.
+type LazyVersion = (PackedVersion, OnceLock<Option<Job>>);
+
 /// The scheduler's snapshot of the replicated state.
 pub struct SchedView {
     /// Raft index the view was taken at.
@@ -73,7 +76,7 @@ pub struct SchedView {
     jobs: HashMap<(String, String), Job>,
     versions: HashMap<(String, String, u64), Job>,
     /// Older versions, decoded when the scheduler first asks for one.
-    older: HashMap<(String, String, u64), (PackedVersion, OnceLock<Option<Job>>)>,
+    older: HashMap<(String, String, u64), LazyVersion>,
     allocs: Vec<Allocation>,
     by_job: HashMap<(String, String), Vec<usize>>,
     /// Per node: what its non-terminal allocations (of every job) hold.
