@@ -10,12 +10,13 @@
 //!
 //! A batch holds every object of a watched table whose `ModifyIndex` is the applied index, so the
 //! hook needs no knowledge of the command. Deletions (garbage collection, purge) make no event.
+//! Payloads are kept as their JSON text: as `serde_json::Value`s, the ring held tens of MB per
+//! registration of a large job (a 1 MB job's `Value` is many times its text).
 
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
 
 use serde::Serialize;
-use serde_json::{Value, json};
 use tokio::sync::broadcast;
 
 use super::fsm::State;
@@ -25,9 +26,8 @@ pub const RING_BATCHES: usize = 1024;
 /// How many batches a live subscriber may fall behind before it resyncs from the ring.
 const CHANNEL: usize = 256;
 
-/// One event, as Nomad's event stream writes it.
-#[derive(Debug, Clone, Serialize)]
-#[serde(rename_all = "PascalCase")]
+/// One event, as Nomad's event stream writes it (see [`Event::write_json`]).
+#[derive(Debug, Clone)]
 pub struct Event {
     /// `Job`, `Evaluation`, `Allocation`, `Deployment` or `Node`.
     pub topic: &'static str,
@@ -41,13 +41,56 @@ pub struct Event {
     pub filter_keys: Vec<String>,
     /// The Raft index that made the change.
     pub index: u64,
-    /// The object, under its kind's name (`{"Job": {...}}`).
-    pub payload: Value,
+    /// The object under its kind's name (`{"Job": {...}}`), as JSON text.
+    pub payload: Arc<str>,
+}
+
+/// An event's fields but its payload, in the order Nomad writes them.
+#[derive(Serialize)]
+#[serde(rename_all = "PascalCase")]
+struct EventHead<'a> {
+    topic: &'a str,
+    r#type: &'a str,
+    key: &'a str,
+    namespace: &'a str,
+    filter_keys: &'a [String],
+    index: u64,
+}
+
+impl Event {
+    /// Appends the event as a JSON object to `out`.
+    pub fn write_json(&self, out: &mut Vec<u8>) -> serde_json::Result<()> {
+        let head = EventHead {
+            topic: self.topic,
+            r#type: self.r#type,
+            key: &self.key,
+            namespace: &self.namespace,
+            filter_keys: &self.filter_keys,
+            index: self.index,
+        };
+        serde_json::to_writer(&mut *out, &head)?;
+        // Reopen the object for the payload, which is JSON already.
+        out.pop();
+        out.extend_from_slice(b",\"Payload\":");
+        out.extend_from_slice(self.payload.as_bytes());
+        out.push(b'}');
+        Ok(())
+    }
+}
+
+/// `{"<kind>": object}` as JSON text.
+fn payload_json(kind: &str, object: &impl Serialize) -> Arc<str> {
+    match serde_json::to_string(object) {
+        Ok(json) => format!("{{\"{kind}\":{json}}}").into(),
+        Err(e) => {
+            tracing::error!("event payload of a {kind}: {e}");
+            format!("{{\"{kind}\":null}}").into()
+        }
+    }
 }
 
 /// The events of one Raft index.
-#[derive(Debug, Clone, Serialize)]
-#[serde(rename_all = "PascalCase")]
+#[derive(Debug, Clone)]
 pub struct EventBatch {
     /// The Raft index.
     pub index: u64,
@@ -138,14 +181,14 @@ fn collect(state: &State, index: u64) -> Vec<Event> {
                 namespace,
                 vec![],
                 index,
-                json!({"Job": job}),
+                payload_json("Job", job),
             ));
         }
     }
     if changed(state, "evals", index) {
         for e in state.evals.values().filter(|e| e.modify_index == index) {
             let keys = nonempty([&e.job_id, &e.deployment_id]);
-            let payload = json!({"Evaluation": e});
+            let payload = payload_json("Evaluation", e);
             out.push(event(
                 "Evaluation",
                 "EvaluationUpdated",
@@ -160,7 +203,7 @@ fn collect(state: &State, index: u64) -> Vec<Event> {
     if changed(state, "allocs", index) {
         for a in state.allocs.values().filter(|a| a.modify_index == index) {
             let keys = nonempty([&a.job_id, &a.deployment_id]);
-            let payload = json!({"Allocation": a});
+            let payload = payload_json("Allocation", a);
             out.push(event(
                 "Allocation",
                 "AllocationUpdated",
@@ -175,7 +218,7 @@ fn collect(state: &State, index: u64) -> Vec<Event> {
     if changed(state, "deployments", index) {
         for d in state.deployments.values().filter(|d| d.modify_index == index) {
             let keys = nonempty([&d.job_id]);
-            let payload = json!({"Deployment": d});
+            let payload = payload_json("Deployment", d);
             out.push(event(
                 "Deployment",
                 "DeploymentStatusUpdate",
@@ -200,7 +243,7 @@ fn collect(state: &State, index: u64) -> Vec<Event> {
                 String::new(),
                 vec![],
                 index,
-                json!({"Node": n}),
+                payload_json("Node", n),
             ));
         }
     }
@@ -218,7 +261,7 @@ fn event(
     namespace: String,
     filter_keys: Vec<String>,
     index: u64,
-    payload: Value,
+    payload: Arc<str>,
 ) -> Event {
     Event {
         topic,
@@ -277,6 +320,17 @@ mod tests {
         );
         assert_eq!(kept[2].events[0].filter_keys, ["web"]);
         assert_eq!(bus.since(3).len(), 1);
+        let mut out = Vec::new();
+        kept[2].events[0].write_json(&mut out).unwrap();
+        let written: serde_json::Value = serde_json::from_slice(&out).unwrap();
+        assert_eq!(
+            written,
+            serde_json::json!({
+                "Topic": "Allocation", "Type": "AllocationUpdated", "Key": "a1",
+                "Namespace": "default", "FilterKeys": ["web"], "Index": 3,
+                "Payload": {"Allocation": serde_json::to_value(&s.allocs["a1"]).unwrap()},
+            })
+        );
     }
 
     #[test]

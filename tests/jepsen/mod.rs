@@ -44,15 +44,7 @@ pub struct Report {
 }
 
 /// Runs one random fault schedule of about `secs` against `n` servers.
-/// [`Fault::KillAll`] is drawn only if `kill_all`.
-pub async fn run_schedule(
-    bin: &str,
-    n: usize,
-    seed: u64,
-    secs: u64,
-    multiplier: u32,
-    kill_all: bool,
-) -> Report {
+pub async fn run_schedule(bin: &str, n: usize, seed: u64, secs: u64, multiplier: u32) -> Report {
     let mut c = NetCluster::start(bin, n, multiplier).expect("cluster in namespaces");
     let probe = reqwest::Client::new();
     if let Err(e) = c.wait_for_leader(&probe, Duration::from_secs(30)).await {
@@ -81,7 +73,7 @@ pub async fn run_schedule(
             break;
         }
         let leader = c.leader(&probe).await;
-        let fault = Fault::random(&mut rng, n, kill_all);
+        let fault = Fault::random(&mut rng, n);
         faults.push(fault.apply(&mut c, leader, &mut rng));
         tokio::time::sleep(rng.millis(500, 2500)).await;
         c.heal_all();

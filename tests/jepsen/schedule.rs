@@ -49,16 +49,15 @@ pub enum Fault {
 }
 
 impl Fault {
-    /// A random fault for a cluster of `n`; [`Fault::KillAll`] only if `kill_all`.
-    pub fn random(rng: &mut Rng, n: usize, kill_all: bool) -> Self {
+    /// A random fault for a cluster of `n`.
+    pub fn random(rng: &mut Rng, n: usize) -> Self {
         let target = |rng: &mut Rng| (rng.below(2) == 0).then(|| rng.below(n as u64) as usize);
         match rng.below(9) {
             0 | 1 => Fault::Kill(target(rng)),
             2 | 3 => Fault::Pause(target(rng)),
             4..=6 => Fault::Isolate(target(rng)),
             7 => Fault::Split,
-            _ if kill_all => Fault::KillAll,
-            _ => Fault::Split,
+            _ => Fault::KillAll,
         }
     }
 

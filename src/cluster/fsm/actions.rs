@@ -22,17 +22,11 @@ impl State {
                 message: format!("job {job_id:?} not found"),
             };
         };
-        let Some(v) = rec
-            .versions
-            .iter_mut()
-            .find(|v| v.job.version.unwrap_or(0) == version)
-        else {
+        if !rec.set_stable(version, stable, Some(index)) {
             return Outcome::NotFound {
                 message: format!("job {job_id:?} at version {version} not found"),
             };
-        };
-        v.job.stable = Some(stable);
-        v.job.modify_index = Some(index);
+        }
         let job_modify_index = rec.job_modify_index();
         self.bump_table("jobs", index);
         Outcome::JobWritten {

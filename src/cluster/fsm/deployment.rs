@@ -39,13 +39,7 @@ impl State {
         self.bump_table("deployments", index);
         if u.status == DeploymentStatus::Successful {
             let rec = self.jobs.get_mut(&ns).and_then(|j| j.get_mut(&job_id));
-            let v = rec.and_then(|r| {
-                r.versions
-                    .iter_mut()
-                    .find(|v| v.job.version.unwrap_or(0) == version)
-            });
-            if let Some(v) = v {
-                v.job.stable = Some(true);
+            if rec.is_some_and(|r| r.set_stable(version, true, None)) {
                 self.bump_table("jobs", index);
             }
         }

@@ -15,12 +15,10 @@ fn job(id: &str, kind: &str, stop: bool, status: &str) -> JobRecord {
         "TaskGroups": [{"Name": "g", "Tasks": [{"Name": "t", "Driver": "raw_exec"}]}],
     }))
     .unwrap();
-    JobRecord {
-        versions: vec![JobVersion {
-            job,
-            submission: None,
-        }],
-    }
+    JobRecord::new(JobVersion {
+        job,
+        submission: None,
+    })
 }
 
 fn eval(id: &str, job: &str, status: EvalStatus, at: i64) -> Evaluation {
@@ -166,8 +164,7 @@ fn apply_keeps_what_changed_since_it_was_chosen() {
         .unwrap()
         .get_mut("old")
         .unwrap()
-        .versions[0]
-        .job
+        .current_mut()
         .job_modify_index = Some(9);
     s.allocs.get_mut("a-purged").unwrap().client_status = ClientStatus::Running;
     s.apply(10, Command::GcCollect(Box::new(gc)));
@@ -181,7 +178,7 @@ fn a_live_batch_job_keeps_only_its_current_versions_finished_allocations() {
     let mut s = state();
     let jobs = s.jobs.get_mut("default").unwrap();
     let mut b = job("b", "batch", false, "running");
-    b.versions[0].job.job_modify_index = Some(5);
+    b.current_mut().job_modify_index = Some(5);
     jobs.insert("b".into(), b);
     s.evals
         .insert("e-b1".into(), eval("e-b1", "b", EvalStatus::Complete, T0));

@@ -153,14 +153,13 @@ impl State {
     }
 
     fn push_version(&mut self, namespace: &str, id: &str, version: JobVersion) {
-        let rec = self
-            .jobs
-            .entry(namespace.to_owned())
-            .or_default()
-            .entry(id.to_owned())
-            .or_insert_with(|| JobRecord { versions: Vec::new() });
-        rec.versions.insert(0, version);
-        rec.versions.truncate(MAX_VERSIONS);
+        let by_id = self.jobs.entry(namespace.to_owned()).or_default();
+        match by_id.get_mut(id) {
+            Some(rec) => rec.push(version, MAX_VERSIONS),
+            None => {
+                by_id.insert(id.to_owned(), JobRecord::new(version));
+            }
+        }
     }
 
     pub(super) fn insert_job_eval(

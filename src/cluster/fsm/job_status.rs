@@ -56,7 +56,7 @@ impl State {
             return;
         }
         let rec = self.jobs.get_mut(namespace).and_then(|j| j.get_mut(job_id));
-        if let Some(job) = rec.and_then(|r| r.versions.first_mut()).map(|v| &mut v.job) {
+        if let Some(job) = rec.map(|r| r.current_mut()) {
             job.status = Some(status.to_owned());
             self.bump_table("jobs", index);
         }

@@ -20,6 +20,7 @@ pub mod gc;
 pub mod handle;
 pub mod job;
 pub mod job_status;
+pub mod job_versions;
 pub mod kv;
 pub mod namespace;
 pub mod node_purge;

@@ -5,8 +5,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use crate::api::JobSubmission;
-use crate::spec::Job;
+pub use super::job_versions::{JobRecord, JobVersion};
 
 /// Nomad's `ACLToken` as the API returns it.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -69,43 +68,6 @@ pub struct AclState {
     pub tokens: std::collections::BTreeMap<String, AclToken>,
     /// Policies by name.
     pub policies: std::collections::BTreeMap<String, AclPolicy>,
-}
-
-/// One stored version of a job, with its submission source if one was given.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "PascalCase")]
-pub struct JobVersion {
-    /// The job as registered, with server-managed fields set.
-    pub job: Job,
-    /// The original source (HCL text, format, variables).
-    pub submission: Option<JobSubmission>,
-}
-
-/// A job and its retained versions (newest first; the first is the current job).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "PascalCase")]
-pub struct JobRecord {
-    /// Versions, newest first, at most [`MAX_VERSIONS`].
-    pub versions: Vec<JobVersion>,
-}
-
-impl JobRecord {
-    /// The current job.
-    pub fn current(&self) -> &Job {
-        &self.versions[0].job
-    }
-
-    /// The current job's `JobModifyIndex`.
-    pub fn job_modify_index(&self) -> u64 {
-        self.current().job_modify_index.unwrap_or(0)
-    }
-
-    /// The version numbered `version`, if still retained.
-    pub fn version(&self, version: u64) -> Option<&JobVersion> {
-        self.versions
-            .iter()
-            .find(|v| v.job.version.unwrap_or(0) == version)
-    }
 }
 
 /// One key.

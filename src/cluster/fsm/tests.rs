@@ -97,7 +97,7 @@ fn register_sets_indexes_and_versions() {
         }
     ));
     let rec = state.job("default", "web").unwrap();
-    assert_eq!(rec.versions.len(), 2);
+    assert_eq!(rec.count(), 2);
     let cur = rec.current();
     assert_eq!(cur.version, Some(1));
     assert_eq!(cur.create_index, Some(1));
@@ -149,7 +149,7 @@ fn versions_are_pruned_to_ten() {
         .collect();
     let (state, _) = run(&cmds);
     let rec = state.job("default", "web").unwrap();
-    assert_eq!(rec.versions.len(), job::MAX_VERSIONS);
+    assert_eq!(rec.count(), job::MAX_VERSIONS);
     assert_eq!(rec.current().version, Some(14));
     assert!(rec.version(5).is_some());
     assert!(rec.version(4).is_none());
@@ -435,7 +435,7 @@ fn a_request_proposed_twice_applies_once_and_answers_with_its_first_outcome() {
         1,
         "created once"
     );
-    assert_eq!(state.job("default", "web").unwrap().versions.len(), 1);
+    assert_eq!(state.job("default", "web").unwrap().count(), 1);
     assert_eq!(state.kv["k"].modify_index, 3);
     assert_eq!(state.index, 4, "the duplicate's index is still applied");
     assert_eq!(state.requests.len(), 2);

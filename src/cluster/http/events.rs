@@ -80,16 +80,16 @@ impl Filter {
 
     /// The batch with only the wanted events, or `None` when none is.
     fn pick(&self, batch: &EventBatch) -> Option<Vec<u8>> {
-        let events: Vec<Event> = batch.events.iter().filter(|e| self.wants(e)).cloned().collect();
-        if events.is_empty() {
-            return None;
+        let mut wanted = batch.events.iter().filter(|e| self.wants(e)).peekable();
+        wanted.peek()?;
+        let mut out = format!("{{\"Index\":{},\"Events\":[", batch.index).into_bytes();
+        for (i, e) in wanted.enumerate() {
+            if i > 0 {
+                out.push(b',');
+            }
+            e.write_json(&mut out).ok()?;
         }
-        let kept = EventBatch {
-            index: batch.index,
-            events,
-        };
-        let mut out = serde_json::to_vec(&kept).ok()?;
-        out.push(b'\n');
+        out.extend_from_slice(b"]}\n");
         Some(out)
     }
 }

@@ -3,7 +3,7 @@
 //! Reads pass a linearizable barrier first unless `?stale` is given.
 
 use axum::extract::{Path, Query};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use super::Ctx;
@@ -123,15 +123,27 @@ pub async fn read(ctx: Ctx, Path(id): Path<String>, Query(q): Query<QueryParams>
     Ok(answer(ctx.node.job(&opts, q.namespace(), &id).await?))
 }
 
+/// The answer of `GET /v1/job/:id/versions`, written straight from the jobs: through a
+/// `serde_json::Value`, ten versions of a large job took several times their size at once.
+#[derive(Serialize)]
+#[serde(rename_all = "PascalCase")]
+struct VersionsAnswer<'a> {
+    versions: &'a [Job],
+    diffs: Option<()>,
+    index: u64,
+}
+
 /// `GET /v1/job/:id/versions`: retained versions, newest first.
 pub async fn versions(ctx: Ctx, Path(id): Path<String>, Query(q): Query<QueryParams>) -> ApiResult {
     let opts = q.read_options()?;
     let found = ctx.node.job_versions(&opts, q.namespace(), &id).await?;
     let index = found.index;
-    Ok(indexed_json(
+    let answer = VersionsAnswer {
+        versions: &found.value,
+        diffs: None,
         index,
-        &json!({ "Versions": found.value, "Diffs": null, "Index": index }),
-    ))
+    };
+    Ok(indexed_json(index, &answer))
 }
 
 fn namespace_or_default(ns: Option<String>) -> String {

@@ -70,6 +70,24 @@ impl LogStore {
     }
 }
 
+/// A saved vote as a restarted server may use it: the same term and candidate (so it never
+/// votes twice in a term), but not committed.
+///
+/// openraft 0.9 restarts a server whose saved vote is its own committed one as the leader of
+/// that term at once, without an election and without a new blank entry, and answers read
+/// indexes from the committed index it saved (lazily, so possibly behind what it had
+/// acknowledged) until its followers answer. After every server was killed at once, such a
+/// leader answered consistent reads with a state older than acknowledged writes. As not
+/// committed, the vote makes the server a follower that campaigns for a new term, and a new
+/// leader answers reads only once the blank entry of its own term is applied (Raft §6.4).
+/// A follower's vote for another server is upgraded again by that leader's first append.
+pub(crate) fn restarted_vote(vote: Vote<NodeId>) -> Vote<NodeId> {
+    Vote {
+        committed: false,
+        ..vote
+    }
+}
+
 fn read_err(e: StorageFailure) -> StorageError<NodeId> {
     StorageIOError::read_logs(AnyError::new(&e)).into()
 }
@@ -115,10 +133,13 @@ impl RaftLogStorage<TypeConfig> for LogStore {
             .map_err(|e| StorageIOError::write_vote(AnyError::new(&e)).into())
     }
 
+    /// The saved vote, always as not committed: see [`restarted_vote`].
     async fn read_vote(&mut self) -> Result<Option<Vote<NodeId>>, StorageError<NodeId>> {
-        self.db
+        let vote: Option<Vote<NodeId>> = self
+            .db
             .get_json(META, VOTE)
-            .map_err(|e| StorageIOError::read_vote(AnyError::new(&e)).into())
+            .map_err(|e| StorageIOError::read_vote(AnyError::new(&e)))?;
+        Ok(vote.map(restarted_vote))
     }
 
     async fn save_committed(&mut self, committed: Option<LogId<NodeId>>) -> Result<(), StorageError<NodeId>> {

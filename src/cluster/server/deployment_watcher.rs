@@ -185,11 +185,9 @@ pub fn stable_version(state: &State, d: &Deployment) -> Option<u64> {
     if rec.current().version.unwrap_or(0) != d.job_version {
         return None;
     }
-    rec.versions
-        .iter()
-        .map(|v| &v.job)
-        .find(|j| j.stable == Some(true) && j.version.unwrap_or(0) != d.job_version)
-        .and_then(|j| j.version)
+    rec.stability()
+        .find(|&(version, stable)| stable == Some(true) && version != d.job_version)
+        .map(|(version, _)| version)
 }
 
 /// For a deployment with `auto_revert`, the registration that reverts its failed job to the
@@ -202,12 +200,12 @@ pub fn revert_command(state: &State, d: &Deployment, now: i64) -> Option<Command
     let version = stable_version(state, d)?;
     let ns = namespace_or_default(&d.namespace);
     let rec = state.job(ns, &d.job_id)?;
-    let old = rec.version(version)?;
-    let job = old.job.clone();
+    let old = rec.version(version)?.into_owned();
+    let job = old.job;
     let eval = job_eval(&job, triggered_by::JOB_REGISTER, 0);
     Some(Command::JobRegister(Box::new(JobRegister {
         job,
-        submission: old.submission.clone(),
+        submission: old.submission,
         enforce_index: Some(rec.job_modify_index()),
         eval,
         submit_time: now,

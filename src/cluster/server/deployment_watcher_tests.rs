@@ -125,7 +125,7 @@ fn a_failed_auto_revert_deployment_reverts_to_the_latest_stable_version() {
     register(&mut s, 10, "app:1");
     register(&mut s, 11, "app:2");
     let v0 = s.jobs.get_mut("default").unwrap().get_mut("web").unwrap();
-    v0.versions[1].job.stable = Some(true);
+    assert!(v0.set_stable(0, true, None));
     let mut d = deployment(1, 0);
     d.job_version = 1;
     d.task_groups.get_mut("web").unwrap().auto_revert = true;

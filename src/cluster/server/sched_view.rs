@@ -14,10 +14,11 @@
 //! reproducible.
 
 use std::collections::HashMap;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use crate::api::{Allocation, Deployment, Node};
 use crate::cluster::fsm::State;
+use crate::cluster::fsm::job_versions::PackedVersion;
 use crate::cluster::scheduler::{NodeAllocated, SchedulerState};
 use crate::spec::Job;
 
@@ -64,6 +65,9 @@ impl ViewCache {
     }
 }
 
+/// An older job version, packed, and decoded once on first use.
+type LazyVersion = (PackedVersion, OnceLock<Option<Job>>);
+
 /// The scheduler's snapshot of the replicated state.
 pub struct SchedView {
     /// Raft index the view was taken at.
@@ -71,6 +75,8 @@ pub struct SchedView {
     nodes: Arc<NodeTable>,
     jobs: HashMap<(String, String), Job>,
     versions: HashMap<(String, String, u64), Job>,
+    /// Older versions, decoded when the scheduler first asks for one.
+    older: HashMap<(String, String, u64), LazyVersion>,
     allocs: Vec<Allocation>,
     by_job: HashMap<(String, String), Vec<usize>>,
     /// Per node: what its non-terminal allocations (of every job) hold.
@@ -89,14 +95,15 @@ impl SchedView {
     pub fn for_job_cached(state: &State, namespace: &str, id: &str, cache: &mut ViewCache) -> Self {
         let mut jobs = HashMap::new();
         let mut versions = HashMap::new();
+        let mut older = HashMap::new();
         if let Some(rec) = state.jobs.get(namespace).and_then(|by_id| by_id.get(id)) {
-            for (i, v) in rec.versions.iter().enumerate() {
-                let job = v.job.clone();
-                let version = job.version.unwrap_or(0);
-                if i == 0 {
-                    jobs.insert((namespace.to_owned(), id.to_owned()), job.clone());
-                }
-                versions.insert((namespace.to_owned(), id.to_owned(), version), job);
+            let job = rec.current().clone();
+            let version = job.version.unwrap_or(0);
+            versions.insert((namespace.to_owned(), id.to_owned(), version), job.clone());
+            jobs.insert((namespace.to_owned(), id.to_owned()), job);
+            for p in rec.older() {
+                let key = (namespace.to_owned(), id.to_owned(), p.version());
+                older.insert(key, (p.clone(), OnceLock::new()));
             }
         }
         let mut allocs = Vec::new();
@@ -142,6 +149,7 @@ impl SchedView {
             nodes: cache.nodes(state),
             jobs,
             versions,
+            older,
             allocs,
             by_job,
             allocated,
@@ -184,7 +192,19 @@ impl SchedulerState for SchedView {
     }
 
     fn job_version(&self, namespace: &str, id: &str, version: u64) -> Option<&Job> {
-        self.versions.get(&(namespace.to_owned(), id.to_owned(), version))
+        let key = (namespace.to_owned(), id.to_owned(), version);
+        self.versions.get(&key).or_else(|| {
+            let (packed, decoded) = self.older.get(&key)?;
+            decoded
+                .get_or_init(|| {
+                    packed
+                        .unpack()
+                        .inspect_err(|e| tracing::error!("job {id:?} version {version}: {e}"))
+                        .ok()
+                        .map(|v| v.job)
+                })
+                .as_ref()
+        })
     }
 
     fn allocs_by_job(&self, namespace: &str, job_id: &str) -> Vec<&Allocation> {

@@ -1,7 +1,7 @@
 //! Reads of allocations, evaluations and service registrations. The stored allocation keeps
 //! only `JobVersion`; reads attach the job from the retained versions.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use serde_json::{Value, json};
 
@@ -14,27 +14,41 @@ use crate::spec::Job;
 
 use super::{EndpointError, Indexed, ReadOptions, in_namespace};
 
-/// The job version an allocation runs, if still retained.
-fn job_of<'s>(s: &'s State, a: &Allocation) -> Option<&'s Job> {
-    let ns = namespace_or_default(&a.namespace);
-    let v = s.job(ns, &a.job_id)?.version(a.job_version)?;
-    Some(&v.job)
+/// Jobs of allocations, each retained version decoded once per read.
+#[derive(Default)]
+struct AllocJobs(HashMap<(String, String, u64), Option<Job>>);
+
+impl AllocJobs {
+    /// The job version `a` runs, if still retained.
+    fn job_of(&mut self, s: &State, a: &Allocation) -> Option<Job> {
+        let ns = namespace_or_default(&a.namespace);
+        let key = (ns.to_owned(), a.job_id.clone(), a.job_version);
+        self.0
+            .entry(key)
+            .or_insert_with(|| Some(s.job(ns, &a.job_id)?.version(a.job_version)?.job.clone()))
+            .clone()
+    }
+
+    /// `a` with its job attached.
+    fn with_job(&mut self, s: &State, a: &Allocation) -> Allocation {
+        let mut a = a.clone();
+        a.job = self.job_of(s, &a).map(Box::new);
+        a
+    }
 }
 
 /// The list view of `a`, with `JobType` filled in.
 pub(crate) fn alloc_stub(s: &State, a: &Allocation) -> AllocListStub {
     let mut st = a.stub();
     if st.job_type.is_empty() {
-        st.job_type = job_of(s, a).map(|j| j.job_type().to_string()).unwrap_or_default();
+        let ns = namespace_or_default(&a.namespace);
+        st.job_type = s
+            .job(ns, &a.job_id)
+            .and_then(|r| r.version_type(a.job_version))
+            .unwrap_or_default()
+            .to_owned();
     }
     st
-}
-
-/// `a` with its job attached.
-fn with_job(s: &State, a: &Allocation) -> Allocation {
-    let mut a = a.clone();
-    a.job = job_of(s, &a).cloned().map(Box::new);
-    a
 }
 
 /// Stubs of the allocations `keep` selects.
@@ -80,7 +94,7 @@ impl ClusterNode {
         id: &str,
     ) -> Result<Indexed<Allocation>, EndpointError> {
         self.table_read(opts, "allocs", "alloc not found", |s| {
-            Some(with_job(s, s.allocs.get(id)?))
+            Some(AllocJobs::default().with_job(s, s.allocs.get(id)?))
         })
         .await
     }
@@ -105,11 +119,12 @@ impl ClusterNode {
         node_id: &str,
     ) -> Result<Indexed<Vec<Allocation>>, EndpointError> {
         self.table_read(opts, "allocs", "", |s| {
+            let mut jobs = AllocJobs::default();
             Some(
                 s.allocs
                     .values()
                     .filter(|a| a.node_id == node_id)
-                    .map(|a| with_job(s, a))
+                    .map(|a| jobs.with_job(s, a))
                     .collect(),
             )
         })

@@ -106,7 +106,7 @@ impl ClusterNode {
         id: &str,
     ) -> Result<Indexed<Vec<Job>>, EndpointError> {
         self.job_read(opts, ns, id, |rec| {
-            rec.versions.iter().map(|v| v.job.clone()).collect()
+            rec.versions().into_iter().map(|v| v.job).collect()
         })
         .await
     }

@@ -174,7 +174,8 @@ impl ClusterNode {
                 let old = rec.version(req.job_version).ok_or_else(|| {
                     EndpointError::BadRequest(format!("job {id:?} at version {} not found", req.job_version))
                 })?;
-                Ok((old.job.clone(), old.submission.clone(), rec.job_modify_index()))
+                let old = old.into_owned();
+                Ok((old.job, old.submission, rec.job_modify_index()))
             })
             .await?;
         let eval = job_eval(&job, triggered_by::JOB_REGISTER, 0);
