@@ -162,6 +162,11 @@ impl Inputs<'_> {
                 .and_then(|r| r.gate.as_ref())
                 .filter(|g| !g.passed && !self.destroy)
                 .map(|g| g.detail.clone()),
+            volatile: if self.destroy {
+                Vec::new()
+            } else {
+                sj.volatile.clone()
+            },
             placement: self.live.and_then(|l| l.placements.get(&sj.address).cloned()),
             depends_on,
             wave: self.graph.wave_of(i),
@@ -200,6 +205,7 @@ impl Inputs<'_> {
                     .live
                     .and_then(|_| drift_of(Some(&r.spec), live_job.map(|l| &l.spec), &sensitive)),
                 gate_not_passed: None,
+                volatile: Vec::new(),
                 placement: None,
                 depends_on: Vec::new(),
                 wave: 0,

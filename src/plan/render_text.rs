@@ -121,6 +121,9 @@ fn render_job(out: &mut String, job: &JobChange, options: &TextOptions, p: &Pain
     if job.action != Action::Noop {
         render_job_diff(out, &job.diff, 2, options.verbose, p);
     }
+    for v in &job.volatile {
+        let _ = writeln!(out, "  {} ({})", v.path, v.annotation());
+    }
     if let Some(d) = &job.drift {
         let what = match (&d.recorded, &d.live) {
             (Some(_), None) => "recorded but missing from the backend",
