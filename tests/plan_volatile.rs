@@ -1,5 +1,6 @@
 //! `uuidv4()` and `timestamp()` evaluated at load as Nomad does, the plan marking the fields
-//! they feed as changing on every plan, and `deploy test` snapshots holding a placeholder.
+//! they feed as changing on every plan, and `deploy test` snapshots holding a placeholder; and
+//! plans comparing a live job modulo what its server added on registration.
 
 #[path = "support/fixture.rs"]
 mod fixture;
@@ -7,9 +8,11 @@ mod fixture;
 use deploy::frontend::{Inputs, load_stack};
 use deploy::graph::StackGraph;
 use deploy::plan::{
-    Action, LiveView, Plan, PlanOptions, TextOptions, plan, render_text, snapshot_text,
+    Action, LiveJob, LiveView, Plan, PlanOptions, TextOptions, plan, render_text, snapshot_text,
 };
-use deploy::stack::Stack;
+use deploy::spec::admission::admit;
+use deploy::spec::{Constraint, canonicalize};
+use deploy::stack::{JobAddress, Stack};
 use deploy::state::Revision;
 use fixture::recorded;
 use serde_json::json;
@@ -144,4 +147,68 @@ fn deploy_test_snapshots_hold_a_placeholder() {
     );
     assert!(a.contains("\"FIXED\": \"x\""), "{a}");
     settings().bind(|| insta::assert_snapshot!("plan_volatile_snapshot", a));
+}
+
+const NOMAD_SERVICE_JOB: &str = r#"
+job "web" {
+  group "g" {
+    service {
+      name     = "web"
+      provider = "nomad"
+    }
+    task "t" {
+      driver      = "raw_exec"
+      kill_signal = "SIGINT"
+      config {
+        command = "/bin/sleep"
+      }
+    }
+  }
+}
+"#;
+
+/// A live view holding `job` for `web`.
+fn live(job: deploy::spec::Job) -> LiveView {
+    let mut view = LiveView::default();
+    view.jobs.insert(
+        JobAddress::root("web"),
+        LiveJob {
+            spec: job,
+            version: 0,
+            modify_index: 100,
+            owner: None,
+        },
+    );
+    view
+}
+
+#[test]
+fn what_the_server_adds_on_registration_is_no_drift() {
+    let stack = load(NOMAD_SERVICE_JOB);
+    let state = recorded(&stack);
+    let admitted = admit(canonicalize(&stack.jobs[0].job));
+    let groups = admitted.task_groups.clone().unwrap_or_default();
+    assert_eq!(
+        groups[0].constraints.clone().unwrap_or_default().len(),
+        2,
+        "service discovery and signals"
+    );
+    let p = make(&stack, Some(&state), Some(&live(admitted.clone())));
+    assert_eq!(p.jobs[0].action, Action::Noop, "{}", p.jobs[0].reason);
+    assert!(p.jobs[0].drift.is_none(), "{:?}", p.jobs[0].drift);
+    // A constraint added by hand on the live job is drift.
+    let mut edited = admitted;
+    let tg = &mut edited.task_groups.as_mut().expect("groups")[0];
+    tg.constraints.get_or_insert_with(Vec::new).push(Constraint {
+        l_target: "${attr.kernel.name}".into(),
+        r_target: "linux".into(),
+        operand: "=".into(),
+    });
+    let p = make(&stack, Some(&state), Some(&live(edited)));
+    assert!(p.jobs[0].drift.is_some());
+    assert_ne!(
+        p.jobs[0].action,
+        Action::Noop,
+        "the stack's spec goes back over it"
+    );
 }
