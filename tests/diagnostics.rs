@@ -260,10 +260,17 @@ const CASES: &[Case] = &[
         )],
     ),
     case(
-        "nondeterministic_function",
+        "dynamic_for_each_not_a_collection",
         &[(
             "app.nomad.hcl",
-            "job \"app\" {\n  meta {\n    run = uuidv4()\n  }\n  group \"g\" {\n    task \"t\" {\n      driver = \"docker\"\n    }\n  }\n}\n",
+            "job \"app\" {\n  group \"g\" {\n    dynamic \"constraint\" {\n      for_each = \"linux\"\n      content {\n        attribute = \"$${attr.kernel.name}\"\n      }\n    }\n    task \"t\" {\n      driver = \"docker\"\n    }\n  }\n}\n",
+        )],
+    ),
+    case(
+        "dynamic_missing_content",
+        &[(
+            "app.nomad.hcl",
+            "job \"app\" {\n  group \"g\" {\n    task \"t\" {\n      driver = \"docker\"\n      dynamic \"template\" {\n        for_each = [\"a\"]\n      }\n    }\n  }\n}\n",
         )],
     ),
     case(

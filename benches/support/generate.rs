@@ -43,6 +43,7 @@ pub fn tree_stack(n: usize) -> Stack {
                 len: 0,
             },
             sensitive_paths: Vec::new(),
+            volatile: Vec::new(),
         })
         .collect();
     let dependencies = (1..n)

@@ -22,6 +22,7 @@ pub fn stack_at(target: &Revision, current: &Stack) -> Stack {
                 .map(|j| j.span.clone())
                 .unwrap_or_default(),
             sensitive_paths: r.sensitive_paths.clone(),
+            volatile: Vec::new(),
         })
         .collect();
     let known = |a: &JobAddress| target.job(a).is_some();

@@ -26,6 +26,7 @@ pub async fn find_version<B: Backend>(
         .into_iter()
         .find_map(|mut v| {
             crate::stack::strip_owner(&mut v);
+            let v = crate::spec::admission::without_admission(v, spec);
             (diff(Some(spec), Some(&v), &none).r#type == DiffType::None).then_some(v.version)
         })
         .flatten()

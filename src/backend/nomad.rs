@@ -119,11 +119,13 @@ fn is_transient(e: &ApiError) -> bool {
 }
 
 /// Whether `live` shows that registering `job` (over `check_index`) is done: the job runs
-/// (not stopped) with exactly this spec, registered after the check index.
+/// (not stopped) with exactly this spec (plus what its server adds on registration),
+/// registered after the check index.
 pub fn registration_landed(job: &Job, check_index: Option<u64>, live: &LiveJob) -> bool {
+    let landed = crate::spec::admission::without_admission(live.job.clone(), job);
     live.job.stop != Some(true)
         && check_index.is_none_or(|i| live.job_modify_index > i)
-        && diff(Some(job), Some(&live.job), &SensitivePaths::new()).r#type == DiffType::None
+        && diff(Some(job), Some(&landed), &SensitivePaths::new()).r#type == DiffType::None
 }
 
 impl Backend for NomadBackend {

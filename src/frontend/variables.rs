@@ -326,9 +326,14 @@ fn locals(files: &[ScopeFile<'_>], scope: &mut Scope, diags: &mut Diagnostics) {
         let mut still = Vec::new();
         let mut last_errors = Vec::new();
         for (file, name, expr) in pending {
-            let r = Eval::new(scope, file).eval(expr);
+            let mut ev = Eval::new(scope, file);
+            let r = ev.eval(expr);
+            let volatile = std::mem::take(&mut ev.volatile);
             match r {
                 Ok(v) => {
+                    if !volatile.is_empty() {
+                        scope.volatile_locals.insert(name.clone(), volatile);
+                    }
                     scope.locals.insert(name, v);
                     progress = true;
                 }

@@ -11,6 +11,7 @@ fn job(id: &str, kind: &str) -> StackJob {
         job: j,
         span: SourceSpan::default(),
         sensitive_paths: vec![],
+        volatile: Vec::new(),
     }
 }
 

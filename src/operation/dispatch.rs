@@ -106,6 +106,7 @@ mod tests {
             job,
             span: Default::default(),
             sensitive_paths: Vec::new(),
+            volatile: Vec::new(),
         }
     }
 

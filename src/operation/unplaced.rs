@@ -62,6 +62,7 @@ mod tests {
                 after: None,
                 drift: None,
                 gate_not_passed: None,
+                volatile: Vec::new(),
                 placement: Some(placement),
                 depends_on: Vec::new(),
                 wave: 0,

@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::spec::diff::JobDiff;
 use crate::spec::{Duration, Job};
-use crate::stack::{Gate, JobAddress, Owner};
+use crate::stack::{Gate, JobAddress, Owner, VolatileField};
 
 /// The plan JSON schema version (see `docs/plan-json.md`).
 pub const PLAN_FORMAT_VERSION: &str = "1";
@@ -174,6 +174,10 @@ pub struct JobChange {
     /// again and records what it finds. Absent in plans of earlier builds.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub gate_not_passed: Option<String>,
+    /// Fields whose value comes from `uuidv4()` or `timestamp()`: they change on every plan.
+    /// Absent when none (and in plans of earlier builds).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub volatile: Vec<VolatileField>,
     /// Scheduler dry run.
     pub placement: Option<PlacementPreview>,
     /// What this job waits for.

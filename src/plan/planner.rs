@@ -14,6 +14,7 @@ use super::model::{
     Action, DependsOn, Drift, JobChange, LiveView, PLAN_FORMAT_VERSION, Plan, StateRef, Summary,
 };
 use crate::graph::StackGraph;
+use crate::spec::admission::without_admission;
 use crate::spec::diff::{DiffType, JobDiff, SensitivePaths, diff};
 use crate::spec::{Job, canonicalize};
 use crate::stack::{JobAddress, Stack, StackJob};
@@ -128,8 +129,11 @@ impl Inputs<'_> {
             sensitive.extend(r.sensitive_paths.iter().cloned());
         }
         let new = (!self.destroy).then(|| canonicalize(&sj.job));
+        // What the live job's server added on registration is not a change of the stack's.
+        let live_vs_new =
+            live_job.map(|l| without_admission(l.spec.clone(), new.as_ref().unwrap_or(&l.spec)));
         let baseline: Option<&Job> = match self.live {
-            Some(_) => live_job.map(|l| &l.spec),
+            Some(_) => live_vs_new.as_ref(),
             None => recorded.map(|r| &r.spec),
         };
         let d = diff(baseline, new.as_ref(), &sensitive);
@@ -162,6 +166,11 @@ impl Inputs<'_> {
                 .and_then(|r| r.gate.as_ref())
                 .filter(|g| !g.passed && !self.destroy)
                 .map(|g| g.detail.clone()),
+            volatile: if self.destroy {
+                Vec::new()
+            } else {
+                sj.volatile.clone()
+            },
             placement: self.live.and_then(|l| l.placements.get(&sj.address).cloned()),
             depends_on,
             wave: self.graph.wave_of(i),
@@ -200,6 +209,7 @@ impl Inputs<'_> {
                     .live
                     .and_then(|_| drift_of(Some(&r.spec), live_job.map(|l| &l.spec), &sensitive)),
                 gate_not_passed: None,
+                volatile: Vec::new(),
                 placement: None,
                 depends_on: Vec::new(),
                 wave: 0,
@@ -236,10 +246,14 @@ fn targeted(targets: &[String], address: &JobAddress) -> bool {
             .any(|t| address.0 == *t || address.0.starts_with(&format!("{t}.")))
 }
 
+/// Recorded → live, modulo what the live job's server added on registration (Nomad's
+/// implicit constraints), so a job applied to a real Nomad shows no permanent drift.
 fn drift_of(recorded: Option<&Job>, live: Option<&Job>, sensitive: &SensitivePaths) -> Option<Box<Drift>> {
     if recorded.is_none() && live.is_none() {
         return None;
     }
+    let live = live.map(|l| without_admission(l.clone(), recorded.unwrap_or(l)));
+    let live = live.as_ref();
     let d = diff(recorded, live, sensitive);
     (d.r#type != DiffType::None).then(|| {
         Box::new(Drift {

@@ -25,6 +25,7 @@ pub fn refresh_only(mut plan: Plan) -> Plan {
         j.reason = REASON.into();
         j.after = None;
         j.gate_not_passed = None;
+        j.volatile.clear();
         j.placement = None;
     }
     // Nothing is written: the variables stay as recorded.
@@ -57,6 +58,7 @@ mod tests {
             after: None,
             drift: drift.map(Box::new),
             gate_not_passed: Some("failed".into()),
+            volatile: Vec::new(),
             placement: None,
             depends_on: Vec::new(),
             wave: 0,

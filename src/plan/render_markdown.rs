@@ -27,7 +27,9 @@ Waits for: {{ job.depends_on }}
 {% endif %}
 ```diff
 {{ job.diff }}```
-{% if job.drift %}
+{% if job.volatile %}
+{{ job.volatile }}
+{% endif %}{% if job.drift %}
 Drift (recorded => live):
 
 ```diff
@@ -48,6 +50,7 @@ struct JobView {
     reason: String,
     depends_on: String,
     diff: String,
+    volatile: String,
     drift: String,
     placement: String,
 }
@@ -116,6 +119,12 @@ pub fn render_markdown(plan: &Plan) -> Result<String, tera::Error> {
                     .collect::<Vec<_>>()
                     .join(", "),
                 diff,
+                volatile: j
+                    .volatile
+                    .iter()
+                    .map(|v| format!("`{}` ({})", v.path, v.annotation()))
+                    .collect::<Vec<_>>()
+                    .join("; "),
                 drift,
                 placement,
             }

@@ -125,6 +125,9 @@ fn render_job(out: &mut String, job: &JobChange, options: &TextOptions, p: &Pain
     if job.action != Action::Noop {
         render_job_diff(out, &job.diff, 2, options.verbose, p);
     }
+    for v in &job.volatile {
+        let _ = writeln!(out, "  {} ({})", v.path, v.annotation());
+    }
     if job.is_adoption() {
         let _ = writeln!(
             out,

@@ -9,6 +9,7 @@
 //! Field names are Nomad's PascalCase; `Option` fields are Go pointers and print as `null`
 //! when unset, so the JSON of a parsed job matches `nomad job run -output`.
 
+pub mod admission;
 mod canonicalize;
 pub mod cron;
 pub mod diff;

@@ -43,6 +43,28 @@ pub struct StackJob {
     /// Dotted JSON paths (`TaskGroups[0].Tasks[0].Env.TOKEN`) whose values came from sensitive
     /// variables: plans show them as `(sensitive)` and state encrypts them.
     pub sensitive_paths: Vec<String>,
+    /// Fields whose value came from `uuidv4()` or `timestamp()`: evaluated anew on every load,
+    /// so every plan changes them.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub volatile: Vec<VolatileField>,
+}
+
+/// A field whose value comes from a function that gives a new value on every evaluation
+/// (`uuidv4()`, `timestamp()`), as Nomad evaluates them at parse time.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct VolatileField {
+    /// Dotted JSON path in the job (`Meta.run`, `TaskGroups[0].Tasks[0].Env.STAMP`).
+    pub path: String,
+    /// The functions its value came from, sorted (`["timestamp", "uuidv4"]`).
+    pub functions: Vec<String>,
+}
+
+impl VolatileField {
+    /// `changes on every plan: uuidv4()`: the annotation plans show beside the field.
+    pub fn annotation(&self) -> String {
+        let calls: Vec<String> = self.functions.iter().map(|f| format!("{f}()")).collect();
+        format!("changes on every plan: {}", calls.join(", "))
+    }
 }
 
 /// A whole stack, ready for the graph and the planner.

@@ -82,6 +82,7 @@ pub fn stack_job(id: &str, v: Value) -> StackJob {
         job: to_job(v),
         span: span(&format!("{id}.nomad.hcl"), 1),
         sensitive_paths,
+        volatile: Vec::new(),
     }
 }
 

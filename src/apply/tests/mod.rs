@@ -45,6 +45,7 @@ fn stack(jobs: Vec<Job>, deps: &[(&str, &str)]) -> Stack {
             job: j,
             span: Default::default(),
             sensitive_paths: Vec::new(),
+            volatile: Vec::new(),
         })
         .collect();
     s.jobs.sort_by(|a, b| a.address.cmp(&b.address));

@@ -27,6 +27,47 @@ pub struct Fingerprint {
 /// follows are those of Nomad 1.10.
 pub const NOMAD_API_VERSION: &str = "1.10.0";
 
+/// The signals a Linux node delivers, as Nomad's signal fingerprint lists them in
+/// `attr.os.signals` (sorted): what the `${attr.os.signals}` constraint Nomad adds for
+/// `kill_signal` and signal change modes is checked against.
+pub const OS_SIGNALS: &[&str] = &[
+    "SIGABRT",
+    "SIGALRM",
+    "SIGBUS",
+    "SIGCHLD",
+    "SIGCLD",
+    "SIGCONT",
+    "SIGFPE",
+    "SIGHUP",
+    "SIGILL",
+    "SIGINT",
+    "SIGIO",
+    "SIGIOT",
+    "SIGKILL",
+    "SIGPIPE",
+    "SIGPOLL",
+    "SIGPROF",
+    "SIGPWR",
+    "SIGQUIT",
+    "SIGSEGV",
+    "SIGSTKFLT",
+    "SIGSTOP",
+    "SIGSYS",
+    "SIGTERM",
+    "SIGTRAP",
+    "SIGTSTP",
+    "SIGTTIN",
+    "SIGTTOU",
+    "SIGUNUSED",
+    "SIGURG",
+    "SIGUSR1",
+    "SIGUSR2",
+    "SIGVTALRM",
+    "SIGWINCH",
+    "SIGXCPU",
+    "SIGXFSZ",
+];
+
 /// Free space (MB) of the file system holding `dir`, which allocation directories use.
 fn disk_free_mb(dir: &Path) -> i64 {
     let Ok(c) = std::ffi::CString::new(dir.as_os_str().as_encoded_bytes()) else {
@@ -115,6 +156,9 @@ pub async fn fingerprint(config: &ClientConfig, drivers: &Drivers) -> Fingerprin
         ("unique.hostname".to_owned(), hostname()),
         ("unique.network.ip-address".to_owned(), ip),
         ("nomad.version".to_owned(), NOMAD_API_VERSION.to_owned()),
+        // What the implicit constraints of Nomad's job admission ask of a node.
+        ("nomad.service_discovery".to_owned(), "true".to_owned()),
+        ("os.signals".to_owned(), OS_SIGNALS.join(",")),
     ]);
     let mut driver_map = BTreeMap::new();
     for d in drivers.all() {
@@ -178,6 +222,16 @@ mod tests {
             .insert("nomad.version".into(), NOMAD_API_VERSION.into());
         let identity = CompiledConstraint::compile("${attr.nomad.version}", "semver", ">= 1.7.0-a");
         assert!(identity.matches(&node));
+        // The constraints of Nomad's admission for native services and signals hold.
+        node.attributes
+            .insert("nomad.service_discovery".into(), "true".into());
+        node.attributes.insert("os.signals".into(), OS_SIGNALS.join(","));
+        let sd = CompiledConstraint::compile("${attr.nomad.service_discovery}", "=", "true");
+        assert!(sd.matches(&node));
+        let signals = CompiledConstraint::compile("${attr.os.signals}", "set_contains", "SIGHUP,SIGTERM");
+        assert!(signals.matches(&node));
+        let unknown = CompiledConstraint::compile("${attr.os.signals}", "set_contains", "SIGNOPE");
+        assert!(!unknown.matches(&node));
         // No Vault here: its constraint stays unmet, which the plan explains.
         let vault = CompiledConstraint::compile("${attr.vault.version}", "semver", ">= 0.6.1");
         assert!(!vault.matches(&node));

@@ -27,6 +27,13 @@ pub fn locate(job: &Block, json_path: &[String], field: Option<&str>) -> Option<
         let Some(rule) = schema.blocks.iter().find(|r| r.json == name) else {
             return found;
         };
+        // Blocks a `dynamic` block generates have no source of their own to index.
+        let generated = block.body.blocks().any(|b| {
+            b.ident.value().as_str() == "dynamic" && b.labels.first().is_some_and(|l| l.as_str() == rule.hcl)
+        });
+        if generated {
+            return found;
+        }
         let mut same_kind = block
             .body
             .blocks()

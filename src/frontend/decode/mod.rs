@@ -2,6 +2,7 @@
 //! schema per block type (Nomad jobspec names → Nomad JSON API fields).
 
 mod convert;
+mod dynamic;
 mod group;
 mod job;
 mod locate;
@@ -22,6 +23,7 @@ pub use schema::Decoder;
 
 use crate::diag::Diagnostic;
 use crate::spec::Job;
+use crate::stack::VolatileField;
 
 /// A decoded job with the JSON paths of values that came from sensitive variables.
 pub struct DecodedJob {
@@ -29,6 +31,8 @@ pub struct DecodedJob {
     pub job: Job,
     /// Sensitive JSON paths.
     pub sensitive_paths: Vec<String>,
+    /// Fields whose values came from `uuidv4()` or `timestamp()`.
+    pub volatile: Vec<VolatileField>,
 }
 
 /// Decodes one `job "id" {}` block; every problem is returned.
@@ -56,6 +60,7 @@ pub fn decode_job(dec: &mut Decoder<'_, '_>, block: &Block) -> Option<DecodedJob
     };
     let before = dec.diags.len();
     dec.sensitive_paths.clear();
+    dec.volatile.clear();
     let mut out = Map::new();
     out.insert("ID".into(), Value::String(id.clone()));
     dec.body(&schemas::JOB, block, &mut out);
@@ -68,6 +73,7 @@ pub fn decode_job(dec: &mut Decoder<'_, '_>, block: &Block) -> Option<DecodedJob
         Ok(job) => Some(DecodedJob {
             job,
             sensitive_paths: std::mem::take(&mut dec.sensitive_paths),
+            volatile: std::mem::take(&mut dec.volatile),
         }),
         Err(e) => {
             dec.diags.push(

@@ -15,6 +15,7 @@ use super::super::suggest::did_you_mean;
 use super::super::unit::label_span;
 use super::convert::convert;
 use crate::diag::Diagnostic;
+use crate::stack::VolatileField;
 
 /// The type an attribute must have.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -124,6 +125,8 @@ pub struct Decoder<'a, 'e> {
     pub diags: Vec<Diagnostic>,
     /// JSON paths of values that came from sensitive variables.
     pub sensitive_paths: Vec<String>,
+    /// Fields whose values came from `uuidv4()` or `timestamp()`.
+    pub volatile: Vec<VolatileField>,
     path: Vec<Seg>,
 }
 
@@ -141,6 +144,7 @@ impl<'a, 'e> Decoder<'a, 'e> {
             ev,
             diags: Vec::new(),
             sensitive_paths: Vec::new(),
+            volatile: Vec::new(),
             path: Vec::new(),
         }
     }
@@ -184,6 +188,7 @@ impl<'a, 'e> Decoder<'a, 'e> {
     /// Evaluates an attribute as `kind`, recording taint at JSON field `json`.
     pub fn attr_value(&mut self, attr: &Attribute, kind: Kind, json: &str) -> Option<Value> {
         self.ev.tainted = false;
+        self.ev.volatile.clear();
         let v = match self.ev.eval(&attr.value) {
             Ok(v) => v,
             Err(d) => {
@@ -196,6 +201,13 @@ impl<'a, 'e> Decoder<'a, 'e> {
         if self.ev.tainted {
             let p = self.current_path(json);
             self.sensitive_paths.push(p);
+        }
+        if !self.ev.volatile.is_empty() {
+            let mut functions: Vec<String> = self.ev.volatile.iter().map(|f| f.to_string()).collect();
+            functions.sort();
+            functions.dedup();
+            let path = self.current_path(json);
+            self.volatile.push(VolatileField { path, functions });
         }
         match convert(v, kind) {
             Ok(v) => Some(v),
@@ -223,7 +235,7 @@ impl<'a, 'e> Decoder<'a, 'e> {
         }
     }
 
-    fn unknown(
+    pub(super) fn unknown(
         &mut self,
         schema: &'static Schema,
         name: &str,
@@ -276,8 +288,12 @@ impl<'a, 'e> Decoder<'a, 'e> {
         self.unknown(schema, key, a.key.span(), "attribute");
     }
 
-    fn block(&mut self, schema: &'static Schema, b: &Block, out: &mut Map<String, Value>) {
+    pub(super) fn block(&mut self, schema: &'static Schema, b: &Block, out: &mut Map<String, Value>) {
         let name = b.ident.value().as_str();
+        if name == "dynamic" {
+            self.dynamic_in_schema(schema, b, out);
+            return;
+        }
         let Some(rule) = schema.blocks.iter().find(|r| same_name(r.hcl, name)) else {
             self.unknown(schema, name, b.ident.span(), "block");
             return;
@@ -398,24 +414,30 @@ impl<'a, 'e> Decoder<'a, 'e> {
                         out.insert(key, v);
                     }
                 }
-                Structure::Block(b) => {
-                    let key = b.ident.value().to_string();
-                    self.path.push(Seg::Free(key.clone()));
-                    let mut v = self.free_form(&b.body);
-                    self.path.pop();
-                    for l in b.labels.iter().rev() {
-                        let mut m = Map::new();
-                        m.insert(l.as_str().to_string(), v);
-                        v = Value::Object(m);
-                    }
-                    match out.entry(key).or_insert_with(|| Value::Array(vec![])) {
-                        Value::Array(a) => a.push(v),
-                        other => *other = Value::Array(vec![v]),
-                    }
+                Structure::Block(b) if b.ident.value().as_str() == "dynamic" => {
+                    self.expand_dynamic(b, |dec, generated| dec.free_block(generated, &mut out));
                 }
+                Structure::Block(b) => self.free_block(b, &mut out),
             }
         }
         Value::Object(out)
+    }
+
+    /// One nested block of a free-form body: a list item under its name, nested in its labels.
+    fn free_block(&mut self, b: &Block, out: &mut Map<String, Value>) {
+        let key = b.ident.value().to_string();
+        self.path.push(Seg::Free(key.clone()));
+        let mut v = self.free_form(&b.body);
+        self.path.pop();
+        for l in b.labels.iter().rev() {
+            let mut m = Map::new();
+            m.insert(l.as_str().to_string(), v);
+            v = Value::Object(m);
+        }
+        match out.entry(key).or_insert_with(|| Value::Array(vec![])) {
+            Value::Array(a) => a.push(v),
+            other => *other = Value::Array(vec![v]),
+        }
     }
 
     fn string_map(&mut self, body: &Body, kind: Kind) -> Value {

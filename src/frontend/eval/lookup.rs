@@ -54,6 +54,11 @@ impl Eval<'_> {
                 if root == "var" && self.scope.sensitive.contains(name) {
                     self.tainted = true;
                 }
+                if root == "local"
+                    && let Some(functions) = self.scope.volatile_locals.get(name)
+                {
+                    self.volatile.extend(functions.iter().copied());
+                }
                 Ok(Some(v.clone()))
             }
             None => Ok(None),

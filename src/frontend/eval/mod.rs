@@ -33,6 +33,7 @@ use super::source::SourceFile;
 use crate::diag::{Diagnostic, SourceSpan};
 
 pub use types::TypeConstraint;
+pub(crate) use value::iteration_pairs;
 use value::number;
 pub use value::{as_bool, as_number, num, to_key, type_name};
 
@@ -48,6 +49,9 @@ pub struct Scope {
     pub sensitive: BTreeSet<String>,
     /// `local.*`.
     pub locals: BTreeMap<String, Value>,
+    /// Locals whose value came from `uuidv4()` or `timestamp()`, with those functions: reading
+    /// one marks the field it feeds as changing on every plan.
+    pub volatile_locals: BTreeMap<String, Vec<&'static str>>,
     /// `job.ID` objects (stack scope only). Shared: every job file's scope reads the same
     /// table, and a copy per file made loading quadratic in the number of files.
     pub jobs: Arc<BTreeMap<String, Value>>,
@@ -86,6 +90,8 @@ pub struct Eval<'a> {
     iter_vars: Vec<(String, Value)>,
     /// Set when a sensitive variable was read.
     pub tainted: bool,
+    /// The functions called that give a new value on every evaluation (`uuidv4`, ...).
+    pub volatile: Vec<&'static str>,
     /// Job and module references seen.
     pub refs: Vec<Reference>,
 }
@@ -100,8 +106,22 @@ impl<'a> Eval<'a> {
             file,
             iter_vars: Vec::new(),
             tainted: false,
+            volatile: Vec::new(),
             refs: Vec::new(),
         }
+    }
+
+    /// Binds `name` for the expressions evaluated until [`Eval::unbind_to`] (a `dynamic`
+    /// block's iterator); returns the depth to unbind to.
+    pub fn bind(&mut self, name: &str, value: Value) -> usize {
+        let depth = self.iter_vars.len();
+        self.iter_vars.push((name.to_string(), value));
+        depth
+    }
+
+    /// Drops the bindings made since `depth`.
+    pub fn unbind_to(&mut self, depth: usize) {
+        self.iter_vars.truncate(depth);
     }
 
     /// The span of an expression.
@@ -177,6 +197,9 @@ impl<'a> Eval<'a> {
         let name = call.name.name.value().as_str().to_string();
         if name == "try" || name == "can" {
             return self.try_can(&name, call.args.iter().collect(), expr);
+        }
+        if let Some(f) = functions::VOLATILE.iter().find(|f| **f == name) {
+            self.volatile.push(f);
         }
         let mut args = Vec::new();
         for a in call.args.iter() {

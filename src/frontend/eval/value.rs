@@ -78,7 +78,7 @@ pub fn type_name(v: &Value) -> &'static str {
 
 /// The (key, value) pairs a `for` expression or directive iterates: list indexes or object
 /// keys with their values; anything else is handed back for the caller's error.
-pub(super) fn iteration_pairs(coll: Value) -> Result<Vec<(Value, Value)>, Value> {
+pub(crate) fn iteration_pairs(coll: Value) -> Result<Vec<(Value, Value)>, Value> {
     match coll {
         Value::Array(a) => Ok(a
             .into_iter()

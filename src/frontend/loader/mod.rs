@@ -315,6 +315,7 @@ impl Loader<'_> {
             job: decoded.job,
             span,
             sensitive_paths: decoded.sensitive_paths,
+            volatile: decoded.volatile,
         });
     }
 

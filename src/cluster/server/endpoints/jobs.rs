@@ -5,6 +5,7 @@ use crate::api::{JobSubmission, triggered_by};
 use crate::cluster::fsm::{Command, JobDeregister, JobRegister, Outcome};
 use crate::cluster::server::ClusterNode;
 use crate::cluster::server::evals::{job_eval, now_nanos};
+use crate::spec::admission::admit;
 use crate::spec::{Job, canonicalize, validate};
 
 use super::EndpointError;
@@ -112,6 +113,9 @@ impl ClusterNode {
         if !errors.is_empty() {
             return Err(EndpointError::BadRequest(multierror(&errors)));
         }
+        // As Nomad's admission hook: the implicit constraints of what the job uses, so it
+        // reads back as Nomad's would.
+        let job = admit(job);
         let eval = job_eval(&job, triggered_by::JOB_REGISTER, reg.eval_priority);
         let cmd = Command::JobRegister(Box::new(JobRegister {
             enforce_index: reg.enforce_index,

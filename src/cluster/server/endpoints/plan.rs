@@ -21,6 +21,9 @@ impl ClusterNode {
     /// Plans `job` (already checked) against the current state: Nomad's `JobPlanResponse`,
     /// with the field diff against the current version when `want_diff`.
     pub async fn plan_job(&self, job: Job, want_diff: bool) -> Result<JobPlanResponse, EndpointError> {
+        // As Nomad's `Job.Plan`, through the same admission as a registration: the diff and
+        // the dry run see the implicit constraints the job would be stored with.
+        let job = crate::spec::admission::admit(job);
         self.read_barrier().await?;
         let now = SystemTime::now()
             .duration_since(UNIX_EPOCH)

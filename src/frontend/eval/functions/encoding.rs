@@ -131,9 +131,18 @@ fn run(name: &str, a: &[Value], base_dir: &Path) -> Res {
                     .unwrap_or_else(|| ".".into()),
             ))
         }
-        "uuidv4" | "timestamp" => fail(format!(
-            "`{name}` gives a different value on every run, so every plan would change the job; pass the value as a variable"
-        )),
+        // As Nomad (go-cty's stdlib): a random version 4 UUID, and the time in UTC as RFC 3339
+        // with whole seconds.
+        "uuidv4" => {
+            arity(a, 0)?;
+            Ok(Value::String(uuid::Uuid::new_v4().to_string()))
+        }
+        "timestamp" => {
+            arity(a, 0)?;
+            Ok(Value::String(
+                chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+            ))
+        }
         _ => Err(FnError::Unknown),
     }
 }

@@ -1,6 +1,8 @@
-//! The HCL2 functions Nomad offers in jobspecs (the deterministic ones).
+//! The HCL2 functions Nomad offers in jobspecs.
 //!
-//! `uuidv4` and `timestamp` are refused: a plan must not change on every run.
+//! `uuidv4` and `timestamp` give a new value on every evaluation, as in Nomad (which evaluates
+//! them at parse time): the evaluator records their use (see [`VOLATILE`]) so that plans mark
+//! the fields they feed as changing on every plan.
 
 mod collections;
 mod encoding;
@@ -70,6 +72,7 @@ pub const NAMES: &[&str] = &[
     "split",
     "strrev",
     "substr",
+    "timestamp",
     "title",
     "tobool",
     "tolist",
@@ -82,11 +85,15 @@ pub const NAMES: &[&str] = &[
     "trimspace",
     "trimsuffix",
     "upper",
+    "uuidv4",
     "uuidv5",
     "values",
     "yamlencode",
     "zipmap",
 ];
+
+/// The functions whose value differs on every call.
+pub const VOLATILE: &[&str] = &["timestamp", "uuidv4"];
 
 type Res = Result<Value, FnError>;
 
@@ -249,9 +256,21 @@ mod tests {
     }
 
     #[test]
-    fn nondeterministic_functions_are_refused() {
+    fn uuidv4_and_timestamp_give_values_of_their_format() {
+        let a = c("uuidv4", vec![]);
+        let b = c("uuidv4", vec![]);
+        assert_ne!(a, b);
+        let a = a.as_str().unwrap_or_default();
+        let parsed = uuid::Uuid::parse_str(a).expect("a UUID");
+        assert_eq!(parsed.get_version_num(), 4);
+        assert_eq!(a, a.to_lowercase());
+        let t = c("timestamp", vec![]);
+        let t = t.as_str().unwrap_or_default();
+        let parsed = chrono::DateTime::parse_from_rfc3339(t).expect("RFC 3339");
+        assert_eq!(parsed.offset().local_minus_utc(), 0);
+        assert!(t.ends_with('Z') && !t.contains('.'), "{t}");
         assert!(matches!(
-            call("uuidv4", vec![], Path::new(".")),
+            call("uuidv4", vec![Value::from(1)], Path::new(".")),
             Err(FnError::Failed(_))
         ));
     }
