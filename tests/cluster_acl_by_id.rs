@@ -134,6 +134,9 @@ async fn a_token_for_one_namespace_cannot_read_another_namespaces_objects_by_id(
     // What the reader of `a` was refused is what exists: the body names the allocation.
     let read = get_json(&authed, &server.url(&format!("/v1/allocation/{alloc}"))).await;
     assert_eq!(read.unwrap()["Namespace"], "b");
+    // A token that does not exist is told so (403), not shown a hidden object's 404.
+    let url = server.url(&format!("/v1/allocation/{alloc}"));
+    assert_eq!(status_with("00000000-not-a-token", &url).await, 403);
     // An unknown ID is still checked in the request's namespace, and is not found.
     let unknown = server.url("/v1/allocation/00000000-0000-0000-0000-000000000000?namespace=a");
     assert_eq!(status_with(&reader_a, &unknown).await, 404);

@@ -109,6 +109,9 @@ pub async fn check(ctx: Ctx, Query(q): Query<HashMap<String, String>>, req: Requ
     Ok(super::query::indexed_json(ctx.node.state().index(), &body))
 }
 
+/// The refusal of a valid token that lacks the capability (Nomad's text).
+const PERMISSION_DENIED: &str = "Permission denied";
+
 /// Whether `token` may do `need` in every one of `namespaces` (at `var_path` for variables);
 /// the refusal text otherwise.
 pub fn authorize(
@@ -123,7 +126,7 @@ pub fn authorize(
     }
     let resolved = node.resolve_acl(token).map_err(|e| e.to_string())?;
     if *need == Need::Token && resolved.token.is_none() {
-        return Err("Permission denied".into());
+        return Err(PERMISSION_DENIED.into());
     }
     if namespaces
         .iter()
@@ -131,7 +134,7 @@ pub fn authorize(
     {
         Ok(())
     } else {
-        Err("Permission denied".into())
+        Err(PERMISSION_DENIED.into())
     }
 }
 
@@ -165,9 +168,10 @@ pub async fn enforce(State(ctx): State<Arc<ApiContext>>, req: Request, next: Nex
     namespaces.extend(body_ns.as_deref());
     match authorize(&ctx.node, request_token(&req), &need, &namespaces, &var_path) {
         Ok(()) => next.run(req).await,
+        // A valid token without the capability; an unknown or expired token is told so.
         Err(message) => match by_id {
-            Some((object, id, _)) => acl_by_id::refusal(object, &id),
-            None => (StatusCode::FORBIDDEN, message).into_response(),
+            Some((object, id, _)) if message == PERMISSION_DENIED => acl_by_id::refusal(object, &id),
+            _ => (StatusCode::FORBIDDEN, message).into_response(),
         },
     }
 }
