@@ -21,6 +21,9 @@ const BIN: &str = env!("CARGO_BIN_EXE_deploy");
 const NODE: &str = "walk-node";
 const SECRET: &str = "walk-secret";
 
+/// What a call presents, the headers it sends, and the status it must get.
+type Case = (&'static str, &'static [(&'static str, &'static str)], u16);
+
 /// `pattern` with every `{...}` segment filled in.
 fn concrete(pattern: &str) -> String {
     pattern
@@ -76,7 +79,7 @@ async fn every_rpc_route_refuses_missing_and_garbage_credentials_before_the_body
         .expect("register the walk's node");
     assert_eq!(registered.status(), 200, "registering {NODE}");
 
-    let cases: [(&str, &[(&str, &str)], u16); 4] = [
+    let cases: [Case; 4] = [
         ("no credentials", &[], 401),
         (
             "a wrong cluster key",
