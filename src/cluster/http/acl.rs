@@ -170,7 +170,7 @@ pub async fn enforce(State(ctx): State<Arc<ApiContext>>, req: Request, next: Nex
         Ok(()) => next.run(req).await,
         // A valid token without the capability; an unknown or expired token is told so.
         Err(message) => match by_id {
-            Some((object, id, _)) if message == PERMISSION_DENIED => acl_by_id::refusal(object, &id),
+            Some((object, id, _)) if message == PERMISSION_DENIED => acl_by_id::refusal(&route, object, &id),
             _ => (StatusCode::FORBIDDEN, message).into_response(),
         },
     }
