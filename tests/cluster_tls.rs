@@ -239,3 +239,52 @@ fn a_server_and_a_client_with_certificates_from_another_ca_cannot_join() {
     intruder.kill();
     plain_http_fails_and_python_nomad_works(&rt, &servers, &certs);
 }
+
+/// Item (d) over HTTPS: with `tls { http = true ... }` and ACLs on, python-nomad with `verify=`,
+/// `cert=` and a client token bound to a read-only namespace policy lists and reads jobs and
+/// gets 403 on register; the management token registers.
+#[test]
+fn python_nomad_over_https_with_acl_tokens() {
+    let _one = one_at_a_time();
+    if !cluster_harness::python::python_nomad_available() {
+        return;
+    }
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let certs = Certs::create(&bin(), &dir.path().join("certs"));
+    let c = Cluster::spawn_tls_with_args(&bin(), 1, 3, &certs, &["--acl-enabled"]);
+    let management = rt.block_on(async {
+        let deadline = std::time::Instant::now() + Duration::from_secs(30);
+        loop {
+            let r = c.http.post(c.agents[0].url("/v1/acl/bootstrap")).send().await;
+            if let Ok(r) = r
+                && r.status().is_success()
+            {
+                let v: Value = r.json().await.expect("bootstrap JSON");
+                break v["SecretID"].as_str().expect("SecretID").to_owned();
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "no ACL bootstrap over HTTPS"
+            );
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    });
+    let (host, port) = c.agents[0].addr.split_once(':').expect("host:port");
+    let (cert, key) = certs.pair("cli");
+    let s = |p: std::path::PathBuf| p.to_string_lossy().into_owned();
+    let args = vec![
+        host.to_owned(),
+        port.to_owned(),
+        s(certs.ca()),
+        s(cert),
+        s(key),
+        management,
+    ];
+    rt.block_on(cluster_harness::python::run_script(
+        "nomad_tls_acl.py",
+        args,
+        vec![],
+        "read allowed, register refused",
+    ));
+}

@@ -40,6 +40,18 @@ pub struct LocalArgs {
     pub state: PathBuf,
 }
 
+/// An agent must outlive its peers: `main` restores the default SIGPIPE action for the CLI's
+/// pipes (`deploy inspect | head`), under which a write to a connection whose peer has died
+/// (a vectored write: `writev` has no `MSG_NOSIGNAL`) kills the process without a word. Under
+/// mutual TLS, killing one server killed the servers still writing to it, and the cluster lost
+/// its quorum. Ignored, such a write is an error on that one connection.
+fn ignore_broken_pipes() {
+    // SAFETY: SIG_IGN is always a valid disposition; changing it has no memory effects.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_IGN);
+    }
+}
+
 /// Runs `deploy agent`.
 pub fn run(cmd: &AgentCommand) -> anyhow::Result<ExitCode> {
     match &cmd.action {
@@ -60,6 +72,7 @@ pub fn run(cmd: &AgentCommand) -> anyhow::Result<ExitCode> {
         None => {
             let mut config = cmd.args.to_config()?;
             init_logging();
+            ignore_broken_pipes();
             let runtime = tokio::runtime::Runtime::new()?;
             // `/v1/jobs/parse` answers with deploy's own HCL front end.
             config.job_parser = Some(crate::cluster::JobParser::new(|hcl: &str, vars: &str| {

@@ -230,6 +230,21 @@ impl Cluster {
         cluster
     }
 
+    /// Like [`Self::start_tls_with_multiplier`], each agent also given `extra` flags
+    /// (`--acl-enabled`, ...); returns at once, without waiting for a leader.
+    pub fn spawn_tls_with_args(
+        bin: &str,
+        n: usize,
+        multiplier: u32,
+        certs: &tls::Certs,
+        extra: &[&str],
+    ) -> Self {
+        let config = certs.agent_config(tls::Role::Server);
+        let mut args = vec!["--config", config.to_str().expect("UTF-8 path")];
+        args.extend_from_slice(extra);
+        Self::spawn_with(bin, n, multiplier, &args, Some(certs), &[])
+    }
+
     fn spawn_with(
         bin: &str,
         n: usize,
@@ -394,7 +409,7 @@ impl Cluster {
             .json(&body)
             .send()
             .await
-            .map_err(|e| e.to_string())?;
+            .map_err(|e| error_chain(&e))?;
         let status = resp.status();
         let text = resp.text().await.map_err(|e| e.to_string())?;
         if !status.is_success() {
@@ -435,6 +450,17 @@ impl Cluster {
         let text = resp.text().await.unwrap_or_default();
         (status, serde_json::from_str(&text).unwrap_or(Value::String(text)))
     }
+}
+
+/// `e` with its sources (reqwest's own text hides the cause: a reset, a timeout, TLS).
+pub fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        text.push_str(&format!(": {s}"));
+        source = s.source();
+    }
+    text
 }
 
 /// A minimal Nomad JSON job.

@@ -200,4 +200,4 @@ pub fn render_markdown() -> String {
 
 #[cfg(test)]
 #[path = "routes_tests.rs"]
-mod tests;
+pub(crate) mod tests;

@@ -36,7 +36,7 @@ const ROUTER_SOURCES: &[(&str, &str)] = &[
 const METHODS: &[&str] = &["get", "post", "put", "delete", "patch"];
 
 /// (METHOD, pattern) of every `.route("pattern", method(h).method(h)...)` in `src`.
-fn registered(src: &str) -> Vec<(String, String)> {
+pub(crate) fn registered(src: &str) -> Vec<(String, String)> {
     let mut out = Vec::new();
     let mut rest = src;
     while let Some(at) = rest.find(".route(") {

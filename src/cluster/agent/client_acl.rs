@@ -1,6 +1,7 @@
 //! The ACL check of a client-only agent's own routes (`/v1/client/fs/logs/...`, stats, GC):
 //! the agent holds no ACL state, so it asks its servers over RPC whether the request's token
-//! may use the matched route (method, pattern, `?namespace=`), which the servers decide from
+//! may use the matched route (method, pattern, `?namespace=`, and the path: a route naming an
+//! allocation is checked in the allocation's namespace), which the servers decide from
 //! the one route table (`cluster::acl::routes`), as Nomad's clients resolve tokens through
 //! the servers. Always yes with ACLs off.
 
@@ -29,7 +30,7 @@ async fn check(State(client): State<Arc<Client>>, req: Request, next: Next) -> R
         .ok()
         .and_then(|Query(q)| q.get("namespace").cloned())
         .unwrap_or_default();
-    let query = acl_check_query(req.method().as_str(), &route, &namespace);
+    let query = acl_check_query(req.method().as_str(), &route, &namespace, req.uri().path());
     if !client.token_allowed(request_token(&req), &query).await {
         return (StatusCode::FORBIDDEN, "Permission denied").into_response();
     }

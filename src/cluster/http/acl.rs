@@ -4,6 +4,7 @@
 //!  request ─► MatchedPath + method ─► acl::need_for (THE table, cluster::acl::routes)
 //!          ─► token (X-Nomad-Token / Bearer; none: the anonymous policy) ─► ClusterNode::resolve_acl
 //!          ─► Acl::allows(need, ?namespace= (default "default"), variable path) ─► route or 403
+//!             (a route naming an allocation, evaluation or deployment by ID: its namespace)
 //! ```
 //!
 //! A route missing from the table needs a management token. The cluster's own calls are not on
@@ -20,6 +21,7 @@ use axum::http::{Method, StatusCode, Uri};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
+use super::acl_by_id;
 use super::error::{ApiError, ApiResult};
 use super::read::answer;
 use super::{ApiContext, Ctx};
@@ -63,16 +65,18 @@ pub fn request_token(req: &Request) -> Option<&str> {
 }
 
 /// The RPC path a client-only agent asks whether a token may use one of its own routes:
-/// `?method=GET&route=/v1/client/fs/logs/{alloc}&namespace=default`.
+/// `?method=GET&route=/v1/client/fs/logs/{alloc}&namespace=default&path=/v1/client/fs/logs/ID`.
 pub const CHECK: &str = "/v1/internal/client/acl/check";
 
-/// The query of a [`CHECK`] call for `method` on route pattern `route` in `namespace`.
-pub fn check_query(method: &str, route: &str, namespace: &str) -> String {
+/// The query of a [`CHECK`] call for `method` on route pattern `route` in `namespace`, for the
+/// request path `path` (a route naming an allocation by ID is checked in its namespace).
+pub fn check_query(method: &str, route: &str, namespace: &str, path: &str) -> String {
     format!(
-        "method={}&route={}&namespace={}",
+        "method={}&route={}&namespace={}&path={}",
         encode(method),
         encode(route),
-        encode(namespace)
+        encode(namespace),
+        encode(path)
     )
 }
 
@@ -91,14 +95,22 @@ pub async fn check(ctx: Ctx, Query(q): Query<HashMap<String, String>>, req: Requ
     let get = |k: &str| q.get(k).map_or("", String::as_str);
     let allowed = !ctx.acl_enabled || {
         let need = need_for(get("method"), get("route")).unwrap_or(Need::Management);
-        let ns = Some(get("namespace"))
-            .filter(|n| !n.is_empty())
-            .unwrap_or("default");
+        let path: Option<Uri> = get("path").parse().ok();
+        let by_id = path.and_then(|p| by_id_namespace(&ctx.node, get("route"), &p));
+        let ns = match &by_id {
+            Some((_, _, object_ns)) => object_ns.as_str(),
+            None => Some(get("namespace"))
+                .filter(|n| !n.is_empty())
+                .unwrap_or("default"),
+        };
         authorize(&ctx.node, request_token(&req), &need, &[ns], "").is_ok()
     };
     let body = serde_json::json!({ "Allowed": allowed });
     Ok(super::query::indexed_json(ctx.node.state().index(), &body))
 }
+
+/// The refusal of a valid token that lacks the capability (Nomad's text).
+const PERMISSION_DENIED: &str = "Permission denied";
 
 /// Whether `token` may do `need` in every one of `namespaces` (at `var_path` for variables);
 /// the refusal text otherwise.
@@ -114,7 +126,7 @@ pub fn authorize(
     }
     let resolved = node.resolve_acl(token).map_err(|e| e.to_string())?;
     if *need == Need::Token && resolved.token.is_none() {
-        return Err("Permission denied".into());
+        return Err(PERMISSION_DENIED.into());
     }
     if namespaces
         .iter()
@@ -122,7 +134,7 @@ pub fn authorize(
     {
         Ok(())
     } else {
-        Err("Permission denied".into())
+        Err(PERMISSION_DENIED.into())
     }
 }
 
@@ -146,14 +158,35 @@ pub async fn enforce(State(ctx): State<Arc<ApiContext>>, req: Request, next: Nex
         Ok(v) => v,
         Err(resp) => return resp,
     };
-    let ns = query_param(req.uri(), "namespace").unwrap_or_else(|| "default".into());
+    let by_id = by_id_namespace(&ctx.node, &route, req.uri());
+    let ns = match &by_id {
+        Some((_, _, object_ns)) => object_ns.clone(),
+        None => query_param(req.uri(), "namespace").unwrap_or_else(|| "default".into()),
+    };
     let var_path = variable_path(req.uri(), &route);
     let mut namespaces = vec![ns.as_str()];
     namespaces.extend(body_ns.as_deref());
     match authorize(&ctx.node, request_token(&req), &need, &namespaces, &var_path) {
         Ok(()) => next.run(req).await,
-        Err(message) => (StatusCode::FORBIDDEN, message).into_response(),
+        // A valid token without the capability; an unknown or expired token is told so.
+        Err(message) => match by_id {
+            Some((object, id, _)) if message == PERMISSION_DENIED => acl_by_id::refusal(&route, object, &id),
+            _ => (StatusCode::FORBIDDEN, message).into_response(),
+        },
     }
+}
+
+/// For a route naming an existing allocation, evaluation or deployment by ID: the object, its
+/// ID and its namespace, which the token is checked in (see [`acl_by_id`]).
+fn by_id_namespace(
+    node: &ClusterNode,
+    route: &str,
+    uri: &Uri,
+) -> Option<(acl_by_id::Object, String, String)> {
+    let object = acl_by_id::object_of(route)?;
+    let id = acl_by_id::id_in(route, uri)?;
+    let ns = acl_by_id::namespace_of(&node.state().read(), object, &id)?;
+    Some((object, id, ns))
 }
 
 /// A write that carries a job (`{"Job": {"Namespace": ...}}`) is checked in the job's
@@ -191,7 +224,7 @@ fn variable_path(uri: &Uri, route: &str) -> String {
     }
 }
 
-fn percent_decode(s: &str) -> String {
+pub(super) fn percent_decode(s: &str) -> String {
     let bytes = s.as_bytes();
     let mut out = Vec::with_capacity(bytes.len());
     let mut i = 0;

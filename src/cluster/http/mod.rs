@@ -11,6 +11,7 @@
 //! and `cargo test --lib cluster::acl` fails until the entry exists.
 
 mod acl;
+mod acl_by_id;
 mod acl_objects;
 mod agent;
 pub mod agent_control;

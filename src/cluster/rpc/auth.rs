@@ -118,7 +118,7 @@ fn certificate_fits(caller: &Caller, cert: Option<&PeerCert>, region: &str) -> b
 }
 
 /// Whether `path` is for servers only (Raft and cluster membership, forwarding).
-fn servers_only(path: &str) -> bool {
+pub(super) fn servers_only(path: &str) -> bool {
     path.starts_with("/v1/internal/raft/") || path.starts_with("/v1/internal/cluster/")
 }
 

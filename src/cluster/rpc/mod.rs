@@ -16,6 +16,7 @@
 pub mod auth;
 pub mod clients;
 pub mod cluster;
+pub mod routes;
 
 use std::sync::Arc;
 
