@@ -1,6 +1,7 @@
 //! The docker driver against the local engine: an image built here `FROM scratch` with a
 //! static binary runs as a task, passes its check, and its container carries the sandbox
-//! (no-new-privileges, all capabilities dropped but a small set, memory limit, not privileged).
+//! (no-new-privileges, all capabilities dropped but Nomad's default set, memory limit, not
+//! privileged).
 //! Without a Docker engine it skips, saying why, unless `CI=true`, where it fails.
 
 mod client_harness;
@@ -116,9 +117,10 @@ async fn docker_task_runs_sandboxed_from_a_local_scratch_image() {
     assert_eq!(hc["SecurityOpt"], json!(["no-new-privileges"]), "{hc:#}");
     assert_eq!(hc["CapDrop"], json!(["ALL"]));
     assert!(
-        hc["CapAdd"]
-            .as_array()
-            .is_some_and(|caps| caps.len() <= 5 && !caps.iter().any(|c| c == "SYS_ADMIN"))
+        hc["CapAdd"].as_array().is_some_and(|caps| caps.len() == 13
+            && caps.iter().any(|c| c == "FOWNER")
+            && !caps.iter().any(|c| c == "SYS_ADMIN" || c == "NET_RAW")),
+        "{hc:#}"
     );
     assert_eq!(hc["Privileged"], false);
     assert_eq!(hc["Memory"], 64 * 1024 * 1024);

@@ -17,6 +17,7 @@ mod decode;
 mod discover;
 mod edges;
 mod eval;
+mod heredoc;
 mod inputs;
 mod loader;
 mod modules;

@@ -65,7 +65,8 @@ impl SourceFile {
 
     /// Parses the text as an HCL body.
     pub fn parse(&self) -> Result<Body, Diagnostic> {
-        hcl::edit::parser::parse_body(&self.text).map_err(|e| {
+        let text = super::heredoc::guard_indented_heredocs(&self.text);
+        hcl::edit::parser::parse_body(&text).map_err(|e| {
             let loc = e.location();
             let offset = loc.offset().min(self.text.len());
             let span = self.span(offset..offset);

@@ -72,6 +72,10 @@ pub struct AgentConfig {
     pub raw_exec_enabled: bool,
     /// Whether docker tasks may be privileged.
     pub docker_allow_privileged: bool,
+    /// The client's CPU in MHz, over the fingerprint (`client { cpu_total_compute }`).
+    pub cpu_total_compute: Option<u64>,
+    /// The client's memory in MB, over the fingerprint (`client { memory_total_mb }`).
+    pub memory_total_mb: Option<u64>,
     /// The client's sandbox settings (`client { chroot_env, options, artifact }`,
     /// `plugin "docker" { config { ... } }`).
     pub client_sandbox: SandboxConfig,
@@ -127,6 +131,8 @@ impl Default for AgentConfig {
             host_volumes: BTreeMap::new(),
             raw_exec_enabled: false,
             docker_allow_privileged: false,
+            cpu_total_compute: None,
+            memory_total_mb: None,
             client_sandbox: SandboxConfig::default(),
             heartbeat_ttl: heartbeat::DEFAULT_TTL,
             server_gc: GcConfig::default(),

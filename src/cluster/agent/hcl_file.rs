@@ -88,6 +88,8 @@ struct HclClient {
     node_class: Option<String>,
     node_pool: Option<String>,
     host_volume: BTreeMap<String, HclHostVolume>,
+    cpu_total_compute: Option<u64>,
+    memory_total_mb: Option<u64>,
 }
 
 impl AgentConfig {
@@ -163,6 +165,8 @@ impl AgentConfig {
                 .extend(c.servers.iter().map(|s| with_default_port(s)));
             set(&mut self.node_class, c.node_class);
             set(&mut self.node_pool, c.node_pool);
+            self.cpu_total_compute = c.cpu_total_compute.or(self.cpu_total_compute);
+            self.memory_total_mb = c.memory_total_mb.or(self.memory_total_mb);
             for (name, v) in c.host_volume {
                 let volume = HostVolume {
                     path: v.path,
@@ -212,6 +216,8 @@ mod tests {
               meta { rack = "r1" }
               servers = ["10.0.0.9"]
               node_class = "edge"
+              cpu_total_compute = 24000
+              memory_total_mb = 65536
               host_volume "data" {
                 path = "/srv/data"
                 read_only = true
@@ -234,6 +240,8 @@ mod tests {
         assert_eq!(cfg.encrypt.as_deref(), Some("k3y-k3y-k3y-k3y-k3y"));
         assert_eq!(cfg.node_class, "edge");
         assert!(cfg.host_volumes["data"].read_only);
+        assert_eq!(cfg.cpu_total_compute, Some(24000));
+        assert_eq!(cfg.memory_total_mb, Some(65536));
         assert!(cfg.raw_exec_enabled && !cfg.docker_allow_privileged);
         assert_eq!(with_default_port("10.0.0.3"), "10.0.0.3:4647");
         assert_eq!(cfg.advertise("0.0.0.0:5646".parse().unwrap()), "127.0.0.1:5646");

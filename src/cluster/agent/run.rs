@@ -210,6 +210,8 @@ fn client_config(
     c.host_volumes = cfg.host_volumes.clone();
     c.raw_exec_enabled = cfg.raw_exec_enabled;
     c.docker_allow_privileged = cfg.docker_allow_privileged;
+    c.cpu_total_compute = cfg.cpu_total_compute;
+    c.memory_total_mb = cfg.memory_total_mb;
     c.sandbox = cfg.client_sandbox.clone();
     c.rpc_transport = cfg.tls.rpc_transport(&cfg.region).map_err(startup)?;
     c.http_transport = cfg.tls.http_transport().map_err(startup)?;

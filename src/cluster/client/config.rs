@@ -43,6 +43,10 @@ pub struct ClientConfig {
     pub raw_exec_enabled: bool,
     /// Whether docker tasks may ask for `privileged = true`.
     pub docker_allow_privileged: bool,
+    /// The node's CPU in MHz when set (`client { cpu_total_compute }`), else fingerprinted.
+    pub cpu_total_compute: Option<u64>,
+    /// The node's memory in MB when set (`client { memory_total_mb }`), else fingerprinted.
+    pub memory_total_mb: Option<u64>,
     /// What tasks may do beyond their sandbox (chroot_env, user denylist, docker policy,
     /// artifact limits).
     pub sandbox: SandboxConfig,
@@ -68,6 +72,8 @@ impl ClientConfig {
             host_volumes: BTreeMap::new(),
             raw_exec_enabled: false,
             docker_allow_privileged: false,
+            cpu_total_compute: None,
+            memory_total_mb: None,
             sandbox: SandboxConfig::default(),
             rpc_transport: Transport::plain(),
             http_transport: Transport::plain(),

@@ -127,11 +127,25 @@ fn hostname() -> String {
         .unwrap_or_default()
 }
 
+/// The architecture as Nomad names it (Go's `GOARCH`): jobs constrain `${attr.cpu.arch}` to
+/// `amd64` or `arm64`, never to Rust's `x86_64` or `aarch64`.
+fn go_arch(rust_arch: &str) -> &str {
+    match rust_arch {
+        "x86_64" => "amd64",
+        "x86" => "386",
+        "aarch64" => "arm64",
+        "powerpc64" => "ppc64",
+        "loongarch64" => "loong64",
+        other => other,
+    }
+}
+
 /// Fingerprints the machine and the drivers.
 pub async fn fingerprint(config: &ClientConfig, drivers: &Drivers) -> Fingerprint {
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get() as u64);
-    let mhz = cpu_mhz();
-    let mem = memory_mb();
+    let compute = config.cpu_total_compute.unwrap_or_else(|| cpu_mhz() * cores);
+    let mhz = compute / cores;
+    let mem = config.memory_total_mb.unwrap_or_else(memory_mb);
     let ip = config
         .http_addr
         .rsplit_once(':')
@@ -145,10 +159,10 @@ pub async fn fingerprint(config: &ClientConfig, drivers: &Drivers) -> Fingerprin
             "os.version".to_owned(),
             os_release("VERSION_ID").unwrap_or_default(),
         ),
-        ("cpu.arch".to_owned(), std::env::consts::ARCH.to_owned()),
+        ("cpu.arch".to_owned(), go_arch(std::env::consts::ARCH).to_owned()),
         ("cpu.numcores".to_owned(), cores.to_string()),
         ("cpu.frequency".to_owned(), mhz.to_string()),
-        ("cpu.totalcompute".to_owned(), (mhz * cores).to_string()),
+        ("cpu.totalcompute".to_owned(), compute.to_string()),
         (
             "memory.totalbytes".to_owned(),
             mem.saturating_mul(1024 * 1024).to_string(),
@@ -181,7 +195,7 @@ pub async fn fingerprint(config: &ClientConfig, drivers: &Drivers) -> Fingerprin
     let ip = attrs["unique.network.ip-address"].clone();
     let resources = NodeResources {
         cpu: NodeCpuResources {
-            cpu_shares: (mhz * cores) as i64,
+            cpu_shares: compute as i64,
             total_cpu_cores: cores as u32,
             reservable_cpu_cores: None,
         },
@@ -214,6 +228,19 @@ mod tests {
     use super::*;
     use crate::api::Node;
     use crate::cluster::scheduler::CompiledConstraint;
+
+    #[test]
+    fn the_architecture_has_nomads_names() {
+        assert_eq!(go_arch("x86_64"), "amd64");
+        assert_eq!(go_arch("aarch64"), "arm64");
+        assert_eq!(go_arch("x86"), "386");
+        assert_eq!(go_arch("riscv64"), "riscv64");
+        let mut node = Node::default();
+        node.attributes
+            .insert("cpu.arch".into(), go_arch(std::env::consts::ARCH).into());
+        let amd64 = CompiledConstraint::compile("${attr.cpu.arch}", "=", "amd64");
+        assert_eq!(amd64.matches(&node), std::env::consts::ARCH == "x86_64");
+    }
 
     #[test]
     fn the_nomad_version_meets_the_constraints_nomad_adds_itself() {

@@ -55,6 +55,13 @@ impl RestartTracker {
         }
     }
 
+    /// A prestart or poststart task that is not a sidecar: done once it exits 0, whatever the
+    /// job's type (Nomad restarts such a task only after a failure).
+    pub fn ephemeral(mut self) -> Self {
+        self.batch = true;
+        self
+    }
+
     /// Decides after an exit at `now`; `success` = exit code 0.
     pub fn on_exit(&mut self, success: bool, now: Instant) -> Decision {
         if success && self.batch {
@@ -92,6 +99,16 @@ impl RestartTracker {
 mod tests {
     use super::*;
     use crate::spec::Duration as D;
+
+    #[test]
+    fn an_ephemeral_task_of_a_service_is_done_after_exit_0_and_restarts_after_a_failure() {
+        let now = Instant::now();
+        let mut t = RestartTracker::new(None, "service").ephemeral();
+        assert!(matches!(t.on_exit(false, now), Decision::Restart(_)));
+        assert!(matches!(t.on_exit(true, now), Decision::Stop));
+        let mut main = RestartTracker::new(None, "service");
+        assert!(matches!(main.on_exit(true, now), Decision::Restart(_)));
+    }
 
     #[test]
     fn attempts_then_stop_and_window_reset() {

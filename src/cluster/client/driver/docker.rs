@@ -1,5 +1,5 @@
 //! `docker`: runs a container through the local engine (bollard) with a sandbox by default:
-//! `no-new-privileges`, every capability dropped but a small set, memory (no extra swap), CPU
+//! `no-new-privileges`, every capability dropped but Nomad's default set, memory (no extra swap), CPU
 //! shares and a PID limit; what a task asks for beyond that (capabilities, privileged mode,
 //! host binds and volumes, devices, network mode, a higher PID limit) is checked against the
 //! client's docker plugin policy first (see [`super::docker_policy`]). The allocation's

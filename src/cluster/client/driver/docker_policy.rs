@@ -11,10 +11,12 @@ use serde_json::Value;
 
 use super::{DriverError, TaskLaunch, string_list};
 use crate::cluster::client::beneath::Beneath;
-use crate::cluster::client::sandbox_config::{DockerPolicy, cap_name};
+use crate::cluster::client::sandbox_config::{DEFAULT_ALLOW_CAPS, DockerPolicy, cap_name};
 
-/// Capabilities every container keeps (after `cap_drop = ALL`) unless `cap_drop` removes them.
-pub const BASE_CAPS: [&str; 5] = ["CHOWN", "SETUID", "SETGID", "NET_BIND_SERVICE", "KILL"];
+/// Capabilities every container keeps (after `cap_drop = ALL`) unless `cap_drop` removes them:
+/// Nomad's, Docker's default set less `NET_RAW`. Images written for Docker expect them (the
+/// official PostgreSQL entrypoint `chmod`s its data directory as root, which needs `FOWNER`).
+pub const BASE_CAPS: [&str; 13] = DEFAULT_ALLOW_CAPS;
 
 /// What the container is given.
 #[derive(Debug, Clone, Default, PartialEq)]

@@ -148,6 +148,14 @@ impl TaskRunner {
             .clone()
             .or_else(|| self.info.group.restart_policy.clone());
         let mut tracker = RestartTracker::new(policy.as_ref(), self.info.job_type());
+        if self
+            .task
+            .lifecycle
+            .as_ref()
+            .is_some_and(|l| !l.sidecar && matches!(l.hook.as_str(), "prestart" | "poststart"))
+        {
+            tracker = tracker.ephemeral();
+        }
         let mut restored = restored;
         let outcome = loop {
             let Some(handle) = self.start_or_recover(&*driver, restored.take()).await else {
