@@ -112,6 +112,13 @@ fn kill_9_during_apply_never_corrupts_state_and_the_next_plan_shows_the_rest() {
         .as_nanos() as u64
         | 1;
     println!("seed {seed}");
+    // Kills are drawn within the time one whole apply takes here, so that they land before,
+    // during and after its registrations whatever the machine's speed.
+    let first = Instant::now();
+    let whole = deploy(&agent, &["apply", s, "-auto-approve", "-var", "gen=1"]);
+    assert!(whole.status.success(), "{}", text(&whole));
+    let window_ms = (first.elapsed().as_millis() as u64).max(50);
+    println!("one whole apply took {window_ms} ms");
     let started = Instant::now();
     let mut interrupted = 0;
     for trial in 2..22 {
@@ -119,7 +126,7 @@ fn kill_9_during_apply_never_corrupts_state_and_the_next_plan_shows_the_rest() {
         seed ^= seed << 13;
         seed ^= seed >> 7;
         seed ^= seed << 17;
-        let delay = Duration::from_millis(seed % 1500);
+        let delay = Duration::from_millis(seed % window_ms);
         let mut child = Command::new(BIN)
             .args([
                 "apply",
