@@ -431,8 +431,8 @@ async fn client_files_stats_and_actions_through_the_client_and_a_server() {
             "127.0.0.1".into(),
             server.addr.rsplit(':').next().unwrap().to_owned(),
             id.clone(),
-            done_id,
-            node,
+            done_id.clone(),
+            node.clone(),
         ];
         python::run_script(
             "nomad_client_fs.py",
@@ -442,9 +442,33 @@ async fn client_files_stats_and_actions_through_the_client_and_a_server() {
         )
         .await;
     }
+    check_gc(&http, &server, &id, &done_id, &node).await;
     stop_job(&http, &server, "files").await;
     wait_alloc(&http, &server, &id, Duration::from_secs(20), |a| {
         a["ClientStatus"] == "complete"
     })
     .await;
+}
+
+/// Garbage collection asked of the server, which forwards it to the client: `GET` as Nomad's
+/// docs and python-nomad, `PUT` as the Nomad CLI.
+async fn check_gc(http: &reqwest::Client, server: &Agent, running: &str, done: &str, node: &str) {
+    let gc = |id: &str| server.url(&format!("/v1/client/allocation/{id}/gc"));
+    assert_eq!(
+        get(http, &gc(running)).await.0,
+        404,
+        "a running allocation is not collected"
+    );
+    assert_eq!(get(http, &gc(done)).await.0, 200);
+    let listed = server.url(&format!("/v1/client/fs/ls/{done}?path=/"));
+    assert_eq!(get(http, &listed).await.0, 404, "its directory is gone");
+    assert_eq!(get(http, &gc(done)).await.0, 404, "collected once");
+    let all = server.url("/v1/client/gc");
+    assert_eq!(
+        http.put(&all).send().await.unwrap().status(),
+        400,
+        "a server needs node_id"
+    );
+    let all = server.url(&format!("/v1/client/gc?node_id={node}"));
+    assert_eq!(http.put(&all).send().await.unwrap().status(), 200);
 }

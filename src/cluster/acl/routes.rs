@@ -172,8 +172,8 @@ pub const ROUTES: &[RouteAcl] = &[
     r("POST PUT", "/v1/client/allocation/{id}/signal", ALLOC_LIFECYCLE),
     r("POST PUT", "/v1/client/allocation/{id}/restart", ALLOC_LIFECYCLE),
     r("GET", "/v1/client/stats", Node(Read)),
-    r("PUT", "/v1/client/allocation/{id}/gc", SUBMIT_JOB),
-    r("PUT", "/v1/client/gc", Node(Write)),
+    r("GET PUT", "/v1/client/allocation/{id}/gc", SUBMIT_JOB),
+    r("GET PUT", "/v1/client/gc", Node(Write)),
 ];
 
 /// The capability `method` on route pattern `path` needs; `None` for a route not in the table.

@@ -22,7 +22,7 @@ use axum::Router;
 use axum::extract::{Path as UrlPath, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use axum::routing::put;
+use axum::routing::{get, put};
 
 use super::{Client, ClientError};
 use crate::api::DesiredStatus;
@@ -234,11 +234,12 @@ impl Client {
     }
 }
 
-/// `PUT /v1/client/gc` and `PUT /v1/client/allocation/:id/gc`.
+/// `/v1/client/gc` and `/v1/client/allocation/:id/gc`: `GET` as Nomad's docs give them (and
+/// python-nomad sends), `PUT` as the Nomad CLI does.
 pub fn router(client: Arc<Client>) -> Router {
     Router::new()
-        .route("/v1/client/gc", put(gc_all))
-        .route("/v1/client/allocation/{id}/gc", put(gc_one))
+        .route("/v1/client/gc", get(gc_all).put(gc_all))
+        .route("/v1/client/allocation/{id}/gc", get(gc_one).put(gc_one))
         .with_state(client)
 }
 

@@ -1,5 +1,5 @@
-//! Client routes (`/v1/client/fs/*/:alloc`, `/v1/client/allocation/:id/{stats,signal,restart}`,
-//! `/v1/client/stats?node_id=`) answered by the client agent that runs the allocation (or is
+//! Client routes (`/v1/client/fs/*/:alloc`, `/v1/client/allocation/:id/{stats,signal,restart,
+//! gc}`, `/v1/client/stats?node_id=`, `/v1/client/gc?node_id=`) answered by the client agent that runs the allocation (or is
 //! the node asked about), as Nomad's servers forward them.
 //!
 //! ```text
@@ -134,7 +134,9 @@ pub fn router(ctx: Arc<ApiContext>, transport: Transport) -> Router {
         .route("/v1/client/allocation/{id}/stats", get(forward))
         .route("/v1/client/allocation/{id}/signal", post(forward).put(forward))
         .route("/v1/client/allocation/{id}/restart", post(forward).put(forward))
-        .route("/v1/client/stats", get(forward_stats))
+        .route("/v1/client/allocation/{id}/gc", get(forward).put(forward))
+        .route("/v1/client/stats", get(forward_by_node))
+        .route("/v1/client/gc", get(forward_by_node).put(forward_by_node))
         .with_state(Proxy { ctx, http, transport })
 }
 
@@ -179,14 +181,18 @@ async fn pass_on(http: &reqwest::Client, transport: &Transport, addr: &str, req:
     forward_to(http, transport, addr, f).await
 }
 
-/// `GET /v1/client/stats?node_id=` on a server: the node named answers.
-async fn forward_stats(State(Proxy { ctx, http, transport }): State<Proxy>, req: Request) -> Response {
+/// `GET /v1/client/stats?node_id=` and `/v1/client/gc?node_id=` on a server: the node named
+/// answers.
+async fn forward_by_node(State(Proxy { ctx, http, transport }): State<Proxy>, req: Request) -> Response {
     let node_id = axum::extract::Query::<std::collections::HashMap<String, String>>::try_from_uri(req.uri())
         .ok()
         .and_then(|q| q.0.get("node_id").cloned())
         .unwrap_or_default();
     if node_id.is_empty() {
-        let msg = "missing node_id: a server answers /v1/client/stats for the node named by ?node_id=";
+        let msg = format!(
+            "missing node_id: a server answers {} for the node named by ?node_id=",
+            req.uri().path()
+        );
         return (StatusCode::BAD_REQUEST, msg).into_response();
     }
     if was_forwarded(req.headers()) {
