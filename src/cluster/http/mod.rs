@@ -41,6 +41,7 @@ mod search;
 mod services;
 mod status;
 mod system;
+mod ui;
 mod vars;
 
 use std::sync::Arc;
@@ -211,6 +212,9 @@ pub fn router(ctx: Arc<ApiContext>) -> Router {
         .route("/v1/deploy/lease/{id}/renew", put(kv::renew))
         .route("/v1/deploy/lease/{id}", delete(kv::revoke))
         .route("/v1/system/gc", put(system::gc))
+        .route("/ui", get(ui::index))
+        .route("/ui/app.css", get(ui::css))
+        .route("/ui/app.js", get(ui::js))
         .route("/v1/status/leader", get(status::leader))
         .route("/v1/status/peers", get(status::peers))
         .route("/v1/agent/self", get(agent::agent_self))
