@@ -53,12 +53,12 @@
   const kv = (m) => Object.entries(m || {}).map(([k, v]) => k + "=" + v).join(", ");
   function render(...nodes) {
     const main = document.getElementById("main");
-    main.replaceChildren(...nodes);
+    main.replaceChildren(...nodes.flat(Infinity));
   }
   function section(id) { return h("div", { id }); }
   function fill(id, ...nodes) {
     const el = document.getElementById(id);
-    if (el) el.replaceChildren(...nodes);
+    if (el) el.replaceChildren(...nodes.flat(Infinity));
   }
 
   // ---- The API ----
@@ -115,7 +115,13 @@
 
   // ---- Pages ----
   async function jobsPage(signal) {
-    const { data } = await api("/v1/jobs?namespace=*", { signal });
+    // Each namespace the token may list (a policy for one namespace cannot list "*").
+    const { data: spaces } = await api("/v1/namespaces", { signal });
+    const lists = await Promise.all(spaces.map((ns) =>
+      api("/v1/jobs?namespace=" + enc(ns.Name), { signal }).then((r) => r.data, (err) => err)));
+    const refused = lists.filter((l) => l instanceof Error);
+    if (refused.length && refused.length === lists.length) throw refused[0];
+    const data = lists.filter((l) => !(l instanceof Error)).flat();
     const rows = data.map((j) => {
       const sum = Object.values((j.JobSummary || {}).Summary || {}).reduce((a, g) => {
         for (const k of ["Queued", "Starting", "Running", "Failed", "Complete", "Lost"]) a[k] = (a[k] || 0) + (g[k] || 0);
