@@ -51,14 +51,15 @@
     return isNaN(ms) ? String(ns) : new Date(ms).toLocaleString();
   }
   const kv = (m) => Object.entries(m || {}).map(([k, v]) => k + "=" + v).join(", ");
+  const present = (nodes) => nodes.flat(Infinity).filter((n) => n !== null && n !== undefined && n !== false);
   function render(...nodes) {
     const main = document.getElementById("main");
-    main.replaceChildren(...nodes.flat(Infinity));
+    main.replaceChildren(...present(nodes));
   }
   function section(id) { return h("div", { id }); }
   function fill(id, ...nodes) {
     const el = document.getElementById(id);
-    if (el) el.replaceChildren(...nodes.flat(Infinity));
+    if (el) el.replaceChildren(...present(nodes));
   }
 
   // ---- The API ----
@@ -180,12 +181,12 @@
       return showJob();
     };
     const evals = (list) => {
-      const failures = [];
-      for (const e of list) {
-        for (const [g, m] of Object.entries(e.FailedTGAllocs || {})) {
-          if (e.Status !== "canceled") failures.push(h("div", {}, h("h3", {}, "Evaluation " + short(e.ID) + " (" + e.Status + ")"), failureBlock(g, m)));
-        }
-      }
+      // The newest evaluation that failed a placement says why the job is short now; older
+      // ones repeat or predate it.
+      const failed = list.filter((e) => e.Status !== "canceled" && Object.keys(e.FailedTGAllocs || {}).length)
+        .sort((a, b) => (b.ModifyIndex || 0) - (a.ModifyIndex || 0))[0];
+      const failures = failed ? [h("h3", {}, "Placement failures (evaluation " + short(failed.ID) + ", " + failed.Status + ")"),
+        Object.entries(failed.FailedTGAllocs).map(([g, m]) => failureBlock(g, m))] : [];
       fill("job-evals",
         h("div", { id: "placement-failures" }, failures.length ? failures : []),
         table(["Evaluation", "Triggered by", "Status", "Description", "Modified"],
@@ -270,7 +271,8 @@
     const { data } = await api("/v1/nodes", { signal });
     const full = await Promise.all(data.slice(0, 100).map((n) =>
       api("/v1/node/" + enc(n.ID), { signal }).then((r) => r.data)));
-    render(h("h1", {}, "Nodes"), full.length ? full.map((n) => {
+    const more = data.length > full.length ? "Showing the first " + full.length + " of " + data.length + " nodes." : null;
+    render(h("h1", {}, "Nodes"), more && h("p", { class: "muted" }, more), full.length ? full.map((n) => {
       const res = n.NodeResources || {};
       const drivers = Object.entries(n.Drivers || {}).filter(([, d]) => d.Detected)
         .map(([k, d]) => k + (d.Healthy ? "" : " (unhealthy)"));
