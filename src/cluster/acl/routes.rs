@@ -43,6 +43,11 @@ pub const ROUTES: &[RouteAcl] = &[
     r("GET", "/v1/status/leader", None),
     r("GET", "/v1/status/peers", None),
     r("POST PUT", "/v1/acl/bootstrap", None),
+    // The dashboard's static assets (http::ui): they hold no data; the page reads the API
+    // with the user's token.
+    r("GET", "/ui", None),
+    r("GET", "/ui/app.css", None),
+    r("GET", "/ui/app.js", None),
     // Jobs.
     r("GET", "/v1/jobs", LIST_JOBS),
     r("POST PUT", "/v1/jobs", SUBMIT_JOB),

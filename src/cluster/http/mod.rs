@@ -43,6 +43,7 @@ mod search;
 mod services;
 mod status;
 mod system;
+mod ui;
 mod vars;
 
 use std::sync::Arc;
@@ -229,6 +230,9 @@ pub fn router(ctx: Arc<ApiContext>) -> Router {
         .route("/v1/deploy/lease/{id}", delete(kv::revoke))
         .route("/v1/system/gc", put(system::gc))
         .route("/v1/system/reconcile/summaries", put(system::reconcile_summaries))
+        .route("/ui", get(ui::index))
+        .route("/ui/app.css", get(ui::css))
+        .route("/ui/app.js", get(ui::js))
         .route("/v1/status/leader", get(status::leader))
         .route("/v1/status/peers", get(status::peers))
         .route("/v1/agent/self", get(agent::agent_self))
