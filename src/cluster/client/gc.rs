@@ -22,7 +22,7 @@ use axum::Router;
 use axum::extract::{Path as UrlPath, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, put};
+use axum::routing::get;
 
 use super::{Client, ClientError};
 use crate::api::DesiredStatus;
