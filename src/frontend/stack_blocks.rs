@@ -165,17 +165,18 @@ fn state(ev: &mut Eval<'_>, b: &Block, s: &mut StackSettings, diags: &mut Vec<Di
                 ),
                 None => {}
             },
-            "prefix" => match string(ev, &a.value, diags) {
-                Some(p) => match crate::state::check_prefix(&p) {
-                    Ok(()) => s.state.prefix = Some(p),
-                    Err(detail) => diags.push(
-                        Diagnostic::error("invalid value for `prefix`")
-                            .with_span(ev.span_of(&a.value))
-                            .with_detail(detail),
-                    ),
-                },
-                None => {}
-            },
+            "prefix" => {
+                if let Some(p) = string(ev, &a.value, diags) {
+                    match crate::state::check_prefix(&p) {
+                        Ok(()) => s.state.prefix = Some(p),
+                        Err(detail) => diags.push(
+                            Diagnostic::error("invalid value for `prefix`")
+                                .with_span(ev.span_of(&a.value))
+                                .with_detail(detail),
+                        ),
+                    }
+                }
+            }
             "lock_ttl" => s.state.lock_ttl = duration(ev, &a.value, diags),
             other => diags.push(unknown(ev, other, a.key.span(), "state", KNOWN)),
         }

@@ -260,3 +260,25 @@ fn state_edits_are_refused_while_the_lock_is_held() {
     drop(held);
     assert_eq!(StateStore::new(dir.path()).serials().expect("serials"), [1]);
 }
+
+#[test]
+fn cluster_prefixes_stay_beneath_their_own_keys() {
+    assert_eq!(default_prefix("web"), "deploy/stacks/web");
+    assert!(check_prefix("deploy/stacks/web").is_ok());
+    assert!(check_prefix("teams/ops-1/web_2.x").is_ok());
+    for bad in [
+        "",
+        "/abs",
+        "a//b",
+        "a/../b",
+        "..",
+        "a/./b",
+        "a b",
+        "a/b/",
+        "a?b",
+        &"x".repeat(300),
+    ] {
+        let err = check_prefix(bad).expect_err(bad);
+        assert!(err.contains("is not valid"), "{err}");
+    }
+}

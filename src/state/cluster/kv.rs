@@ -119,10 +119,9 @@ impl Kv {
     /// Every key under `prefix`.
     pub fn list(&self, prefix: &str) -> Result<Vec<Entry>, StateError> {
         let c = self.client.clone();
-        let q = vec![("prefix", prefix.to_string())];
+        let prefix = prefix.to_string();
         let (entries, _) = self.call(async move {
-            let q: Vec<(&str, String)> = q.iter().map(|(k, v)| (*k, v.clone())).collect();
-            c.get::<Vec<Entry>>("/v1/deploy/kv", &q, QueryOptions::default())
+            c.get::<Vec<Entry>>("/v1/deploy/kv", &[("prefix", prefix)], QueryOptions::default())
                 .await
         })?;
         Ok(entries)

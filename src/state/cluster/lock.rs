@@ -34,9 +34,19 @@ impl ClusterLock {
         (ttl, timeout): (Duration, Duration),
         lost: Arc<AtomicBool>,
     ) -> Result<ClusterLock, StateError> {
-        let lease = kv.grant(ttl)?;
+        let mut lease = kv.grant(ttl)?;
+        let mut renewed = Instant::now();
         let start = Instant::now();
         loop {
+            // A waiter keeps its own lease alive too, or it would expire before the lock frees.
+            if renewed.elapsed() >= ttl / 3 {
+                let client = kv.client();
+                let id = lease.clone();
+                if !matches!(kv.run(async move { renew(&client, &id).await }), Some(Ok(()))) {
+                    lease = kv.grant(ttl)?;
+                }
+                renewed = Instant::now();
+            }
             match kv.put(key, holder_text(holder), Some(0), Some(&lease)) {
                 Ok(Put::Written) => break,
                 Ok(Put::Conflict(current)) if start.elapsed() >= timeout => {
