@@ -214,3 +214,48 @@ fn a_second_directory_sees_the_first_ones_apply_and_state_migrates_both_ways() {
     assert!(err.contains("another-lineage") && err.contains(&lineage), "{err}");
     assert!(kv(&agent, "deploy/stacks/team/rev-000002.json").is_none());
 }
+
+#[test]
+fn an_apply_whose_lease_is_revoked_stops_at_its_next_write() {
+    let tmp = tempfile::tempdir().unwrap();
+    let _reaper = TaskReaper::new(tmp.path());
+    let agent = DevAgent::start(tmp.path());
+    let jobs = SLOW.replace("[\"600\"]", "[\"4\"]");
+    let stack = write_stack(tmp.path(), "revoked", "    lock_ttl = \"3s\"\n", &jobs);
+    let deploy = agent.deploy();
+    let mut holder = deploy.spawn(
+        &[
+            "apply",
+            arg(&stack),
+            "-auto-approve",
+            "-timeout",
+            "2m",
+            "-state",
+            arg(&tmp.path().join("a")),
+        ],
+        &tmp.path().join("holder.err"),
+    );
+    let lock = wait_until(Duration::from_secs(60), "the holder's lock", || {
+        kv(&agent, "deploy/stacks/revoked/lock")
+    });
+    let lease = lock["Lease"].as_str().expect("the lock's lease").to_string();
+    let revoked = std::process::Command::new("curl")
+        .args([
+            "-sf",
+            "-X",
+            "DELETE",
+            &format!("{}/v1/deploy/lease/{lease}", agent.address),
+        ])
+        .status()
+        .unwrap();
+    assert!(revoked.success());
+    let status = holder.wait().unwrap();
+    let err = std::fs::read_to_string(tmp.path().join("holder.err")).unwrap();
+    assert_eq!(status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("state lock in cluster") && err.contains("was lost"),
+        "{err}"
+    );
+    // The job that waited for the slow one was never registered.
+    assert!(get_json(&agent.address, "/v1/job/after").is_none(), "{err}");
+}
