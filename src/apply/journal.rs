@@ -45,6 +45,8 @@ pub struct Journal {
     pub variables_changed: bool,
     path: PathBuf,
     file: Option<File>,
+    /// Shared state: the journal is rewritten whole in the storage at each outcome.
+    remote: Option<(StateStore, Vec<u8>)>,
 }
 
 impl Journal {
@@ -76,6 +78,7 @@ impl Journal {
             variables_changed: false,
             path: store.dir().join(JOURNAL_FILE),
             file: None,
+            remote: (!store.storage().is_local()).then(|| (store.clone(), Vec::new())),
         }
     }
 
@@ -120,6 +123,16 @@ impl Journal {
     }
 
     fn open_file(&mut self) -> Result<(), StateError> {
+        if let Some((_, buffer)) = &self.remote {
+            if buffer.is_empty() {
+                let header = self.header_line();
+                if let Some((store, buffer)) = &mut self.remote {
+                    *buffer = header;
+                    store.storage().write_journal(buffer)?;
+                }
+            }
+            return Ok(());
+        }
         if self.file.is_none() {
             if let Some(dir) = self.path.parent() {
                 std::fs::create_dir_all(dir).map_err(|source| StateError::Io {
@@ -128,16 +141,7 @@ impl Journal {
                     source,
                 })?;
             }
-            let header = Header {
-                base_serial: self.base_serial,
-                revision: Revision {
-                    jobs: Vec::new(),
-                    ..self.revision.clone()
-                },
-            };
-            let mut bytes = serde_json::to_vec(&header).unwrap_or_default();
-            bytes.push(b'\n');
-            write_atomic(&self.path, &bytes)?;
+            write_atomic(&self.path, &self.header_line())?;
             let f = OpenOptions::new()
                 .append(true)
                 .open(&self.path)
@@ -151,8 +155,25 @@ impl Journal {
         Ok(())
     }
 
+    fn header_line(&self) -> Vec<u8> {
+        let header = Header {
+            base_serial: self.base_serial,
+            revision: Revision {
+                jobs: Vec::new(),
+                ..self.revision.clone()
+            },
+        };
+        let mut bytes = serde_json::to_vec(&header).unwrap_or_default();
+        bytes.push(b'\n');
+        bytes
+    }
+
     fn append_line(&mut self, mut line: Vec<u8>) -> Result<(), StateError> {
         line.push(b'\n');
+        if let Some((store, buffer)) = &mut self.remote {
+            buffer.extend_from_slice(&line);
+            return store.storage().write_journal(buffer);
+        }
         let Some(f) = self.file.as_mut() else {
             return Ok(());
         };
@@ -181,6 +202,10 @@ impl Journal {
     /// change was rolled back).
     pub fn discard(&mut self) -> Result<(), StateError> {
         self.file = None;
+        if let Some((store, buffer)) = &mut self.remote {
+            buffer.clear();
+            return store.storage().remove_journal();
+        }
         match std::fs::remove_file(&self.path) {
             Ok(()) => Ok(()),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),

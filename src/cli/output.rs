@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use super::stack_input::{self, VarArgs};
-use crate::state::{Opener, StateStore, ValueRecord};
+use crate::state::{Opener, ValueRecord};
 
 /// Flags of `deploy output`.
 #[derive(Debug, clap::Args)]
@@ -44,7 +44,7 @@ fn value_of(o: &ValueRecord, reveal: bool) -> anyhow::Result<serde_json::Value> 
 pub fn run(args: &OutputArgs) -> anyhow::Result<ExitCode> {
     let stack = stack_input::load(&args.stack, &VarArgs::default())?;
     let dir = stack_input::state_dir(&stack, args.state.as_deref());
-    let Some(rev) = StateStore::new(&dir).latest()? else {
+    let Some(rev) = crate::operation::state_store(&stack, args.state.as_deref())?.latest()? else {
         anyhow::bail!(
             "stack {} has never been applied: no outputs recorded in {}",
             stack.settings.name,

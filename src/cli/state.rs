@@ -1,6 +1,7 @@
-//! `deploy state list|show [REV]|history|rm ADDR|mv FROM TO`: read the recorded state, or
-//! forget or re-address a job in it (a new revision; the backend is not touched). Sensitive
-//! values stay encrypted in what is shown.
+//! `deploy state list|show [REV]|history|rm ADDR|mv FROM TO|migrate -to local|cluster`: read
+//! the recorded state, forget or re-address a job in it (a new revision; the backend is not
+//! touched), or move it between local files and the cluster. Sensitive values stay encrypted
+//! in what is shown and what is moved.
 //!
 //! Exit codes: 0 success, 1 error (no such revision or address, a newer or corrupt state file,
 //! the state locked by another command).
@@ -9,7 +10,17 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use super::stack_input::{self, VarArgs};
-use crate::state::{LockHolder, StateEdit, StateStore, edit_state, parse_address};
+use crate::operation::{self, client_config, cluster_store, parse_duration};
+use crate::state::{LockHolder, StateEdit, StateStore, edit_state, migrate, parse_address};
+
+/// Where `deploy state migrate` copies the state to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum MigrateTarget {
+    /// From the cluster's KV to the local state directory.
+    Local,
+    /// From the local state directory to the cluster's KV.
+    Cluster,
+}
 
 /// What to show.
 #[derive(Debug, clap::Subcommand)]
@@ -41,6 +52,16 @@ pub enum StateCommand {
         #[arg(long = "json")]
         json: bool,
     },
+    /// Copy every revision (and an interrupted apply's journal) to local files or the cluster,
+    /// keeping lineage and serials; then set `state { backend = ... }` to match.
+    Migrate {
+        /// local or cluster.
+        #[arg(long = "to", value_enum)]
+        to: MigrateTarget,
+        /// How long to wait for the locks (default: fail at once).
+        #[arg(long = "lock-timeout", default_value = "0s")]
+        lock_timeout: String,
+    },
 }
 
 /// What `state rm -json` and `state mv -json` print.
@@ -71,11 +92,15 @@ pub struct StateArgs {
 
 /// Runs `deploy state`.
 pub fn run(args: &StateArgs) -> anyhow::Result<ExitCode> {
-    let dir = match &args.state {
-        Some(d) => d.clone(),
-        None => stack_input::state_dir(&stack_input::load(&args.stack, &VarArgs::default())?, None),
+    if let StateCommand::Migrate { to, lock_timeout } = &args.command {
+        return run_migrate(args, *to, lock_timeout);
+    }
+    let store = match (&args.state, stack_input::load(&args.stack, &VarArgs::default())) {
+        (_, Ok(stack)) => operation::state_store(&stack, args.state.as_deref())?,
+        (Some(d), Err(_)) => StateStore::new(d),
+        (None, Err(e)) => return Err(e),
     };
-    let store = StateStore::new(&dir);
+    let dir = std::path::PathBuf::from(store.location());
     match &args.command {
         StateCommand::List => match store.latest()? {
             Some(rev) => {
@@ -97,15 +122,16 @@ pub fn run(args: &StateArgs) -> anyhow::Result<ExitCode> {
         }
         StateCommand::Rm { address, json } => {
             let edit = StateEdit::Remove(parse_address(address)?);
-            return edit_and_show(&dir, &edit, "deploy state rm", *json);
+            return edit_and_show(&store, &edit, "deploy state rm", *json);
         }
         StateCommand::Mv { from, to, json } => {
             let edit = StateEdit::Move {
                 from: parse_address(from)?,
                 to: parse_address(to)?,
             };
-            return edit_and_show(&dir, &edit, "deploy state mv", *json);
+            return edit_and_show(&store, &edit, "deploy state mv", *json);
         }
+        StateCommand::Migrate { .. } => {}
         StateCommand::History => {
             for s in store.serials()? {
                 let rev = store.read(s)?;
@@ -122,8 +148,37 @@ pub fn run(args: &StateArgs) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// `deploy state migrate -to local|cluster`.
+fn run_migrate(args: &StateArgs, to: MigrateTarget, lock_timeout: &str) -> anyhow::Result<ExitCode> {
+    let stack = stack_input::load(&args.stack, &VarArgs::default())?;
+    let local = StateStore::new(stack_input::state_dir(&stack, args.state.as_deref()));
+    let cluster = cluster_store(&stack, local.dir(), client_config(&stack))?;
+    let (from, into) = match to {
+        MigrateTarget::Cluster => (&local, &cluster),
+        MigrateTarget::Local => (&cluster, &local),
+    };
+    let holder = LockHolder {
+        command: "deploy state migrate".into(),
+    };
+    let timeout = parse_duration("-lock-timeout", lock_timeout)?;
+    let done = migrate(from, into, &holder, timeout)?;
+    let backend = match to {
+        MigrateTarget::Cluster => "cluster",
+        MigrateTarget::Local => "local",
+    };
+    println!(
+        "Copied {} revision(s){} of lineage {} from {} to {}.\nSet `state {{ backend = \"{backend}\" }}` in the stack block to use it.",
+        done.copied.len(),
+        if done.journal { " and the journal" } else { "" },
+        done.lineage,
+        from.location(),
+        into.location()
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
 fn edit_and_show(
-    dir: &std::path::Path,
+    store: &StateStore,
     edit: &StateEdit,
     command: &str,
     json: bool,
@@ -131,7 +186,7 @@ fn edit_and_show(
     let holder = LockHolder {
         command: command.to_owned(),
     };
-    let rev = edit_state(dir, edit, &holder)?;
+    let rev = edit_state(store, edit, &holder)?;
     if json {
         let outcome = EditOutcome {
             serial: rev.serial,

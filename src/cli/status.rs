@@ -12,7 +12,6 @@ use super::session::runtime;
 use super::stack_input::{self, VarArgs};
 use crate::api::{ClientStatus, DesiredStatus, QueryOptions};
 use crate::backend::Backend;
-use crate::state::StateStore;
 
 /// Flags of `deploy status`.
 #[derive(Debug, clap::Args)]
@@ -69,7 +68,7 @@ async fn run_async(args: &StatusArgs) -> anyhow::Result<ExitCode> {
         },
     )?;
     let dir = stack_input::state_dir(&stack, args.state.as_deref());
-    let store = StateStore::new(&dir);
+    let store = crate::operation::state_store(&stack, args.state.as_deref())?;
     let Some(rev) = store.latest()? else {
         println!(
             "Stack {} has never been applied (no revision in {}).",

@@ -115,14 +115,7 @@ pub fn settings(ev: &mut Eval<'_>, b: &Block, s: &mut StackSettings, diags: &mut
             },
             Structure::Block(inner) => match inner.ident.value().as_str() {
                 "backend" => backend(ev, inner, s, diags),
-                "state" => {
-                    for a in inner.body.attributes() {
-                        match a.key.value().as_str() {
-                            "path" => s.state_dir = string(ev, &a.value, diags).map(PathBuf::from),
-                            other => diags.push(unknown(ev, other, a.key.span(), "state", &["path"])),
-                        }
-                    }
-                }
+                "state" => state(ev, inner, s, diags),
                 "apply" => {
                     for a in inner.body.attributes() {
                         match a.key.value().as_str() {
@@ -150,6 +143,42 @@ pub fn settings(ev: &mut Eval<'_>, b: &Block, s: &mut StackSettings, diags: &mut
                 }
                 other => diags.push(unknown(ev, other, inner.ident.span(), "stack", KNOWN)),
             },
+        }
+    }
+}
+
+/// The `state` block: `path`, `backend` (local or cluster), `prefix`, `lock_ttl`.
+fn state(ev: &mut Eval<'_>, b: &Block, s: &mut StackSettings, diags: &mut Vec<Diagnostic>) {
+    const KNOWN: &[&str] = &["path", "backend", "prefix", "lock_ttl"];
+    for a in b.body.attributes() {
+        match a.key.value().as_str() {
+            "path" => s.state_dir = string(ev, &a.value, diags).map(PathBuf::from),
+            "backend" => match string(ev, &a.value, diags).as_deref() {
+                Some("local") => s.state.backend = crate::stack::StateBackendKind::Local,
+                Some("cluster") => s.state.backend = crate::stack::StateBackendKind::Cluster,
+                Some(other) => diags.push(
+                    Diagnostic::error("invalid value for `backend`")
+                        .with_span(ev.span_of(&a.value))
+                        .with_detail(format!(
+                            "state backend {other:?} is not known; use \"local\" or \"cluster\""
+                        )),
+                ),
+                None => {}
+            },
+            "prefix" => {
+                if let Some(p) = string(ev, &a.value, diags) {
+                    match crate::state::check_prefix(&p) {
+                        Ok(()) => s.state.prefix = Some(p),
+                        Err(detail) => diags.push(
+                            Diagnostic::error("invalid value for `prefix`")
+                                .with_span(ev.span_of(&a.value))
+                                .with_detail(detail),
+                        ),
+                    }
+                }
+            }
+            "lock_ttl" => s.state.lock_ttl = duration(ev, &a.value, diags),
+            other => diags.push(unknown(ev, other, a.key.span(), "state", KNOWN)),
         }
     }
 }

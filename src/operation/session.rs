@@ -2,7 +2,7 @@
 //! killed apply recovered first), the latest revision opened, and the backend connected.
 //!
 //! ```text
-//!  path, vars ─► load ─► graph ─► state dir ─► lock ─► recover journal ─► latest revision
+//!  path, vars ─► load ─► graph ─► state store ─► lock ─► recover journal ─► latest revision
 //!                                                                 └─► connect backend
 //! ```
 //!
@@ -15,13 +15,14 @@ use std::time::Duration;
 
 use super::connect::connect;
 use super::error::OperationError;
-use super::input::{VarInput, age_identity, load_stack, parse_duration, state_dir};
+use super::input::{VarInput, age_identity, load_stack, parse_duration};
+use super::state_store::state_store;
 use crate::apply::{ApplyOptions, ApplyReport, EventSink, Journal, Step, execute};
 use crate::backend::NomadBackend;
 use crate::graph::StackGraph;
 use crate::stack::Stack;
 use crate::state::{
-    LockHolder, Revision, Sealer, StateLock, StateStore, ValueRecord, VariableRecord, latest_opened,
+    HeldLock, LockHolder, Revision, Sealer, StateStore, ValueRecord, VariableRecord, latest_opened,
 };
 
 /// The default per-job timeout when neither `-timeout` nor the stack sets one.
@@ -62,7 +63,7 @@ pub struct StackSession {
     /// The latest revision, sensitive values opened.
     pub state: Option<Revision>,
     backend: Option<Arc<NomadBackend>>,
-    _lock: StateLock,
+    _lock: Box<dyn HeldLock>,
 }
 
 impl StackSession {
@@ -71,13 +72,13 @@ impl StackSession {
     pub fn open(request: &SessionRequest, notice: Notice<'_>) -> Result<StackSession, OperationError> {
         let stack = load_stack(&request.path, &request.vars, notice)?;
         let graph = StackGraph::build(&stack)?;
-        let dir = state_dir(&stack, request.state.as_deref());
+        let store = state_store(&stack, request.state.as_deref())?;
+        let dir = store.dir().to_path_buf();
         let timeout = parse_duration("-lock-timeout", &request.lock_timeout)?;
         let holder = LockHolder {
             command: request.command.clone(),
         };
-        let lock = StateLock::acquire(&dir, &holder, timeout)?;
-        let store = StateStore::new(&dir);
+        let lock = store.lock(&holder, timeout)?;
         if let Some(serial) = crate::state::recover_journal(&store)? {
             notice(&format!(
                 "Recovered revision {serial} from the journal of an interrupted apply."

@@ -28,7 +28,7 @@ pub use dependency::{Dependency, DependencyKind, JobOptions};
 pub use gate::Gate;
 pub use nomad_variable::{NomadVariable, template_var_paths};
 pub use owner::{OWNER_LINEAGE_META, OWNER_STACK_META, Owner, strip_owner, with_owner};
-pub use settings::{BackendKind, BackendSettings, StackSettings};
+pub use settings::{BackendKind, BackendSettings, StackSettings, StateBackendKind, StateSettings};
 pub use values::{ModuleInstance, Output, VariableValue};
 
 /// A job of the stack with where it came from.

@@ -31,6 +31,37 @@ pub struct BackendSettings {
     pub connection: ClientConfig,
 }
 
+/// Where a stack's state is kept: `stack { state { backend = "local" | "cluster" } }`.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StateBackendKind {
+    /// Files in the state directory.
+    #[default]
+    Local,
+    /// The built-in cluster's replicated KV, shared by everyone who uses the cluster.
+    Cluster,
+}
+
+/// The `state` block's storage settings (the directory is `StackSettings::state_dir`).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StateSettings {
+    /// local or cluster.
+    pub backend: StateBackendKind,
+    /// Key prefix in the cluster (default `deploy/stacks/<name>`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub prefix: Option<String>,
+    /// The cluster lock's lease TTL (default 15s).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lock_ttl: Option<Duration>,
+}
+
+impl StateSettings {
+    /// True for the default (local files).
+    pub fn is_default(&self) -> bool {
+        self == &StateSettings::default()
+    }
+}
+
 /// The `stack` block.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct StackSettings {
@@ -40,6 +71,9 @@ pub struct StackSettings {
     pub backend: BackendSettings,
     /// State directory (default `state/<name>` beside the stack).
     pub state_dir: Option<PathBuf>,
+    /// State storage (local files unless the state block says `backend = "cluster"`).
+    #[serde(default, skip_serializing_if = "StateSettings::is_default")]
+    pub state: StateSettings,
     /// age recipients for sensitive values.
     pub age_recipients: Vec<String>,
     /// Jobs applied at once (default 10).

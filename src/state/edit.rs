@@ -3,11 +3,10 @@
 //! lock; no revision file is ever changed in place, so `deploy rollback` and `state history`
 //! still see what was there before.
 
-use std::path::Path;
 use std::time::Duration;
 
 use super::error::StateError;
-use super::lock::{LockHolder, StateLock};
+use super::lock::LockHolder;
 use super::revision::Revision;
 use super::store::StateStore;
 use crate::stack::JobAddress;
@@ -141,11 +140,14 @@ pub fn edited(
 
 /// Applies `edit` to the state in `dir` as a new revision. Refused at once (without waiting)
 /// while another command holds the lock.
-pub fn edit_state(dir: &Path, edit: &StateEdit, holder: &LockHolder) -> Result<Revision, StateEditError> {
-    let _lock = StateLock::acquire(dir, holder, Duration::ZERO)?;
-    let store = StateStore::new(dir);
+pub fn edit_state(
+    store: &StateStore,
+    edit: &StateEdit,
+    holder: &LockHolder,
+) -> Result<Revision, StateEditError> {
+    let _lock = store.lock(holder, Duration::ZERO)?;
     let latest = store.latest()?.ok_or_else(|| StateEditError::NoState {
-        dir: dir.display().to_string(),
+        dir: store.location(),
     })?;
     let next = edited(&latest, edit, chrono::Utc::now())?;
     store.write(&next)?;

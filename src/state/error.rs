@@ -84,4 +84,24 @@ pub enum StateError {
     /// Encryption or decryption of a sensitive value failed.
     #[error("sensitive values: {0}")]
     Secret(String),
+    /// The shared state's cluster could not be reached or refused a request.
+    #[error("state in {location}: {detail}")]
+    Remote {
+        /// `cluster <address>` (and key prefix).
+        location: String,
+        /// What went wrong.
+        detail: String,
+    },
+    /// The lock's lease in the cluster expired or was revoked while this command held it.
+    #[error(
+        "the state lock in {location} was lost (its lease expired or was revoked), so this command stopped \
+         before writing more; run `deploy plan` to see what remains"
+    )]
+    LockLost {
+        /// `cluster <address> key <prefix>`.
+        location: String,
+    },
+    /// The operation cannot go ahead; the message says why and what to do.
+    #[error("{0}")]
+    Refused(String),
 }

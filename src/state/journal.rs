@@ -11,9 +11,6 @@
 //! being killed just before writing it. The writer lives with the executor; reading the file
 //! back is a state concern, so every command that takes the lock recovers the same way.
 
-use std::fs::File;
-use std::io::{BufRead, BufReader};
-
 use chrono::Utc;
 use serde::{Deserialize, Serialize};
 
@@ -60,19 +57,13 @@ impl JournalEntry {
 /// Turns a journal left by a killed apply into the revision it describes. Call with the state
 /// lock held. Returns the serial written, if there was a journal with recorded outcomes.
 pub fn recover_journal(store: &StateStore) -> Result<Option<u64>, StateError> {
-    let path = store.dir().join(JOURNAL_FILE);
-    let file = match File::open(&path) {
-        Ok(f) => f,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-        Err(source) => {
-            return Err(StateError::Io {
-                action: "reading",
-                path,
-                source,
-            });
-        }
+    let Some(bytes) = store.storage().journal()? else {
+        return Ok(None);
     };
-    let mut lines = BufReader::new(file).lines();
+    let path = std::path::PathBuf::from(format!("{}/{JOURNAL_FILE}", store.location()));
+    let mut lines = bytes
+        .split(|b| *b == b'\n')
+        .map(|l| std::str::from_utf8(l).map(str::to_string));
     let corrupt = |detail: String| StateError::Corrupt {
         path: path.clone(),
         detail,
@@ -113,16 +104,7 @@ pub fn recover_journal(store: &StateStore) -> Result<Option<u64>, StateError> {
     Ok(Some(revision.serial))
 }
 
-/// Removes the journal file; a journal already gone is fine.
+/// Removes the journal; a journal already gone is fine.
 pub fn remove_journal(store: &StateStore) -> Result<(), StateError> {
-    let path = store.dir().join(JOURNAL_FILE);
-    match std::fs::remove_file(&path) {
-        Ok(()) => Ok(()),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
-        Err(source) => Err(StateError::Io {
-            action: "removing",
-            path,
-            source,
-        }),
-    }
+    store.storage().remove_journal()
 }

@@ -73,16 +73,7 @@ impl StateLock {
             }
             std::thread::sleep(Duration::from_millis(50).min(timeout.saturating_sub(start.elapsed())));
         }
-        let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
-            .or_else(|_| std::env::var("HOSTNAME"))
-            .unwrap_or_else(|_| "unknown host".into());
-        let info = format!(
-            "pid {} on {} running `{}` since {}\n",
-            std::process::id(),
-            host.trim(),
-            holder.command,
-            chrono::Utc::now().format("%Y-%m-%dT%H:%M:%SZ")
-        );
+        let info = holder_text(holder);
         file.set_len(0).map_err(io("writing"))?;
         file.seek(SeekFrom::Start(0)).map_err(io("writing"))?;
         // Not synced: the text is only read by a process waiting on this lock on this host,
@@ -96,6 +87,20 @@ impl StateLock {
     pub fn path(&self) -> &Path {
         &self.path
     }
+}
+
+/// What a lock holder says of itself: `pid N on HOST running `CMD` since T`.
+pub fn holder_text(holder: &LockHolder) -> String {
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .or_else(|_| std::env::var("HOSTNAME"))
+        .unwrap_or_else(|_| "unknown host".into());
+    format!(
+        "pid {} on {} running `{}` since {}\n",
+        std::process::id(),
+        host.trim(),
+        holder.command,
+        chrono::Utc::now().format("%Y-%m-%dT%H:%M:%SZ")
+    )
 }
 
 impl Drop for StateLock {

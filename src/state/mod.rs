@@ -7,26 +7,35 @@
 //!                 └─ apply-journal.ndjson  while an apply runs; recovered by the next command
 //! ```
 //!
+//! With `stack { state { backend = "cluster" } }` the same revisions, journal and lock live in
+//! the built-in cluster's KV instead ([`ClusterStorage`]).
+//!
 //! Reading checks `format_version` before anything else: a newer file is refused, a malformed
 //! one reported as corrupt, and neither is ever touched.
 
+mod cluster;
 mod edit;
 mod error;
 mod journal;
 mod lock;
+mod migrate;
 mod opened;
 mod revision;
 mod secret;
+mod storage;
 mod store;
 mod variable_record;
 
+pub use cluster::{ClusterStorage, DEFAULT_LOCK_TTL, check_prefix, default_prefix};
 pub use edit::{StateEdit, StateEditError, edit_state, edited, parse_address};
 pub use error::StateError;
 pub use journal::{JOURNAL_FILE, JournalEntry, JournalHeader, recover_journal, remove_journal};
-pub use lock::{LOCK_FILE, LockHolder, StateLock};
+pub use lock::{LOCK_FILE, LockHolder, StateLock, holder_text};
+pub use migrate::{Migrated, migrate};
 pub use opened::{latest_opened, open_revision};
 pub use revision::{GateResult, JobRecord, Revision, STATE_FORMAT_VERSION, ValueRecord};
 pub use secret::{Opener, SEALED, Sealer, lookup, open_job, seal_job};
+pub use storage::{HeldLock, LocalStorage, StateStorage};
 pub use store::{StateStore, revision_file_name, write_atomic};
 pub use variable_record::VariableRecord;
 

@@ -1,18 +1,22 @@
-//! `StateStore`: a directory of revision files (`rev-000001.json`, ...), written atomically
-//! (temporary file in the same directory, fsync, rename, fsync of the directory) and never
-//! overwritten.
+//! `StateStore`: a stack's revisions (`rev-000001.json`, ...) in its [`StateStorage`], read and
+//! checked the same way wherever they are. Local files are written atomically (temporary file
+//! in the same directory, fsync, rename, fsync of the directory); nothing is ever overwritten.
 
 use std::fs::{self, File, OpenOptions};
 use std::io::Write;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
 
 use super::error::StateError;
+use super::lock::LockHolder;
 use super::revision::Revision;
+use super::storage::{HeldLock, LocalStorage, StateStorage};
 
-/// A local state directory.
+/// A stack's state, wherever it is stored (see [`StateStorage`]).
 #[derive(Clone, Debug)]
 pub struct StateStore {
-    dir: PathBuf,
+    storage: Arc<dyn StateStorage>,
 }
 
 /// A revision's name in the directory.
@@ -20,67 +24,54 @@ pub fn revision_file_name(serial: u64) -> String {
     format!("rev-{serial:06}.json")
 }
 
-fn parse_serial(name: &str) -> Option<u64> {
-    name.strip_prefix("rev-")?.strip_suffix(".json")?.parse().ok()
-}
-
 impl StateStore {
-    /// The store at `dir` (created on the first write).
+    /// The local store at `dir` (created on the first write).
     pub fn new(dir: impl Into<PathBuf>) -> Self {
-        StateStore { dir: dir.into() }
+        StateStore {
+            storage: Arc::new(LocalStorage::new(dir)),
+        }
     }
 
-    /// The directory.
+    /// A store over any storage.
+    pub fn with_storage(storage: Arc<dyn StateStorage>) -> Self {
+        StateStore { storage }
+    }
+
+    /// The storage.
+    pub fn storage(&self) -> &dyn StateStorage {
+        self.storage.as_ref()
+    }
+
+    /// The local directory of this stack's state.
     pub fn dir(&self) -> &Path {
-        &self.dir
+        self.storage.dir()
+    }
+
+    /// Where the state is, for messages.
+    pub fn location(&self) -> String {
+        self.storage.location()
+    }
+
+    /// Takes the state lock, waiting up to `timeout` (zero: try once).
+    pub fn lock(&self, holder: &LockHolder, timeout: Duration) -> Result<Box<dyn HeldLock>, StateError> {
+        self.storage.lock(holder, timeout)
     }
 
     /// Serials of the revisions present, ascending. A missing directory has none.
     pub fn serials(&self) -> Result<Vec<u64>, StateError> {
-        let entries = match fs::read_dir(&self.dir) {
-            Ok(e) => e,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
-            Err(source) => {
-                return Err(StateError::Io {
-                    action: "listing",
-                    path: self.dir.clone(),
-                    source,
-                });
-            }
-        };
-        let mut serials = Vec::new();
-        for entry in entries {
-            let entry = entry.map_err(|source| StateError::Io {
-                action: "listing",
-                path: self.dir.clone(),
-                source,
-            })?;
-            if let Some(s) = entry.file_name().to_str().and_then(parse_serial) {
-                serials.push(s);
-            }
-        }
+        let mut serials = self.storage.serials()?;
         serials.sort_unstable();
         Ok(serials)
     }
 
     /// Reads revision `serial`.
     pub fn read(&self, serial: u64) -> Result<Revision, StateError> {
-        let path = self.dir.join(revision_file_name(serial));
-        let bytes = match fs::read(&path) {
-            Ok(b) => b,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                return Err(StateError::NoRevision {
-                    dir: self.dir.clone(),
-                    serial,
-                });
-            }
-            Err(source) => {
-                return Err(StateError::Io {
-                    action: "reading",
-                    path,
-                    source,
-                });
-            }
+        let path = self.storage.revision_path(serial);
+        let Some(bytes) = self.storage.read(serial)? else {
+            return Err(StateError::NoRevision {
+                dir: PathBuf::from(self.location()),
+                serial,
+            });
         };
         let rev = Revision::from_bytes(&path, &bytes)?;
         if rev.serial != serial {
@@ -101,29 +92,21 @@ impl StateStore {
     }
 
     /// Writes a new revision. Its serial must be one more than the latest's and its lineage the
-    /// same; an existing file is never replaced.
+    /// same; an existing revision is never replaced (in shared state, losing the race to write
+    /// a serial is refused the same way).
     pub fn write(&self, rev: &Revision) -> Result<PathBuf, StateError> {
         if let Some(latest) = self.latest()?
             && latest.lineage != rev.lineage
         {
             return Err(StateError::LineageMismatch {
-                dir: self.dir.clone(),
+                dir: PathBuf::from(self.location()),
                 serial: rev.serial,
                 expected: latest.lineage,
                 found: rev.lineage.clone(),
             });
         }
-        let path = self.dir.join(revision_file_name(rev.serial));
-        if path.exists() {
-            return Err(StateError::Exists { path });
-        }
-        fs::create_dir_all(&self.dir).map_err(|source| StateError::Io {
-            action: "creating",
-            path: self.dir.clone(),
-            source,
-        })?;
-        write_atomic(&path, &rev.to_bytes())?;
-        Ok(path)
+        self.storage.create(rev.serial, &rev.to_bytes())?;
+        Ok(self.storage.revision_path(rev.serial))
     }
 }
 

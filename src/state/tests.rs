@@ -179,7 +179,7 @@ fn state_rm_and_mv_write_a_new_revision_and_keep_the_old_one() {
     store.write(&first).expect("write");
     let to = parse_address("module.api.job.api").expect("address");
     let moved = edit_state(
-        dir.path(),
+        &StateStore::new(dir.path()),
         &StateEdit::Move {
             from: JobAddress::root("api"),
             to: to.clone(),
@@ -190,7 +190,12 @@ fn state_rm_and_mv_write_a_new_revision_and_keep_the_old_one() {
     assert_eq!((moved.serial, moved.lineage.as_str()), (2, "lin"));
     assert_eq!(moved.jobs[0].address, to);
     assert_eq!(moved.jobs[0].spec, first.jobs[0].spec);
-    let removed = edit_state(dir.path(), &StateEdit::Remove(to), &holder("deploy state rm")).expect("rm");
+    let removed = edit_state(
+        &StateStore::new(dir.path()),
+        &StateEdit::Remove(to),
+        &holder("deploy state rm"),
+    )
+    .expect("rm");
     assert_eq!((removed.serial, removed.jobs.len()), (3, 0));
     assert_eq!(store.read(1).expect("rev 1"), first, "revision 1 is never edited");
     assert_eq!(store.read(2).expect("rev 2"), moved);
@@ -201,7 +206,7 @@ fn state_rm_and_mv_write_a_new_revision_and_keep_the_old_one() {
 fn state_edits_are_refused_with_a_reason() {
     let dir = tempfile::tempdir().expect("tempdir");
     let none = edit_state(
-        dir.path(),
+        &StateStore::new(dir.path()),
         &StateEdit::Remove(JobAddress::root("api")),
         &holder("rm"),
     );
@@ -246,7 +251,7 @@ fn state_edits_are_refused_while_the_lock_is_held() {
     StateStore::new(dir.path()).write(&rev(1)).expect("write");
     let held = StateLock::acquire(dir.path(), &holder("deploy apply"), Duration::ZERO).expect("lock");
     let err = edit_state(
-        dir.path(),
+        &StateStore::new(dir.path()),
         &StateEdit::Remove(JobAddress::root("api")),
         &holder("rm"),
     )
@@ -254,4 +259,26 @@ fn state_edits_are_refused_while_the_lock_is_held() {
     assert!(err.to_string().contains("deploy apply"), "{err}");
     drop(held);
     assert_eq!(StateStore::new(dir.path()).serials().expect("serials"), [1]);
+}
+
+#[test]
+fn cluster_prefixes_stay_beneath_their_own_keys() {
+    assert_eq!(default_prefix("web"), "deploy/stacks/web");
+    assert!(check_prefix("deploy/stacks/web").is_ok());
+    assert!(check_prefix("teams/ops-1/web_2.x").is_ok());
+    for bad in [
+        "",
+        "/abs",
+        "a//b",
+        "a/../b",
+        "..",
+        "a/./b",
+        "a b",
+        "a/b/",
+        "a?b",
+        &"x".repeat(300),
+    ] {
+        let err = check_prefix(bad).expect_err(bad);
+        assert!(err.contains("is not valid"), "{err}");
+    }
 }
