@@ -4,6 +4,7 @@
 
 mod client_harness;
 mod cluster_harness;
+mod reference_examples;
 
 use client_harness::{Agent, get_json, http, register_job, secs, wait_job_alloc, wait_nodes};
 use serde_json::{Value, json};
@@ -51,6 +52,14 @@ async fn node_stubs_evaluate_purge_and_reconcile_answer_as_nomads() {
         json!({"os.name": node["Attributes"]["os.name"], "os.version": node["Attributes"]["os.version"]});
     assert_eq!(full[0]["Attributes"], os);
     assert!(os["os.name"].as_str().is_some_and(|s| !s.is_empty()), "{node}");
+    if let Some(example) = reference_examples::example("nodes", "List Nodes", 0) {
+        reference_examples::assert_has_fields(
+            "GET /v1/nodes?resources=true",
+            &example,
+            &full,
+            &["Attributes", "Drivers"],
+        );
+    }
     let bad = http.get(agent.url("/v1/nodes?os=maybe")).send().await.unwrap();
     assert_eq!(bad.status().as_u16(), 400);
 
@@ -63,6 +72,9 @@ async fn node_stubs_evaluate_purge_and_reconcile_answer_as_nomads() {
     // Evaluate: one node-update evaluation for the job on the node.
     let (status, r) = post(&http, agent.url(&format!("/v1/node/{node_id}/evaluate"))).await;
     assert_eq!(status, 200, "{r}");
+    if let Some(example) = reference_examples::example("nodes", "Create Node Evaluation", 0) {
+        reference_examples::assert_has_fields("POST /v1/node/:id/evaluate", &example, &r, &[]);
+    }
     let evals = r["EvalIDs"].as_array().expect("EvalIDs");
     assert_eq!(evals.len(), 1, "{r}");
     assert_eq!(r["EvalCreateIndex"], r["Index"]);
@@ -100,6 +112,9 @@ async fn node_stubs_evaluate_purge_and_reconcile_answer_as_nomads() {
         (&r["NodeModifyIndex"], &r["EvalCreateIndex"]),
         (&r["Index"], &r["Index"])
     );
+    if let Some(example) = reference_examples::example("nodes", "Purge Node", 0) {
+        reference_examples::assert_has_fields("POST /v1/node/:id/purge", &example, &r, &[]);
+    }
     let purged_at = r["Index"].as_u64().unwrap();
     let lost = get_json(
         &http,

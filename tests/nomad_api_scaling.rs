@@ -5,6 +5,7 @@
 
 mod client_harness;
 mod cluster_harness;
+mod reference_examples;
 
 use std::time::Duration;
 
@@ -177,6 +178,9 @@ async fn scaling_policies_and_scale_actions_answer_as_nomads() {
         "Meta": {"metrics": ["cpu"]}});
     let (status, r, text) = scale(&http, &agent, "scaled", body).await;
     assert_eq!(status, 200, "{text}");
+    if let Some(example) = reference_examples::example("jobs", "Scale Task Group", 0) {
+        reference_examples::assert_has_fields("POST /v1/job/:id/scale", &example, &r, &[]);
+    }
     let eval_id = r["EvalID"].as_str().expect("EvalID").to_owned();
     assert!(!eval_id.is_empty(), "{r}");
     assert!(r["EvalCreateIndex"].as_u64() > Some(0), "{r}");
@@ -225,6 +229,9 @@ async fn scaling_policies_and_scale_actions_answer_as_nomads() {
     let s = get_json(&http, &agent.url("/v1/job/scaled/scale"))
         .await
         .expect("scale status");
+    if let Some(example) = reference_examples::example("jobs", "Read Job Scale Status", 0) {
+        reference_examples::assert_has_fields("GET /v1/job/:id/scale", &example, &s, &["TaskGroups"]);
+    }
     assert_eq!(
         (&s["JobID"], &s["Namespace"], &s["JobStopped"]),
         (&json!("scaled"), &json!("default"), &json!(false))

@@ -3,13 +3,13 @@
 
 use axum::extract::{Path, Query};
 use serde::Deserialize;
-use serde_json::json;
+use serde_json::{Value, json};
 
-use super::Ctx;
 use super::body::JsonBody;
 use super::error::{ApiError, ApiResult};
 use super::query::{QueryParams, indexed_json, query_bool};
 use super::read::answer;
+use super::{ApiContext, Ctx};
 use crate::api::StubFields;
 use crate::cluster::server::endpoints::NodeEvalsDone;
 
@@ -35,8 +35,24 @@ pub async fn list(ctx: Ctx, Query(q): Query<QueryParams>, Query(f): Query<StubQu
     ))
 }
 
-/// Nomad's `NodeUpdateResponse` for a node evaluation or purge.
-fn node_update(done: NodeEvalsDone) -> ApiResult {
+/// Nomad's `NodeUpdateResponse` for a node evaluation or purge. An evaluation also tells the
+/// node about the servers (leader, voters, how many nodes), as Nomad's `Node.Evaluate` does; a
+/// purge leaves them empty, as `Node.Deregister` does.
+fn node_update(ctx: &ApiContext, done: NodeEvalsDone, with_servers: bool) -> ApiResult {
+    let (leader, servers, nodes) = if with_servers {
+        let dc = ctx.agent_self["config"]["Datacenter"].as_str().unwrap_or("dc1");
+        let servers: Vec<Value> = (ctx.node.peers().into_iter())
+            .map(|a| json!({"Datacenter": dc, "RPCAdvertiseAddr": a, "RPCMajorVersion": 1, "RPCMinorVersion": 1}))
+            .collect();
+        let nodes = ctx.node.state().read().nodes.len();
+        (
+            ctx.node.leader_addr().unwrap_or_default(),
+            Value::from(servers),
+            nodes,
+        )
+    } else {
+        (String::new(), Value::Null, 0)
+    };
     Ok(indexed_json(
         done.index,
         &json!({
@@ -44,22 +60,26 @@ fn node_update(done: NodeEvalsDone) -> ApiResult {
             "EvalCreateIndex": done.eval_create_index,
             "NodeModifyIndex": done.node_modify_index,
             "HeartbeatTTL": 0,
-            "LeaderRPCAddr": "",
-            "NumNodes": 0,
-            "Servers": null,
+            "LeaderRPCAddr": leader,
+            "NumNodes": nodes,
+            "Servers": servers,
             "Index": done.index,
+            "KnownLeader": ctx.node.leader_addr().is_some(),
+            "LastContact": 0,
         }),
     ))
 }
 
 /// `POST /v1/node/:id/evaluate`: a new evaluation of every job on the node.
 pub async fn evaluate(ctx: Ctx, Path(id): Path<String>) -> ApiResult {
-    node_update(ctx.node.evaluate_node(&id).await?)
+    let done = ctx.node.evaluate_node(&id).await?;
+    node_update(&ctx, done, true)
 }
 
 /// `POST /v1/node/:id/purge`: remove the node; its allocations are lost and replaced.
 pub async fn purge(ctx: Ctx, Path(id): Path<String>) -> ApiResult {
-    node_update(ctx.node.purge_node(&id).await?)
+    let done = ctx.node.purge_node(&id).await?;
+    node_update(&ctx, done, false)
 }
 
 /// `GET /v1/node/:id`: the node, without its secret.
