@@ -158,12 +158,25 @@ pub struct Cluster {
     _dir: tempfile::TempDir,
 }
 
+/// A port no other agent of this test process was given, below Linux's ephemeral range
+/// (32768-60999) so that no outgoing connection takes it between this check and the agent's
+/// bind (a port from `bind(0)` comes from that range, and an agent that lost its port left its
+/// cluster without a leader).
 fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .expect("bind port 0")
-        .local_addr()
-        .unwrap()
-        .port()
+    use std::collections::HashSet;
+    use std::sync::Mutex;
+    static GIVEN: Mutex<Option<HashSet<u16>>> = Mutex::new(None);
+    let mut given = GIVEN.lock().unwrap_or_else(|e| e.into_inner());
+    let given = given.get_or_insert_with(HashSet::new);
+    let seed = uuid::Uuid::new_v4().as_u128();
+    for i in 0..4096u128 {
+        let port = 20_000 + ((seed + i * 7919) % 12_000) as u16;
+        if !given.contains(&port) && TcpListener::bind(("127.0.0.1", port)).is_ok() {
+            given.insert(port);
+            return port;
+        }
+    }
+    panic!("no free port in 20000-31999")
 }
 
 /// A fresh key-encryption key, base64 of 32 random bytes (two random UUIDs).
