@@ -99,13 +99,8 @@ async fn ls(
     headers: HeaderMap,
     uri: OriginalUri,
 ) -> Response {
-    match resolve(&client, &alloc, q.path.as_deref(), &headers, &uri).await {
-        Ok((b, rel)) => match fs::list(&b, &rel) {
-            Ok(list) => axum::Json(list).into_response(),
-            Err(e) => io_error(&e),
-        },
-        Err(r) => r,
-    }
+    let path = q.path.as_deref();
+    json_answer(&client, &alloc, path, &headers, &uri, fs::list).await
 }
 
 async fn stat(
@@ -115,9 +110,22 @@ async fn stat(
     headers: HeaderMap,
     uri: OriginalUri,
 ) -> Response {
-    match resolve(&client, &alloc, q.path.as_deref(), &headers, &uri).await {
-        Ok((b, rel)) => match fs::stat(&b, &rel) {
-            Ok(info) => axum::Json(info).into_response(),
+    let path = q.path.as_deref();
+    json_answer(&client, &alloc, path, &headers, &uri, fs::stat).await
+}
+
+/// `read` of the path resolved beneath the allocation's directory, answered as JSON.
+async fn json_answer<T: serde::Serialize>(
+    client: &Client,
+    alloc: &str,
+    path: Option<&str>,
+    headers: &HeaderMap,
+    uri: &OriginalUri,
+    read: impl FnOnce(&Beneath, &std::path::Path) -> io::Result<T>,
+) -> Response {
+    match resolve(client, alloc, path, headers, uri).await {
+        Ok((b, rel)) => match read(&b, &rel) {
+            Ok(v) => axum::Json(v).into_response(),
             Err(e) => io_error(&e),
         },
         Err(r) => r,
