@@ -162,8 +162,11 @@ fn param<'a>(q: &'a HashMap<String, String>, key: &str) -> Option<&'a str> {
 fn number(q: &HashMap<String, String>, key: &str) -> Result<Option<u64>, Refused> {
     param(q, key)
         .map(|v| {
-            v.parse()
-                .map_err(|_| bad(format!("{key}={v:?} is not a number: give a whole number, e.g. {key}=3")))
+            v.parse().map_err(|_| {
+                bad(format!(
+                    "{key}={v:?} is not a number: give a whole number, e.g. {key}=3"
+                ))
+            })
         })
         .transpose()
 }
@@ -219,7 +222,11 @@ fn render(view: Result<View, Refused>, has_token: bool) -> Response {
         Ok(h) => h,
         Err(e) => {
             tracing::warn!(template, error = %e, "rendering a dashboard page failed");
-            return (StatusCode::INTERNAL_SERVER_ERROR, format!("rendering {template} failed: {e}")).into_response();
+            return (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                format!("rendering {template} failed: {e}"),
+            )
+                .into_response();
         }
     };
     let mut resp = asset_response("text/html; charset=utf-8", html);
@@ -227,7 +234,10 @@ fn render(view: Result<View, Refused>, has_token: bool) -> Response {
     let h = resp.headers_mut();
     h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     h.insert("X-Nomad-Index", HeaderValue::from(index));
-    h.insert("X-Deploy-Live", HeaderValue::from_static(if live { "1" } else { "0" }));
+    h.insert(
+        "X-Deploy-Live",
+        HeaderValue::from_static(if live { "1" } else { "0" }),
+    );
     resp
 }
 
@@ -307,7 +317,13 @@ mod tests {
         assert!(!APP_JS.contains("document.cookie"));
         // Pages arrive rendered and escaped by the agent; the script parses them with
         // DOMParser (which runs no script) and never writes markup of its own.
-        for sink in ["innerHTML", "outerHTML", "insertAdjacentHTML", "document.write", "eval("] {
+        for sink in [
+            "innerHTML",
+            "outerHTML",
+            "insertAdjacentHTML",
+            "document.write",
+            "eval(",
+        ] {
             assert!(!APP_JS.contains(sink), "app.js uses {sink}");
         }
     }

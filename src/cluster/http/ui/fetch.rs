@@ -74,15 +74,22 @@ impl Caller {
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.parse().ok())
             .unwrap_or(0);
-        let bytes = to_bytes(resp.into_body(), MAX_ANSWER)
-            .await
-            .map_err(|e| refused(StatusCode::INTERNAL_SERVER_ERROR, format!("reading the answer: {e}")))?;
+        let bytes = to_bytes(resp.into_body(), MAX_ANSWER).await.map_err(|e| {
+            refused(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                format!("reading the answer: {e}"),
+            )
+        })?;
         if !status.is_success() {
             let text = String::from_utf8_lossy(&bytes);
             return Err(refused(status, text.trim().chars().take(400).collect()));
         }
-        let body = serde_json::from_slice(&bytes)
-            .map_err(|e| refused(StatusCode::INTERNAL_SERVER_ERROR, format!("the answer is not JSON: {e}")))?;
+        let body = serde_json::from_slice(&bytes).map_err(|e| {
+            refused(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                format!("the answer is not JSON: {e}"),
+            )
+        })?;
         Ok(Answer { body, index })
     }
 
@@ -133,6 +140,9 @@ mod tests {
         assert_eq!(enc("a b/c?d&e"), "a%20b%2Fc%3Fd%26e");
         assert_eq!(enc_path("app/my var"), "app/my%20var");
         assert_eq!(with_query("/v1/jobs", "index=3"), "/v1/jobs?index=3");
-        assert_eq!(with_query("/v1/jobs?namespace=a", "index=3"), "/v1/jobs?namespace=a&index=3");
+        assert_eq!(
+            with_query("/v1/jobs?namespace=a", "index=3"),
+            "/v1/jobs?namespace=a&index=3"
+        );
     }
 }

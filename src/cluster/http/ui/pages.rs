@@ -9,7 +9,9 @@ use serde_json::{Value, json};
 
 use super::View;
 use super::fetch::{Answer, Caller, Refused, enc, enc_path};
-use super::shape::{self, entries, fact, fact_link, fact_status, list, n, pairs, plural, s, short, status, u, when};
+use super::shape::{
+    self, entries, fact, fact_link, fact_status, list, n, pairs, plural, s, short, status, u, when,
+};
 use crate::plan::{Painter, render_job_diff};
 use crate::spec::Job;
 
@@ -91,7 +93,11 @@ pub async fn jobs(c: &Caller) -> Page {
                 .map(|(k, v)| format!("{k} {v}"))
                 .collect::<Vec<_>>()
                 .join(", ");
-            let name = if s(j, "Name").is_empty() { s(j, "ID") } else { s(j, "Name") };
+            let name = if s(j, "Name").is_empty() {
+                s(j, "ID")
+            } else {
+                s(j, "Name")
+            };
             json!({
                 "name": name,
                 "href": job_href(s(j, "ID"), ns_of(j)),
@@ -118,7 +124,9 @@ fn failure(group: &str, m: &Value) -> Value {
         items.push(json!({"lead": "Resources exhausted:", "code": d, "rest": format!("on {}", plural(k.as_u64().unwrap_or(0), "node"))}));
     }
     if items.is_empty() && u(m, "NodesEvaluated") == 0 {
-        items.push(json!({"lead": "No ready node in the job's datacenters and node pool.", "code": "", "rest": ""}));
+        items.push(
+            json!({"lead": "No ready node in the job's datacenters and node pool.", "code": "", "rest": ""}),
+        );
     }
     let coalesced = u(m, "CoalescedFailures");
     json!({
@@ -136,7 +144,11 @@ fn alloc_row(a: &Value) -> Value {
         .and_then(|d| d.get("Healthy"))
         .and_then(Value::as_bool)
         .map(|h| status(if h { "healthy" } else { "unhealthy" }));
-    let node = if s(a, "NodeName").is_empty() { short(s(a, "NodeID")) } else { s(a, "NodeName").to_string() };
+    let node = if s(a, "NodeName").is_empty() {
+        short(s(a, "NodeID"))
+    } else {
+        s(a, "NodeName").to_string()
+    };
     json!({
         "id": short(s(a, "ID")),
         "href": format!("#/allocation/{}", enc(s(a, "ID"))),
@@ -216,7 +228,11 @@ pub async fn job(c: &Caller, id: &str, ns: &str) -> Page {
                 .map(|t| format!("{} ({})", s(t, "Name"), s(t, "Driver")))
                 .collect::<Vec<_>>()
                 .join(", ");
-            let count = if n(g, "Count").is_empty() { "1".into() } else { n(g, "Count") };
+            let count = if n(g, "Count").is_empty() {
+                "1".into()
+            } else {
+                n(g, "Count")
+            };
             json!({"name": s(g, "Name"), "count": count, "tasks": tasks})
         })
         .collect();
@@ -233,9 +249,17 @@ pub async fn job(c: &Caller, id: &str, ns: &str) -> Page {
         fact("Datacenters", dcs),
         fact("Node pool", s(job, "NodePool")),
     ];
-    let mut alloc_list: Vec<&Value> = allocs.body.as_array().map(|a| a.iter().collect()).unwrap_or_default();
+    let mut alloc_list: Vec<&Value> = allocs
+        .body
+        .as_array()
+        .map(|a| a.iter().collect())
+        .unwrap_or_default();
     alloc_list.sort_by_key(|a| std::cmp::Reverse(u(a, "CreateIndex")));
-    let eval_list: Vec<&Value> = evals.body.as_array().map(|a| a.iter().collect()).unwrap_or_default();
+    let eval_list: Vec<&Value> = evals
+        .body
+        .as_array()
+        .map(|a| a.iter().collect())
+        .unwrap_or_default();
     // The newest evaluation that failed a placement says why the job is short now.
     let failed = eval_list
         .iter()
@@ -316,8 +340,10 @@ fn version_rows(id: &str, ns: &str, body: &Value) -> Vec<Value> {
 
 /// Diff lines of two versions, each with the class its marker gives it.
 fn version_diff(old: &Value, new: &Value) -> Result<Vec<Value>, String> {
-    let old: Job = serde_json::from_value(old.clone()).map_err(|e| format!("reading the older version: {e}"))?;
-    let new: Job = serde_json::from_value(new.clone()).map_err(|e| format!("reading the newer version: {e}"))?;
+    let old: Job =
+        serde_json::from_value(old.clone()).map_err(|e| format!("reading the older version: {e}"))?;
+    let new: Job =
+        serde_json::from_value(new.clone()).map_err(|e| format!("reading the newer version: {e}"))?;
     let d = crate::spec::diff::diff(Some(&old), Some(&new), &HashSet::new());
     let mut out = String::new();
     render_job_diff(&mut out, &d, 0, false, &Painter { color: false });
@@ -369,8 +395,16 @@ pub async fn allocation(c: &Caller, id: &str, task: Option<&str>, kind: Option<&
     let answer = c.get(&path).await?;
     let a = &answer.body;
     let job = a.get("Job").cloned().unwrap_or(Value::Null);
-    let version = if n(&job, "Version").is_empty() { n(a, "JobVersion") } else { n(&job, "Version") };
-    let node = if s(a, "NodeName").is_empty() { s(a, "NodeID") } else { s(a, "NodeName") };
+    let version = if n(&job, "Version").is_empty() {
+        n(a, "JobVersion")
+    } else {
+        n(&job, "Version")
+    };
+    let node = if s(a, "NodeName").is_empty() {
+        s(a, "NodeID")
+    } else {
+        s(a, "NodeName")
+    };
     let mut facts = vec![
         fact("ID", s(a, "ID")),
         fact_link("Job", s(a, "JobID"), &job_href(s(a, "JobID"), ns_of(a))),
@@ -397,7 +431,11 @@ pub async fn allocation(c: &Caller, id: &str, task: Option<&str>, kind: Option<&
             let mut events: Vec<Value> = list(t, "Events")
                 .iter()
                 .map(|e| {
-                    let msg = if s(e, "DisplayMessage").is_empty() { s(e, "Message") } else { s(e, "DisplayMessage") };
+                    let msg = if s(e, "DisplayMessage").is_empty() {
+                        s(e, "Message")
+                    } else {
+                        s(e, "DisplayMessage")
+                    };
                     json!({"time": when(e.get("Time")), "type": s(e, "Type"), "message": msg})
                 })
                 .collect();
@@ -415,7 +453,11 @@ pub async fn allocation(c: &Caller, id: &str, task: Option<&str>, kind: Option<&
         .collect();
     let names: Vec<&str> = states.iter().map(|(k, _)| k.as_str()).collect();
     let log_task = task.filter(|t| names.contains(t)).or(names.first().copied());
-    let kind = if kind == Some("stderr") { "stderr" } else { "stdout" };
+    let kind = if kind == Some("stderr") {
+        "stderr"
+    } else {
+        "stdout"
+    };
     let log_links: Vec<Value> = names
         .iter()
         .flat_map(|t| {
@@ -481,14 +523,19 @@ pub async fn nodes(c: &Caller) -> Page {
             })
         })
         .collect();
-    Ok(View::new("nodes.html", json!({ "nodes": rows }), vec![path], answer.index))
+    Ok(View::new(
+        "nodes.html",
+        json!({ "nodes": rows }),
+        vec![path],
+        answer.index,
+    ))
 }
 
 /// Used resources of the allocations still on a node: (CPU MHz, memory MiB, disk MiB).
 fn used(allocs: &[Value]) -> (u64, u64, u64) {
-    let live = allocs
-        .iter()
-        .filter(|a| s(a, "DesiredStatus") == "run" && !matches!(s(a, "ClientStatus"), "complete" | "failed" | "lost"));
+    let live = allocs.iter().filter(|a| {
+        s(a, "DesiredStatus") == "run" && !matches!(s(a, "ClientStatus"), "complete" | "failed" | "lost")
+    });
     let mut out = (0, 0, 0);
     for a in live {
         let r = a.get("AllocatedResources").cloned().unwrap_or(Value::Null);
@@ -514,7 +561,11 @@ pub async fn node(c: &Caller, id: &str) -> Page {
     let res = x.get("NodeResources").cloned().unwrap_or(Value::Null);
     let reserved = x.get("ReservedResources").cloned().unwrap_or(Value::Null);
     let pick = |v: &Value, a: &str, b: &str| v.get(a).map_or(0, |o| u(o, b));
-    let total = (pick(&res, "Cpu", "CpuShares"), pick(&res, "Memory", "MemoryMB"), pick(&res, "Disk", "DiskMB"));
+    let total = (
+        pick(&res, "Cpu", "CpuShares"),
+        pick(&res, "Memory", "MemoryMB"),
+        pick(&res, "Disk", "DiskMB"),
+    );
     let held = (
         pick(&reserved, "Cpu", "CpuShares"),
         pick(&reserved, "Memory", "MemoryMB"),
@@ -539,11 +590,29 @@ pub async fn node(c: &Caller, id: &str) -> Page {
         fact_status("Eligibility", s(x, "SchedulingEligibility")),
         fact_status(
             "Drain",
-            if x.get("Drain").and_then(Value::as_bool).unwrap_or(false) { "draining" } else { "no" },
+            if x.get("Drain").and_then(Value::as_bool).unwrap_or(false) {
+                "draining"
+            } else {
+                "no"
+            },
         ),
         fact("Datacenter", s(x, "Datacenter")),
-        fact("Class", if s(x, "NodeClass").is_empty() { "(none)" } else { s(x, "NodeClass") }),
-        fact("Node pool", if s(x, "NodePool").is_empty() { "default" } else { s(x, "NodePool") }),
+        fact(
+            "Class",
+            if s(x, "NodeClass").is_empty() {
+                "(none)"
+            } else {
+                s(x, "NodeClass")
+            },
+        ),
+        fact(
+            "Node pool",
+            if s(x, "NodePool").is_empty() {
+                "default"
+            } else {
+                s(x, "NodePool")
+            },
+        ),
         fact("Address", s(x, "HTTPAddr")),
         fact("Drivers", drivers(x)),
     ];
@@ -566,10 +635,7 @@ pub async fn node(c: &Caller, id: &str) -> Page {
 
 /// `#/servers`.
 pub async fn servers(c: &Caller) -> Page {
-    let (raft, me) = tokio::join!(
-        c.get("/v1/operator/raft/configuration"),
-        c.get("/v1/agent/self")
-    );
+    let (raft, me) = tokio::join!(c.get("/v1/operator/raft/configuration"), c.get("/v1/agent/self"));
     let (raft, me) = (raft?, me?);
     let stats = me.body.get("stats").cloned().unwrap_or(Value::Null);
     let r = stats.get("raft").cloned().unwrap_or(Value::Null);
@@ -579,7 +645,11 @@ pub async fn servers(c: &Caller) -> Page {
         Some(Value::Null) | None => String::new(),
         Some(other) => other.to_string(),
     };
-    let name = me.body.get("config").map(|c| s(c, "NodeName").to_string()).unwrap_or_default();
+    let name = me
+        .body
+        .get("config")
+        .map(|c| s(c, "NodeName").to_string())
+        .unwrap_or_default();
     let leader = text(&nomad, "leader_addr");
     let facts = vec![
         fact("Name", name),
@@ -588,7 +658,14 @@ pub async fn servers(c: &Caller) -> Page {
         fact("Last log index", text(&r, "last_log_index")),
         fact("Applied index", text(&r, "applied_index")),
         fact("Peers", text(&r, "num_peers")),
-        fact("Leader", if leader.is_empty() { "(none known)".into() } else { leader }),
+        fact(
+            "Leader",
+            if leader.is_empty() {
+                "(none known)".into()
+            } else {
+                leader
+            },
+        ),
     ];
     let servers: Vec<Value> = list(&raft.body, "Servers")
         .iter()

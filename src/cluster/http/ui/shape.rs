@@ -44,7 +44,9 @@ pub fn when(v: Option<&Value>) -> String {
             .as_i64()
             .filter(|ns| *ns > 0)
             .map(DateTime::from_timestamp_nanos),
-        Some(Value::String(t)) => DateTime::parse_from_rfc3339(t).ok().map(|d| d.with_timezone(&Utc)),
+        Some(Value::String(t)) => DateTime::parse_from_rfc3339(t)
+            .ok()
+            .map(|d| d.with_timezone(&Utc)),
         _ => None,
     };
     at.filter(|d| d.timestamp() > 0)
@@ -112,7 +114,9 @@ pub fn entries<'a>(v: &'a Value, key: &str) -> Vec<(&'a String, &'a Value)> {
 pub fn diff_lines(text: &str) -> Vec<Value> {
     text.lines()
         .map(|l| {
-            let class = match l.trim_start().chars().next() {
+            let t = l.trim_start();
+            let class = match t.chars().next() {
+                _ if t.starts_with("+/-") || t.starts_with("-/+") => "d-edit",
                 Some('+') => "d-add",
                 Some('-') => "d-del",
                 Some('~') => "d-edit",
@@ -129,8 +133,14 @@ mod tests {
 
     #[test]
     fn times_statuses_and_counts_read_as_words() {
-        assert_eq!(when(Some(&json!(1_700_000_000_000_000_000i64))), "2023-11-14 22:13:20 UTC");
-        assert_eq!(when(Some(&json!("2024-01-02T03:04:05Z"))), "2024-01-02 03:04:05 UTC");
+        assert_eq!(
+            when(Some(&json!(1_700_000_000_000_000_000i64))),
+            "2023-11-14 22:13:20 UTC"
+        );
+        assert_eq!(
+            when(Some(&json!("2024-01-02T03:04:05Z"))),
+            "2024-01-02 03:04:05 UTC"
+        );
         assert_eq!(when(Some(&json!("0001-01-01T00:00:00Z"))), "");
         assert_eq!(when(None), "");
         assert_eq!(status("running")["class"], "s-ok");

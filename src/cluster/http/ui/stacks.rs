@@ -65,7 +65,11 @@ async fn read_keys(c: &Caller, prefix: &str) -> Result<(BTreeMap<String, Keys>, 
 }
 
 fn parse(stack: &str, serial: u64, text: &str) -> Result<Revision, String> {
-    let at = format!("{}/{}", default_prefix(stack), crate::state::revision_file_name(serial));
+    let at = format!(
+        "{}/{}",
+        default_prefix(stack),
+        crate::state::revision_file_name(serial)
+    );
     Revision::from_bytes(Path::new(&at), text.as_bytes()).map_err(|e| e.to_string())
 }
 
@@ -94,7 +98,12 @@ pub async fn stacks(c: &Caller) -> Page {
             })
         })
         .collect();
-    Ok(View::new("stacks.html", json!({"stacks": rows}), vec![path], index))
+    Ok(View::new(
+        "stacks.html",
+        json!({"stacks": rows}),
+        vec![path],
+        index,
+    ))
 }
 
 fn activity(k: &Keys) -> Value {
