@@ -93,6 +93,11 @@ pub async fn jobs(c: &Caller) -> Page {
                 .map(|(k, v)| format!("{k} {v}"))
                 .collect::<Vec<_>>()
                 .join(", ");
+            let allocs = if allocs.is_empty() {
+                "none".to_string()
+            } else {
+                allocs
+            };
             let name = if s(j, "Name").is_empty() {
                 s(j, "ID")
             } else {
@@ -247,7 +252,14 @@ pub async fn job(c: &Caller, id: &str, ns: &str) -> Page {
         fact("Version", n(job, "Version")),
         fact("Namespace", ns_of(job)),
         fact("Datacenters", dcs),
-        fact("Node pool", s(job, "NodePool")),
+        fact(
+            "Node pool",
+            if s(job, "NodePool").is_empty() {
+                "default"
+            } else {
+                s(job, "NodePool")
+            },
+        ),
     ];
     let mut alloc_list: Vec<&Value> = allocs
         .body
