@@ -10,7 +10,7 @@ use serde_json::{Value, json};
 use super::View;
 use super::fetch::{Answer, Caller, Refused, enc, enc_path};
 use super::shape::{
-    self, entries, fact, fact_link, fact_status, list, n, pairs, plural, s, short, status, u, when,
+    self, entries, fact, fact_link, fact_status, list, n, pairs, plural, s, s_or, short, status, u, when,
 };
 use crate::plan::{Painter, render_job_diff};
 use crate::spec::Job;
@@ -98,11 +98,7 @@ pub async fn jobs(c: &Caller) -> Page {
             } else {
                 allocs
             };
-            let name = if s(j, "Name").is_empty() {
-                s(j, "ID")
-            } else {
-                s(j, "Name")
-            };
+            let name = s_or(j, "Name", s(j, "ID"));
             json!({
                 "name": name,
                 "href": job_href(s(j, "ID"), ns_of(j)),
@@ -252,14 +248,7 @@ pub async fn job(c: &Caller, id: &str, ns: &str) -> Page {
         fact("Version", n(job, "Version")),
         fact("Namespace", ns_of(job)),
         fact("Datacenters", dcs),
-        fact(
-            "Node pool",
-            if s(job, "NodePool").is_empty() {
-                "default"
-            } else {
-                s(job, "NodePool")
-            },
-        ),
+        fact("Node pool", s_or(job, "NodePool", "default")),
     ];
     let mut alloc_list: Vec<&Value> = allocs
         .body
@@ -412,11 +401,7 @@ pub async fn allocation(c: &Caller, id: &str, task: Option<&str>, kind: Option<&
     } else {
         n(&job, "Version")
     };
-    let node = if s(a, "NodeName").is_empty() {
-        s(a, "NodeID")
-    } else {
-        s(a, "NodeName")
-    };
+    let node = s_or(a, "NodeName", s(a, "NodeID"));
     let mut facts = vec![
         fact("ID", s(a, "ID")),
         fact_link("Job", s(a, "JobID"), &job_href(s(a, "JobID"), ns_of(a))),
@@ -443,11 +428,7 @@ pub async fn allocation(c: &Caller, id: &str, task: Option<&str>, kind: Option<&
             let mut events: Vec<Value> = list(t, "Events")
                 .iter()
                 .map(|e| {
-                    let msg = if s(e, "DisplayMessage").is_empty() {
-                        s(e, "Message")
-                    } else {
-                        s(e, "DisplayMessage")
-                    };
+                    let msg = s_or(e, "DisplayMessage", s(e, "Message"));
                     json!({"time": when(e.get("Time")), "type": s(e, "Type"), "message": msg})
                 })
                 .collect();
@@ -529,7 +510,7 @@ pub async fn nodes(c: &Caller) -> Page {
                 "drain": if x.get("Drain").and_then(Value::as_bool).unwrap_or(false) { status("draining") } else { status("no") },
                 "datacenter": s(x, "Datacenter"),
                 "class": s(x, "NodeClass"),
-                "pool": if s(x, "NodePool").is_empty() { "default" } else { s(x, "NodePool") },
+                "pool": s_or(x, "NodePool", "default"),
                 "address": s(x, "Address"),
                 "drivers": drivers(x),
             })
@@ -609,22 +590,8 @@ pub async fn node(c: &Caller, id: &str) -> Page {
             },
         ),
         fact("Datacenter", s(x, "Datacenter")),
-        fact(
-            "Class",
-            if s(x, "NodeClass").is_empty() {
-                "(none)"
-            } else {
-                s(x, "NodeClass")
-            },
-        ),
-        fact(
-            "Node pool",
-            if s(x, "NodePool").is_empty() {
-                "default"
-            } else {
-                s(x, "NodePool")
-            },
-        ),
+        fact("Class", s_or(x, "NodeClass", "(none)")),
+        fact("Node pool", s_or(x, "NodePool", "default")),
         fact("Address", s(x, "HTTPAddr")),
         fact("Drivers", drivers(x)),
     ];

@@ -24,6 +24,14 @@ pub fn s<'a>(v: &'a Value, key: &str) -> &'a str {
     v.get(key).and_then(Value::as_str).unwrap_or("")
 }
 
+/// A string field, or `default` when it is absent or empty.
+pub fn s_or<'a>(v: &'a Value, key: &str, default: &'a str) -> &'a str {
+    match s(v, key) {
+        "" => default,
+        found => found,
+    }
+}
+
 /// A number field as text (empty when absent).
 pub fn n(v: &Value, key: &str) -> String {
     match v.get(key) {
