@@ -154,30 +154,41 @@ async fn token_with(http: &reqwest::Client, agent: &Agent, mgmt: &str, name: &st
     token["SecretID"].as_str().expect("a secret").to_owned()
 }
 
+/// `deploy` against `agent` with the management token.
+fn deploy_cmd(agent: &Agent, mgmt: &str) -> Command {
+    let mut cmd = Command::new(BIN);
+    cmd.env("NOMAD_ADDR", format!("http://{}", agent.addr))
+        .env("NOMAD_TOKEN", mgmt)
+        .env("NO_COLOR", "1");
+    cmd
+}
+
+/// Writes stack `name` under `dir`, keeping its state in the cluster, with `jobs` as its job
+/// file and `extra` after its stack block.
+fn write_shared_stack(dir: &Path, name: &str, jobs: &str, extra: &str) -> std::path::PathBuf {
+    let stack = dir.join(name);
+    std::fs::create_dir_all(&stack).unwrap();
+    let settings =
+        format!("stack {{\n  name = \"{name}\"\n  state {{\n    backend = \"cluster\"\n  }}\n}}\n{extra}");
+    std::fs::write(stack.join("stack.hcl"), settings).unwrap();
+    std::fs::write(stack.join("jobs.hcl"), jobs).unwrap();
+    stack
+}
+
 /// A stack keeping its state in the cluster, applied twice (revisions 1 and 2): one periodic
 /// job, its command changed by the second apply.
 fn apply_shared_stack(dir: &Path, agent: &Agent, mgmt: &str) {
-    let stack = dir.join("shop");
-    std::fs::create_dir_all(&stack).unwrap();
-    std::fs::write(
-        stack.join("stack.hcl"),
-        "stack {\n  name = \"shop\"\n  state {\n    backend = \"cluster\"\n  }\n}\n",
-    )
-    .unwrap();
     for command in ["true", "/bin/true"] {
         let job = format!(
             "job \"report\" {{\n  type = \"batch\"\n  periodic {{\n    crons = [\"0 0 1 1 *\"]\n  }}\n  \
              group \"g\" {{\n    task \"t\" {{\n      driver = \"raw_exec\"\n      config {{\n        \
              command = \"{command}\"\n      }}\n    }}\n  }}\n}}\n"
         );
-        std::fs::write(stack.join("jobs.hcl"), job).unwrap();
-        let out = Command::new(BIN)
+        let stack = write_shared_stack(dir, "shop", &job, "");
+        let out = deploy_cmd(agent, mgmt)
             .args(["apply", "-auto-approve", "-state"])
             .arg(dir.join("state"))
             .arg(&stack)
-            .env("NOMAD_ADDR", format!("http://{}", agent.addr))
-            .env("NOMAD_TOKEN", mgmt)
-            .env("NO_COLOR", "1")
             .output()
             .expect("run deploy apply");
         assert!(
@@ -342,4 +353,56 @@ async fn a_token_that_reads_nothing_gets_no_data_in_any_rendered_page() {
             }
         }
     }
+}
+
+/// A batch job that runs until stopped, and one that waits for it to complete: an apply of
+/// this stack stays in progress.
+const SLOW_STACK: &str = "job \"slow\" {\n  type = \"batch\"\n  group \"g\" {\n    task \"t\" {\n      \
+    driver = \"raw_exec\"\n      config {\n        command = \"/bin/sh\"\n        \
+    args = [\"-c\", \"exec sleep 600 # deploy-ui-browser-test\"]\n      }\n    }\n  }\n}\n\
+    job \"after\" {\n  type = \"batch\"\n  periodic {\n    crons = [\"0 0 1 1 *\"]\n  }\n  group \"g\" {\n    \
+    task \"t\" {\n      driver = \"raw_exec\"\n      config {\n        command = \"/bin/true\"\n      }\n    }\n  }\n}\n";
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_stack_page_shows_an_apply_in_progress() {
+    let dir = tempfile::tempdir().unwrap();
+    let (agent, http, mgmt) = acl_agent(dir.path()).await;
+    let deps = "dependency \"after\" {\n  depends_on = [job.slow]\n}\n";
+    let stack = write_shared_stack(dir.path(), "busy", SLOW_STACK, deps);
+    let mut apply = deploy_cmd(&agent, &mgmt)
+        .args(["apply", "-auto-approve", "-timeout", "10m", "-state"])
+        .arg(dir.path().join("state"))
+        .arg(&stack)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::fs::File::create(dir.path().join("apply.err")).unwrap())
+        .spawn()
+        .expect("start deploy apply");
+    // The apply writes its journal before it registers anything, and keeps it until the end.
+    let shown = wait_for(Duration::from_secs(60), || async {
+        let (status, body) = page(&http, &agent, "stack/busy", Some(&mgmt)).await;
+        (status == 200 && body.contains("Apply in progress")).then_some(body)
+    })
+    .await;
+    let _ = apply.kill();
+    let _ = apply.wait();
+    let _ = http
+        .delete(agent.url("/v1/job/slow"))
+        .header("X-Nomad-Token", &mgmt)
+        .send()
+        .await;
+    let _ = wait_for(Duration::from_secs(20), || async {
+        pids_with(MARKER).is_empty().then_some(())
+    })
+    .await;
+    kill_marked(MARKER);
+    let body = shown.unwrap_or_else(|| {
+        let err = std::fs::read_to_string(dir.path().join("apply.err")).unwrap_or_default();
+        panic!("no apply in progress on the stack page; apply said:\n{err}")
+    });
+    assert!(body.contains("applying"), "{body}");
+    assert!(body.contains("to 1"), "the revision the apply will write: {body}");
+    assert!(
+        body.contains("running `deploy apply`"),
+        "the lock's holder: {body}"
+    );
 }
