@@ -390,8 +390,14 @@ async fn the_stack_page_shows_an_apply_in_progress() {
         .header("X-Nomad-Token", &mgmt)
         .send()
         .await;
-    let _ = wait_for(Duration::from_secs(20), || async {
-        pids_with(MARKER).is_empty().then_some(())
+    // The stopped job's task is ended by the agent (its command line does not carry the marker
+    // once `exec` replaced the shell).
+    let _ = wait_for(Duration::from_secs(30), || async {
+        let allocs = send(&http, &agent, "GET", "/v1/job/slow/allocations", &mgmt, None).await;
+        let list = allocs.as_array().cloned().unwrap_or_default();
+        list.iter()
+            .all(|a| a["ClientStatus"] != "running" && a["ClientStatus"] != "pending")
+            .then_some(())
     })
     .await;
     kill_marked(MARKER);
