@@ -12,10 +12,12 @@
 //!  (?index=N&wait=60s) until one moves, then renders again
 //! ```
 
+mod cluster_pages;
 mod fetch;
 mod pages;
 mod shape;
 mod stacks;
+mod var_pages;
 
 use std::collections::HashMap;
 use std::sync::LazyLock;
@@ -175,17 +177,24 @@ fn number(q: &HashMap<String, String>, key: &str) -> Result<Option<u64>, Refused
 async fn build(c: &Caller, route: &str, q: &HashMap<String, String>) -> Result<View, Refused> {
     let ns = param(q, "namespace").unwrap_or("default");
     let parts: Vec<&str> = route.split('/').filter(|p| !p.is_empty()).collect();
+    // No dot segments: every part names an object, never a step up a path.
+    let dots = parts.iter().any(|p| *p == "." || *p == "..");
     match parts.as_slice() {
+        _ if dots => Err(Refused {
+            status: StatusCode::NOT_FOUND,
+            message: "a page address has no `.` or `..` parts".into(),
+            path: format!("/ui/page/{route}"),
+        }),
         [] | ["jobs"] => pages::jobs(c).await,
         ["job", id] => pages::job(c, id, ns).await,
         ["job", id, "versions"] => pages::versions(c, id, ns, number(q, "a")?, number(q, "b")?).await,
-        ["allocation", id] => pages::allocation(c, id, param(q, "task"), param(q, "type")).await,
-        ["nodes"] => pages::nodes(c).await,
-        ["node", id] => pages::node(c, id).await,
-        ["servers"] => pages::servers(c).await,
-        ["vars"] => pages::vars(c).await,
+        ["allocation", id] => cluster_pages::allocation(c, id, param(q, "task"), param(q, "type")).await,
+        ["nodes"] => cluster_pages::nodes(c).await,
+        ["node", id] => cluster_pages::node(c, id).await,
+        ["servers"] => cluster_pages::servers(c).await,
+        ["vars"] => var_pages::vars(c).await,
         ["var", path @ ..] if !path.is_empty() => {
-            pages::var(c, &path.join("/"), ns, param(q, "reveal") == Some("1")).await
+            var_pages::var(c, &path.join("/"), ns, param(q, "reveal") == Some("1")).await
         }
         ["stacks"] => stacks::stacks(c).await,
         ["stack", name] => stacks::stack(c, name).await,
