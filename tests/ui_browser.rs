@@ -15,7 +15,7 @@ use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
 
-use client_harness::{Agent, kill_marked, pids_with, skip, wait_for};
+use client_harness::{Agent, kill_marked, skip, wait_for};
 use serde_json::{Value, json};
 
 const BIN: &str = env!("CARGO_BIN_EXE_deploy");
@@ -154,6 +154,26 @@ async fn token_with(http: &reqwest::Client, agent: &Agent, mgmt: &str, name: &st
     token["SecretID"].as_str().expect("a secret").to_owned()
 }
 
+/// Stops job `id` and waits until the agent has ended its tasks (their command lines lose the
+/// marker once `exec` replaces the shell, so the marker only catches what is left).
+async fn stop_and_wait(http: &reqwest::Client, agent: &Agent, mgmt: &str, id: &str) {
+    let _ = http
+        .delete(agent.url(&format!("/v1/job/{id}")))
+        .header("X-Nomad-Token", mgmt)
+        .send()
+        .await;
+    let path = format!("/v1/job/{id}/allocations");
+    let _ = wait_for(Duration::from_secs(30), || async {
+        let allocs = send(http, agent, "GET", &path, mgmt, None).await;
+        let list = allocs.as_array().cloned().unwrap_or_default();
+        list.iter()
+            .all(|a| a["ClientStatus"] != "running" && a["ClientStatus"] != "pending")
+            .then_some(())
+    })
+    .await;
+    kill_marked(MARKER);
+}
+
 /// `deploy` against `agent` with the management token.
 fn deploy_cmd(agent: &Agent, mgmt: &str) -> Command {
     let mut cmd = Command::new(BIN);
@@ -232,17 +252,7 @@ async fn the_dashboard_shows_jobs_allocations_failures_and_logs_in_a_browser() {
         .expect("run python3");
     let stdout = String::from_utf8_lossy(&out.stdout);
     let stderr = String::from_utf8_lossy(&out.stderr);
-    let _ = http
-        .delete(agent.url("/v1/job/web"))
-        .header("X-Nomad-Token", &mgmt)
-        .send()
-        .await;
-    // The stopped job's task exits; whatever is left of it is ended here.
-    let _ = wait_for(Duration::from_secs(20), || async {
-        pids_with(MARKER).is_empty().then_some(())
-    })
-    .await;
-    kill_marked(MARKER);
+    stop_and_wait(&http, &agent, &mgmt, "web").await;
     assert!(
         out.status.success() && stdout.contains("ui: every page checked"),
         "the browser check failed:\n{stdout}\n{stderr}\nagent log:\n{}",
@@ -385,22 +395,7 @@ async fn the_stack_page_shows_an_apply_in_progress() {
     .await;
     let _ = apply.kill();
     let _ = apply.wait();
-    let _ = http
-        .delete(agent.url("/v1/job/slow"))
-        .header("X-Nomad-Token", &mgmt)
-        .send()
-        .await;
-    // The stopped job's task is ended by the agent (its command line does not carry the marker
-    // once `exec` replaced the shell).
-    let _ = wait_for(Duration::from_secs(30), || async {
-        let allocs = send(&http, &agent, "GET", "/v1/job/slow/allocations", &mgmt, None).await;
-        let list = allocs.as_array().cloned().unwrap_or_default();
-        list.iter()
-            .all(|a| a["ClientStatus"] != "running" && a["ClientStatus"] != "pending")
-            .then_some(())
-    })
-    .await;
-    kill_marked(MARKER);
+    stop_and_wait(&http, &agent, &mgmt, "slow").await;
     let body = shown.unwrap_or_else(|| {
         let err = std::fs::read_to_string(dir.path().join("apply.err")).unwrap_or_default();
         panic!("no apply in progress on the stack page; apply said:\n{err}")
