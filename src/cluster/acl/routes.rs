@@ -48,6 +48,9 @@ pub const ROUTES: &[RouteAcl] = &[
     r("GET", "/ui", None),
     r("GET", "/ui/app.css", None),
     r("GET", "/ui/app.js", None),
+    // A rendered page: every read behind it is a request to the routes below with the
+    // caller's token, checked against this table like the same request over HTTP.
+    r("GET", "/ui/page/{*path}", None),
     // Jobs.
     r("GET", "/v1/jobs", LIST_JOBS),
     r("POST PUT", "/v1/jobs", SUBMIT_JOB),

@@ -75,8 +75,20 @@ pub struct ApiContext {
 /// Handler state.
 pub type Ctx = State<Arc<ApiContext>>;
 
-/// The public API's router.
+/// The public API's router, with the dashboard's rendered pages beside it.
 pub fn router(ctx: Arc<ApiContext>) -> Router {
+    let api = api_router(Arc::clone(&ctx));
+    // A page reads `api` in-process with the caller's token: each read passes the same ACL
+    // check as the same request over HTTP.
+    let pages = Router::new()
+        .route("/ui/page/{*path}", get(ui::page))
+        .with_state(ui::Pages::new(api.clone()))
+        .layer(middleware::from_fn_with_state(Arc::clone(&ctx), acl::enforce))
+        .layer(middleware::from_fn(metrics::count));
+    api.merge(pages)
+}
+
+fn api_router(ctx: Arc<ApiContext>) -> Router {
     Router::new()
         .route(
             "/v1/jobs",
