@@ -5,7 +5,10 @@
 //! - healthy: every wanted allocation running; where a group has an `update` block with health
 //!   checks, the deployment of this version must be `successful` (Nomad counts
 //!   `min_healthy_time` there) or every allocation reported healthy. A deployment whose
-//!   canaries are all healthy and not promoted stops it at "awaiting promotion".
+//!   canaries are all healthy and not promoted stops it at "awaiting promotion". It fails as
+//!   soon as a task's restart policy puts its next start beyond the group's `healthy_deadline`
+//!   (`mode = "delay"` after its attempts ran out): the allocation can no longer turn healthy
+//!   in time, and waiting for the deadline would only delay the same verdict.
 //! - complete: every wanted allocation `complete` and no task ended with a non-zero `ExitCode`.
 //! - registered: passes once the job is registered.
 //! - running (system jobs): every allocation the scheduler placed is running (the scheduler
@@ -110,6 +113,7 @@ pub fn evaluate(
     let deployment = deployment.filter(|d| d.job_version == version);
     let failure = exit_failure(gate, &current)
         .or_else(|| alloc_failure(&current))
+        .or_else(|| restart_past_deadline(gate, job, &current))
         .or_else(|| deployment_failure(&current, deployment));
     if let Some((reason, alloc_id)) = failure {
         return GateStatus::Failed {
@@ -181,6 +185,56 @@ fn exit_failure(gate: Gate, current: &[&AllocListStub]) -> Option<(String, Optio
         ),
         Some(a.id.clone()),
     ))
+}
+
+/// The group's `healthy_deadline` where its allocations' health is checked (Nomad's default
+/// 5m); `None` without a health-checked `update` block.
+fn healthy_deadline(job: &Job, group: &str) -> Option<std::time::Duration> {
+    let g = job.groups().iter().find(|g| g.name.as_deref() == Some(group))?;
+    let u = g.update.as_ref().or(job.update.as_ref())?;
+    if u.max_parallel.unwrap_or(1) <= 0 || u.health_check.as_deref() == Some("manual") {
+        return None;
+    }
+    let nanos = u.healthy_deadline.map_or(300_000_000_000, |d| d.0.max(0));
+    Some(std::time::Duration::from_nanos(nanos as u64))
+}
+
+/// For a healthy gate: a running allocation whose task's latest event is a restart delayed
+/// beyond the group's `healthy_deadline`.
+fn restart_past_deadline(
+    gate: Gate,
+    job: &Job,
+    current: &[&AllocListStub],
+) -> Option<(String, Option<String>)> {
+    if gate != Gate::Healthy {
+        return None;
+    }
+    current
+        .iter()
+        .filter(|a| !a.client_status.is_terminal())
+        .find_map(|a| {
+            let deadline = healthy_deadline(job, &a.task_group)?;
+            let (task, delay) = a.task_states.as_ref()?.iter().find_map(|(task, s)| {
+                let last = s.events.as_ref()?.last()?;
+                let delay = std::time::Duration::from_nanos(last.start_delay.max(0) as u64);
+                (last.r#type == "Restarting" && delay > deadline).then_some((task, delay))
+            })?;
+            let exit =
+                nonzero_exit(a).map_or(String::new(), |(_, code)| format!(" exited with code {code},"));
+            let secs = |d: std::time::Duration| crate::spec::Duration::from_secs(d.as_secs() as i64);
+            Some((
+                format!(
+                    "task {task} of allocation {} ({}){exit} its restart policy's attempts are used up \
+                 and the next start is {} away, past the group's healthy_deadline of {}: it cannot \
+                 become healthy in time",
+                    short(&a.id),
+                    a.name,
+                    secs(delay),
+                    secs(deadline)
+                ),
+                Some(a.id.clone()),
+            ))
+        })
 }
 
 /// An allocation the client reports failed or lost.
