@@ -78,6 +78,7 @@ fn gvfx_runbook_checklist_on_the_runbooks_machines() {
     if !tools() {
         return;
     }
+    let whole = Instant::now();
     let build = Command::new("sh")
         .arg(stack::stack_dir().join("images/build.sh"))
         .arg("local")
@@ -139,14 +140,30 @@ fn gvfx_runbook_checklist_on_the_runbooks_machines() {
         state,
         stack: stack_path,
     };
+    let step = |name: &str, t: Instant| eprintln!("STEP {name}: {:.1} s", t.elapsed().as_secs_f64());
+    let t = Instant::now();
     checks::phase_order_and_overhead(&ctx, apply_secs);
     checks::checklist(&ctx);
+    step("checklist", t);
+    let t = Instant::now();
     checks::data_plane_restart_keeps_data(&ctx);
+    step("data plane restart", t);
+    let t = Instant::now();
     checks::secret_change_restarts_readers(&ctx);
+    step("secret change", t);
+    let t = Instant::now();
     checks::broken_image_is_undone_exactly(&ctx);
+    step("broken image under -atomic", t);
+    let t = Instant::now();
     checks::rollback_goes_back_dependents_first(&ctx);
+    step("rollback", t);
+    let t = Instant::now();
     let epyc = clients.iter_mut().find(|c| c.name == "epyc").unwrap();
     checks::epyc_down(&ctx, epyc, &nodes);
+    step("EPYC down", t);
+    let t = Instant::now();
     checks::destroy_stops_the_worker_first(&ctx, dir.path());
+    step("destroy", t);
+    eprintln!("STEP whole test: {:.1} s", whole.elapsed().as_secs_f64());
     drop(clients);
 }

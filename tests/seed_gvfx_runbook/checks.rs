@@ -170,10 +170,20 @@ pub fn data_plane_restart_keeps_data(ctx: &Ctx<'_>) {
         data.join("objectstore/.minio.sys").is_dir(),
         "the object store's marker"
     );
-    for job in ["gvfx-postgres", "gvfx-objectstore", "gvfx-convex"] {
-        let old = one_healthy(a, job).unwrap_or_else(|| panic!("{job} not healthy"));
-        let old_id = old["ID"].as_str().unwrap().to_owned();
-        post(a, &format!("/v1/allocation/{old_id}/stop"));
+    // All three at once, as a machine's restart would: Convex's replacement may start before
+    // PostgreSQL's and is restarted by its policy until the database answers.
+    let plane = ["gvfx-postgres", "gvfx-objectstore", "gvfx-convex"];
+    let old: Vec<String> = plane
+        .iter()
+        .map(|job| {
+            let al = one_healthy(a, job).unwrap_or_else(|| panic!("{job} not healthy"));
+            al["ID"].as_str().unwrap().to_owned()
+        })
+        .collect();
+    for id in &old {
+        post(a, &format!("/v1/allocation/{id}/stop"));
+    }
+    for (job, old_id) in plane.iter().zip(&old) {
         wait_until(
             Duration::from_secs(180),
             &format!("{job} replaced and healthy"),

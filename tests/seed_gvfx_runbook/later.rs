@@ -169,6 +169,7 @@ pub fn broken_image_is_undone_exactly(ctx: &Ctx<'_>) {
 pub fn rollback_goes_back_dependents_first(ctx: &Ctx<'_>) {
     let a = ctx.address;
     let before = task_start(a, "gvfx-api", "api").expect("the api task");
+    let versions: BTreeMap<String, u64> = JOBS.iter().map(|j| ((*j).to_owned(), job_now(a, j).0)).collect();
     let log = EventLog::start(a, Path::new(ctx.state), "rollback-events.ndjson");
     let back = ctx.deploy.run(&ctx.vars.args(
         &["rollback", "1", "-stack", ctx.stack, "-auto-approve"],
@@ -180,7 +181,7 @@ pub fn rollback_goes_back_dependents_first(ctx: &Ctx<'_>) {
     let ours = |order: Vec<String>| -> Vec<String> {
         order.into_iter().filter(|j| JOBS.contains(&j.as_str())).collect()
     };
-    let (registered, stopped) = (ours(registered(&events)), ours(stopped(&events)));
+    let (registered, stopped) = (ours(registered(&events, &versions)), ours(stopped(&events)));
     eprintln!(
         "rollback registered, in order: {registered:?}; stopped: {stopped:?}\n{}",
         text(&back)

@@ -165,11 +165,13 @@ pub fn stopped(events: &[Value]) -> Vec<String> {
     })
 }
 
-/// The jobs in the order the events first say each was registered to run (a new version: an
-/// update or a revert).
-pub fn registered(events: &[Value]) -> Vec<String> {
+/// The jobs in the order the events first say each was registered to run at a version newer
+/// than `since` gives it (an update or a revert, not a change of its stability).
+pub fn registered(events: &[Value], since: &std::collections::BTreeMap<String, u64>) -> Vec<String> {
     first_each(events, |e, job| {
-        e["Type"] == "JobRegistered" && job["Stop"] != true
+        let id = job["ID"].as_str().unwrap_or_default();
+        let newer = job["Version"].as_u64() > since.get(id).copied();
+        e["Type"] == "JobRegistered" && job["Stop"] != true && newer
     })
 }
 

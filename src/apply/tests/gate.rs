@@ -167,6 +167,31 @@ fn a_healthy_gate_fails_once_the_next_restart_comes_after_the_healthy_deadline()
         }
         other => panic!("expected a failure, got {other:?}"),
     }
+    // Health once reported stands (a poststart task may keep failing after it).
+    let (j, mut a) = restarting(1_700);
+    a.deployment_status = Some(crate::api::AllocDeploymentStatus {
+        healthy: Some(true),
+        ..Default::default()
+    });
+    assert!(!matches!(
+        evaluate(gate, &j, 0, &[a], None),
+        GateStatus::Failed { .. }
+    ));
+    // A poststart task that keeps failing is not what the allocation's health waits for.
+    let (j, mut a) = restarting(1_700);
+    let mut v = serde_json::to_value(&j).unwrap();
+    v["TaskGroups"][0]["Tasks"][0]["Name"] = json!("api");
+    let tasks = v["TaskGroups"][0]["Tasks"].as_array_mut().unwrap();
+    tasks.push(json!({"Name": "bootstrap", "Driver": "raw_exec",
+        "Lifecycle": {"Hook": "poststart", "Sidecar": false}}));
+    let j: Job = serde_json::from_value(v).unwrap();
+    let states = a.task_states.as_mut().unwrap();
+    let restarting_state = states.remove("api").unwrap();
+    states.insert("bootstrap".into(), restarting_state);
+    assert!(!matches!(
+        evaluate(gate, &j, 0, &[a], None),
+        GateStatus::Failed { .. }
+    ));
     // A `running` gate has no health deadline to miss.
     let (j, a) = restarting(1_700);
     assert!(!matches!(
