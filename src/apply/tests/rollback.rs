@@ -47,6 +47,20 @@ fn writes_after(h: &Harness, skip: usize) -> Vec<String> {
     h.backend.log().into_iter().map(|(_, w)| w).skip(skip).collect()
 }
 
+/// Applies `revisions` in turn, rolls back to revision 1 (with the first stack's edges) and
+/// returns the backend's writes of the rollback.
+async fn rollback_writes(revisions: &[Stack]) -> Vec<String> {
+    let h = harness();
+    for s in revisions {
+        assert!(apply(&h, s, ApplyOptions::default()).await.0.success);
+    }
+    let before = h.backend.log().len();
+    let steps = rollback_steps(&h, 1, &revisions[0]).await;
+    let (report, _) = run(&h, steps, ApplyOptions::default()).await;
+    assert!(report.success, "{report:#?}");
+    writes_after(&h, before)
+}
+
 /// The runbook's chain: backfill → worker → api → db, every job's env set to `v`.
 fn chain(v: &str) -> Stack {
     stack(
@@ -60,15 +74,8 @@ fn chain(v: &str) -> Stack {
 
 #[tokio::test(start_paused = true)]
 async fn rollback_reverts_dependents_first_backfill_worker_api_then_db() {
-    let h = harness();
-    assert!(apply(&h, &chain("1"), ApplyOptions::default()).await.0.success);
-    assert!(apply(&h, &chain("2"), ApplyOptions::default()).await.0.success);
-    let before = h.backend.log().len();
-    let steps = rollback_steps(&h, 1, &chain("2")).await;
-    let (report, _) = run(&h, steps, ApplyOptions::default()).await;
-    assert!(report.success, "{report:#?}");
     assert_eq!(
-        writes_after(&h, before),
+        rollback_writes(&[chain("1"), chain("2")]).await,
         [
             "revert backfill 0",
             "revert worker 0",
@@ -80,20 +87,12 @@ async fn rollback_reverts_dependents_first_backfill_worker_api_then_db() {
 
 #[tokio::test(start_paused = true)]
 async fn a_rollback_that_recreates_a_job_keeps_dependency_order() {
-    let h = harness();
-    let v1 = chain("1");
-    assert!(apply(&h, &v1, ApplyOptions::default()).await.0.success);
-    // Revision 2 has no backfill and a changed api and worker.
+    // Revision 2 has no backfill and a changed db, api and worker.
     let mut v2 = chain("2");
     v2.jobs.retain(|j| j.address != addr("backfill"));
     v2.dependencies.retain(|d| d.from != addr("backfill"));
-    assert!(apply(&h, &v2, ApplyOptions::default()).await.0.success);
-    let before = h.backend.log().len();
-    let steps = rollback_steps(&h, 1, &v1).await;
-    let (report, _) = run(&h, steps, ApplyOptions::default()).await;
-    assert!(report.success, "{report:#?}");
     assert_eq!(
-        writes_after(&h, before),
+        rollback_writes(&[chain("1"), v2]).await,
         [
             "revert db 0",
             "revert api 0",
