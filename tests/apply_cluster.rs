@@ -69,7 +69,9 @@ fn apply_change_rollback_and_destroy_in_dependency_order_on_a_dev_agent() {
             .any(|e| e["event"] == "job_started" && e["kind"] == "revert"),
         "{ev:?}"
     );
-    assert!(index_of(&ev, "gate_passed", "job.j00") < index_of(&ev, "job_started", "job.j01"));
+    // Reverts go dependents first (undo order): j02, then j01, then j00.
+    assert!(index_of(&ev, "gate_passed", "job.j02") < index_of(&ev, "job_started", "job.j01"));
+    assert!(index_of(&ev, "gate_passed", "job.j01") < index_of(&ev, "job_started", "job.j00"));
     let store = StateStore::new(tmp.path().join("state/chain"));
     assert_eq!(store.serials().unwrap(), vec![1, 2, 3]);
     let (r1, r3) = (store.read(1).unwrap(), store.read(3).unwrap());

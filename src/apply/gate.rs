@@ -5,13 +5,18 @@
 //! - healthy: every wanted allocation running; where a group has an `update` block with health
 //!   checks, the deployment of this version must be `successful` (Nomad counts
 //!   `min_healthy_time` there) or every allocation reported healthy. A deployment whose
-//!   canaries are all healthy and not promoted stops it at "awaiting promotion".
+//!   canaries are all healthy and not promoted stops it at "awaiting promotion". It fails as
+//!   soon as a task's restart policy puts its next start beyond the group's `healthy_deadline`
+//!   (`mode = "delay"` after its attempts ran out) in an allocation not yet healthy: it can no
+//!   longer turn healthy in time, and waiting for the deadline would only delay the verdict.
 //! - complete: every wanted allocation `complete` and no task ended with a non-zero `ExitCode`.
 //! - registered: passes once the job is registered.
 //! - running (system jobs): every allocation the scheduler placed is running (the scheduler
 //!   places one per eligible node, so this is "running on every eligible node").
 //! - complete for sysbatch jobs: likewise every allocation placed (one per eligible node) is
 //!   complete with exit 0; [`desired_allocs`] cannot count them, so the placed ones are wanted.
+
+use std::time::Duration;
 
 use crate::api::{AllocListStub, ClientStatus, Deployment, DeploymentStatus, DesiredStatus};
 use crate::spec::Job;
@@ -110,6 +115,7 @@ pub fn evaluate(
     let deployment = deployment.filter(|d| d.job_version == version);
     let failure = exit_failure(gate, &current)
         .or_else(|| alloc_failure(&current))
+        .or_else(|| restart_past_deadline(gate, job, &current))
         .or_else(|| deployment_failure(&current, deployment));
     if let Some((reason, alloc_id)) = failure {
         return GateStatus::Failed {
@@ -181,6 +187,68 @@ fn exit_failure(gate: Gate, current: &[&AllocListStub]) -> Option<(String, Optio
         ),
         Some(a.id.clone()),
     ))
+}
+
+/// The group `name` of `job` and its `healthy_deadline` where its allocations' health is
+/// checked (Nomad's default 5m); `None` without a health-checked `update` block.
+fn health_checked_group<'a>(job: &'a Job, name: &str) -> Option<(&'a crate::spec::TaskGroup, Duration)> {
+    let g = job.groups().iter().find(|g| g.name.as_deref() == Some(name))?;
+    let u = g.update.as_ref().or(job.update.as_ref())?;
+    if u.max_parallel.unwrap_or(1) <= 0 || u.health_check.as_deref() == Some("manual") {
+        return None;
+    }
+    let nanos = u.healthy_deadline.map_or(300_000_000_000, |d| d.0.max(0));
+    Some((g, Duration::from_nanos(nanos as u64)))
+}
+
+/// Whether the allocation's health waits for `task`: a main task or a sidecar, not a task
+/// that runs once before or after the main tasks.
+fn counts_for_health(group: &crate::spec::TaskGroup, task: &str) -> bool {
+    let spec = group.tasks.iter().flatten().find(|t| t.name == task);
+    spec.and_then(|t| t.lifecycle.as_ref()).is_none_or(|l| l.sidecar)
+}
+
+/// For a healthy gate: an allocation not yet reported healthy whose main task's latest event
+/// is a restart delayed beyond the group's `healthy_deadline`. (Health once reported stands:
+/// a poststart task failing later does not take it back.)
+fn restart_past_deadline(
+    gate: Gate,
+    job: &Job,
+    current: &[&AllocListStub],
+) -> Option<(String, Option<String>)> {
+    if gate != Gate::Healthy {
+        return None;
+    }
+    let undecided = |a: &&&AllocListStub| {
+        !a.client_status.is_terminal() && a.deployment_status.as_ref().and_then(|d| d.healthy) != Some(true)
+    };
+    current.iter().filter(undecided).find_map(|a| {
+        let (group, deadline) = health_checked_group(job, &a.task_group)?;
+        let (task, events, delay) = a.task_states.as_ref()?.iter().find_map(|(task, s)| {
+            let events = s.events.as_deref()?;
+            let delay = Duration::from_nanos(events.last()?.start_delay.max(0) as u64);
+            let waits = events.last()?.r#type == "Restarting" && delay > deadline;
+            (waits && counts_for_health(group, task)).then_some((task, events, delay))
+        })?;
+        let exit = events
+            .iter()
+            .rev()
+            .find(|e| e.r#type == "Terminated" && e.exit_code != 0)
+            .map_or(String::new(), |e| format!(" exited with code {},", e.exit_code));
+        let secs = |d: Duration| crate::spec::Duration::from_secs(d.as_secs() as i64);
+        Some((
+            format!(
+                "task {task} of allocation {} ({}){exit} its restart policy's attempts are used up \
+                 and the next start is {} away, past the group's healthy_deadline of {}: it cannot \
+                 become healthy in time",
+                short(&a.id),
+                a.name,
+                secs(delay),
+                secs(deadline)
+            ),
+            Some(a.id.clone()),
+        ))
+    })
 }
 
 /// An allocation the client reports failed or lost.

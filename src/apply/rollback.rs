@@ -1,8 +1,10 @@
 //! Rollback is a forward apply: the stack as an earlier revision recorded it becomes the
 //! wanted state, planned against what is recorded and live now like any change, and applied
 //! as a new revision (history is never rewritten). Jobs the old revision lacks are stopped
-//! dependents first; where the backend still keeps a version equal to the recorded spec, the
-//! steps revert to it (see [`super::StepOptions::prefer_revert`]).
+//! dependents first, and changed jobs go back dependents first too (the worker before the API
+//! it calls, the API before the database: see [`super::StepOptions::undo_order`]); where the
+//! backend still keeps a version equal to the recorded spec, the steps revert to it (see
+//! [`super::StepOptions::prefer_revert`]).
 
 use crate::graph::StackGraph;
 use crate::stack::{Dependency, DependencyKind, JobAddress, Stack, StackJob};

@@ -3,7 +3,10 @@
 //!
 //! Ordering: stops first, dependents before what they depend on (a job's stop waits for the
 //! stops of every job that depends on it); then creates, updates and checks in dependency
-//! order (a job waits for the gates of what it depends on).
+//! order (a job waits for the gates of what it depends on). A rollback that re-creates
+//! nothing undoes in reverse instead: an update waits for the updates of the jobs that depend
+//! on it (the runbook's "stop the worker first, then the apps, and only then anything else"),
+//! so what runs against a dependency is back on its old version before the dependency is.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
@@ -33,6 +36,9 @@ pub struct StepOptions {
     /// Jobs to register even where their spec is unchanged (adopted ones, so that they carry
     /// this stack's ownership).
     pub reclaim: Vec<JobAddress>,
+    /// Undo order (rollback): updates go dependents first, unless the plan also creates a job
+    /// (a re-created job needs what it depends on first, so everything keeps dependency order).
+    pub undo_order: bool,
 }
 
 /// Why steps could not be built.
@@ -62,7 +68,7 @@ pub async fn build_steps<B: Backend>(
     extra_edges: &[(JobAddress, JobAddress)],
     options: &StepOptions,
 ) -> Result<Vec<Step>, StepError> {
-    let ordering = Ordering::of(plan, extra_edges);
+    let ordering = Ordering::of(plan, extra_edges, options.undo_order);
     let mut steps = Vec::with_capacity(plan.jobs.len());
     for change in &plan.jobs {
         let site = Site::of(change, stack, state, live, &ordering, options);
@@ -85,10 +91,12 @@ struct Ordering<'a> {
     edges: BTreeSet<(JobAddress, JobAddress)>,
     /// Jobs the plan stops.
     destroyed: BTreeSet<&'a JobAddress>,
+    /// Jobs updated dependents first (undo order); empty in dependency order.
+    reversed: BTreeSet<&'a JobAddress>,
 }
 
 impl<'a> Ordering<'a> {
-    fn of(plan: &'a Plan, extra_edges: &[(JobAddress, JobAddress)]) -> Ordering<'a> {
+    fn of(plan: &'a Plan, extra_edges: &[(JobAddress, JobAddress)], undo_order: bool) -> Ordering<'a> {
         let mut gates = BTreeMap::new();
         let mut edges: BTreeSet<(JobAddress, JobAddress)> = extra_edges.iter().cloned().collect();
         for j in &plan.jobs {
@@ -103,10 +111,18 @@ impl<'a> Ordering<'a> {
             .filter(|j| j.action == Action::Destroy)
             .map(|j| &j.address)
             .collect();
+        let reverse = undo_order && !plan.jobs.iter().any(|j| j.action == Action::Create);
+        let reversed = plan
+            .jobs
+            .iter()
+            .filter(|j| reverse && matches!(j.action, Action::Update | Action::UpdateDestructive))
+            .map(|j| &j.address)
+            .collect();
         Ordering {
             gates,
             edges,
             destroyed,
+            reversed,
         }
     }
 
@@ -119,9 +135,18 @@ impl<'a> Ordering<'a> {
             .collect()
     }
 
-    /// A change waits for the gates of what it depends on, and for every stop.
+    /// A change waits for the gates of what it depends on, and for every stop; in undo order
+    /// an update waits for the updates of its dependents instead of its dependencies.
     fn change_waits(&self, change: &JobChange) -> Vec<JobAddress> {
-        let mut waits: Vec<JobAddress> = change.depends_on.iter().map(|d| d.address.clone()).collect();
+        let mut waits: Vec<JobAddress> = if self.reversed.contains(&change.address) {
+            self.edges
+                .iter()
+                .filter(|(from, to)| *to == change.address && self.reversed.contains(from))
+                .map(|(from, _)| from.clone())
+                .collect()
+        } else {
+            change.depends_on.iter().map(|d| d.address.clone()).collect()
+        };
         waits.extend(self.destroyed.iter().map(|a| (*a).clone()));
         waits
     }

@@ -1,6 +1,7 @@
 //! `deploy rollback [REV]`: plan the stack back to revision REV (default: the one before the
-//! latest), show that plan, and apply it as a new revision. Stops go dependents first; jobs
-//! that change go in dependency order, reverting where the backend still keeps the version.
+//! latest), show that plan, and apply it as a new revision. Stops go dependents first, and so
+//! do jobs that change (undo order; dependency order where the rollback re-creates a job),
+//! reverting where the backend still keeps the version.
 //!
 //! Exit codes: 0 rolled back (or nothing to do), 1 error, a job failed, or not approved.
 

@@ -278,6 +278,7 @@ pub async fn run_change(
             lineage: lineage.clone(),
         }),
         reclaim: change.reclaim,
+        undo_order: change.prefer_revert,
     };
     let stack = change.target.as_ref().unwrap_or(&session.stack);
     let base = session.store.latest()?;

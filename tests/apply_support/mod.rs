@@ -530,6 +530,11 @@ pub struct AllocTimes {
 /// Reads the times of `job`'s allocations at `version` from the server at `address`.
 pub fn alloc_times(address: &str, job: &str, version: u64, batch: bool) -> AllocTimes {
     let allocs = get_json(address, &format!("/v1/job/{job}/allocations")).expect("allocations");
+    alloc_times_in(&allocs, job, version, batch)
+}
+
+/// The times of `job`'s allocations at `version`, from its `/allocations` answer.
+pub fn alloc_times_in(allocs: &Value, job: &str, version: u64, batch: bool) -> AllocTimes {
     let mut t = AllocTimes {
         first_start: i64::MAX,
         ready: 0,

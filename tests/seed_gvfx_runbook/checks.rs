@@ -5,14 +5,14 @@ use std::time::Duration;
 
 use serde_json::Value;
 
-use crate::apply_support::{Deploy, alloc_times, get_json, nanos, wait_until};
+use crate::apply_support::{Deploy, alloc_times_in, nanos, wait_until};
 use crate::machines::Client;
-use crate::observe::{allocs, http_get, one_healthy, post, running, sql, version};
+use crate::observe::{allocs, get_json, http_get, one_healthy, post, running, sql, version};
 use crate::stack::{APP_DB, CRITICAL_PATH, EDGES, JOBS, Vars};
 
 pub use crate::later::{
-    destroy_stops_the_worker_first, epyc_down, rollback_restores_the_first_secret,
-    secret_change_restarts_readers,
+    broken_image_is_undone_exactly, destroy_stops_the_worker_first, epyc_down,
+    rollback_goes_back_dependents_first, secret_change_restarts_readers,
 };
 
 /// What every check needs.
@@ -64,7 +64,8 @@ pub fn diagnose(address: &str, clients: &[Client]) -> String {
 pub fn phase_order_and_overhead(ctx: &Ctx<'_>, apply_secs: f64) {
     let times = |job: &str| {
         let batch = job == "gvfx-worker-egress-check";
-        alloc_times(ctx.address, job, version(ctx.address, job), batch)
+        let all = get_json(ctx.address, &format!("/v1/job/{job}/allocations")).expect("allocations");
+        alloc_times_in(&all, job, version(ctx.address, job), batch)
     };
     for (dependent, on) in EDGES {
         let ready = times(on).ready;
@@ -169,10 +170,20 @@ pub fn data_plane_restart_keeps_data(ctx: &Ctx<'_>) {
         data.join("objectstore/.minio.sys").is_dir(),
         "the object store's marker"
     );
-    for job in ["gvfx-postgres", "gvfx-objectstore", "gvfx-convex"] {
-        let old = one_healthy(a, job).unwrap_or_else(|| panic!("{job} not healthy"));
-        let old_id = old["ID"].as_str().unwrap().to_owned();
-        post(a, &format!("/v1/allocation/{old_id}/stop"));
+    // All three at once, as a machine's restart would: Convex's replacement may start before
+    // PostgreSQL's and is restarted by its policy until the database answers.
+    let plane = ["gvfx-postgres", "gvfx-objectstore", "gvfx-convex"];
+    let old: Vec<String> = plane
+        .iter()
+        .map(|job| {
+            let al = one_healthy(a, job).unwrap_or_else(|| panic!("{job} not healthy"));
+            al["ID"].as_str().unwrap().to_owned()
+        })
+        .collect();
+    for id in &old {
+        post(a, &format!("/v1/allocation/{id}/stop"));
+    }
+    for (job, old_id) in plane.iter().zip(&old) {
         wait_until(
             Duration::from_secs(180),
             &format!("{job} replaced and healthy"),

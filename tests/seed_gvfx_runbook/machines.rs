@@ -4,10 +4,13 @@
 //! ports the jobs publish there are reachable from other containers as from the test.
 
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command, Output, Stdio};
 use std::time::Duration;
 
-use crate::apply_support::{bin, free_port, get_json, wait_until};
+use serde_json::Value;
+
+use crate::apply_support::{Deploy, bin, free_port, wait_until};
+use crate::observe::get_json;
 
 /// One of the runbook's machines: its node name and `meta`.
 pub struct Machine {
@@ -72,7 +75,9 @@ pub struct Client {
 }
 
 impl Client {
-    pub fn start(dir: &Path, m: &Machine, bind: &str, servers: &[String]) -> Self {
+    /// Starts the client of machine `m`, listening on `bind`, under TLS with ACLs on
+    /// (`tls_config`: the agent configuration holding its `tls {}` block).
+    pub fn start(dir: &Path, m: &Machine, bind: &str, servers: &[String], tls_config: &Path) -> Self {
         let data = dir.join(m.name);
         std::fs::create_dir_all(&data).expect("client data dir");
         let config = data.join("client.hcl");
@@ -84,7 +89,10 @@ impl Client {
             .args(["--node", m.name, "--data-dir"])
             .arg(&data)
             .arg("--config")
-            .arg(&config);
+            .arg(&config)
+            .arg("--config")
+            .arg(tls_config)
+            .arg("--acl-enabled");
         for s in servers {
             cmd.args(["--servers", s]);
         }
@@ -194,4 +202,35 @@ impl Drop for ContainerReaper {
     fn drop(&mut self) {
         remove_containers(&gvfx_containers(None));
     }
+}
+
+/// `deploy acl bootstrap` on the cluster at `address` (retried until it has a leader), then a
+/// management token made with the bootstrap token (`deploy acl token create`): its secret.
+pub fn acl_token(cli: &Deploy, address: &str) -> String {
+    let json = |out: Output| {
+        out.status
+            .success()
+            .then(|| serde_json::from_slice::<Value>(&out.stdout).ok())
+            .flatten()
+    };
+    let boot = wait_until(Duration::from_secs(60), "the ACL bootstrap", || {
+        json(cli.run(&["acl", "bootstrap", "--address", address, "--json"]))
+    });
+    let boot = boot["SecretID"].as_str().expect("the bootstrap token");
+    let out = cli.run(&[
+        "acl",
+        "token",
+        "create",
+        "--type",
+        "management",
+        "--name",
+        "gvfx-stack",
+        "--address",
+        address,
+        "--token",
+        boot,
+        "--json",
+    ]);
+    let made = json(out).expect("deploy acl token create");
+    made["SecretID"].as_str().expect("the token's secret").to_owned()
 }

@@ -4,6 +4,7 @@
 use std::path::{Path, PathBuf};
 
 use crate::apply_support::{free_port, repo_root};
+use crate::cluster_harness::tls::Certs;
 
 /// Every job of the stack, in the runbook's deploy order.
 pub const JOBS: [&str; 8] = [
@@ -44,6 +45,18 @@ pub const CRITICAL_PATH: [(&str, u64); 6] = [
 
 /// The API token of the first apply.
 pub const FIRST_TOKEN: &str = "tok-first-21b9";
+
+/// The backend image build.sh builds broken: its `bun` exits 3.
+pub const BROKEN_IMAGE: &str = "gvfx-backend-broken:local";
+
+/// The second revision's overrides: a rotated API token (the secrets variable) and another
+/// tailscale host name (a new version of the egress check, the worker and the backfill).
+pub fn second() -> Vec<String> {
+    vec![
+        "api_token=tok-rotated-7f3a".to_owned(),
+        "ts_hostname=gvfx-worker-b".to_owned(),
+    ]
+}
 
 /// The database the apps use: the one PostgreSQL's first start creates (`POSTGRES_DB` of the
 /// secrets variable). The seed's `bootstrap-app-db` task cannot create `tv_goldviewfx`: its
@@ -111,4 +124,28 @@ impl Vars {
         }
         a
     }
+}
+
+/// A copy of the example's HCL files in `dir` whose `stack` block names the cluster through
+/// `backend "nomad"`: its HTTPS address, the ACL token, the CA and the CLI certificate.
+pub fn with_nomad_backend(dir: &Path, address: &str, token: &str, certs: &Certs) -> PathBuf {
+    let copy = dir.join("gvfx");
+    std::fs::create_dir_all(&copy).expect("stack copy");
+    for entry in std::fs::read_dir(stack_dir()).expect("examples/gvfx") {
+        let path = entry.expect("entry").path();
+        if path.extension().is_some_and(|e| e == "hcl") {
+            std::fs::copy(&path, copy.join(path.file_name().unwrap())).expect("copy");
+        }
+    }
+    let (cert, key) = certs.pair("cli");
+    let block = format!(
+        "  name = \"gvfx\"\n\n  backend \"nomad\" {{\n    address     = \"{address}\"\n    token       = \"{token}\"\n    \
+         ca_cert     = {:?}\n    client_cert = {cert:?}\n    client_key  = {key:?}\n  }}\n",
+        certs.ca()
+    );
+    let stack_hcl = copy.join("stack.hcl");
+    let text = std::fs::read_to_string(&stack_hcl).expect("stack.hcl");
+    assert!(text.contains("  name = \"gvfx\"\n"), "stack.hcl names the stack");
+    std::fs::write(&stack_hcl, text.replacen("  name = \"gvfx\"\n", &block, 1)).expect("stack.hcl");
+    copy
 }

@@ -2,6 +2,7 @@
 # Builds the local images the gvfx stack runs on a machine with no registry, each FROM scratch:
 #   gvfx-postgres:local     a real PostgreSQL server from Debian's `postgresql` package
 #   gvfx-backend:local      busybox + psql stand-ins for the API, worker, backfill and egress guard
+#   gvfx-backend-broken:local  a broken backend build: its `bun` exits 3 at once (what `-atomic` undoes)
 #   gvfx-rl-service:local   a stand-in RL service answering /health
 #   gvfx-objectstore:local  a stand-in object store (minio) and its `mc` client
 #   gvfx-convex:local       a stand-in Convex backend answering /version
@@ -81,6 +82,14 @@ mkdir -p "$be/rootfs/app/backend" "$be/rootfs/app/scripts/tailscale"
 cp "$here/bin/bun" "$be/rootfs/usr/local/bin/bun"
 cp "$here/bin/worker-egress-guard.sh" "$be/rootfs/app/scripts/tailscale/worker-egress-guard.sh"
 image gvfx-backend "$be" '[]'
+
+# A broken build of the backend: the same entry points, each exiting 3 before it serves.
+bb="$work/backend-broken"
+base "$bb/rootfs"
+mkdir -p "$bb/rootfs/app/backend"
+printf '#!/bin/sh\necho "bun: this build is broken (exit 3)" >&2\nexit 3\n' >"$bb/rootfs/usr/local/bin/bun"
+chmod 755 "$bb/rootfs/usr/local/bin/bun"
+image gvfx-backend-broken "$bb" '[]'
 
 # The RL service: the uvicorn the job starts is a stand-in serving /health.
 rl="$work/rl"

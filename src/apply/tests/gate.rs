@@ -108,3 +108,94 @@ fn healthy_canaries_stop_a_healthy_gate_at_awaiting_promotion() {
     let after = evaluate(gate, &j, 0, std::slice::from_ref(&canary), Some(&d));
     assert!(matches!(after, GateStatus::Waiting(_)), "{after:?}");
 }
+
+/// A service of one allocation whose group checks health with a 5m `healthy_deadline`, its
+/// task's last events `Terminated` (exit 3) then `Restarting` after `delay_secs`.
+fn restarting(delay_secs: i64) -> (Job, crate::api::AllocListStub) {
+    let mut v = serde_json::to_value(job("api", "service", 1)).unwrap();
+    v["TaskGroups"][0]["Update"] = json!({"MaxParallel": 1, "HealthyDeadline": 300_000_000_000i64});
+    let j: Job = serde_json::from_value(v).unwrap();
+    let group = j.groups()[0].name.clone().unwrap_or_default();
+    let events = vec![
+        crate::api::TaskEvent {
+            r#type: "Terminated".into(),
+            exit_code: 3,
+            ..Default::default()
+        },
+        crate::api::TaskEvent {
+            r#type: "Restarting".into(),
+            start_delay: delay_secs * 1_000_000_000,
+            ..Default::default()
+        },
+    ];
+    let state = crate::api::TaskState {
+        state: "pending".into(),
+        restarts: 5,
+        events: Some(events),
+        ..Default::default()
+    };
+    let a = crate::api::AllocListStub {
+        id: "0123456789ab".into(),
+        name: "api.api[0]".into(),
+        task_group: group,
+        client_status: crate::api::ClientStatus::Running,
+        desired_status: crate::api::DesiredStatus::Run,
+        task_states: Some([("api".to_string(), state)].into()),
+        ..Default::default()
+    };
+    (j, a)
+}
+
+#[test]
+fn a_healthy_gate_fails_once_the_next_restart_comes_after_the_healthy_deadline() {
+    let gate = crate::stack::Gate::Healthy;
+    // Within the policy's attempts (15s delay): the task may still come up healthy.
+    let (j, a) = restarting(15);
+    assert!(matches!(
+        evaluate(gate, &j, 0, &[a], None),
+        GateStatus::Waiting(_)
+    ));
+    // Attempts used up in delay mode: the next start waits out the 30m interval.
+    let (j, a) = restarting(1_700);
+    match evaluate(gate, &j, 0, &[a], None) {
+        GateStatus::Failed { reason, alloc_id, .. } => {
+            assert!(reason.contains("task api of allocation 01234567"), "{reason}");
+            assert!(reason.contains("exited with code 3"), "{reason}");
+            assert!(reason.contains("28m20s away"), "{reason}");
+            assert!(reason.contains("healthy_deadline of 5m0s"), "{reason}");
+            assert_eq!(alloc_id.as_deref(), Some("0123456789ab"));
+        }
+        other => panic!("expected a failure, got {other:?}"),
+    }
+    // Health once reported stands (a poststart task may keep failing after it).
+    let (j, mut a) = restarting(1_700);
+    a.deployment_status = Some(crate::api::AllocDeploymentStatus {
+        healthy: Some(true),
+        ..Default::default()
+    });
+    assert!(!matches!(
+        evaluate(gate, &j, 0, &[a], None),
+        GateStatus::Failed { .. }
+    ));
+    // A poststart task that keeps failing is not what the allocation's health waits for.
+    let (j, mut a) = restarting(1_700);
+    let mut v = serde_json::to_value(&j).unwrap();
+    v["TaskGroups"][0]["Tasks"][0]["Name"] = json!("api");
+    let tasks = v["TaskGroups"][0]["Tasks"].as_array_mut().unwrap();
+    tasks.push(json!({"Name": "bootstrap", "Driver": "raw_exec",
+        "Lifecycle": {"Hook": "poststart", "Sidecar": false}}));
+    let j: Job = serde_json::from_value(v).unwrap();
+    let states = a.task_states.as_mut().unwrap();
+    let restarting_state = states.remove("api").unwrap();
+    states.insert("bootstrap".into(), restarting_state);
+    assert!(!matches!(
+        evaluate(gate, &j, 0, &[a], None),
+        GateStatus::Failed { .. }
+    ));
+    // A `running` gate has no health deadline to miss.
+    let (j, a) = restarting(1_700);
+    assert!(!matches!(
+        evaluate(crate::stack::Gate::Running, &j, 0, &[a], None),
+        GateStatus::Failed { .. }
+    ));
+}

@@ -117,6 +117,7 @@ async fn steps_for(h: &Harness, s: &Stack, options: &PlanOptions, prefer_revert:
         prefer_revert,
         owner: None,
         reclaim: Vec::new(),
+        undo_order: prefer_revert,
     };
     build_steps(
         h.backend.as_ref(),
