@@ -3,7 +3,8 @@
 //!
 //! ```text
 //!  StateStore ──► dyn StateStorage ─┬─ LocalStorage    state/<stack>/rev-000001.json, lock, journal
-//!                                   └─ ClusterStorage  deploy/stacks/<stack>/... in the cluster's KV
+//!                                   ├─ ClusterStorage  deploy/stacks/<stack>/... in the cluster's KV
+//!                                   └─ NomadStorage    deploy/stacks/<stack>/... in Nomad Variables
 //! ```
 //!
 //! Storages move bytes; what the bytes mean (format versions, lineage, serials) is decided
