@@ -229,7 +229,9 @@ fn var_written(
     let index = found.index;
     match found.value {
         VariableAnswer::Written(v) => Ok(match op {
-            Op::Write | Op::Acquire => indexed_json(index, &caller.shown(v, claimed)),
+            // The acquirer is the holder: the answer is how it learns the ID.
+            Op::Acquire => indexed_json(index, &v),
+            Op::Write => indexed_json(index, &caller.shown(v, claimed)),
             Op::Renew => indexed_json(index, &metadata(v)),
             Op::Release => indexed_json(index, &metadata(Variable { lock: None, ..v })),
         }),
