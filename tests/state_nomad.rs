@@ -354,6 +354,9 @@ fn racing_applies_share_one_nomad_lock_and_a_killed_holder_gives_way_after_ttl_a
         (v["Lock"].is_null() || !holder.contains(&format!("pid {} ", holder_pid(&lock)))).then_some(())
     });
     let freed_after = killed.elapsed();
+    eprintln!(
+        "the killed holder's lock was freed {freed_after:?} after the kill (TTL {ttl:?}, delay {delay:?})"
+    );
     // The server grants at least the TTL past the last renewal, then the delay: never less.
     assert!(
         freed_after >= ttl + delay - ttl / 3,
