@@ -276,6 +276,30 @@ fn the_variable_lock_api_answers_as_nomads() {
         retaken["Items"]["holder"], "me, still",
         "items kept when none are given"
     );
+
+    // Eight callers race for a free lock at once: exactly one takes it.
+    let codes: Vec<u16> = std::thread::scope(|s| {
+        let racers: Vec<_> = (0..8)
+            .map(|i| {
+                let (address, operator) = (&agent.address, &operator);
+                s.spawn(move || {
+                    let body =
+                        json!({ "Items": { "holder": format!("racer {i}") }, "Lock": { "TTL": "10s" } });
+                    call(
+                        address,
+                        "PUT",
+                        "/v1/var/deploy/stacks/race/lock?lock-acquire",
+                        operator,
+                        Some(&body),
+                    )
+                    .0
+                })
+            })
+            .collect();
+        racers.into_iter().map(|r| r.join().unwrap()).collect()
+    });
+    assert_eq!(codes.iter().filter(|&&c| c == 200).count(), 1, "{codes:?}");
+    assert_eq!(codes.iter().filter(|&&c| c == 409).count(), 7, "{codes:?}");
 }
 
 #[test]
