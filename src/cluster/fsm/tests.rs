@@ -222,6 +222,7 @@ fn variable_check_and_set() {
 
 /// A variable at `default/app/lock` with `marker` as its ciphertext, claiming lock `id`.
 fn locked_var(marker: &str, lock: Option<VariableLock>) -> SealedVariable {
+    let lock = lock.map(Box::new);
     SealedVariable {
         namespace: "default".into(),
         path: "app/lock".into(),

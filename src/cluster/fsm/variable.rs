@@ -38,7 +38,7 @@ pub struct SealedVariable {
     pub items: Sealed,
     /// The lock held on it, if any. In a write command: the lock ID the writer claims.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub lock: Option<VariableLock>,
+    pub lock: Option<Box<VariableLock>>,
 }
 
 /// A lock on a variable, as stored.
@@ -216,19 +216,24 @@ impl State {
 
     /// The variable's lock named `id`, if the variable and its lock are there; the refusal
     /// otherwise (Nomad's texts: a missing variable is a 404, the rest are conflicts).
-    fn held_lock(&mut self, namespace: &str, path: &str, id: &str) -> Result<&mut SealedVariable, Outcome> {
+    fn held_lock(
+        &mut self,
+        namespace: &str,
+        path: &str,
+        id: &str,
+    ) -> Result<&mut SealedVariable, Box<Outcome>> {
         let Some(var) = self.variables.get_mut(namespace).and_then(|ns| ns.get_mut(path)) else {
-            return Err(Outcome::NotFound {
+            return Err(Box::new(Outcome::NotFound {
                 message: NO_VARIABLE.into(),
-            });
+            }));
         };
         match &var.lock {
-            None => Err(Outcome::Refused {
+            None => Err(Box::new(Outcome::Refused {
                 message: NO_LOCK.into(),
-            }),
-            Some(l) if l.id != id => Err(Outcome::Refused {
+            })),
+            Some(l) if l.id != id => Err(Box::new(Outcome::Refused {
                 message: LOCKED.into(),
-            }),
+            })),
             Some(_) => Ok(var),
         }
     }
@@ -245,7 +250,7 @@ impl State {
     ) -> Outcome {
         let var = match self.held_lock(namespace, path, id) {
             Ok(v) => v,
-            Err(refused) => return refused,
+            Err(refused) => return *refused,
         };
         let Some(lock) = var.lock.as_mut() else {
             return Outcome::Refused {
@@ -270,7 +275,7 @@ impl State {
     ) -> Outcome {
         let var = match self.held_lock(namespace, path, id) {
             Ok(v) => v,
-            Err(refused) => return refused,
+            Err(refused) => return *refused,
         };
         var.lock = None;
         var.modify_index = index;

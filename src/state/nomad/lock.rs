@@ -7,7 +7,6 @@
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use serde_json::json;
@@ -17,7 +16,7 @@ use crate::api::{ApiError, Method, NomadClient, go_duration};
 use crate::state::error::StateError;
 use crate::state::lock::{LockHolder, holder_text};
 use crate::state::remote::{Remote, remote};
-use crate::state::storage::HeldLock;
+use crate::state::storage::{HeldLock, LockFence};
 
 /// How often a waiter asks again.
 const RETRY: Duration = Duration::from_millis(500);
@@ -53,7 +52,7 @@ impl NomadLock {
         path: &str,
         holder: &LockHolder,
         (times, timeout): (LockTimes, Duration),
-        lost: Arc<AtomicBool>,
+        lost: LockFence,
     ) -> Result<NomadLock, StateError> {
         let items = BTreeMap::from([("holder".to_string(), holder_text(holder))]);
         let body = json!({
@@ -132,7 +131,7 @@ async fn keep_alive(
     (path, id): (String, String),
     ttl: Duration,
     mut stop: oneshot::Receiver<()>,
-    lost: Arc<AtomicBool>,
+    lost: LockFence,
 ) {
     let url = format!("/v1/var/{path}");
     let body = lock_body(&path, &id);
@@ -152,7 +151,7 @@ async fn keep_alive(
             Err(_) => {}
         }
     }
-    lost.store(true, Ordering::SeqCst);
+    lost.set_lost();
 }
 
 impl Drop for NomadLock {

@@ -20,13 +20,12 @@ mod vars;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use super::error::StateError;
 use super::lock::LockHolder;
 use super::remote::Remote;
-use super::storage::{HeldLock, StateStorage};
+use super::storage::{HeldLock, LockFence, StateStorage};
 use super::store::revision_file_name;
 use crate::api::ClientConfig;
 pub use lock::LockTimes;
@@ -48,7 +47,7 @@ pub struct NomadStorage {
     prefix: String,
     dir: PathBuf,
     times: LockTimes,
-    lost: Arc<AtomicBool>,
+    fence: LockFence,
 }
 
 /// Checks a Nomad prefix: `/`-separated segments of Nomad's path characters.
@@ -107,22 +106,12 @@ impl NomadStorage {
             prefix: prefix.trim_end_matches('/').to_string(),
             dir: dir.to_path_buf(),
             times,
-            lost: Arc::new(AtomicBool::new(false)),
+            fence: LockFence::default(),
         })
     }
 
     fn path(&self, name: &str) -> String {
         format!("{}/{name}", self.prefix)
-    }
-
-    /// Refuses writes once the lock was lost.
-    fn check_held(&self) -> Result<(), StateError> {
-        if self.lost.load(Ordering::SeqCst) {
-            return Err(StateError::LockLost {
-                location: self.location(),
-            });
-        }
-        Ok(())
     }
 }
 
@@ -159,7 +148,7 @@ impl StateStorage for NomadStorage {
     }
 
     fn create(&self, serial: u64, bytes: &[u8]) -> Result<(), StateError> {
-        self.check_held()?;
+        self.fence.check(|| self.location())?;
         match self
             .remote
             .blob_put(&self.path(&revision_name(serial)), bytes, Some(0))?
@@ -176,7 +165,7 @@ impl StateStorage for NomadStorage {
     }
 
     fn write_journal(&self, bytes: &[u8]) -> Result<(), StateError> {
-        self.check_held()?;
+        self.fence.check(|| self.location())?;
         match self.remote.blob_put(&self.path(NOMAD_JOURNAL), bytes, None)? {
             Put::Written => Ok(()),
             Put::Conflict => Err(StateError::Remote {
@@ -187,18 +176,18 @@ impl StateStorage for NomadStorage {
     }
 
     fn remove_journal(&self) -> Result<(), StateError> {
-        self.check_held()?;
+        self.fence.check(|| self.location())?;
         self.remote.blob_delete(&self.path(NOMAD_JOURNAL))
     }
 
     fn lock(&self, holder: &LockHolder, timeout: Duration) -> Result<Box<dyn HeldLock>, StateError> {
-        self.lost.store(false, Ordering::SeqCst);
+        self.fence.reset();
         let held = lock::NomadLock::acquire(
             self.remote.clone(),
             &self.path(NOMAD_LOCK),
             holder,
             (self.times, timeout),
-            self.lost.clone(),
+            self.fence.clone(),
         )?;
         Ok(Box::new(held))
     }

@@ -95,7 +95,7 @@ impl ClusterNode {
             create_time: var.create_time,
             modify_time: var.modify_time,
             items,
-            lock: var.lock.as_ref().map(super::variables::lock_spec),
+            lock: var.lock.as_deref().map(super::variables::lock_spec),
         })
     }
 

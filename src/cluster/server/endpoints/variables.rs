@@ -117,9 +117,11 @@ impl ClusterNode {
 
     /// `var` sealed, with the lock ID it names (if any) as its claim.
     async fn seal_claiming_lock(&self, var: Variable) -> Result<SealedVariable, EndpointError> {
-        let claim = var.lock.as_ref().map(|l| VariableLock {
-            id: l.id.clone(),
-            ..Default::default()
+        let claim = var.lock.as_ref().map(|l| {
+            Box::new(VariableLock {
+                id: l.id.clone(),
+                ..Default::default()
+            })
         });
         let mut sealed = self.seal_variable(var).await?;
         sealed.lock = claim;
@@ -151,7 +153,7 @@ impl ClusterNode {
             expires_at_millis: holder_time_from_now(ttl_millis),
         };
         let mut sealed = self.seal_variable(var).await?;
-        sealed.lock = Some(lock);
+        sealed.lock = Some(Box::new(lock));
         self.variable_write(Command::VarLockAcquire {
             var: sealed,
             keep_items,
