@@ -55,7 +55,7 @@ pub use requests::{
 pub use scaling::{ScalingEvent, ScalingPolicyListStub};
 pub use service::ServiceRegistration;
 pub use task_state::{TaskEvent, TaskState};
-pub use variable::{Variable, VariableMetadata};
+pub use variable::{Variable, VariableLockSpec, VariableMetadata, go_duration};
 
 /// A namespace as stored (`""` for objects written without one) as Nomad names it: `default`.
 pub fn namespace_or_default(namespace: &str) -> &str {

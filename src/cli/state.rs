@@ -1,6 +1,7 @@
-//! `deploy state list|show [REV]|history|rm ADDR|mv FROM TO|migrate -to local|cluster`: read
-//! the recorded state, forget or re-address a job in it (a new revision; the backend is not
-//! touched), or move it between local files and the cluster. Sensitive values stay encrypted
+//! `deploy state list|show [REV]|history|rm ADDR|mv FROM TO|migrate -to local|cluster|nomad`:
+//! read the recorded state, forget or re-address a job in it (a new revision; the backend is
+//! not touched), or move it between local files, the built-in cluster's KV and Nomad
+//! Variables. Sensitive values stay encrypted
 //! in what is shown and what is moved.
 //!
 //! Exit codes: 0 success, 1 error (no such revision or address, a newer or corrupt state file,
@@ -10,16 +11,47 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use super::stack_input::{self, VarArgs};
-use crate::operation::{self, client_config, cluster_store, parse_duration};
+use crate::operation::{self, client_config, cluster_store, nomad_store, parse_duration};
+use crate::stack::{Stack, StateBackendKind};
 use crate::state::{LockHolder, StateEdit, StateStore, edit_state, migrate, parse_address};
 
-/// Where `deploy state migrate` copies the state to.
+/// A place `deploy state migrate` copies the state from or to.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
 pub enum MigrateTarget {
-    /// From the cluster's KV to the local state directory.
+    /// The local state directory.
     Local,
-    /// From the local state directory to the cluster's KV.
+    /// The built-in cluster's KV.
     Cluster,
+    /// Nomad Variables (Nomad >= 1.7, or the built-in cluster).
+    Nomad,
+}
+
+impl MigrateTarget {
+    fn of(kind: &StateBackendKind) -> MigrateTarget {
+        match kind {
+            StateBackendKind::Local => MigrateTarget::Local,
+            StateBackendKind::Cluster => MigrateTarget::Cluster,
+            StateBackendKind::Nomad => MigrateTarget::Nomad,
+        }
+    }
+
+    fn name(self) -> &'static str {
+        match self {
+            MigrateTarget::Local => "local",
+            MigrateTarget::Cluster => "cluster",
+            MigrateTarget::Nomad => "nomad",
+        }
+    }
+
+    /// Where a migration to `self` copies from by default: the stack's own store, unless
+    /// that is the target (then the local directory; for a local target, the cluster).
+    fn default_source(self, configured: MigrateTarget) -> MigrateTarget {
+        match (configured == self, self) {
+            (false, _) => configured,
+            (true, MigrateTarget::Local) => MigrateTarget::Cluster,
+            (true, _) => MigrateTarget::Local,
+        }
+    }
 }
 
 /// What to show.
@@ -55,9 +87,13 @@ pub enum StateCommand {
     /// Copy every revision (and an interrupted apply's journal) to local files or the cluster,
     /// keeping lineage and serials; then set `state { backend = ... }` to match.
     Migrate {
-        /// local or cluster.
+        /// local, cluster or nomad.
         #[arg(long = "to", value_enum)]
         to: MigrateTarget,
+        /// Where from (default: the stack's own state store, or local files when that is the
+        /// target; for `-to local`, the cluster).
+        #[arg(long = "from", value_enum)]
+        from: Option<MigrateTarget>,
         /// How long to wait for the locks (default: fail at once).
         #[arg(long = "lock-timeout", default_value = "0s")]
         lock_timeout: String,
@@ -92,8 +128,13 @@ pub struct StateArgs {
 
 /// Runs `deploy state`.
 pub fn run(args: &StateArgs) -> anyhow::Result<ExitCode> {
-    if let StateCommand::Migrate { to, lock_timeout } = &args.command {
-        return run_migrate(args, *to, lock_timeout);
+    if let StateCommand::Migrate {
+        to,
+        from,
+        lock_timeout,
+    } = &args.command
+    {
+        return run_migrate(args, (*from, *to), lock_timeout);
     }
     let store = match (&args.state, stack_input::load(&args.stack, &VarArgs::default())) {
         (_, Ok(stack)) => operation::state_store(&stack, args.state.as_deref())?,
@@ -148,31 +189,42 @@ pub fn run(args: &StateArgs) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// `deploy state migrate -to local|cluster`.
-fn run_migrate(args: &StateArgs, to: MigrateTarget, lock_timeout: &str) -> anyhow::Result<ExitCode> {
+/// The stack's state at `place`, `local` being its directory.
+fn store_at(place: MigrateTarget, stack: &Stack, local: &StateStore) -> anyhow::Result<StateStore> {
+    Ok(match place {
+        MigrateTarget::Local => local.clone(),
+        MigrateTarget::Cluster => cluster_store(stack, local.dir(), client_config(stack))?,
+        MigrateTarget::Nomad => nomad_store(stack, local.dir(), client_config(stack))?,
+    })
+}
+
+/// `deploy state migrate -to local|cluster|nomad [-from ...]`.
+fn run_migrate(
+    args: &StateArgs,
+    (from, to): (Option<MigrateTarget>, MigrateTarget),
+    lock_timeout: &str,
+) -> anyhow::Result<ExitCode> {
     let stack = stack_input::load(&args.stack, &VarArgs::default())?;
     let local = StateStore::new(stack_input::state_dir(&stack, args.state.as_deref()));
-    let cluster = cluster_store(&stack, local.dir(), client_config(&stack))?;
-    let (from, into) = match to {
-        MigrateTarget::Cluster => (&local, &cluster),
-        MigrateTarget::Local => (&cluster, &local),
-    };
+    let from = from.unwrap_or_else(|| to.default_source(MigrateTarget::of(&stack.settings.state.backend)));
+    if from == to {
+        anyhow::bail!("-from and -to are both {}: nothing to migrate", to.name());
+    }
+    let source = store_at(from, &stack, &local)?;
+    let target = store_at(to, &stack, &local)?;
     let holder = LockHolder {
         command: "deploy state migrate".into(),
     };
     let timeout = parse_duration("-lock-timeout", lock_timeout)?;
-    let done = migrate(from, into, &holder, timeout)?;
-    let backend = match to {
-        MigrateTarget::Cluster => "cluster",
-        MigrateTarget::Local => "local",
-    };
+    let done = migrate(&source, &target, &holder, timeout)?;
     println!(
-        "Copied {} revision(s){} of lineage {} from {} to {}.\nSet `state {{ backend = \"{backend}\" }}` in the stack block to use it.",
+        "Copied {} revision(s){} of lineage {} from {} to {}.\nSet `state {{ backend = \"{}\" }}` in the stack block to use it.",
         done.copied.len(),
         if done.journal { " and the journal" } else { "" },
         done.lineage,
-        from.location(),
-        into.location()
+        source.location(),
+        target.location(),
+        to.name()
     );
     Ok(ExitCode::SUCCESS)
 }

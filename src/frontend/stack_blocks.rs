@@ -147,20 +147,22 @@ pub fn settings(ev: &mut Eval<'_>, b: &Block, s: &mut StackSettings, diags: &mut
     }
 }
 
-/// The `state` block: `path`, `backend` (local or cluster), `prefix`, `lock_ttl`.
+/// The `state` block: `path`, `backend` (local, cluster or nomad), `prefix`, `lock_ttl`,
+/// `lock_delay`.
 fn state(ev: &mut Eval<'_>, b: &Block, s: &mut StackSettings, diags: &mut Vec<Diagnostic>) {
-    const KNOWN: &[&str] = &["path", "backend", "prefix", "lock_ttl"];
+    const KNOWN: &[&str] = &["path", "backend", "prefix", "lock_ttl", "lock_delay"];
     for a in b.body.attributes() {
         match a.key.value().as_str() {
             "path" => s.state_dir = string(ev, &a.value, diags).map(PathBuf::from),
             "backend" => match string(ev, &a.value, diags).as_deref() {
                 Some("local") => s.state.backend = crate::stack::StateBackendKind::Local,
                 Some("cluster") => s.state.backend = crate::stack::StateBackendKind::Cluster,
+                Some("nomad") => s.state.backend = crate::stack::StateBackendKind::Nomad,
                 Some(other) => diags.push(
                     Diagnostic::error("invalid value for `backend`")
                         .with_span(ev.span_of(&a.value))
                         .with_detail(format!(
-                            "state backend {other:?} is not known; use \"local\" or \"cluster\""
+                            "state backend {other:?} is not known; use \"local\", \"cluster\" or \"nomad\""
                         )),
                 ),
                 None => {}
@@ -178,6 +180,7 @@ fn state(ev: &mut Eval<'_>, b: &Block, s: &mut StackSettings, diags: &mut Vec<Di
                 }
             }
             "lock_ttl" => s.state.lock_ttl = duration(ev, &a.value, diags),
+            "lock_delay" => s.state.lock_delay = duration(ev, &a.value, diags),
             other => diags.push(unknown(ev, other, a.key.span(), "state", KNOWN)),
         }
     }

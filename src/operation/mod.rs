@@ -38,7 +38,7 @@ pub use refresh::record_live;
 pub use session::{
     DEFAULT_PARALLELISM, DEFAULT_TIMEOUT, Notice, SessionRequest, StackSession, sealer, stack_values,
 };
-pub use state_store::{cluster_store, state_store};
+pub use state_store::{cluster_store, nomad_store, state_store};
 pub use task_log::{MAX_TAIL_BYTES, last_lines, open_log, pick_allocation, pick_task, stack_job, take_lines};
 pub use unplaced::refuse_unplaced;
 

@@ -31,7 +31,7 @@ pub struct BackendSettings {
     pub connection: ClientConfig,
 }
 
-/// Where a stack's state is kept: `stack { state { backend = "local" | "cluster" } }`.
+/// Where a stack's state is kept: `stack { state { backend = "local" | "cluster" | "nomad" } }`.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum StateBackendKind {
@@ -40,12 +40,14 @@ pub enum StateBackendKind {
     Local,
     /// The built-in cluster's replicated KV, shared by everyone who uses the cluster.
     Cluster,
+    /// Nomad Variables under Nomad's variable lock (Nomad >= 1.7, or the built-in cluster).
+    Nomad,
 }
 
 /// The `state` block's storage settings (the directory is `StackSettings::state_dir`).
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct StateSettings {
-    /// local or cluster.
+    /// local, cluster or nomad.
     pub backend: StateBackendKind,
     /// Key prefix in the cluster (default `deploy/stacks/<name>`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -53,6 +55,10 @@ pub struct StateSettings {
     /// The cluster lock's lease TTL (default 15s).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub lock_ttl: Option<Duration>,
+    /// How long Nomad keeps a lock whose holder stopped renewing, past its time (nomad only;
+    /// default 15s, Nomad's).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lock_delay: Option<Duration>,
 }
 
 impl StateSettings {

@@ -8,7 +8,9 @@
 //! ```
 //!
 //! With `stack { state { backend = "cluster" } }` the same revisions, journal and lock live in
-//! the built-in cluster's KV instead ([`ClusterStorage`]).
+//! the built-in cluster's KV instead ([`ClusterStorage`]); with `backend = "nomad"`, in Nomad
+//! Variables under Nomad's variable lock ([`NomadStorage`]), on Nomad >= 1.7 or the built-in
+//! cluster alike.
 //!
 //! Reading checks `format_version` before anything else: a newer file is refused, a malformed
 //! one reported as corrupt, and neither is ever touched.
@@ -19,7 +21,9 @@ mod error;
 mod journal;
 mod lock;
 mod migrate;
+mod nomad;
 mod opened;
+mod remote;
 mod revision;
 mod secret;
 mod storage;
@@ -32,6 +36,7 @@ pub use error::StateError;
 pub use journal::{JOURNAL_FILE, JournalEntry, JournalHeader, recover_journal, remove_journal};
 pub use lock::{LOCK_FILE, LockHolder, StateLock, holder_text};
 pub use migrate::{Migrated, migrate};
+pub use nomad::{LockTimes, NomadStorage, check_nomad_prefix, default_nomad_prefix};
 pub use opened::{latest_opened, open_revision};
 pub use revision::{GateResult, JobRecord, Revision, STATE_FORMAT_VERSION, ValueRecord};
 pub use secret::{Opener, SEALED, Sealer, lookup, open_job, seal_job};

@@ -3,7 +3,8 @@
 //!
 //! ```text
 //!  StateStore ──► dyn StateStorage ─┬─ LocalStorage    state/<stack>/rev-000001.json, lock, journal
-//!                                   └─ ClusterStorage  deploy/stacks/<stack>/... in the cluster's KV
+//!                                   ├─ ClusterStorage  deploy/stacks/<stack>/... in the cluster's KV
+//!                                   └─ NomadStorage    deploy/stacks/<stack>/... in Nomad Variables
 //! ```
 //!
 //! Storages move bytes; what the bytes mean (format versions, lineage, serials) is decided
@@ -12,6 +13,8 @@
 use std::fmt::Debug;
 use std::fs;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use super::error::StateError;
@@ -50,6 +53,31 @@ pub trait StateStorage: Debug + Send + Sync {
 }
 
 impl HeldLock for StateLock {}
+
+/// Whether a shared store's lock was lost: set by the lock's renewer, checked before every
+/// write, so a holder that lost its lock stops at its next write.
+#[derive(Clone, Debug, Default)]
+pub struct LockFence(Arc<AtomicBool>);
+
+impl LockFence {
+    /// Refuses a write once the lock was lost (`location` names the store).
+    pub fn check(&self, location: impl FnOnce() -> String) -> Result<(), StateError> {
+        if self.0.load(Ordering::SeqCst) {
+            return Err(StateError::LockLost { location: location() });
+        }
+        Ok(())
+    }
+
+    /// A new lock is held.
+    pub fn reset(&self) {
+        self.0.store(false, Ordering::SeqCst);
+    }
+
+    /// The lock is lost.
+    pub fn set_lost(&self) {
+        self.0.store(true, Ordering::SeqCst);
+    }
+}
 
 /// A local state directory.
 #[derive(Clone, Debug)]

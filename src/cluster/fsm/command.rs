@@ -11,7 +11,7 @@ use super::payload::{
     PeriodicLaunch, PlanApply,
 };
 use super::records::{AclPolicy, AclToken, KvEntry, Lease};
-use super::variable::SealedVariable;
+use super::variable::{ExpiredLock, SealedVariable};
 use crate::api::{
     Allocation, Deployment, DrainStrategy, Evaluation, Node, NodeStatus, SchedulingEligibility,
     ServiceRegistration,
@@ -212,6 +212,47 @@ pub enum Command {
         path: String,
         /// Required current ModifyIndex.
         cas: Option<u64>,
+    },
+    /// Take a variable's lock (`var.lock`), creating the variable when missing.
+    VarLockAcquire {
+        /// The variable with its lock, items sealed (indexes and times are set by apply).
+        var: SealedVariable,
+        /// The request carried no items: keep the current ones.
+        keep_items: bool,
+        /// Time of the write, Unix nanoseconds.
+        now: i64,
+    },
+    /// Extend a variable lock's time.
+    VarLockRenew {
+        /// Namespace.
+        namespace: String,
+        /// Path.
+        path: String,
+        /// The lock's ID.
+        id: String,
+        /// The new end of the holder's time, Unix milliseconds.
+        expires_at_millis: i64,
+        /// The proposer's clock, Unix milliseconds (a lock already past its time stays so).
+        now_millis: i64,
+    },
+    /// Release a variable's lock.
+    VarLockRelease {
+        /// Namespace.
+        namespace: String,
+        /// Path.
+        path: String,
+        /// The lock's ID.
+        id: String,
+        /// Time of the write, Unix nanoseconds.
+        now: i64,
+    },
+    /// Free the listed variable locks whose time and delay have passed at the leader's clock
+    /// reading `now_millis`.
+    VarLockExpire {
+        /// Candidate locks.
+        locks: Vec<ExpiredLock>,
+        /// The leader's clock, Unix milliseconds.
+        now_millis: i64,
     },
     /// Set a key (check-and-set when `cas` is given; 0 = must not exist).
     KvPut {

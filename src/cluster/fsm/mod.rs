@@ -53,7 +53,7 @@ pub use records::{AclPolicy, AclState, AclToken, JobRecord, JobVersion, KvEntry,
 pub use requests::AppliedRequests;
 pub use state::State;
 pub use summary::{SummaryIndex, job_summary};
-pub use variable::{SealedVariable, variable_aad, variable_metadata};
+pub use variable::{ExpiredLock, SealedVariable, VariableLock, variable_aad, variable_metadata};
 
 pub use crate::api::{
     Allocation, Deployment, Evaluation, Node, ServiceRegistration, Variable, VariableMetadata,

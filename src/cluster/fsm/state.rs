@@ -143,6 +143,25 @@ impl State {
             Command::VarDelete { namespace, path, cas } => {
                 self.apply_var_delete(index, &namespace, &path, cas)
             }
+            Command::VarLockAcquire { var, keep_items, now } => {
+                self.apply_var_lock_acquire(index, var, keep_items, now)
+            }
+            Command::VarLockRenew {
+                namespace,
+                path,
+                id,
+                expires_at_millis,
+                now_millis,
+            } => self.apply_var_lock_renew(&namespace, &path, &id, (expires_at_millis, now_millis)),
+            Command::VarLockRelease {
+                namespace,
+                path,
+                id,
+                now,
+            } => self.apply_var_lock_release(index, (&namespace, &path, &id), now),
+            Command::VarLockExpire { locks, now_millis } => {
+                self.apply_var_lock_expire(index, &locks, now_millis)
+            }
             Command::KvPut {
                 key,
                 value,

@@ -220,6 +220,159 @@ fn variable_check_and_set() {
     assert_eq!(state.table_index("vars"), 3);
 }
 
+/// A variable at `default/app/lock` with `marker` as its ciphertext, claiming lock `id`.
+fn locked_var(marker: &str, lock: Option<VariableLock>) -> SealedVariable {
+    let lock = lock.map(Box::new);
+    SealedVariable {
+        namespace: "default".into(),
+        path: "app/lock".into(),
+        items: Sealed {
+            key_id: "k1".into(),
+            nonce: "n".into(),
+            ciphertext: marker.into(),
+        },
+        lock,
+        ..Default::default()
+    }
+}
+
+fn lock(id: &str, expires_at_millis: i64) -> VariableLock {
+    VariableLock {
+        id: id.into(),
+        ttl_millis: 10_000,
+        delay_millis: 1_000,
+        expires_at_millis,
+    }
+}
+
+fn renew(id: &str, expires_at_millis: i64, now_millis: i64) -> Command {
+    Command::VarLockRenew {
+        namespace: "default".into(),
+        path: "app/lock".into(),
+        id: id.into(),
+        expires_at_millis,
+        now_millis,
+    }
+}
+
+#[test]
+fn a_variable_lock_excludes_others_until_released_or_expired() {
+    let acquire = |marker: &str, id: &str, keep_items| Command::VarLockAcquire {
+        var: locked_var(marker, Some(lock(id, 20_000))),
+        keep_items,
+        now: 1,
+    };
+    let put = |marker: &str, claim: Option<&str>| Command::VarPut {
+        var: locked_var(marker, claim.map(|id| lock(id, 0))),
+        cas: None,
+        now: 2,
+    };
+    let (mut state, out) = run(&[
+        acquire("holder", "L1", false),
+        acquire("other", "L2", false),
+        put("intruder", None),
+        put("intruder", Some("L2")),
+        put("holders-write", Some("L1")),
+        Command::VarDelete {
+            namespace: "default".into(),
+            path: "app/lock".into(),
+            cas: None,
+        },
+        renew("L2", 30_000, 10_000),
+        renew("L1", 30_000, 10_000),
+    ]);
+    assert!(matches!(&out[0].outcome, Outcome::Variable(v) if v.lock.as_ref().is_some_and(|l| l.id == "L1")));
+    for (i, what) in [
+        (1, "a second acquire"),
+        (2, "a write without the ID"),
+        (3, "a write with another ID"),
+        (5, "a delete"),
+    ] {
+        assert!(
+            matches!(&out[i].outcome, Outcome::VariableConflict { current: Some(v) } if v.lock.as_ref().is_some_and(|l| l.id == "L1")),
+            "{what}: {:?}",
+            out[i].outcome
+        );
+    }
+    // The holder writes; the lock stays with the variable.
+    let written = state.variable("default", "app/lock").unwrap();
+    assert_eq!(written.items.ciphertext, "holders-write");
+    assert_eq!(written.modify_index, 5);
+    assert!(matches!(&out[6].outcome, Outcome::Refused { message } if message == variable::LOCKED));
+    // A renewal moves the holder's time, not the variable's indexes.
+    assert!(matches!(&out[7].outcome, Outcome::Variable(v) if v.modify_index == 5));
+    assert_eq!(
+        state
+            .variable("default", "app/lock")
+            .unwrap()
+            .lock
+            .as_ref()
+            .unwrap()
+            .expires_at_millis,
+        30_000
+    );
+
+    // Past the holder's time, renewals are refused, but the lock stays for its delay.
+    assert!(matches!(
+        state.apply(9, renew("L1", 50_000, 30_000)).outcome,
+        Outcome::Refused { .. }
+    ));
+    assert!(state.expired_variable_locks(30_500).is_empty());
+    let expired = state.expired_variable_locks(31_000);
+    assert_eq!(expired.len(), 1);
+    // A clock reading before the delay ran out frees nothing; one after it frees the lock.
+    state.apply(
+        10,
+        Command::VarLockExpire {
+            locks: expired.clone(),
+            now_millis: 30_999,
+        },
+    );
+    assert!(state.variable("default", "app/lock").unwrap().lock.is_some());
+    state.apply(
+        11,
+        Command::VarLockExpire {
+            locks: expired,
+            now_millis: 31_000,
+        },
+    );
+    let freed = state.variable("default", "app/lock").unwrap();
+    assert!(freed.lock.is_none());
+    assert_eq!(freed.items.ciphertext, "holders-write", "the items stay");
+    // Free again: a new holder takes it, keeping the items when it brings none.
+    let out = state.apply(12, acquire("ignored", "L3", true));
+    assert!(matches!(&out.outcome, Outcome::Variable(v) if v.items.ciphertext == "holders-write"));
+}
+
+#[test]
+fn releasing_needs_the_holders_id() {
+    let release = |id: &str| Command::VarLockRelease {
+        namespace: "default".into(),
+        path: "app/lock".into(),
+        id: id.into(),
+        now: 3,
+    };
+    let (state, out) = run(&[
+        release("L1"),
+        Command::VarLockAcquire {
+            var: locked_var("x", Some(lock("L1", 20_000))),
+            keep_items: false,
+            now: 1,
+        },
+        release("L2"),
+        release("L1"),
+        release("L1"),
+    ]);
+    assert!(matches!(&out[0].outcome, Outcome::NotFound { message } if message == variable::NO_VARIABLE));
+    assert!(matches!(&out[2].outcome, Outcome::Refused { message } if message == variable::LOCKED));
+    assert!(matches!(&out[3].outcome, Outcome::Variable(v) if v.lock.is_none() && v.modify_index == 4));
+    assert!(matches!(&out[4].outcome, Outcome::Refused { message } if message == variable::NO_LOCK));
+    assert!(
+        state.variable("default", "app/lock").is_some(),
+        "a release keeps the variable"
+    );
+}
+
 #[test]
 fn kv_check_and_set_and_lease_expiry() {
     let (mut state, out) = run(&[

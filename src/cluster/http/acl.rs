@@ -53,7 +53,11 @@ pub async fn token_self(ctx: Ctx, req: Request) -> ApiResult {
 
 /// The token a request carries, if any (`X-Nomad-Token`, else `Authorization: Bearer`).
 pub fn request_token(req: &Request) -> Option<&str> {
-    let headers = req.headers();
+    token_in(req.headers())
+}
+
+/// The token in `headers`, if any (`X-Nomad-Token`, else `Authorization: Bearer`).
+pub fn token_in(headers: &axum::http::HeaderMap) -> Option<&str> {
     if let Some(t) = headers.get("X-Nomad-Token").and_then(|v| v.to_str().ok()) {
         return Some(t.trim());
     }

@@ -1,5 +1,6 @@
-//! Lease expiry: the leader reads its clock and proposes expiring the leases past their time.
-//! Apply re-checks each lease against that reading, so a renewal that commits first wins.
+//! Lease and variable lock expiry: the leader reads its clock and proposes expiring the leases
+//! and freeing the variable locks past their time. Apply re-checks each against that reading,
+//! so a renewal that commits first wins.
 
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -25,15 +26,26 @@ pub(super) async fn run(node: Arc<ClusterNode>) {
             continue;
         }
         let now = now_millis();
-        let ids = node.state.read().expired_leases(now);
-        if ids.is_empty() {
-            continue;
-        }
-        if let Err(e) = node
-            .write_local(Command::LeaseExpire { ids, now_millis: now })
-            .await
+        let (ids, locks) = {
+            let state = node.state.read();
+            (state.expired_leases(now), state.expired_variable_locks(now))
+        };
+        if !ids.is_empty()
+            && let Err(e) = node
+                .write_local(Command::LeaseExpire { ids, now_millis: now })
+                .await
         {
             tracing::warn!("proposing lease expiry: {e}");
+        }
+        if !locks.is_empty()
+            && let Err(e) = node
+                .write_local(Command::VarLockExpire {
+                    locks,
+                    now_millis: now,
+                })
+                .await
+        {
+            tracing::warn!("proposing variable lock expiry: {e}");
         }
     }
 }

@@ -1,17 +1,15 @@
-//! The built-in cluster's KV and lease API, called from synchronous state code: every call
-//! runs on a small runtime of its own and is waited for, so it works inside or outside an
-//! async context.
+//! The built-in cluster's KV and lease API, called from synchronous state code (see
+//! [`Remote`]).
 
-use std::future::Future;
-use std::sync::mpsc;
+use std::ops::Deref;
 use std::time::Duration;
 
 use serde::Deserialize;
 use serde_json::json;
 
 use crate::api::{ApiError, ClientConfig, Method, NomadClient, QueryOptions, encode_path};
-
-use super::super::error::StateError;
+use crate::state::error::StateError;
+use crate::state::remote::{Remote, remote};
 
 /// One key as the cluster returns it.
 #[derive(Clone, Debug, Default, Deserialize)]
@@ -42,74 +40,28 @@ pub enum Put {
 /// A client of one cluster's KV.
 #[derive(Debug)]
 pub struct Kv {
-    client: NomadClient,
-    runtime: Option<tokio::runtime::Runtime>,
-    location: String,
+    remote: Remote,
+}
+
+impl Deref for Kv {
+    type Target = Remote;
+
+    fn deref(&self) -> &Remote {
+        &self.remote
+    }
 }
 
 impl Kv {
     /// A client of the cluster at `config`.
     pub fn new(config: ClientConfig) -> Result<Kv, StateError> {
-        let location = format!("cluster {}", config.address());
-        let client = NomadClient::new(config).map_err(|e| remote(&location, e))?;
-        let runtime = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(1)
-            .thread_name("deploy-state-kv")
-            .enable_all()
-            .build()
-            .map_err(|e| StateError::Remote {
-                location: location.clone(),
-                detail: format!("starting the state client: {e}"),
-            })?;
         Ok(Kv {
-            client,
-            runtime: Some(runtime),
-            location,
+            remote: Remote::new(config, "cluster")?,
         })
-    }
-
-    /// `cluster <address>`.
-    pub fn location(&self) -> &str {
-        &self.location
-    }
-
-    /// Runs `fut` on this client's runtime and waits for it.
-    pub fn run<T: Send + 'static>(&self, fut: impl Future<Output = T> + Send + 'static) -> Option<T> {
-        let (tx, rx) = mpsc::channel();
-        self.runtime.as_ref()?.spawn(async move {
-            let _ = tx.send(fut.await);
-        });
-        rx.recv().ok()
-    }
-
-    /// Spawns `fut` on this client's runtime without waiting.
-    pub fn spawn(&self, fut: impl Future<Output = ()> + Send + 'static) {
-        if let Some(rt) = &self.runtime {
-            rt.spawn(fut);
-        }
-    }
-
-    fn call<T: Send + 'static>(
-        &self,
-        fut: impl Future<Output = Result<T, ApiError>> + Send + 'static,
-    ) -> Result<T, StateError> {
-        match self.run(fut) {
-            Some(r) => r.map_err(|e| remote(&self.location, e)),
-            None => Err(StateError::Remote {
-                location: self.location.clone(),
-                detail: "the state client stopped".into(),
-            }),
-        }
-    }
-
-    /// The client (for the lease renewer).
-    pub fn client(&self) -> NomadClient {
-        self.client.clone()
     }
 
     /// One key, or `None`.
     pub fn get(&self, key: &str) -> Result<Option<Entry>, StateError> {
-        let c = self.client.clone();
+        let c = self.client();
         let path = key_path(key);
         let found =
             self.call(async move { c.get_optional::<Entry>(&path, &[], QueryOptions::default()).await })?;
@@ -118,7 +70,7 @@ impl Kv {
 
     /// Every key under `prefix`.
     pub fn list(&self, prefix: &str) -> Result<Vec<Entry>, StateError> {
-        let c = self.client.clone();
+        let c = self.client();
         let prefix = prefix.to_string();
         let (entries, _) = self.call(async move {
             c.get::<Vec<Entry>>("/v1/deploy/kv", &[("prefix", prefix)], QueryOptions::default())
@@ -135,7 +87,7 @@ impl Kv {
         cas: Option<u64>,
         lease: Option<&str>,
     ) -> Result<Put, StateError> {
-        let c = self.client.clone();
+        let c = self.client();
         let path = key_path(key);
         let mut q = Vec::new();
         if let Some(cas) = cas {
@@ -154,17 +106,14 @@ impl Kv {
             Some(Err(ApiError::Status { code: 409, body, .. })) => {
                 Ok(Put::Conflict(serde_json::from_slice::<Entry>(&body).ok()))
             }
-            Some(Err(e)) => Err(remote(&self.location, e)),
-            None => Err(StateError::Remote {
-                location: self.location.clone(),
-                detail: "the state client stopped".into(),
-            }),
+            Some(Err(e)) => Err(remote(self.location(), e)),
+            None => Err(self.stopped()),
         }
     }
 
     /// Deletes `key`.
     pub fn delete(&self, key: &str) -> Result<(), StateError> {
-        let c = self.client.clone();
+        let c = self.client();
         let path = key_path(key);
         self.call(async move {
             c.request_raw::<()>(Method::Delete, &path, &[], None, QueryOptions::default())
@@ -175,7 +124,7 @@ impl Kv {
 
     /// A new lease of `ttl`; its ID.
     pub fn grant(&self, ttl: Duration) -> Result<String, StateError> {
-        let c = self.client.clone();
+        let c = self.client();
         let body = json!({ "TTL": format!("{}ms", ttl.as_millis()) });
         let granted = self.call(async move {
             c.write::<_, Granted>(Method::Put, "/v1/deploy/lease", &[], &body)
@@ -186,22 +135,13 @@ impl Kv {
 
     /// Revokes a lease (its keys go with it).
     pub fn revoke(&self, id: &str) -> Result<(), StateError> {
-        let c = self.client.clone();
+        let c = self.client();
         let path = format!("/v1/deploy/lease/{}", encode_path(id));
         self.call(async move {
             c.request_raw::<()>(Method::Delete, &path, &[], None, QueryOptions::default())
                 .await
                 .map(|_| ())
         })
-    }
-}
-
-impl Drop for Kv {
-    fn drop(&mut self) {
-        // Dropping a runtime inside an async context would panic; let it wind down instead.
-        if let Some(rt) = self.runtime.take() {
-            rt.shutdown_background();
-        }
     }
 }
 
@@ -217,11 +157,4 @@ pub async fn renew(client: &NomadClient, id: &str) -> Result<(), ApiError> {
 fn key_path(key: &str) -> String {
     let segments: Vec<String> = key.split('/').map(encode_path).collect();
     format!("/v1/deploy/kv/{}", segments.join("/"))
-}
-
-fn remote(location: &str, e: ApiError) -> StateError {
-    StateError::Remote {
-        location: location.to_string(),
-        detail: e.to_string(),
-    }
 }

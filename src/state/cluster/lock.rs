@@ -4,7 +4,6 @@
 
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use tokio::sync::oneshot;
@@ -12,7 +11,7 @@ use tokio::sync::oneshot;
 use super::kv::{Kv, Put, renew};
 use crate::state::error::StateError;
 use crate::state::lock::{LockHolder, holder_text};
-use crate::state::storage::HeldLock;
+use crate::state::storage::{HeldLock, LockFence};
 
 /// A held lock in the cluster; released (its lease revoked) on drop.
 #[derive(Debug)]
@@ -32,7 +31,7 @@ impl ClusterLock {
         location: &str,
         holder: &LockHolder,
         (ttl, timeout): (Duration, Duration),
-        lost: Arc<AtomicBool>,
+        lost: LockFence,
     ) -> Result<ClusterLock, StateError> {
         let mut lease = kv.grant(ttl)?;
         let mut renewed = Instant::now();
@@ -89,7 +88,7 @@ async fn keep_alive(
     lease: String,
     ttl: Duration,
     mut stop: oneshot::Receiver<()>,
-    lost: Arc<AtomicBool>,
+    lost: LockFence,
 ) {
     let mut last_ok = Instant::now();
     loop {
@@ -104,7 +103,7 @@ async fn keep_alive(
             Err(_) => {}
         }
     }
-    lost.store(true, Ordering::SeqCst);
+    lost.set_lost();
 }
 
 impl Drop for ClusterLock {

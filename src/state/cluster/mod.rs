@@ -19,13 +19,12 @@ mod lock;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use super::error::StateError;
 use super::journal::JOURNAL_FILE;
 use super::lock::LockHolder;
-use super::storage::{HeldLock, StateStorage};
+use super::storage::{HeldLock, LockFence, StateStorage};
 use super::store::revision_file_name;
 use crate::api::ClientConfig;
 use kv::{Kv, Put};
@@ -46,7 +45,7 @@ pub struct ClusterStorage {
     prefix: String,
     dir: PathBuf,
     ttl: Duration,
-    lost: Arc<AtomicBool>,
+    fence: LockFence,
 }
 
 /// The default prefix of a stack's keys.
@@ -82,22 +81,12 @@ impl ClusterStorage {
             prefix: prefix.trim_end_matches('/').to_string(),
             dir: dir.to_path_buf(),
             ttl,
-            lost: Arc::new(AtomicBool::new(false)),
+            fence: LockFence::default(),
         })
     }
 
     fn key(&self, name: &str) -> String {
         format!("{}/{name}", self.prefix)
-    }
-
-    /// Refuses writes once the lock's lease was lost.
-    fn check_held(&self) -> Result<(), StateError> {
-        if self.lost.load(Ordering::SeqCst) {
-            return Err(StateError::LockLost {
-                location: self.location(),
-            });
-        }
-        Ok(())
     }
 }
 
@@ -141,7 +130,7 @@ impl StateStorage for ClusterStorage {
     }
 
     fn create(&self, serial: u64, bytes: &[u8]) -> Result<(), StateError> {
-        self.check_held()?;
+        self.fence.check(|| self.location())?;
         let key = self.key(&revision_file_name(serial));
         let value = String::from_utf8_lossy(bytes).into_owned();
         match self.kv.put(&key, value, Some(0), None)? {
@@ -160,7 +149,7 @@ impl StateStorage for ClusterStorage {
     }
 
     fn write_journal(&self, bytes: &[u8]) -> Result<(), StateError> {
-        self.check_held()?;
+        self.fence.check(|| self.location())?;
         let value = String::from_utf8_lossy(bytes).into_owned();
         match self.kv.put(&self.key(JOURNAL_FILE), value, None, None)? {
             Put::Written => Ok(()),
@@ -172,19 +161,19 @@ impl StateStorage for ClusterStorage {
     }
 
     fn remove_journal(&self) -> Result<(), StateError> {
-        self.check_held()?;
+        self.fence.check(|| self.location())?;
         self.kv.delete(&self.key(JOURNAL_FILE))
     }
 
     fn lock(&self, holder: &LockHolder, timeout: Duration) -> Result<Box<dyn HeldLock>, StateError> {
-        self.lost.store(false, Ordering::SeqCst);
+        self.fence.reset();
         let held = lock::ClusterLock::acquire(
             self.kv.clone(),
             &self.key(LOCK_KEY),
             &self.location(),
             holder,
             (self.ttl, timeout),
-            self.lost.clone(),
+            self.fence.clone(),
         )?;
         Ok(Box::new(held))
     }

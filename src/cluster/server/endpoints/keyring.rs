@@ -74,6 +74,7 @@ impl ClusterNode {
             create_time: var.create_time,
             modify_time: var.modify_time,
             items,
+            lock: None,
         })
     }
 
@@ -94,6 +95,7 @@ impl ClusterNode {
             create_time: var.create_time,
             modify_time: var.modify_time,
             items,
+            lock: var.lock.as_deref().map(super::variables::lock_spec),
         })
     }
 
@@ -142,7 +144,10 @@ impl ClusterNode {
         let mut rekeyed = 0;
         for old in stale {
             let cas = Some(old.modify_index);
-            let sealed = self.seal_variable(self.open_variable(old)?).await?;
+            // A locked variable is re-sealed under its lock, which the write keeps.
+            let lock = old.lock.clone();
+            let mut sealed = self.seal_variable(self.open_variable(old)?).await?;
+            sealed.lock = lock;
             let resp = self
                 .write(Command::VarPut {
                     var: sealed,
