@@ -186,7 +186,7 @@ fn collect(state: &State, index: u64) -> Vec<Event> {
         }
     }
     if changed(state, "evals", index) {
-        for e in state.evals.values().filter(|e| e.modify_index == index) {
+        for e in state.evals.modified_at(index) {
             let keys = nonempty([&e.job_id, &e.deployment_id]);
             let payload = payload_json("Evaluation", e);
             out.push(event(
