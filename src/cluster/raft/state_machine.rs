@@ -179,7 +179,7 @@ impl RaftStateMachine<TypeConfig> for StateMachineStore {
                 let resp = match entry.payload {
                     EntryPayload::Normal(cmd) => {
                         let resp = state.apply(index, cmd);
-                        self.handle.events().record(&state, index);
+                        self.handle.events().record(&mut state, index);
                         resp
                     }
                     EntryPayload::Blank => {
