@@ -70,10 +70,16 @@ async fn rate(c: &Cluster, via: usize, n: u64, in_flight: usize) -> f64 {
 
 /// Prints the figures the targets are stated in (see the header).
 fn print_figures(rt: &Runtime, c: &Cluster, via: usize, tls: bool) {
-    let lat = rt.block_on(latencies(c, via, 400));
+    // Fewer with a slow (debug) build: DEPLOY_BENCH_WRITES registrations at 32 writers.
+    let many_n: u64 = std::env::var("DEPLOY_BENCH_WRITES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(8000);
+    let one_n = (many_n / 20).max(50);
+    let lat = rt.block_on(latencies(c, via, one_n as usize));
     let pct = |p: f64| lat[((lat.len() as f64 * p) as usize).min(lat.len() - 1)];
-    let one = rt.block_on(rate(c, via, 400, 1));
-    let many = rt.block_on(rate(c, via, 8000, 32));
+    let one = rt.block_on(rate(c, via, one_n, 1));
+    let many = rt.block_on(rate(c, via, many_n, 32));
     eprintln!(
         "register figures{}: single writer median {:?} p99 {:?}; {one:.0}/s with 1 writer, \
          {many:.0}/s with 32 writers",
