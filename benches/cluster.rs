@@ -4,6 +4,10 @@
 //! and (`_tls` groups) with `tls { http = true, rpc = true, verify_server_hostname = true,
 //! verify_https_client = true }`, certificates from `deploy tls`, to show what mutual TLS costs.
 //!
+//! Besides criterion's estimates, each registration group prints plain figures to stderr (the
+//! issue's targets are stated in them): the median and p99 latency of one writer's commits, and
+//! committed registrations per second with 1 and with 32 writers (`register figures: ...`).
+//!
 //! Servers run with the default Raft timing (multiplier 1) unless `DEPLOY_TEST_RAFT_MULTIPLIER`
 //! says otherwise. `DEPLOY_BENCH_BIN` names another `deploy` binary to run instead of this
 //! build's, for back-to-back comparisons with an earlier build on the same machine load.
@@ -45,6 +49,46 @@ async fn register_many(c: &Cluster, via: usize, n: u64, in_flight: usize) {
     }
 }
 
+/// Registers `n` new jobs one at a time through agent `via`; each commit's latency.
+async fn latencies(c: &Cluster, via: usize, n: usize) -> Vec<Duration> {
+    let mut out = Vec::with_capacity(n);
+    for _ in 0..n {
+        let start = Instant::now();
+        register_many(c, via, 1, 1).await;
+        out.push(start.elapsed());
+    }
+    out.sort();
+    out
+}
+
+/// Committed registrations per second over `n` registrations with `in_flight` writers.
+async fn rate(c: &Cluster, via: usize, n: u64, in_flight: usize) -> f64 {
+    let start = Instant::now();
+    register_many(c, via, n, in_flight).await;
+    n as f64 / start.elapsed().as_secs_f64()
+}
+
+/// Prints the figures the targets are stated in (see the header).
+fn print_figures(rt: &Runtime, c: &Cluster, via: usize, tls: bool) {
+    // Fewer with a slow (debug) build: DEPLOY_BENCH_WRITES registrations at 32 writers.
+    let many_n: u64 = std::env::var("DEPLOY_BENCH_WRITES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(8000);
+    let one_n = (many_n / 20).max(50);
+    let lat = rt.block_on(latencies(c, via, one_n as usize));
+    let pct = |p: f64| lat[((lat.len() as f64 * p) as usize).min(lat.len() - 1)];
+    let one = rt.block_on(rate(c, via, one_n, 1));
+    let many = rt.block_on(rate(c, via, many_n, 32));
+    eprintln!(
+        "register figures{}: single writer median {:?} p99 {:?}; {one:.0}/s with 1 writer, \
+         {many:.0}/s with 32 writers",
+        if tls { " (TLS)" } else { "" },
+        pct(0.5),
+        pct(0.99),
+    );
+}
+
 /// A 3-server cluster, plain or under TLS (the certificates' directory is kept with it).
 fn start(rt: &Runtime, tls: bool) -> (Cluster, Option<tempfile::TempDir>) {
     if !tls {
@@ -69,7 +113,16 @@ fn registrations(c: &mut Criterion) {
     }
 }
 
+/// Whether criterion's command-line filters (if any) select benchmarks named `name`.
+fn selected(name: &str) -> bool {
+    let filters: Vec<String> = std::env::args().skip(1).filter(|a| !a.starts_with('-')).collect();
+    filters.is_empty() || filters.iter().any(|f| name.contains(f.as_str()))
+}
+
 fn registrations_over(c: &mut Criterion, tls: bool) {
+    if !selected(&group_name("cluster_register", tls)) {
+        return;
+    }
     let rt = Runtime::new().unwrap();
     let (cluster, _certs) = start(&rt, tls);
     let leader = rt.block_on(cluster.wait_for_leader(Duration::from_secs(20)));
@@ -86,6 +139,7 @@ fn registrations_over(c: &mut Criterion, tls: bool) {
         });
     }
     group.finish();
+    print_figures(&rt, &cluster, leader, tls);
 }
 
 fn failover(c: &mut Criterion) {
@@ -95,6 +149,9 @@ fn failover(c: &mut Criterion) {
 }
 
 fn failover_over(c: &mut Criterion, tls: bool) {
+    if !selected(&group_name("cluster_failover", tls)) {
+        return;
+    }
     let rt = Runtime::new().unwrap();
     let (mut cluster, _certs) = start(&rt, tls);
     let mut samples = Vec::new();

@@ -3,13 +3,15 @@
 //! and sent to live subscribers.
 //!
 //! ```text
-//!  State::apply(index, cmd) ──► EventBus::record(&state, index)
+//!  State::apply(index, cmd) ──► EventBus::record(&mut state, index)
 //!                                  ├── ring: the last RING_BATCHES batches (replay from ?index=)
 //!                                  └── broadcast: live streams
 //! ```
 //!
 //! A batch holds every object of a watched table whose `ModifyIndex` is the applied index, so the
-//! hook needs no knowledge of the command. Deletions (garbage collection, purge) make no event.
+//! hook needs no knowledge of the command. Jobs and evaluations are found through what apply
+//! noted (`State::written_jobs`, the evaluation table's modify-index index), not by walking
+//! every one of them after each write. Deletions (garbage collection, purge) make no event.
 //! Payloads are kept as their JSON text: as `serde_json::Value`s, the ring held tens of MB per
 //! registration of a large job (a 1 MB job's `Value` is many times its text).
 
@@ -121,8 +123,9 @@ impl std::fmt::Debug for EventBus {
 
 impl EventBus {
     /// Turns the changes `state` made at `index` into a batch, keeps it and sends it.
-    pub fn record(&self, state: &State, index: u64) {
-        let events = collect(state, index);
+    pub fn record(&self, state: &mut State, index: u64) {
+        let written_jobs = state.written_jobs.take();
+        let events = collect(state, &written_jobs, index);
         if events.is_empty() {
             return;
         }
@@ -160,10 +163,10 @@ fn changed(state: &State, table: &str, index: u64) -> bool {
 }
 
 /// The events of the objects `state` changed at `index`.
-fn collect(state: &State, index: u64) -> Vec<Event> {
+fn collect(state: &State, written_jobs: &[(String, String)], index: u64) -> Vec<Event> {
     let mut out = Vec::new();
     if changed(state, "jobs", index) {
-        for record in state.jobs.values().flat_map(|m| m.values()) {
+        for record in written_jobs.iter().filter_map(|(ns, id)| state.job(ns, id)) {
             let job = record.current();
             if job.modify_index != Some(index) {
                 continue;
@@ -186,7 +189,7 @@ fn collect(state: &State, index: u64) -> Vec<Event> {
         }
     }
     if changed(state, "evals", index) {
-        for e in state.evals.values().filter(|e| e.modify_index == index) {
+        for e in state.evals.modified_at(index) {
             let keys = nonempty([&e.job_id, &e.deployment_id]);
             let payload = payload_json("Evaluation", e);
             out.push(event(
@@ -293,9 +296,9 @@ mod tests {
         let bus = EventBus::default();
         let mut s = State::default();
         s.apply(1, node("n1"));
-        bus.record(&s, 1);
+        bus.record(&mut s, 1);
         s.apply(2, node("n1"));
-        bus.record(&s, 2);
+        bus.record(&mut s, 2);
         let alloc = Allocation {
             id: "a1".into(),
             namespace: "default".into(),
@@ -304,7 +307,7 @@ mod tests {
             ..Default::default()
         };
         s.apply(3, Command::AllocUpsert { allocs: vec![alloc] });
-        bus.record(&s, 3);
+        bus.record(&mut s, 3);
         let kept = bus.since(1);
         let seen: Vec<(u64, &str, &str)> = kept
             .iter()
@@ -334,13 +337,54 @@ mod tests {
     }
 
     #[test]
+    fn a_registration_in_a_batch_makes_job_and_evaluation_events() {
+        let bus = EventBus::default();
+        let mut s = State::default();
+        let register = |id: &str| {
+            let eval = crate::api::Evaluation {
+                id: format!("e-{id}"),
+                namespace: "default".into(),
+                job_id: id.into(),
+                ..Default::default()
+            };
+            Command::JobRegister(Box::new(crate::cluster::fsm::JobRegister {
+                job: serde_json::from_value(serde_json::json!({"ID": id, "Name": id})).unwrap(),
+                submission: None,
+                enforce_index: None,
+                eval: Some(eval),
+                submit_time: 1,
+            }))
+        };
+        s.apply(1, register("a"));
+        bus.record(&mut s, 1);
+        s.apply(
+            2,
+            Command::Batch(vec![register("c"), register("b"), register("a")]),
+        );
+        bus.record(&mut s, 2);
+        let kept = bus.since(2);
+        let seen: Vec<(&str, &str)> = kept[0].events.iter().map(|e| (e.topic, e.key.as_str())).collect();
+        assert_eq!(
+            seen,
+            [
+                ("Job", "b"),
+                ("Job", "c"),
+                ("Evaluation", "e-a"),
+                ("Evaluation", "e-b"),
+                ("Evaluation", "e-c"),
+            ],
+            "a's resubmission is unchanged: no new version, but its evaluation is written again",
+        );
+    }
+
+    #[test]
     fn the_ring_keeps_the_newest_batches() {
         let bus = EventBus::default();
         let mut s = State::default();
         let total = RING_BATCHES as u64 + 5;
         for index in 1..=total {
             s.apply(index, node(&format!("n{index}")));
-            bus.record(&s, index);
+            bus.record(&mut s, index);
         }
         let kept = bus.since(0);
         assert_eq!(kept.len(), RING_BATCHES);

@@ -28,6 +28,7 @@ impl State {
             };
         }
         let job_modify_index = rec.job_modify_index();
+        self.written_jobs.note(namespace, job_id);
         self.bump_table("jobs", index);
         Outcome::JobWritten {
             job_modify_index,

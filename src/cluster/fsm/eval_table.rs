@@ -2,6 +2,10 @@
 //! scheduler takes them) and of the blocked ones, kept up to date on every write. The broker
 //! reads the index instead of scanning every evaluation ever made; it is rebuilt whenever a
 //! snapshot is read, so a restarted or new leader finds the pending work at once.
+//!
+//! Two more indexes serve apply itself, which must not walk every evaluation per write: the
+//! evaluations of each job (a job's status after each of its writes) and those last modified
+//! at each Raft index (the event stream's batch of that index).
 
 use std::cmp::Reverse;
 use std::collections::{BTreeMap, BTreeSet};
@@ -9,7 +13,7 @@ use std::ops::Deref;
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
-use crate::api::{EvalStatus, Evaluation};
+use crate::api::{EvalStatus, Evaluation, namespace_or_default};
 
 /// Evaluation ID → evaluation, plus the pending and blocked indexes. Reads go through
 /// `Deref` to the map; writes through [`EvalTable::insert`], [`EvalTable::remove`] and
@@ -21,6 +25,10 @@ pub struct EvalTable {
     pending: BTreeSet<(Reverse<i64>, u64, String)>,
     /// Oldest first, then ID.
     blocked: BTreeSet<(u64, String)>,
+    /// (namespace, or `default` when empty; job ID; evaluation ID).
+    by_job: BTreeSet<(String, String, String)>,
+    /// (modify index, evaluation ID).
+    by_modify_index: BTreeSet<(u64, String)>,
 }
 
 impl EvalTable {
@@ -63,7 +71,36 @@ impl EvalTable {
         self.blocked.iter().filter_map(|(_, id)| self.by_id.get(id))
     }
 
+    /// The evaluations of job `job_id` in `namespace` (empty means `default`), by ID.
+    pub fn of_job<'a>(&'a self, namespace: &str, job_id: &str) -> impl Iterator<Item = &'a Evaluation> + 'a {
+        let ns = namespace_or_default(namespace).to_owned();
+        let from = (ns.clone(), job_id.to_owned(), String::new());
+        let job_id = job_id.to_owned();
+        self.by_job
+            .range(from..)
+            .take_while(move |(n, j, _)| *n == ns && *j == job_id)
+            .filter_map(|(_, _, id)| self.by_id.get(id))
+    }
+
+    /// The evaluations whose `ModifyIndex` is `index`, by ID.
+    pub fn modified_at(&self, index: u64) -> impl Iterator<Item = &Evaluation> {
+        self.by_modify_index
+            .range((index, String::new())..)
+            .take_while(move |(i, _)| *i == index)
+            .filter_map(|(_, id)| self.by_id.get(id))
+    }
+
+    fn job_key(e: &Evaluation, id: &str) -> (String, String, String) {
+        (
+            namespace_or_default(&e.namespace).to_owned(),
+            e.job_id.clone(),
+            id.to_owned(),
+        )
+    }
+
     fn index(&mut self, e: &Evaluation, id: &str) {
+        self.by_job.insert(Self::job_key(e, id));
+        self.by_modify_index.insert((e.modify_index, id.to_owned()));
         match e.status {
             EvalStatus::Pending => {
                 self.pending
@@ -77,6 +114,8 @@ impl EvalTable {
     }
 
     fn unindex(&mut self, e: &Evaluation, id: &str) {
+        self.by_job.remove(&Self::job_key(e, id));
+        self.by_modify_index.remove(&(e.modify_index, id.to_owned()));
         match e.status {
             EvalStatus::Pending => {
                 self.pending
@@ -163,5 +202,55 @@ mod tests {
         let back: EvalTable = serde_json::from_str(&json).unwrap();
         assert_eq!(back, t);
         assert_eq!(ids(back.pending()), ["a", "e"]);
+    }
+
+    #[test]
+    fn the_job_and_modify_index_indexes_follow_every_write() {
+        let mut t = EvalTable::default();
+        let of = |job: &str, ns: &str, index: u64| Evaluation {
+            job_id: job.into(),
+            namespace: ns.into(),
+            modify_index: index,
+            ..eval("", 50, 1, EvalStatus::Pending)
+        };
+        t.insert(
+            "a".into(),
+            Evaluation {
+                id: "a".into(),
+                ..of("web", "", 4)
+            },
+        );
+        t.insert(
+            "b".into(),
+            Evaluation {
+                id: "b".into(),
+                ..of("web", "default", 5)
+            },
+        );
+        t.insert(
+            "c".into(),
+            Evaluation {
+                id: "c".into(),
+                ..of("web", "other", 5)
+            },
+        );
+        t.insert(
+            "d".into(),
+            Evaluation {
+                id: "d".into(),
+                ..of("webx", "default", 5)
+            },
+        );
+        assert_eq!(ids(t.of_job("default", "web")), ["a", "b"]);
+        assert_eq!(ids(t.of_job("", "web")), ["a", "b"]);
+        assert_eq!(ids(t.of_job("other", "web")), ["c"]);
+        assert_eq!(ids(t.modified_at(5)), ["b", "c", "d"]);
+        t.modify("b", |e| e.modify_index = 6);
+        t.remove("c");
+        assert_eq!(ids(t.modified_at(5)), ["d"]);
+        assert_eq!(ids(t.modified_at(6)), ["b"]);
+        assert_eq!(ids(t.of_job("other", "web")), Vec::<&str>::new());
+        let back: EvalTable = serde_json::from_str(&serde_json::to_string(&t).unwrap()).unwrap();
+        assert_eq!(back, t);
     }
 }

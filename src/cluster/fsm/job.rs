@@ -153,6 +153,7 @@ impl State {
     }
 
     fn push_version(&mut self, namespace: &str, id: &str, version: JobVersion) {
+        self.written_jobs.note(namespace, id);
         let by_id = self.jobs.entry(namespace.to_owned()).or_default();
         match by_id.get_mut(id) {
             Some(rec) => rec.push(version, MAX_VERSIONS),

@@ -31,7 +31,7 @@ pub fn derive_job_status(state: &State, job: &Job) -> &'static str {
         has_alloc = true;
     }
     let mut has_eval = false;
-    for e in state.evals.values().filter(|e| ours(&e.namespace, &e.job_id)) {
+    for e in state.evals.of_job(ns, id) {
         if matches!(e.status, EvalStatus::Pending | EvalStatus::Blocked) {
             return "pending";
         }

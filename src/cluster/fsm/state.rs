@@ -51,6 +51,36 @@ pub struct State {
     pub requests: AppliedRequests,
     /// Scaling events by namespace, job and group, newest first.
     pub scaling_events: super::scaling::ScalingEvents,
+    /// Jobs given a new current version or `ModifyIndex` since the event stream last took them.
+    #[serde(skip)]
+    pub(crate) written_jobs: WrittenJobs,
+}
+
+/// (namespace, job ID) of jobs written by apply, for the event stream, which would otherwise
+/// walk every job after each write. Derived from apply, so not part of the replicated state:
+/// not serialised, and equal whatever it holds.
+#[derive(Debug, Clone, Default)]
+pub struct WrittenJobs(Vec<(String, String)>);
+
+impl PartialEq for WrittenJobs {
+    fn eq(&self, _: &Self) -> bool {
+        true
+    }
+}
+
+impl WrittenJobs {
+    /// Notes that the job `id` in `namespace` was written.
+    pub(crate) fn note(&mut self, namespace: &str, id: &str) {
+        self.0.push((namespace.to_owned(), id.to_owned()));
+    }
+
+    /// The jobs noted since the last call, sorted, each once.
+    pub(crate) fn take(&mut self) -> Vec<(String, String)> {
+        let mut jobs = std::mem::take(&mut self.0);
+        jobs.sort_unstable();
+        jobs.dedup();
+        jobs
+    }
 }
 
 impl State {

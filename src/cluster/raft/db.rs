@@ -4,12 +4,12 @@
 //! (`meta`: vote, committed, last purged log id); the snapshot's file (`snapshot.redb`) holds the
 //! current snapshot (`snapshot`: meta JSON and data). Both have every table, so either can be
 //! opened the same way. Every write transaction commits with redb's default durability, which
-//! fsyncs before returning, unless it says otherwise.
+//! fsyncs before returning, unless it says otherwise (the log store's own non-durable writes).
 
 use std::path::Path;
 use std::sync::Arc;
 
-use redb::{Database, Durability, ReadableDatabase, TableDefinition};
+use redb::{Database, ReadableDatabase, TableDefinition};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
@@ -78,20 +78,6 @@ impl RaftDb {
             for (k, v) in pairs {
                 table.insert(*k, serde_json::to_vec(v)?.as_slice())?;
             }
-        }
-        txn.commit()?;
-        Ok(())
-    }
-
-    /// Writes one JSON value into `meta` without waiting for fsync (durable with the next
-    /// durable commit).
-    pub(crate) fn put_meta_lazy<T: Serialize>(&self, key: &str, value: &T) -> Result<(), StorageFailure> {
-        let mut txn = self.db.begin_write()?;
-        txn.set_durability(Durability::None)
-            .map_err(|e| StorageFailure::Db(e.into()))?;
-        {
-            let mut table = txn.open_table(META)?;
-            table.insert(key, serde_json::to_vec(value)?.as_slice())?;
         }
         txn.commit()?;
         Ok(())

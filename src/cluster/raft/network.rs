@@ -2,6 +2,9 @@
 //! `/v1/internal/raft/{append,vote,snapshot}` on its RPC listener (the server's HTTP client adds
 //! the cluster key), answered with `Result<Response, RaftError>`.
 //!
+//! The commit index a leader sends is lowered to how far its own log is on disk (see
+//! [`log_store`](super::log_store)): a follower applies nothing the leader has not flushed.
+//!
 //! A refused connection is reported as `Unreachable` (openraft backs off), anything else as a
 //! network error (retried at once). A snapshot is sent whole in one request: its bytes as the
 //! body, its vote and metadata in a header.
@@ -24,6 +27,7 @@ use openraft::{RaftNetwork, RaftNetworkFactory, Snapshot, SnapshotMeta, Vote};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
+use super::log_store::Durable;
 use super::{Node, NodeId, TypeConfig};
 use crate::cluster::transport::Transport;
 
@@ -57,13 +61,18 @@ impl SnapshotHeader {
 pub struct Network {
     http: reqwest::Client,
     transport: Transport,
+    durable: Durable,
 }
 
 impl Network {
     /// A network using `http` (configure small connect timeouts on it), built for
-    /// `transport` (plain or TLS).
-    pub fn new(http: reqwest::Client, transport: Transport) -> Self {
-        Self { http, transport }
+    /// `transport` (plain or TLS); the commit index it sends never passes `durable`.
+    pub fn new(http: reqwest::Client, transport: Transport, durable: Durable) -> Self {
+        Self {
+            http,
+            transport,
+            durable,
+        }
     }
 }
 
@@ -76,6 +85,7 @@ impl RaftNetworkFactory<TypeConfig> for Network {
             addr: node.addr.clone(),
             http: self.http.clone(),
             transport: self.transport.clone(),
+            durable: self.durable.clone(),
         }
     }
 }
@@ -86,6 +96,7 @@ pub struct PeerClient {
     addr: String,
     http: reqwest::Client,
     transport: Transport,
+    durable: Durable,
 }
 
 fn send_error(e: reqwest::Error) -> RPCError<NodeId, Node, RaftError<NodeId>> {
@@ -119,9 +130,10 @@ impl PeerClient {
 impl RaftNetwork<TypeConfig> for PeerClient {
     async fn append_entries(
         &mut self,
-        rpc: AppendEntriesRequest<TypeConfig>,
+        mut rpc: AppendEntriesRequest<TypeConfig>,
         option: RPCOption,
     ) -> Result<AppendEntriesResponse<NodeId>, RPCError<NodeId, Node, RaftError<NodeId>>> {
+        rpc.leader_commit = rpc.leader_commit.min(self.durable.mark().upto);
         let res = self
             .post("append", &rpc, option.hard_ttl())
             .await

@@ -10,6 +10,10 @@
 //!
 //! The state itself is not written on apply: on restart it is rebuilt from the last snapshot
 //! plus the log from there up to the saved committed index, which openraft replays.
+//!
+//! An entry is applied only once the local log is on disk up to it ([`Durable`]): a leader's
+//! own entries are committed while its flush may still be running (see
+//! [`log_store`](super::log_store)), and nothing may be answered from them before it is done.
 
 use std::io::Cursor;
 
@@ -20,6 +24,7 @@ use openraft::{
 };
 
 use super::db::{RaftDb, SNAPSHOT};
+use super::log_store::Durable;
 use super::{Node, NodeId, TypeConfig};
 use crate::cluster::error::StorageFailure;
 use crate::cluster::fsm::{CommandResponse, Outcome, State, StateHandle};
@@ -35,6 +40,8 @@ pub struct StateMachineStore {
     last_applied: Option<LogId<NodeId>>,
     membership: StoredMembership<NodeId, Node>,
     snapshots_built: u64,
+    /// How far the local log is on disk; apply waits for it.
+    durable: Option<Durable>,
 }
 
 /// Builds a snapshot from a copy of the state taken when the builder was made.
@@ -66,7 +73,14 @@ impl StateMachineStore {
             last_applied,
             membership,
             snapshots_built: 0,
+            durable: None,
         })
+    }
+
+    /// Applies entries only once the local log is on disk up to them.
+    pub fn wait_for_durable(mut self, durable: Durable) -> Self {
+        self.durable = Some(durable);
+        self
     }
 
     /// The shared handle readers use.
@@ -149,7 +163,14 @@ impl RaftStateMachine<TypeConfig> for StateMachineStore {
         I: IntoIterator<Item = Entry<TypeConfig>> + Send,
         I::IntoIter: Send,
     {
-        let mut out = Vec::new();
+        let entries: Vec<Entry<TypeConfig>> = entries.into_iter().collect();
+        if let (Some(durable), Some(last)) = (&mut self.durable, entries.last()) {
+            durable
+                .wait_for(last.log_id.index)
+                .await
+                .map_err(|e| StorageError::from(StorageIOError::apply(last.log_id, AnyError::error(e))))?;
+        }
+        let mut out = Vec::with_capacity(entries.len());
         let last = {
             let mut state = self.handle.write();
             for entry in entries {
@@ -158,7 +179,7 @@ impl RaftStateMachine<TypeConfig> for StateMachineStore {
                 let resp = match entry.payload {
                     EntryPayload::Normal(cmd) => {
                         let resp = state.apply(index, cmd);
-                        self.handle.events().record(&state, index);
+                        self.handle.events().record(&mut state, index);
                         resp
                     }
                     EntryPayload::Blank => {

@@ -145,7 +145,8 @@ impl ClusterNode {
         let id = server_id(&config.data_dir, &config.advertise)?;
         let db = RaftDb::open(&config.data_dir.join("raft.redb"))?;
         let snapshots = RaftDb::open(&config.data_dir.join("snapshot.redb"))?;
-        let sm = StateMachineStore::open(snapshots, Some(db.clone()))?;
+        let log = LogStore::new(db.clone(), id)?;
+        let sm = StateMachineStore::open(snapshots, Some(db))?.wait_for_durable(log.durable());
         let state = sm.handle();
         let mut key_header = reqwest::header::HeaderMap::new();
         let key = reqwest::header::HeaderValue::from_str(config.cluster_key.as_str())
@@ -167,8 +168,8 @@ impl ClusterNode {
         let raft = ClusterRaft::new(
             id,
             Arc::new(raft_cfg),
-            Network::new(http.clone(), config.rpc_transport.clone()),
-            LogStore::new(db),
+            Network::new(http.clone(), config.rpc_transport.clone(), log.durable()),
+            log,
             sm,
         )
         .await

@@ -7,20 +7,11 @@
 //!        └──── its own CommandResponse ◄── split ◄─────┴─ client_write (up to MAX_IN_FLIGHT at once)
 //! ```
 //!
-//! openraft 0.9 appends and fsyncs every proposed entry on its own before replicating it, so
-//! each write costs the leader one fsync and each follower another, one after the other. While
-//! [`MAX_IN_FLIGHT`] batches are being committed, new writes wait in the channel and go out
-//! together as the next batch: one fsync per node for the whole batch, whatever its size. A
-//! lone write is proposed at once, unwrapped, so it pays nothing for batching.
-//!
-//! The leader's flush is not overlapped with replication: openraft 0.9 counts the leader's
-//! own copy toward the quorum as soon as its append reports done, so reporting done before
-//! the fsync would let an entry commit on the leader's volatile copy plus one follower; a
-//! leader that then crashed and restarted without it could vote for the other follower,
-//! whose log lacks it, and the committed (possibly already applied) entry would be
-//! overwritten. Overlapping the two safely needs the leader to count itself only once its
-//! flush is done, which openraft 0.9 offers no way to say; group commit instead makes the
-//! two flushes shared by every write of a batch.
+//! Each proposed entry costs every node one fsync (the leader's runs while the entry replicates,
+//! see [`log_store`](crate::cluster::raft::log_store), which also holds the argument why that is
+//! safe). While [`MAX_IN_FLIGHT`] batches are being committed, new writes wait in the channel and
+//! go out together as the next batch: one fsync per node for the whole batch, whatever its size.
+//! A lone write is proposed at once, unwrapped, so it pays nothing for batching.
 //!
 //! Each write keeps its identity inside the batch (its own command and outcome), applied in
 //! arrival order at the batch's index; a batch commits or fails as a whole, and on failure
