@@ -58,13 +58,17 @@ pub(super) struct Split {
     pub piece: usize,
 }
 
-/// Set to a number of bytes, cuts every job file into pieces of about that size: for tests
-/// that check a cut file loads exactly as a whole one.
+/// Set to a number of bytes, cuts every job file into pieces of about that size; set to 0,
+/// cuts none. For tests that check a cut file loads exactly as a whole one.
 pub const PIECE_BYTES_ENV: &str = "DEPLOY_TEST_PIECE_BYTES";
 
 impl Default for Split {
     fn default() -> Self {
         match std::env::var(PIECE_BYTES_ENV).ok().and_then(|v| v.parse().ok()) {
+            Some(0) => Split {
+                over: usize::MAX,
+                piece: PIECE_BYTES,
+            },
             Some(piece) => Split { over: 0, piece },
             None => Split {
                 over: SPLIT_FILES_OVER,
