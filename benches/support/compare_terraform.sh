@@ -7,8 +7,9 @@
 #
 #   benches/support/compare_terraform.sh [N ...]        (default: 1000 10000)
 #
-# Environment: DEPLOY (default target/release/deploy), TERRAFORM (default terraform on PATH),
-# RUNS (default 3), WORK (default a fresh temporary directory, removed at the end unless KEEP=1).
+# Environment: DEPLOY (default target/release/deploy), DEPLOY_BEFORE (another build to compare,
+# optional), TERRAFORM (default terraform on PATH), RUNS (default 3), TF_RUNS (default RUNS),
+# WORK (default a fresh temporary directory, removed at the end unless KEEP=1).
 # Terraform needs no registry: terraform_data comes with its built-in provider.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -19,7 +20,7 @@ RUNS="${RUNS:-3}"
 SIZES=("$@")
 [ ${#SIZES[@]} -gt 0 ] || SIZES=(1000 10000)
 
-for tool in "$DEPLOY" "$TERRAFORM" /usr/bin/time; do
+for tool in "$DEPLOY" "$TERRAFORM" /usr/bin/time ${DEPLOY_BEFORE:+"$DEPLOY_BEFORE"}; do
   if [ -z "$tool" ] || [ ! -x "$tool" ]; then
     echo "missing ${tool:-terraform}: build with cargo build --release, install terraform and GNU time" >&2
     exit 1
@@ -119,7 +120,7 @@ generate() {
 
 # Runs a command RUNS times; prints "median_wall min_wall max_wall max_rss_kb".
 measure() {
-  local out="$WORK/time.txt" walls=() rss=0 i
+  local out="$WORK/time.txt" walls=() rss=0 i w m
   for ((i = 0; i < RUNS; i++)); do
     /usr/bin/time -f "%e %M" -o "$out" "$@" >/dev/null 2>"$WORK/stderr.txt" || {
       echo "failed: $*" >&2
@@ -134,22 +135,28 @@ measure() {
   echo "${walls[$((RUNS / 2))]} ${walls[0]} ${walls[$((RUNS - 1))]} $rss"
 }
 
+TF_RUNS="${TF_RUNS:-$RUNS}"
 echo "# $(date -u '+%Y-%m-%d %H:%M UTC'); $(uptime | sed 's/.*load/load/')"
-echo "# deploy: $DEPLOY; $("$TERRAFORM" version | head -1); $RUNS runs each; empty state (all creates)"
-printf '| %-6s | %-13s | %-24s | %-9s | %-24s | %-9s | %-7s | %-6s |\n' \
-  jobs layout "deploy wall (min-max)" "deploy RSS" "terraform wall (min-max)" "tf RSS" "speedup" "memory"
-printf '|%s|\n' "--------|---------------|--------------------------|-----------|--------------------------|-----------|---------|--------"
+echo "# $("$TERRAFORM" version | head -1); deploy: $DEPLOY${DEPLOY_BEFORE:+, before: $DEPLOY_BEFORE}"
+echo "# $RUNS runs each ($TF_RUNS of terraform); empty state (every item a create); wall: median (min-max)"
+echo
+echo "| jobs | layout | tool | wall (s) | max RSS | terraform's wall / this | RSS / terraform's |"
+echo "|---:|---|---|---|---:|---:|---:|"
 for n in "${SIZES[@]}"; do
   d="$WORK/n$n"
   generate "$n" "$d"
   for layout in files one; do
-    rm -rf "$d/state-$layout"
-    read -r dw dlo dhi drss < <(measure "$DEPLOY" plan -refresh=false -state "$d/state-$layout" "$d/deploy-$layout")
-    read -r tw tlo thi trss < <(cd "$d/tf-$layout" &&
+    name=$([ $layout = files ] && echo "file per job" || echo "one file")
+    read -r tw tlo thi trss < <(cd "$d/tf-$layout" && RUNS=$TF_RUNS &&
       measure "$TERRAFORM" plan -refresh=false -input=false -lock=false -no-color)
-    printf '| %6s | %-13s | %-24s | %6d MB | %-24s | %6d MB | %6.1fx | %5.1f%% |\n' \
-      "$n" "$([ $layout = files ] && echo "file per job" || echo "one file")" \
-      "$dw s ($dlo-$dhi)" $((drss / 1024)) "$tw s ($tlo-$thi)" $((trss / 1024)) \
-      "$(echo "$tw / ($dw + 0.0001)" | bc -l)" "$(echo "100 * $drss / $trss" | bc -l)"
+    printf '| %s | %s | terraform | %s (%s-%s) | %d MB | 1 | 1 |\n' "$n" "$name" "$tw" "$tlo" "$thi" $((trss / 1024))
+    for tool in ${DEPLOY_BEFORE:+before} deploy; do
+      bin=$([ $tool = before ] && echo "$DEPLOY_BEFORE" || echo "$DEPLOY")
+      rm -rf "$d/state"
+      read -r dw dlo dhi drss < <(measure "$bin" plan -refresh=false -state "$d/state" "$d/deploy-$layout")
+      printf '| %s | %s | %s | %s (%s-%s) | %d MB | %.0fx | %.2f |\n' "$n" "$name" \
+        "$([ $tool = before ] && echo "deploy (before)" || echo deploy)" "$dw" "$dlo" "$dhi" $((drss / 1024)) \
+        "$(echo "$tw / ($dw + 0.001)" | bc -l)" "$(echo "$drss / $trss" | bc -l)"
+    done
   done
 done
