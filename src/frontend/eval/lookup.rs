@@ -79,6 +79,7 @@ impl Eval<'_> {
                 "only stack files may refer to jobs and modules",
             ));
         }
+        self.read_stack_tables = true;
         let Some(TraversalOperator::GetAttr(first)) = ops.first().map(|o| o.value()) else {
             return Err(self.err(
                 expr,

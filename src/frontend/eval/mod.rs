@@ -94,6 +94,9 @@ pub struct Eval<'a> {
     pub volatile: Vec<&'static str>,
     /// Job and module references seen.
     pub refs: Vec<Reference>,
+    /// Set when an expression looked in the `job.ID` or `module.NAME` tables: what it gave
+    /// depends on the other files of the stack.
+    pub read_stack_tables: bool,
 }
 
 type R = Result<Value, Diagnostic>;
@@ -108,6 +111,7 @@ impl<'a> Eval<'a> {
             tainted: false,
             volatile: Vec::new(),
             refs: Vec::new(),
+            read_stack_tables: false,
         }
     }
 

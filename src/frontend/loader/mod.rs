@@ -7,8 +7,9 @@
 //!        ─► stack blocks (settings, outputs, dependency edges)
 //! ```
 //!
-//! A job file's scope and job objects are taken while its tree is in hand, in the parse pass:
-//! that is what lets a tree past the kept-tree budget be dropped and parsed again to decode.
+//! A job file's scope and job objects are taken while its tree is in hand, in the parse pass,
+//! and so are the jobs that read nothing of the other files; what is left to decode is kept
+//! within a budget, or parsed again.
 
 mod parse;
 
@@ -43,11 +44,20 @@ pub struct Level<'a> {
     pub call: Option<&'a ModuleCall>,
 }
 
-/// A job file after the parse pass: its own scope, and its tree while within budget.
-struct JobFile<'s> {
-    file: &'s SourceFile,
+/// A job file after the parse pass: its own scope and its segments.
+struct JobFile {
     scope: Scope,
-    kept: Option<Body>,
+    segments: Vec<Segment>,
+}
+
+/// A job file, or one piece of a large one, after the parse pass.
+struct Segment {
+    /// The file, or the piece.
+    file: SourceFile,
+    /// Its `job` blocks in order (`None` until a piece is parsed).
+    jobs: Option<Vec<parse::PreparedJob>>,
+    /// The blocks of the jobs not decoded yet, when within the kept-tree budget.
+    kept: Option<Vec<Block>>,
 }
 
 /// The context every pass over one level reads and fills.
@@ -68,8 +78,8 @@ struct Loader<'a> {
     module_jobs: BTreeMap<String, Vec<JobAddress>>,
     /// The scope of the level's stack files.
     stack_scope: Scope,
-    /// Job-file text whose trees are kept for decoding.
-    kept_text: usize,
+    /// Where large files are cut into pieces.
+    split: parse::Split,
 }
 
 /// Loads the files of one directory level.
@@ -86,7 +96,7 @@ pub fn load_unit(level: Level<'_>, diags: &mut Diagnostics) -> Unit {
         job_objects: Arc::default(),
         module_jobs: BTreeMap::new(),
         stack_scope: Scope::default(),
-        kept_text: 0,
+        split: parse::Split::default(),
     };
     let (stack_parsed, mut job_files) = load.parse_and_classify(&sources);
     let stack_files: Vec<ScopeFile<'_>> = stack_parsed
@@ -275,23 +285,45 @@ impl Loader<'_> {
         });
     }
 
-    /// Pass: decodes every job file's jobs, with the job and module objects now complete.
-    fn decode_jobs(&mut self, job_files: &mut [JobFile<'_>]) {
+    /// Pass: every job file's jobs in order: those decoded in the parse pass as they are, the
+    /// others decoded now that the job and module objects are complete.
+    fn decode_jobs(&mut self, job_files: &mut [JobFile]) {
         for jf in job_files {
             jf.scope.jobs = Arc::clone(&self.job_objects);
             jf.scope.modules = Arc::clone(&self.stack_scope.modules);
-            // A dropped tree parses again: it parsed in pass 1, from the same text.
-            let Some(body) = jf.kept.take().or_else(|| jf.file.parse().ok()) else {
-                continue;
-            };
-            // Each block is dropped as soon as it is decoded, while it is still in cache and its
-            // memory can serve the next job: freeing whole trees at the end cost as much as
-            // decoding.
-            for s in body {
-                let Some(b) = s.as_block().filter(|b| b.ident.value().as_str() == "job") else {
-                    continue;
-                };
-                self.decode_job(jf.file, &jf.scope, b);
+            for seg in &mut jf.segments {
+                let jobs = seg.jobs.take().unwrap_or_default();
+                let mut left = if jobs.iter().all(|j| j.decoded.is_some()) {
+                    Vec::new()
+                } else {
+                    // Not kept: parsed again (it parsed in pass 1, from the same text).
+                    seg.kept.take().unwrap_or_else(|| {
+                        let body = seg.file.parse().map(Body::into_iter).into_iter().flatten();
+                        let blocks = body.filter_map(|s| s.into_block().ok());
+                        let job_blocks = blocks.filter(|b| b.ident.value().as_str() == "job");
+                        job_blocks
+                            .zip(&jobs)
+                            .filter(|(_, j)| j.decoded.is_none())
+                            .map(|(b, _)| b)
+                            .collect()
+                    })
+                }
+                .into_iter();
+                for job in jobs {
+                    match job.decoded {
+                        Some(d) => {
+                            for x in d.diags {
+                                self.diags.push(x);
+                            }
+                            self.unit.jobs.extend(d.job);
+                        }
+                        None => {
+                            if let Some(b) = left.next() {
+                                self.decode_job(&seg.file, &jf.scope, &b);
+                            }
+                        }
+                    }
+                }
             }
         }
     }

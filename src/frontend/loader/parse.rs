@@ -1,164 +1,439 @@
 //! The loader's first pass: parse each file and classify it (stack file, job file, or one to
 //! skip). A job file's own scope and its `job.ID` objects are taken here, while its tree is in
-//! hand, so that a tree past the kept-tree budget can be dropped now and parsed again to decode.
+//! hand, and so is every job that reads nothing of the other files (no `job.ID` or
+//! `module.NAME` reference): it is decoded at once and its block dropped, so most files are
+//! parsed once and never held whole.
+//!
+//! ```text
+//!  files ─► (threads) parse · classify · top-level checks · scope · job objects · decode
+//!        ─► (threads) the pieces of large files, the same per piece
+//!        ─► (in file order) diagnostics, used values, variables, duplicate IDs
+//! ```
+//!
+//! A file over `SPLIT_FILES_OVER` bytes is cut into pieces (see [`crate::frontend::split`]):
+//! its other items are parsed first for its scope, then its `job` blocks piece by piece. Every
+//! effect on the loader is made in file order, so diagnostics come in the order of a
+//! one-thread, whole-file load.
 
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use hcl::edit::Span;
 use hcl::edit::structure::{Block, Body, Structure};
 use serde_json::{Map, Value};
 
-use super::{JobFile, Loader};
-use crate::diag::{Diagnostic, Diagnostics};
+use super::{JobFile, Loader, Segment};
+use crate::diag::{Diagnostic, Diagnostics, SourceSpan};
+use crate::frontend::decode::{Decoder, decode_job};
 use crate::frontend::discover::{FileKind, STACK_BLOCKS, classify, looks_like_agent_config};
 use crate::frontend::eval::{Eval, Scope};
+use crate::frontend::inputs::GivenValue;
 use crate::frontend::source::SourceFile;
 use crate::frontend::suggest::did_you_mean;
 use crate::frontend::unit::label_span;
 use crate::frontend::variables::{ScopeFile, resolve};
+use crate::frontend::{parallel, split};
+use crate::stack::{JobAddress, StackJob, VariableValue};
 
-/// How much job-file text (bytes) may have its parse tree held from pass 1 to decoding. A
-/// tree takes about ten times its text; beyond this, a job file's tree is dropped after pass 1
-/// and parsed again to decode, which trades one more parse of the rest for memory that stays
-/// flat as a stack grows (a 10,000-file stack: 230 MB with every tree held, 156 MB with none).
+/// How much job-file text (bytes) may have the trees of its jobs that wait for the other files
+/// held from pass 1 to decoding. A tree takes about ten times its text; beyond this, such jobs
+/// are parsed again to decode, which keeps memory flat as a stack grows.
 const KEPT_TREES_TEXT_BYTES: usize = 1 << 20;
+
+/// Job files larger than this are parsed and decoded in pieces.
+const SPLIT_FILES_OVER: usize = 256 << 10;
+
+/// About how much text a piece of a split file holds.
+const PIECE_BYTES: usize = 32 << 10;
 
 const AGENT_CONFIG_HELP: &str =
     "agent configs (client, server, data_dir, plugin, ...) are not deployed by a stack";
 
+/// Where files are cut into pieces: `(files over, piece size)`.
+#[derive(Clone, Copy, Debug)]
+pub(super) struct Split {
+    pub over: usize,
+    pub piece: usize,
+}
+
+/// Set to a number of bytes, cuts every job file into pieces of about that size; set to 0,
+/// cuts none. For tests that check a cut file loads exactly as a whole one.
+pub const PIECE_BYTES_ENV: &str = "DEPLOY_TEST_PIECE_BYTES";
+
+impl Default for Split {
+    fn default() -> Self {
+        match std::env::var(PIECE_BYTES_ENV).ok().and_then(|v| v.parse().ok()) {
+            Some(0) => Split {
+                over: usize::MAX,
+                piece: PIECE_BYTES,
+            },
+            Some(piece) => Split { over: 0, piece },
+            None => Split {
+                over: SPLIT_FILES_OVER,
+                piece: PIECE_BYTES,
+            },
+        }
+    }
+}
+
+/// One `job` block after the parse pass.
+pub(super) struct PreparedJob {
+    /// `(ID, job.ID object, label span)`; `None` for a block without a label.
+    object: Option<(String, Map<String, Value>, SourceSpan)>,
+    /// The block decoded, when it reads nothing of the other files.
+    pub decoded: Option<Decoded>,
+}
+
+/// A job decoded in the parse pass: its diagnostics, and the job unless they hold errors.
+pub(super) struct Decoded {
+    pub diags: Vec<Diagnostic>,
+    pub job: Option<StackJob>,
+}
+
+/// What the parse pass made of one file, apart from the other files.
+enum Parsed {
+    /// Not loaded; the diagnostic (an error or a skip warning) says why.
+    Dropped(Diagnostic),
+    /// A stack file: its top-level diagnostics and tree.
+    Stack(Diagnostics, Body),
+    /// A job file.
+    Jobs(JobFilePrep),
+}
+
+/// A job file after the parse pass, before its effects on the loader.
+struct JobFilePrep {
+    /// Top-level and scope diagnostics, in order.
+    diags: Diagnostics,
+    /// Given values its variables read.
+    used: BTreeSet<String>,
+    /// Its variables.
+    vars: Vec<VariableValue>,
+    scope: Scope,
+    segments: Vec<Segment>,
+}
+
+/// What every thread of the pass reads.
+struct Ctx<'a> {
+    given: &'a BTreeMap<String, GivenValue>,
+    prefix: &'a [String],
+    prefix_str: &'a str,
+    split: Split,
+    /// Job-file text whose pending trees are kept for decoding.
+    kept_text: AtomicUsize,
+}
+
 impl Loader<'_> {
-    /// Pass: parse each file and classify it. Stack files stay parsed to the end; a job file's
-    /// scope and `job.ID` objects are taken now, and its tree is kept for decoding while the
-    /// trees kept stay within `KEPT_TREES_TEXT_BYTES` (past it, decoding parses it again).
+    /// Pass: parse each file and classify it (on every core), then take in the results in file
+    /// order. Stack files stay parsed to the end; a job file's scope, `job.ID` objects and
+    /// self-contained jobs are taken now.
     pub(super) fn parse_and_classify<'s>(
         &mut self,
         sources: &'s [SourceFile],
-    ) -> (Vec<(&'s SourceFile, Body)>, Vec<JobFile<'s>>) {
+    ) -> (Vec<(&'s SourceFile, Body)>, Vec<JobFile>) {
+        let ctx = Ctx {
+            given: &self.given,
+            prefix: self.prefix,
+            prefix_str: &self.prefix_str,
+            split: self.split,
+            kept_text: AtomicUsize::new(0),
+        };
+        let mut parsed = parallel::map(sources, |f| prepare_file(f, &ctx, true));
+        // The pieces of split files, all files' at once so that every core has work.
+        let pending: Vec<(usize, usize)> = parsed
+            .iter()
+            .enumerate()
+            .flat_map(|(fi, p)| match p {
+                Parsed::Jobs(j) => (0..j.segments.len())
+                    .filter(|&si| j.segments[si].jobs.is_none())
+                    .map(|si| (fi, si))
+                    .collect(),
+                _ => Vec::new(),
+            })
+            .collect();
+        let done = parallel::map(&pending, |&(fi, si)| match &parsed[fi] {
+            Parsed::Jobs(j) => prepare_piece(&j.segments[si].file, &j.scope, &ctx),
+            _ => None,
+        });
+        let mut broken = BTreeSet::new();
+        for (&(fi, si), jobs) in pending.iter().zip(done) {
+            match (&mut parsed[fi], jobs) {
+                (Parsed::Jobs(j), Some((jobs, kept))) => {
+                    j.segments[si].jobs = Some(jobs);
+                    j.segments[si].kept = kept;
+                }
+                _ => {
+                    broken.insert(fi);
+                }
+            }
+        }
+        // A piece that did not parse, or held other items than the cut saw: the whole file.
+        for fi in broken {
+            parsed[fi] = prepare_file(&sources[fi], &ctx, false);
+        }
         let mut stack_parsed = Vec::new();
         let mut job_files = Vec::new();
-        for f in sources {
-            let body = match f.parse() {
-                Ok(body) => body,
-                Err(_) if looks_like_agent_config(&f.text) => {
-                    self.skip(
-                        f,
-                        "a Nomad agent configuration, not a jobspec",
-                        Some(AGENT_CONFIG_HELP),
-                    );
-                    continue;
-                }
-                Err(d) => {
-                    self.diags.push(d);
-                    continue;
-                }
-            };
-            let kind = classify(&body);
-            match kind {
-                FileKind::AgentConfig => self.skip(
-                    f,
-                    "a Nomad agent configuration, not a jobspec",
-                    Some(AGENT_CONFIG_HELP),
-                ),
-                FileKind::Values => self.skip(
-                    f,
-                    "only `name = value` attributes, no job",
-                    Some("name it *.auto.vars.hcl to use it as variable values, or pass it with -var-file"),
-                ),
-                FileKind::Empty => self.skip(f, "no job or stack blocks", None),
-                FileKind::Stack => {
-                    check_top_level(f, &body, kind, self.diags);
+        for (f, p) in sources.iter().zip(parsed) {
+            match p {
+                Parsed::Dropped(d) => self.diags.push(d),
+                Parsed::Stack(diags, body) => {
+                    self.diags.extend(diags);
                     stack_parsed.push((f, body));
                 }
-                FileKind::Jobs => {
-                    check_top_level(f, &body, kind, self.diags);
-                    job_files.push(self.job_file(f, body));
-                }
+                Parsed::Jobs(j) => job_files.push(self.take_job_file(j)),
             }
         }
         (stack_parsed, job_files)
     }
 
-    /// Warns that a file is skipped, and why.
-    fn skip(&mut self, f: &SourceFile, why: &str, help: Option<&str>) {
-        let mut d = Diagnostic::warning(format!("skipping {}: {why}", f.path.display()));
-        if let Some(help) = help {
-            d = d.with_help(help);
-        }
-        self.diags.push(d);
-    }
-
-    /// What the other files need from a job file (its scope, its job objects), taken while its
-    /// tree is in hand; the tree itself is kept within budget.
-    fn job_file<'s>(&mut self, f: &'s SourceFile, body: Body) -> JobFile<'s> {
-        let scope = self.job_file_scope(f, &body);
-        self.job_objects_of(f, &body, &scope);
-        self.kept_text += f.text.len();
-        let kept = (self.kept_text <= KEPT_TREES_TEXT_BYTES).then_some(body);
-        JobFile { file: f, scope, kept }
-    }
-
-    /// A job file's own scope (its variables and locals), resolved once; the variables it
-    /// declares join `job_vars`.
-    fn job_file_scope(&mut self, f: &SourceFile, body: &Body) -> Scope {
-        let mut scope = Scope {
-            base_dir: f.path.parent().map(Path::to_path_buf).unwrap_or_default(),
-            stack_refs: true,
-            ..Scope::default()
-        };
-        let one = [ScopeFile { file: f, body }];
-        let vars = resolve(
-            &one,
-            &self.given,
-            &mut self.unit.used,
-            &mut scope,
-            &self.prefix_str,
-            self.diags,
-        );
-        for v in vars {
+    /// Takes in a job file's diagnostics, used values and variables, and its `job.ID`
+    /// objects, reporting an ID already seen.
+    fn take_job_file(&mut self, j: JobFilePrep) -> JobFile {
+        self.diags.extend(j.diags);
+        self.unit.used.extend(j.used);
+        for v in j.vars {
             if !self.job_vars.iter().any(|x| x.name == v.name) {
                 self.job_vars.push(v);
             }
         }
-        scope
-    }
-
-    /// Adds the `job.ID` objects of a job file's jobs, reporting an ID already seen.
-    fn job_objects_of(&mut self, file: &SourceFile, body: &Body, scope: &Scope) {
-        // `job.ID` objects see variables and locals only, never other jobs; one copy per file.
-        let plain = Scope {
-            jobs: Arc::default(),
-            modules: Arc::default(),
-            stack_refs: false,
-            ..scope.clone()
-        };
         // Only this pass holds the table yet: `make_mut` never copies it.
         let objects = Arc::make_mut(&mut self.job_objects);
-        for b in body.blocks().filter(|b| b.ident.value().as_str() == "job") {
-            let Some(id) = b.labels.first().map(|l| l.as_str().to_string()) else {
-                continue;
-            };
-            let obj = job_object(&id, b, &plain, file);
-            let ns = obj
-                .get("namespace")
-                .and_then(Value::as_str)
-                .unwrap_or("default")
-                .to_string();
-            let span = file.span_opt(b.labels.first().and_then(label_span).or_else(|| b.ident.span()));
-            if let Some(first) = self.seen.get(&(ns.clone(), id.clone())) {
-                self.diags.push(
-                    Diagnostic::error(format!("duplicate job ID `{id}` in namespace `{ns}`"))
-                        .with_span(span.clone())
-                        .with_detail("declared again here")
-                        .with_label(first.clone(), "first declared here")
-                        .with_help("job IDs must be unique per namespace within a stack"),
-                );
-            } else {
-                self.seen.insert((ns, id.clone()), span);
+        for seg in &j.segments {
+            for job in seg.jobs.iter().flatten() {
+                let Some((id, obj, span)) = &job.object else {
+                    continue;
+                };
+                let ns = obj
+                    .get("namespace")
+                    .and_then(Value::as_str)
+                    .unwrap_or("default")
+                    .to_string();
+                if let Some(first) = self.seen.get(&(ns.clone(), id.clone())) {
+                    self.diags.push(
+                        Diagnostic::error(format!("duplicate job ID `{id}` in namespace `{ns}`"))
+                            .with_span(span.clone())
+                            .with_detail("declared again here")
+                            .with_label(first.clone(), "first declared here")
+                            .with_help("job IDs must be unique per namespace within a stack"),
+                    );
+                } else {
+                    self.seen.insert((ns, id.clone()), span.clone());
+                }
+                objects.insert(id.clone(), Value::Object(obj.clone()));
             }
-            objects.insert(id, Value::Object(obj));
+        }
+        JobFile {
+            scope: j.scope,
+            segments: j.segments,
         }
     }
+}
+
+/// A warning that a file is skipped, and why.
+fn skipped(f: &SourceFile, why: &str, help: Option<&str>) -> Parsed {
+    let mut d = Diagnostic::warning(format!("skipping {}: {why}", f.path.display()));
+    if let Some(help) = help {
+        d = d.with_help(help);
+    }
+    Parsed::Dropped(d)
+}
+
+/// Parses and classifies one file; a large job file (when `split`) only as far as its scope,
+/// its pieces of jobs left to [`prepare_piece`].
+fn prepare_file(f: &SourceFile, ctx: &Ctx<'_>, split: bool) -> Parsed {
+    if split
+        && f.text.len() > ctx.split.over
+        && let Some(p) = prepare_split(f, ctx)
+    {
+        return p;
+    }
+    let body = match f.parse() {
+        Ok(body) => body,
+        Err(_) if looks_like_agent_config(&f.text) => {
+            return skipped(
+                f,
+                "a Nomad agent configuration, not a jobspec",
+                Some(AGENT_CONFIG_HELP),
+            );
+        }
+        Err(d) => return Parsed::Dropped(d),
+    };
+    let kind = classify(&body);
+    let mut diags = Diagnostics::new();
+    match kind {
+        FileKind::AgentConfig => skipped(
+            f,
+            "a Nomad agent configuration, not a jobspec",
+            Some(AGENT_CONFIG_HELP),
+        ),
+        FileKind::Values => skipped(
+            f,
+            "only `name = value` attributes, no job",
+            Some("name it *.auto.vars.hcl to use it as variable values, or pass it with -var-file"),
+        ),
+        FileKind::Empty => skipped(f, "no job or stack blocks", None),
+        FileKind::Stack => {
+            check_top_level(f, &body, kind, &mut diags);
+            Parsed::Stack(diags, body)
+        }
+        FileKind::Jobs => {
+            check_top_level(f, &body, kind, &mut diags);
+            let mut prep = job_file_scope(f, &[ScopeFile { file: f, body: &body }], diags, ctx);
+            let (jobs, kept) = prepare_jobs(f, body, &prep.scope, ctx);
+            prep.segments.push(Segment {
+                file: f.piece(0..f.text.len()),
+                jobs: Some(jobs),
+                kept,
+            });
+            Parsed::Jobs(prep)
+        }
+    }
+}
+
+/// A large job file cut into pieces: its other items parsed for its scope, its pieces of jobs
+/// left to parse. `None` when it cannot be cut, or its other items do not parse alone.
+fn prepare_split(f: &SourceFile, ctx: &Ctx<'_>) -> Option<Parsed> {
+    let pieces = split::pieces(&f.text, ctx.split.piece)?;
+    if !pieces.iter().any(|p| p.jobs) {
+        return None;
+    }
+    let mut rest = Vec::new();
+    for p in pieces.iter().filter(|p| !p.jobs) {
+        let file = f.piece(p.range.clone());
+        let body = file.parse().ok()?;
+        if body.blocks().any(is_job) {
+            return None;
+        }
+        rest.push((file, body));
+    }
+    let mut diags = Diagnostics::new();
+    for (file, body) in &rest {
+        check_top_level(file, body, FileKind::Jobs, &mut diags);
+    }
+    let scope_files: Vec<ScopeFile<'_>> = rest.iter().map(|(file, body)| ScopeFile { file, body }).collect();
+    let mut prep = job_file_scope(f, &scope_files, diags, ctx);
+    prep.segments = pieces
+        .iter()
+        .filter(|p| p.jobs)
+        .map(|p| Segment {
+            file: f.piece(p.range.clone()),
+            jobs: None,
+            kept: None,
+        })
+        .collect();
+    Some(Parsed::Jobs(prep))
+}
+
+/// One piece of `job` blocks of a split file: its jobs, and the blocks left to decode when
+/// kept. `None` when it does not parse or holds anything but `job` blocks.
+fn prepare_piece(
+    file: &SourceFile,
+    scope: &Scope,
+    ctx: &Ctx<'_>,
+) -> Option<(Vec<PreparedJob>, Option<Vec<Block>>)> {
+    let body = file.parse().ok()?;
+    if body.iter().any(|s| s.as_block().is_none_or(|b| !is_job(b))) {
+        return None;
+    }
+    Some(prepare_jobs(file, body, scope, ctx))
+}
+
+fn is_job(b: &Block) -> bool {
+    b.ident.value().as_str() == "job"
+}
+
+/// A job file's own scope (its variables and locals), resolved once from `files` (the whole
+/// file, or the pieces of its other items), with the diagnostics so far.
+fn job_file_scope(
+    f: &SourceFile,
+    files: &[ScopeFile<'_>],
+    mut diags: Diagnostics,
+    ctx: &Ctx<'_>,
+) -> JobFilePrep {
+    let mut scope = Scope {
+        base_dir: f.path.parent().map(Path::to_path_buf).unwrap_or_default(),
+        stack_refs: true,
+        ..Scope::default()
+    };
+    let mut used = BTreeSet::new();
+    let vars = resolve(
+        files,
+        ctx.given,
+        &mut used,
+        &mut scope,
+        ctx.prefix_str,
+        &mut diags,
+    );
+    JobFilePrep {
+        diags,
+        used,
+        vars,
+        scope,
+        segments: Vec::new(),
+    }
+}
+
+/// The `job` blocks of a body: each one's `job.ID` object, and the job decoded when it reads
+/// nothing of the other files; its block is dropped then, while still in cache. The blocks
+/// left come back when the kept-tree budget allows.
+fn prepare_jobs(
+    file: &SourceFile,
+    body: Body,
+    scope: &Scope,
+    ctx: &Ctx<'_>,
+) -> (Vec<PreparedJob>, Option<Vec<Block>>) {
+    // `job.ID` objects see variables and locals only, never other jobs.
+    let plain = Scope {
+        jobs: Arc::default(),
+        modules: Arc::default(),
+        stack_refs: false,
+        ..scope.clone()
+    };
+    let mut jobs = Vec::new();
+    let mut left = Vec::new();
+    for s in body {
+        let Structure::Block(b) = s else { continue };
+        if !is_job(&b) {
+            continue;
+        }
+        let object = b.labels.first().map(|l| {
+            let id = l.as_str().to_string();
+            let obj = job_object(&id, &b, &plain, file);
+            let span = file.span_opt(label_span(l).or_else(|| b.ident.span()));
+            (id, obj, span)
+        });
+        let decoded = decode_alone(file, scope, &b, ctx.prefix);
+        if decoded.is_none() {
+            left.push(b);
+        }
+        jobs.push(PreparedJob { object, decoded });
+    }
+    let len = file.parsed_text().len();
+    let kept = (!left.is_empty()
+        && ctx.kept_text.fetch_add(len, Ordering::Relaxed) + len <= KEPT_TREES_TEXT_BYTES)
+        .then_some(left);
+    (jobs, kept)
+}
+
+/// Decodes a `job` block now, unless it reads the `job.ID` or `module.NAME` tables (complete
+/// only after every file's parse pass).
+fn decode_alone(file: &SourceFile, scope: &Scope, b: &Block, prefix: &[String]) -> Option<Decoded> {
+    let mut ev = Eval::new(scope, file);
+    let mut dec = Decoder::new(&mut ev);
+    let decoded = decode_job(&mut dec, b);
+    let diags = std::mem::take(&mut dec.diags);
+    if ev.read_stack_tables {
+        return None;
+    }
+    let job = decoded.map(|decoded| StackJob {
+        address: JobAddress::in_module(prefix, decoded.job.id()),
+        job: decoded.job,
+        span: file.span_opt(b.labels.first().and_then(label_span).or_else(|| b.ident.span())),
+        sensitive_paths: decoded.sensitive_paths,
+        volatile: decoded.volatile,
+    });
+    Some(Decoded { diags, job })
 }
 
 /// Reports top-level blocks and attributes a file of its kind may not hold.
