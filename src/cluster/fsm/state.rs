@@ -51,11 +51,22 @@ pub struct State {
     pub requests: AppliedRequests,
     /// Scaling events by namespace, job and group, newest first.
     pub scaling_events: super::scaling::ScalingEvents,
+    /// Allocations by node (derived from `allocs` after each entry; not replicated).
+    #[serde(skip)]
+    pub node_allocs: super::node_allocs::NodeAllocIndex,
 }
 
 impl State {
     /// Applies `cmd` written at Raft index `index`. Deterministic: depends only on its inputs.
     pub fn apply(&mut self, index: u64, cmd: Command) -> CommandResponse {
+        let allocs_before = self.table_index.get("allocs").copied();
+        let resp = self.apply_command(index, cmd);
+        let changed = self.table_index.get("allocs").copied() != allocs_before;
+        self.node_allocs.update(&self.allocs, index, changed);
+        resp
+    }
+
+    fn apply_command(&mut self, index: u64, cmd: Command) -> CommandResponse {
         let outcome = match cmd {
             Command::JobRegister(reg) => self.apply_job_register(index, *reg),
             Command::JobDeregister(dereg) => self.apply_job_deregister(index, *dereg),
@@ -164,7 +175,7 @@ impl State {
             Command::NamespaceUpsert { namespace } => self.apply_namespace_upsert(index, *namespace),
             Command::NamespaceDelete { name } => self.apply_namespace_delete(index, &name),
             Command::Batch(cmds) => {
-                Outcome::Batch(cmds.into_iter().map(|c| self.apply(index, c).outcome).collect())
+                Outcome::Batch(cmds.into_iter().map(|c| self.apply_command(index, c).outcome).collect())
             }
             Command::Request(req) => return self.apply_request(index, *req),
         };
@@ -181,7 +192,7 @@ impl State {
             return first;
         }
         let ClientRequest { id, at_millis, cmd } = req;
-        let resp = self.apply(index, cmd);
+        let resp = self.apply_command(index, cmd);
         self.requests.record(id, at_millis, resp.clone());
         resp
     }
