@@ -252,7 +252,12 @@ impl Client {
         let mut index = 0;
         let mut known: HashMap<String, Allocation> = HashMap::new();
         loop {
-            let answer = match self.ctx.api.client_allocs(&id, index, Duration::from_secs(30)).await {
+            let answer = match self
+                .ctx
+                .api
+                .client_allocs(&id, index, Duration::from_secs(30))
+                .await
+            {
                 Ok(r) => r,
                 Err(e) => {
                     tracing::debug!("watching allocations: {e}");

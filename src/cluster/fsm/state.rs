@@ -174,9 +174,11 @@ impl State {
             Command::LeaseExpire { ids, now_millis } => self.apply_lease_expire(index, &ids, now_millis),
             Command::NamespaceUpsert { namespace } => self.apply_namespace_upsert(index, *namespace),
             Command::NamespaceDelete { name } => self.apply_namespace_delete(index, &name),
-            Command::Batch(cmds) => {
-                Outcome::Batch(cmds.into_iter().map(|c| self.apply_command(index, c).outcome).collect())
-            }
+            Command::Batch(cmds) => Outcome::Batch(
+                cmds.into_iter()
+                    .map(|c| self.apply_command(index, c).outcome)
+                    .collect(),
+            ),
             Command::Request(req) => return self.apply_request(index, *req),
         };
         self.index = self.index.max(index);

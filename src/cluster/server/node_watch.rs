@@ -47,7 +47,13 @@ impl NodeWatch {
 
     /// Waits until `node_id`'s allocation index passes `min_index` or `wait` passes; returns
     /// at once when it already has.
-    pub async fn wait(&self, state: &crate::cluster::fsm::StateHandle, node_id: &str, min_index: u64, wait: Duration) {
+    pub async fn wait(
+        &self,
+        state: &crate::cluster::fsm::StateHandle,
+        node_id: &str,
+        min_index: u64,
+        wait: Duration,
+    ) {
         let mut rx = {
             let current = node_alloc_index(&state.read(), node_id);
             if current > min_index {
@@ -88,7 +94,9 @@ impl NodeWatch {
 pub(super) async fn run(node: Arc<ClusterNode>) {
     let mut seen = 0;
     loop {
-        node.state().wait_for_index(seen + 1, Duration::from_secs(1)).await;
+        node.state()
+            .wait_for_index(seen + 1, Duration::from_secs(1))
+            .await;
         let state = node.state().read();
         if state.index == seen {
             continue;

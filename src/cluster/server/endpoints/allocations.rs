@@ -175,8 +175,17 @@ impl ClusterNode {
             (a.id.clone(), stub)
         };
         let allocs = match state.node_allocs.node(node_id) {
-            Some((_, ids)) => ids.iter().filter_map(|id| state.allocs.get(*id)).map(stub).collect(),
-            None => state.allocs.values().filter(|a| a.node_id == node_id).map(stub).collect(),
+            Some((_, ids)) => ids
+                .iter()
+                .filter_map(|id| state.allocs.get(*id))
+                .map(stub)
+                .collect(),
+            None => state
+                .allocs
+                .values()
+                .filter(|a| a.node_id == node_id)
+                .map(stub)
+                .collect(),
         };
         let index = node_alloc_index(&state, node_id).max(1);
         Ok(Indexed {
