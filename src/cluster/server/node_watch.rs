@@ -17,7 +17,7 @@ use std::time::Duration;
 use tokio::sync::watch;
 
 use super::ClusterNode;
-use crate::cluster::fsm::State;
+use crate::cluster::fsm::{State, StateHandle};
 
 /// Per node with a waiting query: the last allocation index its waiters were told.
 #[derive(Default)]
@@ -47,29 +47,21 @@ impl NodeWatch {
 
     /// Waits until `node_id`'s allocation index passes `min_index` or `wait` passes; returns
     /// at once when it already has.
-    pub async fn wait(
-        &self,
-        state: &crate::cluster::fsm::StateHandle,
-        node_id: &str,
-        min_index: u64,
-        wait: Duration,
-    ) {
-        let mut rx = {
-            let current = node_alloc_index(&state.read(), node_id);
-            if current > min_index {
-                return;
-            }
-            let mut nodes = self.lock();
-            let tx = nodes
-                .entry(node_id.to_owned())
-                .or_insert_with(|| watch::channel(current).0);
-            tx.send_if_modified(|told| {
-                let moved = current > *told;
-                *told = (*told).max(current);
-                moved
-            });
-            tx.subscribe()
-        };
+    pub async fn wait(&self, state: &StateHandle, node_id: &str, min_index: u64, wait: Duration) {
+        // Subscribed before the index is read: a change applied in between is either in the
+        // reading or told by the follower, never missed.
+        let mut rx = self
+            .lock()
+            .entry(node_id.to_owned())
+            .or_insert_with(|| watch::channel(0).0)
+            .subscribe();
+        let current = node_alloc_index(&state.read(), node_id);
+        if let Some(tx) = self.lock().get(node_id) {
+            tell(tx, current);
+        }
+        if current > min_index {
+            return;
+        }
         let _ = tokio::time::timeout(wait, rx.wait_for(|i| *i > min_index)).await;
     }
 
@@ -79,15 +71,19 @@ impl NodeWatch {
             if tx.receiver_count() == 0 {
                 return false;
             }
-            let current = node_alloc_index(state, node_id);
-            tx.send_if_modified(|told| {
-                let moved = current > *told;
-                *told = (*told).max(current);
-                moved
-            });
+            tell(tx, node_alloc_index(state, node_id));
             true
         });
     }
+}
+
+/// Tells the waiters of one node its index `current`, if it moved past what they were told.
+fn tell(tx: &watch::Sender<u64>, current: u64) {
+    tx.send_if_modified(|told| {
+        let moved = current > *told;
+        *told = (*told).max(current);
+        moved
+    });
 }
 
 /// Follows the applied index and wakes the queries of nodes whose allocations changed.
