@@ -243,8 +243,8 @@ impl Client {
     }
 
     /// Follows the node's allocations: a blocking watch on the node's own allocation index
-    /// answers, per allocation, its `AllocModifyIndex` and status; only the allocations that
-    /// are new or whose index moved are fetched (with their jobs), then every allocation is
+    /// answers, per allocation, its indexes and status; only the allocations that are new or
+    /// whose `ModifyIndex` moved are fetched (with their jobs), then every allocation is
     /// reconciled.
     async fn watch(self: Arc<Self>, mut registered: watch::Receiver<bool>) {
         let _ = registered.wait_for(|r| *r).await;
@@ -272,11 +272,7 @@ impl Client {
             let stubs = answer.value.unwrap_or_default().allocs;
             let stale: Vec<String> = stubs
                 .iter()
-                .filter(|(id, s)| {
-                    known
-                        .get(*id)
-                        .is_none_or(|a| a.alloc_modify_index != s.alloc_modify_index)
-                })
+                .filter(|(id, s)| known.get(*id).is_none_or(|a| a.modify_index != s.modify_index))
                 .map(|(id, _)| id.clone())
                 .collect();
             match self.ctx.api.allocs_get(&stale).await {

@@ -20,9 +20,11 @@ use crate::cluster::server::node_watch::node_alloc_index;
 #[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct ClientAllocStub {
-    /// Moves when the servers change the allocation (not on the client's own reports): the
-    /// client fetches it again then.
+    /// Moves when the servers change what the allocation asks of its client.
     pub alloc_modify_index: u64,
+    /// Moves at every change of the allocation: the client fetches it again then (its own
+    /// reports included, so that what it holds is what the servers hold).
+    pub modify_index: u64,
     /// The status the servers hold.
     pub client_status: ClientStatus,
 }
@@ -170,6 +172,7 @@ impl ClusterNode {
         let stub = |a: &Allocation| {
             let stub = ClientAllocStub {
                 alloc_modify_index: a.alloc_modify_index,
+                modify_index: a.modify_index,
                 client_status: a.client_status,
             };
             (a.id.clone(), stub)
