@@ -78,7 +78,7 @@ impl Drop for CancelOnDrop {
 /// What one planning attempt came to.
 pub enum Attempt {
     /// A command to commit (placements, or the evaluation failed for good).
-    Planned(Command),
+    Planned(Box<Command>),
     /// The attempt gave up (budget, or a panic in the scheduler); the reason.
     GaveUp(String),
     /// The server is shutting down.
@@ -155,7 +155,7 @@ impl Worker {
                 match attempt {
                     Attempt::Planned(cmd) => {
                         self.strikes.forget(&eval.id);
-                        cmds.push(cmd);
+                        cmds.push(*cmd);
                     }
                     Attempt::Cancelled => return Ok(()),
                     Attempt::GaveUp(reason) => {
@@ -291,9 +291,10 @@ pub fn plan_batch(
             accepted.extend(plan.place.iter().chain(&plan.in_place).cloned());
         }
         out.push(match attempt {
-            Ok((plan, mut rng, index)) => Attempt::Planned(Command::PlanApply(Box::new(to_command(
-                eval, plan, index, &mut rng,
-            )))),
+            Ok((plan, mut rng, index)) => {
+                let apply = to_command(eval, plan, index, &mut rng);
+                Attempt::Planned(Box::new(Command::PlanApply(Box::new(apply))))
+            }
             Err(a) => a,
         });
     }
@@ -319,10 +320,10 @@ fn verify_or_replan(
             Err(c) => last_conflict = c.to_string(),
         }
     }
-    Err(Attempt::Planned(failed(
+    Err(Attempt::Planned(Box::new(failed(
         eval,
         format!("plan rejected after {MAX_ATTEMPTS} attempts: {last_conflict}"),
-    )))
+    ))))
 }
 
 /// One planning attempt of `eval` on `view`.
