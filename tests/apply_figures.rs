@@ -7,6 +7,8 @@
 //!   cargo test --test apply_figures -- --ignored --nocapture --test-threads 1
 //! ```
 //!
+//! `DEPLOY_FIGURE_PARALLELISM=10,50,200` sets the `-parallelism` values of the batch run.
+//!
 //! - Overhead: the webapp example as it is (services healthy for Nomad's default 10 s
 //!   `min_healthy_time`) against the sum of the gates' minimum times along its critical path,
 //!   on a dev agent and on 3 servers + 3 clients.
@@ -213,6 +215,7 @@ fn measure_many(periodic: bool, parallelism: &[usize]) {
             n as f64 / (finished as f64 / 1000.0)
         );
         println!("CPU: deploy {cpu:.2} s, the agent {agent_cpu:.2} s (its task processes not included)");
+        print_phases(&ev);
         std::thread::sleep(Duration::from_millis(500));
     }
 }
@@ -220,13 +223,81 @@ fn measure_many(periodic: bool, parallelism: &[usize]) {
 #[test]
 #[ignore = "a measurement: run with --ignored --nocapture"]
 fn figure_1000_batch_jobs_per_second_on_a_dev_agent() {
-    measure_many(false, &[10, 50]);
+    measure_many(false, &parallelism_or(&[10, 50]));
+}
+
+/// The `-parallelism` values to measure: `DEPLOY_FIGURE_PARALLELISM` (comma-separated) when
+/// set, else `default`.
+fn parallelism_or(default: &[usize]) -> Vec<usize> {
+    std::env::var("DEPLOY_FIGURE_PARALLELISM")
+        .ok()
+        .map(|v| {
+            v.split(',')
+                .filter_map(|p| p.trim().parse().ok())
+                .collect::<Vec<_>>()
+        })
+        .filter(|v| !v.is_empty())
+        .unwrap_or_else(|| default.to_vec())
 }
 
 #[test]
 #[ignore = "a measurement: run with --ignored --nocapture"]
 fn figure_1000_periodic_jobs_per_second_on_a_dev_agent() {
     measure_many(true, &[10]);
+}
+
+/// Per job, when each phase was first reached (ms after the job started; `journaled` carries
+/// no time of its own and takes the last event's): the median and 90th percentile over the
+/// jobs, to show where a job's time goes.
+fn print_phases(events: &[serde_json::Value]) {
+    type Reached = fn(&serde_json::Value) -> bool;
+    let phases: [(&str, Reached); 5] = [
+        ("registered", |e| e["event"] == "registered"),
+        ("placed", |e| {
+            e["event"] == "allocs_update" && e["placed"].as_u64() > Some(0)
+        }),
+        ("running", |e| {
+            e["event"] == "allocs_update" && e["running"].as_u64() > Some(0)
+        }),
+        ("gate passed", |e| e["event"] == "gate_passed"),
+        ("journaled", |e| e["event"] == "journaled"),
+    ];
+    let mut started: BTreeMap<String, u64> = BTreeMap::new();
+    let mut reached: Vec<BTreeMap<String, u64>> = vec![BTreeMap::new(); phases.len()];
+    let mut last_ms = 0;
+    for e in events {
+        let ms = e["elapsed_ms"].as_u64().unwrap_or(last_ms);
+        last_ms = ms;
+        let Some(address) = e["address"].as_str() else {
+            continue;
+        };
+        if e["event"] == "job_started" {
+            started.entry(address.to_owned()).or_insert(ms);
+        }
+        for (i, (_, is)) in phases.iter().enumerate() {
+            if is(e) {
+                reached[i].entry(address.to_owned()).or_insert(ms);
+            }
+        }
+    }
+    for ((name, _), at) in phases.iter().zip(&reached) {
+        let mut after: Vec<u64> = at
+            .iter()
+            .filter_map(|(a, ms)| Some(ms.saturating_sub(*started.get(a)?)))
+            .collect();
+        after.sort_unstable();
+        if after.is_empty() {
+            println!("  {name:<16} never seen");
+            continue;
+        }
+        let pick = |q: f64| after[((after.len() - 1) as f64 * q) as usize];
+        println!(
+            "  {name:<16} {:>6} ms median, {:>6} ms p90 after the job started ({} jobs)",
+            pick(0.5),
+            pick(0.9),
+            after.len()
+        );
+    }
 }
 
 /// When the apply said it finished (its `apply_finished` event), in ms since it began.

@@ -1,8 +1,12 @@
 //! The executor: the runtime around the [`Engine`]. It feeds the engine what happened (a step
 //! ended, an undo was done) and performs the actions it answers with, in order: it runs steps
 //! on their own tasks (at most `parallelism`, as the engine decides), journals each outcome
-//! durably before the next action (so before anything waiting on it starts), emits the events,
-//! undoes changes for `-atomic`, and commits or discards the journal.
+//! durably before anything waiting on it starts, emits the events, undoes changes for
+//! `-atomic`, and commits or discards the journal.
+//!
+//! Outcomes that arrive together share one fsync: the executor takes every step that has
+//! ended by the time it looks, writes their lines, and holds the steps the engine starts
+//! until [`Runtime::settle`] has made those lines durable (and only then says `journaled`).
 //!
 //! ```text
 //!  Engine ── [Start, Record, Fail, Skip, Undo, Commit, Discard] ──► Runtime::perform
@@ -126,6 +130,8 @@ pub async fn execute<B: Backend + 'static>(
         results: BTreeMap::new(),
         base: None,
         revision: None,
+        unsynced: Vec::new(),
+        held: Vec::new(),
     };
     let mut actions: VecDeque<Action> = engine.begin().into();
     loop {
@@ -134,11 +140,13 @@ pub async fn execute<B: Backend + 'static>(
                 actions.extend(engine.handle(input));
             }
         }
+        runtime.settle()?;
         if engine.is_done() {
             break;
         }
-        let input = runtime.next_finished().await?;
-        actions.extend(engine.handle(input));
+        for input in runtime.next_finished().await? {
+            actions.extend(engine.handle(input));
+        }
     }
     let success = engine.success();
     let elapsed_ms = runtime.progress.elapsed_ms();
@@ -175,13 +183,18 @@ struct Runtime<'a, B: Backend + 'static> {
     base: Option<Option<Revision>>,
     /// The revision written.
     revision: Option<u64>,
+    /// Steps whose outcome is written but not yet durable; announced once it is.
+    unsynced: Vec<JobAddress>,
+    /// Steps the engine started, held until the outcomes written before them are durable.
+    held: Vec<usize>,
 }
 
 impl<B: Backend + 'static> Runtime<'_, B> {
-    /// Performs one action; an undo answers at once with its input.
+    /// Performs one action; an undo answers at once with its input. Starts are held and
+    /// outcomes left unsynced until [`Self::settle`], which undo, commit and discard call first.
     async fn perform(&mut self, action: Action) -> Result<Option<Input>, ApplyError> {
         match action {
-            Action::Start(idx) => self.start(idx),
+            Action::Start(idx) => self.held.push(idx),
             Action::Record(idx) => {
                 let step = &self.steps[idx];
                 let journal = self
@@ -191,9 +204,7 @@ impl<B: Backend + 'static> Runtime<'_, B> {
                 if let Some(result) = self.results.get(&idx) {
                     journal_outcome(journal, step, result, self.sealer)?;
                 }
-                self.progress.emit(Event::Journaled {
-                    address: step.address.clone(),
-                });
+                self.unsynced.push(step.address.clone());
             }
             Action::Fail(idx) => {
                 if let Some(StepResult {
@@ -212,19 +223,39 @@ impl<B: Backend + 'static> Runtime<'_, B> {
             Action::Skip(idx) => self.progress.emit(Event::Skipped {
                 address: self.steps[idx].address.clone(),
             }),
-            Action::Undo(idx) => return self.undo(idx).await.map(Some),
+            Action::Undo(idx) => {
+                self.settle()?;
+                return self.undo(idx).await.map(Some);
+            }
             Action::Commit => {
+                self.settle()?;
                 if let Some(journal) = self.journal.take() {
                     self.revision = journal.commit(self.store)?;
                 }
             }
             Action::Discard => {
+                self.settle()?;
                 if let Some(journal) = self.journal.as_mut() {
                     journal.discard()?;
                 }
             }
         }
         Ok(None)
+    }
+
+    /// Makes the outcomes written so far durable with one sync, announces them, then starts
+    /// the steps held meanwhile (some may wait on those outcomes).
+    fn settle(&mut self) -> Result<(), ApplyError> {
+        if let Some(journal) = self.journal.as_mut() {
+            journal.sync()?;
+        }
+        for address in std::mem::take(&mut self.unsynced) {
+            self.progress.emit(Event::Journaled { address });
+        }
+        for idx in std::mem::take(&mut self.held) {
+            self.start(idx);
+        }
+        Ok(())
     }
 
     /// Announces a step and runs it on its own task.
@@ -244,38 +275,57 @@ impl<B: Backend + 'static> Runtime<'_, B> {
         });
     }
 
-    /// Waits for the next step in flight to end, journalling "registered, gate pending" for
-    /// every step whose change lands meanwhile. Called only while one is in flight.
-    async fn next_finished(&mut self) -> Result<Input, ApplyError> {
+    /// Waits for the next step in flight to end, and takes every other that has ended by
+    /// then, journalling "registered, gate pending" for every step whose change lands
+    /// meanwhile. Called only while one is in flight.
+    async fn next_finished(&mut self) -> Result<Vec<Input>, ApplyError> {
         let joined = loop {
             tokio::select! {
                 joined = self.in_flight.join_next() => {
                     break joined.expect("the engine waits only while a step is in flight");
                 }
-                Some(r) = self.registrations.recv() => self.journal_pending(r)?,
+                Some(r) = self.registrations.recv() => {
+                    let mut landed = vec![r];
+                    while let Ok(r) = self.registrations.try_recv() {
+                        landed.push(r);
+                    }
+                    self.journal_pending(landed)?;
+                }
             }
         };
-        Ok(self.finished(joined))
+        let mut inputs = vec![self.finished(joined)];
+        while let Some(joined) = self.in_flight.try_join_next() {
+            inputs.push(self.finished(joined));
+        }
+        Ok(inputs)
     }
 
-    /// Journals a landed change whose gate has not run yet: a kill from here on leaves a
-    /// record of the new spec whose gate did not pass, so the next plan checks it again.
-    fn journal_pending(&mut self, r: Registration) -> Result<(), ApplyError> {
-        let Some(step) = self.steps.iter().find(|s| s.address == r.address) else {
-            return Ok(());
-        };
+    /// Journals landed changes whose gates have not run yet, with one sync for all: a kill
+    /// from here on leaves a record of each new spec whose gate did not pass, so the next plan
+    /// checks it again. Each gate starts once its record is durable.
+    fn journal_pending(&mut self, landed: Vec<Registration>) -> Result<(), ApplyError> {
         let journal = self
             .journal
             .as_mut()
             .expect("the journal is open until the commit");
-        let gate = GateResult {
-            gate: step.gate,
-            passed: false,
-            detail: PENDING_DETAIL.into(),
-        };
-        journal_record(journal, step, &r.landed, gate, self.sealer)?;
-        // The step may have ended meanwhile (a timeout); it then has nothing to wait for.
-        let _ = r.ack.send(());
+        let mut acks = Vec::with_capacity(landed.len());
+        for r in landed {
+            let Some(step) = self.steps.iter().find(|s| s.address == r.address) else {
+                continue;
+            };
+            let gate = GateResult {
+                gate: step.gate,
+                passed: false,
+                detail: PENDING_DETAIL.into(),
+            };
+            journal_record(journal, step, &r.landed, gate, self.sealer)?;
+            acks.push(r.ack);
+        }
+        journal.sync()?;
+        // A step may have ended meanwhile (a timeout); it then has nothing to wait for.
+        for ack in acks {
+            let _ = ack.send(());
+        }
         Ok(())
     }
 
@@ -351,7 +401,7 @@ fn needs_record(journal: &Journal, step: &Step) -> bool {
 /// did not pass as work left, so an apply killed here is never taken for a success.
 pub const PENDING_DETAIL: &str = "registered; the apply ended before its gate finished";
 
-/// Writes one step's outcome into the journal (durably).
+/// Writes one step's outcome into the journal (durable at its next sync).
 fn journal_outcome(
     journal: &mut Journal,
     step: &Step,
@@ -359,7 +409,7 @@ fn journal_outcome(
     sealer: &Sealer,
 ) -> Result<(), StateError> {
     if step.spec.is_none() {
-        return journal.remove(&step.address);
+        return journal.remove_later(&step.address);
     }
     let gate = match &result.outcome {
         Outcome::Passed(detail) => GateResult {
@@ -376,7 +426,7 @@ fn journal_outcome(
     journal_record(journal, step, &result.landed, gate, sealer)
 }
 
-/// Records the spec a step leaves in place, as landed, with `gate`.
+/// Records the spec a step leaves in place, as landed, with `gate` (durable at the next sync).
 fn journal_record(
     journal: &mut Journal,
     step: &Step,
@@ -385,14 +435,14 @@ fn journal_record(
     sealer: &Sealer,
 ) -> Result<(), StateError> {
     let Some(spec) = &step.spec else {
-        return journal.remove(&step.address);
+        return journal.remove_later(&step.address);
     };
     let (sealed, encrypted) = if step.sensitive_paths.is_empty() {
         (spec.clone(), BTreeMap::new())
     } else {
         seal_job(spec, &step.sensitive_paths, sealer)?
     };
-    journal.record(JobRecord {
+    journal.record_later(JobRecord {
         address: step.address.clone(),
         spec: sealed,
         sensitive_paths: step.sensitive_paths.clone(),

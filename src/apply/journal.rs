@@ -5,7 +5,7 @@
 //! ```text
 //!  apply starts ─► lock held ─► journal = latest revision with serial + 1 (in memory)
 //!  first outcome ─► header written atomically            (apply-journal.ndjson, line 1)
-//!  each job done ─► one line appended + fsync ─► dependents start
+//!  jobs done ─► one line each appended ─► one fsync for all of them ─► dependents start
 //!  apply ends ─► store.write(rev-N+1.json) ─► journal removed
 //!  killed ─► next command (under the lock) finds the journal ─► recover: base revision +
 //!            every complete line ─► rev-N+1
@@ -13,7 +13,8 @@
 //!
 //! The header names the base revision; each later line is one job's outcome (its record, or
 //! its removal). Appending keeps the cost of a job's durability independent of the stack's
-//! size; a line torn by a kill is incomplete JSON and is ignored, which is the same as being
+//! size, and the outcomes that arrive together share one fsync ([`Journal::record_later`] then
+//! [`Journal::sync`]): nothing that depends on them starts before it; a line torn by a kill is incomplete JSON and is ignored, which is the same as being
 //! killed just before writing it. Whoever takes the state lock next turns a leftover journal
 //! into the revision it describes ([`crate::state::recover_journal`], beside the file format), so
 //! `deploy plan` shows exactly the work that was left. A job whose registration was sent but whose outcome was not yet written is seen
@@ -45,8 +46,10 @@ pub struct Journal {
     pub variables_changed: bool,
     path: PathBuf,
     file: Option<File>,
-    /// Shared state: the journal is rewritten whole in the storage at each outcome.
+    /// Shared state: the journal is rewritten whole in the storage at each sync.
     remote: Option<(StateStore, Vec<u8>)>,
+    /// Lines appended since the last sync.
+    unsynced: bool,
 }
 
 impl Journal {
@@ -79,11 +82,26 @@ impl Journal {
             path: store.dir().join(JOURNAL_FILE),
             file: None,
             remote: (!store.storage().is_local()).then(|| (store.clone(), Vec::new())),
+            unsynced: false,
         }
     }
 
-    /// Records a job as applied (replacing its earlier record) and appends it to the journal.
+    /// Records a job as applied (replacing its earlier record) and appends it to the journal,
+    /// durably.
     pub fn record(&mut self, record: JobRecord) -> Result<(), StateError> {
+        self.record_later(record)?;
+        self.sync()
+    }
+
+    /// Records a job as gone and appends that to the journal, durably.
+    pub fn remove(&mut self, address: &JobAddress) -> Result<(), StateError> {
+        self.remove_later(address)?;
+        self.sync()
+    }
+
+    /// Like [`Self::record`], but durable only at the next [`Self::sync`]: outcomes that
+    /// arrive together share one.
+    pub fn record_later(&mut self, record: JobRecord) -> Result<(), StateError> {
         let address = record.address.clone();
         match self.revision.jobs.binary_search_by(|j| j.address.cmp(&address)) {
             Ok(i) => self.revision.jobs[i] = record.clone(),
@@ -93,11 +111,30 @@ impl Journal {
         self.append(&Entry::Record(Box::new(record)))
     }
 
-    /// Records a job as gone and appends that to the journal.
-    pub fn remove(&mut self, address: &JobAddress) -> Result<(), StateError> {
+    /// Like [`Self::remove`], but durable only at the next [`Self::sync`].
+    pub fn remove_later(&mut self, address: &JobAddress) -> Result<(), StateError> {
         self.revision.jobs.retain(|j| &j.address != address);
         self.done.push(address.clone());
         self.append(&Entry::Remove(address.clone()))
+    }
+
+    /// Makes every line appended so far durable (one fsync, or one write of a shared state's
+    /// journal); nothing to do when there is none.
+    pub fn sync(&mut self) -> Result<(), StateError> {
+        if !self.unsynced {
+            return Ok(());
+        }
+        if let Some((store, buffer)) = &self.remote {
+            store.storage().write_journal(buffer)?;
+        } else if let Some(f) = self.file.as_mut() {
+            f.sync_data().map_err(|source| StateError::Io {
+                action: "syncing",
+                path: self.path.clone(),
+                source,
+            })?;
+        }
+        self.unsynced = false;
+        Ok(())
     }
 
     /// The record of a job as the journal has it now.
@@ -170,15 +207,15 @@ impl Journal {
 
     fn append_line(&mut self, mut line: Vec<u8>) -> Result<(), StateError> {
         line.push(b'\n');
-        if let Some((store, buffer)) = &mut self.remote {
+        self.unsynced = true;
+        if let Some((_, buffer)) = &mut self.remote {
             buffer.extend_from_slice(&line);
-            return store.storage().write_journal(buffer);
+            return Ok(());
         }
         let Some(f) = self.file.as_mut() else {
             return Ok(());
         };
-        let written = f.write_all(&line).and_then(|()| f.sync_data());
-        written.map_err(|source| StateError::Io {
+        f.write_all(&line).map_err(|source| StateError::Io {
             action: "appending to",
             path: self.path.clone(),
             source,
@@ -202,6 +239,7 @@ impl Journal {
     /// change was rolled back).
     pub fn discard(&mut self) -> Result<(), StateError> {
         self.file = None;
+        self.unsynced = false;
         if let Some((store, buffer)) = &mut self.remote {
             buffer.clear();
             return store.storage().remove_journal();

@@ -4,9 +4,9 @@
 //! ```text
 //!  Client::start ─► fingerprint ─► register + heartbeat (TTL) ───────────────► servers
 //!       │ restore persisted allocations (re-attach to running tasks)             ▲
-//!       └► watch /v1/node/:id/allocations (blocking) ─► reconcile ─► AllocRunner ─┤ status,
-//!              desired run: start │ desired stop / gone: kill        │ TaskRunner │ health,
-//!                                                                    └ drivers    │ services
+//!       └► watch its allocations (blocking; fetch what changed) ─► reconcile     │ status,
+//!              desired run: start AllocRunner │ desired stop / gone: kill        │ health,
+//!              AllocRunner ─► TaskRunner ─► drivers ──────────────────────────────┘ services
 //! ```
 //!
 //! Tasks outlive the client process: a restarted client finds them through the handles
@@ -242,35 +242,61 @@ impl Client {
         }
     }
 
+    /// Follows the node's allocations: a blocking watch on the node's own allocation index
+    /// answers, per allocation, its indexes and status; only the allocations that are new or
+    /// whose `ModifyIndex` moved are fetched (with their jobs), then every allocation is
+    /// reconciled.
     async fn watch(self: Arc<Self>, mut registered: watch::Receiver<bool>) {
         let _ = registered.wait_for(|r| *r).await;
         let id = self.ctx.node().id;
         let mut index = 0;
+        let mut known: HashMap<String, Allocation> = HashMap::new();
         loop {
-            match self
+            let answer = match self
                 .ctx
                 .api
-                .node_allocations(&id, index, Duration::from_secs(30))
+                .client_allocs(&id, index, Duration::from_secs(30))
                 .await
             {
-                Ok(r) => {
-                    if r.index < index {
-                        index = 0;
-                        continue;
-                    }
-                    index = r.index;
-                    self.reconcile(r.value.unwrap_or_default());
-                }
+                Ok(r) => r,
                 Err(e) => {
                     tracing::debug!("watching allocations: {e}");
                     tokio::time::sleep(Duration::from_millis(500)).await;
+                    continue;
+                }
+            };
+            if answer.index < index {
+                index = 0;
+                continue;
+            }
+            let stubs = answer.value.unwrap_or_default().allocs;
+            let stale: Vec<String> = stubs
+                .iter()
+                .filter(|(id, s)| known.get(*id).is_none_or(|a| a.modify_index != s.modify_index))
+                .map(|(id, _)| id.clone())
+                .collect();
+            match self.ctx.api.allocs_get(&stale).await {
+                Ok(fetched) => known.extend(fetched.into_iter().map(|a| (a.id.clone(), a))),
+                Err(e) => {
+                    tracing::debug!("fetching allocations: {e}");
+                    tokio::time::sleep(Duration::from_millis(500)).await;
+                    continue;
                 }
             }
+            known.retain(|id, _| stubs.contains_key(id));
+            for (id, stub) in &stubs {
+                if let Some(a) = known.get_mut(id) {
+                    a.client_status = stub.client_status;
+                }
+            }
+            index = answer.index;
+            self.reconcile(known.values());
         }
     }
 
-    /// Starts allocations that should run, stops those that should not.
-    fn reconcile(&self, allocs: Vec<Allocation>) {
+    /// Starts allocations that should run, stops those that should not (and those no longer
+    /// listed).
+    fn reconcile<'a>(&self, allocs: impl IntoIterator<Item = &'a Allocation>) {
         let mut runners = self.lock();
         let mut seen = std::collections::HashSet::new();
         for a in allocs {
@@ -291,7 +317,7 @@ impl Client {
             if !should_run {
                 continue;
             }
-            match alloc_runner::alloc_info(&a, &self.ctx.config.alloc_root()) {
+            match alloc_runner::alloc_info(a, &self.ctx.config.alloc_root()) {
                 Ok(info) => {
                     let h = alloc_runner::start(Arc::clone(&self.ctx), info, None, self.reports.clone());
                     runners.insert(a.id.clone(), h);

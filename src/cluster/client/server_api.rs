@@ -15,7 +15,8 @@ use crate::cluster::fsm::{
     AllocClientUpdate, Allocation, KvEntry, Node, ServiceRegistration, Variable, VariableMetadata,
 };
 use crate::cluster::rpc::auth::{NODE_ID_HEADER, NODE_SECRET_HEADER};
-use crate::cluster::rpc::clients::{HeartbeatResponse, REGISTER};
+use crate::cluster::rpc::clients::{ALLOCS_GET, HeartbeatResponse, MAX_ALLOCS_GET, NODE_ALLOCS, REGISTER};
+use crate::cluster::server::endpoints::ClientAllocs;
 use crate::cluster::transport::Transport;
 
 /// What node registration answers (the fields the client reads).
@@ -208,6 +209,34 @@ impl ServerApi {
             wait.as_millis()
         );
         self.get(&path, wait + Duration::from_secs(10)).await
+    }
+
+    /// The node's watch on its allocations: once its allocation index passes `index` (or
+    /// `wait` elapses), per allocation its `AllocModifyIndex` and status.
+    pub async fn client_allocs(
+        &self,
+        node_id: &str,
+        index: u64,
+        wait: Duration,
+    ) -> Result<Indexed<ClientAllocs>, ClientError> {
+        let path = format!(
+            "{}?index={index}&wait={}ms&stale",
+            NODE_ALLOCS.replace("{node_id}", node_id),
+            wait.as_millis()
+        );
+        self.get(&path, wait + Duration::from_secs(10)).await
+    }
+
+    /// The allocations `ids` with their jobs (unknown ones left out), asked in parts.
+    pub async fn allocs_get(&self, ids: &[String]) -> Result<Vec<Allocation>, ClientError> {
+        let mut out = Vec::with_capacity(ids.len());
+        for part in ids.chunks(MAX_ALLOCS_GET) {
+            let got: Indexed<Vec<Allocation>> = self
+                .call(Method::POST, ALLOCS_GET, Some(&part), Duration::from_secs(30))
+                .await?;
+            out.extend(got.value.unwrap_or_default());
+        }
+        Ok(out)
     }
 
     /// The HTTP address of the client agent that runs allocation `alloc_id`, if known.

@@ -23,6 +23,7 @@ pub mod job_status;
 pub mod job_versions;
 pub mod kv;
 pub mod namespace;
+pub mod node_allocs;
 pub mod node_purge;
 pub mod payload;
 pub mod plan_apply;

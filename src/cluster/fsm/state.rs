@@ -54,6 +54,9 @@ pub struct State {
     /// Jobs given a new current version or `ModifyIndex` since the event stream last took them.
     #[serde(skip)]
     pub(crate) written_jobs: WrittenJobs,
+    /// Allocations by node (derived from `allocs` after each entry; not replicated).
+    #[serde(skip)]
+    pub node_allocs: super::node_allocs::NodeAllocIndex,
 }
 
 /// (namespace, job ID) of jobs written by apply, for the event stream, which would otherwise
@@ -86,6 +89,14 @@ impl WrittenJobs {
 impl State {
     /// Applies `cmd` written at Raft index `index`. Deterministic: depends only on its inputs.
     pub fn apply(&mut self, index: u64, cmd: Command) -> CommandResponse {
+        let allocs_before = self.table_index.get("allocs").copied();
+        let resp = self.apply_command(index, cmd);
+        let changed = self.table_index.get("allocs").copied() != allocs_before;
+        self.node_allocs.update(&self.allocs, index, changed);
+        resp
+    }
+
+    fn apply_command(&mut self, index: u64, cmd: Command) -> CommandResponse {
         let outcome = match cmd {
             Command::JobRegister(reg) => self.apply_job_register(index, *reg),
             Command::JobDeregister(dereg) => self.apply_job_deregister(index, *dereg),
@@ -212,9 +223,11 @@ impl State {
             Command::LeaseExpire { ids, now_millis } => self.apply_lease_expire(index, &ids, now_millis),
             Command::NamespaceUpsert { namespace } => self.apply_namespace_upsert(index, *namespace),
             Command::NamespaceDelete { name } => self.apply_namespace_delete(index, &name),
-            Command::Batch(cmds) => {
-                Outcome::Batch(cmds.into_iter().map(|c| self.apply(index, c).outcome).collect())
-            }
+            Command::Batch(cmds) => Outcome::Batch(
+                cmds.into_iter()
+                    .map(|c| self.apply_command(index, c).outcome)
+                    .collect(),
+            ),
             Command::Request(req) => return self.apply_request(index, *req),
         };
         self.index = self.index.max(index);
@@ -230,7 +243,7 @@ impl State {
             return first;
         }
         let ClientRequest { id, at_millis, cmd } = req;
-        let resp = self.apply(index, cmd);
+        let resp = self.apply_command(index, cmd);
         self.requests.record(id, at_millis, resp.clone());
         resp
     }

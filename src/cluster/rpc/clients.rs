@@ -2,7 +2,7 @@
 //! reports, and service registrations.
 
 use axum::Extension;
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
 use serde::Deserialize;
 use serde_json::json;
 
@@ -10,8 +10,9 @@ use super::auth::Caller;
 use super::{RpcCtx, same_node};
 use crate::api::{Node, ServiceRegistration};
 use crate::cluster::http::body::JsonBody;
+use crate::cluster::http::error::ApiError;
 use crate::cluster::http::error::ApiResult;
-use crate::cluster::http::query::indexed_json;
+use crate::cluster::http::query::{QueryParams, indexed_json};
 use crate::cluster::server::endpoints::AllocClientUpdate;
 use crate::cluster::server::heartbeat::HEARTBEAT_PATH;
 
@@ -25,6 +26,12 @@ pub const HEARTBEAT: &str = "/v1/internal/client/heartbeat/{node_id}";
 pub const ALLOC_UPDATE: &str = "/v1/internal/client/allocs";
 /// Service registration path (`/{alloc_id}` follows).
 pub const SERVICES: &str = "/v1/internal/client/services/{alloc_id}";
+/// A client's watch on its allocations (blocking on its node's allocation index).
+pub const NODE_ALLOCS: &str = "/v1/internal/client/node/{node_id}/allocs";
+/// Allocations by ID, with their jobs (those the watch said changed).
+pub const ALLOCS_GET: &str = "/v1/internal/client/allocs/get";
+/// Most allocation IDs one `ALLOCS_GET` may name.
+pub const MAX_ALLOCS_GET: usize = 4096;
 
 /// Body of `PUT /v1/internal/node/register`.
 #[derive(Debug, Deserialize)]
@@ -99,4 +106,35 @@ pub async fn services(
     }
     let index = node.client_services(alloc_id, services).await?;
     Ok(indexed_json(index, &index))
+}
+
+/// `GET /v1/internal/client/node/:node_id/allocs`: per allocation of the node, its
+/// `AllocModifyIndex` and client status; blocks (`?index=`) until the node's own allocations
+/// change, so a write elsewhere wakes no other client.
+pub async fn node_allocs(
+    State(node): RpcCtx,
+    Extension(caller): Extension<Caller>,
+    Path(node_id): Path<String>,
+    Query(q): Query<QueryParams>,
+) -> ApiResult {
+    same_node(&caller, &node_id)?;
+    let found = node.client_allocs(&q.read_options()?, &node_id).await?;
+    Ok(indexed_json(found.index, &found.value))
+}
+
+/// `POST /v1/internal/client/allocs/get` with a JSON list of allocation IDs: those
+/// allocations with their jobs (a node gets its own only; unknown IDs are left out).
+pub async fn allocs_get(
+    State(node): RpcCtx,
+    Extension(caller): Extension<Caller>,
+    JsonBody(ids): JsonBody<Vec<String>>,
+) -> ApiResult {
+    if ids.len() > MAX_ALLOCS_GET {
+        return Err(ApiError::bad_request(format!(
+            "{} allocation IDs asked for at once; at most {MAX_ALLOCS_GET}: ask in parts",
+            ids.len()
+        )));
+    }
+    let found = node.allocs_for_client(caller.node().map(|(id, _)| id), &ids);
+    Ok(indexed_json(found.index, &found.value))
 }

@@ -8,6 +8,7 @@
 //!  peer server ──► /v1/internal/raft/{append,vote,snapshot}   (raft::rpc)
 //!              ──► /v1/internal/cluster/{info,write,read-index,join,leave}   (cluster)
 //!  client node ──► /v1/internal/node/register, /v1/internal/client/...       (clients)
+//!                   (its allocations: node/:id/allocs, a blocking watch, then allocs/get)
 //!              ──► GET /v1/node/:id/allocations, /v1/var/..., ... (http::client_reads)
 //!                         │
 //!                         └──► ClusterNode endpoints (server::endpoints)
@@ -49,6 +50,8 @@ pub fn router(api: Arc<ApiContext>) -> Router {
         .route(clients::HEARTBEAT, put(clients::heartbeat))
         .route(clients::ALLOC_UPDATE, post(clients::alloc_update))
         .route(clients::SERVICES, put(clients::services))
+        .route(clients::NODE_ALLOCS, get(clients::node_allocs))
+        .route(clients::ALLOCS_GET, post(clients::allocs_get))
         .layer(DefaultBodyLimit::max(MAX_BODY))
         .with_state(Arc::clone(&node));
     calls

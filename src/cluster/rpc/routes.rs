@@ -73,6 +73,8 @@ pub const RPC_ROUTES: &[RpcRoute] = &[
     r("PUT", clients::HEARTBEAT, Nodes),
     r("POST", clients::ALLOC_UPDATE, Nodes),
     r("PUT", clients::SERVICES, Nodes),
+    r("GET", clients::NODE_ALLOCS, Nodes),
+    r("POST", clients::ALLOCS_GET, Nodes),
     r("GET", CHECK, Nodes),
     // The API's reads a client needs (its allocations, templates, log forwarding).
     r("GET", "/v1/node/{id}/allocations", Nodes),

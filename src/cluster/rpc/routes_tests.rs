@@ -38,6 +38,8 @@ fn with_constants(src: &str) -> String {
         ("clients::HEARTBEAT", clients::HEARTBEAT),
         ("clients::ALLOC_UPDATE", clients::ALLOC_UPDATE),
         ("clients::SERVICES", clients::SERVICES),
+        ("clients::NODE_ALLOCS", clients::NODE_ALLOCS),
+        ("clients::ALLOCS_GET", clients::ALLOCS_GET),
         ("acl::CHECK", CHECK),
     ];
     consts.iter().fold(src.to_owned(), |s, (name, value)| {

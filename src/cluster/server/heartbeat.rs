@@ -8,6 +8,10 @@
 //!
 //! Heartbeats live in the leader's memory only, as in Nomad: a new leader gives every ready
 //! node a full TTL of grace before declaring it down.
+//!
+//! The TTL grows with the number of nodes, as Nomad's does (`max_heartbeats_per_second`): the
+//! configured TTL is the least, and with many nodes it is long enough that all of them beating
+//! at a third of it (as clients do) send at most [`MAX_BEATS_PER_SECOND`] beats a second.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -28,6 +32,15 @@ pub const DEFAULT_TTL: Duration = Duration::from_secs(10);
 pub const HEARTBEAT_PATH: &str = "/v1/internal/client/heartbeat";
 
 const CHECK_EVERY: Duration = Duration::from_millis(250);
+
+/// Heartbeats a second the servers plan for at most, whatever the number of nodes.
+pub const MAX_BEATS_PER_SECOND: f64 = 150.0;
+
+/// The TTL for `nodes` nodes: at least `least`, and long enough that beats every third of it
+/// stay within [`MAX_BEATS_PER_SECOND`].
+pub fn scaled_ttl(least: Duration, nodes: usize) -> Duration {
+    least.max(Duration::from_secs_f64(3.0 * nodes as f64 / MAX_BEATS_PER_SECOND))
+}
 
 /// When each node last sent a heartbeat (meaningful on the leader only).
 #[derive(Default)]
@@ -51,9 +64,9 @@ pub enum Beat {
 }
 
 impl ClusterNode {
-    /// The heartbeat TTL clients must honour.
+    /// The heartbeat TTL clients must honour: the configured one, longer with many nodes.
     pub fn heartbeat_ttl(&self) -> Duration {
-        self.config.heartbeat_ttl
+        scaled_ttl(self.config.heartbeat_ttl, self.state.read().nodes.len())
     }
 
     /// Records a heartbeat of `node_id` on the leader (forwarding there if needed). A node
@@ -161,13 +174,14 @@ pub(super) async fn run(node: Arc<ClusterNode>) {
         let now = Instant::now();
         let expired: Vec<(String, Vec<Evaluation>)> = {
             let state = node.state.read();
+            let ttl = scaled_ttl(node.config.heartbeat_ttl, state.nodes.len());
             let mut seen = node.heartbeats.lock();
             let mut out = Vec::new();
             for n in state.nodes.values().filter(|n| n.status == NodeStatus::Ready) {
                 let last = *seen.entry(n.id.clone()).or_insert(now);
                 if !was_leader {
                     seen.insert(n.id.clone(), now);
-                } else if now.duration_since(last) > node.config.heartbeat_ttl {
+                } else if now.duration_since(last) > ttl {
                     out.push((n.id.clone(), node_update_evals(&state, &n.id, now_nanos())));
                 }
             }
@@ -186,5 +200,18 @@ pub(super) async fn run(node: Arc<ClusterNode>) {
             }
             node.heartbeats.lock().remove(&node_id);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_ttl_grows_with_the_nodes_past_the_configured_one() {
+        let ten = Duration::from_secs(10);
+        assert_eq!(scaled_ttl(ten, 3), ten);
+        assert_eq!(scaled_ttl(ten, 500), ten);
+        assert_eq!(scaled_ttl(ten, 5000), Duration::from_secs(100));
     }
 }

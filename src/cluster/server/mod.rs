@@ -27,6 +27,7 @@ pub mod gc;
 pub mod heartbeat;
 mod leases;
 mod membership;
+pub mod node_watch;
 pub mod periodic;
 pub mod proposer;
 pub mod sched_view;
@@ -132,6 +133,7 @@ pub struct ClusterNode {
     http: reqwest::Client,
     contact: LeaderContact,
     heartbeats: Heartbeats,
+    node_watch: node_watch::NodeWatch,
     keyring: Keyring,
     tasks: std::sync::Mutex<Vec<JoinHandle<()>>>,
 }
@@ -184,6 +186,7 @@ impl ClusterNode {
             http,
             contact: LeaderContact::default(),
             heartbeats: Heartbeats::default(),
+            node_watch: node_watch::NodeWatch::default(),
             keyring: Keyring::new(kek),
             tasks: Default::default(),
         });
@@ -198,6 +201,7 @@ impl ClusterNode {
             )),
             tokio::spawn(leases::run(Arc::clone(&node))),
             tokio::spawn(scheduler_worker::run(Arc::clone(&node))),
+            tokio::spawn(node_watch::run(Arc::clone(&node))),
             tokio::spawn(heartbeat::run(Arc::clone(&node))),
             tokio::spawn(deployment_watcher::run(Arc::clone(&node))),
             tokio::spawn(periodic::run(Arc::clone(&node))),

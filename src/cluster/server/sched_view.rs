@@ -9,7 +9,9 @@
 //! ```
 //!
 //! Built under the state's read lock and used after it is released, so scheduling never
-//! blocks apply. Other jobs' allocations are summed, not copied: the scheduler and the plan
+//! blocks apply. The views of a batch of jobs are built in one pass over the allocations and
+//! share the per-node totals; what the batch's earlier plans placed (not yet committed) is
+//! added on top with [`SchedView::set_planned`]. Other jobs' allocations are summed, not copied: the scheduler and the plan
 //! check read only their totals per node. Nodes are ordered by ID, which keeps plans
 //! reproducible.
 
@@ -23,7 +25,7 @@ use crate::cluster::scheduler::{NodeAllocated, SchedulerState};
 use crate::spec::Job;
 
 /// Every node, ordered by ID, as of one value of the nodes table index.
-#[derive(Debug)]
+#[derive(Debug, Default)]
 struct NodeTable {
     /// The `nodes` table index it was copied at.
     nodes_index: u64,
@@ -79,8 +81,11 @@ pub struct SchedView {
     older: HashMap<(String, String, u64), LazyVersion>,
     allocs: Vec<Allocation>,
     by_job: HashMap<(String, String), Vec<usize>>,
-    /// Per node: what its non-terminal allocations (of every job) hold.
-    allocated: HashMap<String, NodeAllocated>,
+    /// Per node: what its non-terminal allocations (of every job) hold; shared by the views
+    /// of one batch.
+    allocated: Arc<HashMap<String, NodeAllocated>>,
+    /// Per node touched by earlier plans of the batch: `allocated` plus what they place.
+    planned: HashMap<String, NodeAllocated>,
     deployments: HashMap<(String, String), Deployment>,
 }
 
@@ -93,20 +98,21 @@ impl SchedView {
 
     /// Like [`Self::for_job`], sharing the node table of `cache` while it is current.
     pub fn for_job_cached(state: &State, namespace: &str, id: &str, cache: &mut ViewCache) -> Self {
-        let mut jobs = HashMap::new();
-        let mut versions = HashMap::new();
-        let mut older = HashMap::new();
-        if let Some(rec) = state.jobs.get(namespace).and_then(|by_id| by_id.get(id)) {
-            let job = rec.current().clone();
-            let version = job.version.unwrap_or(0);
-            versions.insert((namespace.to_owned(), id.to_owned(), version), job.clone());
-            jobs.insert((namespace.to_owned(), id.to_owned()), job);
-            for p in rec.older() {
-                let key = (namespace.to_owned(), id.to_owned(), p.version());
-                older.insert(key, (p.clone(), OnceLock::new()));
-            }
-        }
-        let mut allocs = Vec::new();
+        let key = (namespace.to_owned(), id.to_owned());
+        Self::for_jobs(state, std::slice::from_ref(&key), cache)
+            .pop()
+            .expect("one view per job")
+    }
+
+    /// The views for planning each of `jobs` (namespace, ID), in that order, built in one
+    /// pass over the allocations and sharing the per-node totals.
+    pub fn for_jobs(state: &State, jobs: &[(String, String)], cache: &mut ViewCache) -> Vec<Self> {
+        let wanted: HashMap<(&str, &str), usize> = jobs
+            .iter()
+            .enumerate()
+            .map(|(i, (ns, id))| ((ns.as_str(), id.as_str()), i))
+            .collect();
+        let mut job_allocs: Vec<Vec<Allocation>> = vec![Vec::new(); jobs.len()];
         let mut allocated: HashMap<String, NodeAllocated> = HashMap::new();
         for a in state.allocs.values() {
             if !a.is_terminal() {
@@ -120,40 +126,77 @@ impl SchedView {
                     }
                 }
             }
-            if a.namespace == namespace && a.job_id == id {
-                allocs.push(a.clone());
+            if let Some(&i) = wanted.get(&(a.namespace.as_str(), a.job_id.as_str())) {
+                job_allocs[i].push(a.clone());
             }
         }
-        let by_job = if allocs.is_empty() {
-            HashMap::new()
-        } else {
-            HashMap::from([((namespace.to_owned(), id.to_owned()), (0..allocs.len()).collect())])
-        };
-        let latest = state
-            .deployments
-            .values()
-            .filter(|d| d.namespace == namespace && d.job_id == id)
-            .reduce(|best, d| {
-                if d.create_index > best.create_index {
-                    d
-                } else {
-                    best
+        let mut latest: Vec<Option<&Deployment>> = vec![None; jobs.len()];
+        for d in state.deployments.values() {
+            if let Some(&i) = wanted.get(&(d.namespace.as_str(), d.job_id.as_str()))
+                && latest[i].is_none_or(|best| d.create_index > best.create_index)
+            {
+                latest[i] = Some(d);
+            }
+        }
+        let allocated = Arc::new(allocated);
+        let nodes = cache.nodes(state);
+        jobs.iter()
+            .zip(job_allocs)
+            .zip(latest)
+            .map(|(((namespace, id), allocs), latest)| {
+                let key = (namespace.clone(), id.clone());
+                let mut view = Self::job_only(state, namespace, id);
+                if !allocs.is_empty() {
+                    view.by_job = HashMap::from([(key.clone(), (0..allocs.len()).collect())]);
                 }
-            });
-        let deployments = latest
-            .map(|d| ((namespace.to_owned(), id.to_owned()), d.clone()))
-            .into_iter()
-            .collect();
+                view.allocs = allocs;
+                view.deployments = latest.map(|d| (key, d.clone())).into_iter().collect();
+                view.nodes = Arc::clone(&nodes);
+                view.allocated = Arc::clone(&allocated);
+                view
+            })
+            .collect()
+    }
+
+    /// A view holding job `id`'s versions only, at the state's index.
+    fn job_only(state: &State, namespace: &str, id: &str) -> Self {
+        let mut jobs = HashMap::new();
+        let mut versions = HashMap::new();
+        let mut older = HashMap::new();
+        if let Some(rec) = state.jobs.get(namespace).and_then(|by_id| by_id.get(id)) {
+            let job = rec.current().clone();
+            let version = job.version.unwrap_or(0);
+            versions.insert((namespace.to_owned(), id.to_owned(), version), job.clone());
+            jobs.insert((namespace.to_owned(), id.to_owned()), job);
+            for p in rec.older() {
+                let key = (namespace.to_owned(), id.to_owned(), p.version());
+                older.insert(key, (p.clone(), OnceLock::new()));
+            }
+        }
         Self {
             index: state.index,
-            nodes: cache.nodes(state),
+            nodes: Arc::default(),
             jobs,
             versions,
             older,
-            allocs,
-            by_job,
-            allocated,
-            deployments,
+            allocs: Vec::new(),
+            by_job: HashMap::new(),
+            allocated: Arc::default(),
+            planned: HashMap::new(),
+            deployments: HashMap::new(),
+        }
+    }
+
+    /// Counts `placed` in their nodes' totals, in place of what an earlier call counted:
+    /// allocations that plans of the same batch will place, not committed yet.
+    pub fn set_planned(&mut self, placed: &[Allocation]) {
+        self.planned.clear();
+        for a in placed {
+            let total = self
+                .planned
+                .entry(a.node_id.clone())
+                .or_insert_with(|| self.allocated.get(&a.node_id).cloned().unwrap_or_default());
+            total.add(a);
         }
     }
 
@@ -215,7 +258,11 @@ impl SchedulerState for SchedView {
     }
 
     fn node_allocated(&self, node_id: &str) -> NodeAllocated {
-        self.allocated.get(node_id).cloned().unwrap_or_default()
+        self.planned
+            .get(node_id)
+            .or_else(|| self.allocated.get(node_id))
+            .cloned()
+            .unwrap_or_default()
     }
 
     fn latest_deployment(&self, namespace: &str, job_id: &str) -> Option<&Deployment> {

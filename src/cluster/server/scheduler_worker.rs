@@ -1,12 +1,14 @@
-//! The scheduler worker, on the leader: takes pending evaluations from the broker, plans each
-//! on a snapshot, re-checks the plan against the latest state and commits it through Raft as
-//! one [`PlanApply`] command. Blocked evaluations are made pending again when nodes change.
+//! The scheduler worker, on the leader: takes a batch of pending evaluations from the broker
+//! (at most one per job), plans each on one snapshot, re-checks the plans against the latest
+//! state and commits them through Raft, one [`PlanApply`] command each, proposed together so
+//! that they share one log entry. Blocked evaluations are made pending again when nodes change.
 //!
 //! ```text
 //!  applied index moves ─► leader? ─► nodes changed? ─► EvalUpsert(blocked → pending)
-//!                                 └► next pending eval ─► blocking thread: SchedView ─►
-//!                                    schedule (time budget) ─► verify_plan (latest state)
-//!                                    ─► PlanApply via Raft
+//!                                 └► next pending evals (≤ BATCH) ─► blocking thread:
+//!                                    SchedViews (one pass) ─► schedule each (time budget,
+//!                                    the batch's earlier placements counted) ─► verify_plan
+//!                                    (latest state) ─► PlanApply × n via Raft, one entry
 //! ```
 //!
 //! Every choice (allocation IDs through the seeded RNG, times) is made before proposing, so
@@ -25,6 +27,7 @@ use super::eval_broker;
 use super::evals::now_nanos;
 use super::sched_view::{SchedView, ViewCache};
 use super::{ClusterNode, LocalWrite};
+use crate::api::Allocation;
 use crate::api::namespace_or_default;
 use crate::api::{EvalStatus, triggered_by};
 use crate::cluster::error::ClusterError;
@@ -40,6 +43,9 @@ const MAX_ATTEMPTS: usize = 3;
 
 /// How long planning one evaluation may take (see `docs/limits.md`).
 pub const EVAL_BUDGET: Duration = Duration::from_secs(10);
+
+/// Most evaluations planned on one snapshot and committed together.
+pub const BATCH: usize = 64;
 
 /// Runs the worker until the task is aborted. Does nothing on followers.
 pub async fn run(node: Arc<ClusterNode>) {
@@ -70,9 +76,9 @@ impl Drop for CancelOnDrop {
 }
 
 /// What one planning attempt came to.
-enum Attempt {
+pub enum Attempt {
     /// A command to commit (placements, or the evaluation failed for good).
-    Planned(Command),
+    Planned(Box<Command>),
     /// The attempt gave up (budget, or a panic in the scheduler); the reason.
     GaveUp(String),
     /// The server is shutting down.
@@ -131,34 +137,39 @@ impl Worker {
         }
     }
 
-    /// One pass: wake blocked evaluations if nodes changed, then process every pending one
-    /// (those that gave up in this pass wait for the next).
+    /// One pass: wake blocked evaluations if nodes changed, then process every pending one,
+    /// a batch at a time (those that gave up in this pass wait for the next).
     async fn step(&mut self) -> Result<(), ClusterError> {
         if !self.wake_blocked().await? {
             return Ok(());
         }
         let mut set_aside: HashSet<String> = HashSet::new();
         loop {
-            let next = eval_broker::next_pending(&self.node.state().read(), |e| set_aside.contains(&e.id));
-            let Some(eval) = next else { return Ok(()) };
-            let cmd = match self.plan_blocking(eval.clone()).await {
-                Attempt::Planned(cmd) => {
-                    self.strikes.forget(&eval.id);
-                    cmd
-                }
-                Attempt::Cancelled => return Ok(()),
-                Attempt::GaveUp(reason) => {
-                    tracing::warn!("evaluation {} gave up: {reason}", eval.id);
-                    match self.strikes.give_up(&eval, &reason) {
-                        Some(cmd) => cmd,
-                        None => {
-                            set_aside.insert(eval.id);
-                            continue;
+            let batch =
+                eval_broker::next_batch(&self.node.state().read(), BATCH, |e| set_aside.contains(&e.id));
+            if batch.is_empty() {
+                return Ok(());
+            }
+            let mut cmds = Vec::with_capacity(batch.len());
+            for (eval, attempt) in self.plan_blocking(batch).await {
+                match attempt {
+                    Attempt::Planned(cmd) => {
+                        self.strikes.forget(&eval.id);
+                        cmds.push(*cmd);
+                    }
+                    Attempt::Cancelled => return Ok(()),
+                    Attempt::GaveUp(reason) => {
+                        tracing::warn!("evaluation {} gave up: {reason}", eval.id);
+                        match self.strikes.give_up(&eval, &reason) {
+                            Some(cmd) => cmds.push(cmd),
+                            None => {
+                                set_aside.insert(eval.id);
+                            }
                         }
                     }
                 }
-            };
-            if !commit(&self.node, cmd).await? {
+            }
+            if !commit_all(&self.node, cmds).await? {
                 return Ok(());
             }
         }
@@ -191,7 +202,7 @@ impl Worker {
                     e
                 })
                 .collect();
-            if !commit(&self.node, Command::EvalUpsert { evals }).await? {
+            if !commit_all(&self.node, vec![Command::EvalUpsert { evals }]).await? {
                 return Ok(false);
             }
         }
@@ -199,67 +210,138 @@ impl Worker {
         Ok(true)
     }
 
-    /// Plans `eval` on the blocking pool within the budget.
-    async fn plan_blocking(&mut self, eval: Evaluation) -> Attempt {
+    /// Plans `batch` on the blocking pool, each evaluation within the budget; every
+    /// evaluation with what its attempt came to.
+    async fn plan_blocking(&mut self, batch: Vec<Evaluation>) -> Vec<(Evaluation, Attempt)> {
         let node = Arc::clone(&self.node);
         let mut views = std::mem::take(&mut self.views);
-        let budget = Budget::of(self.budget).cancelled_by(Arc::clone(&self.cancel));
+        let (limit, cancel) = (self.budget, Arc::clone(&self.cancel));
         let joined = tokio::task::spawn_blocking(move || {
-            let planned = plan_eval(&node, &eval, &mut views, &budget);
-            (planned, views)
+            let budget = || Budget::of(limit).cancelled_by(Arc::clone(&cancel));
+            let attempts = plan_batch(&node, &batch, &mut views, &budget);
+            (batch.into_iter().zip(attempts).collect(), views)
         })
         .await;
         match joined {
-            Ok((Ok(cmd), views)) => {
+            Ok((attempts, views)) => {
                 self.views = views;
-                Attempt::Planned(cmd)
+                attempts
             }
-            Ok((Err(OverBudget::Cancelled), _)) => Attempt::Cancelled,
-            Ok((Err(e), views)) => {
-                self.views = views;
-                Attempt::GaveUp(e.to_string())
-            }
-            Err(e) if e.is_panic() => Attempt::GaveUp("the scheduler panicked".into()),
-            Err(_) => Attempt::Cancelled,
+            // Panics are caught per evaluation: only a cancelled runtime lands here.
+            Err(_) => Vec::new(),
         }
     }
 }
 
-/// Proposes `cmd` on this server only; false when it is no longer the leader.
-async fn commit(node: &ClusterNode, cmd: Command) -> Result<bool, ClusterError> {
-    Ok(matches!(node.write_local(cmd).await?, LocalWrite::Applied(_)))
+/// Proposes `cmds` on this server at once, so that they share a log entry; false when it is
+/// no longer the leader.
+async fn commit_all(node: &ClusterNode, cmds: Vec<Command>) -> Result<bool, ClusterError> {
+    let writes = cmds.into_iter().map(|cmd| node.write_local(cmd));
+    let mut leader = true;
+    for written in futures_util::future::join_all(writes).await {
+        leader &= matches!(written?, LocalWrite::Applied(_));
+    }
+    Ok(leader)
 }
 
-/// Plans `eval` and returns the command that commits the result; `views` keeps the node
-/// table between evaluations. Gives up when `budget` runs out.
-pub fn plan_eval(
+/// A plan made on a view at index `.2`, with the RNG that made it.
+type Draft = (PlanResult, SchedRng, u64);
+
+/// Plans every evaluation of `evals` (at most one per job) and returns, in order, what each
+/// came to: all are planned on one snapshot, each counting the placements of those before it,
+/// then verified on the latest state (each counting the placements of those before it that
+/// verified) and planned again there, a few times at most, when it no longer fits. A panic
+/// or an exhausted `budget` ends one evaluation's attempt, not the batch's.
+pub fn plan_batch(
     node: &ClusterNode,
-    eval: &Evaluation,
+    evals: &[Evaluation],
     views: &mut ViewCache,
-    budget: &Budget,
-) -> Result<Command, OverBudget> {
+    budget: &dyn Fn() -> Budget,
+) -> Vec<Attempt> {
+    let keys: Vec<(String, String)> = evals
+        .iter()
+        .map(|e| (namespace_or_default(&e.namespace).to_owned(), e.job_id.clone()))
+        .collect();
+    let mut snapshot = SchedView::for_jobs(&node.state().read(), &keys, views);
+    let snapshot_index = snapshot.first().map_or(0, |v| v.index);
+    let mut placed: Vec<Allocation> = Vec::new();
+    let mut drafts: Vec<Result<Draft, Attempt>> = Vec::with_capacity(evals.len());
+    for (eval, view) in evals.iter().zip(snapshot.iter_mut()) {
+        view.set_planned(&placed);
+        let drafted = caught(|| draft(view, eval, 0, &budget()));
+        if let Ok((plan, ..)) = &drafted {
+            placed.extend(plan.place.iter().chain(&plan.in_place).cloned());
+        }
+        drafts.push(drafted);
+    }
+    let mut latest = {
+        let state = node.state().read();
+        if state.index == snapshot_index {
+            snapshot
+        } else {
+            SchedView::for_jobs(&state, &keys, views)
+        }
+    };
+    let mut accepted: Vec<Allocation> = Vec::new();
+    let mut out = Vec::with_capacity(evals.len());
+    for ((eval, drafted), view) in evals.iter().zip(drafts).zip(latest.iter_mut()) {
+        view.set_planned(&accepted);
+        let attempt = drafted.and_then(|d| verify_or_replan(view, eval, d, budget));
+        if let Ok((plan, ..)) = &attempt {
+            accepted.extend(plan.place.iter().chain(&plan.in_place).cloned());
+        }
+        out.push(match attempt {
+            Ok((plan, mut rng, index)) => {
+                let apply = to_command(eval, plan, index, &mut rng);
+                Attempt::Planned(Box::new(Command::PlanApply(Box::new(apply))))
+            }
+            Err(a) => a,
+        });
+    }
+    out
+}
+
+/// Verifies `drafted` on `view` (the latest state) and plans again there while it conflicts,
+/// up to [`MAX_ATTEMPTS`] verifications; then the evaluation is failed with the conflict.
+fn verify_or_replan(
+    view: &SchedView,
+    eval: &Evaluation,
+    drafted: Draft,
+    budget: &dyn Fn() -> Budget,
+) -> Result<Draft, Attempt> {
+    let mut drafted = drafted;
     let mut last_conflict = String::new();
     for attempt in 0..MAX_ATTEMPTS {
-        let ns = namespace_or_default(&eval.namespace);
-        let view = SchedView::for_job_cached(&node.state().read(), ns, &eval.job_id, views);
-        let mut rng = SchedRng::seeded(seed(&eval.id, view.index, attempt));
-        let plan = schedule_within(&view, eval, &mut rng, budget)?;
-        let latest = {
-            let state = node.state().read();
-            (state.index != view.index).then(|| SchedView::for_job_cached(&state, ns, &eval.job_id, views))
-        };
-        match verify_plan(latest.as_ref().unwrap_or(&view), &plan) {
-            Ok(()) => {
-                let apply = to_command(eval, plan, view.index, &mut rng);
-                return Ok(Command::PlanApply(Box::new(apply)));
-            }
+        if attempt > 0 {
+            drafted = caught(|| draft(view, eval, attempt, &budget()))?;
+        }
+        match verify_plan(view, &drafted.0) {
+            Ok(()) => return Ok(drafted),
             Err(c) => last_conflict = c.to_string(),
         }
     }
-    Ok(failed(
+    Err(Attempt::Planned(Box::new(failed(
         eval,
         format!("plan rejected after {MAX_ATTEMPTS} attempts: {last_conflict}"),
-    ))
+    ))))
+}
+
+/// One planning attempt of `eval` on `view`.
+fn draft(view: &SchedView, eval: &Evaluation, attempt: usize, budget: &Budget) -> Result<Draft, OverBudget> {
+    let mut rng = SchedRng::seeded(seed(&eval.id, view.index, attempt));
+    let plan = schedule_within(view, eval, &mut rng, budget)?;
+    Ok((plan, rng, view.index))
+}
+
+/// Runs one planning attempt, turning a panic or an exhausted budget into what the worker
+/// does about it.
+fn caught<T>(plan: impl FnOnce() -> Result<T, OverBudget>) -> Result<T, Attempt> {
+    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(plan)) {
+        Ok(Ok(planned)) => Ok(planned),
+        Ok(Err(OverBudget::Cancelled)) => Err(Attempt::Cancelled),
+        Ok(Err(e)) => Err(Attempt::GaveUp(e.to_string())),
+        Err(_) => Err(Attempt::GaveUp("the scheduler panicked".into())),
+    }
 }
 
 /// Commits `eval` as `failed` with `reason`, placing and stopping nothing.

@@ -13,6 +13,29 @@ use crate::cluster::server::ClusterNode;
 use crate::spec::Job;
 
 use super::{EndpointError, Indexed, ReadOptions, in_namespace};
+use crate::api::ClientStatus;
+use crate::cluster::server::node_watch::node_alloc_index;
+
+/// What a client's watch says of one of its allocations.
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct ClientAllocStub {
+    /// Moves when the servers change what the allocation asks of its client.
+    pub alloc_modify_index: u64,
+    /// Moves at every change of the allocation: the client fetches it again then (its own
+    /// reports included, so that what it holds is what the servers hold).
+    pub modify_index: u64,
+    /// The status the servers hold.
+    pub client_status: ClientStatus,
+}
+
+/// The answer of a client's watch on its allocations.
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct ClientAllocs {
+    /// Allocation ID → what the client needs to know of it.
+    pub allocs: BTreeMap<String, ClientAllocStub>,
+}
 
 /// Jobs of allocations, each retained version decoded once per read.
 #[derive(Default)]
@@ -129,6 +152,66 @@ impl ClusterNode {
             )
         })
         .await
+    }
+
+    /// A client's watch on its own allocations: per allocation, what tells the client whether
+    /// to fetch it again ([`Self::allocs_for_client`]). Blocks on the node's own allocation
+    /// index (see [`node_watch`](crate::cluster::server::node_watch)), which it answers.
+    pub async fn client_allocs(
+        &self,
+        opts: &ReadOptions,
+        node_id: &str,
+    ) -> Result<Indexed<ClientAllocs>, EndpointError> {
+        self.barrier_unless_stale(opts).await?;
+        if opts.min_index > 0 {
+            self.node_watch
+                .wait(self.state(), node_id, opts.min_index, opts.wait)
+                .await;
+        }
+        let state = self.state().read();
+        let stub = |a: &Allocation| {
+            let stub = ClientAllocStub {
+                alloc_modify_index: a.alloc_modify_index,
+                modify_index: a.modify_index,
+                client_status: a.client_status,
+            };
+            (a.id.clone(), stub)
+        };
+        let allocs = match state.node_allocs.node(node_id) {
+            Some((_, ids)) => ids
+                .iter()
+                .filter_map(|id| state.allocs.get(*id))
+                .map(stub)
+                .collect(),
+            None => state
+                .allocs
+                .values()
+                .filter(|a| a.node_id == node_id)
+                .map(stub)
+                .collect(),
+        };
+        let index = node_alloc_index(&state, node_id).max(1);
+        Ok(Indexed {
+            index,
+            value: ClientAllocs { allocs },
+        })
+    }
+
+    /// The allocations `ids` with their jobs, those on `node_id` only when a client asks
+    /// (`None`: a server, any node); unknown IDs are left out.
+    pub fn allocs_for_client(&self, node_id: Option<&str>, ids: &[String]) -> Indexed<Vec<Allocation>> {
+        let state = self.state().read();
+        let mut jobs = AllocJobs::default();
+        let value = ids
+            .iter()
+            .filter_map(|id| state.allocs.get(id))
+            .filter(|a| node_id.is_none_or(|n| a.node_id == n))
+            .map(|a| jobs.with_job(&state, a))
+            .collect();
+        Indexed {
+            index: state.table_index("allocs"),
+            value,
+        }
     }
 
     /// Stubs of the allocations an evaluation created.

@@ -42,6 +42,7 @@ pub use crate::cluster::fsm::{
 pub use acl::{BOOTSTRAP_RESET_FILE, Resolved, TokenRequest, expired};
 pub use acl_policies::valid_policy_name;
 pub use alloc_health::AllocHealthDone;
+pub use allocations::{ClientAllocStub, ClientAllocs};
 pub use clients::HeartbeatResponse;
 pub use cluster::{ForwardedRead, ForwardedWrite};
 pub use deployments::{DeploymentActionDone, PromoteRequest};
