@@ -1,7 +1,8 @@
 //! The `/ui` dashboard in a real headless Chromium (python selenium + chromedriver) against a
 //! real `deploy agent -dev -acl-enabled`: an anonymous visitor sees no job; a read-only
-//! token sees the jobs (a new one appearing without a reload), a job's allocation turning
-//! running without a reload, the diff between two versions, the constraint that kept another
+//! token sees the jobs (the webapp example's, applied with `deploy apply`, and a new one
+//! appearing without a reload), a job's allocation turning running and then healthy without a
+//! reload, the diff between two versions, the constraint that kept another
 //! job off the node, a task's log line, a node, the servers, a variable's values only once
 //! revealed (and refused where the token may only list), and the revisions and plans of a
 //! stack applied with its state in the cluster. Without a browser: a token that may read
@@ -9,7 +10,9 @@
 //!
 //! Set `DEPLOY_UI_SCREENSHOTS=DIR` to save PNGs of the pages there (docs/ui/ holds a set).
 
+mod apply_support;
 mod client_harness;
+mod cluster_harness;
 
 use std::path::Path;
 use std::process::Command;
@@ -65,12 +68,14 @@ async fn send(
     serde_json::from_str(&text).unwrap_or(Value::Null)
 }
 
-/// A service that prints a line to stdout and stays up; registered with no instance, so the
-/// page is open before the allocation exists.
+/// A service that prints a line to stdout and stays up, healthy once it has run for 2 s;
+/// registered with no instance, so the page is open before the allocation exists.
 fn web_job(count: u32) -> Value {
     json!({"Job": {
         "ID": "web", "Name": "web", "Type": "service", "Datacenters": ["dc1"],
         "TaskGroups": [{"Name": "frontend", "Count": count,
+            "Update": {"MaxParallel": 1, "HealthCheck": "task_states", "MinHealthyTime": 2_000_000_000u64,
+                "HealthyDeadline": 60_000_000_000u64, "ProgressDeadline": 120_000_000_000u64},
             "Tasks": [{"Name": "server", "Driver": "raw_exec",
                 "Config": {"command": "/bin/sh", "args": ["-c",
                     format!("echo hello from the web task; exec sleep 600 # {MARKER}")]}}]}],
@@ -195,12 +200,37 @@ fn write_shared_stack(dir: &Path, name: &str, jobs: &str, extra: &str) -> std::p
     stack
 }
 
+/// The webapp example (a store from a module, two services, a preflight, a worker, a periodic
+/// report) applied through `deploy apply` with the management token, its services healthy
+/// after 1 s instead of Nomad's default 10 s.
+fn apply_webapp(dir: &Path, agent: &Agent, mgmt: &str) {
+    let opts = apply_support::WebappOptions {
+        store_port: apply_support::free_port(),
+        min_healthy_time: Some("1s"),
+        nomad_backend: None,
+    };
+    let stack = apply_support::copy_webapp(&dir.join("src"), &opts);
+    let state = dir.join("webapp-state");
+    let deploy = apply_support::Deploy::at(&format!("http://{}", agent.addr))
+        .with("NOMAD_TOKEN", mgmt)
+        .with_age_key();
+    let (stack, state) = (stack.to_str().unwrap(), state.to_str().unwrap());
+    let out = deploy.run(&["apply", "-auto-approve", "-state", state, stack]);
+    assert!(
+        out.status.success(),
+        "deploy apply examples/webapp: {}{}\nagent log:\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr),
+        agent.log()
+    );
+}
+
 /// A stack keeping its state in the cluster, applied twice (revisions 1 and 2): one periodic
 /// job, its command changed by the second apply.
 fn apply_shared_stack(dir: &Path, agent: &Agent, mgmt: &str) {
     for command in ["true", "/bin/true"] {
         let job = format!(
-            "job \"report\" {{\n  type = \"batch\"\n  periodic {{\n    crons = [\"0 0 1 1 *\"]\n  }}\n  \
+            "job \"ledger\" {{\n  type = \"batch\"\n  periodic {{\n    crons = [\"0 0 1 1 *\"]\n  }}\n  \
              group \"g\" {{\n    task \"t\" {{\n      driver = \"raw_exec\"\n      config {{\n        \
              command = \"{command}\"\n      }}\n    }}\n  }}\n}}\n"
         );
@@ -227,8 +257,10 @@ async fn the_dashboard_shows_jobs_allocations_failures_and_logs_in_a_browser() {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
+    let _reaper = apply_support::TaskReaper::new(dir.path());
     let (agent, http, mgmt) = acl_agent(dir.path()).await;
     let viewer = token_with(&http, &agent, &mgmt, "viewer", VIEWER_RULES).await;
+    apply_webapp(dir.path(), &agent, &mgmt);
     send(&http, &agent, "PUT", "/v1/jobs", &mgmt, Some(web_job(0))).await;
     send(&http, &agent, "PUT", "/v1/jobs", &mgmt, Some(nowhere_job())).await;
     let items = |v: Value| Some(json!({ "Items": v }));
@@ -309,7 +341,7 @@ async fn a_token_that_reads_nothing_gets_no_data_in_any_rendered_page() {
 
     // (route, what a reader sees there): the management token sees it, the others nothing.
     let routes = [
-        ("jobs".to_string(), "report"),
+        ("jobs".to_string(), "ledger"),
         ("job/hush".to_string(), "quiettask"),
         ("job/hush/versions".to_string(), "quietgroup"),
         (format!("allocation/{alloc}"), "quiettask"),
@@ -329,7 +361,7 @@ async fn a_token_that_reads_nothing_gets_no_data_in_any_rendered_page() {
         "quietkey",
         "quietvalue",
         "raw_exec",
-        "report",
+        "ledger",
         "Raft configuration",
         "app/hush",
         "revision 2",

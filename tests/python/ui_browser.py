@@ -7,6 +7,7 @@ Usage: ui_browser.py BASE_URL, with UI_VIEWER_TOKEN (read-only token), UI_MANAGE
 """
 import json
 import os
+import re
 import shutil
 import sys
 import urllib.request
@@ -88,7 +89,9 @@ try:
     driver.find_element(By.ID, "token-save").click()
     wait_text(driver, "nowhere", "jobs list")
     wait_text(driver, "web", "jobs list")
-    wait_text(driver, "report", "jobs list: the stack's job")
+    wait_text(driver, "ledger", "jobs list: the stack's job")
+    for job in ["store", "api", "frontend", "preflight", "worker", "report"]:
+        wait_text(driver, job, "jobs list: the webapp example's job " + job, 30, "jobs")
     assert driver.execute_script("return document.cookie") == "", "the token is not a cookie"
     # The list is live: a job registered now appears without a reload.
     driver.execute_script("window.__notReloaded = true")
@@ -104,6 +107,13 @@ try:
     driver.execute_script("window.__notReloaded = true")
     put_job(os.environ["UI_WEB_JOB"])
     wait_text(driver, "running", "the allocation, live on the job page", 90, "job-allocs")
+    assert driver.execute_script("return window.__notReloaded === true"), "the job page reloaded"
+    # The deployment marks it healthy once it has run for min_healthy_time (Nomad's 10 s).
+    try:
+        WebDriverWait(driver, 90, poll_frequency=0.2).until(
+            lambda d: re.search(r"(?<!un)healthy", text(d, "job-allocs")))
+    except Exception:
+        raise AssertionError(f"the allocation never turned healthy live; page shows:\n{text(driver)}")
     assert driver.execute_script("return window.__notReloaded === true"), "the job page reloaded"
     wait_text(driver, "diff with 0", "the job's versions", 30, "job-versions")
     shot(driver, "job")
@@ -169,7 +179,7 @@ try:
     click(driver, By.LINK_TEXT, "shop")
     wait_text(driver, "revision 2", "the stack's revisions", 30, "stack-revisions")
     assert "revision 1" in text(driver, "stack-revisions"), text(driver)
-    assert "job.report" in text(driver, "stack-jobs"), text(driver)
+    assert "job.ledger" in text(driver, "stack-jobs"), text(driver)
     shot(driver, "stack")
     click(driver, By.LINK_TEXT, "revision 2")
     wait_text(driver, "1 to replace", "revision 2's plan", 30, "revision-plan")
