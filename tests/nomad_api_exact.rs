@@ -262,3 +262,48 @@ async fn allocation_health_set_through_the_api() {
             .await;
     }
 }
+
+/// A service job registered through the API without an `update` block reads back as Nomad's
+/// does (its HTTP API canonicalizes a job first): each group with the default update strategy,
+/// so its deployment tracks health and the allocation turns healthy after the default
+/// `min_healthy_time` of 10 s; a batch job gets no update strategy.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_job_registered_without_defaults_reads_back_canonicalized_and_turns_healthy() {
+    let dir = tempfile::tempdir().unwrap();
+    let http = http();
+    let agent = Agent::start(BIN, dir.path().join("a"), &["--dev", "--node", "exact-canon"]);
+    wait_nodes(&http, &agent, 1).await;
+    let plain = json!({"ID": "plain", "Name": "plain", "Type": "service", "Datacenters": ["dc1"],
+        "TaskGroups": [{"Name": "g", "Count": 1,
+            "Tasks": [{"Name": "t", "Driver": "raw_exec", "KillTimeout": secs(1.0),
+                       "Config": {"command": "/bin/sh", "args": ["-c", "sleep 600"]}}]}]});
+    register_job(&http, &agent, &plain).await;
+    let job = get_json(&http, &agent.url("/v1/job/plain")).await.unwrap();
+    let update = &job["TaskGroups"][0]["Update"];
+    assert_eq!(update["MaxParallel"], 1, "{job}");
+    assert_eq!(update["HealthCheck"], "checks", "{job}");
+    assert_eq!(update["MinHealthyTime"], secs(10.0), "{job}");
+    assert_eq!(update["HealthyDeadline"], secs(300.0), "{job}");
+    assert_eq!(update["ProgressDeadline"], secs(600.0), "{job}");
+    assert_eq!(job["TaskGroups"][0]["EphemeralDisk"]["SizeMB"], 300, "{job}");
+    let healthy = wait_for(Duration::from_secs(60), || async {
+        let allocs = get_json(&http, &agent.url("/v1/job/plain/allocations")).await?;
+        (allocs[0]["DeploymentStatus"]["Healthy"] == json!(true)).then_some(())
+    })
+    .await;
+    assert!(
+        healthy.is_some(),
+        "the allocation never turned healthy:\n{}",
+        agent.log()
+    );
+
+    let mut once = plain.clone();
+    once["ID"] = json!("once");
+    once["Name"] = json!("once");
+    once["Type"] = json!("batch");
+    register_job(&http, &agent, &once).await;
+    let job = get_json(&http, &agent.url("/v1/job/once")).await.unwrap();
+    assert!(job["TaskGroups"][0]["Update"].is_null(), "{job}");
+    let _ = http.delete(agent.url("/v1/job/plain?purge=true")).send().await;
+    let _ = http.delete(agent.url("/v1/job/once?purge=true")).send().await;
+}

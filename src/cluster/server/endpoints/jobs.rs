@@ -109,6 +109,10 @@ impl ClusterNode {
         {
             job.namespace = Some(ns);
         }
+        // As Nomad's HTTP API (`ApiJobToStructJob` canonicalizes first): a service group with
+        // no `update` block gets the default strategy, so it has a deployment whose health
+        // is tracked, and the job reads back with every default filled in.
+        crate::spec::canonicalize_in_place(&mut job);
         let errors = job_errors(&job);
         if !errors.is_empty() {
             return Err(EndpointError::BadRequest(multierror(&errors)));

@@ -23,6 +23,8 @@ impl ClusterNode {
     pub async fn plan_job(&self, job: Job, want_diff: bool) -> Result<JobPlanResponse, EndpointError> {
         // As Nomad's `Job.Plan`, through the same admission as a registration: the diff and
         // the dry run see the implicit constraints the job would be stored with.
+        let mut job = job;
+        crate::spec::canonicalize_in_place(&mut job);
         let job = crate::spec::admission::admit(job);
         self.read_barrier().await?;
         let now = SystemTime::now()
