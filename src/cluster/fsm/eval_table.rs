@@ -213,34 +213,20 @@ mod tests {
             modify_index: index,
             ..eval("", 50, 1, EvalStatus::Pending)
         };
-        t.insert(
-            "a".into(),
-            Evaluation {
-                id: "a".into(),
-                ..of("web", "", 4)
-            },
-        );
-        t.insert(
-            "b".into(),
-            Evaluation {
-                id: "b".into(),
-                ..of("web", "default", 5)
-            },
-        );
-        t.insert(
-            "c".into(),
-            Evaluation {
-                id: "c".into(),
-                ..of("web", "other", 5)
-            },
-        );
-        t.insert(
-            "d".into(),
-            Evaluation {
-                id: "d".into(),
-                ..of("webx", "default", 5)
-            },
-        );
+        for (id, job, ns, index) in [
+            ("a", "web", "", 4),
+            ("b", "web", "default", 5),
+            ("c", "web", "other", 5),
+            ("d", "webx", "default", 5),
+        ] {
+            t.insert(
+                id.into(),
+                Evaluation {
+                    id: id.into(),
+                    ..of(job, ns, index)
+                },
+            );
+        }
         assert_eq!(ids(t.of_job("default", "web")), ["a", "b"]);
         assert_eq!(ids(t.of_job("", "web")), ["a", "b"]);
         assert_eq!(ids(t.of_job("other", "web")), ["c"]);
