@@ -219,7 +219,7 @@ fn collect(state: &State, written_jobs: &[(String, String)], index: u64) -> Vec<
         }
     }
     if changed(state, "deployments", index) {
-        for d in state.deployments.values().filter(|d| d.modify_index == index) {
+        for d in state.deployments.modified_at(index) {
             let keys = nonempty([&d.job_id]);
             let payload = payload_json("Deployment", d);
             out.push(event(

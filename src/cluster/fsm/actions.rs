@@ -106,7 +106,7 @@ impl State {
                 message: format!("can't change terminal deployment (status {})", d.status.as_str()),
             };
         }
-        let Some(d) = self.deployments.get_mut(&action.deployment_id) else {
+        let Some(mut d) = self.deployments.get_mut(&action.deployment_id) else {
             return Outcome::Done;
         };
         d.status = action.status;
@@ -117,6 +117,7 @@ impl State {
             }
         }
         d.modify_index = index;
+        drop(d);
         self.bump_table("deployments", index);
         let job_modify_index = action.eval.as_ref().map_or(0, |e| e.job_modify_index);
         let (eval_id, eval_create_index) = self.insert_job_eval(index, action.eval, job_modify_index);

@@ -61,10 +61,16 @@ impl State {
             }
         }
         self.bump_table("allocs", index);
-        if let (Some(description), Some(d)) = (req.fail, self.deployments.get_mut(&req.deployment_id)) {
+        let failed = req.fail.is_some_and(|description| {
+            let Some(mut d) = self.deployments.get_mut(&req.deployment_id) else {
+                return false;
+            };
             d.status = DeploymentStatus::Failed;
             d.status_description = description;
             d.modify_index = index;
+            true
+        });
+        if failed {
             self.bump_table("deployments", index);
         }
         let job_modify_index = req.eval.job_modify_index;

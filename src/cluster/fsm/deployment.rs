@@ -8,7 +8,7 @@ use crate::api::{Deployment, DeploymentState, DeploymentStatus, deployment_descr
 
 impl State {
     pub(super) fn apply_deployment_update(&mut self, index: u64, u: DeploymentUpdate) -> Outcome {
-        let Some(d) = self.deployments.get_mut(&u.id) else {
+        let Some(mut d) = self.deployments.get_mut(&u.id) else {
             return Outcome::NotFound {
                 message: format!("deployment {} not found", u.id),
             };
@@ -36,6 +36,7 @@ impl State {
         d.task_groups = groups;
         d.modify_index = index;
         let (ns, job_id, version) = (d.namespace.clone(), d.job_id.clone(), d.job_version);
+        drop(d);
         self.bump_table("deployments", index);
         if u.status == DeploymentStatus::Successful {
             let rec = self.jobs.get_mut(&ns).and_then(|j| j.get_mut(&job_id));

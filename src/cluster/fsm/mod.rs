@@ -15,6 +15,7 @@ pub mod alloc_health;
 pub mod client_update;
 pub mod command;
 pub mod deployment;
+pub mod deployment_table;
 pub mod eval_table;
 pub mod gc;
 pub mod handle;
@@ -41,6 +42,7 @@ mod tests;
 
 pub use acl::secret_hash;
 pub use command::{ClientRequest, Command, CommandResponse, Outcome};
+pub use deployment_table::DeploymentTable;
 pub use eval_table::EvalTable;
 pub use gc::{GcCollect, GcCutoffs, GcJob};
 pub use handle::StateHandle;

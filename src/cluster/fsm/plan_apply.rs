@@ -97,9 +97,11 @@ impl State {
 
     /// A new deployment cancels the job's running one, as Nomad's does.
     fn start_deployment(&mut self, index: u64, mut d: Deployment) {
-        for old in self.deployments.values_mut() {
-            let same_job = old.namespace == d.namespace && old.job_id == d.job_id;
-            if same_job && old.status == DeploymentStatus::Running {
+        for id in self.deployments.ids_of_job(&d.namespace, &d.job_id) {
+            let Some(mut old) = self.deployments.get_mut(&id) else {
+                continue;
+            };
+            if old.status == DeploymentStatus::Running {
                 old.status = DeploymentStatus::Cancelled;
                 old.status_description = "Cancelled due to newer version of job".into();
                 old.modify_index = index;
@@ -115,8 +117,8 @@ impl State {
     fn cancel_superseded_blocked(&mut self, index: u64, now: i64, eval: &Evaluation) {
         let superseded: Vec<String> = self
             .evals
-            .blocked()
-            .filter(|o| o.namespace == eval.namespace && o.job_id == eval.job_id && o.id != eval.id)
+            .of_job(&eval.namespace, &eval.job_id)
+            .filter(|o| o.status == EvalStatus::Blocked && o.id != eval.id)
             .map(|o| o.id.clone())
             .collect();
         for id in superseded {

@@ -28,7 +28,7 @@ pub struct State {
     /// Allocation ID → allocation.
     pub allocs: BTreeMap<String, Allocation>,
     /// Deployment ID → deployment.
-    pub deployments: BTreeMap<String, Deployment>,
+    pub deployments: super::DeploymentTable,
     /// Node ID → node.
     pub nodes: BTreeMap<String, Node>,
     /// namespace → path → variable, items sealed.

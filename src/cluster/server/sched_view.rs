@@ -130,14 +130,10 @@ impl SchedView {
                 job_allocs[i].push(a.clone());
             }
         }
-        let mut latest: Vec<Option<&Deployment>> = vec![None; jobs.len()];
-        for d in state.deployments.values() {
-            if let Some(&i) = wanted.get(&(d.namespace.as_str(), d.job_id.as_str()))
-                && latest[i].is_none_or(|best| d.create_index > best.create_index)
-            {
-                latest[i] = Some(d);
-            }
-        }
+        let latest: Vec<Option<&Deployment>> = jobs
+            .iter()
+            .map(|(ns, id)| state.deployments.of_job(ns, id).max_by_key(|d| d.create_index))
+            .collect();
         let allocated = Arc::new(allocated);
         let nodes = cache.nodes(state);
         jobs.iter()

@@ -1,0 +1,208 @@
+//! `DeploymentTable`: the deployments by ID, with the deployments of each job and those last
+//! modified at each Raft index, kept up to date on every write.
+//!
+//! Apply reads both on hot paths: a plan that starts a deployment cancels the job's running
+//! one, the scheduler's view takes a job's latest deployment, and the event stream's batch
+//! lists the deployments an entry changed. Walking every deployment each time made each of
+//! those writes cost as much as the whole table (a cluster registering tens of thousands of
+//! service jobs slowed down with every one).
+//!
+//! Writes go through [`DeploymentTable::insert`], [`DeploymentTable::remove`] and
+//! [`DeploymentTable::get_mut`], whose guard re-indexes the deployment when it is dropped
+//! (a deployment's job never changes; its modify index does). Reads go through `Deref` to the
+//! map. Serialised as the plain map, so snapshots keep their format; the indexes are rebuilt
+//! when one is read.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::ops::{Deref, DerefMut};
+
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+use crate::api::{Deployment, namespace_or_default};
+
+/// Deployment ID → deployment, with the by-job and by-modify-index indexes.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct DeploymentTable {
+    by_id: BTreeMap<String, Deployment>,
+    /// (namespace, or `default` when empty; job ID; deployment ID).
+    by_job: BTreeSet<(String, String, String)>,
+    /// (modify index, deployment ID).
+    by_modify_index: BTreeSet<(u64, String)>,
+}
+
+/// A deployment borrowed for writing; re-indexed when dropped.
+pub struct DeploymentMut<'a> {
+    deployment: &'a mut Deployment,
+    by_modify_index: &'a mut BTreeSet<(u64, String)>,
+    modify_index_before: u64,
+}
+
+impl Deref for DeploymentMut<'_> {
+    type Target = Deployment;
+
+    fn deref(&self) -> &Deployment {
+        self.deployment
+    }
+}
+
+impl DerefMut for DeploymentMut<'_> {
+    fn deref_mut(&mut self) -> &mut Deployment {
+        self.deployment
+    }
+}
+
+impl Drop for DeploymentMut<'_> {
+    fn drop(&mut self) {
+        let (before, after) = (self.modify_index_before, self.deployment.modify_index);
+        if before != after {
+            let id = self.deployment.id.clone();
+            self.by_modify_index.remove(&(before, id.clone()));
+            self.by_modify_index.insert((after, id));
+        }
+    }
+}
+
+impl DeploymentTable {
+    /// Inserts or replaces `d` under `id`; returns the deployment it replaced.
+    pub fn insert(&mut self, id: String, d: Deployment) -> Option<Deployment> {
+        let old = self.remove(&id);
+        self.by_job.insert(job_key(&d, &id));
+        self.by_modify_index.insert((d.modify_index, id.clone()));
+        self.by_id.insert(id, d);
+        old
+    }
+
+    /// Removes the deployment `id`.
+    pub fn remove(&mut self, id: &str) -> Option<Deployment> {
+        let old = self.by_id.remove(id)?;
+        self.by_job.remove(&job_key(&old, id));
+        self.by_modify_index.remove(&(old.modify_index, id.to_owned()));
+        Some(old)
+    }
+
+    /// The deployment `id` for writing. Its job must not change (the by-job index keeps the
+    /// job it was inserted with).
+    pub fn get_mut(&mut self, id: &str) -> Option<DeploymentMut<'_>> {
+        let deployment = self.by_id.get_mut(id)?;
+        Some(DeploymentMut {
+            modify_index_before: deployment.modify_index,
+            deployment,
+            by_modify_index: &mut self.by_modify_index,
+        })
+    }
+
+    /// The IDs of job `job_id`'s deployments in `namespace` (empty means `default`), by ID.
+    pub fn ids_of_job(&self, namespace: &str, job_id: &str) -> Vec<String> {
+        let ns = namespace_or_default(namespace);
+        let from = (ns.to_owned(), job_id.to_owned(), String::new());
+        self.by_job
+            .range(from..)
+            .take_while(|(n, j, _)| n == ns && j == job_id)
+            .map(|(_, _, id)| id.clone())
+            .collect()
+    }
+
+    /// Job `job_id`'s deployments in `namespace` (empty means `default`), by ID.
+    pub fn of_job<'a>(&'a self, namespace: &str, job_id: &str) -> impl Iterator<Item = &'a Deployment> + 'a {
+        self.ids_of_job(namespace, job_id)
+            .into_iter()
+            .filter_map(|id| self.by_id.get(&id))
+    }
+
+    /// The deployments whose `ModifyIndex` is `index`, by ID.
+    pub fn modified_at(&self, index: u64) -> impl Iterator<Item = &Deployment> {
+        self.by_modify_index
+            .range((index, String::new())..)
+            .take_while(move |(i, _)| *i == index)
+            .filter_map(|(_, id)| self.by_id.get(id))
+    }
+}
+
+fn job_key(d: &Deployment, id: &str) -> (String, String, String) {
+    (
+        namespace_or_default(&d.namespace).to_owned(),
+        d.job_id.clone(),
+        id.to_owned(),
+    )
+}
+
+impl Deref for DeploymentTable {
+    type Target = BTreeMap<String, Deployment>;
+
+    fn deref(&self) -> &Self::Target {
+        &self.by_id
+    }
+}
+
+impl From<BTreeMap<String, Deployment>> for DeploymentTable {
+    fn from(by_id: BTreeMap<String, Deployment>) -> Self {
+        let mut table = DeploymentTable::default();
+        for (id, d) in by_id {
+            table.insert(id, d);
+        }
+        table
+    }
+}
+
+/// Serialised as the plain map, so snapshots keep their format.
+impl Serialize for DeploymentTable {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        self.by_id.serialize(s)
+    }
+}
+
+impl<'de> Deserialize<'de> for DeploymentTable {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        BTreeMap::<String, Deployment>::deserialize(d).map(DeploymentTable::from)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn deployment(id: &str, ns: &str, job: &str, modify_index: u64) -> Deployment {
+        Deployment {
+            id: id.into(),
+            namespace: ns.into(),
+            job_id: job.into(),
+            modify_index,
+            ..Default::default()
+        }
+    }
+
+    fn ids<'a>(it: impl Iterator<Item = &'a Deployment>) -> Vec<&'a str> {
+        it.map(|d| d.id.as_str()).collect()
+    }
+
+    #[test]
+    fn the_indexes_follow_every_write_and_survive_a_snapshot() {
+        let mut t = DeploymentTable::default();
+        t.insert("a".into(), deployment("a", "default", "web", 3));
+        t.insert("b".into(), deployment("b", "", "web", 4));
+        t.insert("c".into(), deployment("c", "default", "api", 4));
+        t.insert("d".into(), deployment("d", "team", "web", 5));
+        assert_eq!(
+            ids(t.of_job("", "web")),
+            ["a", "b"],
+            "an empty namespace is default"
+        );
+        assert_eq!(ids(t.of_job("team", "web")), ["d"]);
+        assert_eq!(ids(t.modified_at(4)), ["b", "c"]);
+
+        t.get_mut("b").unwrap().modify_index = 9;
+        assert_eq!(ids(t.modified_at(4)), ["c"]);
+        assert_eq!(ids(t.modified_at(9)), ["b"]);
+        t.insert("c".into(), deployment("c", "default", "api", 9));
+        assert_eq!(ids(t.modified_at(9)), ["b", "c"]);
+        t.remove("a");
+        assert_eq!(ids(t.of_job("default", "web")), ["b"]);
+        assert_eq!(ids(t.modified_at(3)), Vec::<&str>::new());
+
+        let json = serde_json::to_string(&t).unwrap();
+        let plain: BTreeMap<String, Deployment> = serde_json::from_str(&json).unwrap();
+        assert_eq!(plain.len(), 3, "serialised as the plain map");
+        let back: DeploymentTable = serde_json::from_str(&json).unwrap();
+        assert_eq!(back, t, "the indexes are rebuilt from the map");
+    }
+}
