@@ -76,7 +76,20 @@ async fn scale_run_places_and_runs_every_allocation() {
     );
     let total = (jobs * count) as u64;
     let bin = std::env::var("DEPLOY_TEST_BIN").unwrap_or_else(|_| env!("CARGO_BIN_EXE_deploy").to_owned());
-    let cluster = Cluster::start_with_multiplier(&bin, 3, 3).await;
+    // The servers' own snapshot thresholds, not the small ones other tests use to exercise
+    // snapshots: with 100,000 allocations the state is ~160 MB of JSON, and a snapshot every
+    // 150 entries (each follower 20 entries behind installing one) is all the servers would do.
+    let (threshold, trailing) = (
+        deploy::cluster::raft::SNAPSHOT_THRESHOLD.to_string(),
+        deploy::cluster::raft::TRAILING_LOGS.to_string(),
+    );
+    let compaction = [
+        "--raft-snapshot-threshold",
+        threshold.as_str(),
+        "--raft-trailing-logs",
+        trailing.as_str(),
+    ];
+    let cluster = Cluster::start_with_args(&bin, 3, 3, &compaction).await;
     let servers: Vec<String> = cluster.agents.iter().map(|a| a.rpc_addr.clone()).collect();
     println!(
         "\n== scale run: 3 servers, {nodes} simulated nodes, {jobs} jobs x {count} allocations (load before: {})",

@@ -67,6 +67,9 @@ impl Agent {
         .args(["--raft-multiplier", &self.raft_multiplier.to_string()])
         .args(["--keyring-kek", &self.keyring_kek])
         .args(&self.extra_args)
+        // Small thresholds so that snapshots, log purging and snapshot installs happen, unless
+        // the test sets its own.
+        .args(self.compaction_args())
         .envs(self.extra_env.iter().map(|(k, v)| (k.as_str(), v.as_str())));
         for p in &self.peers {
             cmd.args(["--join", p]);
@@ -78,6 +81,19 @@ impl Agent {
         }
         cmd.stdin(Stdio::null()).stdout(Stdio::null()).stderr(log);
         self.child = Some(cmd.spawn().expect("spawn deploy agent"));
+    }
+
+    /// The small snapshot thresholds tests run with, when the extra arguments set none.
+    fn compaction_args(&self) -> Vec<&'static str> {
+        let set = |flag: &str| self.extra_args.iter().any(|a| a == flag);
+        let mut args = Vec::new();
+        if !set("--raft-snapshot-threshold") {
+            args.extend(["--raft-snapshot-threshold", "150"]);
+        }
+        if !set("--raft-trailing-logs") {
+            args.extend(["--raft-trailing-logs", "20"]);
+        }
+        args
     }
 
     /// `kill -9`.

@@ -4,9 +4,14 @@
 //! back to a scan).
 //!
 //! ```text
-//!  State::apply(index, cmd) ─► allocs table changed at index? ─► allocations whose
-//!  ModifyIndex is index ─► their nodes: ids += alloc, index = index
+//!  State::apply(index, cmd) ─► allocs table changed at index? ─► the allocations the
+//!  command names (or, for a command that names none, every allocation) whose ModifyIndex is
+//!  index ─► their nodes: ids += alloc, index = index
 //! ```
+//!
+//! The allocations a command can touch are read from the command itself ([`Touched::of`]), so
+//! the common writes (a plan, a client's report) cost what they carry, not a pass over every
+//! allocation of the cluster.
 //!
 //! A client watches its own allocations with a blocking query on its node's index, so a
 //! change to one node's allocations answers that node's query only, and the answer is built
@@ -14,7 +19,58 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
+use super::command::Command;
 use crate::api::Allocation;
+
+/// Which allocations an applied command may have changed, as far as the command says.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Touched {
+    /// These allocations (IDs; unknown ones are skipped).
+    ids: Vec<String>,
+    /// Every allocation on these nodes.
+    nodes: Vec<String>,
+    /// The command does not say: every allocation is looked at.
+    any: bool,
+}
+
+impl Touched {
+    /// Every allocation may have changed.
+    pub fn any() -> Touched {
+        Touched {
+            any: true,
+            ..Touched::default()
+        }
+    }
+
+    /// What `cmd` may change in the allocations table, read before it is applied.
+    pub fn of(cmd: &Command) -> Touched {
+        let mut touched = Touched::default();
+        touched.add(cmd);
+        touched
+    }
+
+    fn add(&mut self, cmd: &Command) {
+        match cmd {
+            Command::PlanApply(plan) => {
+                let placed = plan.place.iter().chain(&plan.in_place).map(|a| a.id.clone());
+                self.ids.extend(placed);
+                self.ids.extend(plan.stop.iter().map(|s| s.alloc_id.clone()));
+            }
+            Command::AllocUpsert { allocs } => self.ids.extend(allocs.iter().map(|a| a.id.clone())),
+            Command::AllocClientUpdate { updates, .. } => {
+                self.ids.extend(updates.iter().map(|u| u.id.clone()))
+            }
+            Command::AllocStop { alloc_ids, .. } => self.ids.extend(alloc_ids.iter().cloned()),
+            Command::AllocHealth(req) => self.ids.extend(req.healthy.iter().chain(&req.unhealthy).cloned()),
+            Command::NodeDown { node_id, .. } | Command::NodePurge { node_id, .. } => {
+                self.nodes.push(node_id.clone());
+            }
+            Command::Batch(cmds) => cmds.iter().for_each(|c| self.add(c)),
+            Command::Request(req) => self.add(&req.cmd),
+            _ => self.any = true,
+        }
+    }
+}
 
 /// One node's allocations and the index of their last change.
 #[derive(Debug, Clone, Default)]
@@ -41,9 +97,16 @@ impl PartialEq for NodeAllocIndex {
 
 impl NodeAllocIndex {
     /// Brings the index up to date after an entry applied at `index`; `changed`: the entry
-    /// changed the allocations table. Deleted allocations stay listed (readers skip them)
-    /// until they are many, then the index is rebuilt.
-    pub(super) fn update(&mut self, allocs: &BTreeMap<String, Allocation>, index: u64, changed: bool) {
+    /// changed the allocations table; `touched`: which allocations it may have changed.
+    /// Deleted allocations stay listed (readers skip them) until they are many, then the
+    /// index is rebuilt.
+    pub(super) fn update(
+        &mut self,
+        allocs: &BTreeMap<String, Allocation>,
+        index: u64,
+        changed: bool,
+        touched: &Touched,
+    ) {
         if !self.built || self.held > allocs.len() + allocs.len() / 2 + 1024 {
             self.rebuild(allocs);
             return;
@@ -51,13 +114,33 @@ impl NodeAllocIndex {
         if !changed {
             return;
         }
-        for a in allocs.values().filter(|a| a.modify_index == index) {
-            let node = self.by_node.entry(a.node_id.clone()).or_default();
-            if node.ids.insert(a.id.clone()) {
-                self.held += 1;
+        let modified = |a: &&Allocation| a.modify_index == index;
+        if touched.any {
+            for a in allocs.values().filter(modified) {
+                self.note(a, index);
             }
-            node.index = index;
+            return;
         }
+        let on_nodes: Vec<String> = touched
+            .nodes
+            .iter()
+            .filter_map(|n| self.by_node.get(n))
+            .flat_map(|n| n.ids.iter().cloned())
+            .collect();
+        for id in touched.ids.iter().chain(&on_nodes) {
+            if let Some(a) = allocs.get(id).filter(modified) {
+                self.note(a, index);
+            }
+        }
+    }
+
+    /// Lists `a` on its node and moves the node's index to `index`.
+    fn note(&mut self, a: &Allocation, index: u64) {
+        let node = self.by_node.entry(a.node_id.clone()).or_default();
+        if node.ids.insert(a.id.clone()) {
+            self.held += 1;
+        }
+        node.index = index;
     }
 
     fn rebuild(&mut self, allocs: &BTreeMap<String, Allocation>) {
@@ -103,17 +186,68 @@ mod tests {
         allocs.insert("a".to_string(), alloc("a", "n1", 3));
         let mut index = NodeAllocIndex::default();
         assert_eq!(index.node("n1"), None, "not built before the first apply");
-        index.update(&allocs, 3, true);
+        index.update(&allocs, 3, true, &Touched::any());
         assert_eq!(index.node("n1"), Some((3, vec!["a"])));
         assert_eq!(index.node("n2"), Some((0, vec![])));
         allocs.insert("b".to_string(), alloc("b", "n2", 5));
-        index.update(&allocs, 5, true);
+        index.update(&allocs, 5, true, &Touched::any());
         assert_eq!(index.node("n1"), Some((3, vec!["a"])));
         assert_eq!(index.node("n2"), Some((5, vec!["b"])));
         allocs.get_mut("a").unwrap().modify_index = 6;
-        index.update(&allocs, 6, true);
+        index.update(&allocs, 6, true, &Touched::any());
         assert_eq!(index.node("n1"), Some((6, vec!["a"])));
-        index.update(&allocs, 7, false);
+        index.update(&allocs, 7, false, &Touched::any());
         assert_eq!(index.node("n2"), Some((5, vec!["b"])));
+    }
+
+    /// The allocations a command names, unwrapped from requests and batches, move their
+    /// nodes' indexes exactly as a pass over every allocation would.
+    #[test]
+    fn the_allocations_a_command_names_move_their_nodes_only() {
+        use crate::api::{ClientStatus, Node};
+        use crate::cluster::fsm::{AllocClientUpdate, ClientRequest, State};
+
+        let mut state = State::default();
+        for n in ["n1", "n2"] {
+            let node = Node {
+                id: n.into(),
+                ..Node::default()
+            };
+            state.apply(1, Command::NodeUpsert { node: Box::new(node) });
+        }
+        let allocs = vec![alloc("a", "n1", 0), alloc("b", "n2", 0), alloc("c", "n2", 0)];
+        state.apply(2, Command::AllocUpsert { allocs });
+        assert_eq!(state.node_allocs.node("n1"), Some((2, vec!["a"])));
+        assert_eq!(state.node_allocs.node("n2"), Some((2, vec!["b", "c"])));
+
+        let report = |id: &str| AllocClientUpdate {
+            id: id.into(),
+            client_status: ClientStatus::Running,
+            ..AllocClientUpdate::default()
+        };
+        let request = |cmd| {
+            Command::Request(Box::new(ClientRequest {
+                id: "r1".into(),
+                at_millis: 0,
+                cmd,
+            }))
+        };
+        let updates = Command::AllocClientUpdate {
+            updates: vec![report("c"), report("unknown")],
+            evals: Vec::new(),
+        };
+        state.apply(3, request(Command::Batch(vec![updates])));
+        assert_eq!(state.node_allocs.node("n1"), Some((2, vec!["a"])));
+        assert_eq!(state.node_allocs.node("n2"), Some((3, vec!["b", "c"])));
+
+        let down = Command::NodeDown {
+            node_id: "n1".into(),
+            updated_at: 0,
+            evals: Vec::new(),
+        };
+        state.apply(4, down);
+        assert_eq!(state.node_allocs.node("n1"), Some((4, vec!["a"])));
+        assert_eq!(state.node_allocs.node("n2"), Some((3, vec!["b", "c"])));
+        assert_eq!(state.allocs["a"].client_status, ClientStatus::Lost);
     }
 }

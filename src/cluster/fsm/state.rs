@@ -90,9 +90,10 @@ impl State {
     /// Applies `cmd` written at Raft index `index`. Deterministic: depends only on its inputs.
     pub fn apply(&mut self, index: u64, cmd: Command) -> CommandResponse {
         let allocs_before = self.table_index.get("allocs").copied();
+        let touched = super::node_allocs::Touched::of(&cmd);
         let resp = self.apply_command(index, cmd);
         let changed = self.table_index.get("allocs").copied() != allocs_before;
-        self.node_allocs.update(&self.allocs, index, changed);
+        self.node_allocs.update(&self.allocs, index, changed, &touched);
         resp
     }
 

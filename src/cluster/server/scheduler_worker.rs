@@ -1,14 +1,16 @@
 //! The scheduler worker, on the leader: takes a batch of pending evaluations from the broker
 //! (at most one per job), plans each on one snapshot, re-checks the plans against the latest
 //! state and commits them through Raft, one [`PlanApply`] command each, proposed together so
-//! that they share one log entry. Blocked evaluations are made pending again when nodes change.
+//! that they share a log entry, in groups of at most [`MAX_ALLOCS_PER_COMMIT`] allocations
+//! committed one after another. Blocked evaluations are made pending again when nodes change.
 //!
 //! ```text
 //!  applied index moves ─► leader? ─► nodes changed? ─► EvalUpsert(blocked → pending)
 //!                                 └► next pending evals (≤ BATCH) ─► blocking thread:
 //!                                    SchedViews (one pass) ─► schedule each (time budget,
 //!                                    the batch's earlier placements counted) ─► verify_plan
-//!                                    (latest state) ─► PlanApply × n via Raft, one entry
+//!                                    (latest state) ─► PlanApply × n via Raft, in groups
+//!                                    of ≤ MAX_ALLOCS_PER_COMMIT allocations, one entry each
 //! ```
 //!
 //! Every choice (allocation IDs through the seeded RNG, times) is made before proposing, so
@@ -44,8 +46,18 @@ const MAX_ATTEMPTS: usize = 3;
 /// How long planning one evaluation may take (see `docs/limits.md`).
 pub const EVAL_BUDGET: Duration = Duration::from_secs(10);
 
-/// Most evaluations planned on one snapshot and committed together.
+/// Most evaluations planned on one snapshot.
 pub const BATCH: usize = 64;
+
+/// Most allocations (placed, updated or stopped) the plans proposed together may carry; a
+/// batch's plans beyond it are committed in further groups, each after the one before.
+///
+/// Plans proposed together share one log entry, which every follower must receive, decode and
+/// write within one append round trip (a few hundred milliseconds). A placed allocation is
+/// about 1.6 KB of JSON, so a full batch of large plans (64 × 100 placements) made a 10 MB
+/// entry: its append timed out again at every retry, nothing after it committed, and the
+/// followers, hearing no leader, started elections. This bound keeps an entry near 1 MB.
+pub const MAX_ALLOCS_PER_COMMIT: usize = 640;
 
 /// Runs the worker until the task is aborted. Does nothing on followers.
 pub async fn run(node: Arc<ClusterNode>) {
@@ -169,8 +181,10 @@ impl Worker {
                     }
                 }
             }
-            if !commit_all(&self.node, cmds).await? {
-                return Ok(());
+            for group in commit_groups(cmds, MAX_ALLOCS_PER_COMMIT) {
+                if !commit_all(&self.node, group).await? {
+                    return Ok(());
+                }
             }
         }
     }
@@ -242,6 +256,34 @@ async fn commit_all(node: &ClusterNode, cmds: Vec<Command>) -> Result<bool, Clus
         leader &= matches!(written?, LocalWrite::Applied(_));
     }
     Ok(leader)
+}
+
+/// The allocations `cmd` carries: placed, updated in place or stopped.
+fn carried_allocs(cmd: &Command) -> usize {
+    match cmd {
+        Command::PlanApply(p) => p.place.len() + p.in_place.len() + p.stop.len(),
+        _ => 0,
+    }
+}
+
+/// Splits `cmds`, in order, into groups carrying at most `max` allocations each (a command
+/// carrying more is a group of its own): each group is proposed together, after the one
+/// before it is committed.
+fn commit_groups(cmds: Vec<Command>, max: usize) -> Vec<Vec<Command>> {
+    let mut groups: Vec<Vec<Command>> = Vec::new();
+    let mut carried = 0;
+    for cmd in cmds {
+        let n = carried_allocs(&cmd);
+        match groups.last_mut() {
+            Some(group) if carried + n <= max => group.push(cmd),
+            _ => {
+                groups.push(vec![cmd]);
+                carried = 0;
+            }
+        }
+        carried += n;
+    }
+    groups
 }
 
 /// A plan made on a view at index `.2`, with the RNG that made it.
@@ -494,5 +536,41 @@ mod tests {
             }
         }
         assert!(strikes.0.is_empty(), "a failed evaluation is forgotten");
+    }
+
+    #[test]
+    fn plans_are_committed_in_groups_of_bounded_allocations_in_order() {
+        let plan = |id: &str, placed: usize| {
+            let eval = Evaluation {
+                id: id.into(),
+                ..Evaluation::default()
+            };
+            let mut cmd = failed(&eval, String::new());
+            if let Command::PlanApply(p) = &mut cmd {
+                p.place = (0..placed).map(|_| Allocation::default()).collect();
+            }
+            cmd
+        };
+        let cmds = vec![
+            plan("a", 3),
+            plan("b", 2),
+            plan("c", 9),
+            plan("d", 1),
+            plan("e", 0),
+        ];
+        let groups: Vec<Vec<String>> = commit_groups(cmds, 5)
+            .iter()
+            .map(|g| {
+                g.iter()
+                    .map(|c| match c {
+                        Command::PlanApply(p) => p.eval.id.clone(),
+                        other => panic!("unexpected {other:?}"),
+                    })
+                    .collect()
+            })
+            .collect();
+        // A plan over the bound goes alone; the order is kept.
+        assert_eq!(groups, [vec!["a", "b"], vec!["c"], vec!["d", "e"]]);
+        assert!(commit_groups(Vec::new(), 5).is_empty());
     }
 }
