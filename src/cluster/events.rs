@@ -22,6 +22,7 @@ use serde::Serialize;
 use tokio::sync::broadcast;
 
 use super::fsm::State;
+use crate::api::Allocation;
 
 /// How many batches the ring keeps for replay.
 pub const RING_BATCHES: usize = 1024;
@@ -204,7 +205,15 @@ fn collect(state: &State, written_jobs: &[(String, String)], index: u64) -> Vec<
         }
     }
     if changed(state, "allocs", index) {
-        for a in state.allocs.values().filter(|a| a.modify_index == index) {
+        let modified: Vec<&Allocation> = match state.node_allocs.modified_at(index) {
+            Some(ids) => ids.iter().filter_map(|id| state.allocs.get(id)).collect(),
+            None => state
+                .allocs
+                .values()
+                .filter(|a| a.modify_index == index)
+                .collect(),
+        };
+        for a in modified {
             let keys = nonempty([&a.job_id, &a.deployment_id]);
             let payload = payload_json("Allocation", a);
             out.push(event(

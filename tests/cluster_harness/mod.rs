@@ -74,11 +74,6 @@ impl Agent {
         for p in &self.peers {
             cmd.args(["--join", p]);
         }
-        // Small thresholds so that snapshots, log purging and snapshot installs happen, unless
-        // the caller sets its own (a benchmark measures the agent's defaults).
-        if !self.extra_args.iter().any(|a| a == "--raft-snapshot-threshold") {
-            cmd.args(["--raft-snapshot-threshold", "150", "--raft-trailing-logs", "20"]);
-        }
         cmd.stdin(Stdio::null()).stdout(Stdio::null()).stderr(log);
         self.child = Some(cmd.spawn().expect("spawn deploy agent"));
     }

@@ -86,6 +86,9 @@ pub struct NodeAllocIndex {
     by_node: HashMap<String, NodeAllocs>,
     /// IDs held, deleted allocations included until the next rebuild.
     held: usize,
+    /// The last applied index and the allocations whose `ModifyIndex` it is, by ID: the
+    /// event stream's batch of that index reads them instead of every allocation.
+    last: (u64, Vec<String>),
 }
 
 /// Derived data: equal whenever the allocations it is derived from are.
@@ -107,18 +110,23 @@ impl NodeAllocIndex {
         changed: bool,
         touched: &Touched,
     ) {
+        self.last = (index, Vec::new());
+        let modified = |a: &&Allocation| a.modify_index == index;
         if !self.built || self.held > allocs.len() + allocs.len() / 2 + 1024 {
             self.rebuild(allocs);
+            if changed {
+                self.last.1 = allocs.values().filter(modified).map(|a| a.id.clone()).collect();
+            }
             return;
         }
         if !changed {
             return;
         }
-        let modified = |a: &&Allocation| a.modify_index == index;
         if touched.any {
             for a in allocs.values().filter(modified) {
                 self.note(a, index);
             }
+            self.finish_last();
             return;
         }
         let on_nodes: Vec<String> = touched
@@ -132,6 +140,19 @@ impl NodeAllocIndex {
                 self.note(a, index);
             }
         }
+        self.finish_last();
+    }
+
+    /// Sorts the allocations noted at the last index and drops repeats.
+    fn finish_last(&mut self) {
+        self.last.1.sort_unstable();
+        self.last.1.dedup();
+    }
+
+    /// The allocations whose `ModifyIndex` is `index`, by ID, when `index` is the last one
+    /// applied; `None` for any other index (the caller scans).
+    pub fn modified_at(&self, index: u64) -> Option<&[String]> {
+        (self.built && self.last.0 == index).then_some(self.last.1.as_slice())
     }
 
     /// Lists `a` on its node and moves the node's index to `index`.
@@ -141,6 +162,7 @@ impl NodeAllocIndex {
             self.held += 1;
         }
         node.index = index;
+        self.last.1.push(a.id.clone());
     }
 
     fn rebuild(&mut self, allocs: &BTreeMap<String, Allocation>) {
@@ -198,6 +220,35 @@ mod tests {
         assert_eq!(index.node("n1"), Some((6, vec!["a"])));
         index.update(&allocs, 7, false, &Touched::any());
         assert_eq!(index.node("n2"), Some((5, vec!["b"])));
+    }
+
+    /// The event stream reads the allocations changed at the last index from the index; any
+    /// other index is not known.
+    #[test]
+    fn the_allocations_modified_at_the_last_index_are_kept_for_it() {
+        let mut allocs = BTreeMap::new();
+        allocs.insert("a".to_string(), alloc("a", "n1", 3));
+        allocs.insert("b".to_string(), alloc("b", "n2", 3));
+        let mut index = NodeAllocIndex::default();
+        index.update(&allocs, 3, true, &Touched::any());
+        assert_eq!(
+            index.modified_at(3),
+            Some(&["a".to_string(), "b".to_string()][..])
+        );
+
+        allocs.get_mut("b").unwrap().modify_index = 4;
+        let mut touched = Touched::default();
+        touched.ids = vec!["b".into(), "b".into(), "gone".into()];
+        index.update(&allocs, 4, true, &touched);
+        assert_eq!(
+            index.modified_at(4),
+            Some(&["b".to_string()][..]),
+            "each once, known ones only"
+        );
+        assert_eq!(index.modified_at(3), None, "only the last index is kept");
+
+        index.update(&allocs, 5, false, &touched);
+        assert_eq!(index.modified_at(5), Some(&[][..]));
     }
 
     /// The allocations a command names, unwrapped from requests and batches, move their
