@@ -11,10 +11,13 @@
 //! ```text
 //!  Engine ── [Start, Record, Fail, Skip, Undo, Commit, Discard] ──► Runtime::perform
 //!    ▲                                                                 │ run_step (task)
-//!    └──── Finished(step, outcome) / Undone(step) ◄────────────────────┘ journal, events
+//!    └── Landed(step) / Finished(step, outcome) / Undone(step) ◄──────┘ journal, events
 //! ```
+//!
+//! A step whose change landed is journalled as pending and answered to the engine as
+//! `Landed`: its gate goes on, but its place of the parallelism goes to the next step.
 
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::sync::Arc;
 
 use tokio::sync::mpsc::UnboundedReceiver;
@@ -24,6 +27,7 @@ use tokio::time::Instant;
 use super::engine::{Action, Engine, Input, Policy, Task};
 use super::event::{Event, EventSink, StepKind};
 use super::follow::{Progress, Registration, run_step};
+use super::job_watch::{JobWatch, follow_events};
 use super::journal::Journal;
 use super::report::FailureReport;
 use super::step::{Landed, Outcome, Step, StepResult};
@@ -35,7 +39,8 @@ use crate::state::{GateResult, JobRecord, Revision, Sealer, StateError, StateSto
 /// How to apply.
 #[derive(Clone, Debug)]
 pub struct ApplyOptions {
-    /// Jobs in flight at once (at least 1).
+    /// Jobs sending their change at once (at least 1); a job whose change landed waits on
+    /// its gate without holding a place.
     pub parallelism: usize,
     /// Undo this apply's changes when a job fails.
     pub atomic: bool,
@@ -108,18 +113,28 @@ pub async fn execute<B: Backend + 'static>(
     };
     let mut engine = Engine::new(tasks, policy).map_err(ApplyError::Duplicate)?;
     let (registered, registrations) = tokio::sync::mpsc::unbounded_channel();
+    let watch = JobWatch::new();
+    // Ends with the apply, also when the apply's future is dropped (a kill).
+    let _events = AbortOnDrop(tokio::spawn(follow_events(backend.clone(), watch.clone())));
     let progress = Progress {
         started: Instant::now(),
         sink,
         registered: Some(registered),
         auto_promote: options.auto_promote,
+        watch: Some(watch),
     };
     progress.emit(Event::ApplyStarted {
         steps: steps.len(),
         parallelism: engine.parallelism(),
     });
+    let by_address = steps
+        .iter()
+        .enumerate()
+        .map(|(i, s)| (s.address.clone(), i))
+        .collect();
     let mut runtime = Runtime {
         backend,
+        by_address,
         steps,
         progress,
         journal: Some(journal),
@@ -165,10 +180,21 @@ pub async fn execute<B: Backend + 'static>(
     })
 }
 
+/// Aborts a task when dropped.
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
 /// What performs the engine's actions: the backend, the journal, the event sink.
 struct Runtime<'a, B: Backend + 'static> {
     backend: Arc<B>,
     steps: Vec<Step>,
+    /// Each step's index by its job's address.
+    by_address: HashMap<JobAddress, usize>,
     progress: Progress,
     /// Taken by the commit.
     journal: Option<Journal>,
@@ -275,25 +301,25 @@ impl<B: Backend + 'static> Runtime<'_, B> {
         });
     }
 
-    /// Waits for the next step in flight to end, and takes every other that has ended by
-    /// then, journalling "registered, gate pending" for every step whose change lands
-    /// meanwhile. Called only while one is in flight.
+    /// Waits until a step in flight ends or changes land, and takes every other step that
+    /// has ended by then. Landed changes are journalled as "registered, gate pending" (one
+    /// sync for all) and answered as [`Input::Landed`], so the engine may start the next
+    /// steps while their gates run. Called only while one is in flight.
     async fn next_finished(&mut self) -> Result<Vec<Input>, ApplyError> {
-        let joined = loop {
-            tokio::select! {
-                joined = self.in_flight.join_next() => {
-                    break joined.expect("the engine waits only while a step is in flight");
-                }
-                Some(r) = self.registrations.recv() => {
-                    let mut landed = vec![r];
-                    while let Ok(r) = self.registrations.try_recv() {
-                        landed.push(r);
-                    }
-                    self.journal_pending(landed)?;
-                }
+        let mut inputs = Vec::new();
+        tokio::select! {
+            joined = self.in_flight.join_next() => {
+                let joined = joined.expect("the engine waits only while a step is in flight");
+                inputs.push(self.finished(joined));
             }
-        };
-        let mut inputs = vec![self.finished(joined)];
+            Some(r) = self.registrations.recv() => {
+                let mut landed = vec![r];
+                while let Ok(r) = self.registrations.try_recv() {
+                    landed.push(r);
+                }
+                inputs.extend(self.journal_pending(landed)?);
+            }
+        }
         while let Some(joined) = self.in_flight.try_join_next() {
             inputs.push(self.finished(joined));
         }
@@ -303,16 +329,22 @@ impl<B: Backend + 'static> Runtime<'_, B> {
     /// Journals landed changes whose gates have not run yet, with one sync for all: a kill
     /// from here on leaves a record of each new spec whose gate did not pass, so the next plan
     /// checks it again. Each gate starts once its record is durable.
-    fn journal_pending(&mut self, landed: Vec<Registration>) -> Result<(), ApplyError> {
+    fn journal_pending(&mut self, landed: Vec<Registration>) -> Result<Vec<Input>, ApplyError> {
         let journal = self
             .journal
             .as_mut()
             .expect("the journal is open until the commit");
         let mut acks = Vec::with_capacity(landed.len());
+        let mut inputs = Vec::with_capacity(landed.len());
         for r in landed {
-            let Some(step) = self.steps.iter().find(|s| s.address == r.address) else {
+            let Some(&idx) = self.by_address.get(&r.address) else {
                 continue;
             };
+            // A step that ended meanwhile (a timeout) has its outcome recorded already.
+            if self.results.contains_key(&idx) {
+                continue;
+            }
+            let step = &self.steps[idx];
             let gate = GateResult {
                 gate: step.gate,
                 passed: false,
@@ -320,13 +352,14 @@ impl<B: Backend + 'static> Runtime<'_, B> {
             };
             journal_record(journal, step, &r.landed, gate, self.sealer)?;
             acks.push(r.ack);
+            inputs.push(Input::Landed { step: idx });
         }
         journal.sync()?;
         // A step may have ended meanwhile (a timeout); it then has nothing to wait for.
         for ack in acks {
             let _ = ack.send(());
         }
-        Ok(())
+        Ok(inputs)
     }
 
     fn finished(&mut self, joined: Result<(usize, StepResult), tokio::task::JoinError>) -> Input {

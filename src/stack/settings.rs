@@ -82,7 +82,8 @@ pub struct StackSettings {
     pub state: StateSettings,
     /// age recipients for sensitive values.
     pub age_recipients: Vec<String>,
-    /// Jobs applied at once (default 10).
+    /// Jobs registering at once (default 10); registered jobs wait for their gates without
+    /// holding a place.
     pub parallelism: Option<usize>,
     /// Roll back on failure.
     pub atomic: bool,
