@@ -351,13 +351,20 @@ impl<B: Backend + 'static> Runtime<'_, B> {
                 detail: PENDING_DETAIL.into(),
             };
             journal_record(journal, step, &r.landed, gate, self.sealer)?;
-            acks.push(r.ack);
+            acks.push((idx, r));
             inputs.push(Input::Landed { step: idx });
         }
         journal.sync()?;
-        // A step may have ended meanwhile (a timeout); it then has nothing to wait for.
-        for ack in acks {
-            let _ = ack.send(());
+        // Announced before the engine starts anything in their places.
+        for (idx, r) in acks {
+            self.progress.emit(Event::Registered {
+                address: self.steps[idx].address.clone(),
+                eval_id: r.eval_id,
+                version: r.landed.version,
+                elapsed_ms: self.progress.elapsed_ms(),
+            });
+            // A step may have ended meanwhile (a timeout); it then has nothing to wait for.
+            let _ = r.ack.send(());
         }
         Ok(inputs)
     }

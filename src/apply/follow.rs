@@ -47,6 +47,8 @@ pub struct Registration {
     pub address: crate::stack::JobAddress,
     /// Its version and modify index on the backend.
     pub landed: Landed,
+    /// The evaluation the change created (empty: none).
+    pub eval_id: String,
     /// Answered once the journal holds the pending record (dropped: journalling failed).
     pub ack: tokio::sync::oneshot::Sender<()>,
 }
@@ -70,16 +72,24 @@ impl Progress {
         }
     }
 
-    /// Reports a landed change and waits until it is journalled. False: the journal could
-    /// not record it, and the gate must not start.
-    async fn journal_registered(&self, step: &Step, landed: &Landed) -> bool {
+    /// Reports a landed change and waits until it is journalled; the executor announces it
+    /// ([`Event::Registered`]) once the record is durable, before it starts anything in its
+    /// place. False: the journal could not record it, and the gate must not start.
+    async fn journal_registered(&self, step: &Step, landed: &Landed, eval_id: &str) -> bool {
         let Some(tx) = &self.registered else {
+            self.emit(Event::Registered {
+                address: step.address.clone(),
+                eval_id: eval_id.to_owned(),
+                version: landed.version,
+                elapsed_ms: self.elapsed_ms(),
+            });
             return true;
         };
         let (ack, done) = tokio::sync::oneshot::channel();
         let sent = tx.send(Registration {
             address: step.address.clone(),
             landed: landed.clone(),
+            eval_id: eval_id.to_owned(),
             ack,
         });
         sent.is_ok() && done.await.is_ok()
@@ -169,7 +179,7 @@ async fn run_inner<B: Backend>(
         modify_index: Some(live.job_modify_index),
     };
     if changed {
-        if !progress.journal_registered(step, &landed).await {
+        if !progress.journal_registered(step, &landed, &eval_id).await {
             return failed(
                 step,
                 changed,
@@ -177,12 +187,6 @@ async fn run_inner<B: Backend>(
                 "the journal could not record the registration",
             );
         }
-        progress.emit(Event::Registered {
-            address: step.address.clone(),
-            eval_id: eval_id.clone(),
-            version: Some(live.version),
-            elapsed_ms: progress.elapsed_ms(),
-        });
     }
     if !eval_id.is_empty()
         && let Err(reason) = follow_evaluation(backend, &eval_id, &mut follower).await
