@@ -4,19 +4,13 @@
 //! performs the actions it answers with, in order.
 //!
 //! ```text
-//!  begin ─► [Start…]                  Landed(step) ─► [Start…]
-//!                                     Finished(step, outcome) ─► [Record?, Fail?, Start…]
+//!  begin ─► [Start…]                  Finished(step, outcome) ─► [Record?, Fail?, Start…]
 //!  nothing in flight, nothing ready ─► [Skip…] then [Undo(newest changed)] or [Commit]
 //!  Undone(step) ─► [Undo(next older)] … ─► [Discard] (all undone) or [Commit]
 //! ```
 //!
 //! A gate's verdict and a step's timeout arrive as that step's outcome: the step runner owns
 //! the clock and the blocking queries, so the engine is tested with plain sequences of inputs.
-//!
-//! The parallelism bounds the steps *sending* their change: a step holds one of its places
-//! from its start until its change has landed (and is journalled) or it ends. A step waiting
-//! on its gate holds none, so the next registrations go out while earlier gates run; what
-//! depends on a job still waits for its gate to pass.
 
 use std::collections::BTreeMap;
 
@@ -38,8 +32,7 @@ pub struct Task {
 /// How to apply: the engine's policy.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Policy {
-    /// Steps sending their change at once (0 counts as 1); gates of landed changes are not
-    /// counted.
+    /// Steps in flight at once (0 counts as 1).
     pub parallelism: usize,
     /// Undo this apply's changes when a step fails.
     pub atomic: bool,
@@ -59,12 +52,6 @@ pub enum Input {
         stale_record: bool,
         /// `Ok` with the gate's sentence, or the failure.
         outcome: Result<String, Box<FailureReport>>,
-    },
-    /// A step's change landed on the backend and is journalled; its gate runs on without
-    /// holding a place of the parallelism.
-    Landed {
-        /// Its index.
-        step: usize,
     },
     /// A step's task ended without an outcome (a panic: a bug, reported as a failure that
     /// names no job, since the outcome would have).
@@ -111,12 +98,7 @@ pub struct Engine {
     policy: Policy,
     /// Not yet started, in the steps' order.
     pending: Vec<usize>,
-    /// Started and not yet ended.
     in_flight: usize,
-    /// Started steps that hold a place of the parallelism (their change has not landed).
-    holding: Vec<bool>,
-    /// How many hold one.
-    sending: usize,
     passed: Vec<bool>,
     /// Steps that changed the backend, in the order they finished.
     changed: Vec<usize>,
@@ -163,8 +145,6 @@ impl Engine {
             },
             pending: (0..tasks.len()).collect(),
             in_flight: 0,
-            holding: vec![false; tasks.len()],
-            sending: 0,
             passed: vec![false; tasks.len()],
             changed: Vec::new(),
             failures: Vec::new(),
@@ -175,7 +155,7 @@ impl Engine {
         })
     }
 
-    /// Steps sending their change at once, at most.
+    /// Steps in flight at most.
     pub fn parallelism(&self) -> usize {
         self.policy.parallelism
     }
@@ -197,10 +177,7 @@ impl Engine {
                 stale_record,
                 outcome,
             } => self.finished(step, changed, stale_record, outcome, &mut actions),
-            Input::Landed { step } => self.release(step),
             Input::Lost { message } => {
-                // Which step it was is unknown, so its place is not given back; nothing
-                // starts after a failure anyway.
                 self.in_flight -= 1;
                 self.failures.push(FailureReport::new(
                     &JobAddress("(unknown)".into()),
@@ -227,7 +204,6 @@ impl Engine {
         actions: &mut Vec<Action>,
     ) {
         self.in_flight -= 1;
-        self.release(step);
         if changed || (self.tasks[step].kind == StepKind::Check && stale_record) {
             actions.push(Action::Record(step));
         }
@@ -240,15 +216,6 @@ impl Engine {
         }
         if changed {
             self.changed.push(step);
-        }
-    }
-
-    /// Gives back the place `step` holds, if it still holds one.
-    fn release(&mut self, step: usize) {
-        if let Some(h) = self.holding.get_mut(step)
-            && std::mem::take(h)
-        {
-            self.sending -= 1;
         }
     }
 
@@ -268,10 +235,10 @@ impl Engine {
         }
     }
 
-    /// Starts ready steps, in order, while fewer than the parallelism are sending.
+    /// Starts ready steps, in order, up to the parallelism.
     fn start_ready(&mut self, actions: &mut Vec<Action>) {
         let mut i = 0;
-        while i < self.pending.len() && self.sending < self.policy.parallelism {
+        while i < self.pending.len() && self.in_flight < self.policy.parallelism {
             let idx = self.pending[i];
             if !self.deps[idx].iter().all(|&d| self.passed[d]) {
                 i += 1;
@@ -279,8 +246,6 @@ impl Engine {
             }
             self.pending.remove(i);
             self.in_flight += 1;
-            self.sending += 1;
-            self.holding[idx] = true;
             actions.push(Action::Start(idx));
         }
     }

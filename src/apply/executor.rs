@@ -11,11 +11,11 @@
 //! ```text
 //!  Engine ── [Start, Record, Fail, Skip, Undo, Commit, Discard] ──► Runtime::perform
 //!    ▲                                                                 │ run_step (task)
-//!    └── Landed(step) / Finished(step, outcome) / Undone(step) ◄──────┘ journal, events
+//!    └──── Finished(step, outcome) / Undone(step) ◄────────────────────┘ journal, events
 //! ```
 //!
-//! A step whose change landed is journalled as pending and answered to the engine as
-//! `Landed`: its gate goes on, but its place of the parallelism goes to the next step.
+//! Steps waiting on their evaluation or gate are woken by one event stream per apply
+//! ([`super::job_watch`]) rather than each holding a blocking query.
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::sync::Arc;
@@ -39,8 +39,7 @@ use crate::state::{GateResult, JobRecord, Revision, Sealer, StateError, StateSto
 /// How to apply.
 #[derive(Clone, Debug)]
 pub struct ApplyOptions {
-    /// Jobs sending their change at once (at least 1); a job whose change landed waits on
-    /// its gate without holding a place.
+    /// Jobs in flight at once (at least 1).
     pub parallelism: usize,
     /// Undo this apply's changes when a job fails.
     pub atomic: bool,
@@ -301,25 +300,25 @@ impl<B: Backend + 'static> Runtime<'_, B> {
         });
     }
 
-    /// Waits until a step in flight ends or changes land, and takes every other step that
-    /// has ended by then. Landed changes are journalled as "registered, gate pending" (one
-    /// sync for all) and answered as [`Input::Landed`], so the engine may start the next
-    /// steps while their gates run. Called only while one is in flight.
+    /// Waits for the next step in flight to end, and takes every other that has ended by
+    /// then, journalling "registered, gate pending" for every step whose change lands
+    /// meanwhile. Called only while one is in flight.
     async fn next_finished(&mut self) -> Result<Vec<Input>, ApplyError> {
-        let mut inputs = Vec::new();
-        tokio::select! {
-            joined = self.in_flight.join_next() => {
-                let joined = joined.expect("the engine waits only while a step is in flight");
-                inputs.push(self.finished(joined));
-            }
-            Some(r) = self.registrations.recv() => {
-                let mut landed = vec![r];
-                while let Ok(r) = self.registrations.try_recv() {
-                    landed.push(r);
+        let joined = loop {
+            tokio::select! {
+                joined = self.in_flight.join_next() => {
+                    break joined.expect("the engine waits only while a step is in flight");
                 }
-                inputs.extend(self.journal_pending(landed)?);
+                Some(r) = self.registrations.recv() => {
+                    let mut landed = vec![r];
+                    while let Ok(r) = self.registrations.try_recv() {
+                        landed.push(r);
+                    }
+                    self.journal_pending(landed)?;
+                }
             }
-        }
+        };
+        let mut inputs = vec![self.finished(joined)];
         while let Some(joined) = self.in_flight.try_join_next() {
             inputs.push(self.finished(joined));
         }
@@ -329,13 +328,12 @@ impl<B: Backend + 'static> Runtime<'_, B> {
     /// Journals landed changes whose gates have not run yet, with one sync for all: a kill
     /// from here on leaves a record of each new spec whose gate did not pass, so the next plan
     /// checks it again. Each gate starts once its record is durable.
-    fn journal_pending(&mut self, landed: Vec<Registration>) -> Result<Vec<Input>, ApplyError> {
+    fn journal_pending(&mut self, landed: Vec<Registration>) -> Result<(), ApplyError> {
         let journal = self
             .journal
             .as_mut()
             .expect("the journal is open until the commit");
         let mut acks = Vec::with_capacity(landed.len());
-        let mut inputs = Vec::with_capacity(landed.len());
         for r in landed {
             let Some(&idx) = self.by_address.get(&r.address) else {
                 continue;
@@ -352,10 +350,9 @@ impl<B: Backend + 'static> Runtime<'_, B> {
             };
             journal_record(journal, step, &r.landed, gate, self.sealer)?;
             acks.push((idx, r));
-            inputs.push(Input::Landed { step: idx });
         }
         journal.sync()?;
-        // Announced before the engine starts anything in their places.
+        // Announced once durable, as the step's gate starts.
         for (idx, r) in acks {
             self.progress.emit(Event::Registered {
                 address: self.steps[idx].address.clone(),
@@ -366,7 +363,7 @@ impl<B: Backend + 'static> Runtime<'_, B> {
             // A step may have ended meanwhile (a timeout); it then has nothing to wait for.
             let _ = r.ack.send(());
         }
-        Ok(inputs)
+        Ok(())
     }
 
     fn finished(&mut self, joined: Result<(usize, StepResult), tokio::task::JoinError>) -> Input {

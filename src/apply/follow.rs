@@ -73,8 +73,8 @@ impl Progress {
     }
 
     /// Reports a landed change and waits until it is journalled; the executor announces it
-    /// ([`Event::Registered`]) once the record is durable, before it starts anything in its
-    /// place. False: the journal could not record it, and the gate must not start.
+    /// ([`Event::Registered`]) once the record is durable. False: the journal could not
+    /// record it, and the gate must not start.
     async fn journal_registered(&self, step: &Step, landed: &Landed, eval_id: &str) -> bool {
         let Some(tx) = &self.registered else {
             self.emit(Event::Registered {

@@ -2,7 +2,7 @@
 //!
 //! ```text
 //!  Plan + Stack ─► build_steps ─► [Step] ─► execute ─┬─► engine: what to do next (pure)
-//!   (rollback: stack_at(rev))                        ├─► run_step (≤ parallelism registering)
+//!   (rollback: stack_at(rev))                        ├─► run_step (≤ parallelism at once)
 //!                                                    │     register → evaluation → gate
 //!                                                    │     (woken by one event stream: job_watch)
 //!                                                    ├─► Journal (apply-journal.ndjson, per job)

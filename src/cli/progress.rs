@@ -70,7 +70,7 @@ fn secs(ms: u64) -> String {
 pub fn line(e: &Event) -> Option<String> {
     Some(match e {
         Event::ApplyStarted { steps, parallelism } => {
-            format!("Applying {steps} jobs, at most {parallelism} registering at once.")
+            format!("Applying {steps} jobs, at most {parallelism} at once.")
         }
         Event::JobStarted {
             address,

@@ -16,7 +16,7 @@ use crate::operation::{StackSession, plan_rollback, run_change};
 /// Flags of `deploy rollback`.
 #[derive(Debug, clap::Args)]
 #[command(
-    mut_arg("parallelism", |a| a.help("Jobs registering at once; a registered job waits for its gate without holding a place")),
+    mut_arg("parallelism", |a| a.help("Jobs in flight at once")),
     mut_arg("timeout", |a| a.help("How long each job's gate may take")),
     mut_arg("state", |a| a.help("State directory")),
     after_help = "Exit codes: 0 rolled back (or nothing to do), 1 error, a job failed, or not approved."

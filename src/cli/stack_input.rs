@@ -48,8 +48,7 @@ pub struct StateDirArgs {
 /// that word them differently override the help with `mut_arg`.
 #[derive(Clone, Debug, clap::Args)]
 pub struct RunArgs {
-    /// Jobs registering at once; a registered job waits for its gate without holding a place
-    /// (default: the stack's apply.parallelism, else 10).
+    /// Jobs in flight at once (default: the stack's apply.parallelism, else 10).
     #[arg(long = "parallelism", value_name = "N")]
     pub parallelism: Option<usize>,
     /// How long each job's gate may take (default: the stack's apply.timeout, else 5m).

@@ -82,8 +82,7 @@ pub struct StackSettings {
     pub state: StateSettings,
     /// age recipients for sensitive values.
     pub age_recipients: Vec<String>,
-    /// Jobs registering at once (default 10); registered jobs wait for their gates without
-    /// holding a place.
+    /// Jobs applied at once (default 10).
     pub parallelism: Option<usize>,
     /// Roll back on failure.
     pub atomic: bool,

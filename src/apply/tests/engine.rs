@@ -91,28 +91,6 @@ fn no_more_than_parallelism_steps_are_in_flight() {
 }
 
 #[test]
-fn a_landed_change_gives_its_place_to_the_next_step() {
-    let tasks = (0..4).map(|i| task(&format!("job{i}"), &[])).collect();
-    let mut e = engine(tasks, 2, false);
-    assert_eq!(e.begin(), [Start(0), Start(1)]);
-    assert_eq!(e.handle(Input::Landed { step: 0 }), [Start(2)]);
-    // Landing twice, or ending after landing, gives back nothing more.
-    assert_eq!(e.handle(Input::Landed { step: 0 }), []);
-    assert_eq!(e.handle(passed(0)), [Record(0)]);
-    assert_eq!(e.handle(passed(1)), [Record(1), Start(3)]);
-    assert_eq!(e.handle(passed(2)), [Record(2)]);
-    assert_eq!(e.handle(passed(3)), [Record(3), Commit]);
-}
-
-#[test]
-fn a_dependent_still_waits_for_the_gate_not_the_landing() {
-    let mut e = engine(vec![task("db", &[]), task("api", &["db"])], 5, false);
-    assert_eq!(e.begin(), [Start(0)]);
-    assert_eq!(e.handle(Input::Landed { step: 0 }), []);
-    assert_eq!(e.handle(passed(0)), [Record(0), Start(1)]);
-}
-
-#[test]
 fn a_parallelism_of_zero_runs_one_at_a_time() {
     let mut e = engine(vec![task("a", &[]), task("b", &[])], 0, false);
     assert_eq!(e.parallelism(), 1);

@@ -38,7 +38,7 @@ async fn jobs_start_only_after_what_they_depend_on_passed_its_gate() {
 }
 
 #[tokio::test(start_paused = true)]
-async fn no_more_than_parallelism_jobs_send_their_change_at_once_while_gates_run_on() {
+async fn no_more_than_parallelism_jobs_are_in_flight() {
     let h = harness();
     let jobs: Vec<Job> = (1..=7).map(|i| job(&format!("job{i}x"), "service", 1)).collect();
     for (i, j) in jobs.iter().enumerate() {
@@ -56,26 +56,15 @@ async fn no_more_than_parallelism_jobs_send_their_change_at_once_while_gates_run
     )
     .await;
     assert!(report.success);
-    // Sending: from a job's start until its registration is journalled (`Registered`).
-    // In flight: from its start until its gate passed.
-    let (mut sending, mut most_sending) = (0i32, 0);
-    let (mut in_flight, mut most_in_flight) = (0i32, 0);
+    let mut in_flight = 0i32;
+    let mut max = 0;
     for e in &events {
         match e {
-            Event::JobStarted { .. } => {
-                sending += 1;
-                in_flight += 1;
-            }
-            Event::Registered { .. } => sending -= 1,
+            Event::JobStarted { .. } => in_flight += 1,
             Event::GatePassed { .. } | Event::JobFailed { .. } => in_flight -= 1,
             _ => {}
         }
-        most_sending = most_sending.max(sending);
-        most_in_flight = most_in_flight.max(in_flight);
+        max = max.max(in_flight);
     }
-    assert_eq!(most_sending, 3);
-    // Every registration lands at once, so every gate runs together: the apply takes as long
-    // as the slowest job (7 s), not the sum of three lanes.
-    assert_eq!(most_in_flight, 7);
-    assert!(report.elapsed_ms < 8_000, "{} ms", report.elapsed_ms);
+    assert_eq!(max, 3);
 }
