@@ -178,15 +178,13 @@ async fn run_inner<B: Backend>(
         version: Some(live.version),
         modify_index: Some(live.job_modify_index),
     };
-    if changed {
-        if !progress.journal_registered(step, &landed, &eval_id).await {
-            return failed(
-                step,
-                changed,
-                landed,
-                "the journal could not record the registration",
-            );
-        }
+    if changed && !progress.journal_registered(step, &landed, &eval_id).await {
+        return failed(
+            step,
+            changed,
+            landed,
+            "the journal could not record the registration",
+        );
     }
     if !eval_id.is_empty()
         && let Err(reason) = follow_evaluation(backend, &eval_id, &mut follower).await
