@@ -18,6 +18,7 @@ mod client;
 mod deployment;
 mod errors;
 mod evaluation;
+mod event_stream;
 mod job_responses;
 mod node;
 mod requests;
@@ -40,6 +41,7 @@ pub use client::{
 pub use deployment::{Deployment, DeploymentState, DeploymentStatus, description as deployment_description};
 pub use errors::ApiError;
 pub use evaluation::{EvalStatus, Evaluation, triggered_by};
+pub use event_stream::{EventBatch, EventHead, EventStream};
 pub use job_responses::{
     DesiredUpdates, JobChildrenSummary, JobDispatchResponse, JobListStub, JobPlanResponse,
     JobRegisterResponse, JobSummary, PlanAnnotations, TaskGroupSummary,

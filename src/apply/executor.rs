@@ -13,8 +13,11 @@
 //!    ▲                                                                 │ run_step (task)
 //!    └──── Finished(step, outcome) / Undone(step) ◄────────────────────┘ journal, events
 //! ```
+//!
+//! Steps waiting on their evaluation or gate are woken by one event stream per apply
+//! ([`super::job_watch`]) rather than each holding a blocking query.
 
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::sync::Arc;
 
 use tokio::sync::mpsc::UnboundedReceiver;
@@ -24,6 +27,7 @@ use tokio::time::Instant;
 use super::engine::{Action, Engine, Input, Policy, Task};
 use super::event::{Event, EventSink, StepKind};
 use super::follow::{Progress, Registration, run_step};
+use super::job_watch::{JobWatch, follow_events};
 use super::journal::Journal;
 use super::report::FailureReport;
 use super::step::{Landed, Outcome, Step, StepResult};
@@ -108,18 +112,28 @@ pub async fn execute<B: Backend + 'static>(
     };
     let mut engine = Engine::new(tasks, policy).map_err(ApplyError::Duplicate)?;
     let (registered, registrations) = tokio::sync::mpsc::unbounded_channel();
+    let watch = JobWatch::new();
+    // Ends with the apply, also when the apply's future is dropped (a kill).
+    let _events = AbortOnDrop(tokio::spawn(follow_events(backend.clone(), watch.clone())));
     let progress = Progress {
         started: Instant::now(),
         sink,
         registered: Some(registered),
         auto_promote: options.auto_promote,
+        watch: Some(watch),
     };
     progress.emit(Event::ApplyStarted {
         steps: steps.len(),
         parallelism: engine.parallelism(),
     });
+    let by_address = steps
+        .iter()
+        .enumerate()
+        .map(|(i, s)| (s.address.clone(), i))
+        .collect();
     let mut runtime = Runtime {
         backend,
+        by_address,
         steps,
         progress,
         journal: Some(journal),
@@ -165,10 +179,21 @@ pub async fn execute<B: Backend + 'static>(
     })
 }
 
+/// Aborts a task when dropped.
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
 /// What performs the engine's actions: the backend, the journal, the event sink.
 struct Runtime<'a, B: Backend + 'static> {
     backend: Arc<B>,
     steps: Vec<Step>,
+    /// Each step's index by its job's address.
+    by_address: HashMap<JobAddress, usize>,
     progress: Progress,
     /// Taken by the commit.
     journal: Option<Journal>,
@@ -310,21 +335,33 @@ impl<B: Backend + 'static> Runtime<'_, B> {
             .expect("the journal is open until the commit");
         let mut acks = Vec::with_capacity(landed.len());
         for r in landed {
-            let Some(step) = self.steps.iter().find(|s| s.address == r.address) else {
+            let Some(&idx) = self.by_address.get(&r.address) else {
                 continue;
             };
+            // A step that ended meanwhile (a timeout) has its outcome recorded already.
+            if self.results.contains_key(&idx) {
+                continue;
+            }
+            let step = &self.steps[idx];
             let gate = GateResult {
                 gate: step.gate,
                 passed: false,
                 detail: PENDING_DETAIL.into(),
             };
             journal_record(journal, step, &r.landed, gate, self.sealer)?;
-            acks.push(r.ack);
+            acks.push((idx, r));
         }
         journal.sync()?;
-        // A step may have ended meanwhile (a timeout); it then has nothing to wait for.
-        for ack in acks {
-            let _ = ack.send(());
+        // Announced once durable, as the step's gate starts.
+        for (idx, r) in acks {
+            self.progress.emit(Event::Registered {
+                address: self.steps[idx].address.clone(),
+                eval_id: r.eval_id,
+                version: r.landed.version,
+                elapsed_ms: self.progress.elapsed_ms(),
+            });
+            // A step may have ended meanwhile (a timeout); it then has nothing to wait for.
+            let _ = r.ack.send(());
         }
         Ok(())
     }

@@ -3,12 +3,14 @@
 //! passes, fails or the step's timeout runs out.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::time::Instant;
 
 use super::event::{Event, EventSink};
 use super::gate::{AllocCounts, GateStatus, evaluate, short};
+use super::job_watch::{Follower, JobWatch};
 use super::report::{FailureReport, inspect_alloc};
 use super::step::{Landed, Operation, Outcome, Step, StepResult};
 use crate::api::{AllocMetric, ApiError, ClientStatus, EvalStatus, QueryOptions};
@@ -33,6 +35,9 @@ pub struct Progress {
     /// Promote canaries once healthy (`deploy apply -auto-promote`); otherwise a step stops at
     /// the promotion gate and `deploy promote` takes it on.
     pub auto_promote: bool,
+    /// The apply's event stream, which tells a waiting step when to read again; `None`: every
+    /// wait is a blocking query.
+    pub watch: Option<Arc<JobWatch>>,
 }
 
 /// A step's change landed on the backend; its gate starts once `ack` is answered.
@@ -42,6 +47,8 @@ pub struct Registration {
     pub address: crate::stack::JobAddress,
     /// Its version and modify index on the backend.
     pub landed: Landed,
+    /// The evaluation the change created (empty: none).
+    pub eval_id: String,
     /// Answered once the journal holds the pending record (dropped: journalling failed).
     pub ack: tokio::sync::oneshot::Sender<()>,
 }
@@ -57,16 +64,32 @@ impl Progress {
         (self.sink)(&e)
     }
 
-    /// Reports a landed change and waits until it is journalled. False: the journal could
-    /// not record it, and the gate must not start.
-    async fn journal_registered(&self, step: &Step, landed: &Landed) -> bool {
+    /// How a step on `job_id` waits for its next read (subscribed before its first read).
+    fn follower(&self, namespace: &str, job_id: &str) -> Follower {
+        match &self.watch {
+            Some(w) => w.follow(namespace, job_id),
+            None => Follower::blocking(),
+        }
+    }
+
+    /// Reports a landed change and waits until it is journalled; the executor announces it
+    /// ([`Event::Registered`]) once the record is durable. False: the journal could not
+    /// record it, and the gate must not start.
+    async fn journal_registered(&self, step: &Step, landed: &Landed, eval_id: &str) -> bool {
         let Some(tx) = &self.registered else {
+            self.emit(Event::Registered {
+                address: step.address.clone(),
+                eval_id: eval_id.to_owned(),
+                version: landed.version,
+                elapsed_ms: self.elapsed_ms(),
+            });
             return true;
         };
         let (ack, done) = tokio::sync::oneshot::channel();
         let sent = tx.send(Registration {
             address: step.address.clone(),
             landed: landed.clone(),
+            eval_id: eval_id.to_owned(),
             ack,
         });
         sent.is_ok() && done.await.is_ok()
@@ -136,6 +159,8 @@ async fn run_inner<B: Backend>(
     progress: &Progress,
     counts: &mut AllocCounts,
 ) -> StepResult {
+    // Subscribed before the change is sent, so no event about it can be missed.
+    let mut follower = progress.follower(&step.namespace, &step.job_id);
     let eval_id = match send_change(backend, step).await {
         Ok(id) => id,
         Err(reason) => return failed(step, false, Landed::default(), reason),
@@ -153,29 +178,21 @@ async fn run_inner<B: Backend>(
         version: Some(live.version),
         modify_index: Some(live.job_modify_index),
     };
-    if changed {
-        if !progress.journal_registered(step, &landed).await {
-            return failed(
-                step,
-                changed,
-                landed,
-                "the journal could not record the registration",
-            );
-        }
-        progress.emit(Event::Registered {
-            address: step.address.clone(),
-            eval_id: eval_id.clone(),
-            version: Some(live.version),
-            elapsed_ms: progress.elapsed_ms(),
-        });
+    if changed && !progress.journal_registered(step, &landed, &eval_id).await {
+        return failed(
+            step,
+            changed,
+            landed,
+            "the journal could not record the registration",
+        );
     }
     if !eval_id.is_empty()
-        && let Err(reason) = follow_evaluation(backend, &eval_id).await
+        && let Err(reason) = follow_evaluation(backend, &eval_id, &mut follower).await
     {
         return failed(step, changed, landed, reason);
     }
     let spec: &Job = step.spec.as_ref().unwrap_or(&live.job);
-    let verdict = follow_gate(backend, step, spec, live.version, progress, counts).await;
+    let verdict = follow_gate(backend, step, spec, live.version, progress, counts, &mut follower).await;
     conclude(backend, step, progress, changed, landed, verdict).await
 }
 
@@ -292,19 +309,15 @@ async fn conclude<B: Backend>(
 
 /// Waits for the evaluation to finish; a placement failure is an error naming the group and
 /// what filtered the nodes.
-async fn follow_evaluation<B: Backend>(backend: &B, eval_id: &str) -> Result<(), String> {
+async fn follow_evaluation<B: Backend>(
+    backend: &B,
+    eval_id: &str,
+    follower: &mut Follower,
+) -> Result<(), String> {
     let mut index = None;
     loop {
-        let (eval, meta) = match backend
-            .evaluation(
-                eval_id,
-                QueryOptions {
-                    index,
-                    wait: Some(BLOCKING_WAIT),
-                },
-            )
-            .await
-        {
+        let (opts, live) = follower.options(index);
+        let (eval, meta) = match backend.evaluation(eval_id, opts).await {
             Ok(x) => x,
             // Gone (garbage-collected) before its outcome was read: waiting on the allocations
             // would only run into the timeout when nothing was placed, so stop here and say so.
@@ -317,7 +330,12 @@ async fn follow_evaluation<B: Backend>(backend: &B, eval_id: &str) -> Result<(),
         };
         index = Some(meta.last_index);
         match eval.status {
-            EvalStatus::Pending => continue,
+            EvalStatus::Pending => {
+                if live {
+                    follower.wait_past(meta.last_index).await;
+                }
+                continue;
+            }
             EvalStatus::Failed => {
                 return Err(format!(
                     "evaluation {} failed: {}",
@@ -375,6 +393,7 @@ async fn follow_gate<B: Backend>(
     version: u64,
     progress: &Progress,
     counts: &mut AllocCounts,
+    follower: &mut Follower,
 ) -> Result<String, (String, Option<String>)> {
     if step.gate == Gate::Registered {
         return Ok("registered".into());
@@ -384,14 +403,12 @@ async fn follow_gate<B: Backend>(
     let mut first = true;
     let mut promoted: Option<String> = None;
     loop {
-        let opts = QueryOptions {
-            index,
-            wait: Some(BLOCKING_WAIT),
-        };
-        let allocs = match backend.job_allocations(&step.namespace, &step.job_id, opts).await {
+        let (opts, live) = follower.options(index);
+        let (allocs, mut read_at) = match backend.job_allocations(&step.namespace, &step.job_id, opts).await {
             Ok((a, meta)) => {
                 index = Some(meta.last_index);
-                a
+                // The lowest index the reads reflect: a change past it is waited for.
+                (a, meta.last_index)
             }
             Err(e) if e.status().is_none() => {
                 tokio::time::sleep(Duration::from_millis(500)).await;
@@ -404,7 +421,10 @@ async fn follow_gate<B: Backend>(
                 .latest_deployment(&step.namespace, &step.job_id, QueryOptions::default())
                 .await
             {
-                Ok((d, _)) => d,
+                Ok((d, meta)) => {
+                    read_at = read_at.min(meta.last_index);
+                    d
+                }
                 Err(_) => None,
             }
         } else {
@@ -453,6 +473,9 @@ async fn follow_gate<B: Backend>(
             }
             GateStatus::Passed(_, detail) => return Ok(detail),
             GateStatus::Failed { reason, alloc_id, .. } => return Err((reason, alloc_id)),
+        }
+        if live {
+            follower.wait_past(read_at).await;
         }
     }
 }

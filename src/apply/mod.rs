@@ -4,6 +4,7 @@
 //!  Plan + Stack ─► build_steps ─► [Step] ─► execute ─┬─► engine: what to do next (pure)
 //!   (rollback: stack_at(rev))                        ├─► run_step (≤ parallelism at once)
 //!                                                    │     register → evaluation → gate
+//!                                                    │     (woken by one event stream: job_watch)
 //!                                                    ├─► Journal (apply-journal.ndjson, per job)
 //!                                                    ├─► Event stream ─► views (bars, lines, NDJSON)
 //!                                                    └─► undo (-atomic) ─► new revision
@@ -19,6 +20,7 @@ mod event;
 mod executor;
 mod follow;
 mod gate;
+mod job_watch;
 mod journal;
 mod live_source;
 mod report;

@@ -18,8 +18,8 @@ mod nomad;
 use std::future::Future;
 
 use crate::api::{
-    AllocListStub, Allocation, ApiError, Deployment, Evaluation, JobDeregisterResponse, JobPlanResponse,
-    JobRegisterResponse, NodeListStub, QueryMeta, QueryOptions, Variable,
+    AllocListStub, Allocation, ApiError, Deployment, Evaluation, EventStream, JobDeregisterResponse,
+    JobPlanResponse, JobRegisterResponse, NodeListStub, QueryMeta, QueryOptions, Variable,
 };
 use crate::spec::Job;
 
@@ -156,4 +156,20 @@ pub trait Backend: Send + Sync {
         path: &str,
         cas: Option<u64>,
     ) -> impl Future<Output = Result<(), ApiError>> + Send;
+
+    /// The cluster's events of `topics` in every namespace, from the next change on (Nomad's
+    /// `GET /v1/event/stream`). A backend without one answers 404, and its callers use
+    /// blocking queries instead.
+    fn event_stream(&self, topics: &[&str]) -> impl Future<Output = Result<EventStream, ApiError>> + Send {
+        let path = format!("/v1/event/stream?topic={}", topics.join("&topic="));
+        async move {
+            Err(ApiError::Status {
+                method: "GET".into(),
+                path,
+                code: 404,
+                message: "this backend has no event stream".into(),
+                body: Vec::new(),
+            })
+        }
+    }
 }

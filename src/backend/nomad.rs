@@ -4,9 +4,9 @@ use std::time::Duration;
 
 use super::{Backend, LiveJob};
 use crate::api::{
-    AllocListStub, Allocation, ApiError, ClientConfig, Deployment, Evaluation, JobDeregisterResponse,
-    JobPlanRequest, JobPlanResponse, JobRegisterRequest, JobRegisterResponse, JobRevertRequest, Method,
-    NodeListStub, NomadClient, QueryMeta, QueryOptions, Variable, encode_path,
+    AllocListStub, Allocation, ApiError, ClientConfig, Deployment, Evaluation, EventStream,
+    JobDeregisterResponse, JobPlanRequest, JobPlanResponse, JobRegisterRequest, JobRegisterResponse,
+    JobRevertRequest, Method, NodeListStub, NomadClient, QueryMeta, QueryOptions, Variable, encode_path,
 };
 use crate::spec::Job;
 use crate::spec::diff::{DiffType, SensitivePaths, diff};
@@ -378,6 +378,13 @@ impl Backend for NomadBackend {
             Err(ApiError::Status { code: 404, .. }) => Ok(()),
             Err(e) => Err(e),
         }
+    }
+
+    async fn event_stream(&self, topics: &[&str]) -> Result<EventStream, ApiError> {
+        let mut query: Vec<(&str, String)> = topics.iter().map(|t| ("topic", t.to_string())).collect();
+        query.push(("namespace", "*".into()));
+        let body = self.client.get_stream("/v1/event/stream", &query).await?;
+        Ok(EventStream::new(body))
     }
 }
 

@@ -5,7 +5,8 @@
 //!
 //! ```text
 //!  Stack + Revision ─► live_view(source: impl LiveSource) ─► LiveView ─► planner::plan
-//!                              │ live_job (each job), dry_run (each changed job)
+//!                              │ live_job (each job), dry_run (each changed job),
+//!                              │ READS_AT_ONCE at a time, answers kept in order
 //!                              ▼
 //!                 any Backend (the impl is in `apply`, above both)
 //! ```
@@ -15,6 +16,8 @@
 
 use std::collections::BTreeMap;
 use std::future::Future;
+
+use futures_util::stream::{self, StreamExt};
 
 use super::model::{LiveJob, LiveView, PlacementFailure, PlacementPreview};
 use crate::api::{AllocMetric, ApiError, JobPlanResponse};
@@ -35,8 +38,14 @@ pub trait LiveSource: Sync {
     fn dry_run(&self, job: &Job) -> impl Future<Output = Result<JobPlanResponse, ApiError>> + Send;
 }
 
+/// How many live-job reads or dry runs are in flight at once. Each is one request the server
+/// answers on its own, so a stack of a thousand jobs is read in a fraction of the serial time;
+/// the bound keeps a large stack from opening a connection per job.
+pub const READS_AT_ONCE: usize = 32;
+
 /// Reads every job of the stack and of the recorded state from `source`, and dry-runs the
-/// stack's jobs that differ from what runs (or with `dry_run_all`, every job).
+/// stack's jobs that differ from what runs (or with `dry_run_all`, every job), up to
+/// [`READS_AT_ONCE`] requests at a time.
 pub async fn live_view<S: LiveSource>(
     source: &S,
     stack: &Stack,
@@ -56,28 +65,39 @@ pub async fn live_view<S: LiveSource>(
             .entry(r.address.clone())
             .or_insert_with(|| (r.spec.namespace().to_string(), r.spec.id().to_string()));
     }
-    for (address, (ns, id)) in &wanted {
+    // Reads go out a bounded number at a time and are taken back in the stack's order, so
+    // the view (and the first error, if any) is the one a serial walk would give.
+    let reads = stream::iter(&wanted)
+        .map(|(address, (ns, id))| async move { (address, source.live_job(ns, id).await) })
+        .buffered(READS_AT_ONCE)
+        .collect::<Vec<_>>()
+        .await;
+    for (address, live) in reads {
         // A stopped job is kept by the server for its history, but runs nothing.
-        if let Some(l) = source
-            .live_job(ns, id)
-            .await?
-            .filter(|l| l.spec.stop != Some(true))
-        {
+        if let Some(l) = live?.filter(|l| l.spec.stop != Some(true)) {
             view.jobs.insert(address.clone(), l);
         }
     }
     let none = SensitivePaths::new();
-    for j in &stack.jobs {
-        let spec = canonicalize(&j.job);
-        let unchanged = view
-            .jobs
-            .get(&j.address)
-            .is_some_and(|l| diff(Some(&l.spec), Some(&spec), &none).r#type == DiffType::None);
-        if unchanged && !dry_run_all {
-            continue;
-        }
-        let placement = dry_run(source, &spec).await?;
-        view.placements.insert(j.address.clone(), placement);
+    let changed: Vec<(&JobAddress, Job)> = stack
+        .jobs
+        .iter()
+        .filter_map(|j| {
+            let spec = canonicalize(&j.job);
+            let unchanged = view
+                .jobs
+                .get(&j.address)
+                .is_some_and(|l| diff(Some(&l.spec), Some(&spec), &none).r#type == DiffType::None);
+            (!unchanged || dry_run_all).then_some((&j.address, spec))
+        })
+        .collect();
+    let placements = stream::iter(&changed)
+        .map(|(address, spec)| async move { (*address, dry_run(source, spec).await) })
+        .buffered(READS_AT_ONCE)
+        .collect::<Vec<_>>()
+        .await;
+    for (address, placement) in placements {
+        view.placements.insert(address.clone(), placement?);
     }
     Ok(view)
 }
@@ -240,6 +260,91 @@ mod tests {
             assert!(!p.fails());
         }
         assert!(dry_run(&source(500), &job("web")).await.is_err());
+    }
+
+    /// A source whose answers take longer the earlier the job comes in the stack, so that
+    /// they arrive out of order; it counts the reads in flight.
+    struct SlowSource {
+        in_flight: std::sync::atomic::AtomicUsize,
+        most: std::sync::atomic::AtomicUsize,
+        missing: String,
+    }
+
+    impl LiveSource for SlowSource {
+        async fn live_job(&self, _: &str, id: &str) -> Result<Option<LiveJob>, ApiError> {
+            use std::sync::atomic::Ordering::SeqCst;
+            let now = self.in_flight.fetch_add(1, SeqCst) + 1;
+            self.most.fetch_max(now, SeqCst);
+            let n: u64 = id.trim_start_matches('j').parse().unwrap_or(0);
+            tokio::time::sleep(std::time::Duration::from_millis(1000 - n)).await;
+            self.in_flight.fetch_sub(1, SeqCst);
+            if id == self.missing {
+                return Err(ApiError::Status {
+                    method: "GET".into(),
+                    path: format!("/v1/job/{id}"),
+                    code: 500,
+                    message: "broken".into(),
+                    body: Vec::new(),
+                });
+            }
+            Ok(Some(LiveJob {
+                spec: canonicalize(&job(id)),
+                version: n,
+                modify_index: n,
+                owner: None,
+            }))
+        }
+
+        async fn dry_run(&self, job: &Job) -> Result<JobPlanResponse, ApiError> {
+            Err(ApiError::Status {
+                method: "PUT".into(),
+                path: format!("/v1/job/{}/plan", job.id()),
+                code: 500,
+                message: "unexpected dry run".into(),
+                body: Vec::new(),
+            })
+        }
+    }
+
+    fn many(n: usize) -> Stack {
+        let mut stack = Stack::default();
+        stack.jobs = (0..n)
+            .map(|i| crate::stack::StackJob {
+                address: JobAddress::root(&format!("j{i:03}")),
+                job: job(&format!("j{i:03}")),
+                span: Default::default(),
+                sensitive_paths: Vec::new(),
+                volatile: Vec::new(),
+            })
+            .collect();
+        stack
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn live_jobs_are_read_a_bounded_number_at_a_time_and_kept_in_order() {
+        let source = SlowSource {
+            in_flight: Default::default(),
+            most: Default::default(),
+            missing: String::new(),
+        };
+        let stack = many(100);
+        let view = live_view(&source, &stack, None, false).await.unwrap();
+        let most = source.most.load(std::sync::atomic::Ordering::SeqCst);
+        assert!(most > 1 && most <= READS_AT_ONCE, "{most} reads at once");
+        let versions: Vec<u64> = view.jobs.values().map(|l| l.version).collect();
+        assert_eq!(versions, (0..100).collect::<Vec<u64>>());
+        assert!(view.placements.is_empty(), "unchanged jobs are not dry-run");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_failed_read_fails_the_view_as_a_serial_walk_would() {
+        let source = SlowSource {
+            in_flight: Default::default(),
+            most: Default::default(),
+            missing: "j050".into(),
+        };
+        let err = live_view(&source, &many(100), None, false).await.unwrap_err();
+        assert!(err.to_string().contains("/v1/job/j050"), "{err}");
     }
 
     #[test]
