@@ -237,8 +237,10 @@ mod tests {
         );
 
         allocs.get_mut("b").unwrap().modify_index = 4;
-        let mut touched = Touched::default();
-        touched.ids = vec!["b".into(), "b".into(), "gone".into()];
+        let touched = Touched {
+            ids: vec!["b".into(), "b".into(), "gone".into()],
+            ..Touched::default()
+        };
         index.update(&allocs, 4, true, &touched);
         assert_eq!(
             index.modified_at(4),
