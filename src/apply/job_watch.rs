@@ -24,7 +24,7 @@ use std::time::Duration;
 use tokio::sync::watch;
 
 use super::follow::BLOCKING_WAIT;
-use crate::api::{EventBatch, QueryOptions};
+use crate::api::{EventBatch, QueryOptions, namespace_or_default};
 use crate::backend::Backend;
 
 /// The topics whose events concern a step's evaluation, allocations or deployment.
@@ -40,12 +40,7 @@ const RECONNECT: Duration = Duration::from_millis(500);
 type JobKey = (String, String);
 
 fn key(namespace: &str, job_id: &str) -> JobKey {
-    let ns = if namespace.is_empty() {
-        "default"
-    } else {
-        namespace
-    };
-    (ns.to_owned(), job_id.to_owned())
+    (namespace_or_default(namespace).to_owned(), job_id.to_owned())
 }
 
 /// The jobs followed during an apply and the newest event index seen for each.

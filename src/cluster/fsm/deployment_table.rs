@@ -92,21 +92,25 @@ impl DeploymentTable {
     }
 
     /// The IDs of job `job_id`'s deployments in `namespace` (empty means `default`), by ID.
-    pub fn ids_of_job(&self, namespace: &str, job_id: &str) -> Vec<String> {
-        let ns = namespace_or_default(namespace);
-        let from = (ns.to_owned(), job_id.to_owned(), String::new());
+    fn job_ids<'a>(&'a self, namespace: &str, job_id: &str) -> impl Iterator<Item = &'a String> + 'a {
+        let ns = namespace_or_default(namespace).to_owned();
+        let from = (ns.clone(), job_id.to_owned(), String::new());
+        let job_id = job_id.to_owned();
         self.by_job
             .range(from..)
-            .take_while(|(n, j, _)| n == ns && j == job_id)
-            .map(|(_, _, id)| id.clone())
-            .collect()
+            .take_while(move |(n, j, _)| *n == ns && *j == job_id)
+            .map(|(_, _, id)| id)
+    }
+
+    /// Like [`Self::of_job`], the IDs only, owned (to write each in turn).
+    pub fn ids_of_job(&self, namespace: &str, job_id: &str) -> Vec<String> {
+        self.job_ids(namespace, job_id).cloned().collect()
     }
 
     /// Job `job_id`'s deployments in `namespace` (empty means `default`), by ID.
     pub fn of_job<'a>(&'a self, namespace: &str, job_id: &str) -> impl Iterator<Item = &'a Deployment> + 'a {
-        self.ids_of_job(namespace, job_id)
-            .into_iter()
-            .filter_map(|id| self.by_id.get(&id))
+        self.job_ids(namespace, job_id)
+            .filter_map(|id| self.by_id.get(id))
     }
 
     /// The deployments whose `ModifyIndex` is `index`, by ID.
