@@ -9,7 +9,7 @@ use std::time::Duration;
 use tokio::time::Instant;
 
 use super::event::{Event, EventSink};
-use super::gate::{AllocCounts, GateStatus, evaluate, short};
+use super::gate::{AllocCounts, Applied, GateStatus, evaluate, short};
 use super::job_watch::{Follower, JobWatch};
 use super::report::{FailureReport, inspect_alloc};
 use super::step::{Landed, Operation, Outcome, Step, StepResult};
@@ -161,8 +161,8 @@ async fn run_inner<B: Backend>(
 ) -> StepResult {
     // Subscribed before the change is sent, so no event about it can be missed.
     let mut follower = progress.follower(&step.namespace, &step.job_id);
-    let eval_id = match send_change(backend, step).await {
-        Ok(id) => id,
+    let (eval_id, sent_at) = match send_change(backend, step).await {
+        Ok(x) => x,
         Err(reason) => return failed(step, false, Landed::default(), reason),
     };
     let changed = !matches!(step.op, Operation::Check);
@@ -192,31 +192,41 @@ async fn run_inner<B: Backend>(
         return failed(step, changed, landed, reason);
     }
     let spec: &Job = step.spec.as_ref().unwrap_or(&live.job);
-    let verdict = follow_gate(backend, step, spec, live.version, progress, counts, &mut follower).await;
+    let at = Applied {
+        version: live.version,
+        since: sent_at,
+    };
+    let verdict = follow_gate(backend, step, spec, at, progress, counts, &mut follower).await;
     conclude(backend, step, progress, changed, landed, verdict).await
 }
 
 /// Asks the backend for the step's change. Returns the evaluation created (empty when there
-/// is none), or why the change was refused.
-async fn send_change<B: Backend>(backend: &B, step: &Step) -> Result<String, String> {
+/// is none) and the Raft index before the change (0 for a check, which changes nothing), or
+/// why the change was refused.
+async fn send_change<B: Backend>(backend: &B, step: &Step) -> Result<(String, u64), String> {
     let registering = |e: ApiError| format!("registering: {}", describe_api(&e));
+    // The write's own index: what fails because of it changes past it.
+    let registered = |r: crate::api::JobRegisterResponse| {
+        let write = r.eval_create_index.max(r.job_modify_index);
+        (r.eval_id, if write > 0 { write } else { r.index })
+    };
     match &step.op {
         Operation::Register { job, check_index } => backend
             .register_job(job, *check_index)
             .await
-            .map(|r| r.eval_id)
+            .map(registered)
             .map_err(registering),
         Operation::Revert { version, prior, job } => {
             match backend
                 .revert_job(&step.namespace, &step.job_id, *version, *prior)
                 .await
             {
-                Ok(r) => Ok(r.eval_id),
+                Ok(r) => Ok((r.eval_id, r.eval_create_index.max(r.job_modify_index))),
                 // No revert endpoint on this server: the same spec registered is the same job.
                 Err(e) if matches!(e.status(), Some(404 | 405)) => backend
                     .register_job(job, None)
                     .await
-                    .map(|r| r.eval_id)
+                    .map(registered)
                     .map_err(registering),
                 Err(e) => Err(format!("reverting to version {version}: {}", describe_api(&e))),
             }
@@ -225,11 +235,11 @@ async fn send_change<B: Backend>(backend: &B, step: &Step) -> Result<String, Str
             .deregister_job(&step.namespace, &step.job_id, *purge)
             .await
         {
-            Ok(r) => Ok(r.eval_id),
-            Err(e) if e.status() == Some(404) => Ok(String::new()),
+            Ok(r) => Ok((r.eval_id, r.eval_create_index.max(r.job_modify_index))),
+            Err(e) if e.status() == Some(404) => Ok(Default::default()),
             Err(e) => Err(format!("stopping: {}", describe_api(&e))),
         },
-        Operation::Check => Ok(String::new()),
+        Operation::Check => Ok(Default::default()),
     }
 }
 
@@ -390,7 +400,7 @@ async fn follow_gate<B: Backend>(
     backend: &B,
     step: &Step,
     spec: &Job,
-    version: u64,
+    mut at: Applied,
     progress: &Progress,
     counts: &mut AllocCounts,
     follower: &mut Follower,
@@ -407,6 +417,10 @@ async fn follow_gate<B: Backend>(
         let (allocs, mut read_at) = match backend.job_allocations(&step.namespace, &step.job_id, opts).await {
             Ok((a, meta)) => {
                 index = Some(meta.last_index);
+                // A check changed nothing: what fails from its first read on counts.
+                if at.since == 0 {
+                    at.since = meta.last_index;
+                }
                 // The lowest index the reads reflect: a change past it is waited for.
                 (a, meta.last_index)
             }
@@ -430,7 +444,7 @@ async fn follow_gate<B: Backend>(
         } else {
             None
         };
-        let status = evaluate(step.gate, spec, version, &allocs, deployment.as_ref());
+        let status = evaluate(step.gate, spec, at, &allocs, deployment.as_ref());
         let now = match &status {
             GateStatus::Waiting(c)
             | GateStatus::Passed(c, _)

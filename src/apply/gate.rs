@@ -94,16 +94,38 @@ pub fn nonzero_exit(alloc: &AllocListStub) -> Option<(String, i64)> {
     None
 }
 
-/// Decides `gate` for `job` at `version` from its allocations and latest deployment, in three
-/// phases: count the allocations of this version, look for a failure that means the gate can
-/// no longer pass, then judge the counts by the gate's rule.
+/// The job version a gate judges, and the Raft index its step began at.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Applied {
+    /// The version whose allocations count.
+    pub version: u64,
+    /// Allocations of this version that failed and were replaced (the scheduler stops a
+    /// failed allocation as it reschedules it) count as failures when they changed past this
+    /// index: an allocation that failed during this step, however soon its replacement came.
+    pub since: u64,
+}
+
+/// A version alone: replaced allocations never count.
+impl From<u64> for Applied {
+    fn from(version: u64) -> Self {
+        Applied {
+            version,
+            since: u64::MAX,
+        }
+    }
+}
+
+/// Decides `gate` for `job` at `at.version` from its allocations and latest deployment, in
+/// three phases: count the allocations of this version, look for a failure that means the
+/// gate can no longer pass, then judge the counts by the gate's rule.
 pub fn evaluate(
     gate: Gate,
     job: &Job,
-    version: u64,
+    at: Applied,
     allocs: &[AllocListStub],
     deployment: Option<&Deployment>,
 ) -> GateStatus {
+    let version = at.version;
     let current: Vec<&AllocListStub> = allocs
         .iter()
         .filter(|a| a.job_version == version && a.desired_status == DesiredStatus::Run)
@@ -112,11 +134,20 @@ pub fn evaluate(
     if gate == Gate::Registered {
         return GateStatus::Passed(counts, "registered".into());
     }
+    // What failed during the step: the allocations wanted, and those replaced after failing.
+    let tried: Vec<&AllocListStub> = allocs
+        .iter()
+        .filter(|a| a.job_version == version)
+        .filter(|a| {
+            a.desired_status == DesiredStatus::Run
+                || a.client_status == ClientStatus::Failed && a.modify_index > at.since
+        })
+        .collect();
     let deployment = deployment.filter(|d| d.job_version == version);
-    let failure = exit_failure(gate, &current)
-        .or_else(|| alloc_failure(&current))
+    let failure = exit_failure(gate, &tried)
+        .or_else(|| alloc_failure(&tried))
         .or_else(|| restart_past_deadline(gate, job, &current))
-        .or_else(|| deployment_failure(&current, deployment));
+        .or_else(|| deployment_failure(&tried, deployment));
     if let Some((reason, alloc_id)) = failure {
         return GateStatus::Failed {
             counts,

@@ -32,7 +32,7 @@ mod undo;
 pub use event::{Event, EventSink, StepKind};
 pub use executor::{ApplyError, ApplyOptions, ApplyReport, execute};
 pub use follow::{BLOCKING_WAIT, Progress, run_step};
-pub use gate::{AllocCounts, GateStatus, desired_allocs, evaluate, nonzero_exit, short};
+pub use gate::{AllocCounts, Applied, GateStatus, desired_allocs, evaluate, nonzero_exit, short};
 pub use journal::Journal;
 pub use report::{AllocReport, FailureReport, TaskReport, inspect_alloc, last_lines};
 pub use rollback::{current_edges, stack_at};

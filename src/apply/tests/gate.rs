@@ -21,7 +21,7 @@ fn a_batch_gate_fails_on_a_nonzero_exit_code_even_before_the_client_says_failed(
         task_states: Some([("t".to_string(), state)].into()),
         ..Default::default()
     };
-    match evaluate(crate::stack::Gate::Complete, &j, 0, &[a], None) {
+    match evaluate(crate::stack::Gate::Complete, &j, 0.into(), &[a], None) {
         GateStatus::Failed { reason, alloc_id, .. } => {
             assert!(reason.contains("exited with code 2"), "{reason}");
             assert_eq!(alloc_id.as_deref(), Some("abcdef0123"));
@@ -45,9 +45,9 @@ fn a_sysbatch_gate_passes_once_every_placed_allocation_completed() {
     let gate = crate::stack::Gate::default_for(&j);
     assert_eq!(gate, crate::stack::Gate::Complete);
     let waiting = [stub("a1", Complete), stub("a2", Running), stub("a3", Complete)];
-    assert!(matches!(evaluate(gate, &j, 0, &waiting, None), GateStatus::Waiting(c) if c.desired == 3));
+    assert!(matches!(evaluate(gate, &j, 0.into(), &waiting, None), GateStatus::Waiting(c) if c.desired == 3));
     let done = [stub("a1", Complete), stub("a2", Complete), stub("a3", Complete)];
-    match evaluate(gate, &j, 0, &done, None) {
+    match evaluate(gate, &j, 0.into(), &done, None) {
         GateStatus::Passed(c, detail) => {
             assert_eq!((c.desired, c.healthy), (3, 3));
             assert!(detail.contains("3/3"), "{detail}");
@@ -55,7 +55,10 @@ fn a_sysbatch_gate_passes_once_every_placed_allocation_completed() {
         other => panic!("expected a pass, got {other:?}"),
     }
     // Nothing placed yet is not a pass.
-    assert!(matches!(evaluate(gate, &j, 0, &[], None), GateStatus::Waiting(_)));
+    assert!(matches!(
+        evaluate(gate, &j, 0.into(), &[], None),
+        GateStatus::Waiting(_)
+    ));
 }
 
 #[test]
@@ -65,11 +68,11 @@ fn a_system_gate_passes_once_every_placed_allocation_runs() {
     let gate = crate::stack::Gate::default_for(&j);
     let waiting = [stub("a1", Running), stub("a2", Pending)];
     assert!(matches!(
-        evaluate(gate, &j, 0, &waiting, None),
+        evaluate(gate, &j, 0.into(), &waiting, None),
         GateStatus::Waiting(_)
     ));
     let up = [stub("a1", Running), stub("a2", Running)];
-    assert!(matches!(evaluate(gate, &j, 0, &up, None), GateStatus::Passed(c, _) if c.desired == 2));
+    assert!(matches!(evaluate(gate, &j, 0.into(), &up, None), GateStatus::Passed(c, _) if c.desired == 2));
 }
 
 #[test]
@@ -94,10 +97,10 @@ fn healthy_canaries_stop_a_healthy_gate_at_awaiting_promotion() {
         ..Default::default()
     };
     let gate = crate::stack::Gate::Healthy;
-    let waiting = evaluate(gate, &j, 0, std::slice::from_ref(&canary), Some(&d));
+    let waiting = evaluate(gate, &j, 0.into(), std::slice::from_ref(&canary), Some(&d));
     assert!(matches!(waiting, GateStatus::Waiting(_)), "{waiting:?}");
     d.task_groups.get_mut("web").unwrap().healthy_allocs = 1;
-    match evaluate(gate, &j, 0, std::slice::from_ref(&canary), Some(&d)) {
+    match evaluate(gate, &j, 0.into(), std::slice::from_ref(&canary), Some(&d)) {
         GateStatus::AwaitingPromotion(c, id) => {
             assert_eq!(id, "d1234567890");
             assert_eq!((c.desired, c.running), (3, 1));
@@ -105,7 +108,7 @@ fn healthy_canaries_stop_a_healthy_gate_at_awaiting_promotion() {
         other => panic!("expected awaiting promotion, got {other:?}"),
     }
     d.task_groups.get_mut("web").unwrap().promoted = true;
-    let after = evaluate(gate, &j, 0, std::slice::from_ref(&canary), Some(&d));
+    let after = evaluate(gate, &j, 0.into(), std::slice::from_ref(&canary), Some(&d));
     assert!(matches!(after, GateStatus::Waiting(_)), "{after:?}");
 }
 
@@ -152,12 +155,12 @@ fn a_healthy_gate_fails_once_the_next_restart_comes_after_the_healthy_deadline()
     // Within the policy's attempts (15s delay): the task may still come up healthy.
     let (j, a) = restarting(15);
     assert!(matches!(
-        evaluate(gate, &j, 0, &[a], None),
+        evaluate(gate, &j, 0.into(), &[a], None),
         GateStatus::Waiting(_)
     ));
     // Attempts used up in delay mode: the next start waits out the 30m interval.
     let (j, a) = restarting(1_700);
-    match evaluate(gate, &j, 0, &[a], None) {
+    match evaluate(gate, &j, 0.into(), &[a], None) {
         GateStatus::Failed { reason, alloc_id, .. } => {
             assert!(reason.contains("task api of allocation 01234567"), "{reason}");
             assert!(reason.contains("exited with code 3"), "{reason}");
@@ -174,7 +177,7 @@ fn a_healthy_gate_fails_once_the_next_restart_comes_after_the_healthy_deadline()
         ..Default::default()
     });
     assert!(!matches!(
-        evaluate(gate, &j, 0, &[a], None),
+        evaluate(gate, &j, 0.into(), &[a], None),
         GateStatus::Failed { .. }
     ));
     // A poststart task that keeps failing is not what the allocation's health waits for.
@@ -189,13 +192,71 @@ fn a_healthy_gate_fails_once_the_next_restart_comes_after_the_healthy_deadline()
     let restarting_state = states.remove("api").unwrap();
     states.insert("bootstrap".into(), restarting_state);
     assert!(!matches!(
-        evaluate(gate, &j, 0, &[a], None),
+        evaluate(gate, &j, 0.into(), &[a], None),
         GateStatus::Failed { .. }
     ));
     // A `running` gate has no health deadline to miss.
     let (j, a) = restarting(1_700);
     assert!(!matches!(
-        evaluate(crate::stack::Gate::Running, &j, 0, &[a], None),
+        evaluate(crate::stack::Gate::Running, &j, 0.into(), &[a], None),
         GateStatus::Failed { .. }
+    ));
+}
+
+#[test]
+fn an_allocation_that_failed_during_the_step_fails_the_gate_even_once_replaced() {
+    use crate::api::{ClientStatus, DesiredStatus};
+    let j = job("web", "service", 1);
+    let gate = crate::stack::Gate::default_for(&j);
+    // The scheduler stopped the failed allocation as it placed its replacement, which runs.
+    let replaced = crate::api::AllocListStub {
+        desired_status: DesiredStatus::Stop,
+        job_version: 3,
+        modify_index: 40,
+        ..stub("failed01", ClientStatus::Failed)
+    };
+    let replacement = crate::api::AllocListStub {
+        job_version: 3,
+        modify_index: 41,
+        ..stub("running1", ClientStatus::Running)
+    };
+    let allocs = [replaced, replacement];
+    let during = Applied {
+        version: 3,
+        since: 30,
+    };
+    match evaluate(gate, &j, during, &allocs, None) {
+        GateStatus::Failed {
+            reason,
+            alloc_id,
+            counts,
+        } => {
+            assert!(reason.contains("failed01"), "{reason}");
+            assert_eq!(alloc_id.as_deref(), Some("failed01"));
+            assert_eq!(
+                (counts.placed, counts.running),
+                (1, 1),
+                "only the wanted one counts"
+            );
+        }
+        other => panic!("expected a failure, got {other:?}"),
+    }
+    // A failure from before the step (a check of a job that has since recovered) is history.
+    let before = Applied {
+        version: 3,
+        since: 40,
+    };
+    assert!(matches!(
+        evaluate(gate, &j, before, &allocs, None),
+        GateStatus::Passed(..)
+    ));
+    // So is one of another version.
+    let other_version = Applied {
+        version: 4,
+        since: 30,
+    };
+    assert!(matches!(
+        evaluate(gate, &j, other_version, &allocs, None),
+        GateStatus::Waiting(..)
     ));
 }

@@ -188,6 +188,10 @@ impl Run {
                 }
             }
         }
+        // A task that failed between two observations still makes the allocation unhealthy.
+        if let Some(h) = &mut health {
+            self.health_step(h, false, &results);
+        }
         checks
     }
 
