@@ -13,27 +13,24 @@
 //! map. Serialised as the plain map, so snapshots keep their format; the indexes are rebuilt
 //! when one is read.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::ops::{Deref, DerefMut};
 
-use serde::{Deserialize, Deserializer, Serialize, Serializer};
-
-use crate::api::{Deployment, namespace_or_default};
+use super::table_index::{JobIndex, ModifyIndex, table_as_map};
+use crate::api::Deployment;
 
 /// Deployment ID → deployment, with the by-job and by-modify-index indexes.
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Clone, Default)]
 pub struct DeploymentTable {
     by_id: BTreeMap<String, Deployment>,
-    /// (namespace, or `default` when empty; job ID; deployment ID).
-    by_job: BTreeSet<(String, String, String)>,
-    /// (modify index, deployment ID).
-    by_modify_index: BTreeSet<(u64, String)>,
+    by_job: JobIndex,
+    by_modify_index: ModifyIndex,
 }
 
 /// A deployment borrowed for writing; re-indexed when dropped.
 pub struct DeploymentMut<'a> {
     deployment: &'a mut Deployment,
-    by_modify_index: &'a mut BTreeSet<(u64, String)>,
+    by_modify_index: &'a mut ModifyIndex,
     modify_index_before: u64,
 }
 
@@ -55,9 +52,9 @@ impl Drop for DeploymentMut<'_> {
     fn drop(&mut self) {
         let (before, after) = (self.modify_index_before, self.deployment.modify_index);
         if before != after {
-            let id = self.deployment.id.clone();
-            self.by_modify_index.remove(&(before, id.clone()));
-            self.by_modify_index.insert((after, id));
+            let id = &self.deployment.id;
+            self.by_modify_index.remove(before, id);
+            self.by_modify_index.add(after, id);
         }
     }
 }
@@ -66,8 +63,8 @@ impl DeploymentTable {
     /// Inserts or replaces `d` under `id`; returns the deployment it replaced.
     pub fn insert(&mut self, id: String, d: Deployment) -> Option<Deployment> {
         let old = self.remove(&id);
-        self.by_job.insert(job_key(&d, &id));
-        self.by_modify_index.insert((d.modify_index, id.clone()));
+        self.by_job.add(&d.namespace, &d.job_id, &id);
+        self.by_modify_index.add(d.modify_index, &id);
         self.by_id.insert(id, d);
         old
     }
@@ -75,8 +72,8 @@ impl DeploymentTable {
     /// Removes the deployment `id`.
     pub fn remove(&mut self, id: &str) -> Option<Deployment> {
         let old = self.by_id.remove(id)?;
-        self.by_job.remove(&job_key(&old, id));
-        self.by_modify_index.remove(&(old.modify_index, id.to_owned()));
+        self.by_job.remove(&old.namespace, &old.job_id, id);
+        self.by_modify_index.remove(old.modify_index, id);
         Some(old)
     }
 
@@ -91,50 +88,30 @@ impl DeploymentTable {
         })
     }
 
-    /// The IDs of job `job_id`'s deployments in `namespace` (empty means `default`), by ID.
-    fn job_ids<'a>(&'a self, namespace: &str, job_id: &str) -> impl Iterator<Item = &'a String> + 'a {
-        let ns = namespace_or_default(namespace).to_owned();
-        let from = (ns.clone(), job_id.to_owned(), String::new());
-        let job_id = job_id.to_owned();
-        self.by_job
-            .range(from..)
-            .take_while(move |(n, j, _)| *n == ns && *j == job_id)
-            .map(|(_, _, id)| id)
-    }
-
     /// Like [`Self::of_job`], the IDs only, owned (to write each in turn).
     pub fn ids_of_job(&self, namespace: &str, job_id: &str) -> Vec<String> {
-        self.job_ids(namespace, job_id).cloned().collect()
+        self.by_job.ids(namespace, job_id).cloned().collect()
     }
 
     /// Job `job_id`'s deployments in `namespace` (empty means `default`), by ID.
     pub fn of_job<'a>(&'a self, namespace: &str, job_id: &str) -> impl Iterator<Item = &'a Deployment> + 'a {
-        self.job_ids(namespace, job_id)
+        self.by_job
+            .ids(namespace, job_id)
             .filter_map(|id| self.by_id.get(id))
     }
 
     /// The deployments whose `ModifyIndex` is `index`, by ID.
     pub fn modified_at(&self, index: u64) -> impl Iterator<Item = &Deployment> {
         self.by_modify_index
-            .range((index, String::new())..)
-            .take_while(move |(i, _)| *i == index)
-            .filter_map(|(_, id)| self.by_id.get(id))
+            .ids(index)
+            .filter_map(|id| self.by_id.get(id))
     }
 }
 
-fn job_key(d: &Deployment, id: &str) -> (String, String, String) {
-    (
-        namespace_or_default(&d.namespace).to_owned(),
-        d.job_id.clone(),
-        id.to_owned(),
-    )
-}
-
-impl Deref for DeploymentTable {
-    type Target = BTreeMap<String, Deployment>;
-
-    fn deref(&self) -> &Self::Target {
-        &self.by_id
+/// Derived indexes aside, two tables are equal when their deployments are.
+impl PartialEq for DeploymentTable {
+    fn eq(&self, other: &Self) -> bool {
+        self.by_id == other.by_id
     }
 }
 
@@ -148,18 +125,7 @@ impl From<BTreeMap<String, Deployment>> for DeploymentTable {
     }
 }
 
-/// Serialised as the plain map, so snapshots keep their format.
-impl Serialize for DeploymentTable {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        self.by_id.serialize(s)
-    }
-}
-
-impl<'de> Deserialize<'de> for DeploymentTable {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        BTreeMap::<String, Deployment>::deserialize(d).map(DeploymentTable::from)
-    }
-}
+table_as_map!(DeploymentTable, Deployment);
 
 #[cfg(test)]
 mod tests {

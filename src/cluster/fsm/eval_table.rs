@@ -9,26 +9,22 @@
 
 use std::cmp::Reverse;
 use std::collections::{BTreeMap, BTreeSet};
-use std::ops::Deref;
 
-use serde::{Deserialize, Deserializer, Serialize, Serializer};
-
-use crate::api::{EvalStatus, Evaluation, namespace_or_default};
+use super::table_index::{JobIndex, ModifyIndex, table_as_map};
+use crate::api::{EvalStatus, Evaluation};
 
 /// Evaluation ID → evaluation, plus the pending and blocked indexes. Reads go through
 /// `Deref` to the map; writes through [`EvalTable::insert`], [`EvalTable::remove`] and
 /// [`EvalTable::modify`], which keep the indexes right.
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Clone, Default)]
 pub struct EvalTable {
     by_id: BTreeMap<String, Evaluation>,
     /// Highest priority first, then oldest (create index), then ID.
     pending: BTreeSet<(Reverse<i64>, u64, String)>,
     /// Oldest first, then ID.
     blocked: BTreeSet<(u64, String)>,
-    /// (namespace, or `default` when empty; job ID; evaluation ID).
-    by_job: BTreeSet<(String, String, String)>,
-    /// (modify index, evaluation ID).
-    by_modify_index: BTreeSet<(u64, String)>,
+    by_job: JobIndex,
+    by_modify_index: ModifyIndex,
 }
 
 impl EvalTable {
@@ -73,34 +69,21 @@ impl EvalTable {
 
     /// The evaluations of job `job_id` in `namespace` (empty means `default`), by ID.
     pub fn of_job<'a>(&'a self, namespace: &str, job_id: &str) -> impl Iterator<Item = &'a Evaluation> + 'a {
-        let ns = namespace_or_default(namespace).to_owned();
-        let from = (ns.clone(), job_id.to_owned(), String::new());
-        let job_id = job_id.to_owned();
         self.by_job
-            .range(from..)
-            .take_while(move |(n, j, _)| *n == ns && *j == job_id)
-            .filter_map(|(_, _, id)| self.by_id.get(id))
+            .ids(namespace, job_id)
+            .filter_map(|id| self.by_id.get(id))
     }
 
     /// The evaluations whose `ModifyIndex` is `index`, by ID.
     pub fn modified_at(&self, index: u64) -> impl Iterator<Item = &Evaluation> {
         self.by_modify_index
-            .range((index, String::new())..)
-            .take_while(move |(i, _)| *i == index)
-            .filter_map(|(_, id)| self.by_id.get(id))
-    }
-
-    fn job_key(e: &Evaluation, id: &str) -> (String, String, String) {
-        (
-            namespace_or_default(&e.namespace).to_owned(),
-            e.job_id.clone(),
-            id.to_owned(),
-        )
+            .ids(index)
+            .filter_map(|id| self.by_id.get(id))
     }
 
     fn index(&mut self, e: &Evaluation, id: &str) {
-        self.by_job.insert(Self::job_key(e, id));
-        self.by_modify_index.insert((e.modify_index, id.to_owned()));
+        self.by_job.add(&e.namespace, &e.job_id, id);
+        self.by_modify_index.add(e.modify_index, id);
         match e.status {
             EvalStatus::Pending => {
                 self.pending
@@ -114,8 +97,8 @@ impl EvalTable {
     }
 
     fn unindex(&mut self, e: &Evaluation, id: &str) {
-        self.by_job.remove(&Self::job_key(e, id));
-        self.by_modify_index.remove(&(e.modify_index, id.to_owned()));
+        self.by_job.remove(&e.namespace, &e.job_id, id);
+        self.by_modify_index.remove(e.modify_index, id);
         match e.status {
             EvalStatus::Pending => {
                 self.pending
@@ -129,11 +112,10 @@ impl EvalTable {
     }
 }
 
-impl Deref for EvalTable {
-    type Target = BTreeMap<String, Evaluation>;
-
-    fn deref(&self) -> &Self::Target {
-        &self.by_id
+/// Derived indexes aside, two tables are equal when their evaluations are.
+impl PartialEq for EvalTable {
+    fn eq(&self, other: &Self) -> bool {
+        self.by_id == other.by_id
     }
 }
 
@@ -147,18 +129,7 @@ impl From<BTreeMap<String, Evaluation>> for EvalTable {
     }
 }
 
-/// Serialised as the plain map, so snapshots keep their format.
-impl Serialize for EvalTable {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        self.by_id.serialize(s)
-    }
-}
-
-impl<'de> Deserialize<'de> for EvalTable {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        BTreeMap::<String, Evaluation>::deserialize(d).map(EvalTable::from)
-    }
-}
+table_as_map!(EvalTable, Evaluation);
 
 #[cfg(test)]
 mod tests {

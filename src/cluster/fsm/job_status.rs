@@ -22,9 +22,8 @@ pub fn derive_job_status(state: &State, job: &Job) -> &'static str {
         return if stopped { "dead" } else { "running" };
     }
     let (ns, id) = (job.namespace(), job.id());
-    let ours = |job_ns: &str, job_id: &str| job_id == id && crate::api::namespace_or_default(job_ns) == ns;
     let mut has_alloc = false;
-    for a in state.allocs.values().filter(|a| ours(&a.namespace, &a.job_id)) {
+    for a in state.allocs.of_job(ns, id) {
         if !a.is_terminal() {
             return "running";
         }

@@ -12,6 +12,7 @@ pub mod acl;
 pub mod acl_objects;
 pub mod actions;
 pub mod alloc_health;
+pub mod alloc_table;
 pub mod client_update;
 pub mod command;
 pub mod deployment;
@@ -33,6 +34,7 @@ pub mod requests;
 pub mod scaling;
 pub mod state;
 pub mod summary;
+pub mod table_index;
 pub mod variable;
 
 #[cfg(test)]

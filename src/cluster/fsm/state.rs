@@ -26,7 +26,7 @@ pub struct State {
     /// Evaluation ID → evaluation, with the broker's pending and blocked indexes.
     pub evals: EvalTable,
     /// Allocation ID → allocation.
-    pub allocs: BTreeMap<String, Allocation>,
+    pub allocs: super::alloc_table::AllocTable,
     /// Deployment ID → deployment.
     pub deployments: super::DeploymentTable,
     /// Node ID → node.

@@ -20,12 +20,25 @@ pub struct SummaryIndex<'s> {
 impl<'s> SummaryIndex<'s> {
     /// Indexes allocations, the newest live evaluation and child statuses per job.
     pub fn new(state: &'s State) -> Self {
+        Self::of(state, state.allocs.values(), state.evals.values())
+    }
+
+    /// The same for job `id` in `ns` alone, from its own allocations and evaluations.
+    pub fn for_job(state: &'s State, ns: &str, id: &str) -> Self {
+        Self::of(state, state.allocs.of_job(ns, id), state.evals.of_job(ns, id))
+    }
+
+    fn of(
+        state: &'s State,
+        all_allocs: impl Iterator<Item = &'s Allocation>,
+        evals: impl Iterator<Item = &'s Evaluation>,
+    ) -> Self {
         let mut allocs: HashMap<(&str, &str), Vec<&Allocation>> = HashMap::new();
-        for a in state.allocs.values() {
+        for a in all_allocs {
             allocs.entry((&a.namespace, &a.job_id)).or_default().push(a);
         }
         let mut newest_eval: HashMap<(&str, &str), &Evaluation> = HashMap::new();
-        for e in state.evals.values().filter(|e| e.status != EvalStatus::Canceled) {
+        for e in evals.filter(|e| e.status != EvalStatus::Canceled) {
             let slot = newest_eval.entry((&e.namespace, &e.job_id)).or_insert(e);
             if e.create_index > slot.create_index {
                 *slot = e;
@@ -109,7 +122,7 @@ impl<'s> SummaryIndex<'s> {
 
 /// Nomad's `JobSummary` of one job.
 pub fn job_summary(state: &State, ns: &str, id: &str) -> Option<Value> {
-    SummaryIndex::new(state).summary(state, ns, id)
+    SummaryIndex::for_job(state, ns, id).summary(state, ns, id)
 }
 
 #[cfg(test)]

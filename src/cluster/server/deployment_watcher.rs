@@ -119,7 +119,8 @@ fn count_allocs(state: &State, d: &Deployment) -> (BTreeMap<String, DeploymentSt
         g.placed_canaries = None;
     }
     let mut healthy_canaries: BTreeMap<String, i64> = BTreeMap::new();
-    for a in state.allocs.values().filter(|a| a.deployment_id == d.id) {
+    let of_job = state.allocs.of_job(&d.namespace, &d.job_id);
+    for a in of_job.filter(|a| a.deployment_id == d.id) {
         let g = groups.entry(a.task_group.clone()).or_default();
         g.placed_allocs += 1;
         let healthy = a.deployment_status.as_ref().and_then(|s| s.healthy);

@@ -74,15 +74,14 @@ pub(crate) fn alloc_stub(s: &State, a: &Allocation) -> AllocListStub {
     st
 }
 
-/// Stubs of the allocations `keep` selects.
-fn stubs(s: &State, keep: impl Fn(&Allocation) -> bool) -> Option<Vec<AllocListStub>> {
-    Some(
-        s.allocs
-            .values()
-            .filter(|a| keep(a))
-            .map(|a| alloc_stub(s, a))
-            .collect(),
-    )
+/// Stubs of `allocs`.
+fn stubs<'s>(s: &'s State, allocs: impl Iterator<Item = &'s Allocation>) -> Option<Vec<AllocListStub>> {
+    Some(allocs.map(|a| alloc_stub(s, a)).collect())
+}
+
+/// The allocations of the job an evaluation or deployment belongs to, if there is one.
+fn of_job_of<'s>(s: &'s State, job: Option<(&str, &str)>) -> impl Iterator<Item = &'s Allocation> {
+    job.into_iter().flat_map(|(ns, id)| s.allocs.of_job(ns, id))
 }
 
 /// Evaluations `keep` selects, ordered by `key`.
@@ -105,7 +104,11 @@ impl ClusterNode {
         prefix: &str,
     ) -> Result<Indexed<Vec<AllocListStub>>, EndpointError> {
         self.table_read(opts, "allocs", "", |s| {
-            stubs(s, |a| a.id.starts_with(prefix) && in_namespace(ns, &a.namespace))
+            let allocs = s.allocs.values();
+            stubs(
+                s,
+                allocs.filter(|a| a.id.starts_with(prefix) && in_namespace(ns, &a.namespace)),
+            )
         })
         .await
     }
@@ -129,10 +132,8 @@ impl ClusterNode {
         ns: &str,
         job_id: &str,
     ) -> Result<Indexed<Vec<AllocListStub>>, EndpointError> {
-        self.table_read(opts, "allocs", "", |s| {
-            stubs(s, |a| a.job_id == job_id && a.namespace == ns)
-        })
-        .await
+        self.table_read(opts, "allocs", "", |s| stubs(s, s.allocs.of_job(ns, job_id)))
+            .await
     }
 
     /// Full allocations on a node, with their jobs.
@@ -220,8 +221,14 @@ impl ClusterNode {
         opts: &ReadOptions,
         eval_id: &str,
     ) -> Result<Indexed<Vec<AllocListStub>>, EndpointError> {
-        self.table_read(opts, "allocs", "", |s| stubs(s, |a| a.eval_id == eval_id))
-            .await
+        self.table_read(opts, "allocs", "", |s| {
+            let job = s
+                .evals
+                .get(eval_id)
+                .map(|e| (e.namespace.as_str(), e.job_id.as_str()));
+            stubs(s, of_job_of(s, job).filter(|a| a.eval_id == eval_id))
+        })
+        .await
     }
 
     /// Stubs of a deployment's allocations.
@@ -231,8 +238,9 @@ impl ClusterNode {
         id: &str,
     ) -> Result<Indexed<Vec<AllocListStub>>, EndpointError> {
         self.table_read(opts, "allocs", "deployment not found", |s| {
-            s.deployments.get(id)?;
-            stubs(s, |a| a.deployment_id == id)
+            let d = s.deployments.get(id)?;
+            let job = Some((d.namespace.as_str(), d.job_id.as_str()));
+            stubs(s, of_job_of(s, job).filter(|a| a.deployment_id == id))
         })
         .await
     }
