@@ -76,9 +76,9 @@ impl Api<'_> {
             .await
             .unwrap();
         let status = resp.status();
-        let body: Value = resp.json().await.unwrap();
-        assert_eq!(status, 200, "{body}");
-        body
+        let text = resp.text().await.unwrap();
+        assert_eq!(status, 200, "{text}");
+        serde_json::from_str(&text).unwrap_or_else(|e| panic!("{e}: {text}"))
     }
 
     async fn var_items(&self, i: usize, path: &str) -> Value {

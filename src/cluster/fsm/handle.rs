@@ -86,6 +86,32 @@ impl StateHandle {
         }
     }
 
+    /// Like [`Self::blocking_query`] for a query whose index is cheap to read apart from its
+    /// answer (a table's index): each applied entry that wakes it reads `index_of` alone, and
+    /// the answer is built once, with the index it is returned with.
+    pub async fn blocking_query_by<T>(
+        &self,
+        min_index: u64,
+        wait: Duration,
+        index_of: impl Fn(&State) -> u64,
+        query: impl FnOnce(&State) -> T,
+    ) -> (u64, T) {
+        let mut rx = self.index.subscribe();
+        let deadline = tokio::time::Instant::now() + wait;
+        while min_index > 0 {
+            rx.borrow_and_update();
+            if index_of(&self.read()) > min_index {
+                break;
+            }
+            match tokio::time::timeout_at(deadline, rx.changed()).await {
+                Ok(Ok(())) => continue,
+                _ => break,
+            }
+        }
+        let state = self.read();
+        (index_of(&state), query(&state))
+    }
+
     /// Waits until the applied index is at least `index` or `wait` passes; true if reached.
     pub async fn wait_for_index(&self, index: u64, wait: Duration) -> bool {
         let mut rx = self.index.subscribe();

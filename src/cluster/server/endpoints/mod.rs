@@ -114,16 +114,15 @@ impl ClusterNode {
         opts: &ReadOptions,
         table: &str,
         missing: &str,
-        query: impl Fn(&State) -> Option<T>,
+        query: impl FnOnce(&State) -> Option<T>,
     ) -> Result<Indexed<T>, EndpointError> {
-        let found = self
-            .blocking_read(opts, |s| (s.table_index(table), query(s)))
-            .await?;
-        match found.value {
-            Some(value) => Ok(Indexed {
-                index: found.index,
-                value,
-            }),
+        self.barrier_unless_stale(opts).await?;
+        let (index, found) = self
+            .state()
+            .blocking_query_by(opts.min_index, opts.wait, |s| s.table_index(table), query)
+            .await;
+        match found {
+            Some(value) => Ok(Indexed { index, value }),
             None => Err(EndpointError::NotFound(missing.to_owned())),
         }
     }
