@@ -318,6 +318,22 @@ pub enum Command {
     Request(Box<ClientRequest>),
 }
 
+impl Command {
+    /// About how many allocation-sized records the command carries (an allocation placed,
+    /// updated or stopped, or a client's report on one; 1 for any other write). The proposer
+    /// bounds a log entry by it, and the scheduler worker its groups of plans.
+    pub fn weight(&self) -> usize {
+        match self {
+            Command::PlanApply(p) => p.place.len() + p.in_place.len() + p.stop.len(),
+            Command::AllocUpsert { allocs } => allocs.len().max(1),
+            Command::AllocClientUpdate { updates, .. } => updates.len().max(1),
+            Command::Batch(cmds) => cmds.iter().map(Command::weight).sum(),
+            Command::Request(req) => req.cmd.weight(),
+            _ => 1,
+        }
+    }
+}
+
 /// A client-originated write and its request ID, chosen once where the write entered the
 /// cluster and kept across every retry and forward.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -98,14 +98,16 @@ impl StateHandle {
     ) -> (u64, T) {
         let mut rx = self.index.subscribe();
         let deadline = tokio::time::Instant::now() + wait;
-        while min_index > 0 {
-            rx.borrow_and_update();
-            if index_of(&self.read()) > min_index {
-                break;
-            }
-            match tokio::time::timeout_at(deadline, rx.changed()).await {
-                Ok(Ok(())) => continue,
-                _ => break,
+        if min_index > 0 {
+            loop {
+                rx.borrow_and_update();
+                if index_of(&self.read()) > min_index {
+                    break;
+                }
+                match tokio::time::timeout_at(deadline, rx.changed()).await {
+                    Ok(Ok(())) => continue,
+                    _ => break,
+                }
             }
         }
         let state = self.read();

@@ -33,6 +33,12 @@ use crate::cluster::raft::ClusterRaft;
 /// Most writes in one log entry.
 pub const MAX_BATCH: usize = 128;
 
+/// Most allocation-sized records ([`Command::weight`]) in one log entry, about 1 MB of JSON
+/// (an allocation with its task states is 1-2 KB): every follower must receive, decode and
+/// write an entry within one append round trip, or the append times out, is sent again, and
+/// the followers, hearing nothing else, start elections. A single write over it goes alone.
+pub const MAX_BATCH_WEIGHT: usize = 640;
+
 /// Batches being committed at once: while one waits for replication, the next is appended.
 pub const MAX_IN_FLIGHT: usize = 2;
 
@@ -79,18 +85,21 @@ impl Proposer {
 /// Takes pending writes in batches and commits up to [`MAX_IN_FLIGHT`] batches at once.
 async fn run(raft: ClusterRaft, mut rx: mpsc::Receiver<Pending>) {
     let slots = Arc::new(Semaphore::new(MAX_IN_FLIGHT));
-    while let Some(first) = rx.recv().await {
+    // A write taken from the queue that would have made the last batch too heavy.
+    let mut held: Option<Pending> = None;
+    loop {
+        let first = match held.take() {
+            Some(p) => p,
+            None => match rx.recv().await {
+                Some(p) => p,
+                None => return,
+            },
+        };
         // Waiting for a slot before draining is what lets a batch grow while others commit.
         let Ok(slot) = Arc::clone(&slots).acquire_owned().await else {
             return;
         };
-        let mut batch = vec![first];
-        while batch.len() < MAX_BATCH {
-            match rx.try_recv() {
-                Ok(p) => batch.push(p),
-                Err(_) => break,
-            }
-        }
+        let batch = fill(first, &mut rx, &mut held);
         let raft = raft.clone();
         let committing = tokio::spawn(async move { commit(&raft, batch).await });
         tokio::spawn(async move {
@@ -98,6 +107,24 @@ async fn run(raft: ClusterRaft, mut rx: mpsc::Receiver<Pending>) {
             drop(slot);
         });
     }
+}
+
+/// A batch starting with `first` and whatever else is queued, up to [`MAX_BATCH`] writes and
+/// [`MAX_BATCH_WEIGHT`]; the write that would have gone over the weight is left in `held`.
+fn fill(first: Pending, rx: &mut mpsc::Receiver<Pending>, held: &mut Option<Pending>) -> Vec<Pending> {
+    let mut weight = first.cmd.weight();
+    let mut batch = vec![first];
+    while batch.len() < MAX_BATCH {
+        let Ok(p) = rx.try_recv() else { break };
+        let w = p.cmd.weight();
+        if weight + w > MAX_BATCH_WEIGHT {
+            *held = Some(p);
+            break;
+        }
+        weight += w;
+        batch.push(p);
+    }
+    batch
 }
 
 /// Proposes `batch` as one entry and answers each write.
@@ -179,6 +206,37 @@ mod tests {
             }
         );
         assert!(matches!(&out[1].outcome, Outcome::NotFound { message } if message == "x"));
+    }
+
+    fn report(n: usize) -> Pending {
+        let cmd = Command::AllocClientUpdate {
+            updates: vec![Default::default(); n],
+            evals: Vec::new(),
+        };
+        Pending {
+            cmd,
+            reply: oneshot::channel().0,
+        }
+    }
+
+    #[test]
+    fn a_batch_stops_before_the_write_that_would_make_it_too_heavy() {
+        let (tx, mut rx) = mpsc::channel(16);
+        for n in [300, 300, 100, 500] {
+            tx.try_send(report(n)).ok().unwrap();
+        }
+        let mut held = None;
+        let weights = |b: &[Pending]| b.iter().map(|p| p.cmd.weight()).collect::<Vec<_>>();
+        let first = fill(report(30), &mut rx, &mut held);
+        assert_eq!(weights(&first), [30, 300, 300], "the next 100 would pass 640");
+        let next = held.take().expect("the write left out is held, not lost");
+        let second = fill(next, &mut rx, &mut held);
+        assert_eq!(weights(&second), [100, 500]);
+        // One write over the bound goes alone.
+        tx.try_send(report(5)).ok().unwrap();
+        let alone = fill(report(2_000), &mut rx, &mut held);
+        assert_eq!(weights(&alone), [2_000]);
+        assert_eq!(held.map(|p| p.cmd.weight()), Some(5));
     }
 
     #[test]

@@ -57,7 +57,7 @@ pub const BATCH: usize = 64;
 /// about 1.6 KB of JSON, so a full batch of large plans (64 × 100 placements) made a 10 MB
 /// entry: its append timed out again at every retry, nothing after it committed, and the
 /// followers, hearing no leader, started elections. This bound keeps an entry near 1 MB.
-pub const MAX_ALLOCS_PER_COMMIT: usize = 640;
+pub const MAX_ALLOCS_PER_COMMIT: usize = super::proposer::MAX_BATCH_WEIGHT;
 
 /// Runs the worker until the task is aborted. Does nothing on followers.
 pub async fn run(node: Arc<ClusterNode>) {
@@ -258,14 +258,6 @@ async fn commit_all(node: &ClusterNode, cmds: Vec<Command>) -> Result<bool, Clus
     Ok(leader)
 }
 
-/// The allocations `cmd` carries: placed, updated in place or stopped.
-fn carried_allocs(cmd: &Command) -> usize {
-    match cmd {
-        Command::PlanApply(p) => p.place.len() + p.in_place.len() + p.stop.len(),
-        _ => 0,
-    }
-}
-
 /// Splits `cmds`, in order, into groups carrying at most `max` allocations each (a command
 /// carrying more is a group of its own): each group is proposed together, after the one
 /// before it is committed.
@@ -273,7 +265,7 @@ fn commit_groups(cmds: Vec<Command>, max: usize) -> Vec<Vec<Command>> {
     let mut groups: Vec<Vec<Command>> = Vec::new();
     let mut carried = 0;
     for cmd in cmds {
-        let n = carried_allocs(&cmd);
+        let n = cmd.weight();
         match groups.last_mut() {
             Some(group) if carried + n <= max => group.push(cmd),
             _ => {
