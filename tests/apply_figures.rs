@@ -151,7 +151,9 @@ fn figure_webapp_apply_overhead_on_3_servers_and_3_clients() {
     );
 }
 
-/// A stack of `n` independent jobs: batch jobs running `/bin/true`, or periodic ones.
+/// A stack of `n` independent jobs: batch jobs running `/bin/true`, or periodic ones. Each asks
+/// for 10 MB of disk, not Nomad's default 300 MB: at `-parallelism 200` the default would ask
+/// the dev node for more disk than it has, and the placements would fail for capacity.
 fn write_many(dir: &Path, n: usize, periodic: bool) {
     std::fs::create_dir_all(dir).unwrap();
     let mut jobs = String::new();
@@ -162,7 +164,7 @@ fn write_many(dir: &Path, n: usize, periodic: bool) {
             ""
         };
         jobs.push_str(&format!(
-            "job \"b{i:04}\" {{\n  type = \"batch\"\n{periodic}  group \"g\" {{\n    task \"t\" {{\n      driver = \"raw_exec\"\n      \
+            "job \"b{i:04}\" {{\n  type = \"batch\"\n{periodic}  group \"g\" {{\n    ephemeral_disk {{\n      size = 10\n    }}\n\n    task \"t\" {{\n      driver = \"raw_exec\"\n      \
              config {{\n        command = \"/bin/true\"\n      }}\n      resources {{\n        cpu    = 10\n        memory = 10\n      }}\n    }}\n  }}\n}}\n"
         ));
     }
