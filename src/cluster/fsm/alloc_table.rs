@@ -52,23 +52,6 @@ impl AllocTable {
     }
 }
 
-/// Derived indexes aside, two tables are equal when their allocations are.
-impl PartialEq for AllocTable {
-    fn eq(&self, other: &Self) -> bool {
-        self.by_id == other.by_id
-    }
-}
-
-impl From<BTreeMap<String, Allocation>> for AllocTable {
-    fn from(by_id: BTreeMap<String, Allocation>) -> Self {
-        let mut table = AllocTable::default();
-        for (id, a) in by_id {
-            table.insert(id, a);
-        }
-        table
-    }
-}
-
 table_as_map!(AllocTable, Allocation);
 
 #[cfg(test)]

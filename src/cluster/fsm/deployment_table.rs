@@ -108,23 +108,6 @@ impl DeploymentTable {
     }
 }
 
-/// Derived indexes aside, two tables are equal when their deployments are.
-impl PartialEq for DeploymentTable {
-    fn eq(&self, other: &Self) -> bool {
-        self.by_id == other.by_id
-    }
-}
-
-impl From<BTreeMap<String, Deployment>> for DeploymentTable {
-    fn from(by_id: BTreeMap<String, Deployment>) -> Self {
-        let mut table = DeploymentTable::default();
-        for (id, d) in by_id {
-            table.insert(id, d);
-        }
-        table
-    }
-}
-
 table_as_map!(DeploymentTable, Deployment);
 
 #[cfg(test)]

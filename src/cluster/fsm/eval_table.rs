@@ -112,23 +112,6 @@ impl EvalTable {
     }
 }
 
-/// Derived indexes aside, two tables are equal when their evaluations are.
-impl PartialEq for EvalTable {
-    fn eq(&self, other: &Self) -> bool {
-        self.by_id == other.by_id
-    }
-}
-
-impl From<BTreeMap<String, Evaluation>> for EvalTable {
-    fn from(by_id: BTreeMap<String, Evaluation>) -> Self {
-        let mut table = EvalTable::default();
-        for (id, eval) in by_id {
-            table.insert(id, eval);
-        }
-        table
-    }
-}
-
 table_as_map!(EvalTable, Evaluation);
 
 #[cfg(test)]

@@ -65,9 +65,26 @@ impl ModifyIndex {
 }
 
 /// Reads of a table go through `Deref` to its map (`by_id`); it is serialised as that map and
-/// rebuilt, indexes and all, through `From<BTreeMap<String, $record>>` when read.
+/// rebuilt, indexes and all, through its `insert` when read; two tables are equal when their
+/// maps are (the indexes are derived from them).
 macro_rules! table_as_map {
     ($table:ty, $record:ty) => {
+        impl PartialEq for $table {
+            fn eq(&self, other: &Self) -> bool {
+                self.by_id == other.by_id
+            }
+        }
+
+        impl From<std::collections::BTreeMap<String, $record>> for $table {
+            fn from(by_id: std::collections::BTreeMap<String, $record>) -> Self {
+                let mut table = <$table>::default();
+                for (id, record) in by_id {
+                    table.insert(id, record);
+                }
+                table
+            }
+        }
+
         impl std::ops::Deref for $table {
             type Target = std::collections::BTreeMap<String, $record>;
 
