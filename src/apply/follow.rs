@@ -201,15 +201,12 @@ async fn run_inner<B: Backend>(
 }
 
 /// Asks the backend for the step's change. Returns the evaluation created (empty when there
-/// is none) and the Raft index before the change (0 for a check, which changes nothing), or
-/// why the change was refused.
+/// is none) and the Raft index of the change, past which what fails because of it changes (0
+/// for a check, which changes nothing), or why the change was refused.
 async fn send_change<B: Backend>(backend: &B, step: &Step) -> Result<(String, u64), String> {
     let registering = |e: ApiError| format!("registering: {}", describe_api(&e));
-    // The write's own index: what fails because of it changes past it.
-    let registered = |r: crate::api::JobRegisterResponse| {
-        let write = r.eval_create_index.max(r.job_modify_index);
-        (r.eval_id, if write > 0 { write } else { r.index })
-    };
+    let registered =
+        |r: crate::api::JobRegisterResponse| (r.eval_id, r.eval_create_index.max(r.job_modify_index));
     match &step.op {
         Operation::Register { job, check_index } => backend
             .register_job(job, *check_index)

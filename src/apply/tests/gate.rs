@@ -203,6 +203,10 @@ fn a_healthy_gate_fails_once_the_next_restart_comes_after_the_healthy_deadline()
     ));
 }
 
+fn at(version: u64, since: u64) -> Applied {
+    Applied { version, since }
+}
+
 #[test]
 fn an_allocation_that_failed_during_the_step_fails_the_gate_even_once_replaced() {
     use crate::api::{ClientStatus, DesiredStatus};
@@ -221,10 +225,7 @@ fn an_allocation_that_failed_during_the_step_fails_the_gate_even_once_replaced()
         ..stub("running1", ClientStatus::Running)
     };
     let allocs = [replaced, replacement];
-    let during = Applied {
-        version: 3,
-        since: 30,
-    };
+    let during = at(3, 30);
     match evaluate(gate, &j, during, &allocs, None) {
         GateStatus::Failed {
             reason,
@@ -242,19 +243,13 @@ fn an_allocation_that_failed_during_the_step_fails_the_gate_even_once_replaced()
         other => panic!("expected a failure, got {other:?}"),
     }
     // A failure from before the step (a check of a job that has since recovered) is history.
-    let before = Applied {
-        version: 3,
-        since: 40,
-    };
+    let before = at(3, 40);
     assert!(matches!(
         evaluate(gate, &j, before, &allocs, None),
         GateStatus::Passed(..)
     ));
     // So is one of another version.
-    let other_version = Applied {
-        version: 4,
-        since: 30,
-    };
+    let other_version = at(4, 30);
     assert!(matches!(
         evaluate(gate, &j, other_version, &allocs, None),
         GateStatus::Waiting(..)

@@ -63,6 +63,26 @@ impl StateHandle {
         *self.index.borrow()
     }
 
+    /// Waits until `passed(state)` holds or `wait` runs out, reading the state again after
+    /// each applied entry. `min_index = 0` (not a blocking query) returns at once.
+    async fn wait_until(&self, min_index: u64, wait: Duration, mut passed: impl FnMut(&State) -> bool) {
+        if min_index == 0 {
+            return;
+        }
+        let mut rx = self.index.subscribe();
+        let deadline = tokio::time::Instant::now() + wait;
+        loop {
+            rx.borrow_and_update();
+            if passed(&self.read()) {
+                return;
+            }
+            match tokio::time::timeout_at(deadline, rx.changed()).await {
+                Ok(Ok(())) => continue,
+                _ => return,
+            }
+        }
+    }
+
     /// Waits until `query(state)` returns an index greater than `min_index` or `wait` passes,
     /// then returns the query's final answer. `min_index = 0` returns at once.
     pub async fn blocking_query<T>(
@@ -71,19 +91,15 @@ impl StateHandle {
         wait: Duration,
         mut query: impl FnMut(&State) -> (u64, T),
     ) -> (u64, T) {
-        let mut rx = self.index.subscribe();
-        let deadline = tokio::time::Instant::now() + wait;
-        loop {
-            rx.borrow_and_update();
-            let (index, value) = query(&self.read());
-            if index > min_index || min_index == 0 {
-                return (index, value);
-            }
-            match tokio::time::timeout_at(deadline, rx.changed()).await {
-                Ok(Ok(())) => continue,
-                _ => return query(&self.read()),
-            }
-        }
+        let mut answer = None;
+        self.wait_until(min_index, wait, |s| {
+            let a = query(s);
+            let passed = a.0 > min_index;
+            answer = Some(a).filter(|_| passed);
+            passed
+        })
+        .await;
+        answer.unwrap_or_else(|| query(&self.read()))
     }
 
     /// Like [`Self::blocking_query`] for a query whose index is cheap to read apart from its
@@ -96,20 +112,8 @@ impl StateHandle {
         index_of: impl Fn(&State) -> u64,
         query: impl FnOnce(&State) -> T,
     ) -> (u64, T) {
-        let mut rx = self.index.subscribe();
-        let deadline = tokio::time::Instant::now() + wait;
-        if min_index > 0 {
-            loop {
-                rx.borrow_and_update();
-                if index_of(&self.read()) > min_index {
-                    break;
-                }
-                match tokio::time::timeout_at(deadline, rx.changed()).await {
-                    Ok(Ok(())) => continue,
-                    _ => break,
-                }
-            }
-        }
+        self.wait_until(min_index, wait, |s| index_of(s) > min_index)
+            .await;
         let state = self.read();
         (index_of(&state), query(&state))
     }
