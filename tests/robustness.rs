@@ -313,9 +313,16 @@ async fn sigterm_stops_an_agent_busy_with_the_largest_jobs_within_5_s() {
     let small = register(&c, sized_job("small", 1, 1, 1, "small")).await;
     let eval = wait_eval(&c, &small, Duration::from_secs(60)).await;
     assert_eq!(eval["Status"], "complete", "{eval}");
+    // The node registered above also wakes the blocked evaluations of the large jobs, which
+    // the worker plans again after the small one: wait until it has.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let mut pending = json!(null);
+    while pending != json!([]) && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        pending = c.get(0, "/v1/evaluations?status=pending").await.1;
+    }
     let (_, failed) = c.get(0, "/v1/evaluations?status=failed").await;
     assert_eq!(failed, json!([]), "no evaluation failed");
-    let (_, pending) = c.get(0, "/v1/evaluations?status=pending").await;
     assert_eq!(pending, json!([]), "every evaluation was planned");
     let (status, _) = c.get(0, "/v1/evaluations?status=bogus").await;
     assert_eq!(status, 400);
