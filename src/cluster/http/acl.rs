@@ -42,6 +42,7 @@ pub async fn token_self(ctx: Ctx, req: Request) -> ApiResult {
         return Err(ApiError::bad_request("ACL support disabled"));
     }
     let secret = request_token(&req).unwrap_or("").to_owned();
+    ctx.node.catch_up_for_token(Some(&secret)).await;
     let resolved = ctx.node.resolve_acl(Some(&secret))?;
     let Some(mut token) = resolved.token else {
         return Err(ApiError::not_found("ACL token not found"));
@@ -158,6 +159,10 @@ pub async fn enforce(State(ctx): State<Arc<ApiContext>>, req: Request, next: Nex
         None => Need::Token,
     };
     let route = route.unwrap_or_default();
+    if need != Need::None {
+        let token = request_token(&req).map(str::to_owned);
+        ctx.node.catch_up_for_token(token.as_deref()).await;
+    }
     let (req, body_ns) = match job_namespace(req, &need).await {
         Ok(v) => v,
         Err(resp) => return resp,

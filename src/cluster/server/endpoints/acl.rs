@@ -86,6 +86,23 @@ impl ClusterNode {
         }
     }
 
+    /// Brings this server up to date before a request carrying `secret` is checked, when the
+    /// secret is unknown here: a follower may not yet have applied a token the leader has
+    /// already acknowledged creating (a bootstrap, a new token), and refusing it would make a
+    /// committed write look lost. A known or absent secret costs nothing; an unknown one costs
+    /// one read index from the leader.
+    pub async fn catch_up_for_token(&self, secret: Option<&str>) {
+        let Some(secret) = secret.filter(|s| !s.is_empty()) else {
+            return;
+        };
+        if self.state().read().acl_token(secret).is_some() {
+            return;
+        }
+        if let Err(e) = self.read_barrier().await {
+            tracing::debug!("catching up before resolving a token: {e}");
+        }
+    }
+
     /// Whether `secret` is a known, unexpired token's secret.
     pub fn acl_token_known(&self, secret: &str) -> bool {
         self.resolve_acl(Some(secret)).is_ok()
