@@ -1,6 +1,7 @@
 //! A job the scheduler cannot place is never silent, against a real `deploy agent -dev`: the
 //! constraints Nomad adds on its own place, a Vault constraint is explained in one line and
 //! refused by apply, and a periodic job whose child cannot be placed is flagged at plan time.
+//! Jobs that each fit but not all at once wait for capacity, as Nomad's blocked evaluations do.
 
 mod apply_support;
 mod client_harness;
@@ -38,9 +39,10 @@ fn write_stack(root: &Path, name: &str, extra: &str) -> PathBuf {
     dir
 }
 
-/// A dev agent whose client node is ready (placement previews need a node).
-fn agent_with_node(dir: &Path) -> DevAgent {
-    let agent = DevAgent::start(dir);
+/// A dev agent (with `extra` flags) whose client node is ready (placement previews need a
+/// node).
+fn agent_with_node(dir: &Path, extra: &[&str]) -> DevAgent {
+    let agent = DevAgent::start_with(dir, extra);
     wait_until(Duration::from_secs(60), "the dev client registering", || {
         let nodes = get_json(&agent.address, "/v1/nodes")?;
         nodes
@@ -63,7 +65,7 @@ fn json_plan(agent: &DevAgent, stack: &Path) -> (i32, Value) {
 #[test]
 fn placement_failures_are_shown_flagged_and_refused_on_a_dev_agent() {
     let tmp = tempfile::tempdir().unwrap();
-    let agent = agent_with_node(tmp.path());
+    let agent = agent_with_node(tmp.path(), &[]);
 
     // The seed's two constraints: Nomad's own version constraint places, and the plan says
     // exactly which one does not.
@@ -121,4 +123,61 @@ fn placement_failures_are_shown_flagged_and_refused_on_a_dev_agent() {
     let placement = &plan["jobs"][0]["placement"];
     assert_eq!(placement["child"], "nightly-periodic-plan", "{plan:#}");
     assert_eq!(placement["failures"][0]["group"], "g", "{plan:#}");
+}
+
+/// Four batch jobs of 400 MHz each on a node of 1,000 MHz, applied all at once: each fits
+/// alone (the plan places them), two at a time fit together. The other two are blocked, not
+/// failed: the apply says it waits for capacity, and the blocked evaluations place them when
+/// the first two finish. Each job keeps at most one blocked evaluation (blocked again under
+/// its own ID when woken too early), and every job completes.
+#[test]
+fn jobs_that_fit_alone_but_not_together_wait_for_capacity() {
+    let tmp = tempfile::tempdir().unwrap();
+    let config = tmp.path().join("small-node.hcl");
+    std::fs::write(&config, "client {\n  cpu_total_compute = 1000\n}\n").unwrap();
+    let agent = agent_with_node(tmp.path(), &["-config", config.to_str().unwrap()]);
+
+    let dir = tmp.path().join("crowd");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("stack.hcl"), "stack {\n  name = \"crowd\"\n}\n").unwrap();
+    let names = ["crowd-a", "crowd-b", "crowd-c", "crowd-d"];
+    let jobs: String = names
+        .iter()
+        .map(|name| {
+            format!(
+                "job \"{name}\" {{\n  type = \"batch\"\n  group \"g\" {{\n    task \"t\" {{\n      \
+                 driver = \"raw_exec\"\n      config {{\n        command = \"/bin/sleep\"\n        \
+                 args = [\"2\"]\n      }}\n      resources {{\n        cpu    = 400\n        \
+                 memory = 32\n      }}\n    }}\n  }}\n}}\n"
+            )
+        })
+        .collect();
+    std::fs::write(dir.join("jobs.hcl"), jobs).unwrap();
+
+    let s = dir.to_str().unwrap();
+    let applied = agent
+        .deploy()
+        .run(&["apply", s, "-auto-approve", "-parallelism", "4", "-timeout", "2m"]);
+    let out = text(&applied);
+    assert!(applied.status.success(), "{out}");
+    assert!(out.contains("waiting for capacity"), "{out}");
+    assert!(out.contains("cpu exhausted"), "{out}");
+
+    for name in names {
+        let allocs = get_json(&agent.address, &format!("/v1/job/{name}/allocations")).unwrap();
+        let allocs = allocs.as_array().unwrap();
+        assert_eq!(allocs.len(), 1, "{name}: {allocs:?}");
+        assert_eq!(allocs[0]["ClientStatus"], "complete", "{name}: {allocs:?}");
+        let evals = get_json(&agent.address, &format!("/v1/job/{name}/evaluations")).unwrap();
+        let evals = evals.as_array().unwrap();
+        let blocked: Vec<&Value> = evals
+            .iter()
+            .filter(|e| e["TriggeredBy"] == "queued-allocs")
+            .collect();
+        assert!(blocked.len() <= 1, "{name}: {evals:#?}");
+        assert!(
+            evals.iter().all(|e| e["Status"] == "complete"),
+            "{name}: {evals:#?}"
+        );
+    }
 }

@@ -73,6 +73,16 @@ pub enum Event {
         /// Milliseconds since the apply began.
         elapsed_ms: u64,
     },
+    /// Some allocations found no room (nodes full); the step waits, within its timeout, for
+    /// the blocked evaluation to place them once resources are freed.
+    AwaitingCapacity {
+        /// The job.
+        address: JobAddress,
+        /// Per group, what was full, in a sentence.
+        detail: String,
+        /// Milliseconds since the apply began.
+        elapsed_ms: u64,
+    },
     /// Every canary of the job's deployment is healthy and waits for promotion.
     AwaitingPromotion {
         /// The job.
@@ -152,6 +162,7 @@ impl Event {
             Event::JobStarted { address, .. }
             | Event::Registered { address, .. }
             | Event::AllocsUpdate { address, .. }
+            | Event::AwaitingCapacity { address, .. }
             | Event::GatePassed { address, .. }
             | Event::AwaitingPromotion { address, .. }
             | Event::Stopped { address, .. }

@@ -131,6 +131,8 @@ pub async fn run_step<B: Backend>(backend: &B, step: &Step, progress: &Progress)
             }
             let what = if matches!(step.op, Operation::Deregister { .. }) {
                 "stopping"
+            } else if counts.placed < counts.desired {
+                "waiting for capacity to place the rest"
             } else {
                 "waiting for its gate"
             };
@@ -186,10 +188,16 @@ async fn run_inner<B: Backend>(
             "the journal could not record the registration",
         );
     }
-    if !eval_id.is_empty()
-        && let Err(reason) = follow_evaluation(backend, &eval_id, &mut follower).await
-    {
-        return failed(step, changed, landed, reason);
+    if !eval_id.is_empty() {
+        match follow_evaluation(backend, &eval_id, &mut follower).await {
+            Ok(Placed::All) => {}
+            Ok(Placed::Blocked(detail)) => progress.emit(Event::AwaitingCapacity {
+                address: step.address.clone(),
+                detail,
+                elapsed_ms: progress.elapsed_ms(),
+            }),
+            Err(reason) => return failed(step, changed, landed, reason),
+        }
     }
     let spec: &Job = step.spec.as_ref().unwrap_or(&live.job);
     let at = Applied {
@@ -314,13 +322,24 @@ async fn conclude<B: Backend>(
     }
 }
 
-/// Waits for the evaluation to finish; a placement failure is an error naming the group and
-/// what filtered the nodes.
+/// What an evaluation placed.
+enum Placed {
+    /// Every allocation it was asked for.
+    All,
+    /// Not all: nodes were full, and a blocked evaluation places the rest once resources are
+    /// freed (the step's gate, bounded by its timeout, waits for them). What was full.
+    Blocked(String),
+}
+
+/// Waits for the evaluation to finish. A placement that found no room waits for capacity, as
+/// Nomad's blocked evaluations do; one that no node could take whatever it frees (every node
+/// filtered out by constraints, none exhausted) is an error naming the group and what
+/// filtered the nodes.
 async fn follow_evaluation<B: Backend>(
     backend: &B,
     eval_id: &str,
     follower: &mut Follower,
-) -> Result<(), String> {
+) -> Result<Placed, String> {
     let mut index = None;
     loop {
         let (opts, live) = follower.options(index);
@@ -352,10 +371,19 @@ async fn follow_evaluation<B: Backend>(
             }
             _ => {}
         }
-        if let Some(failures) = eval.failed_tg_allocs.filter(|f| !f.is_empty()) {
-            return Err(placement_failure(&failures));
-        }
-        return Ok(());
+        let Some(failures) = eval.failed_tg_allocs.filter(|f| !f.is_empty()) else {
+            return Ok(Placed::All);
+        };
+        let exhausted = failures.values().any(|m| m.nodes_exhausted > 0);
+        return if exhausted && !eval.blocked_eval.is_empty() {
+            Ok(Placed::Blocked(format!(
+                "{}; waiting for capacity (evaluation {} is blocked until resources are freed)",
+                placement_failure(&failures),
+                short(&eval.blocked_eval)
+            )))
+        } else {
+            Err(placement_failure(&failures))
+        };
     }
 }
 

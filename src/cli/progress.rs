@@ -113,6 +113,11 @@ pub fn line(e: &Event) -> Option<String> {
             "{} {address}: allocations {placed}/{desired} placed, {running} running, {healthy} healthy, {failed} failed",
             secs(*elapsed_ms)
         ),
+        Event::AwaitingCapacity {
+            address,
+            detail,
+            elapsed_ms,
+        } => format!("{} {address}: {detail}", secs(*elapsed_ms)),
         Event::GatePassed {
             address,
             gate,

@@ -281,6 +281,11 @@ impl Drop for DevAgent {
 impl DevAgent {
     /// Starts a dev agent with its data and log under `dir`; waits for its leader.
     pub fn start(dir: &Path) -> Self {
+        Self::start_with(dir, &[])
+    }
+
+    /// [`DevAgent::start`] with `extra` flags (`-config FILE`, ...).
+    pub fn start_with(dir: &Path, extra: &[&str]) -> Self {
         let port = free_port();
         let log = std::fs::File::create(dir.join("agent.log")).expect("agent log");
         let child = Command::new(bin())
@@ -294,6 +299,7 @@ impl DevAgent {
                 "-data-dir",
             ])
             .arg(dir.join("agent"))
+            .args(extra)
             .stdout(Stdio::null())
             .stderr(log)
             .spawn()

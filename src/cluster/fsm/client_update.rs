@@ -6,7 +6,7 @@
 
 use super::command::Outcome;
 use super::payload::AllocClientUpdate;
-use super::state::State;
+use super::state::{CAPACITY, State};
 use crate::api::{ClientStatus, DesiredStatus, Evaluation, NodeStatus, ServiceRegistration};
 
 impl State {
@@ -20,6 +20,7 @@ impl State {
     ) -> Outcome {
         let mut jobs = Vec::new();
         let mut health_changed = false;
+        let mut freed = false;
         for u in updates {
             let Some(alloc) = self.allocs.get_mut(&u.id) else {
                 continue;
@@ -28,7 +29,11 @@ impl State {
             if alloc.client_status == ClientStatus::Lost {
                 continue;
             }
+            let held = !alloc.is_terminal();
             alloc.client_status = u.client_status;
+            if held && alloc.is_terminal() {
+                freed = true;
+            }
             alloc.client_description = u.client_description;
             alloc.task_states = Some(u.task_states);
             if let Some(mut ds) = u.deployment_status {
@@ -52,6 +57,9 @@ impl State {
             jobs.push((ns, job));
         }
         self.bump_table("allocs", index);
+        if freed {
+            self.bump_table(CAPACITY, index);
+        }
         if health_changed {
             self.bump_table("deployments", index);
         }

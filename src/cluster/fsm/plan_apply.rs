@@ -7,7 +7,7 @@
 
 use super::command::Outcome;
 use super::payload::{PlanApply, PlanStop};
-use super::state::State;
+use super::state::{CAPACITY, State};
 use crate::api::{Allocation, Deployment, DeploymentStatus, DesiredStatus, EvalStatus, Evaluation};
 
 impl State {
@@ -45,11 +45,13 @@ impl State {
     }
 
     fn stop_allocs(&mut self, index: u64, now: i64, stop: Vec<PlanStop>) {
+        let mut freed = false;
         for s in stop {
             if let Some(a) = self.allocs.get_mut(&s.alloc_id) {
                 if a.desired_status != DesiredStatus::Stop {
                     a.alloc_modify_index = index;
                 }
+                freed |= !a.is_terminal();
                 a.desired_status = DesiredStatus::Stop;
                 a.desired_description = s.description;
                 if let Some(cs) = s.client_status {
@@ -58,6 +60,9 @@ impl State {
                 a.modify_index = index;
                 a.modify_time = now;
             }
+        }
+        if freed {
+            self.bump_table(CAPACITY, index);
         }
     }
 

@@ -12,6 +12,11 @@ use super::variable::SealedVariable;
 use crate::api::{Allocation, Deployment, Evaluation, Node, SchedulingEligibility, ServiceRegistration};
 use crate::cluster::keyring::KeyringTable;
 
+/// The `table_index` entry that moves when an allocation stops holding resources (it is
+/// desired to stop, or it ended on its client): the scheduler worker wakes the evaluations
+/// blocked on exhausted resources when it moves.
+pub const CAPACITY: &str = "capacity";
+
 /// All replicated objects. Serialised whole as the snapshot.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default)]

@@ -2,10 +2,12 @@
 //! (at most one per job), plans each on one snapshot, re-checks the plans against the latest
 //! state and commits them through Raft, one [`PlanApply`] command each, proposed together so
 //! that they share a log entry, in groups of at most [`MAX_ALLOCS_PER_COMMIT`] allocations
-//! committed one after another. Blocked evaluations are made pending again when nodes change.
+//! committed one after another. Blocked evaluations are made pending again when nodes change
+//! or resources are freed ([`eval_broker::Waker`]), and blocked again as themselves when they
+//! still cannot place everything.
 //!
 //! ```text
-//!  applied index moves ─► leader? ─► nodes changed? ─► EvalUpsert(blocked → pending)
+//!  applied index moves ─► leader? ─► wake due? ─► EvalUpsert(blocked → pending)
 //!                                 └► next pending evals (≤ BATCH) ─► blocking thread:
 //!                                    SchedViews (one pass) ─► schedule each (time budget,
 //!                                    the batch's earlier placements counted) ─► verify_plan
@@ -23,7 +25,7 @@
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use super::eval_broker;
 use super::evals::now_nanos;
@@ -127,7 +129,7 @@ impl Strikes {
 struct Worker {
     node: Arc<ClusterNode>,
     budget: Duration,
-    seen_nodes_index: u64,
+    waker: eval_broker::Waker,
     /// The node table shared by the views of successive evaluations while no node changes.
     views: ViewCache,
     strikes: Strikes,
@@ -141,7 +143,7 @@ impl Worker {
         Worker {
             node,
             budget,
-            seen_nodes_index: 0,
+            waker: eval_broker::Waker::default(),
             views: ViewCache::default(),
             strikes: Strikes::default(),
             _cancel_on_drop: CancelOnDrop(Arc::clone(&cancel)),
@@ -189,38 +191,18 @@ impl Worker {
         }
     }
 
-    /// Makes blocked evaluations pending when the nodes changed; false when this server is
-    /// no longer the leader.
+    /// Makes blocked evaluations pending when nodes changed or resources were freed (see
+    /// [`eval_broker::Waker`]); false when this server is no longer the leader.
     async fn wake_blocked(&mut self) -> Result<bool, ClusterError> {
-        let (nodes_index, blocked) = {
-            let state = self.node.state().read();
-            let changed = state.table_index("nodes") > self.seen_nodes_index;
-            let blocked = if changed {
-                eval_broker::blocked(&state)
-            } else {
-                Vec::new()
-            };
-            (state.table_index("nodes"), blocked)
-        };
-        if nodes_index <= self.seen_nodes_index {
-            return Ok(true);
-        }
-        if !blocked.is_empty() {
-            let now = now_nanos();
-            let evals = blocked
-                .into_iter()
-                .map(|mut e| {
-                    e.status = EvalStatus::Pending;
-                    e.status_description = "unblocked by a node update".into();
-                    e.modify_time = now;
-                    e
-                })
-                .collect();
+        let now = Instant::now();
+        let wake = self.waker.due(&self.node.state().read(), now);
+        if !wake.evals.is_empty() {
+            let evals = wake.evals.clone();
             if !commit_all(&self.node, vec![Command::EvalUpsert { evals }]).await? {
                 return Ok(false);
             }
         }
-        self.seen_nodes_index = nodes_index;
+        self.waker.woke(&wake, now);
         Ok(true)
     }
 
@@ -409,6 +391,13 @@ fn to_command(eval: &Evaluation, plan: PlanResult, snapshot_index: u64, rng: &mu
     let blocked_eval = if plan.failed_tg_allocs.is_empty() {
         done.failed_tg_allocs = None;
         None
+    } else if eval.triggered_by == triggered_by::QUEUED_ALLOCS {
+        // A blocked evaluation woken to try again: blocked again as itself (Nomad's reblock),
+        // so a job keeps one blocked evaluation however often it is woken.
+        done.status = EvalStatus::Blocked;
+        done.status_description = "blocked again: placements still find no room".into();
+        done.failed_tg_allocs = Some(plan.failed_tg_allocs.clone());
+        None
     } else {
         done.failed_tg_allocs = Some(plan.failed_tg_allocs.clone());
         Some(Evaluation {
@@ -564,5 +553,46 @@ mod tests {
         // A plan over the bound goes alone; the order is kept.
         assert_eq!(groups, [vec!["a", "b"], vec!["c"], vec!["d", "e"]]);
         assert!(commit_groups(Vec::new(), 5).is_empty());
+    }
+
+    #[test]
+    fn a_woken_blocked_evaluation_that_still_finds_no_room_is_blocked_again_as_itself() {
+        let mut metric = crate::api::AllocMetric::default();
+        metric.count_exhausted("cpu");
+        let plan = || PlanResult {
+            failed_tg_allocs: [("g".to_owned(), metric.clone())].into(),
+            ..PlanResult::default()
+        };
+        let eval = |id: &str, trigger: &str| Evaluation {
+            id: id.into(),
+            job_id: "web".into(),
+            triggered_by: trigger.into(),
+            status: EvalStatus::Pending,
+            ..Evaluation::default()
+        };
+        let mut rng = SchedRng::seeded(1);
+
+        // The job's own evaluation completes and leaves a blocked one behind.
+        let first = to_command(&eval("e1", triggered_by::JOB_REGISTER), plan(), 3, &mut rng);
+        assert_eq!(first.eval.status, EvalStatus::Complete);
+        let blocked = first.blocked_eval.expect("a blocked evaluation");
+        assert_eq!(blocked.status, EvalStatus::Blocked);
+        assert_eq!(blocked.triggered_by, triggered_by::QUEUED_ALLOCS);
+
+        // Woken (pending again) and still without room: blocked under its own ID, no new one.
+        let woken = Evaluation {
+            status: EvalStatus::Pending,
+            ..blocked.clone()
+        };
+        let again = to_command(&woken, plan(), 9, &mut rng);
+        assert_eq!(again.eval.id, blocked.id);
+        assert_eq!(again.eval.status, EvalStatus::Blocked);
+        assert!(again.blocked_eval.is_none());
+        assert!(again.eval.failed_tg_allocs.is_some());
+
+        // Woken with room: complete.
+        let placed = to_command(&woken, PlanResult::default(), 12, &mut rng);
+        assert_eq!(placed.eval.status, EvalStatus::Complete);
+        assert!(placed.blocked_eval.is_none());
     }
 }
