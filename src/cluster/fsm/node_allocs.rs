@@ -16,11 +16,19 @@
 //! A client watches its own allocations with a blocking query on its node's index, so a
 //! change to one node's allocations answers that node's query only, and the answer is built
 //! from that node's allocations, not from every allocation of the cluster.
+//!
+//! The same pass keeps, per node, what its live (non-terminal) allocations hold
+//! ([`NodeAllocIndex::usage`]): each allocation noted takes out what it counted before and
+//! adds what it holds now; allocations a command deleted take theirs out. The scheduler reads
+//! these totals instead of summing every allocation of the cluster for each batch of
+//! evaluations. A command that does not say which allocations it changed (garbage collection)
+//! has the totals summed again.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use super::command::Command;
 use crate::api::Allocation;
+use crate::cluster::scheduler::NodeAllocated;
 
 /// Which allocations an applied command may have changed, as far as the command says.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -89,6 +97,10 @@ pub struct NodeAllocIndex {
     /// The last applied index and the allocations whose `ModifyIndex` it is, by ID: the
     /// event stream's batch of that index reads them instead of every allocation.
     last: (u64, Vec<String>),
+    /// Per node: what its live allocations hold.
+    usage: HashMap<String, NodeAllocated>,
+    /// Per live allocation counted in `usage`: its node and what it added there.
+    counted: HashMap<String, (String, NodeAllocated)>,
 }
 
 /// Derived data: equal whenever the allocations it is derived from are.
@@ -126,6 +138,8 @@ impl NodeAllocIndex {
             for a in allocs.values().filter(modified) {
                 self.note(a, index);
             }
+            // Deleted allocations are not named: the totals are summed again.
+            self.recount(allocs);
             self.finish_last();
             return;
         }
@@ -136,11 +150,55 @@ impl NodeAllocIndex {
             .flat_map(|n| n.ids.iter().cloned())
             .collect();
         for id in touched.ids.iter().chain(&on_nodes) {
-            if let Some(a) = allocs.get(id).filter(modified) {
-                self.note(a, index);
+            match allocs.get(id) {
+                Some(a) if a.modify_index == index => self.note(a, index),
+                Some(_) => {}
+                None => self.uncount(id),
             }
         }
         self.finish_last();
+    }
+
+    /// Per node, what its live allocations hold; `None` when the index is not built yet (a
+    /// restored state before its first apply: the caller sums the allocations).
+    pub fn usage(&self) -> Option<&HashMap<String, NodeAllocated>> {
+        self.built.then_some(&self.usage)
+    }
+
+    /// Counts `a` in its node's total in place of what it counted before (nothing once it is
+    /// terminal).
+    fn count(&mut self, a: &Allocation) {
+        self.uncount(&a.id);
+        if a.is_terminal() {
+            return;
+        }
+        let mut held = NodeAllocated::default();
+        held.add(a);
+        match self.usage.get_mut(&a.node_id) {
+            Some(total) => total.add(a),
+            None => {
+                self.usage.insert(a.node_id.clone(), held.clone());
+            }
+        }
+        self.counted.insert(a.id.clone(), (a.node_id.clone(), held));
+    }
+
+    /// Takes what allocation `id` counted out of its node's total.
+    fn uncount(&mut self, id: &str) {
+        if let Some((node, held)) = self.counted.remove(id)
+            && let Some(total) = self.usage.get_mut(&node)
+        {
+            total.subtract(&held);
+        }
+    }
+
+    /// Sums every node's total again from `allocs`.
+    fn recount(&mut self, allocs: &BTreeMap<String, Allocation>) {
+        self.usage.clear();
+        self.counted.clear();
+        for a in allocs.values() {
+            self.count(a);
+        }
     }
 
     /// Sorts the allocations noted at the last index and drops repeats.
@@ -163,6 +221,7 @@ impl NodeAllocIndex {
         }
         node.index = index;
         self.last.1.push(a.id.clone());
+        self.count(a);
     }
 
     fn rebuild(&mut self, allocs: &BTreeMap<String, Allocation>) {
@@ -174,6 +233,7 @@ impl NodeAllocIndex {
         }
         self.held = allocs.len();
         self.built = true;
+        self.recount(allocs);
     }
 
     /// The index of the last change to `node_id`'s allocations and their IDs (some perhaps

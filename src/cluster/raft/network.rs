@@ -4,6 +4,9 @@
 //!
 //! The commit index a leader sends is lowered to how far its own log is on disk (see
 //! [`log_store`](super::log_store)): a follower applies nothing the leader has not flushed.
+//! An append carries a bounded prefix of the entries openraft hands over
+//! ([`MAX_APPEND_WEIGHT`]); the follower's success is reported as a partial success up to the
+//! last entry sent, and openraft sends the rest next.
 //!
 //! A refused connection is reported as `Unreachable` (openraft backs off), anything else as a
 //! network error (retried at once). A snapshot is sent whole in one request: its bytes as the
@@ -23,7 +26,7 @@ use openraft::raft::{
     AppendEntriesRequest, AppendEntriesResponse, InstallSnapshotRequest, InstallSnapshotResponse,
     SnapshotResponse, VoteRequest, VoteResponse,
 };
-use openraft::{RaftNetwork, RaftNetworkFactory, Snapshot, SnapshotMeta, Vote};
+use openraft::{Entry, EntryPayload, RaftNetwork, RaftNetworkFactory, Snapshot, SnapshotMeta, Vote};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
@@ -54,6 +57,30 @@ impl SnapshotHeader {
     pub fn decode(value: &[u8]) -> Option<Self> {
         serde_json::from_slice(&B64.decode(value).ok()?).ok()
     }
+}
+
+/// Most allocation-sized records ([`Command::weight`](crate::cluster::fsm::Command::weight))
+/// one AppendEntries carries: what one
+/// log entry may carry (the proposer's bound), so a follower catching up receives about 1 MB
+/// per round trip however many entries openraft hands over at once (`max_payload_entries`
+/// entries of up to that each would be tens of MB, which a loaded follower cannot take within
+/// the append's timeout, so the same request timed out again at every retry).
+pub const MAX_APPEND_WEIGHT: usize = crate::cluster::server::proposer::MAX_BATCH_WEIGHT;
+
+/// How many of `entries`, from the first, go in one AppendEntries: at least one, then while
+/// their weights (at least 1 each) stay within `max`.
+fn bounded_prefix(entries: &[Entry<TypeConfig>], max: usize) -> usize {
+    let mut total = 0;
+    for (i, e) in entries.iter().enumerate() {
+        total += match &e.payload {
+            EntryPayload::Normal(cmd) => cmd.weight().max(1),
+            _ => 1,
+        };
+        if total > max && i > 0 {
+            return i;
+        }
+    }
+    entries.len()
 }
 
 /// Creates one [`PeerClient`] per target server, sharing an HTTP connection pool.
@@ -134,11 +161,21 @@ impl RaftNetwork<TypeConfig> for PeerClient {
         option: RPCOption,
     ) -> Result<AppendEntriesResponse<NodeId>, RPCError<NodeId, Node, RaftError<NodeId>>> {
         rpc.leader_commit = rpc.leader_commit.min(self.durable.mark().upto);
+        // A bounded prefix goes; openraft sends the rest next, from where this one ended.
+        let sent = bounded_prefix(&rpc.entries, MAX_APPEND_WEIGHT);
+        let cut = (sent < rpc.entries.len()).then(|| rpc.entries[sent - 1].log_id);
+        rpc.entries.truncate(sent);
         let res = self
             .post("append", &rpc, option.hard_ttl())
             .await
             .map_err(send_error)?;
-        res.map_err(|e| RemoteError::new(self.target, e).into())
+        match res {
+            Ok(AppendEntriesResponse::Success) if cut.is_some() => {
+                Ok(AppendEntriesResponse::PartialSuccess(cut))
+            }
+            Ok(other) => Ok(other),
+            Err(e) => Err(RemoteError::new(self.target, e).into()),
+        }
     }
 
     async fn vote(
@@ -214,5 +251,44 @@ impl RaftNetwork<TypeConfig> for PeerClient {
 
     fn backoff(&self) -> Backoff {
         Backoff::new(std::iter::repeat(Duration::from_millis(100)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use openraft::{CommittedLeaderId, LogId};
+
+    use super::*;
+    use crate::cluster::fsm::{AllocClientUpdate, Command};
+
+    fn entry(index: u64, payload: EntryPayload<TypeConfig>) -> Entry<TypeConfig> {
+        Entry {
+            log_id: LogId::new(CommittedLeaderId::new(1, 1), index),
+            payload,
+        }
+    }
+
+    fn reports(n: usize) -> EntryPayload<TypeConfig> {
+        let updates = (0..n).map(|_| AllocClientUpdate::default()).collect();
+        EntryPayload::Normal(Command::AllocClientUpdate {
+            updates,
+            evals: Vec::new(),
+        })
+    }
+
+    #[test]
+    fn an_append_carries_entries_up_to_the_bound_and_always_at_least_one() {
+        let entries = vec![
+            entry(1, EntryPayload::Blank),
+            entry(2, reports(300)),
+            entry(3, reports(300)),
+            entry(4, reports(300)),
+        ];
+        assert_eq!(bounded_prefix(&entries, 640), 3);
+        assert_eq!(bounded_prefix(&entries[2..], 640), 2);
+        assert_eq!(bounded_prefix(&entries, 10_000), 4);
+        // One entry over the bound still goes, alone.
+        assert_eq!(bounded_prefix(&entries[1..], 100), 1);
+        assert_eq!(bounded_prefix(&[], 640), 0);
     }
 }

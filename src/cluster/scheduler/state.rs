@@ -53,6 +53,18 @@ impl NodeAllocated {
         }
     }
 
+    /// Takes out what `other` holds (one occurrence of each of its ports).
+    pub fn subtract(&mut self, other: &NodeAllocated) {
+        self.cpu -= other.cpu;
+        self.memory_mb -= other.memory_mb;
+        self.disk_mb -= other.disk_mb;
+        for p in &other.ports {
+            if let Some(i) = self.ports.iter().position(|q| q == p) {
+                self.ports.swap_remove(i);
+            }
+        }
+    }
+
     /// Takes one allocation's resources out again (one occurrence of each of its ports).
     pub fn remove(&mut self, alloc: &Allocation) {
         if let Some(r) = &alloc.allocated_resources {

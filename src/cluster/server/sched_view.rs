@@ -5,15 +5,16 @@
 //! ```text
 //!  State (read lock) ─► nodes: shared NodeTable (copied only when the nodes table changed)
 //!                    ─► the job's versions, allocations, latest deployment: copied
-//!                    └► every live allocation ─► per-node totals (cpu, memory, disk, ports)
+//!                    └► per-node totals (cpu, memory, disk, ports) of live allocations,
+//!                       kept by the FSM's node index on every write
 //! ```
 //!
 //! Built under the state's read lock and used after it is released, so scheduling never
-//! blocks apply. The views of a batch of jobs are built in one pass over the allocations and
-//! share the per-node totals; what the batch's earlier plans placed (not yet committed) is
-//! added on top with [`SchedView::set_planned`]. Other jobs' allocations are summed, not copied: the scheduler and the plan
-//! check read only their totals per node. Nodes are ordered by ID, which keeps plans
-//! reproducible.
+//! blocks apply. The views of a batch of jobs read their jobs' allocations through the
+//! by-job index and share one copy of the per-node totals; what the batch's earlier plans
+//! placed (not yet committed) is added on top with [`SchedView::set_planned`]. Other jobs'
+//! allocations are summed, not copied: the scheduler and the plan check read only their
+//! totals per node. Nodes are ordered by ID, which keeps plans reproducible.
 
 use std::collections::HashMap;
 use std::sync::{Arc, OnceLock};
@@ -89,6 +90,16 @@ pub struct SchedView {
     deployments: HashMap<(String, String), Deployment>,
 }
 
+/// Per node, what its live allocations hold, summed over every allocation (a restored state
+/// before its first apply, whose per-node totals are not built yet).
+fn sum_live(state: &State) -> HashMap<String, NodeAllocated> {
+    let mut allocated: HashMap<String, NodeAllocated> = HashMap::new();
+    for a in state.allocs.values().filter(|a| !a.is_terminal()) {
+        allocated.entry(a.node_id.clone()).or_default().add(a);
+    }
+    allocated
+}
+
 impl SchedView {
     /// The view for planning job `id` in `namespace`: its versions, allocations and latest
     /// deployment (other jobs are reached through per-node totals only).
@@ -107,29 +118,14 @@ impl SchedView {
     /// The views for planning each of `jobs` (namespace, ID), in that order, built in one
     /// pass over the allocations and sharing the per-node totals.
     pub fn for_jobs(state: &State, jobs: &[(String, String)], cache: &mut ViewCache) -> Vec<Self> {
-        let wanted: HashMap<(&str, &str), usize> = jobs
+        let job_allocs: Vec<Vec<Allocation>> = jobs
             .iter()
-            .enumerate()
-            .map(|(i, (ns, id))| ((ns.as_str(), id.as_str()), i))
+            .map(|(ns, id)| state.allocs.of_job(ns, id).cloned().collect())
             .collect();
-        let mut job_allocs: Vec<Vec<Allocation>> = vec![Vec::new(); jobs.len()];
-        let mut allocated: HashMap<String, NodeAllocated> = HashMap::new();
-        for a in state.allocs.values() {
-            if !a.is_terminal() {
-                // Looked up first: most allocations land on a node already counted.
-                match allocated.get_mut(&a.node_id) {
-                    Some(total) => total.add(a),
-                    None => {
-                        let mut total = NodeAllocated::default();
-                        total.add(a);
-                        allocated.insert(a.node_id.clone(), total);
-                    }
-                }
-            }
-            if let Some(&i) = wanted.get(&(a.namespace.as_str(), a.job_id.as_str())) {
-                job_allocs[i].push(a.clone());
-            }
-        }
+        let allocated = match state.node_allocs.usage() {
+            Some(usage) => usage.clone(),
+            None => sum_live(state),
+        };
         let latest: Vec<Option<&Deployment>> = jobs
             .iter()
             .map(|(ns, id)| state.deployments.of_job(ns, id).max_by_key(|d| d.create_index))
@@ -337,5 +333,103 @@ mod tests {
         assert_eq!(v3.nodes().len(), 2);
         assert!(v3.node("b").is_some_and(|n| n.computed_class.starts_with("v1:")));
         assert_eq!(v1.nodes().len(), 1, "an earlier view keeps its table");
+    }
+
+    /// The per-node totals the FSM keeps on every write equal a sum over every allocation,
+    /// through placements, client reports, stops, a node going down and garbage collection.
+    #[test]
+    fn kept_totals_equal_a_full_sum_after_every_kind_of_write() {
+        use crate::cluster::fsm::{AllocClientUpdate, Evaluation, GcCollect, PlanApply, PlanStop};
+
+        let mut state = State::default();
+        let check = |state: &State, step: &str| {
+            let mut kept: Vec<(String, i64)> = state
+                .node_allocs
+                .usage()
+                .expect("built")
+                .iter()
+                .filter(|(_, t)| **t != NodeAllocated::default())
+                .map(|(n, t)| (n.clone(), t.cpu))
+                .collect();
+            let mut summed: Vec<(String, i64)> =
+                sum_live(state).into_iter().map(|(n, t)| (n, t.cpu)).collect();
+            kept.sort();
+            summed.sort();
+            assert_eq!(kept, summed, "after {step}");
+        };
+        state.apply(1, node("a"));
+        let mut on_b = alloc("w", "web", 70, ClientStatus::Running);
+        on_b.node_id = "b".into();
+        let allocs = vec![
+            alloc("x", "other", 100, ClientStatus::Running),
+            alloc("y", "web", 50, ClientStatus::Pending),
+            alloc("z", "other", 400, ClientStatus::Complete),
+            on_b,
+        ];
+        state.apply(2, Command::AllocUpsert { allocs });
+        check(&state, "placing");
+        assert_eq!(state.node_allocs.usage().unwrap()["a"].cpu, 150);
+
+        let report = AllocClientUpdate {
+            id: "x".into(),
+            client_status: ClientStatus::Complete,
+            ..AllocClientUpdate::default()
+        };
+        state.apply(
+            3,
+            Command::AllocClientUpdate {
+                updates: vec![report],
+                evals: Vec::new(),
+            },
+        );
+        check(&state, "a client report");
+        assert_eq!(state.node_allocs.usage().unwrap()["a"].cpu, 50);
+
+        let eval = Evaluation {
+            id: "e".into(),
+            job_id: "web".into(),
+            status: crate::api::EvalStatus::Pending,
+            ..Evaluation::default()
+        };
+        state.apply(
+            4,
+            Command::EvalUpsert {
+                evals: vec![eval.clone()],
+            },
+        );
+        let plan = PlanApply {
+            eval,
+            blocked_eval: None,
+            place: vec![alloc("v", "web", 30, ClientStatus::Pending)],
+            stop: vec![PlanStop {
+                alloc_id: "y".into(),
+                description: "stopped".into(),
+                client_status: None,
+            }],
+            in_place: Vec::new(),
+            deployment: None,
+            now: 0,
+        };
+        state.apply(5, Command::PlanApply(Box::new(plan)));
+        check(&state, "a plan");
+        assert_eq!(state.node_allocs.usage().unwrap()["a"].cpu, 30);
+
+        state.apply(
+            6,
+            Command::NodeDown {
+                node_id: "b".into(),
+                updated_at: 0,
+                evals: Vec::new(),
+            },
+        );
+        check(&state, "a node going down");
+
+        let gc = GcCollect {
+            allocs: vec!["x".into(), "z".into()],
+            ..GcCollect::default()
+        };
+        state.apply(7, Command::GcCollect(Box::new(gc)));
+        check(&state, "garbage collection");
+        assert!(!state.allocs.contains_key("x"));
     }
 }
