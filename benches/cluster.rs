@@ -93,23 +93,27 @@ fn print_figures(rt: &Runtime, c: &Cluster, via: usize, tls: bool) {
 /// that the harness does not put in the small ones its tests use to make snapshots happen: a
 /// snapshot every 150 entries serializes the whole state that often, which is no figure of
 /// what a user's cluster does.
-const DEFAULT_COMPACTION: [&str; 4] = [
-    "--raft-snapshot-threshold",
-    "1024",
-    "--raft-trailing-logs",
-    "1024",
-];
+fn default_compaction() -> [String; 4] {
+    [
+        "--raft-snapshot-threshold".into(),
+        deploy::cluster::raft::SNAPSHOT_THRESHOLD.to_string(),
+        "--raft-trailing-logs".into(),
+        deploy::cluster::raft::TRAILING_LOGS.to_string(),
+    ]
+}
 
 /// A 3-server cluster, plain or under TLS (the certificates' directory is kept with it).
 fn start(rt: &Runtime, tls: bool) -> (Cluster, Option<tempfile::TempDir>) {
     let bin = bin();
+    let owned = default_compaction();
+    let compaction: Vec<&str> = owned.iter().map(String::as_str).collect();
     if !tls {
-        let cluster = Cluster::start_with_args(&bin, 3, 1, &DEFAULT_COMPACTION);
+        let cluster = Cluster::start_with_args(&bin, 3, 1, &compaction);
         return (rt.block_on(cluster), None);
     }
     let dir = tempfile::tempdir().unwrap();
     let certs = cluster_harness::tls::Certs::create(&bin, dir.path());
-    let cluster = Cluster::spawn_tls_with_args(&bin, 3, 1, &certs, &DEFAULT_COMPACTION);
+    let cluster = Cluster::spawn_tls_with_args(&bin, 3, 1, &certs, &compaction);
     rt.block_on(cluster.wait_for_leader(Duration::from_secs(30)));
     (cluster, Some(dir))
 }

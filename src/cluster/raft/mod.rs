@@ -60,10 +60,10 @@ pub const ELECTION_TIMEOUT: (Duration, Duration) = (Duration::from_millis(100), 
 
 /// Default: a snapshot is built after this many log entries since the last one
 /// (Nomad's `raft_snapshot_threshold`).
-pub const SNAPSHOT_THRESHOLD: u64 = 1024;
+pub const SNAPSHOT_THRESHOLD: u64 = 8192;
 
 /// Default: log entries kept behind a snapshot for slow followers (Nomad's `raft_trailing_logs`).
-pub const TRAILING_LOGS: u64 = 1024;
+pub const TRAILING_LOGS: u64 = 10240;
 
 /// Snapshot and log retention settings.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
