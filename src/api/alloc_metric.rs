@@ -75,6 +75,13 @@ impl AllocMetric {
         );
     }
 
+    /// Whether some node was rejected for lack of resources, not only filtered out: freed
+    /// resources may make room (each dimension exhausted counts its node in `nodes_exhausted`,
+    /// here and in Nomad).
+    pub fn found_nodes_full(&self) -> bool {
+        self.nodes_exhausted > 0
+    }
+
     /// Records why a node was rejected, keeping the first reason.
     pub fn note_reason(&mut self, node_id: &str, reason: &str) {
         if !self.node_reasons.contains_key(node_id) {

@@ -16,6 +16,7 @@
 //! drive the executor against an in-memory backend with a paused clock.
 
 mod engine;
+mod evaluation;
 mod event;
 mod executor;
 mod follow;

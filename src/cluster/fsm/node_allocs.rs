@@ -151,7 +151,10 @@ impl NodeAllocIndex {
             .collect();
         for id in touched.ids.iter().chain(&on_nodes) {
             match allocs.get(id) {
-                Some(a) if a.modify_index == index => self.note(a, index),
+                Some(a) if a.modify_index == index => {
+                    self.note(a, index);
+                    self.count(a);
+                }
                 Some(_) => {}
                 None => self.uncount(id),
             }
@@ -221,7 +224,6 @@ impl NodeAllocIndex {
         }
         node.index = index;
         self.last.1.push(a.id.clone());
-        self.count(a);
     }
 
     fn rebuild(&mut self, allocs: &BTreeMap<String, Allocation>) {

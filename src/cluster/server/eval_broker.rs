@@ -59,10 +59,16 @@ pub struct Waker {
 }
 
 /// A wake decided by [`Waker::due`]: the evaluations to commit `pending` (possibly none), and
-/// what the waker has seen once they are.
+/// what the waker has seen once they are ([`Waker::woke`]).
 #[derive(Debug)]
 pub struct Wake {
     pub evals: Vec<Evaluation>,
+    pub seen: Seen,
+}
+
+/// The table indexes a wake covers, and whether it was a wake for freed capacity.
+#[derive(Debug, Clone, Copy)]
+pub struct Seen {
     nodes: u64,
     capacity: u64,
     capacity_woken: bool,
@@ -97,21 +103,23 @@ impl Waker {
                     ..e.clone()
                 })
                 .collect(),
-            nodes,
-            capacity: if nodes_changed || capacity_due {
-                capacity
-            } else {
-                self.seen_capacity
+            seen: Seen {
+                nodes,
+                capacity: if nodes_changed || capacity_due {
+                    capacity
+                } else {
+                    self.seen_capacity
+                },
+                capacity_woken: !nodes_changed && capacity_due,
             },
-            capacity_woken: !nodes_changed && capacity_due,
         }
     }
 
-    /// Records that `wake`'s evaluations were committed.
-    pub fn woke(&mut self, wake: &Wake, now: Instant) {
-        self.seen_nodes = self.seen_nodes.max(wake.nodes);
-        self.seen_capacity = self.seen_capacity.max(wake.capacity);
-        if wake.capacity_woken {
+    /// Records that a wake's evaluations were committed.
+    pub fn woke(&mut self, seen: Seen, now: Instant) {
+        self.seen_nodes = self.seen_nodes.max(seen.nodes);
+        self.seen_capacity = self.seen_capacity.max(seen.capacity);
+        if seen.capacity_woken {
             self.last_capacity_wake = Some(now);
         }
     }
@@ -123,7 +131,7 @@ fn blocked_on_resources(eval: &Evaluation) -> bool {
     eval.failed_tg_allocs
         .iter()
         .flat_map(|f| f.values())
-        .any(|m| m.nodes_exhausted > 0 || m.dimension_exhausted.as_ref().is_some_and(|d| !d.is_empty()))
+        .any(crate::api::AllocMetric::found_nodes_full)
 }
 
 #[cfg(test)]
@@ -209,21 +217,21 @@ mod tests {
         assert_eq!(ids(&wake), ["filtered", "full"]);
         assert!(wake.evals.iter().all(|e| e.status == EvalStatus::Pending));
         assert_eq!(wake.evals[0].status_description, "unblocked by a node update");
-        waker.woke(&wake, t0);
+        waker.woke(wake.seen, t0);
         assert!(waker.due(&state, t0).evals.is_empty(), "nothing changed since");
 
         // Resources freed: only the evaluation that found nodes full.
         state.table_index.insert(CAPACITY.into(), 7);
         let wake = waker.due(&state, t0);
         assert_eq!(ids(&wake), ["full"]);
-        waker.woke(&wake, t0);
+        waker.woke(wake.seen, t0);
 
         // Freed again within the interval: held back, then taken once the interval passed.
         state.table_index.insert(CAPACITY.into(), 9);
         let soon = t0 + CAPACITY_WAKE_INTERVAL / 2;
         let held = waker.due(&state, soon);
         assert!(held.evals.is_empty());
-        waker.woke(&held, soon);
+        waker.woke(held.seen, soon);
         let later = t0 + CAPACITY_WAKE_INTERVAL;
         assert_eq!(ids(&waker.due(&state, later)), ["full"]);
     }

@@ -195,14 +195,11 @@ impl Worker {
     /// [`eval_broker::Waker`]); false when this server is no longer the leader.
     async fn wake_blocked(&mut self) -> Result<bool, ClusterError> {
         let now = Instant::now();
-        let wake = self.waker.due(&self.node.state().read(), now);
-        if !wake.evals.is_empty() {
-            let evals = wake.evals.clone();
-            if !commit_all(&self.node, vec![Command::EvalUpsert { evals }]).await? {
-                return Ok(false);
-            }
+        let eval_broker::Wake { evals, seen } = self.waker.due(&self.node.state().read(), now);
+        if !evals.is_empty() && !commit_all(&self.node, vec![Command::EvalUpsert { evals }]).await? {
+            return Ok(false);
         }
-        self.waker.woke(&wake, now);
+        self.waker.woke(seen, now);
         Ok(true)
     }
 
